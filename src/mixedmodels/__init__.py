@@ -1,0 +1,9 @@
+"""Linear mixed-effects models in the style of R's lme4, with the fixed-effects linear model beside them."""
+
+from .design import DataError
+from .formula import FormulaError
+from .lmer import MixedModelsWarning, lmer
+from .results import LmerFit
+
+__all__ = ["DataError", "FormulaError", "LmerFit", "MixedModelsWarning", "lmer"]
+__version__ = "0.1.0"

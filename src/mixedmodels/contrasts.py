@@ -1,0 +1,98 @@
+"""R's contrast codings for categorical columns, and R's names for the coded columns.
+
+R codes a factor with ``k`` levels by ``k - 1`` columns chosen by its contrasts:
+
+- ``treatment`` (R's ``contr.treatment``, the default): level ``j`` against the first level,
+  columns named by level (``pB``);
+- ``sum`` (``contr.sum``): level ``j`` against the last, coefficients sum to zero over levels,
+  columns numbered (``p1 .. p(k-1)``), so the intercept is the mean over levels;
+- ``helmert`` (``contr.helmert``): level ``j + 1`` against the mean of levels ``1..j``;
+- ``poly`` (``contr.poly``, R's default for ordered factors): orthonormal polynomials in the
+  level index, columns ``p.L``, ``p.Q``, ``p.C``, ``p^4`` ...;
+- a matrix with ``k`` rows, used as it is, columns numbered.
+
+formulaic computes these codings (they agree with R's); this module maps a user's ``contrasts``
+argument onto them and formulaic's column labels back onto R's names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy as np
+from formulaic.transforms.contrasts import (
+    HelmertContrasts,
+    PolyContrasts,
+    SumContrasts,
+    TreatmentContrasts,
+)
+
+__all__ = ["CONTRASTS", "contrast_object", "r_column_name"]
+
+CONTRASTS = {
+    "treatment": TreatmentContrasts,
+    "sum": SumContrasts,
+    "helmert": HelmertContrasts,
+    "poly": PolyContrasts,
+}
+_R_ALIASES = {f"contr.{name}": name for name in CONTRASTS}
+
+
+def contrast_object(column: str, spec, nlevels: int):
+    """The formulaic contrast for ``spec`` ("sum", "contr.sum", a k x (k-1) matrix ...)."""
+    if isinstance(spec, str):
+        name = _R_ALIASES.get(spec, spec)
+        if name not in CONTRASTS:
+            raise ValueError(
+                f"contrasts for column {column!r}: unknown coding {spec!r}; "
+                f"use one of {sorted(CONTRASTS)} or a matrix"
+            )
+        return CONTRASTS[name]()
+    matrix = np.asarray(spec, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] != nlevels:
+        raise ValueError(
+            f"contrasts for column {column!r}: a matrix needs one row per level "
+            f"({nlevels} levels), got shape {matrix.shape}"
+        )
+    return matrix
+
+
+_LABELLED = re.compile(r"^(?P<var>.*)\[(?P<label>[^\[\]]*)\]$")
+_WRAPPED = re.compile(r"^C\((?P<var>.+?), __mm_contrast_\d+\)$")
+
+
+def _r_label(label: str, coding: tuple[str, list[str]] | None) -> str:
+    """formulaic's label of one coded column -> R's suffix.
+
+    formulaic labels sum and Helmert columns by level (``S.A``, ``H.B``); R numbers them
+    ``1 .. k-1`` (the sum column of level ``j`` is ``j``; the Helmert column of level ``j+1`` is ``j``).
+    """
+    if coding is None or coding[0] == "treatment":
+        return label[2:] if label.startswith("T.") else label
+    name, levels = coding
+    if name in ("sum", "helmert") and label[:2] in ("S.", "H.") and label[2:] in levels:
+        return str(levels.index(label[2:]) + (name == "sum"))
+    return label  # poly (.L, .Q, ^4) and matrices (1, 2, ...) need nothing
+
+
+def r_column_name(name: str, codings: Mapping[str, tuple[str, list[str]]]) -> str:
+    """R's name for a formulaic model-matrix column: ``recipe[T.B]:temp`` -> ``recipeB:temp``.
+
+    ``codings`` maps a wrapped column name to its coding name ("sum", "poly", "matrix" ...)
+    and its levels.
+    """
+    if name == "Intercept":
+        return "(Intercept)"
+    parts = []
+    for part in name.split(":"):
+        match = _LABELLED.match(part)
+        if match is None:
+            parts.append(re.sub(r"\s*\*\*\s*", "^", part))
+            continue
+        var = match.group("var")
+        wrapped = _WRAPPED.match(var)
+        if wrapped:
+            var = wrapped.group("var")
+        parts.append(var + _r_label(match.group("label"), codings.get(var)))
+    return ":".join(parts)

@@ -1,0 +1,54 @@
+"""Data sets shipped with the package, as lme4 and the seed question have them.
+
+``load(name)`` returns a new DataFrame each call, with grouping columns as categoricals.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+__all__ = ["DESCRIPTIONS", "load", "names"]
+
+DESCRIPTIONS = {
+    "seed": "The seed question's simulation: y against x for 10 levels of p, 10 points each "
+    "(y = -x + 10 + 2 p + noise); lmer(y ~ x + (1 | p)) and lm(y ~ x + p) disagree on the intercept's SE.",
+    "sleepstudy": "lme4's sleepstudy: reaction times (ms) of 18 subjects over 10 days of sleep deprivation.",
+    "dyestuff": "lme4's Dyestuff: yield of dyestuff from 6 batches of an intermediate, 5 preparations each.",
+    "dyestuff2": "lme4's Dyestuff2: simulated data like Dyestuff whose batch variance is estimated as 0.",
+    "penicillin": "lme4's Penicillin: growth-inhibition zone diameters, 24 plates crossed with 6 samples.",
+    "pastes": "lme4's Pastes: paste strength, 3 casks nested in each of 10 batches, 2 assays each.",
+    "cake": "lme4's cake: breakage angle of chocolate cakes by recipe, baking temperature and replicate.",
+    "insteval": "lme4's InstEval: 73,421 lecture ratings y (1-5) by students s of lecturers d in departments "
+    "dept; service is 1 for a lecture outside the lecturer's main department.",
+}
+_FACTORS = {
+    "seed": ["p"],
+    "sleepstudy": ["Subject"],
+    "dyestuff": ["Batch"],
+    "dyestuff2": ["Batch"],
+    "penicillin": ["plate", "sample"],
+    "pastes": ["batch", "cask", "sample"],
+    "cake": ["replicate", "recipe"],
+    "insteval": ["s", "d", "dept"],
+}
+
+
+def names() -> list[str]:
+    """Names of the shipped data sets."""
+    return sorted(DESCRIPTIONS)
+
+
+def load(name: str) -> pd.DataFrame:
+    """Load a shipped data set by name (see :data:`DESCRIPTIONS`)."""
+    key = name.lower()
+    if key not in DESCRIPTIONS:
+        raise KeyError(f"no data set {name!r}; the shipped ones are: {', '.join(names())}")
+    folder = resources.files(__name__)
+    name = f"{key}.csv" if folder.joinpath(f"{key}.csv").is_file() else f"{key}.csv.gz"
+    with folder.joinpath(name).open("rb") as fh:
+        data = pd.read_csv(fh, compression="gzip" if name.endswith(".gz") else None)
+    for col in _FACTORS[key]:
+        data[col] = pd.Categorical(data[col])
+    return data

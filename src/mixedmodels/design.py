@@ -1,0 +1,320 @@
+"""Model matrices: the response ``y``, the fixed-effects matrix ``X`` and the random-effects terms.
+
+The fixed part goes through formulaic with R's semantics (treatment contrasts by default, R's
+column names, unused levels dropped, aliased columns removed in column order as R's pivoting QR
+does). Each random-effects term ``(expr | g)`` becomes a :class:`ReTerm`: the ``n x k`` matrix of
+``expr`` and the integer level of ``g`` for every observation; its columns of ``Z`` are
+``k`` per level, level-major, as lme4 orders them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from formulaic import Formula, model_matrix
+
+from .contrasts import CONTRASTS, contrast_object, r_column_name
+from .formula import ParsedFormula, RandomTerm
+
+__all__ = ["DataError", "Design", "ReTerm", "build_design", "factor_codes"]
+
+
+class DataError(ValueError):
+    """The data cannot be used for the model: a missing column, a bad value, too few rows."""
+
+
+@dataclass(frozen=True)
+class ReTerm:
+    """One random-effects term: its grouping factor and its per-observation model rows.
+
+    Attributes
+    ----------
+    group : str
+        Name of the grouping factor (``"Subject"``, ``"cask:batch"``).
+    levels : tuple of str
+        Level labels of the grouping factor, in order.
+    refs : ndarray of int, shape (n,)
+        Level index of every observation.
+    z : ndarray, shape (n, k)
+        The term's model matrix (the left of the bar).
+    cnames : tuple of str
+        Column names of ``z`` (``"(Intercept)"``, ``"Days"``).
+    """
+
+    group: str
+    levels: tuple[str, ...]
+    refs: np.ndarray
+    z: np.ndarray
+    cnames: tuple[str, ...]
+
+    @property
+    def nlevels(self) -> int:
+        return len(self.levels)
+
+    @property
+    def k(self) -> int:
+        return self.z.shape[1]
+
+    @property
+    def q(self) -> int:
+        """Number of columns of ``Z`` for this term: levels times ``k``."""
+        return self.nlevels * self.k
+
+
+@dataclass(frozen=True)
+class Design:
+    """Everything the fit needs from formula and data."""
+
+    y: np.ndarray
+    X: np.ndarray
+    fixef_names: tuple[str, ...]
+    reterms: tuple[ReTerm, ...]
+    dropped_rows: int
+    aliased: tuple[str, ...]
+    response: str
+    row_index: pd.Index
+
+
+def _translate_powers(text: str) -> str:
+    """R's ``I(x^2)`` is Python's ``I(x**2)``: rewrite '^' inside ``I(...)`` calls."""
+    out, pos = [], 0
+    for match in re.finditer(r"\bI\(", text):
+        if match.start() < pos:
+            continue
+        depth, end = 0, match.end() - 1
+        for end in range(match.end() - 1, len(text)):
+            depth += (text[end] == "(") - (text[end] == ")")
+            if depth == 0:
+                break
+        out.append(text[pos : match.start()])
+        out.append(text[match.start() : end + 1].replace("^", "**"))
+        pos = end + 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _formula_variables(rhs: str) -> set[str]:
+    try:
+        return set(Formula(_translate_powers(rhs)).required_variables)
+    except Exception as exc:  # formulaic's parse errors carry their own message
+        raise ValueError(f"cannot read the formula part {rhs!r}: {exc}") from None
+
+
+def _used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
+    needed = {parsed.response} if parsed.response in data.columns else set()
+    if not needed:
+        needed |= _formula_variables(parsed.response)
+    needed |= _formula_variables(parsed.fixed)
+    for term in parsed.random:
+        needed |= _formula_variables(term.expr) | set(term.factors)
+    missing = sorted(needed - set(map(str, data.columns)))
+    if missing:
+        shown = ", ".join(map(str, data.columns[:30]))
+        more = "" if len(data.columns) <= 30 else f", ... ({len(data.columns)} columns)"
+        raise DataError(
+            f"column {missing[0]!r} named in the formula is not in the data"
+            + (f" (nor {', '.join(map(repr, missing[1:]))})" if len(missing) > 1 else "")
+            + f"; the data has: {shown}{more}"
+        )
+    return [c for c in data.columns if c in needed]
+
+
+def _model_frame(data: pd.DataFrame, columns: list[str], na_action: str) -> tuple[pd.DataFrame, pd.Index]:
+    """A copy of the used columns, rows with missing values dropped, unused levels dropped."""
+    if na_action not in ("omit", "raise"):
+        raise ValueError(f"na_action must be 'omit' or 'raise', not {na_action!r}")
+    frame = data.loc[:, columns].copy()
+    missing = frame.isna()
+    if missing.to_numpy().any():
+        if na_action == "raise":
+            counts = missing.sum()
+            where = ", ".join(f"{c!r} ({n})" for c, n in counts[counts > 0].items())
+            raise DataError(f"missing values in {where}; na_action='omit' drops those rows")
+        frame = frame.loc[~missing.any(axis=1)]
+    if len(frame) == 0:
+        raise DataError("no rows left after removing rows with missing values")
+    for col in frame.columns:
+        series = frame[col]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            frame[col] = series.cat.remove_unused_categories()
+        elif pd.api.types.is_bool_dtype(series):
+            frame[col] = pd.Categorical(series.map({False: "FALSE", True: "TRUE"}), ["FALSE", "TRUE"])
+        elif pd.api.types.is_numeric_dtype(series):
+            values = series.to_numpy(dtype=float)
+            if not np.isfinite(values).all():
+                raise DataError(f"column {col!r} has infinite values")
+    return frame.reset_index(drop=True), frame.index
+
+
+def _coded_formula(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None):
+    """Wrap categorical columns with non-default contrasts in ``C(col, ...)``.
+
+    Returns the formula text, formulaic's evaluation context and each wrapped column's coding.
+    """
+    contrasts = dict(contrasts or {})
+    unknown = [c for c in contrasts if c not in frame.columns]
+    if unknown:
+        raise DataError(f"contrasts given for {unknown[0]!r}, which the model does not use")
+    for col in frame.columns:
+        dtype = frame[col].dtype
+        if col not in contrasts and isinstance(dtype, pd.CategoricalDtype) and dtype.ordered:
+            contrasts[col] = "poly"  # R's default for ordered factors
+    context, codings, replace = {}, {}, {}
+    for i, (col, spec) in enumerate(contrasts.items()):
+        series = frame[col]
+        if pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype):
+            raise DataError(f"contrasts given for {col!r}, which is numeric, not categorical")
+        nlevels = series.nunique()
+        obj = contrast_object(col, spec, nlevels)
+        coding = spec if isinstance(spec, str) else "matrix"
+        coding = coding.removeprefix("contr.")
+        if coding == "treatment":
+            continue
+        name = f"__mm_contrast_{i}"
+        levels = [str(v) for v in pd.Categorical(series).categories]
+        context[name], codings[col], replace[col] = obj, (coding, levels), f"C({col}, {name})"
+    text = _translate_powers(rhs)
+    if replace:
+        text = _substitute_factors(text, replace)
+    return text, context, codings
+
+
+def _substitute_factors(rhs: str, replace: Mapping[str, str]) -> str:
+    """Rebuild ``rhs`` from formulaic's terms, with the named factors replaced."""
+    parts, intercept = [], False
+    for term in Formula(rhs):
+        exprs = [f.expr for f in term.factors]
+        if exprs == ["1"]:
+            intercept = True
+            continue
+        parts.append(":".join(replace.get(e, e) for e in exprs))
+    return " + ".join(["1" if intercept else "0", *parts])
+
+
+def _materialize(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None, where: str):
+    text, context, codings = _coded_formula(rhs, frame, contrasts)
+    try:
+        matrix = model_matrix(text, frame, context=context, na_action="ignore")
+    except Exception as exc:
+        raise DataError(f"cannot build the {where} model matrix from {rhs!r}: {exc}") from None
+    names = tuple(r_column_name(str(c), codings) for c in matrix.columns)
+    return np.asarray(matrix, dtype=float), names
+
+
+def _response(frame: pd.DataFrame, response: str) -> np.ndarray:
+    if response in frame.columns:
+        series = frame[response]
+        if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
+            raise DataError(f"the response {response!r} must be numeric, not {series.dtype}")
+        return series.to_numpy(dtype=float)
+    try:
+        values = model_matrix(f"{_translate_powers(response)} ~ 1", frame).lhs
+    except Exception as exc:
+        raise DataError(f"cannot evaluate the response {response!r}: {exc}") from None
+    if values.shape[1] != 1:
+        raise DataError(f"the response {response!r} must be one numeric column")
+    y = np.asarray(values, dtype=float).ravel()
+    if not np.isfinite(y).all():
+        raise DataError(f"the response {response!r} has non-finite values")
+    return y
+
+
+def drop_aliased(X: np.ndarray, names: tuple[str, ...], tol: float = 1e-7):
+    """Keep the columns of ``X`` that are not linear combinations of earlier ones.
+
+    R's pivoting QR (LINPACK ``dqrdc2``) moves such columns to the end and drops them; the
+    kept set is the first linearly independent columns in order, found here one at a time.
+    """
+    keep: list[int] = []
+    basis = np.zeros((X.shape[0], 0))
+    for j in range(X.shape[1]):
+        col = X[:, j]
+        norm = np.linalg.norm(col)
+        resid = col - basis @ (basis.T @ col)
+        rnorm = np.linalg.norm(resid)
+        if norm > 0 and rnorm > tol * norm:
+            basis = np.column_stack([basis, resid / rnorm])
+            keep.append(j)
+    aliased = tuple(n for j, n in enumerate(names) if j not in keep)
+    return X[:, keep], tuple(names[j] for j in keep), aliased
+
+
+def _format_level(value) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def factor_codes(series: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Integer codes and level labels of a column read as a factor, as R's ``factor()``."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.cat.remove_unused_categories()
+        return series.cat.codes.to_numpy(np.int64), tuple(map(_format_level, series.cat.categories))
+    values = series.to_numpy()
+    if series.dtype.kind in "iufb":
+        uniq, codes = np.unique(values, return_inverse=True)
+    else:
+        uniq, codes = np.unique(values.astype(str), return_inverse=True)
+    return codes.astype(np.int64), tuple(map(_format_level, uniq))
+
+
+def _grouping(term: RandomTerm, frame: pd.DataFrame) -> tuple[np.ndarray, tuple[str, ...]]:
+    codes, labels = factor_codes(frame[term.factors[0]])
+    for name in term.factors[1:]:
+        c2, l2 = factor_codes(frame[name])
+        combined = codes * len(l2) + c2
+        uniq, codes = np.unique(combined, return_inverse=True)
+        labels = tuple(f"{labels[u // len(l2)]}:{l2[u % len(l2)]}" for u in uniq)
+    return codes.astype(np.int64), labels
+
+
+def _reterms(term: RandomTerm, frame: pd.DataFrame, contrasts) -> list[ReTerm]:
+    z, cnames = _materialize(term.expr, frame, contrasts, f"random-effects ({term.expr} | {term.group})")
+    if z.shape[1] == 0:
+        raise DataError(f"the random-effects term ({term.expr} | {term.group}) has no columns")
+    refs, levels = _grouping(term, frame)
+    n = len(refs)
+    if len(levels) < 2:
+        raise DataError(f"grouping factor {term.group!r} must have more than one level, it has {len(levels)}")
+    if len(levels) >= n:
+        raise DataError(
+            f"grouping factor {term.group!r} has {len(levels)} levels for {n} observations; "
+            "a grouping factor needs fewer levels than observations"
+        )
+    if len(levels) * z.shape[1] >= n:
+        raise DataError(
+            f"the term ({term.expr} | {term.group}) has {len(levels) * z.shape[1]} random effects "
+            f"for {n} observations; its variance parameters and the residual variance are not identifiable"
+        )
+    if term.correlated:
+        return [ReTerm(term.group, levels, refs, z, cnames)]
+    return [ReTerm(term.group, levels, refs, z[:, [j]], (c,)) for j, c in enumerate(cnames)]
+
+
+def build_design(
+    parsed: ParsedFormula,
+    data: pd.DataFrame,
+    contrasts: Mapping | None = None,
+    na_action: str = "omit",
+) -> Design:
+    """Response, fixed-effects matrix and random-effects terms for ``parsed`` on ``data``.
+
+    Random-effects terms are ordered by number of levels, largest first (lme4's order).
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+    for col, spec in (contrasts or {}).items():
+        if isinstance(spec, str) and spec.removeprefix("contr.") not in CONTRASTS:
+            contrast_object(col, spec, 0)
+    frame, row_index = _model_frame(data, _used_columns(parsed, data), na_action)
+    y = _response(frame, parsed.response)
+    X, names = _materialize(parsed.fixed, frame, contrasts, "fixed-effects")
+    X, names, aliased = drop_aliased(X, names)
+    reterms = [rt for term in parsed.random for rt in _reterms(term, frame, None)]
+    reterms.sort(key=lambda rt: -rt.nlevels)
+    dropped = len(data) - len(frame)
+    return Design(y, X, names, tuple(reterms), dropped, aliased, parsed.response, row_index)

@@ -1,0 +1,196 @@
+"""Split a mixed-model formula into its response, fixed part and random-effects terms.
+
+A formula such as ``y ~ x + (x | g) + (1 | a/b)`` has a fixed part (``y ~ x``) that formulaic
+reads, and bar terms in parentheses that lme4 reads as random effects:
+
+- ``(expr | g)``: correlated random effects for the columns of ``expr`` within levels of ``g``;
+- ``(expr || g)``: the same with the correlations fixed at zero, which lme4 expands into one
+  term per column of ``expr``;
+- ``(expr | a/b)``: nested grouping, ``(expr | a) + (expr | b:a)``;
+- ``(expr | a:b)``: grouping by the observed combinations of ``a`` and ``b``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["FormulaError", "ParsedFormula", "RandomTerm", "parse_formula"]
+
+
+class FormulaError(ValueError):
+    """A formula that cannot be read, with the position of the problem."""
+
+    def __init__(self, formula: str, position: int, message: str):
+        self.formula = formula
+        self.position = position
+        pointer = " " * position + "^"
+        super().__init__(f"{message} (at position {position})\n  {formula}\n  {pointer}")
+
+
+@dataclass(frozen=True)
+class RandomTerm:
+    """One random-effects term ``(expr | g1:g2:...)``.
+
+    Attributes
+    ----------
+    expr : str
+        The left of the bar, a formula right-hand side such as ``"1 + Days"``.
+    factors : tuple of str
+        The grouping columns; several mean their interaction.
+    correlated : bool
+        False for a term that came from ``||`` (to be split per column).
+    """
+
+    expr: str
+    factors: tuple[str, ...]
+    correlated: bool = True
+
+    @property
+    def group(self) -> str:
+        """The grouping factor's name, as lme4 prints it (``cask:batch``)."""
+        return ":".join(self.factors)
+
+
+@dataclass(frozen=True)
+class ParsedFormula:
+    """A formula split into response, fixed-effects right-hand side and random terms."""
+
+    response: str
+    fixed: str
+    random: tuple[RandomTerm, ...]
+
+    @property
+    def fixed_formula(self) -> str:
+        return f"{self.response} ~ {self.fixed}"
+
+
+_NAME = re.compile(r"^\s*([A-Za-z_.][A-Za-z0-9_.]*|`[^`]+`)\s*$")
+
+
+def _check_parens(formula: str) -> None:
+    depth = 0
+    for pos, ch in enumerate(formula):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise FormulaError(formula, pos, "unmatched ')'")
+    if depth:
+        raise FormulaError(formula, formula.index("("), "unmatched '('")
+
+
+def _bar_groups(formula: str, start: int) -> list[tuple[int, int]]:
+    """Spans (open, close) of the top-level parenthesised groups holding a '|' at depth one."""
+    spans, depth, open_pos, has_bar = [], 0, -1, False
+    for pos in range(start, len(formula)):
+        ch = formula[pos]
+        if ch == "(":
+            depth += 1
+            if depth == 1:
+                open_pos, has_bar = pos, False
+        elif ch == ")":
+            depth -= 1
+            if depth == 0 and has_bar:
+                spans.append((open_pos, pos))
+        elif ch == "|" and depth == 1:
+            has_bar = True
+        elif ch == "|" and depth == 0:
+            raise FormulaError(formula, pos, "a random-effects term must be in parentheses")
+    return spans
+
+
+def _group_factors(formula: str, text: str, offset: int) -> list[tuple[str, ...]]:
+    """Grouping factors of one bar term: ``a`` -> [(a,)], ``a/b`` -> [(a,), (b, a)]."""
+    parts = text.split("/")
+    groups: list[tuple[str, ...]] = []
+    nested: list[str] = []
+    for part in parts:
+        names = []
+        for name in part.split(":"):
+            match = _NAME.match(name)
+            if not match:
+                where = offset + text.find(name.strip()) if name.strip() else offset
+                raise FormulaError(formula, where, f"grouping factor {name.strip()!r} is not a column name")
+            names.append(match.group(1).strip("`"))
+        nested = names + nested
+        groups.append(tuple(nested))
+    return groups
+
+
+def parse_formula(formula: str) -> ParsedFormula:
+    """Split ``formula`` into response, fixed part and random-effects terms.
+
+    Parameters
+    ----------
+    formula : str
+        An lme4-style formula, e.g. ``"y ~ x + (1 | g)"``.
+
+    Returns
+    -------
+    ParsedFormula
+
+    Raises
+    ------
+    FormulaError
+        When the formula has no ``~``, unbalanced parentheses, an empty side, or a bar term
+        whose grouping is not a column name.
+    """
+    if not isinstance(formula, str):
+        raise TypeError(f"formula must be a string, not {type(formula).__name__}")
+    tilde = formula.find("~")
+    if tilde < 0:
+        raise FormulaError(formula, len(formula), "the formula has no '~' between response and terms")
+    _check_parens(formula)
+    if formula.rstrip() and formula.rstrip()[-1] in "+-*:/^|~":
+        raise FormulaError(formula, len(formula.rstrip()) - 1, "the formula ends with an operator")
+    response = formula[:tilde].strip()
+    if not response:
+        raise FormulaError(formula, 0, "the formula has no response on the left of '~'")
+    if "~" in formula[tilde + 1 :]:
+        raise FormulaError(formula, formula.index("~", tilde + 1), "the formula has more than one '~'")
+    random: list[RandomTerm] = []
+    pieces, last = [], tilde + 1
+    for open_pos, close_pos in _bar_groups(formula, tilde + 1):
+        pieces.append(formula[last:open_pos])
+        last = close_pos + 1
+        inner = formula[open_pos + 1 : close_pos]
+        double = "||" in inner
+        bar = inner.index("||" if double else "|")
+        expr = inner[:bar].strip()
+        if not expr:
+            raise FormulaError(formula, open_pos + 1, "nothing on the left of '|' in a random-effects term")
+        rhs = inner[bar + (2 if double else 1) :]
+        if not rhs.strip():
+            raise FormulaError(formula, close_pos, "no grouping factor on the right of '|'")
+        for factors in _group_factors(formula, rhs, open_pos + bar + 2):
+            random.append(RandomTerm(expr=expr, factors=factors, correlated=not double))
+    pieces.append(formula[last:])
+    fixed = _clean_fixed("".join(pieces), formula)
+    return ParsedFormula(response=response, fixed=fixed, random=tuple(random))
+
+
+def _split_plus(text: str) -> list[str]:
+    """Split ``text`` at the '+' signs outside parentheses."""
+    parts, depth, last = [], 0, 0
+    for pos, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "+" and depth == 0:
+            parts.append(text[last:pos])
+            last = pos + 1
+    parts.append(text[last:])
+    return [p.strip() for p in parts]
+
+
+def _clean_fixed(text: str, formula: str) -> str:
+    """Tidy the fixed part after bar terms were cut out: stray '+' signs, an empty remainder."""
+    fixed = ""
+    for token in filter(None, _split_plus(text)):
+        joiner = " " if token.startswith("-") else " + "
+        fixed = f"{fixed}{joiner}{token}" if fixed else token
+    if fixed.startswith("-"):
+        fixed = f"1 {fixed}"
+    if fixed and fixed[-1] in "-*:/^":
+        raise FormulaError(formula, len(formula) - 1, "the formula ends with an operator")
+    return fixed or "1"

@@ -1,0 +1,101 @@
+"""Bounded derivative-free minimization of the profiled criterion over ``theta``.
+
+nlopt's BOBYQA with lme4's defaults for ``nloptwrap`` (absolute tolerances of 1e-8 on the
+criterion and on ``theta``), followed by lme4's boundary check: an estimate within 1e-5 of its
+lower bound is moved onto the bound when that does not make the criterion worse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import nlopt
+import numpy as np
+
+__all__ = ["OptSummary", "minimize_theta"]
+
+_RESULTS = {
+    nlopt.SUCCESS: "SUCCESS",
+    nlopt.STOPVAL_REACHED: "STOPVAL_REACHED",
+    nlopt.FTOL_REACHED: "FTOL_REACHED",
+    nlopt.XTOL_REACHED: "XTOL_REACHED",
+    nlopt.MAXEVAL_REACHED: "MAXEVAL_REACHED",
+    nlopt.MAXTIME_REACHED: "MAXTIME_REACHED",
+}
+
+
+@dataclass(frozen=True)
+class OptSummary:
+    """What the optimizer did: start, optimum, evaluations and how it stopped."""
+
+    initial: np.ndarray
+    theta: np.ndarray
+    fmin: float
+    feval: int
+    return_value: str
+    converged: bool
+    message: str = ""
+
+
+def minimize_theta(
+    fn: Callable[[np.ndarray], float],
+    start: np.ndarray,
+    lower: np.ndarray,
+    ftol_abs: float = 1e-8,
+    xtol_abs: float = 1e-8,
+    maxeval: int = 100_000,
+    boundary_tol: float = 1e-5,
+) -> OptSummary:
+    """Minimize ``fn`` over ``theta >= lower`` by BOBYQA, then snap near-boundary estimates.
+
+    Parameters
+    ----------
+    fn : callable
+        The criterion of ``theta``; ``inf`` where it cannot be evaluated.
+    start, lower : ndarray
+        Starting value and lower bounds (``-inf`` for unbounded entries).
+    """
+    start = np.asarray(start, dtype=float)
+    count = [0]
+    best = [start.copy(), np.inf]
+
+    def objective(x, grad):
+        count[0] += 1
+        value = fn(x)
+        if value < best[1]:
+            best[0], best[1] = x.copy(), value
+        return value if np.isfinite(value) else 1e300
+
+    opt = nlopt.opt(nlopt.LN_BOBYQA, len(start))
+    opt.set_min_objective(objective)
+    opt.set_lower_bounds(lower)
+    opt.set_ftol_abs(ftol_abs)
+    opt.set_xtol_abs(xtol_abs)
+    opt.set_maxeval(maxeval)
+    message = ""
+    try:
+        theta = opt.optimize(start)
+        code = opt.last_optimize_result()
+    except nlopt.RoundoffLimited:
+        theta, code, message = best[0], nlopt.ROUNDOFF_LIMITED, "stopped by roundoff"
+    theta = np.maximum(np.asarray(theta, dtype=float), lower)
+    fmin = fn(theta)
+    count[0] += 1
+    theta, fmin, extra = _snap_to_boundary(fn, theta, fmin, lower, boundary_tol)
+    count[0] += extra
+    converged = code in (nlopt.SUCCESS, nlopt.FTOL_REACHED, nlopt.XTOL_REACHED) and np.isfinite(fmin)
+    return OptSummary(start, theta, fmin, count[0], _RESULTS.get(code, str(code)), converged, message)
+
+
+def _snap_to_boundary(fn, theta, fmin, lower, tol):
+    """lme4's check.boundary: put estimates within ``tol`` of a finite bound onto it if no worse."""
+    near = np.isfinite(lower) & (theta - lower < tol) & (theta != lower)
+    evals = 0
+    if near.any():
+        trial = np.where(near, lower, theta)
+        value = fn(trial)
+        evals += 1
+        if value <= fmin:
+            return trial, value, evals
+    return theta, fmin, evals

@@ -1,0 +1,233 @@
+"""Penalized least squares by a blocked Cholesky factor.
+
+With ``Z = [Z_1 .. Z_m]`` (terms sorted by number of levels, largest first) and ``y`` appended
+to ``X`` as a last column, the factor of
+
+    [Lambda'Z'Z Lambda + I   Lambda'Z'[X y]]
+    [[X y]'Z Lambda          [X y]'[X y]   ]
+
+is computed in two blocks. The first term's block ``L_11`` is block diagonal (one ``k_1 x k_1``
+block per level): ``L_11 L_11' = T_1' A_11 T_1 + I`` level by level. Eliminating it leaves the
+Schur complement of everything else (the other terms' columns, then ``X``, then ``y``)
+
+    S = Lambda_r' (A_rr - A_r1 W A_1r) Lambda_r + [I 0; 0 0],
+    W = blockdiag_l( T_1 (T_1' A_11,l T_1 + I)^{-1} T_1' ),
+
+a dense matrix whose Cholesky factor ``L_S`` completes the factor. ``A_r1 W A_1r`` changes only
+through ``W``: every one of its entries is a fixed linear combination of the entries of ``W``,
+so the combinations are found once (a sparse matrix ``P``) and each evaluation is one sparse
+matrix-vector product. The last diagonal entry of ``L_S`` is ``sqrt(r2)``, the penalized
+residual sum of squares; ``log|L|^2`` and ``log|R_X|^2`` are sums of logs of diagonals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import lapack, solve_triangular
+
+from .covariance import ThetaLayout
+from .design import ReTerm
+
+__all__ = ["Factor", "PLS"]
+
+
+def term_matrix(term: ReTerm) -> sp.csc_matrix:
+    """The term's columns of ``Z`` (n x levels*k), level-major as lme4 orders them."""
+    n, k = term.z.shape
+    rows = np.repeat(np.arange(n), k)
+    cols = (term.refs[:, None] * k + np.arange(k)[None, :]).ravel()
+    return sp.csc_matrix((term.z.ravel(), (rows, cols)), shape=(n, term.q))
+
+
+@dataclass(frozen=True)
+class Factor:
+    """The blocked Cholesky factor at one ``theta`` and what the objective reads from it."""
+
+    theta: np.ndarray
+    L11: np.ndarray  # (levels_1, k_1, k_1) lower-triangular blocks
+    LS: np.ndarray  # dense lower factor of the Schur complement (rest Z, X, y)
+    logdet_L: float
+    logdet_RX: float
+    r2: float
+
+
+class PLS:
+    """The model's cross-products, computed once, and the factor at any ``theta``.
+
+    Parameters
+    ----------
+    reterms : sequence of ReTerm
+        Random-effects terms, largest number of levels first.
+    X : ndarray (n, p)
+        Fixed-effects model matrix.
+    y : ndarray (n,)
+        Response.
+    """
+
+    def __init__(self, reterms, X: np.ndarray, y: np.ndarray):
+        self.reterms = tuple(reterms)
+        self.layout = ThetaLayout(tuple(t.k for t in self.reterms))
+        self.X = np.ascontiguousarray(X, dtype=float)
+        self.n, self.p = self.X.shape
+        first = self.reterms[0]
+        self.k1, self.n1 = first.k, first.nlevels
+        self.q1 = first.q
+        self.qrest = sum(t.q for t in self.reterms[1:])
+        self.Z1 = term_matrix(first)
+        rest = [term_matrix(t) for t in self.reterms[1:]]
+        self.Zrest = sp.hstack(rest, format="csc") if rest else sp.csc_matrix((self.n, 0))
+        # A_11 blocks: sum over the level's observations of z z'
+        z1 = first.z
+        self.A11 = np.zeros((self.n1, self.k1, self.k1))
+        np.add.at(self.A11, first.refs, z1[:, :, None] * z1[:, None, :])
+        self._cross_products(y)
+        self._rest_scale_is_diagonal = all(t.k == 1 for t in self.reterms[1:])
+
+    # ------------------------------------------------------------------ set-up
+    def _cross_products(self, y: np.ndarray) -> None:
+        """A_r1 (sparse), A_rr (dense) and the pair map P for ``A_r1 W A_1r``."""
+        self.y = np.asarray(y, dtype=float)
+        Xy = np.column_stack([self.X, self.y])
+        R = sp.hstack([self.Zrest, sp.csc_matrix(Xy)], format="csc")
+        self.Ar1 = (R.T @ self.Z1).tocsc()
+        self.Ar1.sort_indices()
+        Arr = (R.T @ R).toarray() if self.qrest else Xy.T @ Xy
+        self.Arr = np.ascontiguousarray(np.tril(Arr))
+        self.Qr = self.Arr.shape[0]
+        self._build_pairs()
+
+    def _build_pairs(self) -> None:
+        k1, Qr = self.k1, self.Qr
+        indptr, indices, data = self.Ar1.indptr, self.Ar1.indices, self.Ar1.data
+        keys, cols, vals = [], [], []
+        ab = np.arange(k1 * k1)
+        for lev in range(self.n1):
+            lo, hi = indptr[lev * k1], indptr[(lev + 1) * k1]
+            rows = np.unique(indices[lo:hi])
+            block = np.zeros((len(rows), k1))
+            for a in range(k1):
+                s, e = indptr[lev * k1 + a], indptr[lev * k1 + a + 1]
+                block[np.searchsorted(rows, indices[s:e]), a] = data[s:e]
+            r, c = np.tril_indices(len(rows))
+            # entry (rows[r], rows[c]) gets sum_ab block[r,a] block[c,b] W_l[a,b]
+            prod = (block[r][:, :, None] * block[c][:, None, :]).reshape(len(r), k1 * k1)
+            keys.append(np.repeat(rows[r] * Qr + rows[c], k1 * k1))
+            cols.append(np.tile(lev * k1 * k1 + ab, len(r)))
+            vals.append(prod.ravel())
+        keys = np.concatenate(keys)
+        uniq, row = np.unique(keys, return_inverse=True)
+        self.pair_keys = uniq
+        self.P = sp.csr_matrix(
+            (np.concatenate(vals), (row, np.concatenate(cols))), shape=(len(uniq), self.n1 * k1 * k1)
+        )
+
+    # ---------------------------------------------------------------- per theta
+    def _first_block(self, T1: np.ndarray):
+        """L_11 blocks, their log-determinant and W = T (T'A T + I)^{-1} T' per level."""
+        if self.k1 == 1:
+            lam = T1[0, 0]
+            m = lam * lam * self.A11[:, 0, 0] + 1.0
+            L11 = np.sqrt(m)[:, None, None]
+            return L11, float(np.log(m).sum()), (lam * lam / m)
+        M = T1.T @ self.A11 @ T1 + np.eye(self.k1)
+        L11 = np.linalg.cholesky(M)
+        logdet = 2.0 * float(np.log(np.diagonal(L11, axis1=1, axis2=2)).sum())
+        W = T1 @ np.linalg.solve(M, np.broadcast_to(T1.T, M.shape))
+        return L11, logdet, W.reshape(self.n1, -1).ravel()
+
+    def _rest_scale(self, templates) -> np.ndarray | sp.csr_matrix:
+        """Lambda_r: a vector when every other term is scalar, else a sparse block diagonal."""
+        blocks = []
+        for term, T in zip(self.reterms[1:], templates[1:]):
+            blocks.append(sp.kron(sp.identity(term.nlevels), sp.csr_matrix(T)))
+        blocks.append(sp.identity(self.p + 1))
+        if self._rest_scale_is_diagonal:
+            return np.concatenate([b.diagonal() for b in blocks])
+        return sp.block_diag(blocks, format="csr")
+
+    def factor(self, theta: np.ndarray) -> Factor | None:
+        """The blocked factor at ``theta``; None when the Schur complement is not positive definite."""
+        theta = np.asarray(theta, dtype=float)
+        templates = self.layout.templates(theta)
+        L11, logdet1, w = self._first_block(templates[0])
+        C = self.Arr.copy()
+        C.flat[self.pair_keys] -= self.P @ w
+        scale = self._rest_scale(templates)
+        if isinstance(scale, np.ndarray):
+            S = C * scale[:, None]
+            S *= scale[None, :]
+        else:
+            C = C + np.tril(C, -1).T
+            S = np.asarray(scale.T @ (scale.T @ C).T)
+        S[np.arange(self.qrest), np.arange(self.qrest)] += 1.0
+        LS, info = lapack.dpotrf(S, lower=1, overwrite_a=1, clean=0)
+        if info != 0:
+            return None
+        d = np.diagonal(LS)
+        qr = self.qrest
+        logdet_L = logdet1 + 2.0 * float(np.log(d[:qr]).sum())
+        logdet_RX = 2.0 * float(np.log(d[qr : qr + self.p]).sum())
+        return Factor(theta, L11, LS, logdet_L, logdet_RX, float(d[-1] ** 2))
+
+    # ----------------------------------------------------------- at the optimum
+    def lambda_matrix(self, theta: np.ndarray) -> sp.csr_matrix:
+        """Lambda(theta) for all of ``Z`` (q x q), block diagonal."""
+        blocks = [
+            sp.kron(sp.identity(t.nlevels), sp.csr_matrix(T))
+            for t, T in zip(self.reterms, self.layout.templates(theta))
+        ]
+        return sp.block_diag(blocks, format="csr")
+
+    def _L_r1(self, f: Factor) -> np.ndarray:
+        """The dense block below L_11: Lambda_r' A_r1 Lambda_1 L_11^{-T} (rows: rest Z, X, y)."""
+        templates = self.layout.templates(f.theta)
+        scale = self._rest_scale(templates)
+        Lam1 = sp.kron(sp.identity(self.n1), sp.csr_matrix(templates[0]), format="csr")
+        B = (self.Ar1 @ Lam1).toarray()
+        B = scale[:, None] * B if isinstance(scale, np.ndarray) else np.asarray(scale.T @ B)
+        B = B.reshape(self.Qr, self.n1, self.k1)
+        # right-multiply each level's k1 columns by L_11,l^{-T}
+        inv = np.linalg.inv(f.L11)
+        return np.einsum("rla,lba->rlb", B, inv).reshape(self.Qr, self.q1)
+
+    def solve(self, f: Factor) -> tuple[np.ndarray, np.ndarray]:
+        """``beta`` and the spherical random effects ``u`` at the factor ``f``."""
+        Lr1 = self._L_r1(f)
+        LS = np.tril(f.LS)
+        c = LS[-1, :-1]
+        v = solve_triangular(LS[:-1, :-1], c, lower=True, trans="T") if len(c) else c
+        rhs1 = Lr1[-1] - Lr1[:-1].T @ v
+        rhs1 = rhs1.reshape(self.n1, self.k1)
+        u1 = np.einsum("lba,lb->la", np.linalg.inv(f.L11), rhs1)  # L_11,l^{-T} rhs
+        u = np.concatenate([u1.ravel(), v[: self.qrest]])
+        beta = v[self.qrest :]
+        return beta, u
+
+    def rx_lower(self, f: Factor) -> np.ndarray:
+        """R_X' (p x p lower triangle): vcov(beta) = sigma^2 (R_X' R_X)^{-1}."""
+        qr = self.qrest
+        return np.tril(f.LS)[qr : qr + self.p, qr : qr + self.p]
+
+    def condvar_blocks(self, f: Factor) -> list[np.ndarray]:
+        """Diagonal blocks of (L_Z L_Z')^{-1}, per term an array (levels, k, k), in u scale."""
+        qr = self.qrest
+        Lr1 = self._L_r1(f)[:qr]
+        LSz = np.tril(f.LS)[:qr, :qr]
+        L11inv = np.linalg.inv(f.L11)  # (n1, k1, k1)
+        # columns of L_Z^{-1} for term 1: [L11^{-1}; -LSz^{-1} Lr1 L11^{-1}]
+        G = solve_triangular(LSz, Lr1, lower=True) if qr else np.zeros((0, self.q1))
+        H = np.einsum("rla,lab->rlb", G.reshape(qr, self.n1, self.k1), L11inv)
+        top = np.einsum("lab,lac->lbc", L11inv, L11inv)
+        bottom = np.einsum("rlb,rlc->lbc", H, H)
+        blocks = [top + bottom]
+        if qr:
+            inv = solve_triangular(LSz, np.eye(qr), lower=True)
+            start = 0
+            for term in self.reterms[1:]:
+                cols = inv[:, start : start + term.q].reshape(qr, term.nlevels, term.k)
+                blocks.append(np.einsum("rla,rlb->lab", cols, cols))
+                start += term.q
+        return blocks

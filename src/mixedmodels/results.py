@@ -1,0 +1,305 @@
+"""The fitted linear mixed model: estimates, derived quantities and the to_dict schema.
+
+At the optimum ``theta`` the factor gives ``beta`` and the spherical random effects ``u``:
+
+    b = Lambda(theta) u,                  fitted = X beta + Z b,
+    vcov(beta) = sigma^2 (R_X' R_X)^{-1},
+    Var(b | y) = sigma^2 Lambda (L_Z L_Z')^{-1} Lambda'   (blocks per level; beta held fixed,
+                                                            as lme4's ``condVar``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy.linalg import solve_triangular
+
+from .covariance import cov_to_sdcorr
+from .design import Design
+from .objective import criterion
+from .optimize import OptSummary
+from .pls import PLS, Factor
+from .printing import lmer_summary
+
+__all__ = ["LmerFit"]
+
+SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on the diagonal of the templates
+
+
+@dataclass(frozen=True, eq=False)
+class LmerFit:
+    """A linear mixed model fitted by :func:`mixedmodels.lmer`.
+
+    Estimates are properties computed once, when first asked for.
+    """
+
+    formula: str
+    reml: bool
+    design: Design
+    pls: PLS
+    opt: OptSummary
+    factor: Factor
+
+    # ------------------------------------------------------------- estimates
+    @property
+    def theta(self) -> np.ndarray:
+        """The relative covariance parameters at the optimum (lme4's ``getME(fit, "theta")``)."""
+        return self.opt.theta.copy()
+
+    @property
+    def nobs(self) -> int:
+        return self.pls.n
+
+    @property
+    def fixef_names(self) -> tuple[str, ...]:
+        return self.design.fixef_names
+
+    @cached_property
+    def objective(self) -> float:
+        """The REML criterion (REML fits) or the deviance, ``-2 loglik`` (ML fits)."""
+        return criterion(self.factor, self.pls.n, self.pls.p, self.reml)
+
+    def criterion(self, theta) -> float:
+        """The REML criterion or ML deviance of this model at any ``theta``."""
+        return criterion(self.pls.factor(np.asarray(theta, dtype=float)), self.pls.n, self.pls.p, self.reml)
+
+    @cached_property
+    def sigma(self) -> float:
+        """Residual standard deviation."""
+        dof = self.pls.n - self.pls.p if self.reml else self.pls.n
+        return math.sqrt(self.factor.r2 / dof)
+
+    @cached_property
+    def _solution(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.pls.solve(self.factor)
+
+    @cached_property
+    def fixef(self) -> pd.Series:
+        """Fixed-effects estimates, named as R names the model-matrix columns."""
+        return pd.Series(self._solution[0], index=list(self.fixef_names), name="Estimate")
+
+    @cached_property
+    def vcov(self) -> pd.DataFrame:
+        """Covariance matrix of the fixed-effects estimates."""
+        p = self.pls.p
+        inv = solve_triangular(self.pls.rx_lower(self.factor), np.eye(p), lower=True)
+        names = list(self.fixef_names)
+        return pd.DataFrame(self.sigma**2 * (inv.T @ inv), index=names, columns=names)
+
+    @cached_property
+    def se(self) -> pd.Series:
+        """Standard errors of the fixed effects."""
+        return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.fixef.index, name="Std. Error")
+
+    @cached_property
+    def tvalues(self) -> pd.Series:
+        return pd.Series(self.fixef / self.se, name="t value")
+
+    @property
+    def npar(self) -> int:
+        """Number of parameters: fixed effects, theta, and sigma."""
+        return self.pls.p + len(self.opt.theta) + 1
+
+    @cached_property
+    def loglik(self) -> float:
+        """Log-likelihood; for a REML fit the REML criterion times -1/2, as lme4."""
+        return -self.objective / 2.0
+
+    @property
+    def aic(self) -> float:
+        return -2.0 * self.loglik + 2.0 * self.npar
+
+    @property
+    def bic(self) -> float:
+        return -2.0 * self.loglik + math.log(self.nobs) * self.npar
+
+    @property
+    def deviance(self) -> float:
+        """The ML deviance; for a REML fit lme4's ``deviance(REML = FALSE)`` is not computed here."""
+        return self.objective if not self.reml else float("nan")
+
+    @property
+    def converged(self) -> bool:
+        return self.opt.converged
+
+    @cached_property
+    def singular(self) -> bool:
+        """True for a fit on the boundary: a template diagonal entry below 1e-4 (lme4's isSingular)."""
+        diag = self.pls.layout.diagonal_mask()
+        return bool(np.any(self.opt.theta[diag] < SINGULAR_TOL))
+
+    @cached_property
+    def ngroups(self) -> dict[str, int]:
+        """Levels of each grouping factor."""
+        out: dict[str, int] = {}
+        for term in self.design.reterms:
+            out.setdefault(term.group, term.nlevels)
+        return out
+
+    # --------------------------------------------------------- random effects
+    @cached_property
+    def _b_terms(self) -> list[np.ndarray]:
+        """Conditional modes b = Lambda u, per term an array (levels, k)."""
+        u = self._solution[1]
+        out, start = [], 0
+        for term, T in zip(self.design.reterms, self.pls.layout.templates(self.opt.theta)):
+            uj = u[start : start + term.q].reshape(term.nlevels, term.k)
+            out.append(uj @ T.T)
+            start += term.q
+        return out
+
+    @cached_property
+    def _condvar_terms(self) -> list[np.ndarray]:
+        """Conditional covariance of b per level: sigma^2 T (L_Z L_Z')^{-1}_block T'."""
+        blocks = self.pls.condvar_blocks(self.factor)
+        templates = self.pls.layout.templates(self.opt.theta)
+        return [self.sigma**2 * (T @ B @ T.T) for T, B in zip(templates, blocks)]
+
+    def _by_group(self) -> dict[str, list[int]]:
+        groups: dict[str, list[int]] = {}
+        for i, term in enumerate(self.design.reterms):
+            groups.setdefault(term.group, []).append(i)
+        return groups
+
+    def ranef(self, condvar: bool = False):
+        """Conditional modes of the random effects.
+
+        Parameters
+        ----------
+        condvar : bool
+            False: a dict ``{group: DataFrame}`` with one row per level and one column per
+            term, as lme4's ``ranef``. True: one tidy DataFrame with columns ``grpvar``,
+            ``term``, ``grp``, ``condval``, ``condsd``, as lme4's
+            ``as.data.frame(ranef(fit, condVar = TRUE))``.
+        """
+        terms = self.design.reterms
+        if not condvar:
+            out = {}
+            for group, idx in self._by_group().items():
+                cols = {c: self._b_terms[i][:, j] for i in idx for j, c in enumerate(terms[i].cnames)}
+                out[group] = pd.DataFrame(cols, index=pd.Index(terms[idx[0]].levels, name=group))
+            return out
+        frames = []
+        for i, term in enumerate(terms):
+            sd = np.sqrt(np.diagonal(self._condvar_terms[i], axis1=1, axis2=2))
+            for j, c in enumerate(term.cnames):
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "grpvar": term.group,
+                            "term": c,
+                            "grp": list(term.levels),
+                            "condval": self._b_terms[i][:, j],
+                            "condsd": sd[:, j],
+                        }
+                    )
+                )
+        return pd.concat(frames, ignore_index=True)
+
+    @cached_property
+    def varcorr(self) -> pd.DataFrame:
+        """Variance components as lme4's ``as.data.frame(VarCorr(fit))``.
+
+        Columns ``group``, ``var1``, ``var2``, ``vcov``, ``sdcor``: one row per standard
+        deviation (``var2`` missing) and per correlation, then the residual. Separate terms on
+        one grouping factor are named ``g``, ``g.1``, ... as lme4 names them.
+        """
+        rows, seen = [], {}
+        templates = self.pls.layout.templates(self.opt.theta)
+        for term, T in zip(self.design.reterms, templates):
+            count = seen.get(term.group, 0)
+            seen[term.group] = count + 1
+            name = term.group if count == 0 else f"{term.group}.{count}"
+            cov = self.sigma**2 * (T @ T.T)
+            sd, corr = cov_to_sdcorr(cov)
+            for j, c in enumerate(term.cnames):
+                rows.append((name, c, None, cov[j, j], sd[j]))
+            for j in range(term.k):
+                for i in range(j + 1, term.k):
+                    rows.append((name, term.cnames[j], term.cnames[i], cov[i, j], corr[i, j]))
+        rows.append(("Residual", None, None, self.sigma**2, self.sigma))
+        return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
+
+    # ------------------------------------------------------ fitted, residuals
+    @cached_property
+    def fitted(self) -> pd.Series:
+        """Fitted values ``X beta + Z b`` for the rows used in the fit."""
+        values = self.design.X @ self._solution[0]
+        for term, b in zip(self.design.reterms, self._b_terms):
+            values = values + np.einsum("nk,nk->n", term.z, b[term.refs])
+        return pd.Series(values, index=self.design.row_index, name="fitted")
+
+    @cached_property
+    def residuals(self) -> pd.Series:
+        """Response minus fitted values."""
+        return pd.Series(
+            self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
+        )
+
+    # ---------------------------------------------------------------- output
+    def to_dict(self) -> dict:
+        """A JSON-ready dict with the schema of design.md."""
+        names = list(self.fixef_names)
+        ranef = {}
+        for group, idx in self._by_group().items():
+            terms = self.design.reterms
+            entry: dict = {"levels": list(terms[idx[0]].levels)}
+            condsd = {}
+            for i in idx:
+                sd = np.sqrt(np.diagonal(self._condvar_terms[i], axis1=1, axis2=2))
+                for j, c in enumerate(terms[i].cnames):
+                    entry[c] = self._b_terms[i][:, j].tolist()
+                    condsd[c] = sd[:, j].tolist()
+            entry["condsd"] = condsd
+            ranef[group] = entry
+        varcorr = [
+            {
+                "group": r.group,
+                "var1": _text(r.var1),
+                "var2": _text(r.var2),
+                "sd": None if _text(r.var2) else float(r.sdcor),
+                "corr": float(r.sdcor) if _text(r.var2) else None,
+                "variance": float(r.vcov),
+            }
+            for r in self.varcorr.itertuples()
+        ]
+        return {
+            "formula": self.formula,
+            "reml": self.reml,
+            "nobs": self.nobs,
+            "ngroups": dict(self.ngroups),
+            "converged": self.converged,
+            "singular": self.singular,
+            "fixef": dict(zip(names, map(float, self.fixef))),
+            "se": dict(zip(names, map(float, self.se))),
+            "vcov": self.vcov.to_numpy().tolist(),
+            "theta": self.theta.tolist(),
+            "sigma": self.sigma,
+            "loglik": self.loglik,
+            "aic": self.aic,
+            "bic": self.bic,
+            "objective": self.objective,
+            "varcorr": varcorr,
+            "ranef": ranef,
+            "dropped_rows": self.design.dropped_rows,
+        }
+
+    def summary(self) -> str:
+        """The lme4-style summary text."""
+        return lmer_summary(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        kind = "REML" if self.reml else "ML"
+        return f"<LmerFit {self.formula!r} by {kind}: nobs={self.nobs}, objective={self.objective:.4f}>"
+
+
+def _text(value) -> str | None:
+    """A name from a DataFrame cell, None for a missing one."""
+    return value if isinstance(value, str) else None
