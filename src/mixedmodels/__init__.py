@@ -2,8 +2,9 @@
 
 from .design import DataError
 from .formula import FormulaError
+from .lm import LmFit, lm
 from .lmer import MixedModelsWarning, lmer
 from .results import LmerFit
 
-__all__ = ["DataError", "FormulaError", "LmerFit", "MixedModelsWarning", "lmer"]
+__all__ = ["DataError", "FormulaError", "LmFit", "LmerFit", "MixedModelsWarning", "lm", "lmer"]
 __version__ = "0.1.0"

@@ -77,6 +77,7 @@ class Design:
     aliased: tuple[str, ...]
     response: str
     row_index: pd.Index
+    weights: np.ndarray | None = None
 
 
 def _translate_powers(text: str) -> str:
@@ -300,21 +301,49 @@ def build_design(
     data: pd.DataFrame,
     contrasts: Mapping | None = None,
     na_action: str = "omit",
+    drop: bool = True,
+    weights=None,
 ) -> Design:
     """Response, fixed-effects matrix and random-effects terms for ``parsed`` on ``data``.
 
     Random-effects terms are ordered by number of levels, largest first (lme4's order).
+    ``drop=False`` keeps aliased fixed-effects columns (lm reports them as NA).
+    ``weights`` is a column name or an array with one value per row of ``data``.
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
     for col, spec in (contrasts or {}).items():
         if isinstance(spec, str) and spec.removeprefix("contr.") not in CONTRASTS:
             contrast_object(col, spec, 0)
-    frame, row_index = _model_frame(data, _used_columns(parsed, data), na_action)
+    columns = _used_columns(parsed, data)
+    wname = None
+    if weights is not None:
+        data, wname = _with_weights(data, weights)
+        columns += [wname] if wname not in columns else []
+    frame, row_index = _model_frame(data, columns, na_action)
     y = _response(frame, parsed.response)
     X, names = _materialize(parsed.fixed, frame, contrasts, "fixed-effects")
-    X, names, aliased = drop_aliased(X, names)
+    aliased: tuple[str, ...] = ()
+    if drop:
+        X, names, aliased = drop_aliased(X, names)
     reterms = [rt for term in parsed.random for rt in _reterms(term, frame, None)]
     reterms.sort(key=lambda rt: -rt.nlevels)
     dropped = len(data) - len(frame)
-    return Design(y, X, names, tuple(reterms), dropped, aliased, parsed.response, row_index)
+    w = None if wname is None else frame[wname].to_numpy(dtype=float)
+    return Design(y, X, names, tuple(reterms), dropped, aliased, parsed.response, row_index, w)
+
+
+def _with_weights(data: pd.DataFrame, weights) -> tuple[pd.DataFrame, str]:
+    """The data with the weights as a column (a new frame; the caller's is untouched)."""
+    if isinstance(weights, str):
+        if weights not in data.columns:
+            raise DataError(f"weights column {weights!r} is not in the data")
+        values, name = data[weights], weights
+    else:
+        values, name = np.asarray(weights), "(weights)"
+        if values.shape != (len(data),):
+            raise DataError(f"weights must have one value per row ({len(data)}), got shape {values.shape}")
+    numeric = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    if np.any(numeric[~np.isnan(numeric)] < 0) or np.isinf(numeric).any():
+        raise DataError("weights must be finite and non-negative")
+    return data.assign(**{name: np.asarray(numeric)}), name

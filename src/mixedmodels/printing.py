@@ -144,7 +144,7 @@ def coef_table_strings(
     return [[cs[2 * i], cs[2 * i + 1], ts[i]] for i in range(len(estimate))]
 
 
-def format_pvalues(p: Sequence[float], digits: int = 3) -> list[str]:
+def format_pvalues(p: Sequence[float], digits: int = 3, sep: str = "") -> list[str]:
     """R's ``format.pval(p, digits)`` with ``eps`` the machine epsilon: ``<2e-16`` below it."""
     p = np.asarray(p, dtype=float)
     eps = np.finfo(float).eps
@@ -157,7 +157,7 @@ def format_pvalues(p: Sequence[float], digits: int = 3) -> list[str]:
             out[i] = text.strip()
     eps_text = r_format([eps], max(1, digits - 2))[0]
     for i in np.flatnonzero(tiny):
-        out[i] = f"<{eps_text}"
+        out[i] = f"<{sep}{eps_text}"
     return out
 
 
@@ -178,7 +178,7 @@ def signif_stars(p: float) -> str:
     return " "
 
 
-SIGNIF_LEGEND = "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
+SIGNIF_LEGEND = "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1"
 
 
 # ----------------------------------------------------------------------------- lmer
@@ -288,4 +288,62 @@ def lmer_summary(fit) -> str:
         parts.append(f"optimizer (BOBYQA) did not converge: {fit.opt.return_value}")
     if fit.singular:
         parts.append("boundary (singular) fit: see LmerFit.singular")
+    return "\n".join(parts)
+
+
+# ------------------------------------------------------------------------------- lm
+def _lm_call(fit) -> str:
+    args = [f"formula = {fit.formula}", "data = data"]
+    if fit.contrasts:
+        inner = ", ".join(
+            f'{k} = "contr.{v.removeprefix("contr.")}"' if isinstance(v, str) else f"{k} = <matrix>"
+            for k, v in fit.contrasts.items()
+        )
+        args.append(f"contrasts = list({inner})")
+    if fit.design.weights is not None:
+        args.append("weights = weights")
+    return f"lm({', '.join(args)})"
+
+
+def _lm_residuals(fit) -> str:
+    resid = fit.residuals.to_numpy()[fit._w > 0]
+    title = "Weighted Residuals:" if fit.design.weights is not None else "Residuals:"
+    if fit.df_residual > 5:
+        q = np.quantile(resid, [0, 0.25, 0.5, 0.75, 1])
+        return f"{title}\n" + named_vector(
+            dict(zip(["Min", "1Q", "Median", "3Q", "Max"], r_format(zapsmall(q, 5), 4)))
+        )
+    labels = [str(i + 1) for i in range(len(resid))]
+    return f"{title}\n" + named_vector(dict(zip(labels, r_format(resid, 4))))
+
+
+def _lm_coefficients(fit) -> str:
+    coef, se, t, p = (s.to_numpy() for s in (fit.coef, fit.se, fit.tvalues, fit.pvalues))
+    ok = ~np.isnan(coef)
+    cells = [["NA", "NA", "NA", "NA", ""] for _ in coef]
+    shown = coef_table_strings(coef[ok], se[ok], t[ok])
+    pvals = format_pvalues(p[ok], 3)
+    for i, row, pv, pr in zip(np.flatnonzero(ok), shown, pvals, p[ok]):
+        cells[i] = [*row, pv, signif_stars(pr)]
+    header = ["Estimate", "Std. Error", "t value", "Pr(>|t|)", ""]
+    nalias = int((~ok).sum())
+    title = "Coefficients:" + (f" ({nalias} not defined because of singularities)" if nalias else "")
+    table = format_table(cells, header, fit.names)
+    return f"{title}\n{table}\n---\n{SIGNIF_LEGEND}"
+
+
+def lm_summary(fit) -> str:
+    """The summary of an lm fit in R's ``summary.lm`` layout."""
+    parts = ["", "Call:", _lm_call(fit), "", _lm_residuals(fit), "", _lm_coefficients(fit), ""]
+    sigma = r_format([signif(fit.sigma, 4)], 4)[0] if math.isfinite(fit.sigma) else "NaN"
+    parts.append(f"Residual standard error: {sigma} on {fit.df_residual} degrees of freedom")
+    if fit.design.dropped_rows:
+        parts.append(f"  ({fit.design.dropped_rows} observations deleted due to missingness)")
+    value, numdf, dendf = fit.fstatistic
+    if numdf > 0:
+        parts.append(
+            f"Multiple R-squared:  {fit.r_squared:.4g},\tAdjusted R-squared:  {fit.adj_r_squared:.4g} "
+        )
+        pval = format_pvalues([fit.f_pvalue], 4, sep=" ")[0]
+        parts.append(f"F-statistic: {value:.4g} on {numdf} and {dendf} DF,  p-value: {pval}")
     return "\n".join(parts)

@@ -1,0 +1,183 @@
+"""Fit time of every reference case: mixedmodels beside lme4 (R) and installed Python peers.
+
+    python benchmarks/fit_times.py [--repeat 7] [--only CASE] [--no-r]
+
+Each time is the median of ``--repeat`` runs of a whole fit from formula and DataFrame
+(formula parsing and model matrices included). lme4 is timed inside one R process (no start-up),
+``lmer(formula, data, REML = ...)`` with whatever BLAS R is linked to (Debian's
+libopenblas0-pthread makes that OpenBLAS). Peers are timed only when importable and only on
+models they can express.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import mixedmodels as mm
+from mixedmodels import datasets
+
+REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "reference"
+
+R_SCRIPT = r"""
+suppressPackageStartupMessages(library(lme4))
+args <- commandArgs(TRUE)
+cases <- jsonlite::fromJSON(args[1], simplifyVector = FALSE)
+out <- list()
+for (cs in cases) {
+  d <- read.csv(cs$path)
+  for (f in unlist(cs$factors)) d[[f]] <- factor(d[[f]])
+  fo <- as.formula(cs$formula)
+  times <- numeric(0)
+  for (i in seq_len(cs$repeat_n)) {
+    t0 <- Sys.time()
+    m <- lmer(fo, d, REML = cs$REML)
+    times <- c(times, as.numeric(Sys.time() - t0, units = "secs"))
+  }
+  out[[cs$case]] <- median(times)
+}
+blas <- sessionInfo()$BLAS
+cat(jsonlite::toJSON(list(times = out, blas = blas), auto_unbox = TRUE))
+"""
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def load_cases(only: str) -> list[dict]:
+    cases = []
+    for path in sorted(REFERENCE.glob("*.json")):
+        ref = json.loads(path.read_text())
+        if "coef" in ref or only not in ref["case"]:
+            continue
+        cases.append(ref)
+    return cases
+
+
+def case_data(ref: dict):
+    return datasets.load(ref["data"].removesuffix(".csv"))
+
+
+def time_ours(ref: dict, repeat: int) -> float:
+    data = case_data(ref)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return median_time(lambda: mm.lmer(ref["formula"], data, reml=ref["REML"]), repeat)
+
+
+def time_lme4(cases: list[dict], repeat: dict) -> tuple[dict, str]:
+    if shutil.which("Rscript") is None:
+        return {}, "R not installed"
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = []
+        for ref in cases:
+            path = Path(tmp) / f"{ref['case']}.csv"
+            case_data(ref).to_csv(path, index=False)
+            factors = [
+                c
+                for c in (
+                    "p",
+                    "Subject",
+                    "Batch",
+                    "plate",
+                    "sample",
+                    "batch",
+                    "cask",
+                    "replicate",
+                    "recipe",
+                    "s",
+                    "d",
+                    "dept",
+                )
+                if c in ref["formula"]
+            ]
+            spec.append(
+                {
+                    "case": ref["case"],
+                    "path": str(path),
+                    "formula": ref["formula"],
+                    "REML": ref["REML"],
+                    "factors": factors,
+                    "repeat_n": repeat[ref["case"]],
+                }
+            )
+        (Path(tmp) / "spec.json").write_text(json.dumps(spec))
+        (Path(tmp) / "time.R").write_text(R_SCRIPT)
+        proc = subprocess.run(
+            ["Rscript", str(Path(tmp) / "time.R"), str(Path(tmp) / "spec.json")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if proc.returncode != 0:
+        return {}, f"R failed: {proc.stderr.strip()[-300:]}"
+    result = json.loads(proc.stdout)
+    return result["times"], str(result.get("blas", ""))
+
+
+def time_statsmodels(ref: dict, repeat: int) -> float | None:
+    """statsmodels MixedLM, for a single random-intercept or intercept-and-slope term."""
+    try:
+        import statsmodels.formula.api as smf
+    except ImportError:
+        return None
+    parsed = mm.formula.parse_formula(ref["formula"])
+    if len(parsed.random) != 1 or not parsed.random[0].correlated or len(parsed.random[0].factors) != 1:
+        return None
+    if len(case_data(ref)) > 10_000:
+        return None  # minutes per fit
+    term = parsed.random[0]
+    data = case_data(ref)
+    re_formula = "1" if term.expr.strip() == "1" else f"~{term.expr}"
+
+    def fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            smf.mixedlm(parsed.fixed_formula, data, groups=data[term.factors[0]], re_formula=re_formula).fit(
+                reml=ref["REML"]
+            )
+
+    return median_time(fit, repeat)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--no-r", action="store_true")
+    args = ap.parse_args()
+    cases = load_cases(args.only)
+    repeat = {ref["case"]: (3 if ref["case"].startswith("insteval") else args.repeat) for ref in cases}
+    ours = {ref["case"]: time_ours(ref, repeat[ref["case"]]) for ref in cases}
+    lme4, blas = ({}, "skipped") if args.no_r else time_lme4(cases, repeat)
+    sm = {ref["case"]: time_statsmodels(ref, repeat[ref["case"]]) for ref in cases}
+    print(f"lme4 BLAS: {blas}")
+    print(f"{'case':<24} {'mixedmodels':>12} {'lme4':>10} {'ratio':>7} {'statsmodels':>12}")
+    for ref in cases:
+        c = ref["case"]
+        r = lme4.get(c)
+        s = sm.get(c)
+        print(
+            f"{c:<24} {ours[c] * 1e3:10.1f}ms "
+            f"{(f'{r * 1e3:8.1f}ms' if r else '       -  '):>10} "
+            f"{(f'{r / ours[c]:6.1f}x' if r else '     -'):>7} "
+            f"{(f'{s * 1e3:10.1f}ms' if s else '          -'):>12}"
+        )
+
+
+if __name__ == "__main__":
+    main()

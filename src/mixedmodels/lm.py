@@ -1,0 +1,258 @@
+"""``lm()``: the fixed-effects linear model by (weighted) least squares, as R's ``lm``.
+
+With weights ``w`` (all 1 by default), ``W = diag(w)``:
+
+    beta = (X'WX)^{-1} X'Wy  by a QR of W^{1/2} X (columns aliased with earlier ones get no
+                              estimate, as R's pivoting QR leaves them NA),
+    sigma^2 = sum w e^2 / (n - rank),        vcov(beta) = sigma^2 (R'R)^{-1},
+    R^2 = MSS / (MSS + RSS), MSS = sum w (f - mean_w f)^2 (sum w f^2 without an intercept),
+    F = (MSS / (rank - 1)) / sigma^2 on (rank - 1, n - rank) degrees of freedom,
+    loglik = (sum log w - n (log(2 pi) + 1 - log n + log sum w e^2)) / 2,
+
+where ``n`` counts the observations with non-zero weight.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .design import Design, build_design, drop_aliased
+from .formula import parse_formula
+from .printing import lm_summary
+
+__all__ = ["LmFit", "lm"]
+
+
+def lm(
+    formula: str,
+    data: pd.DataFrame,
+    contrasts: Mapping[str, object] | None = None,
+    weights=None,
+    na_action: str = "omit",
+) -> LmFit:
+    """Fit a linear model by least squares, as R's ``lm``.
+
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ x + p"``; categorical columns are coded by ``contrasts``.
+    data : pandas.DataFrame
+        The data; it is not modified.
+    contrasts : mapping, optional
+        ``{"p": "sum"}``: "treatment" (default), "sum", "helmert", "poly" or a matrix.
+    weights : str or array, optional
+        A column name or one non-negative weight per row (weighted least squares).
+    na_action : {"omit", "raise"}
+        Drop rows with missing values (and count them) or refuse them.
+    """
+    parsed = parse_formula(formula)
+    if parsed.random:
+        raise ValueError(f"{formula!r} has random-effects terms; use mm.lmer for a mixed model")
+    design = build_design(parsed, data, contrasts=contrasts, na_action=na_action, drop=False, weights=weights)
+    return LmFit(formula=formula, design=design, contrasts=dict(contrasts or {}))
+
+
+@dataclass(frozen=True, eq=False)
+class LmFit:
+    """A linear model fitted by :func:`mixedmodels.lm`."""
+
+    formula: str
+    design: Design
+    contrasts: dict
+
+    @cached_property
+    def _w(self) -> np.ndarray:
+        w = self.design.weights
+        return np.ones(len(self.design.y)) if w is None else w
+
+    @cached_property
+    def _qr(self):
+        """QR of the weighted kept columns: (index of kept columns, Q, R)."""
+        sw = np.sqrt(self._w)
+        Xw = self.design.X * sw[:, None]
+        names = self.design.fixef_names
+        _, kept_names, _ = drop_aliased(Xw, names)
+        kept = [names.index(n) for n in kept_names]
+        Q, R = np.linalg.qr(Xw[:, kept])
+        return kept, Q, R
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.design.fixef_names)
+
+    @property
+    def aliased(self) -> list[str]:
+        kept = self._qr[0]
+        return [n for j, n in enumerate(self.names) if j not in kept]
+
+    @property
+    def rank(self) -> int:
+        return len(self._qr[0])
+
+    @property
+    def nobs(self) -> int:
+        """Observations with non-zero weight."""
+        return int(np.count_nonzero(self._w))
+
+    @property
+    def df_residual(self) -> int:
+        return self.nobs - self.rank
+
+    @cached_property
+    def _beta(self) -> np.ndarray:
+        kept, Q, R = self._qr
+        beta = np.full(len(self.names), np.nan)
+        beta[kept] = np.linalg.solve(R, Q.T @ (self.design.y * np.sqrt(self._w)))
+        return beta
+
+    @cached_property
+    def coef(self) -> pd.Series:
+        """Coefficients; NaN for columns aliased with earlier ones."""
+        return pd.Series(self._beta, index=self.names, name="Estimate")
+
+    @cached_property
+    def fitted(self) -> pd.Series:
+        kept = self._qr[0]
+        values = self.design.X[:, kept] @ self._beta[kept]
+        return pd.Series(values, index=self.design.row_index, name="fitted")
+
+    @cached_property
+    def residuals(self) -> pd.Series:
+        return pd.Series(
+            self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
+        )
+
+    @cached_property
+    def rss(self) -> float:
+        """Weighted residual sum of squares."""
+        return float(np.sum(self._w * self.residuals.to_numpy() ** 2))
+
+    @cached_property
+    def sigma(self) -> float:
+        """Residual standard error."""
+        if self.df_residual <= 0:
+            return float("nan")
+        return math.sqrt(self.rss / self.df_residual)
+
+    @cached_property
+    def vcov(self) -> pd.DataFrame:
+        """Covariance of the coefficients (NaN rows and columns for aliased ones)."""
+        kept, _, R = self._qr
+        Rinv = np.linalg.solve(R, np.eye(len(kept)))
+        full = np.full((len(self.names),) * 2, np.nan)
+        full[np.ix_(kept, kept)] = self.sigma**2 * (Rinv @ Rinv.T)
+        return pd.DataFrame(full, index=self.names, columns=self.names)
+
+    @cached_property
+    def se(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.names, name="Std. Error")
+
+    @cached_property
+    def tvalues(self) -> pd.Series:
+        return pd.Series(self.coef / self.se, name="t value")
+
+    @cached_property
+    def pvalues(self) -> pd.Series:
+        p = 2.0 * stats.t.sf(np.abs(self.tvalues.to_numpy()), self.df_residual)
+        return pd.Series(p, index=self.names, name="Pr(>|t|)")
+
+    @property
+    def has_intercept(self) -> bool:
+        return "(Intercept)" in self.names
+
+    @cached_property
+    def _mss(self) -> float:
+        f, w = self.fitted.to_numpy(), self._w
+        if self.has_intercept:
+            f = f - np.sum(w * f) / np.sum(w)
+        return float(np.sum(w * f**2))
+
+    @property
+    def r_squared(self) -> float:
+        return self._mss / (self._mss + self.rss)
+
+    @property
+    def adj_r_squared(self) -> float:
+        n_int = int(self.has_intercept)
+        return 1.0 - (1.0 - self.r_squared) * (self.nobs - n_int) / self.df_residual
+
+    @property
+    def fstatistic(self) -> tuple[float, int, int]:
+        """The F statistic against the intercept-only (or empty) model, with its degrees of freedom."""
+        numdf = self.rank - int(self.has_intercept)
+        value = (self._mss / numdf) / self.sigma**2 if numdf > 0 else float("nan")
+        return value, numdf, self.df_residual
+
+    @property
+    def f_pvalue(self) -> float:
+        value, numdf, dendf = self.fstatistic
+        return float(stats.f.sf(value, numdf, dendf)) if numdf > 0 else float("nan")
+
+    @cached_property
+    def loglik(self) -> float:
+        w = self._w[self._w > 0]
+        n = self.nobs
+        return 0.5 * (np.sum(np.log(w)) - n * (math.log(2 * math.pi) + 1 - math.log(n) + math.log(self.rss)))
+
+    @property
+    def npar(self) -> int:
+        """Estimated parameters: coefficients and sigma."""
+        return self.rank + 1
+
+    @property
+    def aic(self) -> float:
+        return -2.0 * self.loglik + 2.0 * self.npar
+
+    @property
+    def bic(self) -> float:
+        return -2.0 * self.loglik + math.log(self.nobs) * self.npar
+
+    def confint(self, level: float = 0.95) -> pd.DataFrame:
+        """Confidence intervals for the coefficients from the t distribution, as R's ``confint.lm``."""
+        if not 0 < level < 1:
+            raise ValueError(f"level must be between 0 and 1, not {level}")
+        q = stats.t.ppf(0.5 + level / 2, self.df_residual)
+        lo, hi = f"{100 * (1 - level) / 2:g} %", f"{100 * (1 + level) / 2:g} %"
+        return pd.DataFrame({lo: self.coef - q * self.se, hi: self.coef + q * self.se})
+
+    def to_dict(self) -> dict:
+        """JSON-ready results (NaN for aliased coefficients becomes None)."""
+
+        def named(series: pd.Series) -> dict:
+            return {k: (None if np.isnan(v) else float(v)) for k, v in series.items()}
+
+        return {
+            "formula": self.formula,
+            "nobs": self.nobs,
+            "coef": named(self.coef),
+            "se": named(self.se),
+            "t": named(self.tvalues),
+            "p": named(self.pvalues),
+            "sigma": self.sigma,
+            "df_residual": self.df_residual,
+            "r_squared": self.r_squared,
+            "adj_r_squared": self.adj_r_squared,
+            "fstatistic": list(self.fstatistic),
+            "loglik": self.loglik,
+            "aic": self.aic,
+            "bic": self.bic,
+            "aliased": self.aliased,
+            "dropped_rows": self.design.dropped_rows,
+        }
+
+    def summary(self) -> str:
+        """The summary in R's ``summary.lm`` layout."""
+        return lm_summary(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<LmFit {self.formula!r}: nobs={self.nobs}, rank={self.rank}, sigma={self.sigma:.4g}>"
