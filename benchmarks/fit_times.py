@@ -87,24 +87,8 @@ def time_lme4(cases: list[dict], repeat: dict) -> tuple[dict, str]:
         for ref in cases:
             path = Path(tmp) / f"{ref['case']}.csv"
             case_data(ref).to_csv(path, index=False)
-            factors = [
-                c
-                for c in (
-                    "p",
-                    "Subject",
-                    "Batch",
-                    "plate",
-                    "sample",
-                    "batch",
-                    "cask",
-                    "replicate",
-                    "recipe",
-                    "s",
-                    "d",
-                    "dept",
-                )
-                if c in ref["formula"]
-            ]
+            parsed = mm.formula.parse_formula(ref["formula"])
+            factors = sorted({f for t in parsed.random for f in t.factors} | set(ref.get("factors") or []))
             spec.append(
                 {
                     "case": ref["case"],
