@@ -9,6 +9,7 @@ others are free.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -31,7 +32,7 @@ class ThetaLayout:
     def sizes(self) -> tuple[int, ...]:
         return tuple(k * (k + 1) // 2 for k in self.ks)
 
-    @property
+    @cached_property
     def offsets(self) -> np.ndarray:
         return np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
 
@@ -47,19 +48,43 @@ class ThetaLayout:
         """Lower bounds: 0 for diagonal entries, -inf for the rest."""
         return np.concatenate([np.where(_ident(k) == 1.0, 0.0, -np.inf) for k in self.ks])
 
+    @cached_property
+    def _template_index(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [_tril_colmajor(k) for k in self.ks]
+
     def templates(self, theta: np.ndarray) -> list[np.ndarray]:
         """The lower-triangular ``T`` of each term."""
         out = []
-        for k, lo in zip(self.ks, self.offsets):
+        for k, lo, (rows, cols) in zip(self.ks, self.offsets, self._template_index):
             T = np.zeros((k, k))
-            rows, cols = _tril_colmajor(k)
-            T[rows, cols] = theta[lo : lo + k * (k + 1) // 2]
+            T[rows, cols] = theta[lo : lo + len(rows)]
             out.append(T)
         return out
 
     def diagonal_mask(self) -> np.ndarray:
         """True where a ``theta`` entry is a diagonal element of its template."""
         return self.lower() == 0.0
+
+    def lambda_pattern(self, nlevels: tuple[int, ...], first: int = 0, extra: int = 0):
+        """The sparsity pattern of ``Lambda`` for terms ``first..`` and the ``theta`` index of each entry.
+
+        Returns ``(rows, cols, index)``: ``Lambda[rows[i], cols[i]] = theta_ext[index[i]]`` where
+        ``theta_ext`` is ``theta`` with a 1 appended; ``extra`` trailing identity columns (for
+        ``X`` and ``y``) point at that 1.
+        """
+        rows, cols, index, start = [], [], [], 0
+        for k, lo, nl, (tr, tc) in zip(
+            self.ks[first:], self.offsets[first:], nlevels, self._template_index[first:]
+        ):
+            base = start + k * np.arange(nl)[:, None]
+            rows.append((base + tr).ravel())
+            cols.append((base + tc).ravel())
+            index.append(np.tile(lo + np.arange(len(tr)), nl))
+            start += k * nl
+        rows.append(start + np.arange(extra))
+        cols.append(start + np.arange(extra))
+        index.append(np.full(extra, self.ntheta))
+        return np.concatenate(rows), np.concatenate(cols), np.concatenate(index)
 
 
 def _tril_colmajor(k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -98,7 +98,21 @@ def _translate_powers(text: str) -> str:
     return "".join(out)
 
 
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def _simple_terms(rhs: str) -> list[str] | None:
+    """The terms of ``rhs`` when it is only '1', '0' and column names joined by '+', else None."""
+    terms = [t.strip() for t in rhs.split("+")]
+    if all(t in ("0", "1") or _IDENT.match(t) for t in terms):
+        return terms
+    return None
+
+
 def _formula_variables(rhs: str) -> set[str]:
+    simple = _simple_terms(rhs)
+    if simple is not None:
+        return {t for t in simple if t not in ("0", "1")}
     try:
         return set(Formula(_translate_powers(rhs)).required_variables)
     except Exception as exc:  # formulaic's parse errors carry their own message
@@ -196,7 +210,27 @@ def _substitute_factors(rhs: str, replace: Mapping[str, str]) -> str:
     return " + ".join(["1" if intercept else "0", *parts])
 
 
+def _numeric_columns(rhs: str, frame: pd.DataFrame):
+    """The model matrix of a right-hand side of numeric columns only, without formulaic."""
+    terms = _simple_terms(rhs)
+    if terms is None:
+        return None
+    columns = [t for t in terms if t not in ("0", "1")]
+    if len(set(columns)) != len(columns) or any(
+        isinstance(frame[c].dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(frame[c])
+        for c in columns
+    ):
+        return None
+    parts = ([] if "0" in terms else [np.ones(len(frame))]) + [frame[c].to_numpy(dtype=float) for c in columns]
+    names = ([] if "0" in terms else ["(Intercept)"]) + columns
+    return np.column_stack(parts) if parts else np.zeros((len(frame), 0)), tuple(names)
+
+
 def _materialize(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None, where: str):
+    if not contrasts:
+        direct = _numeric_columns(rhs, frame)
+        if direct is not None:
+            return direct
     text, context, codings = _coded_formula(rhs, frame, contrasts)
     try:
         matrix = model_matrix(text, frame, context=context, na_action="ignore")

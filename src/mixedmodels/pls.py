@@ -84,7 +84,11 @@ class PLS:
         self.A11 = np.zeros((self.n1, self.k1, self.k1))
         np.add.at(self.A11, first.refs, z1[:, :, None] * z1[:, None, :])
         self._cross_products(y)
-        self._rest_scale_is_diagonal = all(t.k == 1 for t in self.reterms[1:])
+        rows, cols, self._rest_index = self.layout.lambda_pattern(
+            tuple(t.nlevels for t in self.reterms[1:]), first=1, extra=self.p + 1
+        )
+        self._rest_diagonal = bool(np.all(rows == cols))
+        self._rest_pattern = (rows, cols)
 
     # ------------------------------------------------------------------ set-up
     def _cross_products(self, y: np.ndarray) -> None:
@@ -138,24 +142,20 @@ class PLS:
         W = T1 @ np.linalg.solve(M, np.broadcast_to(T1.T, M.shape))
         return L11, logdet, W.reshape(self.n1, -1).ravel()
 
-    def _rest_scale(self, templates) -> np.ndarray | sp.csr_matrix:
+    def _rest_scale(self, theta: np.ndarray) -> np.ndarray | sp.csr_matrix:
         """Lambda_r: a vector when every other term is scalar, else a sparse block diagonal."""
-        blocks = []
-        for term, T in zip(self.reterms[1:], templates[1:]):
-            blocks.append(sp.kron(sp.identity(term.nlevels), sp.csr_matrix(T)))
-        blocks.append(sp.identity(self.p + 1))
-        if self._rest_scale_is_diagonal:
-            return np.concatenate([b.diagonal() for b in blocks])
-        return sp.block_diag(blocks, format="csr")
+        values = np.append(theta, 1.0)[self._rest_index]
+        if self._rest_diagonal:
+            return values
+        return sp.csr_matrix((values, self._rest_pattern), shape=(self.Qr, self.Qr))
 
     def factor(self, theta: np.ndarray) -> Factor | None:
         """The blocked factor at ``theta``; None when the Schur complement is not positive definite."""
         theta = np.asarray(theta, dtype=float)
-        templates = self.layout.templates(theta)
-        L11, logdet1, w = self._first_block(templates[0])
+        L11, logdet1, w = self._first_block(self.layout.templates(theta)[0])
         C = self.Arr.copy()
         C.flat[self.pair_keys] -= self.P @ w
-        scale = self._rest_scale(templates)
+        scale = self._rest_scale(theta)
         if isinstance(scale, np.ndarray):
             S = C * scale[:, None]
             S *= scale[None, :]
@@ -173,20 +173,16 @@ class PLS:
         return Factor(theta, L11, LS, logdet_L, logdet_RX, float(d[-1] ** 2))
 
     # ----------------------------------------------------------- at the optimum
-    def lambda_matrix(self, theta: np.ndarray) -> sp.csr_matrix:
-        """Lambda(theta) for all of ``Z`` (q x q), block diagonal."""
-        blocks = [
-            sp.kron(sp.identity(t.nlevels), sp.csr_matrix(T))
-            for t, T in zip(self.reterms, self.layout.templates(theta))
-        ]
-        return sp.block_diag(blocks, format="csr")
+    def lambda_matrix(self, theta: np.ndarray, first: int = 0) -> sp.csr_matrix:
+        """Lambda(theta) for the columns of ``Z`` of terms ``first..``, block diagonal."""
+        rows, cols, index = self.layout.lambda_pattern(tuple(t.nlevels for t in self.reterms[first:]), first)
+        q = sum(t.q for t in self.reterms[first:])
+        return sp.csr_matrix((np.asarray(theta, dtype=float)[index], (rows, cols)), shape=(q, q))
 
     def _L_r1(self, f: Factor) -> np.ndarray:
         """The dense block below L_11: Lambda_r' A_r1 Lambda_1 L_11^{-T} (rows: rest Z, X, y)."""
-        templates = self.layout.templates(f.theta)
-        scale = self._rest_scale(templates)
-        Lam1 = sp.kron(sp.identity(self.n1), sp.csr_matrix(templates[0]), format="csr")
-        B = (self.Ar1 @ Lam1).toarray()
+        scale = self._rest_scale(f.theta)
+        B = (self.Ar1 @ self.lambda_matrix(f.theta)[: self.q1, : self.q1]).toarray()
         B = scale[:, None] * B if isinstance(scale, np.ndarray) else np.asarray(scale.T @ B)
         B = B.reshape(self.Qr, self.n1, self.k1)
         # right-multiply each level's k1 columns by L_11,l^{-T}
