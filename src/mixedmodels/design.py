@@ -221,7 +221,9 @@ def _numeric_columns(rhs: str, frame: pd.DataFrame):
         for c in columns
     ):
         return None
-    parts = ([] if "0" in terms else [np.ones(len(frame))]) + [frame[c].to_numpy(dtype=float) for c in columns]
+    parts = ([] if "0" in terms else [np.ones(len(frame))]) + [
+        frame[c].to_numpy(dtype=float) for c in columns
+    ]
     names = ([] if "0" in terms else ["(Intercept)"]) + columns
     return np.column_stack(parts) if parts else np.zeros((len(frame), 0)), tuple(names)
 

@@ -75,7 +75,7 @@ def fit_pls(formula: str, design, pls: PLS, reml: bool, start=None) -> LmerFit:
     n, p = pls.n, pls.p
 
     def objective(theta: np.ndarray) -> float:
-        return criterion(pls.factor(theta), n, p, reml)
+        return criterion(pls.factor(theta, reuse=True), n, p, reml)
 
     layout = pls.layout
     theta0 = layout.start() if start is None else np.asarray(start, dtype=float)

@@ -104,6 +104,32 @@ class PLS:
         self._build_pairs()
 
     def _build_pairs(self) -> None:
+        """P: the entries of A_r1 W A_1r (lower triangle) as linear combinations of W's entries."""
+        keys, cols, vals = self._pairs_scalar() if self.k1 == 1 else self._pairs_vector()
+        ncol = self.n1 * self.k1 * self.k1
+        # a CSR matrix with one row per key position sorts and groups the keys in linear time
+        full = sp.csr_matrix((vals, (keys, cols)), shape=(self.Qr * self.Qr, ncol))
+        nonempty = np.flatnonzero(np.diff(full.indptr))
+        self.pair_keys = nonempty
+        indptr = np.append(full.indptr[nonempty], full.indptr[-1])
+        self.P = sp.csr_matrix((full.data, full.indices, indptr), shape=(len(nonempty), ncol))
+        self._scatter_map()
+
+    def _pairs_scalar(self):
+        """Pairs for a scalar first term: every two non-zeros of one column of A_r1."""
+        A = self.Ar1
+        counts = np.diff(A.indptr)
+        local = np.arange(A.nnz) - np.repeat(A.indptr[:-1], counts)  # position within its column
+        first = np.repeat(np.arange(A.nnz), local + 1)  # entry a, paired with b = 0..a
+        start = np.repeat(A.indptr[:-1], counts)
+        offsets = np.arange(len(first)) - np.repeat(np.cumsum(local + 1) - (local + 1), local + 1)
+        second = np.repeat(start, local + 1) + offsets
+        keys = A.indices[first].astype(np.int64) * self.Qr + A.indices[second]
+        cols = np.repeat(np.repeat(np.arange(self.n1), counts), local + 1)
+        return keys, cols, A.data[first] * A.data[second]
+
+    def _pairs_vector(self):
+        """Pairs for a vector-valued first term, level by level."""
         k1, Qr = self.k1, self.Qr
         indptr, indices, data = self.Ar1.indptr, self.Ar1.indices, self.Ar1.data
         keys, cols, vals = [], [], []
@@ -118,15 +144,10 @@ class PLS:
             r, c = np.tril_indices(len(rows))
             # entry (rows[r], rows[c]) gets sum_ab block[r,a] block[c,b] W_l[a,b]
             prod = (block[r][:, :, None] * block[c][:, None, :]).reshape(len(r), k1 * k1)
-            keys.append(np.repeat(rows[r] * Qr + rows[c], k1 * k1))
+            keys.append(np.repeat(rows[r].astype(np.int64) * Qr + rows[c], k1 * k1))
             cols.append(np.tile(lev * k1 * k1 + ab, len(r)))
             vals.append(prod.ravel())
-        keys = np.concatenate(keys)
-        uniq, row = np.unique(keys, return_inverse=True)
-        self.pair_keys = uniq
-        self.P = sp.csr_matrix(
-            (np.concatenate(vals), (row, np.concatenate(cols))), shape=(len(uniq), self.n1 * k1 * k1)
-        )
+        return np.concatenate(keys), np.concatenate(cols), np.concatenate(vals)
 
     # ---------------------------------------------------------------- per theta
     def _first_block(self, T1: np.ndarray):
@@ -149,23 +170,65 @@ class PLS:
             return values
         return sp.csr_matrix((values, self._rest_pattern), shape=(self.Qr, self.Qr))
 
-    def factor(self, theta: np.ndarray) -> Factor | None:
-        """The blocked factor at ``theta``; None when the Schur complement is not positive definite."""
+    def _scatter_map(self) -> None:
+        """Positions of the Schur complement that can be non-zero before factoring.
+
+        They are the non-zeros of ``A_rr`` and the keys of ``P``; with a diagonal ``Lambda_r``
+        the complement is assembled from these alone, without touching the rest of the matrix.
+        """
+        Qr = self.Qr
+        arr_keys = np.flatnonzero(self.Arr.ravel())
+        self._keys = np.union1d(arr_keys, self.pair_keys)
+        self._arr_on_keys = self.Arr.ravel()[self._keys]
+        self._pair_pos = np.searchsorted(self._keys, self.pair_keys)
+        self._key_rows, self._key_cols = np.divmod(self._keys, Qr)
+        self._zdiag = np.arange(self.qrest) * (Qr + 1)
+
+    def _schur(self, theta: np.ndarray, w: np.ndarray, reuse: bool) -> np.ndarray:
+        """The Schur complement S (lower triangle, C order) at ``theta``.
+
+        ``reuse`` writes it into the same work array on every call (no page faults on a fresh
+        allocation, which cost more than the Cholesky itself for a large block).
+        """
+        scale = self._rest_scale(theta)
+        Pw = self.P @ w
+        if isinstance(scale, np.ndarray):
+            vals = self._arr_on_keys.copy()
+            vals[self._pair_pos] -= Pw
+            vals *= scale[self._key_rows] * scale[self._key_cols]
+            S = self._workspace(reuse)
+            S.ravel()[self._keys] = vals
+        else:
+            C = self.Arr.copy()
+            C.ravel()[self.pair_keys] -= Pw
+            C = C + np.tril(C, -1).T
+            S = np.tril(np.asarray(scale.T @ (scale.T @ C).T))
+        S.ravel()[self._zdiag] += 1.0
+        return S
+
+    def _workspace(self, reuse: bool) -> np.ndarray:
+        if not reuse:
+            return np.zeros((self.Qr, self.Qr))
+        if getattr(self, "_work", None) is None:
+            self._work = np.zeros((self.Qr, self.Qr))
+        else:
+            self._work.fill(0.0)
+        return self._work
+
+    def factor(self, theta: np.ndarray, reuse: bool = False) -> Factor | None:
+        """The blocked factor at ``theta``; None when the Schur complement is not positive definite.
+
+        With ``reuse`` the factor lives in a work array that the next ``reuse`` call overwrites:
+        for the objective, which reads only the log-determinants and ``r2``.
+        """
         theta = np.asarray(theta, dtype=float)
         L11, logdet1, w = self._first_block(self.layout.templates(theta)[0])
-        C = self.Arr.copy()
-        C.flat[self.pair_keys] -= self.P @ w
-        scale = self._rest_scale(theta)
-        if isinstance(scale, np.ndarray):
-            S = C * scale[:, None]
-            S *= scale[None, :]
-        else:
-            C = C + np.tril(C, -1).T
-            S = np.asarray(scale.T @ (scale.T @ C).T)
-        S[np.arange(self.qrest), np.arange(self.qrest)] += 1.0
-        LS, info = lapack.dpotrf(S, lower=1, overwrite_a=1, clean=0)
+        S = self._schur(theta, w, reuse)
+        # S.T is Fortran-ordered: its upper Cholesky factor, in place, is S's lower factor
+        U, info = lapack.dpotrf(S.T, lower=0, overwrite_a=1, clean=0)
         if info != 0:
             return None
+        LS = U.T
         d = np.diagonal(LS)
         qr = self.qrest
         logdet_L = logdet1 + 2.0 * float(np.log(d[:qr]).sum())
