@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 import mixedmodels as mm
 from mixedmodels import datasets
@@ -113,29 +114,66 @@ def time_lme4(cases: list[dict], repeat: dict) -> tuple[dict, str]:
     return result["times"], str(result.get("blas", ""))
 
 
-def time_statsmodels(ref: dict, repeat: int) -> float | None:
-    """statsmodels MixedLM, for a single random-intercept or intercept-and-slope term."""
+def _peer_data(ref: dict):
+    """The case's data with grouping factors as integer codes (what every peer accepts)."""
+    data = case_data(ref)
+    for col in data.columns:
+        if isinstance(data[col].dtype, pd.CategoricalDtype):
+            data[col] = data[col].cat.codes.astype("int64")
+    return data
+
+
+def _grouping(ref: dict) -> list[str]:
+    parsed = mm.formula.parse_formula(ref["formula"])
+    return sorted({f for t in parsed.random for f in t.factors})
+
+
+def peer_fitters() -> dict:
+    """Fit functions of the installed peers: name -> fit(ref, data)."""
+    fitters = {}
+    try:
+        import mixedlm
+
+        fitters["mixedlm"] = lambda ref, data: mixedlm.lmer(ref["formula"], data, REML=ref["REML"])
+    except ImportError:
+        pass
+    try:
+        import lme_python
+
+        fitters["lme-python"] = lambda ref, data: lme_python.lmer(
+            ref["formula"], data, reml=ref["REML"], factors=_grouping(ref)
+        )
+    except ImportError:
+        pass
     try:
         import statsmodels.formula.api as smf
-    except ImportError:
-        return None
-    parsed = mm.formula.parse_formula(ref["formula"])
-    if len(parsed.random) != 1 or not parsed.random[0].correlated or len(parsed.random[0].factors) != 1:
-        return None
-    if len(case_data(ref)) > 10_000:
-        return None  # minutes per fit
-    term = parsed.random[0]
-    data = case_data(ref)
-    re_formula = "1" if term.expr.strip() == "1" else f"~{term.expr}"
 
-    def fit():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            smf.mixedlm(parsed.fixed_formula, data, groups=data[term.factors[0]], re_formula=re_formula).fit(
-                reml=ref["REML"]
+        def statsmodels_fit(ref, data):
+            parsed = mm.formula.parse_formula(ref["formula"])
+            term = parsed.random[0]
+            if len(parsed.random) != 1 or not term.correlated or len(term.factors) != 1 or len(data) > 10_000:
+                raise NotImplementedError("one random-effects term, small data only")
+            re_formula = "1" if term.expr.strip() == "1" else f"~{term.expr}"
+            model = smf.mixedlm(
+                parsed.fixed_formula, data, groups=data[term.factors[0]], re_formula=re_formula
             )
+            return model.fit(reml=ref["REML"])
 
-    return median_time(fit, repeat)
+        fitters["statsmodels"] = statsmodels_fit
+    except ImportError:
+        pass
+    return fitters
+
+
+def time_peer(fit, ref: dict, repeat: int) -> float | None:
+    data = _peer_data(ref)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit(ref, data)
+        except Exception:
+            return None
+        return median_time(lambda: fit(ref, data), repeat)
 
 
 def main() -> None:
@@ -143,24 +181,35 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--only", default="")
     ap.add_argument("--no-r", action="store_true")
+    ap.add_argument("--no-peers", action="store_true")
     args = ap.parse_args()
     cases = load_cases(args.only)
     repeat = {ref["case"]: (3 if ref["case"].startswith("insteval") else args.repeat) for ref in cases}
     ours = {ref["case"]: time_ours(ref, repeat[ref["case"]]) for ref in cases}
     lme4, blas = ({}, "skipped") if args.no_r else time_lme4(cases, repeat)
-    sm = {ref["case"]: time_statsmodels(ref, repeat[ref["case"]]) for ref in cases}
+    peers = {} if args.no_peers else peer_fitters()
+    peer_times = {
+        name: {ref["case"]: time_peer(fit, ref, repeat[ref["case"]]) for ref in cases}
+        for name, fit in peers.items()
+    }
     print(f"lme4 BLAS: {blas}")
-    print(f"{'case':<24} {'mixedmodels':>12} {'lme4':>10} {'ratio':>7} {'statsmodels':>12}")
+    print("median seconds per fit, formula and DataFrame to fitted model; ratio = lme4 / mixedmodels")
+    header = f"{'case':<22} {'mixedmodels':>11} {'lme4':>9} {'ratio':>6}" + "".join(
+        f" {n:>11}" for n in peers
+    )
+    print(header)
     for ref in cases:
         c = ref["case"]
         r = lme4.get(c)
-        s = sm.get(c)
-        print(
-            f"{c:<24} {ours[c] * 1e3:10.1f}ms "
-            f"{(f'{r * 1e3:8.1f}ms' if r else '       -  '):>10} "
-            f"{(f'{r / ours[c]:6.1f}x' if r else '     -'):>7} "
-            f"{(f'{s * 1e3:10.1f}ms' if s else '          -'):>12}"
-        )
+        row = f"{c:<22} {_fmt(ours[c]):>11} {_fmt(r):>9} {(f'{r / ours[c]:.1f}x' if r else '-'):>6}"
+        row += "".join(f" {_fmt(peer_times[n][c]):>11}" for n in peers)
+        print(row)
+
+
+def _fmt(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1e3:.1f}ms" if seconds < 1 else f"{seconds:.2f}s"
 
 
 if __name__ == "__main__":

@@ -139,30 +139,34 @@ def _used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
 
 
 def _model_frame(data: pd.DataFrame, columns: list[str], na_action: str) -> tuple[pd.DataFrame, pd.Index]:
-    """A copy of the used columns, rows with missing values dropped, unused levels dropped."""
+    """A copy of the used columns, rows with missing values dropped, unused levels dropped.
+
+    Returns the frame (with a fresh 0..n-1 index) and the caller's index of the kept rows.
+    """
     if na_action not in ("omit", "raise"):
         raise ValueError(f"na_action must be 'omit' or 'raise', not {na_action!r}")
-    frame = data.loc[:, columns].copy()
-    missing = frame.isna()
-    if missing.to_numpy().any():
+    frame = data[columns]  # a new frame: later assignments never reach the caller's data
+    missing = np.column_stack([frame[c].isna().to_numpy() for c in columns])
+    if missing.any():
         if na_action == "raise":
-            counts = missing.sum()
-            where = ", ".join(f"{c!r} ({n})" for c, n in counts[counts > 0].items())
+            counts = dict(zip(columns, missing.sum(axis=0)))
+            where = ", ".join(f"{c!r} ({n})" for c, n in counts.items() if n)
             raise DataError(f"missing values in {where}; na_action='omit' drops those rows")
         frame = frame.loc[~missing.any(axis=1)]
     if len(frame) == 0:
         raise DataError("no rows left after removing rows with missing values")
-    for col in frame.columns:
+    kept = frame.index
+    frame = frame.reset_index(drop=True)
+    for col in columns:
         series = frame[col]
         if isinstance(series.dtype, pd.CategoricalDtype):
-            frame[col] = series.cat.remove_unused_categories()
+            if len(np.unique(series.cat.codes.to_numpy())) < len(series.cat.categories):
+                frame[col] = series.cat.remove_unused_categories()
         elif pd.api.types.is_bool_dtype(series):
             frame[col] = pd.Categorical(series.map({False: "FALSE", True: "TRUE"}), ["FALSE", "TRUE"])
-        elif pd.api.types.is_numeric_dtype(series):
-            values = series.to_numpy(dtype=float)
-            if not np.isfinite(values).all():
-                raise DataError(f"column {col!r} has infinite values")
-    return frame.reset_index(drop=True), frame.index
+        elif pd.api.types.is_numeric_dtype(series) and not np.isfinite(series.to_numpy(dtype=float)).all():
+            raise DataError(f"column {col!r} has infinite values")
+    return frame, kept
 
 
 def _coded_formula(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None):
@@ -289,8 +293,9 @@ def _format_level(value) -> str:
 def factor_codes(series: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
     """Integer codes and level labels of a column read as a factor, as R's ``factor()``."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        series = series.cat.remove_unused_categories()
-        return series.cat.codes.to_numpy(np.int64), tuple(map(_format_level, series.cat.categories))
+        used, codes = np.unique(series.cat.codes.to_numpy(), return_inverse=True)
+        categories = series.cat.categories
+        return codes.astype(np.int64), tuple(_format_level(categories[i]) for i in used)
     values = series.to_numpy()
     if series.dtype.kind in "iufb":
         uniq, codes = np.unique(values, return_inverse=True)

@@ -47,11 +47,15 @@ class Factor:
     """The blocked Cholesky factor at one ``theta`` and what the objective reads from it."""
 
     theta: np.ndarray
-    L11: np.ndarray  # (levels_1, k_1, k_1) lower-triangular blocks
+    M11: np.ndarray  # (levels_1, k_1, k_1): L_11 L_11' = T_1'A_11 T_1 + I, level by level
     LS: np.ndarray  # dense lower factor of the Schur complement (rest Z, X, y)
     logdet_L: float
     logdet_RX: float
     r2: float
+
+    def l11_inverse(self) -> np.ndarray:
+        """L_11,l^{-1} for every level of the first term, (levels_1, k_1, k_1)."""
+        return np.linalg.inv(np.linalg.cholesky(self.M11))
 
 
 class PLS:
@@ -104,64 +108,61 @@ class PLS:
         self._build_pairs()
 
     def _build_pairs(self) -> None:
-        """P: the entries of A_r1 W A_1r (lower triangle) as linear combinations of W's entries."""
-        keys, cols, vals = self._pairs_scalar() if self.k1 == 1 else self._pairs_vector()
-        ncol = self.n1 * self.k1 * self.k1
+        """P: the entries of A_r1 W A_1r (lower triangle) as linear combinations of W's entries.
+
+        For a level ``l`` of the first term, every two rows ``r >= c`` that are non-zero in the
+        level's ``k_1`` columns of ``A_r1`` give the entry ``(r, c)`` the terms
+        ``A_r1[r, (l, a)] A_r1[c, (l, b)] W_l[a, b]``.
+        """
+        k1, Qr, n1 = self.k1, self.Qr, self.n1
+        A = self.Ar1.tocoo()
+        level, a = np.divmod(A.col.astype(np.int64), k1)
+        # the distinct (level, row) pairs, sorted by level then row, and their k1 values
+        ukey, entry = np.unique(level * Qr + A.row, return_inverse=True)
+        D = np.zeros((len(ukey), k1))
+        D[entry, a] = A.data
+        blev, brow = np.divmod(ukey, Qr)
+        counts = np.bincount(blev, minlength=n1)
+        starts = np.cumsum(counts) - counts
+        local = np.arange(len(ukey)) - np.repeat(starts, counts)  # position within its level
+        first = np.repeat(np.arange(len(ukey)), local + 1)  # entry e paired with 0..e of its level
+        offsets = np.arange(len(first)) - np.repeat(np.cumsum(local + 1) - (local + 1), local + 1)
+        second = np.repeat(np.repeat(starts, counts), local + 1) + offsets
+        kk = k1 * k1
+        keys = np.repeat(brow[first] * Qr + brow[second], kk)
+        cols = (blev[first][:, None] * kk + np.arange(kk)).ravel()
+        vals = (D[first][:, :, None] * D[second][:, None, :]).ravel()
         # a CSR matrix with one row per key position sorts and groups the keys in linear time
-        full = sp.csr_matrix((vals, (keys, cols)), shape=(self.Qr * self.Qr, ncol))
+        full = sp.csr_matrix((vals, (keys, cols)), shape=(Qr * Qr, n1 * kk))
         nonempty = np.flatnonzero(np.diff(full.indptr))
         self.pair_keys = nonempty
         indptr = np.append(full.indptr[nonempty], full.indptr[-1])
-        self.P = sp.csr_matrix((full.data, full.indices, indptr), shape=(len(nonempty), ncol))
+        self.P = sp.csr_matrix((full.data, full.indices, indptr), shape=(len(nonempty), n1 * kk))
+        if self.P.shape[0] * self.P.shape[1] <= 20_000:  # small: a dense product has less overhead
+            self.P = self.P.toarray()
         self._scatter_map()
-
-    def _pairs_scalar(self):
-        """Pairs for a scalar first term: every two non-zeros of one column of A_r1."""
-        A = self.Ar1
-        counts = np.diff(A.indptr)
-        local = np.arange(A.nnz) - np.repeat(A.indptr[:-1], counts)  # position within its column
-        first = np.repeat(np.arange(A.nnz), local + 1)  # entry a, paired with b = 0..a
-        start = np.repeat(A.indptr[:-1], counts)
-        offsets = np.arange(len(first)) - np.repeat(np.cumsum(local + 1) - (local + 1), local + 1)
-        second = np.repeat(start, local + 1) + offsets
-        keys = A.indices[first].astype(np.int64) * self.Qr + A.indices[second]
-        cols = np.repeat(np.repeat(np.arange(self.n1), counts), local + 1)
-        return keys, cols, A.data[first] * A.data[second]
-
-    def _pairs_vector(self):
-        """Pairs for a vector-valued first term, level by level."""
-        k1, Qr = self.k1, self.Qr
-        indptr, indices, data = self.Ar1.indptr, self.Ar1.indices, self.Ar1.data
-        keys, cols, vals = [], [], []
-        ab = np.arange(k1 * k1)
-        for lev in range(self.n1):
-            lo, hi = indptr[lev * k1], indptr[(lev + 1) * k1]
-            rows = np.unique(indices[lo:hi])
-            block = np.zeros((len(rows), k1))
-            for a in range(k1):
-                s, e = indptr[lev * k1 + a], indptr[lev * k1 + a + 1]
-                block[np.searchsorted(rows, indices[s:e]), a] = data[s:e]
-            r, c = np.tril_indices(len(rows))
-            # entry (rows[r], rows[c]) gets sum_ab block[r,a] block[c,b] W_l[a,b]
-            prod = (block[r][:, :, None] * block[c][:, None, :]).reshape(len(r), k1 * k1)
-            keys.append(np.repeat(rows[r].astype(np.int64) * Qr + rows[c], k1 * k1))
-            cols.append(np.tile(lev * k1 * k1 + ab, len(r)))
-            vals.append(prod.ravel())
-        return np.concatenate(keys), np.concatenate(cols), np.concatenate(vals)
 
     # ---------------------------------------------------------------- per theta
     def _first_block(self, T1: np.ndarray):
-        """L_11 blocks, their log-determinant and W = T (T'A T + I)^{-1} T' per level."""
+        """M_l = T'A_l T + I per level, log|L_11|^2 and W = T M_l^{-1} T' (flattened)."""
         if self.k1 == 1:
-            lam = T1[0, 0]
-            m = lam * lam * self.A11[:, 0, 0] + 1.0
-            L11 = np.sqrt(m)[:, None, None]
-            return L11, float(np.log(m).sum()), (lam * lam / m)
-        M = T1.T @ self.A11 @ T1 + np.eye(self.k1)
-        L11 = np.linalg.cholesky(M)
-        logdet = 2.0 * float(np.log(np.diagonal(L11, axis1=1, axis2=2)).sum())
-        W = T1 @ np.linalg.solve(M, np.broadcast_to(T1.T, M.shape))
-        return L11, logdet, W.reshape(self.n1, -1).ravel()
+            lam2 = T1[0, 0] ** 2
+            m = lam2 * self.A11[:, 0, 0] + 1.0
+            return m[:, None, None], float(np.log(m).sum()), lam2 / m
+        M = T1.T @ self.A11 @ T1
+        M += np.eye(self.k1)
+        if self.k1 == 2:  # closed forms: the most common vector term, (x | g)
+            a, b, c = M[:, 0, 0], M[:, 1, 0], M[:, 1, 1]
+            det = a * c - b * b
+            Minv = np.empty_like(M)
+            Minv[:, 0, 0], Minv[:, 1, 1] = c / det, a / det
+            Minv[:, 0, 1] = Minv[:, 1, 0] = -b / det
+            logdet = float(np.log(det).sum())
+        else:
+            logdet = 2.0 * float(np.log(np.diagonal(np.linalg.cholesky(M), axis1=1, axis2=2)).sum())
+            Minv = np.linalg.inv(M)
+        W = T1 @ Minv @ T1.T
+        return M, logdet, W.ravel()
 
     def _rest_scale(self, theta: np.ndarray) -> np.ndarray | sp.csr_matrix:
         """Lambda_r: a vector when every other term is scalar, else a sparse block diagonal."""
@@ -222,7 +223,7 @@ class PLS:
         for the objective, which reads only the log-determinants and ``r2``.
         """
         theta = np.asarray(theta, dtype=float)
-        L11, logdet1, w = self._first_block(self.layout.templates(theta)[0])
+        M11, logdet1, w = self._first_block(self.layout.templates(theta)[0])
         S = self._schur(theta, w, reuse)
         # S.T is Fortran-ordered: its upper Cholesky factor, in place, is S's lower factor
         U, info = lapack.dpotrf(S.T, lower=0, overwrite_a=1, clean=0)
@@ -233,7 +234,7 @@ class PLS:
         qr = self.qrest
         logdet_L = logdet1 + 2.0 * float(np.log(d[:qr]).sum())
         logdet_RX = 2.0 * float(np.log(d[qr : qr + self.p]).sum())
-        return Factor(theta, L11, LS, logdet_L, logdet_RX, float(d[-1] ** 2))
+        return Factor(theta, M11, LS, logdet_L, logdet_RX, float(d[-1] ** 2))
 
     # ----------------------------------------------------------- at the optimum
     def lambda_matrix(self, theta: np.ndarray, first: int = 0) -> sp.csr_matrix:
@@ -249,7 +250,7 @@ class PLS:
         B = scale[:, None] * B if isinstance(scale, np.ndarray) else np.asarray(scale.T @ B)
         B = B.reshape(self.Qr, self.n1, self.k1)
         # right-multiply each level's k1 columns by L_11,l^{-T}
-        inv = np.linalg.inv(f.L11)
+        inv = f.l11_inverse()
         return np.einsum("rla,lba->rlb", B, inv).reshape(self.Qr, self.q1)
 
     def solve(self, f: Factor) -> tuple[np.ndarray, np.ndarray]:
@@ -260,7 +261,7 @@ class PLS:
         v = solve_triangular(LS[:-1, :-1], c, lower=True, trans="T") if len(c) else c
         rhs1 = Lr1[-1] - Lr1[:-1].T @ v
         rhs1 = rhs1.reshape(self.n1, self.k1)
-        u1 = np.einsum("lba,lb->la", np.linalg.inv(f.L11), rhs1)  # L_11,l^{-T} rhs
+        u1 = np.einsum("lba,lb->la", f.l11_inverse(), rhs1)  # L_11,l^{-T} rhs
         u = np.concatenate([u1.ravel(), v[: self.qrest]])
         beta = v[self.qrest :]
         return beta, u
@@ -275,7 +276,7 @@ class PLS:
         qr = self.qrest
         Lr1 = self._L_r1(f)[:qr]
         LSz = np.tril(f.LS)[:qr, :qr]
-        L11inv = np.linalg.inv(f.L11)  # (n1, k1, k1)
+        L11inv = f.l11_inverse()
         # columns of L_Z^{-1} for term 1: [L11^{-1}; -LSz^{-1} Lr1 L11^{-1}]
         G = solve_triangular(LSz, Lr1, lower=True) if qr else np.zeros((0, self.q1))
         H = np.einsum("rla,lab->rlb", G.reshape(qr, self.n1, self.k1), L11inv)
