@@ -8,10 +8,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .batch import BatchCriterion
 from .design import DataError, build_design
 from .formula import parse_formula
 from .objective import criterion
-from .optimize import minimize_theta
+from .optimize import minimize_theta, polish
 from .pls import PLS
 from .results import LmerFit
 
@@ -80,6 +81,8 @@ def fit_pls(formula: str, design, pls: PLS, reml: bool, start=None) -> LmerFit:
     layout = pls.layout
     theta0 = layout.start() if start is None else np.asarray(start, dtype=float)
     opt = minimize_theta(objective, theta0, layout.lower())
+    if BatchCriterion.suitable(pls):  # cheap evaluations: refine to the exact optimum
+        opt = polish(objective, opt, layout.lower())
     factor = pls.factor(opt.theta)
     if factor is None or not np.isfinite(opt.fmin):
         raise ValueError("the model could not be fitted: the criterion is not finite at any theta tried")

@@ -1,0 +1,187 @@
+"""The profiled criterion of one model for many responses at once.
+
+A parametric bootstrap refits one model to many simulated responses: ``X`` and ``Z`` never
+change, so every cross-product that does not involve ``y`` is shared, and the ones that do
+(``Z_1'y``, ``[Z_r X]'y``, ``y'y``) are one matrix product for all responses together. With
+``R`` responses and their own ``theta`` each, the blocked factor of :mod:`mixedmodels.pls` is
+computed for all of them in stacked arrays:
+
+    M_l    = T_1' A_11,l T_1 + I                          (R, levels_1, k_1, k_1)
+    W_l    = T_1 M_l^{-1} T_1'
+    C      = A_rr - A_r1 W A_1r                            (R, Q_r, Q_r), y row and column per response
+    S      = Lambda_r' C Lambda_r + [I 0; 0 0],  L_S L_S' = S   (batched Cholesky)
+
+and the criterion follows from ``log|M_l|``, the diagonal of ``L_S`` and ``r2 = L_S[-1,-1]^2``
+as in :mod:`mixedmodels.objective`. This suits models whose Schur complement is small (up to a
+few hundred rows); large models are refitted one response at a time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .pls import PLS
+
+__all__ = ["BatchCriterion"]
+
+MAX_BATCH_QR = 200  # largest Schur complement (rest Z, X, y) worth batching
+
+
+class BatchCriterion:
+    """Criterion, ``beta`` and ``sigma`` of one model at many (response, theta) pairs.
+
+    Parameters
+    ----------
+    pls : PLS
+        The model's structure (its response is not used).
+    reml : bool
+        REML criterion or ML deviance.
+    """
+
+    def __init__(self, pls: PLS, reml: bool):
+        self.pls, self.reml = pls, reml
+        self.n, self.p, self.k1, self.n1 = pls.n, pls.p, pls.k1, pls.n1
+        self.qrest, self.Qr = pls.qrest, pls.Qr
+        self.layout = pls.layout
+        self.A11 = pls.A11
+        Ar1 = pls.Ar1.toarray()[:-1]  # rows: rest Z, X (the y row comes per response)
+        self.B = Ar1.reshape(self.Qr - 1, self.n1, self.k1)
+        full = np.tril(pls.Arr)
+        full = full + np.tril(full, -1).T
+        self.Arr0 = full[:-1, :-1]
+        self.rest = sp.hstack([pls.Zrest, sp.csc_matrix(pls.X)], format="csc")
+        rows, cols, self.rest_index = self.layout.lambda_pattern(
+            tuple(t.nlevels for t in pls.reterms[1:]), first=1, extra=self.p + 1
+        )
+        self.rest_diagonal = bool(np.all(rows == cols))
+        self.rest_pattern = (rows, cols)
+        self.t1_rows, self.t1_cols = np.triu_indices(self.k1)[::-1]
+        self.nu = self.n - self.p if reml else self.n
+
+    @staticmethod
+    def suitable(pls: PLS) -> bool:
+        """Whether the model is small enough to batch."""
+        return pls.Qr <= MAX_BATCH_QR
+
+    def responses(self, Y: np.ndarray) -> dict:
+        """The response-dependent cross-products of the columns of ``Y`` (n x R)."""
+        Y = np.asarray(Y, dtype=float)
+        c1 = np.asarray(self.pls.Z1.T @ Y).T.reshape(-1, self.n1, self.k1)
+        cr = np.asarray(self.rest.T @ Y).T
+        return {"c1": c1, "cr": cr, "yy": np.einsum("nr,nr->r", Y, Y)}
+
+    @staticmethod
+    def take(resp: dict, idx: np.ndarray) -> dict:
+        return {k: v[idx] for k, v in resp.items()}
+
+    # ------------------------------------------------------------------ factor
+    def _first_block(self, theta: np.ndarray):
+        """M, W and sum log|M| for each row of ``theta``."""
+        k1 = self.k1
+        if k1 == 1:
+            lam2 = theta[:, 0] ** 2
+            m = lam2[:, None] * self.A11[None, :, 0, 0] + 1.0
+            return (lam2[:, None] / m)[:, :, None, None], np.log(m).sum(axis=1)
+        if k1 == 2:
+            return self._first_block_2x2(theta)
+        T = np.zeros((len(theta), k1, k1))
+        T[:, self.t1_rows, self.t1_cols] = theta[:, : len(self.t1_rows)]
+        M = np.einsum("Rba,lbc,Rcd->Rlad", T, self.A11, T, optimize=True) + np.eye(k1)
+        sign, logdet = np.linalg.slogdet(M)
+        W = T[:, None] @ np.linalg.inv(M) @ np.swapaxes(T, 1, 2)[:, None]
+        return W, np.where(sign > 0, logdet, np.nan).sum(axis=1)
+
+    def _first_block_2x2(self, theta: np.ndarray):
+        """The same for k_1 = 2 in closed form, T = [[t0, 0], [t1, t2]]."""
+        t0, t1, t2 = (theta[:, j, None] for j in range(3))
+        a00, a01, a11 = self.A11[:, 0, 0], self.A11[:, 1, 0], self.A11[:, 1, 1]
+        m00 = a00 * t0**2 + 2 * a01 * t0 * t1 + a11 * t1**2 + 1.0
+        m01 = t2 * (a01 * t0 + a11 * t1)
+        m11 = a11 * t2**2 + 1.0
+        det = m00 * m11 - m01**2
+        W = np.empty(det.shape + (2, 2))
+        W[..., 0, 0] = t0**2 * m11 / det
+        W[..., 0, 1] = W[..., 1, 0] = t0 * (m11 * t1 - m01 * t2) / det
+        W[..., 1, 1] = (t1**2 * m11 - 2 * t1 * t2 * m01 + t2**2 * m00) / det
+        with np.errstate(invalid="ignore", divide="ignore"):
+            logdet = np.log(det).sum(axis=1)
+        return W, logdet
+
+    def _schur(self, theta: np.ndarray, resp: dict, W: np.ndarray) -> np.ndarray:
+        R, Qr, B = len(theta), self.Qr, self.B
+        c1 = resp["c1"]
+        C = np.empty((R, Qr, Qr))
+        if self.k1 == 1:  # W is diagonal: plain products
+            w, b, c = W[:, :, 0, 0], B[:, :, 0], c1[:, :, 0]
+            BW = b[None, :, :] * w[:, None, :]
+            C[:, :-1, :-1] = self.Arr0 - BW @ b.T
+            Cy = resp["cr"] - np.einsum("Ril,Rl->Ri", BW, c)
+            Cyy = resp["yy"] - np.einsum("Rl,Rl->R", c * c, w)
+        else:  # sum over the k1 x k1 entries of W, each a batched matrix product
+            C[:, :-1, :-1] = self.Arr0
+            Cy, Cyy = resp["cr"].copy(), resp["yy"].copy()
+            for a in range(self.k1):
+                for b in range(self.k1):
+                    BW = B[None, :, :, a] * W[:, None, :, a, b]
+                    C[:, :-1, :-1] -= BW @ B[:, :, b].T
+                    Cy -= np.einsum("Ril,Rl->Ri", BW, c1[:, :, b])
+                    Cyy -= np.einsum("Rl,Rl,Rl->R", c1[:, :, a], W[:, :, a, b], c1[:, :, b])
+        C[:, -1, :-1] = Cy
+        C[:, :-1, -1] = Cy
+        C[:, -1, -1] = Cyy
+        values = np.append(theta, np.ones((R, 1)), axis=1)[:, self.rest_index]
+        if self.rest_diagonal:
+            S = C * values[:, :, None] * values[:, None, :]
+        else:
+            Lam = np.zeros((R, Qr, Qr))
+            Lam[:, self.rest_pattern[0], self.rest_pattern[1]] = values
+            S = np.swapaxes(Lam, 1, 2) @ C @ Lam
+        idx = np.arange(self.qrest)
+        S[:, idx, idx] += 1.0
+        return S
+
+    def factor(self, theta: np.ndarray, resp: dict):
+        """Stacked ``L_S`` and the criterion for each (theta row, response); inf where not PD."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        W, logdet1 = self._first_block(theta)
+        S = self._schur(theta, resp, W)
+        L, ok = _batched_cholesky(S)
+        d = np.diagonal(L, axis1=1, axis2=2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logd = np.log(d)
+            qr = self.qrest
+            logdet_L = logdet1 + 2.0 * logd[:, :qr].sum(axis=1)
+            r2 = d[:, -1] ** 2
+            crit = logdet_L + self.nu * (1.0 + np.log(2.0 * np.pi * r2 / self.nu))
+            if self.reml:
+                crit = crit + 2.0 * logd[:, qr : qr + self.p].sum(axis=1)
+        crit = np.where(ok & (r2 > 0) & np.isfinite(crit), crit, np.inf)
+        return L, crit, r2
+
+    def criterion(self, theta: np.ndarray, resp: dict) -> np.ndarray:
+        return self.factor(theta, resp)[1]
+
+    def estimates(self, theta: np.ndarray, resp: dict) -> tuple[np.ndarray, np.ndarray]:
+        """``beta`` (R, p) and ``sigma`` (R,) at each row of ``theta``."""
+        L, _, r2 = self.factor(theta, resp)
+        LS = L[:, :-1, :-1]
+        c = L[:, -1, :-1]
+        v = np.linalg.solve(np.swapaxes(LS, 1, 2), c[:, :, None])[:, :, 0]
+        return v[:, self.qrest :], np.sqrt(r2 / self.nu)
+
+
+def _batched_cholesky(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cholesky factors of a stack; the ones that fail are returned as NaN with ok False."""
+    try:
+        return np.linalg.cholesky(S), np.ones(len(S), dtype=bool)
+    except np.linalg.LinAlgError:
+        L = np.full_like(S, np.nan)
+        ok = np.zeros(len(S), dtype=bool)
+        for i, Si in enumerate(S):
+            try:
+                L[i] = np.linalg.cholesky(Si)
+                ok[i] = True
+            except np.linalg.LinAlgError:
+                pass
+        return L, ok

@@ -1,0 +1,150 @@
+"""Bounded minimization of many small smooth functions at once: a projected Newton method.
+
+Each row ``i`` of ``theta`` is a separate problem ``min f_i(theta_i)`` subject to
+``theta_i >= lower``; ``fn`` evaluates all of them (or any subset) in one call, which is what
+makes a bootstrap of thousands of refits one batched computation. Gradient and Hessian come
+from central differences with steps relative to ``|theta|``:
+
+    g_j  = (f(x + h_j e_j) - f(x - h_j e_j)) / (2 h_j)
+    H_jj = (f(x + h_j e_j) - 2 f(x) + f(x - h_j e_j)) / h_j^2
+    H_jk = (f(x + h_j e_j + h_k e_k) - f(x + h_j e_j) - f(x + h_k e_k) + f(x)) / (h_j h_k)
+
+(the Hessian only shapes the steps; where they stop is set by the gradient, which is central).
+
+The step solves ``|H| s = -g`` on the coordinates not held at their bound (a coordinate at its
+bound with a positive gradient is held), with ``|H|`` the Hessian with its eigenvalues made
+positive, then is projected onto the bounds and halved until the function does not increase.
+A problem is done when the step is below ``xtol * (1 + |theta|)`` or the decrease the
+quadratic model predicts is below ``ftol * max(1, |f|)``; problems that are not done
+after ``max_iter`` steps, or whose function is not finite, are reported so the caller can refit
+them another way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["minimize_batch"]
+
+
+def _stencil(x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, list]:
+    """Points around each row of ``x`` (R, d): +-h_j e_j, then h_j e_j + h_k e_k for j < k."""
+    R, d = x.shape
+    offsets, pairs = [], []
+    eye = np.eye(d)
+    for j in range(d):
+        offsets += [eye[j], -eye[j]]
+    for j in range(d):
+        for k in range(j + 1, d):
+            pairs.append((j, k))
+            offsets.append(eye[j] + eye[k])
+    offsets = np.array(offsets)  # (m, d)
+    points = x[:, None, :] + offsets[None, :, :] * h[:, None, :]
+    return points.reshape(-1, d), pairs
+
+
+def _derivatives(f0: np.ndarray, F: np.ndarray, h: np.ndarray, pairs: list) -> tuple[np.ndarray, np.ndarray]:
+    R, d = h.shape
+    g = np.empty((R, d))
+    H = np.empty((R, d, d))
+    for j in range(d):
+        fp, fm = F[:, 2 * j], F[:, 2 * j + 1]
+        g[:, j] = (fp - fm) / (2 * h[:, j])
+        H[:, j, j] = (fp - 2 * f0 + fm) / h[:, j] ** 2
+    base = 2 * d
+    for n, (j, k) in enumerate(pairs):
+        fpp = F[:, base + n]
+        H[:, j, k] = H[:, k, j] = (fpp - F[:, 2 * j] - F[:, 2 * k] + f0) / (h[:, j] * h[:, k])
+    return g, H
+
+
+def _newton_step(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Solve |H| s = -g on the free coordinates (held ones get s = 0)."""
+    d = g.shape[1]
+    Hf = np.where(free[:, :, None] & free[:, None, :], H, 0.0)
+    Hf[:, np.arange(d), np.arange(d)] = np.where(free, np.diagonal(Hf, axis1=1, axis2=2), 1.0)
+    Hf = np.where(np.isfinite(Hf), Hf, 0.0)
+    lam, V = np.linalg.eigh(Hf)
+    scale = np.max(np.abs(lam), axis=1, keepdims=True)
+    lam = np.maximum(np.abs(lam), 1e-10 * np.maximum(scale, 1e-300))
+    gf = np.where(free, g, 0.0)
+    s = -np.einsum("rij,rj,rkj,rk->ri", V, 1.0 / lam, V, gf)
+    return np.where(free, s, 0.0)
+
+
+def minimize_batch(
+    fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    theta0: np.ndarray,
+    lower: np.ndarray,
+    xtol: float = 1e-9,
+    ftol: float = 1e-13,
+    max_iter: int = 60,
+    rel_step: float = 1e-4,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Minimize ``fn(theta[idx], idx)`` row by row from ``theta0``, subject to ``theta >= lower``.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(points, rows)``: the function of problem ``rows[i]`` at ``points[i]``.
+    theta0 : ndarray (R, d)
+        Starting points.
+    lower : ndarray (d,)
+        Lower bounds (``-inf`` for none).
+
+    Returns
+    -------
+    theta, fmin, done : ndarrays (R, d), (R,), (R,)
+        ``done`` is False for the problems that did not converge (or are not finite).
+    """
+    theta = np.maximum(np.array(theta0, dtype=float), lower)
+    R, d = theta.shape
+    rows = np.arange(R)
+    f = fn(theta, rows)
+    done = ~np.isfinite(f)
+    failed = done.copy()
+    for _ in range(max_iter):
+        act = np.flatnonzero(~done)
+        if act.size == 0:
+            break
+        x, fx = theta[act], f[act]
+        h = rel_step * (np.abs(x) + 0.1)
+        points, pairs = _stencil(x, h)
+        m = len(points) // len(act)
+        F = fn(points, np.repeat(act, m)).reshape(len(act), m)
+        g, H = _derivatives(fx, F, h, pairs)
+        at_bound = (x <= lower) & (g >= 0)
+        s = _newton_step(g, H, ~at_bound)
+        x_new, f_new, moved = _line_search(fn, act, x, fx, s, lower)
+        step = np.abs(x_new - x)
+        small = np.all(step <= xtol * (1.0 + np.abs(x)), axis=1)
+        # the decrease the quadratic model predicts for the full step: below the noise, stop
+        predicted = -0.5 * np.einsum("ri,ri->r", g, s)
+        small |= predicted <= ftol * np.maximum(1.0, np.abs(fx))
+        theta[act], f[act] = x_new, f_new
+        done[act] = small | ~moved | ~np.all(np.isfinite(g), axis=1)
+        failed[act] = ~np.all(np.isfinite(g), axis=1)
+    converged = done & ~failed & np.isfinite(f)
+    return theta, f, converged
+
+
+def _line_search(fn, act, x, fx, s, lower, max_halvings: int = 40):
+    """Projected backtracking: halve the step until f does not increase."""
+    t = np.ones(len(act))
+    x_new, f_new = x.copy(), fx.copy()
+    moved = np.zeros(len(act), dtype=bool)
+    pending = np.arange(len(act))
+    tol = 1e-13 * np.maximum(1.0, np.abs(fx))
+    for _ in range(max_halvings):
+        if pending.size == 0:
+            break
+        trial = np.maximum(x[pending] + t[pending, None] * s[pending], lower)
+        ft = fn(trial, act[pending])
+        ok = np.isfinite(ft) & (ft <= fx[pending] + tol[pending])
+        good = pending[ok]
+        x_new[good], f_new[good], moved[good] = trial[ok], ft[ok], True
+        pending = pending[~ok]
+        t[pending] *= 0.5
+    return x_new, f_new, moved
