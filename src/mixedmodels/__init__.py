@@ -1,10 +1,21 @@
 """Linear mixed-effects models in the style of R's lme4, with the fixed-effects linear model beside them."""
 
+from .bootstrap import BootstrapResult, bootstrap
 from .design import DataError
 from .formula import FormulaError
 from .lm import LmFit, lm
 from .lmer import MixedModelsWarning, lmer
 from .results import LmerFit
 
-__all__ = ["DataError", "FormulaError", "LmFit", "LmerFit", "MixedModelsWarning", "lm", "lmer"]
+__all__ = [
+    "BootstrapResult",
+    "bootstrap",
+    "DataError",
+    "FormulaError",
+    "LmFit",
+    "LmerFit",
+    "MixedModelsWarning",
+    "lm",
+    "lmer",
+]
 __version__ = "0.1.0"

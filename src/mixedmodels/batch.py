@@ -57,6 +57,12 @@ class BatchCriterion:
         self.rest_diagonal = bool(np.all(rows == cols))
         self.rest_pattern = (rows, cols)
         self.t1_rows, self.t1_cols = np.triu_indices(self.k1)[::-1]
+        # BB[(l, a, b), (i, j)] = B[i, l, a] B[j, l, b], when small enough to keep
+        m = self.Qr - 1
+        if self.n1 * self.k1**2 * m * m <= 4_000_000:
+            self.BB = np.einsum("ila,jlb->labij", self.B, self.B).reshape(self.n1 * self.k1**2, m * m)
+        else:
+            self.BB = None
         self.nu = self.n - self.p if reml else self.n
 
     @staticmethod
@@ -112,21 +118,17 @@ class BatchCriterion:
         R, Qr, B = len(theta), self.Qr, self.B
         c1 = resp["c1"]
         C = np.empty((R, Qr, Qr))
-        if self.k1 == 1:  # W is diagonal: plain products
-            w, b, c = W[:, :, 0, 0], B[:, :, 0], c1[:, :, 0]
-            BW = b[None, :, :] * w[:, None, :]
-            C[:, :-1, :-1] = self.Arr0 - BW @ b.T
-            Cy = resp["cr"] - np.einsum("Ril,Rl->Ri", BW, c)
-            Cyy = resp["yy"] - np.einsum("Rl,Rl->R", c * c, w)
-        else:  # sum over the k1 x k1 entries of W, each a batched matrix product
+        Wflat = W.reshape(R, -1)
+        Wc = np.einsum("Rlab,Rlb->Rla", W, c1).reshape(R, -1)  # W_l c_l, level by level
+        Cy = resp["cr"] - Wc @ B.reshape(Qr - 1, -1).T
+        Cyy = resp["yy"] - np.einsum("Ri,Ri->R", Wc, c1.reshape(R, -1))
+        if self.BB is not None:  # every entry of A_r1 W A_1r is a fixed combination of W's entries
+            C[:, :-1, :-1] = self.Arr0 - (Wflat @ self.BB).reshape(R, Qr - 1, Qr - 1)
+        else:
             C[:, :-1, :-1] = self.Arr0
-            Cy, Cyy = resp["cr"].copy(), resp["yy"].copy()
             for a in range(self.k1):
                 for b in range(self.k1):
-                    BW = B[None, :, :, a] * W[:, None, :, a, b]
-                    C[:, :-1, :-1] -= BW @ B[:, :, b].T
-                    Cy -= np.einsum("Ril,Rl->Ri", BW, c1[:, :, b])
-                    Cyy -= np.einsum("Rl,Rl,Rl->R", c1[:, :, a], W[:, :, a, b], c1[:, :, b])
+                    C[:, :-1, :-1] -= (B[None, :, :, a] * W[:, None, :, a, b]) @ B[:, :, b].T
         C[:, -1, :-1] = Cy
         C[:, :-1, -1] = Cy
         C[:, -1, -1] = Cyy

@@ -26,6 +26,7 @@ from scipy import stats
 from .design import Design, build_design, drop_aliased
 from .formula import parse_formula
 from .printing import lm_summary
+from .simulate import as_generator, simulate_lm
 
 __all__ = ["LmFit", "lm"]
 
@@ -221,6 +222,13 @@ class LmFit:
         q = stats.t.ppf(0.5 + level / 2, self.df_residual)
         lo, hi = f"{100 * (1 - level) / 2:g} %", f"{100 * (1 + level) / 2:g} %"
         return pd.DataFrame({lo: self.coef - q * self.se, hi: self.coef + q * self.se})
+
+    def simulate(self, nsim: int = 1, seed=None) -> pd.DataFrame:
+        """New responses from the fitted model (fitted values plus normal noise), one column each."""
+        Y = simulate_lm(self, int(nsim), as_generator(seed))
+        return pd.DataFrame(
+            Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
+        )
 
     def to_dict(self) -> dict:
         """JSON-ready results (NaN for aliased coefficients becomes None)."""

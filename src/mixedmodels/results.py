@@ -24,6 +24,7 @@ from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS, Factor
 from .printing import lmer_summary
+from .simulate import as_generator, simulate_lmer
 
 __all__ = ["LmerFit"]
 
@@ -238,6 +239,17 @@ class LmerFit:
         """Response minus fitted values."""
         return pd.Series(
             self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
+        )
+
+    def simulate(self, nsim: int = 1, use_u: bool = False, seed=None) -> pd.DataFrame:
+        """New responses from the fitted model, as lme4's ``simulate``: one column per replicate.
+
+        ``use_u=False`` draws new random effects; ``use_u=True`` holds them at the
+        conditional modes. ``seed`` is an int, a SeedSequence or a ``numpy.random.Generator``.
+        """
+        Y = simulate_lmer(self, int(nsim), use_u, as_generator(seed))
+        return pd.DataFrame(
+            Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
         )
 
     # ---------------------------------------------------------------- output

@@ -1,0 +1,459 @@
+"""Parametric bootstrap with lme4's ``bootMer`` semantics: simulate, refit, collect.
+
+Replicates are simulated from the fitted model (:mod:`mixedmodels.simulate`), with new random
+effects (``use_u=False``) or the conditional modes held fixed (``use_u=True``), and refitted.
+Only the response changes between replicates, so nothing about ``X`` and ``Z`` is rebuilt:
+
+- a linear model is refitted for all replicates by one least-squares solve;
+- a small mixed model (see :class:`mixedmodels.batch.BatchCriterion`) is refitted for a whole
+  chunk of replicates at once: a batched criterion and a vectorized Newton method
+  (:mod:`mixedmodels.newton`), warm-started at the original estimate; a replicate where that
+  does not converge is refitted by BOBYQA from scratch, and one that still fails is counted;
+- a large mixed model is refitted replicate by replicate, warm-started.
+
+Replicates come in fixed chunks, each with its own random stream spawned from ``seed``, so the
+replicates are the same whatever ``n_jobs`` is.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .batch import BatchCriterion
+from .lm import LmFit
+from .lmer import fit_pls
+from .newton import minimize_batch
+from .objective import criterion
+from .optimize import OptSummary
+from .pls import PLS
+from .results import SINGULAR_TOL, LmerFit
+from .simulate import simulate_lm, simulate_lmer
+
+__all__ = ["BootstrapResult", "bootstrap"]
+
+CHUNK = 1000  # replicates per random stream
+WORK_BYTES = 64e6  # memory for one batched refit: chunks are grouped up to about this size
+
+
+@dataclass(frozen=True, eq=False)
+class BootstrapResult:
+    """Replicates of a parametric bootstrap and what is read from them.
+
+    Attributes
+    ----------
+    replicates : DataFrame
+        One row per replicate, one column per statistic (NaN where the refit failed).
+    t0 : Series
+        The statistic on the original fit.
+    status : Series
+        Per replicate: "ok", "singular" (a variance estimated at 0) or "failed".
+    use_u : bool
+        Whether the random effects were held at their conditional modes.
+    """
+
+    replicates: pd.DataFrame
+    t0: pd.Series
+    status: pd.Series
+    use_u: bool
+    seed: object = None
+
+    @property
+    def nsim(self) -> int:
+        return len(self.replicates)
+
+    @cached_property
+    def n_failed(self) -> int:
+        """Replicates whose refit failed (their statistics are NaN)."""
+        return int((self.status == "failed").sum())
+
+    @cached_property
+    def n_singular(self) -> int:
+        """Replicates whose refit has a variance component estimated at 0."""
+        return int((self.status == "singular").sum())
+
+    def sd(self) -> pd.Series:
+        """Bootstrap standard deviation of each statistic (failed replicates left out)."""
+        return self.replicates.std(ddof=1).rename("sd")
+
+    def bias(self) -> pd.Series:
+        return (self.replicates.mean() - self.t0).rename("bias")
+
+    def confint(self, method: str = "percentile", level: float = 0.95, parm=None) -> pd.DataFrame:
+        """Bootstrap confidence intervals, one row per statistic.
+
+        Parameters
+        ----------
+        method : {"percentile", "basic", "normal", "shortest"}
+            Percentile: quantiles of the replicates. Basic: ``2 t0 - `` the reversed quantiles.
+            Normal: ``t0 - bias -+ z sd``. Shortest: the shortest interval holding ``level`` of
+            the replicates.
+        level : float
+            Coverage, between 0 and 1.
+        parm : list of str, optional
+            Statistics to include (all by default).
+        """
+        if not 0 < level < 1:
+            raise ValueError(f"level must be between 0 and 1, not {level}")
+        reps = self.replicates if parm is None else self.replicates[list(parm)]
+        t0 = self.t0[reps.columns]
+        a = (1 - level) / 2
+        if method == "percentile":
+            lo, hi = reps.quantile(a), reps.quantile(1 - a)
+        elif method == "basic":
+            lo, hi = 2 * t0 - reps.quantile(1 - a), 2 * t0 - reps.quantile(a)
+        elif method == "normal":
+            z = stats.norm.ppf(1 - a)
+            center = t0 - (reps.mean() - t0)
+            lo, hi = center - z * reps.std(ddof=1), center + z * reps.std(ddof=1)
+        elif method == "shortest":
+            bounds = [_shortest(reps[c].dropna().to_numpy(), level) for c in reps.columns]
+            lo = pd.Series([b[0] for b in bounds], index=reps.columns)
+            hi = pd.Series([b[1] for b in bounds], index=reps.columns)
+        else:
+            raise ValueError(f"method must be 'percentile', 'basic', 'normal' or 'shortest', not {method!r}")
+        return pd.DataFrame({f"{100 * a:g} %": lo, f"{100 * (1 - a):g} %": hi})
+
+    def plot(self, parm=None, kind: str = "hist"):
+        """Histograms (or densities) of the replicates, one panel per statistic."""
+        from .plotting import bootstrap_figure
+
+        return bootstrap_figure(self, parm=parm, kind=kind)
+
+    def summary(self) -> str:
+        table = pd.DataFrame({"original": self.t0, "bias": self.bias(), "std. error": self.sd()})
+        kind = (
+            "conditional modes held fixed (use_u=True)" if self.use_u else "new random effects (use_u=False)"
+        )
+        lines = [
+            f"Parametric bootstrap: {self.nsim} replicates, {kind}",
+            f"failed refits: {self.n_failed}, singular refits: {self.n_singular}",
+            "",
+            table.to_string(),
+        ]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _shortest(values: np.ndarray, level: float) -> tuple[float, float]:
+    if values.size == 0:
+        return math.nan, math.nan
+    x = np.sort(values)
+    k = max(1, int(math.ceil(level * len(x))))
+    widths = x[k - 1 :] - x[: len(x) - k + 1]
+    i = int(np.argmin(widths))
+    return float(x[i]), float(x[i + k - 1])
+
+
+# --------------------------------------------------------------------------- statistics
+def variance_names(fit: LmerFit) -> list[str]:
+    """lme4's names for the standard deviations and correlations, in theta order."""
+    names, seen = [], {}
+    for term in fit.design.reterms:
+        count = seen.get(term.group, 0)
+        seen[term.group] = count + 1
+        group = term.group if count == 0 else f"{term.group}.{count}"
+        for j in range(term.k):
+            for i in range(j, term.k):
+                c = term.cnames
+                names.append(f"sd_{c[j]}|{group}" if i == j else f"cor_{c[i]}.{c[j]}|{group}")
+    return names
+
+
+def variance_values(fit: LmerFit, theta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Standard deviations and correlations (R, ntheta) from rows of theta and sigma."""
+    layout = fit.pls.layout
+    out = np.empty_like(theta)
+    for k, lo, (rows, cols) in zip(layout.ks, layout.offsets, layout._template_index):
+        T = np.zeros((len(theta), k, k))
+        T[:, rows, cols] = theta[:, lo : lo + len(rows)]
+        cov = T @ np.swapaxes(T, 1, 2) * (sigma**2)[:, None, None]
+        sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = cov / (sd[:, :, None] * sd[:, None, :])
+        out[:, lo : lo + len(rows)] = np.where(rows == cols, sd[:, rows], corr[:, rows, cols])
+    return out
+
+
+def _default_lmer_statistic(fit: LmerFit, theta, sigma, beta) -> np.ndarray:
+    return np.column_stack([variance_values(fit, theta, sigma), sigma, beta])
+
+
+def _statistic_names(fit) -> list[str]:
+    if isinstance(fit, LmFit):
+        return [*fit.names, "sigma"]
+    return [*variance_names(fit), "sigma", *fit.fixef_names]
+
+
+def _original_statistic(fit) -> np.ndarray:
+    if isinstance(fit, LmFit):
+        return np.append(fit.coef.to_numpy(), fit.sigma)
+    return _default_lmer_statistic(
+        fit, fit.opt.theta[None], np.array([fit.sigma]), fit.fixef.to_numpy()[None]
+    )[0]
+
+
+# --------------------------------------------------------------------------- refits
+def refit_lmer_at(fit: LmerFit, y: np.ndarray, theta: np.ndarray) -> LmerFit:
+    """The fitted model for response ``y`` with its optimum ``theta`` already known."""
+    design = replace(fit.design, y=y)
+    pls = PLS(design.reterms, design.X, y)
+    factor = pls.factor(theta)
+    fmin = criterion(factor, pls.n, pls.p, fit.reml)
+    opt = OptSummary(fit.opt.theta, np.asarray(theta, dtype=float), fmin, 0, "bootstrap", True)
+    return LmerFit(formula=fit.formula, reml=fit.reml, design=design, pls=pls, opt=opt, factor=factor)
+
+
+def refit_lmer(fit: LmerFit, y: np.ndarray) -> LmerFit:
+    """BOBYQA refit of the model to response ``y``, warm-started at the fit's theta."""
+    design = replace(fit.design, y=y)
+    pls = PLS(design.reterms, design.X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit_pls(fit.formula, design, pls, fit.reml, start=fit.opt.theta)
+
+
+class _LmerChunk:
+    """Refits of one mixed model for chunks of simulated responses."""
+
+    def __init__(self, fit: LmerFit, statistic):
+        self.fit, self.statistic = fit, statistic
+        self.batch = BatchCriterion(fit.pls, fit.reml) if BatchCriterion.suitable(fit.pls) else None
+        self.lower = fit.pls.layout.lower()
+        self.diag = fit.pls.layout.diagonal_mask()
+
+    def bytes_per_replicate(self) -> float:
+        """Memory of one replicate in a batched refit (its stencil of evaluations included)."""
+        pls = self.fit.pls
+        d = len(self.lower)
+        points = 1 + 2 * d + d * (d - 1) // 2
+        return 8.0 * (pls.n + points * (pls.Qr**2 + 2 * pls.q1 * pls.k1 * pls.Qr))
+
+    def start(self, m: int) -> np.ndarray:
+        theta0 = self.fit.opt.theta.copy()
+        theta0[self.diag & (theta0 <= 0)] = 0.5  # off the boundary: the replicate may not be singular
+        return np.tile(theta0, (m, 1))
+
+    def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Statistics (m, s), their status and each replicate's theta."""
+        m = Y.shape[1]
+        if self.batch is not None:
+            resp = self.batch.responses(Y)
+            theta, _, ok = minimize_batch(
+                lambda th, rows: self.batch.criterion(th, self.batch.take(resp, rows)),
+                self.start(m),
+                self.lower,
+            )
+        else:
+            theta, ok = np.tile(self.fit.opt.theta, (m, 1)), np.zeros(m, dtype=bool)
+        failed = np.zeros(m, dtype=bool)
+        for i in np.flatnonzero(~ok):  # not converged in the batch, or a large model
+            try:
+                refit = refit_lmer(self.fit, Y[:, i])
+                theta[i], failed[i] = refit.opt.theta, not refit.converged
+            except (ValueError, np.linalg.LinAlgError):
+                failed[i] = True
+        values = self._statistics(Y, theta)
+        values[failed] = np.nan
+        singular = np.any(theta[:, self.diag] < SINGULAR_TOL, axis=1)
+        status = np.where(failed, "failed", np.where(singular, "singular", "ok"))
+        return values, status, theta
+
+    def _statistics(self, Y: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        if self.statistic is not None:
+            return np.array(
+                [
+                    _as_values(self.statistic(refit_lmer_at(self.fit, Y[:, i], theta[i])))
+                    for i in range(len(theta))
+                ]
+            )
+        if self.batch is not None:
+            beta, sigma = self.batch.estimates(theta, self.batch.responses(Y))
+        else:
+            fits = [refit_lmer_at(self.fit, Y[:, i], theta[i]) for i in range(len(theta))]
+            beta = np.array([f.fixef.to_numpy() for f in fits])
+            sigma = np.array([f.sigma for f in fits])
+        return _default_lmer_statistic(self.fit, theta, sigma, beta)
+
+
+class _LmChunk:
+    """Refits of one linear model: least squares for all replicates in one solve."""
+
+    def __init__(self, fit: LmFit, statistic):
+        self.fit, self.statistic = fit, statistic
+
+    def bytes_per_replicate(self) -> float:
+        return 8.0 * 3 * self.fit.design.X.shape[0]
+
+    def run(self, Y: np.ndarray):
+        fit = self.fit
+        m = Y.shape[1]
+        if self.statistic is not None:
+            values = np.array(
+                [
+                    _as_values(self.statistic(replace(fit, design=replace(fit.design, y=Y[:, i]))))
+                    for i in range(m)
+                ]
+            )
+            return values, np.full(m, "ok"), None
+        kept, Q, R = fit._qr
+        sw = np.sqrt(fit._w)
+        coef = np.linalg.solve(R, Q.T @ (Y * sw[:, None]))
+        resid = Y - fit.design.X[:, kept] @ coef
+        sigma = np.sqrt(np.sum(fit._w[:, None] * resid**2, axis=0) / fit.df_residual)
+        values = np.full((m, len(fit.names) + 1), np.nan)
+        values[:, kept] = coef.T
+        values[:, -1] = sigma
+        return values, np.full(m, "ok"), None
+
+
+def _as_values(result) -> np.ndarray:
+    return np.atleast_1d(np.asarray(result, dtype=float)).ravel()
+
+
+def _names_of(statistic, fit) -> list[str] | None:
+    """Names from a statistic that returns a Series or dict (evaluated on the original fit)."""
+    value = statistic(fit)
+    if isinstance(value, pd.Series):
+        return [str(i) for i in value.index]
+    if isinstance(value, dict):
+        return [str(k) for k in value]
+    return None
+
+
+# --------------------------------------------------------------------------- driver
+_WORKER = {}
+
+
+def _run_chunks(chunks):
+    """Simulate the given chunks (index, size), each from its own stream, and refit them together."""
+    engine, streams, simulate = _WORKER["engine"], _WORKER["streams"], _WORKER["simulate"]
+    Y = np.hstack([simulate(np.random.default_rng(streams[i]), size) for i, size in chunks])
+    values, status, _ = engine.run(Y)
+    return values, status
+
+
+def _work_units(sizes: list[int], per_replicate_bytes: float) -> list[list[tuple[int, int]]]:
+    """Consecutive chunks grouped so that a group's batched refit stays within WORK_BYTES."""
+    limit = max(1, int(WORK_BYTES // max(per_replicate_bytes, 1.0)))
+    units, current, count = [], [], 0
+    for index, size in enumerate(sizes):
+        if current and count + size > limit:
+            units.append(current)
+            current, count = [], 0
+        current.append((index, size))
+        count += size
+    units.append(current)
+    return units
+
+
+def bootstrap(
+    fit,
+    nsim: int,
+    statistic: Callable | None = None,
+    use_u: bool = False,
+    seed=None,
+    progress: bool = True,
+    n_jobs: int = 1,
+) -> BootstrapResult:
+    """Parametric bootstrap of a fitted model, as lme4's ``bootMer``.
+
+    Parameters
+    ----------
+    fit : LmerFit or LmFit
+        The fitted model to simulate from and refit.
+    nsim : int
+        Number of replicates.
+    statistic : callable, optional
+        A function of a refitted model returning a number, an array, a dict or a Series
+        (bootMer's ``FUN``). By default: the standard deviations and correlations of the
+        random effects, ``sigma`` and the fixed effects (lme4's ``confint`` names and order);
+        for an lm fit the coefficients and ``sigma``.
+    use_u : bool
+        Hold the random effects at their conditional modes (True) or draw new ones (False).
+    seed : int, SeedSequence or None
+        Seed of the random streams: the same seed gives the same replicates for any ``n_jobs``.
+    progress : bool
+        Show a progress bar (only when standard error is a terminal).
+    n_jobs : int
+        Worker processes.
+
+    Returns
+    -------
+    BootstrapResult
+    """
+    if not isinstance(fit, (LmerFit, LmFit)):
+        raise TypeError(f"bootstrap needs a fit from mm.lmer or mm.lm, not {type(fit).__name__}")
+    nsim = int(nsim)
+    if nsim < 1:
+        raise ValueError(f"nsim must be at least 1, not {nsim}")
+    if isinstance(fit, LmFit):
+        engine = _LmChunk(fit, statistic)
+
+        def simulate(rng, m):
+            return simulate_lm(fit, m, rng)
+    else:
+        engine = _LmerChunk(fit, statistic)
+
+        def simulate(rng, m):
+            return simulate_lmer(fit, m, use_u, rng)
+
+    names = _statistic_names(fit) if statistic is None else _names_of(statistic, fit)
+    t0 = _original_statistic(fit) if statistic is None else _as_values(statistic(fit))
+    names = names or [f"t{i + 1}" for i in range(len(t0))]
+    sizes = [min(CHUNK, nsim - start) for start in range(0, nsim, CHUNK)]
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    _WORKER.update(engine=engine, streams=seq.spawn(len(sizes)), simulate=simulate)
+    units = _work_units(sizes, engine.bytes_per_replicate())
+    bar = _progress(nsim, progress)
+    results = []
+    try:
+        if n_jobs > 1 and len(units) > 1:
+            with multiprocessing.get_context("fork").Pool(min(n_jobs, len(units))) as pool:
+                for res, unit in zip(pool.imap(_run_chunks, units), units):
+                    results.append(res)
+                    bar.update(sum(size for _, size in unit))
+        else:
+            for unit in units:
+                results.append(_run_chunks(unit))
+                bar.update(sum(size for _, size in unit))
+    finally:
+        bar.close()
+        _WORKER.clear()
+    values = np.vstack([r[0] for r in results])
+    status = np.concatenate([r[1] for r in results])
+    replicates = pd.DataFrame(values, columns=names)
+    return BootstrapResult(
+        replicates=replicates,
+        t0=pd.Series(t0, index=names, name="original"),
+        status=pd.Series(status, name="status"),
+        use_u=use_u,
+        seed=seed,
+    )
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total: int, wanted: bool):
+    if not wanted or not sys.stderr.isatty():
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="rep", desc="bootstrap")
