@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -30,12 +29,14 @@ import pandas as pd
 from scipy import stats
 
 from .batch import BatchCriterion
+from .covariance import sdcor_from_theta
 from .lm import LmFit
 from .lmer import fit_pls
 from .newton import minimize_batch
 from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS
+from .progress import progress_bar
 from .results import SINGULAR_TOL, LmerFit
 from .simulate import simulate_lm, simulate_lmer
 
@@ -157,43 +158,14 @@ def _shortest(values: np.ndarray, level: float) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------- statistics
-def variance_names(fit: LmerFit) -> list[str]:
-    """lme4's names for the standard deviations and correlations, in theta order."""
-    names, seen = [], {}
-    for term in fit.design.reterms:
-        count = seen.get(term.group, 0)
-        seen[term.group] = count + 1
-        group = term.group if count == 0 else f"{term.group}.{count}"
-        for j in range(term.k):
-            for i in range(j, term.k):
-                c = term.cnames
-                names.append(f"sd_{c[j]}|{group}" if i == j else f"cor_{c[i]}.{c[j]}|{group}")
-    return names
-
-
-def variance_values(fit: LmerFit, theta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """Standard deviations and correlations (R, ntheta) from rows of theta and sigma."""
-    layout = fit.pls.layout
-    out = np.empty_like(theta)
-    for k, lo, (rows, cols) in zip(layout.ks, layout.offsets, layout._template_index):
-        T = np.zeros((len(theta), k, k))
-        T[:, rows, cols] = theta[:, lo : lo + len(rows)]
-        cov = T @ np.swapaxes(T, 1, 2) * (sigma**2)[:, None, None]
-        sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = cov / (sd[:, :, None] * sd[:, None, :])
-        out[:, lo : lo + len(rows)] = np.where(rows == cols, sd[:, rows], corr[:, rows, cols])
-    return out
-
-
 def _default_lmer_statistic(fit: LmerFit, theta, sigma, beta) -> np.ndarray:
-    return np.column_stack([variance_values(fit, theta, sigma), sigma, beta])
+    return np.column_stack([sdcor_from_theta(fit.pls.layout, theta, sigma), sigma, beta])
 
 
 def _statistic_names(fit) -> list[str]:
     if isinstance(fit, LmFit):
         return [*fit.names, "sigma"]
-    return [*variance_names(fit), "sigma", *fit.fixef_names]
+    return [*fit.varpar_names, "sigma", *fit.fixef_names]
 
 
 def _original_statistic(fit) -> np.ndarray:
@@ -416,7 +388,7 @@ def bootstrap(
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     _WORKER.update(engine=engine, streams=seq.spawn(len(sizes)), simulate=simulate)
     units = _work_units(sizes, engine.bytes_per_replicate())
-    bar = _progress(nsim, progress)
+    bar = progress_bar(nsim, progress, "bootstrap", "rep")
     results = []
     try:
         if n_jobs > 1 and len(units) > 1:
@@ -441,19 +413,3 @@ def bootstrap(
         use_u=use_u,
         seed=seed,
     )
-
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress(total: int, wanted: bool):
-    if not wanted or not sys.stderr.isatty():
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="rep", desc="bootstrap")

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["ThetaLayout", "cov_to_sdcorr"]
+__all__ = ["ThetaLayout", "cov_to_sdcorr", "sdcor_from_theta", "theta_from_sdcor"]
 
 
 @dataclass(frozen=True)
@@ -106,3 +106,45 @@ def cov_to_sdcorr(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     corr = np.where(np.isfinite(corr), corr, 0.0)
     np.fill_diagonal(corr, 1.0)
     return sd, corr
+
+
+def sdcor_from_theta(layout: ThetaLayout, theta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Standard deviations and correlations of the random effects, in theta order.
+
+    ``theta`` is (R, ntheta) and ``sigma`` (R,); the entry of a diagonal element of ``T`` is
+    the standard deviation of its column, that of an off-diagonal element ``(i, j)`` the
+    correlation of columns ``i`` and ``j``, from ``sigma^2 T T'``.
+    """
+    theta = np.atleast_2d(theta)
+    sigma = np.atleast_1d(sigma)
+    out = np.empty_like(theta, dtype=float)
+    for k, lo, (rows, cols) in zip(layout.ks, layout.offsets, layout._template_index):
+        T = np.zeros((len(theta), k, k))
+        T[:, rows, cols] = theta[:, lo : lo + len(rows)]
+        cov = T @ np.swapaxes(T, 1, 2) * (sigma**2)[:, None, None]
+        sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = cov / (sd[:, :, None] * sd[:, None, :])
+        out[:, lo : lo + len(rows)] = np.where(rows == cols, sd[:, rows], corr[:, rows, cols])
+    return out
+
+
+def theta_from_sdcor(layout: ThetaLayout, psi: np.ndarray, sigma: float) -> np.ndarray | None:
+    """The inverse of :func:`sdcor_from_theta` for one parameter vector; None if not a covariance."""
+    theta = np.empty(layout.ntheta)
+    for k, lo, (rows, cols) in zip(layout.ks, layout.offsets, layout._template_index):
+        values = psi[lo : lo + len(rows)]
+        if k == 1:
+            theta[lo] = values[0] / sigma
+            continue
+        sd = values[rows == cols]
+        corr = np.eye(k)
+        corr[rows, cols] = np.where(rows == cols, 1.0, values)
+        corr = np.tril(corr) + np.tril(corr, -1).T
+        cov = corr * np.outer(sd, sd)
+        try:
+            T = np.linalg.cholesky(cov + 1e-300 * np.eye(k)) / sigma
+        except np.linalg.LinAlgError:
+            return None
+        theta[lo : lo + len(rows)] = T[rows, cols]
+    return theta

@@ -16,6 +16,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from scipy.linalg import solve_triangular
 
 from .covariance import cov_to_sdcorr
@@ -58,6 +59,21 @@ class LmerFit:
     @property
     def fixef_names(self) -> tuple[str, ...]:
         return self.design.fixef_names
+
+    @cached_property
+    def varpar_names(self) -> list[str]:
+        """lme4's names of the random-effect standard deviations and correlations, in theta order:
+        ``sd_(Intercept)|Subject``, ``cor_Days.(Intercept)|Subject``, ``sd_Days|Subject``."""
+        names, seen = [], {}
+        for term in self.design.reterms:
+            count = seen.get(term.group, 0)
+            seen[term.group] = count + 1
+            group = term.group if count == 0 else f"{term.group}.{count}"
+            c = term.cnames
+            for j in range(term.k):
+                for i in range(j, term.k):
+                    names.append(f"sd_{c[j]}|{group}" if i == j else f"cor_{c[i]}.{c[j]}|{group}")
+        return names
 
     @cached_property
     def objective(self) -> float:
@@ -240,6 +256,57 @@ class LmerFit:
         return pd.Series(
             self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
         )
+
+    def profile(self, which=None, alpha_max: float = 0.001, progress: bool = True):
+        """The profile likelihood (ML deviance) over the parameters, as lme4's ``profile``.
+
+        See :func:`mixedmodels.profile.profile`.
+        """
+        from .profile import profile
+
+        return profile(self, which=which, alpha_max=alpha_max, progress=progress)
+
+    def confint(
+        self, method: str = "profile", level: float = 0.95, parm=None, nsim: int = 1000, seed=None, **kwargs
+    ) -> pd.DataFrame:
+        """Confidence intervals, one row per parameter, named and ordered as lme4's ``confint``.
+
+        Parameters
+        ----------
+        method : {"profile", "wald", "boot"}
+            Profile likelihood (lme4's default), Wald (fixed effects only: the variance rows
+            are left empty, as lme4 leaves them) or parametric bootstrap percentiles.
+        level : float
+            Coverage.
+        parm : list of str, optional
+            Parameters to include (lme4's names), all by default.
+        nsim, seed, **kwargs
+            For ``method="boot"``: replicates, seed, and further arguments of
+            :func:`mixedmodels.bootstrap`.
+        """
+        if not 0 < level < 1:
+            raise ValueError(f"level must be between 0 and 1, not {level}")
+        names = [*self.varpar_names, "sigma", *self.fixef_names]
+        parm = names if parm is None else list(parm)
+        unknown = [p for p in parm if p not in names]
+        if unknown:
+            raise ValueError(f"unknown parameter {unknown[0]!r}; the parameters are: {', '.join(names)}")
+        a = (1 - level) / 2
+        columns = [f"{100 * a:g} %", f"{100 * (1 - a):g} %"]
+        if method == "wald":
+            z = stats.norm.ppf(1 - a)
+            out = pd.DataFrame(np.nan, index=names, columns=columns)
+            out.loc[list(self.fixef_names), columns[0]] = (self.fixef - z * self.se).to_numpy()
+            out.loc[list(self.fixef_names), columns[1]] = (self.fixef + z * self.se).to_numpy()
+        elif method == "profile":
+            out = self.profile(which=parm, progress=kwargs.get("progress", True)).confint(level)
+        elif method == "boot":
+            from .bootstrap import bootstrap
+
+            out = bootstrap(self, nsim, seed=seed, **kwargs).confint("percentile", level)
+        else:
+            raise ValueError(f"method must be 'profile', 'wald' or 'boot', not {method!r}")
+        return out.loc[parm]
 
     def simulate(self, nsim: int = 1, use_u: bool = False, seed=None) -> pd.DataFrame:
         """New responses from the fitted model, as lme4's ``simulate``: one column per replicate.
