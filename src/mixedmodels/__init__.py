@@ -1,6 +1,7 @@
 """Linear mixed-effects models in the style of R's lme4, with the fixed-effects linear model beside them."""
 
 from .bootstrap import BootstrapResult, bootstrap
+from .compare import Comparison, compare
 from .design import DataError
 from .formula import FormulaError
 from .lm import LmFit, lm
@@ -10,6 +11,8 @@ from .results import LmerFit
 __all__ = [
     "BootstrapResult",
     "bootstrap",
+    "Comparison",
+    "compare",
     "DataError",
     "FormulaError",
     "LmFit",

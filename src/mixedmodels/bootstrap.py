@@ -36,6 +36,7 @@ from .newton import minimize_batch
 from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS
+from .printing import html_pre
 from .progress import progress_bar
 from .results import SINGULAR_TOL, LmerFit
 from .simulate import simulate_lm, simulate_lmer
@@ -145,6 +146,9 @@ class BootstrapResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        return html_pre(self.summary())
 
 
 def _shortest(values: np.ndarray, level: float) -> tuple[float, float]:

@@ -25,7 +25,7 @@ from scipy import stats
 
 from .design import Design, build_design, drop_aliased
 from .formula import parse_formula
-from .printing import lm_summary
+from .printing import html_pre, lm_summary
 from .simulate import as_generator, simulate_lm
 
 __all__ = ["LmFit", "lm"]
@@ -261,6 +261,9 @@ class LmFit:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        return html_pre(self.summary())
 
     def __repr__(self) -> str:
         return f"<LmFit {self.formula!r}: nobs={self.nobs}, rank={self.rank}, sigma={self.sigma:.4g}>"

@@ -92,7 +92,7 @@ def minimize_theta(
     count[0] += 1
     theta, fmin, extra = _snap_to_boundary(fn, theta, fmin, lower, boundary_tol)
     count[0] += extra
-    converged = code in (nlopt.SUCCESS, nlopt.FTOL_REACHED, nlopt.XTOL_REACHED) and np.isfinite(fmin)
+    converged = bool(code in (nlopt.SUCCESS, nlopt.FTOL_REACHED, nlopt.XTOL_REACHED) and np.isfinite(fmin))
     return OptSummary(start, theta, fmin, count[0], _RESULTS.get(code, str(code)), converged, message)
 
 

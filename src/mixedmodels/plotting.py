@@ -6,7 +6,14 @@ import math
 
 import numpy as np
 
-__all__ = ["bootstrap_figure", "profile_figure"]
+__all__ = [
+    "bootstrap_figure",
+    "caterpillar",
+    "comparison_figure",
+    "profile_figure",
+    "qq_ranef",
+    "residual_plot",
+]
 
 
 def _pyplot():
@@ -17,8 +24,8 @@ def _pyplot():
             matplotlib.get_backend() if "matplotlib.pyplot" in __import__("sys").modules else "Agg"
         )
         import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - matplotlib is an optional extra
-        raise ImportError('plots need matplotlib: pip install "mixedmodels[plot]"') from exc
+    except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
+        raise ImportError("plots need matplotlib: pip install matplotlib") from exc
     return plt
 
 
@@ -85,5 +92,115 @@ def profile_figure(result, kind: str = "zeta", levels=(0.5, 0.8, 0.9, 0.95, 0.99
     for ax in axes.ravel()[len(names) :]:
         ax.set_visible(False)
     fig.suptitle("Profile zeta" if kind == "zeta" else "Profile densities")
+    fig.tight_layout()
+    return fig
+
+
+def comparison_figure(comparison):
+    """The seed's picture: data and a fitted line per group; the two bootstrap distributions."""
+    from scipy.stats import norm
+
+    plt = _pyplot()
+    fit = comparison.mixed
+    design = fit.design
+    term = fit.design.reterms[0]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    ax = axes[0]
+    slope_cols = [j for j, n in enumerate(fit.fixef_names) if n != "(Intercept)"]
+    x = design.X[:, slope_cols[0]] if slope_cols else np.arange(fit.nobs, dtype=float)
+    markers = "os^vD<>pP*hX"
+    b = fit.ranef()[term.group].iloc[:, 0].to_numpy()
+    for level_index, label in enumerate(term.levels):
+        rows = term.refs == level_index
+        color = plt.cm.viridis(level_index / max(term.nlevels - 1, 1))
+        ax.scatter(
+            x[rows],
+            design.y[rows],
+            s=14,
+            marker=markers[level_index % len(markers)],
+            color=color,
+            label=label,
+        )
+        if slope_cols:
+            grid = np.linspace(x[rows].min(), x[rows].max(), 2)
+            line = fit.fixef.iloc[0] + b[level_index] + fit.fixef.iloc[slope_cols[0]] * grid
+            ax.plot(grid, line, color=color, lw=1)
+    ax.set_xlabel(fit.fixef_names[slope_cols[0]] if slope_cols else "observation")
+    ax.set_ylabel(design.response)
+    ax.set_title(f"data and fitted lines, one per level of {term.group}")
+    if term.nlevels <= 12:
+        ax.legend(title=term.group, fontsize=7, ncol=2)
+    name = fit.fixef_names[0]
+    panels = [
+        (comparison.boot_new_u, fit.se[name], "new random effects (use_u=False)\nvs mixed-model SE"),
+        (
+            comparison.boot_fixed_u,
+            comparison.fixed.se[name],
+            "random effects held fixed (use_u=True)\nvs fixed-model SE",
+        ),
+    ]
+    for ax, (boot, se, title) in zip(axes[1:], panels):
+        values = boot.replicates[name].dropna().to_numpy()
+        ax.hist(values, bins=60, density=True, color="0.7", edgecolor="white")
+        grid = np.linspace(values.min(), values.max(), 200)
+        ax.plot(
+            grid, norm.pdf(grid, boot.t0[name], se), color="C3", lw=1.5, label=f"normal, SD = SE = {se:.3g}"
+        )
+        ax.set_title(f"bootstrap {name}: {title}", fontsize=10)
+        ax.set_xlabel(f"{name} (bootstrap SD {values.std(ddof=1):.3g})")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def caterpillar(fit, group: str | None = None, level: float = 0.95):
+    """Conditional modes with their conditional intervals, sorted, one panel per term."""
+    from scipy.stats import norm
+
+    plt = _pyplot()
+    table = fit.ranef(condvar=True)
+    groups = [group] if group else list(dict.fromkeys(table.grpvar))
+    panels = [(g, t) for g in groups for t in dict.fromkeys(table[table.grpvar == g].term)]
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4 * len(panels), 0.5 + 0.18 * table.grp.nunique()), squeeze=False
+    )
+    z = norm.ppf((1 + level) / 2)
+    for ax, (g, t) in zip(axes.ravel(), panels):
+        part = table[(table.grpvar == g) & (table.term == t)].sort_values("condval")
+        pos = np.arange(len(part))
+        ax.errorbar(part.condval, pos, xerr=z * part.condsd, fmt="o", ms=3, color="C0", ecolor="0.6")
+        ax.axvline(0, color="0.4", lw=0.8)
+        ax.set_yticks(pos, part.grp, fontsize=6)
+        ax.set_title(f"{g}: {t}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def residual_plot(fit):
+    """Residuals against fitted values."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.scatter(fit.fitted, fit.residuals, s=10, color="C0", alpha=0.7)
+    ax.axhline(0, color="0.4", lw=0.8)
+    ax.set_xlabel("fitted")
+    ax.set_ylabel("residual")
+    fig.tight_layout()
+    return fig
+
+
+def qq_ranef(fit):
+    """Normal quantile plot of the conditional modes, one panel per grouping factor and term."""
+    from scipy.stats import norm
+
+    plt = _pyplot()
+    table = fit.ranef(condvar=True)
+    panels = list(dict.fromkeys(zip(table.grpvar, table.term)))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4), squeeze=False)
+    for ax, (g, t) in zip(axes.ravel(), panels):
+        values = np.sort(table[(table.grpvar == g) & (table.term == t)].condval.to_numpy())
+        q = norm.ppf((np.arange(1, len(values) + 1) - 0.5) / len(values))
+        ax.scatter(q, values, s=12, color="C0")
+        ax.set_xlabel("standard normal quantiles")
+        ax.set_title(f"{g}: {t}", fontsize=10)
     fig.tight_layout()
     return fig

@@ -17,6 +17,7 @@ __all__ = [
     "coef_table_strings",
     "format_pvalues",
     "format_table",
+    "html_pre",
     "named_vector",
     "r_abbreviate",
     "r_format",
@@ -97,6 +98,13 @@ def r_abbreviate(name: str, minlength: int) -> str:
                     break
     out = "".join(c for c in chars if not c.isspace())
     return out[:minlength] if len(out) > minlength else out
+
+
+def html_pre(text: str) -> str:
+    """Text for Jupyter: a preformatted HTML block (``_repr_html_``)."""
+    import html
+
+    return f"<pre style='font-size: 90%'>{html.escape(text)}</pre>"
 
 
 def format_table(

@@ -34,6 +34,7 @@ from .covariance import sdcor_from_theta, theta_from_sdcor
 from .objective import criterion
 from .optimize import minimize_theta
 from .pls import PLS
+from .printing import html_pre
 from .progress import progress_bar
 
 __all__ = ["ProfileResult", "profile"]
@@ -240,6 +241,9 @@ class ProfileResult:
         if name.startswith("cor_"):
             return v[0] <= -1.0 if target < 0 else v[-1] >= 1.0
         return False
+
+    def _repr_html_(self) -> str:
+        return html_pre(f"Profile of {len(self.parameters)} parameters\n{self.confint().to_string()}")
 
     def plot(self, kind: str = "zeta", levels=(0.5, 0.8, 0.9, 0.95, 0.99)):
         """lme4's profile plots: zeta against each parameter, or the profile densities."""

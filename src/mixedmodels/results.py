@@ -24,7 +24,7 @@ from .design import Design
 from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS, Factor
-from .printing import lmer_summary
+from .printing import html_pre, lmer_summary
 from .simulate import as_generator, simulate_lmer
 
 __all__ = ["LmerFit"]
@@ -373,6 +373,9 @@ class LmerFit:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        return html_pre(self.summary())
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"

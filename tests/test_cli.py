@@ -1,0 +1,99 @@
+"""The command line: the demo's numbers and figure, each verb on a CSV, each bad input."""
+
+import json
+import re
+
+import pytest
+
+from mixedmodels import datasets
+from mixedmodels.cli import main
+
+
+@pytest.fixture
+def seed_csv(tmp_path):
+    path = tmp_path / "seed data.csv"
+    datasets.load("seed").to_csv(path, index=False)
+    return path
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_demo_prints_the_seed_numbers_and_writes_a_png(capsys, tmp_path):
+    code, out, err = run(capsys, "demo", "--out", tmp_path)
+    assert code == 0, err
+    assert re.search(r"\(Intercept\) 21\.040772   1\.9211\d\d   10\.95", out)  # lmer (lme4: 1.921110)
+    assert "(Intercept) 21.043157   0.055888  376.52" in out  # lm with sum contrasts
+    table = out[out.index("Comparison of the two models") :]
+    row = next(line for line in table.splitlines() if line.startswith("(Intercept)")).split()
+    assert row[0] == "(Intercept)"
+    boot_new_u, boot_fixed_u = float(row[5]), float(row[6])
+    assert boot_new_u == pytest.approx(1.92, rel=0.04)
+    assert boot_fixed_u == pytest.approx(0.056, rel=0.04)
+    assert "reproduces the mixed model's standard error" in out
+    assert "reproduces the fixed-effects model's standard error" in out
+    png = tmp_path / "seed_comparison.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from matplotlib.image import imread
+
+    assert imread(png).shape[2] in (3, 4)
+
+
+def test_fit_on_a_csv_in_each_format(capsys, seed_csv):
+    code, out, _ = run(capsys, "fit", seed_csv, "y ~ x + (1 | p)")
+    assert code == 0 and "REML criterion at convergence: -88.6" in out
+    code, out, _ = run(capsys, "fit", seed_csv, "y ~ x + (1 | p)", "--ml", "--format", "json")
+    assert code == 0 and json.loads(out)["reml"] is False
+    code, out, _ = run(capsys, "fit", seed_csv, "y ~ x + (1 | p)", "--format", "csv")
+    assert code == 0 and out.splitlines()[0] == "term,estimate,se,t"
+
+
+def test_bootstrap_and_profile_verbs(capsys, seed_csv):
+    code, out, _ = run(capsys, "bootstrap", seed_csv, "y ~ x + (1 | p)", "--nsim", "200", "--format", "csv")
+    assert code == 0 and out.splitlines()[0] == "parameter,original,bias,sd,2.5 %,97.5 %"
+    code, out, _ = run(capsys, "profile", seed_csv, "y ~ x + (1 | p)", "--level", "0.9")
+    assert code == 0 and "5 %" in out and "sd_(Intercept)|p" in out
+
+
+def test_compare_on_a_csv(capsys, seed_csv, tmp_path):
+    code, out, _ = run(
+        capsys, "compare", seed_csv, "y ~ x + (1 | p)", "--nsim", "300", "--out", tmp_path / "figs"
+    )
+    assert code == 0
+    assert (tmp_path / "figs" / "seed data_comparison.png").exists()
+    code, _, err = run(capsys, "compare", seed_csv, "y ~ x + (x | p)", "--nsim", "10")
+    assert code == 2 and "one random intercept" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "missing.csv", "y ~ x + (1 | p)"], "no such file: missing.csv"),
+        (["fit", "{csv}", "y ~ z + (1 | p)"], "column 'z' named in the formula is not in the data"),
+        (["fit", "{csv}", "y ~ x + 1 | p"], "must be in parentheses (at position 10)"),
+        (["fit", "{csv}", "y ~ x + (1 | p"], "unmatched '('"),
+        (["fit", "{csv}", "y ~ x + (1 | p)", "--factor", "q"], "--factor 'q': no such column"),
+        (["fit", "{bad}", "y ~ x + (1 | p)"], "cannot read"),
+        (["fit", "{dir}", "y ~ x + (1 | p)"], "is a folder"),
+    ],
+)
+def test_bad_input_gives_one_line_and_status_2(capsys, seed_csv, tmp_path, argv, message):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\x00\xff\xfe binary \x00 junk")
+    argv = [a.format(csv=seed_csv, bad=bad, dir=tmp_path) for a in argv]
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("mixedmodels: error:")
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_help_has_examples(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    assert "mixedmodels demo" in capsys.readouterr().out
