@@ -22,7 +22,7 @@ def reference_cases(kind: str) -> list[str]:
     cases = []
     for path in sorted(REFERENCE.glob("*.json")):
         ref = json.loads(path.read_text())
-        if ("coef" in ref) == (kind == "lm"):
+        if "case" in ref and ("coef" in ref) == (kind == "lm"):
             cases.append(ref["case"])
     return cases
 

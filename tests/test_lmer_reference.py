@@ -56,6 +56,12 @@ def check_against_lme4(ref, fit):
             assert rel(np.asarray(mine[term])[idx], want, floor_frac=1.0) < 1e-3
             assert rel(np.asarray(mine["condsd"][term])[idx], want_sd, floor_frac=1e-2) < 1e-3
     assert rel(fit.fitted.to_numpy()[:10], ref["fitted_head"]) < 1e-4
+    # Satterthwaite degrees of freedom and p-values, as lmerTest 3.1-3
+    assert rel(list(got["satterthwaite_df"].values()), ref["satterthwaite_df"]) < 1e-3
+    # tail probabilities as small as 1e-94 move by percents with the 7th digit of t: compare logs
+    np.testing.assert_allclose(
+        np.log(list(got["pvalues"].values())), np.log(ref["satterthwaite_p"]), rtol=1e-3
+    )
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -72,7 +78,7 @@ def test_insteval_matches_lme4():
 
 def test_seed_prints_the_seed_numbers():
     ref, fit = fit_case("seed_reml")
-    text = str(fit)
+    text = fit.summary(ddf=None)  # lme4's layout
     assert "REML criterion at convergence: -88.6" in text
     assert "Number of obs: 100, groups:  p, 10" in text
     lines = {}
@@ -117,14 +123,13 @@ def assert_same_printout(ours: str, theirs: str, rel: float = 1e-4) -> None:
 )
 def test_summary_layout_matches_lme4(case):
     ref, fit = fit_case(case)
-    assert_same_printout(
-        "\n".join(str(fit).splitlines()[3:]), "\n".join(ref["summary_text"].splitlines()[3:])
-    )
+    ours = fit.summary(ddf=None).splitlines()[3:]
+    assert_same_printout("\n".join(ours), "\n".join(ref["summary_text"].splitlines()[3:]))
 
 
 def test_ml_summary_has_the_aic_table():
     ref, fit = fit_case("seed_ml")
-    ours = str(fit).splitlines()
+    ours = fit.summary(ddf=None).splitlines()
     theirs = ref["summary_text"].splitlines()
     assert ours[4:6] == theirs[4:6]
     assert "maximum likelihood" in ours[0]
@@ -135,3 +140,12 @@ def test_singular_fit_is_reported():
     assert fit.singular and fit.theta[0] == 0.0
     assert "boundary (singular) fit" in str(fit)
     assert math.isclose(fit.varcorr.sdcor.iloc[0], 0.0, abs_tol=1e-12)
+
+
+def test_summary_shows_satterthwaite_columns():
+    ref, fit = fit_case("seed_reml")
+    text = str(fit)
+    assert "Fixed effects (t tests use Satterthwaite's method):" in text
+    row = next(line for line in text.splitlines() if line.startswith("(Intercept)")).split()
+    assert row[1] == "21.040772" and row[3] == "9.01" and row[4] == "10.95" and row[5] == "1.65e-06"
+    assert row[6] == "***"

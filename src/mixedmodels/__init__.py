@@ -4,12 +4,14 @@ from .bootstrap import BootstrapResult, bootstrap
 from .compare import Comparison, compare
 from .design import DataError
 from .formula import FormulaError
+from .inference import anova
 from .lm import LmFit, lm
 from .lmer import MixedModelsWarning, lmer
 from .results import LmerFit
 
 __all__ = [
     "BootstrapResult",
+    "anova",
     "bootstrap",
     "Comparison",
     "compare",

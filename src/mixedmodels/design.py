@@ -78,6 +78,13 @@ class Design:
     response: str
     row_index: pd.Index
     weights: np.ndarray | None = None
+    xspec: MatrixSpec | None = None
+
+    def fixed_matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """``X`` for new data: the kept columns of the training model matrix."""
+        X = self.xspec.matrix(frame)
+        keep = [self.xspec.names.index(n) for n in self.fixef_names]
+        return X[:, keep]
 
 
 def _translate_powers(text: str) -> str:
@@ -214,6 +221,38 @@ def _substitute_factors(rhs: str, replace: Mapping[str, str]) -> str:
     return " + ".join(["1" if intercept else "0", *parts])
 
 
+@dataclass(frozen=True, eq=False)
+class MatrixSpec:
+    """How a model matrix was built, to build it again for new data (predictions).
+
+    Attributes
+    ----------
+    names : tuple of str
+        R's names of the columns.
+    terms : tuple of str
+        The formula term each column belongs to (``"(Intercept)"``, ``"recipe"``, ``"recipe:temp"``).
+    """
+
+    names: tuple[str, ...]
+    terms: tuple[str, ...]
+    columns: tuple[str, ...] = ()
+    intercept: bool = False
+    model_spec: object = None
+    context: dict | None = None
+
+    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """The model matrix of new data, with the training data's levels and codings."""
+        if self.model_spec is None:
+            parts = [np.ones(len(frame))] if self.intercept else []
+            parts += [frame[c].to_numpy(dtype=float) for c in self.columns]
+            return np.column_stack(parts) if parts else np.zeros((len(frame), 0))
+        try:
+            values = self.model_spec.get_model_matrix(frame, context=self.context, na_action="ignore")
+        except Exception as exc:
+            raise DataError(f"cannot build the model matrix for the new data: {exc}") from None
+        return np.asarray(values, dtype=float)
+
+
 def _numeric_columns(rhs: str, frame: pd.DataFrame):
     """The model matrix of a right-hand side of numeric columns only, without formulaic."""
     terms = _simple_terms(rhs)
@@ -225,14 +264,26 @@ def _numeric_columns(rhs: str, frame: pd.DataFrame):
         for c in columns
     ):
         return None
-    parts = ([] if "0" in terms else [np.ones(len(frame))]) + [
-        frame[c].to_numpy(dtype=float) for c in columns
-    ]
-    names = ([] if "0" in terms else ["(Intercept)"]) + columns
-    return np.column_stack(parts) if parts else np.zeros((len(frame), 0)), tuple(names)
+    intercept = "0" not in terms
+    names = (["(Intercept)"] if intercept else []) + columns
+    spec = MatrixSpec(tuple(names), tuple(names), tuple(columns), intercept)
+    return spec.matrix(frame), spec
+
+
+def _term_label(term) -> str:
+    exprs = [f.expr for f in term.factors]
+    if exprs == ["1"]:
+        return "(Intercept)"
+    return ":".join(_unwrap(e) for e in exprs)
+
+
+def _unwrap(expr: str) -> str:
+    match = re.match(r"^C\((?P<var>.+?), __mm_contrast_\d+\)$", expr)
+    return match.group("var") if match else re.sub(r"\s*\*\*\s*", "^", expr)
 
 
 def _materialize(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None, where: str):
+    """The model matrix of ``rhs`` on ``frame`` and its :class:`MatrixSpec`."""
     if not contrasts:
         direct = _numeric_columns(rhs, frame)
         if direct is not None:
@@ -243,7 +294,12 @@ def _materialize(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None, where
     except Exception as exc:
         raise DataError(f"cannot build the {where} model matrix from {rhs!r}: {exc}") from None
     names = tuple(r_column_name(str(c), codings) for c in matrix.columns)
-    return np.asarray(matrix, dtype=float), names
+    terms = [""] * len(names)
+    for term, cols in matrix.model_spec.term_slices.items():
+        for j in range(cols.start, cols.stop):
+            terms[j] = _term_label(term)
+    spec = MatrixSpec(names, tuple(terms), model_spec=matrix.model_spec, context=context)
+    return np.asarray(matrix, dtype=float), spec
 
 
 def _response(frame: pd.DataFrame, response: str) -> np.ndarray:
@@ -315,7 +371,8 @@ def _grouping(term: RandomTerm, frame: pd.DataFrame) -> tuple[np.ndarray, tuple[
 
 
 def _reterms(term: RandomTerm, frame: pd.DataFrame, contrasts) -> list[ReTerm]:
-    z, cnames = _materialize(term.expr, frame, contrasts, f"random-effects ({term.expr} | {term.group})")
+    z, zspec = _materialize(term.expr, frame, contrasts, f"random-effects ({term.expr} | {term.group})")
+    cnames = zspec.names
     if z.shape[1] == 0:
         raise DataError(f"the random-effects term ({term.expr} | {term.group}) has no columns")
     refs, levels = _grouping(term, frame)
@@ -363,7 +420,8 @@ def build_design(
         columns += [wname] if wname not in columns else []
     frame, row_index = _model_frame(data, columns, na_action)
     y = _response(frame, parsed.response)
-    X, names = _materialize(parsed.fixed, frame, contrasts, "fixed-effects")
+    X, xspec = _materialize(parsed.fixed, frame, contrasts, "fixed-effects")
+    names = xspec.names
     aliased: tuple[str, ...] = ()
     if drop:
         X, names, aliased = drop_aliased(X, names)
@@ -371,7 +429,7 @@ def build_design(
     reterms.sort(key=lambda rt: -rt.nlevels)
     dropped = len(data) - len(frame)
     w = None if wname is None else frame[wname].to_numpy(dtype=float)
-    return Design(y, X, names, tuple(reterms), dropped, aliased, parsed.response, row_index, w)
+    return Design(y, X, names, tuple(reterms), dropped, aliased, parsed.response, row_index, w, xspec)
 
 
 def _with_weights(data: pd.DataFrame, weights) -> tuple[pd.DataFrame, str]:

@@ -57,7 +57,7 @@ def lm(
     if parsed.random:
         raise ValueError(f"{formula!r} has random-effects terms; use mm.lmer for a mixed model")
     design = build_design(parsed, data, contrasts=contrasts, na_action=na_action, drop=False, weights=weights)
-    return LmFit(formula=formula, design=design, contrasts=dict(contrasts or {}))
+    return LmFit(formula=formula, design=design, contrasts=dict(contrasts or {}), data=data)
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +67,7 @@ class LmFit:
     formula: str
     design: Design
     contrasts: dict
+    data: pd.DataFrame | None = None
 
     @cached_property
     def _w(self) -> np.ndarray:
@@ -222,6 +223,12 @@ class LmFit:
         q = stats.t.ppf(0.5 + level / 2, self.df_residual)
         lo, hi = f"{100 * (1 - level) / 2:g} %", f"{100 * (1 + level) / 2:g} %"
         return pd.DataFrame({lo: self.coef - q * self.se, hi: self.coef + q * self.se})
+
+    def predict(self, newdata: pd.DataFrame | None = None, interval: str | None = None, level: float = 0.95):
+        """Predictions, with ``interval="confidence"`` or ``"prediction"`` bounds as R's ``predict.lm``."""
+        from .predict import predict_lm
+
+        return predict_lm(self, newdata, interval, level)
 
     def simulate(self, nsim: int = 1, seed=None) -> pd.DataFrame:
         """New responses from the fitted model (fitted values plus normal noise), one column each."""

@@ -14,13 +14,9 @@ from .formula import parse_formula
 from .objective import criterion
 from .optimize import minimize_theta, polish
 from .pls import PLS
-from .results import LmerFit
+from .results import LmerFit, MixedModelsWarning
 
 __all__ = ["lmer", "MixedModelsWarning"]
-
-
-class MixedModelsWarning(UserWarning):
-    """Something about a fit worth knowing: dropped columns, a singular or unconverged fit."""
 
 
 def lmer(
@@ -68,10 +64,11 @@ def lmer(
             stacklevel=2,
         )
     pls = PLS(design.reterms, design.X, design.y)
-    return fit_pls(formula, design, pls, reml, start)
+    context = {"data": data, "contrasts": dict(contrasts or {}), "na_action": na_action}
+    return fit_pls(formula, design, pls, reml, start, **context)
 
 
-def fit_pls(formula: str, design, pls: PLS, reml: bool, start=None) -> LmerFit:
+def fit_pls(formula: str, design, pls: PLS, reml: bool, start=None, **context) -> LmerFit:
     """Optimize the criterion of an assembled model and wrap the optimum as an :class:`LmerFit`."""
     n, p = pls.n, pls.p
 
@@ -86,7 +83,7 @@ def fit_pls(formula: str, design, pls: PLS, reml: bool, start=None) -> LmerFit:
     factor = pls.factor(opt.theta)
     if factor is None or not np.isfinite(opt.fmin):
         raise ValueError("the model could not be fitted: the criterion is not finite at any theta tried")
-    fit = LmerFit(formula=formula, reml=reml, design=design, pls=pls, opt=opt, factor=factor)
+    fit = LmerFit(formula=formula, reml=reml, design=design, pls=pls, opt=opt, factor=factor, **context)
     if not opt.converged:
         warnings.warn(
             f"the optimizer did not converge ({opt.return_value})", MixedModelsWarning, stacklevel=3

@@ -243,11 +243,17 @@ def _random_effects(fit) -> str:
     return "Random effects:\n" + format_table(rows, header, right=False)
 
 
-def _fixed_effects(fit) -> str:
+def _fixed_effects(fit, ddf: str | None) -> str:
     cells = coef_table_strings(fit.fixef.to_numpy(), fit.se.to_numpy(), fit.tvalues.to_numpy())
-    return "Fixed effects:\n" + format_table(
-        cells, ["Estimate", "Std. Error", "t value"], list(fit.fixef_names)
-    )
+    names = list(fit.fixef_names)
+    if ddf is None:
+        return "Fixed effects:\n" + format_table(cells, ["Estimate", "Std. Error", "t value"], names)
+    df = r_format(np.round(fit.satterthwaite_df.to_numpy(), 2), 4)
+    p = fit.pvalues.to_numpy()
+    pvals = format_pvalues(p, 3)
+    cells = [[c[0], c[1], d, c[2], pv, signif_stars(pr)] for c, d, pv, pr in zip(cells, df, pvals, p)]
+    table = format_table(cells, ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)", ""], names)
+    return f"Fixed effects (t tests use Satterthwaite's method):\n{table}\n---\n{SIGNIF_LEGEND}"
 
 
 def correlation_block(names: Sequence[str], vcov: np.ndarray, max_p: int = 12) -> str:
@@ -266,7 +272,7 @@ def correlation_block(names: Sequence[str], vcov: np.ndarray, max_p: int = 12) -
     return "\nCorrelation of Fixed Effects:\n" + format_table(rows, header, rownames, right=False)
 
 
-def lmer_summary(fit) -> str:
+def lmer_summary(fit, ddf: str | None = "Satterthwaite") -> str:
     """The summary of an lmer fit in lme4's layout."""
     method = "REML " if fit.reml else "maximum likelihood  "
     data_line = "   Data: data"
@@ -285,7 +291,7 @@ def lmer_summary(fit) -> str:
         _random_effects(fit),
         f"Number of obs: {fit.nobs}, groups:  {groups}",
         "",
-        _fixed_effects(fit),
+        _fixed_effects(fit, ddf),
     ]
     corr = correlation_block(list(fit.fixef_names), fit.vcov.to_numpy())
     if corr:

@@ -11,7 +11,7 @@ At the optimum ``theta`` the factor gives ``beta`` and the spherical random effe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -27,7 +27,12 @@ from .pls import PLS, Factor
 from .printing import html_pre, lmer_summary
 from .simulate import as_generator, simulate_lmer
 
-__all__ = ["LmerFit"]
+__all__ = ["LmerFit", "MixedModelsWarning"]
+
+
+class MixedModelsWarning(UserWarning):
+    """Something about a fit worth knowing: dropped columns, a singular or unconverged fit."""
+
 
 SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on the diagonal of the templates
 
@@ -45,6 +50,9 @@ class LmerFit:
     pls: PLS
     opt: OptSummary
     factor: Factor
+    data: pd.DataFrame | None = None
+    contrasts: dict | None = None
+    na_action: str = "omit"
 
     # ------------------------------------------------------------- estimates
     @property
@@ -257,6 +265,93 @@ class LmerFit:
             self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
         )
 
+    # ------------------------------------------------------------- inference
+    @cached_property
+    def satterthwaite(self):
+        """Satterthwaite's approximation (lmerTest's), computed once when first needed."""
+        from .inference import Satterthwaite
+
+        return Satterthwaite(self)
+
+    @cached_property
+    def satterthwaite_df(self) -> pd.Series:
+        """Satterthwaite denominator degrees of freedom of each fixed effect's t test."""
+        return pd.Series(self.satterthwaite.coefficient_df(), index=self.fixef.index, name="df")
+
+    @cached_property
+    def pvalues(self) -> pd.Series:
+        """Two-sided p-values of the t tests with Satterthwaite's degrees of freedom."""
+        p = 2 * stats.t.sf(np.abs(self.tvalues.to_numpy()), self.satterthwaite_df.to_numpy())
+        return pd.Series(p, index=self.fixef.index, name="Pr(>|t|)")
+
+    def contest(self, L) -> pd.Series:
+        """F test of ``L beta = 0`` with Satterthwaite's degrees of freedom (lmerTest's contest)."""
+        from .inference import contest
+
+        return contest(self, L)
+
+    def anova(self) -> pd.DataFrame:
+        """Type III ANOVA table of the fixed-effect terms (lmerTest's ``anova(fit)``)."""
+        from .inference import anova_type3
+
+        self._need_data("anova")
+        return anova_type3(self)
+
+    # ------------------------------------------------------ refit, update, predict
+    def _need_data(self, what: str) -> None:
+        if self.data is None:
+            raise ValueError(f"{what} needs the fit's data; this fit was made without it")
+
+    def refit(self, newresponse) -> LmerFit:
+        """The same model fitted to a new response (one value per row used in the fit)."""
+        from .lmer import fit_pls
+
+        y = np.asarray(newresponse, dtype=float).ravel()
+        if y.shape != self.design.y.shape or not np.isfinite(y).all():
+            raise ValueError(f"the new response must be {len(self.design.y)} finite numbers, got {y.shape}")
+        design = replace(self.design, y=y)
+        pls = PLS(design.reterms, design.X, y)
+        context = {"data": None, "contrasts": self.contrasts, "na_action": self.na_action}
+        return fit_pls(self.formula, design, pls, self.reml, start=self.opt.theta, **context)
+
+    def update(self, formula: str | None = None, reml: bool | None = None, data=None) -> LmerFit:
+        """The model refitted with a new formula, estimation method or data (lme4's ``update``).
+
+        ``formula`` may use ``.`` for the current formula's sides: ``". ~ . - x"`` is not
+        supported; give the whole new formula.
+        """
+        from .lmer import lmer
+
+        data = self.data if data is None else data
+        self._need_data("update")
+        return lmer(
+            formula or self.formula,
+            data,
+            reml=self.reml if reml is None else reml,
+            contrasts=self.contrasts,
+            na_action=self.na_action,
+        )
+
+    def predict(
+        self, newdata: pd.DataFrame | None = None, re_form=None, allow_new_levels: bool = False
+    ) -> pd.Series:
+        """Predictions with lme4's semantics.
+
+        Parameters
+        ----------
+        newdata : DataFrame, optional
+            New data; the fitted values when not given.
+        re_form : None, str
+            None: all random effects; ``"~0"`` or ``"NA"``: none (the population prediction);
+            a formula such as ``"~(1 | Subject)"``: only those terms.
+        allow_new_levels : bool
+            Levels of a grouping factor not seen in the fit get the population prediction (True)
+            or raise an error naming the factor and the levels (False).
+        """
+        from .predict import predict_lmer
+
+        return predict_lmer(self, newdata, re_form, allow_new_levels)
+
     def profile(self, which=None, alpha_max: float = 0.001, progress: bool = True):
         """The profile likelihood (ML deviance) over the parameters, as lme4's ``profile``.
 
@@ -364,12 +459,18 @@ class LmerFit:
             "objective": self.objective,
             "varcorr": varcorr,
             "ranef": ranef,
+            "satterthwaite_df": dict(zip(names, map(float, self.satterthwaite_df))),
+            "pvalues": dict(zip(names, map(float, self.pvalues))),
             "dropped_rows": self.design.dropped_rows,
         }
 
-    def summary(self) -> str:
-        """The lme4-style summary text."""
-        return lmer_summary(self)
+    def summary(self, ddf: str | None = "Satterthwaite") -> str:
+        """The lme4-style summary text.
+
+        ``ddf="Satterthwaite"`` adds lmerTest's ``df`` and ``Pr(>|t|)`` columns to the
+        fixed-effects table; ``ddf=None`` prints exactly lme4's layout.
+        """
+        return lmer_summary(self, ddf=ddf)
 
     def __str__(self) -> str:
         return self.summary()

@@ -1,0 +1,167 @@
+"""Predictions from fitted models, with lme4's and R's semantics.
+
+For a mixed model, ``X_new beta + sum over the chosen terms of z_new b[level]``: ``re_form``
+None uses every random-effects term, ``"~0"`` or ``"NA"`` none, a formula the terms (and
+columns) it names. Levels are matched by label. A level not seen in the fit contributes 0 (the
+population prediction) when ``allow_new_levels`` is true, else it is an error that names the
+factor and the levels. For a linear model, ``interval="confidence"`` or ``"prediction"`` adds
+``x'beta -+ t s`` with ``s^2 = x'Vx`` (confidence) or ``x'Vx + sigma^2`` (prediction).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .design import DataError, _formula_variables, _materialize, _model_frame, _translate_powers, factor_codes
+from .formula import parse_formula
+
+__all__ = ["predict_lm", "predict_lmer"]
+
+
+def _selected_terms(fit, re_form) -> list[tuple[int, list[int]]]:
+    """(term index, columns) of the random-effects terms to use."""
+    terms = fit.design.reterms
+    if re_form is None:
+        return [(i, list(range(t.k))) for i, t in enumerate(terms)]
+    text = str(re_form).strip()
+    if text in ("~0", "~ 0", "NA", "nan") or (isinstance(re_form, float) and np.isnan(re_form)):
+        return []
+    parsed = parse_formula(f"y {text}" if text.startswith("~") else f"y ~ {text}")
+    chosen = []
+    for rt in parsed.random:
+        matches = [i for i, t in enumerate(terms) if t.group == rt.group]
+        if not matches:
+            groups = sorted({t.group for t in terms})
+            raise ValueError(
+                f"re_form names grouping factor {rt.group!r}, which the model does not have: {groups}"
+            )
+        wanted = _column_names(rt.expr)
+        for i in matches:
+            cols = [j for j, c in enumerate(terms[i].cnames) if c in wanted]
+            if cols:
+                chosen.append((i, cols))
+    return chosen
+
+
+def _column_names(expr: str) -> set[str]:
+    parts = {p.strip() for p in expr.split("+")}
+    names = {p for p in parts if p not in ("0", "1", "-1")}
+    if "0" not in parts and "-1" not in expr.replace(" ", ""):
+        names.add("(Intercept)")
+    return names
+
+
+def _new_frame(fit, newdata: pd.DataFrame, needed: set[str]) -> pd.DataFrame:
+    """The model's columns of newdata, categorical ones matched to the fit's levels by label."""
+    missing = sorted(needed - set(newdata.columns))
+    if missing:
+        raise DataError(f"newdata lacks column(s) {', '.join(map(repr, missing))} that the model uses")
+    columns = [c for c in newdata.columns if c in needed]
+    frame, _ = _model_frame(newdata, columns, "raise")
+    train = fit.data
+    for col in columns:
+        if train is None or col not in train.columns or not isinstance(train[col].dtype, pd.CategoricalDtype):
+            continue
+        categories = train[col].cat.categories
+        by_label = {str(c): c for c in categories}
+        values = frame[col].astype(str)
+        unknown = sorted(set(values) - set(by_label))
+        if unknown and col in _fixed_columns(fit):
+            raise DataError(f"newdata column {col!r} has level(s) not in the fit: {', '.join(unknown[:10])}")
+        frame[col] = (
+            pd.Categorical(values.map(by_label), categories=categories) if not unknown else frame[col]
+        )
+    return frame
+
+
+def _fixed_columns(fit) -> set[str]:
+    from .design import _formula_variables
+
+    return _formula_variables(parse_formula(fit.formula).fixed)
+
+
+def predict_lmer(fit, newdata, re_form, allow_new_levels: bool) -> pd.Series:
+    terms = _selected_terms(fit, re_form)
+    if newdata is None:
+        values = fit.design.X @ fit.fixef.to_numpy()
+        for i, cols in terms:
+            t = fit.design.reterms[i]
+            values = values + np.einsum("nk,nk->n", t.z[:, cols], fit._b_terms[i][t.refs][:, cols])
+        return pd.Series(values, index=fit.design.row_index, name="predicted")
+    if not isinstance(newdata, pd.DataFrame):
+        raise TypeError(f"newdata must be a pandas DataFrame, not {type(newdata).__name__}")
+    parsed = parse_formula(fit.formula)
+    needed = _fixed_columns(fit)
+    for i, _ in terms:
+        needed |= set(fit.design.reterms[i].group.split(":"))
+    for rt in parsed.random:
+        needed |= _formula_variables(rt.expr)
+    needed -= {"1", "0"}
+    frame = _new_frame(fit, newdata, needed)
+    values = fit.design.fixed_matrix(frame) @ fit.fixef.to_numpy()
+    for i, cols in terms:
+        t = fit.design.reterms[i]
+        z = _term_matrix(fit, t, frame)[:, cols]
+        idx = _match_levels(t, frame, allow_new_levels)
+        b = np.zeros((len(frame), len(cols)))
+        seen = idx >= 0
+        b[seen] = fit._b_terms[i][idx[seen]][:, cols]
+        values = values + np.einsum("nk,nk->n", z, b)
+    return pd.Series(values, index=newdata.index, name="predicted")
+
+
+def _term_matrix(fit, term, frame: pd.DataFrame) -> np.ndarray:
+    parsed = parse_formula(fit.formula)
+    for rt in parsed.random:
+        z, spec = _materialize(_translate_powers(rt.expr), frame, None, "random-effects")
+        names = list(spec.names)
+        if all(c in names for c in term.cnames) and rt.group == term.group:
+            return z[:, [names.index(c) for c in term.cnames]]
+    raise DataError(f"cannot rebuild the random-effects columns {term.cnames} of {term.group!r} for newdata")
+
+
+def _match_levels(term, frame: pd.DataFrame, allow_new_levels: bool) -> np.ndarray:
+    """Index of each new row's level among the fit's levels, -1 for a level not in the fit."""
+    labels = None
+    for name in term.group.split(":"):
+        codes, levels = factor_codes(frame[name])
+        part = np.array(levels, dtype=object)[codes]
+        labels = (
+            part if labels is None else np.array([f"{a}:{b}" for a, b in zip(labels, part)], dtype=object)
+        )
+    position = {label: j for j, label in enumerate(term.levels)}
+    idx = np.array([position.get(str(label), -1) for label in labels])
+    if (idx < 0).any() and not allow_new_levels:
+        new = sorted({str(label) for label, j in zip(labels, idx) if j < 0})
+        shown = ", ".join(new[:10]) + (f", ... ({len(new)} in all)" if len(new) > 10 else "")
+        raise ValueError(
+            f"new level(s) of grouping factor {term.group!r} not in the fit: {shown}; "
+            "use allow_new_levels=True for the population prediction"
+        )
+    return idx
+
+
+def predict_lm(fit, newdata, interval, level: float) -> pd.Series | pd.DataFrame:
+    kept = fit._qr[0]
+    beta = fit.coef.to_numpy()[kept]
+    if newdata is None:
+        X = fit.design.X[:, kept]
+        index = fit.design.row_index
+    else:
+        frame = _new_frame(fit, newdata, _fixed_columns(fit))
+        X = fit.design.xspec.matrix(frame)[:, kept]
+        index = newdata.index
+    values = X @ beta
+    if interval is None:
+        return pd.Series(values, index=index, name="predicted")
+    if interval not in ("confidence", "prediction"):
+        raise ValueError(f"interval must be None, 'confidence' or 'prediction', not {interval!r}")
+    V = fit.vcov.to_numpy()[np.ix_(kept, kept)]
+    var = np.einsum("ni,ij,nj->n", X, V, X)
+    if interval == "prediction":
+        var = var + fit.sigma**2
+    q = stats.t.ppf(0.5 + level / 2, fit.df_residual)
+    half = q * np.sqrt(var)
+    return pd.DataFrame({"fit": values, "lwr": values - half, "upr": values + half}, index=index)
