@@ -11,14 +11,10 @@ start-up, with whatever BLAS R is linked to.
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from rbench import run_r
 
 import mixedmodels as mm
 from mixedmodels import datasets
@@ -57,24 +53,8 @@ def time_ours(fit, nsim: int, use_u: bool) -> tuple[float, object]:
 
 
 def time_lme4(nsim: int) -> dict:
-    if shutil.which("Rscript") is None:
-        return {}
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = []
-        for name, formula, factors in MODELS:
-            path = Path(tmp) / f"{name}.csv"
-            datasets.load(name).to_csv(path, index=False)
-            spec.append(
-                {"name": name, "formula": formula, "factors": factors, "path": str(path), "nsim": nsim}
-            )
-        (Path(tmp) / "spec.json").write_text(json.dumps(spec))
-        (Path(tmp) / "boot.R").write_text(R_SCRIPT)
-        proc = subprocess.run(
-            ["Rscript", str(Path(tmp) / "boot.R"), str(Path(tmp) / "spec.json")],
-            capture_output=True,
-            text=True,
-        )
-    return json.loads(proc.stdout) if proc.returncode == 0 else {}
+    cases = [{"name": n, "formula": f, "factors": fs, "nsim": nsim} for n, f, fs in MODELS]
+    return run_r(R_SCRIPT, cases)
 
 
 def time_mixedlm(nsim: int) -> dict:

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import subprocess
-import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from rbench import run_r
 
 import mixedmodels as mm
 from mixedmodels import datasets
@@ -63,7 +61,7 @@ def load_cases(only: str) -> list[dict]:
     cases = []
     for path in sorted(REFERENCE.glob("*.json")):
         ref = json.loads(path.read_text())
-        if "coef" in ref or only not in ref["case"]:
+        if "case" not in ref or "coef" in ref or only not in ref["case"]:
             continue
         cases.append(ref)
     return cases
@@ -81,36 +79,23 @@ def time_ours(ref: dict, repeat: int) -> float:
 
 
 def time_lme4(cases: list[dict], repeat: dict) -> tuple[dict, str]:
-    if shutil.which("Rscript") is None:
-        return {}, "R not installed"
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = []
-        for ref in cases:
-            path = Path(tmp) / f"{ref['case']}.csv"
-            case_data(ref).to_csv(path, index=False)
-            parsed = mm.formula.parse_formula(ref["formula"])
-            factors = sorted({f for t in parsed.random for f in t.factors} | set(ref.get("factors") or []))
-            spec.append(
-                {
-                    "case": ref["case"],
-                    "path": str(path),
-                    "formula": ref["formula"],
-                    "REML": ref["REML"],
-                    "factors": factors,
-                    "repeat_n": repeat[ref["case"]],
-                }
-            )
-        (Path(tmp) / "spec.json").write_text(json.dumps(spec))
-        (Path(tmp) / "time.R").write_text(R_SCRIPT)
-        proc = subprocess.run(
-            ["Rscript", str(Path(tmp) / "time.R"), str(Path(tmp) / "spec.json")],
-            capture_output=True,
-            text=True,
-            check=False,
+    spec = []
+    for ref in cases:
+        parsed = mm.formula.parse_formula(ref["formula"])
+        factors = sorted({f for t in parsed.random for f in t.factors} | set(ref.get("factors") or []))
+        spec.append(
+            {
+                "name": ref["data"].removesuffix(".csv"),
+                "case": ref["case"],
+                "formula": ref["formula"],
+                "REML": ref["REML"],
+                "factors": factors,
+                "repeat_n": repeat[ref["case"]],
+            }
         )
-    if proc.returncode != 0:
-        return {}, f"R failed: {proc.stderr.strip()[-300:]}"
-    result = json.loads(proc.stdout)
+    result = run_r(R_SCRIPT, spec)
+    if not result:
+        return {}, "R not installed or failed"
     return result["times"], str(result.get("blas", ""))
 
 

@@ -9,14 +9,10 @@ lme4 timed inside one R process.
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from rbench import run_r
 
 import mixedmodels as mm
 from mixedmodels import datasets
@@ -48,24 +44,8 @@ cat(jsonlite::toJSON(out, auto_unbox = TRUE))
 
 
 def time_lme4(repeat: int) -> dict:
-    if shutil.which("Rscript") is None:
-        return {}
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = []
-        for name, formula, factors in MODELS:
-            path = Path(tmp) / f"{name}.csv"
-            datasets.load(name).to_csv(path, index=False)
-            spec.append(
-                {"name": name, "formula": formula, "factors": factors, "path": str(path), "repeat_n": repeat}
-            )
-        (Path(tmp) / "spec.json").write_text(json.dumps(spec))
-        (Path(tmp) / "profile.R").write_text(R_SCRIPT)
-        proc = subprocess.run(
-            ["Rscript", str(Path(tmp) / "profile.R"), str(Path(tmp) / "spec.json")],
-            capture_output=True,
-            text=True,
-        )
-    return json.loads(proc.stdout) if proc.returncode == 0 else {}
+    cases = [{"name": n, "formula": f, "factors": fs, "repeat_n": repeat} for n, f, fs in MODELS]
+    return run_r(R_SCRIPT, cases)
 
 
 def main() -> None:

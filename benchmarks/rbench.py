@@ -1,0 +1,36 @@
+"""Running a timing script in R (lme4) from the benchmarks: one R process, JSON back."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from mixedmodels import datasets
+
+
+def run_r(script: str, cases: list[dict]) -> dict:
+    """Run ``script`` with ``cases`` (each with a data set ``name``) as JSON; {} without R.
+
+    Each case gets ``path``, the shipped data set written as CSV, before R reads the list.
+    """
+    if shutil.which("Rscript") is None:
+        return {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in cases:
+            path = Path(tmp) / f"{case['name']}.csv"
+            datasets.load(case["name"]).to_csv(path, index=False)
+            case["path"] = str(path)
+        (Path(tmp) / "spec.json").write_text(json.dumps(cases))
+        (Path(tmp) / "script.R").write_text(script)
+        proc = subprocess.run(
+            ["Rscript", str(Path(tmp) / "script.R"), str(Path(tmp) / "spec.json")],
+            capture_output=True,
+            text=True,
+        )
+    if proc.returncode != 0:
+        print(f"R failed: {proc.stderr.strip()[-300:]}")
+        return {}
+    return json.loads(proc.stdout)
