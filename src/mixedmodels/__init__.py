@@ -6,8 +6,9 @@ from .design import DataError
 from .formula import FormulaError
 from .inference import anova
 from .lm import LmFit, lm
-from .lmer import MixedModelsWarning, lmer
-from .results import LmerFit
+from .lmer import lmer
+from .options import options
+from .results import LmerFit, MixedModelsWarning
 
 __all__ = [
     "BootstrapResult",
@@ -22,5 +23,6 @@ __all__ = [
     "MixedModelsWarning",
     "lm",
     "lmer",
+    "options",
 ]
 __version__ = "0.1.0"

@@ -233,15 +233,17 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out = args.run(args)
-    except (CliError, ValueError, KeyError, TypeError, OSError) as exc:
+    except (CliError, ValueError, KeyError, TypeError, OSError, MemoryError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         lines = str(message).strip().splitlines() or [type(exc).__name__]
         print(
             f"mixedmodels: error: {lines[0]}", file=sys.stderr
         )  # a formula error's first line has its position
         return 2
+    from .results import MixedModelsWarning
+
     for w in caught:
-        if issubclass(w.category, UserWarning) and "mixedmodels" in (w.filename or ""):
+        if issubclass(w.category, MixedModelsWarning):
             print(f"mixedmodels: note: {w.message}", file=sys.stderr)
     print(out)
     return 0

@@ -18,7 +18,7 @@ import pandas as pd
 from formulaic import Formula, model_matrix
 
 from .contrasts import CONTRASTS, contrast_object, r_column_name
-from .formula import ParsedFormula, RandomTerm
+from .formula import FormulaError, ParsedFormula, RandomTerm
 
 __all__ = ["DataError", "Design", "ReTerm", "build_design", "factor_codes"]
 
@@ -116,23 +116,27 @@ def _simple_terms(rhs: str) -> list[str] | None:
     return None
 
 
-def _formula_variables(rhs: str) -> set[str]:
+def _formula_variables(rhs: str, parsed: ParsedFormula | None = None) -> set[str]:
     simple = _simple_terms(rhs)
     if simple is not None:
         return {t for t in simple if t not in ("0", "1")}
     try:
         return set(Formula(_translate_powers(rhs)).required_variables)
     except Exception as exc:  # formulaic's parse errors carry their own message
-        raise ValueError(f"cannot read the formula part {rhs!r}: {exc}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = f"cannot read {rhs.strip()!r}: {first}"
+        if parsed is None:
+            raise FormulaError(rhs, 0, message) from None
+        raise parsed.error(rhs, message) from None
 
 
 def _used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
     needed = {parsed.response} if parsed.response in data.columns else set()
     if not needed:
-        needed |= _formula_variables(parsed.response)
-    needed |= _formula_variables(parsed.fixed)
+        needed |= _formula_variables(parsed.response, parsed)
+    needed |= _formula_variables(parsed.fixed, parsed)
     for term in parsed.random:
-        needed |= _formula_variables(term.expr) | set(term.factors)
+        needed |= _formula_variables(term.expr, parsed) | set(term.factors)
     missing = sorted(needed - set(map(str, data.columns)))
     if missing:
         shown = ", ".join(map(str, data.columns[:30]))

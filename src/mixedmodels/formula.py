@@ -59,6 +59,12 @@ class ParsedFormula:
     response: str
     fixed: str
     random: tuple[RandomTerm, ...]
+    text: str = ""
+
+    def error(self, part: str, message: str) -> FormulaError:
+        """A FormulaError pointing at ``part`` of the formula text."""
+        position = self.text.find(part.strip()) if part.strip() else -1
+        return FormulaError(self.text, max(position, 0), message)
 
     @property
     def fixed_formula(self) -> str:
@@ -168,7 +174,7 @@ def parse_formula(formula: str) -> ParsedFormula:
             random.append(RandomTerm(expr=expr, factors=factors, correlated=not double))
     pieces.append(formula[last:])
     fixed = _clean_fixed("".join(pieces), formula)
-    return ParsedFormula(response=response, fixed=fixed, random=tuple(random))
+    return ParsedFormula(response=response, fixed=fixed, random=tuple(random), text=formula)
 
 
 def _split_plus(text: str) -> list[str]:

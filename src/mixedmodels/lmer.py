@@ -10,11 +10,12 @@ import pandas as pd
 
 from .batch import BatchCriterion
 from .design import DataError, build_design
-from .formula import parse_formula
+from .formula import FormulaError, parse_formula
 from .objective import criterion
 from .optimize import minimize_theta, polish
+from .options import options
 from .pls import PLS
-from .results import LmerFit, MixedModelsWarning
+from .results import SINGULAR_TOL, LmerFit, MixedModelsWarning
 
 __all__ = ["lmer", "MixedModelsWarning"]
 
@@ -26,6 +27,7 @@ def lmer(
     contrasts: Mapping[str, object] | None = None,
     na_action: str = "omit",
     start: np.ndarray | None = None,
+    memory_limit: float | None = None,
 ) -> LmerFit:
     """Fit a linear mixed-effects model by REML (default) or maximum likelihood, as lme4's ``lmer``.
 
@@ -44,6 +46,9 @@ def lmer(
         Drop rows with missing values in the model's variables (and report how many) or refuse.
     start : array, optional
         Starting ``theta``; lme4's default (identity templates) when not given.
+    memory_limit : float, optional
+        Bytes the dense block of the Cholesky factor may take (default
+        ``mixedmodels.options.memory_limit``, 8 GiB); a larger model is refused before it is built.
 
     Returns
     -------
@@ -51,25 +56,38 @@ def lmer(
     """
     parsed = parse_formula(formula)
     if not parsed.random:
-        raise ValueError(f"no random-effects terms in {formula!r}; use mm.lm for a fixed-effects model")
+        raise FormulaError(
+            formula,
+            len(formula),
+            "no random-effects terms such as (1 | g): use mm.lm for a fixed-effects model",
+        )
     design = build_design(parsed, data, contrasts=contrasts, na_action=na_action)
     n, p = design.X.shape
     if p >= n:
         raise DataError(f"{p} fixed effects for {n} observations: the model cannot be estimated")
-    if design.aliased:
-        warnings.warn(
-            f"fixed-effect model matrix is rank deficient so dropping {len(design.aliased)} "
-            f"column(s): {', '.join(design.aliased)}",
-            MixedModelsWarning,
-            stacklevel=2,
+    if np.ptp(design.y) == 0:
+        raise DataError(
+            f"the response {design.response!r} is constant ({design.y[0]:g} in all {n} rows): "
+            "there is no variation to model"
         )
+    check_memory(design.reterms, p, memory_limit)
     pls = PLS(design.reterms, design.X, design.y)
     context = {"data": data, "contrasts": dict(contrasts or {}), "na_action": na_action}
-    return fit_pls(formula, design, pls, reml, start, **context)
+    notes = []
+    if design.aliased:
+        notes.append(
+            f"fixed-effect model matrix is rank deficient so dropping {len(design.aliased)} "
+            f"column(s): {', '.join(design.aliased)}"
+        )
+    return fit_pls(formula, design, pls, reml, start, notes=notes, **context)
 
 
-def fit_pls(formula: str, design, pls: PLS, reml: bool, start=None, **context) -> LmerFit:
-    """Optimize the criterion of an assembled model and wrap the optimum as an :class:`LmerFit`."""
+def fit_pls(formula: str, design, pls: PLS, reml: bool, start=None, notes=(), **context) -> LmerFit:
+    """Optimize the criterion of an assembled model and wrap the optimum as an :class:`LmerFit`.
+
+    What is worth knowing about the fit (dropped columns, a singular fit, an optimizer that did
+    not converge) is recorded on it (``fit.messages``) and issued as MixedModelsWarning.
+    """
     n, p = pls.n, pls.p
 
     def objective(theta: np.ndarray) -> float:
@@ -83,9 +101,41 @@ def fit_pls(formula: str, design, pls: PLS, reml: bool, start=None, **context) -
     factor = pls.factor(opt.theta)
     if factor is None or not np.isfinite(opt.fmin):
         raise ValueError("the model could not be fitted: the criterion is not finite at any theta tried")
-    fit = LmerFit(formula=formula, reml=reml, design=design, pls=pls, opt=opt, factor=factor, **context)
+    notes = list(notes)
     if not opt.converged:
-        warnings.warn(
-            f"the optimizer did not converge ({opt.return_value})", MixedModelsWarning, stacklevel=3
-        )
+        notes.append(f"the optimizer did not converge ({opt.return_value})")
+    if np.any(opt.theta[layout.diagonal_mask()] < SINGULAR_TOL):
+        notes.append("boundary (singular) fit: a random-effect variance or correlation is on its boundary")
+    fit = LmerFit(
+        formula=formula,
+        reml=reml,
+        design=design,
+        pls=pls,
+        opt=opt,
+        factor=factor,
+        messages=tuple(notes),
+        **context,
+    )
+    for note in notes:
+        warnings.warn(note, MixedModelsWarning, stacklevel=3)
     return fit
+
+
+def check_memory(reterms, p: int, limit: float | None) -> None:
+    """Refuse a model whose dense block of the Cholesky factor would exceed ``limit`` bytes.
+
+    The block is square in the columns of every term but the one with most levels, plus ``X``
+    and ``y``: crossed factors with many levels make it large.
+    """
+    limit = options.memory_limit if limit is None else limit
+    ordered = sorted(reterms, key=lambda t: -t.nlevels)
+    q = sum(t.q for t in ordered[1:]) + p + 1
+    need = 8.0 * q * q * 2  # the block and its work copy
+    if need > limit:
+        terms = ", ".join(f"{t.group!r} ({t.nlevels} levels)" for t in ordered[1:])
+        raise MemoryError(
+            f"the dense block of the Cholesky factor would need {need / 2**30:.1f} GiB "
+            f"({q} x {q} doubles, twice): the terms {terms} are crossed with "
+            f"{ordered[0].group!r} ({ordered[0].nlevels} levels). The limit is {limit / 2**30:.1f} GiB; "
+            "raise it with memory_limit= or mixedmodels.options.memory_limit"
+        )

@@ -296,12 +296,7 @@ def lmer_summary(fit, ddf: str | None = "Satterthwaite") -> str:
     corr = correlation_block(list(fit.fixef_names), fit.vcov.to_numpy())
     if corr:
         parts.append(corr)
-    if fit.design.aliased:
-        parts.append(f"fixed-effect model matrix is rank deficient; dropped: {', '.join(fit.design.aliased)}")
-    if not fit.converged:
-        parts.append(f"optimizer (BOBYQA) did not converge: {fit.opt.return_value}")
-    if fit.singular:
-        parts.append("boundary (singular) fit: see LmerFit.singular")
+    parts += list(fit.messages)
     return "\n".join(parts)
 
 

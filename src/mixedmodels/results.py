@@ -53,6 +53,7 @@ class LmerFit:
     data: pd.DataFrame | None = None
     contrasts: dict | None = None
     na_action: str = "omit"
+    messages: tuple[str, ...] = ()
 
     # ------------------------------------------------------------- estimates
     @property

@@ -1,0 +1,23 @@
+"""Settings a user can change: ``mixedmodels.options.memory_limit = 16 * 2**30``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["options"]
+
+
+@dataclass
+class Options:
+    """Library-wide settings.
+
+    Attributes
+    ----------
+    memory_limit : float
+        Bytes the dense block of a Cholesky factor may take before a model is refused.
+    """
+
+    memory_limit: float = 8 * 2**30
+
+
+options = Options()
