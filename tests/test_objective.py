@@ -6,6 +6,7 @@ from scipy.stats import multivariate_normal
 
 import mixedmodels as mm
 from mixedmodels import datasets
+from mixedmodels.objective import criterion
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +46,33 @@ def _dense_ml_deviance(fit, theta):
 def test_ml_deviance_equals_dense_marginal_likelihood(formula, name, theta):
     fit = mm.lmer(formula, datasets.load(name), reml=False)
     assert fit.criterion(theta) == pytest.approx(_dense_ml_deviance(fit, theta), rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("formula", "name"),
+    [
+        ("diameter ~ 1 + (1 | plate) + (1 | sample)", "penicillin"),
+        ("Reaction ~ Days + (Days | Subject)", "sleepstudy"),
+        ("strength ~ 1 + (1 | batch/cask)", "pastes"),
+        ("Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)", "sleepstudy"),
+    ],
+)
+def test_large_schur_layout_gives_the_same_criterion(monkeypatch, formula, name):
+    """Big models keep P with a row per dense position; forced here on small ones, same numbers."""
+    from mixedmodels import pls as pls_module
+    from mixedmodels.design import build_design
+    from mixedmodels.formula import parse_formula
+
+    design = build_design(parse_formula(formula), datasets.load(name))
+    small = pls_module.PLS(design.reterms, design.X, design.y)
+    monkeypatch.setattr(pls_module, "LARGE_QR", 0)
+    large = pls_module.PLS(design.reterms, design.X, design.y)
+    assert large.large and not small.large
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        theta = small.layout.start() * rng.uniform(0.2, 2.0, small.layout.ntheta)
+        for reml in (True, False):
+            want = criterion(small.factor(theta), small.n, small.p, reml)
+            assert criterion(large.factor(theta, reuse=True), large.n, large.p, reml) == pytest.approx(
+                want, rel=1e-12
+            )

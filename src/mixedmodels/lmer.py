@@ -130,12 +130,12 @@ def check_memory(reterms, p: int, limit: float | None) -> None:
     limit = options.memory_limit if limit is None else limit
     ordered = sorted(reterms, key=lambda t: -t.nlevels)
     q = sum(t.q for t in ordered[1:]) + p + 1
-    need = 8.0 * q * q * 2  # the block and its work copy
+    need = 8.0 * q * q * 3  # the block, its work copy and the correction P w
     if need > limit:
         terms = ", ".join(f"{t.group!r} ({t.nlevels} levels)" for t in ordered[1:])
         raise MemoryError(
             f"the dense block of the Cholesky factor would need {need / 2**30:.1f} GiB "
-            f"({q} x {q} doubles, twice): the terms {terms} are crossed with "
+            f"({q} x {q} doubles, three times): the terms {terms} are crossed with "
             f"{ordered[0].group!r} ({ordered[0].nlevels} levels). The limit is {limit / 2**30:.1f} GiB; "
             "raise it with memory_limit= or mixedmodels.options.memory_limit"
         )

@@ -33,6 +33,8 @@ from .design import ReTerm
 
 __all__ = ["Factor", "PLS"]
 
+LARGE_QR = 2000  # a Schur complement of more rows keeps P with one row per dense position
+
 
 def term_matrix(term: ReTerm) -> sp.csc_matrix:
     """The term's columns of ``Z`` (n x levels*k), level-major as lme4 orders them."""
@@ -112,9 +114,50 @@ class PLS:
 
         For a level ``l`` of the first term, every two rows ``r >= c`` that are non-zero in the
         level's ``k_1`` columns of ``A_r1`` give the entry ``(r, c)`` the terms
-        ``A_r1[r, (l, a)] A_r1[c, (l, b)] W_l[a, b]``.
+        ``A_r1[r, (l, a)] A_r1[c, (l, b)] W_l[a, b]``. The pairs are made a chunk of levels at a
+        time, so that no temporary is much larger than ``P`` itself.
+
+        A large Schur complement keeps ``P`` with one row per position of the dense matrix
+        (``P @ w`` is the whole correction, subtracted in place); a smaller one keeps only the
+        positions that occur (their union with the non-zeros of ``A_rr`` is all that is written).
         """
         k1, Qr, n1 = self.k1, self.Qr, self.n1
+        kk = k1 * k1
+        self.large = Qr > LARGE_QR
+        index_type = np.int32 if Qr * Qr < 2**31 else np.int64
+        keys, vals, counts = [], [], np.zeros(n1 * kk, dtype=np.int64)
+        for chunk_keys, chunk_cols, chunk_vals in self._pair_chunks():
+            if self.large:  # CSC: entries grouped by column
+                order = np.argsort(chunk_cols, kind="stable") if kk > 1 else slice(None)
+                keys.append(chunk_keys[order].astype(index_type))
+                vals.append(chunk_vals[order])
+                counts += np.bincount(chunk_cols, minlength=n1 * kk)
+            else:
+                keys.append(chunk_keys)
+                vals.append(np.stack([chunk_cols, chunk_vals.view(np.int64)]))
+        if self.large:
+            indptr = np.concatenate([[0], np.cumsum(counts)])
+            self.P = sp.csc_matrix(
+                (np.concatenate(vals), np.concatenate(keys), indptr), shape=(Qr * Qr, n1 * kk)
+            )
+            self._zdiag = np.arange(self.qrest) * (Qr + 1)
+            return
+        cols_vals = np.concatenate(vals, axis=1)
+        cols, values = cols_vals[0], cols_vals[1].view(np.float64)
+        # a CSR matrix with one row per key position sorts and groups the keys in linear time
+        full = sp.csr_matrix((values, (np.concatenate(keys), cols)), shape=(Qr * Qr, n1 * kk))
+        nonempty = np.flatnonzero(np.diff(full.indptr))
+        self.pair_keys = nonempty
+        indptr = np.append(full.indptr[nonempty], full.indptr[-1])
+        self.P = sp.csr_matrix((full.data, full.indices, indptr), shape=(len(nonempty), n1 * kk))
+        if self.P.shape[0] * self.P.shape[1] <= 20_000:  # small: a dense product has less overhead
+            self.P = self.P.toarray()
+        self._scatter_map()
+
+    def _pair_chunks(self, max_pairs: int = 4_000_000):
+        """(keys, columns, values) of P's entries, for consecutive chunks of levels."""
+        k1, Qr, n1 = self.k1, self.Qr, self.n1
+        kk = k1 * k1
         A = self.Ar1.tocoo()
         level, a = np.divmod(A.col.astype(np.int64), k1)
         # the distinct (level, row) pairs, sorted by level then row, and their k1 values
@@ -124,23 +167,25 @@ class PLS:
         blev, brow = np.divmod(ukey, Qr)
         counts = np.bincount(blev, minlength=n1)
         starts = np.cumsum(counts) - counts
-        local = np.arange(len(ukey)) - np.repeat(starts, counts)  # position within its level
-        first = np.repeat(np.arange(len(ukey)), local + 1)  # entry e paired with 0..e of its level
-        offsets = np.arange(len(first)) - np.repeat(np.cumsum(local + 1) - (local + 1), local + 1)
-        second = np.repeat(np.repeat(starts, counts), local + 1) + offsets
-        kk = k1 * k1
-        keys = np.repeat(brow[first] * Qr + brow[second], kk)
-        cols = (blev[first][:, None] * kk + np.arange(kk)).ravel()
-        vals = (D[first][:, :, None] * D[second][:, None, :]).ravel()
-        # a CSR matrix with one row per key position sorts and groups the keys in linear time
-        full = sp.csr_matrix((vals, (keys, cols)), shape=(Qr * Qr, n1 * kk))
-        nonempty = np.flatnonzero(np.diff(full.indptr))
-        self.pair_keys = nonempty
-        indptr = np.append(full.indptr[nonempty], full.indptr[-1])
-        self.P = sp.csr_matrix((full.data, full.indices, indptr), shape=(len(nonempty), n1 * kk))
-        if self.P.shape[0] * self.P.shape[1] <= 20_000:  # small: a dense product has less overhead
-            self.P = self.P.toarray()
-        self._scatter_map()
+        pairs = counts * (counts + 1) // 2
+        bounds = np.searchsorted(np.cumsum(pairs), np.arange(max_pairs, pairs.sum() + max_pairs, max_pairs))
+        lo = 0
+        for hi in np.unique(np.append(np.minimum(bounds + 1, n1), n1)):
+            if hi <= lo:
+                continue
+            e0, e1 = starts[lo], starts[hi - 1] + counts[hi - 1]
+            c, st = counts[lo:hi], starts[lo:hi] - e0
+            local = np.arange(e1 - e0) - np.repeat(st, c)  # position within its level
+            first = np.repeat(np.arange(e1 - e0), local + 1)  # entry e paired with 0..e of its level
+            offsets = np.arange(len(first)) - np.repeat(np.cumsum(local + 1) - (local + 1), local + 1)
+            second = np.repeat(np.repeat(st, c), local + 1) + offsets
+            first += e0
+            second += e0
+            keys = np.repeat(brow[first] * Qr + brow[second], kk)
+            cols = (blev[first][:, None] * kk + np.arange(kk)).ravel()
+            vals = (D[first][:, :, None] * D[second][:, None, :]).ravel()
+            yield keys, cols, vals
+            lo = hi
 
     # ---------------------------------------------------------------- per theta
     def _first_block(self, T1: np.ndarray):
@@ -193,7 +238,15 @@ class PLS:
         """
         scale = self._rest_scale(theta)
         Pw = self.P @ w
-        if isinstance(scale, np.ndarray):
+        if self.large:  # P @ w is the whole correction, one entry per position
+            S = self._workspace(reuse, zero=False)
+            np.subtract(self.Arr.ravel(), Pw, out=S.ravel())
+            if isinstance(scale, np.ndarray):
+                S *= scale[:, None]
+                S *= scale[None, :]
+            else:
+                S[:] = np.tril(np.asarray(scale.T @ (scale.T @ (S + np.tril(S, -1).T)).T))
+        elif isinstance(scale, np.ndarray):
             vals = self._arr_on_keys.copy()
             vals[self._pair_pos] -= Pw
             vals *= scale[self._key_rows] * scale[self._key_cols]
@@ -207,12 +260,12 @@ class PLS:
         S.ravel()[self._zdiag] += 1.0
         return S
 
-    def _workspace(self, reuse: bool) -> np.ndarray:
+    def _workspace(self, reuse: bool, zero: bool = True) -> np.ndarray:
         if not reuse:
             return np.zeros((self.Qr, self.Qr))
         if getattr(self, "_work", None) is None:
             self._work = np.zeros((self.Qr, self.Qr))
-        else:
+        elif zero:
             self._work.fill(0.0)
         return self._work
 
