@@ -296,25 +296,34 @@ class PLS:
         q = sum(t.q for t in self.reterms[first:])
         return sp.csr_matrix((np.asarray(theta, dtype=float)[index], (rows, cols)), shape=(q, q))
 
-    def _L_r1(self, f: Factor) -> np.ndarray:
-        """The dense block below L_11: Lambda_r' A_r1 Lambda_1 L_11^{-T} (rows: rest Z, X, y)."""
+    def _scaled_Ar1(self, f: Factor) -> sp.csc_matrix:
+        """Lambda_r' A_r1 Lambda_1, sparse (rows: rest Z, X, y; columns: the first term's)."""
         scale = self._rest_scale(f.theta)
-        B = (self.Ar1 @ self.lambda_matrix(f.theta)[: self.q1, : self.q1]).toarray()
-        B = scale[:, None] * B if isinstance(scale, np.ndarray) else np.asarray(scale.T @ B)
-        B = B.reshape(self.Qr, self.n1, self.k1)
-        # right-multiply each level's k1 columns by L_11,l^{-T}
-        inv = f.l11_inverse()
-        return np.einsum("rla,lba->rlb", B, inv).reshape(self.Qr, self.q1)
+        B = self.Ar1 @ self.lambda_matrix(f.theta)[: self.q1, : self.q1]
+        B = sp.diags(scale) @ B if isinstance(scale, np.ndarray) else scale.T @ B
+        return sp.csc_matrix(B)
+
+    def _L_r1_levels(self, f: Factor, B: sp.csc_matrix, L11inv: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """Dense columns of the block below L_11 for levels lo..hi: B L_11^{-T}, level by level."""
+        k1 = self.k1
+        dense = B[:, lo * k1 : hi * k1].toarray().reshape(self.Qr, hi - lo, k1)
+        return np.einsum("rla,lba->rlb", dense, L11inv[lo:hi]).reshape(self.Qr, (hi - lo) * k1)
 
     def solve(self, f: Factor) -> tuple[np.ndarray, np.ndarray]:
-        """``beta`` and the spherical random effects ``u`` at the factor ``f``."""
-        Lr1 = self._L_r1(f)
+        """``beta`` and the spherical random effects ``u`` at the factor ``f``.
+
+        Back-substitution through the blocked factor; the block below ``L_11`` is applied as
+        ``L_11^{-1} (B' v)`` with the sparse ``B = Lambda_r' A_r1 Lambda_1``, never formed dense.
+        """
+        B = self._scaled_Ar1(f)
         LS = np.tril(f.LS)
         c = LS[-1, :-1]
         v = solve_triangular(LS[:-1, :-1], c, lower=True, trans="T") if len(c) else c
-        rhs1 = Lr1[-1] - Lr1[:-1].T @ v
-        rhs1 = rhs1.reshape(self.n1, self.k1)
-        u1 = np.einsum("lba,lb->la", f.l11_inverse(), rhs1)  # L_11,l^{-T} rhs
+        # rhs = Lr1[y] - Lr1[rest]' v = L_11^{-1} (B[y] - B[rest]' v), level by level
+        t = (B[-1].toarray().ravel() - B[:-1].T @ v).reshape(self.n1, self.k1)
+        L11inv = f.l11_inverse()
+        rhs1 = np.einsum("lab,lb->la", L11inv, t)
+        u1 = np.einsum("lba,lb->la", L11inv, rhs1)  # L_11,l^{-T} rhs
         u = np.concatenate([u1.ravel(), v[: self.qrest]])
         beta = v[self.qrest :]
         return beta, u
@@ -324,17 +333,24 @@ class PLS:
         qr = self.qrest
         return np.tril(f.LS)[qr : qr + self.p, qr : qr + self.p]
 
-    def condvar_blocks(self, f: Factor) -> list[np.ndarray]:
-        """Diagonal blocks of (L_Z L_Z')^{-1}, per term an array (levels, k, k), in u scale."""
+    def condvar_blocks(self, f: Factor, chunk: int = 2000) -> list[np.ndarray]:
+        """Diagonal blocks of (L_Z L_Z')^{-1}, per term an array (levels, k, k), in u scale.
+
+        The columns of L_Z^{-1} of the first term are ``[L_11^{-1}; -L_Sz^{-1} L_r1 L_11^{-1}]``;
+        they are made ``chunk`` levels at a time, so no (rest x first-term) dense matrix exists.
+        """
         qr = self.qrest
-        Lr1 = self._L_r1(f)[:qr]
         LSz = np.tril(f.LS)[:qr, :qr]
         L11inv = f.l11_inverse()
-        # columns of L_Z^{-1} for term 1: [L11^{-1}; -LSz^{-1} Lr1 L11^{-1}]
-        G = solve_triangular(LSz, Lr1, lower=True) if qr else np.zeros((0, self.q1))
-        H = np.einsum("rla,lab->rlb", G.reshape(qr, self.n1, self.k1), L11inv)
         top = np.einsum("lab,lac->lbc", L11inv, L11inv)
-        bottom = np.einsum("rlb,rlc->lbc", H, H)
+        bottom = np.zeros_like(top)
+        if qr:
+            B = self._scaled_Ar1(f)
+            for lo in range(0, self.n1, chunk):
+                hi = min(lo + chunk, self.n1)
+                G = solve_triangular(LSz, self._L_r1_levels(f, B, L11inv, lo, hi)[:qr], lower=True)
+                H = np.einsum("rla,lab->rlb", G.reshape(qr, hi - lo, self.k1), L11inv[lo:hi])
+                bottom[lo:hi] = np.einsum("rlb,rlc->lbc", H, H)
         blocks = [top + bottom]
         if qr:
             inv = solve_triangular(LSz, np.eye(qr), lower=True)
