@@ -98,3 +98,20 @@ def test_help_has_examples(capsys):
         main(["--help"])
     assert info.value.code == 0
     assert "mixedmodels demo" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("fake.parquet", b"x,y\n1,2\n", "cannot read"),
+        ("fake.feather", b"x,y\n1,2\n", "cannot read"),
+        ("broken.csv", b'a,b\n1,2,3,4\n"unterminated\n', "cannot read"),
+        ("empty.csv", b"", "cannot read"),
+    ],
+)
+def test_malformed_files_and_wrong_types(capsys, tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    code, out, err = run(capsys, "fit", path, "y ~ x + (1 | g)")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert err.startswith("mixedmodels: error:") and ("needs pyarrow" in err or message in err)

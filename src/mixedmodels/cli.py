@@ -47,10 +47,9 @@ def read_data(source: str, factors: list[str]) -> pd.DataFrame:
                 data = pd.read_csv(path)
         except ImportError as exc:
             raise CliError(f"reading {suffix} files needs pyarrow (pip install pyarrow): {exc}") from None
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-            raise CliError(f"cannot read {source} as a {suffix.lstrip('.') or 'CSV'} file: {exc}") from None
-        except OSError as exc:
-            raise CliError(f"cannot read {source}: {exc}") from None
+        except Exception as exc:  # any reader's complaint about the file's contents
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CliError(f"cannot read {source} as a {suffix.lstrip('.') or 'CSV'} file: {first}") from None
     for col in factors:
         if col not in data.columns:
             raise CliError(
