@@ -295,12 +295,13 @@ class _LmChunk:
 
 
 def _as_values(result) -> np.ndarray:
+    if isinstance(result, dict):
+        result = list(result.values())
     return np.atleast_1d(np.asarray(result, dtype=float)).ravel()
 
 
-def _names_of(statistic, fit) -> list[str] | None:
-    """Names from a statistic that returns a Series or dict (evaluated on the original fit)."""
-    value = statistic(fit)
+def _names_of(value) -> list[str] | None:
+    """Names of a statistic's value when it is a Series or a dict."""
     if isinstance(value, pd.Series):
         return [str(i) for i in value.index]
     if isinstance(value, dict):
@@ -385,8 +386,11 @@ def bootstrap(
         def simulate(rng, m):
             return simulate_lmer(fit, m, use_u, rng)
 
-    names = _statistic_names(fit) if statistic is None else _names_of(statistic, fit)
-    t0 = _original_statistic(fit) if statistic is None else _as_values(statistic(fit))
+    if statistic is None:
+        names, t0 = _statistic_names(fit), _original_statistic(fit)
+    else:
+        original = statistic(fit)
+        names, t0 = _names_of(original), _as_values(original)
     names = names or [f"t{i + 1}" for i in range(len(t0))]
     sizes = [min(CHUNK, nsim - start) for start in range(0, nsim, CHUNK)]
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
