@@ -113,8 +113,8 @@ def test_user_statistic_gets_the_refitted_model(seed_fit):
     assert list(boot.replicates.columns) == ["slope", "ll"]
     np.testing.assert_allclose(boot.replicates["slope"], default.replicates["x"], rtol=1e-10)
     assert boot.t0["slope"] == seed_fit.fixef["x"]
-    as_dict = mm.bootstrap(seed_fit, 5, statistic=lambda f: {"s": f.sigma}, seed=4, progress=False)
-    np.testing.assert_allclose(as_dict.replicates["s"], default.replicates["sigma"].iloc[:5], rtol=1e-10)
+    as_dict = mm.bootstrap(seed_fit, 20, statistic=lambda f: {"s": f.sigma}, seed=4, progress=False)
+    np.testing.assert_allclose(as_dict.replicates["s"], default.replicates["sigma"], rtol=1e-10)
 
 
 def test_confidence_intervals(seed_fit):
