@@ -163,3 +163,13 @@ def test_bad_arguments(seed_fit):
         mm.bootstrap(seed_fit, 0)
     with pytest.raises(TypeError, match="mm.lmer or mm.lm"):
         mm.bootstrap("fit", 10)
+
+
+@pytest.mark.parametrize("use_u", [False, True])
+def test_responses_do_not_depend_on_the_block_size(seed_fit, use_u):
+    """Long responses are simulated and refitted a block at a time; the draws are the same."""
+    from mixedmodels.simulate import lmer_blocks, simulate_lmer
+
+    whole = simulate_lmer(seed_fit, 50, use_u, np.random.default_rng(8))
+    blocks = np.hstack(list(lmer_blocks(seed_fit, 50, use_u, np.random.default_rng(8), 7)))
+    np.testing.assert_array_equal(whole, blocks)

@@ -39,7 +39,7 @@ from .pls import PLS
 from .printing import html_pre
 from .progress import progress_bar
 from .results import SINGULAR_TOL, LmerFit
-from .simulate import simulate_lm, simulate_lmer
+from .simulate import lm_blocks, lmer_blocks
 
 __all__ = ["BootstrapResult", "bootstrap"]
 
@@ -314,16 +314,32 @@ _WORKER = {}
 
 
 def _run_chunks(chunks):
-    """Simulate the given chunks (index, size), each from its own stream, and refit them together."""
-    engine, streams, simulate = _WORKER["engine"], _WORKER["streams"], _WORKER["simulate"]
-    Y = np.hstack([simulate(np.random.default_rng(streams[i]), size) for i, size in chunks])
-    values, status, _ = engine.run(Y)
-    return values, status
+    """Simulate the given chunks (index, size), each from its own stream, and refit them.
+
+    Responses are made and refitted at most ``_WORKER["limit"]`` replicates at a time, so a
+    model with many rows never holds a whole chunk of responses.
+    """
+    engine, streams, blocks, limit = (_WORKER[k] for k in ("engine", "streams", "blocks", "limit"))
+    pending, values, status = [], [], []
+
+    def refit() -> None:
+        if pending:
+            v, st, _ = engine.run(np.hstack(pending))
+            values.append(v)
+            status.append(st)
+            pending.clear()
+
+    for index, size in chunks:
+        for Y in blocks(np.random.default_rng(streams[index]), size, limit):
+            pending.append(Y)
+            if sum(y.shape[1] for y in pending) >= limit:
+                refit()
+    refit()
+    return np.vstack(values), np.concatenate(status)
 
 
-def _work_units(sizes: list[int], per_replicate_bytes: float) -> list[list[tuple[int, int]]]:
-    """Consecutive chunks grouped so that a group's batched refit stays within WORK_BYTES."""
-    limit = max(1, int(WORK_BYTES // max(per_replicate_bytes, 1.0)))
+def _work_units(sizes: list[int], limit: int) -> list[list[tuple[int, int]]]:
+    """Consecutive chunks grouped up to ``limit`` replicates (a unit of work for one process)."""
     units, current, count = [], [], 0
     for index, size in enumerate(sizes):
         if current and count + size > limit:
@@ -378,13 +394,13 @@ def bootstrap(
     if isinstance(fit, LmFit):
         engine = _LmChunk(fit, statistic)
 
-        def simulate(rng, m):
-            return simulate_lm(fit, m, rng)
+        def blocks(rng, m, block):
+            return lm_blocks(fit, m, rng, block)
     else:
         engine = _LmerChunk(fit, statistic)
 
-        def simulate(rng, m):
-            return simulate_lmer(fit, m, use_u, rng)
+        def blocks(rng, m, block):
+            return lmer_blocks(fit, m, use_u, rng, block)
 
     if statistic is None:
         names, t0 = _statistic_names(fit), _original_statistic(fit)
@@ -394,8 +410,9 @@ def bootstrap(
     names = names or [f"t{i + 1}" for i in range(len(t0))]
     sizes = [min(CHUNK, nsim - start) for start in range(0, nsim, CHUNK)]
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    _WORKER.update(engine=engine, streams=seq.spawn(len(sizes)), simulate=simulate)
-    units = _work_units(sizes, engine.bytes_per_replicate())
+    limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
+    _WORKER.update(engine=engine, streams=seq.spawn(len(sizes)), blocks=blocks, limit=limit)
+    units = _work_units(sizes, limit)
     bar = progress_bar(nsim, progress, "bootstrap", "rep")
     results = []
     try:

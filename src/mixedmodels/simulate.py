@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["as_generator", "simulate_lm", "simulate_lmer"]
+__all__ = ["as_generator", "lm_blocks", "lmer_blocks", "simulate_lm", "simulate_lmer"]
 
 
 def as_generator(seed) -> np.random.Generator:
@@ -26,24 +26,37 @@ def as_generator(seed) -> np.random.Generator:
 
 def simulate_lmer(fit, nsim: int, use_u: bool, rng: np.random.Generator) -> np.ndarray:
     """Simulated responses of an LmerFit, one column per replicate (n x nsim)."""
+    return np.hstack(list(lmer_blocks(fit, nsim, use_u, rng, nsim)))
+
+
+def lmer_blocks(fit, nsim: int, use_u: bool, rng: np.random.Generator, block: int):
+    """The same responses ``block`` replicates at a time (the same numbers for any ``block``)."""
     pls = fit.pls
-    mean = fit.design.X @ fit.fixef.to_numpy()
     sigma = fit.sigma
     if use_u:
-        mean = fit.fitted.to_numpy()
-        noise = rng.standard_normal((nsim, pls.n))
-        return (mean[None, :] + sigma * noise).T
-    q = sum(t.q for t in pls.reterms)
-    ZLam = sp.hstack([pls.Z1, pls.Zrest], format="csr") @ pls.lambda_matrix(fit.opt.theta)
-    U = rng.standard_normal((nsim, q))
-    E = rng.standard_normal((nsim, pls.n))
-    return mean[:, None] + sigma * (np.asarray(ZLam @ U.T) + E.T)
+        mean, U, ZLam = fit.fitted.to_numpy(), None, None
+    else:
+        mean = fit.design.X @ fit.fixef.to_numpy()
+        q = sum(t.q for t in pls.reterms)
+        ZLam = sp.hstack([pls.Z1, pls.Zrest], format="csr") @ pls.lambda_matrix(fit.opt.theta)
+        U = rng.standard_normal((nsim, q))
+    for lo in range(0, nsim, block):
+        hi = min(lo + block, nsim)
+        E = rng.standard_normal((hi - lo, pls.n))
+        noise = E.T if U is None else np.asarray(ZLam @ U[lo:hi].T) + E.T
+        yield mean[:, None] + sigma * noise
 
 
 def simulate_lm(fit, nsim: int, rng: np.random.Generator) -> np.ndarray:
     """Simulated responses of an LmFit (n x nsim); rows with zero weight keep their fitted value."""
+    return np.hstack(list(lm_blocks(fit, nsim, rng, nsim)))
+
+
+def lm_blocks(fit, nsim: int, rng: np.random.Generator, block: int):
+    """The same responses ``block`` replicates at a time."""
     w = fit._w
     mean = fit.fitted.to_numpy()
     scale = np.where(w > 0, fit.sigma / np.sqrt(np.where(w > 0, w, 1.0)), 0.0)
-    noise = rng.standard_normal((nsim, len(mean)))
-    return (mean[None, :] + noise * scale[None, :]).T
+    for lo in range(0, nsim, block):
+        noise = rng.standard_normal((min(block, nsim - lo), len(mean)))
+        yield (mean[None, :] + noise * scale[None, :]).T
