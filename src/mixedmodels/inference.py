@@ -57,7 +57,10 @@ class Satterthwaite:
         self.fit = fit
         self.pls = fit.pls
         self.psi = np.append(fit.opt.theta, fit.sigma)
-        self.A = 2.0 * np.linalg.inv(self._hessian())
+        try:
+            self.A = 2.0 * np.linalg.inv(self._hessian())
+        except np.linalg.LinAlgError:  # a flat direction: no finite degrees of freedom
+            self.A = np.full((len(self.psi),) * 2, np.nan)
         self.jac = self._vcov_jacobian()  # (k, p, p)
         self.V = fit.vcov.to_numpy()
 

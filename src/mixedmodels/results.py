@@ -465,12 +465,16 @@ class LmerFit:
             "dropped_rows": self.design.dropped_rows,
         }
 
-    def summary(self, ddf: str | None = "Satterthwaite") -> str:
+    def summary(self, ddf: str | None = "auto") -> str:
         """The lme4-style summary text.
 
         ``ddf="Satterthwaite"`` adds lmerTest's ``df`` and ``Pr(>|t|)`` columns to the
-        fixed-effects table; ``ddf=None`` prints exactly lme4's layout.
+        fixed-effects table; ``ddf=None`` prints exactly lme4's layout; ``"auto"`` (default) adds
+        them unless the model is so large that their ~200 evaluations of the deviance would take
+        minutes (``fit.satterthwaite_df`` still computes them on request).
         """
+        if ddf == "auto":
+            ddf = None if self.pls.large else "Satterthwaite"
         return lmer_summary(self, ddf=ddf)
 
     def __str__(self) -> str:
