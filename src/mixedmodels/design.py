@@ -167,7 +167,8 @@ def _model_frame(data: pd.DataFrame, columns: list[str], na_action: str) -> tupl
     if len(frame) == 0:
         raise DataError("no rows left after removing rows with missing values")
     kept = frame.index
-    frame = frame.reset_index(drop=True)
+    if not (isinstance(kept, pd.RangeIndex) and kept.start == 0 and kept.step == 1):
+        frame = frame.reset_index(drop=True)
     for col in columns:
         series = frame[col]
         if isinstance(series.dtype, pd.CategoricalDtype):

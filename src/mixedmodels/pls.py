@@ -89,6 +89,8 @@ class PLS:
         z1 = first.z
         self.A11 = np.zeros((self.n1, self.k1, self.k1))
         np.add.at(self.A11, first.refs, z1[:, :, None] * z1[:, None, :])
+        self._a11 = np.ascontiguousarray(self.A11[:, 0, 0])
+        self._theta_ext = np.ones(self.layout.ntheta + 1)
         self._cross_products(y)
         rows, cols, self._rest_index = self.layout.lambda_pattern(
             tuple(t.nlevels for t in self.reterms[1:]), first=1, extra=self.p + 1
@@ -188,12 +190,13 @@ class PLS:
             lo = hi
 
     # ---------------------------------------------------------------- per theta
-    def _first_block(self, T1: np.ndarray):
+    def _first_block(self, theta: np.ndarray):
         """M_l = T'A_l T + I per level, log|L_11|^2 and W = T M_l^{-1} T' (flattened)."""
         if self.k1 == 1:
-            lam2 = T1[0, 0] ** 2
-            m = lam2 * self.A11[:, 0, 0] + 1.0
+            lam2 = theta[0] ** 2
+            m = lam2 * self._a11 + 1.0
             return m[:, None, None], float(np.log(m).sum()), lam2 / m
+        T1 = self.layout.templates(theta)[0]
         M = T1.T @ self.A11 @ T1
         M += np.eye(self.k1)
         if self.k1 == 2:  # closed forms: the most common vector term, (x | g)
@@ -211,7 +214,8 @@ class PLS:
 
     def _rest_scale(self, theta: np.ndarray) -> np.ndarray | sp.csr_matrix:
         """Lambda_r: a vector when every other term is scalar, else a sparse block diagonal."""
-        values = np.append(theta, 1.0)[self._rest_index]
+        self._theta_ext[:-1] = theta
+        values = self._theta_ext[self._rest_index]
         if self._rest_diagonal:
             return values
         return sp.csr_matrix((values, self._rest_pattern), shape=(self.Qr, self.Qr))
@@ -276,7 +280,7 @@ class PLS:
         for the objective, which reads only the log-determinants and ``r2``.
         """
         theta = np.asarray(theta, dtype=float)
-        M11, logdet1, w = self._first_block(self.layout.templates(theta)[0])
+        M11, logdet1, w = self._first_block(theta)
         S = self._schur(theta, w, reuse)
         # S.T is Fortran-ordered: its upper Cholesky factor, in place, is S's lower factor
         U, info = lapack.dpotrf(S.T, lower=0, overwrite_a=1, clean=0)
@@ -284,9 +288,10 @@ class PLS:
             return None
         LS = U.T
         d = np.diagonal(LS)
+        logd = np.log(d[:-1])
         qr = self.qrest
-        logdet_L = logdet1 + 2.0 * float(np.log(d[:qr]).sum())
-        logdet_RX = 2.0 * float(np.log(d[qr : qr + self.p]).sum())
+        logdet_L = logdet1 + 2.0 * float(logd[:qr].sum())
+        logdet_RX = 2.0 * float(logd[qr:].sum())
         return Factor(theta, M11, LS, logdet_L, logdet_RX, float(d[-1] ** 2))
 
     # ----------------------------------------------------------- at the optimum
