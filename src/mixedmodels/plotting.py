@@ -17,15 +17,9 @@ __all__ = [
 
 
 def _pyplot():
-    try:
-        import matplotlib
+    """pyplot, imported on first use (matplotlib picks a headless backend where there is no display)."""
+    import matplotlib.pyplot as plt
 
-        matplotlib.use(
-            matplotlib.get_backend() if "matplotlib.pyplot" in __import__("sys").modules else "Agg"
-        )
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
-        raise ImportError("plots need matplotlib: pip install matplotlib") from exc
     return plt
 
 
