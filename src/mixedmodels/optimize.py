@@ -1,7 +1,8 @@
 """Bounded derivative-free minimization of the profiled criterion over ``theta``.
 
-nlopt's BOBYQA with lme4's defaults for ``nloptwrap`` (absolute tolerances of 1e-8 on the
-criterion and on ``theta``), followed by lme4's boundary check: an estimate within 1e-5 of its
+nlopt's BOBYQA with the settings lme4's ``nloptwrap`` ends up with: absolute tolerances of 1e-8
+on the criterion and on ``theta`` (lme4's) and a relative tolerance of 1e-4 on ``theta``
+(nloptr's default, which lme4 does not override), followed by lme4's boundary check: an estimate within 1e-5 of its
 lower bound is moved onto the bound when that does not make the criterion worse.
 
 Where the criterion is flat, BOBYQA's stopping point moves with rounding noise by 1e-6 or more
@@ -52,6 +53,7 @@ def minimize_theta(
     lower: np.ndarray,
     ftol_abs: float = 1e-8,
     xtol_abs: float = 1e-8,
+    xtol_rel: float = 1e-4,
     maxeval: int = 100_000,
     boundary_tol: float = 1e-5,
 ) -> OptSummary:
@@ -80,6 +82,7 @@ def minimize_theta(
     opt.set_lower_bounds(lower)
     opt.set_ftol_abs(ftol_abs)
     opt.set_xtol_abs(xtol_abs)
+    opt.set_xtol_rel(xtol_rel)
     opt.set_maxeval(maxeval)
     message = ""
     try:
