@@ -2,8 +2,9 @@
 
 nlopt's BOBYQA with the settings lme4's ``nloptwrap`` ends up with: absolute tolerances of 1e-8
 on the criterion and on ``theta`` (lme4's) and a relative tolerance of 1e-4 on ``theta``
-(nloptr's default, which lme4 does not override), followed by lme4's boundary check: an estimate within 1e-5 of its
-lower bound is moved onto the bound when that does not make the criterion worse.
+(nloptr's default, which lme4 does not override), followed by lme4's boundary check: an
+estimate within 1e-5 of its lower bound is moved onto the bound when that does not make the
+criterion worse.
 
 Where the criterion is flat, BOBYQA's stopping point moves with rounding noise by 1e-6 or more
 relative to the optimum (the seed model's intercept standard error changes in its 6th digit).

@@ -35,6 +35,19 @@ __all__ = ["Factor", "PLS"]
 
 LARGE_QR = 2000  # a Schur complement of more rows keeps P with one row per dense position
 
+try:  # scipy's kernel y += A x for CSC matrices, which writes into y without a temporary
+    from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
+except ImportError:  # pragma: no cover - a scipy without it
+    _csc_matvec = None
+
+
+def _subtract_product(P: sp.csc_matrix, w: np.ndarray, out: np.ndarray) -> None:
+    """out -= P @ w, in place when scipy's kernel is there (P has hundreds of MB of rows)."""
+    if _csc_matvec is not None:
+        _csc_matvec(P.shape[0], P.shape[1], P.indptr, P.indices, P.data, -w, out)
+    else:
+        out -= P @ w
+
 
 def term_matrix(term: ReTerm) -> sp.csc_matrix:
     """The term's columns of ``Z`` (n x levels*k), level-major as lme4 orders them."""
@@ -241,10 +254,11 @@ class PLS:
         allocation, which cost more than the Cholesky itself for a large block).
         """
         scale = self._rest_scale(theta)
-        Pw = self.P @ w
+        Pw = None if self.large else self.P @ w
         if self.large:  # P @ w is the whole correction, one entry per position
             S = self._workspace(reuse, zero=False)
-            np.subtract(self.Arr.ravel(), Pw, out=S.ravel())
+            np.copyto(S, self.Arr)
+            _subtract_product(self.P, w, S.ravel())
             if isinstance(scale, np.ndarray):
                 S *= scale[:, None]
                 S *= scale[None, :]
