@@ -136,31 +136,24 @@ class PLS:
         (``P @ w`` is the whole correction, subtracted in place); a smaller one keeps only the
         positions that occur (their union with the non-zeros of ``A_rr`` is all that is written).
         """
-        k1, Qr, n1 = self.k1, self.Qr, self.n1
-        kk = k1 * k1
+        kk, Qr, n1 = self.k1 * self.k1, self.Qr, self.n1
         self.large = Qr > LARGE_QR
-        index_type = np.int32 if Qr * Qr < 2**31 else np.int64
-        keys, vals, counts = [], [], np.zeros(n1 * kk, dtype=np.int64)
+        keys, vals, cols = [], [], []
         for chunk_keys, chunk_cols, chunk_vals in self._pair_chunks():
-            if self.large:  # CSC: entries grouped by column
-                order = np.argsort(chunk_cols, kind="stable") if kk > 1 else slice(None)
-                keys.append(chunk_keys[order].astype(index_type))
-                vals.append(chunk_vals[order])
-                counts += np.bincount(chunk_cols, minlength=n1 * kk)
-            else:
-                keys.append(chunk_keys)
-                vals.append(np.stack([chunk_cols, chunk_vals.view(np.int64)]))
+            if self.large and kk > 1:  # CSC: entries grouped by column
+                order = np.argsort(chunk_cols, kind="stable")
+                chunk_keys, chunk_vals, chunk_cols = chunk_keys[order], chunk_vals[order], chunk_cols[order]
+            keys.append(chunk_keys)
+            vals.append(chunk_vals)
+            cols.append(np.bincount(chunk_cols, minlength=n1 * kk) if self.large else chunk_cols)
+        keys, vals = np.concatenate(keys), np.concatenate(vals)
         if self.large:
-            indptr = np.concatenate([[0], np.cumsum(counts)])
-            self.P = sp.csc_matrix(
-                (np.concatenate(vals), np.concatenate(keys), indptr), shape=(Qr * Qr, n1 * kk)
-            )
+            indptr = np.concatenate([[0], np.cumsum(np.sum(cols, axis=0))])
+            self.P = sp.csc_matrix((vals, keys, indptr), shape=(Qr * Qr, n1 * kk))
             self._zdiag = np.arange(self.qrest) * (Qr + 1)
             return
-        cols_vals = np.concatenate(vals, axis=1)
-        cols, values = cols_vals[0], cols_vals[1].view(np.float64)
         # a CSR matrix with one row per key position sorts and groups the keys in linear time
-        full = sp.csr_matrix((values, (np.concatenate(keys), cols)), shape=(Qr * Qr, n1 * kk))
+        full = sp.csr_matrix((vals, (keys, np.concatenate(cols))), shape=(Qr * Qr, n1 * kk))
         nonempty = np.flatnonzero(np.diff(full.indptr))
         self.pair_keys = nonempty
         indptr = np.append(full.indptr[nonempty], full.indptr[-1])
@@ -173,6 +166,7 @@ class PLS:
         """(keys, columns, values) of P's entries, for consecutive chunks of levels."""
         k1, Qr, n1 = self.k1, self.Qr, self.n1
         kk = k1 * k1
+        index = np.int32 if Qr * Qr < 2**31 else np.int64
         A = self.Ar1.tocoo()
         level, a = np.divmod(A.col.astype(np.int64), k1)
         # the distinct (level, row) pairs, sorted by level then row, and their k1 values
@@ -180,6 +174,7 @@ class PLS:
         D = np.zeros((len(ukey), k1))
         D[entry, a] = A.data
         blev, brow = np.divmod(ukey, Qr)
+        brow = brow.astype(index)
         counts = np.bincount(blev, minlength=n1)
         starts = np.cumsum(counts) - counts
         pairs = counts * (counts + 1) // 2
@@ -191,15 +186,17 @@ class PLS:
             e0, e1 = starts[lo], starts[hi - 1] + counts[hi - 1]
             c, st = counts[lo:hi], starts[lo:hi] - e0
             local = np.arange(e1 - e0) - np.repeat(st, c)  # position within its level
-            first = np.repeat(np.arange(e1 - e0), local + 1)  # entry e paired with 0..e of its level
+            first = np.repeat(np.arange(e0, e1), local + 1)  # entry e paired with 0..e of its level
             offsets = np.arange(len(first)) - np.repeat(np.cumsum(local + 1) - (local + 1), local + 1)
-            second = np.repeat(np.repeat(st, c), local + 1) + offsets
-            first += e0
-            second += e0
-            keys = np.repeat(brow[first] * Qr + brow[second], kk)
-            cols = (blev[first][:, None] * kk + np.arange(kk)).ravel()
-            vals = (D[first][:, :, None] * D[second][:, None, :]).ravel()
-            yield keys, cols, vals
+            second = np.repeat(np.repeat(st + e0, c), local + 1) + offsets
+            keys = brow[first] * index(Qr) + brow[second]
+            levels = np.repeat(np.arange(lo, hi), pairs[lo:hi])
+            if kk == 1:
+                yield keys, levels, D[first, 0] * D[second, 0]
+            else:
+                cols = (levels[:, None] * kk + np.arange(kk)).ravel()
+                vals = (D[first][:, :, None] * D[second][:, None, :]).ravel()
+                yield np.repeat(keys, kk), cols, vals
             lo = hi
 
     # ---------------------------------------------------------------- per theta
