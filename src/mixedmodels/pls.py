@@ -184,18 +184,23 @@ class PLS:
             if hi <= lo:
                 continue
             e0, e1 = starts[lo], starts[hi - 1] + counts[hi - 1]
-            c, st = counts[lo:hi], starts[lo:hi] - e0
-            local = np.arange(e1 - e0) - np.repeat(st, c)  # position within its level
-            first = np.repeat(np.arange(e0, e1), local + 1)  # entry e paired with 0..e of its level
-            offsets = np.arange(len(first)) - np.repeat(np.cumsum(local + 1) - (local + 1), local + 1)
-            second = np.repeat(np.repeat(st + e0, c), local + 1) + offsets
-            keys = brow[first] * index(Qr) + brow[second]
+            c, st = counts[lo:hi], (starts[lo:hi] - e0).astype(np.int32)  # 32 bits: a chunk is small
+            local = np.arange(e1 - e0, dtype=np.int32) - np.repeat(st, c)  # position within its level
+            reps = local + 1
+            first = np.repeat(np.arange(e1 - e0, dtype=np.int32), reps)  # entry e with 0..e of its level
+            offsets = np.arange(len(first), dtype=np.int32) - np.repeat(
+                np.cumsum(reps, dtype=np.int32) - reps, reps
+            )
+            second = np.repeat(np.repeat(st, c), reps) + offsets
+            bfirst, bsecond = brow[e0:e1][first], brow[e0:e1][second]
+            keys = bfirst * index(Qr) + bsecond
             levels = np.repeat(np.arange(lo, hi), pairs[lo:hi])
+            Dc = D[e0:e1]
             if kk == 1:
-                yield keys, levels, D[first, 0] * D[second, 0]
+                yield keys, levels, Dc[first, 0] * Dc[second, 0]
             else:
                 cols = (levels[:, None] * kk + np.arange(kk)).ravel()
-                vals = (D[first][:, :, None] * D[second][:, None, :]).ravel()
+                vals = (Dc[first][:, :, None] * Dc[second][:, None, :]).ravel()
                 yield np.repeat(keys, kk), cols, vals
             lo = hi
 
