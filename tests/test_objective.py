@@ -57,8 +57,11 @@ def test_ml_deviance_equals_dense_marginal_likelihood(formula, name, theta):
         ("Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)", "sleepstudy"),
     ],
 )
-def test_large_schur_layout_gives_the_same_criterion(monkeypatch, formula, name):
-    """Big models keep P with a row per dense position; forced here on small ones, same numbers."""
+@pytest.mark.parametrize("heavy_ratio", [6.0, 1e9])
+def test_large_schur_layout_gives_the_same_criterion(monkeypatch, formula, name, heavy_ratio):
+    """Big models keep P with a row per dense position, and update the Schur complement densely
+    for first-term levels with many non-zero rows (all of them with heavy_ratio=1e9); forced here
+    on small models, the same numbers."""
     from mixedmodels import pls as pls_module
     from mixedmodels.design import build_design
     from mixedmodels.formula import parse_formula
@@ -66,8 +69,11 @@ def test_large_schur_layout_gives_the_same_criterion(monkeypatch, formula, name)
     design = build_design(parse_formula(formula), datasets.load(name))
     small = pls_module.PLS(design.reterms, design.X, design.y)
     monkeypatch.setattr(pls_module, "LARGE_QR", 0)
+    monkeypatch.setattr(pls_module, "HEAVY_RATIO", heavy_ratio)
     large = pls_module.PLS(design.reterms, design.X, design.y)
     assert large.large and not small.large
+    if heavy_ratio > 1e6 and large.k1 == 1:
+        assert len(large._heavy) == large.n1 and large.P.nnz == 0
     rng = np.random.default_rng(1)
     for _ in range(3):
         theta = small.layout.start() * rng.uniform(0.2, 2.0, small.layout.ntheta)

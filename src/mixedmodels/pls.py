@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import lapack, solve_triangular
+from scipy.linalg import blas, lapack, solve_triangular
 
 from .covariance import ThetaLayout
 from .design import ReTerm
@@ -34,6 +34,7 @@ from .design import ReTerm
 __all__ = ["Factor", "PLS"]
 
 LARGE_QR = 2000  # a Schur complement of more rows keeps P with one row per dense position
+HEAVY_RATIO = 25.0  # a first-term level with more than Q_r / 25 non-zero rows is updated densely
 
 try:  # scipy's kernel y += A x for CSC matrices, which writes into y without a temporary
     from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
@@ -138,8 +139,10 @@ class PLS:
         """
         kk, Qr, n1 = self.k1 * self.k1, self.Qr, self.n1
         self.large = Qr > LARGE_QR
+        self._heavy = self._heavy_levels() if self.large and self.k1 == 1 else np.zeros(0, dtype=np.int64)
+        self._heavy_B = self.Ar1[:, self._heavy].toarray() if len(self._heavy) else None
         keys, vals, cols = [], [], []
-        for chunk_keys, chunk_cols, chunk_vals in self._pair_chunks():
+        for chunk_keys, chunk_cols, chunk_vals in self._pair_chunks(skip=self._heavy):
             if self.large and kk > 1:  # CSC: entries grouped by column
                 order = np.argsort(chunk_cols, kind="stable")
                 chunk_keys, chunk_vals, chunk_cols = chunk_keys[order], chunk_vals[order], chunk_cols[order]
@@ -162,12 +165,25 @@ class PLS:
             self.P = self.P.toarray()
         self._scatter_map()
 
-    def _pair_chunks(self, max_pairs: int = 4_000_000):
-        """(keys, columns, values) of P's entries, for consecutive chunks of levels."""
+    def _heavy_levels(self) -> np.ndarray:
+        """Levels of the first term with so many non-zero rows in A_r1 that a dense rank-one
+        update of the Schur complement (Q_r^2 flops in BLAS) beats their c^2 / 2 pair products,
+        and takes less memory: c > Q_r / HEAVY_RATIO."""
+        counts = np.diff(self.Ar1.indptr)
+        return np.flatnonzero(counts > self.Qr / HEAVY_RATIO)
+
+    def _pair_chunks(self, max_pairs: int = 4_000_000, skip: np.ndarray | None = None):
+        """(keys, columns, values) of P's entries, for consecutive chunks of levels.
+
+        Levels in ``skip`` get no entries (their columns of P stay empty).
+        """
         k1, Qr, n1 = self.k1, self.Qr, self.n1
         kk = k1 * k1
         index = np.int32 if Qr * Qr < 2**31 else np.int64
         A = self.Ar1.tocoo()
+        if skip is not None and len(skip):
+            keep = ~np.isin(A.col // k1, skip)
+            A = sp.coo_matrix((A.data[keep], (A.row[keep], A.col[keep])), shape=A.shape)
         level, a = np.divmod(A.col.astype(np.int64), k1)
         # the distinct (level, row) pairs, sorted by level then row, and their k1 values
         ukey, entry = np.unique(level * Qr + A.row, return_inverse=True)
@@ -261,6 +277,11 @@ class PLS:
             S = self._workspace(reuse, zero=False)
             np.copyto(S, self.Arr)
             _subtract_product(self.P, w, S.ravel())
+            if self._heavy_B is not None:  # S -= B_h diag(w_h) B_h', lower triangle, in place
+                Bw = self._heavy_B * np.sqrt(w[self._heavy])
+                out = blas.dsyrk(-1.0, Bw, beta=1.0, c=S.T, lower=0, overwrite_c=1)
+                if not np.shares_memory(out, S):
+                    S.T[...] = np.triu(out) + np.tril(S.T, -1)
             if isinstance(scale, np.ndarray):
                 S *= scale[:, None]
                 S *= scale[None, :]
