@@ -73,6 +73,7 @@ class BatchCriterion:
     def responses(self, Y: np.ndarray) -> dict:
         """The response-dependent cross-products of the columns of ``Y`` (n x R)."""
         Y = np.asarray(Y, dtype=float)
+        Y = Y - (self.pls.X @ self.pls.y_offset)[:, None]  # as PLS does: beta = beta' + offset
         c1 = np.asarray(self.pls.Z1.T @ Y).T.reshape(-1, self.n1, self.k1)
         cr = np.asarray(self.rest.T @ Y).T
         return {"c1": c1, "cr": cr, "yy": np.einsum("nr,nr->r", Y, Y)}
@@ -170,7 +171,7 @@ class BatchCriterion:
         LS = L[:, :-1, :-1]
         c = L[:, -1, :-1]
         v = np.linalg.solve(np.swapaxes(LS, 1, 2), c[:, :, None])[:, :, 0]
-        return v[:, self.qrest :], np.sqrt(r2 / self.nu)
+        return v[:, self.qrest :] + self.pls.y_offset, np.sqrt(r2 / self.nu)
 
 
 def _batched_cholesky(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -114,9 +114,16 @@ class PLS:
 
     # ------------------------------------------------------------------ set-up
     def _cross_products(self, y: np.ndarray) -> None:
-        """A_r1 (sparse), A_rr (dense) and the pair map P for ``A_r1 W A_1r``."""
+        """A_r1 (sparse), A_rr (dense) and the pair map P for ``A_r1 W A_1r``.
+
+        The response enters as ``y - X c`` with ``c`` its least-squares coefficients on ``X``:
+        the criterion is the same for any ``c`` (``beta`` absorbs it, and ``beta = beta' + c``),
+        and the small residual keeps ``r2`` from cancelling in ``y'y - ...`` when ``y`` has a
+        large mean.
+        """
         self.y = np.asarray(y, dtype=float)
-        Xy = np.column_stack([self.X, self.y])
+        self.y_offset = np.linalg.lstsq(self.X, self.y, rcond=None)[0] if self.p else np.zeros(0)
+        Xy = np.column_stack([self.X, self.y - self.X @ self.y_offset])
         R = sp.hstack([self.Zrest, sp.csc_matrix(Xy)], format="csc")
         self.Ar1 = (R.T @ self.Z1).tocsc()
         self.Ar1.sort_indices()
@@ -367,7 +374,7 @@ class PLS:
         rhs1 = np.einsum("lab,lb->la", L11inv, t)
         u1 = np.einsum("lba,lb->la", L11inv, rhs1)  # L_11,l^{-T} rhs
         u = np.concatenate([u1.ravel(), v[: self.qrest]])
-        beta = v[self.qrest :]
+        beta = v[self.qrest :] + self.y_offset
         return beta, u
 
     def rx_lower(self, f: Factor) -> np.ndarray:

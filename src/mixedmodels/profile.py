@@ -82,13 +82,18 @@ class _Profiler:
     def dev_var(self, j: int, value: float) -> float:
         """Deviance with variance parameter j (or sigma, j = nvar) held at value."""
         free = [i for i in range(self.nvar + 1) if i != j]
-        start = self._start.get(j, self.psi_hat)[free]
+        # from the estimates, not the last point: a warm start far out along the trace (a
+        # standard deviation near 0) can leave BOBYQA in a poor local search
+        start = self.psi_hat[free]
         psi = self.psi_hat.copy()
         psi[j] = value
+        best = [None, math.inf]
 
         def fn(x, grad):
             psi[free] = x
             v = self.dev_psi(psi)
+            if v < best[1]:
+                best[0], best[1] = x.copy(), v
             return v if math.isfinite(v) else 1e300
 
         opt = nlopt.opt(nlopt.LN_BOBYQA, len(free))
@@ -100,13 +105,12 @@ class _Profiler:
         opt.set_xtol_abs(1e-10)
         opt.set_maxeval(5000)
         x0 = np.clip(start, lo, hi)
+        opt.set_initial_step(np.maximum(0.2 * np.abs(x0), 1e-3 * self.ml.sigma))
         try:
             x = opt.optimize(x0)
-        except nlopt.RoundoffLimited:
-            x = x0
+        except nlopt.RoundoffLimited:  # stopped by rounding: the best point it saw
+            x = best[0] if best[0] is not None else x0
         value_min = fn(x, None)
-        psi[free] = x
-        self._start[j] = psi.copy()
         return value_min
 
     @cached_property
@@ -227,13 +231,16 @@ class ProfileResult:
         side = zeta <= target if target < 0 else zeta >= target
         if not side.any():
             return float(v[0] if target < 0 else v[-1]) if self._at_bound(name, v, target) else math.nan
-        if target < 0:
-            i = np.flatnonzero(side)[-1]
-            a, b = v[i], v[i + 1]
-        else:
-            i = np.flatnonzero(side)[0]
-            a, b = v[i - 1], v[i]
-        return float(optimize.brentq(lambda x: self._zeta(name, x) - target, a, b, xtol=1e-10 * (1 + abs(a))))
+        i = np.flatnonzero(side)[-1] if target < 0 else np.flatnonzero(side)[0] - 1
+        a, b = v[i], v[i + 1]
+
+        def gap(x: float) -> float:
+            return self._zeta(name, x) - target
+
+        ga, gb = gap(a), gap(b)
+        if ga * gb > 0:  # re-optimized ends disagree with the trace by rounding: interpolate it
+            return float(np.interp(target, zeta[i : i + 2], v[i : i + 2]))
+        return float(optimize.brentq(gap, a, b, xtol=1e-10 * (1 + abs(a))))
 
     def _at_bound(self, name: str, v: np.ndarray, target: float) -> bool:
         if target < 0 and (name.startswith("sd_") or name == "sigma"):
