@@ -27,13 +27,8 @@ from mixedmodels import datasets
 REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "reference"
 
 R_SCRIPT = r"""
-suppressPackageStartupMessages(library(lme4))
-args <- commandArgs(TRUE)
-cases <- jsonlite::fromJSON(args[1], simplifyVector = FALSE)
-out <- list()
 for (cs in cases) {
-  d <- read.csv(cs$path)
-  for (f in unlist(cs$factors)) d[[f]] <- factor(d[[f]])
+  d <- read_case(cs)
   fo <- as.formula(cs$formula)
   times <- numeric(0)
   for (i in seq_len(cs$repeat_n)) {

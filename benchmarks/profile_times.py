@@ -25,13 +25,8 @@ MODELS = [
 ]
 
 R_SCRIPT = r"""
-suppressPackageStartupMessages(library(lme4))
-args <- commandArgs(TRUE)
-spec <- jsonlite::fromJSON(args[1], simplifyVector = FALSE)
-out <- list()
-for (cs in spec) {
-  d <- read.csv(cs$path)
-  for (f in unlist(cs$factors)) d[[f]] <- factor(d[[f]])
+for (cs in cases) {
+  d <- read_case(cs)
   m <- lmer(as.formula(cs$formula), d)
   times <- numeric(0)
   for (i in seq_len(cs$repeat_n)) {

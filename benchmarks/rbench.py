@@ -10,11 +10,24 @@ from pathlib import Path
 
 from mixedmodels import datasets
 
+R_PREAMBLE = r"""
+suppressPackageStartupMessages(library(lme4))
+cases <- jsonlite::fromJSON(commandArgs(TRUE)[1], simplifyVector = FALSE)
+read_case <- function(cs) {
+  d <- read.csv(cs$path)
+  for (f in unlist(cs$factors)) d[[f]] <- factor(d[[f]])
+  d
+}
+out <- list()
+"""
+
 
 def run_r(script: str, cases: list[dict]) -> dict:
     """Run ``script`` with ``cases`` (each with a data set ``name``) as JSON; {} without R.
 
     Each case gets ``path``, the shipped data set written as CSV, before R reads the list.
+    The script runs after R_PREAMBLE, which defines ``cases``, ``read_case(cs)`` (its data with
+    the ``factors`` as factors) and an empty ``out``.
     """
     if shutil.which("Rscript") is None:
         return {}
@@ -24,7 +37,7 @@ def run_r(script: str, cases: list[dict]) -> dict:
             datasets.load(case["name"]).to_csv(path, index=False)
             case["path"] = str(path)
         (Path(tmp) / "spec.json").write_text(json.dumps(cases))
-        (Path(tmp) / "script.R").write_text(script)
+        (Path(tmp) / "script.R").write_text(R_PREAMBLE + script)
         proc = subprocess.run(
             ["Rscript", str(Path(tmp) / "script.R"), str(Path(tmp) / "spec.json")],
             capture_output=True,

@@ -224,6 +224,7 @@ class _LmerChunk:
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Statistics (m, s), their status and each replicate's theta."""
         m = Y.shape[1]
+        resp = None
         if self.batch is not None:
             resp = self.batch.responses(Y)
             theta, _, ok = minimize_batch(
@@ -240,13 +241,13 @@ class _LmerChunk:
                 theta[i], failed[i] = refit.opt.theta, not refit.converged
             except (ValueError, np.linalg.LinAlgError):
                 failed[i] = True
-        values = self._statistics(Y, theta)
+        values = self._statistics(Y, theta, resp)
         values[failed] = np.nan
         singular = np.any(theta[:, self.diag] < SINGULAR_TOL, axis=1)
         status = np.where(failed, "failed", np.where(singular, "singular", "ok"))
         return values, status, theta
 
-    def _statistics(self, Y: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    def _statistics(self, Y: np.ndarray, theta: np.ndarray, resp: dict | None) -> np.ndarray:
         if self.statistic is not None:
             return np.array(
                 [
@@ -254,8 +255,8 @@ class _LmerChunk:
                     for i in range(len(theta))
                 ]
             )
-        if self.batch is not None:
-            beta, sigma = self.batch.estimates(theta, self.batch.responses(Y))
+        if resp is not None:
+            beta, sigma = self.batch.estimates(theta, resp)
         else:
             fits = [refit_lmer_at(self.fit, Y[:, i], theta[i]) for i in range(len(theta))]
             beta = np.array([f.fixef.to_numpy() for f in fits])
