@@ -82,3 +82,33 @@ def test_large_schur_layout_gives_the_same_criterion(monkeypatch, formula, name,
             assert criterion(large.factor(theta, reuse=True), large.n, large.p, reml) == pytest.approx(
                 want, rel=1e-12
             )
+
+
+@pytest.mark.parametrize(
+    ("formula", "name"),
+    [
+        ("diameter ~ 1 + (1 | plate) + (1 | sample)", "penicillin"),
+        ("strength ~ 1 + (1 | batch/cask)", "pastes"),
+        ("Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)", "sleepstudy"),
+    ],
+)
+def test_small_schur_with_dense_updates_gives_the_same_criterion(monkeypatch, formula, name):
+    """A small Schur complement whose pair map would be large updates heavy levels densely
+    (forced here with SMALL_PAIRS=0): the same numbers as the pair map, also for scaled rest terms."""
+    from mixedmodels import pls as pls_module
+    from mixedmodels.design import build_design
+    from mixedmodels.formula import parse_formula
+
+    design = build_design(parse_formula(formula), datasets.load(name))
+    pairs = pls_module.PLS(design.reterms, design.X, design.y)
+    monkeypatch.setattr(pls_module, "SMALL_PAIRS", 0)
+    monkeypatch.setattr(pls_module, "HEAVY_RATIO", 1e9)
+    dense = pls_module.PLS(design.reterms, design.X, design.y)
+    assert not dense.large and len(dense._heavy) == dense.n1 and pairs._heavy_B is None
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        theta = pairs.layout.start() * rng.uniform(0.2, 2.0, pairs.layout.ntheta)
+        for reml in (True, False):
+            want = criterion(pairs.factor(theta), pairs.n, pairs.p, reml)
+            got = criterion(dense.factor(theta, reuse=True), dense.n, dense.p, reml)
+            assert got == pytest.approx(want, rel=1e-12)

@@ -31,10 +31,11 @@ from scipy.linalg import blas, lapack, solve_triangular
 from .covariance import ThetaLayout
 from .design import ReTerm
 
-__all__ = ["Factor", "PLS"]
+__all__ = ["CrossProducts", "Factor", "PLS"]
 
 LARGE_QR = 2000  # a Schur complement of more rows keeps P with one row per dense position
 HEAVY_RATIO = 25.0  # a first-term level with more than Q_r / 25 non-zero rows is updated densely
+SMALL_PAIRS = 20_000_000  # ... when the Schur complement is small, only if its pair map would be larger
 
 try:  # scipy's kernel y += A x for CSC matrices, which writes into y without a temporary
     from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
@@ -56,6 +57,21 @@ def term_matrix(term: ReTerm) -> sp.csc_matrix:
     rows = np.repeat(np.arange(n), k)
     cols = (term.refs[:, None] * k + np.arange(k)[None, :]).ravel()
     return sp.csc_matrix((term.z.ravel(), (rows, cols)), shape=(n, term.q))
+
+
+@dataclass(frozen=True)
+class CrossProducts:
+    """The sums over observations that the criterion needs: with ``R = [Z_r X y]``,
+
+    ``A_11`` the first term's ``z z'`` summed per level (levels, k_1, k_1), ``A_r1 = R'Z_1``
+    (sparse) and ``A_rr = R'R`` (dense). ``y`` is the response less ``X y_offset``.
+    """
+
+    n: int
+    A11: np.ndarray
+    Ar1: sp.csc_matrix
+    Arr: np.ndarray
+    y_offset: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -88,24 +104,44 @@ class PLS:
     """
 
     def __init__(self, reterms, X: np.ndarray, y: np.ndarray):
+        self.X = np.ascontiguousarray(X, dtype=float)
+        self.y = np.asarray(y, dtype=float)
+        first = reterms[0]
+        self.Z1 = term_matrix(first)
+        rest = [term_matrix(t) for t in reterms[1:]]
+        self.Zrest = sp.hstack(rest, format="csc") if rest else sp.csc_matrix((len(self.y), 0))
+        self._setup(reterms, self._cross_products(first))
+
+    @classmethod
+    def from_cross_products(cls, reterms, blocks: CrossProducts) -> PLS:
+        """The model from its cross-products alone (no observations: ``X``, ``y``, ``Z`` unknown).
+
+        What needs the rows (simulation, refits to new responses, fitted values) is not
+        available from such a model; everything read from the factor is.
+        """
+        self = cls.__new__(cls)
+        self.X = self.y = self.Z1 = self.Zrest = None
+        self._setup(reterms, blocks)
+        return self
+
+    @property
+    def has_rows(self) -> bool:
+        """Whether the observations are here (False for a model made from cross-products)."""
+        return self.X is not None
+
+    def _setup(self, reterms, blocks: CrossProducts) -> None:
         self.reterms = tuple(reterms)
         self.layout = ThetaLayout(tuple(t.k for t in self.reterms))
-        self.X = np.ascontiguousarray(X, dtype=float)
-        self.n, self.p = self.X.shape
         first = self.reterms[0]
-        self.k1, self.n1 = first.k, first.nlevels
-        self.q1 = first.q
+        self.k1, self.n1, self.q1 = first.k, first.nlevels, first.q
         self.qrest = sum(t.q for t in self.reterms[1:])
-        self.Z1 = term_matrix(first)
-        rest = [term_matrix(t) for t in self.reterms[1:]]
-        self.Zrest = sp.hstack(rest, format="csc") if rest else sp.csc_matrix((self.n, 0))
-        # A_11 blocks: sum over the level's observations of z z'
-        z1 = first.z
-        self.A11 = np.zeros((self.n1, self.k1, self.k1))
-        np.add.at(self.A11, first.refs, z1[:, :, None] * z1[:, None, :])
+        self.n, self.p = blocks.n, len(blocks.y_offset)
+        self.A11, self.Ar1, self.y_offset = blocks.A11, blocks.Ar1, blocks.y_offset
+        self.Arr = np.ascontiguousarray(np.tril(blocks.Arr))
+        self.Qr = self.Arr.shape[0]
         self._a11 = np.ascontiguousarray(self.A11[:, 0, 0])
         self._theta_ext = np.ones(self.layout.ntheta + 1)
-        self._cross_products(y)
+        self._build_pairs()
         rows, cols, self._rest_index = self.layout.lambda_pattern(
             tuple(t.nlevels for t in self.reterms[1:]), first=1, extra=self.p + 1
         )
@@ -113,24 +149,25 @@ class PLS:
         self._rest_pattern = (rows, cols)
 
     # ------------------------------------------------------------------ set-up
-    def _cross_products(self, y: np.ndarray) -> None:
-        """A_r1 (sparse), A_rr (dense) and the pair map P for ``A_r1 W A_1r``.
+    def _cross_products(self, first) -> CrossProducts:
+        """A_11 (per level), A_r1 (sparse) and A_rr (dense) from the observations.
 
         The response enters as ``y - X c`` with ``c`` its least-squares coefficients on ``X``:
         the criterion is the same for any ``c`` (``beta`` absorbs it, and ``beta = beta' + c``),
         and the small residual keeps ``r2`` from cancelling in ``y'y - ...`` when ``y`` has a
         large mean.
         """
-        self.y = np.asarray(y, dtype=float)
-        self.y_offset = np.linalg.lstsq(self.X, self.y, rcond=None)[0] if self.p else np.zeros(0)
-        Xy = np.column_stack([self.X, self.y - self.X @ self.y_offset])
+        n, p = self.X.shape
+        z1 = first.z
+        A11 = np.zeros((first.nlevels, first.k, first.k))
+        np.add.at(A11, first.refs, z1[:, :, None] * z1[:, None, :])
+        y_offset = np.linalg.lstsq(self.X, self.y, rcond=None)[0] if p else np.zeros(0)
+        Xy = np.column_stack([self.X, self.y - self.X @ y_offset])
         R = sp.hstack([self.Zrest, sp.csc_matrix(Xy)], format="csc")
-        self.Ar1 = (R.T @ self.Z1).tocsc()
-        self.Ar1.sort_indices()
-        Arr = (R.T @ R).toarray() if self.qrest else Xy.T @ Xy
-        self.Arr = np.ascontiguousarray(np.tril(Arr))
-        self.Qr = self.Arr.shape[0]
-        self._build_pairs()
+        Ar1 = (R.T @ self.Z1).tocsc()
+        Ar1.sort_indices()
+        Arr = (R.T @ R).toarray() if self.Zrest.shape[1] else Xy.T @ Xy
+        return CrossProducts(n, A11, Ar1, Arr, y_offset)
 
     def _build_pairs(self) -> None:
         """P: the entries of A_r1 W A_1r (lower triangle) as linear combinations of W's entries.
@@ -146,7 +183,7 @@ class PLS:
         """
         kk, Qr, n1 = self.k1 * self.k1, self.Qr, self.n1
         self.large = Qr > LARGE_QR
-        self._heavy = self._heavy_levels() if self.large and self.k1 == 1 else np.zeros(0, dtype=np.int64)
+        self._heavy = self._heavy_levels() if self.k1 == 1 else np.zeros(0, dtype=np.int64)
         self._heavy_B = self.Ar1[:, self._heavy].toarray() if len(self._heavy) else None
         keys, vals, cols = [], [], []
         for chunk_keys, chunk_cols, chunk_vals in self._pair_chunks(skip=self._heavy):
@@ -175,8 +212,14 @@ class PLS:
     def _heavy_levels(self) -> np.ndarray:
         """Levels of the first term with so many non-zero rows in A_r1 that a dense rank-one
         update of the Schur complement (Q_r^2 flops in BLAS) beats their c^2 / 2 pair products,
-        and takes less memory: c > Q_r / HEAVY_RATIO."""
+        and takes less memory: c > Q_r / HEAVY_RATIO.
+
+        A small Schur complement keeps every level in the pair map unless the map would be
+        large (more than SMALL_PAIRS entries): there the sparse assembly is the fastest.
+        """
         counts = np.diff(self.Ar1.indptr)
+        if not self.large and np.sum(counts * (counts + 1) // 2) <= SMALL_PAIRS:
+            return np.zeros(0, dtype=np.int64)
         return np.flatnonzero(counts > self.Qr / HEAVY_RATIO)
 
     def _pair_chunks(self, max_pairs: int = 4_000_000, skip: np.ndarray | None = None):
@@ -279,32 +322,31 @@ class PLS:
         allocation, which cost more than the Cholesky itself for a large block).
         """
         scale = self._rest_scale(theta)
-        Pw = None if self.large else self.P @ w
-        if self.large:  # P @ w is the whole correction, one entry per position
-            S = self._workspace(reuse, zero=False)
-            np.copyto(S, self.Arr)
-            _subtract_product(self.P, w, S.ravel())
-            if self._heavy_B is not None:  # S -= B_h diag(w_h) B_h', lower triangle, in place
-                Bw = self._heavy_B * np.sqrt(w[self._heavy])
-                out = blas.dsyrk(-1.0, Bw, beta=1.0, c=S.T, lower=0, overwrite_c=1)
-                if not np.shares_memory(out, S):
-                    S.T[...] = np.triu(out) + np.tril(S.T, -1)
-            if isinstance(scale, np.ndarray):
-                S *= scale[:, None]
-                S *= scale[None, :]
-            else:
-                S[:] = np.tril(np.asarray(scale.T @ (scale.T @ (S + np.tril(S, -1).T)).T))
-        elif isinstance(scale, np.ndarray):
+        diagonal = isinstance(scale, np.ndarray)
+        if not self.large and self._heavy_B is None and diagonal:  # only the known positions
             vals = self._arr_on_keys.copy()
-            vals[self._pair_pos] -= Pw
+            vals[self._pair_pos] -= self.P @ w
             vals *= scale[self._key_rows] * scale[self._key_cols]
             S = self._workspace(reuse)
             S.ravel()[self._keys] = vals
+            S.ravel()[self._zdiag] += 1.0
+            return S
+        S = self._workspace(reuse, zero=False)
+        np.copyto(S, self.Arr)
+        if self.large:  # P @ w is the whole correction, one entry per position
+            _subtract_product(self.P, w, S.ravel())
         else:
-            C = self.Arr.copy()
-            C.ravel()[self.pair_keys] -= Pw
-            C = C + np.tril(C, -1).T
-            S = np.tril(np.asarray(scale.T @ (scale.T @ C).T))
+            S.ravel()[self.pair_keys] -= self.P @ w
+        if self._heavy_B is not None:  # S -= B_h diag(w_h) B_h', lower triangle, in place
+            Bw = self._heavy_B * np.sqrt(w[self._heavy])
+            out = blas.dsyrk(-1.0, Bw, beta=1.0, c=S.T, lower=0, overwrite_c=1)
+            if not np.shares_memory(out, S):
+                S.T[...] = np.triu(out) + np.tril(S.T, -1)
+        if diagonal:
+            S *= scale[:, None]
+            S *= scale[None, :]
+        else:
+            S[:] = np.tril(np.asarray(scale.T @ (scale.T @ (S + np.tril(S, -1).T)).T))
         S.ravel()[self._zdiag] += 1.0
         return S
 
