@@ -2,6 +2,7 @@
 
 from .bootstrap import BootstrapResult, bootstrap
 from .compare import Comparison, compare
+from .daskfit import DaskLmerFit
 from .design import DataError
 from .formula import FormulaError
 from .inference import anova
@@ -16,6 +17,7 @@ __all__ = [
     "bootstrap",
     "Comparison",
     "compare",
+    "DaskLmerFit",
     "DataError",
     "FormulaError",
     "LmFit",

@@ -11,8 +11,9 @@ Only the response changes between replicates, so nothing about ``X`` and ``Z`` i
   does not converge is refitted by BOBYQA from scratch, and one that still fails is counted;
 - a large mixed model is refitted replicate by replicate, warm-started.
 
-Replicates come in fixed chunks, each with its own random stream spawned from ``seed``, so the
-replicates are the same whatever ``n_jobs`` is.
+Replicates come in fixed chunks (their size set by the model alone), each with its own random
+stream spawned from ``seed``, so the replicates are the same whatever ``n_jobs`` is, and on a
+Dask cluster (``client``) whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from .batch import BatchCriterion
+from .cluster import map_on_client
 from .covariance import sdcor_from_theta
 from .lm import LmFit
 from .lmer import fit_pls
@@ -44,6 +46,7 @@ from .simulate import lm_blocks, lmer_blocks
 __all__ = ["BootstrapResult", "bootstrap"]
 
 CHUNK = 1000  # replicates per random stream
+LARGE_CHUNK = 20  # ... for a model refitted one replicate at a time (a task on a cluster)
 WORK_BYTES = 64e6  # memory for one batched refit: chunks are grouped up to about this size
 
 
@@ -209,6 +212,10 @@ class _LmerChunk:
         self.lower = fit.pls.layout.lower()
         self.diag = fit.pls.layout.diagonal_mask()
 
+    def chunk_size(self) -> int:
+        """Replicates per random stream: small chunks for a model refitted one replicate at a time."""
+        return CHUNK if self.batch is not None else LARGE_CHUNK
+
     def bytes_per_replicate(self) -> float:
         """Memory of one replicate in a batched refit (its stencil of evaluations included)."""
         pls = self.fit.pls
@@ -270,6 +277,9 @@ class _LmChunk:
     def __init__(self, fit: LmFit, statistic):
         self.fit, self.statistic = fit, statistic
 
+    def chunk_size(self) -> int:
+        return CHUNK
+
     def bytes_per_replicate(self) -> float:
         return 8.0 * 3 * self.fit.design.X.shape[0]
 
@@ -311,32 +321,45 @@ def _names_of(value) -> list[str] | None:
 
 
 # --------------------------------------------------------------------------- driver
-_WORKER = {}
+@dataclass(frozen=True, eq=False)
+class _Job:
+    """What every process running replicates needs: the refit engine, the simulator, the
+    random streams of the chunks and how many replicates to refit at a time."""
+
+    engine: object
+    blocks: Callable
+    streams: dict
+    limit: int
+
+    def run(self, chunks: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Simulate the given chunks (index, size), each from its own stream, and refit them.
+
+        Responses are made and refitted at most ``limit`` replicates at a time, so a model with
+        many rows never holds a whole chunk of responses.
+        """
+        pending, values, status = [], [], []
+
+        def refit() -> None:
+            if pending:
+                v, st, _ = self.engine.run(np.hstack(pending))
+                values.append(v)
+                status.append(st)
+                pending.clear()
+
+        for index, size in chunks:
+            for Y in self.blocks(np.random.default_rng(self.streams[index]), size, self.limit):
+                pending.append(Y)
+                if sum(y.shape[1] for y in pending) >= self.limit:
+                    refit()
+        refit()
+        return np.vstack(values), np.concatenate(status)
 
 
-def _run_chunks(chunks):
-    """Simulate the given chunks (index, size), each from its own stream, and refit them.
+_FORKED: dict = {}  # the job, inherited by forked worker processes
 
-    Responses are made and refitted at most ``_WORKER["limit"]`` replicates at a time, so a
-    model with many rows never holds a whole chunk of responses.
-    """
-    engine, streams, blocks, limit = (_WORKER[k] for k in ("engine", "streams", "blocks", "limit"))
-    pending, values, status = [], [], []
 
-    def refit() -> None:
-        if pending:
-            v, st, _ = engine.run(np.hstack(pending))
-            values.append(v)
-            status.append(st)
-            pending.clear()
-
-    for index, size in chunks:
-        for Y in blocks(np.random.default_rng(streams[index]), size, limit):
-            pending.append(Y)
-            if sum(y.shape[1] for y in pending) >= limit:
-                refit()
-    refit()
-    return np.vstack(values), np.concatenate(status)
+def _run_forked(chunks):
+    return _FORKED["job"].run(chunks)
 
 
 def _work_units(sizes: list[int], limit: int) -> list[list[tuple[int, int]]]:
@@ -360,6 +383,7 @@ def bootstrap(
     seed=None,
     progress: bool = True,
     n_jobs: int = 1,
+    client=None,
 ) -> BootstrapResult:
     """Parametric bootstrap of a fitted model, as lme4's ``bootMer``.
 
@@ -381,7 +405,11 @@ def bootstrap(
     progress : bool
         Show a progress bar (only when standard error is a terminal).
     n_jobs : int
-        Worker processes.
+        Worker processes (forked on this machine).
+    client : dask.distributed.Client, optional
+        Run the chunks of replicates on a Dask cluster instead: the model goes to each worker
+        once, each chunk is a task with its own random stream, so the replicates are those of
+        the serial run with the same seed, whatever the number of workers.
 
     Returns
     -------
@@ -389,6 +417,11 @@ def bootstrap(
     """
     if not isinstance(fit, (LmerFit, LmFit)):
         raise TypeError(f"bootstrap needs a fit from mm.lmer or mm.lm, not {type(fit).__name__}")
+    if isinstance(fit, LmerFit) and not fit.pls.has_rows:
+        raise NotImplementedError(
+            "bootstrap needs the observations in memory; this model was fitted from cross-products "
+            "(a Dask DataFrame). Fit it to a pandas DataFrame to bootstrap it"
+        )
     nsim = int(nsim)
     if nsim < 1:
         raise ValueError(f"nsim must be at least 1, not {nsim}")
@@ -409,26 +442,31 @@ def bootstrap(
         original = statistic(fit)
         names, t0 = _names_of(original), _as_values(original)
     names = names or [f"t{i + 1}" for i in range(len(t0))]
-    sizes = [min(CHUNK, nsim - start) for start in range(0, nsim, CHUNK)]
+    chunk = engine.chunk_size()
+    sizes = [min(chunk, nsim - start) for start in range(0, nsim, chunk)]
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
-    _WORKER.update(engine=engine, streams=seq.spawn(len(sizes)), blocks=blocks, limit=limit)
+    job = _Job(engine, blocks, dict(enumerate(seq.spawn(len(sizes)))), limit)
     units = _work_units(sizes, limit)
+    unit_sizes = [sum(size for _, size in unit) for unit in units]
     bar = progress_bar(nsim, progress, "bootstrap", "rep")
     results = []
     try:
-        if n_jobs > 1 and len(units) > 1:
+        if client is not None:
+            results = map_on_client(client, _Job.run, job, units, unit_sizes, bar)
+        elif n_jobs > 1 and len(units) > 1:
+            _FORKED["job"] = job
             with multiprocessing.get_context("fork").Pool(min(n_jobs, len(units))) as pool:
-                for res, unit in zip(pool.imap(_run_chunks, units), units):
+                for res, size in zip(pool.imap(_run_forked, units), unit_sizes):
                     results.append(res)
-                    bar.update(sum(size for _, size in unit))
+                    bar.update(size)
         else:
-            for unit in units:
-                results.append(_run_chunks(unit))
-                bar.update(sum(size for _, size in unit))
+            for unit, size in zip(units, unit_sizes):
+                results.append(job.run(unit))
+                bar.update(size)
     finally:
         bar.close()
-        _WORKER.clear()
+        _FORKED.clear()
     values = np.vstack([r[0] for r in results])
     status = np.concatenate([r[1] for r in results])
     replicates = pd.DataFrame(values, columns=names)

@@ -20,7 +20,7 @@ from formulaic import Formula, model_matrix
 from .contrasts import CONTRASTS, contrast_object, r_column_name
 from .formula import FormulaError, ParsedFormula, RandomTerm
 
-__all__ = ["DataError", "Design", "ReTerm", "build_design", "factor_codes"]
+__all__ = ["DataError", "Design", "ReTerm", "aliased_in_gram", "build_design", "factor_codes"]
 
 
 class DataError(ValueError):
@@ -343,6 +343,25 @@ def drop_aliased(X: np.ndarray, names: tuple[str, ...], tol: float = 1e-7):
             keep.append(j)
     aliased = tuple(n for j, n in enumerate(names) if j not in keep)
     return X[:, keep], tuple(names[j] for j in keep), aliased
+
+
+def aliased_in_gram(G: np.ndarray, tol: float = 1e-7) -> np.ndarray:
+    """Which columns of ``X`` :func:`drop_aliased` drops, decided from ``G = X'X`` alone.
+
+    Column ``j``'s residual from the kept earlier columns has squared norm
+    ``G_jj - g' G_kk^{-1} g``; it is aliased when that is at most ``tol^2 G_jj``.
+    """
+    p = G.shape[0]
+    aliased = np.zeros(p, dtype=bool)
+    kept: list[int] = []
+    for j in range(p):
+        g = G[kept, j]
+        resid = G[j, j] - (g @ np.linalg.solve(G[np.ix_(kept, kept)], g) if kept else 0.0)
+        if G[j, j] > 0 and resid > tol**2 * G[j, j]:
+            kept.append(j)
+        else:
+            aliased[j] = True
+    return aliased
 
 
 def _format_level(value) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .batch import BatchCriterion
+from .daskfit import is_dask_frame, lmer_dask
 from .design import DataError, build_design
 from .formula import FormulaError, parse_formula
 from .objective import criterion
@@ -35,8 +36,9 @@ def lmer(
     ----------
     formula : str
         An lme4 formula: ``"y ~ x + (1 | g)"``, ``(x || g)``, ``(1 | a/b)``, ``(1 | a:b)``.
-    data : pandas.DataFrame
-        The data; it is not modified.
+    data : pandas.DataFrame or dask.dataframe.DataFrame
+        The data; it is not modified. A Dask DataFrame is fitted from cross-products summed
+        over its partitions (:mod:`mixedmodels.daskfit`), with the same estimates.
     reml : bool
         REML (True, lme4's default) or maximum likelihood.
     contrasts : mapping, optional
@@ -61,6 +63,8 @@ def lmer(
             len(formula),
             "no random-effects terms such as (1 | g): use mm.lm for a fixed-effects model",
         )
+    if is_dask_frame(data):
+        return lmer_dask(formula, parsed, data, reml, contrasts, na_action, start, memory_limit)
     design = build_design(parsed, data, contrasts=contrasts, na_action=na_action)
     n, p = design.X.shape
     if p >= n:
@@ -73,17 +77,22 @@ def lmer(
     check_memory(design.reterms, p, memory_limit)
     pls = PLS(design.reterms, design.X, design.y)
     context = {"data": data, "contrasts": dict(contrasts or {}), "na_action": na_action}
-    notes = []
-    if design.aliased:
-        notes.append(
-            f"fixed-effect model matrix is rank deficient so dropping {len(design.aliased)} "
-            f"column(s): {', '.join(design.aliased)}"
-        )
-    return fit_pls(formula, design, pls, reml, start, notes=notes, **context)
+    return fit_pls(formula, design, pls, reml, start, notes=aliased_notes(design.aliased), **context)
 
 
-def fit_pls(formula: str, design, pls: PLS, reml: bool, start=None, notes=(), **context) -> LmerFit:
-    """Optimize the criterion of an assembled model and wrap the optimum as an :class:`LmerFit`.
+def aliased_notes(aliased) -> list[str]:
+    """lme4's message for dropped fixed-effects columns (none when there are none)."""
+    if not aliased:
+        return []
+    names = ", ".join(aliased)
+    return [f"fixed-effect model matrix is rank deficient so dropping {len(aliased)} column(s): {names}"]
+
+
+def fit_pls(
+    formula: str, design, pls: PLS, reml: bool, start=None, notes=(), result_type=LmerFit, **context
+) -> LmerFit:
+    """Optimize the criterion of an assembled model and wrap the optimum as an :class:`LmerFit`
+    (or ``result_type``, a subclass; ``context`` holds its further fields).
 
     What is worth knowing about the fit (dropped columns, a singular fit, an optimizer that did
     not converge) is recorded on it (``fit.messages``) and issued as MixedModelsWarning.
@@ -106,7 +115,7 @@ def fit_pls(formula: str, design, pls: PLS, reml: bool, start=None, notes=(), **
         notes.append(f"the optimizer did not converge ({opt.return_value})")
     if np.any(opt.theta[layout.diagonal_mask()] < SINGULAR_TOL):
         notes.append("boundary (singular) fit: a random-effect variance or correlation is on its boundary")
-    fit = LmerFit(
+    fit = result_type(
         formula=formula,
         reml=reml,
         design=design,

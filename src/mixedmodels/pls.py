@@ -31,7 +31,7 @@ from scipy.linalg import blas, lapack, solve_triangular
 from .covariance import ThetaLayout
 from .design import ReTerm
 
-__all__ = ["CrossProducts", "Factor", "PLS"]
+__all__ = ["CrossProducts", "Factor", "PLS", "cross_products"]
 
 LARGE_QR = 2000  # a Schur complement of more rows keeps P with one row per dense position
 HEAVY_RATIO = 25.0  # a first-term level with more than Q_r / 25 non-zero rows is updated densely
@@ -74,6 +74,27 @@ class CrossProducts:
     y_offset: np.ndarray
 
 
+def z_matrices(reterms, n: int) -> tuple[sp.csc_matrix, sp.csc_matrix]:
+    """The first term's columns of ``Z`` and the other terms' columns."""
+    rest = [term_matrix(t) for t in reterms[1:]]
+    return term_matrix(reterms[0]), sp.hstack(rest, format="csc") if rest else sp.csc_matrix((n, 0))
+
+
+def cross_products(reterms, X: np.ndarray, y: np.ndarray, y_offset: np.ndarray, Z=None) -> CrossProducts:
+    """A_11 (per level), A_r1 (sparse) and A_rr (dense) of the observations, with ``y - X y_offset``
+    as the response. ``Z`` is ``z_matrices(reterms, n)`` when already made."""
+    first = reterms[0]
+    Z1, Zrest = z_matrices(reterms, len(y)) if Z is None else Z
+    A11 = np.zeros((first.nlevels, first.k, first.k))
+    np.add.at(A11, first.refs, first.z[:, :, None] * first.z[:, None, :])
+    Xy = np.column_stack([X, y - X @ y_offset])
+    R = sp.hstack([Zrest, sp.csc_matrix(Xy)], format="csc")
+    Ar1 = (R.T @ Z1).tocsc()
+    Ar1.sort_indices()
+    Arr = (R.T @ R).toarray() if Zrest.shape[1] else Xy.T @ Xy
+    return CrossProducts(len(y), A11, Ar1, Arr, np.asarray(y_offset, dtype=float))
+
+
 @dataclass(frozen=True)
 class Factor:
     """The blocked Cholesky factor at one ``theta`` and what the objective reads from it."""
@@ -106,11 +127,12 @@ class PLS:
     def __init__(self, reterms, X: np.ndarray, y: np.ndarray):
         self.X = np.ascontiguousarray(X, dtype=float)
         self.y = np.asarray(y, dtype=float)
-        first = reterms[0]
-        self.Z1 = term_matrix(first)
-        rest = [term_matrix(t) for t in reterms[1:]]
-        self.Zrest = sp.hstack(rest, format="csc") if rest else sp.csc_matrix((len(self.y), 0))
-        self._setup(reterms, self._cross_products(first))
+        self.Z1, self.Zrest = z_matrices(reterms, len(self.y))
+        # the response enters as y - X c, c its least-squares coefficients on X: the criterion
+        # is the same for any c (beta absorbs it), and the small residual keeps r2 from
+        # cancelling in y'y - ... when y has a large mean
+        c = np.linalg.lstsq(self.X, self.y, rcond=None)[0] if self.X.shape[1] else np.zeros(0)
+        self._setup(reterms, cross_products(reterms, self.X, self.y, c, (self.Z1, self.Zrest)))
 
     @classmethod
     def from_cross_products(cls, reterms, blocks: CrossProducts) -> PLS:
@@ -149,26 +171,6 @@ class PLS:
         self._rest_pattern = (rows, cols)
 
     # ------------------------------------------------------------------ set-up
-    def _cross_products(self, first) -> CrossProducts:
-        """A_11 (per level), A_r1 (sparse) and A_rr (dense) from the observations.
-
-        The response enters as ``y - X c`` with ``c`` its least-squares coefficients on ``X``:
-        the criterion is the same for any ``c`` (``beta`` absorbs it, and ``beta = beta' + c``),
-        and the small residual keeps ``r2`` from cancelling in ``y'y - ...`` when ``y`` has a
-        large mean.
-        """
-        n, p = self.X.shape
-        z1 = first.z
-        A11 = np.zeros((first.nlevels, first.k, first.k))
-        np.add.at(A11, first.refs, z1[:, :, None] * z1[:, None, :])
-        y_offset = np.linalg.lstsq(self.X, self.y, rcond=None)[0] if p else np.zeros(0)
-        Xy = np.column_stack([self.X, self.y - self.X @ y_offset])
-        R = sp.hstack([self.Zrest, sp.csc_matrix(Xy)], format="csc")
-        Ar1 = (R.T @ self.Z1).tocsc()
-        Ar1.sort_indices()
-        Arr = (R.T @ R).toarray() if self.Zrest.shape[1] else Xy.T @ Xy
-        return CrossProducts(n, A11, Ar1, Arr, y_offset)
-
     def _build_pairs(self) -> None:
         """P: the entries of A_r1 W A_1r (lower triangle) as linear combinations of W's entries.
 

@@ -213,9 +213,10 @@ def zapsmall(x: np.ndarray, digits: int) -> np.ndarray:
 
 
 def _scaled_residuals(fit) -> str:
-    q = np.quantile(fit.residuals.to_numpy() / fit.sigma, [0, 0.25, 0.5, 0.75, 1])
+    q, exact = fit.scaled_residual_quantiles()
     shown = r_format(zapsmall(q, 5), 4)
-    return "Scaled residuals: \n" + named_vector(dict(zip(["Min", "1Q", "Median", "3Q", "Max"], shown)))
+    title = "Scaled residuals: \n" if exact else "Scaled residuals (quartiles approximate): \n"
+    return title + named_vector(dict(zip(["Min", "1Q", "Median", "3Q", "Max"], shown)))
 
 
 def _random_effects(fit) -> str:

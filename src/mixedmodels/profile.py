@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import interpolate, optimize, stats
 
+from .cluster import map_on_client
 from .covariance import sdcor_from_theta, theta_from_sdcor
 from .objective import criterion
 from .optimize import minimize_theta
@@ -259,7 +260,18 @@ class ProfileResult:
         return profile_figure(self, kind=kind, levels=levels)
 
 
-def profile(fit, which=None, alpha_max: float = 0.001, progress: bool = True) -> ProfileResult:
+@dataclass(frozen=True, eq=False)
+class _Traces:
+    """The traces of one profile out to ``cutoff``: one task per parameter on a cluster."""
+
+    prof: _Profiler
+    cutoff: float
+
+    def run(self, index: int) -> list[tuple[float, float]]:
+        return self.prof.trace(index, self.cutoff)
+
+
+def profile(fit, which=None, alpha_max: float = 0.001, progress: bool = True, client=None) -> ProfileResult:
     """Profile the ML deviance of a mixed model over its parameters, as lme4's ``profile``.
 
     Parameters
@@ -272,17 +284,29 @@ def profile(fit, which=None, alpha_max: float = 0.001, progress: bool = True) ->
     alpha_max : float
         The traces reach ``|zeta| >= sqrt(chi2_{1 - alpha_max}(npar))``, npar the number of
         parameters, as lme4's ``alphamax``.
+    progress : bool
+        Show a progress bar (only when standard error is a terminal).
+    client : dask.distributed.Client, optional
+        Profile the parameters on a Dask cluster, one task per parameter (their traces are
+        independent); the same traces as the serial run.
     """
     prof = _Profiler(fit)
     indices = _select(prof.names, which, prof.nvar)
     cutoff = math.sqrt(stats.chi2.ppf(1 - alpha_max, len(prof.names)))
-    rows = []
     bar = progress_bar(len(indices), progress, "profile", "param")
-    for index in indices:
-        for value, zeta in prof.trace(index, cutoff):
-            rows.append((prof.names[index], value, zeta))
-        bar.update(1)
-    bar.close()
+    try:
+        if client is not None:
+            traces = map_on_client(
+                client, _Traces.run, _Traces(prof, cutoff), indices, [1] * len(indices), bar
+            )
+        else:
+            traces = []
+            for index in indices:
+                traces.append(prof.trace(index, cutoff))
+                bar.update(1)
+    finally:
+        bar.close()
+    rows = [(prof.names[i], value, zeta) for i, trace in zip(indices, traces) for value, zeta in trace]
     table = pd.DataFrame(rows, columns=["parameter", "value", "zeta"])
     estimates = pd.Series(prof.estimates[indices], index=[prof.names[i] for i in indices], name="estimate")
     lookup = {prof.names[i]: i for i in indices}

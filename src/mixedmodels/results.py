@@ -266,6 +266,10 @@ class LmerFit:
             self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
         )
 
+    def scaled_residual_quantiles(self) -> tuple[np.ndarray, bool]:
+        """Min, quartiles and max of ``residuals / sigma``, and whether they are exact."""
+        return np.quantile(self.residuals.to_numpy() / self.sigma, [0, 0.25, 0.5, 0.75, 1]), True
+
     # ------------------------------------------------------------- inference
     @cached_property
     def satterthwaite(self):
@@ -353,14 +357,14 @@ class LmerFit:
 
         return predict_lmer(self, newdata, re_form, allow_new_levels)
 
-    def profile(self, which=None, alpha_max: float = 0.001, progress: bool = True):
+    def profile(self, which=None, alpha_max: float = 0.001, progress: bool = True, client=None):
         """The profile likelihood (ML deviance) over the parameters, as lme4's ``profile``.
 
-        See :func:`mixedmodels.profile.profile`.
+        See :func:`mixedmodels.profile.profile` (``client``: a Dask client to profile on).
         """
         from .profile import profile
 
-        return profile(self, which=which, alpha_max=alpha_max, progress=progress)
+        return profile(self, which=which, alpha_max=alpha_max, progress=progress, client=client)
 
     def confint(
         self, method: str = "profile", level: float = 0.95, parm=None, nsim: int = 1000, seed=None, **kwargs
@@ -378,7 +382,7 @@ class LmerFit:
             Parameters to include (lme4's names), all by default.
         nsim, seed, **kwargs
             For ``method="boot"``: replicates, seed, and further arguments of
-            :func:`mixedmodels.bootstrap`.
+            :func:`mixedmodels.bootstrap`; for ``"profile"``: ``progress`` and ``client``.
         """
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, not {level}")
@@ -395,7 +399,10 @@ class LmerFit:
             out.loc[list(self.fixef_names), columns[0]] = (self.fixef - z * self.se).to_numpy()
             out.loc[list(self.fixef_names), columns[1]] = (self.fixef + z * self.se).to_numpy()
         elif method == "profile":
-            out = self.profile(which=parm, progress=kwargs.get("progress", True)).confint(level)
+            prof = self.profile(
+                which=parm, progress=kwargs.get("progress", True), client=kwargs.get("client")
+            )
+            out = prof.confint(level)
         elif method == "boot":
             from .bootstrap import bootstrap
 
