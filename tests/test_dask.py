@@ -173,6 +173,8 @@ def test_dask_fit_errors_name_the_problem(synchronous):
     holes = frame.assign(Days=frame.Days.where(frame.index % 10 != 0))
     with pytest.raises(mm.DataError, match="missing values in 'Days' \\(18\\)"):
         mm.lmer("Reaction ~ Days + (1 | Subject)", dd.from_pandas(holes, npartitions=3), na_action="raise")
+    with pytest.raises(mm.DataError, match="scale\\(Days\\) learns from the whole column"):
+        mm.lmer("Reaction ~ scale(Days) + (1 | Subject)", data)
     flat = frame.assign(Reaction=1.0)
     with pytest.raises(mm.DataError, match="constant"):
         mm.lmer("Reaction ~ Days + (1 | Subject)", dd.from_pandas(flat, npartitions=2))

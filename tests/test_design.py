@@ -107,3 +107,14 @@ def test_r_semantics_of_the_fixed_part():
 def test_unknown_contrast_is_refused(seed):
     with pytest.raises(ValueError, match="unknown coding 'sums'"):
         mm.lmer("y ~ x + (1 | p)", seed, contrasts={"p": "sums"})
+
+
+def test_stateful_transforms_find_their_column():
+    """formulaic does not list the variables of scale() or poly(); they are still used columns,
+    and scale(Days) is the standardized column."""
+    data = datasets.load("sleepstudy")
+    fit = mm.lmer("Reaction ~ scale(Days) + (1 | Subject)", data)
+    days = data.Days
+    manual = mm.lmer("Reaction ~ z + (1 | Subject)", data.assign(z=(days - days.mean()) / days.std()))
+    np.testing.assert_allclose(fit.fixef.to_numpy(), manual.fixef.to_numpy(), rtol=1e-8)
+    assert list(fit.fixef.index) == ["(Intercept)", "scale(Days)"]

@@ -299,7 +299,7 @@ def lmer_dask(
         )
     casts = {c: _levels_in_order(found.distinct[(c,)][c], dtypes[c]) for c in factors}
     proto = _prototype(found.head, casts, [c for c in columns if c in model_vars])
-    _, xspec = _materialize(parsed.fixed, proto, contrasts, "fixed-effects")
+    _, xspec = _stateless(_materialize(parsed.fixed, proto, contrasts, "fixed-effects")[1])
     p_full = len(xspec.names)
     terms = _term_plans(parsed, proto, found, dtypes, n)
     terms.sort(key=lambda t: -len(t.coder.labels))
@@ -377,12 +377,27 @@ def _prototype(head: pd.DataFrame, casts: dict, columns: list[str]) -> pd.DataFr
     return pd.DataFrame(proto)
 
 
+def _stateless(spec):
+    """The specification, if it has no transforms that learn from the data (``scale``, ``poly``):
+    those would learn from a few rows here, not from the whole column as in memory."""
+    state = getattr(spec.model_spec, "transform_state", None)
+    if state:
+        names = ", ".join(state)
+        raise DataError(
+            f"{names} learns from the whole column, which a Dask DataFrame fit does not see at once: "
+            "compute the transformed column first (data.assign(...)) and use it in the formula"
+        )
+    return None, spec
+
+
 def _term_plans(
     parsed: ParsedFormula, proto: pd.DataFrame, found: _Survey, dtypes, n: int
 ) -> list[_TermPlan]:
     plans = []
     for term in parsed.random:
-        _, zspec = _materialize(term.expr, proto, None, f"random-effects ({term.expr} | {term.group})")
+        _, zspec = _stateless(
+            _materialize(term.expr, proto, None, f"random-effects ({term.expr} | {term.group})")[1]
+        )
         k = len(zspec.names)
         if k == 0:
             raise DataError(f"the random-effects term ({term.expr} | {term.group}) has no columns")

@@ -121,13 +121,18 @@ def _formula_variables(rhs: str, parsed: ParsedFormula | None = None) -> set[str
     if simple is not None:
         return {t for t in simple if t not in ("0", "1")}
     try:
-        return set(Formula(_translate_powers(rhs)).required_variables)
+        found = set(Formula(_translate_powers(rhs)).required_variables)
     except Exception as exc:  # formulaic's parse errors carry their own message
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         message = f"cannot read {rhs.strip()!r}: {first}"
         if parsed is None:
             raise FormulaError(rhs, 0, message) from None
         raise parsed.error(rhs, message) from None
+    # formulaic does not report the variables of stateful transforms (scale(x), poly(x, 2))
+    return found | set(_CALL_ARGUMENT.findall(rhs))
+
+
+_CALL_ARGUMENT = re.compile(r"\b[A-Za-z_][\w.]*\(\s*([A-Za-z_][\w.]*)\s*[,)]")
 
 
 def _used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
