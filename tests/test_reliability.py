@@ -290,3 +290,19 @@ def test_two_million_rows_simple_model():
     fit = mm.lmer("y ~ x + (1 | g)", data)
     assert fit.fixef["x"] == pytest.approx(2, abs=5 * fit.se["x"])
     assert fit.sigma == pytest.approx(1, rel=0.01)
+
+
+def test_memory_limit_counts_the_pair_map():
+    """A small dense block, but a pair map of ~1.9e6 entries (each level of 'a' meets ~60 levels
+    of 'b'): refused under a limit it exceeds, fitted under one it does not."""
+    rng = np.random.default_rng(0)
+    n = 60_000
+    data = pd.DataFrame(
+        {"y": rng.normal(size=n), "a": rng.integers(0, 1000, n), "b": rng.integers(0, 150, n)}
+    )
+    with pytest.raises(
+        MemoryError,
+        match=r"pair map of this model would need about 31 MiB .*within levels of 'a'.*limit is 8 MiB",
+    ):
+        mm.lmer("y ~ 1 + (1 | a) + (1 | b)", data, memory_limit=8 * 2**20)
+    assert mm.lmer("y ~ 1 + (1 | a) + (1 | b)", data, memory_limit=2**30).converged

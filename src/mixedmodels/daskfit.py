@@ -38,7 +38,7 @@ from .design import (
     factor_codes,
 )
 from .formula import ParsedFormula
-from .options import options
+from .options import format_bytes, options
 from .pls import PLS, CrossProducts, cross_products
 from .results import LmerFit
 
@@ -327,7 +327,7 @@ def lmer_dask(
     design = Design(
         None, None, names, tuple(reterms), found.rows - n, aliased, parsed.response, None, None, xspec
     )
-    pls = PLS.from_cross_products(reterms, total)
+    pls = PLS.from_cross_products(reterms, total, memory_limit)
     context = {"data": data, "contrasts": dict(contrasts or {}), "na_action": na_action}
     return fit_pls(
         formula,
@@ -427,9 +427,9 @@ def _check_client_memory(reterms, p: int, n: int, limit: float | None) -> None:
     need = 12.0 * nnz + 8.0 * first.nlevels * first.k**2 + 8.0 * Qr * Qr
     if need > limit:
         raise MemoryError(
-            f"the cross-products of this model would need up to {need / 2**30:.1f} GiB on the client "
+            f"the cross-products of this model would need up to {format_bytes(need)} on the client "
             f"(A_r1: up to {nnz} non-zeros, {first.group!r} x the other {Qr} columns). The limit is "
-            f"{limit / 2**30:.1f} GiB; raise it with memory_limit= or mixedmodels.options.memory_limit"
+            f"{format_bytes(limit)}; raise it with memory_limit= or mixedmodels.options.memory_limit"
         )
 
 

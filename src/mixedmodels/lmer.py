@@ -49,8 +49,9 @@ def lmer(
     start : array, optional
         Starting ``theta``; lme4's default (identity templates) when not given.
     memory_limit : float, optional
-        Bytes the dense block of the Cholesky factor may take (default
-        ``mixedmodels.options.memory_limit``, 8 GiB); a larger model is refused before it is built.
+        Bytes the dense block of the Cholesky factor (or the map of pair products that updates
+        it) may take (default ``mixedmodels.options.memory_limit``, 8 GiB); a larger model is
+        refused before it is built.
 
     Returns
     -------
@@ -75,7 +76,7 @@ def lmer(
             "there is no variation to model"
         )
     check_memory(design.reterms, p, memory_limit)
-    pls = PLS(design.reterms, design.X, design.y)
+    pls = PLS(design.reterms, design.X, design.y, memory_limit)
     context = {"data": data, "contrasts": dict(contrasts or {}), "na_action": na_action}
     return fit_pls(formula, design, pls, reml, start, notes=aliased_notes(design.aliased), **context)
 

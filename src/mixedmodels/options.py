@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["options"]
+__all__ = ["format_bytes", "options"]
 
 
 @dataclass
@@ -21,3 +21,8 @@ class Options:
 
 
 options = Options()
+
+
+def format_bytes(size: float) -> str:
+    """A memory size for a message: ``"1.5 GiB"``, ``"31 MiB"``."""
+    return f"{size / 2**30:.1f} GiB" if size >= 2**30 else f"{size / 2**20:.0f} MiB"

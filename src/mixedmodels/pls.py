@@ -30,6 +30,7 @@ from scipy.linalg import blas, lapack, solve_triangular
 
 from .covariance import ThetaLayout
 from .design import ReTerm
+from .options import format_bytes, options
 
 __all__ = ["CrossProducts", "Factor", "PLS", "cross_products"]
 
@@ -124,7 +125,8 @@ class PLS:
         Response.
     """
 
-    def __init__(self, reterms, X: np.ndarray, y: np.ndarray):
+    def __init__(self, reterms, X: np.ndarray, y: np.ndarray, memory_limit: float | None = None):
+        self.memory_limit = memory_limit
         self.X = np.ascontiguousarray(X, dtype=float)
         self.y = np.asarray(y, dtype=float)
         self.Z1, self.Zrest = z_matrices(reterms, len(self.y))
@@ -135,13 +137,14 @@ class PLS:
         self._setup(reterms, cross_products(reterms, self.X, self.y, c, (self.Z1, self.Zrest)))
 
     @classmethod
-    def from_cross_products(cls, reterms, blocks: CrossProducts) -> PLS:
+    def from_cross_products(cls, reterms, blocks: CrossProducts, memory_limit: float | None = None) -> PLS:
         """The model from its cross-products alone (no observations: ``X``, ``y``, ``Z`` unknown).
 
         What needs the rows (simulation, refits to new responses, fitted values) is not
         available from such a model; everything read from the factor is.
         """
         self = cls.__new__(cls)
+        self.memory_limit = memory_limit
         self.X = self.y = self.Z1 = self.Zrest = None
         self._setup(reterms, blocks)
         return self
@@ -186,6 +189,7 @@ class PLS:
         kk, Qr, n1 = self.k1 * self.k1, self.Qr, self.n1
         self.large = Qr > LARGE_QR
         self._heavy = self._heavy_levels() if self.k1 == 1 else np.zeros(0, dtype=np.int64)
+        self._check_memory()
         self._heavy_B = self.Ar1[:, self._heavy].toarray() if len(self._heavy) else None
         keys, vals, cols = [], [], []
         for chunk_keys, chunk_cols, chunk_vals in self._pair_chunks(skip=self._heavy):
@@ -210,6 +214,21 @@ class PLS:
         if self.P.shape[0] * self.P.shape[1] <= 20_000:  # small: a dense product has less overhead
             self.P = self.P.toarray()
         self._scatter_map()
+
+    def _check_memory(self) -> None:
+        """Refuse, before it is made, a pair map (and dense block of heavy levels) larger than
+        the memory limit: about 24 bytes per entry while it is made."""
+        limit = options.memory_limit if self.memory_limit is None else self.memory_limit
+        rows = np.diff(self.Ar1.indptr).reshape(self.n1, self.k1).max(axis=1)  # at least, per level
+        rows[self._heavy] = 0
+        entries = int(np.sum(rows * (rows + 1) // 2)) * self.k1**2
+        need = 24.0 * entries + 8.0 * self.Qr * len(self._heavy)
+        if need > limit:
+            raise MemoryError(
+                f"the pair map of this model would need about {format_bytes(need)} ({entries} products of "
+                f"pairs of the other terms' columns within levels of {self.reterms[0].group!r}). The limit "
+                f"is {format_bytes(limit)}; raise it with memory_limit= or mixedmodels.options.memory_limit"
+            )
 
     def _heavy_levels(self) -> np.ndarray:
         """Levels of the first term with so many non-zero rows in A_r1 that a dense rank-one
