@@ -1,5 +1,6 @@
 """Parametric bootstrap: lme4's bootMer numbers, the fast path against fresh fits, reproducibility."""
 
+import importlib
 import math
 
 import numpy as np
@@ -59,7 +60,17 @@ def _refit_fresh(fit, data, y):
         ("pastes", "strength ~ 1 + (1 | batch/cask)"),
     ],
 )
-def test_fast_path_equals_fresh_fits(name, formula):
+@pytest.mark.parametrize("batched", [True, False])
+def test_fast_path_equals_fresh_fits(monkeypatch, name, formula, batched):
+    """Batched refits (small models), and refits one replicate at a time (large models; forced
+    here), equal fresh fits of the simulated data."""
+    if not batched:
+        bootstrap_module = importlib.import_module("mixedmodels.bootstrap")
+
+        class NoBatch(bootstrap_module.BatchCriterion):
+            suitable = staticmethod(lambda pls: False)
+
+        monkeypatch.setattr(bootstrap_module, "BatchCriterion", NoBatch)
     data = datasets.load(name)
     data[formula.split("~")[0].strip()] = data[formula.split("~")[0].strip()].astype(float)
     fit = mm.lmer(formula, data)

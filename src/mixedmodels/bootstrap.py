@@ -9,7 +9,8 @@ Only the response changes between replicates, so nothing about ``X`` and ``Z`` i
   chunk of replicates at once: a batched criterion and a vectorized Newton method
   (:mod:`mixedmodels.newton`), warm-started at the original estimate; a replicate where that
   does not converge is refitted by BOBYQA from scratch, and one that still fails is counted;
-- a large mixed model is refitted replicate by replicate, warm-started.
+- a large mixed model is refitted replicate by replicate by Newton from the original estimate
+  (BOBYQA where that does not converge).
 
 Replicates come in fixed chunks (their size set by the model alone), each with its own random
 stream spawned from ``seed``, so the replicates are the same whatever ``n_jobs`` is, and on a
@@ -184,20 +185,35 @@ def _original_statistic(fit) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- refits
-def refit_lmer_at(fit: LmerFit, y: np.ndarray, theta: np.ndarray) -> LmerFit:
-    """The fitted model for response ``y`` with its optimum ``theta`` already known."""
-    design = replace(fit.design, y=y)
-    pls = PLS(design.reterms, design.X, y)
+def _fit_at(fit: LmerFit, design, pls: PLS, theta: np.ndarray, feval: int = 0) -> LmerFit:
     factor = pls.factor(theta)
     fmin = criterion(factor, pls.n, pls.p, fit.reml)
-    opt = OptSummary(fit.opt.theta, np.asarray(theta, dtype=float), fmin, 0, "bootstrap", True)
+    opt = OptSummary(fit.opt.theta, np.asarray(theta, dtype=float), fmin, feval, "bootstrap", True)
     return LmerFit(formula=fit.formula, reml=fit.reml, design=design, pls=pls, opt=opt, factor=factor)
 
 
-def refit_lmer(fit: LmerFit, y: np.ndarray) -> LmerFit:
-    """BOBYQA refit of the model to response ``y``, warm-started at the fit's theta."""
+def refit_lmer_at(fit: LmerFit, y: np.ndarray, theta: np.ndarray) -> LmerFit:
+    """The fitted model for response ``y`` with its optimum ``theta`` already known."""
+    design = replace(fit.design, y=y)
+    return _fit_at(fit, design, PLS(design.reterms, design.X, y), theta)
+
+
+def refit_lmer(fit: LmerFit, y: np.ndarray, start: np.ndarray | None = None) -> LmerFit:
+    """Refit of the model to response ``y``: Newton from ``start`` (a point near the optimum,
+    where it converges in a few steps to the exact optimum), BOBYQA from the fit's theta where
+    it does not converge or no ``start`` is given."""
     design = replace(fit.design, y=y)
     pls = PLS(design.reterms, design.X, y)
+    if start is not None:
+        count = [0]
+
+        def fn(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            count[0] += len(points)
+            return np.array([criterion(pls.factor(x, reuse=True), pls.n, pls.p, fit.reml) for x in points])
+
+        theta, _, ok = minimize_batch(fn, start[None, :], pls.layout.lower(), max_iter=20)
+        if ok[0]:
+            return _fit_at(fit, design, pls, theta[0], count[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return fit_pls(fit.formula, design, pls, fit.reml, start=fit.opt.theta)
@@ -230,45 +246,55 @@ class _LmerChunk:
 
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Statistics (m, s), their status and each replicate's theta."""
-        m = Y.shape[1]
-        resp = None
-        if self.batch is not None:
-            resp = self.batch.responses(Y)
-            theta, _, ok = minimize_batch(
-                lambda th, rows: self.batch.criterion(th, self.batch.take(resp, rows)),
-                self.start(m),
-                self.lower,
-            )
-        else:
-            theta, ok = np.tile(self.fit.opt.theta, (m, 1)), np.zeros(m, dtype=bool)
-        failed = np.zeros(m, dtype=bool)
-        for i in np.flatnonzero(~ok):  # not converged in the batch, or a large model
-            try:
-                refit = refit_lmer(self.fit, Y[:, i])
-                theta[i], failed[i] = refit.opt.theta, not refit.converged
-            except (ValueError, np.linalg.LinAlgError):
-                failed[i] = True
-        values = self._statistics(Y, theta, resp)
+        values, theta, failed = self._run_batch(Y) if self.batch is not None else self._run_single(Y)
         values[failed] = np.nan
         singular = np.any(theta[:, self.diag] < SINGULAR_TOL, axis=1)
         status = np.where(failed, "failed", np.where(singular, "singular", "ok"))
         return values, status, theta
 
-    def _statistics(self, Y: np.ndarray, theta: np.ndarray, resp: dict | None) -> np.ndarray:
+    def _run_batch(self, Y: np.ndarray):
+        """All replicates in one batched Newton; BOBYQA for those it leaves unconverged."""
+        resp = self.batch.responses(Y)
+        theta, _, ok = minimize_batch(
+            lambda th, rows: self.batch.criterion(th, self.batch.take(resp, rows)),
+            self.start(Y.shape[1]),
+            self.lower,
+        )
+        failed = np.zeros(len(theta), dtype=bool)
+        for i in np.flatnonzero(~ok):
+            try:
+                refit = refit_lmer(self.fit, Y[:, i])
+                theta[i], failed[i] = refit.opt.theta, not refit.converged
+            except (ValueError, np.linalg.LinAlgError):
+                failed[i] = True
         if self.statistic is not None:
-            return np.array(
-                [
-                    _as_values(self.statistic(refit_lmer_at(self.fit, Y[:, i], theta[i])))
-                    for i in range(len(theta))
-                ]
-            )
-        if resp is not None:
-            beta, sigma = self.batch.estimates(theta, resp)
-        else:
             fits = [refit_lmer_at(self.fit, Y[:, i], theta[i]) for i in range(len(theta))]
-            beta = np.array([f.fixef.to_numpy() for f in fits])
-            sigma = np.array([f.sigma for f in fits])
-        return _default_lmer_statistic(self.fit, theta, sigma, beta)
+            return self._custom(fits), theta, failed
+        beta, sigma = self.batch.estimates(theta, resp)
+        return _default_lmer_statistic(self.fit, theta, sigma, beta), theta, failed
+
+    def _run_single(self, Y: np.ndarray):
+        """One replicate at a time (a large model), each warm-started at the estimate."""
+        m = Y.shape[1]
+        theta, failed, fits = np.tile(self.fit.opt.theta, (m, 1)), np.zeros(m, dtype=bool), []
+        start = self.start(1)[0]
+        for i in range(m):
+            try:
+                refit = refit_lmer(self.fit, Y[:, i], start)
+                theta[i], failed[i] = refit.opt.theta, not refit.converged
+            except (ValueError, np.linalg.LinAlgError):
+                refit, failed[i] = None, True
+            fits.append(refit)
+        if self.statistic is not None:
+            return self._custom(fits), theta, failed
+        beta = np.array([f.fixef.to_numpy() if f else np.full(self.fit.pls.p, np.nan) for f in fits])
+        sigma = np.array([f.sigma if f else np.nan for f in fits])
+        return _default_lmer_statistic(self.fit, theta, sigma, beta), theta, failed
+
+    def _custom(self, fits: list) -> np.ndarray:
+        values = [_as_values(self.statistic(f)) if f is not None else None for f in fits]
+        width = max(len(v) for v in values if v is not None) if any(v is not None for v in values) else 1
+        return np.array([v if v is not None else np.full(width, np.nan) for v in values])
 
 
 class _LmChunk:
