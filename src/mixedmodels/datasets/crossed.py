@@ -63,13 +63,13 @@ def crossed_dask(n: int, users: int, items: int, npartitions: int, seed: int = 0
     """The same data set as a lazy Dask DataFrame (needs ``mixedmodels[dask]``)."""
     import dask.dataframe as dd
 
-    sizes = _sizes(n, npartitions)
+    meta = crossed_partition(0, 0, users, items, seed)
     return dd.from_map(
         crossed_partition,
         range(npartitions),
-        sizes,
+        _sizes(n, npartitions),
         users=users,
         items=items,
         seed=seed,
-        enforce_metadata=False,
+        meta=meta,
     )
