@@ -85,7 +85,10 @@ def bench_fit(args) -> None:
     print(f"Dask DataFrame fit: {int(args.rows):,} rows, {args.users} users x {args.items} items, ")
     print(f"{args.partitions} partitions made on {args.workers} workers")
     print(f"fit {seconds:.1f} s ({fit.opt.feval} evaluations); client peak {peak_gib():.2f} GiB ")
-    print(f"(before the fit {before:.2f} GiB); workers' peaks " + ", ".join(f"{v:.2f}" for v in workers.values()))
+    print(
+        f"(before the fit {before:.2f} GiB); workers' peaks "
+        + ", ".join(f"{v:.2f}" for v in workers.values())
+    )
     print(fit.fixef.round(4).to_string())
     print(fit.varcorr[["group", "sdcor"]].round(4).to_string(index=False))
     if args.in_memory:
@@ -104,7 +107,9 @@ def bench_fit(args) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=["bootstrap", "fit"])
     parser.add_argument("--nsim", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
