@@ -189,3 +189,24 @@ def test_the_core_never_imports_dask():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_factor_levels_keep_the_in_memory_order(synchronous):
+    """An object column of numbers orders its levels as numbers, a categorical by its categories
+    (Dask keeps object columns as objects here; by default it converts them to text)."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    g = rng.integers(0, 30, n)
+    data = pd.DataFrame(
+        {
+            "y": rng.normal(size=n) + g % 5,
+            "k": pd.Series(rng.choice([1, 2, 10], n), dtype=object),
+            "c": pd.Categorical(rng.choice(["lo", "mid", "hi"], n), categories=["lo", "mid", "hi"]),
+            "g": g,
+        }
+    )
+    want = mm.lmer("y ~ k + c + (1 | g)", data)
+    with dask.config.set({"dataframe.convert-string": False}):
+        got = mm.lmer("y ~ k + c + (1 | g)", dd.from_pandas(data, npartitions=3))
+    assert list(got.fixef.index) == ["(Intercept)", "k2", "k10", "cmid", "chi"]
+    assert_same_fit(got, want, 1e-8)

@@ -299,7 +299,7 @@ def lmer_dask(
         )
     casts = {c: _levels_in_order(found.distinct[(c,)][c], dtypes[c]) for c in factors}
     proto = _prototype(found.head, casts, [c for c in columns if c in model_vars])
-    _, xspec = _stateless(_materialize(parsed.fixed, proto, contrasts, "fixed-effects")[1])
+    xspec = _stateless(_materialize(parsed.fixed, proto, contrasts, "fixed-effects")[1])
     p_full = len(xspec.names)
     terms = _term_plans(parsed, proto, found, dtypes, n)
     terms.sort(key=lambda t: -len(t.coder.labels))
@@ -361,7 +361,11 @@ def _levels_in_order(values: pd.Series, dtype) -> list:
     if isinstance(dtype, pd.CategoricalDtype) and _known(dtype):
         used = set(np.asarray(values, dtype=object))
         return [c for c in dtype.categories if c in used]
-    return sorted(set(np.asarray(values, dtype=object).astype(str)))
+    distinct = set(np.asarray(values, dtype=object))
+    try:
+        return sorted(distinct)  # as pandas orders the categories of text or objects
+    except TypeError:
+        return sorted(distinct, key=str)
 
 
 def _prototype(head: pd.DataFrame, casts: dict, columns: list[str]) -> pd.DataFrame:
@@ -387,7 +391,7 @@ def _stateless(spec):
             f"{names} learns from the whole column, which a Dask DataFrame fit does not see at once: "
             "compute the transformed column first (data.assign(...)) and use it in the formula"
         )
-    return None, spec
+    return spec
 
 
 def _term_plans(
@@ -395,7 +399,7 @@ def _term_plans(
 ) -> list[_TermPlan]:
     plans = []
     for term in parsed.random:
-        _, zspec = _stateless(
+        zspec = _stateless(
             _materialize(term.expr, proto, None, f"random-effects ({term.expr} | {term.group})")[1]
         )
         k = len(zspec.names)
