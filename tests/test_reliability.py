@@ -133,7 +133,9 @@ def test_scaling_the_response(seed, formula, c):
     a, b = quiet_fit(formula, data), quiet_fit(formula, data.assign(y=c * data.y))
     np.testing.assert_allclose(b.fixef, c * a.fixef, rtol=1e-5, atol=1e-9 * c)
     assert b.sigma == pytest.approx(c * a.sigma, rel=1e-5)
-    np.testing.assert_allclose(b.theta, a.theta, rtol=1e-4, atol=1e-6)
+    # a diagonal theta within lme4's boundary tolerance (1e-5) of 0 is not determined by the
+    # data: seed 199, y ~ x + (x | g) gives 7.1e-6 and 4.5e-6, criteria equal to 6e-13
+    np.testing.assert_allclose(b.theta, a.theta, rtol=1e-4, atol=1e-5)
     sd = b.varcorr[b.varcorr.var2.isna()].sdcor.to_numpy()
     np.testing.assert_allclose(
         sd, c * a.varcorr[a.varcorr.var2.isna()].sdcor.to_numpy(), rtol=1e-4, atol=1e-7 * c

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .pls import PLS
+from .pls import PLS, symmetric
 
 __all__ = ["BatchCriterion"]
 
@@ -47,8 +47,7 @@ class BatchCriterion:
         self.A11 = pls.A11
         Ar1 = pls.Ar1.toarray()[:-1]  # rows: rest Z, X (the y row comes per response)
         self.B = Ar1.reshape(self.Qr - 1, self.n1, self.k1)
-        full = np.tril(pls.Arr)
-        full = full + np.tril(full, -1).T
+        full = symmetric(pls.Arr)
         self.Arr0 = full[:-1, :-1]
         self.rest = sp.hstack([pls.Zrest, sp.csc_matrix(pls.X)], format="csc")
         rows, cols, self.rest_index = self.layout.lambda_pattern(

@@ -39,7 +39,7 @@ from .design import (
 )
 from .formula import ParsedFormula
 from .options import format_bytes, options
-from .pls import PLS, CrossProducts, cross_products
+from .pls import PLS, CrossProducts, cross_products, symmetric
 from .results import LmerFit
 
 __all__ = ["DaskLmerFit", "is_dask_frame", "lmer_dask"]
@@ -442,9 +442,8 @@ def _kept(total: CrossProducts, qrest: int, keep: np.ndarray, p: int) -> CrossPr
     if len(keep) == p:
         return total
     rows = np.concatenate([np.arange(qrest), qrest + keep, [qrest + p]])
-    Arr = np.tril(total.Arr)
-    Arr = Arr + np.tril(Arr, -1).T
-    return CrossProducts(total.n, total.A11, total.Ar1[rows].tocsc(), Arr[np.ix_(rows, rows)], total.y_offset)
+    Arr = symmetric(total.Arr)[np.ix_(rows, rows)]
+    return CrossProducts(total.n, total.A11, total.Ar1[rows].tocsc(), Arr, total.y_offset)
 
 
 def _residualized(total: CrossProducts, qrest: int, intercept: int | None, ybar: float) -> CrossProducts:
@@ -456,8 +455,7 @@ def _residualized(total: CrossProducts, qrest: int, intercept: int | None, ybar:
     """
     Qr = total.Arr.shape[0]
     p = Qr - qrest - 1
-    A = np.tril(total.Arr)
-    A = A + np.tril(A, -1).T
+    A = symmetric(total.Arr)
     x = slice(qrest, qrest + p)
     c = cho_solve(cho_factor(A[x, x], lower=True), A[-1, x]) if p else np.zeros(0)
     T = sp.identity(Qr, format="lil")

@@ -32,7 +32,7 @@ from .covariance import ThetaLayout
 from .design import ReTerm
 from .options import format_bytes, options
 
-__all__ = ["CrossProducts", "Factor", "PLS", "cross_products"]
+__all__ = ["CrossProducts", "Factor", "PLS", "cross_products", "symmetric"]
 
 LARGE_QR = 2000  # a Schur complement of more rows keeps P with one row per dense position
 HEAVY_RATIO = 25.0  # a first-term level with more than Q_r / 25 non-zero rows is updated densely
@@ -73,6 +73,12 @@ class CrossProducts:
     Ar1: sp.csc_matrix
     Arr: np.ndarray
     y_offset: np.ndarray
+
+
+def symmetric(lower: np.ndarray) -> np.ndarray:
+    """The symmetric matrix whose lower triangle is ``lower``'s."""
+    L = np.tril(lower)
+    return L + np.tril(L, -1).T
 
 
 def z_matrices(reterms, n: int) -> tuple[sp.csc_matrix, sp.csc_matrix]:
