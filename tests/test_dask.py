@@ -71,20 +71,29 @@ def test_bootstrap_on_a_cluster_gives_the_serial_replicates(client):
 
 def test_a_lost_worker_costs_only_a_rerun(client, tmp_path):
     """The statistic kills the worker process the first time it runs there; Dask reruns that
-    chunk elsewhere and the result is the serial one."""
+    chunk elsewhere and the result is the serial one. Twice in a row: the second run starts while
+    the first killed worker restarts, so the one worker holding the model dies too, and the
+    model is made again rather than its tasks cancelled."""
+    client.wait_for_workers(2, timeout=60)
     fit = mm.lmer("y ~ x + (1 | p)", datasets.load("seed"))
-    marker, parent = str(tmp_path / "killed"), os.getpid()
+    parent = os.getpid()
 
-    def statistic(refit):
-        if os.getpid() != parent and not os.path.exists(marker):
-            open(marker, "w").close()
-            os._exit(1)
-        return refit.fixef
+    def killer(marker):
+        def statistic(refit):
+            if os.getpid() != parent and not os.path.exists(marker):
+                open(marker, "w").close()
+                os._exit(1)
+            return refit.fixef
 
-    serial = mm.bootstrap(fit, 40, statistic=statistic, seed=5, progress=False)
-    remote = mm.bootstrap(fit, 40, statistic=statistic, seed=5, progress=False, client=client)
-    assert os.path.exists(marker)
-    np.testing.assert_allclose(remote.replicates.to_numpy(), serial.replicates.to_numpy(), rtol=1e-12)
+        return statistic
+
+    serial = mm.bootstrap(fit, 40, statistic=killer(str(tmp_path / "never")), seed=5, progress=False)
+    for run in ("first", "second"):
+        marker = str(tmp_path / run)
+        remote = mm.bootstrap(fit, 40, statistic=killer(marker), seed=5, progress=False, client=client)
+        assert os.path.exists(marker)
+        np.testing.assert_allclose(remote.replicates.to_numpy(), serial.replicates.to_numpy(), rtol=1e-12)
+    client.wait_for_workers(2, timeout=60)  # both back for the next test
 
 
 def test_profile_on_a_cluster_gives_the_serial_traces(client):
