@@ -292,9 +292,9 @@ class _LmerChunk:
         return _default_lmer_statistic(self.fit, theta, sigma, beta), theta, failed
 
     def _custom(self, fits: list) -> np.ndarray:
-        values = [_as_values(self.statistic(f)) if f is not None else None for f in fits]
-        width = max(len(v) for v in values if v is not None) if any(v is not None for v in values) else 1
-        return np.array([v if v is not None else np.full(width, np.nan) for v in values])
+        """The user's statistic of each refit (NaN where the refit failed)."""
+        width = len(_as_values(self.statistic(self.fit)))
+        return np.array([_as_values(self.statistic(f)) if f else np.full(width, np.nan) for f in fits])
 
 
 class _LmChunk:
