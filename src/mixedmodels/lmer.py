@@ -8,7 +8,6 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .batch import BatchCriterion
 from .daskfit import is_dask_frame, lmer_dask
 from .design import DataError, build_design
 from .formula import FormulaError, parse_formula
@@ -106,7 +105,7 @@ def fit_pls(
     layout = pls.layout
     theta0 = layout.start() if start is None else np.asarray(start, dtype=float)
     opt = minimize_theta(objective, theta0, layout.lower())
-    if BatchCriterion.suitable(pls):  # cheap evaluations: refine to the exact optimum
+    if not pls.large:  # evaluations cheap enough: refine to the exact optimum (lme4 stops short)
         opt = polish(objective, opt, layout.lower())
     factor = pls.factor(opt.theta)
     if factor is None or not np.isfinite(opt.fmin):
