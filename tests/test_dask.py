@@ -167,6 +167,7 @@ def test_dask_fit_refuses_what_needs_the_rows(synchronous):
             call()
     with pytest.raises(NotImplementedError, match="bootstrap needs the observations"):
         mm.bootstrap(fit, 10)
+    assert repr(fit).startswith("<DaskLmerFit 'Reaction ~ Days + (Days | Subject)' by REML: nobs=180")
     text = fit.summary()
     assert "Scaled residuals (quartiles approximate)" in text and "Days" in text
     assert fit.confint("wald").loc["Days"].notna().all()

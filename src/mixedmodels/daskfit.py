@@ -470,7 +470,7 @@ def _residualized(total: CrossProducts, qrest: int, intercept: int | None, ybar:
     return CrossProducts(total.n, total.A11, Ar1, Arr, offset)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class DaskLmerFit(LmerFit):
     """A mixed model fitted to a Dask DataFrame.
 

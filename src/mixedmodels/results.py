@@ -492,7 +492,8 @@ class LmerFit:
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"
-        return f"<LmerFit {self.formula!r} by {kind}: nobs={self.nobs}, objective={self.objective:.4f}>"
+        name = type(self).__name__
+        return f"<{name} {self.formula!r} by {kind}: nobs={self.nobs}, objective={self.objective:.4f}>"
 
 
 def _text(value) -> str | None:
