@@ -476,9 +476,10 @@ class DaskLmerFit(LmerFit):
 
     Everything read from the factor (estimates, standard errors, ``ranef`` with conditional
     variances, ``varcorr``, Satterthwaite's df, Wald intervals, the summary) is as for data in
-    memory. ``fitted`` and ``residuals`` are lazy Dask series. What refits the model to new
-    responses (``simulate``, ``refit``, ``profile``, ``bootstrap``, type III ``anova``) needs the
-    observations in memory and is refused with a message saying so.
+    memory. ``fitted`` and ``residuals`` are lazy Dask series (the summary computes their
+    quantiles: one more pass over the data, and Dask's quartiles are approximate). What refits
+    the model to new responses (``simulate``, ``refit``, ``profile``, ``bootstrap``, type III
+    ``anova``) needs the observations in memory and is refused with a message saying so.
     """
 
     plan: _Plan | None = field(default=None, repr=False)
