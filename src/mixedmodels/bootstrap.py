@@ -292,9 +292,12 @@ class _LmerChunk:
         return _default_lmer_statistic(self.fit, theta, sigma, beta), theta, failed
 
     def _custom(self, fits: list) -> np.ndarray:
-        """The user's statistic of each refit (NaN where the refit failed)."""
-        width = len(_as_values(self.statistic(self.fit)))
-        return np.array([_as_values(self.statistic(f)) if f else np.full(width, np.nan) for f in fits])
+        """The user's statistic of each refit (NaN, as wide as on the fit, where the refit failed)."""
+        values = [_as_values(self.statistic(f)) if f else None for f in fits]
+        if any(v is None for v in values):
+            gap = np.full(len(_as_values(self.statistic(self.fit))), np.nan)
+            values = [gap if v is None else v for v in values]
+        return np.array(values)
 
 
 class _LmChunk:

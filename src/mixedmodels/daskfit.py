@@ -18,7 +18,7 @@ only, and this module only when the data is a Dask DataFrame.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -323,7 +323,7 @@ def lmer_dask(
     total = _residualized(_kept(total, qrest, keep, p_full), qrest, where, ybar)
     names = tuple(xspec.names[j] for j in keep)
     aliased = tuple(nm for j, nm in enumerate(xspec.names) if j not in set(keep))
-    plan = _Plan(columns, casts, parsed.response, xspec, keep, tuple(terms), ybar)
+    plan = replace(plan, keep=keep)
     design = Design(
         None, None, names, tuple(reterms), found.rows - n, aliased, parsed.response, None, None, xspec
     )
