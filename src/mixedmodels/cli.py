@@ -160,6 +160,16 @@ def _add_boot_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--level", type=float, default=0.95, help="interval coverage (default 0.95)")
 
 
+def _model_verb(sub, name: str, help: str, run, ml_help: str = "maximum likelihood instead of REML"):
+    """A verb that fits FORMULA to DATA (REML, or ML with --ml) and prints text, JSON or CSV."""
+    p = sub.add_parser(name, help=help, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_common(p)
+    p.add_argument("--ml", action="store_true", help=ml_help)
+    p.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    p.set_defaults(run=run)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mixedmodels",
@@ -191,38 +201,22 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--out", default=".", help="folder for the figure (default: current folder)")
     comp.set_defaults(run=_compare)
 
-    fit = sub.add_parser(
-        "fit", help="fit a linear mixed model and print its summary", epilog=EXAMPLES, formatter_class=fmt
-    )
-    _add_common(fit)
-    fit.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
-    fit.add_argument("--format", choices=["text", "json", "csv"], default="text")
-    fit.set_defaults(run=_fit)
-
-    boot = sub.add_parser(
-        "bootstrap", help="parametric bootstrap of a mixed model", epilog=EXAMPLES, formatter_class=fmt
-    )
-    _add_common(boot)
+    _model_verb(sub, "fit", "fit a linear mixed model and print its summary", _fit)
+    boot = _model_verb(sub, "bootstrap", "parametric bootstrap of a mixed model", _bootstrap)
     _add_boot_options(boot)
     boot.add_argument(
         "--use-u", action="store_true", help="hold the random effects at their conditional modes"
     )
     boot.add_argument("--method", choices=["percentile", "basic", "normal", "shortest"], default="percentile")
     boot.add_argument("--jobs", type=int, default=1, help="worker processes")
-    boot.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
-    boot.add_argument("--format", choices=["text", "json", "csv"], default="text")
-    boot.set_defaults(run=_bootstrap)
-
-    prof = sub.add_parser(
-        "profile", help="profile-likelihood confidence intervals", epilog=EXAMPLES, formatter_class=fmt
+    prof = _model_verb(
+        sub,
+        "profile",
+        "profile-likelihood confidence intervals",
+        _profile,
+        ml_help="fit by maximum likelihood (the profile is ML anyway)",
     )
-    _add_common(prof)
     prof.add_argument("--level", type=float, default=0.95, help="interval coverage (default 0.95)")
-    prof.add_argument(
-        "--ml", action="store_true", help="fit by maximum likelihood (the profile is ML anyway)"
-    )
-    prof.add_argument("--format", choices=["text", "json", "csv"], default="text")
-    prof.set_defaults(run=_profile)
     return parser
 
 
