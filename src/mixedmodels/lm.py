@@ -25,6 +25,7 @@ from scipy import stats
 
 from .design import Design, build_design, drop_aliased
 from .formula import parse_formula
+from .information import InformationCriteria
 from .printing import html_pre, lm_summary
 from .simulate import as_generator, simulate_lm
 
@@ -61,7 +62,7 @@ def lm(
 
 
 @dataclass(frozen=True, eq=False)
-class LmFit:
+class LmFit(InformationCriteria):
     """A linear model fitted by :func:`mixedmodels.lm`."""
 
     formula: str
@@ -207,14 +208,6 @@ class LmFit:
     def npar(self) -> int:
         """Estimated parameters: coefficients and sigma."""
         return self.rank + 1
-
-    @property
-    def aic(self) -> float:
-        return -2.0 * self.loglik + 2.0 * self.npar
-
-    @property
-    def bic(self) -> float:
-        return -2.0 * self.loglik + math.log(self.nobs) * self.npar
 
     def confint(self, level: float = 0.95) -> pd.DataFrame:
         """Confidence intervals for the coefficients from the t distribution, as R's ``confint.lm``."""

@@ -21,6 +21,7 @@ from scipy.linalg import solve_triangular
 
 from .covariance import cov_to_sdcorr
 from .design import Design
+from .information import InformationCriteria
 from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS, Factor
@@ -38,7 +39,7 @@ SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on the diagonal of the templa
 
 
 @dataclass(frozen=True, eq=False)
-class LmerFit:
+class LmerFit(InformationCriteria):
     """A linear mixed model fitted by :func:`mixedmodels.lmer`.
 
     Estimates are properties computed once, when first asked for.
@@ -134,14 +135,6 @@ class LmerFit:
     def loglik(self) -> float:
         """Log-likelihood; for a REML fit the REML criterion times -1/2, as lme4."""
         return -self.objective / 2.0
-
-    @property
-    def aic(self) -> float:
-        return -2.0 * self.loglik + 2.0 * self.npar
-
-    @property
-    def bic(self) -> float:
-        return -2.0 * self.loglik + math.log(self.nobs) * self.npar
 
     @property
     def deviance(self) -> float:
