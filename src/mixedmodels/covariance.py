@@ -13,7 +13,15 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["ThetaLayout", "cov_to_sdcorr", "sdcor_from_theta", "theta_from_sdcor"]
+__all__ = [
+    "ThetaLayout",
+    "angles_of",
+    "cov_to_sdcorr",
+    "psd_cholesky",
+    "sdcor_from_theta",
+    "theta_from_sdcor",
+    "unit_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,10 @@ def sdcor_from_theta(layout: ThetaLayout, theta: np.ndarray, sigma: np.ndarray) 
 
 
 def theta_from_sdcor(layout: ThetaLayout, psi: np.ndarray, sigma: float) -> np.ndarray | None:
-    """The inverse of :func:`sdcor_from_theta` for one parameter vector; None if not a covariance."""
+    """The inverse of :func:`sdcor_from_theta` for one parameter vector; None if not a covariance.
+
+    A correlation of +-1 (a singular covariance) has a template with a zero on its diagonal.
+    """
     theta = np.empty(layout.ntheta)
     for k, lo, (rows, cols) in zip(layout.ks, layout.offsets, layout._template_index):
         values = psi[lo : lo + len(rows)]
@@ -141,10 +152,61 @@ def theta_from_sdcor(layout: ThetaLayout, psi: np.ndarray, sigma: float) -> np.n
         corr = np.eye(k)
         corr[rows, cols] = np.where(rows == cols, 1.0, values)
         corr = np.tril(corr) + np.tril(corr, -1).T
-        cov = corr * np.outer(sd, sd)
-        try:
-            T = np.linalg.cholesky(cov + 1e-300 * np.eye(k)) / sigma
-        except np.linalg.LinAlgError:
+        T = psd_cholesky(corr * np.outer(sd, sd))
+        if T is None:
             return None
-        theta[lo : lo + len(rows)] = T[rows, cols]
+        theta[lo : lo + len(rows)] = T[rows, cols] / sigma
     return theta
+
+
+def psd_cholesky(cov: np.ndarray, tol: float = 1e-10) -> np.ndarray | None:
+    """Lower Cholesky factor of a positive semi-definite matrix; None if it is not one.
+
+    A pivot within ``tol`` (relative to the largest diagonal entry) of zero gives a zero column,
+    so a singular covariance (a correlation of +-1, a standard deviation of 0) has a factor.
+    """
+    k = len(cov)
+    L = np.zeros((k, k))
+    scale = tol * max(float(np.max(np.diag(cov))), 0.0)
+    for j in range(k):
+        pivot = cov[j, j] - L[j, :j] @ L[j, :j]
+        if pivot < -scale or not np.isfinite(pivot):
+            return None
+        if pivot <= scale:
+            off = cov[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]
+            if np.any(np.abs(off) > np.sqrt(scale * np.abs(np.diag(cov)[j + 1 :])) + scale):
+                return None
+            continue
+        L[j, j] = np.sqrt(pivot)
+        L[j + 1 :, j] = (cov[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]) / L[j, j]
+    return L
+
+
+def unit_rows(angles: np.ndarray, k: int) -> np.ndarray:
+    """A lower-triangular ``k x k`` matrix with unit rows from ``k (k - 1) / 2`` angles in [0, pi].
+
+    Row ``r`` has ``r`` angles ``a_1..a_r`` (rows in order) and is the point of the unit sphere
+    ``(cos a_1, sin a_1 cos a_2, ..., sin a_1 ... sin a_{r-1} cos a_r, sin a_1 ... sin a_r)``,
+    whose last entry is not negative. ``C C'`` is a correlation matrix, every correlation matrix
+    is one of these, and each is a valid template: the angles have no forbidden region.
+    """
+    C = np.zeros((k, k))
+    C[0, 0] = 1.0
+    start = 0
+    for r in range(1, k):
+        a = angles[start : start + r]
+        sines = np.concatenate([[1.0], np.cumprod(np.sin(a))])
+        C[r, :r] = sines[:-1] * np.cos(a)
+        C[r, r] = sines[-1]
+        start += r
+    return C
+
+
+def angles_of(C: np.ndarray) -> np.ndarray:
+    """The angles of :func:`unit_rows` of a lower-triangular matrix with unit rows."""
+    out = []
+    for r in range(1, len(C)):
+        row = C[r, : r + 1]
+        tail = np.sqrt(np.cumsum(row[::-1] ** 2)[::-1])  # |row[l:]| for each l
+        out += [float(np.arctan2(tail[l + 1], row[l])) for l in range(r)]
+    return np.array(out)

@@ -21,7 +21,7 @@ is recorded. A ``level`` interval is where ``|zeta| <= z_{(1+level)/2}``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -31,20 +31,36 @@ import pandas as pd
 from scipy import interpolate, optimize, stats
 
 from .cluster import map_on_client
-from .covariance import sdcor_from_theta, theta_from_sdcor
+from .covariance import sdcor_from_theta
 from .objective import criterion
-from .optimize import minimize_theta
 from .pls import PLS
 from .printing import html_pre
 from .progress import progress_bar
+from .varpar import HeldCoordinates
 
 __all__ = ["ProfileResult", "profile"]
 
 MAX_POINTS = 40  # per direction
+RESTARTS = 1  # BOBYQA started again from its optimum, which it may have reached short
+
+
+@dataclass(frozen=True)
+class _Optimum:
+    """The re-optimized others at one held value: free coordinates and the deviance."""
+
+    value: float
+    x: np.ndarray
+    deviance: float
 
 
 class _Profiler:
-    """Deviance with one parameter held, minimized over the others."""
+    """Deviance with one parameter held, minimized over the others.
+
+    Each minimization starts from the best (lowest deviance) of the estimates and the optima
+    already found at the nearest held values on either side, and BOBYQA is started again from
+    its optimum; what it finds is kept as a start for later points. Minimizations that fail
+    are counted per parameter, to be reported.
+    """
 
     def __init__(self, fit):
         from .lmer import fit_pls
@@ -64,15 +80,18 @@ class _Profiler:
         self.names = [*ml.varpar_names, "sigma", *ml.fixef_names]
         self.estimates = np.append(self.psi_hat, ml.fixef.to_numpy())
         diag = self.layout.diagonal_mask()
-        self.lower = np.append(np.where(diag, 0.0, -1.0), 1e-12 * ml.sigma)
+        self.lower = np.append(np.where(diag, 0.0, -1.0), 0.0)
         self.upper = np.append(np.where(diag, np.inf, 1.0), np.inf)
-        self._start: dict[int, np.ndarray] = {}
+        self.optima: dict[int, list[_Optimum]] = {}
+        self.failures: dict[int, int] = {}
+        self._zero_sd: dict[int, _Optimum] = {}
 
     # ----------------------------------------------------------- deviances
-    def dev_psi(self, psi: np.ndarray) -> float:
-        """ML deviance at standard deviations/correlations and sigma, beta profiled out."""
-        sigma = psi[-1]
-        theta = theta_from_sdcor(self.layout, psi[:-1], sigma)
+    def dev_theta_sigma(self, theta: np.ndarray | None, sigma: float) -> float:
+        """ML deviance at ``theta`` and ``sigma``, beta profiled out.
+
+        dev(theta, sigma) = log|L(theta)|^2 + r2(theta) / sigma^2 + n log(2 pi sigma^2)
+        """
         if theta is None or not sigma > 0:
             return math.inf
         f = self.pls.factor(theta, reuse=True)
@@ -80,67 +99,115 @@ class _Profiler:
             return math.inf
         return f.logdet_L + f.r2 / sigma**2 + self.n * math.log(2 * math.pi * sigma**2)
 
-    def dev_var(self, j: int, value: float) -> float:
-        """Deviance with variance parameter j (or sigma, j = nvar) held at value."""
-        free = [i for i in range(self.nvar + 1) if i != j]
-        # from the estimates, not the last point: a warm start far out along the trace (a
-        # standard deviation near 0) can leave BOBYQA in a poor local search
-        start = self.psi_hat[free]
-        psi = self.psi_hat.copy()
-        psi[j] = value
-        best = [None, math.inf]
+    @cached_property
+    def _coordinates(self) -> dict[int, HeldCoordinates]:
+        return {j: HeldCoordinates(self.layout, j) for j in range(self.nvar + 1)}
 
-        def fn(x, grad):
-            psi[free] = x
-            v = self.dev_psi(psi)
-            if v < best[1]:
-                best[0], best[1] = x.copy(), v
-            return v if math.isfinite(v) else 1e300
+    def _var_problem(self, j: int, value: float):
+        coords = self._coordinates[j]
 
-        opt = nlopt.opt(nlopt.LN_BOBYQA, len(free))
-        opt.set_min_objective(fn)
-        lo, hi = self.lower[free], self.upper[free]
-        opt.set_lower_bounds(lo)
-        opt.set_upper_bounds(hi)
-        opt.set_ftol_abs(1e-10)
-        opt.set_xtol_abs(1e-10)
-        opt.set_maxeval(5000)
-        x0 = np.clip(start, lo, hi)
-        opt.set_initial_step(np.maximum(0.2 * np.abs(x0), 1e-3 * self.ml.sigma))
-        try:
-            x = opt.optimize(x0)
-        except nlopt.RoundoffLimited:  # stopped by rounding: the best point it saw
-            x = best[0] if best[0] is not None else x0
-        value_min = fn(x, None)
-        return value_min
+        def fn(x: np.ndarray) -> float:
+            return self.dev_theta_sigma(*coords.theta_sigma(x, value))
+
+        lower, upper = coords.bounds(self.ml.sigma)
+        return fn, coords.coordinates(self.psi_hat), lower, upper, lambda x: coords.steps(x, self.ml.sigma)
 
     @cached_property
     def _offset_parts(self):
         X = self.ml.design.X
         return [(np.delete(X, j, axis=1), X[:, j]) for j in range(X.shape[1])]
 
-    def dev_beta(self, j: int, value: float) -> float:
-        """Deviance with fixed effect j held at value: the offset model refitted by ML."""
+    def _beta_problem(self, j: int, value: float):
+        """The model with ``y - value x_j`` as response and ``x_j`` dropped, over theta."""
         X, xj = self._offset_parts[j]
-        y = self.ml.design.y - value * xj
-        pls = PLS(self.ml.design.reterms, X, y)
-        start = self._start.get(self.nvar + 1 + j, self.ml.opt.theta)
+        pls = PLS(self.ml.design.reterms, X, self.ml.design.y - value * xj)
 
-        def objective(theta):
+        def fn(theta: np.ndarray) -> float:
             return criterion(pls.factor(theta, reuse=True), pls.n, pls.p, False)
 
-        opt = minimize_theta(objective, start, self.layout.lower())
-        self._start[self.nvar + 1 + j] = opt.theta
-        return opt.fmin
+        lower = self.layout.lower()
+        upper = np.full_like(lower, np.inf)
+
+        def steps(x):
+            return np.maximum(0.2 * np.abs(x), 0.05)
+
+        return fn, self.ml.opt.theta, lower, upper, steps
 
     def deviance(self, index: int, value: float) -> float:
+        """The deviance with parameter ``index`` held at ``value``, the others re-optimized."""
+        fn, x, dev, ok = self._optimize(index, value, self._neighbours(index, value))
+        if not ok:
+            self.failures[index] = self.failures.get(index, 0) + 1
+        if index < self.nvar:
+            for sd in self._coordinates[index].correlated():
+                x, dev = self._lower_plateau(index, value, sd, fn, x, dev)
+        self.optima.setdefault(index, []).append(_Optimum(value, x, dev))
+        return dev
+
+    def _optimize(self, index: int, value: float, neighbours: list[_Optimum]):
+        """``(fn, x, dev, ok)``: the problem's function and its minimum from the best start."""
         if index <= self.nvar:
-            return self.dev_var(index, value)
-        return self.dev_beta(index - self.nvar - 1, value)
+            fn, estimate, lower, upper, steps = self._var_problem(index, value)
+        else:
+            fn, estimate, lower, upper, steps = self._beta_problem(index - self.nvar - 1, value)
+        x, dev, ok = _minimize(fn, [estimate, *(o.x for o in neighbours)], lower, upper, steps)
+        return fn, x, dev, ok
+
+    def _lower_plateau(self, index: int, value: float, sd: int, fn, x: np.ndarray, dev: float):
+        """``(x, dev)``, or the point with standard deviation ``sd`` at 0 if its deviance is lower.
+
+        That deviance does not depend on the held correlation, but it is often out of reach
+        of a search from inside (a local minimum lies between), so it is compared directly.
+        """
+        if sd not in self._zero_sd:  # from the estimates alone: the same in every trace
+            _, x_sd, dev_sd, _ = self._optimize(sd, 0.0, [])
+            self._zero_sd[sd] = _Optimum(0.0, x_sd, dev_sd)
+        at_zero = self._zero_sd[sd]
+        if not at_zero.deviance < dev:
+            return x, dev
+        theta, sigma = self._coordinates[sd].theta_sigma(at_zero.x, 0.0)
+        psi = np.append(sdcor_from_theta(self.layout, theta[None], np.array([sigma]))[0], sigma)
+        x0 = self._coordinates[index].coordinates(psi)
+        dev0 = fn(x0)
+        return (x0, dev0) if dev0 < dev else (x, dev)
+
+    def learn(self, optima: dict, failures: dict, zero_sd: dict) -> None:
+        """Take in what another copy of this profiler (on a Dask worker) found."""
+        for index, found in optima.items():
+            self.optima.setdefault(index, []).extend(found)
+        for index, count in failures.items():
+            self.failures[index] = self.failures.get(index, 0) + count
+        self._zero_sd.update(zero_sd)
+
+    def flat_values(self, index: int) -> list[float]:
+        """The held values of a correlation where its profile is on a standard deviation's plateau."""
+        if index >= self.nvar:
+            return []
+        sds = [sd for sd in self._coordinates[index].correlated() if sd in self._zero_sd]
+        if not sds:
+            return []
+        level = min(self._zero_sd[sd].deviance for sd in sds)
+        return [
+            o.value for o in self.optima.get(index, []) if abs(o.deviance - level) <= 1e-8 * (1 + abs(level))
+        ]
+
+    def _neighbours(self, index: int, value: float) -> list[_Optimum]:
+        """The optima found at the nearest held values below and above ``value``."""
+        known = self.optima.get(index, [])
+        below = [o for o in known if o.value <= value]
+        above = [o for o in known if o.value >= value]
+        out = []
+        if below:
+            out.append(max(below, key=lambda o: o.value))
+        if above:
+            out.append(min(above, key=lambda o: o.value))
+        return out
 
     def zeta(self, index: int, value: float) -> float:
         est = self.estimates[index]
         dev = self.deviance(index, value)
+        if not math.isfinite(dev):
+            return math.nan
         return math.copysign(math.sqrt(max(dev - self.dev_min, 0.0)), value - est)
 
     def bounds(self, index: int) -> tuple[float, float]:
@@ -162,8 +229,9 @@ class _Profiler:
         lo, hi = self.bounds(index)
         points = [(est, 0.0)]
         delta = cutoff / 8
+        if not math.isfinite(est):  # a correlation of a standard deviation of 0
+            return []
         for direction in (-1.0, 1.0):
-            self._start.pop(index, None)
             value, zeta, step = est, 0.0, self.scale(index)
             for _ in range(MAX_POINTS):
                 nxt = value + direction * step
@@ -182,6 +250,45 @@ class _Profiler:
         return points
 
 
+def _minimize(fn, starts, lower, upper, steps) -> tuple[np.ndarray, float, bool]:
+    """Minimize ``fn`` by BOBYQA from the best of ``starts``, then again from its optimum.
+
+    Returns the optimum, its value, and whether BOBYQA ended normally at a finite value.
+    """
+    starts = [np.clip(np.asarray(x, dtype=float), lower, upper) for x in starts]
+    values = [fn(x) for x in starts]
+    best = [starts[int(np.argmin(values))], min(values)]
+    ok = True
+
+    def objective(x, grad):
+        v = fn(x)
+        if v < best[1]:
+            best[0], best[1] = x.copy(), v
+        return v if math.isfinite(v) else 1e300
+
+    for attempt in range(1 + RESTARTS):
+        before = best[1]
+        opt = nlopt.opt(nlopt.LN_BOBYQA, len(best[0]))
+        opt.set_min_objective(objective)
+        opt.set_lower_bounds(lower)
+        opt.set_upper_bounds(upper)
+        opt.set_ftol_abs(1e-10)
+        opt.set_xtol_abs(1e-10)
+        opt.set_maxeval(5000)
+        step = steps(best[0]) * (1.0 if attempt == 0 else 0.1)
+        opt.set_initial_step(np.minimum(step, 0.49 * (upper - lower)))
+        try:
+            opt.optimize(np.clip(best[0], lower, upper))
+            ok = opt.last_optimize_result() > 0 and opt.last_optimize_result() != nlopt.MAXEVAL_REACHED
+        except nlopt.RoundoffLimited:  # stopped by rounding: the best point it saw
+            pass
+        except (ValueError, RuntimeError):
+            ok = False
+        if attempt > 0 and before - best[1] < 1e-8:
+            break
+    return best[0], best[1], ok and math.isfinite(best[1])
+
+
 @dataclass(frozen=True, eq=False)
 class ProfileResult:
     """Profile zeta traces of the parameters of a mixed model.
@@ -196,7 +303,11 @@ class ProfileResult:
 
     table: pd.DataFrame
     estimates: pd.Series
-    _zeta: Callable = field(repr=False)
+    _profiler: _Profiler = field(repr=False)
+
+    def _zeta(self, parameter: str, value: float) -> float:
+        """zeta at ``value``, all other parameters re-optimized."""
+        return self._profiler.zeta(self._profiler.names.index(parameter), value)
 
     @property
     def parameters(self) -> list[str]:
@@ -221,27 +332,49 @@ class ProfileResult:
         z = stats.norm.ppf((1 + level) / 2)
         a = (1 - level) / 2
         rows = {}
+        failed = sum(self._profiler.failures.values())
         for name in self.parameters:
             t = self.trace(name)
             v, zeta = t.value.to_numpy(), t.zeta.to_numpy()
             rows[name] = (self._limit(name, v, zeta, -z), self._limit(name, v, zeta, z))
-        out = pd.DataFrame.from_dict(rows, orient="index", columns=[f"{100 * a:g} %", f"{100 * (1 - a):g} %"])
-        return out
+        if sum(self._profiler.failures.values()) > failed:
+            _warn("a re-optimization at an interval end did not converge; its best point is used")
+        return pd.DataFrame.from_dict(
+            rows, orient="index", columns=[f"{100 * a:g} %", f"{100 * (1 - a):g} %"]
+        )
 
     def _limit(self, name: str, v: np.ndarray, zeta: np.ndarray, target: float) -> float:
-        side = zeta <= target if target < 0 else zeta >= target
-        if not side.any():
-            return float(v[0] if target < 0 else v[-1]) if self._at_bound(name, v, target) else math.nan
-        i = np.flatnonzero(side)[-1] if target < 0 else np.flatnonzero(side)[0] - 1
-        a, b = v[i], v[i + 1]
+        """Where zeta, going out from the estimate, first reaches ``target``.
+
+        The end is solved for with every point re-optimized. A re-optimization can find a lower
+        deviance than the trace did (never a higher one), moving the crossing further out: then
+        the search goes on from the next trace point.
+        """
+        outward = (
+            np.flatnonzero(v < self.estimates[name])[::-1]
+            if target < 0
+            else np.flatnonzero(v > self.estimates[name])
+        )
+        inner = float(self.estimates[name])
 
         def gap(x: float) -> float:
-            return self._zeta(name, x) - target
+            return abs(self._zeta(name, x)) - abs(target)
 
-        ga, gb = gap(a), gap(b)
-        if ga * gb > 0:  # re-optimized ends disagree with the trace by rounding: interpolate it
-            return float(np.interp(target, zeta[i : i + 2], v[i : i + 2]))
-        return float(optimize.brentq(gap, a, b, xtol=1e-10 * (1 + abs(a))))
+        for i in outward:
+            if abs(zeta[i]) < abs(target) and math.isfinite(zeta[i]):
+                inner = float(v[i])
+                continue
+            if gap(v[i]) < 0:  # re-optimized, it is inside after all
+                inner = float(v[i])
+                continue
+            a, b = sorted((inner, float(v[i])))
+            return float(optimize.brentq(gap, a, b, xtol=1e-10 * (1 + abs(a))))
+        if self._at_bound(name, v, target):
+            return float(v[0] if target < 0 else v[-1])
+        _warn(
+            f"the profile of {name} does not reach |zeta| = {abs(target):.3g} on that side: no interval end"
+        )
+        return math.nan
 
     def _at_bound(self, name: str, v: np.ndarray, target: float) -> bool:
         if target < 0 and (name.startswith("sd_") or name == "sigma"):
@@ -267,8 +400,11 @@ class _Traces:
     prof: _Profiler
     cutoff: float
 
-    def run(self, index: int) -> list[tuple[float, float]]:
-        return self.prof.trace(index, self.cutoff)
+    def run(self, index: int):
+        """The trace, and what the worker's profiler learned (optima, failures) for the client."""
+        prof = self.prof
+        trace = prof.trace(index, self.cutoff)
+        return trace, ({index: prof.optima.get(index, [])}, {index: prof.failures.get(index, 0)}, prof._zero_sd)
 
 
 def profile(fit, which=None, alpha_max: float = 0.001, progress: bool = True, client=None) -> ProfileResult:
@@ -296,9 +432,12 @@ def profile(fit, which=None, alpha_max: float = 0.001, progress: bool = True, cl
     bar = progress_bar(len(indices), progress, "profile", "param")
     try:
         if client is not None:
-            traces = map_on_client(
+            results = map_on_client(
                 client, _Traces.run, _Traces(prof, cutoff), indices, [1] * len(indices), bar
             )
+            traces = [trace for trace, _ in results]
+            for _, learned in results:
+                prof.learn(*learned)
         else:
             traces = []
             for index in indices:
@@ -309,12 +448,37 @@ def profile(fit, which=None, alpha_max: float = 0.001, progress: bool = True, cl
     rows = [(prof.names[i], value, zeta) for i, trace in zip(indices, traces) for value, zeta in trace]
     table = pd.DataFrame(rows, columns=["parameter", "value", "zeta"])
     estimates = pd.Series(prof.estimates[indices], index=[prof.names[i] for i in indices], name="estimate")
-    lookup = {prof.names[i]: i for i in indices}
+    for index, trace in zip(indices, traces):
+        _check_trace(prof, index, trace)
+    return ProfileResult(table=table, estimates=estimates, _profiler=prof)
 
-    def zeta(name: str, value: float) -> float:
-        return prof.zeta(lookup[name], value)
 
-    return ProfileResult(table=table, estimates=estimates, _zeta=zeta)
+def _check_trace(prof: _Profiler, index: int, trace: list[tuple[float, float]]) -> None:
+    """Warn, as lme4 does, where a profile is not monotonic or a re-optimization failed."""
+    name = prof.names[index]
+    zeta = np.array([z for _, z in trace])
+    if np.any(np.diff(zeta) < -1e-4):
+        _warn(f"non-monotonic profile for {name}")
+    flat = prof.flat_values(index)
+    if flat:
+        _warn(
+            f"non-monotonic profile for {name}: flat from {min(flat):.4g} to {max(flat):.4g}, where a "
+            "standard deviation of 0 fits better and the correlation has no effect"
+        )
+    if prof.failures.get(index):
+        _warn(f"profile of {name}: {prof.failures[index]} re-optimizations did not converge")
+    deviances = [o.deviance for o in prof.optima.get(index, [])]
+    if deviances and min(deviances) < prof.dev_min - 1e-6:
+        _warn(
+            f"profiling {name} found a lower deviance ({min(deviances):.6f}) than the fit's "
+            f"({prof.dev_min:.6f}): the fit is not at the optimum"
+        )
+
+
+def _warn(message: str) -> None:
+    from .results import MixedModelsWarning
+
+    warnings.warn(message, MixedModelsWarning, stacklevel=4)
 
 
 def _select(names: list[str], which, nvar: int) -> list[int]:
