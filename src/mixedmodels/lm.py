@@ -27,11 +27,13 @@ from .design import Design, build_design, drop_aliased
 from .formula import parse_formula
 from .information import InformationCriteria
 from .printing import html_pre, lm_summary
+from .rformula import r_keywords
 from .simulate import as_generator, simulate_lm
 
 __all__ = ["LmFit", "lm"]
 
 
+@r_keywords
 def lm(
     formula: str,
     data: pd.DataFrame,

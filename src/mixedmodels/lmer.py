@@ -16,10 +16,12 @@ from .optimize import minimize_theta, polish
 from .options import options
 from .pls import PLS
 from .results import SINGULAR_TOL, LmerFit, MixedModelsWarning
+from .rformula import r_keywords
 
 __all__ = ["lmer", "MixedModelsWarning"]
 
 
+@r_keywords
 def lmer(
     formula: str,
     data: pd.DataFrame,
