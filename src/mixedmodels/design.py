@@ -20,7 +20,7 @@ from formulaic import Formula, model_matrix
 from .contrasts import CONTRASTS, contrast_object, r_column_name
 from .formula import FormulaError, ParsedFormula, RandomTerm
 from .options import options
-from .rformula import FUNCTION_NAMES, R_FUNCTIONS, Derived, add_derived, check_supported, prepare, variables
+from .rformula import R_FUNCTIONS, Derived, add_derived, check_supported, prepare, variables
 from .rformula import translate_powers as _translate_powers
 from .safety import check_safe
 
@@ -128,7 +128,7 @@ def _used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
     needed |= _formula_variables(parsed.fixed, parsed)
     for term in parsed.random:
         needed |= _formula_variables(term.expr, parsed) | set(term.factors)
-    missing = sorted(needed - set(map(str, data.columns)) - FUNCTION_NAMES)
+    missing = sorted(needed - set(map(str, data.columns)))
     if missing:
         shown = ", ".join(map(str, data.columns[:30]))
         more = "" if len(data.columns) <= 30 else f", ... ({len(data.columns)} columns)"
