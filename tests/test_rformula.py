@@ -222,3 +222,10 @@ def test_factor_call_on_dask_data_is_refused_clearly(cbpp):
     dd = pytest.importorskip("dask.dataframe")
     with pytest.raises(mm.DataError, match="factor\\(period\\) in a formula is not supported for a Dask"):
         mm.lmer("incidence ~ factor(period) + (1 | herd)", dd.from_pandas(cbpp, npartitions=2))
+
+
+def test_warnings_name_the_callers_line_through_the_keyword_check():
+    data = pd.DataFrame({"y": [1.0, 1.1, 0.9, 1.0, 1.05, 0.95], "g": list("aabbcc")})
+    with pytest.warns(mm.MixedModelsWarning, match="singular") as caught:
+        mm.lmer("y ~ 1 + (1 | g)", data)
+    assert {Path(w.filename).name for w in caught} == {Path(__file__).name}

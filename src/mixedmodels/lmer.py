@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Mapping
 
@@ -128,8 +130,18 @@ def fit_pls(
         **context,
     )
     for note in notes:
-        warnings.warn(note, MixedModelsWarning, stacklevel=3)
+        warnings.warn(note, MixedModelsWarning, stacklevel=_user_stacklevel())
     return fit
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` (for the caller of this function) of the first frame outside the package,
+    so that a warning names the user's line whichever way the fit was reached."""
+    frame, level = sys._getframe(1), 1
+    package = os.path.dirname(os.path.abspath(__file__))
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def check_memory(reterms, p: int, limit: float | None) -> None:
