@@ -19,6 +19,7 @@ from formulaic import Formula, model_matrix
 
 from .contrasts import CONTRASTS, contrast_object, r_column_name
 from .formula import FormulaError, ParsedFormula, RandomTerm
+from .frames import as_pandas
 from .options import options
 from .rformula import R_FUNCTIONS, Derived, add_derived, check_supported, prepare, variables
 from .rformula import translate_powers as _translate_powers
@@ -430,8 +431,8 @@ def build_design(
     ``drop=False`` keeps aliased fixed-effects columns (lm reports them as NA).
     ``weights`` is a column name or an array with one value per row of ``data``.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+    weight_column = [weights] if isinstance(weights, str) else []  # polars: convert only these columns
+    data = as_pandas(data, lambda schema: _used_columns(parsed, schema) + weight_column)
     for col, spec in (contrasts or {}).items():
         if isinstance(spec, str) and spec.removeprefix("contr.") not in CONTRASTS:
             contrast_object(col, spec, 0)

@@ -13,6 +13,7 @@ import pandas as pd
 from .daskfit import is_dask_frame, lmer_dask
 from .design import DataError, build_design
 from .formula import FormulaError, parse_formula
+from .frames import check_frame
 from .objective import criterion
 from .optimize import minimize_theta, polish
 from .options import options
@@ -39,9 +40,10 @@ def lmer(
     ----------
     formula : str
         An lme4 formula: ``"y ~ x + (1 | g)"``, ``(x || g)``, ``(1 | a/b)``, ``(1 | a:b)``.
-    data : pandas.DataFrame or dask.dataframe.DataFrame
-        The data; it is not modified. A Dask DataFrame is fitted from cross-products summed
-        over its partitions (:mod:`mixedmodels.daskfit`), with the same estimates.
+    data : pandas.DataFrame, polars.DataFrame or dask.dataframe.DataFrame
+        The data; it is not modified. Of a polars DataFrame only the columns the model uses are
+        converted (:mod:`mixedmodels.frames`). A Dask DataFrame is fitted from cross-products
+        summed over its partitions (:mod:`mixedmodels.daskfit`), with the same estimates.
     reml : bool
         REML (True, lme4's default) or maximum likelihood.
     contrasts : mapping, optional
@@ -60,6 +62,7 @@ def lmer(
     -------
     LmerFit
     """
+    check_frame(data, dask=True)
     parsed = parse_formula(formula)
     if not parsed.random:
         raise FormulaError(
