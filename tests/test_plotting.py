@@ -31,3 +31,68 @@ def test_residual_and_qq_plots(sleep_fit):
 def test_importing_the_package_does_not_import_matplotlib():
     code = "import sys, mixedmodels as mm; mm.lmer; assert 'matplotlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _open_pyplot_figures() -> int:
+    from matplotlib._pylab_helpers import Gcf
+
+    return len(Gcf.get_all_fig_managers())
+
+
+def test_figures_are_not_left_open_in_pyplot(sleep_fit, tmp_path):
+    """A notebook's inline backend shows every open pyplot figure at the end of a cell, and the
+    returned figure once more: a figure must not be registered with pyplot to appear once."""
+    before = _open_pyplot_figures()
+    boot = mm.bootstrap(sleep_fit, 5, seed=1, progress=False)
+    figures = [
+        plotting.caterpillar(sleep_fit),
+        plotting.residual_plot(sleep_fit),
+        plotting.qq_ranef(sleep_fit),
+        boot.plot(),
+        boot.plot(kind="density"),
+        sleep_fit.profile(which="beta_", progress=False).plot(),
+    ]
+    assert _open_pyplot_figures() == before
+    for i, fig in enumerate(figures):
+        path = tmp_path / f"figure{i}.png"
+        fig.savefig(path)  # scripts still save them
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_comparison_figure_is_not_left_open(tmp_path):
+    before = _open_pyplot_figures()
+    comparison = mm.compare("y ~ x + (1 | p)", datasets.load("seed"), nsim=10, seed=1, progress=False)
+    fig = comparison.figure()
+    assert _open_pyplot_figures() == before and len(fig.axes) == 3
+    fig.savefig(tmp_path / "comparison.pdf")
+    assert (tmp_path / "comparison.pdf").stat().st_size > 0
+
+
+_CELL_CHECK = """
+from IPython.core.interactiveshell import InteractiveShell
+
+
+class Shell(InteractiveShell):
+    def enable_gui(self, gui=None):  # a terminal-less shell has no event loop to start
+        pass
+
+
+shell = Shell.instance()
+shell.enable_matplotlib("inline")  # what %matplotlib inline (Jupyter's default) does
+shown = []
+shell.display_pub.publish = lambda data, metadata=None, **kw: shown.append(sorted(data))
+shell.displayhook.write_format_data = lambda data, md=None: shown.append(sorted(data))
+shell.run_cell("import mixedmodels as mm; from mixedmodels import datasets, plotting")
+shell.run_cell("fit = mm.lmer('Reaction ~ Days + (Days | Subject)', datasets.load('sleepstudy'))")
+shown.clear()
+shell.run_cell("plotting.caterpillar(fit)")
+print("images shown:", sum("image/png" in s for s in shown))
+"""
+
+
+def test_a_figure_returned_by_a_notebook_cell_is_shown_once():
+    """An IPython shell with the inline backend, as in Jupyter: one image, not two."""
+    pytest.importorskip("IPython")
+    pytest.importorskip("matplotlib_inline")
+    done = subprocess.run([sys.executable, "-c", _CELL_CHECK], capture_output=True, text=True, check=True)
+    assert "images shown: 1\n" in done.stdout

@@ -39,7 +39,7 @@ from .newton import minimize_batch
 from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS
-from .printing import html_pre
+from .printing import html_block, html_frame, html_lines
 from .progress import progress_bar
 from .results import SINGULAR_TOL, LmerFit
 from .simulate import lm_blocks, lmer_blocks
@@ -135,7 +135,8 @@ class BootstrapResult:
 
         return bootstrap_figure(self, parm=parm, kind=kind)
 
-    def summary(self) -> str:
+    def _summary_parts(self) -> tuple[list[str], pd.DataFrame]:
+        """The heading lines and the table (original, bias, std. error) of the summary."""
         table = pd.DataFrame({"original": self.t0, "bias": self.bias(), "std. error": self.sd()})
         kind = (
             "conditional modes held fixed (use_u=True)" if self.use_u else "new random effects (use_u=False)"
@@ -143,16 +144,19 @@ class BootstrapResult:
         lines = [
             f"Parametric bootstrap: {self.nsim} replicates, {kind}",
             f"failed refits: {self.n_failed}, singular refits: {self.n_singular}",
-            "",
-            table.to_string(),
         ]
-        return "\n".join(lines)
+        return lines, table
+
+    def summary(self) -> str:
+        lines, table = self._summary_parts()
+        return "\n".join([*lines, "", table.to_string()])
 
     def __str__(self) -> str:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        return html_pre(self.summary())
+        lines, table = self._summary_parts()
+        return html_block([html_lines(lines), html_frame(table)])
 
 
 def _shortest(values: np.ndarray, level: float) -> tuple[float, float]:

@@ -221,7 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .options import options
+
     args = build_parser().parse_args(argv)
+    # a formula given on the command line is read in safe mode, never run as arbitrary code
+    safe, options.safe_formulas = options.safe_formulas, True
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -233,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
             f"mixedmodels: error: {lines[0]}", file=sys.stderr
         )  # a formula error's first line has its position
         return 2
+    finally:
+        options.safe_formulas = safe
     from .results import MixedModelsWarning
 
     for w in caught:

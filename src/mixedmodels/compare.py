@@ -17,10 +17,12 @@ from functools import cached_property
 import pandas as pd
 
 from .bootstrap import BootstrapResult, bootstrap
+from .design import _used_columns
 from .formula import parse_formula
+from .frames import as_pandas
 from .lm import LmFit, lm
 from .lmer import lmer
-from .printing import html_pre
+from .printing import html_block, html_frame, html_heading, html_lines
 from .results import LmerFit
 
 __all__ = ["Comparison", "compare"]
@@ -112,12 +114,12 @@ class Comparison:
             "hardly matters to them."
         )
 
-    def report(self) -> str:
-        """The text the demo prints after the two summaries."""
+    def _report_parts(self) -> tuple[str, pd.DataFrame, str, pd.DataFrame, list[str]]:
+        """Title, estimates table, intervals title, intervals table and notes of the report."""
         t = self.table
         pct = f"{100 * self.level:g}%"
         nsim = self.boot_new_u.nsim
-        header = [f"Comparison of the two models ({nsim} bootstrap replicates each way, {pct} intervals)", ""]
+        title = f"Comparison of the two models ({nsim} bootstrap replicates each way, {pct} intervals)"
         est = t[["lmer estimate", "lmer SE", "lm estimate", "lm SE", "boot SD new u", "boot SD fixed u"]]
         intervals = pd.DataFrame(
             {
@@ -129,21 +131,26 @@ class Comparison:
         )
         failed = self.boot_new_u.n_failed + self.boot_fixed_u.n_failed
         notes = [f"({failed} bootstrap refits failed)"] if failed else []
-        return "\n".join(
-            header
-            + [
-                est.to_string(float_format=_g),
-                "",
-                f"{pct} intervals for the mixed model:",
-                intervals.to_string(),
-                "",
-            ]
-            + notes
-            + self.sentences()
-        )
+        return title, est, f"{pct} intervals for the mixed model:", intervals, notes
+
+    def report(self) -> str:
+        """The text the demo prints after the two summaries."""
+        title, est, intervals_title, intervals, notes = self._report_parts()
+        lines = [title, "", est.to_string(float_format=_g), "", intervals_title, intervals.to_string(), ""]
+        return "\n".join(lines + notes + self.sentences())
 
     def _repr_html_(self) -> str:
-        return html_pre(self.report())
+        title, est, intervals_title, intervals, notes = self._report_parts()
+        parts = [
+            html_heading(title),
+            html_frame(est),
+            html_heading(intervals_title),
+            html_frame(intervals),
+        ]
+        if notes:
+            parts.append(html_lines(notes, note=True))
+        parts += [html_lines([sentence]) for sentence in self.sentences()]
+        return html_block(parts)
 
     def figure(self):
         """Data with a fitted line per group, and the two bootstrap distributions of the intercept."""
@@ -170,7 +177,8 @@ def compare(
     ----------
     formula : str
         A mixed-model formula with exactly one random-effects term, a random intercept ``(1 | g)``.
-    data : DataFrame
+    data : pandas.DataFrame or polars.DataFrame
+        The data; it is not modified (of a polars frame, the model's columns are converted).
     nsim : int
         Bootstrap replicates for each of ``use_u=False`` and ``use_u=True``.
     seed : int
@@ -184,6 +192,7 @@ def compare(
             f"compare needs one random intercept (1 | g) and no other random terms, not {formula!r}"
         )
     group = parsed.random[0].factors[0]
+    data = as_pandas(data, lambda schema: _used_columns(parsed, schema))
     mixed = lmer(formula, data)
     frame = data.copy()
     frame[group] = pd.Categorical(frame[group])

@@ -384,6 +384,12 @@ def _prototype(head: pd.DataFrame, casts: dict, columns: list[str]) -> pd.DataFr
 def _stateless(spec):
     """The specification, if it has no transforms that learn from the data (``scale``, ``poly``):
     those would learn from a few rows here, not from the whole column as in memory."""
+    made = [d.label for d in getattr(spec, "derived", ()) if d.kind != "copy"]
+    if made:  # their levels would come from the few rows seen here
+        raise DataError(
+            f"{made[0]} in a formula is not supported for a Dask DataFrame: make the column "
+            "categorical first (data.astype({'x': 'category'}) and categorize()) and use its name"
+        )
     state = getattr(spec.model_spec, "transform_state", None)
     if state:
         names = ", ".join(state)

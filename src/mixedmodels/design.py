@@ -19,6 +19,11 @@ from formulaic import Formula, model_matrix
 
 from .contrasts import CONTRASTS, contrast_object, r_column_name
 from .formula import FormulaError, ParsedFormula, RandomTerm
+from .frames import as_pandas
+from .options import options
+from .rformula import R_FUNCTIONS, Derived, add_derived, check_supported, prepare, variables
+from .rformula import translate_powers as _translate_powers
+from .safety import check_safe
 
 __all__ = ["DataError", "Design", "ReTerm", "aliased_in_gram", "build_design", "factor_codes"]
 
@@ -87,24 +92,6 @@ class Design:
         return X[:, keep]
 
 
-def _translate_powers(text: str) -> str:
-    """R's ``I(x^2)`` is Python's ``I(x**2)``: rewrite '^' inside ``I(...)`` calls."""
-    out, pos = [], 0
-    for match in re.finditer(r"\bI\(", text):
-        if match.start() < pos:
-            continue
-        depth, end = 0, match.end() - 1
-        for end in range(match.end() - 1, len(text)):
-            depth += (text[end] == "(") - (text[end] == ")")
-            if depth == 0:
-                break
-        out.append(text[pos : match.start()])
-        out.append(text[match.start() : end + 1].replace("^", "**"))
-        pos = end + 1
-    out.append(text[pos:])
-    return "".join(out)
-
-
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
@@ -120,22 +107,22 @@ def _formula_variables(rhs: str, parsed: ParsedFormula | None = None) -> set[str
     simple = _simple_terms(rhs)
     if simple is not None:
         return {t for t in simple if t not in ("0", "1")}
-    try:
-        found = set(Formula(_translate_powers(rhs)).required_variables)
+    try:  # names used as variables, as R reads them: Treatment, log and C are columns there
+        return variables(_translate_powers(rhs))
+    except FormulaError:
+        raise
     except Exception as exc:  # formulaic's parse errors carry their own message
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         message = f"cannot read {rhs.strip()!r}: {first}"
         if parsed is None:
             raise FormulaError(rhs, 0, message) from None
         raise parsed.error(rhs, message) from None
-    # formulaic does not report the variables of stateful transforms (scale(x), poly(x, 2))
-    return found | set(_CALL_ARGUMENT.findall(rhs))
-
-
-_CALL_ARGUMENT = re.compile(r"\b[A-Za-z_][\w.]*\(\s*([A-Za-z_][\w.]*)\s*[,)]")
 
 
 def _used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
+    check_supported(parsed)
+    if options.safe_formulas:
+        check_safe(parsed, data)
     needed = {parsed.response} if parsed.response in data.columns else set()
     if not needed:
         needed |= _formula_variables(parsed.response, parsed)
@@ -249,9 +236,11 @@ class MatrixSpec:
     intercept: bool = False
     model_spec: object = None
     context: dict | None = None
+    derived: tuple[Derived, ...] = ()
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The model matrix of new data, with the training data's levels and codings."""
+        frame = add_derived(frame, self.derived)  # factor(x) and renamed columns, as in training
         if self.model_spec is None:
             parts = [np.ones(len(frame))] if self.intercept else []
             parts += [frame[c].to_numpy(dtype=float) for c in self.columns]
@@ -298,17 +287,21 @@ def _materialize(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None, where
         direct = _numeric_columns(rhs, frame)
         if direct is not None:
             return direct
-    text, context, codings = _coded_formula(rhs, frame, contrasts)
+    prepared = prepare(_translate_powers(rhs), frame, contrasts)  # R's factor(x), names as R reads them
+    text, context, codings = _coded_formula(prepared.text, prepared.frame, prepared.contrasts)
+    context = {**R_FUNCTIONS, **context}
     try:
-        matrix = model_matrix(text, frame, context=context, na_action="ignore")
+        matrix = model_matrix(text, prepared.frame, context=context, na_action="ignore")
     except Exception as exc:
         raise DataError(f"cannot build the {where} model matrix from {rhs!r}: {exc}") from None
-    names = tuple(r_column_name(str(c), codings) for c in matrix.columns)
+    names = tuple(prepared.r_name(r_column_name(str(c), codings)) for c in matrix.columns)
     terms = [""] * len(names)
     for term, cols in matrix.model_spec.term_slices.items():
         for j in range(cols.start, cols.stop):
-            terms[j] = _term_label(term)
-    spec = MatrixSpec(names, tuple(terms), model_spec=matrix.model_spec, context=context)
+            terms[j] = prepared.r_name(_term_label(term))
+    spec = MatrixSpec(
+        names, tuple(terms), model_spec=matrix.model_spec, context=context, derived=prepared.derived
+    )
     return np.asarray(matrix, dtype=float), spec
 
 
@@ -319,7 +312,8 @@ def _response(frame: pd.DataFrame, response: str) -> np.ndarray:
             raise DataError(f"the response {response!r} must be numeric, not {series.dtype}")
         return series.to_numpy(dtype=float)
     try:
-        values = model_matrix(f"{_translate_powers(response)} ~ 1", frame).lhs
+        prepared = prepare(_translate_powers(response), frame, response=True)
+        values = model_matrix(f"{prepared.text} ~ 1", prepared.frame, context=dict(R_FUNCTIONS)).lhs
     except Exception as exc:
         raise DataError(f"cannot evaluate the response {response!r}: {exc}") from None
     if values.shape[1] != 1:
@@ -437,8 +431,8 @@ def build_design(
     ``drop=False`` keeps aliased fixed-effects columns (lm reports them as NA).
     ``weights`` is a column name or an array with one value per row of ``data``.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+    weight_column = [weights] if isinstance(weights, str) else []  # polars: convert only these columns
+    data = as_pandas(data, lambda schema: _used_columns(parsed, schema) + weight_column)
     for col, spec in (contrasts or {}).items():
         if isinstance(spec, str) and spec.removeprefix("contr.") not in CONTRASTS:
             contrast_object(col, spec, 0)

@@ -72,6 +72,8 @@ class ParsedFormula:
 
 
 _NAME = re.compile(r"^\s*([A-Za-z_.][A-Za-z0-9_.]*|`[^`]+`)\s*$")
+# R's factor(g) as a grouping factor is the column g: a grouping factor is read as a factor anyway
+_AS_FACTOR = re.compile(r"^\s*(?:as\.factor|factor)\s*\(\s*([A-Za-z_.][A-Za-z0-9_.]*|`[^`]+`)\s*\)\s*$")
 
 
 def _check_parens(formula: str) -> None:
@@ -115,7 +117,7 @@ def _group_factors(formula: str, text: str, offset: int) -> list[tuple[str, ...]
     for part in parts:
         names = []
         for name in part.split(":"):
-            match = _NAME.match(name)
+            match = _NAME.match(name) or _AS_FACTOR.match(name)
             if not match:
                 where = offset + text.find(name.strip()) if name.strip() else offset
                 raise FormulaError(formula, where, f"grouping factor {name.strip()!r} is not a column name")

@@ -21,15 +21,12 @@ Richardson extrapolation.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.linalg import solve_triangular
-
-from .results import MixedModelsWarning
 
 __all__ = ["AnovaTable", "Satterthwaite", "anova", "anova_type3", "contest"]
 
@@ -171,11 +168,12 @@ def anova_type3(fit) -> pd.DataFrame:
     column sum-coded (the coding in which type III hypotheses are the coefficients), mapped back
     to the model's own coding, so the table does not depend on the contrasts used.
     """
-    from .design import build_design
+    from .design import _used_columns, build_design
     from .formula import parse_formula
+    from .frames import as_pandas
 
     parsed = parse_formula(fit.formula)
-    frame = fit.data
+    frame = as_pandas(fit.data, lambda schema: _used_columns(parsed, schema))
     categorical = [
         c
         for c in frame.columns
@@ -206,19 +204,33 @@ def _fixed_variables(rhs: str) -> set[str]:
 # ------------------------------------------------------------------ likelihood-ratio tests
 @dataclass(frozen=True)
 class AnovaTable:
-    """A likelihood-ratio comparison of nested models (lme4's ``anova``)."""
+    """A likelihood-ratio comparison of nested models (lme4's ``anova``).
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per model, by number of parameters: npar, AIC, BIC, logLik, deviance, and for
+        each model after the first Chisq, Df and Pr(>Chisq) against the one before.
+    refitted : bool
+        Whether REML fits were refitted by maximum likelihood first.
+    models : tuple of (label, formula)
+        The "Models:" block of the printout, in the table's order; empty when the labels are
+        the formulas.
+    """
 
     table: pd.DataFrame
     refitted: bool
+    models: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
-        note = "refitting model(s) with ML (instead of REML)\n" if self.refitted else ""
-        return note + "Data: data\n" + self.table.to_string(na_rep="")
+        from .printing import anova_text
+
+        return anova_text(self.table, self.refitted, self.models)
 
     def _repr_html_(self) -> str:
-        from .printing import html_pre
+        from .printing import anova_html
 
-        return html_pre(str(self))
+        return anova_html(self.table, self.refitted, self.models)
 
 
 def _ml_fit(fit):
@@ -229,12 +241,26 @@ def _ml_fit(fit):
     return fit
 
 
-def anova(*fits, names: list[str] | None = None) -> AnovaTable:
-    """Likelihood-ratio tests of nested models, ordered by number of parameters.
+def _labels(fits, names) -> tuple[list[str], bool]:
+    """Row labels, and whether they are the formulas (then no "Models:" block is needed).
 
-    REML fits are refitted by maximum likelihood first (as lme4 does, and says). An ``lm`` fit
-    can be compared with an ``lmer`` fit of the same response and fixed effects.
+    Without ``names`` the formulas label the rows, as R labels them by the expressions in the
+    call; when two formulas are the same, ``MODEL1``, ``MODEL2``, ... (lme4's fallback).
     """
+    if names is None:
+        formulas = [f.formula for f in fits]
+        if len(set(formulas)) == len(formulas):
+            return formulas, True
+        return [f"MODEL{i + 1}" for i in range(len(fits))], False
+    if isinstance(names, str) or len(names) != len(fits):
+        raise ValueError(f"names needs one label per model ({len(fits)}), not {names!r}")
+    names = [str(n) for n in names]
+    if len(set(names)) != len(names):
+        raise ValueError(f"names must be distinct, not {names}")
+    return names, False
+
+
+def _check_fits(fits) -> None:
     from .lm import LmFit
     from .results import LmerFit
 
@@ -247,21 +273,49 @@ def anova(*fits, names: list[str] | None = None) -> AnovaTable:
         raise ValueError(
             f"the models were fitted to different numbers of observations: {[f.nobs for f in fits]}"
         )
-    refitted = any(isinstance(f, LmerFit) and f.reml for f in fits)
-    ml = [_ml_fit(f) for f in fits]
-    labels = names or [f"model{i + 1}" for i in range(len(fits))]
-    order = sorted(range(len(fits)), key=lambda i: ml[i].npar)
+
+
+def _lrt_rows(fits) -> list[dict]:
+    """The table's rows for ML fits already in order of their number of parameters."""
     rows, prev = [], None
-    for i in order:
-        f = ml[i]
+    for f in fits:
         dev = -2 * f.loglik
         row = {"npar": f.npar, "AIC": f.aic, "BIC": f.bic, "logLik": f.loglik, "deviance": dev}
+        row |= {"Chisq": math.nan, "Df": pd.NA, "Pr(>Chisq)": math.nan}
         if prev is not None:
             chisq, df = prev["deviance"] - dev, f.npar - prev["npar"]
             row |= {"Chisq": chisq, "Df": df, "Pr(>Chisq)": stats.chi2.sf(chisq, df) if df > 0 else math.nan}
         rows.append(row)
         prev = row
-    table = pd.DataFrame(rows, index=[labels[i] for i in order])
-    if refitted:
-        warnings.warn("refitting model(s) with ML (instead of REML)", MixedModelsWarning, stacklevel=2)
-    return AnovaTable(table, refitted)
+    return rows
+
+
+def anova(*fits, names: list[str] | None = None) -> AnovaTable:
+    """Likelihood-ratio tests of nested models, ordered by number of parameters (lme4's ``anova``).
+
+    Parameters
+    ----------
+    *fits : LmerFit or LmFit
+        Two or more models fitted to the same observations. An ``lm`` fit can be compared with
+        an ``lmer`` fit of the same response.
+    names : list of str, optional
+        A label per model, in the order given (R labels models by their variable names, which
+        Python cannot see): ``mm.anova(m0, m1, names=["m0", "m1"])``. By default the formulas
+        label the rows.
+
+    Returns
+    -------
+    AnovaTable
+        Prints as R does; ``.table`` holds the numbers. REML fits are refitted by maximum
+        likelihood first, as lme4 does, and the printout says so on its first line.
+    """
+    from .results import LmerFit
+
+    _check_fits(fits)
+    labels, are_formulas = _labels(fits, names)
+    refitted = any(isinstance(f, LmerFit) and f.reml for f in fits)
+    order = sorted(range(len(fits)), key=lambda i: fits[i].npar)
+    table = pd.DataFrame(_lrt_rows([_ml_fit(fits[i]) for i in order]), index=[labels[i] for i in order])
+    table = table.astype({"npar": "int64", "Df": "Int64"})
+    models = () if are_formulas else tuple((labels[i], fits[i].formula) for i in order)
+    return AnovaTable(table, refitted, models)

@@ -25,13 +25,16 @@ from scipy import stats
 
 from .design import Design, build_design, drop_aliased
 from .formula import parse_formula
+from .frames import check_frame
 from .information import InformationCriteria
-from .printing import html_pre, lm_summary
+from .printing import lm_summary, lm_summary_html
+from .rformula import r_keywords
 from .simulate import as_generator, simulate_lm
 
 __all__ = ["LmFit", "lm"]
 
 
+@r_keywords
 def lm(
     formula: str,
     data: pd.DataFrame,
@@ -45,8 +48,9 @@ def lm(
     ----------
     formula : str
         ``"y ~ x + p"``; categorical columns are coded by ``contrasts``.
-    data : pandas.DataFrame
-        The data; it is not modified.
+    data : pandas.DataFrame or polars.DataFrame
+        The data; it is not modified. Of a polars DataFrame only the columns the model uses
+        (and the weights column) are converted.
     contrasts : mapping, optional
         ``{"p": "sum"}``: "treatment" (default), "sum", "helmert", "poly" or a matrix.
     weights : str or array, optional
@@ -54,6 +58,7 @@ def lm(
     na_action : {"omit", "raise"}
         Drop rows with missing values (and count them) or refuse them.
     """
+    check_frame(data)
     parsed = parse_formula(formula)
     if parsed.random:
         raise ValueError(f"{formula!r} has random-effects terms; use mm.lmer for a mixed model")
@@ -263,7 +268,7 @@ class LmFit(InformationCriteria):
         return self.summary()
 
     def _repr_html_(self) -> str:
-        return html_pre(self.summary())
+        return lm_summary_html(self)
 
     def __repr__(self) -> str:
         return f"<LmFit {self.formula!r}: nobs={self.nobs}, rank={self.rank}, sigma={self.sigma:.4g}>"

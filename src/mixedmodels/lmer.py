@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Mapping
 
@@ -11,15 +13,18 @@ import pandas as pd
 from .daskfit import is_dask_frame, lmer_dask
 from .design import DataError, build_design
 from .formula import FormulaError, parse_formula
+from .frames import check_frame
 from .objective import criterion
 from .optimize import minimize_theta, polish
 from .options import options
 from .pls import PLS
 from .results import SINGULAR_TOL, LmerFit, MixedModelsWarning
+from .rformula import r_keywords
 
 __all__ = ["lmer", "MixedModelsWarning"]
 
 
+@r_keywords
 def lmer(
     formula: str,
     data: pd.DataFrame,
@@ -35,9 +40,10 @@ def lmer(
     ----------
     formula : str
         An lme4 formula: ``"y ~ x + (1 | g)"``, ``(x || g)``, ``(1 | a/b)``, ``(1 | a:b)``.
-    data : pandas.DataFrame or dask.dataframe.DataFrame
-        The data; it is not modified. A Dask DataFrame is fitted from cross-products summed
-        over its partitions (:mod:`mixedmodels.daskfit`), with the same estimates.
+    data : pandas.DataFrame, polars.DataFrame or dask.dataframe.DataFrame
+        The data; it is not modified. Of a polars DataFrame only the columns the model uses are
+        converted (:mod:`mixedmodels.frames`). A Dask DataFrame is fitted from cross-products
+        summed over its partitions (:mod:`mixedmodels.daskfit`), with the same estimates.
     reml : bool
         REML (True, lme4's default) or maximum likelihood.
     contrasts : mapping, optional
@@ -56,6 +62,7 @@ def lmer(
     -------
     LmerFit
     """
+    check_frame(data, dask=True)
     parsed = parse_formula(formula)
     if not parsed.random:
         raise FormulaError(
@@ -126,8 +133,18 @@ def fit_pls(
         **context,
     )
     for note in notes:
-        warnings.warn(note, MixedModelsWarning, stacklevel=3)
+        warnings.warn(note, MixedModelsWarning, stacklevel=_user_stacklevel())
     return fit
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` (for the caller of this function) of the first frame outside the package,
+    so that a warning names the user's line whichever way the fit was reached."""
+    frame, level = sys._getframe(1), 1
+    package = os.path.dirname(os.path.abspath(__file__))
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def check_memory(reterms, p: int, limit: float | None) -> None:

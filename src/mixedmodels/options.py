@@ -15,9 +15,14 @@ class Options:
     ----------
     memory_limit : float
         Bytes the dense block of a Cholesky factor may take before a model is refused.
+    safe_formulas : bool
+        Read a formula's expressions before evaluating them and refuse anything but data
+        columns, numbers, arithmetic and an allow-list of functions (:mod:`mixedmodels.safety`).
+        Off by default (a formula is code, as in R); the command line always turns it on.
     """
 
     memory_limit: float = 8 * 2**30
+    safe_formulas: bool = False
 
 
 options = Options()

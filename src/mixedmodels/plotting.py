@@ -1,4 +1,10 @@
-"""matplotlib figures; matplotlib is imported only when a figure is asked for."""
+"""matplotlib figures; matplotlib is imported only when a figure is asked for.
+
+Figures are made with ``matplotlib.figure.Figure``, not pyplot: pyplot would also register each
+figure as open, and a notebook's inline backend shows every open figure at the end of a cell,
+so a figure returned as a cell's last expression would appear twice. A script saves one with
+``fig.savefig(path)``; pyplot's ``plt.show()`` does not know about it.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +22,12 @@ __all__ = [
 ]
 
 
-def _pyplot():
-    """pyplot, imported on first use (matplotlib picks a headless backend where there is no display)."""
-    import matplotlib.pyplot as plt
+def _figure(nrow: int = 1, ncol: int = 1, figsize=None, squeeze: bool = True):
+    """A new figure not registered with pyplot, and its axes (as ``plt.subplots`` returns them)."""
+    from matplotlib.figure import Figure
 
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrow, ncol, squeeze=squeeze)
 
 
 def _grid(n: int):
@@ -32,10 +39,9 @@ def bootstrap_figure(result, parm=None, kind: str = "hist"):
     """One panel per statistic: histogram (or density) of the replicates, the original marked."""
     if kind not in ("hist", "density"):
         raise ValueError(f"kind must be 'hist' or 'density', not {kind!r}")
-    plt = _pyplot()
     names = list(result.replicates.columns if parm is None else parm)
     nrow, ncol = _grid(len(names))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3 * nrow), squeeze=False)
+    fig, axes = _figure(nrow, ncol, figsize=(4 * ncol, 3 * nrow), squeeze=False)
     for ax, name in zip(axes.ravel(), names):
         values = result.replicates[name].dropna().to_numpy()
         if kind == "hist":
@@ -61,10 +67,9 @@ def profile_figure(result, kind: str = "zeta", levels=(0.5, 0.8, 0.9, 0.95, 0.99
 
     if kind not in ("zeta", "density"):
         raise ValueError(f"kind must be 'zeta' or 'density', not {kind!r}")
-    plt = _pyplot()
     names = result.parameters
     nrow, ncol = _grid(len(names))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3 * nrow), squeeze=False)
+    fig, axes = _figure(nrow, ncol, figsize=(4 * ncol, 3 * nrow), squeeze=False)
     for ax, name in zip(axes.ravel(), names):
         trace = result.trace(name)
         spline = result.spline(name)
@@ -92,13 +97,13 @@ def profile_figure(result, kind: str = "zeta", levels=(0.5, 0.8, 0.9, 0.95, 0.99
 
 def comparison_figure(comparison):
     """The seed's picture: data and a fitted line per group; the two bootstrap distributions."""
+    from matplotlib import colormaps
     from scipy.stats import norm
 
-    plt = _pyplot()
     fit = comparison.mixed
     design = fit.design
     term = fit.design.reterms[0]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    fig, axes = _figure(1, 3, figsize=(15, 4.5))
     ax = axes[0]
     slope_cols = [j for j, n in enumerate(fit.fixef_names) if n != "(Intercept)"]
     x = design.X[:, slope_cols[0]] if slope_cols else np.arange(fit.nobs, dtype=float)
@@ -106,7 +111,7 @@ def comparison_figure(comparison):
     b = fit.ranef()[term.group].iloc[:, 0].to_numpy()
     for level_index, label in enumerate(term.levels):
         rows = term.refs == level_index
-        color = plt.cm.viridis(level_index / max(term.nlevels - 1, 1))
+        color = colormaps["viridis"](level_index / max(term.nlevels - 1, 1))
         ax.scatter(
             x[rows],
             design.y[rows],
@@ -151,11 +156,10 @@ def caterpillar(fit, group: str | None = None, level: float = 0.95):
     """Conditional modes with their conditional intervals, sorted, one panel per term."""
     from scipy.stats import norm
 
-    plt = _pyplot()
     table = fit.ranef(condvar=True)
     groups = [group] if group else list(dict.fromkeys(table.grpvar))
     panels = [(g, t) for g in groups for t in dict.fromkeys(table[table.grpvar == g].term)]
-    fig, axes = plt.subplots(
+    fig, axes = _figure(
         1, len(panels), figsize=(4 * len(panels), 0.5 + 0.18 * table.grp.nunique()), squeeze=False
     )
     z = norm.ppf((1 + level) / 2)
@@ -172,8 +176,7 @@ def caterpillar(fit, group: str | None = None, level: float = 0.95):
 
 def residual_plot(fit):
     """Residuals against fitted values."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = _figure(figsize=(5, 4))
     ax.scatter(fit.fitted, fit.residuals, s=10, color="C0", alpha=0.7)
     ax.axhline(0, color="0.4", lw=0.8)
     ax.set_xlabel("fitted")
@@ -186,10 +189,9 @@ def qq_ranef(fit):
     """Normal quantile plot of the conditional modes, one panel per grouping factor and term."""
     from scipy.stats import norm
 
-    plt = _pyplot()
     table = fit.ranef(condvar=True)
     panels = list(dict.fromkeys(zip(table.grpvar, table.term)))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4), squeeze=False)
+    fig, axes = _figure(1, len(panels), figsize=(4 * len(panels), 4), squeeze=False)
     for ax, (g, t) in zip(axes.ravel(), panels):
         values = np.sort(table[(table.grpvar == g) & (table.term == t)].condval.to_numpy())
         q = norm.ppf((np.arange(1, len(values) + 1) - 0.5) / len(values))

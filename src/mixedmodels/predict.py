@@ -16,6 +16,7 @@ from scipy import stats
 
 from .design import DataError, _formula_variables, _materialize, _model_frame, _translate_powers, factor_codes
 from .formula import parse_formula
+from .frames import as_pandas, check_frame, is_polars_frame
 
 __all__ = ["predict_lm", "predict_lmer"]
 
@@ -53,14 +54,15 @@ def _column_names(expr: str) -> set[str]:
     return names
 
 
-def _new_frame(fit, newdata: pd.DataFrame, needed: set[str]) -> pd.DataFrame:
-    """The model's columns of newdata, categorical ones matched to the fit's levels by label."""
+def _new_frame(fit, newdata, needed: set[str]) -> pd.DataFrame:
+    """The model's columns of newdata (pandas, or polars converted), categorical ones matched to
+    the fit's levels by label."""
     missing = sorted(needed - set(newdata.columns))
     if missing:
         raise DataError(f"newdata lacks column(s) {', '.join(map(repr, missing))} that the model uses")
     columns = [c for c in newdata.columns if c in needed]
-    frame, _ = _model_frame(newdata, columns, "raise")
-    train = fit.data
+    frame, _ = _model_frame(as_pandas(newdata, columns, "newdata"), columns, "raise")
+    train = as_pandas(fit.data, columns) if is_polars_frame(fit.data) else fit.data  # pandas or Dask
     for col in columns:
         if train is None or col not in train.columns or not isinstance(train[col].dtype, pd.CategoricalDtype):
             continue
@@ -90,8 +92,7 @@ def predict_lmer(fit, newdata, re_form, allow_new_levels: bool) -> pd.Series:
             t = fit.design.reterms[i]
             values = values + np.einsum("nk,nk->n", t.z[:, cols], fit._b_terms[i][t.refs][:, cols])
         return pd.Series(values, index=fit.design.row_index, name="predicted")
-    if not isinstance(newdata, pd.DataFrame):
-        raise TypeError(f"newdata must be a pandas DataFrame, not {type(newdata).__name__}")
+    check_frame(newdata, "newdata")
     parsed = parse_formula(fit.formula)
     needed = _fixed_columns(fit)
     for i, _ in terms:
@@ -109,7 +110,12 @@ def predict_lmer(fit, newdata, re_form, allow_new_levels: bool) -> pd.Series:
         seen = idx >= 0
         b[seen] = fit._b_terms[i][idx[seen]][:, cols]
         values = values + np.einsum("nk,nk->n", z, b)
-    return pd.Series(values, index=newdata.index, name="predicted")
+    return pd.Series(values, index=_row_index(newdata), name="predicted")
+
+
+def _row_index(newdata) -> pd.Index:
+    """The index of a pandas frame; 0..n-1 for a polars frame, which has none."""
+    return newdata.index if isinstance(newdata, pd.DataFrame) else pd.RangeIndex(len(newdata))
 
 
 def _term_matrix(fit, term, frame: pd.DataFrame) -> np.ndarray:
@@ -150,9 +156,10 @@ def predict_lm(fit, newdata, interval, level: float) -> pd.Series | pd.DataFrame
         X = fit.design.X[:, kept]
         index = fit.design.row_index
     else:
+        check_frame(newdata, "newdata")
         frame = _new_frame(fit, newdata, _fixed_columns(fit))
         X = fit.design.xspec.matrix(frame)[:, kept]
-        index = newdata.index
+        index = _row_index(newdata)
     values = X @ beta
     if interval is None:
         return pd.Series(values, index=index, name="predicted")

@@ -1,4 +1,4 @@
-"""Text of the R-style summaries, kept apart from the numbers.
+"""Text of the R-style summaries, and their HTML tables for notebooks, kept apart from the numbers.
 
 The formatting follows R's own rules so that printed numbers can be compared with lme4's and
 R's output digit for digit: ``format`` of a numeric vector (a common number of decimals, the
@@ -8,17 +8,32 @@ coefficient tables, ``abbreviate`` for the column labels of the correlation matr
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 __all__ = [
+    "anova_html",
+    "anova_text",
     "coef_table_strings",
     "format_pvalues",
     "format_table",
+    "html_block",
+    "html_frame",
+    "html_heading",
+    "html_lines",
     "html_pre",
+    "html_table",
+    "lm_summary",
+    "lm_summary_html",
+    "lmer_summary",
+    "lmer_summary_html",
     "named_vector",
+    "profile_html",
     "r_abbreviate",
     "r_format",
     "signif_stars",
@@ -102,8 +117,6 @@ def r_abbreviate(name: str, minlength: int) -> str:
 
 def html_pre(text: str) -> str:
     """Text for Jupyter: a preformatted HTML block (``_repr_html_``)."""
-    import html
-
     return f"<pre style='font-size: 90%'>{html.escape(text)}</pre>"
 
 
@@ -152,21 +165,48 @@ def coef_table_strings(
     return [[cs[2 * i], cs[2 * i + 1], ts[i]] for i in range(len(estimate))]
 
 
-def format_pvalues(p: Sequence[float], digits: int = 3, sep: str = "") -> list[str]:
-    """R's ``format.pval(p, digits)`` with ``eps`` the machine epsilon: ``<2e-16`` below it."""
+def format_pvalues(p: Sequence[float], digits: int = 3, sep: str | None = None) -> list[str]:
+    """R's ``format.pval(p, digits)`` with ``eps`` the machine epsilon: ``< 2e-16`` below it.
+
+    Parameters
+    ----------
+    p : sequence of float
+        P-values; NaN gives "NA" (R's ``na.form``).
+    digits : int
+        Significant digits.
+    sep : str, optional
+        Between ``<`` and ``eps``; by default R's choice (no space when the other p-values are
+        short and ``eps`` is shown to one digit, else one space).
+    """
     p = np.asarray(p, dtype=float)
     eps = np.finfo(float).eps
-    out = [""] * len(p)
+    out = ["NA"] * len(p)
     tiny = p < eps
     expo = np.floor(np.log10(np.where(p > 0, p, 1e-50)))
-    for group in ((~tiny) & ((expo >= -3) | (p == 0)), (~tiny) & (expo < -3)):
+    widths = [0]
+    shown_p = ~tiny & ~np.isnan(p)
+    for group in (shown_p & (expo >= -3), shown_p & (expo < -3)):
         idx = np.flatnonzero(group)
-        for i, text in zip(idx, r_format(p[idx], digits)):
+        shown = r_format(p[idx], digits)
+        widths += [len(text) for text in shown]
+        for i, text in zip(idx, shown):
             out[i] = text.strip()
-    eps_text = r_format([eps], max(1, digits - 2))[0]
-    for i in np.flatnonzero(tiny):
-        out[i] = f"<{sep}{eps_text}"
+    if tiny.any():
+        eps_digits, auto_sep = _eps_digits(digits, max(widths), shown_p.any())
+        eps_text = r_format([eps], eps_digits)[0]
+        for i in np.flatnonzero(tiny):
+            out[i] = f"<{auto_sep if sep is None else sep}{eps_text}"
     return out
+
+
+def _eps_digits(digits: int, width: int, others: bool) -> tuple[int, str]:
+    """Digits of ``eps`` and the separator after ``<``, as ``format.pval`` chooses them."""
+    eps_digits = max(1, digits - 2)
+    if not others:
+        return eps_digits, "" if eps_digits == 1 else " "
+    if eps_digits > 1 and eps_digits + 6 > width:
+        eps_digits = max(1, width - 7)
+    return eps_digits, "" if eps_digits == 1 and width <= 6 else " "
 
 
 def signif(x: float, digits: int) -> float:
@@ -189,15 +229,133 @@ def signif_stars(p: float) -> str:
 SIGNIF_LEGEND = "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1"
 
 
+# ----------------------------------------------------------------------------- HTML
+# Tables for notebooks: the same cells as the text, in real HTML tables (a notebook shows <pre>
+# text in a proportional font, where R's column alignment is lost). Inline styles only, because
+# notebook viewers strip <style> elements from untrusted output.
+_FONT = "font-family:inherit;font-size:0.92em;font-variant-numeric:tabular-nums"
+_TABLE = f"border-collapse:collapse;margin:0.2em 0 0.6em 0;{_FONT}"
+_HEAD = "padding:2px 10px;border-bottom:1px solid #888;font-weight:600"
+_CELL = "padding:2px 10px;border:none"
+_HEADING = "font-weight:600;margin:0.8em 0 0.2em 0"
+_NOTE = "margin:0.2em 0;color:#555;font-size:0.85em"
+_NUMBER = re.compile(r"^\s*(<\s*)?[-+]?(\d|\.\d|NA$|NaN$|-?Inf$|\[)")
+
+
+def _is_number(text: str) -> bool:
+    return bool(_NUMBER.match(text))
+
+
+def _numeric_columns(rows: Sequence[Sequence[str]], ncol: int) -> list[bool]:
+    """A column is right-aligned when each of its non-blank cells is a number."""
+    numeric = []
+    for j in range(ncol):
+        cells = [str(r[j]).strip() for r in rows if str(r[j]).strip()]
+        numeric.append(bool(cells) and all(_is_number(c) for c in cells))
+    return numeric
+
+
+def _cell(tag: str, text: str, style: str, right: bool) -> str:
+    align = "right" if right else "left"
+    return f'<{tag} style="{style};text-align:{align}">{html.escape(str(text).strip())}</{tag}>'
+
+
+def html_table(
+    rows: Sequence[Sequence[str]],
+    header: Sequence[str],
+    rownames: Sequence[str] | None = None,
+) -> str:
+    """An HTML table of text cells: numbers right-aligned, text left-aligned, all escaped.
+
+    Parameters
+    ----------
+    rows : sequence of sequences of str
+        The cells, already formatted (as the text summary formats them).
+    header : sequence of str
+        Column labels.
+    rownames : sequence of str, optional
+        Row labels, shown as a first column of row headers.
+    """
+    numeric = _numeric_columns(rows, len(header))
+    corner = [_cell("th", "", _HEAD, False)] if rownames is not None else []
+    head = corner + [_cell("th", h, _HEAD, right) for h, right in zip(header, numeric)]
+    body = []
+    for i, row in enumerate(rows):
+        cells = [_cell("th", rownames[i], _CELL, False)] if rownames is not None else []
+        cells += [_cell("td", v, _CELL, right) for v, right in zip(row, numeric)]
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        f'<table style="{_TABLE}"><thead><tr>{"".join(head)}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def html_heading(text: str) -> str:
+    """A section title (as "Random effects:" in the text)."""
+    return f'<p style="{_HEADING}">{html.escape(text.rstrip(": "))}</p>'
+
+
+def html_lines(lines: Sequence[str], note: bool = False) -> str:
+    """Lines of text as one paragraph (smaller and grey for a note such as a legend)."""
+    style = _NOTE if note else "margin:0.2em 0"
+    return f'<p style="{style}">{"<br>".join(html.escape(line) for line in lines)}</p>'
+
+
+def html_block(parts: Sequence[str]) -> str:
+    """The parts of one result in a single block (what ``_repr_html_`` returns)."""
+    return f'<div class="mixedmodels" style="{_FONT}">{"".join(parts)}</div>'
+
+
+def significant(x: float, digits: int = 4) -> str:
+    """A number to ``digits`` significant digits (more for large numbers, so no exponent below
+    1e6); "NA" for a missing one."""
+    if not math.isfinite(x):
+        return "NA" if math.isnan(x) else ("Inf" if x > 0 else "-Inf")
+    return f"{x:.{digits}g}" if abs(x) < 10**digits else f"{x:.{max(digits, 6)}g}"
+
+
+def frame_cells(frame: pd.DataFrame, digits: int = 4) -> tuple[list[str], list[str], list[list[str]]]:
+    """Header, row names and cells of a data frame, numbers to ``digits`` significant digits."""
+    columns = []
+    for name in frame.columns:
+        values = frame[name]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            columns.append([significant(v, digits) for v in values.to_numpy(dtype=float, na_value=np.nan)])
+        else:
+            columns.append(["" if v is None else str(v) for v in values])
+    rows = [list(cells) for cells in zip(*columns)] if columns else [[] for _ in range(len(frame))]
+    return [str(c) for c in frame.columns], [str(i) for i in frame.index], rows
+
+
+def html_frame(frame: pd.DataFrame, digits: int = 4) -> str:
+    """A data frame as an HTML table, numbers to ``digits`` significant digits."""
+    header, rownames, rows = frame_cells(frame, digits)
+    return html_table(rows, header, rownames)
+
+
+def profile_html(result) -> str:
+    """A profile result (``fit.profile()``) as HTML: the parameters and their profile intervals."""
+    lines = [f"Profile of {len(result.parameters)} parameters"]
+    return html_block([html_lines(lines), html_frame(result.confint())])
+
+
 # ----------------------------------------------------------------------------- lmer
-def _aic_block(fit) -> str:
+def _criterion_cells(fit) -> dict[str, str]:
+    """The REML criterion, or AIC, BIC, logLik, deviance and df.resid of an ML fit."""
     if fit.reml:
-        return f"REML criterion at convergence: {_r_cat(round(fit.objective, 1))}"
+        return {"REML criterion at convergence": _r_cat(round(fit.objective, 1))}
     values = [fit.aic, fit.bic, fit.loglik, fit.objective]
     shown = r_format([round(v, 1) for v in values], 7)
     table = dict(zip(["AIC", "BIC", "logLik", "deviance"], (s.strip() for s in shown)))
     table["df.resid"] = str(fit.nobs - fit.npar)
-    return named_vector(table)
+    return table
+
+
+def _aic_block(fit) -> str:
+    cells = _criterion_cells(fit)
+    if fit.reml:
+        return "".join(f"{name}: {value}" for name, value in cells.items())
+    return named_vector(cells)
 
 
 def _r_cat(x: float) -> str:
@@ -212,14 +370,20 @@ def zapsmall(x: np.ndarray, digits: int) -> np.ndarray:
     return np.round(x, int(math.floor(decimals + 0.5)))
 
 
-def _scaled_residuals(fit) -> str:
+def _residual_cells(fit) -> tuple[str, dict[str, str]]:
     q, exact = fit.scaled_residual_quantiles()
     shown = r_format(zapsmall(q, 5), 4)
-    title = "Scaled residuals: \n" if exact else "Scaled residuals (quartiles approximate): \n"
-    return title + named_vector(dict(zip(["Min", "1Q", "Median", "3Q", "Max"], shown)))
+    title = "Scaled residuals:" if exact else "Scaled residuals (quartiles approximate):"
+    return title, dict(zip(["Min", "1Q", "Median", "3Q", "Max"], shown))
 
 
-def _random_effects(fit) -> str:
+def _scaled_residuals(fit) -> str:
+    title, cells = _residual_cells(fit)
+    return f"{title} \n" + named_vector(cells)
+
+
+def _random_effects_cells(fit) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of lme4's random-effects table (Groups, Name, Variance, Std.Dev., Corr)."""
     vc = fit.varcorr
     sds = vc[vc.var2.isna()]
     variance = r_format(sds.vcov.to_numpy(), 4)
@@ -241,20 +405,49 @@ def _random_effects(fit) -> str:
             row += cells + [""] * (kmax - 1 - len(cells))
         rows.append(row)
     header = ["Groups", "Name", "Variance", "Std.Dev."] + (["Corr"] + [""] * (kmax - 2) if kmax > 1 else [])
+    return header, rows
+
+
+def _random_effects(fit) -> str:
+    header, rows = _random_effects_cells(fit)
     return "Random effects:\n" + format_table(rows, header, right=False)
 
 
-def _fixed_effects(fit, ddf: str | None) -> str:
+def _groups_line(fit) -> str:
+    groups = "; ".join(f"{g}, {n}" for g, n in fit.ngroups.items())
+    return f"Number of obs: {fit.nobs}, groups:  {groups}"
+
+
+def _fixed_effects_cells(fit, ddf: str | None) -> tuple[str, list[str], list[str], list[list[str]]]:
+    """Title, header, row names and cells of the fixed-effects table (lme4's or lmerTest's)."""
     cells = coef_table_strings(fit.fixef.to_numpy(), fit.se.to_numpy(), fit.tvalues.to_numpy())
     names = list(fit.fixef_names)
     if ddf is None:
-        return "Fixed effects:\n" + format_table(cells, ["Estimate", "Std. Error", "t value"], names)
+        return "Fixed effects:", ["Estimate", "Std. Error", "t value"], names, cells
     df = r_format(np.round(fit.satterthwaite_df.to_numpy(), 2), 4)
     p = fit.pvalues.to_numpy()
     pvals = format_pvalues(p, 3)
     cells = [[c[0], c[1], d, c[2], pv, signif_stars(pr)] for c, d, pv, pr in zip(cells, df, pvals, p)]
-    table = format_table(cells, ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)", ""], names)
-    return f"Fixed effects (t tests use Satterthwaite's method):\n{table}\n---\n{SIGNIF_LEGEND}"
+    header = ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)", ""]
+    return "Fixed effects (t tests use Satterthwaite's method):", header, names, cells
+
+
+def _fixed_effects(fit, ddf: str | None) -> str:
+    title, header, names, cells = _fixed_effects_cells(fit, ddf)
+    text = f"{title}\n{format_table(cells, header, names)}"
+    return text if ddf is None else f"{text}\n---\n{SIGNIF_LEGEND}"
+
+
+def _correlation_cells(names: Sequence[str], vcov: np.ndarray):
+    """Header, row names and lower-triangle cells of the correlation of the fixed effects."""
+    p = len(names)
+    sd = np.sqrt(np.diag(vcov))
+    corr = vcov / np.outer(sd, sd)
+    shown = np.array(r_format(np.round(corr, 3).ravel(), 7, nsmall=3)).reshape(p, p)
+    rows = [[shown[i, j] if j < i else "" for j in range(p - 1)] for i in range(1, p)]
+    header = [r_abbreviate(n, 6) for n in names[:-1]]
+    rownames = [r_abbreviate(n, 11) for n in names[1:]]
+    return header, rownames, rows
 
 
 def correlation_block(names: Sequence[str], vcov: np.ndarray, max_p: int = 12) -> str:
@@ -264,33 +457,29 @@ def correlation_block(names: Sequence[str], vcov: np.ndarray, max_p: int = 12) -
         return ""
     if p > max_p:
         return f"\nCorrelation matrix not shown by default, as p = {p} > {max_p}."
-    sd = np.sqrt(np.diag(vcov))
-    corr = vcov / np.outer(sd, sd)
-    shown = np.array(r_format(np.round(corr, 3).ravel(), 7, nsmall=3)).reshape(p, p)
-    rows = [[shown[i, j] if j < i else "" for j in range(p - 1)] for i in range(1, p)]
-    header = [r_abbreviate(n, 6) for n in names[:-1]]
-    rownames = [r_abbreviate(n, 11) for n in names[1:]]
+    header, rownames, rows = _correlation_cells(names, vcov)
     return "\nCorrelation of Fixed Effects:\n" + format_table(rows, header, rownames, right=False)
 
 
-def lmer_summary(fit, ddf: str | None = "Satterthwaite") -> str:
-    """The summary of an lmer fit in lme4's layout."""
+def _lmer_heading(fit) -> list[str]:
     method = "REML " if fit.reml else "maximum likelihood  "
     data_line = "   Data: data"
     if fit.design.dropped_rows:
         data_line += f" ({fit.design.dropped_rows} rows with missing values dropped)"
-    groups = "; ".join(f"{g}, {n}" for g, n in fit.ngroups.items())
+    return [f"Linear mixed model fit by {method}['lmerMod']", f"Formula: {fit.formula}", data_line]
+
+
+def lmer_summary(fit, ddf: str | None = "Satterthwaite") -> str:
+    """The summary of an lmer fit in lme4's layout."""
     parts = [
-        f"Linear mixed model fit by {method}['lmerMod']",
-        f"Formula: {fit.formula}",
-        data_line,
+        *_lmer_heading(fit),
         "",
         _aic_block(fit),
         "",
         _scaled_residuals(fit),
         "",
         _random_effects(fit),
-        f"Number of obs: {fit.nobs}, groups:  {groups}",
+        _groups_line(fit),
         "",
         _fixed_effects(fit, ddf),
     ]
@@ -299,6 +488,49 @@ def lmer_summary(fit, ddf: str | None = "Satterthwaite") -> str:
         parts.append(corr)
     parts += list(fit.messages)
     return "\n".join(parts)
+
+
+def _vector_html(cells: dict[str, str]) -> str:
+    return html_table([list(cells.values())], list(cells))
+
+
+def _legend_html() -> str:
+    return html_lines([SIGNIF_LEGEND], note=True)
+
+
+def lmer_summary_html(fit, ddf: str | None = "Satterthwaite") -> str:
+    """The summary of an lmer fit as HTML tables, with the same cells as :func:`lmer_summary`."""
+    heading = [line.strip() for line in _lmer_heading(fit)]
+    res_title, res_cells = _residual_cells(fit)
+    re_header, re_rows = _random_effects_cells(fit)
+    fe_title, fe_header, fe_names, fe_cells = _fixed_effects_cells(fit, ddf)
+    parts = [
+        f'<p style="{_HEADING}">{html.escape(heading[0])}</p>',
+        html_lines(heading[1:]),
+        _vector_html(_criterion_cells(fit)),
+        html_heading(res_title),
+        _vector_html(res_cells),
+        html_heading("Random effects:"),
+        html_table(re_rows, re_header),
+        html_lines([_groups_line(fit)]),
+        html_heading(fe_title),
+        html_table(fe_cells, fe_header, fe_names),
+    ]
+    if ddf is not None:
+        parts.append(_legend_html())
+    parts += _correlation_html(list(fit.fixef_names), fit.vcov.to_numpy())
+    if fit.messages:
+        parts.append(html_lines(list(fit.messages), note=True))
+    return html_block(parts)
+
+
+def _correlation_html(names: Sequence[str], vcov: np.ndarray, max_p: int = 12) -> list[str]:
+    if len(names) <= 1:
+        return []
+    if len(names) > max_p:
+        return [html_lines([f"Correlation matrix not shown by default, as p = {len(names)} > {max_p}."])]
+    header, rownames, rows = _correlation_cells(names, vcov)
+    return [html_heading("Correlation of Fixed Effects:"), html_table(rows, header, rownames)]
 
 
 # ------------------------------------------------------------------------------- lm
@@ -315,19 +547,23 @@ def _lm_call(fit) -> str:
     return f"lm({', '.join(args)})"
 
 
-def _lm_residuals(fit) -> str:
+def _lm_residual_cells(fit) -> tuple[str, dict[str, str]]:
     resid = fit.residuals.to_numpy()[fit._w > 0]
     title = "Weighted Residuals:" if fit.design.weights is not None else "Residuals:"
     if fit.df_residual > 5:
         q = np.quantile(resid, [0, 0.25, 0.5, 0.75, 1])
-        return f"{title}\n" + named_vector(
-            dict(zip(["Min", "1Q", "Median", "3Q", "Max"], r_format(zapsmall(q, 5), 4)))
-        )
+        return title, dict(zip(["Min", "1Q", "Median", "3Q", "Max"], r_format(zapsmall(q, 5), 4)))
     labels = [str(i + 1) for i in range(len(resid))]
-    return f"{title}\n" + named_vector(dict(zip(labels, r_format(resid, 4))))
+    return title, dict(zip(labels, r_format(resid, 4)))
 
 
-def _lm_coefficients(fit) -> str:
+def _lm_residuals(fit) -> str:
+    title, cells = _lm_residual_cells(fit)
+    return f"{title}\n" + named_vector(cells)
+
+
+def _lm_coefficient_cells(fit) -> tuple[str, list[str], list[list[str]]]:
+    """Title, header and cells of R's coefficient table (NA rows for aliased columns)."""
     coef, se, t, p = (s.to_numpy() for s in (fit.coef, fit.se, fit.tvalues, fit.pvalues))
     ok = ~np.isnan(coef)
     cells = [["NA", "NA", "NA", "NA", ""] for _ in coef]
@@ -338,22 +574,130 @@ def _lm_coefficients(fit) -> str:
     header = ["Estimate", "Std. Error", "t value", "Pr(>|t|)", ""]
     nalias = int((~ok).sum())
     title = "Coefficients:" + (f" ({nalias} not defined because of singularities)" if nalias else "")
+    return title, header, cells
+
+
+def _lm_coefficients(fit) -> str:
+    title, header, cells = _lm_coefficient_cells(fit)
     table = format_table(cells, header, fit.names)
     return f"{title}\n{table}\n---\n{SIGNIF_LEGEND}"
+
+
+def _lm_fit_lines(fit) -> list[str]:
+    """Residual standard error, R-squared and the F test, as R's summary.lm ends."""
+    sigma = r_format([signif(fit.sigma, 4)], 4)[0] if math.isfinite(fit.sigma) else "NaN"
+    lines = [f"Residual standard error: {sigma} on {fit.df_residual} degrees of freedom"]
+    if fit.design.dropped_rows:
+        lines.append(f"  ({fit.design.dropped_rows} observations deleted due to missingness)")
+    value, numdf, dendf = fit.fstatistic
+    if numdf > 0:
+        lines.append(
+            f"Multiple R-squared:  {fit.r_squared:.4g},\tAdjusted R-squared:  {fit.adj_r_squared:.4g} "
+        )
+        pval = format_pvalues([fit.f_pvalue], 4)[0]
+        lines.append(f"F-statistic: {value:.4g} on {numdf} and {dendf} DF,  p-value: {pval}")
+    return lines
 
 
 def lm_summary(fit) -> str:
     """The summary of an lm fit in R's ``summary.lm`` layout."""
     parts = ["", "Call:", _lm_call(fit), "", _lm_residuals(fit), "", _lm_coefficients(fit), ""]
-    sigma = r_format([signif(fit.sigma, 4)], 4)[0] if math.isfinite(fit.sigma) else "NaN"
-    parts.append(f"Residual standard error: {sigma} on {fit.df_residual} degrees of freedom")
-    if fit.design.dropped_rows:
-        parts.append(f"  ({fit.design.dropped_rows} observations deleted due to missingness)")
-    value, numdf, dendf = fit.fstatistic
-    if numdf > 0:
-        parts.append(
-            f"Multiple R-squared:  {fit.r_squared:.4g},\tAdjusted R-squared:  {fit.adj_r_squared:.4g} "
-        )
-        pval = format_pvalues([fit.f_pvalue], 4, sep=" ")[0]
-        parts.append(f"F-statistic: {value:.4g} on {numdf} and {dendf} DF,  p-value: {pval}")
-    return "\n".join(parts)
+    return "\n".join(parts + _lm_fit_lines(fit))
+
+
+def lm_summary_html(fit) -> str:
+    """The summary of an lm fit as HTML tables, with the same cells as :func:`lm_summary`."""
+    res_title, res_cells = _lm_residual_cells(fit)
+    coef_title, header, cells = _lm_coefficient_cells(fit)
+    parts = [
+        html_heading("Call:"),
+        html_lines([_lm_call(fit)]),
+        html_heading(res_title),
+        _vector_html(res_cells),
+        html_heading(coef_title),
+        html_table(cells, header, fit.names),
+        _legend_html(),
+        html_lines([line.strip().replace("\t", " ") for line in _lm_fit_lines(fit)]),
+    ]
+    return html_block(parts)
+
+
+# ------------------------------------------------------------------------------ anova
+REFIT_NOTE = "refitting model(s) with ML (instead of REML)"
+
+
+def _finite_format(values: np.ndarray, digits: int, zap: bool = False) -> list[str]:
+    """``format`` of the finite entries (zapped as ``zapsmall`` first), "" for the missing ones."""
+    out = [""] * len(values)
+    ok = np.flatnonzero(np.isfinite(values))
+    if ok.size:
+        shown = zapsmall(values[ok], digits) if zap else values[ok]
+        for i, text in zip(ok, r_format(shown, digits)):
+            out[i] = text
+    return out
+
+
+def anova_cells(table: pd.DataFrame, digits: int = 5) -> tuple[list[str], list[list[str]], bool]:
+    """Header, cells and whether there are stars, as R's ``print.anova`` formats the table.
+
+    ``npar`` to ``deviance`` are zapped and formatted to ``digits``; ``Chisq`` is rounded to
+    ``digits - 1`` decimals first; the p-values go through ``format.pval`` with ``digits - 1``
+    digits, followed by significance stars when any p-value is below 0.1.
+    """
+    dig_tst = max(1, min(5, digits - 1))
+    columns = [_finite_format(table[c].to_numpy(dtype=float), digits, zap=True) for c in table.columns[:5]]
+    chisq = table["Chisq"].to_numpy(dtype=float)
+    columns.append(_finite_format(np.round(chisq, dig_tst), digits))
+    columns.append(_finite_format(table["Df"].to_numpy(dtype=float, na_value=np.nan), digits))
+    p = table["Pr(>Chisq)"].to_numpy(dtype=float)
+    ok = np.isfinite(p)
+    pvals = [""] * len(p)
+    for i, text in zip(np.flatnonzero(ok), format_pvalues(p[ok], dig_tst)):
+        pvals[i] = text
+    columns.append(pvals)
+    header = [str(c) for c in table.columns]
+    stars = bool(np.any(p[ok] < 0.1))
+    if stars:
+        columns.append([signif_stars(v) if np.isfinite(v) else "" for v in p])
+        header.append("")
+    return header, [list(row) for row in zip(*columns)], stars
+
+
+def _anova_heading(refitted: bool, models: Sequence[tuple[str, str]]) -> list[str]:
+    lines = [REFIT_NOTE] if refitted else []
+    lines.append("Data: data")
+    if models:
+        lines += ["Models:"] + [f"{label}: {formula}" for label, formula in models]
+    return lines
+
+
+def anova_text(table: pd.DataFrame, refitted: bool, models: Sequence[tuple[str, str]] = ()) -> str:
+    """The likelihood-ratio table as lme4's ``anova`` prints it.
+
+    Parameters
+    ----------
+    table : DataFrame
+        npar, AIC, BIC, logLik, deviance, Chisq, Df and Pr(>Chisq), one row per model.
+    refitted : bool
+        Whether REML fits were refitted by maximum likelihood (says so on the first line).
+    models : sequence of (label, formula)
+        The "Models:" block; none when the labels are the formulas themselves.
+    """
+    header, cells, stars = anova_cells(table)
+    lines = _anova_heading(refitted, models)
+    lines.append(format_table(cells, header, [str(i) for i in table.index]))
+    if stars:
+        lines += ["---", SIGNIF_LEGEND]
+    return "\n".join(lines)
+
+
+def anova_html(table: pd.DataFrame, refitted: bool, models: Sequence[tuple[str, str]] = ()) -> str:
+    """The likelihood-ratio table as HTML, with the cells of :func:`anova_text`."""
+    header, cells, stars = anova_cells(table)
+    heading = _anova_heading(refitted, models)
+    parts = [html_lines(heading[:1], note=True)] if refitted else []
+    parts.append(html_lines(heading[1 if refitted else 0 :]))
+    parts.append(html_table(cells, header, [str(i) for i in table.index]))
+    if stars:
+        parts.append(_legend_html())
+    return html_block(parts)

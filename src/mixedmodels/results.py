@@ -25,7 +25,7 @@ from .information import InformationCriteria
 from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS, Factor
-from .printing import html_pre, lmer_summary
+from .printing import lmer_summary, lmer_summary_html
 from .simulate import as_generator, simulate_lmer
 
 __all__ = ["LmerFit", "MixedModelsWarning"]
@@ -468,25 +468,64 @@ class LmerFit(InformationCriteria):
     def summary(self, ddf: str | None = "auto") -> str:
         """The lme4-style summary text.
 
-        ``ddf="Satterthwaite"`` adds lmerTest's ``df`` and ``Pr(>|t|)`` columns to the
-        fixed-effects table; ``ddf=None`` prints exactly lme4's layout; ``"auto"`` (default) adds
-        them unless the model is so large that their ~200 evaluations of the deviance would take
-        minutes (``fit.satterthwaite_df`` still computes them on request).
+        Parameters
+        ----------
+        ddf : {"auto", "Satterthwaite", "lme4", None}
+            ``"Satterthwaite"`` adds lmerTest's ``df`` and ``Pr(>|t|)`` columns to the
+            fixed-effects table; ``None`` (or ``"lme4"``, lmerTest's name) prints exactly
+            lme4's layout; ``"auto"`` (default) adds them unless the model is so large that
+            their ~200 evaluations of the deviance would take minutes
+            (``fit.satterthwaite_df`` still computes them on request). Case does not matter.
+
+        Raises
+        ------
+        NotImplementedError
+            For ``"Kenward-Roger"``, which is not supported yet.
+        ValueError
+            For any other value.
         """
+        return lmer_summary(self, ddf=self._summary_ddf(ddf))
+
+    def _summary_ddf(self, ddf: str | None) -> str | None:
+        """The checked ``ddf`` of a summary: "Satterthwaite" or None (lme4's layout)."""
+        ddf = check_ddf(ddf)
         if ddf == "auto":
-            ddf = None if self.pls.large else "Satterthwaite"
-        return lmer_summary(self, ddf=ddf)
+            return None if self.pls.large else "Satterthwaite"
+        return ddf
 
     def __str__(self) -> str:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        return html_pre(self.summary())
+        return lmer_summary_html(self, ddf=self._summary_ddf("auto"))
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"
         name = type(self).__name__
         return f"<{name} {self.formula!r} by {kind}: nobs={self.nobs}, objective={self.objective:.4f}>"
+
+
+_DDF = {"auto": "auto", "satterthwaite": "Satterthwaite", "lme4": None}
+_KENWARD_ROGER = {"kenward-roger", "kenward roger", "kenwardroger", "kr"}
+
+
+def check_ddf(ddf: str | None) -> str | None:
+    """``ddf`` of a summary, checked: "auto", "Satterthwaite" or None.
+
+    Raises NotImplementedError for Kenward-Roger and ValueError for anything else, so that a
+    summary never shows degrees of freedom other than those asked for.
+    """
+    if ddf is None:
+        return None
+    key = ddf.strip().lower() if isinstance(ddf, str) else ddf
+    if key in _DDF:
+        return _DDF[key]
+    if key in _KENWARD_ROGER:
+        raise NotImplementedError(
+            "Kenward-Roger degrees of freedom are not supported yet; use ddf='Satterthwaite' "
+            "(lmerTest's default) or ddf=None for lme4's table without degrees of freedom"
+        )
+    raise ValueError(f"ddf must be 'auto', 'Satterthwaite', 'lme4' or None, not {ddf!r}")
 
 
 def _text(value) -> str | None:
