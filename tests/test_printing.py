@@ -222,6 +222,8 @@ def test_comparison_html_tables():
 
 
 def test_profile_html_table(fits):
-    parsed = parse(profile_html(fits["fm0"].profile(progress=False)))
+    prof = fits["fm0"].profile(progress=False)
+    assert prof._repr_html_() == profile_html(prof)
+    parsed = parse(prof._repr_html_())
     assert "pre" not in parsed.tags and parsed.tags.count("table") == 1
     assert "(Intercept)" in _cells(parsed)

@@ -1,6 +1,10 @@
 """Profile likelihood and confint against lme4's confint (profile and Wald)."""
 
+import warnings
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import load_reference, reference_data
 
@@ -99,3 +103,41 @@ def test_profile_plots():
     for kind in ("zeta", "density"):
         fig = prof.plot(kind=kind)
         assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == prof.parameters
+
+
+ISSUE_CASES = {
+    "profile_orthodont": ("orthodont.csv", {"Sex": ["Male", "Female"]}),
+    "profile_chickweight": ("chickweight.csv", {"Diet": ["1", "2", "3", "4"]}),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(ISSUE_CASES))
+def test_correlated_slopes_profile_intervals_and_warnings_match_lme4(case):
+    """Issue 14's two models: intervals once far too narrow, silently, now lme4's.
+
+    lme4's lower end of sd_(Intercept) for Orthodont (0.0012668) is where its spline puts it;
+    re-optimized, zeta is 1.959932 there and 1.959963 at ours (0.0012415): the tolerance allows
+    that 2.5e-5 in absolute terms.
+    """
+    ref = load_reference(case)
+    file, levels = ISSUE_CASES[case]
+    data = pd.read_csv(Path(__file__).parent / "data" / file, dtype=str)
+    data = data.assign(
+        **{c: pd.to_numeric(data[c]) for c in ("distance", "age", "weight", "Time") if c in data}
+    )
+    data = data.assign(**{c: pd.Categorical(data[c], categories=lv) for c, lv in levels.items()})
+    fit = mm.lmer(ref["formula"], data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ci = fit.confint("profile", progress=False)
+    names = [*fit.varpar_names, "sigma", *fit.fixef_names]
+    assert list(ci.index) == names and len(names) == len(ref["rownames"])
+    assert list(ci.index[4:]) == ref["rownames"][4:]
+    np.testing.assert_allclose(ci.iloc[:, 0], ref["lower"], rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(ci.iloc[:, 1], ref["upper"], rtol=1e-3, atol=1e-4)
+    ours = [str(w.message) for w in caught if issubclass(w.category, mm.MixedModelsWarning)]
+    lme4 = [w for w in ref["warnings"] if w.startswith("non-monotonic")]
+    assert len(ours) == len(lme4)
+    for theirs, mine in zip(lme4, ours):  # lme4's .sig02 is the correlation
+        assert mine.startswith(f"non-monotonic profile for {names[int(theirs[-1]) - 1]}")

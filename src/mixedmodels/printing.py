@@ -26,7 +26,6 @@ __all__ = [
     "html_frame",
     "html_heading",
     "html_lines",
-    "html_pre",
     "html_table",
     "lm_summary",
     "lm_summary_html",
@@ -113,11 +112,6 @@ def r_abbreviate(name: str, minlength: int) -> str:
                     break
     out = "".join(c for c in chars if not c.isspace())
     return out[:minlength] if len(out) > minlength else out
-
-
-def html_pre(text: str) -> str:
-    """Text for Jupyter: a preformatted HTML block (``_repr_html_``)."""
-    return f"<pre style='font-size: 90%'>{html.escape(text)}</pre>"
 
 
 def format_table(

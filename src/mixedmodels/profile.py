@@ -6,16 +6,26 @@ first). Each parameter ``p`` (the standard deviations and correlations of the ra
 
     zeta(p) = sign(p - p_hat) sqrt(dev(p) - dev(p_hat))
 
-is recorded. A ``level`` interval is where ``|zeta| <= z_{(1+level)/2}``.
+is recorded. A ``level`` interval is where ``|zeta| <= z_{(1+level)/2}``, its ends solved for
+with every point re-optimized.
 
 - Variance parameters: with ``psi`` the standard deviations and correlations (theta order)
   and ``sigma``, ``theta = chol(cov(psi)) / sigma`` and, with ``beta`` profiled out,
 
       dev(psi, sigma) = log|L(theta)|^2 + r2(theta) / sigma^2 + n log(2 pi sigma^2),
 
-  minimized over all but the held parameter.
+  minimized over all but the held parameter in the coordinates of :mod:`mixedmodels.varpar`,
+  which have no forbidden region (in ``psi`` itself a correlation of +-1 or an invalid
+  correlation matrix stops the optimizer short: intervals came out far too narrow). Where a
+  standard deviation is 0 a correlation has no effect, so a held correlation's deviance is at
+  most that of the standard deviation held at 0: the profile can end in a plateau.
 - Fixed effect ``beta_j``: the model with ``y - beta_j x_j`` as response and ``x_j`` dropped
   from ``X``, its ML criterion minimized over theta (an offset formulation).
+
+Each minimization starts from the best of the estimates and the optima found at the nearest
+held values, and BOBYQA is started again from where it stopped. lme4's warnings are given
+where they apply: a non-monotonic profile, a re-optimization that did not converge, a
+deviance below the fit's.
 """
 
 from __future__ import annotations
@@ -34,14 +44,14 @@ from .cluster import map_on_client
 from .covariance import sdcor_from_theta
 from .objective import criterion
 from .pls import PLS
-from .printing import html_pre
+from .printing import profile_html
 from .progress import progress_bar
 from .varpar import HeldCoordinates
 
 __all__ = ["ProfileResult", "profile"]
 
 MAX_POINTS = 40  # per direction
-RESTARTS = 1  # BOBYQA started again from its optimum, which it may have reached short
+RESTART_DIM = 3  # from this many free parameters BOBYQA is started again from its optimum
 
 
 @dataclass(frozen=True)
@@ -251,7 +261,10 @@ class _Profiler:
 
 
 def _minimize(fn, starts, lower, upper, steps) -> tuple[np.ndarray, float, bool]:
-    """Minimize ``fn`` by BOBYQA from the best of ``starts``, then again from its optimum.
+    """Minimize ``fn`` by BOBYQA from the best of ``starts`` (in 3 or more dimensions, twice).
+
+    The second run, from the first's optimum with a tenth of the initial steps, costs a few
+    evaluations where the first reached the optimum and recovers where it stopped short.
 
     Returns the optimum, its value, and whether BOBYQA ended normally at a finite value.
     """
@@ -266,7 +279,7 @@ def _minimize(fn, starts, lower, upper, steps) -> tuple[np.ndarray, float, bool]
             best[0], best[1] = x.copy(), v
         return v if math.isfinite(v) else 1e300
 
-    for attempt in range(1 + RESTARTS):
+    for attempt in range(2 if len(best[0]) >= RESTART_DIM else 1):
         before = best[1]
         opt = nlopt.opt(nlopt.LN_BOBYQA, len(best[0]))
         opt.set_min_objective(objective)
@@ -337,6 +350,7 @@ class ProfileResult:
             t = self.trace(name)
             v, zeta = t.value.to_numpy(), t.zeta.to_numpy()
             rows[name] = (self._limit(name, v, zeta, -z), self._limit(name, v, zeta, z))
+            self._check_flat(name, *rows[name])
         if sum(self._profiler.failures.values()) > failed:
             _warn("a re-optimization at an interval end did not converge; its best point is used")
         return pd.DataFrame.from_dict(
@@ -361,7 +375,9 @@ class ProfileResult:
             return abs(self._zeta(name, x)) - abs(target)
 
         for i in outward:
-            if abs(zeta[i]) < abs(target) and math.isfinite(zeta[i]):
+            if not math.isfinite(zeta[i]):
+                break
+            if abs(zeta[i]) < abs(target):
                 inner = float(v[i])
                 continue
             if gap(v[i]) < 0:  # re-optimized, it is inside after all
@@ -376,6 +392,21 @@ class ProfileResult:
         )
         return math.nan
 
+    def _check_flat(self, name: str, lower: float, upper: float) -> None:
+        """Warn where a correlation's interval reaches +-1 over a plateau (lme4 warns there too).
+
+        Past the plateau's start, a standard deviation of 0 fits better than any covariance
+        with that correlation, so the data say nothing about it.
+        """
+        flat = self._profiler.flat_values(self._profiler.names.index(name))
+        est = self.estimates[name]
+        side = [v for v in flat if (v < est and lower == -1.0) or (v > est and upper == 1.0)]
+        if side:
+            _warn(
+                f"non-monotonic profile for {name}: flat from {min(side):.4g} to {max(side):.4g}, where a "
+                "standard deviation of 0 fits better and the correlation has no effect"
+            )
+
     def _at_bound(self, name: str, v: np.ndarray, target: float) -> bool:
         if target < 0 and (name.startswith("sd_") or name == "sigma"):
             return v[0] <= 0.0
@@ -384,7 +415,7 @@ class ProfileResult:
         return False
 
     def _repr_html_(self) -> str:
-        return html_pre(f"Profile of {len(self.parameters)} parameters\n{self.confint().to_string()}")
+        return profile_html(self)
 
     def plot(self, kind: str = "zeta", levels=(0.5, 0.8, 0.9, 0.95, 0.99)):
         """lme4's profile plots: zeta against each parameter, or the profile densities."""
@@ -404,7 +435,11 @@ class _Traces:
         """The trace, and what the worker's profiler learned (optima, failures) for the client."""
         prof = self.prof
         trace = prof.trace(index, self.cutoff)
-        return trace, ({index: prof.optima.get(index, [])}, {index: prof.failures.get(index, 0)}, prof._zero_sd)
+        return trace, (
+            {index: prof.optima.get(index, [])},
+            {index: prof.failures.get(index, 0)},
+            prof._zero_sd,
+        )
 
 
 def profile(fit, which=None, alpha_max: float = 0.001, progress: bool = True, client=None) -> ProfileResult:
@@ -459,12 +494,6 @@ def _check_trace(prof: _Profiler, index: int, trace: list[tuple[float, float]]) 
     zeta = np.array([z for _, z in trace])
     if np.any(np.diff(zeta) < -1e-4):
         _warn(f"non-monotonic profile for {name}")
-    flat = prof.flat_values(index)
-    if flat:
-        _warn(
-            f"non-monotonic profile for {name}: flat from {min(flat):.4g} to {max(flat):.4g}, where a "
-            "standard deviation of 0 fits better and the correlation has no effect"
-        )
     if prof.failures.get(index):
         _warn(f"profile of {name}: {prof.failures[index]} re-optimizations did not converge")
     deviances = [o.deviance for o in prof.optima.get(index, [])]

@@ -130,6 +130,9 @@ class HeldCoordinates:
         sigma = full[-1]
         theta = np.empty(self.layout.ntheta)
         for t, (rows, cols) in zip(self.terms, self.layout._template_index):
+            if t.k == 1:
+                theta[t.psi] = full[t.coord] / sigma
+                continue
             s = full[t.coord : t.coord + t.k]
             C = unit_rows(full[t.coord + t.k : t.coord + t.k * (t.k + 1) // 2], t.k)
             if np.array_equal(t.perm, np.arange(t.k)):
