@@ -106,8 +106,8 @@ def test_profile_plots():
 
 
 ISSUE_CASES = {
-    "profile_orthodont": ("orthodont.csv", {"Sex": ["Male", "Female"]}),
-    "profile_chickweight": ("chickweight.csv", {"Diet": ["1", "2", "3", "4"]}),
+    "profile/orthodont": ("orthodont.csv", {"Sex": ["Male", "Female"]}),
+    "profile/chickweight": ("chickweight.csv", {"Diet": ["1", "2", "3", "4"]}),
 }
 
 

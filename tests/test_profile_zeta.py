@@ -57,8 +57,8 @@ def _simulated(kind: str) -> pd.DataFrame:
 
 
 def _load(name: str) -> pd.DataFrame:
-    if name in ("orthodont", "chickweight"):
-        return pd.read_csv(DATA / f"{name}.csv", dtype={"Diet": str, "Chick": str})
+    if name in ("orthodont", "chickweight", "machines", "oats"):
+        return pd.read_csv(DATA / f"{name}.csv", dtype={"Diet": str, "Chick": str, "Block": str})
     if name.startswith("sim_"):
         return _simulated(name.removeprefix("sim_"))
     return datasets.load(name)
@@ -81,6 +81,11 @@ MODELS = [
     ("orthodont", "distance ~ age * Sex + (age | Subject)", True, "theta_"),
     ("orthodont", "distance ~ age + (age | Subject)", False, None),
     ("chickweight", "weight ~ Time * Diet + (Time | Chick)", True, "theta_"),
+    # lme4 1.1-31 warns "non-monotonic profile" here and misplaces three correlation ends:
+    # cor_MachineC.(Intercept) lower -1 (zeta 6.02), cor_MachineB.(Intercept) upper 0.8785
+    # (zeta 1.883), cor_MachineC.MachineB upper 0.9330 (zeta 2.933)
+    ("machines", "score ~ Machine + (Machine | Worker)", True, "theta_"),
+    ("oats", "yield ~ nitro + (1 | Block/Variety)", True, None),
     ("sim_near_plus", "y ~ x + (x | g)", True, None),
     ("sim_near_minus", "y ~ x + (x | g)", True, None),
     ("sim_near_minus", "y ~ x + (x | g)", False, "theta_"),

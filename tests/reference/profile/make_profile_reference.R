@@ -1,12 +1,12 @@
 # lme4's profile intervals for the two models of issue 14 whose intervals we once got wrong.
-# Rscript tests/reference/make_profile_reference.R tests/reference
+# Rscript tests/reference/profile/make_profile_reference.R tests/reference/profile
 # (the data are tests/data/orthodont.csv and chickweight.csv: nlme's Orthodont, R's ChickWeight)
 suppressPackageStartupMessages({ library(lme4); library(jsonlite) })
 out <- commandArgs(trailingOnly = TRUE)[1]
 data(Orthodont, package = "nlme")
 cases <- list(
-  profile_orthodont = list(formula = "distance ~ age * Sex + (age | Subject)", data = as.data.frame(Orthodont)),
-  profile_chickweight = list(formula = "weight ~ Time * Diet + (Time | Chick)", data = as.data.frame(ChickWeight))
+  orthodont = list(formula = "distance ~ age * Sex + (age | Subject)", data = as.data.frame(Orthodont)),
+  chickweight = list(formula = "weight ~ Time * Diet + (Time | Chick)", data = as.data.frame(ChickWeight))
 )
 for (name in names(cases)) {
   cs <- cases[[name]]
