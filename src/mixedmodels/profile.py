@@ -285,8 +285,8 @@ def _minimize(fn, starts, lower, upper, steps) -> tuple[np.ndarray, float, bool]
         opt.set_min_objective(objective)
         opt.set_lower_bounds(lower)
         opt.set_upper_bounds(upper)
-        opt.set_ftol_abs(1e-10)
-        opt.set_xtol_abs(1e-10)
+        opt.set_ftol_abs(1e-9)
+        opt.set_xtol_rel(1e-7)
         opt.set_maxeval(5000)
         step = steps(best[0]) * (1.0 if attempt == 0 else 0.1)
         opt.set_initial_step(np.minimum(step, 0.49 * (upper - lower)))
@@ -384,7 +384,7 @@ class ProfileResult:
                 inner = float(v[i])
                 continue
             a, b = sorted((inner, float(v[i])))
-            return float(optimize.brentq(gap, a, b, xtol=1e-10 * (1 + abs(a))))
+            return float(optimize.brentq(gap, a, b, xtol=1e-8 * (1 + abs(a))))
         if self._at_bound(name, v, target):
             return float(v[0] if target < 0 else v[-1])
         _warn(
