@@ -33,12 +33,9 @@ from scipy import stats
 from .batch import BatchCriterion
 from .cluster import map_on_client
 from .covariance import sdcor_from_theta
+from .engine import refit
 from .lm import LmFit
-from .lmer import fit_pls
 from .newton import minimize_batch
-from .objective import criterion
-from .optimize import OptSummary
-from .pls import PLS
 from .printing import html_block, html_frame, html_lines
 from .progress import progress_bar
 from .results import SINGULAR_TOL, LmerFit
@@ -189,38 +186,11 @@ def _original_statistic(fit) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- refits
-def _fit_at(fit: LmerFit, design, pls: PLS, theta: np.ndarray, feval: int = 0) -> LmerFit:
-    factor = pls.factor(theta)
-    fmin = criterion(factor, pls.n, pls.p, fit.reml)
-    opt = OptSummary(fit.opt.theta, np.asarray(theta, dtype=float), fmin, feval, "bootstrap", True)
-    return LmerFit(formula=fit.formula, reml=fit.reml, design=design, pls=pls, opt=opt, factor=factor)
-
-
-def refit_lmer_at(fit: LmerFit, y: np.ndarray, theta: np.ndarray) -> LmerFit:
-    """The fitted model for response ``y`` with its optimum ``theta`` already known."""
-    design = replace(fit.design, y=y)
-    return _fit_at(fit, design, PLS(design.reterms, design.X, y), theta)
-
-
 def refit_lmer(fit: LmerFit, y: np.ndarray, start: np.ndarray | None = None) -> LmerFit:
-    """Refit of the model to response ``y``: Newton from ``start`` (a point near the optimum,
-    where it converges in a few steps to the exact optimum), BOBYQA from the fit's theta where
-    it does not converge or no ``start`` is given."""
-    design = replace(fit.design, y=y)
-    pls = PLS(design.reterms, design.X, y)
-    if start is not None:
-        count = [0]
-
-        def fn(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
-            count[0] += len(points)
-            return np.array([criterion(pls.factor(x, reuse=True), pls.n, pls.p, fit.reml) for x in points])
-
-        theta, _, ok = minimize_batch(fn, start[None, :], pls.layout.lower(), max_iter=20)
-        if ok[0]:
-            return _fit_at(fit, design, pls, theta[0], count[0])
+    """A replicate's refit, without the warnings of a fit (a singular replicate is counted)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fit_pls(fit.formula, design, pls, fit.reml, start=fit.opt.theta)
+        return refit(fit, y, start=start)
 
 
 class _LmerChunk:
@@ -267,12 +237,12 @@ class _LmerChunk:
         failed = np.zeros(len(theta), dtype=bool)
         for i in np.flatnonzero(~ok):
             try:
-                refit = refit_lmer(self.fit, Y[:, i])
-                theta[i], failed[i] = refit.opt.theta, not refit.converged
+                again = refit_lmer(self.fit, Y[:, i])
+                theta[i], failed[i] = again.opt.theta, not again.converged
             except (ValueError, np.linalg.LinAlgError):
                 failed[i] = True
         if self.statistic is not None:
-            fits = [refit_lmer_at(self.fit, Y[:, i], theta[i]) for i in range(len(theta))]
+            fits = [refit(self.fit, Y[:, i], theta=theta[i]) for i in range(len(theta))]
             return self._custom(fits), theta, failed
         beta, sigma = self.batch.estimates(theta, resp)
         return _default_lmer_statistic(self.fit, theta, sigma, beta), theta, failed
@@ -284,11 +254,11 @@ class _LmerChunk:
         start = self.start(1)[0]
         for i in range(m):
             try:
-                refit = refit_lmer(self.fit, Y[:, i], start)
-                theta[i], failed[i] = refit.opt.theta, not refit.converged
+                one = refit_lmer(self.fit, Y[:, i], start)
+                theta[i], failed[i] = one.opt.theta, not one.converged
             except (ValueError, np.linalg.LinAlgError):
-                refit, failed[i] = None, True
-            fits.append(refit)
+                one, failed[i] = None, True
+            fits.append(one)
         if self.statistic is not None:
             return self._custom(fits), theta, failed
         beta = np.array([f.fixef.to_numpy() if f else np.full(self.fit.pls.p, np.nan) for f in fits])

@@ -37,6 +37,7 @@ from .design import (
     aliased_in_gram,
     factor_codes,
 )
+from .engine import aliased_notes, check_memory, fit_model
 from .formula import ParsedFormula
 from .options import format_bytes, options
 from .pls import PLS, CrossProducts, cross_products, symmetric
@@ -268,8 +269,6 @@ def lmer_dask(
     """:func:`mixedmodels.lmer` for a Dask DataFrame (see the module's description)."""
     import dask
 
-    from .lmer import aliased_notes, check_memory, fit_pls
-
     if na_action not in ("omit", "raise"):
         raise ValueError(f"na_action must be 'omit' or 'raise', not {na_action!r}")
     meta = data._meta
@@ -329,7 +328,7 @@ def lmer_dask(
     )
     pls = PLS.from_cross_products(reterms, total, memory_limit)
     context = {"data": data, "contrasts": dict(contrasts or {}), "na_action": na_action}
-    return fit_pls(
+    return fit_model(
         formula,
         design,
         pls,

@@ -28,6 +28,13 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import solve_triangular
 
+from .design import _formula_variables, _used_columns, build_design
+from .formula import parse_formula
+from .frames import as_pandas
+from .lm import LmFit
+from .printing import anova_html, anova_text
+from .results import LmerFit
+
 __all__ = ["AnovaTable", "Satterthwaite", "anova", "anova_type3", "contest"]
 
 
@@ -168,9 +175,6 @@ def anova_type3(fit) -> pd.DataFrame:
     column sum-coded (the coding in which type III hypotheses are the coefficients), mapped back
     to the model's own coding, so the table does not depend on the contrasts used.
     """
-    from .design import _used_columns, build_design
-    from .formula import parse_formula
-    from .frames import as_pandas
 
     parsed = parse_formula(fit.formula)
     frame = as_pandas(fit.data, lambda schema: _used_columns(parsed, schema))
@@ -196,8 +200,6 @@ def anova_type3(fit) -> pd.DataFrame:
 
 
 def _fixed_variables(rhs: str) -> set[str]:
-    from .design import _formula_variables
-
     return _formula_variables(rhs)
 
 
@@ -223,19 +225,13 @@ class AnovaTable:
     models: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
-        from .printing import anova_text
-
         return anova_text(self.table, self.refitted, self.models)
 
     def _repr_html_(self) -> str:
-        from .printing import anova_html
-
         return anova_html(self.table, self.refitted, self.models)
 
 
 def _ml_fit(fit):
-    from .results import LmerFit
-
     if isinstance(fit, LmerFit) and fit.reml:
         return fit.update(reml=False)
     return fit
@@ -261,9 +257,6 @@ def _labels(fits, names) -> tuple[list[str], bool]:
 
 
 def _check_fits(fits) -> None:
-    from .lm import LmFit
-    from .results import LmerFit
-
     if len(fits) < 2:
         raise ValueError("anova needs at least two fitted models to compare")
     for fit in fits:
@@ -309,8 +302,6 @@ def anova(*fits, names: list[str] | None = None) -> AnovaTable:
         Prints as R does; ``.table`` holds the numbers. REML fits are refitted by maximum
         likelihood first, as lme4 does, and the printout says so on its first line.
     """
-    from .results import LmerFit
-
     _check_fits(fits)
     labels, are_formulas = _labels(fits, names)
     refitted = any(isinstance(f, LmerFit) and f.reml for f in fits)

@@ -79,8 +79,6 @@ def _new_frame(fit, newdata, needed: set[str]) -> pd.DataFrame:
 
 
 def _fixed_columns(fit) -> set[str]:
-    from .design import _formula_variables
-
     return _formula_variables(parse_formula(fit.formula).fixed)
 
 

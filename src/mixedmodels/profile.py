@@ -31,7 +31,6 @@ deviance below the fit's.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -42,6 +41,8 @@ from scipy import interpolate, optimize, stats
 
 from .cluster import map_on_client
 from .covariance import sdcor_from_theta
+from .engine import refit
+from .messages import warn
 from .objective import criterion
 from .pls import PLS
 from .printing import profile_html
@@ -73,13 +74,7 @@ class _Profiler:
     """
 
     def __init__(self, fit):
-        from .lmer import fit_pls
-
-        ml = (
-            fit
-            if not fit.reml
-            else fit_pls(fit.formula, fit.design, fit.pls, reml=False, start=fit.opt.theta)
-        )
+        ml = refit(fit, reml=False) if fit.reml else fit
         self.ml = ml
         self.pls, self.n = ml.pls, ml.nobs
         self.layout = ml.pls.layout
@@ -352,7 +347,7 @@ class ProfileResult:
             rows[name] = (self._limit(name, v, zeta, -z), self._limit(name, v, zeta, z))
             self._check_flat(name, *rows[name])
         if sum(self._profiler.failures.values()) > failed:
-            _warn("a re-optimization at an interval end did not converge; its best point is used")
+            warn("a re-optimization at an interval end did not converge; its best point is used")
         return pd.DataFrame.from_dict(
             rows, orient="index", columns=[f"{100 * a:g} %", f"{100 * (1 - a):g} %"]
         )
@@ -387,9 +382,7 @@ class ProfileResult:
             return float(optimize.brentq(gap, a, b, xtol=1e-8 * (1 + abs(a))))
         if self._at_bound(name, v, target):
             return float(v[0] if target < 0 else v[-1])
-        _warn(
-            f"the profile of {name} does not reach |zeta| = {abs(target):.3g} on that side: no interval end"
-        )
+        warn(f"the profile of {name} does not reach |zeta| = {abs(target):.3g} on that side: no interval end")
         return math.nan
 
     def _check_flat(self, name: str, lower: float, upper: float) -> None:
@@ -402,7 +395,7 @@ class ProfileResult:
         est = self.estimates[name]
         side = [v for v in flat if (v < est and lower == -1.0) or (v > est and upper == 1.0)]
         if side:
-            _warn(
+            warn(
                 f"non-monotonic profile for {name}: flat from {min(side):.4g} to {max(side):.4g}, where a "
                 "standard deviation of 0 fits better and the correlation has no effect"
             )
@@ -493,21 +486,15 @@ def _check_trace(prof: _Profiler, index: int, trace: list[tuple[float, float]]) 
     name = prof.names[index]
     zeta = np.array([z for _, z in trace])
     if np.any(np.diff(zeta) < -1e-4):
-        _warn(f"non-monotonic profile for {name}")
+        warn(f"non-monotonic profile for {name}")
     if prof.failures.get(index):
-        _warn(f"profile of {name}: {prof.failures[index]} re-optimizations did not converge")
+        warn(f"profile of {name}: {prof.failures[index]} re-optimizations did not converge")
     deviances = [o.deviance for o in prof.optima.get(index, [])]
     if deviances and min(deviances) < prof.dev_min - 1e-6:
-        _warn(
+        warn(
             f"profiling {name} found a lower deviance ({min(deviances):.6f}) than the fit's "
             f"({prof.dev_min:.6f}): the fit is not at the optimum"
         )
-
-
-def _warn(message: str) -> None:
-    from .results import MixedModelsWarning
-
-    warnings.warn(message, MixedModelsWarning, stacklevel=4)
 
 
 def _select(names: list[str], which, nvar: int) -> list[int]:

@@ -11,7 +11,7 @@ At the optimum ``theta`` the factor gives ``beta`` and the spherical random effe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -22,6 +22,7 @@ from scipy.linalg import solve_triangular
 from .covariance import cov_to_sdcorr
 from .design import Design
 from .information import InformationCriteria
+from .messages import SINGULAR_TOL, MixedModelsWarning
 from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS, Factor
@@ -29,13 +30,6 @@ from .printing import lmer_summary, lmer_summary_html
 from .simulate import as_generator, simulate_lmer
 
 __all__ = ["LmerFit", "MixedModelsWarning"]
-
-
-class MixedModelsWarning(UserWarning):
-    """Something about a fit worth knowing: dropped columns, a singular or unconverged fit."""
-
-
-SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on the diagonal of the templates
 
 
 @dataclass(frozen=True, eq=False)
@@ -302,15 +296,12 @@ class LmerFit(InformationCriteria):
 
     def refit(self, newresponse) -> LmerFit:
         """The same model fitted to a new response (one value per row used in the fit)."""
-        from .lmer import fit_pls
+        from .engine import refit
 
         y = np.asarray(newresponse, dtype=float).ravel()
         if y.shape != self.design.y.shape or not np.isfinite(y).all():
             raise ValueError(f"the new response must be {len(self.design.y)} finite numbers, got {y.shape}")
-        design = replace(self.design, y=y)
-        pls = PLS(design.reterms, design.X, y)
-        context = {"data": None, "contrasts": self.contrasts, "na_action": self.na_action}
-        return fit_pls(self.formula, design, pls, self.reml, start=self.opt.theta, **context)
+        return refit(self, y)
 
     def update(self, formula: str | None = None, reml: bool | None = None, data=None) -> LmerFit:
         """The model refitted with a new formula, estimation method or data (lme4's ``update``).

@@ -1,0 +1,167 @@
+"""The engine: from an assembled model to its optimum, and the one refit path.
+
+The stages of :func:`mixedmodels.lmer`, each in its own module, are
+
+    formula (formula.py, rformula.py) -> design (design.py) -> blocked factor (pls.py)
+    -> engine (this module: the criterion's optimum) -> fitted model (results.py)
+
+as lme4's ``lFormula -> mkLmerDevfun -> optimizeLmer -> mkMerMod``. The engine minimizes the
+profiled criterion of :mod:`mixedmodels.objective` over ``theta`` by BOBYQA
+(:mod:`mixedmodels.optimize`), polishes small models to the exact optimum, and wraps the
+optimum as an :class:`~mixedmodels.results.LmerFit`. :func:`refit` serves every refit: a new
+response (``fit.refit``, the bootstrap), another criterion (the profile's ML refit of a REML
+fit) or a known optimum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from .messages import SINGULAR_TOL, warn
+from .newton import minimize_batch
+from .objective import criterion
+from .optimize import OptSummary, minimize_theta, polish
+from .options import options
+from .pls import PLS
+from .results import LmerFit
+
+__all__ = ["aliased_notes", "check_memory", "fit_model", "objective", "refit"]
+
+
+def objective(pls: PLS, reml: bool) -> Callable[[np.ndarray], float]:
+    """The profiled criterion of ``pls`` as a function of ``theta`` (REML or ML)."""
+
+    def fn(theta: np.ndarray) -> float:
+        return criterion(pls.factor(theta, reuse=True), pls.n, pls.p, reml)
+
+    return fn
+
+
+def fit_model(
+    formula: str,
+    design,
+    pls: PLS,
+    reml: bool,
+    start: np.ndarray | None = None,
+    notes=(),
+    result_type: type[LmerFit] = LmerFit,
+    **context,
+) -> LmerFit:
+    """Optimize the criterion of an assembled model and wrap the optimum as an :class:`LmerFit`
+    (or ``result_type``, a subclass; ``context`` holds its further fields).
+
+    What is worth knowing about the fit (dropped columns, a singular fit, an optimizer that did
+    not converge) is recorded on it (``fit.messages``) and issued as MixedModelsWarning.
+    """
+    fn = objective(pls, reml)
+    layout = pls.layout
+    theta0 = layout.start() if start is None else np.asarray(start, dtype=float)
+    opt = minimize_theta(fn, theta0, layout.lower())
+    if not pls.large:  # evaluations cheap enough: refine to the exact optimum (lme4 stops short)
+        opt = polish(fn, opt, layout.lower())
+    factor = pls.factor(opt.theta)
+    if factor is None or not np.isfinite(opt.fmin):
+        raise ValueError("the model could not be fitted: the criterion is not finite at any theta tried")
+    notes = list(notes)
+    if not opt.converged:
+        notes.append(f"the optimizer did not converge ({opt.return_value})")
+    if np.any(opt.theta[layout.diagonal_mask()] < SINGULAR_TOL):
+        notes.append("boundary (singular) fit: a random-effect variance or correlation is on its boundary")
+    fit = result_type(
+        formula=formula,
+        reml=reml,
+        design=design,
+        pls=pls,
+        opt=opt,
+        factor=factor,
+        messages=tuple(notes),
+        **context,
+    )
+    for note in notes:
+        warn(note)
+    return fit
+
+
+def refit(
+    fit: LmerFit,
+    y: np.ndarray | None = None,
+    reml: bool | None = None,
+    start: np.ndarray | None = None,
+    theta: np.ndarray | None = None,
+) -> LmerFit:
+    """The model of ``fit`` fitted again: to response ``y``, by ``reml``, or at a known optimum.
+
+    Parameters
+    ----------
+    fit : LmerFit
+    y : ndarray, optional
+        A new response, one value per row used in the fit (the fit's own when not given: then
+        the data stays on the result).
+    reml : bool, optional
+        The criterion (the fit's when not given).
+    start : ndarray, optional
+        A ``theta`` near the optimum: Newton steps from it reach the exact optimum in a few
+        evaluations (a bootstrap replicate started from the estimate); BOBYQA from the fit's
+        ``theta`` where they do not converge. Without it, BOBYQA from the fit's ``theta``.
+    theta : ndarray, optional
+        The optimum, already known: no optimization.
+    """
+    reml = fit.reml if reml is None else reml
+    same_y = y is None
+    design = fit.design if same_y else replace(fit.design, y=np.asarray(y, dtype=float))
+    pls = fit.pls if same_y else PLS(design.reterms, design.X, design.y)
+    context = {"data": fit.data if same_y else None, "contrasts": fit.contrasts, "na_action": fit.na_action}
+    if theta is None and start is not None:
+        theta, feval = _newton(pls, reml, np.asarray(start, dtype=float))
+    else:
+        feval = 0
+    if theta is None:
+        return fit_model(fit.formula, design, pls, reml, start=fit.opt.theta, **context)
+    factor = pls.factor(theta)
+    fmin = criterion(factor, pls.n, pls.p, reml)
+    opt = OptSummary(fit.opt.theta, np.asarray(theta, dtype=float), fmin, feval, "refit", True)
+    return LmerFit(formula=fit.formula, reml=reml, design=design, pls=pls, opt=opt, factor=factor, **context)
+
+
+def _newton(pls: PLS, reml: bool, start: np.ndarray) -> tuple[np.ndarray | None, int]:
+    """The optimum by projected Newton steps from ``start`` (None where they do not converge)."""
+    fn = objective(pls, reml)
+    count = [0]
+
+    def batch_fn(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        count[0] += len(points)
+        return np.array([fn(x) for x in points])
+
+    theta, _, ok = minimize_batch(batch_fn, start[None, :], pls.layout.lower(), max_iter=20)
+    return (theta[0] if ok[0] else None), count[0]
+
+
+def aliased_notes(aliased) -> list[str]:
+    """lme4's message for dropped fixed-effects columns (none when there are none)."""
+    if not aliased:
+        return []
+    names = ", ".join(aliased)
+    return [f"fixed-effect model matrix is rank deficient so dropping {len(aliased)} column(s): {names}"]
+
+
+def check_memory(reterms, p: int, limit: float | None) -> None:
+    """Refuse a model whose dense block of the Cholesky factor would exceed ``limit`` bytes.
+
+    The block is square in the columns of every term but the one with most levels, plus ``X``
+    and ``y``: crossed factors with many levels make it large.
+    """
+    limit = options.memory_limit if limit is None else limit
+    ordered = sorted(reterms, key=lambda t: -t.nlevels)
+    q = sum(t.q for t in ordered[1:]) + p + 1
+    need = 8.0 * q * q * 3  # the block, its work copy and the correction P w
+    if need > limit:
+        terms = ", ".join(f"{t.group!r} ({t.nlevels} levels)" for t in ordered[1:])
+        raise MemoryError(
+            f"the dense block of the Cholesky factor would need {need / 2**30:.1f} GiB "
+            f"({q} x {q} doubles, three times): the terms {terms} are crossed with "
+            f"{ordered[0].group!r} ({ordered[0].nlevels} levels). The limit is {limit / 2**30:.1f} GiB; "
+            "raise it with memory_limit= or mixedmodels.options.memory_limit"
+        )

@@ -1,0 +1,33 @@
+"""What the package tells its user besides results: its warning class and when it warns.
+
+A leaf module (it imports nothing of the package), so that every stage can warn.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+__all__ = ["SINGULAR_TOL", "MixedModelsWarning", "warn"]
+
+SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on the diagonal of the templates
+
+
+class MixedModelsWarning(UserWarning):
+    """Something about a fit worth knowing: dropped columns, a singular or unconverged fit."""
+
+
+def warn(message: str) -> None:
+    """Issue ``message`` as a :class:`MixedModelsWarning` that names the user's line."""
+    warnings.warn(message, MixedModelsWarning, stacklevel=_user_stacklevel())
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` (for the caller of :func:`warn`) of the first frame outside the package,
+    so that a warning names the user's line whichever way it was reached."""
+    frame, level = sys._getframe(2), 2
+    package = os.path.dirname(os.path.abspath(__file__))
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
