@@ -8,6 +8,7 @@ others are free.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -78,27 +79,39 @@ class ThetaLayout:
 
         Returns ``(rows, cols, index)``: ``Lambda[rows[i], cols[i]] = theta_ext[index[i]]`` where
         ``theta_ext`` is ``theta`` with a 1 appended; ``extra`` trailing identity columns (for
-        ``X`` and ``y``) point at that 1.
+        ``X`` and ``y``) point at that 1. The arrays are shared between calls (read-only).
         """
-        rows, cols, index, start = [], [], [], 0
-        for k, lo, nl, (tr, tc) in zip(
-            self.ks[first:], self.offsets[first:], nlevels, self._template_index[first:]
-        ):
-            base = start + k * np.arange(nl)[:, None]
-            rows.append((base + tr).ravel())
-            cols.append((base + tc).ravel())
-            index.append(np.tile(lo + np.arange(len(tr)), nl))
-            start += k * nl
-        rows.append(start + np.arange(extra))
-        cols.append(start + np.arange(extra))
-        index.append(np.full(extra, self.ntheta))
-        return np.concatenate(rows), np.concatenate(cols), np.concatenate(index)
+        return _lambda_pattern(self.ks, tuple(int(n) for n in nlevels), first, extra)
 
 
+@functools.lru_cache(maxsize=256)
+def _lambda_pattern(ks: tuple[int, ...], nlevels: tuple[int, ...], first: int, extra: int):
+    """:meth:`ThetaLayout.lambda_pattern`, computed once per model shape."""
+    rows, cols, index, start = [], [], [], 0
+    offsets = np.concatenate([[0], np.cumsum([k * (k + 1) // 2 for k in ks])]).astype(int)
+    for k, lo, nl in zip(ks[first:], offsets[first:], nlevels):
+        tr, tc = _tril_colmajor(k)
+        base = start + k * np.arange(nl)[:, None]
+        rows.append((base + tr).ravel())
+        cols.append((base + tc).ravel())
+        index.append(np.tile(lo + np.arange(len(tr)), nl))
+        start += k * nl
+    rows.append(start + np.arange(extra))
+    cols.append(start + np.arange(extra))
+    index.append(np.full(extra, offsets[-1]))
+    return tuple(_read_only(np.concatenate(a)) for a in (rows, cols, index))
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+@functools.lru_cache(maxsize=64)
 def _tril_colmajor(k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column indices of a k x k lower triangle, column by column."""
+    """Row and column indices of a k x k lower triangle, column by column (shared, read-only)."""
     cols, rows = np.triu_indices(k)
-    return rows, cols
+    return _read_only(rows), _read_only(cols)
 
 
 def _ident(k: int) -> np.ndarray:

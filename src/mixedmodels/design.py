@@ -372,11 +372,28 @@ def _format_level(value) -> str:
 def factor_codes(series: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
     """Integer codes and level labels of a column read as a factor, as R's ``factor()``."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        used, codes = np.unique(series.cat.codes.to_numpy(), return_inverse=True)
-        categories = series.cat.categories
-        return codes.astype(np.int64), tuple(_format_level(categories[i]) for i in used)
-    values = series.to_numpy()
-    if series.dtype.kind in "iufb":
+        return _categorical_codes(series.array)
+    return _value_codes(series.to_numpy(), series.dtype)
+
+
+def _categorical_codes(values: pd.Categorical) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes and labels of the categories that occur (unused ones dropped, order kept)."""
+    codes, categories = values.codes, values.categories
+    if len(codes) and codes.min() < 0:  # missing values: coded as the categories' last, as before
+        used, inverse = np.unique(codes, return_inverse=True)
+        return inverse.astype(np.int64), tuple(_format_level(categories[i]) for i in used)
+    used = np.flatnonzero(np.bincount(codes, minlength=len(categories)))
+    labels = categories.to_numpy()
+    if len(used) == len(categories):
+        return codes.astype(np.int64), tuple(_format_level(v) for v in labels)
+    position = np.zeros(len(categories), dtype=np.int64)
+    position[used] = np.arange(len(used))
+    return position[codes], tuple(_format_level(labels[i]) for i in used)
+
+
+def _value_codes(values: np.ndarray, dtype) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes and labels of plain values: numbers sorted numerically, anything else as text."""
+    if dtype.kind in "iufb":
         uniq, codes = np.unique(values, return_inverse=True)
     else:
         uniq, codes = np.unique(values.astype(str), return_inverse=True)
@@ -384,9 +401,13 @@ def factor_codes(series: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
 
 
 def _grouping(term: RandomTerm, frame: pd.DataFrame) -> tuple[np.ndarray, tuple[str, ...]]:
-    codes, labels = factor_codes(frame[term.factors[0]])
-    for name in term.factors[1:]:
-        c2, l2 = factor_codes(frame[name])
+    return _combined_codes([factor_codes(frame[name]) for name in term.factors])
+
+
+def _combined_codes(coded: list[tuple[np.ndarray, tuple[str, ...]]]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes and labels of the interaction of factors given as (codes, labels): ``a:b``."""
+    codes, labels = coded[0]
+    for c2, l2 in coded[1:]:
         combined = codes * len(l2) + c2
         uniq, codes = np.unique(combined, return_inverse=True)
         labels = tuple(f"{labels[u // len(l2)]}:{l2[u % len(l2)]}" for u in uniq)
@@ -395,10 +416,13 @@ def _grouping(term: RandomTerm, frame: pd.DataFrame) -> tuple[np.ndarray, tuple[
 
 def _reterms(term: RandomTerm, frame: pd.DataFrame, contrasts) -> list[ReTerm]:
     z, zspec = _materialize(term.expr, frame, contrasts, f"random-effects ({term.expr} | {term.group})")
-    cnames = zspec.names
     if z.shape[1] == 0:
         raise DataError(f"the random-effects term ({term.expr} | {term.group}) has no columns")
-    refs, levels = _grouping(term, frame)
+    return _split_term(term, z, zspec.names, *_grouping(term, frame))
+
+
+def _split_term(term: RandomTerm, z: np.ndarray, cnames, refs: np.ndarray, levels) -> list[ReTerm]:
+    """The term's :class:`ReTerm` (one per column of an uncorrelated term), its sizes checked."""
     n = len(refs)
     if len(levels) < 2:
         raise DataError(f"grouping factor {term.group!r} must have more than one level, it has {len(levels)}")
@@ -413,7 +437,7 @@ def _reterms(term: RandomTerm, frame: pd.DataFrame, contrasts) -> list[ReTerm]:
             f"for {n} observations; its variance parameters and the residual variance are not identifiable"
         )
     if term.correlated:
-        return [ReTerm(term.group, levels, refs, z, cnames)]
+        return [ReTerm(term.group, levels, refs, z, tuple(cnames))]
     return [ReTerm(term.group, levels, refs, z[:, [j]], (c,)) for j, c in enumerate(cnames)]
 
 
@@ -437,6 +461,10 @@ def build_design(
         if isinstance(spec, str) and spec.removeprefix("contr.") not in CONTRASTS:
             contrast_object(col, spec, 0)
     columns = _used_columns(parsed, data)
+    if not contrasts and weights is None and na_action in ("omit", "raise"):
+        plain = _plain_design(parsed, data, columns, drop)
+        if plain is not None:
+            return plain
     wname = None
     if weights is not None:
         data, wname = _with_weights(data, weights)
@@ -469,3 +497,92 @@ def _with_weights(data: pd.DataFrame, weights) -> tuple[pd.DataFrame, str]:
     if np.any(numeric[~np.isnan(numeric)] < 0) or np.isinf(numeric).any():
         raise DataError("weights must be finite and non-negative")
     return data.assign(**{name: np.asarray(numeric)}), name
+
+
+# ----------------------------------------------------------- plain models, without a model frame
+def _column_array(data: pd.DataFrame, name: str):
+    """The array behind column ``name`` (no Series is made), or None for a duplicated name."""
+    at = data.columns.get_loc(name)
+    if not isinstance(at, (int, np.integer)):
+        return None
+    getter = getattr(data, "_get_column_array", None)  # pandas' own accessor, 20x faster than data[name]
+    return getter(at) if getter is not None else data.iloc[:, at].array
+
+
+def _plain_numbers(values) -> np.ndarray | None:
+    """A numeric column as floats, or None unless it is a NumPy number array with no NaN or inf."""
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "iuf":
+        return None
+    out = values.astype(float)
+    return out if values.dtype.kind != "f" or np.isfinite(out).all() else None
+
+
+def _plain_factor(values) -> tuple[np.ndarray, tuple[str, ...]] | None:
+    """Codes and labels of a grouping column with no missing value and no booleans, else None."""
+    if isinstance(values, pd.Categorical):
+        return None if len(values) and values.codes.min() < 0 else _categorical_codes(values)
+    dtype = values.dtype
+    if dtype.kind == "b" or pd.api.types.is_bool_dtype(dtype) or np.any(pd.isna(values)):
+        return None
+    if dtype.kind == "f" and not np.isfinite(values).all():
+        return None
+    return _value_codes(np.asarray(values), dtype)
+
+
+def _plain_design(parsed: ParsedFormula, data: pd.DataFrame, columns: list[str], drop: bool) -> Design | None:
+    """The design of a formula of plain columns, read from the data's arrays; None if not that.
+
+    A plain formula has a response column and columns joined by ``+`` on both sides of every
+    bar, all of them numbers without missing or infinite values, and grouping columns without
+    missing values or booleans. The model frame (a copy of the columns, rows with missing values
+    and unused levels dropped) would not change such data, so it is not made: the matrices are
+    the same, without pandas' per-column overhead (which is most of a small fit's set-up).
+    """
+    parts = [parsed.fixed, *(t.expr for t in parsed.random)]
+    terms = [_simple_terms(rhs) for rhs in parts]
+    if len(data) == 0 or parsed.response not in data.columns or any(t is None for t in terms):
+        return None
+    arrays = {name: _column_array(data, name) for name in columns}
+    if any(a is None for a in arrays.values()):
+        return None
+    numbers: dict[str, np.ndarray | None] = {}
+    for name in [parsed.response] + [c for t in terms for c in t if c not in ("0", "1")]:
+        if name not in numbers:
+            numbers[name] = _plain_numbers(arrays[name])
+            if numbers[name] is None:
+                return None
+    matrices = [_plain_matrix(t, numbers) for t in terms]
+    if any(m is None for m in matrices):
+        return None
+    factors = {}
+    for name in {f for t in parsed.random for f in t.factors}:
+        factors[name] = _plain_factor(arrays[name])
+        if factors[name] is None:
+            return None
+    (X, xspec), zs = matrices[0], matrices[1:]
+    names, aliased = xspec.names, ()
+    if drop:
+        X, names, aliased = drop_aliased(X, names)
+    reterms = []
+    for term, (z, zspec) in zip(parsed.random, zs):
+        if z.shape[1] == 0:
+            raise DataError(f"the random-effects term ({term.expr} | {term.group}) has no columns")
+        refs, levels = _combined_codes([factors[f] for f in term.factors])
+        reterms += _split_term(term, z, zspec.names, refs, levels)
+    reterms.sort(key=lambda rt: -rt.nlevels)
+    y = numbers[parsed.response]
+    return Design(y, X, names, tuple(reterms), 0, aliased, parsed.response, data.index, None, xspec)
+
+
+def _plain_matrix(terms: list[str], numbers: dict[str, np.ndarray]):
+    """The model matrix of plain terms (as :func:`_numeric_columns` makes it) and its spec."""
+    columns = [t for t in terms if t not in ("0", "1")]
+    if len(set(columns)) != len(columns):
+        return None
+    intercept = "0" not in terms
+    names = (["(Intercept)"] if intercept else []) + columns
+    spec = MatrixSpec(tuple(names), tuple(names), tuple(columns), intercept)
+    n = len(numbers[next(iter(numbers))])
+    parts = [np.ones(n)] if intercept else []
+    parts += [numbers[c] for c in columns]
+    return (np.column_stack(parts) if parts else np.zeros((n, 0))), spec

@@ -37,6 +37,8 @@ __all__ = ["CrossProducts", "Factor", "PLS", "cross_products", "symmetric"]
 LARGE_QR = 2000  # a Schur complement of more rows keeps P with one row per dense position
 HEAVY_RATIO = 25.0  # a first-term level with more than Q_r / 25 non-zero rows is updated densely
 SMALL_PAIRS = 20_000_000  # ... when the Schur complement is small, only if its pair map would be larger
+SMALL_DENSE = 20_000  # a pair map of at most this many entries is kept as a dense matrix
+SMALL_MODEL = 400_000  # models with n * Q_r^2 and levels_1 * k_1^2 * Q_r^2 below this are set up densely
 
 try:  # scipy's kernel y += A x for CSC matrices, which writes into y without a temporary
     from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
@@ -102,6 +104,60 @@ def cross_products(reterms, X: np.ndarray, y: np.ndarray, y_offset: np.ndarray, 
     return CrossProducts(len(y), A11, Ar1, Arr, np.asarray(y_offset, dtype=float))
 
 
+def _is_small(reterms, n: int, p: int) -> bool:
+    """Whether the model's cross-products are made densely (no sparse matrices: faster when small)."""
+    first = reterms[0]
+    Qr = sum(t.q for t in reterms[1:]) + p + 1
+    return n * Qr * Qr <= SMALL_MODEL and first.nlevels * first.k**2 * Qr * Qr <= SMALL_MODEL
+
+
+def _dense_rest(reterms, Xy: np.ndarray) -> np.ndarray:
+    """``R = [Z_r X y]`` as a dense (n x Q_r) matrix."""
+    n = len(Xy)
+    qrest = sum(t.q for t in reterms[1:])
+    R = np.zeros((n, qrest + Xy.shape[1]))
+    rows, start = np.arange(n)[:, None], 0
+    for t in reterms[1:]:
+        R[rows, start + t.refs[:, None] * t.k + np.arange(t.k)] = t.z
+        start += t.q
+    R[:, qrest:] = Xy
+    return R
+
+
+def _ordered_sums(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """``out[index[i]] += values[i]`` in the order of ``i``: the sums a sparse product makes."""
+    return np.bincount(index.ravel(), values.ravel(), minlength=size)
+
+
+def dense_cross_products(
+    reterms, X: np.ndarray, y: np.ndarray, y_offset: np.ndarray
+) -> tuple[CrossProducts, np.ndarray]:
+    """:func:`cross_products` of a small model without sparse matrices, the same numbers.
+
+    Every sum runs over the observations in order, as scipy's sparse products add them, so
+    ``A_r1`` and ``A_rr`` are equal to the last bit. Also returns ``A_r1`` dense,
+    (Q_r, levels_1, k_1).
+    """
+    first = reterms[0]
+    n1, k1 = first.nlevels, first.k
+    A11 = np.zeros((n1, k1, k1))
+    np.add.at(A11, first.refs, first.z[:, :, None] * first.z[:, None, :])
+    Xy = np.column_stack([X, y - X @ y_offset])
+    R = _dense_rest(reterms, Xy)
+    Qr = R.shape[1]
+    cells = first.refs[:, None] * Qr + np.arange(Qr)  # (level, row of A_r1) of each product
+    D = np.empty((Qr, n1, k1))
+    for a in range(k1):
+        D[:, :, a] = _ordered_sums(cells, R * first.z[:, a, None], n1 * Qr).reshape(n1, Qr).T
+    Ar1 = sp.csc_matrix(D.reshape(Qr, n1 * k1))
+    if len(reterms) > 1:
+        pairs = np.broadcast_to(np.arange(Qr * Qr), (len(R), Qr * Qr))
+        Arr = _ordered_sums(pairs, R[:, :, None] * R[:, None, :], Qr * Qr).reshape(Qr, Qr)
+    else:
+        Arr = Xy.T @ Xy
+    return CrossProducts(len(y), A11, Ar1, Arr, np.asarray(y_offset, dtype=float)), D
+
+
 @dataclass(frozen=True)
 class Factor:
     """The blocked Cholesky factor at one ``theta`` and what the objective reads from it."""
@@ -135,12 +191,33 @@ class PLS:
         self.memory_limit = memory_limit
         self.X = np.ascontiguousarray(X, dtype=float)
         self.y = np.asarray(y, dtype=float)
-        self.Z1, self.Zrest = z_matrices(reterms, len(self.y))
+        self._reterms_rows, self._Z = tuple(reterms), None
         # the response enters as y - X c, c its least-squares coefficients on X: the criterion
         # is the same for any c (beta absorbs it), and the small residual keeps r2 from
         # cancelling in y'y - ... when y has a large mean
         c = np.linalg.lstsq(self.X, self.y, rcond=None)[0] if self.X.shape[1] else np.zeros(0)
-        self._setup(reterms, cross_products(reterms, self.X, self.y, c, (self.Z1, self.Zrest)))
+        if _is_small(reterms, len(self.y), self.X.shape[1]):
+            blocks, self._dense_Ar1 = dense_cross_products(reterms, self.X, self.y, c)
+        else:
+            blocks = cross_products(reterms, self.X, self.y, c, (self.Z1, self.Zrest))
+        self._setup(reterms, blocks)
+
+    @property
+    def Z1(self) -> sp.csc_matrix | None:
+        """The first term's columns of ``Z`` (made when first asked for; None without the rows)."""
+        return self._z_pair()[0]
+
+    @property
+    def Zrest(self) -> sp.csc_matrix | None:
+        """The other terms' columns of ``Z`` (None without the rows)."""
+        return self._z_pair()[1]
+
+    def _z_pair(self):
+        if not self.has_rows:
+            return None, None
+        if self._Z is None:
+            self._Z = z_matrices(self._reterms_rows, len(self.y))
+        return self._Z
 
     @classmethod
     def from_cross_products(cls, reterms, blocks: CrossProducts, memory_limit: float | None = None) -> PLS:
@@ -151,7 +228,7 @@ class PLS:
         """
         self = cls.__new__(cls)
         self.memory_limit = memory_limit
-        self.X = self.y = self.Z1 = self.Zrest = None
+        self.X = self.y = self._Z = None
         self._setup(reterms, blocks)
         return self
 
@@ -197,6 +274,9 @@ class PLS:
         self._heavy = self._heavy_levels() if self.k1 == 1 else np.zeros(0, dtype=np.int64)
         self._check_memory()
         self._heavy_B = self.Ar1[:, self._heavy].toarray() if len(self._heavy) else None
+        D = getattr(self, "_dense_Ar1", None)
+        if not self.large and self._heavy_B is None and D is not None and self._dense_pairs(D):
+            return
         keys, vals, cols = [], [], []
         for chunk_keys, chunk_cols, chunk_vals in self._pair_chunks(skip=self._heavy):
             if self.large and kk > 1:  # CSC: entries grouped by column
@@ -217,9 +297,28 @@ class PLS:
         self.pair_keys = nonempty
         indptr = np.append(full.indptr[nonempty], full.indptr[-1])
         self.P = sp.csr_matrix((full.data, full.indices, indptr), shape=(len(nonempty), n1 * kk))
-        if self.P.shape[0] * self.P.shape[1] <= 20_000:  # small: a dense product has less overhead
+        if self.P.shape[0] * self.P.shape[1] <= SMALL_DENSE:  # small: a dense product has less overhead
             self.P = self.P.toarray()
         self._scatter_map()
+
+    def _dense_pairs(self, D: np.ndarray) -> bool:
+        """P made densely from ``A_r1`` (Q_r, levels_1, k_1) when it is small; False if it is not.
+
+        ``P[(r, c), (l, a, b)] = A_r1[r, (l, a)] A_r1[c, (l, b)]`` for the positions ``r >= c`` of
+        two rows that are non-zero together in some level (the keys), as :meth:`_pair_chunks`
+        makes them; products with a row that is zero in a level are zero.
+        """
+        Qr, n1, k1 = D.shape
+        nz = np.any(D != 0.0, axis=2)  # (Q_r, levels): row r non-zero in level l
+        together = np.tril(nz.astype(np.int64) @ nz.T.astype(np.int64)) > 0
+        rows, cols = np.nonzero(together)  # C order: sorted by r * Q_r + c
+        if len(rows) * n1 * k1 * k1 > SMALL_DENSE:
+            return False
+        self.pair_keys = rows * Qr + cols
+        products = D[rows][:, :, :, None] * D[cols][:, :, None, :]  # (keys, levels, k1, k1)
+        self.P = np.ascontiguousarray(products.reshape(len(rows), n1 * k1 * k1))
+        self._scatter_map()
+        return True
 
     def _check_memory(self) -> None:
         """Refuse, before it is made, a pair map (and dense block of heavy levels) larger than
