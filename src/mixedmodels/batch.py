@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .objective import dof, from_parts
 from .pls import PLS, symmetric
 
 __all__ = ["BatchCriterion"]
@@ -62,7 +63,7 @@ class BatchCriterion:
             self.BB = np.einsum("ila,jlb->labij", self.B, self.B).reshape(self.n1 * self.k1**2, m * m)
         else:
             self.BB = None
-        self.nu = self.n - self.p if reml else self.n
+        self.nu = dof(self.n, self.p, reml)
 
     @staticmethod
     def suitable(pls: PLS) -> bool:
@@ -154,10 +155,9 @@ class BatchCriterion:
             logd = np.log(d)
             qr = self.qrest
             logdet_L = logdet1 + 2.0 * logd[:, :qr].sum(axis=1)
+            logdet_RX = 2.0 * logd[:, qr : qr + self.p].sum(axis=1)
             r2 = d[:, -1] ** 2
-            crit = logdet_L + self.nu * (1.0 + np.log(2.0 * np.pi * r2 / self.nu))
-            if self.reml:
-                crit = crit + 2.0 * logd[:, qr : qr + self.p].sum(axis=1)
+            crit = from_parts(logdet_L, logdet_RX, r2, self.n, self.p, self.reml)
         crit = np.where(ok & (r2 > 0) & np.isfinite(crit), crit, np.inf)
         return L, crit, r2
 

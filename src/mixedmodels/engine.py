@@ -15,29 +15,19 @@ fit) or a known optimum.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
 from .messages import SINGULAR_TOL, warn
 from .newton import minimize_batch
-from .objective import criterion
+from .objective import criterion, criterion_function
 from .optimize import OptSummary, minimize_theta, polish
 from .options import options
 from .pls import PLS
 from .results import LmerFit
 
-__all__ = ["aliased_notes", "check_memory", "fit_model", "objective", "refit"]
-
-
-def objective(pls: PLS, reml: bool) -> Callable[[np.ndarray], float]:
-    """The profiled criterion of ``pls`` as a function of ``theta`` (REML or ML)."""
-
-    def fn(theta: np.ndarray) -> float:
-        return criterion(pls.factor(theta, reuse=True), pls.n, pls.p, reml)
-
-    return fn
+__all__ = ["aliased_notes", "check_memory", "fit_model", "refit"]
 
 
 def fit_model(
@@ -56,7 +46,7 @@ def fit_model(
     What is worth knowing about the fit (dropped columns, a singular fit, an optimizer that did
     not converge) is recorded on it (``fit.messages``) and issued as MixedModelsWarning.
     """
-    fn = objective(pls, reml)
+    fn = criterion_function(pls, reml)
     layout = pls.layout
     theta0 = layout.start() if start is None else np.asarray(start, dtype=float)
     opt = minimize_theta(fn, theta0, layout.lower())
@@ -128,7 +118,7 @@ def refit(
 
 def _newton(pls: PLS, reml: bool, start: np.ndarray) -> tuple[np.ndarray | None, int]:
     """The optimum by projected Newton steps from ``start`` (None where they do not converge)."""
-    fn = objective(pls, reml)
+    fn = criterion_function(pls, reml)
     count = [0]
 
     def batch_fn(points: np.ndarray, rows: np.ndarray) -> np.ndarray:

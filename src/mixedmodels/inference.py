@@ -32,6 +32,7 @@ from .design import _formula_variables, _used_columns, build_design
 from .formula import parse_formula
 from .frames import as_pandas
 from .lm import LmFit
+from .objective import criterion_function
 from .printing import anova_html, anova_text
 from .results import LmerFit
 
@@ -60,6 +61,7 @@ class Satterthwaite:
     def __init__(self, fit):
         self.fit = fit
         self.pls = fit.pls
+        self._criterion = criterion_function(fit.pls, fit.reml)
         self.psi = np.append(fit.opt.theta, fit.sigma)
         try:
             self.A = 2.0 * np.linalg.inv(self._hessian())
@@ -69,14 +71,7 @@ class Satterthwaite:
         self.V = fit.vcov.to_numpy()
 
     def _deviance(self, psi: np.ndarray) -> float:
-        theta, sigma = psi[:-1], psi[-1]
-        f = self.pls.factor(theta, reuse=True)
-        if f is None:
-            return math.inf
-        n, p = self.pls.n, self.pls.p
-        if self.fit.reml:
-            return f.logdet_L + f.logdet_RX + f.r2 / sigma**2 + (n - p) * math.log(2 * math.pi * sigma**2)
-        return f.logdet_L + f.r2 / sigma**2 + n * math.log(2 * math.pi * sigma**2)
+        return self._criterion(psi[:-1], psi[-1])
 
     def _hessian(self) -> np.ndarray:
         psi, k = self.psi, len(self.psi)

@@ -1,35 +1,71 @@
-"""The profiled ML and REML criteria, from the blocked factor.
+"""The ML and REML criteria, from the blocked factor: written once, for every caller.
 
-With ``r2`` the penalized residual sum of squares, ``n`` observations and ``p`` fixed effects:
+With ``r2`` the penalized residual sum of squares, ``n`` observations, ``p`` fixed effects and
+``nu = n - p`` (REML) or ``n`` (ML), at a given ``sigma``
+
+    ML:   dev(theta, sigma)  = log|L|^2 + r2 / sigma^2 + n log(2 pi sigma^2)
+    REML: crit(theta, sigma) = log|L|^2 + log|R_X|^2 + r2 / sigma^2 + (n - p) log(2 pi sigma^2)
+
+and with ``sigma`` profiled out (its optimum ``sigma^2 = r2 / nu``)
 
     ML:   -2 loglik(theta) = log|L|^2 + n (1 + log(2 pi r2 / n))
     REML: crit(theta)      = log|L|^2 + log|R_X|^2 + (n - p) (1 + log(2 pi r2 / (n - p)))
 
-and the residual standard deviation is ``sigma^2 = r2 / n`` (ML) or ``r2 / (n - p)`` (REML).
+The fit, the bootstrap's batches (arrays of ``r2`` and log-determinants), the profile and the
+Satterthwaite derivatives (``sigma`` given) all evaluate them here.
 """
 
 from __future__ import annotations
 
 import math
 
-from .pls import Factor
+import numpy as np
 
-__all__ = ["criterion", "sigma"]
+from .pls import PLS, Factor
+
+__all__ = ["criterion", "criterion_function", "dof", "from_parts", "sigma"]
 
 
-def _dof(n: int, p: int, reml: bool) -> int:
+def dof(n: int, p: int, reml: bool) -> int:
+    """``nu``: the residual degrees of freedom of the criterion."""
     return n - p if reml else n
 
 
-def criterion(f: Factor | None, n: int, p: int, reml: bool) -> float:
-    """The REML criterion or the ML deviance at the factor ``f`` (inf where there is none)."""
-    if f is None or not f.r2 > 0.0:
+def from_parts(logdet_L, logdet_RX, r2, n: int, p: int, reml: bool, sigma=None):
+    """The criterion from the parts of the factor (floats or arrays of a batch).
+
+    ``sigma`` None profiles it out; otherwise the criterion at that ``sigma``.
+    """
+    nu = dof(n, p, reml)
+    log = math.log if isinstance(r2, float) else np.log  # math's is faster for one value
+    if sigma is None:
+        value = logdet_L + nu * (1.0 + log(2.0 * math.pi * r2 / nu))
+    else:
+        value = logdet_L + r2 / sigma**2 + nu * log(2.0 * math.pi * sigma**2)
+    return value + logdet_RX if reml else value
+
+
+def criterion(f: Factor | None, n: int, p: int, reml: bool, sigma: float | None = None) -> float:
+    """The REML criterion or the ML deviance at the factor ``f`` (inf where there is none).
+
+    ``sigma`` None: profiled out (the fit's objective); otherwise at that ``sigma``.
+    """
+    if f is None or not f.r2 > 0.0 or (sigma is not None and not sigma > 0.0):
         return math.inf
-    nu = _dof(n, p, reml)
-    value = f.logdet_L + nu * (1.0 + math.log(2.0 * math.pi * f.r2 / nu))
-    return value + f.logdet_RX if reml else value
+    return float(from_parts(f.logdet_L, f.logdet_RX, f.r2, n, p, reml, sigma))
 
 
 def sigma(f: Factor, n: int, p: int, reml: bool) -> float:
     """The residual standard deviation profiled out of the criterion."""
-    return math.sqrt(f.r2 / _dof(n, p, reml))
+    return math.sqrt(f.r2 / dof(n, p, reml))
+
+
+def criterion_function(pls: PLS, reml: bool):
+    """The criterion of the model ``pls`` as a function of ``theta`` (and ``sigma``, if given)."""
+
+    def fn(theta: np.ndarray, sigma: float | None = None) -> float:
+        if theta is None:
+            return math.inf
+        return criterion(pls.factor(theta, reuse=True), pls.n, pls.p, reml, sigma)
+
+    return fn

@@ -31,7 +31,9 @@ _RESULTS = {
     nlopt.XTOL_REACHED: "XTOL_REACHED",
     nlopt.MAXEVAL_REACHED: "MAXEVAL_REACHED",
     nlopt.MAXTIME_REACHED: "MAXTIME_REACHED",
+    nlopt.ROUNDOFF_LIMITED: "ROUNDOFF_LIMITED",
 }
+_CONVERGED = (nlopt.SUCCESS, nlopt.FTOL_REACHED, nlopt.XTOL_REACHED)
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,10 @@ def minimize_theta(
     xtol_rel: float = 1e-4,
     maxeval: int = 100_000,
     boundary_tol: float = 1e-5,
+    upper: np.ndarray | None = None,
+    initial_step: np.ndarray | None = None,
 ) -> OptSummary:
-    """Minimize ``fn`` over ``theta >= lower`` by BOBYQA, then snap near-boundary estimates.
+    """Minimize ``fn`` over ``lower <= theta <= upper`` by BOBYQA, then snap near-boundary estimates.
 
     Parameters
     ----------
@@ -66,8 +70,17 @@ def minimize_theta(
         The criterion of ``theta``; ``inf`` where it cannot be evaluated.
     start, lower : ndarray
         Starting value and lower bounds (``-inf`` for unbounded entries).
+    ftol_abs, xtol_abs, xtol_rel, maxeval : float
+        nlopt's stopping rules (0 turns one off); lme4's by default.
+    boundary_tol : float
+        Estimates this close to a finite lower bound are put on it if no worse (0: never).
+    upper : ndarray, optional
+        Upper bounds (none by default).
+    initial_step : ndarray, optional
+        BOBYQA's first steps (nlopt's default: from the start and the bounds).
     """
     start = np.asarray(start, dtype=float)
+    upper = np.full_like(start, np.inf) if upper is None else np.asarray(upper, dtype=float)
     count = [0]
     best = [start.copy(), np.inf]
 
@@ -81,22 +94,25 @@ def minimize_theta(
     opt = nlopt.opt(nlopt.LN_BOBYQA, len(start))
     opt.set_min_objective(objective)
     opt.set_lower_bounds(lower)
+    opt.set_upper_bounds(upper)
     opt.set_ftol_abs(ftol_abs)
     opt.set_xtol_abs(xtol_abs)
     opt.set_xtol_rel(xtol_rel)
     opt.set_maxeval(maxeval)
+    if initial_step is not None:
+        opt.set_initial_step(initial_step)
     message = ""
     try:
-        theta = opt.optimize(start)
+        theta = opt.optimize(np.clip(start, lower, upper))
         code = opt.last_optimize_result()
     except nlopt.RoundoffLimited:
         theta, code, message = best[0], nlopt.ROUNDOFF_LIMITED, "stopped by roundoff"
-    theta = np.maximum(np.asarray(theta, dtype=float), lower)
+    theta = np.clip(np.asarray(theta, dtype=float), lower, upper)
     fmin = fn(theta)
     count[0] += 1
     theta, fmin, extra = _snap_to_boundary(fn, theta, fmin, lower, boundary_tol)
     count[0] += extra
-    converged = bool(code in (nlopt.SUCCESS, nlopt.FTOL_REACHED, nlopt.XTOL_REACHED) and np.isfinite(fmin))
+    converged = bool(code in _CONVERGED and np.isfinite(fmin))
     return OptSummary(start, theta, fmin, count[0], _RESULTS.get(code, str(code)), converged, message)
 
 

@@ -34,7 +34,6 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import nlopt
 import numpy as np
 import pandas as pd
 from scipy import interpolate, optimize, stats
@@ -43,7 +42,8 @@ from .cluster import map_on_client
 from .covariance import sdcor_from_theta
 from .engine import refit
 from .messages import warn
-from .objective import criterion
+from .objective import criterion_function
+from .optimize import minimize_theta
 from .pls import PLS
 from .printing import profile_html
 from .progress import progress_bar
@@ -90,20 +90,9 @@ class _Profiler:
         self.optima: dict[int, list[_Optimum]] = {}
         self.failures: dict[int, int] = {}
         self._zero_sd: dict[int, _Optimum] = {}
+        self._deviance = criterion_function(self.pls, False)  # of theta and sigma, beta profiled out
 
     # ----------------------------------------------------------- deviances
-    def dev_theta_sigma(self, theta: np.ndarray | None, sigma: float) -> float:
-        """ML deviance at ``theta`` and ``sigma``, beta profiled out.
-
-        dev(theta, sigma) = log|L(theta)|^2 + r2(theta) / sigma^2 + n log(2 pi sigma^2)
-        """
-        if theta is None or not sigma > 0:
-            return math.inf
-        f = self.pls.factor(theta, reuse=True)
-        if f is None:
-            return math.inf
-        return f.logdet_L + f.r2 / sigma**2 + self.n * math.log(2 * math.pi * sigma**2)
-
     @cached_property
     def _coordinates(self) -> dict[int, HeldCoordinates]:
         return {j: HeldCoordinates(self.layout, j) for j in range(self.nvar + 1)}
@@ -112,7 +101,7 @@ class _Profiler:
         coords = self._coordinates[j]
 
         def fn(x: np.ndarray) -> float:
-            return self.dev_theta_sigma(*coords.theta_sigma(x, value))
+            return self._deviance(*coords.theta_sigma(x, value))
 
         lower, upper = coords.bounds(self.ml.sigma)
         return fn, coords.coordinates(self.psi_hat), lower, upper, lambda x: coords.steps(x, self.ml.sigma)
@@ -127,9 +116,7 @@ class _Profiler:
         X, xj = self._offset_parts[j]
         pls = PLS(self.ml.design.reterms, X, self.ml.design.y - value * xj)
 
-        def fn(theta: np.ndarray) -> float:
-            return criterion(pls.factor(theta, reuse=True), pls.n, pls.p, False)
-
+        fn = criterion_function(pls, False)
         lower = self.layout.lower()
         upper = np.full_like(lower, np.inf)
 
@@ -261,40 +248,38 @@ def _minimize(fn, starts, lower, upper, steps) -> tuple[np.ndarray, float, bool]
     The second run, from the first's optimum with a tenth of the initial steps, costs a few
     evaluations where the first reached the optimum and recovers where it stopped short.
 
-    Returns the optimum, its value, and whether BOBYQA ended normally at a finite value.
+    Returns the optimum, its value, and whether BOBYQA ended normally (or by rounding) at a
+    finite value.
     """
     starts = [np.clip(np.asarray(x, dtype=float), lower, upper) for x in starts]
     values = [fn(x) for x in starts]
-    best = [starts[int(np.argmin(values))], min(values)]
+    x, value = starts[int(np.argmin(values))], min(values)
     ok = True
-
-    def objective(x, grad):
-        v = fn(x)
-        if v < best[1]:
-            best[0], best[1] = x.copy(), v
-        return v if math.isfinite(v) else 1e300
-
-    for attempt in range(2 if len(best[0]) >= RESTART_DIM else 1):
-        before = best[1]
-        opt = nlopt.opt(nlopt.LN_BOBYQA, len(best[0]))
-        opt.set_min_objective(objective)
-        opt.set_lower_bounds(lower)
-        opt.set_upper_bounds(upper)
-        opt.set_ftol_abs(1e-9)
-        opt.set_xtol_rel(1e-7)
-        opt.set_maxeval(5000)
-        step = steps(best[0]) * (1.0 if attempt == 0 else 0.1)
-        opt.set_initial_step(np.minimum(step, 0.49 * (upper - lower)))
+    for attempt in range(2 if len(x) >= RESTART_DIM else 1):
+        step = steps(x) * (1.0 if attempt == 0 else 0.1)
         try:
-            opt.optimize(np.clip(best[0], lower, upper))
-            ok = opt.last_optimize_result() > 0 and opt.last_optimize_result() != nlopt.MAXEVAL_REACHED
-        except nlopt.RoundoffLimited:  # stopped by rounding: the best point it saw
-            pass
+            opt = minimize_theta(
+                fn,
+                x,
+                lower,
+                ftol_abs=1e-10,
+                xtol_abs=1e-10,
+                xtol_rel=0.0,
+                maxeval=5000,
+                boundary_tol=0.0,
+                upper=upper,
+                initial_step=np.minimum(step, 0.49 * (upper - lower)),
+            )
         except (ValueError, RuntimeError):
             ok = False
-        if attempt > 0 and before - best[1] < 1e-8:
             break
-    return best[0], best[1], ok and math.isfinite(best[1])
+        ok = opt.converged or opt.return_value == "ROUNDOFF_LIMITED"
+        improved = value - opt.fmin
+        if opt.fmin < value:
+            x, value = opt.theta, opt.fmin
+        if attempt > 0 and improved < 1e-8:
+            break
+    return x, value, ok and math.isfinite(value)
 
 
 @dataclass(frozen=True, eq=False)
