@@ -22,6 +22,7 @@ them another way.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -29,46 +30,54 @@ import numpy as np
 __all__ = ["minimize_batch"]
 
 
-def _stencil(x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, list]:
+@functools.lru_cache(maxsize=32)
+def _offsets(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stencil's unit offsets (m, d): +-e_j, then e_j + e_k for j < k; and the pairs (j, k)."""
+    eye = np.eye(d)
+    first, second = np.triu_indices(d, 1)
+    offsets = np.concatenate([np.stack([eye, -eye], axis=1).reshape(2 * d, d), eye[first] + eye[second]])
+    offsets.setflags(write=False)
+    return offsets, first, second
+
+
+def _stencil(x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Points around each row of ``x`` (R, d): +-h_j e_j, then h_j e_j + h_k e_k for j < k."""
     R, d = x.shape
-    offsets, pairs = [], []
-    eye = np.eye(d)
-    for j in range(d):
-        offsets += [eye[j], -eye[j]]
-    for j in range(d):
-        for k in range(j + 1, d):
-            pairs.append((j, k))
-            offsets.append(eye[j] + eye[k])
-    offsets = np.array(offsets)  # (m, d)
+    offsets, first, second = _offsets(d)
     points = x[:, None, :] + offsets[None, :, :] * h[:, None, :]
-    return points.reshape(-1, d), pairs
+    return points.reshape(-1, d), (first, second)
 
 
-def _derivatives(f0: np.ndarray, F: np.ndarray, h: np.ndarray, pairs: list) -> tuple[np.ndarray, np.ndarray]:
+def _derivatives(f0: np.ndarray, F: np.ndarray, h: np.ndarray, pairs) -> tuple[np.ndarray, np.ndarray]:
+    """Central-difference gradient and Hessian from the stencil's values ``F`` (R, m)."""
     R, d = h.shape
-    g = np.empty((R, d))
+    first, second = pairs
+    fp, fm = F[:, 0 : 2 * d : 2], F[:, 1 : 2 * d : 2]
+    g = (fp - fm) / (2 * h)
     H = np.empty((R, d, d))
-    for j in range(d):
-        fp, fm = F[:, 2 * j], F[:, 2 * j + 1]
-        g[:, j] = (fp - fm) / (2 * h[:, j])
-        H[:, j, j] = (fp - 2 * f0 + fm) / h[:, j] ** 2
-    base = 2 * d
-    for n, (j, k) in enumerate(pairs):
-        fpp = F[:, base + n]
-        H[:, j, k] = H[:, k, j] = (fpp - F[:, 2 * j] - F[:, 2 * k] + f0) / (h[:, j] * h[:, k])
+    diagonal = np.arange(d)
+    H[:, diagonal, diagonal] = (fp - 2 * f0[:, None] + fm) / h**2
+    if len(first):
+        off = (F[:, 2 * d :] - fp[:, first] - fp[:, second] + f0[:, None]) / (h[:, first] * h[:, second])
+        H[:, first, second] = H[:, second, first] = off
     return g, H
 
 
 def _newton_step(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarray:
     """Solve |H| s = -g on the free coordinates (held ones get s = 0)."""
     d = g.shape[1]
-    Hf = np.where(free[:, :, None] & free[:, None, :], H, 0.0)
-    Hf[:, np.arange(d), np.arange(d)] = np.where(free, np.diagonal(Hf, axis1=1, axis2=2), 1.0)
-    Hf = np.where(np.isfinite(Hf), Hf, 0.0)
+    diagonal = np.arange(d)
+    if free.all():
+        Hf = H.copy()
+    else:
+        Hf = np.where(free[:, :, None] & free[:, None, :], H, 0.0)
+        Hf[:, diagonal, diagonal] = np.where(free, Hf[:, diagonal, diagonal], 1.0)
+    if not np.isfinite(Hf).all():
+        Hf = np.where(np.isfinite(Hf), Hf, 0.0)
     lam, V = np.linalg.eigh(Hf)
-    scale = np.max(np.abs(lam), axis=1, keepdims=True)
-    lam = np.maximum(np.abs(lam), 1e-10 * np.maximum(scale, 1e-300))
+    lam = np.abs(lam)
+    scale = np.max(lam, axis=1, keepdims=True)
+    lam = np.maximum(lam, 1e-10 * np.maximum(scale, 1e-300))
     gf = np.where(free, g, 0.0)
     s = -np.einsum("rij,rj,rkj,rk->ri", V, 1.0 / lam, V, gf)
     return np.where(free, s, 0.0)
@@ -101,6 +110,8 @@ def minimize_batch(
     """
     theta = np.maximum(np.array(theta0, dtype=float), lower)
     R, d = theta.shape
+    if R == 1:  # one problem (a fit's polish, a refit): the same steps without the bookkeeping
+        return _minimize_one(fn, theta, lower, xtol, ftol, max_iter, rel_step)
     rows = np.arange(R)
     f = fn(theta, rows)
     done = ~np.isfinite(f)
@@ -131,6 +142,34 @@ def minimize_batch(
         failed[act] = ~finite
     converged = done & ~failed & np.isfinite(f)
     return theta, f, converged
+
+
+def _minimize_one(fn, theta, lower, xtol, ftol, max_iter, rel_step):
+    """:func:`minimize_batch` of one problem (``theta`` is (1, d)): the same arithmetic, step for
+    step, with the control flow on Python scalars (a batch's masks cost more than its steps)."""
+    row = np.zeros(1, dtype=np.intp)
+    f = fn(theta, row)
+    if not np.isfinite(f[0]):
+        return theta, f, np.zeros(1, dtype=bool)
+    rows = np.zeros(len(_offsets(theta.shape[1])[0]), dtype=np.intp)
+    for _ in range(max_iter):
+        x, fx = theta, f
+        h = rel_step * (np.abs(x) + 0.1)
+        points, pairs = _stencil(x, h)
+        F = fn(points, rows).reshape(1, -1)
+        g, H = _derivatives(fx, F, h, pairs)
+        s = _newton_step(g, H, ~((x <= lower) & (g >= 0)))
+        if not (np.isfinite(g).all() and np.isfinite(s).all()):
+            return theta, f, np.zeros(1, dtype=bool)
+        # the decrease the quadratic model predicts for the full step: below the noise, stop
+        predicted = -0.5 * np.einsum("ri,ri->r", g, s)
+        bound = xtol * (1.0 + np.abs(x))
+        if predicted[0] <= ftol * max(1.0, abs(fx[0])) or (np.abs(s) <= bound).all():
+            return theta, f, np.ones(1, dtype=bool)
+        theta, f, moved = _line_search(fn, row, x, fx, s, lower)
+        if (np.abs(theta - x) <= bound).all() or not moved[0]:
+            return theta, f, np.isfinite(f)
+    return theta, f, np.zeros(1, dtype=bool)
 
 
 def _line_search(fn, act, x, fx, s, lower, max_halvings: int = 12):

@@ -68,11 +68,12 @@ class CrossProducts:
 
     ``A_11`` the first term's ``z z'`` summed per level (levels, k_1, k_1), ``A_r1 = R'Z_1``
     (sparse) and ``A_rr = R'R`` (dense). ``y`` is the response less ``X y_offset``.
+    ``A_r1`` is None only inside :class:`PLS`, for a small model that keeps it dense.
     """
 
     n: int
     A11: np.ndarray
-    Ar1: sp.csc_matrix
+    Ar1: sp.csc_matrix | None
     Arr: np.ndarray
     y_offset: np.ndarray
 
@@ -131,12 +132,12 @@ def _ordered_sums(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarra
 
 def dense_cross_products(
     reterms, X: np.ndarray, y: np.ndarray, y_offset: np.ndarray
-) -> tuple[CrossProducts, np.ndarray]:
-    """:func:`cross_products` of a small model without sparse matrices, the same numbers.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``A_11``, ``A_r1`` and ``A_rr`` of a small model without sparse matrices, the same numbers.
 
     Every sum runs over the observations in order, as scipy's sparse products add them, so
-    ``A_r1`` and ``A_rr`` are equal to the last bit. Also returns ``A_r1`` dense,
-    (Q_r, levels_1, k_1).
+    ``A_r1`` and ``A_rr`` are equal to the last bit to those of :func:`cross_products`.
+    ``A_r1`` is returned dense, (Q_r, levels_1, k_1).
     """
     first = reterms[0]
     n1, k1 = first.nlevels, first.k
@@ -149,13 +150,12 @@ def dense_cross_products(
     D = np.empty((Qr, n1, k1))
     for a in range(k1):
         D[:, :, a] = _ordered_sums(cells, R * first.z[:, a, None], n1 * Qr).reshape(n1, Qr).T
-    Ar1 = sp.csc_matrix(D.reshape(Qr, n1 * k1))
     if len(reterms) > 1:
         pairs = np.broadcast_to(np.arange(Qr * Qr), (len(R), Qr * Qr))
         Arr = _ordered_sums(pairs, R[:, :, None] * R[:, None, :], Qr * Qr).reshape(Qr, Qr)
     else:
         Arr = Xy.T @ Xy
-    return CrossProducts(len(y), A11, Ar1, Arr, np.asarray(y_offset, dtype=float)), D
+    return A11, D, Arr
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,8 @@ class PLS:
         # cancelling in y'y - ... when y has a large mean
         c = np.linalg.lstsq(self.X, self.y, rcond=None)[0] if self.X.shape[1] else np.zeros(0)
         if _is_small(reterms, len(self.y), self.X.shape[1]):
-            blocks, self._dense_Ar1 = dense_cross_products(reterms, self.X, self.y, c)
+            A11, self._dense_Ar1, Arr = dense_cross_products(reterms, self.X, self.y, c)
+            blocks = CrossProducts(len(self.y), A11, None, Arr, c)  # A_r1 made sparse when asked for
         else:
             blocks = cross_products(reterms, self.X, self.y, c, (self.Z1, self.Zrest))
         self._setup(reterms, blocks)
@@ -211,6 +212,20 @@ class PLS:
     def Zrest(self) -> sp.csc_matrix | None:
         """The other terms' columns of ``Z`` (None without the rows)."""
         return self._z_pair()[1]
+
+    @property
+    def Ar1(self) -> sp.csc_matrix:
+        """``A_r1 = [Z_r X y]' Z_1``, sparse (a small model's is made from its dense copy when asked for)."""
+        if self._Ar1 is None:
+            D = self._dense_Ar1
+            self._Ar1 = sp.csc_matrix(D.reshape(D.shape[0], -1))
+        return self._Ar1
+
+    def _ar1_counts(self) -> np.ndarray:
+        """Non-zero rows of each column of ``A_r1`` (columns level-major)."""
+        if self._Ar1 is None:
+            return np.count_nonzero(self._dense_Ar1, axis=0).ravel()
+        return np.diff(self._Ar1.indptr)
 
     def _z_pair(self):
         if not self.has_rows:
@@ -244,10 +259,13 @@ class PLS:
         self.k1, self.n1, self.q1 = first.k, first.nlevels, first.q
         self.qrest = sum(t.q for t in self.reterms[1:])
         self.n, self.p = blocks.n, len(blocks.y_offset)
-        self.A11, self.Ar1, self.y_offset = blocks.A11, blocks.Ar1, blocks.y_offset
+        self.A11, self._Ar1, self.y_offset = blocks.A11, blocks.Ar1, blocks.y_offset
         self.Arr = np.ascontiguousarray(np.tril(blocks.Arr))
         self.Qr = self.Arr.shape[0]
         self._a11 = np.ascontiguousarray(self.A11[:, 0, 0])
+        if self.k1 == 2:  # the closed form of the first block reads a, b, c of each level
+            A = self.A11
+            self._a2x2 = np.column_stack([A[:, 0, 0], A[:, 1, 0], A[:, 1, 1], np.ones(self.n1)])
         self._theta_ext = np.ones(self.layout.ntheta + 1)
         self._build_pairs()
         rows, cols, self._rest_index = self.layout.lambda_pattern(
@@ -255,6 +273,7 @@ class PLS:
         )
         self._rest_diagonal = bool(np.all(rows == cols))
         self._rest_pattern = (rows, cols)
+        self._tiny = self._tiny_map()
 
     # ------------------------------------------------------------------ set-up
     def _build_pairs(self) -> None:
@@ -324,7 +343,7 @@ class PLS:
         """Refuse, before it is made, a pair map (and dense block of heavy levels) larger than
         the memory limit: about 24 bytes per entry while it is made."""
         limit = options.memory_limit if self.memory_limit is None else self.memory_limit
-        rows = np.diff(self.Ar1.indptr).reshape(self.n1, self.k1).max(axis=1)  # at least, per level
+        rows = self._ar1_counts().reshape(self.n1, self.k1).max(axis=1)  # at least, per level
         rows[self._heavy] = 0
         entries = int(np.sum(rows * (rows + 1) // 2)) * self.k1**2
         need = 24.0 * entries + 8.0 * self.Qr * len(self._heavy)
@@ -343,7 +362,7 @@ class PLS:
         A small Schur complement keeps every level in the pair map unless the map would be
         large (more than SMALL_PAIRS entries): there the sparse assembly is the fastest.
         """
-        counts = np.diff(self.Ar1.indptr)
+        counts = self._ar1_counts()
         if not self.large and np.sum(counts * (counts + 1) // 2) <= SMALL_PAIRS:
             return np.zeros(0, dtype=np.int64)
         return np.flatnonzero(counts > self.Qr / HEAVY_RATIO)
@@ -401,23 +420,55 @@ class PLS:
         """M_l = T'A_l T + I per level, log|L_11|^2 and W = T M_l^{-1} T' (flattened)."""
         if self.k1 == 1:
             lam2 = theta[0] ** 2
-            m = lam2 * self._a11 + 1.0
-            return m[:, None, None], float(np.log(m).sum()), lam2 / m
+            m = lam2 * self._a11
+            m += 1.0
+            return m[:, None, None], float(np.add.reduce(np.log(m))), lam2 / m
+        if self.k1 == 2:
+            return self._first_block_2x2(theta)
         T1 = self.layout.templates(theta)[0]
         M = T1.T @ self.A11 @ T1
         M += np.eye(self.k1)
-        if self.k1 == 2:  # closed forms: the most common vector term, (x | g)
-            a, b, c = M[:, 0, 0], M[:, 1, 0], M[:, 1, 1]
-            det = a * c - b * b
-            Minv = np.empty_like(M)
-            Minv[:, 0, 0], Minv[:, 1, 1] = c / det, a / det
-            Minv[:, 0, 1] = Minv[:, 1, 0] = -b / det
-            logdet = float(np.log(det).sum())
-        else:
-            logdet = 2.0 * float(np.log(np.diagonal(np.linalg.cholesky(M), axis1=1, axis2=2)).sum())
-            Minv = np.linalg.inv(M)
-        W = T1 @ Minv @ T1.T
+        logdet = 2.0 * float(np.log(np.diagonal(np.linalg.cholesky(M), axis1=1, axis2=2)).sum())
+        W = T1 @ np.linalg.inv(M) @ T1.T
         return M, logdet, W.ravel()
+
+    def _first_block_2x2(self, theta: np.ndarray):
+        """:meth:`_first_block` of a term with two columns, ``(x | g)``, in closed form.
+
+        With ``T = [[t0, 0], [t1, t2]]`` and ``A_l = [[a, b], [b, c]]``:
+
+            M_l = [[a t0^2 + 2 b t0 t1 + c t1^2 + 1, t2 (b t0 + c t1)], [., c t2^2 + 1]]
+            W_l = T M_l^{-1} T' = [[t0^2 m11, t0 (t1 m11 - t2 m01)],
+                                   [., t1^2 m11 - 2 t1 t2 m01 + t2^2 m00]] / det(M_l)
+
+        each a product of the per-level entries with a small matrix of the ``t``'s.
+        """
+        t0, t1, t2 = float(theta[0]), float(theta[1]), float(theta[2])
+        # M_l's entries (00, 01, 10, 11) from the columns a, b, c, 1 of each level
+        coef = np.array(
+            [
+                [t0 * t0, 0.0, 0.0, 0.0],
+                [2.0 * t0 * t1, t0 * t2, t0 * t2, 0.0],
+                [t1 * t1, t1 * t2, t1 * t2, t2 * t2],
+                [1.0, 0.0, 0.0, 1.0],
+            ]
+        )
+        m = self._a2x2 @ coef
+        det = m[:, 0] * m[:, 3]
+        det -= m[:, 1] * m[:, 1]
+        # W_l's entries (00, 01, 10, 11) from M_l's, to be divided by det
+        wcoef = np.array(
+            [
+                [0.0, 0.0, 0.0, t2 * t2],
+                [0.0, -t0 * t2, -t0 * t2, -2.0 * t1 * t2],
+                [0.0, 0.0, 0.0, 0.0],
+                [t0 * t0, t0 * t1, t0 * t1, t1 * t1],
+            ]
+        )
+        W = m @ wcoef
+        W /= det[:, None]
+        M = m.reshape(-1, 2, 2)
+        return M, float(np.add.reduce(np.log(det))), W.ravel()
 
     def _rest_scale(self, theta: np.ndarray) -> np.ndarray | sp.csr_matrix:
         """Lambda_r: a vector when every other term is scalar, else a sparse block diagonal."""
@@ -440,6 +491,36 @@ class PLS:
         self._pair_pos = np.searchsorted(self._keys, self.pair_keys)
         self._key_rows, self._key_cols = np.divmod(self._keys, Qr)
         self._zdiag = np.arange(self.qrest) * (Qr + 1)
+
+    def _tiny_map(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """For a small Schur complement: P with a row for every position (zero off the keys), A_rr
+        and the identity on the Z rows, so that S is three array operations (None otherwise)."""
+        P = self.P
+        if (
+            self.large
+            or self._heavy_B is not None
+            or not self._rest_diagonal
+            or not isinstance(P, np.ndarray)
+        ):
+            return None
+        Qr = self.Qr
+        if Qr * Qr * P.shape[1] > SMALL_DENSE:
+            return None
+        full = np.zeros((Qr * Qr, P.shape[1]))
+        full[self.pair_keys] = P
+        shift = np.zeros((Qr, Qr))
+        shift.ravel()[self._zdiag] = 1.0
+        return full, self.Arr.copy(), shift
+
+    def _tiny_schur(self, theta: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The Schur complement of a small model (a new array): as :meth:`_schur`, densely."""
+        P, Arr, shift = self._tiny
+        S = Arr - (P @ w).reshape(Arr.shape)
+        if self.qrest:
+            scale = self._rest_scale(theta)
+            S *= scale[:, None] * scale
+            S += shift
+        return S
 
     def _schur(self, theta: np.ndarray, w: np.ndarray, reuse: bool) -> np.ndarray:
         """The Schur complement S (lower triangle, C order) at ``theta``.
@@ -493,18 +574,17 @@ class PLS:
         """
         theta = np.asarray(theta, dtype=float)
         M11, logdet1, w = self._first_block(theta)
-        S = self._schur(theta, w, reuse)
+        S = self._schur(theta, w, reuse) if self._tiny is None else self._tiny_schur(theta, w)
         # S.T is Fortran-ordered: its upper Cholesky factor, in place, is S's lower factor
         U, info = lapack.dpotrf(S.T, lower=0, overwrite_a=1, clean=0)
         if info != 0:
             return None
-        LS = U.T
-        d = np.diagonal(LS)
+        d = U.diagonal()
         logd = np.log(d[:-1])
         qr = self.qrest
-        logdet_L = logdet1 + 2.0 * float(logd[:qr].sum())
-        logdet_RX = 2.0 * float(logd[qr:].sum())
-        return Factor(theta, M11, LS, logdet_L, logdet_RX, float(d[-1] ** 2))
+        logdet_L = logdet1 + 2.0 * float(np.add.reduce(logd[:qr])) if qr else logdet1
+        logdet_RX = 2.0 * float(np.add.reduce(logd[qr:]))
+        return Factor(theta, M11, U.T, logdet_L, logdet_RX, float(d[-1] ** 2))
 
     # ----------------------------------------------------------- at the optimum
     def lambda_matrix(self, theta: np.ndarray, first: int = 0) -> sp.csr_matrix:
