@@ -297,11 +297,11 @@ class _LmChunk:
                 ]
             )
             return values, np.full(m, "ok"), None
-        kept, Q, R = fit._qr
-        sw = np.sqrt(fit._w)
+        kept, Q, R = fit.qr
+        sw = np.sqrt(fit.weights)
         coef = np.linalg.solve(R, Q.T @ (Y * sw[:, None]))
         resid = Y - fit.design.X[:, kept] @ coef
-        sigma = np.sqrt(np.sum(fit._w[:, None] * resid**2, axis=0) / fit.df_residual)
+        sigma = np.sqrt(np.sum(fit.weights[:, None] * resid**2, axis=0) / fit.df_residual)
         values = np.full((m, len(fit.names) + 1), np.nan)
         values[:, kept] = coef.T
         values[:, -1] = sigma
@@ -420,11 +420,8 @@ def bootstrap(
     """
     if not isinstance(fit, (LmerFit, LmFit)):
         raise TypeError(f"bootstrap needs a fit from mm.lmer or mm.lm, not {type(fit).__name__}")
-    if isinstance(fit, LmerFit) and not fit.pls.has_rows:
-        raise NotImplementedError(
-            "bootstrap needs the observations in memory; this model was fitted from cross-products "
-            "(a Dask DataFrame). Fit it to a pandas DataFrame to bootstrap it"
-        )
+    if isinstance(fit, LmerFit):
+        fit.require_rows("bootstrap")
     nsim = int(nsim)
     if nsim < 1:
         raise ValueError(f"nsim must be at least 1, not {nsim}")

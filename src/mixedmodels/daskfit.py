@@ -493,7 +493,7 @@ class DaskLmerFit(LmerFit):
         import dask
 
         plan = dask.delayed(self.plan, pure=True)
-        b_terms = dask.delayed(self._b_terms, pure=True)
+        b_terms = dask.delayed(self.b_terms, pure=True)
         meta = pd.Series(dtype=float, name="residuals" if residuals else "fitted")
         return self.data.map_partitions(
             _partition_fitted, plan, self.fixef.to_numpy(), b_terms, residuals, meta=meta
@@ -516,24 +516,6 @@ class DaskLmerFit(LmerFit):
         r = self.residuals / self.sigma
         lo, hi, mid = dask.compute(r.min(), r.max(), r.quantile([0.25, 0.5, 0.75]))
         return np.array([lo, *np.asarray(mid), hi]), False
-
-    def _in_memory_only(self, what: str):
-        raise NotImplementedError(
-            f"{what} needs the observations in memory; this model was fitted to a Dask DataFrame from "
-            "its cross-products. Fit it to a pandas DataFrame (data.compute(), or a sample) for this"
-        )
-
-    def simulate(self, nsim: int = 1, use_u: bool = False, seed=None):
-        self._in_memory_only("simulate")
-
-    def refit(self, newresponse):
-        self._in_memory_only("refit")
-
-    def profile(self, which=None, alpha_max: float = 0.001, progress: bool = True, client=None):
-        self._in_memory_only("profile")
-
-    def anova(self):
-        self._in_memory_only("anova")
 
     def predict(self, newdata=None, re_form=None, allow_new_levels: bool = False):
         """Predictions for new (pandas) data; without ``newdata``, the lazy fitted values."""

@@ -76,14 +76,15 @@ class LmFit(InformationCriteria):
     data: pd.DataFrame | None = None
 
     @cached_property
-    def _w(self) -> np.ndarray:
+    def weights(self) -> np.ndarray:
+        """The prior weights (ones where none were given), as R's ``weights(fit)``."""
         w = self.design.weights
         return np.ones(len(self.design.y)) if w is None else w
 
     @cached_property
-    def _qr(self):
-        """QR of the weighted kept columns: (index of kept columns, Q, R)."""
-        sw = np.sqrt(self._w)
+    def qr(self) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """QR of the weighted kept columns: (index of kept columns, Q, R), as R's ``fit$qr``."""
+        sw = np.sqrt(self.weights)
         Xw = self.design.X * sw[:, None]
         names = self.design.fixef_names
         _, kept_names, _ = drop_aliased(Xw, names)
@@ -97,17 +98,17 @@ class LmFit(InformationCriteria):
 
     @property
     def aliased(self) -> list[str]:
-        kept = self._qr[0]
+        kept = self.qr[0]
         return [n for j, n in enumerate(self.names) if j not in kept]
 
     @property
     def rank(self) -> int:
-        return len(self._qr[0])
+        return len(self.qr[0])
 
     @property
     def nobs(self) -> int:
         """Observations with non-zero weight."""
-        return int(np.count_nonzero(self._w))
+        return int(np.count_nonzero(self.weights))
 
     @property
     def df_residual(self) -> int:
@@ -115,9 +116,9 @@ class LmFit(InformationCriteria):
 
     @cached_property
     def _beta(self) -> np.ndarray:
-        kept, Q, R = self._qr
+        kept, Q, R = self.qr
         beta = np.full(len(self.names), np.nan)
-        beta[kept] = np.linalg.solve(R, Q.T @ (self.design.y * np.sqrt(self._w)))
+        beta[kept] = np.linalg.solve(R, Q.T @ (self.design.y * np.sqrt(self.weights)))
         return beta
 
     @cached_property
@@ -127,7 +128,7 @@ class LmFit(InformationCriteria):
 
     @cached_property
     def fitted(self) -> pd.Series:
-        kept = self._qr[0]
+        kept = self.qr[0]
         values = self.design.X[:, kept] @ self._beta[kept]
         return pd.Series(values, index=self.design.row_index, name="fitted")
 
@@ -140,7 +141,7 @@ class LmFit(InformationCriteria):
     @cached_property
     def rss(self) -> float:
         """Weighted residual sum of squares."""
-        return float(np.sum(self._w * self.residuals.to_numpy() ** 2))
+        return float(np.sum(self.weights * self.residuals.to_numpy() ** 2))
 
     @cached_property
     def sigma(self) -> float:
@@ -152,7 +153,7 @@ class LmFit(InformationCriteria):
     @cached_property
     def vcov(self) -> pd.DataFrame:
         """Covariance of the coefficients (NaN rows and columns for aliased ones)."""
-        kept, _, R = self._qr
+        kept, _, R = self.qr
         Rinv = np.linalg.solve(R, np.eye(len(kept)))
         full = np.full((len(self.names),) * 2, np.nan)
         full[np.ix_(kept, kept)] = self.sigma**2 * (Rinv @ Rinv.T)
@@ -177,7 +178,7 @@ class LmFit(InformationCriteria):
 
     @cached_property
     def _mss(self) -> float:
-        f, w = self.fitted.to_numpy(), self._w
+        f, w = self.fitted.to_numpy(), self.weights
         if self.has_intercept:
             f = f - np.sum(w * f) / np.sum(w)
         return float(np.sum(w * f**2))
@@ -205,7 +206,7 @@ class LmFit(InformationCriteria):
 
     @cached_property
     def loglik(self) -> float:
-        w = self._w[self._w > 0]
+        w = self.weights[self.weights > 0]
         n = self.nobs
         return 0.5 * (np.sum(np.log(w)) - n * (math.log(2 * math.pi) + 1 - math.log(n) + math.log(self.rss)))
 

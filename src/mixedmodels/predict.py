@@ -88,7 +88,7 @@ def predict_lmer(fit, newdata, re_form, allow_new_levels: bool) -> pd.Series:
         values = fit.design.X @ fit.fixef.to_numpy()
         for i, cols in terms:
             t = fit.design.reterms[i]
-            values = values + np.einsum("nk,nk->n", t.z[:, cols], fit._b_terms[i][t.refs][:, cols])
+            values = values + np.einsum("nk,nk->n", t.z[:, cols], fit.b_terms[i][t.refs][:, cols])
         return pd.Series(values, index=fit.design.row_index, name="predicted")
     check_frame(newdata, "newdata")
     parsed = parse_formula(fit.formula)
@@ -106,7 +106,7 @@ def predict_lmer(fit, newdata, re_form, allow_new_levels: bool) -> pd.Series:
         idx = _match_levels(t, frame, allow_new_levels)
         b = np.zeros((len(frame), len(cols)))
         seen = idx >= 0
-        b[seen] = fit._b_terms[i][idx[seen]][:, cols]
+        b[seen] = fit.b_terms[i][idx[seen]][:, cols]
         values = values + np.einsum("nk,nk->n", z, b)
     return pd.Series(values, index=_row_index(newdata), name="predicted")
 
@@ -148,7 +148,7 @@ def _match_levels(term, frame: pd.DataFrame, allow_new_levels: bool) -> np.ndarr
 
 
 def predict_lm(fit, newdata, interval, level: float) -> pd.Series | pd.DataFrame:
-    kept = fit._qr[0]
+    kept = fit.qr[0]
     beta = fit.coef.to_numpy()[kept]
     if newdata is None:
         X = fit.design.X[:, kept]

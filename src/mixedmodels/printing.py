@@ -542,7 +542,7 @@ def _lm_call(fit) -> str:
 
 
 def _lm_residual_cells(fit) -> tuple[str, dict[str, str]]:
-    resid = fit.residuals.to_numpy()[fit._w > 0]
+    resid = fit.residuals.to_numpy()[fit.weights > 0]
     title = "Weighted Residuals:" if fit.design.weights is not None else "Residuals:"
     if fit.df_residual > 5:
         q = np.quantile(resid, [0, 0.25, 0.5, 0.75, 1])

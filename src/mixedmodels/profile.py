@@ -439,6 +439,7 @@ def profile(fit, which=None, alpha_max: float = 0.001, progress: bool = True, cl
         Profile the parameters on a Dask cluster, one task per parameter (their traces are
         independent); the same traces as the serial run.
     """
+    fit.require_rows("profile")
     prof = _Profiler(fit)
     indices = _select(prof.names, which, prof.nvar)
     cutoff = math.sqrt(stats.chi2.ppf(1 - alpha_max, len(prof.names)))

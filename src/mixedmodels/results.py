@@ -155,8 +155,11 @@ class LmerFit(InformationCriteria):
 
     # --------------------------------------------------------- random effects
     @cached_property
-    def _b_terms(self) -> list[np.ndarray]:
-        """Conditional modes b = Lambda u, per term an array (levels, k)."""
+    def b_terms(self) -> list[np.ndarray]:
+        """Conditional modes b = Lambda u, per random-effects term an array (levels, k).
+
+        In the order of ``design.reterms``; :meth:`ranef` gives them with their names.
+        """
         u = self._solution[1]
         out, start = [], 0
         for term, T in zip(self.design.reterms, self.pls.layout.templates(self.opt.theta)):
@@ -193,7 +196,7 @@ class LmerFit(InformationCriteria):
         if not condvar:
             out = {}
             for group, idx in self._by_group().items():
-                cols = {c: self._b_terms[i][:, j] for i in idx for j, c in enumerate(terms[i].cnames)}
+                cols = {c: self.b_terms[i][:, j] for i in idx for j, c in enumerate(terms[i].cnames)}
                 out[group] = pd.DataFrame(cols, index=pd.Index(terms[idx[0]].levels, name=group))
             return out
         frames = []
@@ -206,7 +209,7 @@ class LmerFit(InformationCriteria):
                             "grpvar": term.group,
                             "term": c,
                             "grp": list(term.levels),
-                            "condval": self._b_terms[i][:, j],
+                            "condval": self.b_terms[i][:, j],
                             "condsd": sd[:, j],
                         }
                     )
@@ -242,7 +245,7 @@ class LmerFit(InformationCriteria):
     def fitted(self) -> pd.Series:
         """Fitted values ``X beta + Z b`` for the rows used in the fit."""
         values = self.design.X @ self._solution[0]
-        for term, b in zip(self.design.reterms, self._b_terms):
+        for term, b in zip(self.design.reterms, self.b_terms):
             values = values + np.einsum("nk,nk->n", term.z, b[term.refs])
         return pd.Series(values, index=self.design.row_index, name="fitted")
 
@@ -287,6 +290,7 @@ class LmerFit(InformationCriteria):
         from .inference import anova_type3
 
         self._need_data("anova")
+        self.require_rows("anova")
         return anova_type3(self)
 
     # ------------------------------------------------------ refit, update, predict
@@ -294,10 +298,20 @@ class LmerFit(InformationCriteria):
         if self.data is None:
             raise ValueError(f"{what} needs the fit's data; this fit was made without it")
 
+    def require_rows(self, what: str) -> None:
+        """Refuse ``what`` for a model fitted from its cross-products alone (a Dask DataFrame):
+        simulation, refits, profiles, the bootstrap and type III tests need the observations."""
+        if not self.pls.has_rows:
+            raise NotImplementedError(
+                f"{what} needs the observations in memory; this model was fitted to a Dask DataFrame "
+                "from its cross-products. Fit it to a pandas DataFrame (data.compute(), or a sample) for this"
+            )
+
     def refit(self, newresponse) -> LmerFit:
         """The same model fitted to a new response (one value per row used in the fit)."""
         from .engine import refit
 
+        self.require_rows("refit")
         y = np.asarray(newresponse, dtype=float).ravel()
         if y.shape != self.design.y.shape or not np.isfinite(y).all():
             raise ValueError(f"the new response must be {len(self.design.y)} finite numbers, got {y.shape}")
@@ -401,6 +415,7 @@ class LmerFit(InformationCriteria):
         ``use_u=False`` draws new random effects; ``use_u=True`` holds them at the
         conditional modes. ``seed`` is an int, a SeedSequence or a ``numpy.random.Generator``.
         """
+        self.require_rows("simulate")
         Y = simulate_lmer(self, int(nsim), use_u, as_generator(seed))
         return pd.DataFrame(
             Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
@@ -418,7 +433,7 @@ class LmerFit(InformationCriteria):
             for i in idx:
                 sd = np.sqrt(np.diagonal(self._condvar_terms[i], axis1=1, axis2=2))
                 for j, c in enumerate(terms[i].cnames):
-                    entry[c] = self._b_terms[i][:, j].tolist()
+                    entry[c] = self.b_terms[i][:, j].tolist()
                     condsd[c] = sd[:, j].tolist()
             entry["condsd"] = condsd
             ranef[group] = entry

@@ -54,7 +54,7 @@ def simulate_lm(fit, nsim: int, rng: np.random.Generator) -> np.ndarray:
 
 def lm_blocks(fit, nsim: int, rng: np.random.Generator, block: int):
     """The same responses ``block`` replicates at a time."""
-    w = fit._w
+    w = fit.weights
     mean = fit.fitted.to_numpy()
     scale = np.where(w > 0, fit.sigma / np.sqrt(np.where(w > 0, w, 1.0)), 0.0)
     for lo in range(0, nsim, block):
