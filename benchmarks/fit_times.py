@@ -171,16 +171,22 @@ def main() -> None:
         for name, fit in peers.items()
     }
     print(f"lme4 BLAS: {blas}")
-    print("median seconds per fit, formula and DataFrame to fitted model; ratio = lme4 / mixedmodels")
+    print(
+        "median seconds per fit, formula and DataFrame to fitted model; ratio = lme4 / mixedmodels, "
+        "vs lme-python = mixedmodels / lme-python (below 1: we are faster)"
+    )
     header = f"{'case':<22} {'mixedmodels':>11} {'lme4':>9} {'ratio':>6}" + "".join(
         f" {n:>11}" for n in peers
     )
-    print(header)
+    print(header + (f" {'vs lme-python':>13}" if "lme-python" in peers else ""))
     for ref in cases:
         c = ref["case"]
         r = lme4.get(c)
         row = f"{c:<22} {_fmt(ours[c]):>11} {_fmt(r):>9} {(f'{r / ours[c]:.1f}x' if r else '-'):>6}"
         row += "".join(f" {_fmt(peer_times[n][c]):>11}" for n in peers)
+        if "lme-python" in peers:
+            rust = peer_times["lme-python"][c]
+            row += f" {(f'{ours[c] / rust:.2f}' if rust else '-'):>13}"
         print(row)
 
 

@@ -492,30 +492,27 @@ class PLS:
         self._key_rows, self._key_cols = np.divmod(self._keys, Qr)
         self._zdiag = np.arange(self.qrest) * (Qr + 1)
 
-    def _tiny_map(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """For a small Schur complement: P with a row for every position (zero off the keys), A_rr
-        and the identity on the Z rows, so that S is three array operations (None otherwise)."""
-        P = self.P
+    def _tiny_map(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """For a small Schur complement: ``A_rr`` whole and the identity on the Z rows, so that S
+        is made without the scatter of :meth:`_schur` (None where that path is needed)."""
         if (
             self.large
             or self._heavy_B is not None
             or not self._rest_diagonal
-            or not isinstance(P, np.ndarray)
+            or not isinstance(self.P, np.ndarray)
         ):
             return None
-        Qr = self.Qr
-        if Qr * Qr * P.shape[1] > SMALL_DENSE:
+        if self.Qr * self.Qr > SMALL_DENSE:
             return None
-        full = np.zeros((Qr * Qr, P.shape[1]))
-        full[self.pair_keys] = P
-        shift = np.zeros((Qr, Qr))
+        shift = np.zeros((self.Qr, self.Qr))
         shift.ravel()[self._zdiag] = 1.0
-        return full, self.Arr.copy(), shift
+        return self.Arr.copy(), shift
 
     def _tiny_schur(self, theta: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """The Schur complement of a small model (a new array): as :meth:`_schur`, densely."""
-        P, Arr, shift = self._tiny
-        S = Arr - (P @ w).reshape(Arr.shape)
+        """The Schur complement of a small model (a new array), equal to :meth:`_schur`'s."""
+        Arr, shift = self._tiny
+        S = Arr.copy()
+        S.ravel()[self.pair_keys] -= self.P @ w
         if self.qrest:
             scale = self._rest_scale(theta)
             S *= scale[:, None] * scale
