@@ -4,7 +4,8 @@ The stages import downwards only (formula -> design -> pls -> engine -> results'
 kinds of import inside a function are allowed to point upwards: a result class's convenience
 method that hands over to a later stage (``fit.profile()``, ``fit.update()``), and the
 command line's imports, made late so that it starts quickly. Every other import, at module
-level or inside a function, must leave the graph without a circle.
+level or inside a function, must leave the graph without a circle. Imports under
+``if TYPE_CHECKING:`` (names for type hints, never run) are no part of the graph.
 """
 
 from __future__ import annotations
@@ -21,12 +22,25 @@ def _imports(path: Path) -> tuple[set[str], set[str]]:
     tree = ast.parse(path.read_text())
     top, inner = set(), set()
     level_of = {id(n): "top" for n in tree.body}
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and _is_type_checking(node.test)
+        for inner in ast.walk(node)
+    }
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and id(node) not in typing_only:
             names = [node.module] if node.module else [a.name for a in node.names]
             targets = {n.split(".")[0] for n in names}
             (top if level_of.get(id(node)) == "top" else inner).update(targets)
     return top, inner
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _graph(include_inner) -> dict[str, set[str]]:
@@ -61,6 +75,14 @@ def test_module_level_imports_have_no_circle():
 
 def test_imports_inside_functions_have_no_circle_but_for_delegating_methods():
     assert _cycles(_graph(lambda module: module not in DELEGATING)) == []
+
+
+def test_type_checking_imports_are_left_out(tmp_path):
+    path = tmp_path / "module.py"
+    path.write_text(
+        "from typing import TYPE_CHECKING\nfrom . import a\nif TYPE_CHECKING:\n    from .b import B\n"
+    )
+    assert _imports(path) == ({"a"}, set())
 
 
 def test_a_circle_is_found():

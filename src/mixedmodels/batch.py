@@ -50,7 +50,11 @@ class BatchCriterion:
         self.B = Ar1.reshape(self.Qr - 1, self.n1, self.k1)
         full = symmetric(pls.Arr)
         self.Arr0 = full[:-1, :-1]
-        self.rest = sp.hstack([pls.Zrest, sp.csc_matrix(pls.X)], format="csc")
+        Z1, Zrest = pls.Z1, pls.Zrest
+        if Z1 is None or Zrest is None:
+            raise ValueError("a batch of responses needs the model's observations")
+        self.Z1 = Z1
+        self.rest = sp.hstack([Zrest, sp.csc_matrix(pls.X)], format="csc")
         rows, cols, self.rest_index = self.layout.lambda_pattern(
             tuple(t.nlevels for t in pls.reterms[1:]), first=1, extra=self.p + 1
         )
@@ -74,7 +78,7 @@ class BatchCriterion:
         """The response-dependent cross-products of the columns of ``Y`` (n x R)."""
         Y = np.asarray(Y, dtype=float)
         Y = Y - (self.pls.X @ self.pls.y_offset)[:, None]  # as PLS does: beta = beta' + offset
-        c1 = np.asarray(self.pls.Z1.T @ Y).T.reshape(-1, self.n1, self.k1)
+        c1 = np.asarray(self.Z1.T @ Y).T.reshape(-1, self.n1, self.k1)
         cr = np.asarray(self.rest.T @ Y).T
         return {"c1": c1, "cr": cr, "yy": np.einsum("nr,nr->r", Y, Y)}
 

@@ -171,13 +171,13 @@ def _default_lmer_statistic(fit: LmerFit, theta, sigma, beta) -> np.ndarray:
     return np.column_stack([sdcor_from_theta(fit.pls.layout, theta, sigma), sigma, beta])
 
 
-def _statistic_names(fit) -> list[str]:
+def _statistic_names(fit: LmerFit | LmFit) -> list[str]:
     if isinstance(fit, LmFit):
         return [*fit.names, "sigma"]
     return [*fit.varpar_names, "sigma", *fit.fixef_names]
 
 
-def _original_statistic(fit) -> np.ndarray:
+def _original_statistic(fit: LmerFit | LmFit) -> np.ndarray:
     if isinstance(fit, LmFit):
         return np.append(fit.coef.to_numpy(), fit.sigma)
     return _default_lmer_statistic(
@@ -220,17 +220,19 @@ class _LmerChunk:
 
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Statistics (m, s), their status and each replicate's theta."""
-        values, theta, failed = self._run_batch(Y) if self.batch is not None else self._run_single(Y)
+        values, theta, failed = (
+            self._run_batch(self.batch, Y) if self.batch is not None else self._run_single(Y)
+        )
         values[failed] = np.nan
         singular = np.any(theta[:, self.diag] < SINGULAR_TOL, axis=1)
         status = np.where(failed, "failed", np.where(singular, "singular", "ok"))
         return values, status, theta
 
-    def _run_batch(self, Y: np.ndarray):
+    def _run_batch(self, batch: BatchCriterion, Y: np.ndarray):
         """All replicates in one batched Newton; BOBYQA for those it leaves unconverged."""
-        resp = self.batch.responses(Y)
+        resp = batch.responses(Y)
         theta, _, ok = minimize_batch(
-            lambda th, rows: self.batch.criterion(th, self.batch.take(resp, rows)),
+            lambda th, rows: batch.criterion(th, batch.take(resp, rows)),
             self.start(Y.shape[1]),
             self.lower,
         )
@@ -242,9 +244,11 @@ class _LmerChunk:
             except (ValueError, np.linalg.LinAlgError):
                 failed[i] = True
         if self.statistic is not None:
-            fits = [refit(self.fit, Y[:, i], theta=theta[i]) for i in range(len(theta))]
+            fits = [
+                None if failed[i] else refit(self.fit, Y[:, i], theta=theta[i]) for i in range(len(theta))
+            ]
             return self._custom(fits), theta, failed
-        beta, sigma = self.batch.estimates(theta, resp)
+        beta, sigma = batch.estimates(theta, resp)
         return _default_lmer_statistic(self.fit, theta, sigma, beta), theta, failed
 
     def _run_single(self, Y: np.ndarray):
@@ -329,7 +333,7 @@ class _Job:
     """What every process running replicates needs: the refit engine, the simulator, the
     random streams of the chunks and how many replicates to refit at a time."""
 
-    engine: object
+    engine: _LmerChunk | _LmChunk
     blocks: Callable
     streams: dict
     limit: int
@@ -340,7 +344,9 @@ class _Job:
         Responses are made and refitted at most ``limit`` replicates at a time, so a model with
         many rows never holds a whole chunk of responses.
         """
-        pending, values, status = [], [], []
+        pending: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        status: list[np.ndarray] = []
 
         def refit() -> None:
             if pending:
@@ -367,7 +373,9 @@ def _run_forked(chunks):
 
 def _work_units(sizes: list[int], limit: int) -> list[list[tuple[int, int]]]:
     """Consecutive chunks grouped up to ``limit`` replicates (a unit of work for one process)."""
-    units, current, count = [], [], 0
+    units: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
+    count = 0
     for index, size in enumerate(sizes):
         if current and count + size > limit:
             units.append(current)
@@ -379,7 +387,7 @@ def _work_units(sizes: list[int], limit: int) -> list[list[tuple[int, int]]]:
 
 
 def bootstrap(
-    fit,
+    fit: LmerFit | LmFit,
     nsim: int,
     statistic: Callable | None = None,
     use_u: bool = False,
@@ -425,6 +433,7 @@ def bootstrap(
     nsim = int(nsim)
     if nsim < 1:
         raise ValueError(f"nsim must be at least 1, not {nsim}")
+    engine: _LmerChunk | _LmChunk
     if isinstance(fit, LmFit):
         engine = _LmChunk(fit, statistic)
 
@@ -436,6 +445,7 @@ def bootstrap(
         def blocks(rng, m, block):
             return lmer_blocks(fit, m, use_u, rng, block)
 
+    names: list[str] | None
     if statistic is None:
         names, t0 = _statistic_names(fit), _original_statistic(fit)
     else:

@@ -99,7 +99,7 @@ class Comparison:
             "the mixed model's": abs(math.log(sd / r["lmer SE"])),
             "the fixed-effects model's": abs(math.log(sd / r["lm SE"])),
         }
-        closest = min(near, key=near.get)
+        closest = min(near, key=near.__getitem__)
         both = max(near.values()) < 0.1
         if both:
             return f"The bootstrap with {how} gives {_g(sd)}: the two standard errors agree and so does it."

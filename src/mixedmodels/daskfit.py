@@ -29,6 +29,7 @@ from scipy.linalg import cho_factor, cho_solve
 from .design import (
     DataError,
     Design,
+    MatrixSpec,
     ReTerm,
     _formula_variables,
     _materialize,
@@ -190,7 +191,7 @@ def _key(values: pd.Series) -> np.ndarray:
 class _TermPlan:
     group: str
     coder: _Coder
-    zspec: object
+    zspec: MatrixSpec
     zcols: list[int]
     cnames: tuple[str, ...]
 
@@ -202,7 +203,7 @@ class _Plan:
     columns: list[str]
     casts: dict
     response: str
-    xspec: object
+    xspec: MatrixSpec
     keep: np.ndarray  # columns of the full X the fit kept (all before aliasing is known)
     terms: tuple[_TermPlan, ...]
     ybar: float
@@ -216,7 +217,7 @@ class _Plan:
         for t in self.terms:
             z = t.zspec.matrix(frame)[:, t.zcols] if len(frame) else np.zeros((0, len(t.zcols)))
             refs = t.coder.refs(frame) if len(frame) else np.zeros(0, dtype=np.int64)
-            reterms.append(ReTerm(t.group, range(len(t.coder.labels)), refs, z, t.cnames))
+            reterms.append(ReTerm(t.group, t.coder.labels, refs, z, t.cnames))
         return frame, y, X, reterms
 
     def blocks(self, part: pd.DataFrame) -> CrossProducts:
@@ -239,6 +240,7 @@ def _partition_fitted(part: pd.DataFrame, plan: _Plan, beta, b_terms, residuals:
 
 
 def _add(a: CrossProducts, b: CrossProducts) -> CrossProducts:
+    assert a.Ar1 is not None and b.Ar1 is not None  # cross_products makes A_r1 sparse
     return CrossProducts(a.n + b.n, a.A11 + b.A11, (a.Ar1 + b.Ar1).tocsc(), a.Arr + b.Arr, a.y_offset)
 
 
@@ -278,7 +280,7 @@ def lmer_dask(
     for term in parsed.random:
         model_vars |= _formula_variables(term.expr, parsed) - {"0", "1"}
     factors = [c for c in columns if c in model_vars and _is_factor(dtypes[c])]
-    keys = [(c,) for c in factors]
+    keys: list[tuple[str, ...]] = [(c,) for c in factors]
     keys += [tuple(t.factors) for t in parsed.random if tuple(t.factors) not in keys]
     parts = data[columns].to_delayed()
     survey = dask.delayed(_survey, pure=True)
@@ -318,8 +320,8 @@ def lmer_dask(
     keep = np.flatnonzero(~aliased_in_gram(total.Arr[qrest : qrest + p_full, qrest : qrest + p_full]))
     if len(keep) >= n:
         raise DataError(f"{len(keep)} fixed effects for {n} observations: the model cannot be estimated")
-    where = list(keep).index(xspec.names.index("(Intercept)")) if intercept else None
-    total = _residualized(_kept(total, qrest, keep, p_full), qrest, where, ybar)
+    at = keep.tolist().index(xspec.names.index("(Intercept)")) if intercept else None
+    total = _residualized(_kept(total, qrest, keep, p_full), qrest, at, ybar)
     names = tuple(xspec.names[j] for j in keep)
     aliased = tuple(nm for j, nm in enumerate(xspec.names) if j not in set(keep))
     plan = replace(plan, keep=keep)
@@ -328,7 +330,7 @@ def lmer_dask(
     )
     pls = PLS.from_cross_products(reterms, total, memory_limit)
     context = {"data": data, "contrasts": dict(contrasts or {}), "na_action": na_action}
-    return fit_model(
+    fit = fit_model(
         formula,
         design,
         pls,
@@ -339,6 +341,8 @@ def lmer_dask(
         plan=plan,
         **context,
     )
+    assert isinstance(fit, DaskLmerFit)
+    return fit
 
 
 def _is_number(series: pd.Series) -> bool:
@@ -380,7 +384,7 @@ def _prototype(head: pd.DataFrame, casts: dict, columns: list[str]) -> pd.DataFr
     return pd.DataFrame(proto)
 
 
-def _stateless(spec):
+def _stateless(spec: MatrixSpec) -> MatrixSpec:
     """The specification, if it has no transforms that learn from the data (``scale``, ``poly``):
     those would learn from a few rows here, not from the whole column as in memory."""
     made = [d.label for d in getattr(spec, "derived", ()) if d.kind != "copy"]
@@ -448,6 +452,7 @@ def _kept(total: CrossProducts, qrest: int, keep: np.ndarray, p: int) -> CrossPr
         return total
     rows = np.concatenate([np.arange(qrest), qrest + keep, [qrest + p]])
     Arr = symmetric(total.Arr)[np.ix_(rows, rows)]
+    assert total.Ar1 is not None  # the sums of the partitions' sparse A_r1
     return CrossProducts(total.n, total.A11, total.Ar1[rows].tocsc(), Arr, total.y_offset)
 
 
@@ -495,6 +500,7 @@ class DaskLmerFit(LmerFit):
         plan = dask.delayed(self.plan, pure=True)
         b_terms = dask.delayed(self.b_terms, pure=True)
         meta = pd.Series(dtype=float, name="residuals" if residuals else "fitted")
+        assert self.data is not None  # the Dask DataFrame, kept by every Dask fit
         return self.data.map_partitions(
             _partition_fitted, plan, self.fixef.to_numpy(), b_terms, residuals, meta=meta
         )
@@ -521,6 +527,6 @@ class DaskLmerFit(LmerFit):
         """Predictions for new (pandas) data; without ``newdata``, the lazy fitted values."""
         if newdata is None:
             if re_form is not None:
-                self._in_memory_only("predict without newdata and with re_form")
+                self.require_rows("predict without newdata and with re_form")
             return self.fitted
         return super().predict(newdata, re_form, allow_new_levels)

@@ -16,6 +16,7 @@ fit) or a known optimum.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +104,11 @@ def refit(
     same_y = y is None
     design = fit.design if same_y else replace(fit.design, y=np.asarray(y, dtype=float))
     pls = fit.pls if same_y else PLS(design.reterms, design.X, design.y)
-    context = {"data": fit.data if same_y else None, "contrasts": fit.contrasts, "na_action": fit.na_action}
+    context: dict[str, Any] = {
+        "data": fit.data if same_y else None,
+        "contrasts": fit.contrasts,
+        "na_action": fit.na_action,
+    }
     if theta is None and start is not None:
         theta, feval = _newton(pls, reml, np.asarray(start, dtype=float))
     else:
@@ -111,6 +116,8 @@ def refit(
     if theta is None:
         return fit_model(fit.formula, design, pls, reml, start=fit.opt.theta, **context)
     factor = pls.factor(theta)
+    if factor is None:
+        raise ValueError("the model could not be refitted: the criterion is not finite at the given theta")
     fmin = criterion(factor, pls.n, pls.p, reml)
     opt = OptSummary(fit.opt.theta, np.asarray(theta, dtype=float), fmin, feval, "refit", True)
     return LmerFit(formula=fit.formula, reml=reml, design=design, pls=pls, opt=opt, factor=factor, **context)

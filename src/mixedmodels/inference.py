@@ -21,6 +21,7 @@ Richardson extrapolation.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,7 +59,7 @@ def _step(x: float) -> float:
 class Satterthwaite:
     """Satterthwaite's approximation for one fitted mixed model."""
 
-    def __init__(self, fit):
+    def __init__(self, fit: LmerFit) -> None:
         self.fit = fit
         self.pls = fit.pls
         self._criterion = criterion_function(fit.pls, fit.reml)
@@ -103,6 +104,8 @@ class Satterthwaite:
 
     def _vcov_unscaled(self, theta: np.ndarray) -> np.ndarray:
         f = self.pls.factor(theta)
+        if f is None:
+            raise np.linalg.LinAlgError(f"the model is not positive definite at theta = {theta}")
         inv = solve_triangular(self.pls.rx_lower(f), np.eye(self.pls.p), lower=True)
         return inv.T @ inv
 
@@ -153,7 +156,7 @@ class Satterthwaite:
         return F, q, ddf, float(stats.f.sf(F, q, ddf)) if math.isfinite(ddf) else math.nan
 
 
-def contest(fit, L) -> pd.Series:
+def contest(fit: LmerFit, L) -> pd.Series:
     """F test of ``L beta = 0`` with Satterthwaite's denominator degrees of freedom (lmerTest's
     ``contest(fit, L, joint = TRUE)``)."""
     L = np.atleast_2d(np.asarray(L, dtype=float))
@@ -163,7 +166,7 @@ def contest(fit, L) -> pd.Series:
     return pd.Series({"Sum Sq": math.nan, "NumDF": q, "DenDF": ddf, "F value": F, "Pr(>F)": p}).drop("Sum Sq")
 
 
-def anova_type3(fit) -> pd.DataFrame:
+def anova_type3(fit: LmerFit) -> pd.DataFrame:
     """Type III tests of the fixed-effect terms, as lmerTest's ``anova(fit, type = 3)``.
 
     Each term is tested as the joint hypothesis of its coefficients with every categorical
@@ -183,7 +186,9 @@ def anova_type3(fit) -> pd.DataFrame:
     Xs, X = summed.X, fit.design.X
     T = np.linalg.lstsq(X, Xs, rcond=None)[0]  # Xs = X T, so beta_s = T^{-1} beta
     Tinv = np.linalg.inv(T)
-    terms = [summed.xspec.terms[summed.xspec.names.index(n)] for n in summed.fixef_names]
+    xspec = summed.xspec
+    assert xspec is not None  # build_design keeps the plan of X
+    terms = [xspec.terms[xspec.names.index(n)] for n in summed.fixef_names]
     rows = {}
     for term in dict.fromkeys(terms):
         if term == "(Intercept)":
@@ -226,13 +231,13 @@ class AnovaTable:
         return anova_html(self.table, self.refitted, self.models)
 
 
-def _ml_fit(fit):
+def _ml_fit(fit: LmerFit | LmFit) -> LmerFit | LmFit:
     if isinstance(fit, LmerFit) and fit.reml:
         return fit.update(reml=False)
     return fit
 
 
-def _labels(fits, names) -> tuple[list[str], bool]:
+def _labels(fits: Sequence[LmerFit | LmFit], names: Sequence[str] | None) -> tuple[list[str], bool]:
     """Row labels, and whether they are the formulas (then no "Models:" block is needed).
 
     Without ``names`` the formulas label the rows, as R labels them by the expressions in the
@@ -251,7 +256,7 @@ def _labels(fits, names) -> tuple[list[str], bool]:
     return names, False
 
 
-def _check_fits(fits) -> None:
+def _check_fits(fits: Sequence[LmerFit | LmFit]) -> None:
     if len(fits) < 2:
         raise ValueError("anova needs at least two fitted models to compare")
     for fit in fits:
@@ -263,7 +268,7 @@ def _check_fits(fits) -> None:
         )
 
 
-def _lrt_rows(fits) -> list[dict]:
+def _lrt_rows(fits: Sequence[LmerFit | LmFit]) -> list[dict]:
     """The table's rows for ML fits already in order of their number of parameters."""
     rows, prev = [], None
     for f in fits:
@@ -278,7 +283,7 @@ def _lrt_rows(fits) -> list[dict]:
     return rows
 
 
-def anova(*fits, names: list[str] | None = None) -> AnovaTable:
+def anova(*fits: LmerFit | LmFit, names: list[str] | None = None) -> AnovaTable:
     """Likelihood-ratio tests of nested models, ordered by number of parameters (lme4's ``anova``).
 
     Parameters

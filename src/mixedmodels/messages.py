@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from types import FrameType
 
 __all__ = ["SINGULAR_TOL", "MixedModelsWarning", "warn"]
 
@@ -26,7 +27,8 @@ def warn(message: str) -> None:
 def _user_stacklevel() -> int:
     """The ``stacklevel`` (for the caller of :func:`warn`) of the first frame outside the package,
     so that a warning names the user's line whichever way it was reached."""
-    frame, level = sys._getframe(2), 2
+    frame: FrameType | None = sys._getframe(2)
+    level = 2
     package = os.path.dirname(os.path.abspath(__file__))
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
         frame, level = frame.f_back, level + 1

@@ -9,8 +9,15 @@ so a figure returned as a cell's last expression would appear twice. A script sa
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .lm import LmFit
+    from .results import LmerFit
 
 __all__ = [
     "bootstrap_figure",
@@ -152,7 +159,7 @@ def comparison_figure(comparison):
     return fig
 
 
-def caterpillar(fit, group: str | None = None, level: float = 0.95):
+def caterpillar(fit: LmerFit, group: str | None = None, level: float = 0.95) -> Figure:
     """Conditional modes with their conditional intervals, sorted, one panel per term."""
     from scipy.stats import norm
 
@@ -174,7 +181,7 @@ def caterpillar(fit, group: str | None = None, level: float = 0.95):
     return fig
 
 
-def residual_plot(fit):
+def residual_plot(fit: LmerFit | LmFit) -> Figure:
     """Residuals against fitted values."""
     fig, ax = _figure(figsize=(5, 4))
     ax.scatter(fit.fitted, fit.residuals, s=10, color="C0", alpha=0.7)
@@ -185,7 +192,7 @@ def residual_plot(fit):
     return fig
 
 
-def qq_ranef(fit):
+def qq_ranef(fit: LmerFit) -> Figure:
     """Normal quantile plot of the conditional modes, one panel per grouping factor and term."""
     from scipy.stats import norm
 

@@ -10,18 +10,32 @@ factor and the levels. For a linear model, ``interval="confidence"`` or ``"predi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .design import DataError, _formula_variables, _materialize, _model_frame, _translate_powers, factor_codes
+from .design import (
+    DataError,
+    ReTerm,
+    _formula_variables,
+    _materialize,
+    _model_frame,
+    _translate_powers,
+    factor_codes,
+)
 from .formula import parse_formula
 from .frames import as_pandas, check_frame, is_polars_frame
+
+if TYPE_CHECKING:
+    from .lm import LmFit
+    from .results import LmerFit
 
 __all__ = ["predict_lm", "predict_lmer"]
 
 
-def _selected_terms(fit, re_form) -> list[tuple[int, list[int]]]:
+def _selected_terms(fit: LmerFit, re_form) -> list[tuple[int, list[int]]]:
     """(term index, columns) of the random-effects terms to use."""
     terms = fit.design.reterms
     if re_form is None:
@@ -54,7 +68,7 @@ def _column_names(expr: str) -> set[str]:
     return names
 
 
-def _new_frame(fit, newdata, needed: set[str]) -> pd.DataFrame:
+def _new_frame(fit: LmerFit | LmFit, newdata, needed: set[str]) -> pd.DataFrame:
     """The model's columns of newdata (pandas, or polars converted), categorical ones matched to
     the fit's levels by label."""
     missing = sorted(needed - set(newdata.columns))
@@ -78,11 +92,11 @@ def _new_frame(fit, newdata, needed: set[str]) -> pd.DataFrame:
     return frame
 
 
-def _fixed_columns(fit) -> set[str]:
+def _fixed_columns(fit: LmerFit | LmFit) -> set[str]:
     return _formula_variables(parse_formula(fit.formula).fixed)
 
 
-def predict_lmer(fit, newdata, re_form, allow_new_levels: bool) -> pd.Series:
+def predict_lmer(fit: LmerFit, newdata, re_form, allow_new_levels: bool) -> pd.Series:
     terms = _selected_terms(fit, re_form)
     if newdata is None:
         values = fit.design.X @ fit.fixef.to_numpy()
@@ -116,7 +130,7 @@ def _row_index(newdata) -> pd.Index:
     return newdata.index if isinstance(newdata, pd.DataFrame) else pd.RangeIndex(len(newdata))
 
 
-def _term_matrix(fit, term, frame: pd.DataFrame) -> np.ndarray:
+def _term_matrix(fit: LmerFit, term: ReTerm, frame: pd.DataFrame) -> np.ndarray:
     parsed = parse_formula(fit.formula)
     for rt in parsed.random:
         z, spec = _materialize(_translate_powers(rt.expr), frame, None, "random-effects")
@@ -126,15 +140,16 @@ def _term_matrix(fit, term, frame: pd.DataFrame) -> np.ndarray:
     raise DataError(f"cannot rebuild the random-effects columns {term.cnames} of {term.group!r} for newdata")
 
 
-def _match_levels(term, frame: pd.DataFrame, allow_new_levels: bool) -> np.ndarray:
+def _match_levels(term: ReTerm, frame: pd.DataFrame, allow_new_levels: bool) -> np.ndarray:
     """Index of each new row's level among the fit's levels, -1 for a level not in the fit."""
-    labels = None
+    labels: np.ndarray | None = None
     for name in term.group.split(":"):
         codes, levels = factor_codes(frame[name])
         part = np.array(levels, dtype=object)[codes]
         labels = (
             part if labels is None else np.array([f"{a}:{b}" for a, b in zip(labels, part)], dtype=object)
         )
+    assert labels is not None  # a grouping factor names at least one column
     position = {label: j for j, label in enumerate(term.levels)}
     idx = np.array([position.get(str(label), -1) for label in labels])
     if (idx < 0).any() and not allow_new_levels:
@@ -147,7 +162,7 @@ def _match_levels(term, frame: pd.DataFrame, allow_new_levels: bool) -> np.ndarr
     return idx
 
 
-def predict_lm(fit, newdata, interval, level: float) -> pd.Series | pd.DataFrame:
+def predict_lm(fit: LmFit, newdata, interval, level: float) -> pd.Series | pd.DataFrame:
     kept = fit.qr[0]
     beta = fit.coef.to_numpy()[kept]
     if newdata is None:
@@ -156,7 +171,9 @@ def predict_lm(fit, newdata, interval, level: float) -> pd.Series | pd.DataFrame
     else:
         check_frame(newdata, "newdata")
         frame = _new_frame(fit, newdata, _fixed_columns(fit))
-        X = fit.design.xspec.matrix(frame)[:, kept]
+        xspec = fit.design.xspec
+        assert xspec is not None  # the plan of X, kept by every design made from data
+        X = xspec.matrix(frame)[:, kept]
         index = _row_index(newdata)
     values = X @ beta
     if interval is None:

@@ -11,10 +11,16 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+
+if TYPE_CHECKING:
+    from .lm import LmFit
+    from .results import LmerFit
 
 __all__ = [
     "anova_html",
@@ -47,7 +53,7 @@ def _sig_and_exp(x: float, digits: int) -> tuple[int, int]:
     return max(len(stripped), 1), int(exponent)
 
 
-def r_format(values: Sequence[float], digits: int = 7, nsmall: int = 0) -> list[str]:
+def r_format(values: Iterable[float], digits: int = 7, nsmall: int = 0) -> list[str]:
     """R's ``format(x, digits=)`` of a numeric vector: common decimals, right-justified.
 
     Fixed notation unless it would be wider than scientific notation, as R decides.
@@ -159,7 +165,7 @@ def coef_table_strings(
     return [[cs[2 * i], cs[2 * i + 1], ts[i]] for i in range(len(estimate))]
 
 
-def format_pvalues(p: Sequence[float], digits: int = 3, sep: str | None = None) -> list[str]:
+def format_pvalues(p: npt.ArrayLike, digits: int = 3, sep: str | None = None) -> list[str]:
     """R's ``format.pval(p, digits)`` with ``eps`` the machine epsilon: ``< 2e-16`` below it.
 
     Parameters
@@ -172,21 +178,21 @@ def format_pvalues(p: Sequence[float], digits: int = 3, sep: str | None = None) 
         Between ``<`` and ``eps``; by default R's choice (no space when the other p-values are
         short and ``eps`` is shown to one digit, else one space).
     """
-    p = np.asarray(p, dtype=float)
+    pv = np.asarray(p, dtype=float)
     eps = np.finfo(float).eps
-    out = ["NA"] * len(p)
-    tiny = p < eps
-    expo = np.floor(np.log10(np.where(p > 0, p, 1e-50)))
+    out = ["NA"] * len(pv)
+    tiny = pv < eps
+    expo = np.floor(np.log10(np.where(pv > 0, pv, 1e-50)))
     widths = [0]
-    shown_p = ~tiny & ~np.isnan(p)
+    shown_p = ~tiny & ~np.isnan(pv)
     for group in (shown_p & (expo >= -3), shown_p & (expo < -3)):
         idx = np.flatnonzero(group)
-        shown = r_format(p[idx], digits)
+        shown = r_format(pv[idx], digits)
         widths += [len(text) for text in shown]
         for i, text in zip(idx, shown):
             out[i] = text.strip()
     if tiny.any():
-        eps_digits, auto_sep = _eps_digits(digits, max(widths), shown_p.any())
+        eps_digits, auto_sep = _eps_digits(digits, max(widths), bool(shown_p.any()))
         eps_text = r_format([eps], eps_digits)[0]
         for i in np.flatnonzero(tiny):
             out[i] = f"<{auto_sep if sep is None else sep}{eps_text}"
@@ -334,7 +340,7 @@ def profile_html(result) -> str:
 
 
 # ----------------------------------------------------------------------------- lmer
-def _criterion_cells(fit) -> dict[str, str]:
+def _criterion_cells(fit: LmerFit) -> dict[str, str]:
     """The REML criterion, or AIC, BIC, logLik, deviance and df.resid of an ML fit."""
     if fit.reml:
         return {"REML criterion at convergence": _r_cat(round(fit.objective, 1))}
@@ -345,7 +351,7 @@ def _criterion_cells(fit) -> dict[str, str]:
     return table
 
 
-def _aic_block(fit) -> str:
+def _aic_block(fit: LmerFit) -> str:
     cells = _criterion_cells(fit)
     if fit.reml:
         return "".join(f"{name}: {value}" for name, value in cells.items())
@@ -364,19 +370,19 @@ def zapsmall(x: np.ndarray, digits: int) -> np.ndarray:
     return np.round(x, int(math.floor(decimals + 0.5)))
 
 
-def _residual_cells(fit) -> tuple[str, dict[str, str]]:
+def _residual_cells(fit: LmerFit) -> tuple[str, dict[str, str]]:
     q, exact = fit.scaled_residual_quantiles()
     shown = r_format(zapsmall(q, 5), 4)
     title = "Scaled residuals:" if exact else "Scaled residuals (quartiles approximate):"
     return title, dict(zip(["Min", "1Q", "Median", "3Q", "Max"], shown))
 
 
-def _scaled_residuals(fit) -> str:
+def _scaled_residuals(fit: LmerFit) -> str:
     title, cells = _residual_cells(fit)
     return f"{title} \n" + named_vector(cells)
 
 
-def _random_effects_cells(fit) -> tuple[list[str], list[list[str]]]:
+def _random_effects_cells(fit: LmerFit) -> tuple[list[str], list[list[str]]]:
     """Header and rows of lme4's random-effects table (Groups, Name, Variance, Std.Dev., Corr)."""
     vc = fit.varcorr
     sds = vc[vc.var2.isna()]
@@ -402,17 +408,17 @@ def _random_effects_cells(fit) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def _random_effects(fit) -> str:
+def _random_effects(fit: LmerFit) -> str:
     header, rows = _random_effects_cells(fit)
     return "Random effects:\n" + format_table(rows, header, right=False)
 
 
-def _groups_line(fit) -> str:
+def _groups_line(fit: LmerFit) -> str:
     groups = "; ".join(f"{g}, {n}" for g, n in fit.ngroups.items())
     return f"Number of obs: {fit.nobs}, groups:  {groups}"
 
 
-def _fixed_effects_cells(fit, ddf: str | None) -> tuple[str, list[str], list[str], list[list[str]]]:
+def _fixed_effects_cells(fit: LmerFit, ddf: str | None) -> tuple[str, list[str], list[str], list[list[str]]]:
     """Title, header, row names and cells of the fixed-effects table (lme4's or lmerTest's)."""
     cells = coef_table_strings(fit.fixef.to_numpy(), fit.se.to_numpy(), fit.tvalues.to_numpy())
     names = list(fit.fixef_names)
@@ -426,7 +432,7 @@ def _fixed_effects_cells(fit, ddf: str | None) -> tuple[str, list[str], list[str
     return "Fixed effects (t tests use Satterthwaite's method):", header, names, cells
 
 
-def _fixed_effects(fit, ddf: str | None) -> str:
+def _fixed_effects(fit: LmerFit, ddf: str | None) -> str:
     title, header, names, cells = _fixed_effects_cells(fit, ddf)
     text = f"{title}\n{format_table(cells, header, names)}"
     return text if ddf is None else f"{text}\n---\n{SIGNIF_LEGEND}"
@@ -455,7 +461,7 @@ def correlation_block(names: Sequence[str], vcov: np.ndarray, max_p: int = 12) -
     return "\nCorrelation of Fixed Effects:\n" + format_table(rows, header, rownames, right=False)
 
 
-def _lmer_heading(fit) -> list[str]:
+def _lmer_heading(fit: LmerFit) -> list[str]:
     method = "REML " if fit.reml else "maximum likelihood  "
     data_line = "   Data: data"
     if fit.design.dropped_rows:
@@ -463,7 +469,7 @@ def _lmer_heading(fit) -> list[str]:
     return [f"Linear mixed model fit by {method}['lmerMod']", f"Formula: {fit.formula}", data_line]
 
 
-def lmer_summary(fit, ddf: str | None = "Satterthwaite") -> str:
+def lmer_summary(fit: LmerFit, ddf: str | None = "Satterthwaite") -> str:
     """The summary of an lmer fit in lme4's layout."""
     parts = [
         *_lmer_heading(fit),
@@ -492,7 +498,7 @@ def _legend_html() -> str:
     return html_lines([SIGNIF_LEGEND], note=True)
 
 
-def lmer_summary_html(fit, ddf: str | None = "Satterthwaite") -> str:
+def lmer_summary_html(fit: LmerFit, ddf: str | None = "Satterthwaite") -> str:
     """The summary of an lmer fit as HTML tables, with the same cells as :func:`lmer_summary`."""
     heading = [line.strip() for line in _lmer_heading(fit)]
     res_title, res_cells = _residual_cells(fit)
@@ -528,7 +534,7 @@ def _correlation_html(names: Sequence[str], vcov: np.ndarray, max_p: int = 12) -
 
 
 # ------------------------------------------------------------------------------- lm
-def _lm_call(fit) -> str:
+def _lm_call(fit: LmFit) -> str:
     args = [f"formula = {fit.formula}", "data = data"]
     if fit.contrasts:
         inner = ", ".join(
@@ -541,7 +547,7 @@ def _lm_call(fit) -> str:
     return f"lm({', '.join(args)})"
 
 
-def _lm_residual_cells(fit) -> tuple[str, dict[str, str]]:
+def _lm_residual_cells(fit: LmFit) -> tuple[str, dict[str, str]]:
     resid = fit.residuals.to_numpy()[fit.weights > 0]
     title = "Weighted Residuals:" if fit.design.weights is not None else "Residuals:"
     if fit.df_residual > 5:
@@ -551,12 +557,12 @@ def _lm_residual_cells(fit) -> tuple[str, dict[str, str]]:
     return title, dict(zip(labels, r_format(resid, 4)))
 
 
-def _lm_residuals(fit) -> str:
+def _lm_residuals(fit: LmFit) -> str:
     title, cells = _lm_residual_cells(fit)
     return f"{title}\n" + named_vector(cells)
 
 
-def _lm_coefficient_cells(fit) -> tuple[str, list[str], list[list[str]]]:
+def _lm_coefficient_cells(fit: LmFit) -> tuple[str, list[str], list[list[str]]]:
     """Title, header and cells of R's coefficient table (NA rows for aliased columns)."""
     coef, se, t, p = (s.to_numpy() for s in (fit.coef, fit.se, fit.tvalues, fit.pvalues))
     ok = ~np.isnan(coef)
@@ -571,13 +577,13 @@ def _lm_coefficient_cells(fit) -> tuple[str, list[str], list[list[str]]]:
     return title, header, cells
 
 
-def _lm_coefficients(fit) -> str:
+def _lm_coefficients(fit: LmFit) -> str:
     title, header, cells = _lm_coefficient_cells(fit)
     table = format_table(cells, header, fit.names)
     return f"{title}\n{table}\n---\n{SIGNIF_LEGEND}"
 
 
-def _lm_fit_lines(fit) -> list[str]:
+def _lm_fit_lines(fit: LmFit) -> list[str]:
     """Residual standard error, R-squared and the F test, as R's summary.lm ends."""
     sigma = r_format([signif(fit.sigma, 4)], 4)[0] if math.isfinite(fit.sigma) else "NaN"
     lines = [f"Residual standard error: {sigma} on {fit.df_residual} degrees of freedom"]
@@ -593,13 +599,13 @@ def _lm_fit_lines(fit) -> list[str]:
     return lines
 
 
-def lm_summary(fit) -> str:
+def lm_summary(fit: LmFit) -> str:
     """The summary of an lm fit in R's ``summary.lm`` layout."""
     parts = ["", "Call:", _lm_call(fit), "", _lm_residuals(fit), "", _lm_coefficients(fit), ""]
     return "\n".join(parts + _lm_fit_lines(fit))
 
 
-def lm_summary_html(fit) -> str:
+def lm_summary_html(fit: LmFit) -> str:
     """The summary of an lm fit as HTML tables, with the same cells as :func:`lm_summary`."""
     res_title, res_cells = _lm_residual_cells(fit)
     coef_title, header, cells = _lm_coefficient_cells(fit)

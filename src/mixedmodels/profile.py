@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,9 @@ from .pls import PLS
 from .printing import profile_html
 from .progress import progress_bar
 from .varpar import HeldCoordinates
+
+if TYPE_CHECKING:
+    from .results import LmerFit
 
 __all__ = ["ProfileResult", "profile"]
 
@@ -73,7 +77,7 @@ class _Profiler:
     are counted per parameter, to be reported.
     """
 
-    def __init__(self, fit):
+    def __init__(self, fit: LmerFit) -> None:
         ml = refit(fit, reml=False) if fit.reml else fit
         self.ml = ml
         self.pls, self.n = ml.pls, ml.nobs
@@ -158,6 +162,8 @@ class _Profiler:
         if not at_zero.deviance < dev:
             return x, dev
         theta, sigma = self._coordinates[sd].theta_sigma(at_zero.x, 0.0)
+        if theta is None:  # no covariance matrix there: nothing to compare with
+            return x, dev
         psi = np.append(sdcor_from_theta(self.layout, theta[None], np.array([sigma]))[0], sigma)
         x0 = self._coordinates[index].coordinates(psi)
         dev0 = fn(x0)
@@ -420,7 +426,9 @@ class _Traces:
         )
 
 
-def profile(fit, which=None, alpha_max: float = 0.001, progress: bool = True, client=None) -> ProfileResult:
+def profile(
+    fit: LmerFit, which=None, alpha_max: float = 0.001, progress: bool = True, client=None
+) -> ProfileResult:
     """Profile the ML deviance of a mixed model over its parameters, as lme4's ``profile``.
 
     Parameters

@@ -68,7 +68,8 @@ class LmerFit(InformationCriteria):
     def varpar_names(self) -> list[str]:
         """lme4's names of the random-effect standard deviations and correlations, in theta order:
         ``sd_(Intercept)|Subject``, ``cor_Days.(Intercept)|Subject``, ``sd_Days|Subject``."""
-        names, seen = [], {}
+        names: list[str] = []
+        seen: dict[str, int] = {}
         for term in self.design.reterms:
             count = seen.get(term.group, 0)
             seen[term.group] = count + 1
@@ -224,7 +225,8 @@ class LmerFit(InformationCriteria):
         deviation (``var2`` missing) and per correlation, then the residual. Separate terms on
         one grouping factor are named ``g``, ``g.1``, ... as lme4 names them.
         """
-        rows, seen = [], {}
+        rows: list[tuple[str, str | None, str | None, float, float]] = []
+        seen: dict[str, int] = {}
         templates = self.pls.layout.templates(self.opt.theta)
         for term, T in zip(self.design.reterms, templates):
             count = seen.get(term.group, 0)

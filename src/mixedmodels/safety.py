@@ -196,8 +196,9 @@ class _Checker:
 
 
 def _number(node: ast.AST) -> float | None:
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return node.value
+    value = node.value if isinstance(node, ast.Constant) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # a number, not True
+        return value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         inner = _number(node.operand)
         return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
@@ -259,7 +260,9 @@ def _column_kinds(data: pd.DataFrame) -> dict[str, bool]:
 
 
 def _without_factor_calls(part: str, columns, fail) -> tuple[str, set[str]]:
-    out, pos, placeholders = [], 0, set()
+    out: list[str] = []
+    placeholders: set[str] = set()
+    pos = 0
     for begin, end, function, argument in factor_calls(part):
         name = argument[1:-1] if argument.startswith("`") and argument.endswith("`") else argument
         if name not in columns:

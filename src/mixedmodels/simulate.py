@@ -11,8 +11,15 @@ and for a linear model ``y* = X beta + sigma e / sqrt(w)``. Draws come from a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from .lm import LmFit
+    from .results import LmerFit
 
 __all__ = ["as_generator", "lm_blocks", "lmer_blocks", "simulate_lm", "simulate_lmer"]
 
@@ -24,35 +31,42 @@ def as_generator(seed) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def simulate_lmer(fit, nsim: int, use_u: bool, rng: np.random.Generator) -> np.ndarray:
+def simulate_lmer(fit: LmerFit, nsim: int, use_u: bool, rng: np.random.Generator) -> np.ndarray:
     """Simulated responses of an LmerFit, one column per replicate (n x nsim)."""
     return np.hstack(list(lmer_blocks(fit, nsim, use_u, rng, nsim)))
 
 
-def lmer_blocks(fit, nsim: int, use_u: bool, rng: np.random.Generator, block: int):
+def lmer_blocks(
+    fit: LmerFit, nsim: int, use_u: bool, rng: np.random.Generator, block: int
+) -> Iterator[np.ndarray]:
     """The same responses ``block`` replicates at a time (the same numbers for any ``block``)."""
     pls = fit.pls
     sigma = fit.sigma
+    random = None  # (Z Lambda, u*) unless the conditional modes are held fixed
     if use_u:
-        mean, U, ZLam = fit.fitted.to_numpy(), None, None
+        mean = fit.fitted.to_numpy()
     else:
         mean = fit.design.X @ fit.fixef.to_numpy()
         q = sum(t.q for t in pls.reterms)
         ZLam = sp.hstack([pls.Z1, pls.Zrest], format="csr") @ pls.lambda_matrix(fit.opt.theta)
-        U = rng.standard_normal((nsim, q))
+        random = (ZLam, rng.standard_normal((nsim, q)))
     for lo in range(0, nsim, block):
         hi = min(lo + block, nsim)
         E = rng.standard_normal((hi - lo, pls.n))
-        noise = E.T if U is None else np.asarray(ZLam @ U[lo:hi].T) + E.T
+        if random is None:
+            noise = E.T
+        else:
+            ZLam, U = random
+            noise = np.asarray(ZLam @ U[lo:hi].T) + E.T
         yield mean[:, None] + sigma * noise
 
 
-def simulate_lm(fit, nsim: int, rng: np.random.Generator) -> np.ndarray:
+def simulate_lm(fit: LmFit, nsim: int, rng: np.random.Generator) -> np.ndarray:
     """Simulated responses of an LmFit (n x nsim); rows with zero weight keep their fitted value."""
     return np.hstack(list(lm_blocks(fit, nsim, rng, nsim)))
 
 
-def lm_blocks(fit, nsim: int, rng: np.random.Generator, block: int):
+def lm_blocks(fit: LmFit, nsim: int, rng: np.random.Generator, block: int) -> Iterator[np.ndarray]:
     """The same responses ``block`` replicates at a time."""
     w = fit.weights
     mean = fit.fitted.to_numpy()
