@@ -325,8 +325,17 @@ def lmer_dask(
     names = tuple(xspec.names[j] for j in keep)
     aliased = tuple(nm for j, nm in enumerate(xspec.names) if j not in set(keep))
     plan = replace(plan, keep=keep)
-    design = Design(
-        None, None, names, tuple(reterms), found.rows - n, aliased, parsed.response, None, None, xspec
+    design = Design(  # no rows: y, X and the row index stay with the partitions
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        names,
+        tuple(reterms),
+        found.rows - n,
+        aliased,
+        parsed.response,
+        None,
+        None,
+        xspec,
     )
     pls = PLS.from_cross_products(reterms, total, memory_limit)
     context = {"data": data, "contrasts": dict(contrasts or {}), "na_action": na_action}

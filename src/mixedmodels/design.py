@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -87,6 +88,8 @@ class Design:
 
     def fixed_matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """``X`` for new data: the kept columns of the training model matrix."""
+        if self.xspec is None:
+            raise ValueError("this design has no specification of X to apply to new data")
         X = self.xspec.matrix(frame)
         keep = [self.xspec.names.index(n) for n in self.fixef_names]
         return X[:, keep]
@@ -234,7 +237,7 @@ class MatrixSpec:
     terms: tuple[str, ...]
     columns: tuple[str, ...] = ()
     intercept: bool = False
-    model_spec: object = None
+    model_spec: Any = None  # formulaic's ModelSpec, or None for plain columns
     context: dict | None = None
     derived: tuple[Derived, ...] = ()
 
@@ -539,26 +542,35 @@ def _plain_design(parsed: ParsedFormula, data: pd.DataFrame, columns: list[str],
     the same, without pandas' per-column overhead (which is most of a small fit's set-up).
     """
     parts = [parsed.fixed, *(t.expr for t in parsed.random)]
-    terms = [_simple_terms(rhs) for rhs in parts]
-    if len(data) == 0 or parsed.response not in data.columns or any(t is None for t in terms):
+    found_terms = [_simple_terms(rhs) for rhs in parts]
+    terms = [t for t in found_terms if t is not None]
+    if len(data) == 0 or parsed.response not in data.columns or len(terms) < len(found_terms):
         return None
-    arrays = {name: _column_array(data, name) for name in columns}
-    if any(a is None for a in arrays.values()):
-        return None
-    numbers: dict[str, np.ndarray | None] = {}
+    arrays = {}
+    for name in columns:
+        array = _column_array(data, name)
+        if array is None:
+            return None
+        arrays[name] = array
+    numbers: dict[str, np.ndarray] = {}
     for name in [parsed.response] + [c for t in terms for c in t if c not in ("0", "1")]:
         if name not in numbers:
-            numbers[name] = _plain_numbers(arrays[name])
-            if numbers[name] is None:
+            values = _plain_numbers(arrays[name])
+            if values is None:
                 return None
-    matrices = [_plain_matrix(t, numbers) for t in terms]
-    if any(m is None for m in matrices):
-        return None
+            numbers[name] = values
+    matrices = []
+    for t in terms:
+        matrix = _plain_matrix(t, numbers)
+        if matrix is None:
+            return None
+        matrices.append(matrix)
     factors = {}
     for name in {f for t in parsed.random for f in t.factors}:
-        factors[name] = _plain_factor(arrays[name])
-        if factors[name] is None:
+        codes = _plain_factor(arrays[name])
+        if codes is None:
             return None
+        factors[name] = codes
     (X, xspec), zs = matrices[0], matrices[1:]
     names, aliased = xspec.names, ()
     if drop:

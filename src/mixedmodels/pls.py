@@ -187,6 +187,8 @@ class PLS:
         Response.
     """
 
+    _Ar1: sp.csc_matrix | None  # made from the dense copy when first asked for, in a small model
+
     def __init__(self, reterms, X: np.ndarray, y: np.ndarray, memory_limit: float | None = None):
         self.memory_limit = memory_limit
         self.X = np.ascontiguousarray(X, dtype=float)
@@ -243,7 +245,7 @@ class PLS:
         """
         self = cls.__new__(cls)
         self.memory_limit = memory_limit
-        self.X = self.y = self._Z = None
+        self.X = self.y = self._Z = None  # type: ignore[assignment]  # a model without its rows
         self._setup(reterms, blocks)
         return self
 
@@ -296,15 +298,17 @@ class PLS:
         D = getattr(self, "_dense_Ar1", None)
         if not self.large and self._heavy_B is None and D is not None and self._dense_pairs(D):
             return
-        keys, vals, cols = [], [], []
+        key_parts: list[np.ndarray] = []
+        val_parts: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
         for chunk_keys, chunk_cols, chunk_vals in self._pair_chunks(skip=self._heavy):
             if self.large and kk > 1:  # CSC: entries grouped by column
                 order = np.argsort(chunk_cols, kind="stable")
                 chunk_keys, chunk_vals, chunk_cols = chunk_keys[order], chunk_vals[order], chunk_cols[order]
-            keys.append(chunk_keys)
-            vals.append(chunk_vals)
+            key_parts.append(chunk_keys)
+            val_parts.append(chunk_vals)
             cols.append(np.bincount(chunk_cols, minlength=n1 * kk) if self.large else chunk_cols)
-        keys, vals = np.concatenate(keys), np.concatenate(vals)
+        keys, vals = np.concatenate(key_parts), np.concatenate(val_parts)
         if self.large:
             indptr = np.concatenate([[0], np.cumsum(np.sum(cols, axis=0))])
             self.P = sp.csc_matrix((vals, keys, indptr), shape=(Qr * Qr, n1 * kk))
@@ -510,7 +514,7 @@ class PLS:
 
     def _tiny_schur(self, theta: np.ndarray, w: np.ndarray) -> np.ndarray:
         """The Schur complement of a small model (a new array), equal to :meth:`_schur`'s."""
-        Arr, shift = self._tiny
+        Arr, shift = self._tiny  # type: ignore[misc]  # called only for a small model, which has it
         S = Arr.copy()
         S.ravel()[self.pair_keys] -= self.P @ w
         if self.qrest:

@@ -135,7 +135,7 @@ def _closing(text: str, open_pos: int) -> int:
 
 def factor_calls(text: str) -> list[tuple[int, int, str, str]]:
     """The ``factor(x)``-like calls of ``text``: (start, end, function, argument) each."""
-    found = []
+    found: list[tuple[int, int, str, str]] = []
     for match in _FACTOR_CALL.finditer(text):
         if found and match.start() < found[-1][1]:
             continue  # nested in an earlier call's argument
@@ -203,7 +203,7 @@ def _python(expr: str) -> tuple[ast.Expression, dict[str, str]]:
     return ast.parse(swapped, mode="eval"), quoted
 
 
-def _contrast_arguments(call: ast.Call) -> list[ast.AST]:
+def _contrast_arguments(call: ast.Call) -> list[ast.expr]:
     """The arguments of ``C(x, contr, ...)`` that name a coding, not data."""
     if not (isinstance(call.func, ast.Name) and call.func.id == "C"):
         return []
@@ -410,8 +410,9 @@ def _normalized(key: str) -> str:
 def _keyword_error(name: str, key: str, accepted: list[str]) -> Exception:
     if key in _NOT_YET:
         return NotImplementedError(_NOT_YET[key].format(name=name))
-    if _ARGUMENT_HINTS.get(key):
-        return TypeError(_ARGUMENT_HINTS[key].format(name=name))
+    hint = _ARGUMENT_HINTS.get(key)
+    if hint:
+        return TypeError(hint.format(name=name))
     same = [a for a in accepted if _normalized(a) == _normalized(key)]
     close = same or difflib.get_close_matches(_normalized(key), accepted, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]}=?" if close else f"; it takes {', '.join(accepted)}"
