@@ -72,15 +72,15 @@ class _Profiler:
     """Deviance with one parameter held, minimized over the others.
 
     Each minimization starts from the best (lowest deviance) of the estimates and the optima
-    already found at the nearest held values on either side, and BOBYQA is started again from
-    its optimum; what it finds is kept as a start for later points. Minimizations that fail
-    are counted per parameter, to be reported.
+    already found at the nearest held values on either side (in 3 or more free parameters
+    BOBYQA is started again from its optimum); what it finds is kept as a start for later
+    points. Minimizations that fail are counted per parameter, to be reported.
     """
 
     def __init__(self, fit: LmerFit) -> None:
         ml = refit(fit, reml=False) if fit.reml else fit
         self.ml = ml
-        self.pls, self.n = ml.pls, ml.nobs
+        self.pls = ml.pls
         self.layout = ml.pls.layout
         self.dev_min = ml.objective
         self.nvar = self.layout.ntheta
