@@ -17,7 +17,7 @@ from functools import cached_property
 import pandas as pd
 
 from .bootstrap import BootstrapResult, bootstrap
-from .design import _used_columns
+from .design import used_columns
 from .formula import parse_formula
 from .frames import as_pandas
 from .lm import LmFit, lm
@@ -192,7 +192,7 @@ def compare(
             f"compare needs one random intercept (1 | g) and no other random terms, not {formula!r}"
         )
     group = parsed.random[0].factors[0]
-    data = as_pandas(data, lambda schema: _used_columns(parsed, schema))
+    data = as_pandas(data, lambda schema: used_columns(parsed, schema))
     mixed = lmer(formula, data)
     frame = data.copy()
     frame[group] = pd.Categorical(frame[group])

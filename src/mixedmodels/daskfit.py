@@ -31,12 +31,12 @@ from .design import (
     Design,
     MatrixSpec,
     ReTerm,
-    _formula_variables,
-    _materialize,
-    _response,
-    _used_columns,
     aliased_in_gram,
     factor_codes,
+    formula_variables,
+    materialize,
+    response_values,
+    used_columns,
 )
 from .engine import aliased_notes, check_memory, fit_model
 from .formula import ParsedFormula
@@ -106,7 +106,7 @@ class _Survey:
 def _survey(part: pd.DataFrame, columns: list[str], keys: list[tuple], response: str) -> _Survey:
     missing = part[columns].isna().sum().to_numpy()
     frame = _partition_frame(part, columns, {})
-    y = _response(frame, response) if len(frame) else np.zeros(0)
+    y = response_values(frame, response) if len(frame) else np.zeros(0)
     distinct = {key: frame[list(key)].drop_duplicates(ignore_index=True) for key in keys}
     return _Survey(
         len(part),
@@ -211,7 +211,7 @@ class _Plan:
     def rows(self, part: pd.DataFrame):
         """(frame, y, X, reterms) of a partition; the reterms carry the global level count."""
         frame = _partition_frame(part, self.columns, self.casts)
-        y = _response(frame, self.response) if len(frame) else np.zeros(0)
+        y = response_values(frame, self.response) if len(frame) else np.zeros(0)
         X = self.xspec.matrix(frame)[:, self.keep] if len(frame) else np.zeros((0, len(self.keep)))
         reterms = []
         for t in self.terms:
@@ -274,11 +274,11 @@ def lmer_dask(
     if na_action not in ("omit", "raise"):
         raise ValueError(f"na_action must be 'omit' or 'raise', not {na_action!r}")
     meta = data._meta
-    columns = _used_columns(parsed, meta)
+    columns = used_columns(parsed, meta)
     dtypes = meta.dtypes
-    model_vars = (_formula_variables(parsed.fixed, parsed) | {parsed.response}) - {"0", "1"}
+    model_vars = (formula_variables(parsed.fixed, parsed) | {parsed.response}) - {"0", "1"}
     for term in parsed.random:
-        model_vars |= _formula_variables(term.expr, parsed) - {"0", "1"}
+        model_vars |= formula_variables(term.expr, parsed) - {"0", "1"}
     factors = [c for c in columns if c in model_vars and _is_factor(dtypes[c])]
     keys: list[tuple[str, ...]] = [(c,) for c in factors]
     keys += [tuple(t.factors) for t in parsed.random if tuple(t.factors) not in keys]
@@ -300,7 +300,7 @@ def lmer_dask(
         )
     casts = {c: _levels_in_order(found.distinct[(c,)][c], dtypes[c]) for c in factors}
     proto = _prototype(found.head, casts, [c for c in columns if c in model_vars])
-    xspec = _stateless(_materialize(parsed.fixed, proto, contrasts, "fixed-effects")[1])
+    xspec = _stateless(materialize(parsed.fixed, proto, contrasts, "fixed-effects")[1])
     p_full = len(xspec.names)
     terms = _term_plans(parsed, proto, found, dtypes, n)
     terms.sort(key=lambda t: -len(t.coder.labels))
@@ -418,7 +418,7 @@ def _term_plans(
     plans = []
     for term in parsed.random:
         zspec = _stateless(
-            _materialize(term.expr, proto, None, f"random-effects ({term.expr} | {term.group})")[1]
+            materialize(term.expr, proto, None, f"random-effects ({term.expr} | {term.group})")[1]
         )
         k = len(zspec.names)
         if k == 0:

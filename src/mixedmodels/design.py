@@ -26,7 +26,19 @@ from .rformula import R_FUNCTIONS, Derived, add_derived, check_supported, prepar
 from .rformula import translate_powers as _translate_powers
 from .safety import check_safe
 
-__all__ = ["DataError", "Design", "ReTerm", "aliased_in_gram", "build_design", "factor_codes"]
+__all__ = [
+    "DataError",
+    "Design",
+    "ReTerm",
+    "aliased_in_gram",
+    "build_design",
+    "factor_codes",
+    "formula_variables",
+    "materialize",
+    "model_frame",
+    "response_values",
+    "used_columns",
+]
 
 
 class DataError(ValueError):
@@ -106,7 +118,7 @@ def _simple_terms(rhs: str) -> list[str] | None:
     return None
 
 
-def _formula_variables(rhs: str, parsed: ParsedFormula | None = None) -> set[str]:
+def formula_variables(rhs: str, parsed: ParsedFormula | None = None) -> set[str]:
     simple = _simple_terms(rhs)
     if simple is not None:
         return {t for t in simple if t not in ("0", "1")}
@@ -122,16 +134,16 @@ def _formula_variables(rhs: str, parsed: ParsedFormula | None = None) -> set[str
         raise parsed.error(rhs, message) from None
 
 
-def _used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
+def used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
     check_supported(parsed)
     if options.safe_formulas:
         check_safe(parsed, data)
     needed = {parsed.response} if parsed.response in data.columns else set()
     if not needed:
-        needed |= _formula_variables(parsed.response, parsed)
-    needed |= _formula_variables(parsed.fixed, parsed)
+        needed |= formula_variables(parsed.response, parsed)
+    needed |= formula_variables(parsed.fixed, parsed)
     for term in parsed.random:
-        needed |= _formula_variables(term.expr, parsed) | set(term.factors)
+        needed |= formula_variables(term.expr, parsed) | set(term.factors)
     missing = sorted(needed - set(map(str, data.columns)))
     if missing:
         shown = ", ".join(map(str, data.columns[:30]))
@@ -144,7 +156,7 @@ def _used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
     return [c for c in data.columns if c in needed]
 
 
-def _model_frame(data: pd.DataFrame, columns: list[str], na_action: str) -> tuple[pd.DataFrame, pd.Index]:
+def model_frame(data: pd.DataFrame, columns: list[str], na_action: str) -> tuple[pd.DataFrame, pd.Index]:
     """A copy of the used columns, rows with missing values dropped, unused levels dropped.
 
     Returns the frame (with a fresh 0..n-1 index) and the caller's index of the kept rows.
@@ -284,7 +296,7 @@ def _unwrap(expr: str) -> str:
     return match.group("var") if match else re.sub(r"\s*\*\*\s*", "^", expr)
 
 
-def _materialize(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None, where: str):
+def materialize(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None, where: str):
     """The model matrix of ``rhs`` on ``frame`` and its :class:`MatrixSpec`."""
     if not contrasts:
         direct = _numeric_columns(rhs, frame)
@@ -308,7 +320,7 @@ def _materialize(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None, where
     return np.asarray(matrix, dtype=float), spec
 
 
-def _response(frame: pd.DataFrame, response: str) -> np.ndarray:
+def response_values(frame: pd.DataFrame, response: str) -> np.ndarray:
     if response in frame.columns:
         series = frame[response]
         if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
@@ -418,7 +430,7 @@ def _combined_codes(coded: list[tuple[np.ndarray, tuple[str, ...]]]) -> tuple[np
 
 
 def _reterms(term: RandomTerm, frame: pd.DataFrame, contrasts) -> list[ReTerm]:
-    z, zspec = _materialize(term.expr, frame, contrasts, f"random-effects ({term.expr} | {term.group})")
+    z, zspec = materialize(term.expr, frame, contrasts, f"random-effects ({term.expr} | {term.group})")
     if z.shape[1] == 0:
         raise DataError(f"the random-effects term ({term.expr} | {term.group}) has no columns")
     return _split_term(term, z, zspec.names, *_grouping(term, frame))
@@ -459,11 +471,11 @@ def build_design(
     ``weights`` is a column name or an array with one value per row of ``data``.
     """
     weight_column = [weights] if isinstance(weights, str) else []  # polars: convert only these columns
-    data = as_pandas(data, lambda schema: _used_columns(parsed, schema) + weight_column)
+    data = as_pandas(data, lambda schema: used_columns(parsed, schema) + weight_column)
     for col, spec in (contrasts or {}).items():
         if isinstance(spec, str) and spec.removeprefix("contr.") not in CONTRASTS:
             contrast_object(col, spec, 0)
-    columns = _used_columns(parsed, data)
+    columns = used_columns(parsed, data)
     if not contrasts and weights is None and na_action in ("omit", "raise"):
         plain = _plain_design(parsed, data, columns, drop)
         if plain is not None:
@@ -472,9 +484,9 @@ def build_design(
     if weights is not None:
         data, wname = _with_weights(data, weights)
         columns += [wname] if wname not in columns else []
-    frame, row_index = _model_frame(data, columns, na_action)
-    y = _response(frame, parsed.response)
-    X, xspec = _materialize(parsed.fixed, frame, contrasts, "fixed-effects")
+    frame, row_index = model_frame(data, columns, na_action)
+    y = response_values(frame, parsed.response)
+    X, xspec = materialize(parsed.fixed, frame, contrasts, "fixed-effects")
     names = xspec.names
     aliased: tuple[str, ...] = ()
     if drop:

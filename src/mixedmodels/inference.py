@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import solve_triangular
 
-from .design import _formula_variables, _used_columns, build_design
+from .design import build_design, formula_variables, used_columns
 from .formula import parse_formula
 from .frames import as_pandas
 from .lm import LmFit
@@ -175,7 +175,7 @@ def anova_type3(fit: LmerFit) -> pd.DataFrame:
     """
 
     parsed = parse_formula(fit.formula)
-    frame = as_pandas(fit.data, lambda schema: _used_columns(parsed, schema))
+    frame = as_pandas(fit.data, lambda schema: used_columns(parsed, schema))
     categorical = [
         c
         for c in frame.columns
@@ -200,7 +200,7 @@ def anova_type3(fit: LmerFit) -> pd.DataFrame:
 
 
 def _fixed_variables(rhs: str) -> set[str]:
-    return _formula_variables(rhs)
+    return formula_variables(rhs)
 
 
 # ------------------------------------------------------------------ likelihood-ratio tests

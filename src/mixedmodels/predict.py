@@ -19,14 +19,14 @@ from scipy import stats
 from .design import (
     DataError,
     ReTerm,
-    _formula_variables,
-    _materialize,
-    _model_frame,
-    _translate_powers,
     factor_codes,
+    formula_variables,
+    materialize,
+    model_frame,
 )
 from .formula import parse_formula
 from .frames import as_pandas, check_frame, is_polars_frame
+from .rformula import translate_powers
 
 if TYPE_CHECKING:
     from .lm import LmFit
@@ -75,7 +75,7 @@ def _new_frame(fit: LmerFit | LmFit, newdata, needed: set[str]) -> pd.DataFrame:
     if missing:
         raise DataError(f"newdata lacks column(s) {', '.join(map(repr, missing))} that the model uses")
     columns = [c for c in newdata.columns if c in needed]
-    frame, _ = _model_frame(as_pandas(newdata, columns, "newdata"), columns, "raise")
+    frame, _ = model_frame(as_pandas(newdata, columns, "newdata"), columns, "raise")
     train = as_pandas(fit.data, columns) if is_polars_frame(fit.data) else fit.data  # pandas or Dask
     for col in columns:
         if train is None or col not in train.columns or not isinstance(train[col].dtype, pd.CategoricalDtype):
@@ -93,7 +93,7 @@ def _new_frame(fit: LmerFit | LmFit, newdata, needed: set[str]) -> pd.DataFrame:
 
 
 def _fixed_columns(fit: LmerFit | LmFit) -> set[str]:
-    return _formula_variables(parse_formula(fit.formula).fixed)
+    return formula_variables(parse_formula(fit.formula).fixed)
 
 
 def predict_lmer(fit: LmerFit, newdata, re_form, allow_new_levels: bool) -> pd.Series:
@@ -110,7 +110,7 @@ def predict_lmer(fit: LmerFit, newdata, re_form, allow_new_levels: bool) -> pd.S
     for i, _ in terms:
         needed |= set(fit.design.reterms[i].group.split(":"))
     for rt in parsed.random:
-        needed |= _formula_variables(rt.expr)
+        needed |= formula_variables(rt.expr)
     needed -= {"1", "0"}
     frame = _new_frame(fit, newdata, needed)
     values = fit.design.fixed_matrix(frame) @ fit.fixef.to_numpy()
@@ -133,7 +133,7 @@ def _row_index(newdata) -> pd.Index:
 def _term_matrix(fit: LmerFit, term: ReTerm, frame: pd.DataFrame) -> np.ndarray:
     parsed = parse_formula(fit.formula)
     for rt in parsed.random:
-        z, spec = _materialize(_translate_powers(rt.expr), frame, None, "random-effects")
+        z, spec = materialize(translate_powers(rt.expr), frame, None, "random-effects")
         names = list(spec.names)
         if all(c in names for c in term.cnames) and rt.group == term.group:
             return z[:, [names.index(c) for c in term.cnames]]
