@@ -336,6 +336,7 @@ def lmer_dask(
         None,
         None,
         xspec,
+        parsed,
     )
     pls = PLS.from_cross_products(reterms, total, memory_limit)
     context = {"data": data, "contrasts": dict(contrasts or {}), "na_action": na_action}

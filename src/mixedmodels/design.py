@@ -97,6 +97,7 @@ class Design:
     row_index: pd.Index
     weights: np.ndarray | None = None
     xspec: MatrixSpec | None = None
+    parsed: ParsedFormula | None = None  # the formula, parsed once, for what applies it later
 
     def fixed_matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """``X`` for new data: the kept columns of the training model matrix."""
@@ -495,7 +496,7 @@ def build_design(
     reterms.sort(key=lambda rt: -rt.nlevels)
     dropped = len(data) - len(frame)
     w = None if wname is None else frame[wname].to_numpy(dtype=float)
-    return Design(y, X, names, tuple(reterms), dropped, aliased, parsed.response, row_index, w, xspec)
+    return Design(y, X, names, tuple(reterms), dropped, aliased, parsed.response, row_index, w, xspec, parsed)
 
 
 def _with_weights(data: pd.DataFrame, weights) -> tuple[pd.DataFrame, str]:
@@ -595,7 +596,7 @@ def _plain_design(parsed: ParsedFormula, data: pd.DataFrame, columns: list[str],
         reterms += _split_term(term, z, zspec.names, refs, levels)
     reterms.sort(key=lambda rt: -rt.nlevels)
     y = numbers[parsed.response]
-    return Design(y, X, names, tuple(reterms), 0, aliased, parsed.response, data.index, None, xspec)
+    return Design(y, X, names, tuple(reterms), 0, aliased, parsed.response, data.index, None, xspec, parsed)
 
 
 def _plain_matrix(terms: list[str], numbers: dict[str, np.ndarray]):

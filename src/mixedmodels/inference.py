@@ -30,7 +30,6 @@ from scipy import stats
 from scipy.linalg import solve_triangular
 
 from .design import build_design, formula_variables, used_columns
-from .formula import parse_formula
 from .frames import as_pandas
 from .lm import LmFit
 from .objective import criterion_function
@@ -174,7 +173,7 @@ def anova_type3(fit: LmerFit) -> pd.DataFrame:
     to the model's own coding, so the table does not depend on the contrasts used.
     """
 
-    parsed = parse_formula(fit.formula)
+    parsed = fit.parsed
     frame = as_pandas(fit.data, lambda schema: used_columns(parsed, schema))
     categorical = [
         c

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from .design import Design, build_design, drop_aliased
-from .formula import parse_formula
+from .formula import ParsedFormula, parse_formula
 from .frames import check_frame
 from .information import InformationCriteria
 from .printing import lm_summary, lm_summary_html
@@ -91,6 +91,11 @@ class LmFit(InformationCriteria):
         kept = [names.index(n) for n in kept_names]
         Q, R = np.linalg.qr(Xw[:, kept])
         return kept, Q, R
+
+    @cached_property
+    def parsed(self) -> ParsedFormula:
+        """The formula split into response and fixed part (parsed once, at the fit)."""
+        return self.design.parsed if self.design.parsed is not None else parse_formula(self.formula)
 
     @property
     def names(self) -> list[str]:

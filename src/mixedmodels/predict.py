@@ -93,7 +93,7 @@ def _new_frame(fit: LmerFit | LmFit, newdata, needed: set[str]) -> pd.DataFrame:
 
 
 def _fixed_columns(fit: LmerFit | LmFit) -> set[str]:
-    return formula_variables(parse_formula(fit.formula).fixed)
+    return formula_variables(fit.parsed.fixed)
 
 
 def predict_lmer(fit: LmerFit, newdata, re_form, allow_new_levels: bool) -> pd.Series:
@@ -105,7 +105,7 @@ def predict_lmer(fit: LmerFit, newdata, re_form, allow_new_levels: bool) -> pd.S
             values = values + np.einsum("nk,nk->n", t.z[:, cols], fit.b_terms[i][t.refs][:, cols])
         return pd.Series(values, index=fit.design.row_index, name="predicted")
     check_frame(newdata, "newdata")
-    parsed = parse_formula(fit.formula)
+    parsed = fit.parsed
     needed = _fixed_columns(fit)
     for i, _ in terms:
         needed |= set(fit.design.reterms[i].group.split(":"))
@@ -131,7 +131,7 @@ def _row_index(newdata) -> pd.Index:
 
 
 def _term_matrix(fit: LmerFit, term: ReTerm, frame: pd.DataFrame) -> np.ndarray:
-    parsed = parse_formula(fit.formula)
+    parsed = fit.parsed
     for rt in parsed.random:
         z, spec = materialize(translate_powers(rt.expr), frame, None, "random-effects")
         names = list(spec.names)

@@ -21,6 +21,7 @@ from scipy.linalg import solve_triangular
 
 from .covariance import cov_to_sdcorr
 from .design import Design
+from .formula import ParsedFormula, parse_formula
 from .information import InformationCriteria
 from .messages import SINGULAR_TOL, MixedModelsWarning
 from .objective import criterion
@@ -49,6 +50,11 @@ class LmerFit(InformationCriteria):
     contrasts: dict | None = None
     na_action: str = "omit"
     messages: tuple[str, ...] = ()
+
+    @cached_property
+    def parsed(self) -> ParsedFormula:
+        """The formula split into response, fixed part and random terms (parsed once, at the fit)."""
+        return self.design.parsed if self.design.parsed is not None else parse_formula(self.formula)
 
     # ------------------------------------------------------------- estimates
     @property
