@@ -20,7 +20,6 @@ __all__ = [
     "cov_to_sdcorr",
     "psd_cholesky",
     "sdcor_from_theta",
-    "theta_from_sdcor",
     "unit_rows",
 ]
 
@@ -148,28 +147,6 @@ def sdcor_from_theta(layout: ThetaLayout, theta: np.ndarray, sigma: np.ndarray) 
             corr = cov / (sd[:, :, None] * sd[:, None, :])
         out[:, lo : lo + len(rows)] = np.where(rows == cols, sd[:, rows], corr[:, rows, cols])
     return out
-
-
-def theta_from_sdcor(layout: ThetaLayout, psi: np.ndarray, sigma: float) -> np.ndarray | None:
-    """The inverse of :func:`sdcor_from_theta` for one parameter vector; None if not a covariance.
-
-    A correlation of +-1 (a singular covariance) has a template with a zero on its diagonal.
-    """
-    theta = np.empty(layout.ntheta)
-    for k, lo, (rows, cols) in zip(layout.ks, layout.offsets, layout._template_index):
-        values = psi[lo : lo + len(rows)]
-        if k == 1:
-            theta[lo] = values[0] / sigma
-            continue
-        sd = values[rows == cols]
-        corr = np.eye(k)
-        corr[rows, cols] = np.where(rows == cols, 1.0, values)
-        corr = np.tril(corr) + np.tril(corr, -1).T
-        T = psd_cholesky(corr * np.outer(sd, sd))
-        if T is None:
-            return None
-        theta[lo : lo + len(rows)] = T[rows, cols] / sigma
-    return theta
 
 
 def psd_cholesky(cov: np.ndarray, tol: float = 1e-10) -> np.ndarray | None:

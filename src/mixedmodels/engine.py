@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 
 from .messages import SINGULAR_TOL, warn
-from .newton import minimize_batch
 from .objective import criterion, criterion_function
-from .optimize import OptSummary, minimize_theta, polish
+from .optimize import OptSummary, minimize_theta, newton, polish
 from .options import options
 from .pls import PLS
 from .results import LmerFit
@@ -109,10 +108,10 @@ def refit(
         "contrasts": fit.contrasts,
         "na_action": fit.na_action,
     }
+    feval = 0
     if theta is None and start is not None:
-        theta, feval = _newton(pls, reml, np.asarray(start, dtype=float))
-    else:
-        feval = 0
+        reached, _, ok, feval = newton(criterion_function(pls, reml), start, pls.layout.lower())
+        theta = reached if ok else None
     if theta is None:
         return fit_model(fit.formula, design, pls, reml, start=fit.opt.theta, **context)
     factor = pls.factor(theta)
@@ -121,19 +120,6 @@ def refit(
     fmin = criterion(factor, pls.n, pls.p, reml)
     opt = OptSummary(fit.opt.theta, np.asarray(theta, dtype=float), fmin, feval, "refit", True)
     return LmerFit(formula=fit.formula, reml=reml, design=design, pls=pls, opt=opt, factor=factor, **context)
-
-
-def _newton(pls: PLS, reml: bool, start: np.ndarray) -> tuple[np.ndarray | None, int]:
-    """The optimum by projected Newton steps from ``start`` (None where they do not converge)."""
-    fn = criterion_function(pls, reml)
-    count = [0]
-
-    def batch_fn(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        count[0] += len(points)
-        return np.array([fn(x) for x in points])
-
-    theta, _, ok = minimize_batch(batch_fn, start[None, :], pls.layout.lower(), max_iter=20)
-    return (theta[0] if ok[0] else None), count[0]
 
 
 def aliased_notes(aliased) -> list[str]:

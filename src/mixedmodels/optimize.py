@@ -22,7 +22,7 @@ import numpy as np
 
 from .newton import minimize_batch
 
-__all__ = ["OptSummary", "minimize_theta", "polish"]
+__all__ = ["OptSummary", "minimize_theta", "newton", "polish"]
 
 _RESULTS = {
     nlopt.SUCCESS: "SUCCESS",
@@ -129,15 +129,26 @@ def _snap_to_boundary(fn, theta, fmin, lower, tol):
     return theta, fmin, evals
 
 
-def polish(fn: Callable[[np.ndarray], float], opt: OptSummary, lower: np.ndarray) -> OptSummary:
-    """Newton refinement of an optimum; kept only where it lowers the criterion."""
+def newton(
+    fn: Callable[[np.ndarray], float], start: np.ndarray, lower: np.ndarray
+) -> tuple[np.ndarray, float, bool, int]:
+    """Projected Newton steps (:mod:`mixedmodels.newton`) from ``start`` on one problem.
+
+    Returns the point reached, its value, whether the steps converged, and the evaluations.
+    """
     count = [0]
 
     def batch_fn(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
         count[0] += len(points)
         return np.array([fn(x) for x in points])
 
-    theta, fmin, ok = minimize_batch(batch_fn, opt.theta[None, :], lower, max_iter=20)
-    if ok[0] and fmin[0] <= opt.fmin:
-        return replace(opt, theta=theta[0], fmin=float(fmin[0]), feval=opt.feval + count[0], polished=True)
-    return replace(opt, feval=opt.feval + count[0])
+    theta, fmin, ok = minimize_batch(batch_fn, np.asarray(start, dtype=float)[None, :], lower, max_iter=20)
+    return theta[0], float(fmin[0]), bool(ok[0]), count[0]
+
+
+def polish(fn: Callable[[np.ndarray], float], opt: OptSummary, lower: np.ndarray) -> OptSummary:
+    """Newton refinement of an optimum; kept only where it lowers the criterion."""
+    theta, fmin, ok, evaluations = newton(fn, opt.theta, lower)
+    if ok and fmin <= opt.fmin:
+        return replace(opt, theta=theta, fmin=fmin, feval=opt.feval + evaluations, polished=True)
+    return replace(opt, feval=opt.feval + evaluations)
