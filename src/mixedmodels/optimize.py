@@ -14,6 +14,7 @@ relative to the optimum (the seed model's intercept standard error changes in it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -82,14 +83,15 @@ def minimize_theta(
     start = np.asarray(start, dtype=float)
     upper = np.full_like(start, np.inf) if upper is None else np.asarray(upper, dtype=float)
     count = [0]
-    best = [start.copy(), np.inf]
+    best = [start.copy(), math.inf]
+    isfinite = math.isfinite
 
     def objective(x, grad):
         count[0] += 1
         value = fn(x)
         if value < best[1]:
             best[0], best[1] = x.copy(), value
-        return value if np.isfinite(value) else 1e300
+        return value if isfinite(value) else 1e300
 
     opt = nlopt.opt(nlopt.LN_BOBYQA, len(start))
     opt.set_min_objective(objective)

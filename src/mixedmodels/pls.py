@@ -22,6 +22,7 @@ residual sum of squares; ``log|L|^2`` and ``log|R_X|^2`` are sums of logs of dia
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -586,6 +587,55 @@ class PLS:
         logdet_L = logdet1 + 2.0 * float(np.add.reduce(logd[:qr])) if qr else logdet1
         logdet_RX = 2.0 * float(np.add.reduce(logd[qr:]))
         return Factor(theta, M11, U.T, logdet_L, logdet_RX, float(d[-1] ** 2))
+
+    def parts_function(self) -> Callable[[np.ndarray], tuple[float, float, float] | None]:
+        """``theta -> (log|L|^2, log|R_X|^2, r2)`` (None where S is not positive definite): what
+        the objective reads from :meth:`factor`, the same numbers, without making a Factor.
+
+        A small model (the tiny path of :meth:`_tiny_schur`) gets a function that works in
+        arrays made once here: an evaluation costs little more than its few array operations.
+        """
+        if self._tiny is None:
+            return self._factor_parts
+        Arr, shift = self._tiny
+        P, keys, qr, k1 = self.P, self.pair_keys, self.qrest, self.k1
+        rest_index, theta_ext = self._rest_index, self._theta_ext
+        a11, m, w = self._a11, np.empty(self.n1), np.empty(self.n1)
+        first_block = self._first_block
+        work = np.empty_like(Arr)
+        flat, upper = work.reshape(-1), work.T  # S.T is Fortran-ordered: dpotrf writes its upper factor
+        log, reduce, dpotrf = np.log, np.add.reduce, lapack.dpotrf
+
+        def parts(theta: np.ndarray) -> tuple[float, float, float] | None:
+            if k1 == 1:  # _first_block's arithmetic, in the arrays made above
+                lam2 = theta[0] ** 2
+                np.multiply(lam2, a11, out=m)
+                np.add(m, 1.0, out=m)
+                logdet1 = float(reduce(log(m)))
+                np.divide(lam2, m, out=w)
+                wv = w
+            else:
+                _, logdet1, wv = first_block(theta)
+            np.copyto(work, Arr)
+            flat[keys] -= P @ wv
+            if qr:
+                theta_ext[:-1] = theta
+                scale = theta_ext[rest_index]
+                np.multiply(work, scale[:, None] * scale, out=work)
+                np.add(work, shift, out=work)
+            U, info = dpotrf(upper, lower=0, overwrite_a=1, clean=0)
+            if info != 0:
+                return None
+            d = U.diagonal()
+            logd = log(d[:-1])
+            logdet_L = logdet1 + 2.0 * float(reduce(logd[:qr])) if qr else logdet1
+            return logdet_L, 2.0 * float(reduce(logd[qr:])), float(d[-1] ** 2)
+
+        return parts
+
+    def _factor_parts(self, theta: np.ndarray) -> tuple[float, float, float] | None:
+        f = self.factor(theta, reuse=True)
+        return None if f is None else (f.logdet_L, f.logdet_RX, f.r2)
 
     # ----------------------------------------------------------- at the optimum
     def lambda_matrix(self, theta: np.ndarray, first: int = 0) -> sp.csr_matrix:
