@@ -437,7 +437,15 @@ class PLS:
         W = T1 @ np.linalg.inv(M) @ T1.T
         return M, logdet, W.ravel()
 
-    def _first_block_2x2(self, theta: np.ndarray):
+    @staticmethod
+    def coefficients_2x2() -> tuple[np.ndarray, np.ndarray]:
+        """Work arrays for :meth:`_first_block_2x2`'s two coefficient matrices, their constant
+        entries set (a caller that keeps them saves making them at every ``theta``)."""
+        coef, wcoef = np.zeros((4, 4)), np.zeros((4, 4))
+        coef[3, 0] = coef[3, 3] = 1.0
+        return coef, wcoef
+
+    def _first_block_2x2(self, theta: np.ndarray, coefficients: tuple[np.ndarray, np.ndarray] | None = None):
         """:meth:`_first_block` of a term with two columns, ``(x | g)``, in closed form.
 
         With ``T = [[t0, 0], [t1, t2]]`` and ``A_l = [[a, b], [b, c]]``:
@@ -450,26 +458,17 @@ class PLS:
         """
         t0, t1, t2 = float(theta[0]), float(theta[1]), float(theta[2])
         # M_l's entries (00, 01, 10, 11) from the columns a, b, c, 1 of each level
-        coef = np.array(
-            [
-                [t0 * t0, 0.0, 0.0, 0.0],
-                [2.0 * t0 * t1, t0 * t2, t0 * t2, 0.0],
-                [t1 * t1, t1 * t2, t1 * t2, t2 * t2],
-                [1.0, 0.0, 0.0, 1.0],
-            ]
-        )
+        coef, wcoef = self.coefficients_2x2() if coefficients is None else coefficients
+        coef[0, 0] = t0 * t0
+        coef[1, 0], coef[1, 1], coef[1, 2] = 2.0 * t0 * t1, t0 * t2, t0 * t2
+        coef[2] = t1 * t1, t1 * t2, t1 * t2, t2 * t2
         m = self._a2x2 @ coef
         det = m[:, 0] * m[:, 3]
         det -= m[:, 1] * m[:, 1]
         # W_l's entries (00, 01, 10, 11) from M_l's, to be divided by det
-        wcoef = np.array(
-            [
-                [0.0, 0.0, 0.0, t2 * t2],
-                [0.0, -t0 * t2, -t0 * t2, -2.0 * t1 * t2],
-                [0.0, 0.0, 0.0, 0.0],
-                [t0 * t0, t0 * t1, t0 * t1, t1 * t1],
-            ]
-        )
+        wcoef[0, 3] = t2 * t2
+        wcoef[1, 1], wcoef[1, 2], wcoef[1, 3] = -t0 * t2, -t0 * t2, -2.0 * t1 * t2
+        wcoef[3] = t0 * t0, t0 * t1, t0 * t1, t1 * t1
         W = m @ wcoef
         W /= det[:, None]
         M = m.reshape(-1, 2, 2)
@@ -601,10 +600,18 @@ class PLS:
         P, keys, qr, k1 = self.P, self.pair_keys, self.qrest, self.k1
         rest_index, theta_ext = self._rest_index, self._theta_ext
         a11, m, w = self._a11, np.empty(self.n1), np.empty(self.n1)
-        first_block = self._first_block
-        work = np.empty_like(Arr)
+        first_block, first_2x2, coefficients = (
+            self._first_block,
+            self._first_block_2x2,
+            self.coefficients_2x2(),
+        )
+        work = Arr.copy()
         flat, upper = work.reshape(-1), work.T  # S.T is Fortran-ordered: dpotrf writes its upper factor
         log, reduce, dpotrf = np.log, np.add.reduce, lapack.dpotrf
+        # when the keys are the whole lower triangle, writing them renews all that dpotrf read
+        # and overwrote (the upper triangle stays A_rr's zeros): no copy of A_rr first
+        whole = len(keys) == self.Qr * (self.Qr + 1) // 2
+        arr_keys, vals = Arr.reshape(-1)[keys], np.empty(len(keys))
 
         def parts(theta: np.ndarray) -> tuple[float, float, float] | None:
             if k1 == 1:  # _first_block's arithmetic, in the arrays made above
@@ -614,10 +621,16 @@ class PLS:
                 logdet1 = float(reduce(log(m)))
                 np.divide(lam2, m, out=w)
                 wv = w
+            elif k1 == 2:
+                _, logdet1, wv = first_2x2(theta, coefficients)
             else:
                 _, logdet1, wv = first_block(theta)
-            np.copyto(work, Arr)
-            flat[keys] -= P @ wv
+            if whole:
+                np.subtract(arr_keys, P @ wv, out=vals)
+                flat[keys] = vals
+            else:
+                np.copyto(work, Arr)
+                flat[keys] -= P @ wv
             if qr:
                 theta_ext[:-1] = theta
                 scale = theta_ext[rest_index]
