@@ -189,6 +189,7 @@ class PLS:
     """
 
     _Ar1: sp.csc_matrix | None  # made from the dense copy when first asked for, in a small model
+    _scatter: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
 
     def __init__(self, reterms, X: np.ndarray, y: np.ndarray, memory_limit: float | None = None):
         self.memory_limit = memory_limit
@@ -225,10 +226,13 @@ class PLS:
         return self._Ar1
 
     def _ar1_counts(self) -> np.ndarray:
-        """Non-zero rows of each column of ``A_r1`` (columns level-major)."""
-        if self._Ar1 is None:
-            return np.count_nonzero(self._dense_Ar1, axis=0).ravel()
-        return np.diff(self._Ar1.indptr)
+        """Non-zero rows of each column of ``A_r1`` (columns level-major; counted once)."""
+        if getattr(self, "_counts", None) is None:
+            if self._Ar1 is None:
+                self._counts = np.count_nonzero(self._dense_Ar1, axis=0).ravel()
+            else:
+                self._counts = np.diff(self._Ar1.indptr)
+        return self._counts
 
     def _z_pair(self):
         if not self.has_rows:
@@ -293,6 +297,7 @@ class PLS:
         """
         kk, Qr, n1 = self.k1 * self.k1, self.Qr, self.n1
         self.large = Qr > LARGE_QR
+        self._scatter = None
         self._heavy = self._heavy_levels() if self.k1 == 1 else np.zeros(0, dtype=np.int64)
         self._check_memory()
         self._heavy_B = self.Ar1[:, self._heavy].toarray() if len(self._heavy) else None
@@ -323,7 +328,7 @@ class PLS:
         self.P = sp.csr_matrix((full.data, full.indices, indptr), shape=(len(nonempty), n1 * kk))
         if self.P.shape[0] * self.P.shape[1] <= SMALL_DENSE:  # small: a dense product has less overhead
             self.P = self.P.toarray()
-        self._scatter_map()
+        self._zdiag = np.arange(self.qrest) * (Qr + 1)
 
     def _dense_pairs(self, D: np.ndarray) -> bool:
         """P made densely from ``A_r1`` (Q_r, levels_1, k_1) when it is small; False if it is not.
@@ -341,7 +346,7 @@ class PLS:
         self.pair_keys = rows * Qr + cols
         products = D[rows][:, :, :, None] * D[cols][:, :, None, :]  # (keys, levels, k1, k1)
         self.P = np.ascontiguousarray(products.reshape(len(rows), n1 * k1 * k1))
-        self._scatter_map()
+        self._zdiag = np.arange(self.qrest) * (Qr + 1)
         return True
 
     def _check_memory(self) -> None:
@@ -482,19 +487,20 @@ class PLS:
             return values
         return sp.csr_matrix((values, self._rest_pattern), shape=(self.Qr, self.Qr))
 
-    def _scatter_map(self) -> None:
+    def _scatter_map(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Positions of the Schur complement that can be non-zero before factoring.
 
         They are the non-zeros of ``A_rr`` and the keys of ``P``; with a diagonal ``Lambda_r``
         the complement is assembled from these alone, without touching the rest of the matrix.
+        Returns the keys, ``A_rr`` on them, the keys of ``P`` among them and their rows and
+        columns; made when first needed (the small models of :meth:`_tiny_schur` never do).
         """
-        Qr = self.Qr
-        arr_keys = np.flatnonzero(self.Arr.ravel())
-        self._keys = np.union1d(arr_keys, self.pair_keys)
-        self._arr_on_keys = self.Arr.ravel()[self._keys]
-        self._pair_pos = np.searchsorted(self._keys, self.pair_keys)
-        self._key_rows, self._key_cols = np.divmod(self._keys, Qr)
-        self._zdiag = np.arange(self.qrest) * (Qr + 1)
+        if self._scatter is None:
+            arr_keys = np.flatnonzero(self.Arr.ravel())
+            keys = np.union1d(arr_keys, self.pair_keys)
+            rows, cols = np.divmod(keys, self.Qr)
+            self._scatter = keys, self.Arr.ravel()[keys], np.searchsorted(keys, self.pair_keys), rows, cols
+        return self._scatter
 
     def _tiny_map(self) -> tuple[np.ndarray, np.ndarray] | None:
         """For a small Schur complement: ``A_rr`` whole and the identity on the Z rows, so that S
@@ -532,11 +538,12 @@ class PLS:
         scale = self._rest_scale(theta)
         diagonal = isinstance(scale, np.ndarray)
         if not self.large and self._heavy_B is None and diagonal:  # only the known positions
-            vals = self._arr_on_keys.copy()
-            vals[self._pair_pos] -= self.P @ w
-            vals *= scale[self._key_rows] * scale[self._key_cols]
+            keys, arr_on_keys, pair_pos, key_rows, key_cols = self._scatter_map()
+            vals = arr_on_keys.copy()
+            vals[pair_pos] -= self.P @ w
+            vals *= scale[key_rows] * scale[key_cols]
             S = self._workspace(reuse)
-            S.ravel()[self._keys] = vals
+            S.ravel()[keys] = vals
             S.ravel()[self._zdiag] += 1.0
             return S
         S = self._workspace(reuse, zero=False)
