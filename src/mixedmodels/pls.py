@@ -159,6 +159,17 @@ def dense_cross_products(
     return A11, D, Arr
 
 
+class Work2x2:
+    """The arrays :meth:`PLS._first_block_2x2` writes into, for ``levels`` levels; the constant
+    entries of its coefficient matrices (M_l's ones) set once."""
+
+    def __init__(self, levels: int):
+        self.coef, self.wcoef = np.zeros((4, 4)), np.zeros((4, 4))
+        self.coef[3, 0] = self.coef[3, 3] = 1.0
+        self.m, self.W = np.empty((levels, 4)), np.empty((levels, 4))
+        self.det, self.product = np.empty(levels), np.empty(levels)
+
+
 @dataclass(frozen=True)
 class Factor:
     """The blocked Cholesky factor at one ``theta`` and what the objective reads from it."""
@@ -442,15 +453,7 @@ class PLS:
         W = T1 @ np.linalg.inv(M) @ T1.T
         return M, logdet, W.ravel()
 
-    @staticmethod
-    def coefficients_2x2() -> tuple[np.ndarray, np.ndarray]:
-        """Work arrays for :meth:`_first_block_2x2`'s two coefficient matrices, their constant
-        entries set (a caller that keeps them saves making them at every ``theta``)."""
-        coef, wcoef = np.zeros((4, 4)), np.zeros((4, 4))
-        coef[3, 0] = coef[3, 3] = 1.0
-        return coef, wcoef
-
-    def _first_block_2x2(self, theta: np.ndarray, coefficients: tuple[np.ndarray, np.ndarray] | None = None):
+    def _first_block_2x2(self, theta: np.ndarray, work: Work2x2 | None = None):
         """:meth:`_first_block` of a term with two columns, ``(x | g)``, in closed form.
 
         With ``T = [[t0, 0], [t1, t2]]`` and ``A_l = [[a, b], [b, c]]``:
@@ -459,25 +462,27 @@ class PLS:
             W_l = T M_l^{-1} T' = [[t0^2 m11, t0 (t1 m11 - t2 m01)],
                                    [., t1^2 m11 - 2 t1 t2 m01 + t2^2 m00]] / det(M_l)
 
-        each a product of the per-level entries with a small matrix of the ``t``'s.
+        each a product of the per-level entries with a small matrix of the ``t``'s. The results
+        are written into ``work`` (new arrays when not given: a caller that keeps one, as the
+        objective does, reuses its arrays at every ``theta``, and the next call overwrites them).
         """
         t0, t1, t2 = float(theta[0]), float(theta[1]), float(theta[2])
+        work = Work2x2(self.n1) if work is None else work
         # M_l's entries (00, 01, 10, 11) from the columns a, b, c, 1 of each level
-        coef, wcoef = self.coefficients_2x2() if coefficients is None else coefficients
+        coef, wcoef = work.coef, work.wcoef
         coef[0, 0] = t0 * t0
         coef[1, 0], coef[1, 1], coef[1, 2] = 2.0 * t0 * t1, t0 * t2, t0 * t2
         coef[2] = t1 * t1, t1 * t2, t1 * t2, t2 * t2
-        m = self._a2x2 @ coef
-        det = m[:, 0] * m[:, 3]
-        det -= m[:, 1] * m[:, 1]
+        m = np.matmul(self._a2x2, coef, out=work.m)
+        det = np.multiply(m[:, 0], m[:, 3], out=work.det)
+        det -= np.multiply(m[:, 1], m[:, 1], out=work.product)
         # W_l's entries (00, 01, 10, 11) from M_l's, to be divided by det
         wcoef[0, 3] = t2 * t2
         wcoef[1, 1], wcoef[1, 2], wcoef[1, 3] = -t0 * t2, -t0 * t2, -2.0 * t1 * t2
         wcoef[3] = t0 * t0, t0 * t1, t0 * t1, t1 * t1
-        W = m @ wcoef
+        W = np.matmul(m, wcoef, out=work.W)
         W /= det[:, None]
-        M = m.reshape(-1, 2, 2)
-        return M, float(np.add.reduce(np.log(det))), W.ravel()
+        return m.reshape(-1, 2, 2), float(np.add.reduce(np.log(det))), W.reshape(-1)
 
     def _rest_scale(self, theta: np.ndarray) -> np.ndarray | sp.csr_matrix:
         """Lambda_r: a vector when every other term is scalar, else a sparse block diagonal."""
@@ -607,11 +612,7 @@ class PLS:
         P, keys, qr, k1 = self.P, self.pair_keys, self.qrest, self.k1
         rest_index, theta_ext = self._rest_index, self._theta_ext
         a11, m, w = self._a11, np.empty(self.n1), np.empty(self.n1)
-        first_block, first_2x2, coefficients = (
-            self._first_block,
-            self._first_block_2x2,
-            self.coefficients_2x2(),
-        )
+        first_block, first_2x2, work2x2 = self._first_block, self._first_block_2x2, Work2x2(self.n1)
         work = Arr.copy()
         flat, upper = work.reshape(-1), work.T  # S.T is Fortran-ordered: dpotrf writes its upper factor
         log, reduce, dpotrf = np.log, np.add.reduce, lapack.dpotrf
@@ -629,7 +630,7 @@ class PLS:
                 np.divide(lam2, m, out=w)
                 wv = w
             elif k1 == 2:
-                _, logdet1, wv = first_2x2(theta, coefficients)
+                _, logdet1, wv = first_2x2(theta, work2x2)
             else:
                 _, logdet1, wv = first_block(theta)
             if whole:
