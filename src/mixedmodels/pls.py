@@ -605,6 +605,8 @@ class PLS:
 
         A small model (the tiny path of :meth:`_tiny_schur`) gets a function that works in
         arrays made once here: an evaluation costs little more than its few array operations.
+        The function pickles (cloudpickle, for a cluster) with copies of its arrays: it holds
+        no views of them, which pickling would separate from their base.
         """
         if self._tiny is None:
             return self._factor_parts
@@ -614,8 +616,7 @@ class PLS:
         a11, m, w = self._a11, np.empty(self.n1), np.empty(self.n1)
         first_block, first_2x2, work2x2 = self._first_block, self._first_block_2x2, Work2x2(self.n1)
         work = Arr.copy()
-        flat, upper = work.reshape(-1), work.T  # S.T is Fortran-ordered: dpotrf writes its upper factor
-        log, reduce, dpotrf = np.log, np.add.reduce, lapack.dpotrf
+        log, reduce = np.log, np.add.reduce  # (not dpotrf: f2py's functions do not pickle)
         # when the keys are the whole lower triangle, writing them renews all that dpotrf read
         # and overwrote (the upper triangle stays A_rr's zeros): no copy of A_rr first
         whole = len(keys) == self.Qr * (self.Qr + 1) // 2
@@ -635,16 +636,17 @@ class PLS:
                 _, logdet1, wv = first_block(theta)
             if whole:
                 np.subtract(arr_keys, P @ wv, out=vals)
-                flat[keys] = vals
+                work.reshape(-1)[keys] = vals
             else:
                 np.copyto(work, Arr)
-                flat[keys] -= P @ wv
+                work.reshape(-1)[keys] -= P @ wv
             if qr:
                 theta_ext[:-1] = theta
                 scale = theta_ext[rest_index]
                 np.multiply(work, scale[:, None] * scale, out=work)
                 np.add(work, shift, out=work)
-            U, info = dpotrf(upper, lower=0, overwrite_a=1, clean=0)
+            # S.T is Fortran-ordered: its upper Cholesky factor, in place, is S's lower factor
+            U, info = lapack.dpotrf(work.T, lower=0, overwrite_a=1, clean=0)
             if info != 0:
                 return None
             d = U.diagonal()
