@@ -2,7 +2,8 @@
 
 Each row ``i`` of ``theta`` is a separate problem ``min f_i(theta_i)`` subject to
 ``theta_i >= lower``; ``fn`` evaluates all of them (or any subset) in one call, which is what
-makes a bootstrap of thousands of refits one batched computation. Gradient and Hessian come
+makes a bootstrap of thousands of refits one batched computation (:func:`minimize_one` takes
+the same steps on a single problem with a function of one point: a fit's polish). Gradient and Hessian come
 from central differences with steps relative to ``|theta|``:
 
     g_j  = (f(x + h_j e_j) - f(x - h_j e_j)) / (2 h_j)
@@ -111,11 +112,6 @@ def minimize_batch(
     """
     theta = np.maximum(np.array(theta0, dtype=float), lower)
     R, d = theta.shape
-    if R == 1:  # one problem (a fit's polish, a refit): the same steps without the bookkeeping
-        row = np.zeros(1, dtype=np.intp)
-        one = lambda point: float(fn(point[None, :], row)[0])  # noqa: E731
-        reached, value, converged = minimize_one(one, theta[0], lower, xtol, ftol, max_iter, rel_step)
-        return reached[None, :], np.array([value]), np.array([converged])
     rows = np.arange(R)
     f = fn(theta, rows)
     done = ~np.isfinite(f)
@@ -158,14 +154,19 @@ def minimize_one(
     rel_step: float = 1e-4,
     f0: float | None = None,
 ) -> tuple[np.ndarray, float, bool]:
-    """:func:`minimize_batch` of one problem: the same arithmetic, step for step, with the
-    control flow on Python scalars (a batch's masks cost more than its steps).
+    """:func:`minimize_batch` of one problem whose function takes one point: the same
+    arithmetic, step for step, with the control flow on Python scalars (a batch's masks cost
+    more than its steps). The polish of a fit and a refit from a start use it.
 
     ``fn`` is the function of one point (d,); ``f0``, when given, is its value at ``theta0``
     (not evaluated again). The line search tries the shorter steps one at a time, longest
     first, and stops at the first that does not increase ``fn``: the step :func:`_line_search`
     takes, with fewer evaluations. Returns the point reached, its value and whether it
     converged.
+
+    (A batched function is not evaluated this way: its value at a point can depend, in the
+    last bits, on the other points of the batch, so :func:`minimize_batch` keeps its batches
+    even for one problem.)
     """
     theta = np.maximum(np.array(theta0, dtype=float), lower)
     f = fn(theta) if f0 is None else f0
