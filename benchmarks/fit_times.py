@@ -3,15 +3,17 @@
     python benchmarks/fit_times.py [--repeat 7] [--only CASE] [--no-r]
 
 Each time is the median of ``--repeat`` runs of a whole fit from formula and DataFrame
-(formula parsing and model matrices included). lme4 is timed inside one R process (no start-up),
-``lmer(formula, data, REML = ...)`` with whatever BLAS R is linked to (Debian's
-libopenblas0-pthread makes that OpenBLAS). Peers are timed only when importable and only on
-models they can express.
+(formula parsing and model matrices included); mixedmodels and the Python peers are run in
+interleaved rounds, so that a shared machine's load falls on all of them alike. lme4 is timed
+inside one R process (no start-up), ``lmer(formula, data, REML = ...)`` with whatever BLAS R
+is linked to (Debian's libopenblas0-pthread makes that OpenBLAS). Peers are timed only when
+importable and only on models they can express.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 import warnings
@@ -43,13 +45,18 @@ cat(jsonlite::toJSON(list(times = out, blas = blas), auto_unbox = TRUE))
 """
 
 
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+def median_times(fits: dict, repeat: int) -> dict[str, float]:
+    """Median wall time of each function of ``fits``, run in ``repeat`` interleaved rounds (each
+    round in a rotated order), so that the load of a shared machine falls on all of them alike."""
+    names = list(fits)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(repeat):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            t0 = time.perf_counter()
+            fits[name]()
+            times[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def load_cases(only: str) -> list[dict]:
@@ -64,13 +71,6 @@ def load_cases(only: str) -> list[dict]:
 
 def case_data(ref: dict):
     return datasets.load(ref["data"].removesuffix(".csv"))
-
-
-def time_ours(ref: dict, repeat: int) -> float:
-    data = case_data(ref)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return median_time(lambda: mm.lmer(ref["formula"], data, reml=ref["REML"]), repeat)
 
 
 def time_lme4(cases: list[dict], repeat: dict) -> tuple[dict, str]:
@@ -141,17 +141,28 @@ def peer_fitters() -> dict:
 SLOW_PEERS = {"lme-python", "statsmodels"}  # over 600 s on InstEval (73,421 rows): not run on it
 
 
-def time_peer(name: str, fit, ref: dict, repeat: int) -> float | None:
-    data = _peer_data(ref)
-    if name in SLOW_PEERS and len(data) > 10_000:
-        return None
+def time_case(ref: dict, peers: dict, repeat: int) -> dict[str, float | None]:
+    """Median times of mixedmodels and of each peer on one case, measured side by side.
+
+    Each fit is run once first (untimed): a peer that cannot fit the case gets None.
+    """
+    data, peer_data = case_data(ref), _peer_data(ref)
+    fits = {"mixedmodels": lambda: mm.lmer(ref["formula"], data, reml=ref["REML"])}
+    for name, fit in peers.items():
+        if not (name in SLOW_PEERS and len(peer_data) > 10_000):
+            fits[name] = functools.partial(fit, ref, peer_data)
+    times: dict[str, float | None] = dict.fromkeys(peers)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            fit(ref, data)
-        except Exception:
-            return None
-        return median_time(lambda: fit(ref, data), repeat)
+        for name, fit in list(fits.items()):
+            try:
+                fit()
+            except Exception:
+                if name == "mixedmodels":
+                    raise
+                del fits[name]
+        times.update(median_times(fits, repeat))
+    return times
 
 
 def main() -> None:
@@ -163,13 +174,11 @@ def main() -> None:
     args = ap.parse_args()
     cases = load_cases(args.only)
     repeat = {ref["case"]: (3 if ref["case"].startswith("insteval") else args.repeat) for ref in cases}
-    ours = {ref["case"]: time_ours(ref, repeat[ref["case"]]) for ref in cases}
-    lme4, blas = ({}, "skipped") if args.no_r else time_lme4(cases, repeat)
     peers = {} if args.no_peers else peer_fitters()
-    peer_times = {
-        name: {ref["case"]: time_peer(name, fit, ref, repeat[ref["case"]]) for ref in cases}
-        for name, fit in peers.items()
-    }
+    python_times = {ref["case"]: time_case(ref, peers, repeat[ref["case"]]) for ref in cases}
+    ours = {case: times["mixedmodels"] for case, times in python_times.items()}
+    peer_times = {name: {case: times[name] for case, times in python_times.items()} for name in peers}
+    lme4, blas = ({}, "skipped") if args.no_r else time_lme4(cases, repeat)
     print(f"lme4 BLAS: {blas}")
     print(
         "median seconds per fit, formula and DataFrame to fitted model; ratio = lme4 / mixedmodels, "
