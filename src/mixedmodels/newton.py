@@ -173,36 +173,40 @@ def minimize_one(
     if not math.isfinite(f):
         return theta, f, False
     offsets = _offsets(len(theta))[0]
+    low = lower.tolist()
     for _ in range(max_iter):
         x, fx = theta, f
         h = rel_step * (np.abs(x) + 0.1)
-        g, H = _derivatives_one(fx, np.array([fn(point) for point in x + offsets * h]), h)
-        s = _newton_step_one(g, H, ~((x <= lower) & (g >= 0)))
-        if not (np.isfinite(g).all() and np.isfinite(s).all()):
+        g, H = _derivatives_one(fx, [fn(point) for point in x + offsets * h], h.tolist())
+        xs, gs = x.tolist(), g.tolist()
+        free = np.array([not (v <= b and d >= 0) for v, b, d in zip(xs, low, gs)])
+        s = _newton_step_one(g, H, free)
+        steps = s.tolist()
+        if not all(map(math.isfinite, gs + steps)):
             return theta, f, False
         # the decrease the quadratic model predicts for the full step: below the noise, stop
         predicted = -0.5 * float(np.einsum("ri,ri->r", g[None, :], s[None, :])[0])
-        bound = xtol * (1.0 + np.abs(x))
-        if predicted <= ftol * max(1.0, abs(fx)) or (np.abs(s) <= bound).all():
+        bound = [xtol * (1.0 + abs(v)) for v in xs]
+        if predicted <= ftol * max(1.0, abs(fx)) or all(abs(v) <= b for v, b in zip(steps, bound)):
             return theta, f, True
         theta, f, moved = _line_search_one(fn, x, fx, s, lower)
-        if (np.abs(theta - x) <= bound).all() or not moved:
+        if not moved or all(abs(a - v) <= b for a, v, b in zip(theta.tolist(), xs, bound)):
             return theta, f, math.isfinite(f)
     return theta, f, False
 
 
-def _derivatives_one(f0: float, F: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_derivatives` of one problem: ``F`` (m,) the stencil's values, ``h`` (d,) its steps."""
+def _derivatives_one(f0: float, F: list[float], h: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_derivatives` of one problem, on Python floats (the same operations in the same
+    order): ``F`` the stencil's values, ``h`` its steps. Returns ``g`` (d,) and ``H`` (d, d)."""
     d = len(h)
     _, first, second = _offsets(d)
     fp, fm = F[0 : 2 * d : 2], F[1 : 2 * d : 2]
-    H = np.empty((d, d))
-    diagonal = np.arange(d)
-    H[diagonal, diagonal] = (fp - 2 * f0 + fm) / h**2
-    if len(first):
-        off = (F[2 * d :] - fp[first] - fp[second] + f0) / (h[first] * h[second])
-        H[first, second] = H[second, first] = off
-    return (fp - fm) / (2 * h), H
+    H = [[0.0] * d for _ in range(d)]
+    for j in range(d):
+        H[j][j] = (fp[j] - 2 * f0 + fm[j]) / (h[j] * h[j])
+    for i, (j, k) in enumerate(zip(first.tolist(), second.tolist())):
+        H[j][k] = H[k][j] = (F[2 * d + i] - fp[j] - fp[k] + f0) / (h[j] * h[k])
+    return np.array([(p - m) / (2 * hj) for p, m, hj in zip(fp, fm, h)]), np.array(H)
 
 
 def _newton_step_one(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarray:
