@@ -1,6 +1,6 @@
 """Fit time of every reference case: mixedmodels beside lme4 (R) and installed Python peers.
 
-    python benchmarks/fit_times.py [--repeat 7] [--only CASE] [--no-r]
+    python benchmarks/fit_times.py [--repeat 7] [--only CASE] [--no-r] [--peers lme-python]
 
 Each time is the median of ``--repeat`` runs of a whole fit from formula and DataFrame
 (formula parsing and model matrices included); mixedmodels and the Python peers are run in
@@ -171,10 +171,18 @@ def main() -> None:
     ap.add_argument("--only", default="")
     ap.add_argument("--no-r", action="store_true")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument(
+        "--peers",
+        default="",
+        help="comma-separated peers to time (default: all installed); statsmodels' BLAS threads "
+        "slow whatever runs next on a machine with few cores",
+    )
     args = ap.parse_args()
     cases = load_cases(args.only)
     repeat = {ref["case"]: (3 if ref["case"].startswith("insteval") else args.repeat) for ref in cases}
     peers = {} if args.no_peers else peer_fitters()
+    if args.peers:
+        peers = {name: fit for name, fit in peers.items() if name in args.peers.split(",")}
     python_times = {ref["case"]: time_case(ref, peers, repeat[ref["case"]]) for ref in cases}
     ours = {case: times["mixedmodels"] for case, times in python_times.items()}
     peer_times = {name: {case: times[name] for case, times in python_times.items()} for name in peers}
