@@ -12,7 +12,8 @@ and with ``sigma`` profiled out (its optimum ``sigma^2 = r2 / nu``)
     REML: crit(theta)      = log|L|^2 + log|R_X|^2 + (n - p) (1 + log(2 pi r2 / (n - p)))
 
 The fit, the bootstrap's batches (arrays of ``r2`` and log-determinants), the profile and the
-Satterthwaite derivatives (``sigma`` given) all evaluate them here.
+Satterthwaite derivatives (``sigma`` given) all evaluate them here; the fit's objective reads
+the parts from :meth:`mixedmodels.pls.PLS.parts_function`.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ through ``W``: every one of its entries is a fixed linear combination of the ent
 so the combinations are found once (a sparse matrix ``P``) and each evaluation is one sparse
 matrix-vector product. The last diagonal entry of ``L_S`` is ``sqrt(r2)``, the penalized
 residual sum of squares; ``log|L|^2`` and ``log|R_X|^2`` are sums of logs of diagonals.
+
+The optimizer reads only these three numbers: :meth:`PLS.parts_function` computes them for a
+small model in work arrays made once (no :class:`Factor` per evaluation), with the same
+operations, so that the numbers are those of :meth:`PLS.factor` bit for bit.
 """
 
 from __future__ import annotations
