@@ -303,6 +303,7 @@ class _LmChunk:
             return values, np.full(m, "ok"), None
         kept, Q, R = fit.qr
         sw = np.sqrt(fit.weights)
+        Y = fit.working_response(Y)
         coef = np.linalg.solve(R, Q.T @ (Y * sw[:, None]))
         resid = Y - fit.design.X[:, kept] @ coef
         sigma = np.sqrt(np.sum(fit.weights[:, None] * resid**2, axis=0) / fit.df_residual)

@@ -1,6 +1,8 @@
 """Predictions from fitted models, with lme4's and R's semantics.
 
-For a mixed model, ``X_new beta + sum over the chosen terms of z_new b[level]``: ``re_form``
+For a mixed model, ``o_new + X_new beta + sum over the chosen terms of z_new b[level]``, with
+``o_new`` the model's offset evaluated on the new data (a formula's ``offset(expr)`` terms and an
+``offset=`` column; one given as an array cannot be, and is refused): ``re_form``
 None uses every random-effects term, ``"~0"`` or ``"NA"`` none, a formula the terms (and
 columns) it names. Levels are matched by label. A level not seen in the fit contributes 0 (the
 population prediction) when ``allow_new_levels`` is true, else it is an error that names the
@@ -23,6 +25,7 @@ from .design import (
     formula_variables,
     materialize,
     model_frame,
+    offset_rhs,
 )
 from .formula import parse_formula
 from .frames import as_pandas, check_frame, is_polars_frame
@@ -96,10 +99,17 @@ def _fixed_columns(fit: LmerFit | LmFit) -> set[str]:
     return formula_variables(fit.parsed.fixed)
 
 
+def _offset_columns(fit: LmerFit | LmFit) -> set[str]:
+    """The columns the model's offset is evaluated from."""
+    return {c for expr in fit.design.offset_terms for c in formula_variables(offset_rhs(expr))}
+
+
 def predict_lmer(fit: LmerFit, newdata, re_form, allow_new_levels: bool) -> pd.Series:
     terms = _selected_terms(fit, re_form)
     if newdata is None:
         values = fit.design.X @ fit.fixef.to_numpy()
+        if fit.design.offset is not None:
+            values = values + fit.design.offset
         for i, cols in terms:
             t = fit.design.reterms[i]
             values = values + np.einsum("nk,nk->n", t.z[:, cols], fit.b_terms[i][t.refs][:, cols])
@@ -111,9 +121,13 @@ def predict_lmer(fit: LmerFit, newdata, re_form, allow_new_levels: bool) -> pd.S
         needed |= set(fit.design.reterms[i].group.split(":"))
     for rt in parsed.random:
         needed |= formula_variables(rt.expr)
+    needed |= _offset_columns(fit)
     needed -= {"1", "0"}
     frame = _new_frame(fit, newdata, needed)
     values = fit.design.fixed_matrix(frame) @ fit.fixef.to_numpy()
+    offset = fit.design.new_offset(frame)
+    if offset is not None:
+        values = values + offset
     for i, cols in terms:
         t = fit.design.reterms[i]
         z = _term_matrix(fit, t, frame)[:, cols]
@@ -170,12 +184,15 @@ def predict_lm(fit: LmFit, newdata, interval, level: float) -> pd.Series | pd.Da
         index = fit.design.row_index
     else:
         check_frame(newdata, "newdata")
-        frame = _new_frame(fit, newdata, _fixed_columns(fit))
+        frame = _new_frame(fit, newdata, _fixed_columns(fit) | _offset_columns(fit))
         xspec = fit.design.xspec
         assert xspec is not None  # the plan of X, kept by every design made from data
         X = xspec.matrix(frame)[:, kept]
         index = _row_index(newdata)
     values = X @ beta
+    offset = fit.design.offset if newdata is None else fit.design.new_offset(frame)
+    if offset is not None:
+        values = values + offset
     if interval is None:
         return pd.Series(values, index=index, name="predicted")
     if interval not in ("confidence", "prediction"):

@@ -466,7 +466,13 @@ def _lmer_heading(fit: LmerFit) -> list[str]:
     data_line = "   Data: data"
     if fit.design.dropped_rows:
         data_line += f" ({fit.design.dropped_rows} rows with missing values dropped)"
-    return [f"Linear mixed model fit by {method}['lmerMod']", f"Formula: {fit.formula}", data_line]
+    lines = [f"Linear mixed model fit by {method}['lmerMod']", f"Formula: {fit.formula}", data_line]
+    weights, offset = fit.design.labels
+    if weights is not None:
+        lines.append(f"Weights: {weights}")
+    if offset is not None:
+        lines.append(f" Offset: {offset}")
+    return lines
 
 
 def lmer_summary(fit: LmerFit, ddf: str | None = "Satterthwaite") -> str:

@@ -89,11 +89,12 @@ class LmerFit(InformationCriteria):
     @cached_property
     def objective(self) -> float:
         """The REML criterion (REML fits) or the deviance, ``-2 loglik`` (ML fits)."""
-        return criterion(self.factor, self.pls.n, self.pls.p, self.reml)
+        return criterion(self.factor, self.pls.n, self.pls.p, self.reml, None, self.pls.log_weights)
 
     def criterion(self, theta) -> float:
         """The REML criterion or ML deviance of this model at any ``theta``."""
-        return criterion(self.pls.factor(np.asarray(theta, dtype=float)), self.pls.n, self.pls.p, self.reml)
+        f = self.pls.factor(np.asarray(theta, dtype=float))
+        return criterion(f, self.pls.n, self.pls.p, self.reml, None, self.pls.log_weights)
 
     @cached_property
     def sigma(self) -> float:
@@ -249,10 +250,23 @@ class LmerFit(InformationCriteria):
         return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
 
     # ------------------------------------------------------ fitted, residuals
+    @property
+    def weights(self) -> np.ndarray:
+        """The prior weights of the rows used in the fit (ones when none were given)."""
+        w = self.design.weights
+        return np.ones(self.design.X.shape[0]) if w is None else w
+
+    @property
+    def offset(self) -> np.ndarray | None:
+        """The offset of the rows used in the fit (None for a model without one)."""
+        return self.design.offset
+
     @cached_property
     def fitted(self) -> pd.Series:
-        """Fitted values ``X beta + Z b`` for the rows used in the fit."""
+        """Fitted values ``offset + X beta + Z b`` for the rows used in the fit."""
         values = self.design.X @ self._solution[0]
+        if self.design.offset is not None:
+            values = values + self.design.offset
         for term, b in zip(self.design.reterms, self.b_terms):
             values = values + np.einsum("nk,nk->n", term.z, b[term.refs])
         return pd.Series(values, index=self.design.row_index, name="fitted")
@@ -264,9 +278,26 @@ class LmerFit(InformationCriteria):
             self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
         )
 
+    def resid(self, type: str = "response", scaled: bool = False) -> pd.Series:
+        """Residuals as lme4's ``residuals(fit, type, scaled)``.
+
+        ``"response"``: ``y - fitted``; ``"pearson"``: ``sqrt(w) (y - fitted)`` (the same without
+        prior weights). ``scaled=True`` divides by ``sigma``.
+        """
+        if type not in ("response", "pearson"):
+            raise ValueError(f"type must be 'response' or 'pearson', not {type!r}")
+        r = self.residuals.to_numpy()
+        if type == "pearson" and self.design.weights is not None:
+            r = r * np.sqrt(self.design.weights)
+        if scaled:
+            r = r / self.sigma
+        return pd.Series(r, index=self.residuals.index, name="residuals")
+
     def scaled_residual_quantiles(self) -> tuple[np.ndarray, bool]:
-        """Min, quartiles and max of ``residuals / sigma``, and whether they are exact."""
-        return np.quantile(self.residuals.to_numpy() / self.sigma, [0, 0.25, 0.5, 0.75, 1]), True
+        """Min, quartiles and max of the scaled Pearson residuals (the summary's), and whether
+        they are exact."""
+        r = self.resid("pearson", scaled=True).to_numpy()
+        return np.quantile(r, [0, 0.25, 0.5, 0.75, 1]), True
 
     # ------------------------------------------------------------- inference
     @cached_property
