@@ -222,7 +222,7 @@ class _Plan:
         for t in self.terms:
             z = t.zspec.matrix(frame)[:, t.zcols] if len(frame) else np.zeros((0, len(t.zcols)))
             refs = t.coder.refs(frame) if len(frame) else np.zeros(0, dtype=np.int64)
-            reterms.append(ReTerm(t.group, t.coder.labels, refs, z, t.cnames))
+            reterms.append(ReTerm(t.group, t.coder.labels, refs, z, t.cnames, t.zspec, tuple(t.zcols)))
         w = frame[self.weights].to_numpy(dtype=float) if self.weights else None
         if w is not None and np.any(w < 0):
             raise DataError(f"weights must be non-negative; column {self.weights!r} has negative values")
@@ -343,7 +343,15 @@ def lmer_dask(
     terms = _term_plans(parsed, proto, found, dtypes, n)
     terms.sort(key=lambda t: -len(t.coder.labels))
     reterms = [
-        ReTerm(t.group, t.coder.labels, np.zeros(0, dtype=np.int64), np.zeros((0, len(t.zcols))), t.cnames)
+        ReTerm(
+            t.group,
+            t.coder.labels,
+            np.zeros(0, dtype=np.int64),
+            np.zeros((0, len(t.zcols))),
+            t.cnames,
+            t.zspec,
+            tuple(t.zcols),
+        )
         for t in terms
     ]
     check_memory(reterms, p_full, memory_limit)

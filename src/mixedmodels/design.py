@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -63,6 +63,9 @@ class ReTerm:
         The term's model matrix (the left of the bar).
     cnames : tuple of str
         Column names of ``z`` (``"(Intercept)"``, ``"Days"``).
+    spec, spec_columns : MatrixSpec and tuple of int
+        How ``z`` is made from data: its columns of ``spec.matrix(frame)`` (new data for
+        predictions, the partitions of a Dask DataFrame).
     """
 
     group: str
@@ -70,6 +73,16 @@ class ReTerm:
     refs: np.ndarray
     z: np.ndarray
     cnames: tuple[str, ...]
+    spec: MatrixSpec | None = field(default=None, repr=False, compare=False)
+    spec_columns: tuple[int, ...] = ()
+
+    def new_z(self, frame: pd.DataFrame) -> np.ndarray:
+        """The term's model rows for new data."""
+        if self.spec is None:
+            raise DataError(
+                f"the random-effects columns {self.cnames} of {self.group!r} cannot be made for new data"
+            )
+        return self.spec.matrix(frame)[:, list(self.spec_columns)]
 
     @property
     def nlevels(self) -> int:
@@ -451,10 +464,10 @@ def _reterms(term: RandomTerm, frame: pd.DataFrame, contrasts) -> list[ReTerm]:
     z, zspec = materialize(term.expr, frame, contrasts, f"random-effects ({term.expr} | {term.group})")
     if z.shape[1] == 0:
         raise DataError(f"the random-effects term ({term.expr} | {term.group}) has no columns")
-    return _split_term(term, z, zspec.names, *_grouping(term, frame))
+    return _split_term(term, z, zspec, *_grouping(term, frame))
 
 
-def _split_term(term: RandomTerm, z: np.ndarray, cnames, refs: np.ndarray, levels) -> list[ReTerm]:
+def _split_term(term: RandomTerm, z: np.ndarray, zspec: MatrixSpec, refs: np.ndarray, levels) -> list[ReTerm]:
     """The term's :class:`ReTerm` (one per column of an uncorrelated term), its sizes checked."""
     n = len(refs)
     if len(levels) < 2:
@@ -469,9 +482,10 @@ def _split_term(term: RandomTerm, z: np.ndarray, cnames, refs: np.ndarray, level
             f"the term ({term.expr} | {term.group}) has {len(levels) * z.shape[1]} random effects "
             f"for {n} observations; its variance parameters and the residual variance are not identifiable"
         )
+    cnames = zspec.names
     if term.correlated:
-        return [ReTerm(term.group, levels, refs, z, tuple(cnames))]
-    return [ReTerm(term.group, levels, refs, z[:, [j]], (c,)) for j, c in enumerate(cnames)]
+        return [ReTerm(term.group, levels, refs, z, tuple(cnames), zspec, tuple(range(len(cnames))))]
+    return [ReTerm(term.group, levels, refs, z[:, [j]], (c,), zspec, (j,)) for j, c in enumerate(cnames)]
 
 
 def build_design(
@@ -657,7 +671,7 @@ def _plain_design(parsed: ParsedFormula, data: pd.DataFrame, columns: list[str],
         if z.shape[1] == 0:
             raise DataError(f"the random-effects term ({term.expr} | {term.group}) has no columns")
         refs, levels = _combined_codes([factors[f] for f in term.factors])
-        reterms += _split_term(term, z, zspec.names, refs, levels)
+        reterms += _split_term(term, z, zspec, refs, levels)
     reterms.sort(key=lambda rt: -rt.nlevels)
     y = numbers[parsed.response]
     return Design(y, X, names, tuple(reterms), 0, aliased, parsed.response, data.index, None, xspec, parsed)

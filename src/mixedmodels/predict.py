@@ -23,13 +23,11 @@ from .design import (
     ReTerm,
     factor_codes,
     formula_variables,
-    materialize,
     model_frame,
     offset_rhs,
 )
 from .formula import parse_formula
 from .frames import as_pandas, check_frame, is_polars_frame
-from .rformula import translate_powers
 
 if TYPE_CHECKING:
     from .lm import LmFit
@@ -130,7 +128,7 @@ def predict_lmer(fit: LmerFit, newdata, re_form, allow_new_levels: bool) -> pd.S
         values = values + offset
     for i, cols in terms:
         t = fit.design.reterms[i]
-        z = _term_matrix(fit, t, frame)[:, cols]
+        z = t.new_z(frame)[:, cols]
         idx = _match_levels(t, frame, allow_new_levels)
         b = np.zeros((len(frame), len(cols)))
         seen = idx >= 0
@@ -142,16 +140,6 @@ def predict_lmer(fit: LmerFit, newdata, re_form, allow_new_levels: bool) -> pd.S
 def _row_index(newdata) -> pd.Index:
     """The index of a pandas frame; 0..n-1 for a polars frame, which has none."""
     return newdata.index if isinstance(newdata, pd.DataFrame) else pd.RangeIndex(len(newdata))
-
-
-def _term_matrix(fit: LmerFit, term: ReTerm, frame: pd.DataFrame) -> np.ndarray:
-    parsed = fit.parsed
-    for rt in parsed.random:
-        z, spec = materialize(translate_powers(rt.expr), frame, None, "random-effects")
-        names = list(spec.names)
-        if all(c in names for c in term.cnames) and rt.group == term.group:
-            return z[:, [names.index(c) for c in term.cnames]]
-    raise DataError(f"cannot rebuild the random-effects columns {term.cnames} of {term.group!r} for newdata")
 
 
 def _match_levels(term: ReTerm, frame: pd.DataFrame, allow_new_levels: bool) -> np.ndarray:
