@@ -200,6 +200,17 @@ def test_bad_offsets_are_refused(sleep):
         mm.lmer("Reaction ~ Days + (offset(logdays) | Subject)", sleep)
 
 
+def test_update_and_likelihood_ratio_tests_keep_weights_and_offset(sleep, ref):
+    fit = mm.lmer("Reaction ~ Days + (Days | Subject)", sleep, weights="w")
+    ml = fit.update(reml=False)
+    assert ml.objective == pytest.approx(ref["weights_ml"]["crit"], abs=1e-4)
+    small = mm.lmer("Reaction ~ 1 + (Days | Subject)", sleep, weights="w", reml=False)
+    table = mm.anova(small, fit).table
+    assert table["deviance"].iloc[-1] == pytest.approx(ref["weights_ml"]["crit"], abs=1e-4)
+    offset = mm.lmer("Reaction ~ Days + (1 | Subject)", sleep, offset="logdays").update(reml=False)
+    assert offset.design.offset is not None
+
+
 def test_callers_data_is_not_modified(sleep):
     before = sleep.copy()
     mm.lmer("Reaction ~ Days + offset(logdays) + (1 | Subject)", sleep, weights="w", offset="Days")

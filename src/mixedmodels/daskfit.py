@@ -391,7 +391,12 @@ def lmer_dask(
     if weights is not None and total.n == 0:
         raise DataError("every weight is zero: there is nothing to fit")
     pls = PLS.from_cross_products(reterms, total, memory_limit)
-    context = {"data": data, "contrasts": dict(contrasts or {}), "na_action": na_action}
+    context = {
+        "data": data,
+        "contrasts": dict(contrasts or {}),
+        "na_action": na_action,
+        "model_args": {"weights": weights, "offset": offset},
+    }
     fit = fit_model(
         formula,
         design,

@@ -115,6 +115,7 @@ def refit(
         "data": fit.data if same_y else None,
         "contrasts": fit.contrasts,
         "na_action": fit.na_action,
+        "model_args": fit.model_args,
     }
     feval = 0
     if theta is None and start is not None:

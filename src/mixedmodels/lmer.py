@@ -98,5 +98,10 @@ def lmer(
         )
     check_memory(design.reterms, p, memory_limit)
     pls = model_pls(design, memory_limit=memory_limit)
-    context = {"data": data, "contrasts": dict(contrasts or {}), "na_action": na_action}
+    context = {
+        "data": data,
+        "contrasts": dict(contrasts or {}),
+        "na_action": na_action,
+        "model_args": {"weights": weights, "offset": offset},
+    }
     return fit_model(formula, design, pls, reml, start, notes=aliased_notes(design.aliased), **context)

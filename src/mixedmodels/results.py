@@ -50,6 +50,7 @@ class LmerFit(InformationCriteria):
     contrasts: dict | None = None
     na_action: str = "omit"
     messages: tuple[str, ...] = ()
+    model_args: dict | None = None  # weights= and offset= as given, for update()
 
     @cached_property
     def parsed(self) -> ParsedFormula:
@@ -372,6 +373,7 @@ class LmerFit(InformationCriteria):
             reml=self.reml if reml is None else reml,
             contrasts=self.contrasts,
             na_action=self.na_action,
+            **(self.model_args or {}),
         )
 
     def predict(
