@@ -247,7 +247,8 @@ def f_row(fit: LmerFit, L: np.ndarray, method: str) -> dict:
     """lmerTest's F-table row of ``L beta = 0``: Mean Sq = (unscaled F) sigma^2, Sum Sq = Mean Sq NumDF."""
     if method == "Kenward-Roger":
         test = fit.kenward_roger.test(L)
-        F, q, ddf, p, unscaled = test.F, test.numdf, test.dendf, test.p, test.F / test.scaling
+        F, q, ddf, p = test.statistic, test.numdf, test.dendf, test.p
+        unscaled = F / test.scaling
     else:
         F, q, ddf, p = fit.satterthwaite.f_test(L)
         unscaled = F

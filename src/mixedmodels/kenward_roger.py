@@ -63,19 +63,19 @@ class KRTest:
 
     Attributes
     ----------
-    F : float
-        The scaled statistic ``lambda * Wald / q``.
+    statistic : float
+        The scaled F statistic ``lambda * Wald / q``.
     numdf : int
         Rank of ``L``.
     dendf : float
         Denominator degrees of freedom.
     p : float
-        Upper tail of ``F(numdf, dendf)`` at ``F``.
+        Upper tail of ``F(numdf, dendf)`` at ``statistic``.
     scaling : float
-        ``lambda``; ``F / scaling`` is the unscaled statistic (lmerTest's Mean Sq / sigma^2).
+        ``lambda``; ``statistic / scaling`` is the unscaled statistic (lmerTest's Mean Sq / sigma^2).
     """
 
-    F: float
+    statistic: float
     numdf: int
     dendf: float
     p: float
@@ -312,7 +312,7 @@ class KenwardRoger:
     def f_test(self, L) -> tuple[float, int, float, float]:
         """F statistic, numerator and denominator degrees of freedom, p-value of ``L beta = 0``."""
         t = self.test(L)
-        return t.F, t.numdf, t.dendf, t.p
+        return t.statistic, t.numdf, t.dendf, t.p
 
 
 def _row_basis(L: np.ndarray, tol: float = 1e-10) -> np.ndarray:
