@@ -290,7 +290,7 @@ class Emmeans:
 
     @property
     def df_method(self) -> str | None:
-        """"kenward-roger" or "satterthwaite" for an lmer fit, None for an lm fit."""
+        """The degrees-of-freedom method: "kenward-roger" or "satterthwaite"; None for an lm fit."""
         return self.inference.method
 
     @property
@@ -560,7 +560,8 @@ def _adjusted_p(
 
 def _family_p(p: np.ndarray, abs_t: np.ndarray, df: np.ndarray, adjust: str, k: int, m: int) -> np.ndarray:
     """One family's adjusted p-values: ``k`` means, ``m`` contrasts."""
-    if adjust == "tukey":
+    if adjust == "tukey":  # emmeans zaps the df first: an infinite one (a non-estimable
+        df = _zapsmall(df, inf_counts=True)  # contrast's) rounds them all to whole numbers
         return np.array(
             [
                 stats.studentized_range.sf(math.sqrt(2) * a, k, d) if math.isfinite(a) else math.nan
@@ -607,10 +608,13 @@ def _r_number(x: float) -> str:
     return f"{x:.15g}"
 
 
-def _zapsmall(x: np.ndarray, digits: int = 7) -> np.ndarray:
-    """R's ``zapsmall`` (missing values ignored)."""
-    finite = np.abs(x[np.isfinite(x)])
-    mx = float(finite.max()) if finite.size else 0.0
+def _zapsmall(x: np.ndarray, digits: int = 7, inf_counts: bool = False) -> np.ndarray:
+    """R's ``zapsmall`` (missing values ignored; an infinite value, when ``inf_counts``, makes
+    the largest magnitude infinite and so rounds to whole numbers, as in R)."""
+    kept = np.abs(x[~np.isnan(x)] if inf_counts else x[np.isfinite(x)])
+    mx = float(kept.max()) if kept.size else 0.0
+    if math.isinf(mx):
+        return np.round(x)
     decimals = max(0, digits - math.ceil(math.log10(mx))) if mx > 0 else digits
     return np.round(x, decimals)
 
@@ -669,10 +673,14 @@ def _summary_parts(
         else:
             cells[name] = r_format(x, digits)
     shown = [c for c in table.columns if c not in by]
-    widths = {c: max(len(c), *(len(s.strip()) if not numeric[c] else len(s) for s in cells[c])) for c in shown}
+    widths = {
+        c: max(len(c), *(len(s.strip()) if not numeric[c] else len(s) for s in cells[c])) for c in shown
+    }
     header = [c.ljust(widths[c]) if not numeric[c] else c for c in shown]
-    rows = [[cells[c][i].strip().ljust(widths[c]) if not numeric[c] else cells[c][i] for c in shown]
-            for i in range(len(table))]
+    rows = [
+        [cells[c][i].strip().ljust(widths[c]) if not numeric[c] else cells[c][i] for c in shown]
+        for i in range(len(table))
+    ]
     blocks: list[tuple[str, list[list[str]]]] = []
     if not by:
         blocks.append(("", rows))

@@ -216,9 +216,12 @@ def emmeans_figure(result):
     table = result.table
     specs, by = list(result.specs), list(result.by)
     labels = table[specs].astype(str).agg(" ".join, axis=1).to_numpy()
-    groups = [np.arange(len(table))] if not by else list(table.groupby(by, sort=False, observed=True).indices.values())
+    groups = [np.arange(len(table))]
+    if by:
+        groups = list(table.groupby(by, sort=False, observed=True).indices.values())
     nrow, ncol = _grid(len(groups))
-    fig, axes = _figure(nrow, ncol, figsize=(4 * ncol, 0.4 * len(groups[0]) + 1.6) if ncol else None, squeeze=False)
+    height = 0.4 * max(len(rows) for rows in groups) + 1.6
+    fig, axes = _figure(nrow, ncol, figsize=(4 * ncol, height * nrow), squeeze=False)
     for ax, rows in zip(axes.ravel(), groups):
         part = table.iloc[rows]
         y = np.arange(len(rows))
