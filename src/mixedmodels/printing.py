@@ -420,16 +420,18 @@ def _groups_line(fit: LmerFit) -> str:
 
 def _fixed_effects_cells(fit: LmerFit, ddf: str | None) -> tuple[str, list[str], list[str], list[list[str]]]:
     """Title, header, row names and cells of the fixed-effects table (lme4's or lmerTest's)."""
-    cells = coef_table_strings(fit.fixef.to_numpy(), fit.se.to_numpy(), fit.tvalues.to_numpy())
     names = list(fit.fixef_names)
     if ddf is None:
+        cells = coef_table_strings(fit.fixef.to_numpy(), fit.se.to_numpy(), fit.tvalues.to_numpy())
         return "Fixed effects:", ["Estimate", "Std. Error", "t value"], names, cells
-    df = r_format(np.round(fit.satterthwaite_df.to_numpy(), 2), 4)
-    p = fit.pvalues.to_numpy()
+    table = fit.coef_table(ddf)
+    cells = coef_table_strings(*(table[c].to_numpy() for c in ("Estimate", "Std. Error", "t value")))
+    df = r_format(np.round(table["df"].to_numpy(), 2), 4)
+    p = table["Pr(>|t|)"].to_numpy()
     pvals = format_pvalues(p, 3)
     cells = [[c[0], c[1], d, c[2], pv, signif_stars(pr)] for c, d, pv, pr in zip(cells, df, pvals, p)]
     header = ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)", ""]
-    return "Fixed effects (t tests use Satterthwaite's method):", header, names, cells
+    return f"Fixed effects (t tests use {ddf}'s method):", header, names, cells
 
 
 def _fixed_effects(fit: LmerFit, ddf: str | None) -> str:
