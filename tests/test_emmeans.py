@@ -18,7 +18,7 @@ import pytest
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.emmeans import Emmeans, emmeans
+from mixedmodels.emmeans import Emmeans
 
 HERE = Path(__file__).parent / "reference" / "emmeans"
 RTOL = 1e-4
@@ -56,24 +56,17 @@ def _fit(name: str):
         return mm.lmer(ref["formula"], data, reml=ref["REML"])
 
 
-def _has_kenward_roger() -> bool:
-    return hasattr(mm.LmerFit, "kenward_roger")
-
-
-def _calls() -> list[tuple[str, int]]:
-    out = []
-    for name in CASES:
-        for i, call in enumerate(_reference(name)["calls"]):
-            marks = []
-            if call.get("ddf") == "kenward-roger" and not _has_kenward_roger():
-                marks.append(pytest.mark.skip(reason="Kenward-Roger is not in this build yet"))
-            out.append(pytest.param(name, i, marks=marks, id=f"{name}-{i}"))
-    return out
+def _calls() -> list:
+    return [
+        pytest.param(name, i, id=f"{name}-{i}")
+        for name in CASES
+        for i in range(len(_reference(name)["calls"]))
+    ]
 
 
 def _emmeans_of(name: str, call: dict) -> Emmeans:
     specs = call["specs"]
-    return emmeans(_fit(name), specs, by=call.get("by"), ddf=call.get("ddf"))
+    return mm.emmeans(_fit(name), specs, by=call.get("by"), ddf=call.get("ddf"))
 
 
 def _relative(ours, theirs) -> float:
@@ -143,14 +136,13 @@ def cake():
 
 def test_cake_satterthwaite(cake):
     ref, fit = cake
-    result = emmeans(fit, "recipe", ddf="Satterthwaite")
+    result = mm.emmeans(fit, "recipe", ddf="Satterthwaite")
     _compare(result.table, ref["emmeans_satterthwaite"], ["recipe"])
 
 
-@pytest.mark.skipif(not _has_kenward_roger(), reason="Kenward-Roger is not in this build yet")
 def test_cake_kenward_roger(cake):
     ref, fit = cake
-    result = emmeans(fit, ref["emmeans"]["specs"])
+    result = mm.emmeans(fit, ref["emmeans"]["specs"])
     assert result.df_method == ref["emmeans"]["df_method"]
     _compare(result.table, ref["emmeans"]["table"], ["recipe"])
     _compare(result.pairs(), ref["emmeans_pairs"], ["contrast"])
@@ -158,7 +150,7 @@ def test_cake_kenward_roger(cake):
 
 def test_cake_grid_holds_the_covariate_at_its_mean(cake):
     _, fit = cake
-    result = emmeans(fit, "recipe", ddf="satterthwaite")
+    result = mm.emmeans(fit, "recipe", ddf="satterthwaite")
     assert result.grid.covariates == {"temp": pytest.approx(fit.data["temp"].mean())}
     assert result.averaged_over == ()
 
@@ -166,7 +158,7 @@ def test_cake_grid_holds_the_covariate_at_its_mean(cake):
 # ------------------------------------------------------------------ behaviour
 def test_equal_weights_differ_from_the_raw_means():
     fit = _fit("warpbreaks_lm")
-    table = emmeans(fit, "tension").table
+    table = mm.emmeans(fit, "tension").table
     raw = _data("warpbreaks_unbalanced.csv").groupby("tension", observed=True)["breaks"].mean()
     cells = _data("warpbreaks_unbalanced.csv").groupby(["tension", "wool"], observed=True)["breaks"].mean()
     assert not np.allclose(table["emmean"].to_numpy(), raw.to_numpy())
@@ -175,7 +167,7 @@ def test_equal_weights_differ_from_the_raw_means():
 
 def test_by_gives_one_block_and_one_tukey_family_per_level():
     fit = _fit("oats_unbalanced")
-    result = emmeans(fit, "N", by="V", ddf="satterthwaite")
+    result = mm.emmeans(fit, "N", by="V", ddf="satterthwaite")
     assert list(result.table.columns[:2]) == ["N", "V"]
     pairs = result.pairs()
     assert pairs.groupby("V", observed=True).size().tolist() == [6, 6, 6]
@@ -183,26 +175,26 @@ def test_by_gives_one_block_and_one_tukey_family_per_level():
 
 
 def test_result_is_immutable():
-    result = emmeans(_fit("warpbreaks_lm"), "tension")
+    result = mm.emmeans(_fit("warpbreaks_lm"), "tension")
     with pytest.raises(AttributeError):
         result.level = 0.9  # type: ignore[misc]
 
 
 def test_level_changes_the_intervals():
     fit = _fit("warpbreaks_lm")
-    wide, narrow = emmeans(fit, "tension").table, emmeans(fit, "tension", level=0.5).table
+    wide, narrow = mm.emmeans(fit, "tension").table, mm.emmeans(fit, "tension", level=0.5).table
     assert (narrow["upper.CL"] < wide["upper.CL"]).all()
-    assert "Confidence level used: 0.5 " in str(emmeans(fit, "tension", level=0.5))
+    assert "Confidence level used: 0.5 " in str(mm.emmeans(fit, "tension", level=0.5))
 
 
 def test_html_has_the_table_and_the_footer():
-    html = emmeans(_fit("warpbreaks_lm"), "tension")._repr_html_()
+    html = mm.emmeans(_fit("warpbreaks_lm"), "tension")._repr_html_()
     assert "<table" in html and "Confidence level used: 0.95" in html
 
 
 def test_figure_has_a_panel_per_by_group():
     pytest.importorskip("matplotlib")
-    fig = emmeans(_fit("warpbreaks_lm"), "wool", by="tension").figure()
+    fig = mm.emmeans(_fit("warpbreaks_lm"), "wool", by="tension").figure()
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 3
 
 
@@ -210,29 +202,38 @@ def test_figure_has_a_panel_per_by_group():
 def test_errors_name_the_problem(cake):
     _, fit = cake
     with pytest.raises(ValueError, match="'flavour', which is not a factor of the model"):
-        emmeans(fit, "flavour", ddf="satterthwaite")
+        mm.emmeans(fit, "flavour", ddf="satterthwaite")
     with pytest.raises(ValueError, match="'temp', a numeric covariate"):
-        emmeans(fit, "temp", ddf="satterthwaite")
+        mm.emmeans(fit, "temp", ddf="satterthwaite")
     with pytest.raises(ValueError, match="'replicate', a grouping factor of the random effects"):
-        emmeans(fit, "recipe", by="replicate", ddf="satterthwaite")
+        mm.emmeans(fit, "recipe", by="replicate", ddf="satterthwaite")
     with pytest.raises(ValueError, match="by names 'temp', a numeric covariate"):
-        emmeans(fit, "recipe", by="temp", ddf="satterthwaite")
+        mm.emmeans(fit, "recipe", by="temp", ddf="satterthwaite")
     with pytest.raises(ValueError, match="level must be between 0 and 1"):
-        emmeans(fit, "recipe", ddf="satterthwaite", level=1.5)
+        mm.emmeans(fit, "recipe", ddf="satterthwaite", level=1.5)
     with pytest.raises(ValueError, match="ddf must be 'kenward-roger' or 'satterthwaite'"):
-        emmeans(fit, "recipe", ddf="lme4")
-    result = emmeans(fit, "recipe", ddf="satterthwaite")
+        mm.emmeans(fit, "recipe", ddf="lme4")
+    result = mm.emmeans(fit, "recipe", ddf="satterthwaite")
     with pytest.raises(ValueError, match="adjust must be one of"):
         result.pairs("scheffe")
 
 
 def test_lm_refuses_a_ddf():
     with pytest.raises(ValueError, match="residual degrees of freedom"):
-        emmeans(_fit("warpbreaks_lm"), "tension", ddf="satterthwaite")
+        mm.emmeans(_fit("warpbreaks_lm"), "tension", ddf="satterthwaite")
 
 
 def test_two_valued_covariate_is_averaged_but_not_a_spec():
     fit = _fit("mtcars_lm")
-    assert emmeans(fit, "cyl").averaged_over == ("am",)
+    assert mm.emmeans(fit, "cyl").averaged_over == ("am",)
     with pytest.raises(ValueError, match="'am', a numeric covariate with two values"):
-        emmeans(fit, "am")
+        mm.emmeans(fit, "am")
+
+
+def test_kenward_roger_is_the_default_and_needs_reml(cake):
+    ref, fit = cake
+    assert mm.emmeans(fit, "recipe").df_method == "kenward-roger"
+    ml = mm.lmer(ref["formula"], datasets.load("cake"), reml=False)
+    with pytest.raises(ValueError, match="REML"):
+        mm.emmeans(ml, "recipe")
+    assert mm.emmeans(ml, "recipe", ddf="satterthwaite").df_method == "satterthwaite"

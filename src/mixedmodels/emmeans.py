@@ -238,11 +238,7 @@ def _inference(fit: LmerFit | LmFit, ddf: str | None) -> _Inference:
     if method == "satterthwaite":
         satt = fit.satterthwaite
         return _Inference(beta, fit.vcov.to_numpy(), satt.df_contrast, method)
-    kr = getattr(fit, "kenward_roger", None)
-    if kr is None:
-        raise NotImplementedError(
-            "Kenward-Roger degrees of freedom are not available in this version; use ddf='satterthwaite'"
-        )
+    kr = fit.kenward_roger  # REML fits only: an ML fit is refused there, with the reason
     return _Inference(beta, np.asarray(kr.V), kr.df_contrast, method)
 
 
@@ -550,6 +546,8 @@ def _adjusted_p(
     """Two-sided p-values of the contrasts, adjusted within each family."""
     dfi = np.where(np.isnan(df), np.inf, df)
     raw = 2 * stats.t.sf(np.abs(t), dfi)
+    if adjust == "tukey":  # emmeans zaps the df of all the contrasts first: an infinite one
+        dfi = _zapsmall(dfi, inf_counts=True)  # (a non-estimable contrast's) rounds them all
     out = np.full(len(t), np.nan)
     for g in np.unique(group):
         rows = np.flatnonzero(group == g)
@@ -560,8 +558,7 @@ def _adjusted_p(
 
 def _family_p(p: np.ndarray, abs_t: np.ndarray, df: np.ndarray, adjust: str, k: int, m: int) -> np.ndarray:
     """One family's adjusted p-values: ``k`` means, ``m`` contrasts."""
-    if adjust == "tukey":  # emmeans zaps the df first: an infinite one (a non-estimable
-        df = _zapsmall(df, inf_counts=True)  # contrast's) rounds them all to whole numbers
+    if adjust == "tukey":
         return np.array(
             [
                 stats.studentized_range.sf(math.sqrt(2) * a, k, d) if math.isfinite(a) else math.nan
