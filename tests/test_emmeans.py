@@ -237,3 +237,29 @@ def test_kenward_roger_is_the_default_and_needs_reml(cake):
     with pytest.raises(ValueError, match="REML"):
         mm.emmeans(ml, "recipe")
     assert mm.emmeans(ml, "recipe", ddf="satterthwaite").df_method == "satterthwaite"
+
+
+def test_nested_factors_are_refused():
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame(
+        {
+            "school": pd.Categorical(np.repeat(["s1", "s2", "s3"], 8)),
+            "klass": pd.Categorical(np.repeat([f"c{i}" for i in range(6)], 4)),
+            "treat": pd.Categorical(np.tile(["a", "b"], 12)),
+        }
+    )
+    data["y"] = rng.normal(size=len(data))
+    with pytest.raises(NotImplementedError, match="'klass' is nested in 'school'"):
+        mm.emmeans(mm.lm("y ~ school + klass + treat", data), "treat")
+    with pytest.raises(NotImplementedError, match="'treat' has no main effect"):
+        mm.emmeans(mm.lm("y ~ school + school:treat", data), "school")
+
+
+def test_means_do_not_depend_on_the_contrasts():
+    data = _data("warpbreaks_unbalanced.csv")
+    plain = mm.emmeans(mm.lm("breaks ~ wool * tension", data), "tension")
+    summed = mm.emmeans(
+        mm.lm("breaks ~ wool * tension", data, contrasts={"wool": "sum", "tension": "helmert"}), "tension"
+    )
+    assert np.allclose(plain.table["emmean"], summed.table["emmean"])
+    assert np.allclose(plain.table["SE"], summed.table["SE"])

@@ -127,7 +127,7 @@ def reference_grid(fit: LmerFit | LmFit) -> ReferenceGrid:
     if xspec is None:
         raise ValueError("this fit keeps no specification of its model matrix, which the grid needs")
     coerced = {d.source for d in xspec.derived if d.kind in ("factor", "ordered")}
-    values: dict[str, object] = {}
+    values: dict[str, np.ndarray] = {}
     factors, covariates = [], {}
     for name in _variables_in_order(fit.parsed.fixed):
         column = rows[name]
@@ -140,6 +140,7 @@ def reference_grid(fit: LmerFit | LmFit) -> ReferenceGrid:
         else:
             covariates[name] = float(column.mean())
             values[name] = np.array([covariates[name]])
+    _refuse_nesting(rows, [f for f in factors if len(values[f]) > 1], xspec.terms)
     frame = _expand(values, rows)
     X = xspec.matrix(frame)
     columns = tuple(xspec.names)
@@ -163,6 +164,28 @@ def _fit_rows(fit: LmerFit | LmFit) -> pd.DataFrame:
     return rows
 
 
+def _refuse_nesting(rows: pd.DataFrame, factors: list[str], terms: Sequence[str]) -> None:
+    """Refuse the nested structures for which emmeans would average within the nesting factor's
+    levels only: a factor each of whose levels occurs with one level of another (in the rows
+    used), or one with no main effect of its own that enters the model in an interaction with
+    another factor (``A + A:B``)."""
+    for inner, outer in itertools.permutations(factors, 2):
+        if rows.groupby(inner, observed=True)[outer].nunique().max() == 1:
+            raise NotImplementedError(
+                f"{inner!r} is nested in {outer!r} (each level of {inner!r} occurs with one level of "
+                f"{outer!r}); emmeans for nested factors are not supported"
+            )
+    term_factors = [
+        {f for f in factors if re.search(rf"(?<![\w.]){re.escape(f)}(?![\w.])", t)} for t in terms
+    ]
+    for f in factors:
+        if {f} not in term_factors and any(f in tf and len(tf) > 1 for tf in term_factors):
+            raise NotImplementedError(
+                f"{f!r} has no main effect and enters the model in an interaction with another factor, "
+                "which emmeans reads as nesting; emmeans for nested factors are not supported"
+            )
+
+
 def _variables_in_order(rhs: str) -> list[str]:
     """The variables of a right-hand side in the order they first appear in it (R's all.vars)."""
 
@@ -184,11 +207,11 @@ def _levels(column: pd.Series) -> np.ndarray:
     return np.sort(column.unique())
 
 
-def _expand(values: dict[str, object], rows: pd.DataFrame) -> pd.DataFrame:
+def _expand(values: dict[str, np.ndarray], rows: pd.DataFrame) -> pd.DataFrame:
     """Every combination of the values, the first variable varying fastest (R's expand.grid),
     categorical columns with the fit's categories."""
     names = list(values)
-    combos = list(itertools.product(*(list(values[n]) for n in reversed(names))))  # type: ignore[call-overload]
+    combos = list(itertools.product(*(list(values[n]) for n in reversed(names))))
     out = {}
     for j, name in enumerate(names):
         column = [c[len(names) - 1 - j] for c in combos]
@@ -269,6 +292,8 @@ class Emmeans:
         The linear functions ``l_c``, one row per mean, over every model-matrix column.
     grid : ReferenceGrid
         The reference grid they average.
+    inference : _Inference
+        The coefficients, their covariance and the degrees-of-freedom method.
     level : float
         Confidence level of the intervals.
     averaged_over : tuple of str
@@ -417,7 +442,7 @@ class Emmeans:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        header, blocks, footer = _summary_parts(self.table, "emmean", self.by)
+        header, blocks = _summary_parts(self.table, "emmean", self.by)
         parts = []
         for title, rows in blocks:
             if title:
@@ -643,9 +668,9 @@ def _format_fixed(values: np.ndarray, nsmall: int) -> list[str]:
 
 def _summary_parts(
     table: pd.DataFrame, estimate: str, by: Sequence[str]
-) -> tuple[list[str], list[tuple[str, list[list[str]]]], list[bool]]:
-    """The header, the blocks (title, rows of cells) and the right-justified columns of a table,
-    formatted as emmeans' print method formats them."""
+) -> tuple[list[str], list[tuple[str, list[list[str]]]]]:
+    """The header and the blocks (title, rows of cells) of a table, formatted as emmeans' print
+    method formats them."""
     numeric = {c: pd.api.types.is_numeric_dtype(table[c]) for c in table.columns}
     numeric.update({c: False for c in table.columns if isinstance(table[c].dtype, pd.CategoricalDtype)})
     cells: dict[str, list[str]] = {}
@@ -685,12 +710,12 @@ def _summary_parts(
         keys = [", ".join(f"{b} = {cells[b][i].strip()}" for b in by) for i in range(len(table))]
         for key in pd.unique(pd.Series(keys)):
             blocks.append((f"{key}:", [rows[i] for i in range(len(table)) if keys[i] == key]))
-    return header, blocks, [numeric[c] for c in shown]
+    return header, blocks
 
 
 def _summary_text(table: pd.DataFrame, estimate: str, by: Sequence[str], footer: Sequence[str]) -> str:
     """A summary table as emmeans prints it: blocks, then the footer lines."""
-    header, blocks, _ = _summary_parts(table, estimate, by)
+    header, blocks = _summary_parts(table, estimate, by)
     lines = []
     for title, rows in blocks:
         if title:
