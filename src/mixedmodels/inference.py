@@ -298,10 +298,17 @@ def _term_rows(terms: Sequence[str]) -> dict[str, list[int]]:
     return out
 
 
-def _sequential_rows(xtx: np.ndarray, order: list[int]) -> np.ndarray:
-    """Rows of the upper Cholesky factor of ``X'X`` with columns in ``order``, in the original
-    column order: row ``j`` tests column ``order[j]`` adjusted for the columns before it."""
+def _sequential_rows(xtx: np.ndarray, order: list[int], zap: float = 1e-6) -> np.ndarray:
+    """Sequential hypotheses with the columns of ``X`` taken in ``order``, in the original
+    column order: row ``j`` tests column ``order[j]`` adjusted for the columns before it.
+
+    The rows are those of the unit upper-triangular ``L'`` of ``X'X = L D L'`` (lmerTest's
+    Doolittle factor, entries below ``zap`` set to 0): Satterthwaite's F test depends on the
+    basis of the hypothesis, not only on the hypothesis, so the basis is lmerTest's.
+    """
     R = np.linalg.cholesky(xtx[np.ix_(order, order)]).T
+    R = R / np.diag(R)[:, None]
+    R[np.abs(R) < zap] = 0.0
     out = np.zeros_like(R)
     out[:, order] = R
     return out
@@ -361,12 +368,15 @@ def type2_hypotheses(fit: LmerFit) -> dict[str, np.ndarray]:
     if len(rows) <= 1:
         return type1_hypotheses(fit)
     contains = containment(list(rows), _frame(fit))
-    xtx = _xtx(fit)
+    xtx, p = _xtx(fit), len(column_terms)
     out = {}
     for term, cols in rows.items():
-        later = set(cols) | {j for u in contains[term] for j in rows[u]}
-        order = [j for j in range(len(column_terms)) if j not in later] + cols
-        order += [j for j in range(len(column_terms)) if j in later and j not in cols]
+        if not contains[term]:  # marginal: its coefficients themselves, as lmerTest
+            out[term] = np.eye(p)[cols]
+            continue
+        containing = {j for u in contains[term] for j in rows[u]}
+        others = [j for j in range(p) if j not in containing and j not in cols]
+        order = others + cols + sorted(containing)
         out[term] = _sequential_rows(xtx, order)[[order.index(j) for j in cols]]
     return out
 
