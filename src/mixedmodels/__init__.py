@@ -4,6 +4,7 @@ from .bootstrap import BootstrapResult, bootstrap
 from .compare import Comparison, compare
 from .daskfit import DaskLmerFit
 from .design import DataError
+from .emmeans import Emmeans, emmeans
 from .formula import FormulaError
 from .inference import anova
 from .lm import LmFit, lm
@@ -19,6 +20,8 @@ __all__ = [
     "compare",
     "DaskLmerFit",
     "DataError",
+    "Emmeans",
+    "emmeans",
     "FormulaError",
     "LmFit",
     "LmerFit",
