@@ -220,9 +220,9 @@ class KenwardRoger:
         ``Q_ij = c_i' [Z X]'V^-1[Z X] c_j``."""
         qz, s2 = self.qz, self.sigma2
         C = np.array([self._coefficients(par) for par in [*self.params, None]])  # (g, qz + p, p)
-        GC = np.einsum("ab,ibp->iap", self.G1, C) / s2
+        GC = np.matmul(self.G1, C) / s2
         P = -GC[:, qz:, :]
-        Q = np.einsum("iar,jas->ijrs", C, GC)
+        Q = np.tensordot(C, GC, axes=([1], [1])).transpose(0, 2, 1, 3)  # (i, r, j, s) -> (i, j, r, s)
         return (P + P.transpose(0, 2, 1)) / 2, Q
 
     def _traces(self) -> np.ndarray:
