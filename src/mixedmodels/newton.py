@@ -2,7 +2,8 @@
 
 Each row ``i`` of ``theta`` is a separate problem ``min f_i(theta_i)`` subject to
 ``theta_i >= lower``; ``fn`` evaluates all of them (or any subset) in one call, which is what
-makes a bootstrap of thousands of refits one batched computation. Gradient and Hessian come
+makes a bootstrap of thousands of refits one batched computation (:func:`minimize_one` takes
+the same steps on a single problem with a function of one point: a fit's polish). Gradient and Hessian come
 from central differences with steps relative to ``|theta|``:
 
     g_j  = (f(x + h_j e_j) - f(x - h_j e_j)) / (2 h_j)
@@ -23,11 +24,12 @@ them another way.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["minimize_batch"]
+__all__ = ["minimize_batch", "minimize_one"]
 
 
 @functools.lru_cache(maxsize=32)
@@ -110,8 +112,6 @@ def minimize_batch(
     """
     theta = np.maximum(np.array(theta0, dtype=float), lower)
     R, d = theta.shape
-    if R == 1:  # one problem (a fit's polish, a refit): the same steps without the bookkeeping
-        return _minimize_one(fn, theta, lower, xtol, ftol, max_iter, rel_step)
     rows = np.arange(R)
     f = fn(theta, rows)
     done = ~np.isfinite(f)
@@ -144,32 +144,103 @@ def minimize_batch(
     return theta, f, converged
 
 
-def _minimize_one(fn, theta, lower, xtol, ftol, max_iter, rel_step):
-    """:func:`minimize_batch` of one problem (``theta`` is (1, d)): the same arithmetic, step for
-    step, with the control flow on Python scalars (a batch's masks cost more than its steps)."""
-    row = np.zeros(1, dtype=np.intp)
-    f = fn(theta, row)
-    if not np.isfinite(f[0]):
-        return theta, f, np.zeros(1, dtype=bool)
-    rows = np.zeros(len(_offsets(theta.shape[1])[0]), dtype=np.intp)
+def minimize_one(
+    fn: Callable[[np.ndarray], float],
+    theta0: np.ndarray,
+    lower: np.ndarray,
+    xtol: float = 1e-9,
+    ftol: float = 1e-13,
+    max_iter: int = 60,
+    rel_step: float = 1e-4,
+    f0: float | None = None,
+) -> tuple[np.ndarray, float, bool]:
+    """:func:`minimize_batch` of one problem whose function takes one point: the same
+    arithmetic, step for step, with the control flow on Python scalars (a batch's masks cost
+    more than its steps). The polish of a fit and a refit from a start use it.
+
+    ``fn`` is the function of one point (d,); ``f0``, when given, is its value at ``theta0``
+    (not evaluated again). The line search tries the shorter steps one at a time, longest
+    first, and stops at the first that does not increase ``fn``: the step :func:`_line_search`
+    takes, with fewer evaluations. Returns the point reached, its value and whether it
+    converged.
+
+    (A batched function is not evaluated this way: its value at a point can depend, in the
+    last bits, on the other points of the batch, so :func:`minimize_batch` keeps its batches
+    even for one problem.)
+    """
+    theta = np.maximum(np.array(theta0, dtype=float), lower)
+    f = fn(theta) if f0 is None else f0
+    if not math.isfinite(f):
+        return theta, f, False
+    offsets = _offsets(len(theta))[0]
     for _ in range(max_iter):
         x, fx = theta, f
         h = rel_step * (np.abs(x) + 0.1)
-        points, pairs = _stencil(x, h)
-        F = fn(points, rows).reshape(1, -1)
-        g, H = _derivatives(fx, F, h, pairs)
-        s = _newton_step(g, H, ~((x <= lower) & (g >= 0)))
+        g, H = _derivatives_one(fx, np.array([fn(point) for point in x + offsets * h]), h)
+        s = _newton_step_one(g, H, ~((x <= lower) & (g >= 0)))
         if not (np.isfinite(g).all() and np.isfinite(s).all()):
-            return theta, f, np.zeros(1, dtype=bool)
+            return theta, f, False
         # the decrease the quadratic model predicts for the full step: below the noise, stop
-        predicted = -0.5 * np.einsum("ri,ri->r", g, s)
+        predicted = -0.5 * float(np.einsum("ri,ri->r", g[None, :], s[None, :])[0])
         bound = xtol * (1.0 + np.abs(x))
-        if predicted[0] <= ftol * max(1.0, abs(fx[0])) or (np.abs(s) <= bound).all():
-            return theta, f, np.ones(1, dtype=bool)
-        theta, f, moved = _line_search(fn, row, x, fx, s, lower)
-        if (np.abs(theta - x) <= bound).all() or not moved[0]:
-            return theta, f, np.isfinite(f)
-    return theta, f, np.zeros(1, dtype=bool)
+        if predicted <= ftol * max(1.0, abs(fx)) or (np.abs(s) <= bound).all():
+            return theta, f, True
+        theta, f, moved = _line_search_one(fn, x, fx, s, lower)
+        if (np.abs(theta - x) <= bound).all() or not moved:
+            return theta, f, math.isfinite(f)
+    return theta, f, False
+
+
+def _derivatives_one(f0: float, F: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_derivatives` of one problem: ``F`` (m,) the stencil's values, ``h`` (d,) its steps."""
+    d = len(h)
+    _, first, second = _offsets(d)
+    fp, fm = F[0 : 2 * d : 2], F[1 : 2 * d : 2]
+    H = np.empty((d, d))
+    diagonal = np.arange(d)
+    H[diagonal, diagonal] = (fp - 2 * f0 + fm) / h**2
+    if len(first):
+        off = (F[2 * d :] - fp[first] - fp[second] + f0) / (h[first] * h[second])
+        H[first, second] = H[second, first] = off
+    return (fp - fm) / (2 * h), H
+
+
+def _newton_step_one(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """:func:`_newton_step` of one problem; with one coordinate, its closed form.
+
+    (A 1 x 1 matrix is its own eigenvalue with eigenvector 1, so the step is ``-g / |H|``,
+    computed as ``-(1 / |H|) g`` as the general formula rounds it.)
+    """
+    if len(g) > 1:
+        if not free.all():
+            return _newton_step(g[None, :], H[None, :, :], free[None, :])[0]
+        Hf = H if np.isfinite(H).all() else np.where(np.isfinite(H), H, 0.0)
+        eigenvalues, V = np.linalg.eigh(Hf[None, :, :])
+        lam = np.abs(eigenvalues)
+        lam = np.maximum(lam, 1e-10 * max(float(lam.max()), 1e-300))
+        return -np.einsum("rij,rj,rkj,rk->ri", V, 1.0 / lam, V, g[None, :])[0]
+    if not free[0]:
+        return np.zeros(1)
+    curvature = abs(float(H[0, 0])) if math.isfinite(H[0, 0]) else 0.0
+    curvature = max(curvature, 1e-10 * max(curvature, 1e-300))
+    return np.array([-((1.0 / curvature) * float(g[0]))])
+
+
+def _line_search_one(fn, x, fx, s, lower, max_halvings: int = 12):
+    """:func:`_line_search` of one problem: t = 1, 1/2, 1/4 ... tried in turn."""
+    limit = fx + 1e-12 * max(1.0, abs(fx))
+    trial = np.maximum(x + s, lower)
+    ft = fn(trial)
+    t = 1.0
+    for _ in range(max_halvings + 1):
+        if math.isfinite(ft) and ft <= limit:
+            return trial, ft, True
+        t *= 0.5
+        if t < 0.5**max_halvings:
+            break
+        trial = np.maximum(x + t * s, lower)
+        ft = fn(trial)
+    return x, fx, False
 
 
 def _line_search(fn, act, x, fx, s, lower, max_halvings: int = 12):

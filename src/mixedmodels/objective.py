@@ -69,10 +69,15 @@ def sigma(f: Factor, n: int, p: int, reml: bool) -> float:
 
 def criterion_function(pls: PLS, reml: bool):
     """The criterion of the model ``pls`` as a function of ``theta`` (and ``sigma``, if given)."""
+    parts = pls.parts_function()
+    n, p, log_weights = pls.n, pls.p, pls.log_weights
 
     def fn(theta: np.ndarray, sigma: float | None = None) -> float:
         if theta is None:
             return math.inf
-        return criterion(pls.factor(theta, reuse=True), pls.n, pls.p, reml, sigma, pls.log_weights)
+        got = parts(theta)
+        if got is None or not got[2] > 0.0 or (sigma is not None and not sigma > 0.0):
+            return math.inf
+        return float(from_parts(got[0], got[1], got[2], n, p, reml, sigma, log_weights))
 
     return fn

@@ -14,13 +14,14 @@ relative to the optimum (the seed model's intercept standard error changes in it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import nlopt
 import numpy as np
 
-from .newton import minimize_batch
+from .newton import minimize_one
 
 __all__ = ["OptSummary", "minimize_theta", "newton", "polish"]
 
@@ -82,14 +83,15 @@ def minimize_theta(
     start = np.asarray(start, dtype=float)
     upper = np.full_like(start, np.inf) if upper is None else np.asarray(upper, dtype=float)
     count = [0]
-    best = [start.copy(), np.inf]
+    best_x, best_f = [start.copy()], [math.inf]
+    isfinite = math.isfinite
 
     def objective(x, grad):
         count[0] += 1
         value = fn(x)
-        if value < best[1]:
-            best[0], best[1] = x.copy(), value
-        return value if np.isfinite(value) else 1e300
+        if value < best_f[0]:
+            best_x[0], best_f[0] = x.copy(), value
+        return value if isfinite(value) else 1e300
 
     opt = nlopt.opt(nlopt.LN_BOBYQA, len(start))
     opt.set_min_objective(objective)
@@ -106,10 +108,13 @@ def minimize_theta(
         theta = opt.optimize(np.clip(start, lower, upper))
         code = opt.last_optimize_result()
     except nlopt.RoundoffLimited:
-        theta, code, message = best[0], nlopt.ROUNDOFF_LIMITED, "stopped by roundoff"
+        theta, code, message = best_x[0], nlopt.ROUNDOFF_LIMITED, "stopped by roundoff"
     theta = np.clip(np.asarray(theta, dtype=float), lower, upper)
-    fmin = fn(theta)
-    count[0] += 1
+    if np.array_equal(theta, best_x[0]):  # the best point evaluated: its value is known
+        fmin = best_f[0]
+    else:
+        fmin = fn(theta)
+        count[0] += 1
     theta, fmin, extra = _snap_to_boundary(fn, theta, fmin, lower, boundary_tol)
     count[0] += extra
     converged = bool(code in _CONVERGED and np.isfinite(fmin))
@@ -130,25 +135,26 @@ def _snap_to_boundary(fn, theta, fmin, lower, tol):
 
 
 def newton(
-    fn: Callable[[np.ndarray], float], start: np.ndarray, lower: np.ndarray
+    fn: Callable[[np.ndarray], float], start: np.ndarray, lower: np.ndarray, fstart: float | None = None
 ) -> tuple[np.ndarray, float, bool, int]:
     """Projected Newton steps (:mod:`mixedmodels.newton`) from ``start`` on one problem.
 
-    Returns the point reached, its value, whether the steps converged, and the evaluations.
+    ``fstart``, when given, is ``fn(start)``, known already. Returns the point reached, its
+    value, whether the steps converged, and the evaluations.
     """
     count = [0]
 
-    def batch_fn(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        count[0] += len(points)
-        return np.array([fn(x) for x in points])
+    def counted(theta: np.ndarray) -> float:
+        count[0] += 1
+        return fn(theta)
 
-    theta, fmin, ok = minimize_batch(batch_fn, np.asarray(start, dtype=float)[None, :], lower, max_iter=20)
-    return theta[0], float(fmin[0]), bool(ok[0]), count[0]
+    theta, fmin, ok = minimize_one(counted, np.asarray(start, dtype=float), lower, max_iter=20, f0=fstart)
+    return theta, float(fmin), ok, count[0]
 
 
 def polish(fn: Callable[[np.ndarray], float], opt: OptSummary, lower: np.ndarray) -> OptSummary:
     """Newton refinement of an optimum; kept only where it lowers the criterion."""
-    theta, fmin, ok, evaluations = newton(fn, opt.theta, lower)
+    theta, fmin, ok, evaluations = newton(fn, opt.theta, lower, opt.fmin)
     if ok and fmin <= opt.fmin:
         return replace(opt, theta=theta, fmin=fmin, feval=opt.feval + evaluations, polished=True)
     return replace(opt, feval=opt.feval + evaluations)

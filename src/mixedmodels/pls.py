@@ -28,6 +28,7 @@ subtracts; rows of weight zero contribute nothing and are not counted in ``n``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -165,6 +166,17 @@ def dense_cross_products(
     return A11, D, Arr
 
 
+class Work2x2:
+    """The arrays :meth:`PLS._first_block_2x2` writes into, for ``levels`` levels; the constant
+    entries of its coefficient matrices (M_l's ones) set once."""
+
+    def __init__(self, levels: int):
+        self.coef, self.wcoef = np.zeros((4, 4)), np.zeros((4, 4))
+        self.coef[3, 0] = self.coef[3, 3] = 1.0
+        self.m, self.W = np.empty((levels, 4)), np.empty((levels, 4))
+        self.det, self.product = np.empty(levels), np.empty(levels)
+
+
 @dataclass(frozen=True)
 class Factor:
     """The blocked Cholesky factor at one ``theta`` and what the objective reads from it."""
@@ -195,6 +207,7 @@ class PLS:
     """
 
     _Ar1: sp.csc_matrix | None  # made from the dense copy when first asked for, in a small model
+    _scatter: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
 
     def __init__(
         self,
@@ -258,10 +271,13 @@ class PLS:
         return self._Ar1
 
     def _ar1_counts(self) -> np.ndarray:
-        """Non-zero rows of each column of ``A_r1`` (columns level-major)."""
-        if self._Ar1 is None:
-            return np.count_nonzero(self._dense_Ar1, axis=0).ravel()
-        return np.diff(self._Ar1.indptr)
+        """Non-zero rows of each column of ``A_r1`` (columns level-major; counted once)."""
+        if getattr(self, "_counts", None) is None:
+            if self._Ar1 is None:
+                self._counts = np.count_nonzero(self._dense_Ar1, axis=0).ravel()
+            else:
+                self._counts = np.diff(self._Ar1.indptr)
+        return self._counts
 
     def _z_pair(self):
         if not self.has_rows:
@@ -328,6 +344,7 @@ class PLS:
         """
         kk, Qr, n1 = self.k1 * self.k1, self.Qr, self.n1
         self.large = Qr > LARGE_QR
+        self._scatter = None
         self._heavy = self._heavy_levels() if self.k1 == 1 else np.zeros(0, dtype=np.int64)
         self._check_memory()
         self._heavy_B = self.Ar1[:, self._heavy].toarray() if len(self._heavy) else None
@@ -358,7 +375,7 @@ class PLS:
         self.P = sp.csr_matrix((full.data, full.indices, indptr), shape=(len(nonempty), n1 * kk))
         if self.P.shape[0] * self.P.shape[1] <= SMALL_DENSE:  # small: a dense product has less overhead
             self.P = self.P.toarray()
-        self._scatter_map()
+        self._zdiag = np.arange(self.qrest) * (Qr + 1)
 
     def _dense_pairs(self, D: np.ndarray) -> bool:
         """P made densely from ``A_r1`` (Q_r, levels_1, k_1) when it is small; False if it is not.
@@ -376,7 +393,7 @@ class PLS:
         self.pair_keys = rows * Qr + cols
         products = D[rows][:, :, :, None] * D[cols][:, :, None, :]  # (keys, levels, k1, k1)
         self.P = np.ascontiguousarray(products.reshape(len(rows), n1 * k1 * k1))
-        self._scatter_map()
+        self._zdiag = np.arange(self.qrest) * (Qr + 1)
         return True
 
     def _check_memory(self) -> None:
@@ -472,7 +489,7 @@ class PLS:
         W = T1 @ np.linalg.inv(M) @ T1.T
         return M, logdet, W.ravel()
 
-    def _first_block_2x2(self, theta: np.ndarray):
+    def _first_block_2x2(self, theta: np.ndarray, work: Work2x2 | None = None):
         """:meth:`_first_block` of a term with two columns, ``(x | g)``, in closed form.
 
         With ``T = [[t0, 0], [t1, t2]]`` and ``A_l = [[a, b], [b, c]]``:
@@ -481,34 +498,27 @@ class PLS:
             W_l = T M_l^{-1} T' = [[t0^2 m11, t0 (t1 m11 - t2 m01)],
                                    [., t1^2 m11 - 2 t1 t2 m01 + t2^2 m00]] / det(M_l)
 
-        each a product of the per-level entries with a small matrix of the ``t``'s.
+        each a product of the per-level entries with a small matrix of the ``t``'s. The results
+        are written into ``work`` (new arrays when not given: a caller that keeps one, as the
+        objective does, reuses its arrays at every ``theta``, and the next call overwrites them).
         """
         t0, t1, t2 = float(theta[0]), float(theta[1]), float(theta[2])
+        work = Work2x2(self.n1) if work is None else work
         # M_l's entries (00, 01, 10, 11) from the columns a, b, c, 1 of each level
-        coef = np.array(
-            [
-                [t0 * t0, 0.0, 0.0, 0.0],
-                [2.0 * t0 * t1, t0 * t2, t0 * t2, 0.0],
-                [t1 * t1, t1 * t2, t1 * t2, t2 * t2],
-                [1.0, 0.0, 0.0, 1.0],
-            ]
-        )
-        m = self._a2x2 @ coef
-        det = m[:, 0] * m[:, 3]
-        det -= m[:, 1] * m[:, 1]
+        coef, wcoef = work.coef, work.wcoef
+        coef[0, 0] = t0 * t0
+        coef[1, 0], coef[1, 1], coef[1, 2] = 2.0 * t0 * t1, t0 * t2, t0 * t2
+        coef[2] = t1 * t1, t1 * t2, t1 * t2, t2 * t2
+        m = np.matmul(self._a2x2, coef, out=work.m)
+        det = np.multiply(m[:, 0], m[:, 3], out=work.det)
+        det -= np.multiply(m[:, 1], m[:, 1], out=work.product)
         # W_l's entries (00, 01, 10, 11) from M_l's, to be divided by det
-        wcoef = np.array(
-            [
-                [0.0, 0.0, 0.0, t2 * t2],
-                [0.0, -t0 * t2, -t0 * t2, -2.0 * t1 * t2],
-                [0.0, 0.0, 0.0, 0.0],
-                [t0 * t0, t0 * t1, t0 * t1, t1 * t1],
-            ]
-        )
-        W = m @ wcoef
+        wcoef[0, 3] = t2 * t2
+        wcoef[1, 1], wcoef[1, 2], wcoef[1, 3] = -t0 * t2, -t0 * t2, -2.0 * t1 * t2
+        wcoef[3] = t0 * t0, t0 * t1, t0 * t1, t1 * t1
+        W = np.matmul(m, wcoef, out=work.W)
         W /= det[:, None]
-        M = m.reshape(-1, 2, 2)
-        return M, float(np.add.reduce(np.log(det))), W.ravel()
+        return m.reshape(-1, 2, 2), float(np.add.reduce(np.log(det))), W.reshape(-1)
 
     def _rest_scale(self, theta: np.ndarray) -> np.ndarray | sp.csr_matrix:
         """Lambda_r: a vector when every other term is scalar, else a sparse block diagonal."""
@@ -518,19 +528,20 @@ class PLS:
             return values
         return sp.csr_matrix((values, self._rest_pattern), shape=(self.Qr, self.Qr))
 
-    def _scatter_map(self) -> None:
+    def _scatter_map(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Positions of the Schur complement that can be non-zero before factoring.
 
         They are the non-zeros of ``A_rr`` and the keys of ``P``; with a diagonal ``Lambda_r``
         the complement is assembled from these alone, without touching the rest of the matrix.
+        Returns the keys, ``A_rr`` on them, the keys of ``P`` among them and their rows and
+        columns; made when first needed (the small models of :meth:`_tiny_schur` never do).
         """
-        Qr = self.Qr
-        arr_keys = np.flatnonzero(self.Arr.ravel())
-        self._keys = np.union1d(arr_keys, self.pair_keys)
-        self._arr_on_keys = self.Arr.ravel()[self._keys]
-        self._pair_pos = np.searchsorted(self._keys, self.pair_keys)
-        self._key_rows, self._key_cols = np.divmod(self._keys, Qr)
-        self._zdiag = np.arange(self.qrest) * (Qr + 1)
+        if self._scatter is None:
+            arr_keys = np.flatnonzero(self.Arr.ravel())
+            keys = np.union1d(arr_keys, self.pair_keys)
+            rows, cols = np.divmod(keys, self.Qr)
+            self._scatter = keys, self.Arr.ravel()[keys], np.searchsorted(keys, self.pair_keys), rows, cols
+        return self._scatter
 
     def _tiny_map(self) -> tuple[np.ndarray, np.ndarray] | None:
         """For a small Schur complement: ``A_rr`` whole and the identity on the Z rows, so that S
@@ -568,11 +579,12 @@ class PLS:
         scale = self._rest_scale(theta)
         diagonal = isinstance(scale, np.ndarray)
         if not self.large and self._heavy_B is None and diagonal:  # only the known positions
-            vals = self._arr_on_keys.copy()
-            vals[self._pair_pos] -= self.P @ w
-            vals *= scale[self._key_rows] * scale[self._key_cols]
+            keys, arr_on_keys, pair_pos, key_rows, key_cols = self._scatter_map()
+            vals = arr_on_keys.copy()
+            vals[pair_pos] -= self.P @ w
+            vals *= scale[key_rows] * scale[key_cols]
             S = self._workspace(reuse)
-            S.ravel()[self._keys] = vals
+            S.ravel()[keys] = vals
             S.ravel()[self._zdiag] += 1.0
             return S
         S = self._workspace(reuse, zero=False)
@@ -622,6 +634,67 @@ class PLS:
         logdet_L = logdet1 + 2.0 * float(np.add.reduce(logd[:qr])) if qr else logdet1
         logdet_RX = 2.0 * float(np.add.reduce(logd[qr:]))
         return Factor(theta, M11, U.T, logdet_L, logdet_RX, float(d[-1] ** 2))
+
+    def parts_function(self) -> Callable[[np.ndarray], tuple[float, float, float] | None]:
+        """``theta -> (log|L|^2, log|R_X|^2, r2)`` (None where S is not positive definite): what
+        the objective reads from :meth:`factor`, the same numbers, without making a Factor.
+
+        A small model (the tiny path of :meth:`_tiny_schur`) gets a function that works in
+        arrays made once here: an evaluation costs little more than its few array operations.
+        The function pickles (cloudpickle, for a cluster) with copies of its arrays: it holds
+        no views of them, which pickling would separate from their base.
+        """
+        if self._tiny is None:
+            return self._factor_parts
+        Arr, shift = self._tiny
+        P, keys, qr, k1 = self.P, self.pair_keys, self.qrest, self.k1
+        rest_index, theta_ext = self._rest_index, self._theta_ext
+        a11, m, w = self._a11, np.empty(self.n1), np.empty(self.n1)
+        first_block, first_2x2, work2x2 = self._first_block, self._first_block_2x2, Work2x2(self.n1)
+        work = Arr.copy()
+        log, reduce = np.log, np.add.reduce  # (not dpotrf: f2py's functions do not pickle)
+        # when the keys are the whole lower triangle, writing them renews all that dpotrf read
+        # and overwrote (the upper triangle stays A_rr's zeros): no copy of A_rr first
+        whole = len(keys) == self.Qr * (self.Qr + 1) // 2
+        arr_keys, vals = Arr.reshape(-1)[keys], np.empty(len(keys))
+
+        def parts(theta: np.ndarray) -> tuple[float, float, float] | None:
+            if k1 == 1:  # _first_block's arithmetic, in the arrays made above
+                lam2 = theta[0] ** 2
+                np.multiply(lam2, a11, out=m)
+                np.add(m, 1.0, out=m)
+                logdet1 = float(reduce(log(m)))
+                np.divide(lam2, m, out=w)
+                wv = w
+            elif k1 == 2:
+                _, logdet1, wv = first_2x2(theta, work2x2)
+            else:
+                _, logdet1, wv = first_block(theta)
+            if whole:
+                np.subtract(arr_keys, P @ wv, out=vals)
+                work.reshape(-1)[keys] = vals
+            else:
+                np.copyto(work, Arr)
+                work.reshape(-1)[keys] -= P @ wv
+            if qr:
+                theta_ext[:-1] = theta
+                scale = theta_ext[rest_index]
+                np.multiply(work, scale[:, None] * scale, out=work)
+                np.add(work, shift, out=work)
+            # S.T is Fortran-ordered: its upper Cholesky factor, in place, is S's lower factor
+            U, info = lapack.dpotrf(work.T, lower=0, overwrite_a=1, clean=0)
+            if info != 0:
+                return None
+            d = U.diagonal()
+            logd = log(d[:-1])
+            logdet_L = logdet1 + 2.0 * float(reduce(logd[:qr])) if qr else logdet1
+            return logdet_L, 2.0 * float(reduce(logd[qr:])), float(d[-1] ** 2)
+
+        return parts
+
+    def _factor_parts(self, theta: np.ndarray) -> tuple[float, float, float] | None:
+        f = self.factor(theta, reuse=True)
+        return None if f is None else (f.logdet_L, f.logdet_RX, f.r2)
 
     # ----------------------------------------------------------- at the optimum
     def lambda_matrix(self, theta: np.ndarray, first: int = 0) -> sp.csr_matrix:
