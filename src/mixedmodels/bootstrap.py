@@ -201,6 +201,8 @@ class _LmerChunk:
         self.batch = BatchCriterion(fit.pls, fit.reml) if BatchCriterion.suitable(fit.pls) else None
         self.lower = fit.pls.layout.lower()
         self.diag = fit.pls.layout.diagonal_mask()
+        ks = fit.pls.layout.ks
+        self.vector_diag = self.diag & np.repeat([k > 1 for k in ks], [k * (k + 1) // 2 for k in ks])
 
     def chunk_size(self) -> int:
         """Replicates per random stream: small chunks for a model refitted one replicate at a time."""
@@ -231,7 +233,7 @@ class _LmerChunk:
     def _run_batch(self, batch: BatchCriterion, Y: np.ndarray):
         """All replicates in one batched Newton; BOBYQA for those it leaves unconverged."""
         resp = batch.responses(Y)
-        theta, _, ok = minimize_batch(
+        theta, fmin, ok = minimize_batch(
             lambda th, rows: batch.criterion(th, batch.take(resp, rows)),
             self.start(Y.shape[1]),
             self.lower,
@@ -243,6 +245,10 @@ class _LmerChunk:
                 theta[i], failed[i] = again.opt.theta, not again.converged
             except (ValueError, np.linalg.LinAlgError):
                 failed[i] = True
+        for i in np.flatnonzero(ok & self._on_vector_boundary(theta)):
+            better = self._from_bobyqa(Y[:, i], fmin[i])
+            if better is not None:
+                theta[i], failed[i] = better.opt.theta, not better.converged
         if self.statistic is not None:
             fits = [
                 None if failed[i] else refit(self.fit, Y[:, i], theta=theta[i]) for i in range(len(theta))
@@ -259,6 +265,8 @@ class _LmerChunk:
         for i in range(m):
             try:
                 one = refit_lmer(self.fit, Y[:, i], start)
+                if self._on_vector_boundary(one.opt.theta[None, :])[0]:
+                    one = self._from_bobyqa(Y[:, i], one.objective) or one
                 theta[i], failed[i] = one.opt.theta, not one.converged
             except (ValueError, np.linalg.LinAlgError):
                 one, failed[i] = None, True
@@ -268,6 +276,23 @@ class _LmerChunk:
         beta = np.array([f.fixef.to_numpy() if f else np.full(self.fit.pls.p, np.nan) for f in fits])
         sigma = np.array([f.sigma if f else np.nan for f in fits])
         return _default_lmer_statistic(self.fit, theta, sigma, beta), theta, failed
+
+    def _on_vector_boundary(self, theta: np.ndarray) -> np.ndarray:
+        """Rows of ``theta`` with a diagonal entry of a vector term's template on its bound 0.
+
+        Newton steps can stop there short of the optimum: with that entry 0 the entries below it
+        only rotate an equivalent template, and moving off the bound pays for the rotation the
+        search happens to hold (a fresh search from the estimate does not).
+        """
+        return np.any(theta[:, self.vector_diag] <= 0.0, axis=1)
+
+    def _from_bobyqa(self, y: np.ndarray, value: float) -> LmerFit | None:
+        """The replicate refitted by BOBYQA from the estimate, if that lowers the criterion."""
+        try:
+            again = refit_lmer(self.fit, y)
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+        return again if again.objective < value - 1e-8 * max(1.0, abs(value)) else None
 
     def _custom(self, fits: list) -> np.ndarray:
         """The user's statistic of each refit (NaN, as wide as on the fit, where the refit failed)."""
