@@ -6,7 +6,9 @@ For a mixed model, ``o_new + X_new beta + sum over the chosen terms of z_new b[l
 None uses every random-effects term, ``"~0"`` or ``"NA"`` none, a formula the terms (and
 columns) it names. Levels are matched by label. A level not seen in the fit contributes 0 (the
 population prediction) when ``allow_new_levels`` is true, else it is an error that names the
-factor and the levels. For a linear model, ``interval="confidence"`` or ``"prediction"`` adds
+factor and the levels. For a generalized linear model, ``eta = o_new + X_new beta`` (``type="link"``) or
+``g^{-1}(eta)`` (``type="response"``), with standard errors ``sqrt(x'Vx)`` on the link scale and
+``|d mu / d eta| sqrt(x'Vx)`` on the response scale. For a linear model, ``interval="confidence"`` or ``"prediction"`` adds
 ``x'beta -+ t s`` with ``s^2 = x'Vx`` (confidence) or ``x'Vx + sigma^2`` (prediction).
 """
 
@@ -30,10 +32,11 @@ from .formula import parse_formula
 from .frames import as_pandas, check_frame, is_polars_frame
 
 if TYPE_CHECKING:
+    from .glm import GlmFit
     from .lm import LmFit
     from .results import LmerFit
 
-__all__ = ["predict_lm", "predict_lmer"]
+__all__ = ["predict_glm", "predict_lm", "predict_lmer"]
 
 
 def _selected_terms(fit: LmerFit, re_form) -> list[tuple[int, list[int]]]:
@@ -69,7 +72,7 @@ def _column_names(expr: str) -> set[str]:
     return names
 
 
-def _new_frame(fit: LmerFit | LmFit, newdata, needed: set[str]) -> pd.DataFrame:
+def _new_frame(fit: LmerFit | LmFit | GlmFit, newdata, needed: set[str]) -> pd.DataFrame:
     """The model's columns of newdata (pandas, or polars converted), categorical ones matched to
     the fit's levels by label."""
     missing = sorted(needed - set(newdata.columns))
@@ -93,11 +96,11 @@ def _new_frame(fit: LmerFit | LmFit, newdata, needed: set[str]) -> pd.DataFrame:
     return frame
 
 
-def _fixed_columns(fit: LmerFit | LmFit) -> set[str]:
+def _fixed_columns(fit: LmerFit | LmFit | GlmFit) -> set[str]:
     return formula_variables(fit.parsed.fixed)
 
 
-def _offset_columns(fit: LmerFit | LmFit) -> set[str]:
+def _offset_columns(fit: LmerFit | LmFit | GlmFit) -> set[str]:
     """The columns the model's offset is evaluated from."""
     return {c for expr in fit.design.offset_terms for c in formula_variables(offset_rhs(expr))}
 
@@ -192,3 +195,34 @@ def predict_lm(fit: LmFit, newdata, interval, level: float) -> pd.Series | pd.Da
     q = stats.t.ppf(0.5 + level / 2, fit.df_residual)
     half = q * np.sqrt(var)
     return pd.DataFrame({"fit": values, "lwr": values - half, "upr": values + half}, index=index)
+
+
+def _fixed_part(fit: LmFit | GlmFit, kept: list[int], newdata) -> tuple[np.ndarray, np.ndarray | None, pd.Index]:
+    """``X`` (kept columns), the offset and the row labels, of the fit's data or of ``newdata``."""
+    if newdata is None:
+        return fit.design.X[:, kept], fit.design.offset, fit.design.row_index
+    check_frame(newdata, "newdata")
+    frame = _new_frame(fit, newdata, _fixed_columns(fit) | _offset_columns(fit))
+    xspec = fit.design.xspec
+    assert xspec is not None  # the plan of X, kept by every design made from data
+    return xspec.matrix(frame)[:, kept], fit.design.new_offset(frame), _row_index(newdata)
+
+
+def predict_glm(fit: GlmFit, newdata, type: str, se_fit: bool) -> pd.Series | pd.DataFrame:
+    if type not in ("link", "response"):
+        raise ValueError(f"type must be 'link' or 'response', not {type!r}")
+    kept = list(fit.kept)
+    X, offset, index = _fixed_part(fit, kept, newdata)
+    eta = X @ fit.coef.to_numpy()[kept]
+    if offset is not None:
+        eta = eta + offset
+    values = eta if type == "link" else fit.family.linkinv(eta)
+    if not se_fit:
+        return pd.Series(values, index=index, name="predicted")
+    V = fit.vcov.to_numpy()[np.ix_(kept, kept)]
+    se = np.sqrt(np.einsum("ni,ij,nj->n", X, V, X))
+    if type == "response":
+        se = se * np.abs(fit.family.mu_eta(eta))
+    out = pd.DataFrame({"fit": values, "se_fit": se}, index=index)
+    out.attrs["residual_scale"] = float(np.sqrt(fit.dispersion))
+    return out

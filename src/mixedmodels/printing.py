@@ -64,12 +64,12 @@ def r_format(values: Iterable[float], digits: int = 7, nsmall: int = 0) -> list[
     for v in finite:
         nsig, e = _sig_and_exp(v, digits)
         rgt = max(rgt, nsig - e - 1)
-        left = max(left, e + 1)
+        left = max(left, (v < 0) + max(e + 1, 1))  # the sign counts with the number it belongs to
         mxsig = max(mxsig, nsig)
         neg = neg or v < 0
         big_exp = big_exp or abs(e) >= 100
     rgt = max(rgt, nsmall)
-    fixed_width = neg + left + (rgt > 0) + rgt
+    fixed_width = left + (rgt > 0) + rgt
     sci_width = neg + (mxsig + 1 if mxsig > 1 else mxsig) + (5 if big_exp else 4)
     if finite and fixed_width > sci_width:
         out = [_na_or(v, lambda v: f"{v:.{mxsig - 1}e}") for v in values]
@@ -185,7 +185,8 @@ def format_pvalues(p: npt.ArrayLike, digits: int = 3, sep: str | None = None) ->
     expo = np.floor(np.log10(np.where(pv > 0, pv, 1e-50)))
     widths = [0]
     shown_p = ~tiny & ~np.isnan(pv)
-    for group in (shown_p & (expo >= -3), shown_p & (expo < -3)):
+    fixed = (expo >= -3) | ((expo == -4) & (digits > 1))  # R 4.2 keeps 1e-4 <= p < 1e-3 fixed too
+    for group in (shown_p & fixed, shown_p & ~fixed):
         idx = np.flatnonzero(group)
         shown = r_format(pv[idx], digits)
         widths += [len(text) for text in shown]
