@@ -6,6 +6,8 @@ from .daskfit import DaskLmerFit
 from .design import DataError
 from .emmeans import Emmeans, emmeans
 from .formula import FormulaError
+from .glm import GlmFit, glm
+from .glm_anova import DevianceTable
 from .inference import anova
 from .lm import LmFit, lm
 from .lmer import lmer
@@ -20,9 +22,12 @@ __all__ = [
     "compare",
     "DaskLmerFit",
     "DataError",
+    "DevianceTable",
     "Emmeans",
     "emmeans",
     "FormulaError",
+    "GlmFit",
+    "glm",
     "LmFit",
     "LmerFit",
     "MixedModelsWarning",

@@ -34,6 +34,8 @@ from .batch import BatchCriterion
 from .cluster import map_on_client
 from .covariance import sdcor_from_theta
 from .engine import refit
+from .glm import GlmFit, bootstrap_statistic, glm_blocks
+from .irls import IrlsError
 from .lm import LmFit
 from .newton import minimize_batch
 from .printing import html_block, html_frame, html_lines
@@ -171,13 +173,17 @@ def _default_lmer_statistic(fit: LmerFit, theta, sigma, beta) -> np.ndarray:
     return np.column_stack([sdcor_from_theta(fit.pls.layout, theta, sigma), sigma, beta])
 
 
-def _statistic_names(fit: LmerFit | LmFit) -> list[str]:
+def _statistic_names(fit: LmerFit | LmFit | GlmFit) -> list[str]:
+    if isinstance(fit, GlmFit):
+        return [str(n) for n in bootstrap_statistic(fit).index]
     if isinstance(fit, LmFit):
         return [*fit.names, "sigma"]
     return [*fit.varpar_names, "sigma", *fit.fixef_names]
 
 
-def _original_statistic(fit: LmerFit | LmFit) -> np.ndarray:
+def _original_statistic(fit: LmerFit | LmFit | GlmFit) -> np.ndarray:
+    if isinstance(fit, GlmFit):
+        return bootstrap_statistic(fit).to_numpy()
     if isinstance(fit, LmFit):
         return np.append(fit.coef.to_numpy(), fit.sigma)
     return _default_lmer_statistic(
@@ -338,6 +344,38 @@ class _LmChunk:
         return values, np.full(m, "ok"), None
 
 
+class _GlmChunk:
+    """Refits of a generalized linear model, replicate by replicate by IRLS from the estimate."""
+
+    def __init__(self, fit: GlmFit, statistic):
+        self.fit, self.statistic = fit, statistic or bootstrap_statistic
+
+    def chunk_size(self) -> int:
+        return CHUNK
+
+    def bytes_per_replicate(self) -> float:
+        return 8.0 * 3 * self.fit.design.X.shape[0]
+
+    def run(self, Y: np.ndarray):
+        values, status = [], []
+        for i in range(Y.shape[1]):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    refitted = self.fit.refit(Y[:, i])
+            except IrlsError:
+                refitted = None
+            if refitted is None or not refitted.converged:
+                values.append(None)
+                status.append("failed")
+            else:
+                values.append(_as_values(self.statistic(refitted)))
+                status.append("ok")
+        width = len(_as_values(self.statistic(self.fit)))
+        rows = [np.full(width, np.nan) if v is None else v for v in values]
+        return np.array(rows).reshape(len(rows), width), np.array(status), None
+
+
 def _as_values(result) -> np.ndarray:
     if isinstance(result, dict):
         result = list(result.values())
@@ -359,7 +397,7 @@ class _Job:
     """What every process running replicates needs: the refit engine, the simulator, the
     random streams of the chunks and how many replicates to refit at a time."""
 
-    engine: _LmerChunk | _LmChunk
+    engine: _LmerChunk | _LmChunk | _GlmChunk
     blocks: Callable
     streams: dict
     limit: int
@@ -413,7 +451,7 @@ def _work_units(sizes: list[int], limit: int) -> list[list[tuple[int, int]]]:
 
 
 def bootstrap(
-    fit: LmerFit | LmFit,
+    fit: LmerFit | LmFit | GlmFit,
     nsim: int,
     statistic: Callable | None = None,
     use_u: bool = False,
@@ -426,15 +464,17 @@ def bootstrap(
 
     Parameters
     ----------
-    fit : LmerFit or LmFit
-        The fitted model to simulate from and refit.
+    fit : LmerFit, LmFit or GlmFit
+        The fitted model to simulate from and refit (a glm fit: binomial, Poisson or Gaussian,
+        refitted by IRLS from its estimate).
     nsim : int
         Number of replicates.
     statistic : callable, optional
         A function of a refitted model returning a number, an array, a dict or a Series
         (bootMer's ``FUN``). By default: the standard deviations and correlations of the
         random effects, ``sigma`` and the fixed effects (lme4's ``confint`` names and order);
-        for an lm fit the coefficients and ``sigma``.
+        for an lm fit the coefficients and ``sigma``; for a glm fit the coefficients (and the
+        dispersion of a Gaussian).
     use_u : bool
         Hold the random effects at their conditional modes (True) or draw new ones (False).
     seed : int, SeedSequence or None
@@ -452,15 +492,20 @@ def bootstrap(
     -------
     BootstrapResult
     """
-    if not isinstance(fit, (LmerFit, LmFit)):
-        raise TypeError(f"bootstrap needs a fit from mm.lmer or mm.lm, not {type(fit).__name__}")
+    if not isinstance(fit, (LmerFit, LmFit, GlmFit)):
+        raise TypeError(f"bootstrap needs a fit from mm.lmer, mm.lm or mm.glm, not {type(fit).__name__}")
     if isinstance(fit, LmerFit):
         fit.require_rows("bootstrap")
     nsim = int(nsim)
     if nsim < 1:
         raise ValueError(f"nsim must be at least 1, not {nsim}")
-    engine: _LmerChunk | _LmChunk
-    if isinstance(fit, LmFit):
+    engine: _LmerChunk | _LmChunk | _GlmChunk
+    if isinstance(fit, GlmFit):
+        engine = _GlmChunk(fit, statistic)
+
+        def blocks(rng, m, block):
+            return glm_blocks(fit, m, rng, block)
+    elif isinstance(fit, LmFit):
         engine = _LmChunk(fit, statistic)
 
         def blocks(rng, m, block):

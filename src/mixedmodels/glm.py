@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -43,7 +43,7 @@ from .irls import IrlsResult, irls
 from .rformula import r_keywords
 from .simulate import as_generator
 
-__all__ = ["GlmFit", "glm"]
+__all__ = ["GlmFit", "bootstrap_statistic", "glm", "glm_blocks", "simulate_glm"]
 
 _ROW = "__mm_glm_row__"  # the response column build_design sees: each row's position
 _EPS10 = 10 * np.finfo(float).eps
@@ -440,8 +440,9 @@ def _number(v) -> float | None:
 def simulate_glm(fit: GlmFit, nsim: int, rng: np.random.Generator) -> np.ndarray:
     """Responses drawn from the fitted means, on the family's scale (n x nsim).
 
-    Binomial: successes ~ Binomial(w, mu) over the prior weights ``w`` (the trials);
-    Poisson: Poisson(mu); Gaussian: mu + N(0, phi / w).
+    Binomial: successes ~ Binomial(w, mu) over the prior weights ``w`` (the trials), divided
+    by ``w``; Poisson: Poisson(mu); Gaussian: mu + N(0, phi / w). Drawn replicate by replicate,
+    so the first ``k`` replicates are the same whatever ``nsim``.
     """
     mu, w, name = fit.result.mu, fit.prior_weights, fit.family.name
     n = len(mu)
@@ -449,12 +450,26 @@ def simulate_glm(fit: GlmFit, nsim: int, rng: np.random.Generator) -> np.ndarray
         if np.any(w != np.round(w)):
             raise ValueError("cannot simulate a binomial response with non-integer prior weights (trials)")
         trials = w.astype(np.int64)
-        draws = rng.binomial(trials[:, None], mu[:, None], size=(n, nsim))
+        draws = rng.binomial(trials, mu, size=(nsim, n)).T
         return np.divide(draws, trials[:, None], out=np.zeros((n, nsim)), where=trials[:, None] > 0)
     if name == "poisson":
-        return rng.poisson(mu[:, None], size=(n, nsim)).astype(float)
+        return rng.poisson(mu, size=(nsim, n)).T.astype(float)
     if name == "gaussian":
-        scale = np.sqrt(fit.deviance / fit.df_residual / np.where(w > 0, w, np.inf))
-        return mu[:, None] + scale[:, None] * rng.standard_normal((n, nsim))
-    raise ValueError(f"the {name} family has no distribution to simulate from")
+        scale = np.sqrt(fit.dispersion / np.where(w > 0, w, np.inf))
+        return mu[:, None] + scale[:, None] * rng.standard_normal((nsim, n)).T
+    raise ValueError(f"the {name} family has no distribution to simulate from (a quasi-likelihood)")
+
+
+def glm_blocks(fit: GlmFit, nsim: int, rng: np.random.Generator, block: int) -> Iterator[np.ndarray]:
+    """The responses of :func:`simulate_glm`, ``block`` replicates at a time (the same numbers)."""
+    for lo in range(0, nsim, block):
+        yield simulate_glm(fit, min(block, nsim - lo), rng)
+
+
+def bootstrap_statistic(fit: GlmFit) -> pd.Series:
+    """What a bootstrap collects by default: the coefficients (and an estimated dispersion)."""
+    values = fit.coef
+    if fit.estimates_dispersion:
+        values = pd.concat([values, pd.Series({"dispersion": fit.dispersion})])
+    return values
 

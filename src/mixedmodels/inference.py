@@ -31,6 +31,8 @@ from scipy.linalg import solve_triangular
 
 from .design import build_design, formula_variables, used_columns
 from .frames import as_pandas
+from .glm import GlmFit
+from .glm_anova import DevianceTable, analysis_of_deviance
 from .lm import LmFit
 from .objective import criterion_function
 from .pls import symmetric
@@ -492,14 +494,15 @@ def _lrt_rows(fits: Sequence[LmerFit | LmFit]) -> list[dict]:
     return rows
 
 
-def anova(*fits: LmerFit | LmFit, names: list[str] | None = None) -> AnovaTable:
+def anova(*fits, names: list[str] | None = None) -> AnovaTable | DevianceTable:
     """Likelihood-ratio tests of nested models, ordered by number of parameters (lme4's ``anova``).
 
     Parameters
     ----------
-    *fits : LmerFit or LmFit
+    *fits : LmerFit, LmFit or GlmFit
         Two or more models fitted to the same observations. An ``lm`` fit can be compared with
-        an ``lmer`` fit of the same response.
+        an ``lmer`` fit of the same response. ``glm`` fits give R's analysis of deviance table
+        (``anova(glm0, glm1, test = "Chisq")``, models in the order given) instead.
     names : list of str, optional
         A label per model, in the order given (R labels models by their variable names, which
         Python cannot see): ``mm.anova(m0, m1, names=["m0", "m1"])``. By default the formulas
@@ -507,10 +510,14 @@ def anova(*fits: LmerFit | LmFit, names: list[str] | None = None) -> AnovaTable:
 
     Returns
     -------
-    AnovaTable
+    AnovaTable or DevianceTable
         Prints as R does; ``.table`` holds the numbers. REML fits are refitted by maximum
         likelihood first, as lme4 does, and the printout says so on its first line.
     """
+    if any(isinstance(f, GlmFit) for f in fits):
+        if not all(isinstance(f, GlmFit) for f in fits):
+            raise TypeError("anova compares glm fits with glm fits only (an analysis of deviance)")
+        return analysis_of_deviance(fits)
     _check_fits(fits)
     labels, are_formulas = _labels(fits, names)
     refitted = any(isinstance(f, LmerFit) and f.reml for f in fits)
