@@ -357,7 +357,8 @@ class _GlmChunk:
         return 8.0 * 3 * self.fit.design.X.shape[0]
 
     def run(self, Y: np.ndarray):
-        values, status = [], []
+        values: list[np.ndarray | None] = []
+        status: list[str] = []
         for i in range(Y.shape[1]):
             try:
                 with warnings.catch_warnings():

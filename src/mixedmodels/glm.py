@@ -93,7 +93,9 @@ def glm(
     Y = read_response(parsed, frame, fam.name)
     missing = np.isnan(Y).any(axis=1) if Y.ndim == 2 else np.isnan(Y)
     if missing.any() and na_action == "raise":
-        raise DataError(f"the response has {int(missing.sum())} missing values; na_action='omit' drops those rows")
+        raise DataError(
+            f"the response has {int(missing.sum())} missing values; na_action='omit' drops those rows"
+        )
     positions = np.where(missing, np.nan, np.arange(len(frame), dtype=float))
     design = build_design(
         replace(parsed, response=_ROW),
@@ -122,7 +124,19 @@ def fit_glm(formula, parsed, design: Design, response, fam: Family, link, contra
     result = irls(design.X[:, kept], init.y, init.weights, offset, fam, mustart=init.mustart)
     _warn_boundary(fam, result.mu)
     return GlmFit(
-        formula, parsed, design, fam, link, init.y, init.trials, init.weights, offset, kept, result, contrasts, data
+        formula,
+        parsed,
+        design,
+        fam,
+        link,
+        init.y,
+        init.trials,
+        init.weights,
+        offset,
+        kept,
+        result,
+        contrasts,
+        data,
     )
 
 
@@ -374,7 +388,9 @@ class GlmFit:
     def simulate(self, nsim: int = 1, seed=None) -> pd.DataFrame:
         """New responses from the fitted means (as the family reads them), one column each."""
         Y = simulate_glm(self, int(nsim), as_generator(seed))
-        return pd.DataFrame(Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])])
+        return pd.DataFrame(
+            Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
+        )
 
     def refit(self, y: np.ndarray) -> GlmFit:
         """The model fitted to a new response (on the family's scale, the same prior weights),
@@ -472,4 +488,3 @@ def bootstrap_statistic(fit: GlmFit) -> pd.Series:
     if fit.estimates_dispersion:
         values = pd.concat([values, pd.Series({"dispersion": fit.dispersion})])
     return values
-

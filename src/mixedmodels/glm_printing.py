@@ -135,7 +135,11 @@ def _fit_lines(fit: GlmFit) -> list[str]:
     ]
     if fit.design.dropped_rows:
         lines.append(f"  ({fit.design.dropped_rows} observations deleted due to missingness)")
-    lines += [f"AIC: {r_format([fit.aic], 5)[0].strip()}", "", f"Number of Fisher Scoring iterations: {fit.iterations}"]
+    lines += [
+        f"AIC: {r_format([fit.aic], 5)[0].strip()}",
+        "",
+        f"Number of Fisher Scoring iterations: {fit.iterations}",
+    ]
     return lines
 
 

@@ -63,7 +63,9 @@ def profile_zeta(fit: GlmFit, j: int, alpha: float) -> tuple[np.ndarray, np.ndar
             eta = X[:, others] @ res.beta + offset
             zz = (res.deviance - fit.deviance) / fit.dispersion
             if zz <= -1e-3:
-                raise ProfileError(f"profiling {fit.names[j]} found a lower deviance: the fit had not converged")
+                raise ProfileError(
+                    f"profiling {fit.names[j]} found a lower deviance: the fit had not converged"
+                )
             z = sign * math.sqrt(max(zz, 0.0))
             bs.append(b)
             zs.append(z)
@@ -87,7 +89,7 @@ def fmm_spline(x: np.ndarray, y: np.ndarray, xout: np.ndarray) -> np.ndarray:
     m = len(x)
     h = np.diff(x)
     s = np.diff(y) / h
-    M = np.zeros(m)
+    M: np.ndarray = np.zeros(m)
     if m >= 3:
         A = np.zeros((m, m))
         rhs = np.zeros(m)
@@ -100,13 +102,13 @@ def fmm_spline(x: np.ndarray, y: np.ndarray, xout: np.ndarray) -> np.ndarray:
             rhs[0] = 6 * _third_divided_difference(x[:4], y[:4])
             rhs[-1] = 6 * _third_divided_difference(x[-4:], y[-4:])
         M = np.linalg.solve(A, rhs)
-    i = np.clip(np.searchsorted(x, xout, side="right") - 1, 0, m - 2)
-    hi, left, right = h[i], xout - x[i], x[i + 1] - xout
+    k = np.clip(np.searchsorted(x, xout, side="right") - 1, 0, m - 2)
+    hk, left, right = h[k], xout - x[k], x[k + 1] - xout
     return (
-        M[i] * right**3 / (6 * hi)
-        + M[i + 1] * left**3 / (6 * hi)
-        + (y[i] / hi - M[i] * hi / 6) * right
-        + (y[i + 1] / hi - M[i + 1] * hi / 6) * left
+        M[k] * right**3 / (6 * hk)
+        + M[k + 1] * left**3 / (6 * hk)
+        + (y[k] / hk - M[k] * hk / 6) * right
+        + (y[k + 1] / hk - M[k + 1] * hk / 6) * left
     )
 
 
@@ -119,9 +121,9 @@ def _third_divided_difference(x: np.ndarray, y: np.ndarray) -> float:
 
 def _interval(b: np.ndarray, zeta: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
     """The ``b`` where the spline of ``zeta`` against ``b`` crosses ``cutoffs`` (NaN beyond it)."""
-    x, y = _means_of_ties(b, zeta)
-    grid = np.linspace(x[0], x[-1], 3 * len(x))
-    curve = fmm_spline(x, y, grid)
+    points, values = _means_of_ties(b, zeta)
+    grid = np.linspace(points[0], points[-1], 3 * len(points))
+    curve = fmm_spline(points, values, grid)
     cz, cb = _means_of_ties(curve, grid)
     return np.interp(cutoffs, cz, cb, left=np.nan, right=np.nan)
 

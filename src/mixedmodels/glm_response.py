@@ -99,14 +99,18 @@ def read_response(parsed: ParsedFormula, data: pd.DataFrame, family_name: str) -
     args = cbind_arguments(parsed.response)
     if args is not None:
         if len(args) != 2 or not all(args):
-            raise DataError(f"cbind() in the response takes two columns (successes, failures), not {len(args)}")
+            raise DataError(
+                f"cbind() in the response takes two columns (successes, failures), not {len(args)}"
+            )
         if not binomial:
             raise DataError(f"a cbind(successes, failures) response is binomial; the family is {family_name}")
         return np.column_stack([_numeric(a, data, parsed) for a in args])
     name = parsed.response
     if name in data.columns:
         series = data[name]
-        categorical = isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series)
+        categorical = isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(
+            series
+        )
         if categorical or pd.api.types.is_bool_dtype(series.dtype):
             if not binomial:
                 raise DataError(f"the response {name!r} is not numeric; a {family_name} response must be")

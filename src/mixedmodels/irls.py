@@ -82,7 +82,9 @@ def _weighted_ls(X, z, w) -> tuple[np.ndarray, np.ndarray]:
 def _halve(fam: Family, X, y, weights, offset, beta, beta_old, ok, maxit, what: str):
     """Halve the step from ``beta_old`` until ``ok(eta, mu, deviance)``."""
     if beta_old is None:
-        raise IrlsError(f"no valid set of coefficients has been found ({what}): please supply starting values")
+        raise IrlsError(
+            f"no valid set of coefficients has been found ({what}): please supply starting values"
+        )
     for _ in range(maxit):
         beta = (beta + beta_old) / 2
         eta = X @ beta + offset
@@ -136,7 +138,12 @@ def irls(
     """
     if X.shape[1] == 0:
         return _empty_fit(fam, y, weights, offset)
-    eta = etastart if etastart is not None else fam.linkfun(mustart)
+    if etastart is not None:
+        eta = etastart
+    elif mustart is not None:
+        eta = fam.linkfun(mustart)
+    else:
+        raise ValueError("irls needs starting means (mustart) or a starting linear predictor (etastart)")
     mu = fam.linkinv(eta)
     if not (fam.valid_eta(eta) and fam.valid_mu(mu)):
         raise IrlsError("cannot find valid starting values: please specify some")
@@ -145,7 +152,9 @@ def irls(
     boundary = converged = False
     finite = lambda eta, mu, dev: np.isfinite(dev)  # noqa: E731
     valid = lambda eta, mu, dev: fam.valid_eta(eta) and fam.valid_mu(mu)  # noqa: E731
-    for iteration in range(1, maxit + 1):
+    iterations = 0
+    while iterations < maxit:
+        iterations += 1
         mu_eta = fam.mu_eta(eta)
         good = (weights > 0) & (mu_eta != 0)
         z = (eta - offset)[good] + (y - mu)[good] / mu_eta[good]
@@ -155,10 +164,14 @@ def irls(
         mu = fam.linkinv(eta)
         dev = _deviance(fam, y, mu, weights)
         if not np.isfinite(dev):
-            beta, eta, mu, dev = _halve(fam, X, y, weights, offset, beta, beta_old, finite, maxit, "divergence")
+            beta, eta, mu, dev = _halve(
+                fam, X, y, weights, offset, beta, beta_old, finite, maxit, "divergence"
+            )
             boundary = True
         if not valid(eta, mu, dev):
-            beta, eta, mu, dev = _halve(fam, X, y, weights, offset, beta, beta_old, valid, maxit, "out of range")
+            beta, eta, mu, dev = _halve(
+                fam, X, y, weights, offset, beta, beta_old, valid, maxit, "out of range"
+            )
             boundary = True
         if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
             converged = True
@@ -168,4 +181,4 @@ def irls(
     W[good] = w**2
     if not converged:
         warnings.warn(f"glm: IRLS did not converge in {maxit} iterations", RuntimeWarning, stacklevel=3)
-    return IrlsResult(beta, eta, mu, dev, iteration, converged, boundary, W, R)
+    return IrlsResult(beta, eta, mu, dev, iterations, converged, boundary, W, R)

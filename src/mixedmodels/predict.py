@@ -8,7 +8,8 @@ columns) it names. Levels are matched by label. A level not seen in the fit cont
 population prediction) when ``allow_new_levels`` is true, else it is an error that names the
 factor and the levels. For a generalized linear model, ``eta = o_new + X_new beta`` (``type="link"``) or
 ``g^{-1}(eta)`` (``type="response"``), with standard errors ``sqrt(x'Vx)`` on the link scale and
-``|d mu / d eta| sqrt(x'Vx)`` on the response scale. For a linear model, ``interval="confidence"`` or ``"prediction"`` adds
+``|d mu / d eta| sqrt(x'Vx)`` on the response scale. For a linear model,
+``interval="confidence"`` or ``"prediction"`` adds
 ``x'beta -+ t s`` with ``s^2 = x'Vx`` (confidence) or ``x'Vx + sigma^2`` (prediction).
 """
 
@@ -197,7 +198,9 @@ def predict_lm(fit: LmFit, newdata, interval, level: float) -> pd.Series | pd.Da
     return pd.DataFrame({"fit": values, "lwr": values - half, "upr": values + half}, index=index)
 
 
-def _fixed_part(fit: LmFit | GlmFit, kept: list[int], newdata) -> tuple[np.ndarray, np.ndarray | None, pd.Index]:
+def _fixed_part(
+    fit: LmFit | GlmFit, kept: list[int], newdata
+) -> tuple[np.ndarray, np.ndarray | None, pd.Index]:
     """``X`` (kept columns), the offset and the row labels, of the fit's data or of ``newdata``."""
     if newdata is None:
         return fit.design.X[:, kept], fit.design.offset, fit.design.row_index
