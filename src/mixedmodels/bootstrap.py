@@ -494,7 +494,7 @@ def bootstrap(
     BootstrapResult
     """
     if not isinstance(fit, (LmerFit, LmFit, GlmFit)):
-        raise TypeError(f"bootstrap needs a fit from mm.lmer, mm.lm or mm.glm, not {type(fit).__name__}")
+        raise TypeError(f"bootstrap needs a fit from mm.lmer or mm.lm (or mm.glm), not {type(fit).__name__}")
     if isinstance(fit, LmerFit):
         fit.require_rows("bootstrap")
     nsim = int(nsim)
