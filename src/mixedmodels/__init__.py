@@ -5,7 +5,10 @@ from .compare import Comparison, compare
 from .daskfit import DaskLmerFit
 from .design import DataError
 from .emmeans import Emmeans, emmeans
+from .families import Family, family
 from .formula import FormulaError
+from .glmer import glmer
+from .glmm_results import GlmerFit
 from .inference import anova
 from .lm import LmFit, lm
 from .lmer import lmer
@@ -22,7 +25,11 @@ __all__ = [
     "DataError",
     "Emmeans",
     "emmeans",
+    "Family",
+    "family",
     "FormulaError",
+    "GlmerFit",
+    "glmer",
     "LmFit",
     "LmerFit",
     "MixedModelsWarning",

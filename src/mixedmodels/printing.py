@@ -185,7 +185,8 @@ def format_pvalues(p: npt.ArrayLike, digits: int = 3, sep: str | None = None) ->
     expo = np.floor(np.log10(np.where(pv > 0, pv, 1e-50)))
     widths = [0]
     shown_p = ~tiny & ~np.isnan(pv)
-    for group in (shown_p & (expo >= -3), shown_p & (expo < -3)):
+    fixp = (expo >= -3) | ((expo == -4) & (digits > 1))  # R 4.2's rule
+    for group in (shown_p & fixp, shown_p & ~fixp):
         idx = np.flatnonzero(group)
         shown = r_format(pv[idx], digits)
         widths += [len(text) for text in shown]
