@@ -5,9 +5,12 @@ from .compare import Comparison, compare
 from .daskfit import DaskLmerFit
 from .design import DataError
 from .emmeans import Emmeans, emmeans
+from .families import Family, family
 from .formula import FormulaError
 from .glm import GlmFit, glm
 from .glm_anova import DevianceTable
+from .glmer import glmer
+from .glmm_results import GlmerFit
 from .inference import anova
 from .lm import LmFit, lm
 from .lmer import lmer
@@ -25,9 +28,13 @@ __all__ = [
     "DevianceTable",
     "Emmeans",
     "emmeans",
+    "Family",
+    "family",
     "FormulaError",
     "GlmFit",
     "glm",
+    "GlmerFit",
+    "glmer",
     "LmFit",
     "LmerFit",
     "MixedModelsWarning",

@@ -460,24 +460,29 @@ def _combined_codes(coded: list[tuple[np.ndarray, tuple[str, ...]]]) -> tuple[np
     return codes.astype(np.int64), labels
 
 
-def _reterms(term: RandomTerm, frame: pd.DataFrame, contrasts) -> list[ReTerm]:
+def _reterms(term: RandomTerm, frame: pd.DataFrame, contrasts, residual: bool = True) -> list[ReTerm]:
     z, zspec = materialize(term.expr, frame, contrasts, f"random-effects ({term.expr} | {term.group})")
     if z.shape[1] == 0:
         raise DataError(f"the random-effects term ({term.expr} | {term.group}) has no columns")
-    return _split_term(term, z, zspec, *_grouping(term, frame))
+    return _split_term(term, z, zspec, *_grouping(term, frame), residual=residual)
 
 
-def _split_term(term: RandomTerm, z: np.ndarray, zspec: MatrixSpec, refs: np.ndarray, levels) -> list[ReTerm]:
-    """The term's :class:`ReTerm` (one per column of an uncorrelated term), its sizes checked."""
+def _split_term(
+    term: RandomTerm, z: np.ndarray, zspec: MatrixSpec, refs: np.ndarray, levels, residual: bool = True
+) -> list[ReTerm]:
+    """The term's :class:`ReTerm` (one per column of an uncorrelated term), its sizes checked.
+
+    ``residual=False`` (a GLMM, which has no residual variance) allows as many levels as
+    observations: an observation-level random effect, as lme4's glmer allows."""
     n = len(refs)
     if len(levels) < 2:
         raise DataError(f"grouping factor {term.group!r} must have more than one level, it has {len(levels)}")
-    if len(levels) >= n:
+    if residual and len(levels) >= n:
         raise DataError(
             f"grouping factor {term.group!r} has {len(levels)} levels for {n} observations; "
             "a grouping factor needs fewer levels than observations"
         )
-    if len(levels) * z.shape[1] >= n:
+    if residual and len(levels) * z.shape[1] >= n:
         raise DataError(
             f"the term ({term.expr} | {term.group}) has {len(levels) * z.shape[1]} random effects "
             f"for {n} observations; its variance parameters and the residual variance are not identifiable"
@@ -496,6 +501,7 @@ def build_design(
     drop: bool = True,
     weights=None,
     offset=None,
+    residual: bool = True,
 ) -> Design:
     """Response, fixed-effects matrix and random-effects terms for ``parsed`` on ``data``.
 
@@ -503,6 +509,7 @@ def build_design(
     ``drop=False`` keeps aliased fixed-effects columns (lm reports them as NA).
     ``weights`` and ``offset`` are each a column name or an array with one value per row of
     ``data``; the offset is added to those of the formula's ``offset(expr)`` terms.
+    ``residual=False`` (a GLMM) allows a grouping factor with a level per observation.
     """
     named = [v for v in (weights, offset) if isinstance(v, str)]  # polars: convert only these columns
     data = as_pandas(data, lambda schema: used_columns(parsed, schema) + named)
@@ -511,7 +518,7 @@ def build_design(
             contrast_object(col, spec, 0)
     columns = used_columns(parsed, data)
     plain_rows = weights is None and offset is None and not parsed.offsets
-    if not contrasts and plain_rows and na_action in ("omit", "raise"):
+    if not contrasts and plain_rows and residual and na_action in ("omit", "raise"):
         plain = _plain_design(parsed, data, columns, drop)
         if plain is not None:
             return plain
@@ -529,7 +536,7 @@ def build_design(
     aliased: tuple[str, ...] = ()
     if drop:
         X, names, aliased = drop_aliased(X, names)
-    reterms = [rt for term in parsed.random for rt in _reterms(term, frame, None)]
+    reterms = [rt for term in parsed.random for rt in _reterms(term, frame, None, residual)]
     reterms.sort(key=lambda rt: -rt.nlevels)
     dropped = len(data) - len(frame)
     w = None if wname is None else frame[wname].to_numpy(dtype=float)
