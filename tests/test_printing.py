@@ -125,9 +125,10 @@ def test_summary_accepts_documented_ddf(fits, ddf):
 
 
 @pytest.mark.parametrize("ddf", ["Kenward-Roger", "kenward-roger", "KR"])
-def test_summary_refuses_kenward_roger_until_supported(fits, ddf):
-    with pytest.raises(NotImplementedError, match="Kenward-Roger .* not supported yet"):
-        fits["fm1"].summary(ddf=ddf)
+def test_summary_accepts_kenward_roger(fits, ddf):
+    text = fits["fm1"].summary(ddf=ddf)
+    assert "Kenward-Roger's method" in text and "Satterthwaite" not in text
+    assert "Pr(>|t|)" in text
 
 
 @pytest.mark.parametrize("ddf", ["satterthwait", "residual", "", 3, True])

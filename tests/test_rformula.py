@@ -170,11 +170,11 @@ def test_r_math_functions(co2):
 
 
 # ------------------------------------------------------------------ not supported yet
-def test_offset_in_a_formula_is_not_supported_yet(cbpp):
-    with pytest.raises(mm.FormulaError, match="offset\\(\\) is not supported yet"):
-        mm.lmer("incidence ~ period + offset(log(size)) + (1 | herd)", cbpp)
-    with pytest.raises(mm.FormulaError, match="not supported yet"):
-        mm.lm("incidence ~ offset(size)", cbpp)
+def test_offset_outside_the_fixed_part_is_refused(cbpp):
+    with pytest.raises(mm.FormulaError, match="fixed part"):
+        mm.lmer("incidence ~ period + (offset(size) | herd)", cbpp)
+    with pytest.raises(mm.FormulaError, match="fixed part"):
+        mm.lm("offset(incidence) ~ size", cbpp)
 
 
 def test_cbind_response_is_not_supported_yet(cbpp):
@@ -183,11 +183,9 @@ def test_cbind_response_is_not_supported_yet(cbpp):
     assert info.value.position == 0
 
 
-def test_weights_to_lmer_is_not_supported_yet_but_lm_takes_them(cbpp):
-    with pytest.raises(NotImplementedError, match="weights= is not supported by lmer"):
-        mm.lmer("incidence ~ period + (1 | herd)", cbpp, weights="size")
-    fit = mm.lm("incidence ~ period", cbpp, weights="size")
-    assert fit.coef.notna().all()
+def test_weights_and_offset_keywords_are_taken(cbpp):
+    assert mm.lmer("incidence ~ period + (1 | herd)", cbpp, weights="size").converged
+    assert mm.lm("incidence ~ period", cbpp, weights="size", offset="size").coef.notna().all()
 
 
 # ------------------------------------------------------------------ R's spellings of arguments

@@ -4,7 +4,13 @@ from .bootstrap import BootstrapResult, bootstrap
 from .compare import Comparison, compare
 from .daskfit import DaskLmerFit
 from .design import DataError
+from .emmeans import Emmeans, emmeans
+from .families import Family, family
 from .formula import FormulaError
+from .glm import GlmFit, glm
+from .glm_anova import DevianceTable
+from .glmer import glmer
+from .glmm_results import GlmerFit
 from .inference import anova
 from .lm import LmFit, lm
 from .lmer import lmer
@@ -19,7 +25,16 @@ __all__ = [
     "compare",
     "DaskLmerFit",
     "DataError",
+    "DevianceTable",
+    "Emmeans",
+    "emmeans",
+    "Family",
+    "family",
     "FormulaError",
+    "GlmFit",
+    "glm",
+    "GlmerFit",
+    "glmer",
     "LmFit",
     "LmerFit",
     "MixedModelsWarning",

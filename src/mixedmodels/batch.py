@@ -77,7 +77,9 @@ class BatchCriterion:
     def responses(self, Y: np.ndarray) -> dict:
         """The response-dependent cross-products of the columns of ``Y`` (n x R)."""
         Y = np.asarray(Y, dtype=float)
-        Y = Y - (self.pls.X @ self.pls.y_offset)[:, None]  # as PLS does: beta = beta' + offset
+        Y = (
+            self.pls.working(Y) - (self.pls.X @ self.pls.y_offset)[:, None]
+        )  # as PLS does: beta = beta' + offset
         c1 = np.asarray(self.Z1.T @ Y).T.reshape(-1, self.n1, self.k1)
         cr = np.asarray(self.rest.T @ Y).T
         return {"c1": c1, "cr": cr, "yy": np.einsum("nr,nr->r", Y, Y)}
@@ -161,7 +163,7 @@ class BatchCriterion:
             logdet_L = logdet1 + 2.0 * logd[:, :qr].sum(axis=1)
             logdet_RX = 2.0 * logd[:, qr : qr + self.p].sum(axis=1)
             r2 = d[:, -1] ** 2
-            crit = from_parts(logdet_L, logdet_RX, r2, self.n, self.p, self.reml)
+            crit = from_parts(logdet_L, logdet_RX, r2, self.n, self.p, self.reml, None, self.pls.log_weights)
         crit = np.where(ok & (r2 > 0) & np.isfinite(crit), crit, np.inf)
         return L, crit, r2
 

@@ -34,6 +34,8 @@ from .batch import BatchCriterion
 from .cluster import map_on_client
 from .covariance import sdcor_from_theta
 from .engine import refit
+from .glm import GlmFit, bootstrap_statistic, glm_blocks
+from .irls import IrlsError
 from .lm import LmFit
 from .newton import minimize_batch
 from .printing import html_block, html_frame, html_lines
@@ -171,13 +173,17 @@ def _default_lmer_statistic(fit: LmerFit, theta, sigma, beta) -> np.ndarray:
     return np.column_stack([sdcor_from_theta(fit.pls.layout, theta, sigma), sigma, beta])
 
 
-def _statistic_names(fit: LmerFit | LmFit) -> list[str]:
+def _statistic_names(fit: LmerFit | LmFit | GlmFit) -> list[str]:
+    if isinstance(fit, GlmFit):
+        return [str(n) for n in bootstrap_statistic(fit).index]
     if isinstance(fit, LmFit):
         return [*fit.names, "sigma"]
     return [*fit.varpar_names, "sigma", *fit.fixef_names]
 
 
-def _original_statistic(fit: LmerFit | LmFit) -> np.ndarray:
+def _original_statistic(fit: LmerFit | LmFit | GlmFit) -> np.ndarray:
+    if isinstance(fit, GlmFit):
+        return bootstrap_statistic(fit).to_numpy()
     if isinstance(fit, LmFit):
         return np.append(fit.coef.to_numpy(), fit.sigma)
     return _default_lmer_statistic(
@@ -201,6 +207,8 @@ class _LmerChunk:
         self.batch = BatchCriterion(fit.pls, fit.reml) if BatchCriterion.suitable(fit.pls) else None
         self.lower = fit.pls.layout.lower()
         self.diag = fit.pls.layout.diagonal_mask()
+        ks = fit.pls.layout.ks
+        self.vector_diag = self.diag & np.repeat([k > 1 for k in ks], [k * (k + 1) // 2 for k in ks])
 
     def chunk_size(self) -> int:
         """Replicates per random stream: small chunks for a model refitted one replicate at a time."""
@@ -231,7 +239,7 @@ class _LmerChunk:
     def _run_batch(self, batch: BatchCriterion, Y: np.ndarray):
         """All replicates in one batched Newton; BOBYQA for those it leaves unconverged."""
         resp = batch.responses(Y)
-        theta, _, ok = minimize_batch(
+        theta, fmin, ok = minimize_batch(
             lambda th, rows: batch.criterion(th, batch.take(resp, rows)),
             self.start(Y.shape[1]),
             self.lower,
@@ -243,6 +251,10 @@ class _LmerChunk:
                 theta[i], failed[i] = again.opt.theta, not again.converged
             except (ValueError, np.linalg.LinAlgError):
                 failed[i] = True
+        for i in np.flatnonzero(ok & self._on_vector_boundary(theta)):
+            better = self._from_bobyqa(Y[:, i], fmin[i])
+            if better is not None:
+                theta[i], failed[i] = better.opt.theta, not better.converged
         if self.statistic is not None:
             fits = [
                 None if failed[i] else refit(self.fit, Y[:, i], theta=theta[i]) for i in range(len(theta))
@@ -259,6 +271,8 @@ class _LmerChunk:
         for i in range(m):
             try:
                 one = refit_lmer(self.fit, Y[:, i], start)
+                if self._on_vector_boundary(one.opt.theta[None, :])[0]:
+                    one = self._from_bobyqa(Y[:, i], one.objective) or one
                 theta[i], failed[i] = one.opt.theta, not one.converged
             except (ValueError, np.linalg.LinAlgError):
                 one, failed[i] = None, True
@@ -268,6 +282,23 @@ class _LmerChunk:
         beta = np.array([f.fixef.to_numpy() if f else np.full(self.fit.pls.p, np.nan) for f in fits])
         sigma = np.array([f.sigma if f else np.nan for f in fits])
         return _default_lmer_statistic(self.fit, theta, sigma, beta), theta, failed
+
+    def _on_vector_boundary(self, theta: np.ndarray) -> np.ndarray:
+        """Rows of ``theta`` with a diagonal entry of a vector term's template on its bound 0.
+
+        Newton steps can stop there short of the optimum: with that entry 0 the entries below it
+        only rotate an equivalent template, and moving off the bound pays for the rotation the
+        search happens to hold (a fresh search from the estimate does not).
+        """
+        return np.any(theta[:, self.vector_diag] <= 0.0, axis=1)
+
+    def _from_bobyqa(self, y: np.ndarray, value: float) -> LmerFit | None:
+        """The replicate refitted by BOBYQA from the estimate, if that lowers the criterion."""
+        try:
+            again = refit_lmer(self.fit, y)
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+        return again if again.objective < value - 1e-8 * max(1.0, abs(value)) else None
 
     def _custom(self, fits: list) -> np.ndarray:
         """The user's statistic of each refit (NaN, as wide as on the fit, where the refit failed)."""
@@ -303,6 +334,7 @@ class _LmChunk:
             return values, np.full(m, "ok"), None
         kept, Q, R = fit.qr
         sw = np.sqrt(fit.weights)
+        Y = fit.working_response(Y)
         coef = np.linalg.solve(R, Q.T @ (Y * sw[:, None]))
         resid = Y - fit.design.X[:, kept] @ coef
         sigma = np.sqrt(np.sum(fit.weights[:, None] * resid**2, axis=0) / fit.df_residual)
@@ -310,6 +342,39 @@ class _LmChunk:
         values[:, kept] = coef.T
         values[:, -1] = sigma
         return values, np.full(m, "ok"), None
+
+
+class _GlmChunk:
+    """Refits of a generalized linear model, replicate by replicate by IRLS from the estimate."""
+
+    def __init__(self, fit: GlmFit, statistic):
+        self.fit, self.statistic = fit, statistic or bootstrap_statistic
+
+    def chunk_size(self) -> int:
+        return CHUNK
+
+    def bytes_per_replicate(self) -> float:
+        return 8.0 * 3 * self.fit.design.X.shape[0]
+
+    def run(self, Y: np.ndarray):
+        values: list[np.ndarray | None] = []
+        status: list[str] = []
+        for i in range(Y.shape[1]):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    refitted = self.fit.refit(Y[:, i])
+            except IrlsError:
+                refitted = None
+            if refitted is None or not refitted.converged:
+                values.append(None)
+                status.append("failed")
+            else:
+                values.append(_as_values(self.statistic(refitted)))
+                status.append("ok")
+        width = len(_as_values(self.statistic(self.fit)))
+        rows = [np.full(width, np.nan) if v is None else v for v in values]
+        return np.array(rows).reshape(len(rows), width), np.array(status), None
 
 
 def _as_values(result) -> np.ndarray:
@@ -333,7 +398,7 @@ class _Job:
     """What every process running replicates needs: the refit engine, the simulator, the
     random streams of the chunks and how many replicates to refit at a time."""
 
-    engine: _LmerChunk | _LmChunk
+    engine: _LmerChunk | _LmChunk | _GlmChunk
     blocks: Callable
     streams: dict
     limit: int
@@ -387,7 +452,7 @@ def _work_units(sizes: list[int], limit: int) -> list[list[tuple[int, int]]]:
 
 
 def bootstrap(
-    fit: LmerFit | LmFit,
+    fit: LmerFit | LmFit | GlmFit,
     nsim: int,
     statistic: Callable | None = None,
     use_u: bool = False,
@@ -400,15 +465,17 @@ def bootstrap(
 
     Parameters
     ----------
-    fit : LmerFit or LmFit
-        The fitted model to simulate from and refit.
+    fit : LmerFit, LmFit or GlmFit
+        The fitted model to simulate from and refit (a glm fit: binomial, Poisson or Gaussian,
+        refitted by IRLS from its estimate).
     nsim : int
         Number of replicates.
     statistic : callable, optional
         A function of a refitted model returning a number, an array, a dict or a Series
         (bootMer's ``FUN``). By default: the standard deviations and correlations of the
         random effects, ``sigma`` and the fixed effects (lme4's ``confint`` names and order);
-        for an lm fit the coefficients and ``sigma``.
+        for an lm fit the coefficients and ``sigma``; for a glm fit the coefficients (and the
+        dispersion of a Gaussian).
     use_u : bool
         Hold the random effects at their conditional modes (True) or draw new ones (False).
     seed : int, SeedSequence or None
@@ -426,15 +493,20 @@ def bootstrap(
     -------
     BootstrapResult
     """
-    if not isinstance(fit, (LmerFit, LmFit)):
-        raise TypeError(f"bootstrap needs a fit from mm.lmer or mm.lm, not {type(fit).__name__}")
+    if not isinstance(fit, (LmerFit, LmFit, GlmFit)):
+        raise TypeError(f"bootstrap needs a fit from mm.lmer or mm.lm (or mm.glm), not {type(fit).__name__}")
     if isinstance(fit, LmerFit):
         fit.require_rows("bootstrap")
     nsim = int(nsim)
     if nsim < 1:
         raise ValueError(f"nsim must be at least 1, not {nsim}")
-    engine: _LmerChunk | _LmChunk
-    if isinstance(fit, LmFit):
+    engine: _LmerChunk | _LmChunk | _GlmChunk
+    if isinstance(fit, GlmFit):
+        engine = _GlmChunk(fit, statistic)
+
+        def blocks(rng, m, block):
+            return glm_blocks(fit, m, rng, block)
+    elif isinstance(fit, LmFit):
         engine = _LmChunk(fit, statistic)
 
         def blocks(rng, m, block):

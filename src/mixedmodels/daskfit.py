@@ -7,7 +7,9 @@ The profiled criterion needs the observations only through sums over rows
 1. a survey of every partition: rows, rows with missing values, the distinct values of every
    factor (and of every combination ``a:b`` used as a grouping factor), the response's sum;
 2. with the levels known, every partition's cross-products of ``[Z X y - ybar]``, summed in a
-   tree.
+   tree; with prior weights and an offset (columns of the data), of the working model's rows
+   ``sqrt(w) [Z X y - o - ybar]`` (:mod:`mixedmodels.pls`), with the count of positive weights
+   and ``sum(log w)``.
 
 On the client, aliased columns of ``X`` are dropped from the sums (``X'X`` decides, as R's
 pivoting QR decides from ``X``), the response is replaced by its residual from ``X`` (exactly,
@@ -35,6 +37,7 @@ from .design import (
     factor_codes,
     formula_variables,
     materialize,
+    offset_values,
     response_values,
     used_columns,
 )
@@ -207,9 +210,11 @@ class _Plan:
     keep: np.ndarray  # columns of the full X the fit kept (all before aliasing is known)
     terms: tuple[_TermPlan, ...]
     ybar: float
+    weights: str | None = None  # the column of prior weights
+    offsets: tuple[str, ...] = ()  # the offset's expressions
 
     def rows(self, part: pd.DataFrame):
-        """(frame, y, X, reterms) of a partition; the reterms carry the global level count."""
+        """(frame, y, X, reterms, w, o) of a partition; the reterms carry the global level count."""
         frame = _partition_frame(part, self.columns, self.casts)
         y = response_values(frame, self.response) if len(frame) else np.zeros(0)
         X = self.xspec.matrix(frame)[:, self.keep] if len(frame) else np.zeros((0, len(self.keep)))
@@ -217,31 +222,48 @@ class _Plan:
         for t in self.terms:
             z = t.zspec.matrix(frame)[:, t.zcols] if len(frame) else np.zeros((0, len(t.zcols)))
             refs = t.coder.refs(frame) if len(frame) else np.zeros(0, dtype=np.int64)
-            reterms.append(ReTerm(t.group, t.coder.labels, refs, z, t.cnames))
-        return frame, y, X, reterms
+            reterms.append(ReTerm(t.group, t.coder.labels, refs, z, t.cnames, t.zspec, tuple(t.zcols)))
+        w = frame[self.weights].to_numpy(dtype=float) if self.weights else None
+        if w is not None and np.any(w < 0):
+            raise DataError(f"weights must be non-negative; column {self.weights!r} has negative values")
+        o = offset_values(self.offsets, frame) if len(frame) else None
+        return frame, y, X, reterms, w, o
 
     def blocks(self, part: pd.DataFrame) -> CrossProducts:
-        _, y, X, reterms = self.rows(part)
-        return cross_products(reterms, X, y - self.ybar, np.zeros(X.shape[1]))
+        _, y, X, reterms, w, o = self.rows(part)
+        y = y - self.ybar if o is None else y - o - self.ybar
+        if w is None:
+            return cross_products(reterms, X, y, np.zeros(X.shape[1]))
+        sw = np.sqrt(w)
+        reterms = [replace(t, z=t.z * sw[:, None]) for t in reterms]
+        blocks = cross_products(reterms, X * sw[:, None], y * sw, np.zeros(X.shape[1]))
+        positive = w[w > 0]
+        return replace(blocks, n=len(positive), log_weights=float(np.sum(np.log(positive))))
 
-    def fitted(self, part: pd.DataFrame, beta: np.ndarray, b_terms: list, residuals: bool) -> pd.Series:
-        """Fitted values (or residuals) of a partition's complete rows."""
-        frame, y, X, reterms = self.rows(part)
-        values = X @ beta
+    def fitted(self, part: pd.DataFrame, beta: np.ndarray, b_terms: list, kind: str) -> pd.Series:
+        """Fitted values, residuals or Pearson residuals (``kind``) of a partition's complete rows."""
+        frame, y, X, reterms, w, o = self.rows(part)
+        values = X @ beta if o is None else X @ beta + o
         for term, b in zip(reterms, b_terms):
             values = values + np.einsum("nk,nk->n", term.z, b[term.refs])
-        if residuals:
-            return pd.Series(y - values, index=frame.index, name="residuals")
-        return pd.Series(values, index=frame.index, name="fitted")
+        if kind == "fitted":
+            return pd.Series(values, index=frame.index, name="fitted")
+        r = y - values
+        return pd.Series(
+            r if kind == "residuals" or w is None else r * np.sqrt(w), index=frame.index, name=kind
+        )
 
 
-def _partition_fitted(part: pd.DataFrame, plan: _Plan, beta, b_terms, residuals: bool) -> pd.Series:
-    return plan.fitted(part, beta, b_terms, residuals)
+def _partition_fitted(part: pd.DataFrame, plan: _Plan, beta, b_terms, kind: str) -> pd.Series:
+    return plan.fitted(part, beta, b_terms, kind)
 
 
 def _add(a: CrossProducts, b: CrossProducts) -> CrossProducts:
     assert a.Ar1 is not None and b.Ar1 is not None  # cross_products makes A_r1 sparse
-    return CrossProducts(a.n + b.n, a.A11 + b.A11, (a.Ar1 + b.Ar1).tocsc(), a.Arr + b.Arr, a.y_offset)
+    Ar1 = (a.Ar1 + b.Ar1).tocsc()
+    return CrossProducts(
+        a.n + b.n, a.A11 + b.A11, Ar1, a.Arr + b.Arr, a.y_offset, a.log_weights + b.log_weights
+    )
 
 
 def _tree(items: list, combine):
@@ -267,6 +289,8 @@ def lmer_dask(
     na_action: str,
     start,
     memory_limit: float | None,
+    weights=None,
+    offset=None,
 ) -> DaskLmerFit:
     """:func:`mixedmodels.lmer` for a Dask DataFrame (see the module's description)."""
     import dask
@@ -275,6 +299,17 @@ def lmer_dask(
         raise ValueError(f"na_action must be 'omit' or 'raise', not {na_action!r}")
     meta = data._meta
     columns = used_columns(parsed, meta)
+    for what, value in (("weights", weights), ("offset", offset)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(
+                f"{what}= of a Dask DataFrame fit must be a column name "
+                "(an array cannot follow its partitions)"
+            )
+        if value is not None and value not in meta.columns:
+            raise DataError(f"{what} column {value!r} is not in the data")
+        if value is not None and value not in columns:
+            columns.append(value)
+    offsets = parsed.offsets + ((offset,) if offset is not None else ())
     dtypes = meta.dtypes
     model_vars = (formula_variables(parsed.fixed, parsed) | {parsed.response}) - {"0", "1"}
     for term in parsed.random:
@@ -287,6 +322,9 @@ def lmer_dask(
     (found,) = dask.compute(
         _tree([survey(p, columns, keys, parsed.response) for p in parts], _Survey.__add__)
     )
+    if weights is not None and found.missing[columns.index(weights)]:
+        count = found.missing[columns.index(weights)]
+        raise DataError(f"weights has missing values ({count} rows); remove those rows first")
     if found.missing.any() and na_action == "raise":
         where = ", ".join(f"{c!r} ({n})" for c, n in zip(columns, found.missing) if n)
         raise DataError(f"missing values in {where}; na_action='omit' drops those rows")
@@ -305,14 +343,24 @@ def lmer_dask(
     terms = _term_plans(parsed, proto, found, dtypes, n)
     terms.sort(key=lambda t: -len(t.coder.labels))
     reterms = [
-        ReTerm(t.group, t.coder.labels, np.zeros(0, dtype=np.int64), np.zeros((0, len(t.zcols))), t.cnames)
+        ReTerm(
+            t.group,
+            t.coder.labels,
+            np.zeros(0, dtype=np.int64),
+            np.zeros((0, len(t.zcols))),
+            t.cnames,
+            t.zspec,
+            tuple(t.zcols),
+        )
         for t in terms
     ]
     check_memory(reterms, p_full, memory_limit)
     _check_client_memory(reterms, p_full, n, memory_limit)
     intercept = "(Intercept)" in xspec.names
     ybar = found.ysum / n if intercept else 0.0
-    plan = _Plan(columns, casts, parsed.response, xspec, np.arange(p_full), tuple(terms), ybar)
+    plan = _Plan(
+        columns, casts, parsed.response, xspec, np.arange(p_full), tuple(terms), ybar, weights, offsets
+    )
     plan_d = dask.delayed(plan, pure=True)
     blocks = dask.delayed(_Plan.blocks, pure=True)
     (total,) = dask.compute(_tree([blocks(plan_d, p) for p in parts], _add))
@@ -337,9 +385,18 @@ def lmer_dask(
         None,
         xspec,
         parsed,
+        labels=(weights, offset),
+        offset_terms=offsets,
     )
+    if weights is not None and total.n == 0:
+        raise DataError("every weight is zero: there is nothing to fit")
     pls = PLS.from_cross_products(reterms, total, memory_limit)
-    context = {"data": data, "contrasts": dict(contrasts or {}), "na_action": na_action}
+    context = {
+        "data": data,
+        "contrasts": dict(contrasts or {}),
+        "na_action": na_action,
+        "model_args": {"weights": weights, "offset": offset},
+    }
     fit = fit_model(
         formula,
         design,
@@ -463,7 +520,7 @@ def _kept(total: CrossProducts, qrest: int, keep: np.ndarray, p: int) -> CrossPr
     rows = np.concatenate([np.arange(qrest), qrest + keep, [qrest + p]])
     Arr = symmetric(total.Arr)[np.ix_(rows, rows)]
     assert total.Ar1 is not None  # the sums of the partitions' sparse A_r1
-    return CrossProducts(total.n, total.A11, total.Ar1[rows].tocsc(), Arr, total.y_offset)
+    return replace(total, Ar1=total.Ar1[rows].tocsc(), Arr=Arr)
 
 
 def _residualized(total: CrossProducts, qrest: int, intercept: int | None, ybar: float) -> CrossProducts:
@@ -487,7 +544,7 @@ def _residualized(total: CrossProducts, qrest: int, intercept: int | None, ybar:
     offset = c.copy()
     if intercept is not None:
         offset[intercept] += ybar
-    return CrossProducts(total.n, total.A11, Ar1, Arr, offset)
+    return replace(total, Ar1=Ar1, Arr=Arr, y_offset=offset)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -504,32 +561,39 @@ class DaskLmerFit(LmerFit):
 
     plan: _Plan | None = field(default=None, repr=False)
 
-    def _lazy(self, residuals: bool):
+    def _lazy(self, kind: str):
         import dask
 
         plan = dask.delayed(self.plan, pure=True)
         b_terms = dask.delayed(self.b_terms, pure=True)
-        meta = pd.Series(dtype=float, name="residuals" if residuals else "fitted")
+        meta = pd.Series(dtype=float, name=kind)
         assert self.data is not None  # the Dask DataFrame, kept by every Dask fit
         return self.data.map_partitions(
-            _partition_fitted, plan, self.fixef.to_numpy(), b_terms, residuals, meta=meta
+            _partition_fitted, plan, self.fixef.to_numpy(), b_terms, kind, meta=meta
         )
 
     @cached_property
     def fitted(self):
-        """Fitted values ``X beta + Z b``: a lazy Dask series over the data's complete rows."""
-        return self._lazy(residuals=False)
+        """Fitted values ``offset + X beta + Z b``: a lazy Dask series over the data's complete rows."""
+        return self._lazy("fitted")
 
     @cached_property
     def residuals(self):
         """Response minus fitted values: a lazy Dask series."""
-        return self._lazy(residuals=True)
+        return self._lazy("residuals")
+
+    def resid(self, type: str = "response", scaled: bool = False):
+        """Residuals as lme4's ``residuals(fit, type, scaled)``: a lazy Dask series."""
+        if type not in ("response", "pearson"):
+            raise ValueError(f"type must be 'response' or 'pearson', not {type!r}")
+        r = self.residuals if type == "response" else self._lazy("pearson")
+        return r / self.sigma if scaled else r
 
     def scaled_residual_quantiles(self) -> tuple[np.ndarray, bool]:
-        """Min, quartiles and max of the residuals / sigma; the quartiles are Dask's approximate ones."""
+        """Min, quartiles and max of the scaled Pearson residuals (Dask's approximate quartiles)."""
         import dask
 
-        r = self.residuals / self.sigma
+        r = self.resid("pearson", scaled=True)
         lo, hi, mid = dask.compute(r.min(), r.max(), r.quantile([0.25, 0.5, 0.75]))
         return np.array([lo, *np.asarray(mid), hi]), False
 

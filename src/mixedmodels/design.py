@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,8 @@ __all__ = [
     "formula_variables",
     "materialize",
     "model_frame",
+    "offset_rhs",
+    "offset_values",
     "response_values",
     "used_columns",
 ]
@@ -61,6 +63,9 @@ class ReTerm:
         The term's model matrix (the left of the bar).
     cnames : tuple of str
         Column names of ``z`` (``"(Intercept)"``, ``"Days"``).
+    spec, spec_columns : MatrixSpec and tuple of int
+        How ``z`` is made from data: its columns of ``spec.matrix(frame)`` (new data for
+        predictions, the partitions of a Dask DataFrame).
     """
 
     group: str
@@ -68,6 +73,16 @@ class ReTerm:
     refs: np.ndarray
     z: np.ndarray
     cnames: tuple[str, ...]
+    spec: MatrixSpec | None = field(default=None, repr=False, compare=False)
+    spec_columns: tuple[int, ...] = ()
+
+    def new_z(self, frame: pd.DataFrame) -> np.ndarray:
+        """The term's model rows for new data."""
+        if self.spec is None:
+            raise DataError(
+                f"the random-effects columns {self.cnames} of {self.group!r} cannot be made for new data"
+            )
+        return self.spec.matrix(frame)[:, list(self.spec_columns)]
 
     @property
     def nlevels(self) -> int:
@@ -98,6 +113,19 @@ class Design:
     weights: np.ndarray | None = None
     xspec: MatrixSpec | None = None
     parsed: ParsedFormula | None = None  # the formula, parsed once, for what applies it later
+    offset: np.ndarray | None = None  # the known part of the linear predictor, one per row
+    offset_terms: tuple[str, ...] = ()  # its expressions, evaluated again on new data
+    offset_given: bool = False  # part of it was given as an array, which new data cannot repeat
+    labels: tuple[str | None, str | None] = (None, None)  # what weights= and offset= were: a column's name
+
+    def new_offset(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """The offset of new data (None for a model without one)."""
+        if self.offset_given:
+            raise DataError(
+                "the model's offset was given as an array, which cannot be evaluated on new data: "
+                "give it as a column (offset='t') or in the formula (+ offset(t)) to predict"
+            )
+        return offset_values(self.offset_terms, frame)
 
     def fixed_matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """``X`` for new data: the kept columns of the training model matrix."""
@@ -143,6 +171,8 @@ def used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
     if not needed:
         needed |= formula_variables(parsed.response, parsed)
     needed |= formula_variables(parsed.fixed, parsed)
+    for expr in parsed.offsets:
+        needed |= formula_variables(offset_rhs(expr), parsed)
     for term in parsed.random:
         needed |= formula_variables(term.expr, parsed) | set(term.factors)
     missing = sorted(needed - set(map(str, data.columns)))
@@ -430,31 +460,37 @@ def _combined_codes(coded: list[tuple[np.ndarray, tuple[str, ...]]]) -> tuple[np
     return codes.astype(np.int64), labels
 
 
-def _reterms(term: RandomTerm, frame: pd.DataFrame, contrasts) -> list[ReTerm]:
+def _reterms(term: RandomTerm, frame: pd.DataFrame, contrasts, residual: bool = True) -> list[ReTerm]:
     z, zspec = materialize(term.expr, frame, contrasts, f"random-effects ({term.expr} | {term.group})")
     if z.shape[1] == 0:
         raise DataError(f"the random-effects term ({term.expr} | {term.group}) has no columns")
-    return _split_term(term, z, zspec.names, *_grouping(term, frame))
+    return _split_term(term, z, zspec, *_grouping(term, frame), residual=residual)
 
 
-def _split_term(term: RandomTerm, z: np.ndarray, cnames, refs: np.ndarray, levels) -> list[ReTerm]:
-    """The term's :class:`ReTerm` (one per column of an uncorrelated term), its sizes checked."""
+def _split_term(
+    term: RandomTerm, z: np.ndarray, zspec: MatrixSpec, refs: np.ndarray, levels, residual: bool = True
+) -> list[ReTerm]:
+    """The term's :class:`ReTerm` (one per column of an uncorrelated term), its sizes checked.
+
+    ``residual=False`` (a GLMM, which has no residual variance) allows as many levels as
+    observations: an observation-level random effect, as lme4's glmer allows."""
     n = len(refs)
     if len(levels) < 2:
         raise DataError(f"grouping factor {term.group!r} must have more than one level, it has {len(levels)}")
-    if len(levels) >= n:
+    if residual and len(levels) >= n:
         raise DataError(
             f"grouping factor {term.group!r} has {len(levels)} levels for {n} observations; "
             "a grouping factor needs fewer levels than observations"
         )
-    if len(levels) * z.shape[1] >= n:
+    if residual and len(levels) * z.shape[1] >= n:
         raise DataError(
             f"the term ({term.expr} | {term.group}) has {len(levels) * z.shape[1]} random effects "
             f"for {n} observations; its variance parameters and the residual variance are not identifiable"
         )
+    cnames = zspec.names
     if term.correlated:
-        return [ReTerm(term.group, levels, refs, z, tuple(cnames))]
-    return [ReTerm(term.group, levels, refs, z[:, [j]], (c,)) for j, c in enumerate(cnames)]
+        return [ReTerm(term.group, levels, refs, z, tuple(cnames), zspec, tuple(range(len(cnames))))]
+    return [ReTerm(term.group, levels, refs, z[:, [j]], (c,), zspec, (j,)) for j, c in enumerate(cnames)]
 
 
 def build_design(
@@ -464,27 +500,35 @@ def build_design(
     na_action: str = "omit",
     drop: bool = True,
     weights=None,
+    offset=None,
+    residual: bool = True,
 ) -> Design:
     """Response, fixed-effects matrix and random-effects terms for ``parsed`` on ``data``.
 
     Random-effects terms are ordered by number of levels, largest first (lme4's order).
     ``drop=False`` keeps aliased fixed-effects columns (lm reports them as NA).
-    ``weights`` is a column name or an array with one value per row of ``data``.
+    ``weights`` and ``offset`` are each a column name or an array with one value per row of
+    ``data``; the offset is added to those of the formula's ``offset(expr)`` terms.
+    ``residual=False`` (a GLMM) allows a grouping factor with a level per observation.
     """
-    weight_column = [weights] if isinstance(weights, str) else []  # polars: convert only these columns
-    data = as_pandas(data, lambda schema: used_columns(parsed, schema) + weight_column)
+    named = [v for v in (weights, offset) if isinstance(v, str)]  # polars: convert only these columns
+    data = as_pandas(data, lambda schema: used_columns(parsed, schema) + named)
     for col, spec in (contrasts or {}).items():
         if isinstance(spec, str) and spec.removeprefix("contr.") not in CONTRASTS:
             contrast_object(col, spec, 0)
     columns = used_columns(parsed, data)
-    if not contrasts and weights is None and na_action in ("omit", "raise"):
+    plain_rows = weights is None and offset is None and not parsed.offsets
+    if not contrasts and plain_rows and residual and na_action in ("omit", "raise"):
         plain = _plain_design(parsed, data, columns, drop)
         if plain is not None:
             return plain
-    wname = None
+    wname = oname = None
     if weights is not None:
-        data, wname = _with_weights(data, weights)
+        data, wname = _known_column(data, weights, "weights")
         columns += [wname] if wname not in columns else []
+    if offset is not None:
+        data, oname = _known_column(data, offset, "offset")
+        columns += [oname] if oname not in columns else []
     frame, row_index = model_frame(data, columns, na_action)
     y = response_values(frame, parsed.response)
     X, xspec = materialize(parsed.fixed, frame, contrasts, "fixed-effects")
@@ -492,27 +536,68 @@ def build_design(
     aliased: tuple[str, ...] = ()
     if drop:
         X, names, aliased = drop_aliased(X, names)
-    reterms = [rt for term in parsed.random for rt in _reterms(term, frame, None)]
+    reterms = [rt for term in parsed.random for rt in _reterms(term, frame, None, residual)]
     reterms.sort(key=lambda rt: -rt.nlevels)
     dropped = len(data) - len(frame)
     w = None if wname is None else frame[wname].to_numpy(dtype=float)
-    return Design(y, X, names, tuple(reterms), dropped, aliased, parsed.response, row_index, w, xspec, parsed)
+    terms = parsed.offsets + ((offset,) if isinstance(offset, str) else ())
+    off = offset_values(terms, frame)
+    if oname is not None and not isinstance(offset, str):
+        given = frame[oname].to_numpy(dtype=float)
+        off = given if off is None else off + given
+    return Design(
+        y, X, names, tuple(reterms), dropped, aliased, parsed.response, row_index, w, xspec, parsed,
+        off, terms, oname is not None and not isinstance(offset, str), (_label(weights), _label(offset)),
+    )  # fmt: skip
 
 
-def _with_weights(data: pd.DataFrame, weights) -> tuple[pd.DataFrame, str]:
-    """The data with the weights as a column (a new frame; the caller's is untouched)."""
-    if isinstance(weights, str):
-        if weights not in data.columns:
-            raise DataError(f"weights column {weights!r} is not in the data")
-        values, name = data[weights], weights
+def _label(values) -> str | None:
+    """How a summary names a weights= or offset= argument: its column, or "given" for an array."""
+    return None if values is None else values if isinstance(values, str) else "given"
+
+
+def _known_column(data: pd.DataFrame, values, what: str) -> tuple[pd.DataFrame, str]:
+    """The data with the weights or offset as a numeric column (a new frame; the caller's is
+    untouched), checked: one finite number per row, and for weights none negative."""
+    if isinstance(values, str):
+        if values not in data.columns:
+            raise DataError(f"{what} column {values!r} is not in the data")
+        series, name = data[values], values
     else:
-        values, name = np.asarray(weights), "(weights)"
-        if values.shape != (len(data),):
-            raise DataError(f"weights must have one value per row ({len(data)}), got shape {values.shape}")
-    numeric = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-    if np.any(numeric[~np.isnan(numeric)] < 0) or np.isinf(numeric).any():
-        raise DataError("weights must be finite and non-negative")
-    return data.assign(**{name: np.asarray(numeric)}), name
+        series, name = pd.Series(np.asarray(values).ravel() if np.ndim(values) else values), f"({what})"
+        if np.shape(values) != (len(data),):
+            raise DataError(f"{what} must have one value per row ({len(data)}), got shape {np.shape(values)}")
+    if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
+        raise DataError(f"{what} must be numbers, not {series.dtype}")
+    numeric = series.to_numpy(dtype=float)
+    if np.isnan(numeric).any():
+        rows = np.flatnonzero(np.isnan(numeric))
+        raise DataError(
+            f"{what} has missing values (row(s) {', '.join(map(str, rows[:5]))}); remove those rows first"
+        )
+    if np.isinf(numeric).any():
+        raise DataError(f"{what} must be finite")
+    if what == "weights" and np.any(numeric < 0):
+        raise DataError(f"weights must be non-negative; {int(np.sum(numeric < 0))} are negative")
+    return data.assign(**{name: numeric}), name
+
+
+def offset_rhs(expr: str) -> str:
+    """An offset's expression as a one-column right-hand side: a column, or ``I(expr)``."""
+    return expr if _IDENT.match(expr.strip()) else f"I({expr})"
+
+
+def offset_values(terms: tuple[str, ...], frame: pd.DataFrame) -> np.ndarray | None:
+    """The sum of the offset expressions on ``frame`` (None for none), each one number per row."""
+    total = None
+    for expr in terms:
+        values, _ = materialize(f"0 + {offset_rhs(expr)}", frame, None, "offset")
+        if values.shape[1] != 1:
+            raise DataError(f"offset({expr}) must be one number per row, not {values.shape[1]} columns")
+        if not np.isfinite(values).all():
+            raise DataError(f"offset({expr}) has missing or infinite values")
+        total = values[:, 0] if total is None else total + values[:, 0]
+    return total
 
 
 # ----------------------------------------------------------- plain models, without a model frame
@@ -593,7 +678,7 @@ def _plain_design(parsed: ParsedFormula, data: pd.DataFrame, columns: list[str],
         if z.shape[1] == 0:
             raise DataError(f"the random-effects term ({term.expr} | {term.group}) has no columns")
         refs, levels = _combined_codes([factors[f] for f in term.factors])
-        reterms += _split_term(term, z, zspec.names, refs, levels)
+        reterms += _split_term(term, z, zspec, refs, levels)
     reterms.sort(key=lambda rt: -rt.nlevels)
     y = numbers[parsed.response]
     return Design(y, X, names, tuple(reterms), 0, aliased, parsed.response, data.index, None, xspec, parsed)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .design import Design
 from .messages import SINGULAR_TOL, warn
 from .objective import criterion, criterion_function
 from .optimize import OptSummary, minimize_theta, newton, polish
@@ -27,7 +28,14 @@ from .options import options
 from .pls import PLS
 from .results import LmerFit
 
-__all__ = ["aliased_notes", "check_memory", "fit_model", "refit"]
+__all__ = ["aliased_notes", "check_memory", "fit_model", "model_pls", "refit"]
+
+
+def model_pls(design: Design, y: np.ndarray | None = None, memory_limit: float | None = None) -> PLS:
+    """The blocked factor's cross-products of ``design`` (with response ``y``, the design's when
+    not given), its prior weights and offset applied: the working model of :mod:`mixedmodels.pls`."""
+    y = design.y if y is None else y
+    return PLS(design.reterms, design.X, y, memory_limit, weights=design.weights, offset=design.offset)
 
 
 def fit_model(
@@ -102,11 +110,12 @@ def refit(
     reml = fit.reml if reml is None else reml
     same_y = y is None
     design = fit.design if same_y else replace(fit.design, y=np.asarray(y, dtype=float))
-    pls = fit.pls if same_y else PLS(design.reterms, design.X, design.y)
+    pls = fit.pls if same_y else model_pls(design)
     context: dict[str, Any] = {
         "data": fit.data if same_y else None,
         "contrasts": fit.contrasts,
         "na_action": fit.na_action,
+        "model_args": fit.model_args,
     }
     feval = 0
     if theta is None and start is not None:
@@ -117,7 +126,7 @@ def refit(
     factor = pls.factor(theta)
     if factor is None:
         raise ValueError("the model could not be refitted: the criterion is not finite at the given theta")
-    fmin = criterion(factor, pls.n, pls.p, reml)
+    fmin = criterion(factor, pls.n, pls.p, reml, None, pls.log_weights)
     opt = OptSummary(fit.opt.theta, np.asarray(theta, dtype=float), fmin, feval, "refit", True)
     return LmerFit(formula=fit.formula, reml=reml, design=design, pls=pls, opt=opt, factor=factor, **context)
 

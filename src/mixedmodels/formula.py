@@ -60,6 +60,7 @@ class ParsedFormula:
     fixed: str
     random: tuple[RandomTerm, ...]
     text: str = ""
+    offsets: tuple[str, ...] = ()  # the expressions of the fixed part's offset(expr) terms
 
     def error(self, part: str, message: str) -> FormulaError:
         """A FormulaError pointing at ``part`` of the formula text."""
@@ -175,8 +176,49 @@ def parse_formula(formula: str) -> ParsedFormula:
         for factors in _group_factors(formula, rhs, open_pos + bar + 2):
             random.append(RandomTerm(expr=expr, factors=factors, correlated=not double))
     pieces.append(formula[last:])
-    fixed = _clean_fixed("".join(pieces), formula)
-    return ParsedFormula(response=response, fixed=fixed, random=tuple(random), text=formula)
+    fixed, offsets = _split_offsets("".join(pieces), formula)
+    fixed = _clean_fixed(fixed, formula)
+    return ParsedFormula(response=response, fixed=fixed, random=tuple(random), text=formula, offsets=offsets)
+
+
+_OFFSET = re.compile(r"^offset\s*\((?P<expr>.*)\)$", re.DOTALL)
+
+
+def _split_offsets(text: str, formula: str) -> tuple[str, tuple[str, ...]]:
+    """The fixed part without its ``offset(expr)`` terms, and their expressions.
+
+    An offset is a term of its own, joined by ``+`` (as R reads it); one inside another term
+    (``x:offset(z)``, ``-offset(z)``) is refused.
+    """
+    kept, offsets = [], []
+    for token in _split_plus(text):
+        match = _OFFSET.match(token)
+        if match and _balanced(match.group("expr")):
+            expr = match.group("expr").strip()
+            if not expr:
+                raise FormulaError(formula, formula.find("offset"), "offset() needs an expression")
+            offsets.append(expr)
+        else:
+            kept.append(token)
+    rest = " + ".join(kept)
+    found = re.search(r"(?<![\w.])offset\s*\(", rest)
+    if found:
+        raise FormulaError(
+            formula,
+            max(formula.find(found.group(0)), 0),
+            "offset(expr) must be a term of its own, added with '+' (y ~ x + offset(log(t)))",
+        )
+    return rest, tuple(offsets)
+
+
+def _balanced(text: str) -> bool:
+    """Whether the parentheses of ``text`` pair up (offset(a) + b(c) is two terms, not one)."""
+    depth = 0
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _split_plus(text: str) -> list[str]:

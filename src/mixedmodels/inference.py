@@ -31,12 +31,24 @@ from scipy.linalg import solve_triangular
 
 from .design import build_design, formula_variables, used_columns
 from .frames import as_pandas
+from .glm import GlmFit
+from .glm_anova import DevianceTable, analysis_of_deviance
 from .lm import LmFit
 from .objective import criterion_function
+from .pls import symmetric
 from .printing import anova_html, anova_text
 from .results import LmerFit
 
-__all__ = ["AnovaTable", "Satterthwaite", "anova", "anova_type3", "contest"]
+__all__ = [
+    "AnovaTable",
+    "Satterthwaite",
+    "anova",
+    "anova_table",
+    "anova_type3",
+    "coef_table",
+    "contest",
+    "ddf_method",
+]
 
 
 def _richardson(values_at, h0: float, levels: int = 4) -> np.ndarray:
@@ -53,6 +65,22 @@ def _step(x: float) -> float:
     noise of about 1e-11 relative (cancellation in r2) that small steps would amplify; the
     extrapolation removes the truncation error that large steps bring."""
     return 1e-2 * abs(x) + 1e-3
+
+
+_EIGEN_TOL = math.sqrt(np.finfo(float).eps)  # lmerTest's: eigenvalues of L V L' below it are dropped
+
+
+def _combined_df(nu: np.ndarray) -> float:
+    """Denominator df of an F test from the df ``nu_m`` of its orthogonal rows (lmerTest's rule):
+    ``nu`` itself for one row, their mean when all equal, 2 when any is at most 2."""
+    if len(nu) == 1:
+        return float(nu[0])
+    if np.all(np.abs(np.diff(nu)) < 1e-8):
+        return float(np.mean(nu))
+    if np.any(nu <= 2):
+        return 2.0
+    E = float(np.sum(nu / (nu - 2)))
+    return 2 * E / (E - len(nu))
 
 
 class Satterthwaite:
@@ -139,46 +167,241 @@ class Satterthwaite:
         beta = self.fit.fixef.to_numpy()
         VL = L @ self.V @ L.T
         d, P = np.linalg.eigh(VL)
-        keep = d > 1e-12 * max(d.max(), 1e-300)
+        keep = d > _EIGEN_TOL * max(d.max(), 0.0)
         d, P = d[keep], P[:, keep]
         q = int(keep.sum())
         PtL = P.T @ L
         t2 = (PtL @ beta) ** 2 / d
         F = float(t2.sum() / q)
-        nu = np.array([self.df_contrast(row) for row in PtL])
-        if q == 1:
-            ddf = float(nu[0])
-        else:
-            big = nu > 2
-            E = float(np.sum(nu[big] / (nu[big] - 2)))
-            ddf = 2 * E / (E - q) if q < E else math.nan
+        ddf = _combined_df(np.array([self.df_contrast(row) for row in PtL]))
         return F, q, ddf, float(stats.f.sf(F, q, ddf)) if math.isfinite(ddf) else math.nan
 
 
-def contest(fit: LmerFit, L) -> pd.Series:
-    """F test of ``L beta = 0`` with Satterthwaite's denominator degrees of freedom (lmerTest's
-    ``contest(fit, L, joint = TRUE)``)."""
+# ------------------------------------------------------------------ t and F tables
+_METHODS = {
+    "satterthwaite": "Satterthwaite",
+    "kenward-roger": "Kenward-Roger",
+    "kenward roger": "Kenward-Roger",
+    "kenwardroger": "Kenward-Roger",
+    "kr": "Kenward-Roger",
+}
+_TYPES = {"1": 1, "i": 1, "2": 2, "ii": 2, "3": 3, "iii": 3}
+F_COLUMNS = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
+
+
+def ddf_method(ddf) -> str:
+    """The denominator-df method named by ``ddf``: "Satterthwaite" or "Kenward-Roger" (any case;
+    "KR" for short)."""
+    key = ddf.strip().lower() if isinstance(ddf, str) else None
+    if key not in _METHODS:
+        raise ValueError(f"ddf must be 'Satterthwaite' or 'Kenward-Roger' ('KR'), not {ddf!r}")
+    return _METHODS[key]
+
+
+def anova_type(type) -> int:
+    """The ANOVA type named by ``type``: 1, 2 or 3 (also "I", "II", "III", as lmerTest)."""
+    key = None if isinstance(type, bool) else str(type).strip().lower()
+    if key not in _TYPES:
+        raise ValueError(f"type must be 1, 2 or 3 (or 'I', 'II', 'III'), not {type!r}")
+    return _TYPES[key]
+
+
+def _approximation(fit: LmerFit, method: str):
+    return fit.kenward_roger if method == "Kenward-Roger" else fit.satterthwaite
+
+
+def coef_table(fit: LmerFit, ddf: str | None = "Satterthwaite") -> pd.DataFrame:
+    """The fixed-effects table: lmerTest's columns, or lme4's three without ``ddf``.
+
+    With Kenward-Roger the standard errors (and so the t values) are from the adjusted
+    covariance, as lmerTest's ``summary(fit, ddf = "Kenward-Roger")``.
+    """
+    estimate = fit.fixef.to_numpy()
+    if ddf is None:
+        columns = {"Estimate": estimate, "Std. Error": fit.se.to_numpy(), "t value": fit.tvalues.to_numpy()}
+        return pd.DataFrame(columns, index=fit.fixef.index)
+    method = ddf_method(ddf)
+    if method == "Kenward-Roger":
+        se, df = fit.kenward_roger.coefficient_se(), fit.kenward_roger.coefficient_df()
+    else:
+        se, df = fit.se.to_numpy(), fit.satterthwaite_df.to_numpy()
+    t = estimate / se
+    columns = {"Estimate": estimate, "Std. Error": se, "df": df, "t value": t}
+    columns["Pr(>|t|)"] = 2 * stats.t.sf(np.abs(t), df)
+    return pd.DataFrame(columns, index=fit.fixef.index)
+
+
+def _check_L(fit: LmerFit, L) -> np.ndarray:
     L = np.atleast_2d(np.asarray(L, dtype=float))
-    if L.shape[1] != len(fit.fixef_names):
-        raise ValueError(f"L needs {len(fit.fixef_names)} columns (one per fixed effect), not {L.shape[1]}")
-    F, q, ddf, p = fit.satterthwaite.f_test(L)
-    return pd.Series({"Sum Sq": math.nan, "NumDF": q, "DenDF": ddf, "F value": F, "Pr(>F)": p}).drop("Sum Sq")
+    p = len(fit.fixef_names)
+    if L.ndim != 2 or L.shape[1] != p:
+        raise ValueError(
+            f"L needs {p} columns (one per fixed effect: {', '.join(fit.fixef_names)}), not {L.shape}"
+        )
+    if not np.isfinite(L).all():
+        raise ValueError("L must be finite numbers")
+    if not np.any(L):
+        raise ValueError("L has no non-zero row: there is no hypothesis to test")
+    return L
+
+
+def f_row(fit: LmerFit, L: np.ndarray, method: str) -> dict:
+    """lmerTest's F-table row of ``L beta = 0``: Mean Sq = (unscaled F) sigma^2, Sum Sq = Mean Sq NumDF."""
+    if method == "Kenward-Roger":
+        test = fit.kenward_roger.test(L)
+        F, q, ddf, p = test.statistic, test.numdf, test.dendf, test.p
+        unscaled = F / test.scaling
+    else:
+        F, q, ddf, p = fit.satterthwaite.f_test(L)
+        unscaled = F
+    mean_sq = unscaled * fit.sigma**2
+    return dict(zip(F_COLUMNS, (mean_sq * q, mean_sq, q, ddf, F, p)))
+
+
+def contest(fit: LmerFit, L, ddf: str = "Satterthwaite") -> pd.Series:
+    """F test of ``L beta = 0`` (lmerTest's ``contest(fit, L, joint = TRUE, ddf = ...)``)."""
+    return pd.Series(f_row(fit, _check_L(fit, L), ddf_method(ddf)))
+
+
+def anova_table(fit: LmerFit, type=3, ddf: str = "Satterthwaite") -> pd.DataFrame:
+    """ANOVA table of the fixed-effect terms, as lmerTest's ``anova(fit, type, ddf)``.
+
+    Type I tests each term after those before it; type II each term after all terms that do
+    not contain it (lmerTest's containment: a term's variables all in the other's, the same
+    numeric ones); type III each term as its coefficients with the categorical columns
+    sum-coded. Columns: Sum Sq, Mean Sq, NumDF, DenDF, F value, Pr(>F).
+    """
+    kind, method = anova_type(type), ddf_method(ddf)
+    hypotheses = {1: type1_hypotheses, 2: type2_hypotheses, 3: type3_hypotheses}[kind](fit)
+    rows = {term: f_row(fit, L, method) for term, L in hypotheses.items()}
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=F_COLUMNS)
+    return table.astype({"NumDF": "int64"}) if len(table) else table
 
 
 def anova_type3(fit: LmerFit) -> pd.DataFrame:
-    """Type III tests of the fixed-effect terms, as lmerTest's ``anova(fit, type = 3)``.
+    """Type III tests with Satterthwaite's degrees of freedom (``anova_table(fit, 3)``)."""
+    return anova_table(fit, 3)
 
-    Each term is tested as the joint hypothesis of its coefficients with every categorical
-    column sum-coded (the coding in which type III hypotheses are the coefficients), mapped back
-    to the model's own coding, so the table does not depend on the contrasts used.
+
+# ------------------------------------------------------------------ hypotheses of each type
+def _column_terms(fit: LmerFit) -> list[str]:
+    """The formula term of each column of ``X`` (``"(Intercept)"`` for the intercept)."""
+    xspec = fit.design.xspec
+    if xspec is None:
+        raise ValueError("an ANOVA table needs the specification of X; this fit has none")
+    return [xspec.terms[xspec.names.index(n)] for n in fit.fixef_names]
+
+
+def _term_rows(terms: Sequence[str]) -> dict[str, list[int]]:
+    """Columns of each term other than the intercept, terms in the order of ``X``."""
+    out: dict[str, list[int]] = {}
+    for j, term in enumerate(terms):
+        if term != "(Intercept)":
+            out.setdefault(term, []).append(j)
+    return out
+
+
+def _sequential_rows(xtx: np.ndarray, order: list[int], zap: float = 1e-6) -> np.ndarray:
+    """Sequential hypotheses with the columns of ``X`` taken in ``order``, in the original
+    column order: row ``j`` tests column ``order[j]`` adjusted for the columns before it.
+
+    The rows are those of the unit upper-triangular ``L'`` of ``X'X = L D L'`` (lmerTest's
+    Doolittle factor, entries below ``zap`` set to 0): Satterthwaite's F test depends on the
+    basis of the hypothesis, not only on the hypothesis, so the basis is lmerTest's.
     """
+    R = np.linalg.cholesky(xtx[np.ix_(order, order)]).T
+    R = R / np.diag(R)[:, None]
+    R[np.abs(R) < zap] = 0.0
+    out = np.zeros_like(R)
+    out[:, order] = R
+    return out
 
+
+def _xtx(fit: LmerFit) -> np.ndarray:
+    """``X'X`` from the model's cross-products."""
+    pls = fit.pls
+    lo = pls.qrest
+    return symmetric(pls.Arr)[lo : lo + pls.p, lo : lo + pls.p]
+
+
+def type1_hypotheses(fit: LmerFit) -> dict[str, np.ndarray]:
+    """Sequential hypotheses: each term adjusted for the terms before it (rows of the Cholesky
+    factor of ``X'X``, lmerTest's Doolittle rows up to scale)."""
+    rows = _term_rows(_column_terms(fit))
+    R = _sequential_rows(_xtx(fit), list(range(len(fit.fixef_names))))
+    return {term: R[cols] for term, cols in rows.items()}
+
+
+def _split_term(term: str) -> list[str]:
+    """The variables of an interaction term: ``"a:log(b)"`` -> ``["a", "log(b)"]``."""
+    parts, depth, current = [], 0, ""
+    for ch in term:
+        depth += (ch == "(") - (ch == ")")
+        if ch == ":" and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    return [*parts, current]
+
+
+_FACTOR_CALLS = ("factor(", "as.factor(", "ordered(", "C(", "poly(", "ns(", "bs(", "interaction(")
+
+
+def _is_numeric(variable: str, frame: pd.DataFrame) -> bool:
+    """Whether R's ``dataClasses`` of ``variable`` would be "numeric"."""
+    if variable in frame.columns:
+        dtype = frame[variable].dtype
+        return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    return not variable.strip().startswith(_FACTOR_CALLS)
+
+
+def containment(terms: Sequence[str], frame: pd.DataFrame) -> dict[str, list[str]]:
+    """For each term, the terms containing it (lmerTest's rule): all its variables and more,
+    with the same numeric variables."""
+    variables = {t: set(_split_term(t)) for t in terms}
+    numeric = {t: {v for v in variables[t] if _is_numeric(v, frame)} for t in terms}
+    return {t: [u for u in terms if variables[t] < variables[u] and numeric[t] == numeric[u]] for t in terms}
+
+
+def type2_hypotheses(fit: LmerFit) -> dict[str, np.ndarray]:
+    """Each term adjusted for every term that does not contain it (lmerTest's type II)."""
+    column_terms = _column_terms(fit)
+    rows = _term_rows(column_terms)
+    if len(rows) <= 1:
+        return type1_hypotheses(fit)
+    contains = containment(list(rows), _frame(fit))
+    xtx, p = _xtx(fit), len(column_terms)
+    out = {}
+    for term, cols in rows.items():
+        if not contains[term]:  # marginal: its coefficients themselves, as lmerTest
+            out[term] = np.eye(p)[cols]
+            continue
+        containing = {j for u in contains[term] for j in rows[u]}
+        others = [j for j in range(p) if j not in containing and j not in cols]
+        order = others + cols + sorted(containing)
+        out[term] = _sequential_rows(xtx, order)[[order.index(j) for j in cols]]
+    return out
+
+
+def _frame(fit: LmerFit) -> pd.DataFrame:
     parsed = fit.parsed
-    frame = as_pandas(fit.data, lambda schema: used_columns(parsed, schema))
+    return as_pandas(fit.data, lambda schema: used_columns(parsed, schema))
+
+
+def type3_hypotheses(fit: LmerFit) -> dict[str, np.ndarray]:
+    """Each term as the joint hypothesis of its coefficients with every categorical column
+    sum-coded (the coding in which type III hypotheses are the coefficients), mapped back to
+    the model's own coding, so the table does not depend on the contrasts used."""
+    parsed = fit.parsed
+    frame = _frame(fit)
+    if len(_term_rows(_column_terms(fit))) <= 1:
+        return type1_hypotheses(fit)
+    fixed = formula_variables(parsed.fixed)
     categorical = [
         c
         for c in frame.columns
-        if c in _fixed_variables(parsed.fixed)
+        if c in fixed
         and (isinstance(frame[c].dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(frame[c]))
     ]
     summed = build_design(parsed, frame, contrasts={c: "sum" for c in categorical}, na_action=fit.na_action)
@@ -188,18 +411,7 @@ def anova_type3(fit: LmerFit) -> pd.DataFrame:
     xspec = summed.xspec
     assert xspec is not None  # build_design keeps the plan of X
     terms = [xspec.terms[xspec.names.index(n)] for n in summed.fixef_names]
-    rows = {}
-    for term in dict.fromkeys(terms):
-        if term == "(Intercept)":
-            continue
-        Ls = np.eye(len(terms))[[j for j, t in enumerate(terms) if t == term]]
-        F, q, ddf, p = fit.satterthwaite.f_test(Ls @ Tinv)
-        rows[term] = {"NumDF": q, "DenDF": ddf, "F value": F, "Pr(>F)": p}
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
-def _fixed_variables(rhs: str) -> set[str]:
-    return formula_variables(rhs)
+    return {term: np.eye(len(terms))[cols] @ Tinv for term, cols in _term_rows(terms).items()}
 
 
 # ------------------------------------------------------------------ likelihood-ratio tests
@@ -282,14 +494,15 @@ def _lrt_rows(fits: Sequence[LmerFit | LmFit]) -> list[dict]:
     return rows
 
 
-def anova(*fits: LmerFit | LmFit, names: list[str] | None = None) -> AnovaTable:
+def anova(*fits, names: list[str] | None = None) -> AnovaTable | DevianceTable:
     """Likelihood-ratio tests of nested models, ordered by number of parameters (lme4's ``anova``).
 
     Parameters
     ----------
-    *fits : LmerFit or LmFit
+    *fits : LmerFit, LmFit or GlmFit
         Two or more models fitted to the same observations. An ``lm`` fit can be compared with
-        an ``lmer`` fit of the same response.
+        an ``lmer`` fit of the same response. ``glm`` fits give R's analysis of deviance table
+        (``anova(glm0, glm1, test = "Chisq")``, models in the order given) instead.
     names : list of str, optional
         A label per model, in the order given (R labels models by their variable names, which
         Python cannot see): ``mm.anova(m0, m1, names=["m0", "m1"])``. By default the formulas
@@ -297,10 +510,14 @@ def anova(*fits: LmerFit | LmFit, names: list[str] | None = None) -> AnovaTable:
 
     Returns
     -------
-    AnovaTable
+    AnovaTable or DevianceTable
         Prints as R does; ``.table`` holds the numbers. REML fits are refitted by maximum
         likelihood first, as lme4 does, and the printout says so on its first line.
     """
+    if any(isinstance(f, GlmFit) for f in fits):
+        if not all(isinstance(f, GlmFit) for f in fits):
+            raise TypeError("anova compares glm fits with glm fits only (an analysis of deviance)")
+        return analysis_of_deviance(fits)
     _check_fits(fits)
     labels, are_formulas = _labels(fits, names)
     refitted = any(isinstance(f, LmerFit) and f.reml for f in fits)

@@ -41,6 +41,7 @@ def lm(
     contrasts: Mapping[str, object] | None = None,
     weights=None,
     na_action: str = "omit",
+    offset=None,
 ) -> LmFit:
     """Fit a linear model by least squares, as R's ``lm``.
 
@@ -57,12 +58,17 @@ def lm(
         A column name or one non-negative weight per row (weighted least squares).
     na_action : {"omit", "raise"}
         Drop rows with missing values (and count them) or refuse them.
+    offset : str or array, optional
+        A known term of the linear predictor (a column name or one number per row), added to
+        the formula's ``offset(expr)`` terms, as R's ``offset``.
     """
     check_frame(data)
     parsed = parse_formula(formula)
     if parsed.random:
         raise ValueError(f"{formula!r} has random-effects terms; use mm.lmer for a mixed model")
-    design = build_design(parsed, data, contrasts=contrasts, na_action=na_action, drop=False, weights=weights)
+    design = build_design(
+        parsed, data, contrasts=contrasts, na_action=na_action, drop=False, weights=weights, offset=offset
+    )
     return LmFit(formula=formula, design=design, contrasts=dict(contrasts or {}), data=data)
 
 
@@ -123,8 +129,15 @@ class LmFit(InformationCriteria):
     def _beta(self) -> np.ndarray:
         kept, Q, R = self.qr
         beta = np.full(len(self.names), np.nan)
-        beta[kept] = np.linalg.solve(R, Q.T @ (self.design.y * np.sqrt(self.weights)))
+        beta[kept] = np.linalg.solve(R, Q.T @ (self.working_response(self.design.y) * np.sqrt(self.weights)))
         return beta
+
+    def working_response(self, y: np.ndarray) -> np.ndarray:
+        """A response (or a column per replicate) less the offset: what the coefficients fit."""
+        offset = self.design.offset
+        if offset is None:
+            return y
+        return y - (offset if y.ndim == 1 else offset[:, None])
 
     @cached_property
     def coef(self) -> pd.Series:
@@ -135,6 +148,8 @@ class LmFit(InformationCriteria):
     def fitted(self) -> pd.Series:
         kept = self.qr[0]
         values = self.design.X[:, kept] @ self._beta[kept]
+        if self.design.offset is not None:
+            values = values + self.design.offset
         return pd.Series(values, index=self.design.row_index, name="fitted")
 
     @cached_property
@@ -183,7 +198,7 @@ class LmFit(InformationCriteria):
 
     @cached_property
     def _mss(self) -> float:
-        f, w = self.fitted.to_numpy(), self.weights
+        f, w = self.working_response(self.fitted.to_numpy()), self.weights  # as R: without the offset
         if self.has_intercept:
             f = f - np.sum(w * f) / np.sum(w)
         return float(np.sum(w * f**2))

@@ -14,11 +14,10 @@ import pandas as pd
 
 from .daskfit import is_dask_frame, lmer_dask
 from .design import DataError, build_design
-from .engine import aliased_notes, check_memory, fit_model
+from .engine import aliased_notes, check_memory, fit_model, model_pls
 from .formula import FormulaError, parse_formula
 from .frames import check_frame
 from .messages import MixedModelsWarning
-from .pls import PLS
 from .results import LmerFit
 from .rformula import r_keywords
 
@@ -34,6 +33,8 @@ def lmer(
     na_action: str = "omit",
     start: np.ndarray | None = None,
     memory_limit: float | None = None,
+    weights: str | np.ndarray | None = None,
+    offset: str | np.ndarray | None = None,
 ) -> LmerFit:
     """Fit a linear mixed-effects model by REML (default) or maximum likelihood, as lme4's ``lmer``.
 
@@ -58,6 +59,15 @@ def lmer(
         Bytes the dense block of the Cholesky factor (or the map of pair products that updates
         it) may take (default ``mixedmodels.options.memory_limit``, 8 GiB); a larger model is
         refused before it is built.
+    weights : str or array, optional
+        Prior weights, as lme4's ``weights``: a column name or one non-negative number per row.
+        The residual variance of row ``i`` is ``sigma^2 / w_i``; a row of weight 0 has no
+        influence on the fit (it is not counted in the criterion's ``n``). Missing or negative
+        weights are refused.
+    offset : str or array, optional
+        A known term of the linear predictor: a column name or one number per row, added to any
+        ``offset(expr)`` terms of the formula. A column (or a formula offset) is evaluated again
+        on new data by ``predict``.
 
     Returns
     -------
@@ -72,8 +82,12 @@ def lmer(
             "no random-effects terms such as (1 | g): use mm.lm for a fixed-effects model",
         )
     if is_dask_frame(data):
-        return lmer_dask(formula, parsed, data, reml, contrasts, na_action, start, memory_limit)
-    design = build_design(parsed, data, contrasts=contrasts, na_action=na_action)
+        return lmer_dask(
+            formula, parsed, data, reml, contrasts, na_action, start, memory_limit, weights, offset
+        )
+    design = build_design(
+        parsed, data, contrasts=contrasts, na_action=na_action, weights=weights, offset=offset
+    )
     n, p = design.X.shape
     if p >= n:
         raise DataError(f"{p} fixed effects for {n} observations: the model cannot be estimated")
@@ -83,6 +97,11 @@ def lmer(
             "there is no variation to model"
         )
     check_memory(design.reterms, p, memory_limit)
-    pls = PLS(design.reterms, design.X, design.y, memory_limit)
-    context = {"data": data, "contrasts": dict(contrasts or {}), "na_action": na_action}
+    pls = model_pls(design, memory_limit=memory_limit)
+    context = {
+        "data": data,
+        "contrasts": dict(contrasts or {}),
+        "na_action": na_action,
+        "model_args": {"weights": weights, "offset": offset},
+    }
     return fit_model(formula, design, pls, reml, start, notes=aliased_notes(design.aliased), **context)

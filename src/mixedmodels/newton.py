@@ -19,6 +19,11 @@ A problem is done when the step is below ``xtol * (1 + |theta|)`` or the decreas
 quadratic model predicts is below ``ftol * max(1, |f|)``; problems that are not done
 after ``max_iter`` steps, or whose function is not finite, are reported so the caller can refit
 them another way.
+
+A problem that stops with a coordinate on its bound is checked: a diagonal entry of ``theta``
+enters the criterion through its square, so on the bound 0 the gradient along it vanishes and
+a step cannot tell a minimum from a saddle. Points inward along each such coordinate are tried
+(:func:`_inward_points`), and where one is lower the steps start again from it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from collections.abc import Callable
 import numpy as np
 
 __all__ = ["minimize_batch", "minimize_one"]
+
+ESCAPE_STEPS = (0.3, 0.1, 0.03, 0.01)  # inward steps from a bound, relative to 0.1 + max|theta|
+MAX_ESCAPES = 2  # restarts of a problem from inside its bounds
 
 
 @functools.lru_cache(maxsize=32)
@@ -110,6 +118,24 @@ def minimize_batch(
     theta, fmin, done : ndarrays (R, d), (R,), (R,)
         ``done`` is False for the problems that did not converge (or are not finite).
     """
+    theta, f, converged = _newton_batch(fn, theta0, lower, xtol, ftol, max_iter, rel_step)
+    for _ in range(MAX_ESCAPES):
+        moved, inward, f_in = _inward_points(fn, theta, f, converged, lower)
+        if not len(moved):
+            break
+        theta[moved], f[moved], converged[moved] = _newton_batch(
+            _rows_of(fn, moved), inward, lower, xtol, ftol, max_iter, rel_step
+        )
+    return theta, f, converged
+
+
+def _rows_of(fn, rows):
+    """``fn`` of the problems ``rows``, indexed from 0."""
+    return lambda points, index: fn(points, rows[index])
+
+
+def _newton_batch(fn, theta0, lower, xtol, ftol, max_iter, rel_step):
+    """The projected Newton steps of :func:`minimize_batch`, without the check of the bounds."""
     theta = np.maximum(np.array(theta0, dtype=float), lower)
     R, d = theta.shape
     rows = np.arange(R)
@@ -144,6 +170,37 @@ def minimize_batch(
     return theta, f, converged
 
 
+def _inward_points(fn, theta, f, converged, lower):
+    """Problems stopped with a coordinate on its bound where the function falls inward.
+
+    A diagonal entry of ``theta`` enters the criterion through its square, so on its bound 0
+    the gradient along it vanishes whatever the curvature: a Newton step cannot tell a
+    minimum there from a saddle or a maximum. Each such coordinate is moved inward by
+    ``t (0.1 + max|theta|)`` for t in ESCAPE_STEPS (longest first); a problem whose function
+    falls is returned (its index, the first such point and the value there) to be minimized
+    again from it.
+    """
+    stuck = np.flatnonzero(converged & np.any(theta <= lower, axis=1))
+    if not stuck.size:
+        return stuck, theta[stuck], f[stuck]
+    x, fx = theta[stuck], f[stuck]
+    best, fbest = x.copy(), fx.copy()
+    limit = fx - 1e-10 * np.maximum(1.0, np.abs(fx))
+    scale = 0.1 + np.max(np.abs(x), axis=1)
+    for j in range(theta.shape[1]):
+        for t in ESCAPE_STEPS:
+            open_ = np.flatnonzero((x[:, j] <= lower[j]) & (fbest >= limit))
+            if not open_.size:
+                break
+            trial = x[open_].copy()
+            trial[:, j] = lower[j] + t * scale[open_]
+            ft = fn(trial, stuck[open_])
+            lower_f = np.isfinite(ft) & (ft < limit[open_])
+            best[open_[lower_f]], fbest[open_[lower_f]] = trial[lower_f], ft[lower_f]
+    moved = np.flatnonzero(fbest < limit)
+    return stuck[moved], best[moved], fbest[moved]
+
+
 def minimize_one(
     fn: Callable[[np.ndarray], float],
     theta0: np.ndarray,
@@ -168,6 +225,22 @@ def minimize_one(
     last bits, on the other points of the batch, so :func:`minimize_batch` keeps its batches
     even for one problem.)
     """
+    theta, f, converged = _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0)
+    for _ in range(MAX_ESCAPES):
+        batch = lambda points, rows: np.array([fn(point) for point in points])  # noqa: E731
+        moved, inward, f_in = _inward_points(
+            batch, theta[None, :], np.array([f]), np.array([converged]), lower
+        )
+        if not len(moved):
+            break
+        theta, f, converged = _newton_one(
+            fn, inward[0], lower, xtol, ftol, max_iter, rel_step, float(f_in[0])
+        )
+    return theta, f, converged
+
+
+def _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0):
+    """The Newton steps of :func:`minimize_one`, without the check of the bounds."""
     theta = np.maximum(np.array(theta0, dtype=float), lower)
     f = fn(theta) if f0 is None else f0
     if not math.isfinite(f):

@@ -11,6 +11,9 @@ and with ``sigma`` profiled out (its optimum ``sigma^2 = r2 / nu``)
     ML:   -2 loglik(theta) = log|L|^2 + n (1 + log(2 pi r2 / n))
     REML: crit(theta)      = log|L|^2 + log|R_X|^2 + (n - p) (1 + log(2 pi r2 / (n - p)))
 
+With prior weights ``w`` each criterion is the working model's (:mod:`mixedmodels.pls`) less
+``sum(log w)``: the density of ``y`` is that of ``sqrt(w) y`` times ``prod sqrt(w_i)``.
+
 The fit, the bootstrap's batches (arrays of ``r2`` and log-determinants), the profile and the
 Satterthwaite derivatives (``sigma`` given) all evaluate them here; the fit's objective reads
 the parts from :meth:`mixedmodels.pls.PLS.parts_function`.
@@ -32,10 +35,11 @@ def dof(n: int, p: int, reml: bool) -> int:
     return n - p if reml else n
 
 
-def from_parts(logdet_L, logdet_RX, r2, n: int, p: int, reml: bool, sigma=None):
+def from_parts(logdet_L, logdet_RX, r2, n: int, p: int, reml: bool, sigma=None, log_weights: float = 0.0):
     """The criterion from the parts of the factor (floats or arrays of a batch).
 
-    ``sigma`` None profiles it out; otherwise the criterion at that ``sigma``.
+    ``sigma`` None profiles it out; otherwise the criterion at that ``sigma``. ``log_weights``
+    is ``sum(log w)`` of the prior weights.
     """
     nu = dof(n, p, reml)
     log = math.log if isinstance(r2, float) else np.log  # math's is faster for one value
@@ -43,17 +47,20 @@ def from_parts(logdet_L, logdet_RX, r2, n: int, p: int, reml: bool, sigma=None):
         value = logdet_L + nu * (1.0 + log(2.0 * math.pi * r2 / nu))
     else:
         value = logdet_L + r2 / sigma**2 + nu * log(2.0 * math.pi * sigma**2)
+    value = value - log_weights
     return value + logdet_RX if reml else value
 
 
-def criterion(f: Factor | None, n: int, p: int, reml: bool, sigma: float | None = None) -> float:
+def criterion(
+    f: Factor | None, n: int, p: int, reml: bool, sigma: float | None = None, log_weights: float = 0.0
+) -> float:
     """The REML criterion or the ML deviance at the factor ``f`` (inf where there is none).
 
     ``sigma`` None: profiled out (the fit's objective); otherwise at that ``sigma``.
     """
     if f is None or not f.r2 > 0.0 or (sigma is not None and not sigma > 0.0):
         return math.inf
-    return float(from_parts(f.logdet_L, f.logdet_RX, f.r2, n, p, reml, sigma))
+    return float(from_parts(f.logdet_L, f.logdet_RX, f.r2, n, p, reml, sigma, log_weights))
 
 
 def sigma(f: Factor, n: int, p: int, reml: bool) -> float:
@@ -64,7 +71,7 @@ def sigma(f: Factor, n: int, p: int, reml: bool) -> float:
 def criterion_function(pls: PLS, reml: bool):
     """The criterion of the model ``pls`` as a function of ``theta`` (and ``sigma``, if given)."""
     parts = pls.parts_function()
-    n, p = pls.n, pls.p
+    n, p, log_weights = pls.n, pls.p, pls.log_weights
 
     def fn(theta: np.ndarray, sigma: float | None = None) -> float:
         if theta is None:
@@ -72,6 +79,6 @@ def criterion_function(pls: PLS, reml: bool):
         got = parts(theta)
         if got is None or not got[2] > 0.0 or (sigma is not None and not sigma > 0.0):
             return math.inf
-        return float(from_parts(got[0], got[1], got[2], n, p, reml, sigma))
+        return float(from_parts(got[0], got[1], got[2], n, p, reml, sigma, log_weights))
 
     return fn

@@ -23,6 +23,7 @@ __all__ = [
     "bootstrap_figure",
     "caterpillar",
     "comparison_figure",
+    "emmeans_figure",
     "profile_figure",
     "qq_ranef",
     "residual_plot",
@@ -205,5 +206,34 @@ def qq_ranef(fit: LmerFit) -> Figure:
         ax.scatter(q, values, s=12, color="C0")
         ax.set_xlabel("standard normal quantiles")
         ax.set_title(f"{g}: {t}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def emmeans_figure(result):
+    """Estimated marginal means as points with their confidence intervals, one panel per
+    ``by`` group (a :class:`mixedmodels.emmeans.Emmeans`); non-estimable means are left out."""
+    table = result.table
+    specs, by = list(result.specs), list(result.by)
+    labels = table[specs].astype(str).agg(" ".join, axis=1).to_numpy()
+    groups = [np.arange(len(table))]
+    if by:
+        groups = list(table.groupby(by, sort=False, observed=True).indices.values())
+    nrow, ncol = _grid(len(groups))
+    height = 0.4 * max(len(rows) for rows in groups) + 1.6
+    fig, axes = _figure(nrow, ncol, figsize=(4 * ncol, height * nrow), squeeze=False)
+    for ax, rows in zip(axes.ravel(), groups):
+        part = table.iloc[rows]
+        y = np.arange(len(rows))
+        est = part["emmean"].to_numpy(dtype=float)
+        lo, hi = part["lower.CL"].to_numpy(dtype=float), part["upper.CL"].to_numpy(dtype=float)
+        ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color="0.2", ecolor="C0", capsize=3)
+        ax.set_yticks(y, labels[rows])
+        ax.set_xlabel("emmean")
+        if by:
+            ax.set_title(", ".join(f"{b} = {part[b].iloc[0]}" for b in by), fontsize=10)
+    for ax in axes.ravel()[len(groups) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"Estimated marginal means, {100 * result.level:g}% confidence intervals")
     fig.tight_layout()
     return fig

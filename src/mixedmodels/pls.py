@@ -19,15 +19,21 @@ so the combinations are found once (a sparse matrix ``P``) and each evaluation i
 matrix-vector product. The last diagonal entry of ``L_S`` is ``sqrt(r2)``, the penalized
 residual sum of squares; ``log|L|^2`` and ``log|R_X|^2`` are sums of logs of diagonals.
 
-The optimizer reads only these three numbers: :meth:`PLS.parts_function` computes them for a
-small model in work arrays made once (no :class:`Factor` per evaluation), with the same
-operations, so that the numbers are those of :meth:`PLS.factor` bit for bit.
+Prior weights ``w`` (residual variance ``sigma^2 / w_i``) and an offset ``o`` (a known part of the
+linear predictor) make the *working* model: rows of ``Z``, ``X`` and ``y - o`` multiplied by
+``sqrt(w_i)``, which has independent residuals of variance ``sigma^2``. Its criterion is the
+model's plus ``sum(log w_i)`` (the Jacobian of the scaling), which :mod:`mixedmodels.objective`
+subtracts; rows of weight zero contribute nothing and are not counted in ``n``.
+
+The optimizer reads only three numbers: :meth:`PLS.parts_function` computes them for a small
+model in work arrays made once (no :class:`Factor` per evaluation), with the same operations,
+so that the numbers are those of :meth:`PLS.factor` bit for bit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -81,6 +87,7 @@ class CrossProducts:
     Ar1: sp.csc_matrix | None
     Arr: np.ndarray
     y_offset: np.ndarray
+    log_weights: float = 0.0  # sum(log w) over the rows of positive prior weight
 
 
 def symmetric(lower: np.ndarray) -> np.ndarray:
@@ -206,10 +213,24 @@ class PLS:
     _Ar1: sp.csc_matrix | None  # made from the dense copy when first asked for, in a small model
     _scatter: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
 
-    def __init__(self, reterms, X: np.ndarray, y: np.ndarray, memory_limit: float | None = None):
+    def __init__(
+        self,
+        reterms,
+        X: np.ndarray,
+        y: np.ndarray,
+        memory_limit: float | None = None,
+        weights: np.ndarray | None = None,
+        offset: np.ndarray | None = None,
+    ):
         self.memory_limit = memory_limit
+        self.weights = None if weights is None else np.asarray(weights, dtype=float)
+        self.offset = None if offset is None else np.asarray(offset, dtype=float)
+        self._sqrt_w = None if self.weights is None else np.sqrt(self.weights)
+        if self._sqrt_w is not None:
+            reterms = [replace(t, z=t.z * self._sqrt_w[:, None]) for t in reterms]
+            X = X * self._sqrt_w[:, None]
         self.X = np.ascontiguousarray(X, dtype=float)
-        self.y = np.asarray(y, dtype=float)
+        self.y = self.working(y)
         self._reterms_rows, self._Z = tuple(reterms), None
         # the response enters as y - X c, c its least-squares coefficients on X: the criterion
         # is the same for any c (beta absorbs it), and the small residual keeps r2 from
@@ -220,7 +241,20 @@ class PLS:
             blocks = CrossProducts(len(self.y), A11, None, Arr, c)  # A_r1 made sparse when asked for
         else:
             blocks = cross_products(reterms, self.X, self.y, c, (self.Z1, self.Zrest))
+        if self.weights is not None:
+            positive = self.weights[self.weights > 0]
+            blocks = replace(blocks, n=len(positive), log_weights=float(np.sum(np.log(positive))))
         self._setup(reterms, blocks)
+
+    def working(self, y: np.ndarray) -> np.ndarray:
+        """Responses (one per row, or a column per replicate) as the working model has them:
+        ``sqrt(w) (y - offset)``."""
+        y = np.asarray(y, dtype=float)
+        if self.offset is not None:
+            y = y - (self.offset if y.ndim == 1 else self.offset[:, None])
+        if self._sqrt_w is not None:
+            y = y * (self._sqrt_w if y.ndim == 1 else self._sqrt_w[:, None])
+        return y
 
     @property
     def Z1(self) -> sp.csc_matrix | None:
@@ -266,6 +300,7 @@ class PLS:
         self = cls.__new__(cls)
         self.memory_limit = memory_limit
         self.X = self.y = self._Z = None  # type: ignore[assignment]  # a model without its rows
+        self.weights = self.offset = self._sqrt_w = None
         self._setup(reterms, blocks)
         return self
 
@@ -281,6 +316,7 @@ class PLS:
         self.k1, self.n1, self.q1 = first.k, first.nlevels, first.q
         self.qrest = sum(t.q for t in self.reterms[1:])
         self.n, self.p = blocks.n, len(blocks.y_offset)
+        self.log_weights = blocks.log_weights
         self.A11, self._Ar1, self.y_offset = blocks.A11, blocks.Ar1, blocks.y_offset
         self.Arr = np.ascontiguousarray(np.tril(blocks.Arr))
         self.Qr = self.Arr.shape[0]

@@ -1,10 +1,15 @@
 """Predictions from fitted models, with lme4's and R's semantics.
 
-For a mixed model, ``X_new beta + sum over the chosen terms of z_new b[level]``: ``re_form``
+For a mixed model, ``o_new + X_new beta + sum over the chosen terms of z_new b[level]``, with
+``o_new`` the model's offset evaluated on the new data (a formula's ``offset(expr)`` terms and an
+``offset=`` column; one given as an array cannot be, and is refused): ``re_form``
 None uses every random-effects term, ``"~0"`` or ``"NA"`` none, a formula the terms (and
 columns) it names. Levels are matched by label. A level not seen in the fit contributes 0 (the
 population prediction) when ``allow_new_levels`` is true, else it is an error that names the
-factor and the levels. For a linear model, ``interval="confidence"`` or ``"prediction"`` adds
+factor and the levels. For a generalized linear model, ``eta = o_new + X_new beta`` (``type="link"``) or
+``g^{-1}(eta)`` (``type="response"``), with standard errors ``sqrt(x'Vx)`` on the link scale and
+``|d mu / d eta| sqrt(x'Vx)`` on the response scale. For a linear model,
+``interval="confidence"`` or ``"prediction"`` adds
 ``x'beta -+ t s`` with ``s^2 = x'Vx`` (confidence) or ``x'Vx + sigma^2`` (prediction).
 """
 
@@ -21,18 +26,18 @@ from .design import (
     ReTerm,
     factor_codes,
     formula_variables,
-    materialize,
     model_frame,
+    offset_rhs,
 )
 from .formula import parse_formula
 from .frames import as_pandas, check_frame, is_polars_frame
-from .rformula import translate_powers
 
 if TYPE_CHECKING:
+    from .glm import GlmFit
     from .lm import LmFit
     from .results import LmerFit
 
-__all__ = ["predict_lm", "predict_lmer"]
+__all__ = ["predict_glm", "predict_lm", "predict_lmer"]
 
 
 def _selected_terms(fit: LmerFit, re_form) -> list[tuple[int, list[int]]]:
@@ -68,7 +73,7 @@ def _column_names(expr: str) -> set[str]:
     return names
 
 
-def _new_frame(fit: LmerFit | LmFit, newdata, needed: set[str]) -> pd.DataFrame:
+def _new_frame(fit: LmerFit | LmFit | GlmFit, newdata, needed: set[str]) -> pd.DataFrame:
     """The model's columns of newdata (pandas, or polars converted), categorical ones matched to
     the fit's levels by label."""
     missing = sorted(needed - set(newdata.columns))
@@ -92,14 +97,21 @@ def _new_frame(fit: LmerFit | LmFit, newdata, needed: set[str]) -> pd.DataFrame:
     return frame
 
 
-def _fixed_columns(fit: LmerFit | LmFit) -> set[str]:
+def _fixed_columns(fit: LmerFit | LmFit | GlmFit) -> set[str]:
     return formula_variables(fit.parsed.fixed)
+
+
+def _offset_columns(fit: LmerFit | LmFit | GlmFit) -> set[str]:
+    """The columns the model's offset is evaluated from."""
+    return {c for expr in fit.design.offset_terms for c in formula_variables(offset_rhs(expr))}
 
 
 def predict_lmer(fit: LmerFit, newdata, re_form, allow_new_levels: bool) -> pd.Series:
     terms = _selected_terms(fit, re_form)
     if newdata is None:
         values = fit.design.X @ fit.fixef.to_numpy()
+        if fit.design.offset is not None:
+            values = values + fit.design.offset
         for i, cols in terms:
             t = fit.design.reterms[i]
             values = values + np.einsum("nk,nk->n", t.z[:, cols], fit.b_terms[i][t.refs][:, cols])
@@ -111,12 +123,16 @@ def predict_lmer(fit: LmerFit, newdata, re_form, allow_new_levels: bool) -> pd.S
         needed |= set(fit.design.reterms[i].group.split(":"))
     for rt in parsed.random:
         needed |= formula_variables(rt.expr)
+    needed |= _offset_columns(fit)
     needed -= {"1", "0"}
     frame = _new_frame(fit, newdata, needed)
     values = fit.design.fixed_matrix(frame) @ fit.fixef.to_numpy()
+    offset = fit.design.new_offset(frame)
+    if offset is not None:
+        values = values + offset
     for i, cols in terms:
         t = fit.design.reterms[i]
-        z = _term_matrix(fit, t, frame)[:, cols]
+        z = t.new_z(frame)[:, cols]
         idx = _match_levels(t, frame, allow_new_levels)
         b = np.zeros((len(frame), len(cols)))
         seen = idx >= 0
@@ -128,16 +144,6 @@ def predict_lmer(fit: LmerFit, newdata, re_form, allow_new_levels: bool) -> pd.S
 def _row_index(newdata) -> pd.Index:
     """The index of a pandas frame; 0..n-1 for a polars frame, which has none."""
     return newdata.index if isinstance(newdata, pd.DataFrame) else pd.RangeIndex(len(newdata))
-
-
-def _term_matrix(fit: LmerFit, term: ReTerm, frame: pd.DataFrame) -> np.ndarray:
-    parsed = fit.parsed
-    for rt in parsed.random:
-        z, spec = materialize(translate_powers(rt.expr), frame, None, "random-effects")
-        names = list(spec.names)
-        if all(c in names for c in term.cnames) and rt.group == term.group:
-            return z[:, [names.index(c) for c in term.cnames]]
-    raise DataError(f"cannot rebuild the random-effects columns {term.cnames} of {term.group!r} for newdata")
 
 
 def _match_levels(term: ReTerm, frame: pd.DataFrame, allow_new_levels: bool) -> np.ndarray:
@@ -170,12 +176,15 @@ def predict_lm(fit: LmFit, newdata, interval, level: float) -> pd.Series | pd.Da
         index = fit.design.row_index
     else:
         check_frame(newdata, "newdata")
-        frame = _new_frame(fit, newdata, _fixed_columns(fit))
+        frame = _new_frame(fit, newdata, _fixed_columns(fit) | _offset_columns(fit))
         xspec = fit.design.xspec
         assert xspec is not None  # the plan of X, kept by every design made from data
         X = xspec.matrix(frame)[:, kept]
         index = _row_index(newdata)
     values = X @ beta
+    offset = fit.design.offset if newdata is None else fit.design.new_offset(frame)
+    if offset is not None:
+        values = values + offset
     if interval is None:
         return pd.Series(values, index=index, name="predicted")
     if interval not in ("confidence", "prediction"):
@@ -187,3 +196,36 @@ def predict_lm(fit: LmFit, newdata, interval, level: float) -> pd.Series | pd.Da
     q = stats.t.ppf(0.5 + level / 2, fit.df_residual)
     half = q * np.sqrt(var)
     return pd.DataFrame({"fit": values, "lwr": values - half, "upr": values + half}, index=index)
+
+
+def _fixed_part(
+    fit: LmFit | GlmFit, kept: list[int], newdata
+) -> tuple[np.ndarray, np.ndarray | None, pd.Index]:
+    """``X`` (kept columns), the offset and the row labels, of the fit's data or of ``newdata``."""
+    if newdata is None:
+        return fit.design.X[:, kept], fit.design.offset, fit.design.row_index
+    check_frame(newdata, "newdata")
+    frame = _new_frame(fit, newdata, _fixed_columns(fit) | _offset_columns(fit))
+    xspec = fit.design.xspec
+    assert xspec is not None  # the plan of X, kept by every design made from data
+    return xspec.matrix(frame)[:, kept], fit.design.new_offset(frame), _row_index(newdata)
+
+
+def predict_glm(fit: GlmFit, newdata, type: str, se_fit: bool) -> pd.Series | pd.DataFrame:
+    if type not in ("link", "response"):
+        raise ValueError(f"type must be 'link' or 'response', not {type!r}")
+    kept = list(fit.kept)
+    X, offset, index = _fixed_part(fit, kept, newdata)
+    eta = X @ fit.coef.to_numpy()[kept]
+    if offset is not None:
+        eta = eta + offset
+    values = eta if type == "link" else fit.family.linkinv(eta)
+    if not se_fit:
+        return pd.Series(values, index=index, name="predicted")
+    V = fit.vcov.to_numpy()[np.ix_(kept, kept)]
+    se = np.sqrt(np.einsum("ni,ij,nj->n", X, V, X))
+    if type == "response":
+        se = se * np.abs(fit.family.mu_eta(eta))
+    out = pd.DataFrame({"fit": values, "se_fit": se}, index=index)
+    out.attrs["residual_scale"] = float(np.sqrt(fit.dispersion))
+    return out

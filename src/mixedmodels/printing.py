@@ -64,12 +64,12 @@ def r_format(values: Iterable[float], digits: int = 7, nsmall: int = 0) -> list[
     for v in finite:
         nsig, e = _sig_and_exp(v, digits)
         rgt = max(rgt, nsig - e - 1)
-        left = max(left, e + 1)
+        left = max(left, (v < 0) + max(e + 1, 1))  # the sign counts with the number it belongs to
         mxsig = max(mxsig, nsig)
         neg = neg or v < 0
         big_exp = big_exp or abs(e) >= 100
     rgt = max(rgt, nsmall)
-    fixed_width = neg + left + (rgt > 0) + rgt
+    fixed_width = left + (rgt > 0) + rgt
     sci_width = neg + (mxsig + 1 if mxsig > 1 else mxsig) + (5 if big_exp else 4)
     if finite and fixed_width > sci_width:
         out = [_na_or(v, lambda v: f"{v:.{mxsig - 1}e}") for v in values]
@@ -185,7 +185,8 @@ def format_pvalues(p: npt.ArrayLike, digits: int = 3, sep: str | None = None) ->
     expo = np.floor(np.log10(np.where(pv > 0, pv, 1e-50)))
     widths = [0]
     shown_p = ~tiny & ~np.isnan(pv)
-    for group in (shown_p & (expo >= -3), shown_p & (expo < -3)):
+    fixed = (expo >= -3) | ((expo == -4) & (digits > 1))  # R 4.2 keeps 1e-4 <= p < 1e-3 fixed too
+    for group in (shown_p & fixed, shown_p & ~fixed):
         idx = np.flatnonzero(group)
         shown = r_format(pv[idx], digits)
         widths += [len(text) for text in shown]
@@ -420,16 +421,18 @@ def _groups_line(fit: LmerFit) -> str:
 
 def _fixed_effects_cells(fit: LmerFit, ddf: str | None) -> tuple[str, list[str], list[str], list[list[str]]]:
     """Title, header, row names and cells of the fixed-effects table (lme4's or lmerTest's)."""
-    cells = coef_table_strings(fit.fixef.to_numpy(), fit.se.to_numpy(), fit.tvalues.to_numpy())
     names = list(fit.fixef_names)
     if ddf is None:
+        cells = coef_table_strings(fit.fixef.to_numpy(), fit.se.to_numpy(), fit.tvalues.to_numpy())
         return "Fixed effects:", ["Estimate", "Std. Error", "t value"], names, cells
-    df = r_format(np.round(fit.satterthwaite_df.to_numpy(), 2), 4)
-    p = fit.pvalues.to_numpy()
+    table = fit.coef_table(ddf)
+    cells = coef_table_strings(*(table[c].to_numpy() for c in ("Estimate", "Std. Error", "t value")))
+    df = r_format(np.round(table["df"].to_numpy(), 2), 4)
+    p = table["Pr(>|t|)"].to_numpy()
     pvals = format_pvalues(p, 3)
     cells = [[c[0], c[1], d, c[2], pv, signif_stars(pr)] for c, d, pv, pr in zip(cells, df, pvals, p)]
     header = ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)", ""]
-    return "Fixed effects (t tests use Satterthwaite's method):", header, names, cells
+    return f"Fixed effects (t tests use {ddf}'s method):", header, names, cells
 
 
 def _fixed_effects(fit: LmerFit, ddf: str | None) -> str:
@@ -466,7 +469,13 @@ def _lmer_heading(fit: LmerFit) -> list[str]:
     data_line = "   Data: data"
     if fit.design.dropped_rows:
         data_line += f" ({fit.design.dropped_rows} rows with missing values dropped)"
-    return [f"Linear mixed model fit by {method}['lmerMod']", f"Formula: {fit.formula}", data_line]
+    lines = [f"Linear mixed model fit by {method}['lmerMod']", f"Formula: {fit.formula}", data_line]
+    weights, offset = fit.design.labels
+    if weights is not None:
+        lines.append(f"Weights: {weights}")
+    if offset is not None:
+        lines.append(f" Offset: {offset}")
+    return lines
 
 
 def lmer_summary(fit: LmerFit, ddf: str | None = "Satterthwaite") -> str:

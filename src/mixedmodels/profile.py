@@ -118,7 +118,8 @@ class _Profiler:
     def _beta_problem(self, j: int, value: float):
         """The model with ``y - value x_j`` as response and ``x_j`` dropped, over theta."""
         X, xj = self._offset_parts[j]
-        pls = PLS(self.ml.design.reterms, X, self.ml.design.y - value * xj)
+        design = self.ml.design
+        pls = PLS(design.reterms, X, design.y - value * xj, weights=design.weights, offset=design.offset)
 
         fn = criterion_function(pls, False)
         lower = self.layout.lower()

@@ -50,6 +50,7 @@ class LmerFit(InformationCriteria):
     contrasts: dict | None = None
     na_action: str = "omit"
     messages: tuple[str, ...] = ()
+    model_args: dict | None = None  # weights= and offset= as given, for update()
 
     @cached_property
     def parsed(self) -> ParsedFormula:
@@ -89,11 +90,12 @@ class LmerFit(InformationCriteria):
     @cached_property
     def objective(self) -> float:
         """The REML criterion (REML fits) or the deviance, ``-2 loglik`` (ML fits)."""
-        return criterion(self.factor, self.pls.n, self.pls.p, self.reml)
+        return criterion(self.factor, self.pls.n, self.pls.p, self.reml, None, self.pls.log_weights)
 
     def criterion(self, theta) -> float:
         """The REML criterion or ML deviance of this model at any ``theta``."""
-        return criterion(self.pls.factor(np.asarray(theta, dtype=float)), self.pls.n, self.pls.p, self.reml)
+        f = self.pls.factor(np.asarray(theta, dtype=float))
+        return criterion(f, self.pls.n, self.pls.p, self.reml, None, self.pls.log_weights)
 
     @cached_property
     def sigma(self) -> float:
@@ -249,10 +251,23 @@ class LmerFit(InformationCriteria):
         return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
 
     # ------------------------------------------------------ fitted, residuals
+    @property
+    def weights(self) -> np.ndarray:
+        """The prior weights of the rows used in the fit (ones when none were given)."""
+        w = self.design.weights
+        return np.ones(self.design.X.shape[0]) if w is None else w
+
+    @property
+    def offset(self) -> np.ndarray | None:
+        """The offset of the rows used in the fit (None for a model without one)."""
+        return self.design.offset
+
     @cached_property
     def fitted(self) -> pd.Series:
-        """Fitted values ``X beta + Z b`` for the rows used in the fit."""
+        """Fitted values ``offset + X beta + Z b`` for the rows used in the fit."""
         values = self.design.X @ self._solution[0]
+        if self.design.offset is not None:
+            values = values + self.design.offset
         for term, b in zip(self.design.reterms, self.b_terms):
             values = values + np.einsum("nk,nk->n", term.z, b[term.refs])
         return pd.Series(values, index=self.design.row_index, name="fitted")
@@ -264,9 +279,26 @@ class LmerFit(InformationCriteria):
             self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
         )
 
+    def resid(self, type: str = "response", scaled: bool = False) -> pd.Series:
+        """Residuals as lme4's ``residuals(fit, type, scaled)``.
+
+        ``"response"``: ``y - fitted``; ``"pearson"``: ``sqrt(w) (y - fitted)`` (the same without
+        prior weights). ``scaled=True`` divides by ``sigma``.
+        """
+        if type not in ("response", "pearson"):
+            raise ValueError(f"type must be 'response' or 'pearson', not {type!r}")
+        r = self.residuals.to_numpy()
+        if type == "pearson" and self.design.weights is not None:
+            r = r * np.sqrt(self.design.weights)
+        if scaled:
+            r = r / self.sigma
+        return pd.Series(r, index=self.residuals.index, name="residuals")
+
     def scaled_residual_quantiles(self) -> tuple[np.ndarray, bool]:
-        """Min, quartiles and max of ``residuals / sigma``, and whether they are exact."""
-        return np.quantile(self.residuals.to_numpy() / self.sigma, [0, 0.25, 0.5, 0.75, 1]), True
+        """Min, quartiles and max of the scaled Pearson residuals (the summary's), and whether
+        they are exact."""
+        r = self.resid("pearson", scaled=True).to_numpy()
+        return np.quantile(r, [0, 0.25, 0.5, 0.75, 1]), True
 
     # ------------------------------------------------------------- inference
     @cached_property
@@ -287,19 +319,60 @@ class LmerFit(InformationCriteria):
         p = 2 * stats.t.sf(np.abs(self.tvalues.to_numpy()), self.satterthwaite_df.to_numpy())
         return pd.Series(p, index=self.fixef.index, name="Pr(>|t|)")
 
-    def contest(self, L) -> pd.Series:
-        """F test of ``L beta = 0`` with Satterthwaite's degrees of freedom (lmerTest's contest)."""
+    @cached_property
+    def kenward_roger(self):
+        """Kenward-Roger's adjusted covariance and degrees of freedom (pbkrtest's), computed once
+        when first needed; REML fits only."""
+        from .kenward_roger import KenwardRoger
+
+        return KenwardRoger(self)
+
+    def coef_table(self, ddf: str | None = "Satterthwaite") -> pd.DataFrame:
+        """The fixed-effects table, as lmerTest's ``coef(summary(fit, ddf = ...))``.
+
+        Parameters
+        ----------
+        ddf : {"Satterthwaite", "Kenward-Roger", None}
+            Columns Estimate, Std. Error, df, t value, Pr(>|t|); Kenward-Roger ("KR") takes the
+            standard errors from the adjusted covariance. None gives lme4's three columns
+            (Estimate, Std. Error, t value). Case does not matter.
+        """
+        from .inference import coef_table
+
+        return coef_table(self, ddf)
+
+    def contest(self, L, ddf: str = "Satterthwaite") -> pd.Series:
+        """F test of ``L beta = 0`` (lmerTest's ``contest(fit, L, joint = TRUE, ddf = ...)``).
+
+        ``L`` has one column per fixed effect (one row: a t test squared). Returns Sum Sq,
+        Mean Sq, NumDF, DenDF, F value and Pr(>F); ``ddf`` is "Satterthwaite" or "Kenward-Roger".
+        """
         from .inference import contest
 
-        return contest(self, L)
+        return contest(self, L, ddf)
 
-    def anova(self) -> pd.DataFrame:
-        """Type III ANOVA table of the fixed-effect terms (lmerTest's ``anova(fit)``)."""
-        from .inference import anova_type3
+    def anova(self, type=3, ddf: str = "Satterthwaite") -> pd.DataFrame:
+        """ANOVA table of the fixed-effect terms (lmerTest's ``anova(fit, type, ddf)``).
 
+        Parameters
+        ----------
+        type : {3, 2, 1, "III", "II", "I"}
+            Type III (default): each term with the categorical columns sum-coded; type II: each
+            term after the terms not containing it; type I: sequential.
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+            Denominator degrees of freedom (any case; "KR" for short).
+
+        Returns
+        -------
+        DataFrame
+            One row per term: Sum Sq, Mean Sq, NumDF, DenDF, F value, Pr(>F).
+        """
+        from .inference import anova_table, anova_type, ddf_method
+
+        kind, method = anova_type(type), ddf_method(ddf)
         self._need_data("anova")
         self.require_rows("anova")
-        return anova_type3(self)
+        return anova_table(self, kind, method)
 
     # ------------------------------------------------------ refit, update, predict
     def _need_data(self, what: str) -> None:
@@ -341,6 +414,7 @@ class LmerFit(InformationCriteria):
             reml=self.reml if reml is None else reml,
             contrasts=self.contrasts,
             na_action=self.na_action,
+            **(self.model_args or {}),
         )
 
     def predict(
@@ -484,27 +558,29 @@ class LmerFit(InformationCriteria):
 
         Parameters
         ----------
-        ddf : {"auto", "Satterthwaite", "lme4", None}
+        ddf : {"auto", "Satterthwaite", "Kenward-Roger", "lme4", None}
             ``"Satterthwaite"`` adds lmerTest's ``df`` and ``Pr(>|t|)`` columns to the
-            fixed-effects table; ``None`` (or ``"lme4"``, lmerTest's name) prints exactly
-            lme4's layout; ``"auto"`` (default) adds them unless the model is so large that
-            their ~200 evaluations of the deviance would take minutes
+            fixed-effects table; ``"Kenward-Roger"`` (or ``"KR"``) shows lmerTest's
+            Kenward-Roger table instead (adjusted standard errors, their t values and
+            Kenward-Roger df; REML fits only); ``None`` (or ``"lme4"``, lmerTest's name) prints
+            exactly lme4's layout; ``"auto"`` (default) adds Satterthwaite's columns unless the
+            model is so large that their ~200 evaluations of the deviance would take minutes
             (``fit.satterthwaite_df`` still computes them on request). Case does not matter.
 
         Raises
         ------
-        NotImplementedError
-            For ``"Kenward-Roger"``, which is not supported yet.
         ValueError
-            For any other value.
+            For any other value, or Kenward-Roger for a maximum-likelihood fit.
         """
         return lmer_summary(self, ddf=self._summary_ddf(ddf))
 
     def _summary_ddf(self, ddf: str | None) -> str | None:
-        """The checked ``ddf`` of a summary: "Satterthwaite" or None (lme4's layout)."""
+        """The checked ``ddf`` of a summary: "Satterthwaite", "Kenward-Roger" or None (lme4's layout)."""
         ddf = check_ddf(ddf)
         if ddf == "auto":
             return None if self.pls.large else "Satterthwaite"
+        if ddf == "Kenward-Roger" and not self.reml:
+            raise ValueError("Kenward-Roger's method is only available for REML fits (as in lmerTest)")
         return ddf
 
     def __str__(self) -> str:
@@ -524,10 +600,10 @@ _KENWARD_ROGER = {"kenward-roger", "kenward roger", "kenwardroger", "kr"}
 
 
 def check_ddf(ddf: str | None) -> str | None:
-    """``ddf`` of a summary, checked: "auto", "Satterthwaite" or None.
+    """``ddf`` of a summary, checked: "auto", "Satterthwaite", "Kenward-Roger" or None.
 
-    Raises NotImplementedError for Kenward-Roger and ValueError for anything else, so that a
-    summary never shows degrees of freedom other than those asked for.
+    Raises ValueError for anything else, so that a summary never shows degrees of freedom
+    other than those asked for.
     """
     if ddf is None:
         return None
@@ -535,11 +611,8 @@ def check_ddf(ddf: str | None) -> str | None:
     if key in _DDF:
         return _DDF[key]
     if key in _KENWARD_ROGER:
-        raise NotImplementedError(
-            "Kenward-Roger degrees of freedom are not supported yet; use ddf='Satterthwaite' "
-            "(lmerTest's default) or ddf=None for lme4's table without degrees of freedom"
-        )
-    raise ValueError(f"ddf must be 'auto', 'Satterthwaite', 'lme4' or None, not {ddf!r}")
+        return "Kenward-Roger"
+    raise ValueError(f"ddf must be 'auto', 'Satterthwaite', 'lme4' or None (or 'Kenward-Roger'), not {ddf!r}")
 
 
 def _text(value) -> str | None:

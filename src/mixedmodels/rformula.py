@@ -12,8 +12,8 @@ This module makes formulaic do the same, and reads R's spellings:
   same formula is renamed for the evaluation and its R name restored in the column names;
 - R's mathematical functions without a formulaic spelling (``sqrt``, ``abs``, ``log1p`` ...)
   are provided;
-- what is not supported yet (``offset()``, a ``cbind()`` response) is refused with a message
-  saying so, not "column 'offset' is not in the data".
+- what is not supported yet (a ``cbind()`` response) is refused with a message saying so, not
+  "column 'cbind' is not in the data"; an ``offset()`` anywhere but in the fixed part is refused.
 """
 
 from __future__ import annotations
@@ -378,16 +378,16 @@ def check_supported(parsed: ParsedFormula) -> None:
             "a cbind(successes, failures) response (a binomial model) is not supported yet: "
             "glmer and glm are planned; fit a proportion with lmer/lm only if that is what you mean",
         )
-    parts = [parsed.response, parsed.fixed, *(t.expr for t in parsed.random)]
+    parts = [parsed.response, *(t.expr for t in parsed.random)]
     for part in parts:
         match = re.search(r"(?<![\w.])offset\s*\(", part)
         if match:
-            at = parsed.text.find("offset")
+            at = parsed.text.find(part.strip()) + match.start() if part.strip() else -1
             raise FormulaError(
                 parsed.text,
                 max(at, 0),
-                "offset() is not supported yet; subtract the offset from the response "
-                "for a linear model (y - o ~ ...) instead",
+                "offset() belongs in the fixed part of the formula, as a term of its own: "
+                "y ~ x + offset(log(t)) + (1 | g)",
             )
 
 
@@ -397,10 +397,6 @@ _ARGUMENT_HINTS = {
     "subset": "subset= is R's: select the rows first, e.g. data[data['x'] > 0]",
     "formula": None,  # a parameter of every model function
 }
-_NOT_YET = {
-    "weights": "weights= is not supported by {name}() yet (mm.lm accepts weights=)",
-    "offset": "offset= is not supported by {name}() yet",
-}
 
 
 def _normalized(key: str) -> str:
@@ -408,8 +404,6 @@ def _normalized(key: str) -> str:
 
 
 def _keyword_error(name: str, key: str, accepted: list[str]) -> Exception:
-    if key in _NOT_YET:
-        return NotImplementedError(_NOT_YET[key].format(name=name))
     hint = _ARGUMENT_HINTS.get(key)
     if hint:
         return TypeError(hint.format(name=name))
@@ -433,8 +427,7 @@ def r_keywords(function):
     """Decorate a model function so that R's spellings of its arguments get a helpful TypeError.
 
     ``REML=`` suggests ``reml=``, ``na.action=`` suggests ``na_action=``, ``family=`` and
-    ``subset=`` say what to do instead, ``weights=`` where it is not supported yet raises
-    NotImplementedError, and data given before the formula is named as such.
+    ``subset=`` say what to do instead, and data given before the formula is named as such.
     """
     accepted = list(inspect.signature(function).parameters)
 

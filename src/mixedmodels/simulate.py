@@ -2,10 +2,11 @@
 
 For a mixed model with estimates ``beta``, ``theta``, ``sigma``:
 
-    use_u = False:  y* = X beta + Z Lambda(theta) u* + sigma e,   u* ~ N(0, sigma^2 I), e ~ N(0, I)
-    use_u = True:   y* = X beta + Z b_hat + sigma e               (conditional modes held fixed)
+    use_u = False:  y* = o + X beta + sigma (Z Lambda(theta) u* + e / sqrt(w)),   u*, e ~ N(0, I)
+    use_u = True:   y* = o + X beta + Z b_hat + sigma e / sqrt(w)   (conditional modes held fixed)
 
-and for a linear model ``y* = X beta + sigma e / sqrt(w)``. Draws come from a
+with ``o`` the offset and ``w`` the prior weights (ones without them), and for a linear model
+``y* = X beta + sigma e / sqrt(w)``; rows of weight zero get no residual noise. Draws come from a
 ``numpy.random.Generator``: first ``u*`` for all replicates (nsim x q), then ``e`` (nsim x n).
 """
 
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
+
+from .pls import z_matrices
 
 if TYPE_CHECKING:
     from .lm import LmFit
@@ -40,25 +43,37 @@ def lmer_blocks(
     fit: LmerFit, nsim: int, use_u: bool, rng: np.random.Generator, block: int
 ) -> Iterator[np.ndarray]:
     """The same responses ``block`` replicates at a time (the same numbers for any ``block``)."""
-    pls = fit.pls
+    pls, design = fit.pls, fit.design
     sigma = fit.sigma
+    n = design.X.shape[0]
     random = None  # (Z Lambda, u*) unless the conditional modes are held fixed
     if use_u:
         mean = fit.fitted.to_numpy()
     else:
-        mean = fit.design.X @ fit.fixef.to_numpy()
+        mean = design.X @ fit.fixef.to_numpy()
+        if design.offset is not None:
+            mean = mean + design.offset
         q = sum(t.q for t in pls.reterms)
-        ZLam = sp.hstack([pls.Z1, pls.Zrest], format="csr") @ pls.lambda_matrix(fit.opt.theta)
+        Z = z_matrices(design.reterms, n) if design.weights is not None else (pls.Z1, pls.Zrest)
+        ZLam = sp.hstack(list(Z), format="csr") @ pls.lambda_matrix(fit.opt.theta)
         random = (ZLam, rng.standard_normal((nsim, q)))
+    scale = None if design.weights is None else _noise_scale(design.weights)
     for lo in range(0, nsim, block):
         hi = min(lo + block, nsim)
-        E = rng.standard_normal((hi - lo, pls.n))
+        E = rng.standard_normal((hi - lo, n)).T
+        if scale is not None:
+            E *= scale[:, None]
         if random is None:
-            noise = E.T
+            noise = E
         else:
             ZLam, U = random
-            noise = np.asarray(ZLam @ U[lo:hi].T) + E.T
+            noise = np.asarray(ZLam @ U[lo:hi].T) + E
         yield mean[:, None] + sigma * noise
+
+
+def _noise_scale(w: np.ndarray) -> np.ndarray:
+    """``1 / sqrt(w)`` of the residual noise, 0 where the weight is 0."""
+    return np.where(w > 0, 1.0 / np.sqrt(np.where(w > 0, w, 1.0)), 0.0)
 
 
 def simulate_lm(fit: LmFit, nsim: int, rng: np.random.Generator) -> np.ndarray:
@@ -68,9 +83,8 @@ def simulate_lm(fit: LmFit, nsim: int, rng: np.random.Generator) -> np.ndarray:
 
 def lm_blocks(fit: LmFit, nsim: int, rng: np.random.Generator, block: int) -> Iterator[np.ndarray]:
     """The same responses ``block`` replicates at a time."""
-    w = fit.weights
     mean = fit.fitted.to_numpy()
-    scale = np.where(w > 0, fit.sigma / np.sqrt(np.where(w > 0, w, 1.0)), 0.0)
+    scale = fit.sigma * _noise_scale(fit.weights)
     for lo in range(0, nsim, block):
         noise = rng.standard_normal((min(block, nsim - lo), len(mean)))
         yield (mean[None, :] + noise * scale[None, :]).T

@@ -1,0 +1,225 @@
+"""Text of R's ``summary.glm`` (R 4.2's layout, with its deviance residuals) and of the analysis
+of deviance table of ``anova(glm0, glm1, test = "Chisq")``, and their HTML for notebooks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .printing import (
+    SIGNIF_LEGEND,
+    _legend_html,
+    _vector_html,
+    coef_table_strings,
+    format_pvalues,
+    format_table,
+    html_block,
+    html_heading,
+    html_lines,
+    html_table,
+    r_format,
+    signif_stars,
+    zapsmall,
+)
+
+if TYPE_CHECKING:
+    from .glm import GlmFit
+
+__all__ = ["deviance_table_html", "deviance_table_text", "glm_call", "glm_summary", "glm_summary_html"]
+
+WIDTH = 80  # R's getOption("width")
+CUTOFF = 60  # deparse's width.cutoff: a call's line is broken after the argument that passes it
+
+
+def deparse_call(function: str, arguments: Sequence[str]) -> list[str]:
+    """``function(arg1, arg2, ...)`` broken into lines as R's ``deparse`` breaks a call:
+    after an argument's comma once the line is longer than 60 characters, the rest indented."""
+    lines, line = [], f"{function}("
+    for i, arg in enumerate(arguments):
+        line += arg + (", " if i < len(arguments) - 1 else ")")
+        if i < len(arguments) - 1 and len(line) > CUTOFF:
+            lines.append(line)
+            line = "    "
+    return lines + [line]
+
+
+def _family_text(fit: GlmFit) -> str:
+    name = fit.family.name
+    return name if fit.link_given is None else f'{name}(link = "{fit.link_given}")'
+
+
+def glm_call(fit: GlmFit) -> list[str]:
+    """The lines of the Call: ``glm(formula = ..., family = ..., data = data, ...)``."""
+    args = [f"formula = {fit.formula}", f"family = {_family_text(fit)}", "data = data"]
+    weights, offset = fit.design.labels
+    if weights is not None:
+        args.append(f"weights = {'weights' if weights == 'given' else weights}")
+    if offset is not None:
+        args.append(f"offset = {'offset' if offset == 'given' else offset}")
+    if fit.contrasts:
+        inner = ", ".join(
+            f'{k} = "contr.{v.removeprefix("contr.")}"' if isinstance(v, str) else f"{k} = <matrix>"
+            for k, v in fit.contrasts.items()
+        )
+        args.append(f"contrasts = list({inner})")
+    return deparse_call("glm", args)
+
+
+def _row_labels(fit: GlmFit) -> list[str]:
+    index = fit.design.row_index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return [str(i + 1) for i in range(len(index))]
+    return [str(i) for i in index]
+
+
+def _deviance_residual_cells(fit: GlmFit) -> dict[str, str]:
+    """Quartiles of the deviance residuals (all of them when df_residual <= 5), as R prints them."""
+    resid = fit.residuals("deviance")
+    if fit.df_residual > 5:
+        q = np.quantile(resid, [0, 0.25, 0.5, 0.75, 1])
+        return dict(zip(["Min", "1Q", "Median", "3Q", "Max"], r_format(zapsmall(q, 5), 4)))
+    return dict(zip(_row_labels(fit), r_format(zapsmall(resid, 5), 4)))
+
+
+def named_vector_lines(cells: dict[str, str], gap: int = 2) -> list[str]:
+    """A named vector as ``print.default(print.gap = gap)`` prints it, wrapped at 80 columns."""
+    width = max(len(s) for s in [*cells, *cells.values()])
+    per_line = max(1, WIDTH // (width + gap))
+    names, values = list(cells), list(cells.values())
+    lines = []
+    for lo in range(0, len(names), per_line):
+        lines.append("".join(n.rjust(width) + " " * gap for n in names[lo : lo + per_line]))
+        lines.append("".join(v.rjust(width) + " " * gap for v in values[lo : lo + per_line]))
+    return lines
+
+
+def _stars(p: np.ndarray) -> list[str]:
+    """Significance stars as R's ``format`` shows them: left-justified to a common width."""
+    marks = [signif_stars(v) for v in p]
+    width = max((len(m) for m in marks), default=0)
+    return [m.ljust(width) for m in marks]
+
+
+def _coefficient_cells(fit: GlmFit) -> tuple[str, list[str], list[list[str]], bool]:
+    """Title, header, cells of R's coefficient table (NA rows for aliased columns), and whether
+    there are significance stars."""
+    coef, se, z, p = (s.to_numpy() for s in (fit.coef, fit.se, fit.zvalues, fit.pvalues))
+    ok = ~np.isnan(coef)
+    stars = bool(np.any(p[ok] < 0.1))
+    cells = [["NA", "NA", "NA", "NA"] + ([""] if stars else []) for _ in coef]
+    shown = coef_table_strings(coef[ok], se[ok], z[ok])
+    pvals = format_pvalues(p[ok], 3)
+    marks = _stars(p[ok])
+    for i, row, pv, mark in zip(np.flatnonzero(ok), shown, pvals, marks):
+        cells[i] = [*row, pv] + ([mark] if stars else [])
+    letter = "t" if fit.estimates_dispersion else "z"
+    header = ["Estimate", "Std. Error", f"{letter} value", f"Pr(>|{letter}|)"] + ([""] if stars else [])
+    nalias = int((~ok).sum())
+    title = "Coefficients:" + (f" ({nalias} not defined because of singularities)" if nalias else "")
+    return title, header, cells, stars
+
+
+def _fit_lines(fit: GlmFit) -> list[str]:
+    """The dispersion, the null and residual deviances, the AIC and the iterations."""
+    dispersion = r_format([fit.dispersion], 7)[0].strip()
+    devs = r_format([fit.null_deviance, fit.deviance], 5)
+    dfs = r_format([fit.df_null, fit.df_residual], 7)
+    lines = [
+        f"(Dispersion parameter for {fit.family.name} family taken to be {dispersion})",
+        "",
+        f"    Null deviance: {devs[0]}  on {dfs[0]}  degrees of freedom",
+        f"Residual deviance: {devs[1]}  on {dfs[1]}  degrees of freedom",
+    ]
+    if fit.design.dropped_rows:
+        lines.append(f"  ({fit.design.dropped_rows} observations deleted due to missingness)")
+    lines += [
+        f"AIC: {r_format([fit.aic], 5)[0].strip()}",
+        "",
+        f"Number of Fisher Scoring iterations: {fit.iterations}",
+    ]
+    return lines
+
+
+def glm_summary(fit: GlmFit) -> str:
+    """The summary of a glm fit in R 4.2's ``summary.glm`` layout."""
+    title, header, cells, stars = _coefficient_cells(fit)
+    lines = ["", "Call:", *glm_call(fit), "", "Deviance Residuals: "]
+    lines += named_vector_lines(_deviance_residual_cells(fit))
+    lines += ["", title, format_table(cells, header, fit.names)]
+    if stars:
+        lines += ["---", SIGNIF_LEGEND]
+    return "\n".join([*lines, "", *_fit_lines(fit), ""])
+
+
+def glm_summary_html(fit: GlmFit) -> str:
+    """The summary as HTML tables, with the cells of :func:`glm_summary`."""
+    title, header, cells, stars = _coefficient_cells(fit)
+    parts = [
+        html_heading("Call:"),
+        html_lines([" ".join(line.strip() for line in glm_call(fit))]),
+        html_heading("Deviance Residuals:"),
+        _vector_html(_deviance_residual_cells(fit)),
+        html_heading(title),
+        html_table(cells, header, fit.names),
+    ]
+    if stars:
+        parts.append(_legend_html())
+    parts.append(html_lines([line for line in _fit_lines(fit) if line]))
+    return html_block(parts)
+
+
+# ------------------------------------------------------------------ analysis of deviance
+def _column(values: np.ndarray, digits: int = 5) -> list[str]:
+    """``format`` of a column with its missing entries (zapped as R's ``print.anova``), blank."""
+    finite = np.isfinite(values)
+    shown = np.where(finite, values, 0.0)
+    if finite.any():
+        shown[finite] = zapsmall(values[finite], digits)
+    text = r_format(np.where(finite, shown, np.nan), digits)
+    width = max(len(t) for t in text)
+    return [t if ok else " " * width for t, ok in zip(text, finite)]
+
+
+def deviance_table_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]], bool]:
+    """Header, cells and whether there are stars, as ``print.anova`` shows the table."""
+    columns = [_column(table[c].to_numpy(dtype=float)) for c in ["Resid. Df", "Resid. Dev", "Df", "Deviance"]]
+    p = table["Pr(>Chi)"].to_numpy(dtype=float)
+    ok = np.isfinite(p)
+    pvals = [""] * len(p)
+    for i, text in zip(np.flatnonzero(ok), format_pvalues(p[ok], 4)):
+        pvals[i] = text
+    columns.append(pvals)
+    header = ["Resid. Df", "Resid. Dev", "Df", "Deviance", "Pr(>Chi)"]
+    stars = bool(np.any(p[ok] < 0.1))
+    if stars:
+        marks = iter(_stars(p[ok]))
+        columns.append([next(marks) if np.isfinite(v) else "" for v in p])
+        header.append("")
+    return header, [list(row) for row in zip(*columns)], stars
+
+
+def deviance_table_text(table: pd.DataFrame, formulas: Sequence[str]) -> str:
+    """The analysis of deviance table as R prints ``anova(glm0, glm1, test = "Chisq")``."""
+    header, cells, stars = deviance_table_cells(table)
+    lines = ["Analysis of Deviance Table", ""]
+    lines += [f"Model {i + 1}: {f}" for i, f in enumerate(formulas)]
+    lines.append(format_table(cells, header, [str(i + 1) for i in range(len(table))]))
+    if stars:
+        lines += ["---", SIGNIF_LEGEND]
+    return "\n".join(lines)
+
+
+def deviance_table_html(table: pd.DataFrame, formulas: Sequence[str]) -> str:
+    """The analysis of deviance table as HTML, with the cells of :func:`deviance_table_text`."""
+    header, cells, stars = deviance_table_cells(table)
+    parts = [
+        html_heading("Analysis of Deviance Table"),
+        html_lines([f"Model {i + 1}: {f}" for i, f in enumerate(formulas)]),
+        html_table(cells, header, [str(i + 1) for i in range(len(table))]),
+    ]
+    if stars:
+        parts.append(_legend_html())
+    return html_block(parts)

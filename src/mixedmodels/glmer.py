@@ -1,0 +1,141 @@
+"""``glmer()``: a generalized linear mixed model, as lme4's ``glmer``.
+
+formula -> response (:mod:`~mixedmodels.glmm_response`) -> design (:mod:`~mixedmodels.design`)
+-> PIRLS (:mod:`~mixedmodels.pirls`) -> optimum (:mod:`~mixedmodels.glmm`) ->
+:class:`~mixedmodels.glmm_results.GlmerFit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .daskfit import is_dask_frame
+from .design import DataError, build_design
+from .engine import aliased_notes
+from .families import Family
+from .families import family as make_family
+from .formula import FormulaError, parse_formula
+from .frames import check_frame
+from .glmm import fit_glmm
+from .glmm_response import finish_response, prepare_response
+from .glmm_results import GlmerFit
+from .messages import SINGULAR_TOL, warn
+from .pirls import GlmmModel
+from .rformula import r_keywords
+
+__all__ = ["glmer"]
+
+FITTED_EPS = 10 * np.finfo(float).eps  # a fitted probability this close to 0 or 1 is reported
+
+
+@r_keywords
+def glmer(
+    formula: str,
+    data: pd.DataFrame,
+    family: str | Family = "binomial",
+    link: str | None = None,
+    nagq: int = 1,
+    weights: str | np.ndarray | None = None,
+    offset: str | np.ndarray | None = None,
+    contrasts: Mapping[str, object] | None = None,
+    na_action: str = "omit",
+) -> GlmerFit:
+    """Fit a generalized linear mixed model by maximum likelihood, as lme4's ``glmer``.
+
+    Parameters
+    ----------
+    formula : str
+        An lme4 formula; a binomial response may be ``cbind(successes, failures)``, 0/1, a
+        proportion (with ``weights`` the trials), booleans or a two-level factor (first level
+        failure). ``offset(expr)`` terms are allowed in the fixed part.
+    data : pandas.DataFrame
+        Not modified. (A Dask DataFrame is refused for now.)
+    family : str or Family
+        "binomial" or "poisson" (or a :class:`~mixedmodels.families.Family`).
+    link : str, optional
+        binomial: logit (default), probit, cloglog, cauchit, log; poisson: log (default),
+        sqrt, identity.
+    nagq : int
+        1: the Laplace approximation; > 1: adaptive Gauss-Hermite quadrature with that many
+        nodes (one scalar random-effects term only, as lme4); 0: the fixed effects estimated
+        inside PIRLS, only ``theta`` optimized (lme4's nAGQ = 0).
+    weights : str or array, optional
+        Prior weights (for a proportion, the numbers of trials).
+    offset : str or array, optional
+        A known part of the linear predictor, added to the formula's ``offset()`` terms.
+    contrasts, na_action
+        As for :func:`mixedmodels.lmer`.
+
+    Returns
+    -------
+    GlmerFit
+    """
+    if is_dask_frame(data):
+        raise TypeError("glmer does not take a Dask DataFrame yet: compute() it to pandas first")
+    check_frame(data)
+    fam = make_family(family, link)
+    nagq = _check_nagq(nagq)
+    parsed = parse_formula(formula)
+    if not parsed.random:
+        raise FormulaError(
+            formula,
+            len(formula),
+            "no random-effects terms such as (1 | g): use a GLM for a fixed-effects model",
+        )
+    prepared = prepare_response(parsed, data, fam, weights)
+    design = build_design(
+        prepared.parsed, prepared.data, contrasts=contrasts, na_action=na_action,
+        weights=prepared.weights, offset=offset, residual=False,
+    )  # fmt: skip
+    if nagq > 1 and (len(design.reterms) != 1 or design.reterms[0].k != 1):
+        raise ValueError("nagq > 1 is only available for models with a single, scalar random-effects term")
+    rows = np.asarray(design.row_index)
+    init = finish_response(design.y, design.weights, fam, prepared, rows, parsed.response)
+    n = len(init.y)
+    offset_values = np.zeros(n) if design.offset is None else np.asarray(design.offset, dtype=float)
+    model = GlmmModel(fam, init.y, design.X, design.reterms, init.weights, offset_values, init.trials)
+    if model.p >= n:
+        raise DataError(f"{model.p} fixed effects for {n} observations: the model cannot be estimated")
+    optimum = fit_glmm(model, nagq, init.mustart)
+    notes = aliased_notes(design.aliased) + _notes(model, optimum)
+    # the design's rows are positions in the prepared frame: give them the caller's labels
+    design = _with_caller_index(design, prepared.index)
+    fit = GlmerFit(
+        formula=formula, family=fam, nagq=nagq, design=design, model=model, optimum=optimum,
+        messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset},
+    )  # fmt: skip
+    for note in notes:
+        warn(note)
+    return fit
+
+
+def _check_nagq(nagq) -> int:
+    if isinstance(nagq, bool) or not isinstance(nagq, (int, np.integer)) or nagq < 0:
+        raise ValueError(f"nagq must be a non-negative integer, not {nagq!r}")
+    if nagq > 100:
+        raise ValueError("nagq must be at most 100 (lme4's limit)")
+    return int(nagq)
+
+
+def _notes(model: GlmmModel, optimum) -> list[str]:
+    notes = []
+    opt = optimum.opt
+    if not opt.converged:
+        notes.append(f"the optimizer did not converge ({opt.return_value})")
+    theta = opt.theta[: model.layout.ntheta]
+    if np.any(theta[model.layout.diagonal_mask()] < SINGULAR_TOL):
+        notes.append("boundary (singular) fit: a random-effect variance or correlation is on its boundary")
+    if model.fam.name == "binomial":
+        mu = optimum.state.mu
+        if np.any((mu < FITTED_EPS) | (mu > 1 - FITTED_EPS)):
+            notes.append("fitted probabilities numerically 0 or 1 occurred")
+    return notes
+
+
+def _with_caller_index(design, index: pd.Index):
+    from dataclasses import replace
+
+    return replace(design, row_index=index[np.asarray(design.row_index)])

@@ -1,0 +1,140 @@
+"""The GLMM engine: from a :class:`~mixedmodels.pirls.GlmmModel` to its optimum, as lme4's
+``optimizeGlmer`` in two stages, and the finite-difference Hessian behind ``vcov``.
+
+1. The GLM fit (``theta = 0``, :func:`~mixedmodels.irls.irls`) gives starting ``beta``.
+2. Stage 1 (lme4's nAGQ = 0): BOBYQA over ``theta`` alone, ``(beta, u)`` found together by
+   PIRLS at each ``theta``, the criterion the Laplace formula at that mode.
+3. Stage 2 (nAGQ >= 1): BOBYQA over ``(theta, beta)`` from stage 1's optimum, PIRLS for ``u``
+   at each point, the criterion Laplace's (nAGQ = 1) or adaptive Gauss-Hermite quadrature's;
+   then Newton steps on finite differences (:func:`mixedmodels.optimize.polish`) to the exact
+   optimum where BOBYQA stops short.
+
+The covariance of ``beta`` is lme4's: ``2 H^{-1}`` restricted to ``beta``, ``H`` the Hessian of
+the criterion over ``(theta, beta)`` by central differences (nAGQ >= 1); ``(R_X'R_X)^{-1}`` of
+the PIRLS factor for nAGQ = 0. For the Laplace criterion ``H`` is that of the criterion as lme4
+evaluates it (:func:`~mixedmodels.pirls.lme4_laplace`: PIRLS from stage 1's linear predictor,
+stopped at lme4's tolerance), whose curvature differs from the converged criterion's by up to a
+few percent: the standard errors are then lme4's. The estimates themselves are the converged
+criterion's optimum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .glmm_irls import IrlsFit, irls
+from .optimize import OptSummary, minimize_theta, polish
+from .pirls import GlmmModel, PirlsState, agq_deviance, laplace_deviance, lme4_laplace, pirls, vcov_joint
+
+__all__ = ["GlmmOptimum", "criterion_function", "fit_glmm", "hessian"]
+
+
+@dataclass(frozen=True)
+class GlmmOptimum:
+    """The optimum: the optimizer's summary, the mode there, the criterion and ``vcov(beta)``."""
+
+    opt: OptSummary
+    state: PirlsState
+    criterion: float
+    vcov: np.ndarray
+    glm: IrlsFit
+    stage1: OptSummary
+    hessian: np.ndarray | None
+
+
+def criterion_function(model: GlmmModel, nagq: int, beta0: np.ndarray) -> tuple[Callable, dict]:
+    """``x -> criterion``: ``x = theta`` (nagq = 0, beta inside PIRLS) or ``(theta, beta)``.
+
+    The last mode is kept (``memo["state"]``) and starts the next PIRLS.
+    """
+    nt = model.layout.ntheta
+    memo: dict = {"state": None, "beta": np.asarray(beta0, dtype=float)}
+    if nagq > 1:
+        nodes, weights = np.polynomial.hermite_e.hermegauss(nagq)
+
+    def fn(x: np.ndarray) -> float:
+        last = memo["state"]
+        u0 = None if last is None else last.u
+        try:
+            if nagq == 0:
+                st = pirls(model, x, memo["beta"] if last is None else last.beta, u0, joint=True)
+            else:
+                st = pirls(model, x[:nt], x[nt:], u0)
+        except (np.linalg.LinAlgError, FloatingPointError):
+            return np.inf
+        value = laplace_deviance(model, st) if nagq <= 1 else agq_deviance(model, st, nodes, weights)
+        if not np.isfinite(value):
+            return np.inf
+        memo["state"] = st
+        return float(value)
+
+    return fn, memo
+
+
+def hessian(fn: Callable[[np.ndarray], float], x: np.ndarray, f0: float, delta: float = 1e-4) -> np.ndarray:
+    """Central-difference Hessian of ``fn`` at ``x`` (steps ``delta``, as lme4's ``deriv12``)."""
+    d = len(x)
+    H = np.zeros((d, d))
+    fp = np.empty(d)
+    fm = np.empty(d)
+    for i in range(d):
+        e = np.zeros(d)
+        e[i] = delta
+        fp[i], fm[i] = fn(x + e), fn(x - e)
+        H[i, i] = (fp[i] - 2 * f0 + fm[i]) / delta**2
+    for i in range(d):
+        for j in range(i):
+            ei = np.zeros(d)
+            ej = np.zeros(d)
+            ei[i], ej[j] = delta, delta
+            H[i, j] = H[j, i] = (fn(x + ei + ej) - fn(x + ei - ej) - fn(x - ei + ej) + fn(x - ei - ej)) / (
+                4 * delta**2
+            )
+    return H
+
+
+def fit_glmm(model: GlmmModel, nagq: int = 1, mustart: np.ndarray | None = None) -> GlmmOptimum:
+    """The optimum of the model's criterion (see the module)."""
+    layout = model.layout
+    nt = layout.ntheta
+    glm = irls(model.X, model.y, model.fam, model.weights, model.offset, mustart)
+    fn0, memo0 = criterion_function(model, 0, glm.beta)
+    stage1 = minimize_theta(fn0, layout.start(), layout.lower())
+    if nagq == 0:
+        opt = polish(fn0, stage1, layout.lower())
+        fmin = fn0(opt.theta)
+        state = memo0["state"]
+        return GlmmOptimum(opt, state, fmin, vcov_joint(state), glm, stage1, None)
+    fn0(stage1.theta)
+    st1 = memo0["state"]
+    fn, memo = criterion_function(model, nagq, st1.beta)
+    memo["state"] = st1
+    x0 = np.concatenate([stage1.theta, st1.beta])
+    lower = np.concatenate([layout.lower(), np.full(model.p, -np.inf)])
+    se = np.sqrt(np.diag(vcov_joint(st1)))
+    step = np.concatenate([np.maximum(0.1 * np.abs(stage1.theta), 0.05), np.maximum(0.5 * se, 1e-3)])
+    opt = minimize_theta(fn, x0, lower, initial_step=step)
+    opt = polish(fn, opt, lower)
+    fmin = fn(opt.theta)
+    state = memo["state"]
+    if nagq == 1:  # lme4's vcov: the Hessian of the criterion as lme4 evaluates it
+        H = hessian(
+            lambda x: lme4_laplace(model, x[:nt], x[nt:], st1.eta),
+            opt.theta,
+            lme4_laplace(model, opt.theta[:nt], opt.theta[nt:], st1.eta),
+        )
+    else:
+        H = hessian(fn, opt.theta, fmin)
+        fn(opt.theta)  # the mode at the optimum again (the Hessian moved it)
+    state = memo["state"]
+    try:
+        Hinv = np.linalg.inv(H)
+        V = (Hinv + Hinv.T)[nt:, nt:]
+        if np.any(np.linalg.eigvalsh(V) <= 0):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        V = vcov_joint(pirls(model, opt.theta[:nt], opt.theta[nt:], state.u, joint=True))
+    return GlmmOptimum(opt, state, fmin, V, glm, stage1, H)

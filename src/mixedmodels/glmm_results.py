@@ -1,0 +1,326 @@
+"""GlmerFit: a fitted generalized linear mixed model and what is derived from it.
+
+The numbers follow lme4: ``loglik = -objective / 2`` with ``objective`` the criterion at the
+optimum (Laplace: ``aic + |u|^2 + log|L|^2``; quadrature: lme4's AGQ deviance), ``deviance``
+the sum of the deviance residuals at the conditional modes (lme4's ``deviance()``), AIC and BIC
+from ``loglik`` with ``ntheta + p`` parameters, Wald ``z`` tests, conditional variances of the
+random effects from ``(Lambda'Z'WZ Lambda + I)^{-1}`` at the modes' working weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy import stats
+
+from .covariance import cov_to_sdcorr
+from .design import Design
+from .families import Family
+from .glmm import GlmmOptimum
+from .glmm_irls import working_response
+from .messages import SINGULAR_TOL
+from .pirls import GlmmModel
+
+__all__ = ["GlmerFit"]
+
+
+@dataclass(frozen=True, eq=False)
+class GlmerFit:
+    """A fitted GLMM (see the module). Build it with :func:`mixedmodels.glmer`."""
+
+    formula: str
+    family: Family
+    nagq: int
+    design: Design
+    model: GlmmModel
+    optimum: GlmmOptimum
+    messages: tuple[str, ...] = ()
+    data: Any = field(default=None, repr=False)
+    model_args: dict = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------ parameters
+    @property
+    def parsed(self):
+        """The parsed formula (its response the design's)."""
+        return self.design.parsed
+
+    @property
+    def link(self) -> str:
+        return self.family.link.name
+
+    @property
+    def ntheta(self) -> int:
+        return self.model.layout.ntheta
+
+    @cached_property
+    def theta(self) -> np.ndarray:
+        return np.array(self.optimum.opt.theta[: self.ntheta])
+
+    @cached_property
+    def beta(self) -> np.ndarray:
+        return np.array(self.optimum.state.beta)
+
+    @property
+    def fixef_names(self) -> tuple[str, ...]:
+        return self.design.fixef_names
+
+    @cached_property
+    def fixef(self) -> pd.Series:
+        return pd.Series(self.beta, index=list(self.fixef_names), name="fixef")
+
+    @cached_property
+    def vcov(self) -> pd.DataFrame:
+        names = list(self.fixef_names)
+        return pd.DataFrame(self.optimum.vcov, index=names, columns=names)
+
+    @cached_property
+    def se(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.optimum.vcov)), index=list(self.fixef_names), name="se")
+
+    @cached_property
+    def zvalues(self) -> pd.Series:
+        return pd.Series(self.beta / self.se.to_numpy(), index=list(self.fixef_names), name="z")
+
+    @cached_property
+    def pvalues(self) -> pd.Series:
+        return pd.Series(2 * stats.norm.sf(np.abs(self.zvalues.to_numpy())), index=list(self.fixef_names))
+
+    @property
+    def nobs(self) -> int:
+        return self.model.n
+
+    @property
+    def npar(self) -> int:
+        return self.ntheta + self.model.p
+
+    @property
+    def objective(self) -> float:
+        """lme4's criterion at the optimum: ``-2 loglik``."""
+        return float(self.optimum.criterion)
+
+    @property
+    def loglik(self) -> float:
+        return -self.objective / 2.0
+
+    @property
+    def aic(self) -> float:
+        return -2.0 * self.loglik + 2.0 * self.npar
+
+    @property
+    def bic(self) -> float:
+        return -2.0 * self.loglik + np.log(self.nobs) * self.npar
+
+    @cached_property
+    def deviance(self) -> float:
+        """Sum of the deviance residuals at the conditional modes (lme4's ``deviance()``)."""
+        return float(np.sum(self.model.dev_resids(self.mu)))
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.optimum.opt.converged)
+
+    @cached_property
+    def singular(self) -> bool:
+        diag = self.model.layout.diagonal_mask()
+        return bool(np.any(self.theta[diag] < SINGULAR_TOL))
+
+    @cached_property
+    def ngroups(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for term in self.design.reterms:
+            out.setdefault(term.group, term.nlevels)
+        return out
+
+    # --------------------------------------------------------- random effects
+    @cached_property
+    def b_terms(self) -> list[np.ndarray]:
+        """Conditional modes ``b = Lambda u`` per term, arrays (levels, k)."""
+        u = self.optimum.state.u
+        out, start = [], 0
+        for term, T in zip(self.design.reterms, self.model.layout.templates(self.theta)):
+            out.append(u[start : start + term.q].reshape(term.nlevels, term.k) @ T.T)
+            start += term.q
+        return out
+
+    @cached_property
+    def _condvar_terms(self) -> list[np.ndarray]:
+        """Conditional covariance of ``b`` per level: ``T (Lambda'Z'WZ Lambda + I)^{-1}_block T'``."""
+        m = self.model
+        ZL = (m.z_matrix() @ m.lambda_matrix(self.theta)).tocsc()
+        _, wz = working_response(m.fam, m.y, self.eta, self.mu, m.offset)
+        A = (ZL.T @ sp.diags(m.weights * wz) @ ZL).toarray() + np.eye(ZL.shape[1])
+        Ainv = np.linalg.inv(A)
+        out, start = [], 0
+        for term, T in zip(self.design.reterms, m.layout.templates(self.theta)):
+            k = term.k
+            idx = start + np.arange(term.nlevels)[:, None] * k + np.arange(k)
+            blocks = Ainv[idx[:, :, None], idx[:, None, :]]
+            out.append(T @ blocks @ T.T)
+            start += term.q
+        return out
+
+    def _by_group(self) -> dict[str, list[int]]:
+        groups: dict[str, list[int]] = {}
+        for i, term in enumerate(self.design.reterms):
+            groups.setdefault(term.group, []).append(i)
+        return groups
+
+    def ranef(self, condvar: bool = False):
+        """Conditional modes: ``{group: DataFrame}``, or with ``condvar`` one tidy DataFrame
+        (``grpvar``, ``term``, ``grp``, ``condval``, ``condsd``), as lme4's ``ranef``."""
+        terms = self.design.reterms
+        if not condvar:
+            out = {}
+            for group, idx in self._by_group().items():
+                cols = {c: self.b_terms[i][:, j] for i in idx for j, c in enumerate(terms[i].cnames)}
+                out[group] = pd.DataFrame(cols, index=pd.Index(terms[idx[0]].levels, name=group))
+            return out
+        frames = []
+        for i, term in enumerate(terms):
+            sd = np.sqrt(np.diagonal(self._condvar_terms[i], axis1=1, axis2=2))
+            for j, c in enumerate(term.cnames):
+                frames.append(
+                    pd.DataFrame(
+                        {"grpvar": term.group, "term": c, "grp": list(term.levels),
+                         "condval": self.b_terms[i][:, j], "condsd": sd[:, j]}
+                    )
+                )  # fmt: skip
+        return pd.concat(frames, ignore_index=True)
+
+    @cached_property
+    def varcorr(self) -> pd.DataFrame:
+        """Variance components as lme4's ``as.data.frame(VarCorr(fit))`` (no residual row)."""
+        rows: list[tuple[str, str | None, str | None, float, float]] = []
+        seen: dict[str, int] = {}
+        for term, T in zip(self.design.reterms, self.model.layout.templates(self.theta)):
+            count = seen.get(term.group, 0)
+            seen[term.group] = count + 1
+            name = term.group if count == 0 else f"{term.group}.{count}"
+            cov = T @ T.T
+            sd, corr = cov_to_sdcorr(cov)
+            for j, c in enumerate(term.cnames):
+                rows.append((name, c, None, cov[j, j], sd[j]))
+            for j in range(term.k):
+                for i in range(j + 1, term.k):
+                    rows.append((name, term.cnames[j], term.cnames[i], cov[i, j], corr[i, j]))
+        return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
+
+    # ------------------------------------------------------ fitted, residuals
+    @property
+    def eta(self) -> np.ndarray:
+        """The linear predictor at the conditional modes (with the offset)."""
+        return self.optimum.state.eta
+
+    @property
+    def mu(self) -> np.ndarray:
+        return self.optimum.state.mu
+
+    @cached_property
+    def fitted(self) -> pd.Series:
+        """Fitted means on the response scale (a binomial's probabilities)."""
+        return pd.Series(self.mu, index=self.design.row_index, name="fitted")
+
+    def resid(self, type: str = "deviance") -> pd.Series:
+        """Residuals: "deviance" (lme4's default), "pearson", "response" or "working"."""
+        m = self.model
+        y, mu = m.y, self.mu
+        if type == "deviance":
+            r = np.sign(y - mu) * np.sqrt(np.maximum(m.dev_resids(mu), 0.0))
+        elif type == "pearson":
+            r = (y - mu) * np.sqrt(m.weights) / np.sqrt(m.fam.variance(mu))
+        elif type == "response":
+            r = y - mu
+        elif type == "working":
+            r = (y - mu) / m.fam.mu_eta(self.eta)
+        else:
+            raise ValueError(f"type must be 'deviance', 'pearson', 'response' or 'working', not {type!r}")
+        return pd.Series(r, index=self.design.row_index, name="residuals")
+
+    def scaled_residual_quantiles(self) -> tuple[np.ndarray, bool]:
+        """Min, quartiles and max of the Pearson residuals (the summary's)."""
+        r = self.resid("pearson").to_numpy()
+        return np.quantile(r, [0, 0.25, 0.5, 0.75, 1]), True
+
+    # ---------------------------------------------------------------- output
+    def to_dict(self) -> dict:
+        """A JSON-ready dict: the lmer schema less sigma, reml and Satterthwaite, plus family,
+        link, nagq and deviance."""
+        names = list(self.fixef_names)
+        ranef = {}
+        terms = self.design.reterms
+        for group, idx in self._by_group().items():
+            entry: dict = {"levels": list(terms[idx[0]].levels)}
+            condsd = {}
+            for i in idx:
+                sd = np.sqrt(np.diagonal(self._condvar_terms[i], axis1=1, axis2=2))
+                for j, c in enumerate(terms[i].cnames):
+                    entry[c] = self.b_terms[i][:, j].tolist()
+                    condsd[c] = sd[:, j].tolist()
+            entry["condsd"] = condsd
+            ranef[group] = entry
+        varcorr = [
+            {
+                "group": r.group,
+                "var1": r.var1,
+                "var2": r.var2 if isinstance(r.var2, str) else None,
+                "sd": None if isinstance(r.var2, str) else float(r.sdcor),
+                "corr": float(r.sdcor) if isinstance(r.var2, str) else None,
+                "variance": float(r.vcov),
+            }
+            for r in self.varcorr.itertuples()
+        ]
+        return {
+            "formula": self.formula,
+            "family": self.family.name,
+            "link": self.link,
+            "nagq": self.nagq,
+            "nobs": self.nobs,
+            "ngroups": dict(self.ngroups),
+            "converged": self.converged,
+            "singular": self.singular,
+            "fixef": dict(zip(names, map(float, self.fixef))),
+            "se": dict(zip(names, map(float, self.se))),
+            "z": dict(zip(names, map(float, self.zvalues))),
+            "pvalues": dict(zip(names, map(float, self.pvalues))),
+            "vcov": self.vcov.to_numpy().tolist(),
+            "theta": self.theta.tolist(),
+            "loglik": self.loglik,
+            "aic": self.aic,
+            "bic": self.bic,
+            "deviance": self.deviance,
+            "objective": self.objective,
+            "df_residual": self.nobs - self.npar,
+            "varcorr": varcorr,
+            "ranef": ranef,
+            "dropped_rows": self.design.dropped_rows,
+        }
+
+    def summary(self) -> str:
+        """The summary in lme4's glmer layout."""
+        from .glmm_printing import glmer_summary
+
+        return glmer_summary(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<GlmerFit {self.formula!r} {self.family.name}({self.link}) nagq={self.nagq}>"
+
+    # ------------------------------------------------------------ prediction
+    def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False):
+        """Predictions on the link or response scale (see :func:`mixedmodels.glmm_predict.predict_glmer`)."""
+        from .glmm_predict import predict_glmer
+
+        return predict_glmer(self, newdata, type, re_form, allow_new_levels)
+
+    def simulate(self, nsim: int = 1, use_u: bool = False, seed=None) -> pd.DataFrame:
+        """Responses simulated from the fitted model (see :func:`mixedmodels.glmm_predict.simulate_glmer`)."""
+        from .glmm_predict import simulate_glmer
+
+        return simulate_glmer(self, nsim, use_u, seed)
