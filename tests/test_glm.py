@@ -240,6 +240,23 @@ def test_bad_input_is_refused_with_a_reason(formula, family, link, message):
         mm.glm(formula, data, family=family, link=link)
 
 
+def test_non_integer_counts_warn_as_r_does():
+    data = _data(_reference("cbpp_probit"))
+    with pytest.warns(mm.MixedModelsWarning, match="non-integer #successes in a binomial glm!"):
+        mm.glm("I(incidence / size) ~ period", data, weights=1.5 * data["size"].to_numpy())
+    with pytest.warns(mm.MixedModelsWarning, match="non-integer counts in a binomial glm!"):
+        mm.glm("cbind(incidence + 0.5, size - incidence) ~ period", data)
+
+
+def test_glmer_starts_from_the_glm_fit():
+    """One response reader and one IRLS: glmer's fit at theta = 0 is mm.glm's fit."""
+    data = _data(_reference("cbpp_probit"))
+    fit = mm.glm("cbind(incidence, size - incidence) ~ period", data, link="probit")
+    mixed = mm.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", data, link="probit")
+    np.testing.assert_array_equal(mixed.optimum.glm.beta, fit.result.beta)
+    np.testing.assert_array_equal(mixed.model.weights, fit.prior_weights)
+
+
 def test_random_effects_are_refused():
     data = _data(_reference("cbpp_probit"))
     with pytest.raises(ValueError, match="glmer"):

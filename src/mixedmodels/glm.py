@@ -1,6 +1,7 @@
 """``glm()``: generalized linear models by maximum likelihood, as R's ``glm``.
 
-The coefficients come from iteratively reweighted least squares (:mod:`mixedmodels.irls`),
+The response is read by :mod:`mixedmodels.glm_response` (as ``mm.glmer`` reads it) and the
+coefficients come from iteratively reweighted least squares (:mod:`mixedmodels.irls`),
 started at the family's ``mustart``. With the fitted means ``mu``, the working weights ``W`` of
 the last iteration, prior weights ``w`` (a binomial ``cbind`` response's trials included) and
 ``n`` the rows of non-zero weight:
@@ -32,20 +33,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .design import DataError, Design, build_design, drop_aliased
-from .families import Family
+from .design import Design, drop_aliased
+from .families import Family, Initialized
 from .formula import ParsedFormula, parse_formula
 from .frames import as_pandas, check_frame
 from .glm_families import glm_family, has_dispersion
 from .glm_printing import glm_summary, glm_summary_html
-from .glm_response import read_response
-from .irls import IrlsResult, irls
+from .glm_response import response_design
+from .irls import IrlsFit, irls
 from .rformula import r_keywords
 from .simulate import as_generator
 
 __all__ = ["GlmFit", "bootstrap_statistic", "glm", "glm_blocks", "simulate_glm"]
 
-_ROW = "__mm_glm_row__"  # the response column build_design sees: each row's position
 _EPS10 = 10 * np.finfo(float).eps
 
 
@@ -90,38 +90,27 @@ def glm(
     if parsed.random:
         raise ValueError(f"{formula!r} has random-effects terms; use mm.glmer for a mixed model")
     frame = as_pandas(data, lambda schema: list(schema.columns))
-    Y = read_response(parsed, frame, fam.name)
-    missing = np.isnan(Y).any(axis=1) if Y.ndim == 2 else np.isnan(Y)
-    if missing.any() and na_action == "raise":
-        raise DataError(
-            f"the response has {int(missing.sum())} missing values; na_action='omit' drops those rows"
-        )
-    positions = np.where(missing, np.nan, np.arange(len(frame), dtype=float))
-    design = build_design(
-        replace(parsed, response=_ROW),
-        frame.assign(**{_ROW: positions}),
+    design, init = response_design(
+        parsed,
+        frame,
+        fam,
         contrasts=contrasts,
         na_action=na_action,
-        drop=False,
         weights=weights,
         offset=offset,
+        drop=False,
     )
-    rows = design.y.astype(np.int64)
-    return fit_glm(formula, parsed, design, Y[rows], fam, link, dict(contrasts or {}), data)
+    return fit_glm(formula, parsed, design, init, fam, link, dict(contrasts or {}), data)
 
 
-def fit_glm(formula, parsed, design: Design, response, fam: Family, link, contrasts, data) -> GlmFit:
-    """Initialize the family on the response and fit by IRLS."""
-    given = np.ones(len(response)) if design.weights is None else design.weights
-    init = fam.initialize(response, given)
-    if fam.name == "binomial":
-        _warn_non_integer(response, init)
+def fit_glm(formula, parsed, design: Design, init: Initialized, fam: Family, link, contrasts, data) -> GlmFit:
+    """Fit by IRLS from the family's starting means (``init``: the response as the family reads it)."""
     offset = np.zeros(len(init.y)) if design.offset is None else design.offset
     names = design.fixef_names
     good = init.weights > 0
     _, kept_names, _ = drop_aliased(design.X[good], names)
     kept = tuple(names.index(n) for n in kept_names)
-    result = irls(design.X[:, kept], init.y, init.weights, offset, fam, mustart=init.mustart)
+    result = irls(design.X[:, kept], init.y, fam, init.weights, offset, mustart=init.mustart)
     _warn_boundary(fam, result.mu)
     return GlmFit(
         formula,
@@ -138,12 +127,6 @@ def fit_glm(formula, parsed, design: Design, response, fam: Family, link, contra
         contrasts,
         data,
     )
-
-
-def _warn_non_integer(response: np.ndarray, init) -> None:
-    counts = response if response.ndim == 2 else init.weights * init.y
-    if np.any(np.abs(counts - np.round(counts)) > 1e-3):
-        warnings.warn("non-integer number of successes in a binomial glm", RuntimeWarning, stacklevel=4)
 
 
 def _warn_boundary(fam: Family, mu: np.ndarray) -> None:
@@ -164,7 +147,7 @@ class GlmFit:
         the prior weights (trials times given weights) and the offset (zeros without one).
     kept : tuple of int
         The columns of ``X`` that are not aliased with earlier ones.
-    result : IrlsResult
+    result : IrlsFit
         The end of the IRLS iterations.
     """
 
@@ -178,7 +161,7 @@ class GlmFit:
     prior_weights: np.ndarray
     offset: np.ndarray
     kept: tuple[int, ...]
-    result: IrlsResult
+    result: IrlsFit
     contrasts: dict
     data: pd.DataFrame | None = None
 
@@ -214,8 +197,7 @@ class GlmFit:
     @cached_property
     def vcov_unscaled(self) -> np.ndarray:
         """``(X'WX)^{-1}`` of the kept columns."""
-        Rinv = np.linalg.solve(self.result.r, np.eye(self.rank))
-        return Rinv @ Rinv.T
+        return self.result.vcov_unscaled
 
     @cached_property
     def vcov(self) -> pd.DataFrame:
@@ -284,7 +266,7 @@ class GlmFit:
         fam, y, w = self.family, self.y, self.prior_weights
         if self.has_intercept and self.design.offset is not None:
             ones = np.ones((len(y), 1))
-            null = irls(ones, y, w, self.offset, fam, mustart=self.result.mu)
+            null = irls(ones, y, fam, w, self.offset, mustart=self.result.mu)
             return null.deviance
         mean = np.sum(w * y) / np.sum(w) if self.has_intercept else fam.linkinv(self.offset)
         return float(np.sum(fam.dev_resids(y, np.broadcast_to(mean, y.shape), w)))
@@ -396,7 +378,7 @@ class GlmFit:
         """The model fitted to a new response (on the family's scale, the same prior weights),
         by IRLS started at this fit's linear predictor."""
         result = irls(
-            self.design.X[:, list(self.kept)], y, self.prior_weights, self.offset, self.family,
+            self.design.X[:, list(self.kept)], y, self.family, self.prior_weights, self.offset,
             etastart=self.result.eta,
         )  # fmt: skip
         return replace(self, y=np.asarray(y, dtype=float), result=result)

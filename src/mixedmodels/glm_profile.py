@@ -59,7 +59,7 @@ def profile_zeta(fit: GlmFit, j: int, alpha: float) -> tuple[np.ndarray, np.ndar
         while (step := step + 1) < MAXSTEPS and abs(z) < zmax:
             b = beta[j] + sign * step * delta * se[j]
             offset = fit.offset + X[:, j] * b
-            res = irls(X[:, others], fit.y, fit.prior_weights, offset, fit.family, etastart=eta)
+            res = irls(X[:, others], fit.y, fit.family, fit.prior_weights, offset, etastart=eta)
             eta = X[:, others] @ res.beta + offset
             zz = (res.deviance - fit.deviance) / fit.dispersion
             if zz <= -1e-3:

@@ -1,28 +1,45 @@
-"""The response of a generalized linear model, read as R's ``glm`` reads it.
+"""The response of a generalized linear model, fixed (``mm.glm``) or mixed (``mm.glmer``), read
+as R's ``glm`` and lme4's ``glmer`` read it.
 
-- ``cbind(successes, failures)``: two count columns (binomial families);
-- a two-level factor, booleans or text: the first level (``False``) is a failure, the other a
-  success (binomial families);
+- ``cbind(successes, failures)``: two count columns (binomial families); the model sees the
+  proportion ``successes / (successes + failures)`` with the trials as prior weights (times
+  any given weights);
+- a two-level factor, booleans or text: the first level (categorical order, else sorted;
+  ``False`` for booleans) is a failure, the other a success (binomial families);
 - numbers: 0/1, a proportion (with the trials as ``weights``), counts or a Gaussian response.
 
 Each side of ``cbind`` and a numeric response may be an expression of columns
 (``size - incidence``). Missing values stay NaN, so that the row is dropped with the others.
+Probabilities outside [0, 1], negative counts and factors of other than two levels are
+refused; non-integer successes or counts are accepted with R's warning.
+
+:func:`read_response` reads the response of every row; :func:`response_design` builds the
+design on the rows kept and gives, through :func:`family_response` (R's
+``family$initialize``), the response as the family reads it, the trials of each row, the prior
+weights and the starting means.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from .design import DataError, factor_codes, formula_variables, response_values
+from .design import DataError, Design, build_design, factor_codes, formula_variables, response_values
+from .families import Family, Initialized
 from .formula import ParsedFormula
+from .messages import warn
 from .options import options
 from .safety import check_safe
 
-__all__ = ["cbind_arguments", "read_response", "response_columns"]
+__all__ = ["cbind_arguments", "family_response", "read_response", "response_columns", "response_design"]
+
+BINOMIAL = ("binomial", "quasibinomial")
+POISSON = ("poisson", "quasipoisson")
+_ROW = "__mm_response_row__"  # the response column build_design sees: each row's position
 
 _CBIND = re.compile(r"^\s*cbind\s*\((?P<args>.*)\)\s*$", re.S)
 
@@ -95,7 +112,7 @@ def read_response(parsed: ParsedFormula, data: pd.DataFrame, family_name: str) -
         A ``cbind`` response that is not two columns or not for a binomial family, or a factor
         response for another family or with more than two levels.
     """
-    binomial = family_name in ("binomial", "quasibinomial")
+    binomial = family_name in BINOMIAL
     args = cbind_arguments(parsed.response)
     if args is not None:
         if len(args) != 2 or not all(args):
@@ -116,3 +133,110 @@ def read_response(parsed: ParsedFormula, data: pd.DataFrame, family_name: str) -
                 raise DataError(f"the response {name!r} is not numeric; a {family_name} response must be")
             return _factor(series, name)
     return _numeric(name, data, parsed)
+
+
+def response_design(
+    parsed: ParsedFormula,
+    data: pd.DataFrame,
+    fam: Family,
+    *,
+    contrasts: Mapping[str, object] | None = None,
+    na_action: str = "omit",
+    weights=None,
+    offset=None,
+    drop: bool = True,
+    residual: bool = True,
+) -> tuple[Design, Initialized]:
+    """The design on the rows kept and the response as the family reads it.
+
+    The response is read from every row (:func:`read_response`); the design is built on the
+    rows where it, the covariates, the weights and the offset are all present, its ``y`` the
+    family's response of those rows (a binomial's proportions), its ``row_index`` the labels
+    of ``data``.
+
+    Parameters
+    ----------
+    parsed : ParsedFormula
+    data : pandas.DataFrame
+        Not modified.
+    fam : Family
+    contrasts, na_action, weights, offset, drop, residual
+        As for :func:`~mixedmodels.design.build_design` (``weights`` the given prior weights).
+
+    Returns
+    -------
+    design : Design
+    response : Initialized
+        ``y``, ``trials``, prior ``weights`` (the trials times the given weights) and
+        ``mustart`` of the rows kept (:func:`family_response`).
+
+    Raises
+    ------
+    DataError
+        A response that cannot be read, or missing values in it with ``na_action="raise"``.
+    """
+    Y = read_response(parsed, data, fam.name)
+    missing = np.isnan(Y).any(axis=1) if Y.ndim == 2 else np.isnan(Y)
+    if missing.any() and na_action == "raise":
+        raise DataError(
+            f"the response has {int(missing.sum())} missing values; na_action='omit' drops those rows"
+        )
+    positions = np.where(missing, np.nan, np.arange(len(data), dtype=float))
+    design = build_design(
+        replace(parsed, response=_ROW), data.assign(**{_ROW: positions}), contrasts=contrasts,
+        na_action=na_action, drop=drop, weights=weights, offset=offset, residual=residual,
+    )  # fmt: skip
+    response = family_response(Y[design.y.astype(np.int64)], design.weights, fam, parsed.response)
+    return replace(design, y=response.y, response=parsed.response, parsed=parsed), response
+
+
+def family_response(response: np.ndarray, weights: np.ndarray | None, fam: Family, name: str) -> Initialized:
+    """The response as the family reads it, with R's checks (``family$initialize``).
+
+    Parameters
+    ----------
+    response : ndarray (n,) or (n, 2)
+        The response of the rows kept (:func:`read_response`): ``cbind``'s two columns, or one.
+    weights : ndarray (n,), optional
+        The given prior weights (ones when None).
+    fam : Family
+    name : str
+        The response as the formula writes it, for the messages.
+
+    Returns
+    -------
+    Initialized
+        ``y`` (a binomial's proportions), ``trials``, prior ``weights`` (trials times the given
+        weights) and starting means ``mustart``.
+
+    Raises
+    ------
+    DataError
+        Negative counts, or a binomial response outside [0, 1] in a row of non-zero weight.
+    """
+    given = np.ones(len(response)) if weights is None else np.asarray(weights, dtype=float)
+    if response.ndim == 2 or fam.name in POISSON:
+        if np.any(response < 0):
+            raise DataError(f"the response {name!r} has negative counts: a {fam.name} response is counts")
+    elif fam.name in BINOMIAL:
+        outside = (given != 0) & ((response < 0) | (response > 1))
+        if outside.any():
+            raise DataError(
+                f"the response {name!r} has a value {response[outside][0]:g} outside [0, 1]: a binomial "
+                "response is 0/1, a proportion (with weights= the trials), a two-level factor or "
+                "cbind(successes, failures)"
+            )
+    init = fam.initialize(response, given)
+    _warn_non_integer(response, init, fam.name)
+    return init
+
+
+def _warn_non_integer(response: np.ndarray, init: Initialized, family_name: str) -> None:
+    """R's warnings for non-integer binomial counts (``binomial()$initialize``), and for
+    non-integer Poisson counts, whose log-likelihood is not defined."""
+    if family_name == "binomial":
+        counts, what = (response, "counts") if response.ndim == 2 else (init.weights * init.y, "#successes")
+        if np.any(np.abs(counts - np.round(counts)) > 1e-3):
+            warn(f"non-integer {what} in a binomial glm!")
+    elif family_name == "poisson" and np.any(np.abs(init.y - np.round(init.y)) > 1e-8):
+        warn("non-integer counts in a Poisson response: its log-likelihood is not defined (R gives -Inf)")

@@ -1,6 +1,6 @@
 """``glmer()``: a generalized linear mixed model, as lme4's ``glmer``.
 
-formula -> response (:mod:`~mixedmodels.glmm_response`) -> design (:mod:`~mixedmodels.design`)
+formula -> response and design (:mod:`~mixedmodels.glm_response`, as ``mm.glm`` reads them)
 -> PIRLS (:mod:`~mixedmodels.pirls`) -> optimum (:mod:`~mixedmodels.glmm`) ->
 :class:`~mixedmodels.glmm_results.GlmerFit`.
 """
@@ -13,14 +13,14 @@ import numpy as np
 import pandas as pd
 
 from .daskfit import is_dask_frame
-from .design import DataError, build_design
+from .design import DataError
 from .engine import aliased_notes
 from .families import Family
 from .families import family as make_family
 from .formula import FormulaError, parse_formula
 from .frames import check_frame
+from .glm_response import response_design
 from .glmm import fit_glmm
-from .glmm_response import finish_response, prepare_response
 from .glmm_results import GlmerFit
 from .messages import SINGULAR_TOL, warn
 from .pirls import GlmmModel
@@ -85,15 +85,12 @@ def glmer(
             len(formula),
             "no random-effects terms such as (1 | g): use a GLM for a fixed-effects model",
         )
-    prepared = prepare_response(parsed, data, fam, weights)
-    design = build_design(
-        prepared.parsed, prepared.data, contrasts=contrasts, na_action=na_action,
-        weights=prepared.weights, offset=offset, residual=False,
+    design, init = response_design(
+        parsed, data, fam, contrasts=contrasts, na_action=na_action, weights=weights, offset=offset,
+        residual=False,
     )  # fmt: skip
     if nagq > 1 and (len(design.reterms) != 1 or design.reterms[0].k != 1):
         raise ValueError("nagq > 1 is only available for models with a single, scalar random-effects term")
-    rows = np.asarray(design.row_index)
-    init = finish_response(design.y, design.weights, fam, prepared, rows, parsed.response)
     n = len(init.y)
     offset_values = np.zeros(n) if design.offset is None else np.asarray(design.offset, dtype=float)
     model = GlmmModel(fam, init.y, design.X, design.reterms, init.weights, offset_values, init.trials)
@@ -101,8 +98,6 @@ def glmer(
         raise DataError(f"{model.p} fixed effects for {n} observations: the model cannot be estimated")
     optimum = fit_glmm(model, nagq, init.mustart)
     notes = aliased_notes(design.aliased) + _notes(model, optimum)
-    # the design's rows are positions in the prepared frame: give them the caller's labels
-    design = _with_caller_index(design, prepared.index)
     fit = GlmerFit(
         formula=formula, family=fam, nagq=nagq, design=design, model=model, optimum=optimum,
         messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset},
@@ -133,9 +128,3 @@ def _notes(model: GlmmModel, optimum) -> list[str]:
         if np.any((mu < FITTED_EPS) | (mu > 1 - FITTED_EPS)):
             notes.append("fitted probabilities numerically 0 or 1 occurred")
     return notes
-
-
-def _with_caller_index(design, index: pd.Index):
-    from dataclasses import replace
-
-    return replace(design, row_index=index[np.asarray(design.row_index)])

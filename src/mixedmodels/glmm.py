@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .glmm_irls import IrlsFit, irls
+from .irls import IrlsFit, irls
 from .optimize import OptSummary, minimize_theta, polish
 from .pirls import GlmmModel, PirlsState, agq_deviance, laplace_deviance, lme4_laplace, pirls, vcov_joint
 
@@ -100,7 +100,7 @@ def fit_glmm(model: GlmmModel, nagq: int = 1, mustart: np.ndarray | None = None)
     """The optimum of the model's criterion (see the module)."""
     layout = model.layout
     nt = layout.ntheta
-    glm = irls(model.X, model.y, model.fam, model.weights, model.offset, mustart)
+    glm = irls(model.X, model.y, model.fam, model.weights, model.offset, mustart, warn=False)
     fn0, memo0 = criterion_function(model, 0, glm.beta)
     stage1 = minimize_theta(fn0, layout.start(), layout.lower())
     if nagq == 0:

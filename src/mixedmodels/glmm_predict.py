@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .formula import parse_formula
-from .glmm_response import split_cbind
+from .glm_response import cbind_arguments
 from .predict import predict_lmer
 from .simulate import as_generator
 
@@ -46,7 +46,7 @@ def simulate_glmer(fit: GlmerFit, nsim: int, use_u: bool, seed) -> pd.DataFrame:
     ZL = m.z_matrix() @ m.lambda_matrix(fit.theta)
     q = ZL.shape[1]
     out = np.empty((m.n, int(nsim)))
-    cbind = split_cbind(parse_formula(fit.formula).response) is not None
+    cbind = cbind_arguments(parse_formula(fit.formula).response) is not None
     trials = np.round(m.weights).astype(np.int64) if np.any(m.weights > 1) else np.ones(m.n, dtype=np.int64)
     for j in range(int(nsim)):
         u = fit.optimum.state.u if use_u else rng.standard_normal(q)

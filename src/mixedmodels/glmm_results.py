@@ -22,7 +22,7 @@ from .covariance import cov_to_sdcorr
 from .design import Design
 from .families import Family
 from .glmm import GlmmOptimum
-from .glmm_irls import working_response
+from .irls import working_response
 from .messages import SINGULAR_TOL
 from .pirls import GlmmModel
 

@@ -47,7 +47,7 @@ from scipy.linalg import cho_solve, solve_triangular
 from .covariance import ThetaLayout
 from .design import ReTerm
 from .families import Family
-from .glmm_irls import working_response
+from .irls import working_response
 
 __all__ = ["GlmmModel", "PirlsState", "WeightedFactor", "agq_deviance", "pirls"]
 
