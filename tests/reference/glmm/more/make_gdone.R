@@ -98,7 +98,7 @@ ep <- as.data.frame(epil); ep$obs <- seq_len(nrow(ep))
 ep <- relevel_sorted(ep)
 ep_f <- c("trt", "subject", "obs")
 ep <- save_read(ep, "epil", ep_f)
-r <- glmm_case("epil", "epil", ep, "y ~ lbase * trt + lage + V4 + (1 | subject) + (1 | obs)", poisson,
+r <- glmm_case("epil", "epil", ep, "y ~ lbase * trt + lage + V4 + (1 | subject) + (1 | obs)", poisson, tight = TRUE,
                factors = ep_f, note = "obs: one level per row (overdispersion)")
 write_json_case(r$out, "epil")
 epil_m1 <- r$model
