@@ -86,8 +86,9 @@ def optimum(ref: dict) -> dict:
     """lme4's optimum to compare with: the tight refit where the case has one, otherwise the
     default fit's. The tight refit converges PIRLS (tolPwrss 1e-12): lme4's default tolerance
     leaves its Laplace criterion of these models up to 0.004 above the converged criterion that
-    mm.glmer optimizes, and so its optimum elsewhere. The standard errors are always the default
-    fit's: mm.glmer's are lme4's Hessian at lme4's PIRLS tolerance (see mixedmodels.glmm)."""
+    mm.glmer optimizes, and so its optimum elsewhere. The standard errors are the default fit's
+    (mm.glmer's are lme4's Hessian at lme4's PIRLS tolerance, see mixedmodels.glmm) unless lme4
+    warned that the default fit failed to converge (guImmun): then the tight refit's."""
     tight = ref.get("tight")
     if tight is None:
         sds = [v["sdcor"] for v in ref["varcorr"] if v["var2"] is None]
@@ -97,7 +98,7 @@ def optimum(ref: dict) -> dict:
     var2 = tight["var2"]
     return {
         "fixef": tight["fixef"],
-        "se": ref["se"],
+        "se": tight["se"] if ref["messages"] else ref["se"],  # lme4 warned: its default fit failed
         "sd": [s for s, v in zip(tight["sdcor"], var2) if v is None],
         "corr": [s for s, v in zip(tight["sdcor"], var2) if v is not None],
         "loglik": tight["loglik"],
