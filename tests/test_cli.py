@@ -115,3 +115,65 @@ def test_malformed_files_and_wrong_types(capsys, tmp_path, name, content, messag
     code, out, err = run(capsys, "fit", path, "y ~ x + (1 | g)")
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert err.startswith("mixedmodels: error:") and ("needs pyarrow" in err or message in err)
+
+
+@pytest.fixture
+def cbpp_csv():
+    from pathlib import Path
+
+    return Path(__file__).parent / "data" / "cbpp.csv"
+
+
+CBPP = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+
+
+def test_fit_glmer_prints_lme4s_summary_and_values(capsys, cbpp_csv):
+    code, out, err = run(
+        capsys, "fit", cbpp_csv, CBPP, "--family", "binomial", "--link", "probit", "--factor", "period"
+    )
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:4] == [
+        "Generalized linear mixed model fit by maximum likelihood (Laplace",
+        "  Approximation) [glmerMod]",
+        " Family: binomial  ( probit )",
+        f"Formula: {CBPP}",
+    ]
+    # lme4: glmer(CBPP, cbpp, binomial(link = "probit")) prints these criteria
+    assert "   195.2    205.4    -92.6    185.2       51 " in lines
+    code, out, err = run(
+        capsys, "fit", cbpp_csv, CBPP, "--family", "binomial", "--link", "probit", "--nagq", "9",
+        "--factor", "period", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    got = json.loads(out)
+    assert (got["family"], got["link"], got["nagq"]) == ("binomial", "probit", 9)
+    # lme4 (nAGQ = 9): fixef and logLik
+    want = {
+        "(Intercept)": -0.8320172985,
+        "period2": -0.5262744918,
+        "period3": -0.6147719903,
+        "period4": -0.7975292226,
+    }
+    assert got["fixef"] == pytest.approx(want, rel=1e-3)
+    assert got["se"]["(Intercept)"] == pytest.approx(0.1261750102, rel=1e-3)
+    assert got["loglik"] >= -50.588941067 - 1e-3
+    code, out, _ = run(
+        capsys, "fit", cbpp_csv, CBPP, "--family", "binomial", "--factor", "period", "--format", "csv"
+    )
+    assert code == 0 and out.splitlines()[0] == "term,estimate,se,z"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--link", "probit"], "--link and --nagq need --family"),
+        (["--family", "binomial", "--ml"], "always by maximum likelihood"),
+        (["--family", "binomial", "--nagq", "-1"], "nagq must be a non-negative integer"),
+        (["--family", "poisson", "--link", "probit"], "probit"),
+    ],
+)
+def test_fit_glmer_bad_options(capsys, cbpp_csv, extra, message):
+    code, out, err = run(capsys, "fit", cbpp_csv, CBPP, *extra)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert message in err

@@ -17,6 +17,7 @@ EXAMPLES = """examples:
   mixedmodels compare data.csv "y ~ x + (1 | g)"   the same comparison for your data
   mixedmodels fit sleepstudy "Reaction ~ Days + (Days | Subject)"
   mixedmodels fit data.csv "y ~ x + (1 | g)" --ml --format json
+  mixedmodels fit data.csv "y ~ x + (1 | g)" --family binomial --link probit --nagq 9
   mixedmodels bootstrap seed "y ~ x + (1 | p)" --nsim 10000 --use-u
   mixedmodels profile seed "y ~ x + (1 | p)" --level 0.9
 
@@ -62,6 +63,10 @@ def read_data(source: str, factors: list[str]) -> pd.DataFrame:
 def _fit(args) -> str:
     from . import lmer
 
+    if args.family is not None:
+        return _fit_glmer(args)
+    if args.link is not None or args.nagq is not None:
+        raise CliError("--link and --nagq need --family (binomial or poisson): they are for a glmer fit")
     fit = lmer(args.formula, read_data(args.data, args.factor), reml=not args.ml)
     if args.format == "json":
         return json.dumps(fit.to_dict(), indent=1)
@@ -69,6 +74,39 @@ def _fit(args) -> str:
         table = pd.DataFrame({"estimate": fit.fixef, "se": fit.se, "t": fit.tvalues})
         return table.to_csv(index_label="term").rstrip("\n")
     return fit.summary()
+
+
+def _fit_glmer(args) -> str:
+    """``fit --family``: a generalized linear mixed model (lme4's glmer), always by maximum
+    likelihood (Laplace, or quadrature with ``--nagq``)."""
+    from . import glmer
+
+    if args.ml:
+        raise CliError("--ml is for a linear mixed model: a glmer fit is always by maximum likelihood")
+    nagq = 1 if args.nagq is None else args.nagq
+    data = read_data(args.data, args.factor)
+    fit = glmer(args.formula, data, family=args.family, link=args.link, nagq=nagq)
+    if args.format == "json":
+        return json.dumps(fit.to_dict(), indent=1)
+    if args.format == "csv":
+        table = pd.DataFrame({"estimate": fit.fixef, "se": fit.se, "z": fit.zvalues})
+        return table.to_csv(index_label="term").rstrip("\n")
+    return fit.summary()
+
+
+def _add_glmer_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--family",
+        choices=["binomial", "poisson"],
+        help="fit a generalized linear mixed model (lme4's glmer) of this family",
+    )
+    p.add_argument("--link", help="the link function (default: the family's canonical link)")
+    p.add_argument(
+        "--nagq",
+        type=int,
+        metavar="N",
+        help="1: Laplace (default); N > 1: adaptive Gauss-Hermite quadrature; 0: lme4's nAGQ = 0",
+    )
 
 
 def _bootstrap(args) -> str:
@@ -201,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--out", default=".", help="folder for the figure (default: current folder)")
     comp.set_defaults(run=_compare)
 
-    _model_verb(sub, "fit", "fit a linear mixed model and print its summary", _fit)
+    fit = _model_verb(sub, "fit", "fit a linear (or, with --family, generalized) mixed model", _fit)
+    _add_glmer_options(fit)
     boot = _model_verb(sub, "bootstrap", "parametric bootstrap of a mixed model", _bootstrap)
     _add_boot_options(boot)
     boot.add_argument(
@@ -230,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out = args.run(args)
-    except (CliError, ValueError, KeyError, TypeError, OSError, MemoryError) as exc:
+    except (CliError, ValueError, KeyError, TypeError, OSError, MemoryError, FloatingPointError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         lines = str(message).strip().splitlines() or [type(exc).__name__]
         print(

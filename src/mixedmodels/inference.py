@@ -33,6 +33,7 @@ from .design import build_design, formula_variables, used_columns
 from .frames import as_pandas
 from .glm import GlmFit
 from .glm_anova import DevianceTable, analysis_of_deviance
+from .glmm_results import GlmerFit
 from .lm import LmFit
 from .objective import criterion_function
 from .pls import symmetric
@@ -442,13 +443,17 @@ class AnovaTable:
         return anova_html(self.table, self.refitted, self.models)
 
 
-def _ml_fit(fit: LmerFit | LmFit) -> LmerFit | LmFit:
+Comparable = LmerFit | LmFit | GlmerFit
+
+
+def _ml_fit(fit: Comparable) -> Comparable:
+    """The fit itself, or for a REML lmer fit its refit by maximum likelihood (glmer fits are ML)."""
     if isinstance(fit, LmerFit) and fit.reml:
         return fit.update(reml=False)
     return fit
 
 
-def _labels(fits: Sequence[LmerFit | LmFit], names: Sequence[str] | None) -> tuple[list[str], bool]:
+def _labels(fits: Sequence[Comparable], names: Sequence[str] | None) -> tuple[list[str], bool]:
     """Row labels, and whether they are the formulas (then no "Models:" block is needed).
 
     Without ``names`` the formulas label the rows, as R labels them by the expressions in the
@@ -467,19 +472,33 @@ def _labels(fits: Sequence[LmerFit | LmFit], names: Sequence[str] | None) -> tup
     return names, False
 
 
-def _check_fits(fits: Sequence[LmerFit | LmFit]) -> None:
+def _check_fits(fits: Sequence[Comparable]) -> None:
     if len(fits) < 2:
         raise ValueError("anova needs at least two fitted models to compare")
     for fit in fits:
-        if not isinstance(fit, (LmerFit, LmFit)):
-            raise TypeError(f"anova compares fits from mm.lmer or mm.lm, not {type(fit).__name__}")
+        if not isinstance(fit, (LmerFit, LmFit, GlmerFit)):
+            raise TypeError(f"anova compares fits from mm.lmer, mm.lm or mm.glmer, not {type(fit).__name__}")
+    _check_glmer_fits(fits)
     if len({fit.nobs for fit in fits}) != 1:
         raise ValueError(
             f"the models were fitted to different numbers of observations: {[f.nobs for f in fits]}"
         )
 
 
-def _lrt_rows(fits: Sequence[LmerFit | LmFit]) -> list[dict]:
+def _check_glmer_fits(fits: Sequence[Comparable]) -> None:
+    """glmer fits are compared only with glmer fits of the same family (their likelihoods differ
+    from a Gaussian model's in kind, not only in value)."""
+    glmer = [f for f in fits if isinstance(f, GlmerFit)]
+    if not glmer:
+        return
+    if len(glmer) != len(fits):
+        raise TypeError("anova compares glmer fits with glmer fits only")
+    families = {f.family.name for f in glmer}
+    if len(families) != 1:
+        raise ValueError(f"the glmer fits are of different families: {sorted(families)}")
+
+
+def _lrt_rows(fits: Sequence[Comparable]) -> list[dict]:
     """The table's rows for ML fits already in order of their number of parameters."""
     rows, prev = [], None
     for f in fits:
@@ -499,10 +518,12 @@ def anova(*fits, names: list[str] | None = None) -> AnovaTable | DevianceTable:
 
     Parameters
     ----------
-    *fits : LmerFit, LmFit or GlmFit
+    *fits : LmerFit, LmFit, GlmerFit or GlmFit
         Two or more models fitted to the same observations. An ``lm`` fit can be compared with
-        an ``lmer`` fit of the same response. ``glm`` fits give R's analysis of deviance table
-        (``anova(glm0, glm1, test = "Chisq")``, models in the order given) instead.
+        an ``lmer`` fit of the same response; ``glmer`` fits (maximum likelihood fits, never
+        refitted) with ``glmer`` fits of the same family, their deviance ``-2 logLik`` as lme4's.
+        ``glm`` fits give R's analysis of deviance table (``anova(glm0, glm1, test = "Chisq")``,
+        models in the order given) instead.
     names : list of str, optional
         A label per model, in the order given (R labels models by their variable names, which
         Python cannot see): ``mm.anova(m0, m1, names=["m0", "m1"])``. By default the formulas
