@@ -37,7 +37,7 @@ SQRT_MODE_BUG = (
     "afresh gives 2119.93) where lme4 reaches -1051.98, at whose optimum our criterion equals lme4's"
 )
 _MARKS = {
-    "guimmun": pytest.mark.slow,
+    "guimmun": pytest.mark.heavy,  # 200-540 s here: not in the default run
     "epil": pytest.mark.slow,
     "grouseticks_sqrt": pytest.mark.xfail(strict=True, raises=FloatingPointError, reason=GLM_START_BUG),
     "grouseticks_sqrt_year": pytest.mark.xfail(strict=True, raises=AssertionError, reason=SQRT_MODE_BUG),
@@ -189,7 +189,7 @@ def test_fitted_and_ranef_match_lme4(fits, case):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["guimmun", "epil"])
+@pytest.mark.parametrize("case", [pytest.param("guimmun", marks=pytest.mark.heavy), "epil"])
 def test_fitted_and_ranef_of_the_large_cases(fits, case):
     ref, _, fit = cached(fits, case)
     fitted = fit.fitted.to_numpy()
