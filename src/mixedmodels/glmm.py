@@ -20,10 +20,16 @@ criterion's optimum.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import ctypes
+import glob
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
+import scipy
 
 from .glmm_irls import IrlsFit, irls
 from .optimize import OptSummary, minimize_theta, polish
@@ -96,8 +102,49 @@ def hessian(fn: Callable[[np.ndarray], float], x: np.ndarray, f0: float, delta: 
     return H
 
 
+SMALL_SCHUR = 1000  # a Schur complement of fewer columns is factored faster by one BLAS thread
+
+
+@cache
+def _openblas_setters() -> tuple[Callable[[int], int], ...]:
+    """OpenBLAS's ``openblas_set_num_threads_local`` of the copies numpy and scipy load (none if
+    they do not bundle OpenBLAS)."""
+    setters = []
+    for package in (np, scipy):
+        folder = os.path.join(os.path.dirname(str(package.__file__)), os.pardir, f"{package.__name__}.libs")
+        for path in sorted(glob.glob(os.path.join(folder, "*openblas*.so*"))):
+            try:
+                fn = ctypes.CDLL(path).openblas_set_num_threads_local
+            except (OSError, AttributeError):
+                continue
+            fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+            setters.append(fn)
+    return tuple(setters)
+
+
+@contextlib.contextmanager
+def single_threaded_blas(enabled: bool = True) -> Iterator[None]:
+    """One BLAS thread in this thread while inside (restored after).
+
+    The PIRLS system's dense parts are small: OpenBLAS's threads cost more than they save there,
+    many times more on a busy machine.
+    """
+    setters = _openblas_setters() if enabled else ()
+    previous = [fn(1) for fn in setters]
+    try:
+        yield
+    finally:
+        for fn, count in zip(setters, previous):
+            fn(count)
+
+
 def fit_glmm(model: GlmmModel, nagq: int = 1, mustart: np.ndarray | None = None) -> GlmmOptimum:
     """The optimum of the model's criterion (see the module)."""
+    with single_threaded_blas(model.q - model.reterms[0].q + model.p < SMALL_SCHUR):
+        return _fit_glmm(model, nagq, mustart)
+
+
+def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOptimum:
     layout = model.layout
     nt = layout.ntheta
     glm = irls(model.X, model.y, model.fam, model.weights, model.offset, mustart)
