@@ -33,9 +33,18 @@ import scipy
 
 from .glmm_irls import IrlsFit, irls
 from .optimize import OptSummary, minimize_theta, polish
-from .pirls import GlmmModel, PirlsState, agq_deviance, laplace_deviance, lme4_laplace, pirls, vcov_joint
+from .pirls import (
+    GlmmModel,
+    PirlsState,
+    ThetaState,
+    agq_deviance,
+    laplace_deviance,
+    lme4_laplace,
+    pirls,
+    vcov_joint,
+)
 
-__all__ = ["GlmmOptimum", "criterion_function", "fit_glmm", "hessian"]
+__all__ = ["GlmmOptimum", "criterion_function", "fit_glmm", "hessian", "single_threaded_blas", "theta_states"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,21 @@ class GlmmOptimum:
     hessian: np.ndarray | None
 
 
+def theta_states(model: GlmmModel) -> Callable[[np.ndarray], ThetaState]:
+    """``theta -> ThetaState``, the last one kept: the points of a finite-difference stencil that
+    move only ``beta`` share it."""
+    last: dict = {}
+
+    def state(theta: np.ndarray) -> ThetaState:
+        key = np.asarray(theta, dtype=float).tobytes()
+        if key not in last:
+            last.clear()
+            last[key] = ThetaState(model, theta)
+        return last[key]
+
+    return state
+
+
 def criterion_function(model: GlmmModel, nagq: int, beta0: np.ndarray) -> tuple[Callable, dict]:
     """``x -> criterion``: ``x = theta`` (nagq = 0, beta inside PIRLS) or ``(theta, beta)``.
 
@@ -58,6 +82,7 @@ def criterion_function(model: GlmmModel, nagq: int, beta0: np.ndarray) -> tuple[
     """
     nt = model.layout.ntheta
     memo: dict = {"state": None, "beta": np.asarray(beta0, dtype=float)}
+    states = theta_states(model)
     if nagq > 1:
         nodes, weights = np.polynomial.hermite_e.hermegauss(nagq)
 
@@ -66,9 +91,10 @@ def criterion_function(model: GlmmModel, nagq: int, beta0: np.ndarray) -> tuple[
         u0 = None if last is None else last.u
         try:
             if nagq == 0:
-                st = pirls(model, x, memo["beta"] if last is None else last.beta, u0, joint=True)
+                beta = memo["beta"] if last is None else last.beta
+                st = pirls(model, x, beta, u0, joint=True, ts=states(x))
             else:
-                st = pirls(model, x[:nt], x[nt:], u0)
+                st = pirls(model, x[:nt], x[nt:], u0, ts=states(x[:nt]))
         except (np.linalg.LinAlgError, FloatingPointError):
             return np.inf
         value = laplace_deviance(model, st) if nagq <= 1 else agq_deviance(model, st, nodes, weights)
@@ -168,8 +194,9 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     fmin = fn(opt.theta)
     state = memo["state"]
     if nagq == 1:  # lme4's vcov: the Hessian of the criterion as lme4 evaluates it
+        states = theta_states(model)
         H = hessian(
-            lambda x: lme4_laplace(model, x[:nt], x[nt:], st1.eta),
+            lambda x: lme4_laplace(model, x[:nt], x[nt:], st1.eta, ts=states(x[:nt])),
             opt.theta,
             lme4_laplace(model, opt.theta[:nt], opt.theta[nt:], st1.eta),
         )

@@ -154,8 +154,31 @@ class GlmmModel:
         logp = special.xlogy(y, mu) - lgam - mu
         return float(-2.0 * np.sum(np.where(wt != 0.0, wt * logp, 0.0)))
 
+    @cached_property
+    def _dev_terms(self) -> tuple[np.ndarray, ...] | None:
+        """The unit deviances' terms free of ``mu`` (:mod:`mixedmodels.families`): for each
+        ``y log(y / mu)`` term its ``y``, where ``y != 0`` and ``y`` with its zeros made 1."""
+        y = self.y
+        if self.fam.name == "binomial":
+            c = 1.0 - y
+            return y, y != 0.0, np.where(y != 0.0, y, 1.0), c, c != 0.0, np.where(c != 0.0, c, 1.0)
+        if self.fam.name == "poisson":
+            return y, y != 0.0, np.where(y != 0.0, y, 1.0), y > 0
+        return None
+
     def dev_resids(self, mu: np.ndarray) -> np.ndarray:
-        return self.fam.dev_resids(self.y, mu, self.weights)
+        """The family's unit deviances at ``mu``, the same arithmetic with its ``y`` parts once."""
+        terms, wt = self._dev_terms, self.weights
+        if terms is None:
+            return self.fam.dev_resids(self.y, mu, wt)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.fam.name == "binomial":
+                y, nz, ys, c, cnz, cs = terms
+                a = np.where(nz, y * np.log(ys / mu), 0.0)
+                return 2.0 * wt * (a + np.where(cnz, c * np.log(cs / (1.0 - mu)), 0.0))
+            y, nz, ys, pos = terms
+            a = np.where(nz, y * np.log(ys / mu), 0.0)
+            return 2.0 * np.where(pos, wt * (a - (y - mu)), mu * wt)
 
 
 def _pairs_within(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -566,6 +589,7 @@ def lme4_laplace(
     eta0: np.ndarray,
     tol: float = 1e-7,
     maxit: int = 30,
+    ts: ThetaState | None = None,
 ) -> float:
     """The Laplace criterion as lme4's ``glmerLaplace`` evaluates it, for its Hessian.
 
@@ -576,7 +600,7 @@ def lme4_laplace(
     the tolerance, whose curvature changes lme4's standard errors by up to a few percent; ``vcov``
     reproduces lme4's with it. Returns ``inf`` where PIRLS fails.
     """
-    ts = ThetaState(model, theta)
+    ts = ThetaState(model, theta) if ts is None else ts
     fam = model.fam
     beta = np.asarray(beta, dtype=float)
     xb = model.X @ beta
