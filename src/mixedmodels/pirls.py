@@ -57,7 +57,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 from scipy import special
-from scipy.linalg import cho_solve, lapack
+from scipy.linalg import cho_solve, lapack, solve_triangular
 
 from .covariance import ThetaLayout
 from .design import ReTerm
@@ -446,6 +446,32 @@ class WeightedFactor:
         else:
             xr = np.zeros(0)
         return self._l11inv(y1, True), xr
+
+    def inverse_blocks(self, shapes: list[tuple[int, int]]) -> list[np.ndarray]:
+        """The diagonal blocks of ``A^{-1}``, ``A = Lambda'Z'WZ Lambda + I`` (a factor not
+        joint), per term (levels, k, k); ``shapes`` the terms' (levels, k).
+
+        By block inversion the other terms' blocks are those of ``S^{-1}`` and the first term's
+        are ``L_l^{-T} (I + G_l'G_l) L_l^{-1}``, ``G = L_S^{-1} C`` and ``G_l`` its level-``l``
+        columns.
+        """
+        ts, qr, k1, n1 = self.ts, self.qr, self.ts.k1, self.ts.n1
+        inner = np.broadcast_to(np.eye(k1), (n1, k1, k1)).copy()
+        rest = []
+        if qr:
+            pat = ts.pattern
+            C = np.zeros((qr, n1, k1))
+            C[pat.bcol, pat.blevel] = self.Cz
+            G = solve_triangular(self.LS, C.reshape(qr, -1), lower=True).reshape(qr, n1, k1)
+            inner += np.einsum("rla,rlb->lab", G, G)
+            Sinv = cho_solve((self.LS, True), np.eye(qr))
+            start = 0
+            for nlevels, k in shapes[1:]:
+                idx = start + np.arange(nlevels)[:, None] * k + np.arange(k)
+                rest.append(Sinv[idx[:, :, None], idx[:, None, :]])
+                start += nlevels * k
+        Linv = self.L11inv
+        return [np.einsum("lba,lbc,lcd->lad", Linv, inner, Linv), *rest]
 
     def rx_lower(self) -> np.ndarray:
         """``R_X'`` (p x p lower triangle) of a joint factor."""
