@@ -329,14 +329,17 @@ class WeightedFactor:
         self.qr = qr
         self.p = pat.p if joint else 0
         self.Qr = qr + self.p
-        M = _weighted_sums(pat.m_index, W, ts.p11, n1 * k1 * k1).reshape(n1, k1, k1)
-        M[:, range(k1), range(k1)] += 1.0
-        self.M = M
         if k1 == 1:
-            d = np.sqrt(M[:, 0, 0])
+            m = np.bincount(pat.refs1, W * ts.p11[:, 0], minlength=n1)
+            m += 1.0
+            d = np.sqrt(m)
+            self.M = m[:, None, None]
             self.L11inv = (1.0 / d)[:, None, None]
             self.logdet1 = 2.0 * float(np.sum(np.log(d)))
         else:
+            M = _weighted_sums(pat.m_index, W, ts.p11, n1 * k1 * k1).reshape(n1, k1, k1)
+            M[:, range(k1), range(k1)] += 1.0
+            self.M = M
             L11 = np.linalg.cholesky(M)
             self.L11inv = np.linalg.inv(L11)
             self.logdet1 = 2.0 * float(np.sum(np.log(np.diagonal(L11, axis1=1, axis2=2))))
@@ -350,24 +353,26 @@ class WeightedFactor:
         """``S = R'WR + [I 0; 0 0] - C C'`` and its Cholesky factor ``L_S``."""
         ts, pat = self.ts, self.ts.pattern
         qr, p, Qr = self.qr, self.p, self.Qr
-        S = np.empty((Qr, Qr))
         if qr:
-            S[:qr, :qr] = _weighted_sums(pat.zz_index, W, ts.pzz, qr * qr).reshape(qr, qr)
             Bz = _weighted_sums(pat.bz_index, W, ts.pz1, pat.nblocks * ts.k1)
-            self.Cz = self._times_l11inv_t(Bz.reshape(pat.nblocks, ts.k1), pat.blevel)
-        if p:
+            self.Cz = self._times_l11inv_t(Bz, None if pat.dense else pat.blevel)
+            Szz = _weighted_sums(pat.zz_index, W, ts.pzz, qr * qr).reshape(qr, qr)
+            Szz -= self._cz_outer()
+            Szz.flat[:: qr + 1] += 1.0
+        if not p:
+            S = Szz
+        else:
+            S = np.empty((Qr, Qr))
             X = ts.X
             S[qr:, qr:] = (X.T * W) @ X
             Bx = _weighted_sums(pat.bx_index, W, ts.p1x, p * ts.q1)
-            self.Cx = self._times_l11inv_t(Bx.reshape(-1, ts.k1), pat.x_levels).reshape(p, ts.q1)
+            self.Cx = self._times_l11inv_t(Bx, None).reshape(p, ts.q1)
             S[qr:, qr:] -= self.Cx @ self.Cx.T
             if qr:
+                S[:qr, :qr] = Szz
                 zx = _weighted_sums(pat.zx_index, W, ts.pzx, qr * p).reshape(qr, p)
                 S[:qr, qr:] = zx - self._cz_times(self.Cx.T)
                 S[qr:, :qr] = S[:qr, qr:].T
-        if qr:
-            S[:qr, :qr] -= self._cz_outer()
-            S[range(qr), range(qr)] += 1.0
         LS, info = lapack.dpotrf(S.T, lower=1, clean=1, overwrite_a=1)  # S is symmetric
         if info:
             raise np.linalg.LinAlgError("the penalized weighted system is not positive definite")
@@ -376,11 +381,18 @@ class WeightedFactor:
         self.logdet_L = self.logdet1 + 2.0 * float(np.sum(dS[:qr]))
         self.logdet_RX = 2.0 * float(np.sum(dS[qr:]))
 
-    def _times_l11inv_t(self, B: np.ndarray, levels: np.ndarray) -> np.ndarray:
-        """``B L_11^{-T}`` for ``B`` given as its (blocks, k_1) blocks, block ``b`` of level ``levels[b]``."""
-        if self.ts.k1 == 1:
-            return B * self.L11inv[levels, 0, :]
-        return np.einsum("bac,bc->ba", self.L11inv[levels], B)
+    def _times_l11inv_t(self, B: np.ndarray, levels: np.ndarray | None) -> np.ndarray:
+        """``B L_11^{-T}`` for ``B`` given as (blocks, k_1) blocks (flattened): block ``b`` of level
+        ``levels[b]``, or, with ``levels`` None, every level in turn (a dense matrix's rows).
+        Returns (blocks, k_1)."""
+        k1, n1 = self.ts.k1, self.ts.n1
+        Linv = self.L11inv
+        if levels is not None:
+            B = B.reshape(-1, k1)
+            return B * Linv[levels, 0, :] if k1 == 1 else np.einsum("bac,bc->ba", Linv[levels], B)
+        if k1 == 1:
+            return (B.reshape(-1, n1) * Linv[:, 0, 0]).reshape(-1, 1)
+        return np.einsum("lac,rlc->rla", Linv, B.reshape(-1, n1, k1)).reshape(-1, k1)
 
     def _cz_outer(self) -> np.ndarray:
         """``C_z C_z'`` (qr x qr): a dense product, or a sum over pairs of blocks of one level."""
