@@ -161,6 +161,8 @@ class GlmmModel:
         y = self.y
         if self.fam.name == "binomial":
             c = 1.0 - y
+            if np.all((y == 0.0) | (y == 1.0)):  # one of the two terms is 0: the other's log alone
+                return (2.0 * self.weights, y == 1.0)
             return y, y != 0.0, np.where(y != 0.0, y, 1.0), c, c != 0.0, np.where(c != 0.0, c, 1.0)
         if self.fam.name == "poisson":
             return y, y != 0.0, np.where(y != 0.0, y, 1.0), y > 0
@@ -172,6 +174,9 @@ class GlmmModel:
         if terms is None:
             return self.fam.dev_resids(self.y, mu, wt)
         with np.errstate(divide="ignore", invalid="ignore"):
+            if self.fam.name == "binomial" and len(terms) == 2:
+                twice_wt, success = terms  # y log(y / mu) with y = 1 is log(1 / mu)
+                return twice_wt * np.log(1.0 / np.where(success, mu, 1.0 - mu))
             if self.fam.name == "binomial":
                 y, nz, ys, c, cnz, cs = terms
                 a = np.where(nz, y * np.log(ys / mu), 0.0)
@@ -330,7 +335,7 @@ class WeightedFactor:
         self.p = pat.p if joint else 0
         self.Qr = qr + self.p
         if k1 == 1:
-            m = np.bincount(pat.refs1, W * ts.p11[:, 0], minlength=n1)
+            m: np.ndarray = np.bincount(pat.refs1, W * ts.p11[:, 0], minlength=n1).astype(float, copy=False)
             m += 1.0
             d = np.sqrt(m)
             self.M = m[:, None, None]
