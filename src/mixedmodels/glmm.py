@@ -40,6 +40,7 @@ from .pirls import (
     agq_deviance,
     laplace_deviance,
     lme4_laplace,
+    lme4_start,
     pirls,
     vcov_joint,
 )
@@ -195,8 +196,9 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     state = memo["state"]
     if nagq == 1:  # lme4's vcov: the Hessian of the criterion as lme4 evaluates it
         states = theta_states(model)
+        start = lme4_start(model, st1.eta)
         H = hessian(
-            lambda x: lme4_laplace(model, x[:nt], x[nt:], st1.eta, ts=states(x[:nt])),
+            lambda x: lme4_laplace(model, x[:nt], x[nt:], st1.eta, ts=states(x[:nt]), start=start),
             opt.theta,
             lme4_laplace(model, opt.theta[:nt], opt.theta[nt:], st1.eta),
         )

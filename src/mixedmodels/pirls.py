@@ -633,6 +633,7 @@ def lme4_laplace(
     tol: float = 1e-7,
     maxit: int = 30,
     ts: ThetaState | None = None,
+    start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> float:
     """The Laplace criterion as lme4's ``glmerLaplace`` evaluates it, for its Hessian.
 
@@ -642,19 +643,22 @@ def lme4_laplace(
     differs from the converged criterion by a smooth function of the parameters, of the size of
     the tolerance, whose curvature changes lme4's standard errors by up to a few percent; ``vcov``
     reproduces lme4's with it. Returns ``inf`` where PIRLS fails.
+
+    ``start``, the same for every evaluation from ``eta0``, is :func:`lme4_start`'s.
     """
     ts = ThetaState(model, theta) if ts is None else ts
     fam = model.fam
     beta = np.asarray(beta, dtype=float)
     xb = model.X @ beta
     fixed = model.offset + xb
+    mu, z, W = lme4_start(model, eta0) if start is None else start
     eta = np.asarray(eta0, dtype=float)
-    mu = fam.linkinv(eta)
     u = np.zeros(ts.q)
     old = np.inf
-    for _ in range(maxit):
-        z, wz = working_response(fam, model.y, eta, mu, model.offset)
-        W = model.weights * wz
+    for it in range(maxit):
+        if it:
+            z, wz = working_response(fam, model.y, eta, mu, model.offset)
+            W = model.weights * wz
         fac = WeightedFactor(ts, W, False)
         r1, rr = fac.rhs(W * (z - xb))
         x1, xr = fac.solve(r1, rr)
@@ -671,3 +675,12 @@ def lme4_laplace(
             return model.aic(mu) + float(u @ u) + fac.logdet_L
         old = pdev
     return np.inf
+
+
+def lme4_start(model: GlmmModel, eta0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The means, working response and working weights at ``eta0``: where every
+    :func:`lme4_laplace` starts."""
+    eta = np.asarray(eta0, dtype=float)
+    mu = model.fam.linkinv(eta)
+    z, wz = working_response(model.fam, model.y, eta, mu, model.offset)
+    return mu, z, model.weights * wz
