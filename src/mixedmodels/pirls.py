@@ -227,8 +227,10 @@ class _Pattern:
         self.p = model.p
         rc = self.rcols
         self.zz_index = (rc[:, :, None] * self.qr + rc[:, None, :]).ravel()
-        self.zx_index = (rc[:, :, None] * self.p + np.arange(self.p)).ravel()
-        self.bx_index = (np.arange(self.p)[None, None, :] * self.q1 + self.idx1[:, :, None]).ravel()
+        rows = np.arange(n)
+        ones = np.ones(n)
+        self.sum1 = sp.csr_matrix((ones, (self.refs1, rows)), shape=(self.n1, n))  # sums per level
+        self.sum_r = [sp.csr_matrix((ones, (rc[:, c], rows)), shape=(self.qr, n)) for c in range(self.mr)]
         k1 = self.k1
         self.m_index = (self.refs1[:, None, None] * k1 * k1 + np.arange(k1 * k1).reshape(k1, k1)).ravel()
         self._blocks()
@@ -278,16 +280,6 @@ class ThetaState:
         self.pzz = (self.ar[:, :, None] * self.ar[:, None, :]).reshape(n, mr * mr)
         self.pz1 = (self.ar[:, :, None] * self.a1[:, None, :]).reshape(n, mr * k1)
         self.X = model.X
-
-    @cached_property
-    def pzx(self) -> np.ndarray:
-        """Products of the rest entries and ``X`` (n, mr * p)."""
-        return (self.ar[:, :, None] * self.X[:, None, :]).reshape(self.X.shape[0], -1)
-
-    @cached_property
-    def p1x(self) -> np.ndarray:
-        """Products of the first term's entries and ``X`` (n, k_1 * p)."""
-        return (self.a1[:, :, None] * self.X[:, None, :]).reshape(self.X.shape[0], -1)
 
     @property
     def q(self) -> int:
@@ -370,12 +362,11 @@ class WeightedFactor:
             S = np.empty((Qr, Qr))
             X = ts.X
             S[qr:, qr:] = (X.T * W) @ X
-            Bx = _weighted_sums(pat.bx_index, W, ts.p1x, p * ts.q1)
+            Bx, zx = self._x_sums(W)
             self.Cx = self._times_l11inv_t(Bx, None).reshape(p, ts.q1)
             S[qr:, qr:] -= self.Cx @ self.Cx.T
             if qr:
                 S[:qr, :qr] = Szz
-                zx = _weighted_sums(pat.zx_index, W, ts.pzx, qr * p).reshape(qr, p)
                 S[:qr, qr:] = zx - self._cz_times(self.Cx.T)
                 S[qr:, :qr] = S[:qr, qr:].T
         LS, info = lapack.dpotrf(S.T, lower=1, clean=1, overwrite_a=1)  # S is symmetric
@@ -385,6 +376,18 @@ class WeightedFactor:
         dS = np.log(np.diagonal(LS))
         self.logdet_L = self.logdet1 + 2.0 * float(np.sum(dS[:qr]))
         self.logdet_RX = 2.0 * float(np.sum(dS[qr:]))
+
+    def _x_sums(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``B_X = X'W Z_1 Lambda_1`` (p, q_1, flattened) and ``X'W Z_r Lambda_r`` transposed
+        (q_r, p): the weighted rows of ``X`` summed per level (sparse sums, in row order)."""
+        ts, pat = self.ts, self.ts.pattern
+        X, k1 = ts.X, ts.k1
+        WX = [W[:, None] * (ts.a1[:, a, None] * X) for a in range(k1)]
+        Bx = np.stack([pat.sum1 @ part for part in WX], axis=2)  # (n1, p, k1)
+        zx = np.zeros((self.qr, X.shape[1]))
+        for c, sums in enumerate(pat.sum_r):
+            zx += sums @ (W[:, None] * (ts.ar[:, c, None] * X))
+        return np.ascontiguousarray(Bx.transpose(1, 0, 2)).ravel(), zx
 
     def _times_l11inv_t(self, B: np.ndarray, levels: np.ndarray | None) -> np.ndarray:
         """``B L_11^{-T}`` for ``B`` given as (blocks, k_1) blocks (flattened): block ``b`` of level
