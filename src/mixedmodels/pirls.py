@@ -230,7 +230,10 @@ class _Pattern:
         rows = np.arange(n)
         ones = np.ones(n)
         self.sum1 = sp.csr_matrix((ones, (self.refs1, rows)), shape=(self.n1, n))  # sums per level
-        self.sum_r = [sp.csr_matrix((ones, (rc[:, c], rows)), shape=(self.qr, n)) for c in range(self.mr)]
+        entries = np.arange(n * self.mr)  # row i's c-th rest entry is entry i * mr + c
+        self.sum_r = sp.csr_matrix(
+            (np.ones(n * self.mr), (rc.ravel(), entries)), shape=(self.qr, n * self.mr)
+        )
         k1 = self.k1
         self.m_index = (self.refs1[:, None, None] * k1 * k1 + np.arange(k1 * k1).reshape(k1, k1)).ravel()
         self._blocks()
@@ -381,13 +384,16 @@ class WeightedFactor:
         """``B_X = X'W Z_1 Lambda_1`` (p, q_1, flattened) and ``X'W Z_r Lambda_r`` transposed
         (q_r, p): the weighted rows of ``X`` summed per level (sparse sums, in row order)."""
         ts, pat = self.ts, self.ts.pattern
-        X, k1 = ts.X, ts.k1
-        WX = [W[:, None] * (ts.a1[:, a, None] * X) for a in range(k1)]
-        Bx = np.stack([pat.sum1 @ part for part in WX], axis=2)  # (n1, p, k1)
-        zx = np.zeros((self.qr, X.shape[1]))
-        for c, sums in enumerate(pat.sum_r):
-            zx += sums @ (W[:, None] * (ts.ar[:, c, None] * X))
-        return np.ascontiguousarray(Bx.transpose(1, 0, 2)).ravel(), zx
+        X, k1, n1 = ts.X, ts.k1, ts.n1
+        n, p = X.shape
+        first = W[:, None, None] * (ts.a1[:, :, None] * X[:, None, :])  # (n, k1, p)
+        Bx = (pat.sum1 @ first.reshape(n, k1 * p)).reshape(n1, k1, p)
+        if self.qr:
+            rest = W[:, None, None] * (ts.ar[:, :, None] * X[:, None, :])  # (n, mr, p)
+            zx = pat.sum_r @ rest.reshape(-1, p)
+        else:
+            zx = np.zeros((0, p))
+        return np.ascontiguousarray(Bx.transpose(2, 0, 1)).ravel(), zx
 
     def _times_l11inv_t(self, B: np.ndarray, levels: np.ndarray | None) -> np.ndarray:
         """``B L_11^{-T}`` for ``B`` given as (blocks, k_1) blocks (flattened): block ``b`` of level
