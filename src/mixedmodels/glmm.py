@@ -16,6 +16,11 @@ evaluates it (:func:`~mixedmodels.pirls.lme4_laplace`: PIRLS from stage 1's line
 stopped at lme4's tolerance), whose curvature differs from the converged criterion's by up to a
 few percent: the standard errors are then lme4's. The estimates themselves are the converged
 criterion's optimum.
+
+Cost: every evaluation warm-starts PIRLS from the last mode, the points of a finite-difference
+stencil that move only ``beta`` share their ``theta`` set-up (:func:`theta_states`), the Hessian's
+lme4-style evaluations share their start (:func:`~mixedmodels.pirls.lme4_start`), and a model
+whose Schur complement is small is fitted with one BLAS thread (:func:`single_threaded_blas`).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from .pirls import (
     pirls,
     vcov_joint,
 )
+
+SMALL_SCHUR = 1000  # a Schur complement of fewer columns is factored faster by one BLAS thread
 
 __all__ = ["GlmmOptimum", "criterion_function", "fit_glmm", "hessian", "single_threaded_blas", "theta_states"]
 
@@ -127,9 +134,6 @@ def hessian(fn: Callable[[np.ndarray], float], x: np.ndarray, f0: float, delta: 
                 4 * delta**2
             )
     return H
-
-
-SMALL_SCHUR = 1000  # a Schur complement of fewer columns is factored faster by one BLAS thread
 
 
 @cache
