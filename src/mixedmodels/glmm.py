@@ -16,20 +16,43 @@ evaluates it (:func:`~mixedmodels.pirls.lme4_laplace`: PIRLS from stage 1's line
 stopped at lme4's tolerance), whose curvature differs from the converged criterion's by up to a
 few percent: the standard errors are then lme4's. The estimates themselves are the converged
 criterion's optimum.
+
+Cost: every evaluation warm-starts PIRLS from the last mode, the points of a finite-difference
+stencil that move only ``beta`` share their ``theta`` set-up (:func:`theta_states`), the Hessian's
+lme4-style evaluations share their start (:func:`~mixedmodels.pirls.lme4_start`), and a model
+whose Schur complement is small is fitted with one BLAS thread (:func:`single_threaded_blas`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import ctypes
+import glob
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
+import scipy
 
 from .irls import IrlsFit, irls
 from .optimize import OptSummary, minimize_theta, polish
-from .pirls import GlmmModel, PirlsState, agq_deviance, laplace_deviance, lme4_laplace, pirls, vcov_joint
+from .pirls import (
+    GlmmModel,
+    PirlsState,
+    ThetaState,
+    agq_deviance,
+    laplace_deviance,
+    lme4_laplace,
+    lme4_start,
+    pirls,
+    vcov_joint,
+)
 
-__all__ = ["GlmmOptimum", "criterion_function", "fit_glmm", "hessian"]
+SMALL_SCHUR = 1000  # a Schur complement of fewer columns is factored faster by one BLAS thread
+
+__all__ = ["GlmmOptimum", "criterion_function", "fit_glmm", "hessian", "single_threaded_blas", "theta_states"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +68,21 @@ class GlmmOptimum:
     hessian: np.ndarray | None
 
 
+def theta_states(model: GlmmModel) -> Callable[[np.ndarray], ThetaState]:
+    """``theta -> ThetaState``, the last one kept: the points of a finite-difference stencil that
+    move only ``beta`` share it."""
+    last: dict = {}
+
+    def state(theta: np.ndarray) -> ThetaState:
+        key = np.asarray(theta, dtype=float).tobytes()
+        if key not in last:
+            last.clear()
+            last[key] = ThetaState(model, theta)
+        return last[key]
+
+    return state
+
+
 def criterion_function(model: GlmmModel, nagq: int, beta0: np.ndarray) -> tuple[Callable, dict]:
     """``x -> criterion``: ``x = theta`` (nagq = 0, beta inside PIRLS) or ``(theta, beta)``.
 
@@ -52,6 +90,7 @@ def criterion_function(model: GlmmModel, nagq: int, beta0: np.ndarray) -> tuple[
     """
     nt = model.layout.ntheta
     memo: dict = {"state": None, "beta": np.asarray(beta0, dtype=float)}
+    states = theta_states(model)
     if nagq > 1:
         nodes, weights = np.polynomial.hermite_e.hermegauss(nagq)
 
@@ -60,9 +99,10 @@ def criterion_function(model: GlmmModel, nagq: int, beta0: np.ndarray) -> tuple[
         u0 = None if last is None else last.u
         try:
             if nagq == 0:
-                st = pirls(model, x, memo["beta"] if last is None else last.beta, u0, joint=True)
+                beta = memo["beta"] if last is None else last.beta
+                st = pirls(model, x, beta, u0, joint=True, ts=states(x))
             else:
-                st = pirls(model, x[:nt], x[nt:], u0)
+                st = pirls(model, x[:nt], x[nt:], u0, ts=states(x[:nt]))
         except (np.linalg.LinAlgError, FloatingPointError):
             return np.inf
         value = laplace_deviance(model, st) if nagq <= 1 else agq_deviance(model, st, nodes, weights)
@@ -96,8 +136,46 @@ def hessian(fn: Callable[[np.ndarray], float], x: np.ndarray, f0: float, delta: 
     return H
 
 
+@cache
+def _openblas_setters() -> tuple[Callable[[int], int], ...]:
+    """OpenBLAS's ``openblas_set_num_threads_local`` of the copies numpy and scipy load (none if
+    they do not bundle OpenBLAS)."""
+    setters = []
+    for package in (np, scipy):
+        folder = os.path.join(os.path.dirname(str(package.__file__)), os.pardir, f"{package.__name__}.libs")
+        for path in sorted(glob.glob(os.path.join(folder, "*openblas*.so*"))):
+            try:
+                fn = ctypes.CDLL(path).openblas_set_num_threads_local
+            except (OSError, AttributeError):
+                continue
+            fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+            setters.append(fn)
+    return tuple(setters)
+
+
+@contextlib.contextmanager
+def single_threaded_blas(enabled: bool = True) -> Iterator[None]:
+    """One BLAS thread in this thread while inside (restored after).
+
+    The PIRLS system's dense parts are small: OpenBLAS's threads cost more than they save there,
+    many times more on a busy machine.
+    """
+    setters = _openblas_setters() if enabled else ()
+    previous = [fn(1) for fn in setters]
+    try:
+        yield
+    finally:
+        for fn, count in zip(setters, previous):
+            fn(count)
+
+
 def fit_glmm(model: GlmmModel, nagq: int = 1, mustart: np.ndarray | None = None) -> GlmmOptimum:
     """The optimum of the model's criterion (see the module)."""
+    with single_threaded_blas(model.q - model.reterms[0].q + model.p < SMALL_SCHUR):
+        return _fit_glmm(model, nagq, mustart)
+
+
+def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOptimum:
     layout = model.layout
     nt = layout.ntheta
     glm = irls(model.X, model.y, model.fam, model.weights, model.offset, mustart, warn=False)
@@ -121,8 +199,10 @@ def fit_glmm(model: GlmmModel, nagq: int = 1, mustart: np.ndarray | None = None)
     fmin = fn(opt.theta)
     state = memo["state"]
     if nagq == 1:  # lme4's vcov: the Hessian of the criterion as lme4 evaluates it
+        states = theta_states(model)
+        start = lme4_start(model, st1.eta)
         H = hessian(
-            lambda x: lme4_laplace(model, x[:nt], x[nt:], st1.eta),
+            lambda x: lme4_laplace(model, x[:nt], x[nt:], st1.eta, ts=states(x[:nt]), start=start),
             opt.theta,
             lme4_laplace(model, opt.theta[:nt], opt.theta[nt:], st1.eta),
         )

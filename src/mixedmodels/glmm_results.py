@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy import stats
 
 from .covariance import cov_to_sdcorr
@@ -24,7 +23,7 @@ from .families import Family
 from .glmm import GlmmOptimum
 from .irls import working_response
 from .messages import SINGULAR_TOL
-from .pirls import GlmmModel
+from .pirls import GlmmModel, ThetaState, WeightedFactor
 
 __all__ = ["GlmerFit"]
 
@@ -151,18 +150,10 @@ class GlmerFit:
     def _condvar_terms(self) -> list[np.ndarray]:
         """Conditional covariance of ``b`` per level: ``T (Lambda'Z'WZ Lambda + I)^{-1}_block T'``."""
         m = self.model
-        ZL = (m.z_matrix() @ m.lambda_matrix(self.theta)).tocsc()
         _, wz = working_response(m.fam, m.y, self.eta, self.mu, m.offset)
-        A = (ZL.T @ sp.diags(m.weights * wz) @ ZL).toarray() + np.eye(ZL.shape[1])
-        Ainv = np.linalg.inv(A)
-        out, start = [], 0
-        for term, T in zip(self.design.reterms, m.layout.templates(self.theta)):
-            k = term.k
-            idx = start + np.arange(term.nlevels)[:, None] * k + np.arange(k)
-            blocks = Ainv[idx[:, :, None], idx[:, None, :]]
-            out.append(T @ blocks @ T.T)
-            start += term.q
-        return out
+        factor = WeightedFactor(ThetaState(m, self.theta), m.weights * wz, joint=False)
+        blocks = factor.inverse_blocks([(t.nlevels, t.k) for t in m.reterms])
+        return [T @ B @ T.T for B, T in zip(blocks, m.layout.templates(self.theta))]
 
     def _by_group(self) -> dict[str, list[int]]:
         groups: dict[str, list[int]] = {}

@@ -19,6 +19,19 @@ proportional to the non-zeros of ``Z`` plus the size of that complement. A step 
 lower ``pdev`` is halved. With ``joint=True`` the step solves for ``(u, beta)`` together
 (lme4's nAGQ = 0, the fixed effects inside PIRLS).
 
+Every entry of the system is a sum over observations of ``W_i`` times a product of two entries
+of row ``i`` of ``[Z Lambda, X]``. Where the products land is fixed by the model
+(:class:`_Pattern`, once per model), the products themselves by ``theta`` (:class:`ThetaState`,
+once per ``theta``), so that each PIRLS step only weights them by ``W`` and sums them
+(``np.bincount``). With ``R = [Z_r Lambda_r, X]`` the columns after the first term's and
+``B = R'W Z_1 Lambda_1``, the Schur complement is
+
+    S = R'WR + [I 0; 0 0] - C C',    C = B L_11^{-T},
+
+``C C'`` a sum over the first term's levels of the outer products of ``C``'s columns of that
+level: a dense product where ``B`` is dense (crossed terms), a sum over the pairs of ``B``'s
+non-zero blocks of one level where it is sparse (nested terms, observation-level effects).
+
 At the mode the Laplace approximation to ``-2 log`` of the marginal likelihood is, on lme4's
 scale,
 
@@ -39,17 +52,21 @@ constant of the data, as lme4's do).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import cho_solve, solve_triangular
+from scipy import special
+from scipy.linalg import cho_solve, lapack, solve_triangular
 
 from .covariance import ThetaLayout
 from .design import ReTerm
 from .families import Family
 from .irls import working_response
 
-__all__ = ["GlmmModel", "PirlsState", "WeightedFactor", "agq_deviance", "pirls"]
+__all__ = ["GlmmModel", "PirlsState", "ThetaState", "WeightedFactor", "agq_deviance", "pirls"]
+
+PAIR_COST = 8.0  # a bincount entry costs about this many multiply-adds of a dense product
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,10 +97,14 @@ class GlmmModel:
     def p(self) -> int:
         return self.X.shape[1]
 
+    @property
+    def q(self) -> int:
+        return sum(t.q for t in self.reterms)
+
     def lambda_matrix(self, theta: np.ndarray) -> sp.csr_matrix:
         """``Lambda(theta)``, block diagonal over the terms (q x q)."""
         rows, cols, index = self.layout.lambda_pattern(tuple(t.nlevels for t in self.reterms), 0)
-        q = sum(t.q for t in self.reterms)
+        q = self.q
         return sp.csr_matrix((np.asarray(theta, dtype=float)[index], (rows, cols)), shape=(q, q))
 
     def z_matrix(self) -> sp.csc_matrix:
@@ -98,44 +119,201 @@ class GlmmModel:
             object.__setattr__(self, "_Z", sp.hstack(blocks, format="csc"))
         return self._Z  # type: ignore[attr-defined]
 
+    @cached_property
+    def pattern(self) -> _Pattern:
+        """Where the weighted sums of the PIRLS system land (see the module)."""
+        return _Pattern(self)
+
+    @cached_property
+    def _aic_terms(self) -> tuple[np.ndarray, ...] | None:
+        """The AIC's terms that do not depend on ``mu``: (scale, k, m - k) for the binomial,
+        (wt, y, lgamma(y + 1)) for the Poisson; None for other families."""
+        y, wt = self.y, self.weights
+        if self.fam.name == "binomial":
+            n = np.broadcast_to(self.trials, y.shape)
+            m = np.broadcast_to(n if np.any(n > 1) else wt, y.shape)
+            scale = np.divide(wt, m, out=np.zeros_like(y), where=m > 0)
+            k, mm = np.round(m * y), np.round(m)
+            combiln = special.gammaln(mm + 1) - (special.gammaln(k + 1) + special.gammaln(mm - k + 1))
+            return scale, k, mm - k, combiln
+        if self.fam.name == "poisson":
+            return wt, y, special.gammaln(y + 1)
+        return None
+
     def aic(self, mu: np.ndarray) -> float:
-        """The family's ``-2 log p(y | mu)``."""
-        dev = 0.0
-        return self.fam.aic(self.y, self.trials, mu, self.weights, dev)
+        """The family's ``-2 log p(y | mu)``: R's ``family$aic``, its terms free of ``mu`` computed
+        once (the same sums as scipy's ``logpmf`` in :mod:`mixedmodels.families`)."""
+        terms = self._aic_terms
+        if terms is None:
+            return self.fam.aic(self.y, self.trials, mu, self.weights, 0.0)
+        if self.fam.name == "binomial":
+            scale, k, rest, combiln = terms
+            logp = combiln + special.xlogy(k, mu) + special.xlog1py(rest, -mu)
+            return float(-2.0 * np.sum(np.where(scale != 0.0, scale * logp, 0.0)))
+        wt, y, lgam = terms
+        logp = special.xlogy(y, mu) - lgam - mu
+        return float(-2.0 * np.sum(np.where(wt != 0.0, wt * logp, 0.0)))
+
+    @cached_property
+    def _dev_terms(self) -> tuple[np.ndarray, ...] | None:
+        """The unit deviances' terms free of ``mu`` (:mod:`mixedmodels.families`): for each
+        ``y log(y / mu)`` term its ``y``, where ``y != 0`` and ``y`` with its zeros made 1."""
+        y = self.y
+        if self.fam.name == "binomial":
+            c = 1.0 - y
+            if np.all((y == 0.0) | (y == 1.0)):  # one of the two terms is 0: the other's log alone
+                return (2.0 * self.weights, y == 1.0)
+            return y, y != 0.0, np.where(y != 0.0, y, 1.0), c, c != 0.0, np.where(c != 0.0, c, 1.0)
+        if self.fam.name == "poisson":
+            return y, y != 0.0, np.where(y != 0.0, y, 1.0), y > 0
+        return None
 
     def dev_resids(self, mu: np.ndarray) -> np.ndarray:
-        return self.fam.dev_resids(self.y, mu, self.weights)
+        """The family's unit deviances at ``mu``, the same arithmetic with its ``y`` parts once."""
+        terms, wt = self._dev_terms, self.weights
+        if terms is None:
+            return self.fam.dev_resids(self.y, mu, wt)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.fam.name == "binomial" and len(terms) == 2:
+                twice_wt, success = terms  # y log(y / mu) with y = 1 is log(1 / mu)
+                return twice_wt * np.log(1.0 / np.where(success, mu, 1.0 - mu))
+            if self.fam.name == "binomial":
+                y, nz, ys, c, cnz, cs = terms
+                a = np.where(nz, y * np.log(ys / mu), 0.0)
+                return 2.0 * wt * (a + np.where(cnz, c * np.log(cs / (1.0 - mu)), 0.0))
+            y, nz, ys, pos = terms
+            a = np.where(nz, y * np.log(ys / mu), 0.0)
+            return 2.0 * np.where(pos, wt * (a - (y - mu)), mu * wt)
+
+
+def _pairs_within(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All ordered pairs ``(a, b)`` of positions with ``groups[a] == groups[b]``."""
+    order = np.argsort(groups, kind="stable")
+    counts = np.bincount(groups)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    sizes = counts[groups[order]]  # size of each position's group, in sorted order
+    first = np.repeat(order, sizes)
+    # within a group of size s starting at g, position j pairs with g .. g + s - 1
+    group_start = starts[groups[order]]
+    offsets = np.arange(len(first)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    second = order[np.repeat(group_start, sizes) + offsets]
+    return first, second
+
+
+class _Pattern:
+    """Where each observation's products land in the PIRLS system: fixed per model.
+
+    The first term's entries of row ``i`` are ``u_1`` positions ``idx1[i]``; the other terms'
+    are columns ``rcols[i]`` of ``Z_r Lambda_r`` (``mr`` per row). ``B``'s non-zero ``k_1``
+    blocks (a column of ``R``, a level of the first term) are numbered: ``block[i, j]`` is that
+    of row ``i``'s ``j``-th rest entry, ``bcol``/``blevel`` each block's column and level; dense
+    where most blocks are non-zero (crossed terms), else only those that occur, with the pairs of
+    blocks of one level (``pair_a``, ``pair_b``, ``pair_at``) whose products make ``C C'``.
+    """
+
+    def __init__(self, model: GlmmModel):
+        first, rest = model.reterms[0], model.reterms[1:]
+        n = model.n
+        self.k1, self.n1, self.q1 = first.k, first.nlevels, first.q
+        self.refs1 = first.refs
+        self.idx1 = first.refs[:, None] * first.k + np.arange(first.k)
+        cols, offset = [], 0
+        for t in rest:
+            cols.append(offset + t.refs[:, None] * t.k + np.arange(t.k))
+            offset += t.q
+        self.qr = offset
+        self.rcols = np.hstack(cols) if cols else np.zeros((n, 0), dtype=np.intp)
+        self.mr = self.rcols.shape[1]
+        self.p = model.p
+        rc = self.rcols
+        self.zz_index = (rc[:, :, None] * self.qr + rc[:, None, :]).ravel()
+        rows = np.arange(n)
+        ones = np.ones(n)
+        self.sum1 = sp.csr_matrix((ones, (self.refs1, rows)), shape=(self.n1, n))  # sums per level
+        entries = np.arange(n * self.mr)  # row i's c-th rest entry is entry i * mr + c
+        self.sum_r = sp.csr_matrix(
+            (np.ones(n * self.mr), (rc.ravel(), entries)), shape=(self.qr, n * self.mr)
+        )
+        k1 = self.k1
+        self.m_index = (self.refs1[:, None, None] * k1 * k1 + np.arange(k1 * k1).reshape(k1, k1)).ravel()
+        self._blocks()
+
+    def _blocks(self) -> None:
+        self.x_levels = np.tile(np.arange(self.n1), self.p)
+        if not self.mr:
+            self.dense, self.nblocks = True, 0
+            self.bcol = self.blevel = self.bz_index = np.zeros(0, dtype=np.intp)
+            return
+        keys = (self.rcols * self.n1 + self.refs1[:, None]).ravel()
+        present, block = np.unique(keys, return_inverse=True)
+        self.bcol, self.blevel = present // self.n1, present % self.n1
+        pair_a, pair_b = _pairs_within(self.blevel) if len(present) else (np.zeros(0, np.intp),) * 2
+        self.dense = len(pair_a) * PAIR_COST >= self.qr**2 * self.q1
+        if self.dense:  # every (column, level) a block: B is a dense (qr, q1) array
+            block = keys
+            self.bcol = np.repeat(np.arange(self.qr), self.n1)
+            self.blevel = np.tile(np.arange(self.n1), self.qr)
+        else:
+            self.pair_a, self.pair_b = pair_a, pair_b
+            self.pair_at = self.bcol[pair_a] * self.qr + self.bcol[pair_b]
+        self.nblocks = len(self.bcol)
+        k1 = self.k1
+        self.bz_index = (block.reshape(-1, self.mr)[:, :, None] * k1 + np.arange(k1)).ravel()
 
 
 class ThetaState:
-    """What PIRLS needs of ``theta``: ``Z Lambda`` split into the first term and the rest."""
+    """What PIRLS needs of ``theta``: the entries of each row of ``Z Lambda`` and their products.
+
+    ``a1`` (n, k_1) are row ``i``'s entries of the first term's ``Z_1 Lambda_1`` (at ``u_1``
+    positions ``pattern.idx1[i]``), ``ar`` (n, mr) those of the other terms.
+    """
 
     def __init__(self, model: GlmmModel, theta: np.ndarray):
         self.theta = np.asarray(theta, dtype=float)
-        first = model.reterms[0]
-        self.k1, self.n1, self.q1 = first.k, first.nlevels, first.q
-        T1 = model.layout.templates(self.theta)[0]
-        self.a1 = first.z @ T1  # row i of Z_1 Lambda_1 within its level's k_1 columns
-        self.refs1 = first.refs
-        ZL = (model.z_matrix() @ model.lambda_matrix(self.theta)).tocsc()
-        self.ZL = ZL
-        self.ZLr = ZL[:, self.q1 :].tocsr()
-        self.qr = self.ZLr.shape[1]
-        n = model.n
-        self._g_indptr = np.arange(0, n * self.k1 + 1, self.k1)
-        self._g_indices = (self.refs1[:, None] * self.k1 + np.arange(self.k1)).ravel()
-        X = model.X
-        self.rest_joint = sp.hstack([self.ZLr, sp.csr_matrix(X)], format="csr") if self.qr else None
-        self.X = X
+        self.model = model
+        pat = model.pattern
+        self.pattern = pat
+        self.qr, self.k1, self.n1, self.q1 = pat.qr, pat.k1, pat.n1, pat.q1
+        Ts = model.layout.templates(self.theta)
+        self.a1 = model.reterms[0].z @ Ts[0]
+        rest = [t.z @ T for t, T in zip(model.reterms[1:], Ts[1:])]
+        self.ar = np.hstack(rest) if rest else np.zeros((model.n, 0))
+        n, k1, mr = model.n, self.k1, pat.mr
+        self.p11 = (self.a1[:, :, None] * self.a1[:, None, :]).reshape(n, k1 * k1)
+        self.pzz = (self.ar[:, :, None] * self.ar[:, None, :]).reshape(n, mr * mr)
+        self.pz1 = (self.ar[:, :, None] * self.a1[:, None, :]).reshape(n, mr * k1)
+        self.X = model.X
+
+    @property
+    def q(self) -> int:
+        return self.q1 + self.qr
 
     def zl_times(self, u: np.ndarray) -> np.ndarray:
         """``Z Lambda u``."""
-        return self.ZL @ u
+        pat = self.pattern
+        out = _rows_dot(self.a1, u, pat.idx1)
+        if pat.mr:
+            out += _rows_dot(self.ar, u[self.q1 :], pat.rcols)
+        return out
 
-    def first_weighted(self, W: np.ndarray) -> sp.csr_matrix:
-        """``W Z_1 Lambda_1`` (n x q_1), one row of ``k_1`` entries per observation."""
-        data = (W[:, None] * self.a1).ravel()
-        return sp.csr_matrix((data, self._g_indices, self._g_indptr), shape=(len(W), self.q1))
+    def zl_transpose_times(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``Lambda'Z'v``, split into the first term's part and the rest's."""
+        pat = self.pattern
+        r1 = np.bincount(pat.idx1.ravel(), (v[:, None] * self.a1).ravel(), minlength=self.q1)
+        rr = np.bincount(pat.rcols.ravel(), (v[:, None] * self.ar).ravel(), minlength=self.qr)
+        return r1, rr
+
+
+def _rows_dot(A: np.ndarray, v: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``sum_j A[i, j] v[index[i, j]]`` for each row ``i`` (``v`` gathered by ``index``)."""
+    if A.shape[1] == 1:
+        return A[:, 0] * v[index[:, 0]]
+    return np.einsum("ij,ij->i", A, v[index])
+
+
+def _weighted_sums(index: np.ndarray, W: np.ndarray, products: np.ndarray, size: int) -> np.ndarray:
+    """``sum_i W_i products[i, j]`` gathered at ``index`` (flattened like ``products``)."""
+    return np.bincount(index, (W[:, None] * products).ravel(), minlength=size)
 
 
 class WeightedFactor:
@@ -146,95 +324,184 @@ class WeightedFactor:
 
     def __init__(self, ts: ThetaState, W: np.ndarray, joint: bool):
         self.ts, self.joint = ts, joint
-        k1, n1 = ts.k1, ts.n1
-        a = ts.a1
-        # first block: M_l = sum_{i in l} W_i a_i a_i' + I
-        M = np.zeros((n1, k1, k1))
-        for r in range(k1):
-            for c in range(r + 1):
-                M[:, r, c] = np.bincount(ts.refs1, W * a[:, r] * a[:, c], minlength=n1)
-                M[:, c, r] = M[:, r, c]
-        M[:, range(k1), range(k1)] += 1.0
-        self.M = M
+        pat = ts.pattern
+        k1, n1, qr = ts.k1, ts.n1, ts.qr
+        self.qr = qr
+        self.p = pat.p if joint else 0
+        self.Qr = qr + self.p
         if k1 == 1:
-            d = np.sqrt(M[:, 0, 0])
-            self.L11 = d[:, None, None]
+            m: np.ndarray = np.bincount(pat.refs1, W * ts.p11[:, 0], minlength=n1).astype(float, copy=False)
+            m += 1.0
+            d = np.sqrt(m)
+            self.M = m[:, None, None]
             self.L11inv = (1.0 / d)[:, None, None]
             self.logdet1 = 2.0 * float(np.sum(np.log(d)))
         else:
-            self.L11 = np.linalg.cholesky(M)
-            self.L11inv = np.linalg.inv(self.L11)
-            self.logdet1 = 2.0 * float(np.sum(np.log(np.diagonal(self.L11, axis1=1, axis2=2))))
-        self.G = ts.first_weighted(W)  # W Z_1 Lambda_1
-        R = self._rest(joint)
-        self.R = R
-        self.Qr = 0 if R is None else R.shape[1]
+            M = _weighted_sums(pat.m_index, W, ts.p11, n1 * k1 * k1).reshape(n1, k1, k1)
+            M[:, range(k1), range(k1)] += 1.0
+            self.M = M
+            L11 = np.linalg.cholesky(M)
+            self.L11inv = np.linalg.inv(L11)
+            self.logdet1 = 2.0 * float(np.sum(np.log(np.diagonal(L11, axis1=1, axis2=2))))
         if self.Qr:
-            B = R.T @ self.G  # (Qr, q1): R' W Z_1 Lambda_1
-            B = sp.csr_matrix(B) if sp.issparse(B) else B
-            # C = B L_11^{-T}, level by level
-            C = self._times_l11inv_t(B)
-            RW = R.multiply(W[:, None]) if sp.issparse(R) else R * W[:, None]
-            S = R.T @ RW
-            S = S.toarray() if sp.issparse(S) else np.asarray(S)
-            CC = C @ C.T
-            S = S - (CC.toarray() if sp.issparse(CC) else CC)
-            S[range(ts.qr), range(ts.qr)] += 1.0  # the identity of the other terms' columns
-            self.C = C
-            self.LS = np.linalg.cholesky(S)
-            dS = np.log(np.diagonal(self.LS))
-            self.logdet_L = self.logdet1 + 2.0 * float(np.sum(dS[: ts.qr]))
-            self.logdet_RX = 2.0 * float(np.sum(dS[ts.qr :]))
+            self._schur(W)
         else:
-            self.C = None
             self.LS = np.zeros((0, 0))
             self.logdet_L, self.logdet_RX = self.logdet1, 0.0
 
-    def _rest(self, joint: bool):
-        ts = self.ts
-        if joint:
-            return ts.rest_joint if ts.qr else ts.X
-        return ts.ZLr if ts.qr else None
+    def _schur(self, W: np.ndarray) -> None:
+        """``S = R'WR + [I 0; 0 0] - C C'`` and its Cholesky factor ``L_S``."""
+        ts, pat = self.ts, self.ts.pattern
+        qr, p, Qr = self.qr, self.p, self.Qr
+        if qr:
+            Bz = _weighted_sums(pat.bz_index, W, ts.pz1, pat.nblocks * ts.k1)
+            self.Cz = self._times_l11inv_t(Bz, None if pat.dense else pat.blevel)
+            Szz = _weighted_sums(pat.zz_index, W, ts.pzz, qr * qr).reshape(qr, qr)
+            Szz -= self._cz_outer()
+            Szz.flat[:: qr + 1] += 1.0
+        if not p:
+            S = Szz
+        else:
+            S = np.empty((Qr, Qr))
+            X = ts.X
+            S[qr:, qr:] = (X.T * W) @ X
+            Bx, zx = self._x_sums(W)
+            self.Cx = self._times_l11inv_t(Bx, None).reshape(p, ts.q1)
+            S[qr:, qr:] -= self.Cx @ self.Cx.T
+            if qr:
+                S[:qr, :qr] = Szz
+                S[:qr, qr:] = zx - self._cz_times(self.Cx.T)
+                S[qr:, :qr] = S[:qr, qr:].T
+        LS, info = lapack.dpotrf(S.T, lower=1, clean=1, overwrite_a=1)  # S is symmetric
+        if info:
+            raise np.linalg.LinAlgError("the penalized weighted system is not positive definite")
+        self.LS = LS
+        dS = np.log(np.diagonal(LS))
+        self.logdet_L = self.logdet1 + 2.0 * float(np.sum(dS[:qr]))
+        self.logdet_RX = 2.0 * float(np.sum(dS[qr:]))
 
-    def _times_l11inv_t(self, B):
-        """``B L_11^{-T}`` with ``L_11`` block diagonal (levels of k_1)."""
+    def _x_sums(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``B_X = X'W Z_1 Lambda_1`` (p, q_1, flattened) and ``X'W Z_r Lambda_r`` transposed
+        (q_r, p): the weighted rows of ``X`` summed per level (sparse sums, in row order)."""
+        ts, pat = self.ts, self.ts.pattern
+        X, k1, n1 = ts.X, ts.k1, ts.n1
+        n, p = X.shape
+        first = W[:, None, None] * (ts.a1[:, :, None] * X[:, None, :])  # (n, k1, p)
+        Bx = (pat.sum1 @ first.reshape(n, k1 * p)).reshape(n1, k1, p)
+        if self.qr:
+            rest = W[:, None, None] * (ts.ar[:, :, None] * X[:, None, :])  # (n, mr, p)
+            zx = pat.sum_r @ rest.reshape(-1, p)
+        else:
+            zx = np.zeros((0, p))
+        return np.ascontiguousarray(Bx.transpose(2, 0, 1)).ravel(), zx
+
+    def _times_l11inv_t(self, B: np.ndarray, levels: np.ndarray | None) -> np.ndarray:
+        """``B L_11^{-T}`` for ``B`` given as (blocks, k_1) blocks (flattened): block ``b`` of level
+        ``levels[b]``, or, with ``levels`` None, every level in turn (a dense matrix's rows).
+        Returns (blocks, k_1)."""
         k1, n1 = self.ts.k1, self.ts.n1
+        Linv = self.L11inv
+        if levels is not None:
+            B = B.reshape(-1, k1)
+            return B * Linv[levels, 0, :] if k1 == 1 else np.einsum("bac,bc->ba", Linv[levels], B)
         if k1 == 1:
-            scale = self.L11inv[:, 0, 0]
-            return B @ sp.diags(scale) if sp.issparse(B) else B * scale
-        blocks = np.transpose(self.L11inv, (0, 2, 1))  # L^{-T} per level
-        rows = np.repeat(np.arange(n1 * k1), k1)
-        cols = (np.arange(n1)[:, None, None] * k1 + np.arange(k1)[None, None, :]).repeat(k1, axis=1).ravel()
-        Linvt = sp.csr_matrix((blocks.ravel(), (rows, cols)), shape=(n1 * k1, n1 * k1))
-        return B @ Linvt
+            return (B.reshape(-1, n1) * Linv[:, 0, 0]).reshape(-1, 1)
+        return np.einsum("lac,rlc->rla", Linv, B.reshape(-1, n1, k1)).reshape(-1, k1)
+
+    def _cz_outer(self) -> np.ndarray:
+        """``C_z C_z'`` (qr x qr): a dense product, or a sum over pairs of blocks of one level."""
+        pat, qr = self.ts.pattern, self.qr
+        if pat.dense:
+            C = self.Cz.reshape(qr, -1)
+            return C @ C.T
+        a, b = self.Cz[pat.pair_a], self.Cz[pat.pair_b]
+        values = a[:, 0] * b[:, 0] if self.ts.k1 == 1 else np.einsum("ij,ij->i", a, b)
+        return np.bincount(pat.pair_at, values, minlength=qr * qr).reshape(qr, qr)
+
+    def _cz_times(self, V: np.ndarray) -> np.ndarray:
+        """``C_z V`` for ``V`` (q1,) or (q1, m)."""
+        pat, qr = self.ts.pattern, self.qr
+        if pat.dense:
+            return self.Cz.reshape(qr, -1) @ V
+        k1 = self.ts.k1
+        Vb = V.reshape((self.ts.n1, k1) + V.shape[1:])[pat.blevel]  # (nblocks, k1, ...)
+        contrib = np.einsum("bk,bk...->b...", self.Cz, Vb)
+        if contrib.ndim == 1:
+            return np.bincount(pat.bcol, contrib, minlength=qr)
+        m = contrib.shape[1]
+        index = (pat.bcol[:, None] * m + np.arange(m)).ravel()
+        return np.bincount(index, contrib.ravel(), minlength=qr * m).reshape(qr, m)
+
+    def _cz_transpose_times(self, x: np.ndarray) -> np.ndarray:
+        """``C_z' x`` (q1,) for ``x`` (qr,)."""
+        pat = self.ts.pattern
+        if pat.dense:
+            return x @ self.Cz.reshape(self.qr, -1)
+        k1 = self.ts.k1
+        index = (pat.blevel[:, None] * k1 + np.arange(k1)).ravel()
+        return np.bincount(index, (self.Cz * x[pat.bcol][:, None]).ravel(), minlength=self.ts.q1)
 
     def rhs(self, Wz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``[Lambda'Z'W z; X'W z]`` split into the first term's part and the rest's, from ``W z``."""
-        ts = self.ts
-        r1 = np.bincount(
-            np.repeat(ts.refs1 * ts.k1, ts.k1) + np.tile(np.arange(ts.k1), len(Wz)),
-            (Wz[:, None] * ts.a1).ravel(),
-            minlength=ts.q1,
-        )
-        rr = np.asarray(self.R.T @ Wz).ravel() if self.R is not None else np.zeros(0)
+        r1, rr = self.ts.zl_transpose_times(Wz)
+        if self.p:
+            rr = np.concatenate([rr, Wz @ self.ts.X])
         return r1, rr
+
+    def _l11inv(self, y: np.ndarray, transpose: bool) -> np.ndarray:
+        if self.ts.k1 == 1:
+            return y * self.L11inv[:, 0, 0]
+        spec = "lba,lb->la" if transpose else "lab,lb->la"
+        return np.einsum(spec, self.L11inv, y.reshape(self.ts.n1, self.ts.k1)).ravel()
 
     def solve(self, r1: np.ndarray, rr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The solution ``(x_1, x_rest)`` of the system with right-hand side ``(r1, rr)``."""
-        k1, n1 = self.ts.k1, self.ts.n1
-        y1 = np.einsum("lab,lb->la", self.L11inv, r1.reshape(n1, k1)).ravel()
+        y1 = self._l11inv(r1, False)
         if self.Qr:
-            yr = solve_triangular(self.LS, rr - self.C @ y1, lower=True)
-            xr = solve_triangular(self.LS, yr, lower=True, trans="T")
-            y1 = y1 - np.asarray(self.C.T @ xr).ravel()
+            qr = self.qr
+            c = rr.copy()
+            if qr:
+                c[:qr] -= self._cz_times(y1)
+            if self.p:
+                c[qr:] -= self.Cx @ y1
+            xr, _ = lapack.dpotrs(self.LS, c, lower=1)
+            if qr:
+                y1 = y1 - self._cz_transpose_times(xr[:qr])
+            if self.p:
+                y1 = y1 - xr[qr:] @ self.Cx
         else:
             xr = np.zeros(0)
-        x1 = np.einsum("lba,lb->la", self.L11inv, y1.reshape(n1, k1)).ravel()
-        return x1, xr
+        return self._l11inv(y1, True), xr
+
+    def inverse_blocks(self, shapes: list[tuple[int, int]]) -> list[np.ndarray]:
+        """The diagonal blocks of ``A^{-1}``, ``A = Lambda'Z'WZ Lambda + I`` (a factor not
+        joint), per term (levels, k, k); ``shapes`` the terms' (levels, k).
+
+        By block inversion the other terms' blocks are those of ``S^{-1}`` and the first term's
+        are ``L_l^{-T} (I + G_l'G_l) L_l^{-1}``, ``G = L_S^{-1} C`` and ``G_l`` its level-``l``
+        columns.
+        """
+        ts, qr, k1, n1 = self.ts, self.qr, self.ts.k1, self.ts.n1
+        inner = np.broadcast_to(np.eye(k1), (n1, k1, k1)).copy()
+        rest = []
+        if qr:
+            pat = ts.pattern
+            C = np.zeros((qr, n1, k1))
+            C[pat.bcol, pat.blevel] = self.Cz
+            G = solve_triangular(self.LS, C.reshape(qr, -1), lower=True).reshape(qr, n1, k1)
+            inner += np.einsum("rla,rlb->lab", G, G)
+            Sinv = cho_solve((self.LS, True), np.eye(qr))
+            start = 0
+            for nlevels, k in shapes[1:]:
+                idx = start + np.arange(nlevels)[:, None] * k + np.arange(k)
+                rest.append(Sinv[idx[:, :, None], idx[:, None, :]])
+                start += nlevels * k
+        Linv = self.L11inv
+        return [np.einsum("lba,lbc,lcd->lad", Linv, inner, Linv), *rest]
 
     def rx_lower(self) -> np.ndarray:
         """``R_X'`` (p x p lower triangle) of a joint factor."""
-        qr = self.ts.qr
+        qr = self.qr
         return self.LS[qr:, qr:]
 
 
@@ -262,10 +529,6 @@ class PirlsState:
         return float(self.u @ self.u)
 
 
-def _eta(model: GlmmModel, ts: ThetaState, beta: np.ndarray, u: np.ndarray) -> np.ndarray:
-    return model.offset + model.X @ beta + ts.zl_times(u)
-
-
 def _pdev(model: GlmmModel, mu: np.ndarray, u: np.ndarray) -> float:
     return float(np.sum(model.dev_resids(mu))) + float(u @ u)
 
@@ -286,10 +549,10 @@ def pirls(
     """
     ts = ThetaState(model, theta) if ts is None else ts
     fam = model.fam
-    q = ts.ZL.shape[1]
-    u = np.zeros(q) if u is None else np.asarray(u, dtype=float).copy()
+    u = np.zeros(ts.q) if u is None else np.asarray(u, dtype=float).copy()
     beta = np.asarray(beta, dtype=float).copy()
-    eta = _eta(model, ts, beta, u)
+    xb = model.X @ beta
+    eta = model.offset + xb + ts.zl_times(u)
     mu = fam.linkinv(eta)
     pdev = _pdev(model, mu, u)
     converged = False
@@ -299,7 +562,7 @@ def pirls(
         W = model.weights * wz
         fac = WeightedFactor(ts, W, joint)
         if not joint:
-            z = z - model.X @ beta
+            z = z - xb
         r1, rr = fac.rhs(W * z)
         x1, xr = fac.solve(r1, rr)
         if joint:
@@ -309,10 +572,13 @@ def pirls(
             u_new = np.concatenate([x1, xr])
             beta_new = beta
         step_u, step_b = u_new - u, beta_new - beta
+        step_eta = ts.zl_times(step_u)
+        if joint:
+            step_eta += model.X @ step_b
         t = 1.0
         for _ in range(30):
             uc, bc = u + t * step_u, beta + t * step_b
-            etac = _eta(model, ts, bc, uc)
+            etac = eta + t * step_eta
             muc = fam.linkinv(etac)
             pc = _pdev(model, muc, uc)
             if np.isfinite(pc) and pc <= pdev + 1e-12 * (1.0 + abs(pdev)):
@@ -336,23 +602,27 @@ def laplace_deviance(model: GlmmModel, state: PirlsState) -> float:
 
 
 def agq_deviance(model: GlmmModel, state: PirlsState, nodes: np.ndarray, weights: np.ndarray) -> float:
-    """lme4's adaptive Gauss-Hermite criterion for one scalar random-effects term (see the module)."""
+    """lme4's adaptive Gauss-Hermite criterion for one scalar random-effects term (see the module).
+
+    All nodes at once: row ``k`` of the (nodes, n) arrays is node ``z_k``.
+    """
     term = model.reterms[0]
     refs, nl = term.refs, term.nlevels
     M = state.factor.M[:, 0, 0]
     s = 1.0 / np.sqrt(M)
     lam = float(state.theta[0])
-    zcol = term.z[:, 0]
     u = state.u
     dev0 = np.bincount(refs, model.dev_resids(state.mu), minlength=nl)
     g0 = dev0 + u * u
-    shift = lam * zcol * s[refs]  # d eta / d z_k for each row
-    total = np.zeros(nl)
-    for zk, vk in zip(nodes, weights):
-        mu_k = model.fam.linkinv(state.eta + shift * zk)
-        uk = u + s * zk
-        gk = np.bincount(refs, model.dev_resids(mu_k), minlength=nl) + uk * uk
-        total += vk / np.sqrt(2.0 * np.pi) * np.exp(-(gk - g0 - zk * zk) / 2.0)
+    shift = lam * term.z[:, 0] * s[refs]  # d eta / d z_k for each row
+    mu_k = model.fam.linkinv(state.eta + nodes[:, None] * shift)
+    K = len(nodes)
+    index = (np.arange(K)[:, None] * nl + refs).ravel()
+    dev_k = np.bincount(index, model.dev_resids(mu_k).ravel(), minlength=K * nl).reshape(K, nl)
+    uk = u + nodes[:, None] * s
+    gk = dev_k + uk * uk
+    terms = (weights / np.sqrt(2.0 * np.pi))[:, None] * np.exp(-(gk - g0 - (nodes * nodes)[:, None]) / 2.0)
+    total = terms.sum(axis=0)  # node by node, in the rule's order (a reduction over rows)
     return float(np.sum(g0) + np.sum(np.log(M)) - 2.0 * np.sum(np.log(total)))
 
 
@@ -369,6 +639,8 @@ def lme4_laplace(
     eta0: np.ndarray,
     tol: float = 1e-7,
     maxit: int = 30,
+    ts: ThetaState | None = None,
+    start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> float:
     """The Laplace criterion as lme4's ``glmerLaplace`` evaluates it, for its Hessian.
 
@@ -378,23 +650,28 @@ def lme4_laplace(
     differs from the converged criterion by a smooth function of the parameters, of the size of
     the tolerance, whose curvature changes lme4's standard errors by up to a few percent; ``vcov``
     reproduces lme4's with it. Returns ``inf`` where PIRLS fails.
+
+    ``start``, the same for every evaluation from ``eta0``, is :func:`lme4_start`'s.
     """
-    ts = ThetaState(model, theta)
+    ts = ThetaState(model, theta) if ts is None else ts
     fam = model.fam
     beta = np.asarray(beta, dtype=float)
+    xb = model.X @ beta
+    fixed = model.offset + xb
+    mu, z, W = lme4_start(model, eta0) if start is None else start
     eta = np.asarray(eta0, dtype=float)
-    mu = fam.linkinv(eta)
-    u = np.zeros(ts.ZL.shape[1])
+    u = np.zeros(ts.q)
     old = np.inf
-    for _ in range(maxit):
-        z, wz = working_response(fam, model.y, eta, mu, model.offset)
-        W = model.weights * wz
+    for it in range(maxit):
+        if it:
+            z, wz = working_response(fam, model.y, eta, mu, model.offset)
+            W = model.weights * wz
         fac = WeightedFactor(ts, W, False)
-        r1, rr = fac.rhs(W * (z - model.X @ beta))
+        r1, rr = fac.rhs(W * (z - xb))
         x1, xr = fac.solve(r1, rr)
         u_new = np.concatenate([x1, xr])
         for _ in range(20):
-            eta_new = _eta(model, ts, beta, u_new)
+            eta_new = fixed + ts.zl_times(u_new)
             mu_new = fam.linkinv(eta_new)
             pdev = _pdev(model, mu_new, u_new)
             if np.isfinite(pdev) and pdev <= old:
@@ -405,3 +682,12 @@ def lme4_laplace(
             return model.aic(mu) + float(u @ u) + fac.logdet_L
         old = pdev
     return np.inf
+
+
+def lme4_start(model: GlmmModel, eta0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The means, working response and working weights at ``eta0``: where every
+    :func:`lme4_laplace` starts."""
+    eta = np.asarray(eta0, dtype=float)
+    mu = model.fam.linkinv(eta)
+    z, wz = working_response(model.fam, model.y, eta, mu, model.offset)
+    return mu, z, model.weights * wz
