@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .covariance import cov_to_sdcorr
 from .design import Design
 from .families import Family
 from .glmm import GlmmOptimum
 from .irls import working_response
 from .messages import SINGULAR_TOL
 from .pirls import GlmmModel, ThetaState, WeightedFactor
+from .ranef_tables import VARCORR_COLUMNS, by_group, ranef_table, varcorr_rows
 
 __all__ = ["GlmerFit"]
 
@@ -155,51 +155,16 @@ class GlmerFit:
         blocks = factor.inverse_blocks([(t.nlevels, t.k) for t in m.reterms])
         return [T @ B @ T.T for B, T in zip(blocks, m.layout.templates(self.theta))]
 
-    def _by_group(self) -> dict[str, list[int]]:
-        groups: dict[str, list[int]] = {}
-        for i, term in enumerate(self.design.reterms):
-            groups.setdefault(term.group, []).append(i)
-        return groups
-
     def ranef(self, condvar: bool = False):
         """Conditional modes: ``{group: DataFrame}``, or with ``condvar`` one tidy DataFrame
         (``grpvar``, ``term``, ``grp``, ``condval``, ``condsd``), as lme4's ``ranef``."""
-        terms = self.design.reterms
-        if not condvar:
-            out = {}
-            for group, idx in self._by_group().items():
-                cols = {c: self.b_terms[i][:, j] for i in idx for j, c in enumerate(terms[i].cnames)}
-                out[group] = pd.DataFrame(cols, index=pd.Index(terms[idx[0]].levels, name=group))
-            return out
-        frames = []
-        for i, term in enumerate(terms):
-            sd = np.sqrt(np.diagonal(self._condvar_terms[i], axis1=1, axis2=2))
-            for j, c in enumerate(term.cnames):
-                frames.append(
-                    pd.DataFrame(
-                        {"grpvar": term.group, "term": c, "grp": list(term.levels),
-                         "condval": self.b_terms[i][:, j], "condsd": sd[:, j]}
-                    )
-                )  # fmt: skip
-        return pd.concat(frames, ignore_index=True)
+        return ranef_table(self.design.reterms, self.b_terms, self._condvar_terms if condvar else None)
 
     @cached_property
     def varcorr(self) -> pd.DataFrame:
         """Variance components as lme4's ``as.data.frame(VarCorr(fit))`` (no residual row)."""
-        rows: list[tuple[str, str | None, str | None, float, float]] = []
-        seen: dict[str, int] = {}
-        for term, T in zip(self.design.reterms, self.model.layout.templates(self.theta)):
-            count = seen.get(term.group, 0)
-            seen[term.group] = count + 1
-            name = term.group if count == 0 else f"{term.group}.{count}"
-            cov = T @ T.T
-            sd, corr = cov_to_sdcorr(cov)
-            for j, c in enumerate(term.cnames):
-                rows.append((name, c, None, cov[j, j], sd[j]))
-            for j in range(term.k):
-                for i in range(j + 1, term.k):
-                    rows.append((name, term.cnames[j], term.cnames[i], cov[i, j], corr[i, j]))
-        return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
+        rows = varcorr_rows(self.design.reterms, self.model.layout.templates(self.theta))
+        return pd.DataFrame(rows, columns=VARCORR_COLUMNS)
 
     # ------------------------------------------------------ fitted, residuals
     @property
@@ -244,7 +209,7 @@ class GlmerFit:
         names = list(self.fixef_names)
         ranef = {}
         terms = self.design.reterms
-        for group, idx in self._by_group().items():
+        for group, idx in by_group(self.design.reterms).items():
             entry: dict = {"levels": list(terms[idx[0]].levels)}
             condsd = {}
             for i in idx:

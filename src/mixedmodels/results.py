@@ -19,7 +19,6 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import solve_triangular
 
-from .covariance import cov_to_sdcorr
 from .design import Design
 from .formula import ParsedFormula, parse_formula
 from .information import InformationCriteria
@@ -28,6 +27,7 @@ from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS, Factor
 from .printing import lmer_summary, lmer_summary_html
+from .ranef_tables import VARCORR_COLUMNS, by_group, ranef_table, varcorr_rows
 from .simulate import as_generator, simulate_lmer
 
 __all__ = ["LmerFit", "MixedModelsWarning"]
@@ -184,12 +184,6 @@ class LmerFit(InformationCriteria):
         templates = self.pls.layout.templates(self.opt.theta)
         return [self.sigma**2 * (T @ B @ T.T) for T, B in zip(templates, blocks)]
 
-    def _by_group(self) -> dict[str, list[int]]:
-        groups: dict[str, list[int]] = {}
-        for i, term in enumerate(self.design.reterms):
-            groups.setdefault(term.group, []).append(i)
-        return groups
-
     def ranef(self, condvar: bool = False):
         """Conditional modes of the random effects.
 
@@ -201,29 +195,7 @@ class LmerFit(InformationCriteria):
             ``term``, ``grp``, ``condval``, ``condsd``, as lme4's
             ``as.data.frame(ranef(fit, condVar = TRUE))``.
         """
-        terms = self.design.reterms
-        if not condvar:
-            out = {}
-            for group, idx in self._by_group().items():
-                cols = {c: self.b_terms[i][:, j] for i in idx for j, c in enumerate(terms[i].cnames)}
-                out[group] = pd.DataFrame(cols, index=pd.Index(terms[idx[0]].levels, name=group))
-            return out
-        frames = []
-        for i, term in enumerate(terms):
-            sd = np.sqrt(np.diagonal(self._condvar_terms[i], axis1=1, axis2=2))
-            for j, c in enumerate(term.cnames):
-                frames.append(
-                    pd.DataFrame(
-                        {
-                            "grpvar": term.group,
-                            "term": c,
-                            "grp": list(term.levels),
-                            "condval": self.b_terms[i][:, j],
-                            "condsd": sd[:, j],
-                        }
-                    )
-                )
-        return pd.concat(frames, ignore_index=True)
+        return ranef_table(self.design.reterms, self.b_terms, self._condvar_terms if condvar else None)
 
     @cached_property
     def varcorr(self) -> pd.DataFrame:
@@ -233,22 +205,10 @@ class LmerFit(InformationCriteria):
         deviation (``var2`` missing) and per correlation, then the residual. Separate terms on
         one grouping factor are named ``g``, ``g.1``, ... as lme4 names them.
         """
-        rows: list[tuple[str, str | None, str | None, float, float]] = []
-        seen: dict[str, int] = {}
         templates = self.pls.layout.templates(self.opt.theta)
-        for term, T in zip(self.design.reterms, templates):
-            count = seen.get(term.group, 0)
-            seen[term.group] = count + 1
-            name = term.group if count == 0 else f"{term.group}.{count}"
-            cov = self.sigma**2 * (T @ T.T)
-            sd, corr = cov_to_sdcorr(cov)
-            for j, c in enumerate(term.cnames):
-                rows.append((name, c, None, cov[j, j], sd[j]))
-            for j in range(term.k):
-                for i in range(j + 1, term.k):
-                    rows.append((name, term.cnames[j], term.cnames[i], cov[i, j], corr[i, j]))
+        rows = varcorr_rows(self.design.reterms, templates, self.sigma**2)
         rows.append(("Residual", None, None, self.sigma**2, self.sigma))
-        return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
+        return pd.DataFrame(rows, columns=VARCORR_COLUMNS)
 
     # ------------------------------------------------------ fitted, residuals
     @property
@@ -508,7 +468,7 @@ class LmerFit(InformationCriteria):
         """A JSON-ready dict with the schema of design.md."""
         names = list(self.fixef_names)
         ranef = {}
-        for group, idx in self._by_group().items():
+        for group, idx in by_group(self.design.reterms).items():
             terms = self.design.reterms
             entry: dict = {"levels": list(terms[idx[0]].levels)}
             condsd = {}

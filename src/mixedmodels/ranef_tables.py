@@ -1,0 +1,76 @@
+"""The random effects as lme4 tabulates them, for linear and generalized mixed models alike.
+
+``ranef`` gives the conditional modes ``b`` per grouping factor (or, with their conditional
+standard deviations, one tidy table), and ``varcorr`` the variance components
+``Sigma = scale T T'`` of each term (``T`` its template, ``scale`` = ``sigma^2`` for a linear
+model and 1 for a generalized one) as standard deviations and correlations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .covariance import cov_to_sdcorr
+from .design import ReTerm
+
+__all__ = ["VARCORR_COLUMNS", "by_group", "ranef_table", "varcorr_rows"]
+
+VARCORR_COLUMNS = ["group", "var1", "var2", "vcov", "sdcor"]
+
+
+def by_group(terms: Sequence[ReTerm]) -> dict[str, list[int]]:
+    """The indices of the terms of each grouping factor (``(Days || Subject)`` gives two)."""
+    groups: dict[str, list[int]] = {}
+    for i, term in enumerate(terms):
+        groups.setdefault(term.group, []).append(i)
+    return groups
+
+
+def ranef_table(
+    terms: Sequence[ReTerm], b_terms: Sequence[np.ndarray], condvar_terms: Sequence[np.ndarray] | None
+):
+    """lme4's ``ranef``: ``{group: DataFrame}`` (one row per level, one column per term) when
+    ``condvar_terms`` is None; otherwise one tidy DataFrame with ``grpvar``, ``term``, ``grp``,
+    ``condval``, ``condsd`` (``as.data.frame(ranef(fit, condVar = TRUE))``)."""
+    if condvar_terms is None:
+        out = {}
+        for group, idx in by_group(terms).items():
+            cols = {c: b_terms[i][:, j] for i in idx for j, c in enumerate(terms[i].cnames)}
+            out[group] = pd.DataFrame(cols, index=pd.Index(terms[idx[0]].levels, name=group))
+        return out
+    frames = []
+    for i, term in enumerate(terms):
+        sd = np.sqrt(np.diagonal(condvar_terms[i], axis1=1, axis2=2))
+        for j, c in enumerate(term.cnames):
+            frames.append(
+                pd.DataFrame(
+                    {"grpvar": term.group, "term": c, "grp": list(term.levels),
+                     "condval": b_terms[i][:, j], "condsd": sd[:, j]}
+                )
+            )  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def varcorr_rows(
+    terms: Sequence[ReTerm], templates: Sequence[np.ndarray], scale: float = 1.0
+) -> list[tuple[str, str | None, str | None, float, float]]:
+    """Rows of lme4's ``as.data.frame(VarCorr(fit))`` for the random-effects terms: a standard
+    deviation per column (``var2`` None), then the correlations; separate terms on one grouping
+    factor are named ``g``, ``g.1``, ... as lme4 names them."""
+    rows: list[tuple[str, str | None, str | None, float, float]] = []
+    seen: dict[str, int] = {}
+    for term, T in zip(terms, templates):
+        count = seen.get(term.group, 0)
+        seen[term.group] = count + 1
+        name = term.group if count == 0 else f"{term.group}.{count}"
+        cov = scale * (T @ T.T)
+        sd, corr = cov_to_sdcorr(cov)
+        for j, c in enumerate(term.cnames):
+            rows.append((name, c, None, cov[j, j], sd[j]))
+        for j in range(term.k):
+            for i in range(j + 1, term.k):
+                rows.append((name, term.cnames[j], term.cnames[i], cov[i, j], corr[i, j]))
+    return rows
