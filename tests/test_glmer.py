@@ -133,3 +133,13 @@ def test_simulate_shapes_and_support(fits):
     assert sims.shape == (fit.nobs, 3)
     assert np.all(sims.to_numpy() >= 0) and np.all(sims.to_numpy() <= fit.model.weights[:, None])
     np.testing.assert_array_equal(sims, fit.simulate(3, seed=1))
+
+
+def test_shipped_cbpp_fits_as_the_reference():
+    """The shipped cbpp (lme4's) gives the reference fit of cbpp_laplace."""
+    from mixedmodels import datasets
+
+    ref = json.loads((REF_DIR / "cbpp_laplace.json").read_text())
+    fit = mm.glmer(ref["formula"], datasets.load("cbpp"), family="binomial")
+    assert fit.loglik >= ref["loglik"] - 1e-3
+    np.testing.assert_allclose(fit.fixef.to_numpy(), ref["fixef"], rtol=1e-3)

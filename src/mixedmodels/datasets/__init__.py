@@ -20,6 +20,8 @@ DESCRIPTIONS = {
     "penicillin": "lme4's Penicillin: growth-inhibition zone diameters, 24 plates crossed with 6 samples.",
     "pastes": "lme4's Pastes: paste strength, 3 casks nested in each of 10 batches, 2 assays each.",
     "cake": "lme4's cake: breakage angle of chocolate cakes by recipe, baking temperature and replicate.",
+    "cbpp": "lme4's cbpp: new cases of contagious bovine pleuropneumonia (incidence) among the size "
+    "zebu cattle of 15 herds in 4 periods; glmer(cbind(incidence, size - incidence) ~ period + (1 | herd)).",
     "insteval": "lme4's InstEval: 73,421 lecture ratings y (1-5) by students s of lecturers d in departments "
     "dept; service is 1 for a lecture outside the lecturer's main department.",
 }
@@ -31,6 +33,7 @@ _FACTORS = {
     "penicillin": ["plate", "sample"],
     "pastes": ["batch", "cask", "sample"],
     "cake": ["replicate", "recipe"],
+    "cbpp": ["herd", "period"],
     "insteval": ["s", "d", "dept"],
 }
 
