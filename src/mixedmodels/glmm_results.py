@@ -23,7 +23,7 @@ from .glmm import GlmmOptimum
 from .irls import working_response
 from .messages import SINGULAR_TOL
 from .pirls import GlmmModel, ThetaState, WeightedFactor
-from .ranef_tables import VARCORR_COLUMNS, by_group, ranef_table, varcorr_rows
+from .ranef_tables import VARCORR_COLUMNS, ranef_records, ranef_table, varcorr_records, varcorr_rows
 
 __all__ = ["GlmerFit"]
 
@@ -207,29 +207,8 @@ class GlmerFit:
         """A JSON-ready dict: the lmer schema less sigma, reml and Satterthwaite, plus family,
         link, nagq and deviance."""
         names = list(self.fixef_names)
-        ranef = {}
-        terms = self.design.reterms
-        for group, idx in by_group(self.design.reterms).items():
-            entry: dict = {"levels": list(terms[idx[0]].levels)}
-            condsd = {}
-            for i in idx:
-                sd = np.sqrt(np.diagonal(self._condvar_terms[i], axis1=1, axis2=2))
-                for j, c in enumerate(terms[i].cnames):
-                    entry[c] = self.b_terms[i][:, j].tolist()
-                    condsd[c] = sd[:, j].tolist()
-            entry["condsd"] = condsd
-            ranef[group] = entry
-        varcorr = [
-            {
-                "group": r.group,
-                "var1": r.var1,
-                "var2": r.var2 if isinstance(r.var2, str) else None,
-                "sd": None if isinstance(r.var2, str) else float(r.sdcor),
-                "corr": float(r.sdcor) if isinstance(r.var2, str) else None,
-                "variance": float(r.vcov),
-            }
-            for r in self.varcorr.itertuples()
-        ]
+        ranef = ranef_records(self.design.reterms, self.b_terms, self._condvar_terms)
+        varcorr = varcorr_records(self.varcorr)
         return {
             "formula": self.formula,
             "family": self.family.name,

@@ -16,7 +16,7 @@ import pandas as pd
 from .covariance import cov_to_sdcorr
 from .design import ReTerm
 
-__all__ = ["VARCORR_COLUMNS", "by_group", "ranef_table", "varcorr_rows"]
+__all__ = ["VARCORR_COLUMNS", "by_group", "ranef_records", "ranef_table", "varcorr_records", "varcorr_rows"]
 
 VARCORR_COLUMNS = ["group", "var1", "var2", "vcov", "sdcor"]
 
@@ -74,3 +74,42 @@ def varcorr_rows(
             for i in range(j + 1, term.k):
                 rows.append((name, term.cnames[j], term.cnames[i], cov[i, j], corr[i, j]))
     return rows
+
+
+def ranef_records(
+    terms: Sequence[ReTerm], b_terms: Sequence[np.ndarray], condvar_terms: Sequence[np.ndarray]
+) -> dict:
+    """The conditional modes for ``to_dict``: ``{group: {"levels": [...], TERM: [...], ...,
+    "condsd": {TERM: [...]}}}``, all the terms of a grouping factor together, as lme4's ranef."""
+    out = {}
+    for group, idx in by_group(terms).items():
+        entry: dict = {"levels": list(terms[idx[0]].levels)}
+        condsd = {}
+        for i in idx:
+            sd = np.sqrt(np.diagonal(condvar_terms[i], axis1=1, axis2=2))
+            for j, c in enumerate(terms[i].cnames):
+                entry[c] = b_terms[i][:, j].tolist()
+                condsd[c] = sd[:, j].tolist()
+        entry["condsd"] = condsd
+        out[group] = entry
+    return out
+
+
+def varcorr_records(varcorr: pd.DataFrame) -> list[dict]:
+    """The rows of a ``varcorr`` table for ``to_dict``: group, var1, var2, sd or corr, variance."""
+    return [
+        {
+            "group": r.group,
+            "var1": _text(r.var1),
+            "var2": _text(r.var2),
+            "sd": None if _text(r.var2) else float(r.sdcor),
+            "corr": float(r.sdcor) if _text(r.var2) else None,
+            "variance": float(r.vcov),
+        }
+        for r in varcorr.itertuples()
+    ]
+
+
+def _text(value) -> str | None:
+    """A name from a DataFrame cell, None for a missing one."""
+    return value if isinstance(value, str) else None

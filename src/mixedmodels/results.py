@@ -27,7 +27,7 @@ from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS, Factor
 from .printing import lmer_summary, lmer_summary_html
-from .ranef_tables import VARCORR_COLUMNS, by_group, ranef_table, varcorr_rows
+from .ranef_tables import VARCORR_COLUMNS, ranef_records, ranef_table, varcorr_records, varcorr_rows
 from .simulate import as_generator, simulate_lmer
 
 __all__ = ["LmerFit", "MixedModelsWarning"]
@@ -467,29 +467,8 @@ class LmerFit(InformationCriteria):
     def to_dict(self) -> dict:
         """A JSON-ready dict with the schema of design.md."""
         names = list(self.fixef_names)
-        ranef = {}
-        for group, idx in by_group(self.design.reterms).items():
-            terms = self.design.reterms
-            entry: dict = {"levels": list(terms[idx[0]].levels)}
-            condsd = {}
-            for i in idx:
-                sd = np.sqrt(np.diagonal(self._condvar_terms[i], axis1=1, axis2=2))
-                for j, c in enumerate(terms[i].cnames):
-                    entry[c] = self.b_terms[i][:, j].tolist()
-                    condsd[c] = sd[:, j].tolist()
-            entry["condsd"] = condsd
-            ranef[group] = entry
-        varcorr = [
-            {
-                "group": r.group,
-                "var1": _text(r.var1),
-                "var2": _text(r.var2),
-                "sd": None if _text(r.var2) else float(r.sdcor),
-                "corr": float(r.sdcor) if _text(r.var2) else None,
-                "variance": float(r.vcov),
-            }
-            for r in self.varcorr.itertuples()
-        ]
+        ranef = ranef_records(self.design.reterms, self.b_terms, self._condvar_terms)
+        varcorr = varcorr_records(self.varcorr)
         return {
             "formula": self.formula,
             "reml": self.reml,
@@ -573,8 +552,3 @@ def check_ddf(ddf: str | None) -> str | None:
     if key in _KENWARD_ROGER:
         return "Kenward-Roger"
     raise ValueError(f"ddf must be 'auto', 'Satterthwaite', 'lme4' or None (or 'Kenward-Roger'), not {ddf!r}")
-
-
-def _text(value) -> str | None:
-    """A name from a DataFrame cell, None for a missing one."""
-    return value if isinstance(value, str) else None
