@@ -209,3 +209,16 @@ def test_no_replicate_stops_on_a_bound_short_of_its_optimum(name, formula):
         fresh_singular += fresh.singular
         assert boot.replicates["sigma"].iloc[i] == pytest.approx(fresh.sigma, rel=1e-5)
     assert boot.n_singular == fresh_singular
+
+
+def test_canonical_template_keeps_the_covariance_and_zeroes_a_column_on_its_bound():
+    from mixedmodels.covariance import ThetaLayout
+
+    layout = ThetaLayout((2, 3, 1))
+    theta = np.array([0.0, -0.12, 0.16, 0.5, 0.0, 0.3, 0.0, -0.4, 0.9, 0.7])
+    canon = layout.canonical(theta)
+    for T, C in zip(layout.templates(theta), layout.templates(canon)):
+        np.testing.assert_allclose(C @ C.T, T @ T.T, atol=1e-12)
+    T2, T3, _ = layout.templates(canon)
+    assert T2[1, 0] == 0.0 and T2[1, 1] == pytest.approx(0.2)  # sqrt(0.12^2 + 0.16^2)
+    assert np.all(T3[2:, 1] == 0.0)  # the 3x3 term's second diagonal is 0: its column is too

@@ -251,10 +251,15 @@ class _LmerChunk:
                 theta[i], failed[i] = again.opt.theta, not again.converged
             except (ValueError, np.linalg.LinAlgError):
                 failed[i] = True
-        for i in np.flatnonzero(ok & self._on_vector_boundary(theta)):
-            better = self._from_bobyqa(Y[:, i], fmin[i])
-            if better is not None:
-                theta[i], failed[i] = better.opt.theta, not better.converged
+        stuck = np.flatnonzero(ok & self._on_vector_boundary(theta))
+        if stuck.size:  # again from the canonical template, where the way off the bound shows
+            moved, f_moved, ok_moved = minimize_batch(
+                lambda th, rows: batch.criterion(th, batch.take(resp, stuck[rows])),
+                np.array([self.fit.pls.layout.canonical(t) for t in theta[stuck]]),
+                self.lower,
+            )
+            better = ok_moved & (f_moved < fmin[stuck] - 1e-8 * np.maximum(1.0, np.abs(fmin[stuck])))
+            theta[stuck[better]] = moved[better]
         if self.statistic is not None:
             fits = [
                 None if failed[i] else refit(self.fit, Y[:, i], theta=theta[i]) for i in range(len(theta))
@@ -272,7 +277,9 @@ class _LmerChunk:
             try:
                 one = refit_lmer(self.fit, Y[:, i], start)
                 if self._on_vector_boundary(one.opt.theta[None, :])[0]:
-                    one = self._from_bobyqa(Y[:, i], one.objective) or one
+                    one = self._better(
+                        refit_lmer(self.fit, Y[:, i], self.fit.pls.layout.canonical(one.opt.theta)), one
+                    )
                 theta[i], failed[i] = one.opt.theta, not one.converged
             except (ValueError, np.linalg.LinAlgError):
                 one, failed[i] = None, True
@@ -288,17 +295,15 @@ class _LmerChunk:
 
         Newton steps can stop there short of the optimum: with that entry 0 the entries below it
         only rotate an equivalent template, and moving off the bound pays for the rotation the
-        search happens to hold (a fresh search from the estimate does not).
+        search happens to hold. From the canonical template (:meth:`ThetaLayout.canonical`) the
+        inward probe of :mod:`mixedmodels.newton` sees the way off.
         """
         return np.any(theta[:, self.vector_diag] <= 0.0, axis=1)
 
-    def _from_bobyqa(self, y: np.ndarray, value: float) -> LmerFit | None:
-        """The replicate refitted by BOBYQA from the estimate, if that lowers the criterion."""
-        try:
-            again = refit_lmer(self.fit, y)
-        except (ValueError, np.linalg.LinAlgError):
-            return None
-        return again if again.objective < value - 1e-8 * max(1.0, abs(value)) else None
+    @staticmethod
+    def _better(again: LmerFit, one: LmerFit) -> LmerFit:
+        """The refit with the lower criterion (``one`` unless ``again`` is clearly lower)."""
+        return again if again.objective < one.objective - 1e-8 * max(1.0, abs(one.objective)) else one
 
     def _custom(self, fits: list) -> np.ndarray:
         """The user's statistic of each refit (NaN, as wide as on the fit, where the refit failed)."""

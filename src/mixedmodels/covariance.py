@@ -73,6 +73,18 @@ class ThetaLayout:
         """True where a ``theta`` entry is a diagonal element of its template."""
         return self.lower() == 0.0
 
+    def canonical(self, theta: np.ndarray) -> np.ndarray:
+        """``theta`` with each template ``T`` replaced by the semi-definite Cholesky factor of
+        ``T T'``: the same covariances, and where a diagonal entry is 0 its whole column is 0
+        (the entries below it, which then only rotate an equivalent template, are moved into
+        the columns to its right)."""
+        out = np.array(theta, dtype=float)
+        for k, lo, (rows, cols), T in zip(self.ks, self.offsets, self._template_index, self.templates(out)):
+            L = psd_cholesky(T @ T.T) if k > 1 else None
+            if L is not None:
+                out[lo : lo + len(rows)] = L[rows, cols]
+        return out
+
     def lambda_pattern(self, nlevels: tuple[int, ...], first: int = 0, extra: int = 0):
         """The sparsity pattern of ``Lambda`` for terms ``first..`` and the ``theta`` index of each entry.
 
