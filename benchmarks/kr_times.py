@@ -16,16 +16,11 @@ read by R). Each cell is the median of the repeats, the model already fitted:
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from rbench import R_PREAMBLE
+from rbench import run_r
 
 import mixedmodels as mm
 from mixedmodels import datasets
@@ -103,23 +98,7 @@ def time_ours(fit, repeat: int) -> dict[str, float]:
 
 def time_r(cases: list[dict], frames: dict[str, pd.DataFrame]) -> dict:
     """pbkrtest's timings from one R process; {} without R."""
-    if shutil.which("Rscript") is None:
-        return {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for case in cases:
-            case["path"] = str(Path(tmp) / f"{case['name']}.csv")
-            frames[case["name"]].to_csv(case["path"], index=False)
-        (Path(tmp) / "spec.json").write_text(json.dumps(cases))
-        (Path(tmp) / "script.R").write_text(R_PREAMBLE + R_SCRIPT)
-        proc = subprocess.run(
-            ["Rscript", str(Path(tmp) / "script.R"), str(Path(tmp) / "spec.json")],
-            capture_output=True,
-            text=True,
-        )
-    if proc.returncode != 0:
-        print(f"R failed: {proc.stderr.strip()[-300:]}")
-        return {}
-    return json.loads(proc.stdout)
+    return run_r(R_SCRIPT, cases, frames)
 
 
 def main() -> None:

@@ -22,10 +22,11 @@ out <- list()
 """
 
 
-def run_r(script: str, cases: list[dict]) -> dict:
+def run_r(script: str, cases: list[dict], frames: dict | None = None) -> dict:
     """Run ``script`` with ``cases`` (each with a data set ``name``) as JSON; {} without R.
 
-    Each case gets ``path``, the shipped data set written as CSV, before R reads the list.
+    Each case gets ``path``, its data written as CSV (``frames[name]`` when given, else the
+    shipped data set of that name), before R reads the list.
     The script runs after R_PREAMBLE, which defines ``cases``, ``read_case(cs)`` (its data with
     the ``factors`` as factors) and an empty ``out``.
     """
@@ -34,7 +35,8 @@ def run_r(script: str, cases: list[dict]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
             path = Path(tmp) / f"{case['name']}.csv"
-            datasets.load(case["name"]).to_csv(path, index=False)
+            data = frames[case["name"]] if frames is not None else datasets.load(case["name"])
+            data.to_csv(path, index=False)
             case["path"] = str(path)
         (Path(tmp) / "spec.json").write_text(json.dumps(cases))
         (Path(tmp) / "script.R").write_text(R_PREAMBLE + script)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
+from kr_dense import dense_kenward_roger
 
 import mixedmodels as mm
 from mixedmodels import datasets
@@ -140,34 +140,6 @@ def test_one_row_f_test_is_the_squared_t_test(kr_fits):
 
 
 # ------------------------------------------------------------------ the q-space algebra
-def dense_kenward_roger(fit) -> np.ndarray:
-    """V_KR from the n x n matrices, as the module docstring writes it (a check of Woodbury)."""
-    pls, s2 = fit.pls, fit.sigma**2
-    Z = sp.hstack([pls.Z1, pls.Zrest]).toarray()
-    X, n = pls.X, pls.n
-    G, start = [], 0
-    for term in pls.reterms:
-        for b in range(term.k):
-            for a in range(b, term.k):
-                S = np.zeros((term.k, term.k))
-                S[a, b] = S[b, a] = 1.0
-                E = np.zeros((Z.shape[1],) * 2)
-                E[start : start + term.q, start : start + term.q] = np.kron(np.eye(term.nlevels), S)
-                G.append(Z @ E @ Z.T)
-        start += term.q
-    G.append(np.eye(n))
-    Lam = pls.lambda_matrix(fit.theta).toarray()
-    Vinv = np.linalg.inv(s2 * (Z @ Lam @ Lam.T @ Z.T + np.eye(n)))
-    Phi = np.linalg.inv(X.T @ Vinv @ X)
-    Proj = Vinv - Vinv @ X @ Phi @ X.T @ Vinv
-    P = [-X.T @ Vinv @ Gi @ Vinv @ X for Gi in G]
-    Q = [[X.T @ Vinv @ Gi @ Vinv @ Gj @ Vinv @ X for Gj in G] for Gi in G]
-    info = np.array([[np.trace(Proj @ Gi @ Proj @ Gj) for Gj in G] for Gi in G])
-    W = 2 * np.linalg.inv(info)
-    U = sum(W[i, j] * (Q[i][j] - P[i] @ Phi @ P[j]) for i in range(len(G)) for j in range(len(G)))
-    return Phi + 2 * Phi @ U @ Phi
-
-
 @pytest.mark.filterwarnings("ignore:boundary")  # the block variance is 0: the boundary is covered too
 def test_random_effects_space_equals_the_dense_formulas():
     data = pd.read_csv(HERE / "data" / "sleepstudy_unbalanced.csv")
