@@ -41,13 +41,15 @@ ArrayFn = Callable[[Array], Array]
 
 @dataclass(frozen=True)
 class Link:
-    """A link function ``eta = g(mu)``: ``linkfun``, its inverse ``linkinv`` and ``mu_eta = d mu / d eta``."""
+    """A link function ``eta = g(mu)``: ``linkfun``, its inverse ``linkinv``, ``mu_eta = d mu / d eta``
+    and ``mu_eta_deriv = d^2 mu / d eta^2`` (zero where ``mu_eta`` is clamped)."""
 
     name: str
     linkfun: ArrayFn
     linkinv: ArrayFn
     mu_eta: ArrayFn
     valid_eta: Callable[[Array], bool] = lambda eta: bool(np.all(np.isfinite(eta)))
+    mu_eta_deriv: ArrayFn | None = None
 
     def __repr__(self) -> str:
         return f"Link({self.name!r})"
@@ -61,17 +63,23 @@ def _as_array(x) -> Array:
 def _logit_inv(eta) -> Array:
     """R's C logit inverse: exp(eta) / (1 + exp(eta)) with eta outside [-30, 30] clamped."""
     eta = _as_array(eta)
-    return np.where(
-        eta < -_LOGIT_THRESH,
-        EPS / (1.0 + EPS),
-        np.where(eta > _LOGIT_THRESH, 1.0 / (1.0 + EPS), special.expit(eta)),
-    )
+    mu = np.asarray(special.expit(eta), dtype=float)
+    beyond = np.abs(eta) > _LOGIT_THRESH
+    if beyond.any():
+        mu[beyond] = np.where(eta[beyond] < 0, EPS / (1.0 + EPS), 1.0 / (1.0 + EPS))
+    return mu
 
 
 def _logit_mu_eta(eta) -> Array:
     eta = _as_array(eta)
     e = np.exp(-np.abs(eta))  # exp(eta) / (1 + exp(eta))^2 without overflow
     return np.where(np.abs(eta) > _LOGIT_THRESH, EPS, e / (1.0 + e) ** 2)
+
+
+def _logit_mu_eta_deriv(eta) -> Array:
+    eta = _as_array(eta)
+    mu = special.expit(eta)
+    return np.where(np.abs(eta) > _LOGIT_THRESH, 0.0, mu * (1.0 - mu) * (1.0 - 2.0 * mu))
 
 
 def _probit_inv(eta) -> Array:
@@ -82,12 +90,24 @@ def _probit_mu_eta(eta) -> Array:
     return np.maximum(stats.norm.pdf(_as_array(eta)), EPS)
 
 
+def _probit_mu_eta_deriv(eta) -> Array:
+    eta = _as_array(eta)
+    d = stats.norm.pdf(eta)
+    return np.where(d > EPS, -eta * d, 0.0)
+
+
 def _cauchit_inv(eta) -> Array:
     return stats.cauchy.cdf(np.clip(_as_array(eta), -_CAUCHIT_THRESH, _CAUCHIT_THRESH))
 
 
 def _cauchit_mu_eta(eta) -> Array:
     return np.maximum(stats.cauchy.pdf(_as_array(eta)), EPS)
+
+
+def _cauchit_mu_eta_deriv(eta) -> Array:
+    eta = _as_array(eta)
+    d = stats.cauchy.pdf(eta)
+    return np.where(d > EPS, -2.0 * eta * np.pi * d * d, 0.0)
 
 
 def _cloglog_inv(eta) -> Array:
@@ -100,8 +120,19 @@ def _cloglog_mu_eta(eta) -> Array:
     return np.maximum(np.exp(eta - np.exp(eta)), EPS)
 
 
+def _cloglog_mu_eta_deriv(eta) -> Array:
+    eta = np.minimum(_as_array(eta), 700.0)
+    d = np.exp(eta - np.exp(eta))
+    return np.where(d > EPS, d * (1.0 - np.exp(eta)), 0.0)
+
+
 def _log_inv(eta) -> Array:
     return np.maximum(np.exp(_as_array(eta)), EPS)
+
+
+def _log_mu_eta_deriv(eta) -> Array:
+    mu = np.exp(_as_array(eta))
+    return np.where(mu > EPS, mu, 0.0)
 
 
 def _sqrt_valid(eta) -> bool:
@@ -110,19 +141,50 @@ def _sqrt_valid(eta) -> bool:
 
 
 _LINKS: dict[str, Link] = {
-    "logit": Link("logit", lambda mu: special.logit(_as_array(mu)), _logit_inv, _logit_mu_eta),
-    "probit": Link("probit", lambda mu: special.ndtri(_as_array(mu)), _probit_inv, _probit_mu_eta),
-    "cauchit": Link("cauchit", lambda mu: stats.cauchy.ppf(_as_array(mu)), _cauchit_inv, _cauchit_mu_eta),
-    "cloglog": Link("cloglog", lambda mu: np.log(-np.log1p(-_as_array(mu))), _cloglog_inv, _cloglog_mu_eta),
-    "log": Link("log", lambda mu: np.log(_as_array(mu)), _log_inv, _log_inv),
+    "logit": Link(
+        "logit",
+        lambda mu: special.logit(_as_array(mu)),
+        _logit_inv,
+        _logit_mu_eta,
+        mu_eta_deriv=_logit_mu_eta_deriv,
+    ),
+    "probit": Link(
+        "probit",
+        lambda mu: special.ndtri(_as_array(mu)),
+        _probit_inv,
+        _probit_mu_eta,
+        mu_eta_deriv=_probit_mu_eta_deriv,
+    ),
+    "cauchit": Link(
+        "cauchit",
+        lambda mu: stats.cauchy.ppf(_as_array(mu)),
+        _cauchit_inv,
+        _cauchit_mu_eta,
+        mu_eta_deriv=_cauchit_mu_eta_deriv,
+    ),
+    "cloglog": Link(
+        "cloglog",
+        lambda mu: np.log(-np.log1p(-_as_array(mu))),
+        _cloglog_inv,
+        _cloglog_mu_eta,
+        mu_eta_deriv=_cloglog_mu_eta_deriv,
+    ),
+    "log": Link("log", lambda mu: np.log(_as_array(mu)), _log_inv, _log_inv, mu_eta_deriv=_log_mu_eta_deriv),
     "sqrt": Link(
         "sqrt",
         lambda mu: np.sqrt(_as_array(mu)),
         lambda eta: _as_array(eta) ** 2,
         lambda eta: 2.0 * _as_array(eta),
         _sqrt_valid,
+        mu_eta_deriv=lambda eta: np.full_like(_as_array(eta), 2.0),
     ),
-    "identity": Link("identity", _as_array, _as_array, lambda eta: np.ones_like(_as_array(eta))),
+    "identity": Link(
+        "identity",
+        _as_array,
+        _as_array,
+        lambda eta: np.ones_like(_as_array(eta)),
+        mu_eta_deriv=lambda eta: np.zeros_like(_as_array(eta)),
+    ),
 }
 
 
@@ -235,6 +297,8 @@ class Family:
         ``(y, weights) -> Initialized``.
     valid_mu : callable
         Whether means are inside the family's range.
+    variance_deriv : callable, optional
+        ``V'(mu)`` (for the gradient of the GLMM criterion).
     """
 
     name: str
@@ -244,6 +308,7 @@ class Family:
     aic: Callable[..., float]
     initialize: Callable[[Array, Array], Initialized]
     valid_mu: Callable[[Array], bool]
+    variance_deriv: ArrayFn | None = None
 
     @property
     def valid_eta(self) -> Callable[[Array], bool]:
@@ -337,7 +402,15 @@ def family(name: str | Family = "binomial", link: str | None = None) -> Family:
             _binomial_aic,
             _binomial_initialize,
             _binomial_valid_mu,
+            lambda mu: 1.0 - 2.0 * _as_array(mu),
         )
     return Family(
-        "poisson", lk, _as_array, _poisson_dev_resids, _poisson_aic, _poisson_initialize, _poisson_valid_mu
+        "poisson",
+        lk,
+        _as_array,
+        _poisson_dev_resids,
+        _poisson_aic,
+        _poisson_initialize,
+        _poisson_valid_mu,
+        lambda mu: np.ones_like(_as_array(mu)),
     )

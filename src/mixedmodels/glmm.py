@@ -37,7 +37,8 @@ import numpy as np
 import scipy
 
 from .irls import IrlsFit, irls
-from .optimize import OptSummary, minimize_theta, polish
+from .laplace_gradient import laplace_gradient
+from .optimize import BOUNDARY_TOL, OptSummary, minimize_theta, polish, snap_to_boundary
 from .pirls import (
     GlmmModel,
     PirlsState,
@@ -49,8 +50,11 @@ from .pirls import (
     pirls,
     vcov_joint,
 )
+from .quasi_newton import minimize_gradient
 
+KEEP_THETA_STATES = 16  # a Hessian stencil's distinct theta, for a few theta entries
 SMALL_SCHUR = 1000  # a Schur complement of fewer columns is factored faster by one BLAS thread
+TIGHT_PIRLS = 1e-14  # PIRLS tolerance where the mode must be exact: gradients, differences
 
 __all__ = ["GlmmOptimum", "criterion_function", "fit_glmm", "hessian", "single_threaded_blas", "theta_states"]
 
@@ -69,16 +73,17 @@ class GlmmOptimum:
 
 
 def theta_states(model: GlmmModel) -> Callable[[np.ndarray], ThetaState]:
-    """``theta -> ThetaState``, the last one kept: the points of a finite-difference stencil that
-    move only ``beta`` share it."""
-    last: dict = {}
+    """``theta -> ThetaState``, the last few kept: the points of a finite-difference stencil that
+    move only ``beta`` share theirs."""
+    kept: dict = {}
 
     def state(theta: np.ndarray) -> ThetaState:
         key = np.asarray(theta, dtype=float).tobytes()
-        if key not in last:
-            last.clear()
-            last[key] = ThetaState(model, theta)
-        return last[key]
+        if key not in kept:
+            if len(kept) >= KEEP_THETA_STATES:
+                del kept[next(iter(kept))]
+            kept[key] = ThetaState(model, theta)
+        return kept[key]
 
     return state
 
@@ -112,6 +117,35 @@ def criterion_function(model: GlmmModel, nagq: int, beta0: np.ndarray) -> tuple[
         return float(value)
 
     return fn, memo
+
+
+def laplace_function(
+    model: GlmmModel, joint: bool, beta0: np.ndarray, u0: np.ndarray | None
+) -> tuple[Callable, dict]:
+    """``x -> (criterion, gradient)`` of the Laplace criterion (:mod:`mixedmodels.laplace_gradient`):
+    over ``x = (theta, beta)``, or, ``joint``, over ``x = theta`` at the joint mode of ``(u, beta)``
+    (lme4's nAGQ = 0); ``inf`` where PIRLS fails. The last mode is kept (``memo["state"]``) and
+    starts the next PIRLS."""
+    nt = model.layout.ntheta
+    memo: dict = {"state": None, "u": u0, "beta": np.asarray(beta0, dtype=float)}
+    states = theta_states(model)
+
+    def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
+        theta = x[:nt]
+        beta = memo["beta"] if joint else x[nt:]
+        try:
+            st = pirls(model, theta, beta, memo["u"], joint=joint, ts=states(theta), tol=TIGHT_PIRLS)
+        except (np.linalg.LinAlgError, FloatingPointError):
+            return np.inf, np.zeros_like(x)
+        value = laplace_deviance(model, st)
+        if not np.isfinite(value):
+            return np.inf, np.zeros_like(x)
+        memo["state"], memo["u"] = st, st.u
+        if joint:
+            memo["beta"] = st.beta
+        return float(value), laplace_gradient(model, st)
+
+    return fg, memo
 
 
 def hessian(fn: Callable[[np.ndarray], float], x: np.ndarray, f0: float, delta: float = 1e-4) -> np.ndarray:
@@ -179,23 +213,22 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     layout = model.layout
     nt = layout.ntheta
     glm = irls(model.X, model.y, model.fam, model.weights, model.offset, mustart, warn=False)
-    fn0, memo0 = criterion_function(model, 0, glm.beta)
-    stage1 = minimize_theta(fn0, layout.start(), layout.lower())
-    if nagq == 0:
-        opt = polish(fn0, stage1, layout.lower())
-        fmin = fn0(opt.theta)
-        state = memo0["state"]
-        return GlmmOptimum(opt, state, fmin, vcov_joint(state), glm, stage1, None)
-    fn0(stage1.theta)
+    fg0, memo0 = laplace_function(model, True, glm.beta, None)
+    stage1 = _minimize_laplace(fg0, layout.start(), layout.lower())
+    fg0(stage1.theta)
     st1 = memo0["state"]
+    if nagq == 0:
+        return GlmmOptimum(stage1, st1, stage1.fmin, vcov_joint(st1), glm, stage1, None)
     fn, memo = criterion_function(model, nagq, st1.beta)
     memo["state"] = st1
     x0 = np.concatenate([stage1.theta, st1.beta])
     lower = np.concatenate([layout.lower(), np.full(model.p, -np.inf)])
-    se = np.sqrt(np.diag(vcov_joint(st1)))
-    step = np.concatenate([np.maximum(0.1 * np.abs(stage1.theta), 0.05), np.maximum(0.5 * se, 1e-3)])
-    opt = minimize_theta(fn, x0, lower, initial_step=step)
-    opt = polish(fn, opt, lower)
+    if nagq == 1:
+        opt = _minimize_laplace(laplace_function(model, False, st1.beta, st1.u)[0], x0, lower)
+    else:
+        se = np.sqrt(np.diag(vcov_joint(st1)))
+        step = np.concatenate([np.maximum(0.1 * np.abs(stage1.theta), 0.05), np.maximum(0.5 * se, 1e-3)])
+        opt = polish(fn, minimize_theta(fn, x0, lower, initial_step=step), lower)
     fmin = fn(opt.theta)
     state = memo["state"]
     if nagq == 1:  # lme4's vcov: the Hessian of the criterion as lme4 evaluates it
@@ -206,10 +239,16 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
             opt.theta,
             lme4_laplace(model, opt.theta[:nt], opt.theta[nt:], st1.eta),
         )
-    else:
-        H = hessian(fn, opt.theta, fmin)
-        fn(opt.theta)  # the mode at the optimum again (the Hessian moved it)
-    state = memo["state"]
+    else:  # every point's mode from the optimum's, converged tightly: no noise in the differences
+        nodes, weights = np.polynomial.hermite_e.hermegauss(nagq)
+        u_opt = state.u
+
+        def agq(x: np.ndarray) -> float:
+            st = pirls(model, x[:nt], x[nt:], u_opt, tol=TIGHT_PIRLS, ts=states(x[:nt]))
+            return agq_deviance(model, st, nodes, weights)
+
+        states = theta_states(model)
+        H = hessian(agq, opt.theta, agq(opt.theta))
     try:
         Hinv = np.linalg.inv(H)
         V = (Hinv + Hinv.T)[nt:, nt:]
@@ -218,3 +257,12 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     except np.linalg.LinAlgError:
         V = vcov_joint(pirls(model, opt.theta[:nt], opt.theta[nt:], state.u, joint=True))
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H)
+
+
+def _minimize_laplace(fg: Callable, x0: np.ndarray, lower: np.ndarray) -> OptSummary:
+    """Quasi-Newton steps with the Laplace criterion's gradient
+    (:func:`~mixedmodels.quasi_newton.minimize_gradient`), then lme4's boundary check."""
+    res = minimize_gradient(fg, x0, lower)
+    x, fmin, extra = snap_to_boundary(lambda x: fg(x)[0], res.x, res.fun, lower, BOUNDARY_TOL)
+    code = "CONVERGED" if res.converged else "NOT_CONVERGED"
+    return OptSummary(x0, x, fmin, res.nfev + extra, code, bool(res.converged and np.isfinite(fmin)))

@@ -23,7 +23,9 @@ import numpy as np
 
 from .newton import minimize_one
 
-__all__ = ["OptSummary", "minimize_theta", "newton", "polish"]
+__all__ = ["BOUNDARY_TOL", "OptSummary", "minimize_theta", "newton", "polish", "snap_to_boundary"]
+
+BOUNDARY_TOL = 1e-5  # lme4's check.boundary: estimates this close to a bound are tried on it
 
 _RESULTS = {
     nlopt.SUCCESS: "SUCCESS",
@@ -59,7 +61,7 @@ def minimize_theta(
     xtol_abs: float = 1e-8,
     xtol_rel: float = 1e-4,
     maxeval: int = 100_000,
-    boundary_tol: float = 1e-5,
+    boundary_tol: float = BOUNDARY_TOL,
     upper: np.ndarray | None = None,
     initial_step: np.ndarray | None = None,
 ) -> OptSummary:
@@ -115,13 +117,13 @@ def minimize_theta(
     else:
         fmin = fn(theta)
         count[0] += 1
-    theta, fmin, extra = _snap_to_boundary(fn, theta, fmin, lower, boundary_tol)
+    theta, fmin, extra = snap_to_boundary(fn, theta, fmin, lower, boundary_tol)
     count[0] += extra
     converged = bool(code in _CONVERGED and np.isfinite(fmin))
     return OptSummary(start, theta, fmin, count[0], _RESULTS.get(code, str(code)), converged, message)
 
 
-def _snap_to_boundary(fn, theta, fmin, lower, tol):
+def snap_to_boundary(fn, theta, fmin, lower, tol) -> tuple[np.ndarray, float, int]:
     """lme4's check.boundary: put estimates within ``tol`` of a finite bound onto it if no worse."""
     near = np.isfinite(lower) & (theta - lower < tol) & (theta != lower)
     evals = 0

@@ -155,6 +155,13 @@ class GlmmModel:
         return float(-2.0 * np.sum(np.where(wt != 0.0, wt * logp, 0.0)))
 
     @cached_property
+    def aic_constant(self) -> float:
+        """``aic(mu) - sum_i d_i(mu)``, free of ``mu`` for these families (both are ``-2 log p(y | mu)``
+        up to terms of ``y`` alone): the Laplace criterion from the penalized deviance PIRLS has."""
+        mu = np.full(self.n, 0.5 if self.fam.name == "binomial" else 1.0)
+        return self.aic(mu) - float(np.sum(self.dev_resids(mu)))
+
+    @cached_property
     def _dev_terms(self) -> tuple[np.ndarray, ...] | None:
         """The unit deviances' terms free of ``mu`` (:mod:`mixedmodels.families`): for each
         ``y log(y / mu)`` term its ``y``, where ``y != 0`` and ``y`` with its zeros made 1."""
@@ -269,7 +276,7 @@ class ThetaState:
     """
 
     def __init__(self, model: GlmmModel, theta: np.ndarray):
-        self.theta = np.asarray(theta, dtype=float)
+        self.theta = np.array(theta, dtype=float)  # a copy: the caller's array may be reused
         self.model = model
         pat = model.pattern
         self.pattern = pat
@@ -499,6 +506,37 @@ class WeightedFactor:
         Linv = self.L11inv
         return [np.einsum("lba,lbc,lcd->lad", Linv, inner, Linv), *rest]
 
+    def row_inverse(self) -> tuple[np.ndarray, np.ndarray]:
+        """``A^{-1} a_i`` at row ``i``'s own positions, ``a_i`` row ``i`` of ``Z Lambda`` (of a joint
+        factor too: ``A`` is its leading block): (n, k_1) at the first term's, (n, mr) at the
+        other terms'.
+
+        Only the blocks of ``A^{-1}`` among a row's positions enter: by block inversion, with
+        ``D = S^{-1} C``, the first term's level block ``L_l^{-T} (I + C_l'D_l) L_l^{-1}``, the
+        cross block ``-L_l^{-T} D_l'`` and ``S^{-1}`` among the other terms' columns.
+        """
+        ts = self.ts
+        pat, qr, k1, n1 = ts.pattern, self.qr, ts.k1, ts.n1
+        Linv = self.L11inv  # (n1, k1, k1), lower
+        inner = np.broadcast_to(np.eye(k1), (n1, k1, k1))
+        if not qr:
+            F = np.einsum("lba,lbc,lcd->lad", Linv, inner, Linv)
+            return np.einsum("iab,ib->ia", F[pat.refs1], ts.a1), np.zeros((ts.a1.shape[0], 0))
+        C = np.zeros((qr, n1, k1))
+        C[pat.bcol, pat.blevel] = self.Cz
+        Sinv = cho_solve((self.LS[:qr, :qr], True), np.eye(qr))
+        D = (Sinv @ C.reshape(qr, -1)).reshape(qr, n1, k1)
+        inner = inner + np.einsum("rla,rlb->lab", C, D)
+        F = np.einsum("lba,lbc,lcd->lad", Linv, inner, Linv)
+        E = -np.einsum("lba,rlb->lar", Linv, D)  # (n1, k1, qr): A^{-1}'s first-term x rest block
+        refs, rc = pat.refs1, pat.rcols
+        Ei = E[refs[:, None], :, rc]  # (n, mr, k1)
+        Si = Sinv[rc[:, :, None], rc[:, None, :]]  # (n, mr, mr)
+        a1, ar = ts.a1, ts.ar
+        v1 = np.einsum("iab,ib->ia", F[refs], a1) + np.einsum("ija,ij->ia", Ei, ar)
+        vr = np.einsum("ija,ia->ij", Ei, a1) + np.einsum("ijk,ik->ij", Si, ar)
+        return v1, vr
+
     def rx_lower(self) -> np.ndarray:
         """``R_X'`` (p x p lower triangle) of a joint factor."""
         qr = self.qr
@@ -597,8 +635,9 @@ def pirls(
 
 
 def laplace_deviance(model: GlmmModel, state: PirlsState) -> float:
-    """lme4's Laplace criterion at the mode: ``aic(y, mu) + |u|^2 + log|L_Z|^2``."""
-    return model.aic(state.mu) + state.sum_u2 + state.logdet_L
+    """lme4's Laplace criterion at the mode: ``aic(y, mu) + |u|^2 + log|L_Z|^2``, the first two
+    terms the penalized deviance plus :attr:`GlmmModel.aic_constant`."""
+    return state.pdev + model.aic_constant + state.logdet_L
 
 
 def agq_deviance(model: GlmmModel, state: PirlsState, nodes: np.ndarray, weights: np.ndarray) -> float:
@@ -679,7 +718,7 @@ def lme4_laplace(
             u_new = (u_new + u) / 2.0
         u, eta, mu = u_new, eta_new, mu_new
         if abs((old - pdev) / pdev) < tol:
-            return model.aic(mu) + float(u @ u) + fac.logdet_L
+            return pdev + model.aic_constant + fac.logdet_L
         old = pdev
     return np.inf
 
