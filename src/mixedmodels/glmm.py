@@ -50,6 +50,7 @@ from .pirls import (
     pirls,
     vcov_joint,
 )
+from .pirls_batch import SingleTermBatch
 from .quasi_newton import minimize_gradient
 
 KEEP_THETA_STATES = 16  # a Hessian stencil's distinct theta, for a few theta entries
@@ -148,26 +149,27 @@ def laplace_function(
     return fg, memo
 
 
-def hessian(fn: Callable[[np.ndarray], float], x: np.ndarray, f0: float, delta: float = 1e-4) -> np.ndarray:
-    """Central-difference Hessian of ``fn`` at ``x`` (steps ``delta``, as lme4's ``deriv12``)."""
+def hessian(
+    fn_many: Callable[[np.ndarray], np.ndarray], x: np.ndarray, f0: float, delta: float = 1e-4
+) -> np.ndarray:
+    """Central-difference Hessian at ``x`` (steps ``delta``, lme4's ``deriv12``): ``fn_many``
+    evaluates the rows of a (points, d) array, here every point of the stencil in one call,
+    ``x +- delta e_i`` and ``x +- delta e_i +- delta e_j`` for ``j < i``."""
     d = len(x)
-    H = np.zeros((d, d))
-    fp = np.empty(d)
-    fm = np.empty(d)
-    for i in range(d):
-        e = np.zeros(d)
-        e[i] = delta
-        fp[i], fm[i] = fn(x + e), fn(x - e)
-        H[i, i] = (fp[i] - 2 * f0 + fm[i]) / delta**2
-    for i in range(d):
-        for j in range(i):
-            ei = np.zeros(d)
-            ej = np.zeros(d)
-            ei[i], ej[j] = delta, delta
-            H[i, j] = H[j, i] = (fn(x + ei + ej) - fn(x + ei - ej) - fn(x - ei + ej) + fn(x - ei - ej)) / (
-                4 * delta**2
-            )
+    eye = delta * np.eye(d)
+    first, second = np.tril_indices(d, -1)
+    signs = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]])
+    pairs = x + signs[None, :, :1] * eye[first][:, None, :] + signs[None, :, 1:] * eye[second][:, None, :]
+    points = np.concatenate([x + eye, x - eye, pairs.reshape(-1, d)])
+    values = np.asarray(fn_many(points), dtype=float)
+    fp, fm, fpairs = values[:d], values[d : 2 * d], values[2 * d :].reshape(-1, 4)
+    H = np.diag((fp - 2 * f0 + fm) / delta**2)
+    H[first, second] = H[second, first] = (fpairs @ np.array([1.0, -1.0, -1.0, 1.0])) / (4 * delta**2)
     return H
+
+
+def _one_by_one(fn: Callable[[np.ndarray], float]) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda points: np.array([fn(p) for p in points])
 
 
 @cache
@@ -232,23 +234,21 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     fmin = fn(opt.theta)
     state = memo["state"]
     if nagq == 1:  # lme4's vcov: the Hessian of the criterion as lme4 evaluates it
-        states = theta_states(model)
-        start = lme4_start(model, st1.eta)
         H = hessian(
-            lambda x: lme4_laplace(model, x[:nt], x[nt:], st1.eta, ts=states(x[:nt]), start=start),
+            _lme4_laplace_many(model, st1.eta),
             opt.theta,
             lme4_laplace(model, opt.theta[:nt], opt.theta[nt:], st1.eta),
         )
     else:  # every point's mode from the optimum's, converged tightly: no noise in the differences
         nodes, weights = np.polynomial.hermite_e.hermegauss(nagq)
         u_opt = state.u
+        states = theta_states(model)
 
         def agq(x: np.ndarray) -> float:
             st = pirls(model, x[:nt], x[nt:], u_opt, tol=TIGHT_PIRLS, ts=states(x[:nt]))
             return agq_deviance(model, st, nodes, weights)
 
-        states = theta_states(model)
-        H = hessian(agq, opt.theta, agq(opt.theta))
+        H = hessian(_one_by_one(agq), opt.theta, agq(opt.theta))
     try:
         Hinv = np.linalg.inv(H)
         V = (Hinv + Hinv.T)[nt:, nt:]
@@ -257,6 +257,19 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     except np.linalg.LinAlgError:
         V = vcov_joint(pirls(model, opt.theta[:nt], opt.theta[nt:], state.u, joint=True))
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H)
+
+
+def _lme4_laplace_many(model: GlmmModel, eta0: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Points ``(theta, beta)`` -> lme4's Laplace evaluations from ``eta0``: all at once for a
+    single random-effects term (:class:`~mixedmodels.pirls_batch.SingleTermBatch`), else one by
+    one sharing their start and their ``theta`` set-up."""
+    nt = model.layout.ntheta
+    if len(model.reterms) == 1:
+        batch = SingleTermBatch(model)
+        return lambda points: batch.lme4_laplace(points[:, :nt], points[:, nt:], eta0)
+    states = theta_states(model)
+    start = lme4_start(model, eta0)
+    return _one_by_one(lambda x: lme4_laplace(model, x[:nt], x[nt:], eta0, ts=states(x[:nt]), start=start))
 
 
 def _minimize_laplace(fg: Callable, x0: np.ndarray, lower: np.ndarray) -> OptSummary:
