@@ -125,26 +125,31 @@ def laplace_function(
 ) -> tuple[Callable, dict]:
     """``x -> (criterion, gradient)`` of the Laplace criterion (:mod:`mixedmodels.laplace_gradient`):
     over ``x = (theta, beta)``, or, ``joint``, over ``x = theta`` at the joint mode of ``(u, beta)``
-    (lme4's nAGQ = 0); ``inf`` where PIRLS fails. The last mode is kept (``memo["state"]``) and
-    starts the next PIRLS."""
+    (lme4's nAGQ = 0); ``inf`` where PIRLS fails or does not converge. Each PIRLS starts from
+    the mode of the lowest point so far (a trial far off cannot spoil the next start); the last
+    mode is kept (``memo["state"]``)."""
     nt = model.layout.ntheta
-    memo: dict = {"state": None, "u": u0, "beta": np.asarray(beta0, dtype=float)}
+    memo: dict = {"state": None, "u": u0, "beta": np.asarray(beta0, dtype=float), "best": np.inf}
     states = theta_states(model)
 
     def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
         theta = x[:nt]
         beta = memo["beta"] if joint else x[nt:]
-        try:
-            st = pirls(model, theta, beta, memo["u"], joint=joint, ts=states(theta), tol=TIGHT_PIRLS)
+        try:  # a trial point far off may overflow: its value is then inf, and the steps shorten
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                st = pirls(model, theta, beta, memo["u"], joint=joint, ts=states(theta), tol=TIGHT_PIRLS)
+                value = laplace_deviance(model, st)
+                grad = laplace_gradient(model, st)  # needs the mode's Hessian positive definite
         except (np.linalg.LinAlgError, FloatingPointError):
             return np.inf, np.zeros_like(x)
-        value = laplace_deviance(model, st)
-        if not np.isfinite(value):
+        if not (st.converged and np.isfinite(value)):
             return np.inf, np.zeros_like(x)
-        memo["state"], memo["u"] = st, st.u
-        if joint:
-            memo["beta"] = st.beta
-        return float(value), laplace_gradient(model, st)
+        memo["state"] = st
+        if value < memo["best"]:
+            memo["best"], memo["u"] = value, st.u
+            if joint:
+                memo["beta"] = st.beta
+        return float(value), grad
 
     return fg, memo
 
@@ -276,6 +281,7 @@ def _minimize_laplace(fg: Callable, x0: np.ndarray, lower: np.ndarray) -> OptSum
     """Quasi-Newton steps with the Laplace criterion's gradient
     (:func:`~mixedmodels.quasi_newton.minimize_gradient`), then lme4's boundary check."""
     res = minimize_gradient(fg, x0, lower)
-    x, fmin, extra = snap_to_boundary(lambda x: fg(x)[0], res.x, res.fun, lower, BOUNDARY_TOL)
-    code = "CONVERGED" if res.converged else "NOT_CONVERGED"
-    return OptSummary(x0, x, fmin, res.nfev + extra, code, bool(res.converged and np.isfinite(fmin)))
+    x, fmin, extra = snap_to_boundary(lambda x: fg(x)[0], res.x[0], float(res.fun[0]), lower, BOUNDARY_TOL)
+    ok = bool(res.converged[0])
+    code = "CONVERGED" if ok else "NOT_CONVERGED"
+    return OptSummary(x0, x, fmin, res.nfev + extra, code, ok and bool(np.isfinite(fmin)))

@@ -1,18 +1,21 @@
-"""Bounded minimization of a smooth function with its gradient: projected quasi-Newton steps.
+"""Bounded minimization of smooth functions with their gradients: projected quasi-Newton steps,
+for one problem or many at once.
 
-The Hessian ``H`` starts from forward differences of the gradient (``d`` evaluations, steps
-``1e-4 (1 + |x_j|)``, inward from a bound) and is then updated by BFGS from each accepted step
-``s`` and the change ``y`` of the gradient (skipped where ``s'y`` is not positive). Each step
-solves ``|H| s = -g`` on the coordinates not held at their lower bound (one at its bound with a
-positive gradient is held), ``|H|`` the Hessian with its eigenvalues made positive; the step is
-projected onto the bounds and halved until the function decreases by at least a small fraction
-of what the gradient predicts (points where the function is not finite are halved away from).
+Each problem's Hessian ``H`` starts from a given matrix or from forward differences of the
+gradient (``d`` evaluations, steps ``1e-4 (1 + |x_j|)``) and is then updated by BFGS from each
+accepted step ``s`` and the change ``y`` of the gradient (skipped where ``s'y`` is not positive).
+Each step solves ``|H| s = -g`` on the coordinates not held at their lower bound (one at its
+bound with a positive gradient is held), ``|H|`` the Hessian with its eigenvalues made positive;
+the step is projected onto the bounds and halved until the function decreases by at least a
+small fraction of what the gradient predicts (points where it is not finite are halved away
+from). ``fg(X, rows)`` evaluates the points ``X`` (m, d) of problems ``rows`` in one call: a
+batch of problems is one batched computation per step.
 
-Converged when the decrease the quadratic model predicts, ``-g's / 2``, is below
-``ftol * max(1, |f|)``, or the step below ``xtol * (1 + |x|)``; a step after which the function no
-longer decreases ends the iterations (converged when the model's decrease was already tiny).
+A problem has converged when the decrease its quadratic model predicts, ``-g's / 2``, is below
+``ftol * max(1, |f|)``, or its step is below ``xtol * (1 + |x|)``; one whose line search fails
+stops (converged when the model's decrease was already tiny).
 
-A point that stops with a coordinate on its bound is checked as :mod:`mixedmodels.newton`
+A problem that stops with a coordinate on its bound is checked as :mod:`mixedmodels.newton`
 checks its problems (a diagonal entry of ``theta`` on its bound 0 has a zero gradient whatever
 the curvature): points inward along the coordinate are tried, and from the first that is lower
 the steps start again.
@@ -27,139 +30,182 @@ import numpy as np
 
 from .newton import ESCAPE_STEPS, MAX_ESCAPES
 
-__all__ = ["GradientResult", "minimize_gradient"]
+__all__ = ["GradientResult", "minimize_gradient", "minimize_gradient_batch"]
 
-FloatGrad = tuple[float, np.ndarray]
+ManyFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
 class GradientResult:
-    """The point reached, its value and gradient, evaluations, and whether the steps converged."""
+    """Where each problem stopped: points (B, d), values and gradients, whether it converged,
+    its last Hessian (B, d, d) and the evaluations (points evaluated, all problems together)."""
 
     x: np.ndarray
-    fun: float
+    fun: np.ndarray
     grad: np.ndarray
-    nfev: int
-    converged: bool
+    converged: np.ndarray
     hessian: np.ndarray
-
-
-def _fd_hessian(fg: Callable[[np.ndarray], FloatGrad], x: np.ndarray, g: np.ndarray, lower: np.ndarray):
-    """Forward differences of the gradient (symmetrized); None where a point cannot be evaluated."""
-    d = len(x)
-    H = np.empty((d, d))
-    for j in range(d):
-        h = 1e-4 * (1.0 + abs(x[j]))
-        xj = x.copy()
-        xj[j] += h
-        f, gj = fg(xj)
-        if not np.isfinite(f):
-            return None
-        H[:, j] = (gj - g) / h
-    return (H + H.T) / 2.0
-
-
-def _step(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """``-|H_ff|^{-1} g_f`` on the free coordinates, zero on the held ones."""
-    s = np.zeros_like(g)
-    if not free.any():
-        return s
-    vals, vecs = np.linalg.eigh(H[np.ix_(free, free)])
-    floor = 1e-8 * max(1.0, float(np.max(np.abs(vals))))
-    vals = np.maximum(np.abs(vals), floor)
-    s[free] = -(vecs @ ((vecs.T @ g[free]) / vals))
-    return s
+    nfev: int
 
 
 def minimize_gradient(
-    fg: Callable[[np.ndarray], FloatGrad],
+    fg: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarray, lower: np.ndarray, **options
+) -> GradientResult:
+    """One problem: ``fg(x)`` returns the value and the gradient (``inf`` where the function
+    cannot be evaluated). The result's arrays have a leading axis of length 1."""
+
+    def many(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = [fg(x) for x in X]
+        return np.array([f for f, _ in out], dtype=float), np.array([g for _, g in out], dtype=float)
+
+    return minimize_gradient_batch(many, np.atleast_2d(x0), lower, **options)
+
+
+def minimize_gradient_batch(
+    fg: ManyFn,
     x0: np.ndarray,
     lower: np.ndarray,
+    H0: np.ndarray | None = None,
     ftol: float = 1e-13,
     xtol: float = 1e-10,
     max_iter: int = 200,
 ) -> GradientResult:
-    """Minimize ``fg``'s function from ``x0`` subject to ``x >= lower`` (see the module).
+    """Minimize problems ``b`` from rows ``x0[b]`` subject to ``x >= lower`` (see the module).
 
-    ``fg(x)`` returns the value and the gradient; ``inf`` (any gradient) where the function
-    cannot be evaluated.
+    ``H0`` (d, d), the starting Hessian of every problem; forward differences when None.
     """
     count = [0]
 
-    def counted(x: np.ndarray) -> FloatGrad:
-        count[0] += 1
-        return fg(x)
+    def counted(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        count[0] += len(rows)
+        return fg(X, rows)
 
-    x = np.maximum(np.asarray(x0, dtype=float), lower)
-    f, g = counted(x)
+    x = np.maximum(np.array(x0, dtype=float), lower)
+    B, d = x.shape
+    rows = np.arange(B)
+    f, g = counted(x, rows)
+    H = np.empty((B, d, d))
+    converged = np.zeros(B, dtype=bool)
+    todo = np.flatnonzero(np.isfinite(f))
     for _ in range(MAX_ESCAPES + 1):
-        if not np.isfinite(f):
-            return GradientResult(x, f, g, count[0], False, np.eye(len(x)))
-        x, f, g, converged, H = _descend(counted, x, f, g, lower, ftol, xtol, max_iter)
-        inward = _inward_point(counted, x, f, lower) if converged else None
-        if inward is None:
+        if not todo.size:
             break
-        x, f, g = inward
-    return GradientResult(x, float(f), g, count[0], converged, H)
+        H[todo] = _start_hessian(counted, x[todo], g[todo], todo, H0)
+        converged[todo] = False
+        _descend(counted, x, f, g, H, converged, todo, lower, ftol, xtol, max_iter)
+        todo = _inward_points(counted, x, f, g, converged & np.isin(rows, todo), lower)
+    return GradientResult(x, f, g, converged, H, count[0])
 
 
-def _inward_point(fg, x: np.ndarray, f: float, lower: np.ndarray):
-    """The first point inward from a coordinate on its bound that is lower than ``f``, or None."""
-    limit = f - 1e-10 * max(1.0, abs(f))
-    scale = 0.1 + float(np.max(np.abs(x)))
-    for j in np.flatnonzero(np.isfinite(lower) & (x <= lower)):
-        for t in ESCAPE_STEPS:
-            trial = x.copy()
-            trial[j] = lower[j] + t * scale
-            ft, gt = fg(trial)
-            if np.isfinite(ft) and ft < limit:
-                return trial, ft, gt
-    return None
+def _start_hessian(fg: ManyFn, x: np.ndarray, g: np.ndarray, rows: np.ndarray, H0) -> np.ndarray:
+    """``H0`` for each problem, or forward differences of the gradient (symmetrized; the identity
+    where a point cannot be evaluated)."""
+    m, d = x.shape
+    if H0 is not None:
+        return np.broadcast_to(H0, (m, d, d)).copy()
+    h = 1e-4 * (1.0 + np.abs(x))  # (m, d)
+    points = x[:, None, :] + h[:, None, :] * np.eye(d)[None]  # (m, d, d): problem, point, coordinate
+    fp, gp = fg(points.reshape(-1, d), np.repeat(rows, d))
+    H = (gp.reshape(m, d, d) - g[:, None, :]) / h[:, :, None]  # row j: d g / d x_j
+    H = (H + H.transpose(0, 2, 1)) / 2.0
+    bad = ~np.all(np.isfinite(fp.reshape(m, d)), axis=1)
+    H[bad] = np.eye(d)
+    return H
 
 
-def _descend(counted, x, f, g, lower, ftol, xtol, max_iter):
-    """Quasi-Newton steps from ``x`` until converged (see the module)."""
-    H = _fd_hessian(counted, x, g, lower)
-    if H is None:
-        H = np.eye(len(x))
-    converged = False
+def _descend(fg, x, f, g, H, converged, rows, lower, ftol, xtol, max_iter) -> None:
+    """Quasi-Newton steps for problems ``rows`` until each converges or stops (in place)."""
+    act = rows.copy()
     for _ in range(max_iter):
-        free = ~((x <= lower) & (g > 0))
-        s = _step(g, H, free)
-        predicted = -float(g @ s) / 2.0
-        if predicted < ftol * max(1.0, abs(f)):
-            converged = True
-            break
-        accepted = _line_search(counted, x, f, g, s, lower)
-        if accepted is None:
-            converged = predicted < 1e-6 * max(1.0, abs(f))
-            break
-        xn, fn, gn = accepted
-        dx, dg = xn - x, gn - g
-        x, f, g = xn, fn, gn
-        if np.max(np.abs(dx) / (1.0 + np.abs(x))) < xtol:
-            converged = True
-            break
-        H = _bfgs_update(H, dx, dg)
-    return x, f, g, converged, H
+        if not act.size:
+            return
+        free = ~((x[act] <= lower) & (g[act] > 0))
+        s = _steps(g[act], H[act], free)
+        predicted = -np.einsum("bd,bd->b", g[act], s) / 2.0
+        small = predicted < ftol * np.maximum(1.0, np.abs(f[act]))
+        converged[act[small]] = True
+        act, s, predicted = act[~small], s[~small], predicted[~small]
+        if not act.size:
+            return
+        ok, xn, fn, gn = _line_search(fg, x[act], f[act], g[act], s, act, lower)
+        failed = act[~ok]
+        converged[failed] = predicted[~ok] < 1e-6 * np.maximum(1.0, np.abs(f[failed]))
+        act, xn, fn, gn = act[ok], xn[ok], fn[ok], gn[ok]
+        dx, dg = xn - x[act], gn - g[act]
+        x[act], f[act], g[act] = xn, fn, gn
+        tiny = np.max(np.abs(dx) / (1.0 + np.abs(xn)), axis=1) < xtol
+        converged[act[tiny]] = True
+        H[act] = _bfgs_update(H[act], dx, dg)
+        act = act[~tiny]
 
 
-def _line_search(fg, x, f, g, s, lower, max_halvings: int = 40):
-    """The first of ``x + t s`` (projected, ``t = 1, 1/2, ...``) that decreases ``f`` enough."""
-    t = 1.0
+def _steps(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """``-|H_ff|^{-1} g_f`` for each problem on its free coordinates, zero on the held ones."""
+    d = g.shape[1]
+    Hf = np.where(free[:, :, None] & free[:, None, :], H, 0.0)
+    Hf[:, range(d), range(d)] = np.where(free, Hf[:, range(d), range(d)], 1.0)
+    vals, vecs = np.linalg.eigh(Hf)
+    floor = 1e-8 * np.maximum(1.0, np.max(np.abs(vals), axis=1, keepdims=True))
+    vals = np.maximum(np.abs(vals), floor)
+    gf = np.where(free, g, 0.0)
+    return -np.einsum("bij,bj->bi", vecs, np.einsum("bji,bj->bi", vecs, gf) / vals)
+
+
+def _line_search(fg, x, f, g, s, rows, lower, max_halvings: int = 40):
+    """For each problem the first of ``x + t s`` (projected, ``t = 1, 1/2, ...``) that decreases
+    ``f`` enough: whether found, and the point, value and gradient."""
+    m = len(rows)
+    ok = np.zeros(m, dtype=bool)
+    xn, fn, gn = x.copy(), f.copy(), g.copy()
+    t = np.ones(m)
+    pending = np.arange(m)
     for _ in range(max_halvings):
-        xn = np.maximum(x + t * s, lower)
-        fn, gn = fg(xn)
-        if np.isfinite(fn) and fn <= f + 1e-4 * float(g @ (xn - x)):
-            return xn, fn, gn
-        t /= 2.0
-    return None
+        if not pending.size:
+            break
+        trial = np.maximum(x[pending] + t[pending, None] * s[pending], lower)
+        ft, gt = fg(trial, rows[pending])
+        good = np.isfinite(ft) & (
+            ft <= f[pending] + 1e-4 * np.einsum("bd,bd->b", g[pending], trial - x[pending])
+        )
+        done = pending[good]
+        ok[done], xn[done], fn[done], gn[done] = True, trial[good], ft[good], gt[good]
+        pending = pending[~good]
+        t[pending] /= 2.0
+    return ok, xn, fn, gn
 
 
 def _bfgs_update(H: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """BFGS's update of ``H`` from a step ``s`` and the gradient's change ``y``."""
-    sy = float(s @ y)
-    if sy <= 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
-        return H
-    Hs = H @ s
-    return H - np.outer(Hs, Hs) / float(s @ Hs) + np.outer(y, y) / sy
+    """BFGS's update of each problem's ``H`` from its step ``s`` and gradient change ``y``."""
+    sy = np.einsum("bd,bd->b", s, y)
+    Hs = np.einsum("bij,bj->bi", H, s)
+    sHs = np.einsum("bd,bd->b", s, Hs)
+    use = (sy > 1e-12 * np.linalg.norm(s, axis=1) * np.linalg.norm(y, axis=1)) & (sHs > 0)
+    out = H.copy()
+    if use.any():
+        Hs, y_u = Hs[use], y[use]
+        out[use] = (
+            H[use]
+            - Hs[:, :, None] * Hs[:, None, :] / sHs[use][:, None, None]
+            + y_u[:, :, None] * y_u[:, None, :] / sy[use][:, None, None]
+        )
+    return out
+
+
+def _inward_points(fg, x, f, g, stopped, lower) -> np.ndarray:
+    """Problems stopped with a coordinate on its bound where the function falls inward: moved
+    (in place) to the first lower point ``lower + t (0.1 + max|x|)`` along such a coordinate;
+    returns their indices, to be minimized again from there."""
+    stuck = np.flatnonzero(stopped & np.any(np.isfinite(lower) & (x <= lower), axis=1))
+    moved = np.zeros(len(x), dtype=bool)
+    for j in np.flatnonzero(np.isfinite(lower)):
+        for t in ESCAPE_STEPS:
+            open_ = stuck[(x[stuck, j] <= lower[j]) & ~moved[stuck]]
+            if not open_.size:
+                break
+            trial = x[open_].copy()
+            trial[:, j] = lower[j] + t * (0.1 + np.max(np.abs(x[open_]), axis=1))
+            ft, gt = fg(trial, open_)
+            lower_f = np.isfinite(ft) & (ft < f[open_] - 1e-10 * np.maximum(1.0, np.abs(f[open_])))
+            hit = open_[lower_f]
+            x[hit], f[hit], g[hit], moved[hit] = trial[lower_f], ft[lower_f], gt[lower_f], True
+    return np.flatnonzero(moved)
