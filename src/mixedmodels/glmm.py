@@ -2,12 +2,16 @@
 ``optimizeGlmer`` in two stages, and the finite-difference Hessian behind ``vcov``.
 
 1. The GLM fit (``theta = 0``, :func:`~mixedmodels.irls.irls`) gives starting ``beta``.
-2. Stage 1 (lme4's nAGQ = 0): BOBYQA over ``theta`` alone, ``(beta, u)`` found together by
-   PIRLS at each ``theta``, the criterion the Laplace formula at that mode.
-3. Stage 2 (nAGQ >= 1): BOBYQA over ``(theta, beta)`` from stage 1's optimum, PIRLS for ``u``
-   at each point, the criterion Laplace's (nAGQ = 1) or adaptive Gauss-Hermite quadrature's;
-   then Newton steps on finite differences (:func:`mixedmodels.optimize.polish`) to the exact
-   optimum where BOBYQA stops short.
+2. Stage 1 (lme4's nAGQ = 0): the Laplace criterion over ``theta`` alone, ``(beta, u)`` found
+   together by PIRLS at each ``theta``.
+3. Stage 2 (nAGQ >= 1): the criterion over ``(theta, beta)`` from stage 1's optimum, PIRLS for
+   ``u`` at each point: Laplace's (nAGQ = 1) or adaptive Gauss-Hermite quadrature's.
+
+The Laplace criterion (both stages) is minimized by quasi-Newton steps with its gradient in
+closed form (:mod:`mixedmodels.laplace_gradient`, :mod:`mixedmodels.quasi_newton`), to the
+optimum itself; where those steps do not converge, and for quadrature, by BOBYQA as lme4 does,
+followed by Newton steps on finite differences (:func:`mixedmodels.optimize.polish`) to the
+exact optimum where BOBYQA stops short.
 
 The covariance of ``beta`` is lme4's: ``2 H^{-1}`` restricted to ``beta``, ``H`` the Hessian of
 the criterion over ``(theta, beta)`` by central differences (nAGQ >= 1); ``(R_X'R_X)^{-1}`` of
@@ -17,7 +21,7 @@ stopped at lme4's tolerance), whose curvature differs from the converged criteri
 few percent: the standard errors are then lme4's. The estimates themselves are the converged
 criterion's optimum.
 
-Cost: every evaluation warm-starts PIRLS from the last mode, the points of a finite-difference
+Cost: every evaluation warm-starts PIRLS from an earlier mode, the points of a finite-difference
 stencil that move only ``beta`` share their ``theta`` set-up (:func:`theta_states`), the Hessian's
 lme4-style evaluations share their start (:func:`~mixedmodels.pirls.lme4_start`), and a model
 whose Schur complement is small is fitted with one BLAS thread (:func:`single_threaded_blas`).
@@ -222,6 +226,8 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     glm = irls(model.X, model.y, model.fam, model.weights, model.offset, mustart, warn=False)
     fg0, memo0 = laplace_function(model, True, glm.beta, None)
     stage1 = _minimize_laplace(fg0, layout.start(), layout.lower())
+    if not stage1.converged:  # derivative-free from the start, as lme4
+        stage1 = minimize_theta(criterion_function(model, 0, glm.beta)[0], layout.start(), layout.lower())
     fg0(stage1.theta)
     st1 = memo0["state"]
     if nagq == 0:
@@ -230,9 +236,12 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     memo["state"] = st1
     x0 = np.concatenate([stage1.theta, st1.beta])
     lower = np.concatenate([layout.lower(), np.full(model.p, -np.inf)])
-    if nagq == 1:
-        opt = _minimize_laplace(laplace_function(model, False, st1.beta, st1.u)[0], x0, lower)
-    else:
+    opt = (
+        _minimize_laplace(laplace_function(model, False, st1.beta, st1.u)[0], x0, lower)
+        if nagq == 1
+        else None
+    )
+    if opt is None or not opt.converged:  # BOBYQA, then Newton steps on differences
         se = np.sqrt(np.diag(vcov_joint(st1)))
         step = np.concatenate([np.maximum(0.1 * np.abs(stage1.theta), 0.05), np.maximum(0.5 * se, 1e-3)])
         opt = polish(fn, minimize_theta(fn, x0, lower, initial_step=step), lower)

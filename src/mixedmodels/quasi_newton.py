@@ -6,10 +6,10 @@ gradient (``d`` evaluations, steps ``1e-4 (1 + |x_j|)``) and is then updated by 
 accepted step ``s`` and the change ``y`` of the gradient (skipped where ``s'y`` is not positive).
 Each step solves ``|H| s = -g`` on the coordinates not held at their lower bound (one at its
 bound with a positive gradient is held), ``|H|`` the Hessian with its eigenvalues made positive;
-the step is projected onto the bounds and halved until the function decreases by at least a
-small fraction of what the gradient predicts (points where it is not finite are halved away
-from). ``fg(X, rows)`` evaluates the points ``X`` (m, d) of problems ``rows`` in one call: a
-batch of problems is one batched computation per step.
+the step is shortened to stop at the first bound it meets and halved until the function
+decreases by at least a small fraction of what the gradient predicts (points where it is not
+finite are halved away from). ``fg(X, rows)`` evaluates the points ``X`` (m, d) of problems
+``rows`` in one call: a batch of problems is one batched computation per step.
 
 A problem has converged when the decrease its quadratic model predicts, ``-g's / 2``, is below
 ``ftol * max(1, |f|)``, or its step is below ``xtol * (1 + |x|)``; one whose line search fails
@@ -18,7 +18,9 @@ stops (converged when the model's decrease was already tiny).
 A problem that stops with a coordinate on its bound is checked as :mod:`mixedmodels.newton`
 checks its problems (a diagonal entry of ``theta`` on its bound 0 has a zero gradient whatever
 the curvature): points inward along the coordinate are tried, and from the first that is lower
-the steps start again.
+the steps start again. A step that had to be halved below ``POOR_STEP`` of its length (the
+quadratic model was far off, as where the function is far from convex) starts the Hessian
+again from differences at the new point.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from .newton import ESCAPE_STEPS, MAX_ESCAPES
 
 __all__ = ["GradientResult", "minimize_gradient", "minimize_gradient_batch"]
 
+POOR_STEP = 1.0 / 16.0  # a step halved this far restarts the Hessian from differences
 ManyFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
@@ -68,7 +71,7 @@ def minimize_gradient_batch(
     H0: np.ndarray | None = None,
     ftol: float = 1e-13,
     xtol: float = 1e-10,
-    max_iter: int = 200,
+    max_iter: int = 100,
 ) -> GradientResult:
     """Minimize problems ``b`` from rows ``x0[b]`` subject to ``x >= lower`` (see the module).
 
@@ -127,16 +130,19 @@ def _descend(fg, x, f, g, H, converged, rows, lower, ftol, xtol, max_iter) -> No
         act, s, predicted = act[~small], s[~small], predicted[~small]
         if not act.size:
             return
-        ok, xn, fn, gn = _line_search(fg, x[act], f[act], g[act], s, act, lower)
+        ok, xn, fn, gn, t = _line_search(fg, x[act], f[act], g[act], s, act, lower)
         failed = act[~ok]
         converged[failed] = predicted[~ok] < 1e-6 * np.maximum(1.0, np.abs(f[failed]))
-        act, xn, fn, gn = act[ok], xn[ok], fn[ok], gn[ok]
+        act, xn, fn, gn, t = act[ok], xn[ok], fn[ok], gn[ok], t[ok]
         dx, dg = xn - x[act], gn - g[act]
         x[act], f[act], g[act] = xn, fn, gn
         tiny = np.max(np.abs(dx) / (1.0 + np.abs(xn)), axis=1) < xtol
         converged[act[tiny]] = True
         H[act] = _bfgs_update(H[act], dx, dg)
-        act = act[~tiny]
+        act, t = act[~tiny], t[~tiny]
+        poor = act[t < POOR_STEP]  # the quadratic model was far off: differences again
+        if poor.size:
+            H[poor] = _start_hessian(fg, x[poor], g[poor], poor, None)
 
 
 def _steps(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarray:
@@ -152,26 +158,31 @@ def _steps(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarray:
 
 
 def _line_search(fg, x, f, g, s, rows, lower, max_halvings: int = 40):
-    """For each problem the first of ``x + t s`` (projected, ``t = 1, 1/2, ...``) that decreases
-    ``f`` enough: whether found, and the point, value and gradient."""
+    """For each problem the first of ``x + t s`` (``t = t_0, t_0/2, ...``) that decreases ``f``
+    enough: whether found, the point, value and gradient, and ``t / t_0``. ``t_0 = 1``, or less where the step
+    would cross a bound (the whole step is shortened: its direction stays a descent direction,
+    which a step cut off at the bound coordinate by coordinate need not be)."""
     m = len(rows)
+    s = np.where((x <= lower) & (s < 0), 0.0, s)  # a coordinate on its bound cannot go down
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(s < 0, (lower - x) / s, np.inf)
+    t0 = np.minimum(1.0, np.min(room, axis=1))
+    t = t0.copy()
     ok = np.zeros(m, dtype=bool)
     xn, fn, gn = x.copy(), f.copy(), g.copy()
-    t = np.ones(m)
     pending = np.arange(m)
     for _ in range(max_halvings):
         if not pending.size:
             break
         trial = np.maximum(x[pending] + t[pending, None] * s[pending], lower)
         ft, gt = fg(trial, rows[pending])
-        good = np.isfinite(ft) & (
-            ft <= f[pending] + 1e-4 * np.einsum("bd,bd->b", g[pending], trial - x[pending])
-        )
+        expected = np.einsum("bd,bd->b", g[pending], trial - x[pending])
+        good = np.isfinite(ft) & (ft <= f[pending] + 1e-4 * expected)
         done = pending[good]
         ok[done], xn[done], fn[done], gn[done] = True, trial[good], ft[good], gt[good]
         pending = pending[~good]
         t[pending] /= 2.0
-    return ok, xn, fn, gn
+    return ok, xn, fn, gn, t / t0
 
 
 def _bfgs_update(H: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
