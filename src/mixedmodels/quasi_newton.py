@@ -2,8 +2,9 @@
 for one problem or many at once.
 
 Each problem's Hessian ``H`` starts from a given matrix or from forward differences of the
-gradient (``d`` evaluations, steps ``1e-4 (1 + |x_j|)``) and is then updated by BFGS from each
-accepted step ``s`` and the change ``y`` of the gradient (skipped where ``s'y`` is not positive).
+gradient (``d`` evaluations, steps ``1e-4 (1 + |x_j|)``) and is then updated from each accepted
+step ``s`` and the change ``y`` of the gradient by the symmetric rank-one formula, which keeps it
+an estimate of the Hessian where the function is not convex.
 Each step solves ``|H| s = -g`` on the coordinates not held at their lower bound (one at its
 bound with a positive gradient is held), ``|H|`` the Hessian with its eigenvalues made positive;
 the step is shortened to stop at the first bound it meets and halved until the function
@@ -138,7 +139,7 @@ def _descend(fg, x, f, g, H, converged, rows, lower, ftol, xtol, max_iter) -> No
         x[act], f[act], g[act] = xn, fn, gn
         tiny = np.max(np.abs(dx) / (1.0 + np.abs(xn)), axis=1) < xtol
         converged[act[tiny]] = True
-        H[act] = _bfgs_update(H[act], dx, dg)
+        H[act] = _sr1_update(H[act], dx, dg)
         act, t = act[~tiny], t[~tiny]
         poor = act[t < POOR_STEP]  # the quadratic model was far off: differences again
         if poor.size:
@@ -185,20 +186,17 @@ def _line_search(fg, x, f, g, s, rows, lower, max_halvings: int = 40):
     return ok, xn, fn, gn, t / t0
 
 
-def _bfgs_update(H: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """BFGS's update of each problem's ``H`` from its step ``s`` and gradient change ``y``."""
-    sy = np.einsum("bd,bd->b", s, y)
-    Hs = np.einsum("bij,bj->bi", H, s)
-    sHs = np.einsum("bd,bd->b", s, Hs)
-    use = (sy > 1e-12 * np.linalg.norm(s, axis=1) * np.linalg.norm(y, axis=1)) & (sHs > 0)
+def _sr1_update(H: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The symmetric rank-one update of each problem's ``H`` from its step ``s`` and gradient
+    change ``y``: ``H + r r' / (r's)``, ``r = y - H s`` (skipped where ``r's`` is tiny). Unlike
+    BFGS's it keeps ``H`` an estimate of the Hessian where that is not positive definite."""
+    r = y - np.einsum("bij,bj->bi", H, s)
+    rs = np.einsum("bd,bd->b", r, s)
+    use = np.abs(rs) > 1e-8 * np.linalg.norm(s, axis=1) * np.linalg.norm(r, axis=1)
     out = H.copy()
     if use.any():
-        Hs, y_u = Hs[use], y[use]
-        out[use] = (
-            H[use]
-            - Hs[:, :, None] * Hs[:, None, :] / sHs[use][:, None, None]
-            + y_u[:, :, None] * y_u[:, None, :] / sy[use][:, None, None]
-        )
+        ru = r[use]
+        out[use] += ru[:, :, None] * ru[:, None, :] / rs[use][:, None, None]
     return out
 
 
