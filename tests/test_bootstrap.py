@@ -173,7 +173,7 @@ def test_plot_has_a_panel_per_statistic(seed_fit):
 def test_bad_arguments(seed_fit):
     with pytest.raises(ValueError, match="nsim"):
         mm.bootstrap(seed_fit, 0)
-    with pytest.raises(TypeError, match="mm.lmer or mm.lm"):
+    with pytest.raises(TypeError, match="mm.lmer, mm.glmer, mm.lm or mm.glm"):
         mm.bootstrap("fit", 10)
 
 

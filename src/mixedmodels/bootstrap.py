@@ -35,6 +35,8 @@ from .cluster import map_on_client
 from .covariance import sdcor_from_theta
 from .engine import refit
 from .glm import GlmFit, bootstrap_statistic, glm_blocks
+from .glmm_bootstrap import GlmerRefits, glmer_blocks, glmer_statistic
+from .glmm_results import GlmerFit
 from .irls import IrlsError
 from .lm import LmFit
 from .newton import minimize_batch
@@ -173,7 +175,9 @@ def _default_lmer_statistic(fit: LmerFit, theta, sigma, beta) -> np.ndarray:
     return np.column_stack([sdcor_from_theta(fit.pls.layout, theta, sigma), sigma, beta])
 
 
-def _statistic_names(fit: LmerFit | LmFit | GlmFit) -> list[str]:
+def _statistic_names(fit: LmerFit | LmFit | GlmFit | GlmerFit) -> list[str]:
+    if isinstance(fit, GlmerFit):
+        return [*fit.varpar_names, *fit.fixef_names]
     if isinstance(fit, GlmFit):
         return [str(n) for n in bootstrap_statistic(fit).index]
     if isinstance(fit, LmFit):
@@ -181,7 +185,9 @@ def _statistic_names(fit: LmerFit | LmFit | GlmFit) -> list[str]:
     return [*fit.varpar_names, "sigma", *fit.fixef_names]
 
 
-def _original_statistic(fit: LmerFit | LmFit | GlmFit) -> np.ndarray:
+def _original_statistic(fit: LmerFit | LmFit | GlmFit | GlmerFit) -> np.ndarray:
+    if isinstance(fit, GlmerFit):
+        return glmer_statistic(fit, fit.theta[None], fit.beta[None])[0]
     if isinstance(fit, GlmFit):
         return bootstrap_statistic(fit).to_numpy()
     if isinstance(fit, LmFit):
@@ -403,7 +409,7 @@ class _Job:
     """What every process running replicates needs: the refit engine, the simulator, the
     random streams of the chunks and how many replicates to refit at a time."""
 
-    engine: _LmerChunk | _LmChunk | _GlmChunk
+    engine: _LmerChunk | _LmChunk | _GlmChunk | GlmerRefits
     blocks: Callable
     streams: dict
     limit: int
@@ -457,7 +463,7 @@ def _work_units(sizes: list[int], limit: int) -> list[list[tuple[int, int]]]:
 
 
 def bootstrap(
-    fit: LmerFit | LmFit | GlmFit,
+    fit: LmerFit | LmFit | GlmFit | GlmerFit,
     nsim: int,
     statistic: Callable | None = None,
     use_u: bool = False,
@@ -470,9 +476,10 @@ def bootstrap(
 
     Parameters
     ----------
-    fit : LmerFit, LmFit or GlmFit
+    fit : LmerFit, LmFit, GlmFit or GlmerFit
         The fitted model to simulate from and refit (a glm fit: binomial, Poisson or Gaussian,
-        refitted by IRLS from its estimate).
+        refitted by IRLS from its estimate; a glmer fit: binomial with its trials or Poisson,
+        refitted by the criterion it used, see :mod:`mixedmodels.glmm_bootstrap`).
     nsim : int
         Number of replicates.
     statistic : callable, optional
@@ -480,7 +487,8 @@ def bootstrap(
         (bootMer's ``FUN``). By default: the standard deviations and correlations of the
         random effects, ``sigma`` and the fixed effects (lme4's ``confint`` names and order);
         for an lm fit the coefficients and ``sigma``; for a glm fit the coefficients (and the
-        dispersion of a Gaussian).
+        dispersion of a Gaussian); for a glmer fit the standard deviations and correlations of
+        the random effects and the fixed effects.
     use_u : bool
         Hold the random effects at their conditional modes (True) or draw new ones (False).
     seed : int, SeedSequence or None
@@ -498,15 +506,22 @@ def bootstrap(
     -------
     BootstrapResult
     """
-    if not isinstance(fit, (LmerFit, LmFit, GlmFit)):
-        raise TypeError(f"bootstrap needs a fit from mm.lmer or mm.lm (or mm.glm), not {type(fit).__name__}")
+    if not isinstance(fit, (LmerFit, LmFit, GlmFit, GlmerFit)):
+        raise TypeError(
+            f"bootstrap needs a fit from mm.lmer, mm.glmer, mm.lm or mm.glm, not {type(fit).__name__}"
+        )
     if isinstance(fit, LmerFit):
         fit.require_rows("bootstrap")
     nsim = int(nsim)
     if nsim < 1:
         raise ValueError(f"nsim must be at least 1, not {nsim}")
-    engine: _LmerChunk | _LmChunk | _GlmChunk
-    if isinstance(fit, GlmFit):
+    engine: _LmerChunk | _LmChunk | _GlmChunk | GlmerRefits
+    if isinstance(fit, GlmerFit):
+        engine = GlmerRefits(fit, statistic, CHUNK, LARGE_CHUNK)
+
+        def blocks(rng, m, block):
+            return glmer_blocks(fit, m, use_u, rng, block)
+    elif isinstance(fit, GlmFit):
         engine = _GlmChunk(fit, statistic)
 
         def blocks(rng, m, block):

@@ -82,17 +82,28 @@ def _logit_mu_eta_deriv(eta) -> Array:
     return np.where(np.abs(eta) > _LOGIT_THRESH, 0.0, mu * (1.0 - mu) * (1.0 - 2.0 * mu))
 
 
+_SQRT_2PI = float(np.sqrt(2.0 * np.pi))
+
+
+def _norm_pdf(eta: Array) -> Array:
+    return np.exp(-0.5 * eta * eta) / _SQRT_2PI
+
+
+def _cauchy_pdf(eta: Array) -> Array:
+    return 1.0 / (np.pi * (1.0 + eta * eta))
+
+
 def _probit_inv(eta) -> Array:
     return special.ndtr(np.clip(_as_array(eta), -_PROBIT_THRESH, _PROBIT_THRESH))
 
 
 def _probit_mu_eta(eta) -> Array:
-    return np.maximum(stats.norm.pdf(_as_array(eta)), EPS)
+    return np.maximum(_norm_pdf(_as_array(eta)), EPS)
 
 
 def _probit_mu_eta_deriv(eta) -> Array:
     eta = _as_array(eta)
-    d = stats.norm.pdf(eta)
+    d = _norm_pdf(eta)
     return np.where(d > EPS, -eta * d, 0.0)
 
 
@@ -101,12 +112,12 @@ def _cauchit_inv(eta) -> Array:
 
 
 def _cauchit_mu_eta(eta) -> Array:
-    return np.maximum(stats.cauchy.pdf(_as_array(eta)), EPS)
+    return np.maximum(_cauchy_pdf(_as_array(eta)), EPS)
 
 
 def _cauchit_mu_eta_deriv(eta) -> Array:
     eta = _as_array(eta)
-    d = stats.cauchy.pdf(eta)
+    d = _cauchy_pdf(eta)
     return np.where(d > EPS, -2.0 * eta * np.pi * d * d, 0.0)
 
 

@@ -23,7 +23,14 @@ from .glmm import GlmmOptimum
 from .irls import working_response
 from .messages import SINGULAR_TOL
 from .pirls import GlmmModel, ThetaState, WeightedFactor
-from .ranef_tables import VARCORR_COLUMNS, ranef_records, ranef_table, varcorr_records, varcorr_rows
+from .ranef_tables import (
+    VARCORR_COLUMNS,
+    ranef_records,
+    ranef_table,
+    varcorr_records,
+    varcorr_rows,
+    varpar_names,
+)
 
 __all__ = ["GlmerFit"]
 
@@ -67,6 +74,11 @@ class GlmerFit:
     @property
     def fixef_names(self) -> tuple[str, ...]:
         return self.design.fixef_names
+
+    @cached_property
+    def varpar_names(self) -> list[str]:
+        """lme4's names of the random-effect standard deviations and correlations, in theta order."""
+        return varpar_names(self.design.reterms)
 
     @cached_property
     def fixef(self) -> pd.Series:

@@ -51,7 +51,7 @@ constant of the data, as lme4's do).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -88,6 +88,15 @@ class GlmmModel:
     @property
     def layout(self) -> ThetaLayout:
         return ThetaLayout(tuple(t.k for t in self.reterms))
+
+    def with_response(self, y: np.ndarray) -> GlmmModel:
+        """The same model for another response (a simulated one): what depends only on ``X``,
+        ``Z`` and the weights is shared, not rebuilt."""
+        other = replace(self, y=np.asarray(y, dtype=float))
+        for name in ("pattern", "_Z"):
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other
 
     @property
     def n(self) -> int:

@@ -13,11 +13,15 @@ one number per response): ``pdev(u) + log det A``, what optimization and differe
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
+import numpy as np
+from scipy import special
+
+from .laplace_gradient import canonical, unit_derivatives
 from .pirls import GlmmModel
 
-__all__ = ["SingleTermBatch"]
+__all__ = ["BatchModes", "BatchResponse", "SingleTermBatch"]
 
 
 class SingleTermBatch:
@@ -72,16 +76,20 @@ class SingleTermBatch:
         x = np.linalg.solve(M, r[..., None])[..., 0]
         return x, 2.0 * np.sum(np.log(np.diagonal(L, axis1=2, axis2=3)), axis=(1, 2))
 
-    def deviance(self, y: np.ndarray, mu: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """The penalized deviance per problem."""
-        dev = self.model.dev_resids(mu) if y is None else self.fam.dev_resids(y, mu, self.model.weights)
-        return np.sum(dev, axis=1) + np.sum(u * u, axis=(1, 2))
+    def deviance(self, y: BatchResponse | None, mu: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The penalized deviance per problem (``y`` None: the model's own response)."""
+        dev = self.model.dev_resids(mu) if y is None else y.deviance_terms(mu)
+        total = np.sum(dev, axis=1) + np.sum(u * u, axis=(1, 2))
+        return total if y is None else total + y.c
 
-    def working(self, y, eta: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Working weights ``W`` and the working residual ``(y - mu) / mu_eta``."""
+    def responses(self, Y: np.ndarray) -> BatchResponse:
+        """Responses (B, n) with their deviances' terms free of ``mu`` computed once."""
+        return BatchResponse.make(self.fam.name, np.asarray(Y, dtype=float), self.model.weights)
+
+    def working(self, eta: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Working weights ``W`` and the working residual ``(y - mu) / mu_eta`` (the model's ``y``)."""
         d = self.fam.mu_eta(eta)
-        resp = self.model.y if y is None else y
-        return self.model.weights * d * d / self.fam.variance(mu), (resp - mu) / d
+        return self.model.weights * d * d / self.fam.variance(mu), (self.model.y - mu) / d
 
     # ------------------------------------------------------------------ lme4's evaluation
     def lme4_laplace(
@@ -101,7 +109,7 @@ class SingleTermBatch:
         out = np.full(B, np.inf)
         act = np.arange(B)
         for _ in range(maxit):
-            W, wres = self.working(None, eta[act], mu[act])
+            W, wres = self.working(eta[act], mu[act])
             M = self.blocks(W, a[act])
             target = eta[act] - xb[act] + wres  # Z Lambda u + the working residual
             u_new, logdet = self.solve(M, self.level_sums(a[act] * (W * target)[:, :, None]))
@@ -129,3 +137,149 @@ class SingleTermBatch:
             mu[bad] = self.fam.linkinv(eta[bad])
             pdev[bad] = self.deviance(None, mu[bad], u_new[bad])
         return u_new, eta, mu, pdev
+
+    # ------------------------------------------------------------------ converged modes
+    def modes(self, theta, beta, y: BatchResponse, u0, tol: float = 1e-14, maxit: int = 60) -> BatchModes:
+        """The conditional modes at each problem's ``(theta, beta)`` for its response, from ``u0``
+        (B, n1, k): Newton steps on the penalized deviance (Fisher scoring for a problem whose
+        observed information is not positive definite at a level), halved where the deviance
+        would rise, each problem stopping when it changes by less than ``tol (1 + pdev)``."""
+        a = self.row_effects(theta)
+        xb = self.model.offset + beta @ self.model.X.T
+        u = np.array(u0, dtype=float)
+        eta = self.linear_predictor(xb, a, u)
+        mu = self.fam.linkinv(eta)
+        pdev = self.deviance(y, mu, u)
+        ok = np.isfinite(pdev)
+        act = np.flatnonzero(ok)
+        w = self.model.weights
+        for _ in range(maxit):
+            if not act.size:
+                break
+            ya = y.take(act)
+            W, _, d1, half_d2 = unit_derivatives(self.fam, ya.y, w, eta[act], mu[act])
+            M = self.blocks(half_d2, a[act])
+            fisher = ~self._positive(M)
+            if fisher.any():
+                M[fisher] = self.blocks(W[fisher], a[act][fisher])
+            grad = self.level_sums(a[act] * (0.5 * d1)[:, :, None]) + u[act]
+            step, _ = self.solve(M, grad)
+            moved, u_c, eta_c, mu_c, p_c = self._scoring_step(
+                ya, a[act], xb[act], u[act], u[act] - step, pdev[act]
+            )
+            change = pdev[act] - p_c
+            u[act], eta[act], mu[act], pdev[act] = u_c, eta_c, mu_c, p_c
+            done = ~moved | (change < tol * (1.0 + np.abs(p_c)))
+            ok[act[~moved]] = False
+            act = act[~done]
+        ok[act] = False  # not converged in maxit steps
+        W = w * self.fam.mu_eta(eta) ** 2 / self.fam.variance(mu)
+        return BatchModes(a, u, eta, mu, pdev, W, self.blocks(W, a), ok)
+
+    def _positive(self, M: np.ndarray) -> np.ndarray:
+        """Problems whose every block is positive definite."""
+        if self.k == 1:
+            return np.all(M[:, :, 0, 0] > 0, axis=1)
+        return np.all(np.linalg.eigvalsh(M)[..., 0] > 0, axis=1)
+
+    def _scoring_step(self, y, a, xb, u, u_new, pdev, max_halvings: int = 30):
+        """From ``u`` towards ``u_new``, halved until the penalized deviance does not rise:
+        whether each problem could step, and the new ``u``, ``eta``, ``mu`` and deviance."""
+        step = u_new - u
+        t = np.ones(len(u))
+        moved = np.zeros(len(u), dtype=bool)
+        u_c, eta_c, mu_c, p_c = u.copy(), np.empty_like(xb), np.empty_like(xb), pdev.copy()
+        pending = np.arange(len(u))
+        for _ in range(max_halvings):
+            if not pending.size:
+                break
+            uc = u[pending] + t[pending, None, None] * step[pending]
+            ec = self.linear_predictor(xb[pending], a[pending], uc)
+            mc = self.fam.linkinv(ec)
+            pc = self.deviance(y.take(pending), mc, uc)
+            good = np.isfinite(pc) & (pc <= pdev[pending] + 1e-12 * (1.0 + np.abs(pdev[pending])))
+            g = pending[good]
+            moved[g], u_c[g], eta_c[g], mu_c[g], p_c[g] = True, uc[good], ec[good], mc[good], pc[good]
+            pending = pending[~good]
+            t[pending] /= 2.0
+        still = ~moved
+        if still.any():  # no step: stay where they are
+            eta_c[still] = self.linear_predictor(xb[still], a[still], u[still])
+            mu_c[still] = self.fam.linkinv(eta_c[still])
+        return moved, u_c, eta_c, mu_c, p_c
+
+    def laplace(
+        self, theta, beta, y: BatchResponse, u0, tol: float = 1e-14
+    ) -> tuple[np.ndarray, np.ndarray, BatchModes]:
+        """The criterion (less its constant) and its gradient over ``(theta, beta)`` for each
+        problem (:mod:`mixedmodels.laplace_gradient` with a block-diagonal ``A``); ``inf`` where
+        PIRLS does not converge."""
+        md = self.modes(theta, beta, y, u0, tol=tol)
+        _, logdet = self.solve(md.M, np.zeros(md.M.shape[:3]))
+        f = np.where(md.ok, md.pdev + logdet, np.inf)
+        W, dW, d1, half_d2 = unit_derivatives(self.fam, y.y, self.model.weights, md.eta, md.mu)
+        Minv = np.linalg.inv(md.M)  # (B, n1, k, k)
+        v = np.einsum("bnij,bnj->bni", Minv[:, self.refs], md.a)  # A^{-1} a_i at the row's level
+        h = np.einsum("bni,bni->bn", md.a, v)
+        g_u = self.level_sums(md.a * (dW * h)[:, :, None])
+        if canonical(self.fam):
+            s = np.einsum("blij,blj->bli", Minv, g_u)
+        else:
+            s, _ = self.solve(self.blocks(half_d2, md.a), g_u)
+        s_rows = s[:, self.refs]
+        r = d1 + dW * h - half_d2 * np.einsum("bni,bni->bn", md.a, s_rows)
+        Q = r[:, :, None] * md.u[:, self.refs] + (2.0 * W)[:, :, None] * v - (0.5 * d1)[:, :, None] * s_rows
+        G = np.einsum("nj,bnc->bjc", self.z, Q)
+        grad = np.concatenate([G[:, self.rows_t, self.cols_t], r @ self.model.X], axis=1)
+        grad[~md.ok] = 0.0
+        return f, grad, md
+
+
+@dataclass(frozen=True)
+class BatchModes:
+    """Modes of a batch: row effects ``a``, ``u``, ``eta``, ``mu``, penalized deviances, the
+    working weights and blocks ``M`` there, and which problems converged."""
+
+    a: np.ndarray
+    u: np.ndarray
+    eta: np.ndarray
+    mu: np.ndarray
+    pdev: np.ndarray
+    W: np.ndarray
+    M: np.ndarray
+    ok: np.ndarray
+
+
+@dataclass(frozen=True)
+class BatchResponse:
+    """Responses ``y`` (B, n) of a batch and, per problem, ``c``: the part of the deviance free
+    of ``mu`` (``sum 2 w [y log y + (1 - y) log(1 - y)]`` for the binomial, ``sum 2 w [y log y -
+    y]`` for the Poisson), so that each evaluation computes only the terms with ``mu``."""
+
+    family: str
+    y: np.ndarray
+    weights: np.ndarray
+    c: np.ndarray
+    binary: bool
+
+    @classmethod
+    def make(cls, family: str, y: np.ndarray, weights: np.ndarray) -> BatchResponse:
+        tw = 2.0 * weights
+        if family == "binomial":
+            c = np.sum(tw * (special.xlogy(y, y) + special.xlogy(1.0 - y, 1.0 - y)), axis=1)
+            return cls(family, y, weights, c, bool(np.all((y == 0.0) | (y == 1.0))))
+        if family == "poisson":
+            return cls(family, y, weights, np.sum(tw * (special.xlogy(y, y) - y), axis=1), False)
+        raise ValueError(f"no batched deviance for the {family} family")
+
+    def take(self, rows: np.ndarray) -> BatchResponse:
+        return BatchResponse(self.family, self.y[rows], self.weights, self.c[rows], self.binary)
+
+    def deviance_terms(self, mu: np.ndarray) -> np.ndarray:
+        """The unit deviances less their terms free of ``mu``."""
+        tw, y = 2.0 * self.weights, self.y
+        if self.family == "poisson":
+            return tw * (mu - y * np.log(mu))
+        if self.binary:
+            return -tw * np.log(np.where(y == 1.0, mu, 1.0 - mu))
+        return -tw * (y * np.log(mu) + (1.0 - y) * np.log1p(-mu))

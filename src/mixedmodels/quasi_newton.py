@@ -35,6 +35,7 @@ from .newton import ESCAPE_STEPS, MAX_ESCAPES
 
 __all__ = ["GradientResult", "minimize_gradient", "minimize_gradient_batch"]
 
+NEAR_BOUND = 1e-8  # a coordinate this close to its bound is checked as one on it
 POOR_STEP = 1.0 / 16.0  # a step halved this far restarts the Hessian from differences
 ManyFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -201,14 +202,16 @@ def _sr1_update(H: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _inward_points(fg, x, f, g, stopped, lower) -> np.ndarray:
-    """Problems stopped with a coordinate on its bound where the function falls inward: moved
+    """Problems stopped with a coordinate on (or within ``NEAR_BOUND`` of) its bound, where the
+    gradient vanishes as on it, and where the function falls inward: moved
     (in place) to the first lower point ``lower + t (0.1 + max|x|)`` along such a coordinate;
     returns their indices, to be minimized again from there."""
-    stuck = np.flatnonzero(stopped & np.any(np.isfinite(lower) & (x <= lower), axis=1))
+    near = np.isfinite(lower) & (x <= lower + NEAR_BOUND)
+    stuck = np.flatnonzero(stopped & np.any(near, axis=1))
     moved = np.zeros(len(x), dtype=bool)
     for j in np.flatnonzero(np.isfinite(lower)):
         for t in ESCAPE_STEPS:
-            open_ = stuck[(x[stuck, j] <= lower[j]) & ~moved[stuck]]
+            open_ = stuck[near[stuck, j] & ~moved[stuck]]
             if not open_.size:
                 break
             trial = x[open_].copy()

@@ -21,6 +21,23 @@ __all__ = ["VARCORR_COLUMNS", "by_group", "ranef_records", "ranef_table", "varco
 VARCORR_COLUMNS = ["group", "var1", "var2", "vcov", "sdcor"]
 
 
+def varpar_names(terms: Sequence[ReTerm]) -> list[str]:
+    """lme4's names of the random-effect standard deviations and correlations, in theta order:
+    ``sd_(Intercept)|Subject``, ``cor_Days.(Intercept)|Subject``, ``sd_Days|Subject`` (a group
+    met again is numbered, ``Subject.1``)."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for term in terms:
+        count = seen.get(term.group, 0)
+        seen[term.group] = count + 1
+        group = term.group if count == 0 else f"{term.group}.{count}"
+        c = term.cnames
+        for j in range(term.k):
+            for i in range(j, term.k):
+                names.append(f"sd_{c[j]}|{group}" if i == j else f"cor_{c[i]}.{c[j]}|{group}")
+    return names
+
+
 def by_group(terms: Sequence[ReTerm]) -> dict[str, list[int]]:
     """The indices of the terms of each grouping factor (``(Days || Subject)`` gives two)."""
     groups: dict[str, list[int]] = {}

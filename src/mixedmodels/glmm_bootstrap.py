@@ -1,0 +1,197 @@
+"""The parametric bootstrap of a glmer fit: simulated responses and their refits.
+
+Responses (:func:`glmer_blocks`): linear predictors ``o + X beta + Z Lambda u`` with new random
+effects ``u ~ N(0, I)`` (``use_u=False``) or the conditional modes (``use_u=True``), then binomial
+draws with each row's trials (the model's response is the proportion) or Poisson draws; the
+same numbers for any block size.
+
+Refits (:class:`GlmerRefits`), each from the estimate, of the criterion the fit used:
+
+- a Laplace fit with a single random-effects term (and the default statistic): all replicates
+  of a chunk at once, quasi-Newton steps over ``(theta, beta)`` for all of them together
+  (:func:`~mixedmodels.quasi_newton.minimize_gradient_batch`, starting from the fit's Hessian),
+  each step's PIRLS batched (:class:`~mixedmodels.pirls_batch.SingleTermBatch`);
+- otherwise one replicate at a time: the Laplace criterion's quasi-Newton steps from the
+  estimate, or (nAGQ other than 1, a custom statistic, or where those steps do not converge)
+  the fit's two stages from the start.
+
+A replicate whose refit fails is counted as failed; one with a variance at 0 as singular.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import numpy as np
+
+from .covariance import sdcor_from_theta
+from .glmm import fit_glmm, laplace_function
+from .glmm_results import GlmerFit
+from .irls import IrlsError
+from .messages import SINGULAR_TOL
+from .pirls import GlmmModel
+from .pirls_batch import SingleTermBatch
+from .quasi_newton import minimize_gradient, minimize_gradient_batch
+
+__all__ = ["GlmerRefits", "glmer_blocks", "glmer_statistic"]
+
+BATCH_ROWS = 40_000  # replicates x rows of data refitted together
+REFIT_FTOL = 1e-11  # a replicate's optimum: the criterion within about this (relative) of it
+REFIT_PIRLS = 1e-12  # PIRLS's tolerance in a replicate's evaluations
+
+
+def _trials(model: GlmmModel) -> np.ndarray:
+    """The number of trials of each row to draw a binomial from (ones for a 0/1 response)."""
+    w = model.weights
+    return np.round(w).astype(np.int64) if np.any(w > 1) else np.ones(model.n, dtype=np.int64)
+
+
+def glmer_blocks(
+    fit: GlmerFit, nsim: int, use_u: bool, rng: np.random.Generator, block: int
+) -> Iterator[np.ndarray]:
+    """Simulated responses on the model's scale (a binomial's proportions), ``block`` replicates
+    (columns) at a time: the same numbers for any ``block``."""
+    m = fit.model
+    fixed = m.offset + m.X @ fit.beta
+    ZL = m.z_matrix() @ m.lambda_matrix(fit.theta)
+    U = None if use_u else rng.standard_normal((nsim, ZL.shape[1]))
+    trials = _trials(m)
+    for lo in range(0, nsim, block):
+        hi = min(lo + block, nsim)
+        random = ZL @ (np.repeat(fit.optimum.state.u[:, None], hi - lo, axis=1) if U is None else U[lo:hi].T)
+        mu = m.fam.linkinv(fixed[:, None] + np.asarray(random)).T  # (replicates, n)
+        if m.fam.name == "poisson":
+            yield rng.poisson(mu).T.astype(float)
+        else:
+            k = rng.binomial(trials, mu)
+            yield np.divide(k, trials, out=np.zeros(k.shape), where=trials > 0).T
+
+
+def glmer_statistic(fit: GlmerFit, theta: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """The default statistic of replicates (R, ntheta) and (R, p): the random effects' standard
+    deviations and correlations, then the fixed effects (lme4's ``confint`` order)."""
+    sdcor = sdcor_from_theta(fit.model.layout, theta, np.ones(len(theta)))
+    return np.column_stack([sdcor, beta])
+
+
+class GlmerRefits:
+    """Refits of one glmer fit for chunks of simulated responses (see the module)."""
+
+    def __init__(self, fit: GlmerFit, statistic, chunk: int, large_chunk: int):
+        self.fit, self.statistic = fit, statistic
+        self.chunks = (chunk, large_chunk)
+        model = fit.model
+        self.nt = model.layout.ntheta
+        self.lower = np.concatenate([model.layout.lower(), np.full(model.p, -np.inf)])
+        self.diag = model.layout.diagonal_mask()
+        single = len(model.reterms) == 1 and fit.nagq == 1 and statistic is None
+        self.batch = SingleTermBatch(model) if single else None
+
+    def chunk_size(self) -> int:
+        """Replicates per random stream: small chunks for one replicate at a time."""
+        return self.chunks[0] if self.batch is not None else self.chunks[1]
+
+    def bytes_per_replicate(self) -> float:
+        """Memory of one replicate in a batched refit (its difference stencil included)."""
+        d = len(self.lower)
+        return 8.0 * self.fit.model.n * (12 + 4 * (d + 1))
+
+    def start(self) -> np.ndarray:
+        """The estimate, a variance at 0 moved off its bound (a replicate need not be singular)."""
+        theta = self.fit.theta.copy()
+        theta[self.diag & (theta <= 0)] = 0.5
+        return np.concatenate([theta, self.fit.beta])
+
+    def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Statistics (m, s) of the replicates ``Y`` (n, m), their status and their ``theta``."""
+        if self.batch is not None:
+            x, failed = self._batch(Y.T)
+            fits = None
+        else:
+            x, failed, fits = self._one_by_one(Y.T)
+        theta = x[:, : self.nt]
+        if self.statistic is None:
+            values = glmer_statistic(self.fit, theta, x[:, self.nt :])
+        else:
+            values = self._custom(fits)
+        values[failed] = np.nan
+        singular = np.any(theta[:, self.diag] < SINGULAR_TOL, axis=1)
+        status = np.where(failed, "failed", np.where(singular, "singular", "ok"))
+        return values, status, theta
+
+    # ------------------------------------------------------------ batched
+    def _batch(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Replicates by batched quasi-Newton steps, ``BATCH_ROWS`` rows of data at a time (the
+        arrays of a step then stay in cache); one by one where those steps fail."""
+        size = max(1, BATCH_ROWS // self.fit.model.n)
+        parts = [self._batch_part(Y[lo : lo + size]) for lo in range(0, len(Y), size)]
+        x = np.vstack([p[0] for p in parts])
+        failed = np.concatenate([p[1] for p in parts])
+        for i in np.flatnonzero(failed):
+            again, _ = self._refit(Y[i])
+            if again is not None:
+                x[i], failed[i] = again, False
+        return x, failed
+
+    def _batch_part(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        batch, nt = self.batch, self.nt
+        assert batch is not None
+        m = len(Y)
+        resp = batch.responses(Y)
+        modes = np.zeros((m, batch.n1, batch.k))
+        best = np.full(m, np.inf)
+
+        def fg(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            f, g, md = batch.laplace(X[:, :nt], X[:, nt:], resp.take(rows), modes[rows], tol=REFIT_PIRLS)
+            better = f < best[rows]  # warm starts from each replicate's lowest point so far
+            best[rows[better]], modes[rows[better]] = f[better], md.u[better]
+            return f, g
+
+        H0 = self.fit.optimum.hessian
+        H0 = H0 if H0 is not None and np.all(np.isfinite(H0)) else None
+        res = minimize_gradient_batch(fg, np.tile(self.start(), (m, 1)), self.lower, H0=H0, ftol=REFIT_FTOL)
+        return res.x, ~res.converged
+
+    # ------------------------------------------------------------ one by one
+    def _one_by_one(self, Y: np.ndarray):
+        m = len(Y)
+        x = np.tile(self.start(), (m, 1))
+        failed = np.zeros(m, dtype=bool)
+        fits: list[GlmerFit | None] = []
+        for i in range(m):
+            xi, optimum = self._refit(Y[i])
+            failed[i] = xi is None
+            if xi is not None:
+                x[i] = xi
+            custom = optimum is not None and self.statistic is not None
+            fits.append(self._as_fit(Y[i], optimum) if custom else None)
+        return x, failed, fits
+
+    def _refit(self, y: np.ndarray):
+        """One replicate's ``(theta, beta)`` (None where the refit fails) and, where it was fitted
+        in full, its optimum."""
+        model = self.fit.model.with_response(y)
+        if self.fit.nagq == 1 and self.statistic is None:
+            fg, memo = laplace_function(model, False, self.fit.beta, None)
+            res = minimize_gradient(fg, self.start(), self.lower)
+            if res.converged[0]:
+                return res.x[0], None
+        try:
+            optimum = fit_glmm(model, self.fit.nagq)
+        except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+            return None, None
+        if not optimum.opt.converged:
+            return None, None
+        return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta]), optimum
+
+    def _as_fit(self, y: np.ndarray, optimum) -> GlmerFit:
+        return replace(self.fit, model=self.fit.model.with_response(y), optimum=optimum, messages=())
+
+    def _custom(self, fits: list) -> np.ndarray:
+        """The user's statistic of each refit (NaN, as wide as on the fit, where it failed)."""
+        from .bootstrap import _as_values
+
+        width = len(_as_values(self.statistic(self.fit)))
+        rows = [_as_values(self.statistic(f)) if f is not None else np.full(width, np.nan) for f in fits]
+        return np.array(rows).reshape(len(rows), width)
