@@ -38,7 +38,7 @@ __all__ = ["GlmerRefits", "glmer_blocks", "glmer_statistic"]
 
 BATCH_ROWS = 40_000  # replicates x rows of data refitted together
 REFIT_FTOL = 1e-11  # a replicate's optimum: the criterion within about this (relative) of it
-REFIT_PIRLS = 1e-12  # PIRLS's tolerance in a replicate's evaluations
+REFIT_PIRLS = 1e-10  # PIRLS's tolerance in a replicate's evaluations
 
 
 def _trials(model: GlmmModel) -> np.ndarray:
