@@ -157,12 +157,12 @@ class SingleTermBatch:
             if not act.size:
                 break
             ya = y.take(act)
-            W, _, d1, half_d2 = unit_derivatives(self.fam, ya.y, w, eta[act], mu[act])
+            W, half_d1, half_d2 = self._newton_weights(ya.y, eta[act], mu[act])
             M = self.blocks(half_d2, a[act])
             fisher = ~self._positive(M)
             if fisher.any():
                 M[fisher] = self.blocks(W[fisher], a[act][fisher])
-            grad = self.level_sums(a[act] * (0.5 * d1)[:, :, None]) + u[act]
+            grad = self.level_sums(a[act] * half_d1[:, :, None]) + u[act]
             step, _ = self.solve(M, grad)
             moved, u_c, eta_c, mu_c, p_c = self._scoring_step(
                 ya, a[act], xb[act], u[act], u[act] - step, pdev[act]
@@ -175,6 +175,20 @@ class SingleTermBatch:
         ok[act] = False  # not converged in maxit steps
         W = w * self.fam.mu_eta(eta) ** 2 / self.fam.variance(mu)
         return BatchModes(a, u, eta, mu, pdev, W, self.blocks(W, a), ok)
+
+    def _newton_weights(self, y: np.ndarray, eta: np.ndarray, mu: np.ndarray):
+        """``W``, ``d'/2`` and ``d''/2`` (:mod:`mixedmodels.laplace_gradient`), the last ``W``
+        itself for a canonical link."""
+        fam, w = self.fam, self.model.weights
+        m1 = fam.mu_eta(eta)
+        inv_v = 1.0 / fam.variance(mu)
+        wr = w * (y - mu)
+        W = w * m1 * m1 * inv_v
+        half_d1 = -wr * m1 * inv_v
+        if canonical(fam):
+            return W, half_d1, W
+        curvature = fam.link.mu_eta_deriv(eta) - m1 * m1 * fam.variance_deriv(mu) * inv_v
+        return W, half_d1, W - wr * curvature * inv_v
 
     def _positive(self, M: np.ndarray) -> np.ndarray:
         """Problems whose every block is positive definite."""
