@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
+from mixedmodels.pirls import laplace_deviance, pirls
 
 glmer_module = importlib.import_module("mixedmodels.glmer")  # the package's glmer is the function
 
@@ -25,13 +26,12 @@ REF_DIR = HERE / "reference" / "glmm" / "more"
 # the conformance tolerances for glmer (shared/tools/conformance.py's GLMM_TOL)
 TOL = {"fixef": 1e-3, "se": 1e-3, "sd": 2e-3, "corr": 5e-3, "loglik": 1e-3, "ranef": 5e-3, "condsd": 5e-3}
 SLOW = {"guimmun", "epil"}  # over 2 s each here (guimmun: minutes)
-REFUSED = {"grouseticks_sqrt", "grouseticks_sqrt_year"}  # glmer refuses Poisson sqrt for now
 _MARKS = {
     "guimmun": pytest.mark.heavy,  # 200-540 s here: not in the default run
     "epil": pytest.mark.slow,
 }
 NAMES = ["guimmun", "epil", "epil_nagq0", "crossed_binary_slopes", "cbpp_cloglog", "cbpp_cauchit",
-         "cbpp_nagq0"]  # fmt: skip
+         "cbpp_nagq0", "grouseticks_sqrt", "grouseticks_sqrt_year"]  # fmt: skip
 CASES = [pytest.param(c, marks=_MARKS[c]) if c in _MARKS else c for c in NAMES]
 
 
@@ -399,13 +399,24 @@ def test_simulate_poisson_counts(fits):
     np.testing.assert_array_equal(free, fit.simulate(200, use_u=False, seed=8).to_numpy())
 
 
-@pytest.mark.parametrize("case", sorted(REFUSED))
-def test_poisson_sqrt_link_is_refused_until_its_modes_are_handled(case):
-    """R's values for these (grouseticks with the Poisson sqrt link) are kept for the fix. Found:
-    the GLM of the fixed part has no valid start (R's glm() fails too; lme4 starts PIRLS from the
-    family's means), and with a start PIRLS settles in different modes from different starts
-    (the criterion carries the last mode over), so the fit stopped at loglik -1079.85 where
-    lme4 reaches -1051.98, reporting convergence. Refused rather than silently wrong."""
-    ref, df = load_case(case)
-    with pytest.raises(NotImplementedError, match="Poisson sqrt link is not supported yet"):
-        mm.glmer(ref["formula"], df, family=ref["family"], link=ref["link"], nagq=ref["nAGQ"])
+def test_poisson_sqrt_modes_do_not_depend_on_the_start():
+    """With the sqrt link a positive count's mean eta^2 has a mirror at -eta: PIRLS jumping the
+    barrier at 0 found other modes from other starts (and the fit stopped at loglik -1079.85
+    where lme4 reaches -1051.98). Kept on the side of the barrier it starts on, the mode is
+    unique: the same from the fit's mode and from modes pushed off it."""
+    ref, df = load_case("grouseticks_sqrt_year")
+    fit = fit_case(ref, df)
+    model = fit.model
+    values = []
+    for scale in (0.0, 0.3, 1.0):
+        u0 = fit.optimum.state.u * (1.0 + scale)
+        st = pirls(model, fit.theta, fit.beta, u0, tol=1e-14, maxit=200)
+        values.append(laplace_deviance(model, st))
+    assert max(values) - min(values) < 1e-7
+    assert -values[0] / 2 == pytest.approx(ref["loglik"], abs=1e-3)
+
+
+def test_poisson_identity_link_is_refused_with_the_reason():
+    ref, df = load_case("grouseticks_sqrt_year")
+    with pytest.raises(NotImplementedError, match="identity link is not supported yet"):
+        mm.glmer(ref["formula"], df, family="poisson", link="identity")

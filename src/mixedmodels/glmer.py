@@ -28,7 +28,6 @@ from .rformula import r_keywords
 
 __all__ = ["glmer"]
 
-UNSAFE_POISSON_LINKS = ("sqrt", "identity")  # PIRLS modes that depend on the start (see glmer's docstring)
 FITTED_EPS = 10 * np.finfo(float).eps  # a fitted probability this close to 0 or 1 is reported
 
 
@@ -57,9 +56,8 @@ def glmer(
     family : str or Family
         "binomial" or "poisson" (or a :class:`~mixedmodels.families.Family`).
     link : str, optional
-        binomial: logit (default), probit, cloglog, cauchit, log; poisson: log (default).
-        Poisson's sqrt and identity links are refused for now (NotImplementedError): their
-        PIRLS modes depend on where the iteration starts, and the fit can stop at a wrong one.
+        binomial: logit (default), probit, cloglog, cauchit, log; poisson: log (default), sqrt
+        (the identity link is refused for now: NotImplementedError).
     nagq : int
         1: the Laplace approximation; > 1: adaptive Gauss-Hermite quadrature with that many
         nodes (one scalar random-effects term only, as lme4); 0: the fixed effects estimated
@@ -79,11 +77,11 @@ def glmer(
         raise TypeError("glmer does not take a Dask DataFrame yet: compute() it to pandas first")
     check_frame(data)
     fam = make_family(family, link)
-    if fam.name == "poisson" and fam.link.name in UNSAFE_POISSON_LINKS:
+    if (fam.name, fam.link.name) == ("poisson", "identity"):
         raise NotImplementedError(
-            f"glmer with the Poisson {fam.link.name} link is not supported yet: PIRLS can settle in a "
-            "different mode from different starts with it, and the fit can stop at a wrong one "
-            "(mm.glm fits these links)"
+            "glmer with the Poisson identity link is not supported yet: a zero count pulls its mean "
+            "onto the boundary 0 of the link's domain, where the Laplace approximation's mode is not "
+            "a stationary point (lme4 fails on such data too); the sqrt and log links are supported"
         )
     nagq = _check_nagq(nagq)
     parsed = parse_formula(formula)

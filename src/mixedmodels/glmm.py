@@ -40,7 +40,7 @@ from functools import cache
 import numpy as np
 import scipy
 
-from .irls import IrlsFit, irls
+from .irls import IrlsError, IrlsFit, irls
 from .laplace_gradient import laplace_gradient
 from .optimize import BOUNDARY_TOL, OptSummary, minimize_theta, polish, snap_to_boundary
 from .pirls import (
@@ -72,7 +72,7 @@ class GlmmOptimum:
     state: PirlsState
     criterion: float
     vcov: np.ndarray
-    glm: IrlsFit
+    glm: IrlsFit | None
     stage1: OptSummary
     hessian: np.ndarray | None
 
@@ -223,11 +223,11 @@ def fit_glmm(model: GlmmModel, nagq: int = 1, mustart: np.ndarray | None = None)
 def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOptimum:
     layout = model.layout
     nt = layout.ntheta
-    glm = irls(model.X, model.y, model.fam, model.weights, model.offset, mustart, warn=False)
-    fg0, memo0 = laplace_function(model, True, glm.beta, None)
+    glm, beta0 = _start(model, mustart)
+    fg0, memo0 = laplace_function(model, True, beta0, None)
     stage1 = _minimize_laplace(fg0, layout.start(), layout.lower())
     if not stage1.converged:  # derivative-free from the start, as lme4
-        stage1 = minimize_theta(criterion_function(model, 0, glm.beta)[0], layout.start(), layout.lower())
+        stage1 = minimize_theta(criterion_function(model, 0, beta0)[0], layout.start(), layout.lower())
     fg0(stage1.theta)
     st1 = memo0["state"]
     if nagq == 0:
@@ -271,6 +271,26 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     except np.linalg.LinAlgError:
         V = vcov_joint(pirls(model, opt.theta[:nt], opt.theta[nt:], state.u, joint=True))
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H)
+
+
+def _start(model: GlmmModel, mustart: np.ndarray | None) -> tuple[IrlsFit | None, np.ndarray]:
+    """The GLM of the fixed part and its coefficients, the start of stage 1; where that GLM has no
+    valid start (as R's ``glm`` has none for some links), the weighted least squares of the
+    family's starting linear predictor on ``X`` instead (lme4 starts PIRLS from those means), or
+    where that leaves the link's domain, their mean as the intercept."""
+    try:
+        glm = irls(model.X, model.y, model.fam, model.weights, model.offset, mustart, warn=False)
+        return glm, glm.beta
+    except IrlsError:
+        mu = model.fam.initialize(model.y, model.weights).mustart if mustart is None else mustart
+        sw = np.sqrt(model.weights)
+        target = model.fam.linkfun(mu) - model.offset
+        beta = np.linalg.lstsq(model.X * sw[:, None], target * sw, rcond=None)[0]
+        ones = np.flatnonzero(np.all(model.X == 1.0, axis=0))
+        if ones.size and np.any(model.offset + model.X @ beta <= 0):
+            beta = np.zeros(model.p)  # the intercept alone: a linear predictor inside the domain
+            beta[ones[0]] = np.average(target, weights=model.weights)
+        return None, beta
 
 
 def _lme4_laplace_many(model: GlmmModel, eta0: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:

@@ -576,6 +576,24 @@ class PirlsState:
         return float(self.u @ self.u)
 
 
+def bounded_eta(fam: Family) -> bool:
+    """Whether the link maps only part of the line to valid means (binomial log, Poisson sqrt
+    and identity): PIRLS then keeps ``eta`` inside, where the penalized deviance is convex and
+    its mode unique (outside, ``mu = eta^2`` of the sqrt link gives every mode a mirror)."""
+    return (fam.name, fam.link.name) in {("binomial", "log"), ("poisson", "sqrt"), ("poisson", "identity")}
+
+
+def _valid(model: GlmmModel, eta: np.ndarray) -> bool:
+    """Whether ``eta`` is inside the link's domain. For the sqrt link only rows with counts need
+    ``eta > 0``: a zero count's deviance ``2 w eta^2`` is smooth and convex through 0, while a
+    positive count's ``-4 w y log|eta|`` is a barrier that PIRLS must not jump across (to the
+    mirror image of its mode)."""
+    fam = model.fam
+    if fam.link.name == "sqrt":
+        return bool(np.all(np.isfinite(eta)) and np.all(eta[model.y > 0] > 0))
+    return bool(fam.valid_eta(eta) and fam.valid_mu(fam.linkinv(eta)))
+
+
 def _pdev(model: GlmmModel, mu: np.ndarray, u: np.ndarray) -> float:
     return float(np.sum(model.dev_resids(mu))) + float(u @ u)
 
@@ -600,6 +618,12 @@ def pirls(
     beta = np.asarray(beta, dtype=float).copy()
     xb = model.X @ beta
     eta = model.offset + xb + ts.zl_times(u)
+    bounded = bounded_eta(fam)
+    if bounded and not _valid(model, eta):  # start inside the links' domain, or fail
+        u = np.zeros(ts.q)
+        eta = model.offset + xb
+        if not _valid(model, eta):
+            raise FloatingPointError("no valid linear predictor to start PIRLS from")
     mu = fam.linkinv(eta)
     pdev = _pdev(model, mu, u)
     converged = False
@@ -628,7 +652,8 @@ def pirls(
             etac = eta + t * step_eta
             muc = fam.linkinv(etac)
             pc = _pdev(model, muc, uc)
-            if np.isfinite(pc) and pc <= pdev + 1e-12 * (1.0 + abs(pdev)):
+            ok = np.isfinite(pc) and pc <= pdev + 1e-12 * (1.0 + abs(pdev))
+            if ok and (not bounded or _valid(model, etac)):
                 break
             t /= 2.0
         else:
