@@ -239,3 +239,40 @@ def test_kenward_roger_of_a_weighted_model(sleep):
     weights (6.992, 1.566) nor without them (7.488, 1.634): we follow the formulas."""
     fit = mm.lmer("Reaction ~ Days + (Days | Subject)", sleep, weights="w")
     np.testing.assert_allclose(fit.kenward_roger.V, dense_kenward_roger(fit), rtol=1e-8)
+
+
+def _argument_lines(summary: str) -> list[str]:
+    """The heading's lines after "Data:" up to the first blank line."""
+    lines = summary.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("   Data: "))
+    return lines[start + 1 : lines.index("", start)]
+
+
+def test_weights_and_offset_lines_follow_one_rule_in_lmer_and_glmer(sleep):
+    """A column is named, an array is "given", nothing given prints no line (lmer and glmer)."""
+    formula = "Reaction ~ Days + (1 | Subject)"
+    w, o = sleep["w"].to_numpy(), sleep["logdays"].to_numpy()
+    assert _argument_lines(mm.lmer(formula, sleep).summary()) == []
+    assert _argument_lines(mm.lmer(formula, sleep, weights="w").summary()) == ["Weights: w"]
+    assert _argument_lines(mm.lmer(formula, sleep, weights=w, offset="logdays").summary()) == [
+        "Weights: given",
+        " Offset: logdays",
+    ]
+    assert _argument_lines(mm.lmer(formula, sleep, offset=o).summary()) == [" Offset: given"]
+    cbpp = pd.read_csv(HERE / "data" / "cbpp.csv").assign(ls=lambda d: np.log(d["size"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mm.MixedModelsWarning)
+        fits = {
+            "none": mm.glmer("prop ~ period + (1 | herd)", cbpp),
+            "column": mm.glmer("prop ~ period + (1 | herd)", cbpp, weights="size", offset="ls"),
+            "array": mm.glmer(
+                "prop ~ period + (1 | herd)",
+                cbpp,
+                weights=cbpp["size"].to_numpy(),
+                offset=cbpp["ls"].to_numpy(),
+            ),
+        }
+    assert _argument_lines(fits["none"].summary()) == []
+    assert _argument_lines(fits["column"].summary()) == ["Weights: size", " Offset: ls"]
+    assert _argument_lines(fits["array"].summary()) == ["Weights: given", " Offset: given"]
+    assert fits["array"].loglik == pytest.approx(fits["column"].loglik, rel=1e-10)

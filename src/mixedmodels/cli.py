@@ -18,6 +18,8 @@ EXAMPLES = """examples:
   mixedmodels fit sleepstudy "Reaction ~ Days + (Days | Subject)"
   mixedmodels fit data.csv "y ~ x + (1 | g)" --ml --format json
   mixedmodels fit data.csv "y ~ x + (1 | g)" --family binomial --link probit --nagq 9
+  mixedmodels fit data.csv "prop ~ x + (1 | g)" --family binomial --weights trials
+  mixedmodels fit data.csv "count ~ x + (1 | g)" --family poisson --offset log_exposure
   mixedmodels bootstrap seed "y ~ x + (1 | p)" --nsim 10000 --use-u
   mixedmodels profile seed "y ~ x + (1 | p)" --level 0.9
 
@@ -67,7 +69,7 @@ def _fit(args) -> str:
         return _fit_glmer(args)
     if args.link is not None or args.nagq is not None:
         raise CliError("--link and --nagq need --family (binomial or poisson): they are for a glmer fit")
-    fit = lmer(args.formula, read_data(args.data, args.factor), reml=not args.ml)
+    fit = lmer(args.formula, read_data(args.data, args.factor), reml=not args.ml, **_model_columns(args))
     if args.format == "json":
         return json.dumps(fit.to_dict(), indent=1)
     if args.format == "csv":
@@ -85,13 +87,31 @@ def _fit_glmer(args) -> str:
         raise CliError("--ml is for a linear mixed model: a glmer fit is always by maximum likelihood")
     nagq = 1 if args.nagq is None else args.nagq
     data = read_data(args.data, args.factor)
-    fit = glmer(args.formula, data, family=args.family, link=args.link, nagq=nagq)
+    fit = glmer(args.formula, data, family=args.family, link=args.link, nagq=nagq, **_model_columns(args))
     if args.format == "json":
         return json.dumps(fit.to_dict(), indent=1)
     if args.format == "csv":
         table = pd.DataFrame({"estimate": fit.fixef, "se": fit.se, "z": fit.zvalues})
         return table.to_csv(index_label="term").rstrip("\n")
     return fit.summary()
+
+
+def _model_columns(args) -> dict[str, str]:
+    """``weights=`` and ``offset=`` of the model function: the columns --weights and --offset name."""
+    return {key: getattr(args, key) for key in ("weights", "offset") if getattr(args, key) is not None}
+
+
+def _add_column_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--weights",
+        metavar="COL",
+        help="prior weights from column COL (for a binomial proportion response: the numbers of trials)",
+    )
+    p.add_argument(
+        "--offset",
+        metavar="COL",
+        help="column COL added to the linear predictor with coefficient 1 (as + offset(COL) in the formula)",
+    )
 
 
 def _add_glmer_options(p: argparse.ArgumentParser) -> None:
@@ -240,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.set_defaults(run=_compare)
 
     fit = _model_verb(sub, "fit", "fit a linear (or, with --family, generalized) mixed model", _fit)
+    _add_column_options(fit)
     _add_glmer_options(fit)
     boot = _model_verb(sub, "bootstrap", "parametric bootstrap of a mixed model", _bootstrap)
     _add_boot_options(boot)

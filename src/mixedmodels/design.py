@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ import pandas as pd
 from formulaic import Formula, model_matrix
 
 from .contrasts import CONTRASTS, contrast_object, r_column_name
+from .direct import additive_matrix, column_array, simple_terms
 from .formula import FormulaError, ParsedFormula, RandomTerm
 from .frames import as_pandas
 from .options import options
@@ -139,16 +141,8 @@ class Design:
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
-def _simple_terms(rhs: str) -> list[str] | None:
-    """The terms of ``rhs`` when it is only '1', '0' and column names joined by '+', else None."""
-    terms = [t.strip() for t in rhs.split("+")]
-    if all(t in ("0", "1") or _IDENT.match(t) for t in terms):
-        return terms
-    return None
-
-
 def formula_variables(rhs: str, parsed: ParsedFormula | None = None) -> set[str]:
-    simple = _simple_terms(rhs)
+    simple = simple_terms(rhs)
     if simple is not None:
         return {t for t in simple if t not in ("0", "1")}
     try:  # names used as variables, as R reads them: Treatment, log and C are columns there
@@ -194,8 +188,8 @@ def model_frame(data: pd.DataFrame, columns: list[str], na_action: str) -> tuple
     """
     if na_action not in ("omit", "raise"):
         raise ValueError(f"na_action must be 'omit' or 'raise', not {na_action!r}")
-    frame = data[columns]  # a new frame: later assignments never reach the caller's data
-    missing = np.column_stack([frame[c].isna().to_numpy() for c in columns])
+    frame = _select(data, columns)  # a new frame: later assignments never reach the caller's data
+    missing = np.column_stack([_missing(frame, c) for c in columns])
     if missing.any():
         if na_action == "raise":
             counts = dict(zip(columns, missing.sum(axis=0)))
@@ -208,15 +202,39 @@ def model_frame(data: pd.DataFrame, columns: list[str], na_action: str) -> tuple
     if not (isinstance(kept, pd.RangeIndex) and kept.start == 0 and kept.step == 1):
         frame = frame.reset_index(drop=True)
     for col in columns:
-        series = frame[col]
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            if len(np.unique(series.cat.codes.to_numpy())) < len(series.cat.categories):
-                frame[col] = series.cat.remove_unused_categories()
-        elif pd.api.types.is_bool_dtype(series):
-            frame[col] = pd.Categorical(series.map({False: "FALSE", True: "TRUE"}), ["FALSE", "TRUE"])
-        elif pd.api.types.is_numeric_dtype(series) and not np.isfinite(series.to_numpy(dtype=float)).all():
+        values = column_array(frame, col)
+        if values is None:  # a duplicated column name: as pandas gives it
+            values = frame[col]
+        dtype = values.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            if _unused_levels(values):
+                frame[col] = frame[col].cat.remove_unused_categories()
+        elif pd.api.types.is_bool_dtype(dtype):
+            frame[col] = pd.Categorical(frame[col].map({False: "FALSE", True: "TRUE"}), ["FALSE", "TRUE"])
+        elif pd.api.types.is_numeric_dtype(dtype) and not np.isfinite(np.asarray(values, dtype=float)).all():
             raise DataError(f"column {col!r} has infinite values")
     return frame, kept
+
+
+def _select(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``data[columns]``, by position where the names are unique (pandas' label lookup of a
+    text column index is most of a small model frame's time)."""
+    at = [data.columns.get_loc(c) for c in columns]
+    if all(isinstance(i, (int, np.integer)) for i in at):
+        return data.take(at, axis=1)
+    return data[columns]
+
+
+def _missing(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Which rows of column ``name`` are missing, as ``frame[name].isna()``."""
+    values = column_array(frame, name)
+    return frame[name].isna().to_numpy() if values is None else np.asarray(pd.isna(values))
+
+
+def _unused_levels(values) -> bool:
+    """Whether a categorical column has categories that no row takes."""
+    codes = np.asarray(values.cat.codes if isinstance(values, pd.Series) else values.codes)
+    return len(np.unique(codes)) < len(values.dtype.categories)
 
 
 def _coded_formula(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None):
@@ -274,6 +292,10 @@ class MatrixSpec:
         R's names of the columns.
     terms : tuple of str
         The formula term each column belongs to (``"(Intercept)"``, ``"recipe"``, ``"recipe:temp"``).
+    training : (str, DataFrame), optional
+        For a matrix made without formulaic (:func:`~mixedmodels.direct.additive_matrix`) that
+        has coded factors: the right-hand side and the model frame, from which formulaic's
+        specification is made the first time new data needs it.
     """
 
     names: tuple[str, ...]
@@ -283,9 +305,22 @@ class MatrixSpec:
     model_spec: Any = None  # formulaic's ModelSpec, or None for plain columns
     context: dict | None = None
     derived: tuple[Derived, ...] = ()
+    training: tuple[str, pd.DataFrame] | None = field(default=None, repr=False)
+
+    @cached_property
+    def _formulaic(self) -> MatrixSpec:
+        """formulaic's specification of a matrix made directly from the training frame."""
+        assert self.training is not None
+        rhs, frame = self.training
+        spec = _formulaic_matrix(rhs, frame, None, "model")[1]
+        if spec.names != self.names:  # the direct and formulaic matrices are the same by design
+            raise RuntimeError(f"model matrix columns {spec.names} differ from {self.names}")
+        return spec
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The model matrix of new data, with the training data's levels and codings."""
+        if self.training is not None:
+            return self._formulaic.matrix(frame)
         frame = add_derived(frame, self.derived)  # factor(x) and renamed columns, as in training
         if self.model_spec is None:
             parts = [np.ones(len(frame))] if self.intercept else []
@@ -300,7 +335,7 @@ class MatrixSpec:
 
 def _numeric_columns(rhs: str, frame: pd.DataFrame):
     """The model matrix of a right-hand side of numeric columns only, without formulaic."""
-    terms = _simple_terms(rhs)
+    terms = simple_terms(rhs)
     if terms is None:
         return None
     columns = [t for t in terms if t not in ("0", "1")]
@@ -328,11 +363,31 @@ def _unwrap(expr: str) -> str:
 
 
 def materialize(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None, where: str):
-    """The model matrix of ``rhs`` on ``frame`` and its :class:`MatrixSpec`."""
+    """The model matrix of ``rhs`` on ``frame`` and its :class:`MatrixSpec`.
+
+    Numeric columns and treatment-coded factors joined by ``+`` are read directly
+    (:func:`~mixedmodels.direct.additive_matrix`), anything else through formulaic.
+    """
     if not contrasts:
         direct = _numeric_columns(rhs, frame)
+        if direct is None:
+            direct = _additive_columns(rhs, frame)
         if direct is not None:
             return direct
+    return _formulaic_matrix(rhs, frame, contrasts, where)
+
+
+def _additive_columns(rhs: str, frame: pd.DataFrame):
+    """The model matrix of numeric and treatment-coded factor columns, without formulaic."""
+    found = additive_matrix(rhs, frame)
+    if found is None:
+        return None
+    X, names, terms = found
+    return X, MatrixSpec(tuple(names), tuple(terms), training=(rhs, frame))
+
+
+def _formulaic_matrix(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None, where: str):
+    """The model matrix of ``rhs`` on ``frame`` made by formulaic, and its :class:`MatrixSpec`."""
     prepared = prepare(_translate_powers(rhs), frame, contrasts)  # R's factor(x), names as R reads them
     text, context, codings = _coded_formula(prepared.text, prepared.frame, prepared.contrasts)
     context = {**R_FUNCTIONS, **context}
@@ -439,7 +494,11 @@ def _categorical_codes(values: pd.Categorical) -> tuple[np.ndarray, tuple[str, .
 
 def _value_codes(values: np.ndarray, dtype) -> tuple[np.ndarray, tuple[str, ...]]:
     """Codes and labels of plain values: numbers sorted numerically, anything else as text."""
-    if dtype.kind in "iufb":
+    if dtype.kind in "iu" or (
+        dtype.kind not in "fb" and pd.api.types.infer_dtype(values, skipna=False) == "string"
+    ):
+        codes, uniq = pd.factorize(values, sort=True)  # np.unique's result, by hashing: much faster
+    elif dtype.kind in "fb":
         uniq, codes = np.unique(values, return_inverse=True)
     else:
         uniq, codes = np.unique(values.astype(str), return_inverse=True)
@@ -601,13 +660,6 @@ def offset_values(terms: tuple[str, ...], frame: pd.DataFrame) -> np.ndarray | N
 
 
 # ----------------------------------------------------------- plain models, without a model frame
-def _column_array(data: pd.DataFrame, name: str):
-    """The array behind column ``name`` (no Series is made), or None for a duplicated name."""
-    at = data.columns.get_loc(name)
-    if not isinstance(at, (int, np.integer)):
-        return None
-    getter = getattr(data, "_get_column_array", None)  # pandas' own accessor, 20x faster than data[name]
-    return getter(at) if getter is not None else data.iloc[:, at].array
 
 
 def _plain_numbers(values) -> np.ndarray | None:
@@ -640,13 +692,13 @@ def _plain_design(parsed: ParsedFormula, data: pd.DataFrame, columns: list[str],
     the same, without pandas' per-column overhead (which is most of a small fit's set-up).
     """
     parts = [parsed.fixed, *(t.expr for t in parsed.random)]
-    found_terms = [_simple_terms(rhs) for rhs in parts]
+    found_terms = [simple_terms(rhs) for rhs in parts]
     terms = [t for t in found_terms if t is not None]
     if len(data) == 0 or parsed.response not in data.columns or len(terms) < len(found_terms):
         return None
     arrays = {}
     for name in columns:
-        array = _column_array(data, name)
+        array = column_array(data, name)
         if array is None:
             return None
         arrays[name] = array

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .design import DataError, Design, build_design, factor_codes, formula_variables, response_values
+from .direct import arithmetic
 from .families import Family, Initialized
 from .formula import ParsedFormula
 from .messages import warn
@@ -74,6 +75,9 @@ def _numeric(expr: str, data: pd.DataFrame, parsed: ParsedFormula) -> np.ndarray
         if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
             raise DataError(f"{expr!r} in the response must be numeric, not {series.dtype}")
         return series.to_numpy(dtype=float, na_value=np.nan)
+    direct = arithmetic(expr, data)  # size - incidence: no formulaic
+    if direct is not None:
+        return _complete_rows(*direct, expr)
     names = sorted(formula_variables(f"I({expr})", parsed) & set(data.columns))
     if options.safe_formulas:
         check_safe(replace(parsed, response=expr, fixed="1", random=()), data)
@@ -85,14 +89,36 @@ def _numeric(expr: str, data: pd.DataFrame, parsed: ParsedFormula) -> np.ndarray
     return values
 
 
+def _complete_rows(values: np.ndarray, complete: np.ndarray, expr: str) -> np.ndarray:
+    """``values`` with NaN where a column was missing; other values must be finite (as
+    :func:`~mixedmodels.design.response_values` requires of what formulaic evaluates)."""
+    if not np.isfinite(values[complete]).all():
+        raise DataError(f"the response 'I({expr})' has non-finite values")
+    values[~complete] = np.nan
+    return values
+
+
+def _all_booleans(series: pd.Series) -> bool:
+    """Whether every value present is a Python bool (a categorical's categories in use, or each
+    value of another column)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        booleans = np.asarray([type(c) is bool for c in series.cat.categories], dtype=bool)
+        if booleans.all():
+            return True
+        codes = series.cat.codes.to_numpy()
+        used = np.bincount(codes[codes >= 0], minlength=len(booleans)) > 0
+        return bool(booleans[used].all())
+    return bool(series.dropna().map(type).eq(bool).all())
+
+
 def _factor(series: pd.Series, name: str) -> np.ndarray:
     """0 for the first level, 1 for the second (NaN where missing)."""
     missing = series.isna().to_numpy()
-    if pd.api.types.is_bool_dtype(series.dtype) or series.dropna().map(type).eq(bool).all():
+    if pd.api.types.is_bool_dtype(series.dtype) or _all_booleans(series):
         out = np.full(len(series), np.nan)
         out[~missing] = series[~missing].astype(bool).to_numpy(dtype=float)
         return out
-    codes, levels = factor_codes(series[~missing])
+    codes, levels = factor_codes(series[~missing] if missing.any() else series)
     if len(levels) > 2:
         raise DataError(
             f"the response {name!r} has {len(levels)} levels ({', '.join(levels[:5])}); "

@@ -12,6 +12,7 @@ from .printing import (
     _groups_line,
     _random_effects,
     _scaled_residuals,
+    argument_lines,
     coef_table_strings,
     correlation_block,
     format_pvalues,
@@ -42,12 +43,7 @@ def _heading(fit: GlmerFit) -> list[str]:
     if fit.design.dropped_rows:
         data_line += f" ({fit.design.dropped_rows} rows with missing values dropped)"
     lines = [*method, f" Family: {fit.family.name}  ( {fit.link} )", f"Formula: {fit.formula}", data_line]
-    weights, offset = fit.design.labels
-    if weights is not None and fit.model_args.get("weights") is not None:
-        lines.append(f"Weights: {weights}")
-    if offset is not None:
-        lines.append(f" Offset: {offset}")
-    return lines
+    return lines + argument_lines(fit.design.labels)
 
 
 def _criterion_block(fit: GlmerFit) -> str:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "anova_html",
     "anova_text",
+    "argument_lines",
     "coef_table_strings",
     "format_pvalues",
     "format_table",
@@ -470,12 +471,26 @@ def _lmer_heading(fit: LmerFit) -> list[str]:
     if fit.design.dropped_rows:
         data_line += f" ({fit.design.dropped_rows} rows with missing values dropped)"
     lines = [f"Linear mixed model fit by {method}['lmerMod']", f"Formula: {fit.formula}", data_line]
-    weights, offset = fit.design.labels
-    if weights is not None:
-        lines.append(f"Weights: {weights}")
-    if offset is not None:
-        lines.append(f" Offset: {offset}")
-    return lines
+    return lines + argument_lines(fit.design.labels)
+
+
+def argument_lines(labels: tuple[str | None, str | None]) -> list[str]:
+    """lme4's "Weights:" and " Offset:" lines of a summary heading (lmer and glmer alike).
+
+    Parameters
+    ----------
+    labels : (str or None, str or None)
+        What ``weights=`` and ``offset=`` were (``Design.labels``): a column's name, "given"
+        for an array, None when not given (no line).
+
+    Returns
+    -------
+    list of str
+        lme4 prints the argument as the call wrote it; a column is named, an array is "given".
+    """
+    weights, offset = labels
+    lines = [] if weights is None else [f"Weights: {weights}"]
+    return lines + ([] if offset is None else [f" Offset: {offset}"])
 
 
 def lmer_summary(fit: LmerFit, ddf: str | None = "Satterthwaite") -> str:
