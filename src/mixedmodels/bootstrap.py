@@ -517,7 +517,8 @@ def bootstrap(
         raise ValueError(f"nsim must be at least 1, not {nsim}")
     engine: _LmerChunk | _LmChunk | _GlmChunk | GlmerRefits
     if isinstance(fit, GlmerFit):
-        engine = GlmerRefits(fit, statistic, CHUNK, LARGE_CHUNK)
+        flat = None if statistic is None else (lambda f: _as_values(statistic(f)))
+        engine = GlmerRefits(fit, flat, CHUNK, LARGE_CHUNK)
 
         def blocks(rng, m, block):
             return glmer_blocks(fit, m, use_u, rng, block)

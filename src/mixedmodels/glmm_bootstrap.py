@@ -79,6 +79,8 @@ class GlmerRefits:
     """Refits of one glmer fit for chunks of simulated responses (see the module)."""
 
     def __init__(self, fit: GlmerFit, statistic, chunk: int, large_chunk: int):
+        """``statistic``: None (the default statistic) or a function of a fit returning a flat
+        array."""
         self.fit, self.statistic = fit, statistic
         self.chunks = (chunk, large_chunk)
         model = fit.model
@@ -189,9 +191,8 @@ class GlmerRefits:
         return replace(self.fit, model=self.fit.model.with_response(y), optimum=optimum, messages=())
 
     def _custom(self, fits: list) -> np.ndarray:
-        """The user's statistic of each refit (NaN, as wide as on the fit, where it failed)."""
-        from .bootstrap import _as_values
-
-        width = len(_as_values(self.statistic(self.fit)))
-        rows = [_as_values(self.statistic(f)) if f is not None else np.full(width, np.nan) for f in fits]
-        return np.array(rows).reshape(len(rows), width)
+        """The statistic of each refit (NaN, as wide as on the fit, where it failed); the
+        statistic here returns a flat array."""
+        width = len(self.statistic(self.fit))
+        rows = [self.statistic(f) if f is not None else np.full(width, np.nan) for f in fits]
+        return np.array(rows, dtype=float).reshape(len(rows), width)
