@@ -16,7 +16,15 @@ import pandas as pd
 from .covariance import cov_to_sdcorr
 from .design import ReTerm
 
-__all__ = ["VARCORR_COLUMNS", "by_group", "ranef_records", "ranef_table", "varcorr_records", "varcorr_rows"]
+__all__ = [
+    "VARCORR_COLUMNS",
+    "by_group",
+    "ranef_records",
+    "ranef_table",
+    "varcorr_records",
+    "varcorr_rows",
+    "varpar_names",
+]
 
 VARCORR_COLUMNS = ["group", "var1", "var2", "vcov", "sdcor"]
 
@@ -113,3 +121,20 @@ def varcorr_records(varcorr: pd.DataFrame) -> list[dict]:
 def _text(value) -> str | None:
     """A name from a DataFrame cell, None for a missing one."""
     return value if isinstance(value, str) else None
+
+
+def varpar_names(terms: Sequence[ReTerm]) -> list[str]:
+    """lme4's names of the random-effect standard deviations and correlations, in theta order:
+    ``sd_(Intercept)|Subject``, ``cor_Days.(Intercept)|Subject``, ``sd_Days|Subject`` (a second
+    term of one grouping factor gets ``Subject.1``)."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for term in terms:
+        count = seen.get(term.group, 0)
+        seen[term.group] = count + 1
+        group = term.group if count == 0 else f"{term.group}.{count}"
+        c = term.cnames
+        for j in range(term.k):
+            for i in range(j, term.k):
+                names.append(f"sd_{c[j]}|{group}" if i == j else f"cor_{c[i]}.{c[j]}|{group}")
+    return names

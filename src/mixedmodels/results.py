@@ -27,7 +27,14 @@ from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS, Factor
 from .printing import lmer_summary, lmer_summary_html
-from .ranef_tables import VARCORR_COLUMNS, ranef_records, ranef_table, varcorr_records, varcorr_rows
+from .ranef_tables import (
+    VARCORR_COLUMNS,
+    ranef_records,
+    ranef_table,
+    varcorr_records,
+    varcorr_rows,
+    varpar_names,
+)
 from .simulate import as_generator, simulate_lmer
 
 __all__ = ["LmerFit", "MixedModelsWarning"]
@@ -75,17 +82,7 @@ class LmerFit(InformationCriteria):
     def varpar_names(self) -> list[str]:
         """lme4's names of the random-effect standard deviations and correlations, in theta order:
         ``sd_(Intercept)|Subject``, ``cor_Days.(Intercept)|Subject``, ``sd_Days|Subject``."""
-        names: list[str] = []
-        seen: dict[str, int] = {}
-        for term in self.design.reterms:
-            count = seen.get(term.group, 0)
-            seen[term.group] = count + 1
-            group = term.group if count == 0 else f"{term.group}.{count}"
-            c = term.cnames
-            for j in range(term.k):
-                for i in range(j, term.k):
-                    names.append(f"sd_{c[j]}|{group}" if i == j else f"cor_{c[i]}.{c[j]}|{group}")
-        return names
+        return varpar_names(self.design.reterms)
 
     @cached_property
     def objective(self) -> float:
