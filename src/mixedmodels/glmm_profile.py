@@ -243,7 +243,12 @@ def _minimize(
     problem: _Problem, starts: list[np.ndarray], H: np.ndarray | None = None
 ) -> tuple[np.ndarray, float, bool, np.ndarray | None]:
     """Quasi-Newton steps from the best of ``starts`` (``H`` a Hessian to start with); where they
-    do not converge, projected Newton steps, then BOBYQA.
+    do not converge, or stop on a bound, projected Newton steps, then BOBYQA.
+
+    A standard deviation (or a diagonal entry of theta) enters the criterion through its square,
+    so on its bound 0 the gradient along it vanishes and quasi-Newton steps cannot tell a minimum
+    from a saddle: where they end within a difference step of a bound, that coordinate is put on
+    the bound and :func:`mixedmodels.newton.minimize_one` takes over, which tries points inward.
 
     Returns the optimum, the criterion there, whether a method converged at a finite value, and
     the quasi-Newton Hessian there (None where it did not converge).
@@ -255,13 +260,12 @@ def _minimize(
     if not math.isfinite(value):
         return (*_bobyqa(problem, x, value), None)
     xq, fq, Hq, ok = _quasi_newton(fn, x, value, H, problem.newton_lower)
-    if ok:
+    if ok and not np.any(_near_bound(xq, problem.newton_lower)):
         return xq, fq, True, Hq
     if fq <= value:
         x, value = xq, fq
-    xn, fn_value, ok = minimize_one(
-        fn, np.maximum(x, problem.newton_lower), problem.newton_lower, max_iter=NEWTON_MAX_ITER, f0=value
-    )
+    x = _snap(x, problem.newton_lower)
+    xn, fn_value, ok = minimize_one(fn, x, problem.newton_lower, max_iter=NEWTON_MAX_ITER)
     if fn_value <= value:
         x, value = xn, float(fn_value)
     if ok and math.isfinite(value):
@@ -269,13 +273,25 @@ def _minimize(
     return (*_bobyqa(problem, x, value), None)
 
 
+def _near_bound(x: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """The coordinates within a difference step of their finite lower bound."""
+    return np.isfinite(lower) & (x - lower < _steps(x))
+
+
+def _snap(x: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """``x`` with the coordinates near their lower bound put on it (where Newton's method looks
+    inward from a bound)."""
+    return np.where(_near_bound(x, lower), lower, x)
+
+
 def _quasi_newton(
     fn: Callable[[np.ndarray], float], x: np.ndarray, f: float, H: np.ndarray | None, lower: np.ndarray
 ) -> tuple[np.ndarray, float, np.ndarray, bool]:
     """BFGS steps on central-difference gradients, from Hessian ``H`` (by differences if None).
 
-    Done when the step's predicted decrease ``-g's / 2`` is below ``PREDICTED_TOL``; gives up
-    (not converged) where a step would cross ``lower`` or does not lower ``fn``.
+    Done when the step's predicted decrease ``-g's / 2`` is below ``PREDICTED_TOL`` and ``H`` is
+    positive definite there; gives up (not converged) where a step would cross ``lower`` or does
+    not lower ``fn``, or at a stationary point that is not a minimum.
     """
     if H is None:
         g, H = _derivatives(fn, x, f)
@@ -284,7 +300,7 @@ def _quasi_newton(
     for _ in range(QN_MAX_ITER):
         s = _descent(g, H)
         if -0.5 * float(g @ s) <= PREDICTED_TOL:
-            return x, f, H, True
+            return x, f, H, bool(np.linalg.eigvalsh(H)[0] > 0)  # a saddle is not a minimum
         if np.any(x + s < lower):
             break
         x_new, f_new = _backtrack(fn, x, f, s)

@@ -17,7 +17,10 @@ CASES <- list(
                                formula = "count ~ x + offset(logexp) + (x | g)"),
   grouseticks_poisson = list(data = "grouseticks.csv", factors = c("YEAR", "BROOD", "INDEX", "LOCATION"),
                              family = poisson, nAGQ = 1,
-                             formula = "TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | INDEX) + (1 | LOCATION)")
+                             formula = "TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | INDEX) + (1 | LOCATION)"),
+  # 12 groups of 10 binary responses with a weak group effect (numpy seed 0): a singular fit
+  binary_singular = list(data = "binary_singular.csv", factors = "g", family = binomial, nAGQ = 1,
+                         formula = "y ~ x + (1 | g)")
 )
 profile_case <- function(name, cs) {
   d <- read_data(cs$data, cs$factors)
@@ -32,7 +35,8 @@ profile_case <- function(name, cs) {
   pars <- as.character(tab$.par)
   value <- vapply(seq_len(nrow(tab)), function(i) tab[[pars[i]]][i], numeric(1))
   out <- list(
-    case = name, data = cs$data, formula = cs$formula, family = stats::family(m)$family, nAGQ = cs$nAGQ,
+    case = name, data = cs$data, factors = I(cs$factors), formula = cs$formula,
+    family = stats::family(m)$family, nAGQ = cs$nAGQ,
     objective = unname(m@devcomp$cmp[["dev"]]), theta = I(unname(getME(m, "theta"))),
     fixef = I(unname(fixef(m))),
     confint_profile = list(names = I(rownames(ci)), lower = I(unname(ci[, 1])), upper = I(unname(ci[, 2]))),
