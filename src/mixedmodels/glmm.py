@@ -237,7 +237,7 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     x0 = np.concatenate([stage1.theta, st1.beta])
     lower = np.concatenate([layout.lower(), np.full(model.p, -np.inf)])
     opt = (
-        _minimize_laplace(laplace_function(model, False, st1.beta, st1.u)[0], x0, lower)
+        _minimize_laplace(_stage2_function(model, st1), x0, lower, _stage2_hessian(stage1, st1))
         if nagq == 1
         else None
     )
@@ -273,6 +273,43 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H)
 
 
+def _stage2_hessian(stage1: OptSummary, st1: PirlsState) -> np.ndarray | None:
+    """A start for stage 2's Hessian over ``(theta, beta)`` with no evaluations: stage 1's over
+    ``theta`` and, over ``beta``, twice the penalized weighted system's ``R_X'R_X`` at its mode
+    (the Hessian of the penalized deviance over ``beta`` there); none across. The steps' updates
+    supply the rest."""
+    if stage1.hessian is None:
+        return None
+    RXt = st1.factor.rx_lower()
+    nt = len(stage1.theta)
+    H = np.zeros((nt + len(RXt), nt + len(RXt)))
+    H[:nt, :nt] = stage1.hessian
+    H[nt:, nt:] = 2.0 * RXt @ RXt.T
+    return H
+
+
+def _stage2_function(model: GlmmModel, st1: PirlsState) -> Callable:
+    """Stage 2's ``x -> (criterion, gradient)``: of a single random-effects term by the batched
+    PIRLS with a batch of one (less work per step), else :func:`laplace_function`."""
+    if len(model.reterms) != 1:
+        return laplace_function(model, False, st1.beta, st1.u)[0]
+    batch = SingleTermBatch(model)
+    nt = model.layout.ntheta
+    resp = batch.responses(model.y[None, :])
+    memo = {"u": st1.u.reshape(1, batch.n1, batch.k), "best": np.inf}
+
+    def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            f, g, md = batch.laplace(x[None, :nt], x[None, nt:], resp, memo["u"], tol=TIGHT_PIRLS)
+        if not np.isfinite(f[0]):
+            return np.inf, np.zeros_like(x)
+        if f[0] < memo["best"]:
+            memo["best"], memo["u"] = f[0], md.u
+        return float(f[0]) + model.aic_constant, g[0]
+
+    return fg
+
+
 def _start(model: GlmmModel, mustart: np.ndarray | None) -> tuple[IrlsFit | None, np.ndarray]:
     """The GLM of the fixed part and its coefficients, the start of stage 1; where that GLM has no
     valid start (as R's ``glm`` has none for some links), the weighted least squares of the
@@ -306,11 +343,16 @@ def _lme4_laplace_many(model: GlmmModel, eta0: np.ndarray) -> Callable[[np.ndarr
     return _one_by_one(lambda x: lme4_laplace(model, x[:nt], x[nt:], eta0, ts=states(x[:nt]), start=start))
 
 
-def _minimize_laplace(fg: Callable, x0: np.ndarray, lower: np.ndarray) -> OptSummary:
+def _minimize_laplace(
+    fg: Callable, x0: np.ndarray, lower: np.ndarray, H0: np.ndarray | None = None
+) -> OptSummary:
     """Quasi-Newton steps with the Laplace criterion's gradient
-    (:func:`~mixedmodels.quasi_newton.minimize_gradient`), then lme4's boundary check."""
-    res = minimize_gradient(fg, x0, lower)
+    (:func:`~mixedmodels.quasi_newton.minimize_gradient`, from the Hessian ``H0`` when given),
+    then lme4's boundary check. The Hessian reached is kept as ``opt.hessian``."""
+    res = minimize_gradient(fg, x0, lower, H0=H0)
     x, fmin, extra = snap_to_boundary(lambda x: fg(x)[0], res.x[0], float(res.fun[0]), lower, BOUNDARY_TOL)
     ok = bool(res.converged[0])
     code = "CONVERGED" if ok else "NOT_CONVERGED"
-    return OptSummary(x0, x, fmin, res.nfev + extra, code, ok and bool(np.isfinite(fmin)))
+    return OptSummary(
+        x0, x, fmin, res.nfev + extra, code, ok and bool(np.isfinite(fmin)), hessian=res.hessian[0]
+    )

@@ -51,6 +51,7 @@ class OptSummary:
     converged: bool
     message: str = ""
     polished: bool = False
+    hessian: np.ndarray | None = None
 
 
 def minimize_theta(
