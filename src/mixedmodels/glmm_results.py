@@ -259,6 +259,64 @@ class GlmerFit:
     def __repr__(self) -> str:
         return f"<GlmerFit {self.formula!r} {self.family.name}({self.link}) nagq={self.nagq}>"
 
+    # ------------------------------------------------------------- inference
+    def profile(self, which=None, alpha_max: float = 0.01, progress: bool = True):
+        """The profile of the fit's criterion over the parameters, as lme4's ``profile``.
+
+        See :func:`mixedmodels.glmm_profile.profile`.
+        """
+        from .glmm_profile import profile
+
+        return profile(self, which=which, alpha_max=alpha_max, progress=progress)
+
+    def confint(self, method: str = "profile", level: float = 0.95, parm=None, **kwargs) -> pd.DataFrame:
+        """Confidence intervals, one row per parameter, named and ordered as lme4's ``confint``:
+        the random effects' standard deviations and correlations, then the fixed effects.
+
+        Parameters
+        ----------
+        method : {"profile", "wald", "boot"}
+            Profile likelihood (lme4's default; see :func:`mixedmodels.glmm_profile.profile_confint`)
+            or Wald (fixed effects only: the variance rows are left empty, as lme4 leaves them).
+            "boot" is not available for glmer fits yet.
+        level : float
+            Coverage.
+        parm : list of str, optional
+            Parameters to include (lme4's names), all by default.
+        **kwargs
+            For ``method="profile"``: ``progress``.
+        """
+        if not 0 < level < 1:
+            raise ValueError(f"level must be between 0 and 1, not {level}")
+        names = [*self.varpar_names, *self.fixef_names]
+        parm = names if parm is None else list(parm)
+        unknown = [p for p in parm if p not in names]
+        if unknown:
+            raise ValueError(f"unknown parameter {unknown[0]!r}; the parameters are: {', '.join(names)}")
+        if method == "wald":
+            out = self._wald_confint(names, level)
+        elif method == "profile":
+            from .glmm_profile import profile_confint
+
+            out = profile_confint(self, level, which=parm, progress=kwargs.get("progress", True))
+        elif method == "boot":
+            raise NotImplementedError(
+                "bootstrap intervals of a glmer fit are not available yet: use method='profile' or 'wald'"
+            )
+        else:
+            raise ValueError(f"method must be 'profile', 'wald' or 'boot', not {method!r}")
+        return out.loc[parm]
+
+    def _wald_confint(self, names: list[str], level: float) -> pd.DataFrame:
+        """``fixef -+ z se``; NaN for the variance parameters (as lme4's ``confint(method = "Wald")``)."""
+        a = (1 - level) / 2
+        columns = [f"{100 * a:g} %", f"{100 * (1 - a):g} %"]
+        z = stats.norm.ppf(1 - a)
+        out = pd.DataFrame(np.nan, index=names, columns=columns)
+        out.loc[list(self.fixef_names), columns[0]] = (self.fixef - z * self.se).to_numpy()
+        out.loc[list(self.fixef_names), columns[1]] = (self.fixef + z * self.se).to_numpy()
+        return out
+
     # ------------------------------------------------------------ prediction
     def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False):
         """Predictions on the link or response scale (see :func:`mixedmodels.glmm_predict.predict_glmer`)."""

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
@@ -53,7 +53,7 @@ from .varpar import HeldCoordinates
 if TYPE_CHECKING:
     from .results import LmerFit
 
-__all__ = ["ProfileResult", "profile"]
+__all__ = ["ProfileResult", "Profiler", "ZetaTracer", "profile"]
 
 MAX_POINTS = 40  # per direction
 RESTART_DIM = 3  # from this many free parameters BOBYQA is started again from its optimum
@@ -68,7 +68,65 @@ class _Optimum:
     deviance: float
 
 
-class _Profiler:
+class ZetaTracer:
+    """Stepping out from the estimate along one parameter's profile.
+
+    A subclass provides ``estimates`` (the profiled parameters' estimates), ``bounds(index)``,
+    ``scale(index)`` (a first step) and ``zeta(index, value)`` (re-optimized), and keeps the
+    parameters' ``names``, the optima found per parameter, the count of failed re-optimizations
+    and the criterion's minimum ``dev_min`` (for :func:`_check_trace`).
+    """
+
+    estimates: np.ndarray
+    names: list[str]
+    optima: dict[int, list[_Optimum]]
+    failures: dict[int, int]
+    dev_min: float
+
+    def bounds(self, index: int) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def scale(self, index: int) -> float:
+        raise NotImplementedError
+
+    def zeta(self, index: int, value: float) -> float:
+        raise NotImplementedError
+
+    def trace(
+        self, index: int, cutoff: float, delta: float | None = None, aim: float | None = None
+    ) -> list[tuple[float, float]]:
+        """(value, zeta) points from the estimate out to |zeta| >= cutoff or a bound, both ways.
+
+        Steps aim at a rise of ``delta`` (``cutoff / 8`` by default) in |zeta|, from the slope of
+        the last, or, with ``aim``, straight at |zeta| = ``aim``; never more than 4 times the last.
+        """
+        est = self.estimates[index]
+        lo, hi = self.bounds(index)
+        points = [(est, 0.0)]
+        delta = cutoff / 8 if delta is None else delta
+        if not math.isfinite(est):  # a correlation of a standard deviation of 0
+            return []
+        for direction in (-1.0, 1.0):
+            value, zeta, step = est, 0.0, self.scale(index)
+            for _ in range(MAX_POINTS):
+                nxt = value + direction * step
+                at_bound = nxt <= lo or nxt >= hi
+                nxt = min(max(nxt, lo), hi)
+                if nxt == value:
+                    break
+                z = self.zeta(index, nxt)
+                points.append((nxt, z))
+                if abs(z) >= cutoff or at_bound or not math.isfinite(z):
+                    break
+                slope = abs(z - zeta) / abs(nxt - value)
+                rise = delta if aim is None else max(aim - abs(z), delta)
+                step = min(rise / slope, 4 * step) if slope > 0 else 2 * step
+                value, zeta = nxt, z
+        points.sort()
+        return points
+
+
+class _Profiler(ZetaTracer):
     """Deviance with one parameter held, minimized over the others.
 
     Each minimization starts from the best (lowest deviance) of the estimates and the optima
@@ -221,33 +279,6 @@ class _Profiler:
         est = abs(self.estimates[index])
         return 0.1 * est if est > 0 else 0.1 * self.ml.sigma
 
-    # ------------------------------------------------------------ stepping
-    def trace(self, index: int, cutoff: float) -> list[tuple[float, float]]:
-        """(value, zeta) points from the estimate out to |zeta| >= cutoff or a bound, both ways."""
-        est = self.estimates[index]
-        lo, hi = self.bounds(index)
-        points = [(est, 0.0)]
-        delta = cutoff / 8
-        if not math.isfinite(est):  # a correlation of a standard deviation of 0
-            return []
-        for direction in (-1.0, 1.0):
-            value, zeta, step = est, 0.0, self.scale(index)
-            for _ in range(MAX_POINTS):
-                nxt = value + direction * step
-                at_bound = nxt <= lo or nxt >= hi
-                nxt = min(max(nxt, lo), hi)
-                if nxt == value:
-                    break
-                z = self.zeta(index, nxt)
-                points.append((nxt, z))
-                if abs(z) >= cutoff or at_bound or not math.isfinite(z):
-                    break
-                slope = abs(z - zeta) / abs(nxt - value)
-                step = min(delta / slope, 4 * step) if slope > 0 else 2 * step
-                value, zeta = nxt, z
-        points.sort()
-        return points
-
 
 def _minimize(fn, starts, lower, upper, steps) -> tuple[np.ndarray, float, bool]:
     """Minimize ``fn`` by BOBYQA from the best of ``starts`` (in 3 or more dimensions, twice).
@@ -289,6 +320,18 @@ def _minimize(fn, starts, lower, upper, steps) -> tuple[np.ndarray, float, bool]
     return x, value, ok and math.isfinite(value)
 
 
+class Profiler(Protocol):
+    """What :class:`ProfileResult` needs of a profiler: the parameters' names, re-optimized
+    zeta, the count of failed re-optimizations, and where a correlation's profile is flat."""
+
+    names: list[str]
+    failures: dict[int, int]
+
+    def zeta(self, index: int, value: float) -> float: ...
+
+    def flat_values(self, index: int) -> list[float]: ...
+
+
 @dataclass(frozen=True, eq=False)
 class ProfileResult:
     """Profile zeta traces of the parameters of a mixed model.
@@ -303,7 +346,7 @@ class ProfileResult:
 
     table: pd.DataFrame
     estimates: pd.Series
-    _profiler: _Profiler = field(repr=False)
+    _profiler: Profiler = field(repr=False)
 
     def _zeta(self, parameter: str, value: float) -> float:
         """zeta at ``value``, all other parameters re-optimized."""
@@ -370,12 +413,17 @@ class ProfileResult:
             if gap(v[i]) < 0:  # re-optimized, it is inside after all
                 inner = float(v[i])
                 continue
-            a, b = sorted((inner, float(v[i])))
-            return float(optimize.brentq(gap, a, b, xtol=1e-8 * (1 + abs(a))))
+            return self._solve(name, gap, inner, float(v[i]), target)
         if self._at_bound(name, v, target):
             return float(v[0] if target < 0 else v[-1])
         warn(f"the profile of {name} does not reach |zeta| = {abs(target):.3g} on that side: no interval end")
         return math.nan
+
+    def _solve(self, name: str, gap, inner: float, outer: float, target: float) -> float:
+        """The root of ``gap`` (re-optimized ``|zeta| - |target|``) between two trace values:
+        ``inner`` (inside the interval) and ``outer`` (past ``target``)."""
+        a, b = sorted((inner, outer))
+        return float(optimize.brentq(gap, a, b, xtol=1e-8 * (1 + abs(a))))
 
     def _check_flat(self, name: str, lower: float, upper: float) -> None:
         """Warn where a correlation's interval reaches +-1 over a plateau (lme4 warns there too).
@@ -476,7 +524,7 @@ def profile(
     return ProfileResult(table=table, estimates=estimates, _profiler=prof)
 
 
-def _check_trace(prof: _Profiler, index: int, trace: list[tuple[float, float]]) -> None:
+def _check_trace(prof: ZetaTracer, index: int, trace: list[tuple[float, float]]) -> None:
     """Warn, as lme4 does, where a profile is not monotonic or a re-optimization failed."""
     name = prof.names[index]
     zeta = np.array([z for _, z in trace])

@@ -16,7 +16,15 @@ import pandas as pd
 from .covariance import cov_to_sdcorr
 from .design import ReTerm
 
-__all__ = ["VARCORR_COLUMNS", "by_group", "ranef_records", "ranef_table", "varcorr_records", "varcorr_rows"]
+__all__ = [
+    "VARCORR_COLUMNS",
+    "by_group",
+    "ranef_records",
+    "ranef_table",
+    "varcorr_records",
+    "varcorr_rows",
+    "varpar_names",
+]
 
 VARCORR_COLUMNS = ["group", "var1", "var2", "vcov", "sdcor"]
 
