@@ -238,11 +238,11 @@ def _tails(values: np.ndarray, t0: float, se: float) -> str:
     far = np.abs(values - t0) > FAR_OUT * se
     if not far.any() or far.all():
         return "."
+    few = " The percentile interval hardly notices so few." if far.mean() < 0.01 else ""
     return (
         f": {far.sum()} of {len(values)} replicates lie more than {FAR_OUT} standard errors from the "
         f"estimate (a resample whose events or counts run out, so the estimate runs off towards "
-        f"infinity); without them the SD is {_g(np.std(values[~far], ddof=1))}. The percentile "
-        "interval is not moved by them."
+        f"infinity); without them the SD is {_g(np.std(values[~far], ddof=1))}.{few}"
     )
 
 
