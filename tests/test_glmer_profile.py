@@ -232,8 +232,10 @@ def test_wald_intervals_match_lme4(case):
 
 def test_other_methods_and_bad_arguments():
     _, fit = _cached("cbpp_laplace")
-    with pytest.raises(NotImplementedError, match="bootstrap intervals of a glmer fit"):
-        fit.confint("boot")
+    boot = fit.confint("boot", nsim=200, seed=4, progress=False)
+    same = mm.bootstrap(fit, 200, seed=4, progress=False).confint("percentile", 0.95)
+    pd.testing.assert_frame_equal(boot, same.loc[boot.index])
+    assert list(boot.index) == [*fit.varpar_names, *fit.fixef_names]
     with pytest.raises(ValueError, match="method must be"):
         fit.confint("bogus")
     with pytest.raises(ValueError, match="level must be"):

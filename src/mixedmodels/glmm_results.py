@@ -269,22 +269,25 @@ class GlmerFit:
 
         return profile(self, which=which, alpha_max=alpha_max, progress=progress)
 
-    def confint(self, method: str = "profile", level: float = 0.95, parm=None, **kwargs) -> pd.DataFrame:
+    def confint(
+        self, method: str = "profile", level: float = 0.95, parm=None, nsim: int = 1000, seed=None, **kwargs
+    ) -> pd.DataFrame:
         """Confidence intervals, one row per parameter, named and ordered as lme4's ``confint``:
         the random effects' standard deviations and correlations, then the fixed effects.
 
         Parameters
         ----------
         method : {"profile", "wald", "boot"}
-            Profile likelihood (lme4's default; see :func:`mixedmodels.glmm_profile.profile_confint`)
-            or Wald (fixed effects only: the variance rows are left empty, as lme4 leaves them).
-            "boot" is not available for glmer fits yet.
+            Profile likelihood (lme4's default; see :func:`mixedmodels.glmm_profile.profile_confint`),
+            Wald (fixed effects only: the variance rows are left empty, as lme4 leaves them) or
+            parametric bootstrap percentiles (:func:`mixedmodels.bootstrap`).
         level : float
             Coverage.
         parm : list of str, optional
             Parameters to include (lme4's names), all by default.
-        **kwargs
-            For ``method="profile"``: ``progress``.
+        nsim, seed, **kwargs
+            For ``method="boot"``: replicates, seed, and further arguments of
+            :func:`mixedmodels.bootstrap`; for ``"profile"``: ``progress``.
         """
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, not {level}")
@@ -300,9 +303,9 @@ class GlmerFit:
 
             out = profile_confint(self, level, which=parm, progress=kwargs.get("progress", True))
         elif method == "boot":
-            raise NotImplementedError(
-                "bootstrap intervals of a glmer fit are not available yet: use method='profile' or 'wald'"
-            )
+            from .bootstrap import bootstrap
+
+            out = bootstrap(self, nsim, seed=seed, **kwargs).confint("percentile", level)
         else:
             raise ValueError(f"method must be 'profile', 'wald' or 'boot', not {method!r}")
         return out.loc[parm]
