@@ -11,10 +11,12 @@ from pathlib import Path
 import pandas as pd
 
 from . import datasets
+from .compare import NSIM
 
 EXAMPLES = """examples:
   mixedmodels demo                                 the seed question, answered in one run
   mixedmodels compare data.csv "y ~ x + (1 | g)"   the same comparison for your data
+  mixedmodels compare cbpp "cbind(incidence, size - incidence) ~ period + (1 | herd)" --family binomial
   mixedmodels fit sleepstudy "Reaction ~ Days + (Days | Subject)"
   mixedmodels fit data.csv "y ~ x + (1 | g)" --ml --format json
   mixedmodels fit data.csv "y ~ x + (1 | g)" --family binomial --link probit --nagq 9
@@ -114,13 +116,13 @@ def _add_column_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_glmer_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--family",
-        choices=["binomial", "poisson"],
-        help="fit a generalized linear mixed model (lme4's glmer) of this family",
-    )
+def _add_family_options(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--family", choices=["binomial", "poisson"], help=help)
     p.add_argument("--link", help="the link function (default: the family's canonical link)")
+
+
+def _add_glmer_options(p: argparse.ArgumentParser) -> None:
+    _add_family_options(p, "fit a generalized linear mixed model (lme4's glmer) of this family")
     p.add_argument(
         "--nagq",
         type=int,
@@ -166,7 +168,10 @@ def _profile(args) -> str:
 def _compare_report(data: pd.DataFrame, formula: str, args, stem: str) -> str:
     from .compare import compare
 
-    result = compare(formula, data, nsim=args.nsim, seed=args.seed, level=args.level)
+    family, link = getattr(args, "family", None), getattr(args, "link", None)
+    result = compare(
+        formula, data, nsim=args.nsim, seed=args.seed, level=args.level, family=family, link=link
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     png = out / f"{stem}_comparison.png"
@@ -212,8 +217,10 @@ def _add_common(p: argparse.ArgumentParser, data: bool = True) -> None:
         )
 
 
-def _add_boot_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--nsim", type=int, default=10_000, help="bootstrap replicates (default 10000)")
+def _add_boot_options(p: argparse.ArgumentParser, nsim: int | None = 10_000, nsim_help: str = "") -> None:
+    p.add_argument(
+        "--nsim", type=int, default=nsim, help=nsim_help or f"bootstrap replicates (default {nsim})"
+    )
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--level", type=float, default=0.95, help="interval coverage (default 0.95)")
 
@@ -255,8 +262,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     _add_common(comp)
-    _add_boot_options(comp)
+    _add_boot_options(
+        comp,
+        nsim=None,
+        nsim_help=(
+            f"bootstrap replicates each way (default {NSIM['lmer']}; with --family {NSIM['glmer']}, "
+            "as each GLMM refit costs more: a few seconds for cbpp)"
+        ),
+    )
     comp.add_argument("--out", default=".", help="folder for the figure (default: current folder)")
+    _add_family_options(comp, "compare a GLMM (glmer) with a GLM (glm) of this family, not lmer with lm")
     comp.set_defaults(run=_compare)
 
     fit = _model_verb(sub, "fit", "fit a linear (or, with --family, generalized) mixed model", _fit)

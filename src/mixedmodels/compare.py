@@ -6,6 +6,9 @@ intercept is the mean over the levels of ``g``, as the mixed model's is. The boo
 random effects (``use_u=False``) asks how the estimates vary over new samples of groups; with the
 random effects held at their conditional modes (``use_u=True``) it asks how they vary when only
 the residual noise is new, which is the fixed-effects model's question.
+
+With ``family`` (binomial or Poisson) the two models are a GLMM (:func:`mixedmodels.glmer`) and a
+GLM (:func:`mixedmodels.glm`) with ``g`` sum-coded, and the intercepts are on the link scale.
 """
 
 from __future__ import annotations
@@ -14,12 +17,16 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from .bootstrap import BootstrapResult, bootstrap
 from .design import used_columns
-from .formula import parse_formula
+from .formula import ParsedFormula, parse_formula
 from .frames import as_pandas
+from .glm import GlmFit, glm
+from .glmer import glmer
+from .glmm_results import GlmerFit
 from .lm import LmFit, lm
 from .lmer import lmer
 from .printing import html_block, html_frame, html_heading, html_lines
@@ -27,13 +34,19 @@ from .results import LmerFit
 
 __all__ = ["Comparison", "compare"]
 
+# the R function that makes each kind of fit: the table's column labels
+_LABELS: dict[type, str] = {LmerFit: "lmer", GlmerFit: "glmer", LmFit: "lm", GlmFit: "glm"}
+NSIM = {"lmer": 10_000, "glmer": 2_000}  # default bootstrap replicates each way
+FAMILIES = ("binomial", "poisson")
+FAR_OUT = 10  # a replicate this many standard errors from the estimate is far out in a tail
+
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
     """Both fits, both bootstraps and the intervals, for the fixed effects of the mixed model."""
 
-    mixed: LmerFit
-    fixed: LmFit
+    mixed: LmerFit | GlmerFit
+    fixed: LmFit | GlmFit
     boot_new_u: BootstrapResult
     boot_fixed_u: BootstrapResult
     profile_ci: pd.DataFrame
@@ -44,6 +57,16 @@ class Comparison:
     def terms(self) -> list[str]:
         return list(self.mixed.fixef_names)
 
+    @property
+    def labels(self) -> tuple[str, str]:
+        """The R functions of the two fits, ``("lmer", "lm")`` or ``("glmer", "glm")``."""
+        return _LABELS[type(self.mixed)], _LABELS[type(self.fixed)]
+
+    @property
+    def generalized(self) -> bool:
+        """Whether the models are a GLMM and a GLM."""
+        return isinstance(self.mixed, GlmerFit)
+
     @cached_property
     def table(self) -> pd.DataFrame:
         """One row per fixed effect: estimates, standard errors, bootstrap SDs, intervals."""
@@ -51,12 +74,13 @@ class Comparison:
         wald = self.mixed.confint("wald", level=self.level).loc[terms]
         boot_ci = self.boot_new_u.confint("percentile", level=self.level).loc[terms]
         prof = self.profile_ci.loc[terms]
+        mixed, fixed = self.labels
         return pd.DataFrame(
             {
-                "lmer estimate": self.mixed.fixef[terms],
-                "lmer SE": self.mixed.se[terms],
-                "lm estimate": self.fixed.coef[terms],
-                "lm SE": self.fixed.se[terms],
+                f"{mixed} estimate": self.mixed.fixef[terms],
+                f"{mixed} SE": self.mixed.se[terms],
+                f"{fixed} estimate": self.fixed.coef[terms],
+                f"{fixed} SE": self.fixed.se[terms],
                 "boot SD new u": self.boot_new_u.sd()[terms],
                 "boot SD fixed u": self.boot_fixed_u.sd()[terms],
                 "Wald lower": wald.iloc[:, 0],
@@ -71,41 +95,60 @@ class Comparison:
 
     def sentences(self) -> list[str]:
         """What the table shows, in words, from its numbers."""
-        t = self.table
         out = []
-        for term in t.index:
-            r = t.loc[term]
-            ratio = r["lmer SE"] / r["lm SE"]
-            if ratio > 2:
-                out.append(
-                    f"{term}: the mixed model's standard error ({_g(r['lmer SE'])}) is {ratio:.0f} times "
-                    f"the fixed-effects model's ({_g(r['lm SE'])}), though the estimates agree "
-                    f"({_g(r['lmer estimate'])} and {_g(r['lm estimate'])})."
-                )
-            else:
-                out.append(
-                    f"{term}: both models give nearly the same standard error "
-                    f"({_g(r['lmer SE'])} and {_g(r['lm SE'])})."
-                )
-            out.append("  " + self._which(r, "boot SD new u", "new random effects (use_u=False)"))
-            out.append("  " + self._which(r, "boot SD fixed u", "the random effects held fixed (use_u=True)"))
+        for term in self.table.index:
+            r = self._row(term)
+            out.append(self._se_sentence(term, r))
+            out.append("  " + self._which(term, r, self.boot_new_u, "new random effects (use_u=False)"))
+            out.append(
+                "  " + self._which(term, r, self.boot_fixed_u, "the random effects held fixed (use_u=True)")
+            )
         out.append(self._why())
         return out
 
+    def _row(self, term: str) -> pd.Series:
+        """A row of the table with the fits' labels taken out: ``mixed SE``, ``fixed estimate``."""
+        mixed, fixed = self.labels
+        row = self.table.loc[term]
+        return row.rename(lambda c: c.replace(f"{mixed} ", "mixed ").replace(f"{fixed} ", "fixed "))
+
     @staticmethod
-    def _which(r: pd.Series, column: str, how: str) -> str:
-        sd = r[column]
+    def _se_sentence(term: str, r: pd.Series) -> str:
+        """How the two standard errors of ``term`` compare, and its two estimates."""
+        ratio = r["mixed SE"] / r["fixed SE"]
+        if abs(math.log(ratio)) < math.log(1.2):
+            return (
+                f"{term}: both models give nearly the same standard error "
+                f"({_g(r['mixed SE'])} and {_g(r['fixed SE'])})."
+            )
+        times = f"{ratio:.0f}" if ratio > 2 else f"{ratio:.2g}"
+        close = abs(r["mixed estimate"] - r["fixed estimate"]) < min(r["mixed SE"], r["fixed SE"])
+        return (
+            f"{term}: the mixed model's standard error ({_g(r['mixed SE'])}) is {times} times "
+            f"the fixed-effects model's ({_g(r['fixed SE'])}), though the estimates "
+            f"{'agree' if close else 'differ'} ({_g(r['mixed estimate'])} and {_g(r['fixed estimate'])})."
+        )
+
+    @staticmethod
+    def _which(term: str, r: pd.Series, boot: BootstrapResult, how: str) -> str:
+        """Which model's standard error the bootstrap SD of ``term`` reproduces, if either."""
+        sd = boot.sd()[term]
         near = {
-            "the mixed model's": abs(math.log(sd / r["lmer SE"])),
-            "the fixed-effects model's": abs(math.log(sd / r["lm SE"])),
+            "the mixed model's": abs(math.log(sd / r["mixed SE"])),
+            "the fixed-effects model's": abs(math.log(sd / r["fixed SE"])),
         }
         closest = min(near, key=near.__getitem__)
-        both = max(near.values()) < 0.1
-        if both:
+        if max(near.values()) < 0.1:
             return f"The bootstrap with {how} gives {_g(sd)}: the two standard errors agree and so does it."
-        return f"The bootstrap with {how} gives {_g(sd)}, which reproduces {closest} standard error."
+        if near[closest] < math.log(1.5):
+            return f"The bootstrap with {how} gives {_g(sd)}, which reproduces {closest} standard error."
+        return f"The bootstrap with {how} gives {_g(sd)}, which reproduces neither standard error" + _tails(
+            boot.replicates[term].to_numpy(), boot.t0[term], r["mixed SE"]
+        )
 
     def _why(self) -> str:
+        if self.generalized:
+            return self._why_generalized()
         return (
             f"Why: the mixed model's intercept is the mean over a population of groups '{self.group}': a "
             "new sample of groups moves it by about the spread of the groups over the square root of "
@@ -114,13 +157,38 @@ class Comparison:
             "hardly matters to them."
         )
 
+    def _why_generalized(self) -> str:
+        fit = self.mixed
+        assert isinstance(fit, GlmerFit)
+        mean = "probability" if fit.family.name == "binomial" else "mean count"
+        return (
+            f"Why: on the {fit.link} scale the mixed model's intercept is the mean over a population of "
+            f"groups '{self.group}' (the linear predictor of a typical group, whose random effect is 0): "
+            "a new sample of groups moves it by about the spread of the groups over the square root of "
+            f"their number. The glm with sum-coded '{self.group}' holds these groups fixed (its intercept "
+            f"is the mean of their {fit.link}s), so only the {fit.family.name} noise of the responses "
+            "moves it. Effects that vary within groups are estimated within groups, so which groups "
+            f"were sampled hardly matters to them. On the response scale the intercept is a typical "
+            f"group's {mean}, not the {mean} averaged over the population of groups."
+        )
+
     def _report_parts(self) -> tuple[str, pd.DataFrame, str, pd.DataFrame, list[str]]:
         """Title, estimates table, intervals title, intervals table and notes of the report."""
         t = self.table
         pct = f"{100 * self.level:g}%"
         nsim = self.boot_new_u.nsim
         title = f"Comparison of the two models ({nsim} bootstrap replicates each way, {pct} intervals)"
-        est = t[["lmer estimate", "lmer SE", "lm estimate", "lm SE", "boot SD new u", "boot SD fixed u"]]
+        mixed, fixed = self.labels
+        est = t[
+            [
+                f"{mixed} estimate",
+                f"{mixed} SE",
+                f"{fixed} estimate",
+                f"{fixed} SE",
+                "boot SD new u",
+                "boot SD fixed u",
+            ]
+        ]
         intervals = pd.DataFrame(
             {
                 "Wald": [f"[{_g(a)}, {_g(b)}]" for a, b in zip(t["Wald lower"], t["Wald upper"])],
@@ -163,42 +231,102 @@ def _g(x: float) -> str:
     return f"{x:.4g}" if abs(x) < 1e4 else f"{x:.6g}"
 
 
+def _tails(values: np.ndarray, t0: float, se: float) -> str:
+    """The end of a sentence on a bootstrap SD that matches neither standard error: how many
+    replicates lie more than ``FAR_OUT`` standard errors from the estimate, and the SD without them."""
+    values = values[np.isfinite(values)]
+    far = np.abs(values - t0) > FAR_OUT * se
+    if not far.any() or far.all():
+        return "."
+    few = " The percentile interval hardly notices so few." if far.mean() < 0.01 else ""
+    return (
+        f": {far.sum()} of {len(values)} replicates lie more than {FAR_OUT} standard errors from the "
+        f"estimate (a resample whose events or counts run out, so the estimate runs off towards "
+        f"infinity); without them the SD is {_g(np.std(values[~far], ddof=1))}.{few}"
+    )
+
+
 def compare(
     formula: str,
     data: pd.DataFrame,
-    nsim: int = 10_000,
+    nsim: int | None = None,
     seed=1,
     level: float = 0.95,
     progress: bool = True,
+    family: str | None = None,
+    link: str | None = None,
 ) -> Comparison:
     """Fit ``y ~ x + (1 | g)`` and ``y ~ x + g`` (sum contrasts), bootstrap both ways, profile.
 
     Parameters
     ----------
     formula : str
-        A mixed-model formula with exactly one random-effects term, a random intercept ``(1 | g)``.
+        A mixed-model formula with exactly one random-effects term, a random intercept ``(1 | g)``;
+        with ``family`` the response may be ``cbind(successes, failures)``.
     data : pandas.DataFrame or polars.DataFrame
         The data; it is not modified (of a polars frame, the model's columns are converted).
-    nsim : int
-        Bootstrap replicates for each of ``use_u=False`` and ``use_u=True``.
+    nsim : int, optional
+        Bootstrap replicates for each of ``use_u=False`` and ``use_u=True``: by default 10000
+        for a linear mixed model, 2000 for a GLMM (each replicate's refit costs more).
     seed : int
         Seed of the bootstrap.
     level : float
         Coverage of the intervals.
+    progress : bool
+        Show the progress of the bootstraps and the profile.
+    family : {"binomial", "poisson"}, optional
+        Compare a GLMM (:func:`mixedmodels.glmer`) with a GLM (:func:`mixedmodels.glm`) of this
+        family instead of ``lmer`` with ``lm``.
+    link : str, optional
+        The GLMM's and GLM's link (the family's canonical link by default); needs ``family``.
+
+    Returns
+    -------
+    Comparison
     """
     parsed = parse_formula(formula)
-    if len(parsed.random) != 1 or parsed.random[0].expr.strip() != "1" or len(parsed.random[0].factors) != 1:
-        raise ValueError(
-            f"compare needs one random intercept (1 | g) and no other random terms, not {formula!r}"
-        )
-    group = parsed.random[0].factors[0]
+    group = _random_intercept_group(parsed, formula)
+    _check_family(family, link)
     data = as_pandas(data, lambda schema: used_columns(parsed, schema))
-    mixed = lmer(formula, data)
     frame = data.copy()
     frame[group] = pd.Categorical(frame[group])
-    fixed_rhs = f"{parsed.fixed} + {group}" if parsed.fixed != "1" else group
-    fixed = lm(f"{parsed.response} ~ {fixed_rhs}", frame, contrasts={group: "sum"})
+    fixed_formula = _fixed_formula(parsed, group)
+    contrasts = {group: "sum"}
+    mixed: LmerFit | GlmerFit
+    fixed: LmFit | GlmFit
+    if family is None:
+        mixed, fixed = lmer(formula, data), lm(fixed_formula, frame, contrasts=contrasts)
+    else:
+        mixed = glmer(formula, data, family, link)
+        fixed = glm(fixed_formula, frame, family, link, contrasts=contrasts)
+    nsim = NSIM[_LABELS[type(mixed)]] if nsim is None else nsim
     new_u = bootstrap(mixed, nsim, use_u=False, seed=seed, progress=progress)
     fixed_u = bootstrap(mixed, nsim, use_u=True, seed=seed, progress=progress)
     profile_ci = mixed.profile(which="beta_", progress=progress).confint(level)
     return Comparison(mixed, fixed, new_u, fixed_u, profile_ci, level, group)
+
+
+def _random_intercept_group(parsed: ParsedFormula, formula: str) -> str:
+    """The grouping factor of the formula's one random-effects term, which must be ``(1 | g)``."""
+    if len(parsed.random) != 1 or parsed.random[0].expr.strip() != "1" or len(parsed.random[0].factors) != 1:
+        raise ValueError(
+            f"compare needs one random intercept (1 | g) and no other random terms, not {formula!r}"
+        )
+    return parsed.random[0].factors[0]
+
+
+def _check_family(family: str | None, link: str | None) -> None:
+    if family is None and link is not None:
+        raise ValueError(f"link={link!r} needs a family ('binomial' or 'poisson'): it is for a GLMM")
+    if family is not None and family not in FAMILIES:
+        raise ValueError(
+            f"compare's family must be 'binomial' or 'poisson' (or None for a linear mixed model), "
+            f"not {family!r}"
+        )
+
+
+def _fixed_formula(parsed: ParsedFormula, group: str) -> str:
+    """``response ~ fixed + g`` with the mixed model's offsets: the fixed-effects model."""
+    rhs = f"{parsed.fixed} + {group}" if parsed.fixed != "1" else group
+    offsets = "".join(f" + offset({expr})" for expr in parsed.offsets)
+    return f"{parsed.response} ~ {rhs}{offsets}"

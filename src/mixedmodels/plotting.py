@@ -9,6 +9,7 @@ so a figure returned as a cell's last expression would appear twice. A script sa
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -104,27 +105,47 @@ def profile_figure(result, kind: str = "zeta", levels=(0.5, 0.8, 0.9, 0.95, 0.99
 
 
 def comparison_figure(comparison):
-    """The seed's picture: data and a fitted line per group; the two bootstrap distributions."""
-    from matplotlib import colormaps
-    from scipy.stats import norm
+    """The seed's picture: data and a fitted line per group; the two bootstrap distributions.
 
-    fit = comparison.mixed
-    design = fit.design
-    term = fit.design.reterms[0]
+    For a GLMM comparison the data are on the response scale (a binomial's proportions) against
+    the first variable of the fixed part (a factor's levels as positions), each group's fitted
+    values connected.
+    """
     fig, axes = _figure(1, 3, figsize=(15, 4.5))
-    ax = axes[0]
+    if comparison.generalized:
+        _glmm_data_panel(axes[0], comparison.mixed)
+    else:
+        _lmm_data_panel(axes[0], comparison.mixed)
+    _bootstrap_panels(axes[1:], comparison)
+    fig.tight_layout()
+    return fig
+
+
+_MARKERS = "os^vD<>pP*hX"
+
+
+def _groups(term):
+    """Each level of a grouping term: its index, label, rows and colour."""
+    from matplotlib import colormaps
+
+    for level_index, label in enumerate(term.levels):
+        color = colormaps["viridis"](level_index / max(term.nlevels - 1, 1))
+        yield level_index, label, term.refs == level_index, color
+
+
+def _lmm_data_panel(ax, fit) -> None:
+    """The data against the first slope variable, a fitted line per group."""
+    design = fit.design
+    term = design.reterms[0]
     slope_cols = [j for j, n in enumerate(fit.fixef_names) if n != "(Intercept)"]
     x = design.X[:, slope_cols[0]] if slope_cols else np.arange(fit.nobs, dtype=float)
-    markers = "os^vD<>pP*hX"
     b = fit.ranef()[term.group].iloc[:, 0].to_numpy()
-    for level_index, label in enumerate(term.levels):
-        rows = term.refs == level_index
-        color = colormaps["viridis"](level_index / max(term.nlevels - 1, 1))
+    for level_index, label, rows, color in _groups(term):
         ax.scatter(
             x[rows],
             design.y[rows],
             s=14,
-            marker=markers[level_index % len(markers)],
+            marker=_MARKERS[level_index % len(_MARKERS)],
             color=color,
             label=label,
         )
@@ -135,8 +156,78 @@ def comparison_figure(comparison):
     ax.set_xlabel(fit.fixef_names[slope_cols[0]] if slope_cols else "observation")
     ax.set_ylabel(design.response)
     ax.set_title(f"data and fitted lines, one per level of {term.group}")
+    _group_legend(ax, term)
+
+
+def _group_legend(ax, term) -> None:
     if term.nlevels <= 12:
         ax.legend(title=term.group, fontsize=7, ncol=2)
+
+
+def _glmm_data_panel(ax, fit) -> None:
+    """A GLMM's data on the response scale against its first fixed-part variable, each group's
+    fitted values connected (points dodged apart at a factor's levels; their area grows with
+    the binomial trials)."""
+    term = fit.design.reterms[0]
+    x, levels, xlabel = _first_variable(fit)
+    y, mu, trials = fit.model.y, fit.mu, fit.model.weights
+    size = 6 + 40 * trials / trials.max() if np.ptp(trials) > 0 else np.full(len(y), 14.0)
+    for level_index, label, rows, color in _groups(term):
+        dodge = 0.4 * (level_index / max(term.nlevels - 1, 1) - 0.5) if levels is not None else 0.0
+        xs = x[rows] + dodge
+        order = np.argsort(xs, kind="stable")
+        marker = _MARKERS[level_index % len(_MARKERS)]
+        ax.scatter(xs, y[rows], s=size[rows], marker=marker, color=color, alpha=0.8, label=label)
+        ax.plot(xs[order], mu[rows][order], color=color, lw=1)
+    if levels is not None:
+        ax.set_xticks(np.arange(len(levels)), levels)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(_response_label(fit))
+    sized = ", area ~ trials" if np.ptp(trials) > 0 else ""
+    ax.set_title(f"data{sized}; fitted values connected per level of {term.group}", fontsize=10)
+    _group_legend(ax, term)
+
+
+def _response_label(fit) -> str:
+    """``incidence, as a proportion of the trials`` for ``cbind(incidence, size - incidence)``."""
+    response = fit.design.response
+    successes = re.fullmatch(r"\s*cbind\(\s*([^,]+?)\s*,.*\)\s*", response)
+    if fit.family.name == "binomial" and successes:
+        return f"{successes.group(1)}, as a proportion of the trials"
+    return response
+
+
+def _first_variable(fit) -> tuple[np.ndarray, list[str] | None, str]:
+    """The positions of the rows along the first variable of the fixed part, a factor's levels
+    (None for a number) and the axis label; the row number for an intercept-only model."""
+    import pandas as pd
+
+    design = fit.design
+    terms = [t for t in (design.xspec.terms if design.xspec else ()) if t != "(Intercept)"]
+    data = fit.data
+    wrapped = re.fullmatch(r"(?:as\.factor|factor|ordered)\((\w+)\)", terms[0]) if terms else None
+    column = wrapped.group(1) if wrapped else terms[0] if terms else None
+    if column is not None and isinstance(data, pd.DataFrame) and column in data.columns:
+        values = data[column].loc[design.row_index]
+        if (
+            wrapped
+            or isinstance(values.dtype, pd.CategoricalDtype)
+            or not pd.api.types.is_numeric_dtype(values)
+        ):
+            codes = pd.Categorical(values).remove_unused_categories()
+            return codes.codes.astype(float), [str(c) for c in codes.categories], terms[0]
+        return values.to_numpy(dtype=float), None, terms[0]
+    slope_cols = [j for j, n in enumerate(fit.fixef_names) if n != "(Intercept)"]
+    if slope_cols:
+        return design.X[:, slope_cols[0]], None, fit.fixef_names[slope_cols[0]]
+    return np.arange(fit.nobs, dtype=float), None, "observation"
+
+
+def _bootstrap_panels(axes, comparison) -> None:
+    """The intercept's bootstrap distributions, each with the normal its model's SE gives."""
+    from scipy.stats import norm
+
+    fit = comparison.mixed
     name = fit.fixef_names[0]
     panels = [
         (comparison.boot_new_u, fit.se[name], "new random effects (use_u=False)\nvs mixed-model SE"),
@@ -146,7 +237,7 @@ def comparison_figure(comparison):
             "random effects held fixed (use_u=True)\nvs fixed-model SE",
         ),
     ]
-    for ax, (boot, se, title) in zip(axes[1:], panels):
+    for ax, (boot, se, title) in zip(axes, panels):
         values = boot.replicates[name].dropna().to_numpy()
         ax.hist(values, bins=60, density=True, color="0.7", edgecolor="white")
         grid = np.linspace(values.min(), values.max(), 200)
@@ -156,8 +247,6 @@ def comparison_figure(comparison):
         ax.set_title(f"bootstrap {name}: {title}", fontsize=10)
         ax.set_xlabel(f"{name} (bootstrap SD {values.std(ddof=1):.3g})")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
 
 
 def caterpillar(fit: LmerFit, group: str | None = None, level: float = 0.95) -> Figure:
