@@ -107,9 +107,9 @@ class GlmerRefits:
 
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Statistics (m, s) of the replicates ``Y`` (n, m), their status and their ``theta``."""
+        fits: list = []  # refits as fits: only for a custom statistic, which is never batched
         if self.batch is not None:
             x, failed = self._batch(Y.T)
-            fits = None
         else:
             x, failed, fits = self._one_by_one(Y.T)
         theta = x[:, : self.nt]

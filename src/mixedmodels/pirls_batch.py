@@ -187,7 +187,9 @@ class SingleTermBatch:
         half_d1 = -wr * m1 * inv_v
         if canonical(fam):
             return W, half_d1, W
-        curvature = fam.link.mu_eta_deriv(eta) - m1 * m1 * fam.variance_deriv(mu) * inv_v
+        d2, dv = fam.link.mu_eta_deriv, fam.variance_deriv
+        assert d2 is not None and dv is not None  # every glmer family has them
+        curvature = d2(eta) - m1 * m1 * dv(mu) * inv_v
         return W, half_d1, W - wr * curvature * inv_v
 
     def _positive(self, M: np.ndarray) -> np.ndarray:
