@@ -48,7 +48,7 @@ from .covariance import sdcor_from_theta
 from .glmm import SMALL_SCHUR, criterion_function, single_threaded_blas
 from .newton import minimize_one
 from .optimize import minimize_theta
-from .profile import ProfileResult, ZetaTracer, _check_trace, _Optimum
+from .profile import ProfileResult, ZetaTracer, _Optimum, trace_table
 from .progress import progress_bar
 from .ranef_tables import varpar_names
 from .varpar import HeldCoordinates
@@ -473,11 +473,7 @@ def _profile(
                 bar.update(1)
     finally:
         bar.close()
-    rows = [(prof.names[i], value, zeta) for i, trace in zip(indices, traces) for value, zeta in trace]
-    table = pd.DataFrame(rows, columns=["parameter", "value", "zeta"])
-    estimates = pd.Series(prof.estimates[indices], index=[prof.names[i] for i in indices], name="estimate")
-    for index, trace in zip(indices, traces):
-        _check_trace(prof, index, trace)
+    table, estimates = trace_table(prof, indices, traces)
     return GlmerProfile(
         table=table, estimates=estimates, _profiler=prof, _one_blas_thread=_small_schur(fit.model)
     )

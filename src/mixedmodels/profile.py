@@ -516,12 +516,19 @@ def profile(
                 bar.update(1)
     finally:
         bar.close()
+    table, estimates = trace_table(prof, indices, traces)
+    return ProfileResult(table=table, estimates=estimates, _profiler=prof)
+
+
+def trace_table(prof, indices, traces) -> tuple[pd.DataFrame, pd.Series]:
+    """The traces as one long table (parameter, value, zeta) and the estimates of the profiled
+    parameters, each trace checked (:func:`_check_trace`)."""
     rows = [(prof.names[i], value, zeta) for i, trace in zip(indices, traces) for value, zeta in trace]
     table = pd.DataFrame(rows, columns=["parameter", "value", "zeta"])
     estimates = pd.Series(prof.estimates[indices], index=[prof.names[i] for i in indices], name="estimate")
     for index, trace in zip(indices, traces):
         _check_trace(prof, index, trace)
-    return ProfileResult(table=table, estimates=estimates, _profiler=prof)
+    return table, estimates
 
 
 def _check_trace(prof: ZetaTracer, index: int, trace: list[tuple[float, float]]) -> None:
