@@ -41,7 +41,7 @@ import numpy as np
 import scipy
 
 from .irls import IrlsError, IrlsFit, irls
-from .laplace_gradient import laplace_gradient
+from .laplace_gradient import canonical, laplace_gradient
 from .optimize import BOUNDARY_TOL, OptSummary, minimize_theta, polish, snap_to_boundary
 from .pirls import (
     GlmmModel,
@@ -124,6 +124,13 @@ def criterion_function(model: GlmmModel, nagq: int, beta0: np.ndarray) -> tuple[
     return fn, memo
 
 
+def _gradient_tol(model: GlmmModel) -> float:
+    """PIRLS's tolerance for a mode the gradient is taken at: Fisher scoring is Newton's method
+    for a canonical link (the last step squares the error, 1e-10 leaves none that counts), but
+    only linear for another, which needs the tight tolerance."""
+    return 1e-10 if canonical(model.fam) else TIGHT_PIRLS
+
+
 def laplace_function(
     model: GlmmModel, joint: bool, beta0: np.ndarray, u0: np.ndarray | None
 ) -> tuple[Callable, dict]:
@@ -141,7 +148,9 @@ def laplace_function(
         beta = memo["beta"] if joint else x[nt:]
         try:  # a trial point far off may overflow: its value is then inf, and the steps shorten
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                st = pirls(model, theta, beta, memo["u"], joint=joint, ts=states(theta), tol=TIGHT_PIRLS)
+                st = pirls(
+                    model, theta, beta, memo["u"], joint=joint, ts=states(theta), tol=_gradient_tol(model)
+                )
                 value = laplace_deviance(model, st)
                 grad = laplace_gradient(model, st)  # needs the mode's Hessian positive definite
         except (np.linalg.LinAlgError, FloatingPointError):
