@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -65,6 +66,21 @@ def test_bootstrap_on_a_cluster_gives_the_serial_replicates(client):
     fit = mm.lmer("y ~ x + (1 | p)", datasets.load("seed"))
     serial = mm.bootstrap(fit, 2500, seed=11, progress=False)
     remote = mm.bootstrap(fit, 2500, seed=11, progress=False, client=client)
+    np.testing.assert_allclose(remote.replicates.to_numpy(), serial.replicates.to_numpy(), rtol=1e-12)
+    assert (remote.status == serial.status).all()
+
+
+def test_glmer_bootstrap_on_a_cluster_gives_the_serial_replicates(client):
+    """Two chunks of a glmer fit's batched refits (2,000 replicates), as tasks."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mm.MixedModelsWarning)
+        fit = mm.glmer(
+            "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+            datasets.load("cbpp"),
+            family="binomial",
+        )
+    serial = mm.bootstrap(fit, 2000, seed=3, progress=False)
+    remote = mm.bootstrap(fit, 2000, seed=3, progress=False, client=client)
     np.testing.assert_allclose(remote.replicates.to_numpy(), serial.replicates.to_numpy(), rtol=1e-12)
     assert (remote.status == serial.status).all()
 
