@@ -181,14 +181,10 @@ def _fit_chunk(engine: _LmerChunk, Y: np.ndarray) -> _Estimates:
         part = _batch_estimates(engine.batch, Y[:, good], theta[good])
     else:
         part = _single_estimates(engine.fit, Y[:, good], theta[good])
-    out = _Estimates(
-        *(
-            np.full((len(theta),) + a.shape[1:], np.nan)
-            for a in (part.beta, part.se, theta, part.sigma, part.loglik)
-        ),
-        converged=~failed,
-    )
-    for name in ("beta", "se", "theta", "sigma", "loglik"):
+    fields = ("beta", "se", "theta", "sigma", "loglik")
+    gaps = {f: np.full((len(theta),) + getattr(part, f).shape[1:], np.nan) for f in fields}
+    out = _Estimates(**gaps, converged=~failed)
+    for name in fields:
         getattr(out, name)[good] = getattr(part, name)
     return out
 
@@ -316,9 +312,8 @@ def _fit_pattern(formula, data, Y, reml, bar) -> tuple[LmerFit, _Estimates, np.n
     for lo in range(0, Y.shape[1], size):
         chunks.append(_fit_chunk(engine, Y[:, lo : lo + size]))
         bar.update(min(size, Y.shape[1] - lo))
-    est = _Estimates(
-        *(np.concatenate([getattr(c, f) for c in chunks]) for f in _Estimates.__dataclass_fields__)
-    )
+    fields = _Estimates.__dataclass_fields__
+    est = _Estimates(**{f: np.concatenate([getattr(c, f) for c in chunks]) for f in fields})
     return fit, est, np.full(Y.shape[1], len(used))
 
 
