@@ -13,11 +13,10 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from rbench import run_r
 
 import mixedmodels as mm
 from mixedmodels import datasets
-
-from rbench import run_r
 
 N_RESPONSES, N_OURS, N_R = 2000, 100, 200
 
