@@ -14,6 +14,7 @@ from .glmm_results import GlmerFit
 from .inference import anova
 from .lm import LmFit, lm
 from .lmer import lmer
+from .many import ManyResult, lmer_many
 from .options import options
 from .results import LmerFit, MixedModelsWarning
 
@@ -40,6 +41,8 @@ __all__ = [
     "MixedModelsWarning",
     "lm",
     "lmer",
+    "lmer_many",
+    "ManyResult",
     "options",
 ]
 __version__ = "0.1.0"

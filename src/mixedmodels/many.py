@@ -1,0 +1,389 @@
+"""One linear mixed model fitted to many responses at once: ``lmer_many``.
+
+Genomics-style analyses fit the same model (``~ condition + (1 | donor) + (1 | batch)``) to
+thousands of responses (genes). Only ``y`` changes between them, exactly as between the
+replicates of a parametric bootstrap, so the bootstrap's batched refit does the work
+(:class:`mixedmodels.bootstrap._LmerChunk`: a batched criterion, :class:`~mixedmodels.batch.
+BatchCriterion`, minimized for all responses together by the vectorized Newton method of
+:mod:`mixedmodels.newton`, started at the fit of the first response with diagonal template
+entries moved off 0; responses it leaves unconverged are refitted one by one by BOBYQA). A model
+too large to batch is refitted one response at a time from the same start.
+
+Missing values: each response uses its own complete rows. Responses are grouped by their
+pattern of missing values and each pattern is its own model (its rows of ``data``); with no
+missing values there is one pattern.
+
+Responses are processed in chunks of bounded memory (``bootstrap.WORK_BYTES``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .batch import BatchCriterion
+from .bootstrap import WORK_BYTES, _LmerChunk, refit_lmer
+from .engine import refit
+from .lmer import lmer
+from .messages import SINGULAR_TOL
+from .newton import minimize_batch
+from .progress import progress_bar
+from .results import LmerFit
+
+__all__ = ["ManyResult", "bh_adjust", "lmer_many", "variance_fractions"]
+
+_PLACEHOLDER = "y_lmer_many_"
+
+
+# ----------------------------------------------------------------------------- result
+@dataclass(frozen=True, eq=False)
+class ManyResult:
+    """Per-response estimates of one mixed model fitted to many responses.
+
+    Attributes
+    ----------
+    formula : str
+        The model's right-hand side (``"~ Days + (Days | Subject)"``).
+    reml : bool
+        REML or maximum likelihood.
+    fixef, se, theta, varpart : DataFrame
+        One row per response: fixed effects, their standard errors, the relative covariance
+        parameters (lme4's ``getME(fit, "theta")``) and the fraction of variance explained by
+        each random-effects term and the residual (:func:`variance_fractions`).
+    stats : DataFrame
+        One row per response: ``sigma``, ``loglik``, ``nobs``, ``converged``, ``singular``.
+    """
+
+    formula: str
+    reml: bool
+    fixef: pd.DataFrame
+    se: pd.DataFrame
+    theta: pd.DataFrame
+    varpart: pd.DataFrame
+    stats: pd.DataFrame
+
+    @property
+    def names(self) -> pd.Index:
+        """The responses' names."""
+        return self.fixef.index
+
+    @cached_property
+    def sigma(self) -> pd.Series:
+        """Residual standard deviation of each response."""
+        return self.stats["sigma"]
+
+    @cached_property
+    def loglik(self) -> pd.Series:
+        """Log-likelihood of each response (for REML fits the REML criterion times -1/2, as lme4)."""
+        return self.stats["loglik"]
+
+    @cached_property
+    def converged(self) -> pd.Series:
+        """Whether each response's fit converged (its numbers are NaN where not)."""
+        return self.stats["converged"].astype(bool)
+
+    @cached_property
+    def singular(self) -> pd.Series:
+        """Whether each response's fit is on the boundary (a template diagonal entry below 1e-4)."""
+        return self.stats["singular"].astype(bool)
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per response and fixed-effects term.
+
+        Columns ``response``, ``term``, ``estimate``, ``std_error``, ``statistic`` (the Wald t,
+        estimate / se), ``p_value`` (two-sided, from the normal distribution: the Wald z test;
+        no denominator degrees of freedom) and ``p_adjusted`` (Benjamini-Hochberg across the
+        responses, term by term).
+        """
+        est = self.fixef.stack(future_stack=True).rename("estimate")
+        se = self.se.stack(future_stack=True).rename("std_error")
+        out = pd.concat([est, se], axis=1)
+        out.index.names = ["response", "term"]
+        out["statistic"] = out["estimate"] / out["std_error"]
+        out["p_value"] = 2.0 * stats.norm.sf(np.abs(out["statistic"].to_numpy()))
+        out["p_adjusted"] = out.groupby(level="term", sort=False)["p_value"].transform(bh_adjust)
+        return out.reset_index()
+
+    def __str__(self) -> str:
+        n_conv = int(self.converged.sum())
+        return (
+            f"Linear mixed model fitted to {len(self.names)} responses by "
+            f"{'REML' if self.reml else 'maximum likelihood'}: {self.formula}\n"
+            f"converged: {n_conv}, singular: {int(self.singular.sum())}\n"
+            f"fixed effects (mean over responses):\n{self.fixef.mean().to_string()}"
+        )
+
+
+def bh_adjust(p: pd.Series | np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (R's ``p.adjust(p, "BH")``); NaN stays NaN."""
+    p = np.asarray(p, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    if ok.size:
+        out[ok] = stats.false_discovery_control(p[ok], method="bh")
+    return out
+
+
+# ----------------------------------------------------------------------------- estimates
+@dataclass
+class _Estimates:
+    """Numbers of a group of responses (arrays, one row per response)."""
+
+    beta: np.ndarray
+    se: np.ndarray
+    theta: np.ndarray
+    sigma: np.ndarray
+    loglik: np.ndarray
+    converged: np.ndarray
+
+
+def _batch_estimates(batch: BatchCriterion, Y: np.ndarray, theta: np.ndarray) -> _Estimates:
+    """``beta``, their standard errors, ``sigma`` and the log-likelihood at each response's theta.
+
+    ``vcov(beta) = sigma^2 (R_X' R_X)^{-1}`` with ``R_X'`` the ``X`` block of each response's
+    stacked factor ``L_S`` (as :meth:`PLS.rx_lower` reads it from a single factor).
+    """
+    resp = batch.responses(Y)
+    beta, sigma = batch.estimates(theta, resp)
+    L, crit, _ = batch.factor(theta, resp)
+    qr, p = batch.qrest, batch.p
+    inv = np.linalg.inv(L[:, qr : qr + p, qr : qr + p])
+    se = sigma[:, None] * np.sqrt(np.einsum("Rij,Rij->Rj", inv, inv))
+    return _Estimates(beta, se, theta, sigma, -crit / 2.0, np.ones(len(theta), dtype=bool))
+
+
+def _single_estimates(fit: LmerFit, Y: np.ndarray, theta: np.ndarray) -> _Estimates:
+    """The same, one response at a time (a model too large to batch)."""
+    fits = [refit(fit, Y[:, i], theta=theta[i]) for i in range(Y.shape[1])]
+    return _Estimates(
+        beta=np.array([f.fixef.to_numpy() for f in fits]),
+        se=np.array([f.se.to_numpy() for f in fits]),
+        theta=theta,
+        sigma=np.array([f.sigma for f in fits]),
+        loglik=np.array([f.loglik for f in fits]),
+        converged=np.ones(len(fits), dtype=bool),
+    )
+
+
+def _fit_chunk(engine: _LmerChunk, Y: np.ndarray) -> _Estimates:
+    """Refit the template's model to the columns of ``Y``; NaN where a refit failed."""
+    _, status, theta = engine.run(Y)
+    failed = status == "failed"
+    if engine.batch is not None:
+        theta = _tighten(engine, Y, theta, ~failed)
+    good = np.flatnonzero(~failed)
+    if engine.batch is not None:
+        part = _batch_estimates(engine.batch, Y[:, good], theta[good])
+    else:
+        part = _single_estimates(engine.fit, Y[:, good], theta[good])
+    fields = ("beta", "se", "theta", "sigma", "loglik")
+    gaps = {f: np.full((len(theta),) + getattr(part, f).shape[1:], np.nan) for f in fields}
+    out = _Estimates(**gaps, converged=~failed)
+    for name in fields:
+        getattr(out, name)[good] = getattr(part, name)
+    return out
+
+
+def _tighten(engine: _LmerChunk, Y: np.ndarray, theta: np.ndarray, good: np.ndarray) -> np.ndarray:
+    """Each response's optimum made exact, as a single fit's polish makes it.
+
+    The batched Newton stops when the predicted decrease is below ``1e-13 |f|``, which can leave
+    ``theta`` a few 1e-6 short on a flat criterion: more steps with a tighter tolerance. A
+    response that stops with a vector term's diagonal entry on 0 (where steps can stall short
+    of the optimum, see ``_LmerChunk._on_vector_boundary``) is also refitted by BOBYQA as a
+    single fit, and the lower of the two kept.
+    """
+    batch, lower = engine.batch, engine.lower
+    assert batch is not None
+    rows = np.flatnonzero(good)
+    resp = batch.responses(Y[:, rows])
+    fn = lambda th, idx: batch.criterion(th, batch.take(resp, idx))  # noqa: E731
+    f0 = fn(theta[rows], np.arange(len(rows)))
+    moved, f1, _ = minimize_batch(fn, theta[rows].copy(), lower, xtol=1e-12, ftol=1e-15)
+    better = np.isfinite(f1) & (f1 <= f0)
+    out = theta.copy()
+    out[rows[better]] = moved[better]
+    f = np.where(better, f1, f0)
+    for j in np.flatnonzero(engine._on_vector_boundary(out[rows])):
+        try:
+            again = refit_lmer(engine.fit, Y[:, rows[j]])
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        if again.converged and again.objective < f[j]:
+            out[rows[j]] = again.opt.theta
+    return out
+
+
+# ----------------------------------------------------------------------------- variance fractions
+def variance_fractions(fit: LmerFit, theta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Fraction of variance of each random-effects term and the residual (rows sum to 1).
+
+    As variancePartition's ``fitExtractVarPartModel``, restricted to the variance components:
+    the fixed effects are not counted. A term ``t`` with covariance ``Sigma_t = sigma^2 T_t T_t'``
+    and model rows ``z_i`` contributes the variance it adds to an observation on average over
+    the fitted rows, ``mean_i z_i' Sigma_t z_i = sum(Sigma_t * Z_t'Z_t / n)``: for a random
+    intercept that is its variance; for a random slope it includes the slope's variance at the
+    observed covariate values (and the covariance with the intercept). The residual contributes
+    ``sigma^2``; the fractions are each contribution over their sum.
+    """
+    layout, terms = fit.pls.layout, fit.design.reterms
+    grams = [t.z.T @ t.z / len(t.z) for t in terms]
+    parts = np.empty((len(theta), len(terms) + 1))
+    for r, (th, s) in enumerate(zip(theta, sigma)):
+        for j, (T, G) in enumerate(zip(layout.templates(th), grams)):
+            parts[r, j] = s**2 * np.sum((T @ T.T) * G)
+        parts[r, -1] = s**2
+    return parts / parts.sum(axis=1, keepdims=True)
+
+
+def term_names(fit: LmerFit) -> list[str]:
+    """Names of the random-effects terms (a grouping factor met again numbered ``g.1``) and "Residual"."""
+    names: list[str] = []
+    for term in fit.design.reterms:
+        count = sum(n == term.group or n.startswith(term.group + ".") for n in names)
+        names.append(term.group if count == 0 else f"{term.group}.{count}")
+    return [*names, "Residual"]
+
+
+def theta_names(fit: LmerFit) -> list[str]:
+    """lme4's names of ``theta``: ``Subject.(Intercept)``, ``Subject.Days.(Intercept)``, ``Subject.Days``."""
+    out: list[str] = []
+    for group, term in zip(term_names(fit), fit.design.reterms):
+        c = term.cnames
+        for j in range(term.k):
+            out.extend(f"{group}.{c[i]}" if i == j else f"{group}.{c[i]}.{c[j]}" for i in range(j, term.k))
+    return out
+
+
+# ----------------------------------------------------------------------------- driver
+def _as_matrix(responses, n: int) -> tuple[np.ndarray, list[str]]:
+    """The responses as an (n, R) float array and their names (``r1, r2, ...`` when unnamed)."""
+    if isinstance(responses, pd.Series):
+        responses = responses.to_frame()
+    if isinstance(responses, pd.DataFrame):
+        names = [str(c) for c in responses.columns]
+        Y = responses.to_numpy(dtype=float)
+    else:
+        Y = np.asarray(responses, dtype=float)
+        if Y.ndim == 1:
+            Y = Y[:, None]
+        names = [f"r{i + 1}" for i in range(Y.shape[1]) if Y.ndim == 2]
+    if Y.ndim != 2 or Y.shape[0] != n:
+        raise ValueError(f"responses must have one row per row of data ({n}), not shape {Y.shape}")
+    return Y, names
+
+
+def _patterns(Y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Groups of responses with the same missing values: (rows observed, response columns)."""
+    observed = ~np.isnan(Y)
+    if observed.all():
+        return [(np.ones(len(Y), dtype=bool), np.arange(Y.shape[1]))]
+    keys, inverse = np.unique(np.packbits(observed, axis=0).T, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    out = []
+    for g in range(len(keys)):
+        cols = np.flatnonzero(inverse == g)
+        out.append((observed[:, cols[0]], cols))
+    return out
+
+
+def _template(formula: str, data: pd.DataFrame, y: np.ndarray, reml: bool) -> tuple[LmerFit, np.ndarray]:
+    """The fit of one response and the positions of the rows of ``data`` it used."""
+    frame = data.assign(**{_PLACEHOLDER: y})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = lmer(f"{_PLACEHOLDER} {formula}", frame, reml=reml)
+    used = frame.index.get_indexer(fit.design.row_index)
+    return fit, used
+
+
+def _fit_pattern(formula, data, Y, reml, bar) -> tuple[LmerFit, _Estimates, np.ndarray]:
+    """All responses (columns of ``Y``, complete on the given rows) of one missingness pattern."""
+    fit, used = _template(formula, data, Y[:, 0], reml)
+    Y = Y[used]
+    engine = _LmerChunk(fit, None)
+    size = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
+    chunks = []
+    for lo in range(0, Y.shape[1], size):
+        chunks.append(_fit_chunk(engine, Y[:, lo : lo + size]))
+        bar.update(min(size, Y.shape[1] - lo))
+    fields = _Estimates.__dataclass_fields__
+    est = _Estimates(**{f: np.concatenate([getattr(c, f) for c in chunks]) for f in fields})
+    return fit, est, np.full(Y.shape[1], len(used))
+
+
+def _frames(fit: LmerFit, est: _Estimates, nobs: np.ndarray, names: list[str]) -> dict[str, pd.DataFrame]:
+    """One pattern's numbers as DataFrames indexed by the responses' names."""
+    singular = np.any(est.theta[:, fit.pls.layout.diagonal_mask()] < SINGULAR_TOL, axis=1)
+    fractions = np.full((len(names), len(fit.design.reterms) + 1), np.nan)
+    ok = est.converged
+    fractions[ok] = variance_fractions(fit, est.theta[ok], est.sigma[ok])
+    return {
+        "fixef": pd.DataFrame(est.beta, index=names, columns=list(fit.fixef_names)),
+        "se": pd.DataFrame(est.se, index=names, columns=list(fit.fixef_names)),
+        "theta": pd.DataFrame(est.theta, index=names, columns=theta_names(fit)),
+        "varpart": pd.DataFrame(fractions, index=names, columns=term_names(fit)),
+        "stats": pd.DataFrame(
+            {
+                "sigma": est.sigma,
+                "loglik": est.loglik,
+                "nobs": nobs,
+                "converged": est.converged,
+                "singular": singular & est.converged,
+            },
+            index=names,
+        ),
+    }
+
+
+def lmer_many(
+    formula: str,
+    data: pd.DataFrame,
+    responses: np.ndarray | pd.DataFrame,
+    reml: bool = True,
+    progress: bool = True,
+) -> ManyResult:
+    """Fit one linear mixed model to each of many responses, as many ``lmer`` fits but batched.
+
+    Parameters
+    ----------
+    formula : str
+        The model without its response: ``"~ Days + (Days | Subject)"``.
+    data : pandas.DataFrame
+        The covariates and grouping factors, one row per observation.
+    responses : ndarray (n, R) or DataFrame
+        One column per response, one row per row of ``data`` (matched by position). A
+        DataFrame's column names name the responses; an array's are ``r1, r2, ...``. Missing
+        values are allowed: each response uses its own complete rows.
+    reml : bool
+        REML (default, as lme4) or maximum likelihood.
+    progress : bool
+        Show a progress bar (when standard error is a terminal).
+
+    Returns
+    -------
+    ManyResult
+        Each response's numbers equal those of ``lmer(f"y {formula}", data)`` with ``y`` that
+        response.
+    """
+    formula = formula.strip()
+    if not formula.startswith("~"):
+        raise ValueError(f"the formula must have no response (start with '~'), not {formula!r}")
+    data = data.reset_index(drop=True)
+    Y, names = _as_matrix(responses, len(data))
+    parts: list[dict[str, pd.DataFrame]] = []
+    bar = progress_bar(Y.shape[1], progress, "lmer_many", "response")
+    try:
+        for rows, cols in _patterns(Y):
+            sub = data.loc[rows].reset_index(drop=True)
+            fit, est, nobs = _fit_pattern(formula, sub, Y[np.ix_(rows, cols)], reml, bar)
+            parts.append(_frames(fit, est, nobs, [names[c] for c in cols]))
+    finally:
+        bar.close()
+    frames = {k: pd.concat([p[k] for p in parts]).reindex(names) for k in parts[0]}
+    return ManyResult(formula=formula, reml=reml, **frames)
