@@ -15,6 +15,7 @@ from .inference import anova
 from .lm import LmFit, lm
 from .lmer import lmer
 from .options import options
+from .power import PowerCurve, PowerResult, power
 from .results import LmerFit, MixedModelsWarning
 
 __all__ = [
@@ -41,5 +42,8 @@ __all__ = [
     "lm",
     "lmer",
     "options",
+    "power",
+    "PowerCurve",
+    "PowerResult",
 ]
 __version__ = "0.1.0"
