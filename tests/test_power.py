@@ -113,3 +113,13 @@ def test_arguments_are_checked(balanced):
         mm.power(balanced, "x", 1.0, nsim=10, test="wald")
     with pytest.raises(ValueError, match="along and sizes"):
         mm.power(balanced, "x", 1.0, nsim=10, along="g")
+
+
+def test_power_verb(tmp_path, capsys):
+    from mixedmodels.cli import main
+
+    argv = ["power", "sleepstudy", "Reaction ~ Days + (Days | Subject)", "--term", "Days", "--effect", "4"]
+    assert main([*argv, "--nsim", "50", "--along", "Subject", "--sizes", "5,10", "--out", str(tmp_path)]) == 0
+    assert "Power curve" in capsys.readouterr().out
+    assert (tmp_path / "power_Days_Subject.png").exists()
+    assert main([*argv, "--nsim", "20", "--sizes", "5"]) == 2
