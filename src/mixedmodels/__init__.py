@@ -16,6 +16,7 @@ from .lm import LmFit, lm
 from .lmer import lmer
 from .many import ManyResult, lmer_many
 from .options import options
+from .power import PowerCurve, PowerResult, power
 from .results import LmerFit, MixedModelsWarning
 
 __all__ = [
@@ -44,5 +45,8 @@ __all__ = [
     "lmer_many",
     "ManyResult",
     "options",
+    "power",
+    "PowerCurve",
+    "PowerResult",
 ]
 __version__ = "0.1.0"

@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -404,12 +405,22 @@ def _names_of(value) -> list[str] | None:
 
 
 # --------------------------------------------------------------------------- driver
+class Refits(Protocol):
+    """What refits a chunk of simulated responses: the engines above (and the power analysis's)."""
+
+    def chunk_size(self) -> int: ...
+
+    def bytes_per_replicate(self) -> float: ...
+
+    def run(self, Y: np.ndarray) -> tuple: ...
+
+
 @dataclass(frozen=True, eq=False)
 class _Job:
     """What every process running replicates needs: the refit engine, the simulator, the
     random streams of the chunks and how many replicates to refit at a time."""
 
-    engine: _LmerChunk | _LmChunk | _GlmChunk | GlmerRefits
+    engine: Refits
     blocks: Callable
     streams: dict
     limit: int

@@ -1,4 +1,4 @@
-"""The command line: ``mixedmodels demo``, ``compare``, ``fit``, ``bootstrap`` and ``profile``."""
+"""The command line: ``mixedmodels demo``, ``compare``, ``fit``, ``bootstrap``, ``profile`` and ``power``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ EXAMPLES = """examples:
   mixedmodels fit data.csv "count ~ x + (1 | g)" --family poisson --offset log_exposure
   mixedmodels bootstrap seed "y ~ x + (1 | p)" --nsim 10000 --use-u
   mixedmodels profile seed "y ~ x + (1 | p)" --level 0.9
+  mixedmodels power sleepstudy "Reaction ~ Days + (Days | Subject)" --term Days --effect 4 \\
+      --along Subject --sizes 5,10,20
 
 DATA is a CSV, Parquet or Feather file, or a shipped data set: """ + ", ".join(datasets.names())
 
@@ -165,6 +167,35 @@ def _profile(args) -> str:
     return f"Profile-likelihood confidence intervals (ML deviance, as lme4):\n{ci.to_string()}"
 
 
+def _sizes(text: str) -> list[int]:
+    """``--sizes 5,10,20``: numbers of levels."""
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise CliError(f"--sizes must be whole numbers separated by commas, not {text!r}") from None
+
+
+def _power(args) -> str:
+    """``power``: simulated power of the test of one fixed effect (a curve with --along)."""
+    from . import lmer, power
+    from .power import PowerCurve
+
+    if (args.along is None) != (args.sizes is None):
+        raise CliError("--along and --sizes go together")
+    fit = lmer(args.formula, read_data(args.data, args.factor), reml=not args.ml)
+    sizes = None if args.sizes is None else _sizes(args.sizes)
+    result = power(
+        fit, args.term, args.effect, args.nsim, args.test, args.alpha, args.seed, args.along, sizes
+    )
+    if not isinstance(result, PowerCurve):
+        return str(result)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / f"power_{args.term}_{args.along}.png".replace(":", "_")
+    result.plot().savefig(png, dpi=110)
+    return f"{result}\n\nfigure: {png}"
+
+
 def _compare_report(data: pd.DataFrame, formula: str, args, stem: str) -> str:
     from .compare import compare
 
@@ -292,7 +323,21 @@ def build_parser() -> argparse.ArgumentParser:
         ml_help="fit by maximum likelihood (the profile is ML anyway)",
     )
     prof.add_argument("--level", type=float, default=0.95, help="interval coverage (default 0.95)")
+    _add_power_verb(sub)
     return parser
+
+
+def _add_power_verb(sub) -> None:
+    p = _model_verb(sub, "power", "simulated power of the test of a fixed effect (simr's powerSim)", _power)
+    p.add_argument("--term", required=True, help="the fixed-effect coefficient tested, e.g. Days")
+    p.add_argument("--effect", type=float, required=True, help="its value in the simulations")
+    p.add_argument("--nsim", type=int, default=1000, help="replicates (per size; default 1000)")
+    p.add_argument("--test", choices=["lrt", "satterthwaite"], default="lrt")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--along", metavar="GROUP", help="a grouping factor whose number of levels varies")
+    p.add_argument("--sizes", metavar="N,N,...", help="its numbers of levels, e.g. 5,10,20")
+    p.add_argument("--out", default=".", help="folder for the curve's figure (default: current folder)")
 
 
 def main(argv: list[str] | None = None) -> int:

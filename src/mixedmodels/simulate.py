@@ -40,22 +40,33 @@ def simulate_lmer(fit: LmerFit, nsim: int, use_u: bool, rng: np.random.Generator
 
 
 def lmer_blocks(
-    fit: LmerFit, nsim: int, use_u: bool, rng: np.random.Generator, block: int
+    fit: LmerFit,
+    nsim: int,
+    use_u: bool,
+    rng: np.random.Generator,
+    block: int,
+    params: tuple[np.ndarray, np.ndarray, float] | None = None,
 ) -> Iterator[np.ndarray]:
-    """The same responses ``block`` replicates at a time (the same numbers for any ``block``)."""
+    """The same responses ``block`` replicates at a time (the same numbers for any ``block``).
+
+    ``params``, ``(beta, theta, sigma)``, replaces the fit's estimates (new random effects only):
+    a power analysis simulates the fit's design with parameters of its choosing.
+    """
     pls, design = fit.pls, fit.design
-    sigma = fit.sigma
+    beta, theta, sigma = (fit.fixef.to_numpy(), fit.opt.theta, fit.sigma) if params is None else params
+    if use_u and params is not None:
+        raise ValueError("parameters other than the fit's are simulated with new random effects only")
     n = design.X.shape[0]
     random = None  # (Z Lambda, u*) unless the conditional modes are held fixed
     if use_u:
         mean = fit.fitted.to_numpy()
     else:
-        mean = design.X @ fit.fixef.to_numpy()
+        mean = design.X @ beta
         if design.offset is not None:
             mean = mean + design.offset
         q = sum(t.q for t in pls.reterms)
         Z = z_matrices(design.reterms, n) if design.weights is not None else (pls.Z1, pls.Zrest)
-        ZLam = sp.hstack(list(Z), format="csr") @ pls.lambda_matrix(fit.opt.theta)
+        ZLam = sp.hstack(list(Z), format="csr") @ pls.lambda_matrix(theta)
         random = (ZLam, rng.standard_normal((nsim, q)))
     scale = None if design.weights is None else _noise_scale(design.weights)
     for lo in range(0, nsim, block):

@@ -1,0 +1,422 @@
+"""Power by simulation for linear mixed models, with simr's semantics (``powerSim``, ``extend``,
+``powerCurve``).
+
+Responses are simulated from the fitted model with one fixed effect set to the effect of
+interest (``theta`` and ``sigma`` kept, new random effects in every replicate), the model is
+refitted to each and the coefficient tested against 0:
+
+- ``test="lrt"``: the likelihood-ratio test of the model against the model without that column
+  of ``X`` (both by maximum likelihood, chi-square on 1 df). Both models are refitted for a
+  whole chunk of replicates at once by the bootstrap's batched refits
+  (:class:`mixedmodels.bootstrap._LmerChunk`);
+- ``test="satterthwaite"``: lmerTest's t test with Satterthwaite's degrees of freedom on each
+  refit (by the fit's criterion, REML or ML).
+
+Power is the share of replicates with ``p < alpha``, with an exact (Clopper-Pearson) binomial
+confidence interval; replicates whose refit failed are left out of it and counted.
+
+With ``along`` and ``sizes`` the design is first given that many levels of a grouping factor,
+as simr's ``extend``: fewer levels keep the rows of the first levels, more levels add copies of
+the existing levels' rows relabelled as new levels; the model is simulated and refitted there,
+with the original fit's parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .bootstrap import CHUNK, WORK_BYTES, _Job, _LmerChunk, _work_units
+from .engine import fit_model, model_pls, refit
+from .inference import coef_table
+from .progress import progress_bar
+from .results import LmerFit
+from .simulate import lmer_blocks
+
+__all__ = ["PowerCurve", "PowerResult", "power"]
+
+TESTS = ("lrt", "satterthwaite")
+
+
+# --------------------------------------------------------------------------- results
+def clopper_pearson(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact binomial confidence interval of a proportion (Clopper-Pearson, as R's binom.test).
+
+    Parameters
+    ----------
+    successes, trials : int
+        Counts (``0 <= successes <= trials``).
+    level : float
+        Coverage.
+
+    Returns
+    -------
+    tuple of float
+        Lower and upper bound (NaN for no trials).
+    """
+    if trials == 0:
+        return math.nan, math.nan
+    a = (1 - level) / 2
+    lower = 0.0 if successes == 0 else float(stats.beta.ppf(a, successes, trials - successes + 1))
+    upper = 1.0 if successes == trials else float(stats.beta.ppf(1 - a, successes + 1, trials - successes))
+    return lower, upper
+
+
+@dataclass(frozen=True, eq=False)
+class PowerResult:
+    """Simulated power of a test of one fixed effect.
+
+    Attributes
+    ----------
+    term : str
+        The coefficient tested.
+    effect : float
+        Its value in the simulations.
+    test : str
+        "lrt" or "satterthwaite".
+    alpha : float
+        Significance level.
+    pvalues : ndarray
+        One per replicate (NaN where the refit failed).
+    seed : object
+        The seed given.
+    """
+
+    term: str
+    effect: float
+    test: str
+    alpha: float
+    pvalues: np.ndarray
+    seed: object = None
+
+    @property
+    def nsim(self) -> int:
+        return len(self.pvalues)
+
+    @cached_property
+    def n_failed(self) -> int:
+        """Replicates whose refit failed (left out of the power)."""
+        return int(np.isnan(self.pvalues).sum())
+
+    @cached_property
+    def successes(self) -> int:
+        """Replicates with ``p < alpha``."""
+        return int(np.sum(self.pvalues[~np.isnan(self.pvalues)] < self.alpha))
+
+    @property
+    def power(self) -> float:
+        """Share of the refitted replicates with ``p < alpha``."""
+        trials = self.nsim - self.n_failed
+        return self.successes / trials if trials else math.nan
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        """95% Clopper-Pearson interval of the power."""
+        return clopper_pearson(self.successes, self.nsim - self.n_failed)
+
+    def _lines(self) -> list[str]:
+        test = "likelihood-ratio test" if self.test == "lrt" else "t test, Satterthwaite df"
+        lo, hi = self.ci
+        return [
+            f"Power for {self.term!r} = {self.effect:g} ({test}, alpha = {self.alpha:g}):",
+            f"{100 * self.power:.2f}% (95% CI {100 * lo:.2f}, {100 * hi:.2f}; Clopper-Pearson)",
+            f"{self.successes} of {self.nsim - self.n_failed} replicates significant, "
+            f"{self.n_failed} failed refits",
+        ]
+
+    def __str__(self) -> str:
+        return "\n".join(self._lines())
+
+    def _repr_html_(self) -> str:
+        from .printing import html_block, html_lines
+
+        return html_block([html_lines(self._lines())])
+
+
+@dataclass(frozen=True, eq=False)
+class PowerCurve:
+    """Simulated power over the number of levels of a grouping factor (simr's ``powerCurve``).
+
+    Attributes
+    ----------
+    along : str
+        The grouping factor.
+    sizes : tuple of int
+        Its numbers of levels.
+    results : tuple of PowerResult
+        The power at each size.
+    """
+
+    along: str
+    sizes: tuple[int, ...]
+    results: tuple[PowerResult, ...]
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """One row per size: power, its 95% interval, replicates and failed refits."""
+        rows = [
+            {"power": r.power, "lower": r.ci[0], "upper": r.ci[1], "nsim": r.nsim, "n_failed": r.n_failed}
+            for r in self.results
+        ]
+        return pd.DataFrame(rows, index=pd.Index(self.sizes, name=self.along))
+
+    def plot(self, ax=None):
+        """Power against size with its 95% intervals, lines at ``alpha`` and 80%."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        t = self.table
+        err = np.vstack([t["power"] - t["lower"], t["upper"] - t["power"]])
+        ax.errorbar(t.index, t["power"], yerr=err, marker="o", capsize=3)
+        ax.axhline(0.8, color="grey", linestyle="--", linewidth=1, label="80%")
+        ax.axhline(self.results[0].alpha, color="grey", linestyle=":", linewidth=1, label="alpha")
+        ax.set_ylim(0, 1)
+        ax.set_xlabel(f"levels of {self.along}")
+        ax.set_ylabel(f"power for {self.results[0].term!r}")
+        ax.legend(loc="lower right")
+        return ax.figure
+
+    def __str__(self) -> str:
+        first = self.results[0]
+        head = f"Power curve for {first.term!r} = {first.effect:g} along {self.along!r} ({first.test})"
+        return "\n".join([head, self.table.to_string()])
+
+    def _repr_html_(self) -> str:
+        from .printing import html_block, html_frame, html_lines
+
+        first = self.results[0]
+        return html_block(
+            [html_lines([f"Power curve for {first.term!r} along {self.along!r}"]), html_frame(self.table)]
+        )
+
+
+# --------------------------------------------------------------------------- refits
+def _quiet_fit(design, formula: str, theta: np.ndarray, reml: bool) -> LmerFit:
+    """The model of ``design`` fitted by ``reml``, its warnings (a singular fit) suppressed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit_model(formula, design, model_pls(design), reml, start=theta)
+
+
+def _without_column(fit: LmerFit, j: int, theta: np.ndarray) -> LmerFit:
+    """The fit's model without column ``j`` of ``X``, by maximum likelihood."""
+    names = fit.design.fixef_names
+    design = replace(fit.design, X=np.delete(fit.design.X, j, axis=1), fixef_names=names[:j] + names[j + 1 :])
+    return _quiet_fit(design, fit.formula, theta, reml=False)
+
+
+class _LrtRefits:
+    """p-values of the likelihood-ratio test of column ``j``: full and reduced model refitted."""
+
+    def __init__(self, fit: LmerFit, j: int, theta: np.ndarray):
+        full = _quiet_fit(fit.design, fit.formula, theta, reml=False)
+        self.models = (_LmerChunk(full, None), _LmerChunk(_without_column(fit, j, theta), None))
+
+    def chunk_size(self) -> int:
+        return min(m.chunk_size() for m in self.models)
+
+    def bytes_per_replicate(self) -> float:
+        return max(m.bytes_per_replicate() for m in self.models)
+
+    def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        deviances, failed = [], np.zeros(Y.shape[1], dtype=bool)
+        for model in self.models:
+            _, status, theta = model.run(Y)
+            deviances.append(_deviances(model, theta, Y))
+            failed |= status == "failed"
+        chisq = np.maximum(deviances[1] - deviances[0], 0.0)
+        p = np.where(failed, np.nan, stats.chi2.sf(chisq, 1))
+        return p[:, None], np.where(failed, "failed", "ok"), None
+
+
+def _deviances(model: _LmerChunk, theta: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """The ML deviance of each response (a column of ``Y``) at its row of ``theta``."""
+    if model.batch is not None:
+        return model.batch.criterion(theta, model.batch.responses(Y))
+    return np.array([refit(model.fit, Y[:, i], theta=theta[i]).objective for i in range(Y.shape[1])])
+
+
+class _SatterthwaiteRefits:
+    """p-values of the Satterthwaite t test of column ``j`` on each refit."""
+
+    def __init__(self, fit: LmerFit, j: int, theta: np.ndarray):
+        base = _quiet_fit(fit.design, fit.formula, theta, reml=fit.reml)
+        self.model = _LmerChunk(base, lambda f: coef_table(f)["Pr(>|t|)"].iloc[j])
+
+    def chunk_size(self) -> int:
+        return self.model.chunk_size()
+
+    def bytes_per_replicate(self) -> float:
+        return self.model.bytes_per_replicate()
+
+    def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        values, status, _ = self.model.run(Y)
+        failed = (status == "failed") | np.isnan(values[:, 0])
+        return values, np.where(failed, "failed", "ok"), None
+
+
+# --------------------------------------------------------------------------- designs
+def extend(data: pd.DataFrame, along: str, size: int) -> pd.DataFrame:
+    """``data`` with ``size`` levels of ``along``, as simr's ``extend``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The fit's data.
+    along : str
+        A column: the grouping factor.
+    size : int
+        Its number of levels in the result: fewer than in ``data`` keeps the rows of the first
+        levels (in order of appearance); more adds copies of the levels' rows, in turn, each
+        copy a new level (``"<level>.<copy>"``).
+
+    Returns
+    -------
+    DataFrame
+    """
+    if along not in data.columns:
+        raise ValueError(f"along={along!r} is not a column of the fit's data")
+    if size < 1:
+        raise ValueError(f"sizes must be at least 1, not {size}")
+    levels = pd.unique(data[along].dropna())
+    if size <= len(levels):
+        return data[data[along].isin(levels[:size])].reset_index(drop=True)
+    parts = []
+    for i in range(size):
+        level, copy = levels[i % len(levels)], i // len(levels)
+        rows = data[data[along] == level].copy()
+        rows[along] = f"{level}" if copy == 0 else f"{level}.{copy}"
+        parts.append(rows)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _design_fit(fit: LmerFit, along: str | None, size: int | None) -> LmerFit:
+    """The fit itself, or the model fitted to data with ``size`` levels of ``along``."""
+    if along is None or size is None:
+        return fit
+    if fit.data is None:
+        raise ValueError("power along a grouping factor needs the fit's data")
+    if fit.model_args and any(v is not None for v in fit.model_args.values()):
+        raise NotImplementedError("power along a grouping factor is not available with weights= or offset=")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        extended = fit.update(data=extend(fit.data, along, int(size)))
+    if extended.fixef_names != fit.fixef_names:
+        raise ValueError(
+            f"with {size} levels of {along!r} the fixed effects change: {list(extended.fixef_names)}"
+        )
+    return extended
+
+
+# --------------------------------------------------------------------------- driver
+def _simulated_pvalues(
+    fit: LmerFit, design_fit: LmerFit, j: int, effect: float, test: str, nsim: int, seed, progress: bool
+) -> np.ndarray:
+    """p-values of ``nsim`` replicates simulated on ``design_fit``'s design with ``fit``'s
+    parameters (coefficient ``j`` set to ``effect``)."""
+    beta = fit.fixef.to_numpy().copy()
+    beta[j] = effect
+    params = (beta, fit.opt.theta, fit.sigma)
+    maker = _LrtRefits if test == "lrt" else _SatterthwaiteRefits
+    engine = maker(design_fit, j, fit.opt.theta)
+
+    def blocks(rng, m, block):
+        return lmer_blocks(design_fit, m, False, rng, block, params)
+
+    chunk = min(CHUNK, engine.chunk_size())
+    sizes = [min(chunk, nsim - start) for start in range(0, nsim, chunk)]
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
+    job = _Job(engine, blocks, dict(enumerate(seq.spawn(len(sizes)))), limit)
+    bar = progress_bar(nsim, progress, "power", "rep")
+    values = []
+    try:
+        for unit in _work_units(sizes, limit):
+            values.append(job.run(unit)[0][:, 0])
+            bar.update(sum(size for _, size in unit))
+    finally:
+        bar.close()
+    return np.concatenate(values)
+
+
+def _check(fit: LmerFit, term: str, test: str, nsim: int, alpha: float) -> int:
+    """The column of ``term`` after checking the arguments."""
+    if not isinstance(fit, LmerFit):
+        raise TypeError(f"power needs a fit from mm.lmer, not {type(fit).__name__}")
+    fit.require_rows("power")
+    if term not in fit.fixef_names:
+        raise ValueError(f"term must be one of the fixed effects {list(fit.fixef_names)}, not {term!r}")
+    if test not in TESTS:
+        raise ValueError(f"test must be 'lrt' or 'satterthwaite', not {test!r}")
+    if nsim < 1:
+        raise ValueError(f"nsim must be at least 1, not {nsim}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, not {alpha}")
+    return fit.fixef_names.index(term)
+
+
+def power(
+    fit: LmerFit,
+    term: str,
+    effect: float,
+    nsim: int = 1000,
+    test: str = "lrt",
+    alpha: float = 0.05,
+    seed=None,
+    along: str | None = None,
+    sizes=None,
+    progress: bool = True,
+) -> PowerResult | PowerCurve:
+    """Power of the test of a fixed effect by simulation, as simr's ``powerSim`` and ``powerCurve``.
+
+    Parameters
+    ----------
+    fit : LmerFit
+        The model to simulate from: its ``theta`` and ``sigma``, its fixed effects with ``term``
+        set to ``effect``, new random effects in every replicate.
+    term : str
+        A fixed-effect coefficient (a column name of ``X``, as in ``fit.fixef``).
+    effect : float
+        Its value in the simulations.
+    nsim : int
+        Replicates (per size with ``along``).
+    test : {"lrt", "satterthwaite"}
+        The likelihood-ratio test against the model without ``term`` (both by ML, chi-square on
+        1 df) or the t test with Satterthwaite's degrees of freedom.
+    alpha : float
+        Significance level.
+    seed : int, SeedSequence or None
+        Seed of the random streams (each size of a curve gets its own stream from it).
+    along : str, optional
+        A grouping factor (a column of the fit's data) whose number of levels varies.
+    sizes : sequence of int, optional
+        Its numbers of levels (with ``along``).
+    progress : bool
+        Show a progress bar (only when standard error is a terminal).
+
+    Returns
+    -------
+    PowerResult or PowerCurve
+        A PowerResult without ``along``; a PowerCurve (one result per size) with it.
+    """
+    j = _check(fit, term, test, int(nsim), alpha)
+    if (along is None) != (sizes is None):
+        raise ValueError("along and sizes go together")
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    if along is None:
+        p = _simulated_pvalues(fit, fit, j, effect, test, int(nsim), seq, progress)
+        return PowerResult(term, float(effect), test, alpha, p, seed)
+    sizes = tuple(int(s) for s in sizes)
+    results = []
+    for size, stream in zip(sizes, seq.spawn(len(sizes))):
+        design_fit = _design_fit(fit, along, size)
+        p = _simulated_pvalues(fit, design_fit, j, effect, test, int(nsim), stream, progress)
+        results.append(PowerResult(term, float(effect), test, alpha, p, seed))
+    return PowerCurve(along, sizes, tuple(results))
