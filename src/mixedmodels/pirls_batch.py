@@ -174,7 +174,7 @@ class SingleTermBatch:
             act = act[~done]
         ok[act] = False  # not converged in maxit steps
         W = w * self.fam.mu_eta(eta) ** 2 / self.fam.variance(mu)
-        return BatchModes(a, u, eta, mu, pdev, W, self.blocks(W, a), ok)
+        return BatchModes(a, u, eta, mu, pdev, self.blocks(W, a), ok)
 
     def _newton_weights(self, y: np.ndarray, eta: np.ndarray, mu: np.ndarray):
         """``W``, ``d'/2`` and ``d''/2`` (:mod:`mixedmodels.laplace_gradient`), the last ``W``
@@ -254,14 +254,13 @@ class SingleTermBatch:
 @dataclass(frozen=True)
 class BatchModes:
     """Modes of a batch: row effects ``a``, ``u``, ``eta``, ``mu``, penalized deviances, the
-    working weights and blocks ``M`` there, and which problems converged."""
+    blocks ``M`` at the working weights there, and which problems converged."""
 
     a: np.ndarray
     u: np.ndarray
     eta: np.ndarray
     mu: np.ndarray
     pdev: np.ndarray
-    W: np.ndarray
     M: np.ndarray
     ok: np.ndarray
 
