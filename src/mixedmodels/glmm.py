@@ -61,7 +61,15 @@ KEEP_THETA_STATES = 16  # a Hessian stencil's distinct theta, for a few theta en
 SMALL_SCHUR = 1000  # a Schur complement of fewer columns is factored faster by one BLAS thread
 TIGHT_PIRLS = 1e-14  # PIRLS tolerance where the mode must be exact: gradients, differences
 
-__all__ = ["GlmmOptimum", "criterion_function", "fit_glmm", "hessian", "single_threaded_blas", "theta_states"]
+__all__ = [
+    "GlmmOptimum",
+    "criterion_function",
+    "fit_glmm",
+    "hessian",
+    "laplace_function",
+    "single_threaded_blas",
+    "theta_states",
+]
 
 
 @dataclass(frozen=True)
