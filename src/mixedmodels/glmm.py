@@ -270,16 +270,15 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
             opt.theta,
             lme4_laplace(model, opt.theta[:nt], opt.theta[nt:], st1.eta),
         )
-    else:  # every point's mode from the optimum's, converged tightly: no noise in the differences
-        nodes, weights = np.polynomial.hermite_e.hermegauss(nagq)
-        u_opt = state.u
-        states = theta_states(model)
+    else:  # all points' modes from the optimum's, converged tightly: no noise in the differences
+        batch = SingleTermBatch(model)  # quadrature is for a single scalar term
+        u_opt = state.u.reshape(1, batch.n1, 1)
 
-        def agq(x: np.ndarray) -> float:
-            st = pirls(model, x[:nt], x[nt:], u_opt, tol=TIGHT_PIRLS, ts=states(x[:nt]))
-            return agq_deviance(model, st, nodes, weights)
+        def agq_many(points: np.ndarray) -> np.ndarray:
+            u0 = np.repeat(u_opt, len(points), axis=0)
+            return batch.agq(points[:, :nt], points[:, nt:], u0, nagq, tol=TIGHT_PIRLS)
 
-        H = hessian(_one_by_one(agq), opt.theta, agq(opt.theta))
+        H = hessian(agq_many, opt.theta, float(agq_many(opt.theta[None, :])[0]))
     try:
         Hinv = np.linalg.inv(H)
         V = (Hinv + Hinv.T)[nt:, nt:]

@@ -192,6 +192,24 @@ class SingleTermBatch:
         curvature = d2(eta) - m1 * m1 * dv(mu) * inv_v
         return W, half_d1, W - wr * curvature * inv_v
 
+    def agq(self, theta, beta, u0, nagq: int, tol: float = 1e-14) -> np.ndarray:
+        """:func:`~mixedmodels.pirls.agq_deviance` (lme4's nAGQ > 1 criterion, a scalar term) at
+        each problem's ``(theta, beta)`` for the model's own response; ``inf`` where PIRLS fails."""
+        nodes, weights = np.polynomial.hermite_e.hermegauss(nagq)
+        resp = self.responses(np.broadcast_to(self.model.y, (len(theta), self.model.n)))
+        md = self.modes(theta, beta, resp, u0, tol=tol)
+        M, u = md.M[:, :, 0, 0], md.u[:, :, 0]
+        s = 1.0 / np.sqrt(M)
+        g0 = self.level_sums(self.model.dev_resids(md.mu)) + u * u  # (B, n1)
+        shift = (np.asarray(theta)[:, :1] * self.z[:, 0]) * s[:, self.refs]  # d eta / d node
+        mu_k = self.fam.linkinv(md.eta[:, None, :] + nodes[None, :, None] * shift[:, None, :])
+        dev_k = self.level_sums(self.model.dev_resids(mu_k).transpose(0, 2, 1)).transpose(0, 2, 1)
+        u_k = u[:, None, :] + nodes[None, :, None] * s[:, None, :]
+        excess = dev_k + u_k * u_k - g0[:, None, :] - (nodes * nodes)[None, :, None]
+        total = np.sum((weights / np.sqrt(2.0 * np.pi))[None, :, None] * np.exp(-excess / 2.0), axis=1)
+        value = np.sum(g0, axis=1) + np.sum(np.log(M), axis=1) - 2.0 * np.sum(np.log(total), axis=1)
+        return np.where(md.ok, value, np.inf)
+
     def _positive(self, M: np.ndarray) -> np.ndarray:
         """Problems whose every block is positive definite."""
         if self.k == 1:
