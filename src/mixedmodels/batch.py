@@ -27,6 +27,7 @@ from .pls import PLS, symmetric
 __all__ = ["BatchCriterion"]
 
 MAX_BATCH_QR = 200  # largest Schur complement (rest Z, X, y) worth batching
+CACHE_FLOATS = 1 << 18  # numbers per array of a block of rows (2 MB)
 
 
 class BatchCriterion:
@@ -126,7 +127,7 @@ class BatchCriterion:
         c1 = resp["c1"]
         C = np.empty((R, Qr, Qr))
         Wflat = W.reshape(R, -1)
-        Wc = np.einsum("Rlab,Rlb->Rla", W, c1).reshape(R, -1)  # W_l c_l, level by level
+        Wc = _level_products(W, c1).reshape(R, -1)
         Cy = resp["cr"] - Wc @ B.reshape(Qr - 1, -1).T
         Cyy = resp["yy"] - np.einsum("Ri,Ri->R", Wc, c1.reshape(R, -1))
         if self.BB is not None:  # every entry of A_r1 W A_1r is a fixed combination of W's entries
@@ -140,8 +141,10 @@ class BatchCriterion:
         C[:, :-1, -1] = Cy
         C[:, -1, -1] = Cyy
         values = np.append(theta, np.ones((R, 1)), axis=1)[:, self.rest_index]
-        if self.rest_diagonal:
-            S = C * values[:, :, None] * values[:, None, :]
+        if self.rest_diagonal:  # Lambda_r diagonal, its X and y entries 1
+            qr, S = self.qrest, C
+            S[:, :qr, :] *= values[:, :qr, None]
+            S[:, :, :qr] *= values[:, None, :qr]
         else:
             Lam = np.zeros((R, Qr, Qr))
             Lam[:, self.rest_pattern[0], self.rest_pattern[1]] = values
@@ -151,8 +154,27 @@ class BatchCriterion:
         return S
 
     def factor(self, theta: np.ndarray, resp: dict):
-        """Stacked ``L_S`` and the criterion for each (theta row, response); inf where not PD."""
+        """Stacked ``L_S`` and the criterion for each (theta row, response); inf where not PD.
+
+        Evaluated in blocks of rows whose arrays stay in the processor's cache.
+        """
         theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        size = self.block_rows
+        if len(theta) <= size:
+            return self._factor(theta, resp)
+        parts = [
+            self._factor(theta[lo : lo + size], {k: v[lo : lo + size] for k, v in resp.items()})
+            for lo in range(0, len(theta), size)
+        ]
+        return tuple(np.concatenate(p) for p in zip(*parts))
+
+    @property
+    def block_rows(self) -> int:
+        """Rows per block: about CACHE_FLOATS numbers in the largest array of a block."""
+        per_row = max(self.n1 * self.k1 * self.k1, self.Qr * self.Qr)
+        return int(np.clip(CACHE_FLOATS // per_row, 64, 8192))
+
+    def _factor(self, theta: np.ndarray, resp: dict):
         W, logdet1 = self._first_block(theta)
         S = self._schur(theta, resp, W)
         L, ok = _batched_cholesky(S)
@@ -177,6 +199,17 @@ class BatchCriterion:
         c = L[:, -1, :-1]
         v = np.linalg.solve(np.swapaxes(LS, 1, 2), c[:, :, None])[:, :, 0]
         return v[:, self.qrest :] + self.pls.y_offset, np.sqrt(r2 / self.nu)
+
+
+def _level_products(W: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``W_l c_l`` for each row and level: (R, levels, k, k) times (R, levels, k).
+
+    (Column by column: numpy's einsum and matmul are slow on such small blocks.)
+    """
+    out = W[..., 0] * c[:, :, None, 0]
+    for b in range(1, W.shape[-1]):
+        out += W[..., b] * c[:, :, None, b]
+    return out
 
 
 def _batched_cholesky(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

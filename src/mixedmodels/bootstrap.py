@@ -209,8 +209,9 @@ def refit_lmer(fit: LmerFit, y: np.ndarray, start: np.ndarray | None = None) -> 
 class _LmerChunk:
     """Refits of one mixed model for chunks of simulated responses."""
 
-    def __init__(self, fit: LmerFit, statistic):
+    def __init__(self, fit: LmerFit, statistic, xtol: float = 1e-9, ftol: float = 1e-13):
         self.fit, self.statistic = fit, statistic
+        self.tolerances = {"xtol": xtol, "ftol": ftol}  # of the batched Newton steps
         self.batch = BatchCriterion(fit.pls, fit.reml) if BatchCriterion.suitable(fit.pls) else None
         self.lower = fit.pls.layout.lower()
         self.diag = fit.pls.layout.diagonal_mask()
@@ -250,6 +251,7 @@ class _LmerChunk:
             lambda th, rows: batch.criterion(th, batch.take(resp, rows)),
             self.start(Y.shape[1]),
             self.lower,
+            **self.tolerances,
         )
         failed = np.zeros(len(theta), dtype=bool)
         for i in np.flatnonzero(~ok):
@@ -264,6 +266,7 @@ class _LmerChunk:
                 lambda th, rows: batch.criterion(th, batch.take(resp, stuck[rows])),
                 np.array([self.fit.pls.layout.canonical(t) for t in theta[stuck]]),
                 self.lower,
+                **self.tolerances,
             )
             better = ok_moved & (f_moved < fmin[stuck] - 1e-8 * np.maximum(1.0, np.abs(fmin[stuck])))
             theta[stuck[better]] = moved[better]

@@ -27,17 +27,18 @@ import pandas as pd
 from scipy import stats
 
 from .batch import BatchCriterion
-from .bootstrap import WORK_BYTES, _LmerChunk, refit_lmer
+from .bootstrap import WORK_BYTES, _LmerChunk
 from .engine import refit
 from .lmer import lmer
 from .messages import SINGULAR_TOL
-from .newton import minimize_batch
 from .progress import progress_bar
 from .results import LmerFit
 
 __all__ = ["ManyResult", "bh_adjust", "lmer_many", "variance_fractions"]
 
 _PLACEHOLDER = "y_lmer_many_"
+# Newton's steps stop tighter than a bootstrap's: the numbers are reported, to 1e-6 of a single fit
+TOLERANCES = {"xtol": 1e-12, "ftol": 1e-15}
 
 
 # ----------------------------------------------------------------------------- result
@@ -174,8 +175,6 @@ def _fit_chunk(engine: _LmerChunk, Y: np.ndarray) -> _Estimates:
     """Refit the template's model to the columns of ``Y``; NaN where a refit failed."""
     _, status, theta = engine.run(Y)
     failed = status == "failed"
-    if engine.batch is not None:
-        theta = _tighten(engine, Y, theta, ~failed)
     good = np.flatnonzero(~failed)
     if engine.batch is not None:
         part = _batch_estimates(engine.batch, Y[:, good], theta[good])
@@ -186,36 +185,6 @@ def _fit_chunk(engine: _LmerChunk, Y: np.ndarray) -> _Estimates:
     out = _Estimates(**gaps, converged=~failed)
     for name in fields:
         getattr(out, name)[good] = getattr(part, name)
-    return out
-
-
-def _tighten(engine: _LmerChunk, Y: np.ndarray, theta: np.ndarray, good: np.ndarray) -> np.ndarray:
-    """Each response's optimum made exact, as a single fit's polish makes it.
-
-    The batched Newton stops when the predicted decrease is below ``1e-13 |f|``, which can leave
-    ``theta`` a few 1e-6 short on a flat criterion: more steps with a tighter tolerance. A
-    response that stops with a vector term's diagonal entry on 0 (where steps can stall short
-    of the optimum, see ``_LmerChunk._on_vector_boundary``) is also refitted by BOBYQA as a
-    single fit, and the lower of the two kept.
-    """
-    batch, lower = engine.batch, engine.lower
-    assert batch is not None
-    rows = np.flatnonzero(good)
-    resp = batch.responses(Y[:, rows])
-    fn = lambda th, idx: batch.criterion(th, batch.take(resp, idx))  # noqa: E731
-    f0 = fn(theta[rows], np.arange(len(rows)))
-    moved, f1, _ = minimize_batch(fn, theta[rows].copy(), lower, xtol=1e-12, ftol=1e-15)
-    better = np.isfinite(f1) & (f1 <= f0)
-    out = theta.copy()
-    out[rows[better]] = moved[better]
-    f = np.where(better, f1, f0)
-    for j in np.flatnonzero(engine._on_vector_boundary(out[rows])):
-        try:
-            again = refit_lmer(engine.fit, Y[:, rows[j]])
-        except (ValueError, np.linalg.LinAlgError):
-            continue
-        if again.converged and again.objective < f[j]:
-            out[rows[j]] = again.opt.theta
     return out
 
 
@@ -306,7 +275,7 @@ def _fit_pattern(formula, data, Y, reml, bar) -> tuple[LmerFit, _Estimates, np.n
     """All responses (columns of ``Y``, complete on the given rows) of one missingness pattern."""
     fit, used = _template(formula, data, Y[:, 0], reml)
     Y = Y[used]
-    engine = _LmerChunk(fit, None)
+    engine = _LmerChunk(fit, None, **TOLERANCES)
     size = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
     chunks = []
     for lo in range(0, Y.shape[1], size):

@@ -14,10 +14,13 @@ from central differences with steps relative to ``|theta|``:
 
 The step solves ``|H| s = -g`` on the coordinates not held at their bound (a coordinate at its
 bound with a positive gradient is held), with ``|H|`` the Hessian with its eigenvalues made
-positive, then is projected onto the bounds and halved until the function does not increase.
+positive, no longer than ``MAX_STEP (1 + max|theta|)`` in any coordinate (a nearly flat
+direction of ``H`` gives a step far past the region where the quadratic model holds), then is
+projected onto the bounds and halved until the function does not increase.
 A problem is done when the step is below ``xtol * (1 + |theta|)`` or the decrease the
 quadratic model predicts is below ``ftol * max(1, |f|)``; problems that are not done
-after ``max_iter`` steps, or whose function is not finite, are reported so the caller can refit
+after ``max_iter`` steps, whose function is not finite, or whose step found no decrease while
+the model predicted more than ``NOISE * max(1, |f|)``, are reported so the caller can refit
 them another way.
 
 A problem that stops with a coordinate on its bound is checked: a diagonal entry of ``theta``
@@ -38,6 +41,8 @@ __all__ = ["minimize_batch", "minimize_one"]
 
 ESCAPE_STEPS = (0.3, 0.1, 0.03, 0.01)  # inward steps from a bound, relative to 0.1 + max|theta|
 MAX_ESCAPES = 2  # restarts of a problem from inside its bounds
+MAX_STEP = 1.0  # longest step, relative to 1 + max|theta|
+NOISE = 1e-10  # a predicted decrease below NOISE |f| that no step achieves is rounding
 
 
 @functools.lru_cache(maxsize=32)
@@ -93,6 +98,23 @@ def _newton_step(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarray:
     return np.where(free, s, 0.0)
 
 
+def _capped(s: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Steps ``s`` (R, d) shortened to at most ``MAX_STEP (1 + max|x|)`` in any coordinate."""
+    limit = MAX_STEP * (1.0 + np.max(np.abs(x), axis=1))
+    longest = np.max(np.abs(s), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(longest > limit, limit / longest, 1.0)
+    return s * factor[:, None]
+
+
+def _stalled(f_old, f_new, predicted):
+    """Steps that changed the function by rounding only, where the model predicted no more than
+    the rounding of the criterion either (``NOISE |f|``): a tolerance below what the
+    criterion's rounding can resolve is met there."""
+    scale = np.maximum(1.0, np.abs(f_old))
+    return (f_old - f_new <= 1e-14 * scale) & (predicted <= NOISE * scale)
+
+
 def minimize_batch(
     fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
     theta0: np.ndarray,
@@ -118,12 +140,12 @@ def minimize_batch(
     theta, fmin, done : ndarrays (R, d), (R,), (R,)
         ``done`` is False for the problems that did not converge (or are not finite).
     """
-    theta, f, converged = _newton_batch(fn, theta0, lower, xtol, ftol, max_iter, rel_step)
+    theta, f, converged, hessian = _newton_batch(fn, theta0, lower, xtol, ftol, max_iter, rel_step)
     for _ in range(MAX_ESCAPES):
-        moved, inward, f_in = _inward_points(fn, theta, f, converged, lower)
+        moved, inward, f_in = _inward_points(fn, theta, f, converged, lower, hessian)
         if not len(moved):
             break
-        theta[moved], f[moved], converged[moved] = _newton_batch(
+        theta[moved], f[moved], converged[moved], hessian[moved] = _newton_batch(
             _rows_of(fn, moved), inward, lower, xtol, ftol, max_iter, rel_step
         )
     return theta, f, converged
@@ -135,10 +157,15 @@ def _rows_of(fn, rows):
 
 
 def _newton_batch(fn, theta0, lower, xtol, ftol, max_iter, rel_step):
-    """The projected Newton steps of :func:`minimize_batch`, without the check of the bounds."""
+    """The projected Newton steps of :func:`minimize_batch`, without the check of the bounds.
+
+    Also returns the Hessian at each problem's last point where the steps stopped there (NaN
+    for the others).
+    """
     theta = np.maximum(np.array(theta0, dtype=float), lower)
     R, d = theta.shape
     rows = np.arange(R)
+    hessian = np.full((R, d, d), np.nan)
     f = fn(theta, rows)
     done = ~np.isfinite(f)
     failed = done.copy()
@@ -153,7 +180,7 @@ def _newton_batch(fn, theta0, lower, xtol, ftol, max_iter, rel_step):
         F = fn(points, np.repeat(act, m)).reshape(len(act), m)
         g, H = _derivatives(fx, F, h, pairs)
         at_bound = (x <= lower) & (g >= 0)
-        s = _newton_step(g, H, ~at_bound)
+        s = _capped(_newton_step(g, H, ~at_bound), x)
         finite = np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(s), axis=1)
         # the decrease the quadratic model predicts for the full step: below the noise, stop
         predicted = -0.5 * np.einsum("ri,ri->r", g, s)
@@ -162,23 +189,30 @@ def _newton_batch(fn, theta0, lower, xtol, ftol, max_iter, rel_step):
         go = ~stop
         x_new, f_new, moved = _line_search(fn, act[go], x[go], fx[go], s[go], lower)
         small = np.all(np.abs(x_new - x[go]) <= xtol * (1.0 + np.abs(x[go])), axis=1)
+        small |= _stalled(fx[go], f_new, predicted[go])
         theta[act[go]], f[act[go]] = x_new, f_new
         done[act[stop]] = True
+        hessian[act[stop]] = H[stop]
         done[act[go]] = small | ~moved
         failed[act] = ~finite
+        failed[act[go]] |= ~moved & (predicted[go] > NOISE * np.maximum(1.0, np.abs(fx[go])))
     converged = done & ~failed & np.isfinite(f)
-    return theta, f, converged
+    return theta, f, converged, hessian
 
 
-def _inward_points(fn, theta, f, converged, lower):
+def _inward_points(fn, theta, f, converged, lower, hessian=None):
     """Problems stopped with a coordinate on its bound where the function falls inward.
 
     A diagonal entry of ``theta`` enters the criterion through its square, so on its bound 0
     the gradient along it vanishes whatever the curvature: a Newton step cannot tell a
     minimum there from a saddle or a maximum. Each such coordinate is moved inward by
-    ``t (0.1 + max|theta|)`` for t in ESCAPE_STEPS (longest first); a problem whose function
-    falls is returned (its index, the first such point and the value there) to be minimized
-    again from it.
+    ``t (0.1 + max|theta|)`` for t in ESCAPE_STEPS (longest first). Where that does not lower
+    the function and the ``hessian`` at the point is known, the point is moved along the
+    direction of its most negative curvature instead (turned to point inward, its outward
+    components at a bound dropped): a template with a zero diagonal entry and a nonzero entry
+    below it is such a saddle, left only by moving both. A problem whose function falls is
+    returned (its index, the first such point and the value there) to be minimized again
+    from it.
     """
     stuck = np.flatnonzero(converged & np.any(theta <= lower, axis=1))
     if not stuck.size:
@@ -187,18 +221,45 @@ def _inward_points(fn, theta, f, converged, lower):
     best, fbest = x.copy(), fx.copy()
     limit = fx - 1e-10 * np.maximum(1.0, np.abs(fx))
     scale = 0.1 + np.max(np.abs(x), axis=1)
-    for j in range(theta.shape[1]):
+    directions = [np.eye(theta.shape[1])[j] for j in range(theta.shape[1])]
+    held = [x[:, j] <= lower[j] for j in range(theta.shape[1])]
+    if hessian is not None:
+        directions.append(_negative_curvature(hessian[stuck], x <= lower))
+        held.append(np.any(directions[-1] != 0, axis=1))
+    for v, rows in zip(directions, held):
         for t in ESCAPE_STEPS:
-            open_ = np.flatnonzero((x[:, j] <= lower[j]) & (fbest >= limit))
+            open_ = np.flatnonzero(rows & (fbest >= limit))
             if not open_.size:
                 break
-            trial = x[open_].copy()
-            trial[:, j] = lower[j] + t * scale[open_]
+            step = v if v.ndim == 1 else v[open_]
+            trial = np.maximum(x[open_] + t * scale[open_, None] * step, lower)
             ft = fn(trial, stuck[open_])
             lower_f = np.isfinite(ft) & (ft < limit[open_])
             best[open_[lower_f]], fbest[open_[lower_f]] = trial[lower_f], ft[lower_f]
     moved = np.flatnonzero(fbest < limit)
     return stuck[moved], best[moved], fbest[moved]
+
+
+def _negative_curvature(H: np.ndarray, at_bound: np.ndarray) -> np.ndarray:
+    """Unit direction of each Hessian's most negative curvature, pointing inward at the bounds.
+
+    Zero rows where the curvature is not negative (or the Hessian is not known). The sign is
+    chosen so the components at a bound are mostly positive; negative ones there are dropped.
+    """
+    out = np.zeros(H.shape[:2])
+    ok = np.flatnonzero(np.isfinite(H).all(axis=(1, 2)))
+    if not ok.size:
+        return out
+    lam, V = np.linalg.eigh(H[ok])
+    negative = lam[:, 0] < -1e-8 * np.max(np.abs(lam), axis=1)
+    v = V[:, :, 0]
+    flip = np.sum(np.where(at_bound[ok], v, 0.0), axis=1) < 0
+    v = np.where(flip[:, None], -v, v)
+    v = np.where(at_bound[ok] & (v < 0), 0.0, v)
+    norm = np.linalg.norm(v, axis=1)
+    keep = negative & (norm > 0) & np.any(at_bound[ok] & (v > 0), axis=1)
+    out[ok[keep]] = v[keep] / norm[keep, None]
+    return out
 
 
 def minimize_one(
@@ -253,7 +314,7 @@ def _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0):
         g, H = _derivatives_one(fx, [fn(point) for point in x + offsets * h], h.tolist())
         xs, gs = x.tolist(), g.tolist()
         free = np.array([not (v <= b and d >= 0) for v, b, d in zip(xs, low, gs)])
-        s = _newton_step_one(g, H, free)
+        s = _capped(_newton_step_one(g, H, free)[None, :], x[None, :])[0]
         steps = s.tolist()
         if not all(map(math.isfinite, gs + steps)):
             return theta, f, False
@@ -263,7 +324,9 @@ def _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0):
         if predicted <= ftol * max(1.0, abs(fx)) or all(abs(v) <= b for v, b in zip(steps, bound)):
             return theta, f, True
         theta, f, moved = _line_search_one(fn, x, fx, s, lower)
-        if not moved or all(abs(a - v) <= b for a, v, b in zip(theta.tolist(), xs, bound)):
+        if not moved:
+            return theta, f, math.isfinite(f) and predicted <= NOISE * max(1.0, abs(fx))
+        if all(abs(a - v) <= b for a, v, b in zip(theta.tolist(), xs, bound)) or _stalled(fx, f, predicted):
             return theta, f, math.isfinite(f)
     return theta, f, False
 
