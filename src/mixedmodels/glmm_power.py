@@ -59,9 +59,7 @@ class _ZRefits:
     def __init__(self, fit: GlmerFit, j: int):
         self.fit, self.j = fit, j
         self.refits = GlmerRefits(fit, None, CHUNK, LARGE_CHUNK)
-        stage1 = fit.optimum.stage1
-        usable = np.all(stage1.theta[fit.model.layout.diagonal_mask()] > 0)
-        self.stage1_start = (stage1.theta, stage1.hessian) if usable else (None, None)
+        self.diag = fit.model.layout.diagonal_mask()
 
     def chunk_size(self) -> int:
         return self.refits.chunk_size() if self.fit.nagq == 1 else LARGE_CHUNK
@@ -78,18 +76,20 @@ class _ZRefits:
             for i in np.flatnonzero(status != "failed"):
                 p[i] = self._laplace_pvalue(Y[:, i], np.concatenate([theta[i], values[i, nt:]]))
         else:
-            for i in range(m):
-                p[i] = self._full_pvalue(Y[:, i])
+            p[:] = [self._full_pvalue(Y[:, i]) for i in range(m)]
         return p[:, None], _failed_status(p), None
 
     def _laplace_pvalue(self, y: np.ndarray, x: np.ndarray) -> float:
-        """The z test at a Laplace refit ``x = (theta, beta)``: stage 1 of the replicate (from the
-        fit's), then lme4's Hessian from there."""
+        """The z test at a Laplace refit ``x = (theta, beta)``: stage 1 of the replicate (from its
+        ``theta``, off the boundary, with the fit's stage-1 Hessian), then lme4's Hessian from
+        there."""
         model = self.fit.model.with_response(y)
         nt = self.fit.ntheta
+        start = x[:nt].copy()
+        start[self.diag & (start <= 0)] = 0.5
         try:
             with np.errstate(all="ignore"):
-                _, st1 = stage_one(model, x[nt:], *self.stage1_start)
+                _, st1 = stage_one(model, x[nt:], start, self.fit.optimum.stage1.hessian)
                 V, _ = laplace_vcov(model, x, st1.eta, st1.u)
         except FAILURES:
             return math.nan
