@@ -76,6 +76,26 @@ def test_batched_refits_are_full_glmer_fits(cbpp):
         assert chisq == pytest.approx(reduced.objective - full.objective, rel=1e-6, abs=1e-8)
 
 
+@pytest.mark.parametrize("nagq", [0, 5])
+def test_refits_of_other_criteria_are_full_glmer_fits(nagq):
+    """nAGQ = 0 and quadrature: replicates refitted one by one by the fit's criterion."""
+    data = load("cbpp")
+    fit = _fit(CBPP, data, family="binomial", nagq=nagq)
+    Y = _replicates(fit, 1, -0.8, 2, seed=1)
+    pz = _ZRefits(fit, 1).run(Y)[0][:, 0]
+    plrt = _LrtRefits(fit, 1).run(Y)[0][:, 0]
+    for i in range(2):
+        sim = _with_counts(data, Y[:, i], data["size"].to_numpy())
+        full = _fit(CBPP, sim, family="binomial", nagq=nagq)
+        for level in ("3", "4"):
+            sim[f"p{level}"] = (sim["period"].astype(str) == level).astype(float)
+        reduced = _fit(
+            "cbind(incidence, size - incidence) ~ p3 + p4 + (1 | herd)", sim, family="binomial", nagq=nagq
+        )
+        assert pz[i] == pytest.approx(full.pvalues["period2"], rel=1e-8)
+        assert stats.chi2.isf(plrt[i], 1) == pytest.approx(reduced.objective - full.objective, rel=1e-6)
+
+
 def test_one_by_one_refits_with_an_offset_are_full_glmer_fits():
     """Two random-effects terms (refitted one replicate at a time), Poisson with an offset."""
     rng = np.random.default_rng(2)
