@@ -80,7 +80,7 @@ class PowerResult:
     effect : float
         Its value in the simulations.
     test : str
-        "lrt" or "satterthwaite".
+        "lrt", "satterthwaite" or (a glmer fit's Wald test) "z".
     alpha : float
         Significance level.
     pvalues : ndarray
