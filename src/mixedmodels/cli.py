@@ -26,6 +26,8 @@ EXAMPLES = """examples:
   mixedmodels profile seed "y ~ x + (1 | p)" --level 0.9
   mixedmodels power sleepstudy "Reaction ~ Days + (Days | Subject)" --term Days --effect 4 \\
       --along Subject --sizes 5,10,20
+  mixedmodels power cbpp "cbind(incidence, size - incidence) ~ period + (1 | herd)" --family binomial \\
+      --term period2 --effect -0.8 --test z
 
 DATA is a CSV, Parquet or Feather file, or a shipped data set: """ + ", ".join(datasets.names())
 
@@ -177,12 +179,12 @@ def _sizes(text: str) -> list[int]:
 
 def _power(args) -> str:
     """``power``: simulated power of the test of one fixed effect (a curve with --along)."""
-    from . import lmer, power
+    from . import power
     from .power import PowerCurve
 
     if (args.along is None) != (args.sizes is None):
         raise CliError("--along and --sizes go together")
-    fit = lmer(args.formula, read_data(args.data, args.factor), reml=not args.ml)
+    fit = _power_fit(args)
     sizes = None if args.sizes is None else _sizes(args.sizes)
     result = power(
         fit, args.term, args.effect, args.nsim, args.test, args.alpha, args.seed, args.along, sizes
@@ -194,6 +196,22 @@ def _power(args) -> str:
     png = out / f"power_{args.term}_{args.along}.png".replace(":", "_")
     result.plot().savefig(png, dpi=110)
     return f"{result}\n\nfigure: {png}"
+
+
+def _power_fit(args):
+    """The model of ``power``: lmer, or with --family a glmer fit (tests "z" and "lrt")."""
+    from . import glmer, lmer
+
+    data = read_data(args.data, args.factor)
+    if args.family is None:
+        if args.link is not None or args.nagq is not None:
+            raise CliError("--link and --nagq need --family (binomial or poisson): they are for a glmer fit")
+        return lmer(args.formula, data, reml=not args.ml)
+    if args.ml:
+        raise CliError("--ml is for a linear mixed model: a glmer fit is always by maximum likelihood")
+    return glmer(
+        args.formula, data, family=args.family, link=args.link, nagq=1 if args.nagq is None else args.nagq
+    )
 
 
 def _compare_report(data: pd.DataFrame, formula: str, args, stem: str) -> str:
@@ -332,12 +350,15 @@ def _add_power_verb(sub) -> None:
     p.add_argument("--term", required=True, help="the fixed-effect coefficient tested, e.g. Days")
     p.add_argument("--effect", type=float, required=True, help="its value in the simulations")
     p.add_argument("--nsim", type=int, default=1000, help="replicates (per size; default 1000)")
-    p.add_argument("--test", choices=["lrt", "satterthwaite"], default="lrt")
+    p.add_argument(
+        "--test", choices=["lrt", "satterthwaite", "z"], default="lrt", help="z: a glmer fit's Wald test"
+    )
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--along", metavar="GROUP", help="a grouping factor whose number of levels varies")
     p.add_argument("--sizes", metavar="N,N,...", help="its numbers of levels, e.g. 5,10,20")
     p.add_argument("--out", default=".", help="folder for the curve's figure (default: current folder)")
+    _add_glmer_options(p)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,7 +67,9 @@ __all__ = [
     "fit_glmm",
     "hessian",
     "laplace_function",
+    "laplace_vcov",
     "single_threaded_blas",
+    "stage_one",
     "theta_states",
 ]
 
@@ -241,12 +243,7 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     layout = model.layout
     nt = layout.ntheta
     glm, beta0 = _start(model, mustart)
-    fg0, memo0 = laplace_function(model, True, beta0, None)
-    stage1 = _minimize_laplace(fg0, layout.start(), layout.lower())
-    if not stage1.converged:  # derivative-free from the start, as lme4
-        stage1 = minimize_theta(criterion_function(model, 0, beta0)[0], layout.start(), layout.lower())
-    fg0(stage1.theta)
-    st1 = memo0["state"]
+    stage1, st1 = stage_one(model, beta0)
     if nagq == 0:
         return GlmmOptimum(stage1, st1, stage1.fmin, vcov_joint(st1), glm, stage1, None)
     fn, memo = criterion_function(model, nagq, st1.beta)
@@ -265,28 +262,59 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     fmin = fn(opt.theta)
     state = memo["state"]
     if nagq == 1:  # lme4's vcov: the Hessian of the criterion as lme4 evaluates it
-        H = hessian(
-            _lme4_laplace_many(model, st1.eta),
-            opt.theta,
-            lme4_laplace(model, opt.theta[:nt], opt.theta[nt:], st1.eta),
-        )
-    else:  # all points' modes from the optimum's, converged tightly: no noise in the differences
-        batch = SingleTermBatch(model)  # quadrature is for a single scalar term
-        u_opt = state.u.reshape(1, batch.n1, 1)
+        V, H = laplace_vcov(model, opt.theta, st1.eta, state.u)
+        return GlmmOptimum(opt, state, fmin, V, glm, stage1, H)
+    # quadrature: all points' modes from the optimum's, converged tightly (no noise in the differences)
+    batch = SingleTermBatch(model)  # quadrature is for a single scalar term
+    u_opt = state.u.reshape(1, batch.n1, 1)
 
-        def agq_many(points: np.ndarray) -> np.ndarray:
-            u0 = np.repeat(u_opt, len(points), axis=0)
-            return batch.agq(points[:, :nt], points[:, nt:], u0, nagq, tol=TIGHT_PIRLS)
+    def agq_many(points: np.ndarray) -> np.ndarray:
+        u0 = np.repeat(u_opt, len(points), axis=0)
+        return batch.agq(points[:, :nt], points[:, nt:], u0, nagq, tol=TIGHT_PIRLS)
 
-        H = hessian(agq_many, opt.theta, float(agq_many(opt.theta[None, :])[0]))
+    H = hessian(agq_many, opt.theta, float(agq_many(opt.theta[None, :])[0]))
+    return GlmmOptimum(opt, state, fmin, _vcov_from_hessian(model, H, opt.theta, state.u), glm, stage1, H)
+
+
+def stage_one(
+    model: GlmmModel, beta0: np.ndarray, start: np.ndarray | None = None, H0: np.ndarray | None = None
+) -> tuple[OptSummary, PirlsState]:
+    """Stage 1 (the module's step 2): the optimum over ``theta`` of the Laplace criterion at the
+    joint mode of ``(u, beta)``, by quasi-Newton steps from ``start`` (the layout's start by
+    default; ``H0`` a starting Hessian), derivative-free from the layout's start where those do
+    not converge, as lme4; and the joint mode there."""
+    layout = model.layout
+    fg0, memo0 = laplace_function(model, True, beta0, None)
+    stage1 = _minimize_laplace(fg0, layout.start() if start is None else start, layout.lower(), H0)
+    if not stage1.converged:
+        stage1 = minimize_theta(criterion_function(model, 0, beta0)[0], layout.start(), layout.lower())
+    fg0(stage1.theta)
+    return stage1, memo0["state"]
+
+
+def laplace_vcov(
+    model: GlmmModel, x: np.ndarray, eta0: np.ndarray, u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """lme4's ``vcov(beta)`` of a Laplace fit at its optimum ``x = (theta, beta)`` and the Hessian
+    behind it: of the criterion as lme4 evaluates it from stage 1's linear predictor ``eta0``
+    (``u``: the modes at the optimum, for the fallback when that Hessian is not usable)."""
+    nt = model.layout.ntheta
+    H = hessian(_lme4_laplace_many(model, eta0), x, lme4_laplace(model, x[:nt], x[nt:], eta0))
+    return _vcov_from_hessian(model, H, x, u), H
+
+
+def _vcov_from_hessian(model: GlmmModel, H: np.ndarray, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``2 H^{-1}`` restricted to ``beta``; where it is not positive definite, that of the joint
+    PIRLS system at the optimum."""
+    nt = model.layout.ntheta
     try:
         Hinv = np.linalg.inv(H)
         V = (Hinv + Hinv.T)[nt:, nt:]
         if np.any(np.linalg.eigvalsh(V) <= 0):
             raise np.linalg.LinAlgError
     except np.linalg.LinAlgError:
-        V = vcov_joint(pirls(model, opt.theta[:nt], opt.theta[nt:], state.u, joint=True))
-    return GlmmOptimum(opt, state, fmin, V, glm, stage1, H)
+        V = vcov_joint(pirls(model, x[:nt], x[nt:], u, joint=True))
+    return V
 
 
 def _stage2_hessian(stage1: OptSummary, st1: PirlsState) -> np.ndarray | None:

@@ -48,13 +48,20 @@ def _trials(model: GlmmModel) -> np.ndarray:
 
 
 def glmer_blocks(
-    fit: GlmerFit, nsim: int, use_u: bool, rng: np.random.Generator, block: int
+    fit: GlmerFit,
+    nsim: int,
+    use_u: bool,
+    rng: np.random.Generator,
+    block: int,
+    params: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Iterator[np.ndarray]:
     """Simulated responses on the model's scale (a binomial's proportions), ``block`` replicates
-    (columns) at a time: the same numbers for any ``block``."""
+    (columns) at a time: the same numbers for any ``block``. ``params``: ``(beta, theta)`` to
+    simulate with instead of the fit's (a power analysis's)."""
     m = fit.model
-    fixed = m.offset + m.X @ fit.beta
-    ZL = m.z_matrix() @ m.lambda_matrix(fit.theta)
+    beta, theta = (fit.beta, fit.theta) if params is None else params
+    fixed = m.offset + m.X @ beta
+    ZL = m.z_matrix() @ m.lambda_matrix(theta)
     U = None if use_u else rng.standard_normal((nsim, ZL.shape[1]))
     trials = _trials(m)
     for lo in range(0, nsim, block):

@@ -34,6 +34,7 @@ from scipy import stats
 
 from .bootstrap import CHUNK, WORK_BYTES, _Job, _LmerChunk, _work_units
 from .engine import fit_model, model_pls, refit
+from .glmm_results import GlmerFit
 from .inference import coef_table
 from .progress import progress_bar
 from .results import LmerFit
@@ -79,7 +80,7 @@ class PowerResult:
     effect : float
         Its value in the simulations.
     test : str
-        "lrt" or "satterthwaite".
+        "lrt", "satterthwaite" or (a glmer fit's Wald test) "z".
     alpha : float
         Significance level.
     pvalues : ndarray
@@ -121,7 +122,8 @@ class PowerResult:
         return clopper_pearson(self.successes, self.nsim - self.n_failed)
 
     def _lines(self) -> list[str]:
-        test = "likelihood-ratio test" if self.test == "lrt" else "t test, Satterthwaite df"
+        labels = {"lrt": "likelihood-ratio test", "z": "Wald z test"}
+        test = labels.get(self.test, "t test, Satterthwaite df")
         lo, hi = self.ci
         return [
             f"Power for {self.term!r} = {self.effect:g} ({test}, alpha = {self.alpha:g}):",
@@ -363,7 +365,7 @@ def _check(fit: LmerFit, term: str, test: str, nsim: int, alpha: float) -> int:
 
 
 def power(
-    fit: LmerFit,
+    fit: LmerFit | GlmerFit,
     term: str,
     effect: float,
     nsim: int = 1000,
@@ -378,9 +380,10 @@ def power(
 
     Parameters
     ----------
-    fit : LmerFit
+    fit : LmerFit or GlmerFit
         The model to simulate from: its ``theta`` and ``sigma``, its fixed effects with ``term``
-        set to ``effect``, new random effects in every replicate.
+        set to ``effect``, new random effects in every replicate. A glmer fit (binomial or
+        Poisson) goes to :func:`mixedmodels.glmm_power.glmer_power`, with ``test`` "z" or "lrt".
     term : str
         A fixed-effect coefficient (a column name of ``X``, as in ``fit.fixef``).
     effect : float
@@ -406,6 +409,10 @@ def power(
     PowerResult or PowerCurve
         A PowerResult without ``along``; a PowerCurve (one result per size) with it.
     """
+    if isinstance(fit, GlmerFit):  # glmer fits: test "z" or "lrt", see mixedmodels.glmm_power
+        from .glmm_power import glmer_power
+
+        return glmer_power(fit, term, effect, nsim, test, alpha, seed, along, sizes, progress)
     j = _check(fit, term, test, int(nsim), alpha)
     if (along is None) != (sizes is None):
         raise ValueError("along and sizes go together")

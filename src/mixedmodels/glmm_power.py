@@ -1,0 +1,298 @@
+"""Power by simulation for generalized linear mixed models (glmer fits), with simr's semantics.
+
+Responses are simulated from the fitted model with coefficient ``j`` set to the effect of
+interest ``b`` on the link scale, ``theta`` kept and new random effects in every replicate
+(:func:`~mixedmodels.glmm_bootstrap.glmer_blocks`)::
+
+    beta*_j = b,  eta = o + X beta* + Z Lambda(theta) u,  u ~ N(0, I),
+    y_i ~ Binomial(n_i, g^{-1}(eta_i)) / n_i   or   y_i ~ Poisson(g^{-1}(eta_i)),
+
+with each row's trials ``n_i`` and the model's offset ``o``. Each replicate is refitted from the
+estimate by the criterion the fit used (:class:`~mixedmodels.glmm_bootstrap.GlmerRefits`: a
+single-term Laplace fit for a whole batch of replicates at once) and ``beta_j`` tested against 0:
+
+- ``test="z"`` (simr's default for a glmer fixed effect): the fit's Wald test,
+  ``z = beta_j / se_j``, ``p = 2 Phi(-|z|)``, with ``se_j`` lme4's: ``se_j^2 = [2 H^{-1}]_jj``,
+  ``H`` the Hessian of the criterion as lme4 evaluates it from stage 1's linear predictor
+  (:func:`~mixedmodels.glmm.laplace_vcov`), so each replicate's stage 1 is found too, from the
+  original fit's (quadrature and nAGQ = 0 fits are refitted in full, replicate by replicate);
+- ``test="lrt"``: ``chi2 = d_0 - d_1``, ``d`` the criterion (``-2 log L``, Laplace) of the model
+  without column ``j`` of ``X`` and of the full model, both refitted to each replicate;
+  ``p = P(chi2_1 > chi2)``.
+
+A replicate's refit is the full :func:`mixedmodels.glmer` fit of its response (the same
+estimates, standard errors and criterion). Power, its Clopper-Pearson interval, the failed
+refits and ``along``/``sizes`` (simr's ``extend``) are as for lmer fits (:mod:`mixedmodels.power`).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import replace
+
+import numpy as np
+from scipy import stats
+
+from .bootstrap import CHUNK, LARGE_CHUNK, WORK_BYTES, _Job, _work_units
+from .glmm import criterion_function, fit_glmm, laplace_vcov, stage_one
+from .glmm_bootstrap import GlmerRefits, glmer_blocks
+from .glmm_results import GlmerFit
+from .irls import IrlsError
+from .power import PowerCurve, PowerResult, extend
+from .progress import progress_bar
+
+__all__ = ["glmer_power"]
+
+TESTS = ("z", "lrt")
+FAILURES = (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError)
+
+
+# --------------------------------------------------------------------------- refits
+def _failed_status(p: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(p), "failed", "ok")
+
+
+class _ZRefits:
+    """p-values of the Wald z test of column ``j`` on each replicate's refit."""
+
+    def __init__(self, fit: GlmerFit, j: int):
+        self.fit, self.j = fit, j
+        self.refits = GlmerRefits(fit, None, CHUNK, LARGE_CHUNK)
+        self.diag = fit.model.layout.diagonal_mask()
+
+    def chunk_size(self) -> int:
+        return self.refits.chunk_size() if self.fit.nagq == 1 else LARGE_CHUNK
+
+    def bytes_per_replicate(self) -> float:
+        return self.refits.bytes_per_replicate()
+
+    def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        m = Y.shape[1]
+        p = np.full(m, np.nan)
+        if self.fit.nagq == 1:
+            values, status, theta = self.refits.run(Y)
+            nt = self.fit.ntheta
+            for i in np.flatnonzero(status != "failed"):
+                p[i] = self._laplace_pvalue(Y[:, i], np.concatenate([theta[i], values[i, nt:]]))
+        else:
+            p[:] = [self._full_pvalue(Y[:, i]) for i in range(m)]
+        return p[:, None], _failed_status(p), None
+
+    def _laplace_pvalue(self, y: np.ndarray, x: np.ndarray) -> float:
+        """The z test at a Laplace refit ``x = (theta, beta)``: stage 1 of the replicate (from its
+        ``theta``, off the boundary, with the fit's stage-1 Hessian), then lme4's Hessian from
+        there."""
+        model = self.fit.model.with_response(y)
+        nt = self.fit.ntheta
+        start = x[:nt].copy()
+        start[self.diag & (start <= 0)] = 0.5
+        try:
+            with np.errstate(all="ignore"):
+                _, st1 = stage_one(model, x[nt:], start, self.fit.optimum.stage1.hessian)
+                V, _ = laplace_vcov(model, x, st1.eta, st1.u)
+        except FAILURES:
+            return math.nan
+        return _wald_p(x[nt + self.j], V[self.j, self.j])
+
+    def _full_pvalue(self, y: np.ndarray) -> float:
+        """The z test of a replicate fitted in full (quadrature, nAGQ = 0)."""
+        try:
+            with np.errstate(all="ignore"):
+                optimum = fit_glmm(self.fit.model.with_response(y), self.fit.nagq)
+        except FAILURES:
+            return math.nan
+        if not optimum.opt.converged:
+            return math.nan
+        return _wald_p(optimum.state.beta[self.j], optimum.vcov[self.j, self.j])
+
+
+def _wald_p(estimate: float, variance: float) -> float:
+    if not (np.isfinite(estimate) and np.isfinite(variance) and variance > 0):
+        return math.nan
+    return float(2.0 * stats.norm.sf(abs(estimate) / math.sqrt(variance)))
+
+
+class _LrtRefits:
+    """p-values of the likelihood-ratio test of column ``j``: full and reduced model refitted."""
+
+    def __init__(self, fit: GlmerFit, j: int):
+        reduced = _without_column(fit, j)
+        self.models = tuple(GlmerRefits(f, None, CHUNK, LARGE_CHUNK) for f in (fit, reduced))
+
+    def chunk_size(self) -> int:
+        return min(m.chunk_size() for m in self.models)
+
+    def bytes_per_replicate(self) -> float:
+        return max(m.bytes_per_replicate() for m in self.models)
+
+    def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        criteria, failed = [], np.zeros(Y.shape[1], dtype=bool)
+        for model in self.models:
+            values, status, theta = model.run(Y)
+            failed |= status == "failed"
+            criteria.append(_criteria(model, theta, values[:, model.nt :], Y))
+        chisq = np.maximum(criteria[1] - criteria[0], 0.0)
+        p = np.where(failed | ~np.isfinite(chisq), np.nan, stats.chi2.sf(chisq, 1))
+        return p[:, None], _failed_status(p), None
+
+
+def _criteria(refits: GlmerRefits, theta: np.ndarray, beta: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """The criterion of each replicate (a column of ``Y``) at its refit; for a batched model less
+    the constant of the response (the same for both models of a test)."""
+    fit = refits.fit
+    beta = np.where(np.isnan(beta), fit.beta, beta)  # failed refits: any finite point
+    if refits.batch is not None:
+        batch = refits.batch
+        u0 = np.zeros((Y.shape[1], batch.n1, batch.k))
+        with np.errstate(all="ignore"):
+            f, _, _ = batch.laplace(theta, beta, batch.responses(Y.T), u0)
+        return f
+    out = np.full(Y.shape[1], np.nan)
+    for i in range(Y.shape[1]):
+        fn, _ = criterion_function(fit.model.with_response(Y[:, i]), fit.nagq, beta[i])
+        x = theta[i] if fit.nagq == 0 else np.concatenate([theta[i], beta[i]])
+        out[i] = fn(x)
+    return out
+
+
+def _without_column(fit: GlmerFit, j: int) -> GlmerFit:
+    """The fit's model without column ``j`` of ``X``, fitted by the same criterion."""
+    names = fit.fixef_names
+    design = replace(fit.design, X=np.delete(fit.design.X, j, axis=1), fixef_names=names[:j] + names[j + 1 :])
+    model = replace(fit.model, X=np.delete(fit.model.X, j, axis=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optimum = fit_glmm(model, fit.nagq)
+    return replace(fit, design=design, model=model, optimum=optimum, messages=())
+
+
+# --------------------------------------------------------------------------- designs
+def _design_fit(fit: GlmerFit, along: str | None, size: int | None) -> GlmerFit:
+    """The fit itself, or the model fitted to data with ``size`` levels of ``along``."""
+    if along is None or size is None:
+        return fit
+    if fit.data is None:
+        raise ValueError("power along a grouping factor needs the fit's data")
+    if fit.model_args and any(v is not None for v in fit.model_args.values()):
+        raise NotImplementedError("power along a grouping factor is not available with weights= or offset=")
+    from .glmer import glmer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        extended = glmer(fit.formula, extend(fit.data, along, int(size)), family=fit.family, nagq=fit.nagq)
+    if extended.fixef_names != fit.fixef_names:
+        raise ValueError(
+            f"with {size} levels of {along!r} the fixed effects change: {list(extended.fixef_names)}"
+        )
+    return extended
+
+
+# --------------------------------------------------------------------------- driver
+def _simulated_pvalues(
+    fit: GlmerFit, design_fit: GlmerFit, j: int, effect: float, test: str, nsim: int, seed, progress: bool
+) -> np.ndarray:
+    """p-values of ``nsim`` replicates simulated on ``design_fit``'s design with ``fit``'s
+    parameters (coefficient ``j`` set to ``effect``)."""
+    beta = fit.beta.copy()
+    beta[j] = effect
+    params = (beta, fit.theta)
+    engine = _ZRefits(design_fit, j) if test == "z" else _LrtRefits(design_fit, j)
+
+    def blocks(rng, m, block):
+        return glmer_blocks(design_fit, m, False, rng, block, params)
+
+    chunk = min(CHUNK, engine.chunk_size())
+    sizes = [min(chunk, nsim - start) for start in range(0, nsim, chunk)]
+    limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
+    job = _Job(engine, blocks, dict(enumerate(seed.spawn(len(sizes)))), limit)
+    bar = progress_bar(nsim, progress, "power", "rep")
+    values = []
+    try:
+        for unit in _work_units(sizes, limit):
+            values.append(job.run(unit)[0][:, 0])
+            bar.update(sum(size for _, size in unit))
+    finally:
+        bar.close()
+    return np.concatenate(values)
+
+
+def _check(fit: GlmerFit, term: str, test: str, nsim: int, alpha: float) -> int:
+    """The column of ``term`` after checking the arguments."""
+    if fit.family.name not in ("binomial", "poisson"):
+        raise ValueError(f"power is available for binomial and Poisson glmer fits, not {fit.family.name}")
+    if term not in fit.fixef_names:
+        raise ValueError(f"term must be one of the fixed effects {list(fit.fixef_names)}, not {term!r}")
+    if test not in TESTS:
+        raise ValueError(
+            f"test must be 'z' (Wald) or 'lrt' for a glmer fit, not {test!r}"
+            + (" (Satterthwaite's t test is for lmer fits)" if test == "satterthwaite" else "")
+        )
+    if nsim < 1:
+        raise ValueError(f"nsim must be at least 1, not {nsim}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, not {alpha}")
+    return fit.fixef_names.index(term)
+
+
+def glmer_power(
+    fit: GlmerFit,
+    term: str,
+    effect: float,
+    nsim: int = 1000,
+    test: str = "z",
+    alpha: float = 0.05,
+    seed=None,
+    along: str | None = None,
+    sizes=None,
+    progress: bool = True,
+) -> PowerResult | PowerCurve:
+    """Power of the test of a fixed effect of a glmer fit by simulation (see the module);
+    :func:`mixedmodels.power` calls it for a glmer fit.
+
+    Parameters
+    ----------
+    fit : GlmerFit
+        A binomial or Poisson glmer fit: its ``theta``, its fixed effects with ``term`` set to
+        ``effect``, new random effects in every replicate.
+    term : str
+        A fixed-effect coefficient (as in ``fit.fixef``).
+    effect : float
+        Its value in the simulations, on the link scale.
+    nsim : int
+        Replicates (per size with ``along``).
+    test : {"z", "lrt"}
+        The Wald z test of the refit, or the likelihood-ratio test against the model without
+        ``term`` (chi-square on 1 df).
+    alpha : float
+        Significance level.
+    seed : int, SeedSequence or None
+        Seed of the random streams (each size of a curve gets its own stream from it).
+    along : str, optional
+        A grouping factor (a column of the fit's data) whose number of levels varies.
+    sizes : sequence of int, optional
+        Its numbers of levels (with ``along``).
+    progress : bool
+        Show a progress bar (only when standard error is a terminal).
+
+    Returns
+    -------
+    PowerResult or PowerCurve
+        A PowerResult without ``along``; a PowerCurve (one result per size) with it.
+    """
+    if not isinstance(fit, GlmerFit):
+        raise TypeError(f"glmer_power needs a fit from mm.glmer, not {type(fit).__name__}")
+    j = _check(fit, term, test, int(nsim), alpha)
+    if (along is None) != (sizes is None):
+        raise ValueError("along and sizes go together")
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    if along is None:
+        p = _simulated_pvalues(fit, fit, j, effect, test, int(nsim), seq, progress)
+        return PowerResult(term, float(effect), test, alpha, p, seed)
+    sizes = tuple(int(s) for s in sizes)
+    results = []
+    for size, stream in zip(sizes, seq.spawn(len(sizes))):
+        design_fit = _design_fit(fit, along, size)
+        p = _simulated_pvalues(fit, design_fit, j, effect, test, int(nsim), stream, progress)
+        results.append(PowerResult(term, float(effect), test, alpha, p, seed))
+    return PowerCurve(along, sizes, tuple(results))
