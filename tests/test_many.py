@@ -64,6 +64,43 @@ def test_responses_far_from_the_first_and_on_a_saddle():
         _check_equal(res, "r2", _single(data, Y[:, 1]))
 
 
+def _genomics(rng, n=300, donors=30, batches=6, genes=2000):
+    """The genomics-shaped design of benchmarks/many_times.py: donor and batch intercepts."""
+    data = pd.DataFrame(
+        {
+            "donor": [f"d{i}" for i in np.repeat(np.arange(donors), n // donors)],
+            "batch": [f"b{i}" for i in rng.integers(batches, size=n)],
+            "cond": np.tile(["ctrl", "treat"], n // 2),
+            "age": rng.normal(50, 10, size=n),
+        }
+    )
+    d_idx, b_idx = np.repeat(np.arange(donors), n // donors), data["batch"].str[1:].astype(int).to_numpy()
+    sd_d, sd_b = rng.uniform(0, 1.5, genes), rng.uniform(0, 1.0, genes)
+    effect = rng.normal(0, 0.5, genes) * rng.binomial(1, 0.2, genes)
+    Y = (
+        5.0
+        + np.outer(data["cond"].eq("treat").to_numpy(), effect)
+        + (rng.normal(size=(donors, genes)) * sd_d)[d_idx]
+        + (rng.normal(size=(batches, genes)) * sd_b)[b_idx]
+        + rng.normal(size=(n, genes))
+    )
+    return data, Y
+
+
+def test_a_variance_just_inside_its_bound():
+    """Regression: the 920th gene's batch variance has its optimum at theta = 0.0075 (criterion
+    1.6e-5 below theta = 0); a Newton step projected onto 0 stopped there, where the gradient
+    vanishes, and the inward probes (from 0.012 up) all lay above. Now the negative curvature
+    at the bound sends the step inward."""
+    rhs = "~ cond + age + (1 | donor) + (1 | batch)"
+    data, Y = _genomics(np.random.default_rng(1))
+    res = mm.lmer_many(rhs, data, Y[:, [0, 919]], progress=False)
+    one = _single(data, Y[:, 919], rhs)
+    assert one.theta[1] > 0.007
+    _check_equal(res, "r2", one)
+    assert not res.singular["r2"]
+
+
 def test_ml_and_array_names(sleep):
     data, sim = sleep
     res = mm.lmer_many(RHS, data, sim.to_numpy()[:, :3], reml=False, progress=False)

@@ -142,9 +142,7 @@ class BatchCriterion:
         C[:, -1, -1] = Cyy
         values = np.append(theta, np.ones((R, 1)), axis=1)[:, self.rest_index]
         if self.rest_diagonal:  # Lambda_r diagonal, its X and y entries 1
-            qr, S = self.qrest, C
-            S[:, :qr, :] *= values[:, :qr, None]
-            S[:, :, :qr] *= values[:, None, :qr]
+            S = C * (values[:, :, None] * values[:, None, :]) if self.qrest else C
         else:
             Lam = np.zeros((R, Qr, Qr))
             Lam[:, self.rest_pattern[0], self.rest_pattern[1]] = values
@@ -154,16 +152,21 @@ class BatchCriterion:
         return S
 
     def factor(self, theta: np.ndarray, resp: dict):
-        """Stacked ``L_S`` and the criterion for each (theta row, response); inf where not PD.
+        """Stacked ``L_S`` and the criterion for each (theta row, response); inf where not PD."""
+        return self._in_blocks(self._factor, theta, resp)
 
-        Evaluated in blocks of rows whose arrays stay in the processor's cache.
-        """
+    def criterion(self, theta: np.ndarray, resp: dict) -> np.ndarray:
+        """The criterion alone (the factors are not kept)."""
+        return self._in_blocks(lambda t, r: (self._factor(t, r)[1],), theta, resp)[0]
+
+    def _in_blocks(self, fn, theta: np.ndarray, resp: dict) -> tuple:
+        """``fn(theta, resp)`` in blocks of rows whose arrays stay in the processor's cache."""
         theta = np.atleast_2d(np.asarray(theta, dtype=float))
         size = self.block_rows
         if len(theta) <= size:
-            return self._factor(theta, resp)
+            return fn(theta, resp)
         parts = [
-            self._factor(theta[lo : lo + size], {k: v[lo : lo + size] for k, v in resp.items()})
+            fn(theta[lo : lo + size], {k: v[lo : lo + size] for k, v in resp.items()})
             for lo in range(0, len(theta), size)
         ]
         return tuple(np.concatenate(p) for p in zip(*parts))
@@ -188,9 +191,6 @@ class BatchCriterion:
             crit = from_parts(logdet_L, logdet_RX, r2, self.n, self.p, self.reml, None, self.pls.log_weights)
         crit = np.where(ok & (r2 > 0) & np.isfinite(crit), crit, np.inf)
         return L, crit, r2
-
-    def criterion(self, theta: np.ndarray, resp: dict) -> np.ndarray:
-        return self.factor(theta, resp)[1]
 
     def estimates(self, theta: np.ndarray, resp: dict) -> tuple[np.ndarray, np.ndarray]:
         """``beta`` (R, p) and ``sigma`` (R,) at each row of ``theta``."""

@@ -247,12 +247,11 @@ class _LmerChunk:
     def _run_batch(self, batch: BatchCriterion, Y: np.ndarray):
         """All replicates in one batched Newton; BOBYQA for those it leaves unconverged."""
         resp = batch.responses(Y)
-        theta, fmin, ok = minimize_batch(
-            lambda th, rows: batch.criterion(th, batch.take(resp, rows)),
-            self.start(Y.shape[1]),
-            self.lower,
-            **self.tolerances,
-        )
+
+        def fn(th: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            return batch.criterion(th, batch.take(resp, rows))
+
+        theta, fmin, ok = self._minimize(fn, self.start(Y.shape[1]))
         failed = np.zeros(len(theta), dtype=bool)
         for i in np.flatnonzero(~ok):
             try:
@@ -262,11 +261,9 @@ class _LmerChunk:
                 failed[i] = True
         stuck = np.flatnonzero(ok & self._on_vector_boundary(theta))
         if stuck.size:  # again from the canonical template, where the way off the bound shows
-            moved, f_moved, ok_moved = minimize_batch(
-                lambda th, rows: batch.criterion(th, batch.take(resp, stuck[rows])),
+            moved, f_moved, ok_moved = self._minimize(
+                lambda th, rows: fn(th, stuck[rows]),
                 np.array([self.fit.pls.layout.canonical(t) for t in theta[stuck]]),
-                self.lower,
-                **self.tolerances,
             )
             better = ok_moved & (f_moved < fmin[stuck] - 1e-8 * np.maximum(1.0, np.abs(fmin[stuck])))
             theta[stuck[better]] = moved[better]
@@ -277,6 +274,10 @@ class _LmerChunk:
             return self._custom(fits), theta, failed
         beta, sigma = batch.estimates(theta, resp)
         return _default_lmer_statistic(self.fit, theta, sigma, beta), theta, failed
+
+    def _minimize(self, fn, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Batched Newton steps from ``start`` within lme4's bounds."""
+        return minimize_batch(fn, start, self.lower, **self.tolerances)
 
     def _run_single(self, Y: np.ndarray):
         """One replicate at a time (a large model), each warm-started at the estimate."""

@@ -69,6 +69,16 @@ class ThetaLayout:
             out.append(T)
         return out
 
+    def stacked_templates(self, theta: np.ndarray) -> list[np.ndarray]:
+        """The templates of each term for each row of ``theta`` (R, d): arrays (R, k, k)."""
+        theta = np.atleast_2d(theta)
+        out = []
+        for k, lo, (rows, cols) in zip(self.ks, self.offsets, self._template_index):
+            T = np.zeros((len(theta), k, k))
+            T[:, rows, cols] = theta[:, lo : lo + len(rows)]
+            out.append(T)
+        return out
+
     def diagonal_mask(self) -> np.ndarray:
         """True where a ``theta`` entry is a diagonal element of its template."""
         return self.lower() == 0.0

@@ -200,13 +200,13 @@ def variance_fractions(fit: LmerFit, theta: np.ndarray, sigma: np.ndarray) -> np
     observed covariate values (and the covariance with the intercept). The residual contributes
     ``sigma^2``; the fractions are each contribution over their sum.
     """
-    layout, terms = fit.pls.layout, fit.design.reterms
-    grams = [t.z.T @ t.z / len(t.z) for t in terms]
+    terms = fit.design.reterms
     parts = np.empty((len(theta), len(terms) + 1))
-    for r, (th, s) in enumerate(zip(theta, sigma)):
-        for j, (T, G) in enumerate(zip(layout.templates(th), grams)):
-            parts[r, j] = s**2 * np.sum((T @ T.T) * G)
-        parts[r, -1] = s**2
+    for j, (T, term) in enumerate(zip(fit.pls.layout.stacked_templates(theta), terms)):
+        G = term.z.T @ term.z / len(term.z)
+        parts[:, j] = np.einsum("rab,rcb,ac->r", T, T, G)
+    parts[:, :-1] *= (sigma**2)[:, None]
+    parts[:, -1] = sigma**2
     return parts / parts.sum(axis=1, keepdims=True)
 
 

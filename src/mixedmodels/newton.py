@@ -98,6 +98,25 @@ def _newton_step(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarray:
     return np.where(free, s, 0.0)
 
 
+def _step(g: np.ndarray, H: np.ndarray, x: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One iteration's steps (R, d) and which of them leave a bound inward (R,).
+
+    A coordinate on its bound with a nonnegative gradient is held, unless the curvature along
+    it is negative: a diagonal entry of ``theta`` on its bound 0 has a zero gradient whatever
+    lies inward, and there a negative second derivative says the criterion falls inward
+    (an optimum just inside the bound, which a step projected onto the bound had overshot).
+    Such a coordinate is given the inward step ``ESCAPE_STEPS[0] (0.1 + max|theta|)``, which
+    the line search shortens until the criterion falls.
+    """
+    at_bound = (x <= lower) & (g >= 0)
+    curvature = np.diagonal(H, axis1=1, axis2=2)
+    inward = at_bound & (curvature < 0)
+    s = _capped(_newton_step(g, H, ~(at_bound & ~inward)), x)
+    scale = ESCAPE_STEPS[0] * (0.1 + np.max(np.abs(x), axis=1))
+    s = np.where(inward, scale[:, None], s)
+    return s, np.any(inward, axis=1)
+
+
 def _capped(s: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Steps ``s`` (R, d) shortened to at most ``MAX_STEP (1 + max|x|)`` in any coordinate."""
     limit = MAX_STEP * (1.0 + np.max(np.abs(x), axis=1))
@@ -179,13 +198,13 @@ def _newton_batch(fn, theta0, lower, xtol, ftol, max_iter, rel_step):
         m = len(points) // len(act)
         F = fn(points, np.repeat(act, m)).reshape(len(act), m)
         g, H = _derivatives(fx, F, h, pairs)
-        at_bound = (x <= lower) & (g >= 0)
-        s = _capped(_newton_step(g, H, ~at_bound), x)
+        s, leaving = _step(g, H, x, lower)
         finite = np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(s), axis=1)
         # the decrease the quadratic model predicts for the full step: below the noise, stop
         predicted = -0.5 * np.einsum("ri,ri->r", g, s)
         stop = ~finite | (predicted <= ftol * np.maximum(1.0, np.abs(fx)))
         stop |= np.all(np.abs(s) <= xtol * (1.0 + np.abs(x)), axis=1)
+        stop &= ~leaving | ~finite
         go = ~stop
         x_new, f_new, moved = _line_search(fn, act[go], x[go], fx[go], s[go], lower)
         small = np.all(np.abs(x_new - x[go]) <= xtol * (1.0 + np.abs(x[go])), axis=1)
@@ -195,7 +214,7 @@ def _newton_batch(fn, theta0, lower, xtol, ftol, max_iter, rel_step):
         hessian[act[stop]] = H[stop]
         done[act[go]] = small | ~moved
         failed[act] = ~finite
-        failed[act[go]] |= ~moved & (predicted[go] > NOISE * np.maximum(1.0, np.abs(fx[go])))
+        failed[act[go]] |= ~moved & ~leaving[go] & (predicted[go] > NOISE * np.maximum(1.0, np.abs(fx[go])))
     converged = done & ~failed & np.isfinite(f)
     return theta, f, converged, hessian
 
@@ -313,19 +332,25 @@ def _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0):
         h = rel_step * (np.abs(x) + 0.1)
         g, H = _derivatives_one(fx, [fn(point) for point in x + offsets * h], h.tolist())
         xs, gs = x.tolist(), g.tolist()
-        free = np.array([not (v <= b and d >= 0) for v, b, d in zip(xs, low, gs)])
+        held = [v <= b and d >= 0 for v, b, d in zip(xs, low, gs)]
+        inward = [h_ and H[j, j] < 0 for j, h_ in enumerate(held)]
+        free = np.array([not h_ or i for h_, i in zip(held, inward)])
         s = _capped(_newton_step_one(g, H, free)[None, :], x[None, :])[0]
+        leaving = any(inward)
+        if leaving:  # as _step: inward from a bound where the curvature is negative
+            s = np.where(inward, ESCAPE_STEPS[0] * (0.1 + float(np.max(np.abs(x)))), s)
         steps = s.tolist()
         if not all(map(math.isfinite, gs + steps)):
             return theta, f, False
         # the decrease the quadratic model predicts for the full step: below the noise, stop
         predicted = -0.5 * float(np.einsum("ri,ri->r", g[None, :], s[None, :])[0])
         bound = [xtol * (1.0 + abs(v)) for v in xs]
-        if predicted <= ftol * max(1.0, abs(fx)) or all(abs(v) <= b for v, b in zip(steps, bound)):
+        small = all(abs(v) <= b for v, b in zip(steps, bound))
+        if not leaving and (predicted <= ftol * max(1.0, abs(fx)) or small):
             return theta, f, True
         theta, f, moved = _line_search_one(fn, x, fx, s, lower)
         if not moved:
-            return theta, f, math.isfinite(f) and predicted <= NOISE * max(1.0, abs(fx))
+            return theta, f, math.isfinite(f) and (leaving or predicted <= NOISE * max(1.0, abs(fx)))
         if all(abs(a - v) <= b for a, v, b in zip(theta.tolist(), xs, bound)) or _stalled(fx, f, predicted):
             return theta, f, math.isfinite(f)
     return theta, f, False
