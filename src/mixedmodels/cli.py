@@ -332,7 +332,7 @@ def _add_power_verb(sub) -> None:
     p.add_argument("--term", required=True, help="the fixed-effect coefficient tested, e.g. Days")
     p.add_argument("--effect", type=float, required=True, help="its value in the simulations")
     p.add_argument("--nsim", type=int, default=1000, help="replicates (per size; default 1000)")
-    p.add_argument("--test", choices=["lrt", "satterthwaite"], default="lrt")
+    p.add_argument("--test", choices=["lrt", "satterthwaite", "kr"], default="lrt")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--along", metavar="GROUP", help="a grouping factor whose number of levels varies")
