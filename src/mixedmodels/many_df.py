@@ -26,6 +26,7 @@ a chunk is one stacked call of the batch.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -64,8 +65,9 @@ def _stencil(k: int, levels: int) -> _Stencil:
         for i in range(k):
             rows += [s * eye[i], -s * eye[i]]
         mixed.append(len(rows) + np.arange(4 * len(pi)).reshape(-1, 4))
-        for i, j in zip(pi, pj):
-            rows += [s * (a * eye[i] + b * eye[j]) for a, b in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
+        for first, second in zip(pi, pj):
+            signs = ((1, 1), (1, -1), (-1, 1), (-1, -1))
+            rows += [s * (a * eye[first] + b * eye[second]) for a, b in signs]
     return _Stencil(
         offsets=np.array(rows),
         plus=np.array(plus),
@@ -135,10 +137,9 @@ def _chunk_df(batch: BatchCriterion, resp: dict, theta: np.ndarray, stencil: _St
     sigma2 = r2[:, 0] / batch.nu
     H = _hessian(dev, r2, sigma2, h, stencil, batch.nu)
     A = 2.0 * _inverse(H)
-    jac = np.concatenate(  # (m, k + 1, p): dV_jj / dpsi
-        [sigma2[:, None, None] * _gradient(u, h, stencil), 2.0 * np.sqrt(sigma2)[:, None, None] * u[:, None, 0]],
-        axis=1,
-    )
+    d_theta = sigma2[:, None, None] * _gradient(u, h, stencil)
+    d_sigma = 2.0 * np.sqrt(sigma2)[:, None, None] * u[:, None, 0]
+    jac = np.concatenate([d_theta, d_sigma], axis=1)  # (m, k + 1, p): dV_jj / dpsi
     var = sigma2[:, None] * u[:, 0]
     denom = np.einsum("mkj,mkl,mlj->mj", jac, A, jac)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -182,8 +183,6 @@ def _inverse(H: np.ndarray) -> np.ndarray:
         out[finite] = np.linalg.inv(H[finite])
     except np.linalg.LinAlgError:
         for i in np.flatnonzero(finite):
-            try:
+            with contextlib.suppress(np.linalg.LinAlgError):
                 out[i] = np.linalg.inv(H[i])
-            except np.linalg.LinAlgError:
-                pass
     return out

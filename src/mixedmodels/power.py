@@ -46,7 +46,11 @@ from .simulate import lmer_blocks
 __all__ = ["PowerCurve", "PowerResult", "power"]
 
 TESTS = ("lrt", "satterthwaite", "kr")
-_TEST_NAMES = {"lrt": "likelihood-ratio test", "satterthwaite": "t test, Satterthwaite df", "kr": "t test, Kenward-Roger"}
+_TEST_NAMES = {
+    "lrt": "likelihood-ratio test",
+    "satterthwaite": "t test, Satterthwaite df",
+    "kr": "t test, Kenward-Roger",
+}
 
 
 # --------------------------------------------------------------------------- results
@@ -359,7 +363,12 @@ def _simulated_pvalues(
     beta = fit.fixef.to_numpy().copy()
     beta[j] = effect
     params = (beta, fit.opt.theta, fit.sigma)
-    maker = {"lrt": _LrtRefits, "satterthwaite": _SatterthwaiteRefits, "kr": _KenwardRogerRefits}[test]
+    makers: dict[str, type[_LrtRefits] | type[_SatterthwaiteRefits]] = {
+        "lrt": _LrtRefits,
+        "satterthwaite": _SatterthwaiteRefits,
+        "kr": _KenwardRogerRefits,
+    }
+    maker = makers[test]
     engine = maker(design_fit, j, fit.opt.theta)
 
     def blocks(rng, m, block):
