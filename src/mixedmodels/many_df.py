@@ -17,11 +17,19 @@ freedom (``n - p`` for REML, ``n`` for ML) and ``c(theta)`` the criterion profil
     d2/dsigma2 = 6 r2 / sigma^4 - 2 nu / sigma^2,   d2/dtheta_i dsigma = -2 (dr2/dtheta_i) / sigma^3,
     dV/dsigma = 2 sigma U,                            dV/dtheta_i = sigma^2 dU/dtheta_i,
 
-so only derivatives in ``theta`` are numerical. They are the single fit's: central differences
-of ``d(theta, sigma_hat)``, ``r2`` and ``diag U`` on the stencil ``theta +- h_i e_i``,
-``theta +- h_i e_i +- h_j e_j`` with ``h_i = 2^-l (0.01 |theta_i| + 0.001)`` for
-``l = 0, ..., levels - 1``, Richardson-extrapolated over ``l``. The stencil of all responses of
-a chunk is one stacked call of the batch.
+so only derivatives in ``theta`` are numerical: central differences with the single fit's steps
+``h_i = 2^-l (0.01 |theta_i| + 0.001)``, ``l = 0, ..., levels - 1``, Richardson-extrapolated
+over ``l``. With ``f_+i``, ``f_-i`` the values at ``theta +- h_i e_i`` and ``f_+ij``, ``f_-ij``
+at ``theta +- (h_i e_i + h_j e_j)``,
+
+    d2f/dtheta_i2        = (f_+i - 2 f_0 + f_-i) / h_i^2,
+    d2f/dtheta_i dtheta_j = (f_+ij + f_-ij - f_+i - f_-i - f_+j - f_-j + 2 f_0) / (2 h_i h_j),
+    df/dtheta_i          = (f_+i - f_-i) / (2 h_i)
+
+(errors even in ``h``), for ``f = d(theta, sigma_hat)``, ``r2`` and ``diag U``. The mixed
+difference needs 2 points per pair where the single fit's needs 4; the df agree to about 1e-7,
+the rounding noise of the deviance amplified by ``1 / h^2``. The stencil of all responses of a
+chunk is one stacked call of the batch.
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ class _Stencil:
     offsets: np.ndarray  # (points, k); point 0 is the centre
     plus: np.ndarray  # (levels, k): theta + h e_i
     minus: np.ndarray  # (levels, k)
-    mixed: np.ndarray  # (levels, pairs, 4): ++, +-, -+, --
+    mixed: np.ndarray  # (levels, pairs, 2): theta + (h_i e_i + h_j e_j), theta - (...)
     pairs: tuple[np.ndarray, np.ndarray]  # (i, j) with i > j
     scale: np.ndarray  # (levels,) 2^-l
 
@@ -64,15 +72,14 @@ def _stencil(k: int, levels: int) -> _Stencil:
         minus.append(len(rows) + 2 * np.arange(k) + 1)
         for i in range(k):
             rows += [s * eye[i], -s * eye[i]]
-        mixed.append(len(rows) + np.arange(4 * len(pi)).reshape(-1, 4))
+        mixed.append(len(rows) + np.arange(2 * len(pi)).reshape(-1, 2))
         for first, second in zip(pi, pj):
-            signs = ((1, 1), (1, -1), (-1, 1), (-1, -1))
-            rows += [s * (a * eye[first] + b * eye[second]) for a, b in signs]
+            rows += [s * (eye[first] + eye[second]), -s * (eye[first] + eye[second])]
     return _Stencil(
         offsets=np.array(rows),
         plus=np.array(plus),
         minus=np.array(minus),
-        mixed=np.array(mixed).reshape(levels, len(pi), 4),
+        mixed=np.array(mixed).reshape(levels, len(pi), 2),
         pairs=(pi, pj),
         scale=2.0 ** -np.arange(levels),
     )
@@ -100,7 +107,8 @@ def satterthwaite_df(
     theta : ndarray (R, k)
         Each response's estimate of ``theta``.
     levels : int
-        Richardson levels of the differences (the single fit's 4 by default).
+        Richardson levels of the differences. The single fit uses 4; 2 (the default) gives the
+        same df to about 1e-7 relative, the differences' rounding noise, at half the cost.
 
     Returns
     -------
@@ -166,8 +174,11 @@ def _hessian(
     H[:, np.arange(k), np.arange(k)] = diag
     pi, pj = stencil.pairs
     if len(pi):
-        c = dev[:, stencil.mixed]  # (m, levels, pairs, 4)
-        cross = (c[..., 0] - c[..., 1] - c[..., 2] + c[..., 3]) / (4.0 * step[:, :, pi] * step[:, :, pj])
+        c = dev[:, stencil.mixed]  # (m, levels, pairs, 2): theta +- (h_i e_i + h_j e_j)
+        axes = dev[:, stencil.plus] + dev[:, stencil.minus]  # (m, levels, k)
+        cross = (c[..., 0] + c[..., 1] - axes[:, :, pi] - axes[:, :, pj] + 2.0 * f0) / (
+            2.0 * step[:, :, pi] * step[:, :, pj]
+        )
         H[:, pi, pj] = H[:, pj, pi] = _extrapolate(cross)
     sigma = np.sqrt(sigma2)
     H[:, :k, k] = H[:, k, :k] = -2.0 * _gradient(r2, h, stencil) / sigma[:, None] ** 3
