@@ -98,6 +98,24 @@ def test_direct_call_matches_to_1e6(sleep):
     assert _rel(df, np.array([f.satterthwaite_df.to_numpy() for f in fits])) < 1e-6
 
 
+@pytest.mark.parametrize(
+    "rhs", ["~ Days + x2 + (Days + x2 | Subject)", "~ Days + (1 | grp) + (1 + x2 | Subject)"]
+)
+@pytest.mark.parametrize("reml", [True, False])
+def test_three_by_three_and_crossed_terms(rhs, reml):
+    """A 3 x 3 template (the batch's general first block) and a second term (its rest block),
+    singular fits among them, at the single fits' theta."""
+    rng = np.random.default_rng(3)
+    data = datasets.load("sleepstudy").assign(
+        grp=[f"g{i}" for i in rng.integers(6, size=180)], x2=rng.normal(size=180)
+    )
+    Y = _single(data, data["Reaction"], rhs, True).simulate(4, seed=2).to_numpy()
+    fits = [_single(data, Y[:, j], rhs, reml) for j in range(Y.shape[1])]
+    theta = np.array([f.opt.theta for f in fits])
+    df = satterthwaite_df(BatchCriterion(fits[0].pls, reml), Y, theta)
+    assert _rel(df, np.array([f.satterthwaite_df.to_numpy() for f in fits])) < 2e-6
+
+
 def test_unbatched_model_falls_back_to_single_fits(sleep, monkeypatch):
     data, Y = sleep
     monkeypatch.setattr(BatchCriterion, "suitable", staticmethod(lambda pls: False))
