@@ -148,7 +148,7 @@ def test_random_intercepts_varpart_and_tidy():
         _close(res.varpart.loc[name], expected / expected.sum())
     tidy = res.tidy()
     assert len(tidy) == 6 * 3
-    columns = ["response", "term", "estimate", "std_error", "statistic", "p_value", "p_adjusted"]
+    columns = ["response", "term", "estimate", "std_error", "df", "statistic", "p_value", "p_adjusted"]
     assert list(tidy.columns) == columns
     p = tidy[tidy.term == "age"]["p_value"].to_numpy()
     np.testing.assert_allclose(tidy[tidy.term == "age"]["p_adjusted"], bh_adjust(p))

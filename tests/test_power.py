@@ -10,7 +10,13 @@ from scipy import stats
 
 import mixedmodels as mm
 from mixedmodels.datasets import load
-from mixedmodels.power import _LrtRefits, clopper_pearson, extend
+from mixedmodels.power import (
+    _KenwardRogerRefits,
+    _LrtRefits,
+    _SatterthwaiteRefits,
+    clopper_pearson,
+    extend,
+)
 from mixedmodels.simulate import lmer_blocks
 
 matplotlib.use("Agg")
@@ -64,6 +70,29 @@ def test_satterthwaite_power(balanced):
     result = mm.power(balanced, "x", 2.5 * se, nsim=60, test="satterthwaite", seed=3, progress=False)
     assert result.test == "satterthwaite" and result.nsim == 60
     assert within_mc(result, normal_power(balanced, 2.5 * se))
+
+
+def test_kr_power(balanced):
+    se = balanced.sigma / math.sqrt(SUBJECTS * 42.0)
+    result = mm.power(balanced, "x", 2.5 * se, nsim=40, test="kr", seed=3, progress=False)
+    assert result.test == "kr" and result.n_failed == 0
+    assert within_mc(result, normal_power(balanced, 2.5 * se))
+    assert "Kenward-Roger" in str(result)
+
+
+@pytest.mark.parametrize(
+    ("refits", "ddf"), [(_SatterthwaiteRefits, "Satterthwaite"), (_KenwardRogerRefits, "KR")]
+)
+def test_t_test_pvalues_are_single_fits(refits, ddf):
+    """The batched Satterthwaite p-values and the Kenward-Roger ones equal coef_table's of single fits."""
+    data = load("sleepstudy")
+    fit = mm.lmer("Reaction ~ Days + (Days | Subject)", data)
+    Y = fit.simulate(4, seed=5).to_numpy()
+    p, status, _ = refits(fit, 1, fit.opt.theta).run(Y)
+    assert (status == "ok").all()
+    for i in range(Y.shape[1]):
+        one = mm.lmer("y ~ Days + (Days | Subject)", data.assign(y=Y[:, i]))
+        assert p[i, 0] == pytest.approx(one.coef_table(ddf)["Pr(>|t|)"].iloc[1], rel=1e-4)
 
 
 def test_lrt_of_the_original_response_is_anovas():

@@ -351,7 +351,10 @@ def _add_power_verb(sub) -> None:
     p.add_argument("--effect", type=float, required=True, help="its value in the simulations")
     p.add_argument("--nsim", type=int, default=1000, help="replicates (per size; default 1000)")
     p.add_argument(
-        "--test", choices=["lrt", "satterthwaite", "z"], default="lrt", help="z: a glmer fit's Wald test"
+        "--test",
+        choices=["lrt", "satterthwaite", "kr", "z"],
+        default="lrt",
+        help="kr: Kenward-Roger; z: a glmer fit's Wald test",
     )
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")

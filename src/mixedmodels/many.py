@@ -30,6 +30,7 @@ from .batch import BatchCriterion
 from .bootstrap import WORK_BYTES, _LmerChunk
 from .engine import refit
 from .lmer import lmer
+from .many_df import satterthwaite_df
 from .messages import SINGULAR_TOL
 from .progress import progress_bar
 from .results import LmerFit
@@ -52,10 +53,12 @@ class ManyResult:
         The model's right-hand side (``"~ Days + (Days | Subject)"``).
     reml : bool
         REML or maximum likelihood.
-    fixef, se, theta, varpart : DataFrame
-        One row per response: fixed effects, their standard errors, the relative covariance
-        parameters (lme4's ``getME(fit, "theta")``) and the fraction of variance explained by
-        each random-effects term and the residual (:func:`variance_fractions`).
+    fixef, se, df, theta, varpart : DataFrame
+        One row per response: fixed effects, their standard errors, the Satterthwaite
+        denominator degrees of freedom of their t tests (lmerTest's, :mod:`mixedmodels.many_df`),
+        the relative covariance parameters (lme4's ``getME(fit, "theta")``) and the fraction of
+        variance explained by each random-effects term and the residual
+        (:func:`variance_fractions`).
     stats : DataFrame
         One row per response: ``sigma``, ``loglik``, ``nobs``, ``converged``, ``singular``.
     """
@@ -64,6 +67,7 @@ class ManyResult:
     reml: bool
     fixef: pd.DataFrame
     se: pd.DataFrame
+    df: pd.DataFrame
     theta: pd.DataFrame
     varpart: pd.DataFrame
     stats: pd.DataFrame
@@ -96,17 +100,16 @@ class ManyResult:
     def tidy(self) -> pd.DataFrame:
         """One row per response and fixed-effects term.
 
-        Columns ``response``, ``term``, ``estimate``, ``std_error``, ``statistic`` (the Wald t,
-        estimate / se), ``p_value`` (two-sided, from the normal distribution: the Wald z test;
-        no denominator degrees of freedom) and ``p_adjusted`` (Benjamini-Hochberg across the
-        responses, term by term).
+        Columns ``response``, ``term``, ``estimate``, ``std_error``, ``df`` (Satterthwaite's),
+        ``statistic`` (t, estimate / se), ``p_value`` (two-sided t test on ``df`` degrees of
+        freedom: lmerTest's ``Pr(>|t|)``, as ``fit.coef_table()`` of a single fit) and
+        ``p_adjusted`` (Benjamini-Hochberg across the responses, term by term).
         """
-        est = self.fixef.stack(future_stack=True).rename("estimate")
-        se = self.se.stack(future_stack=True).rename("std_error")
-        out = pd.concat([est, se], axis=1)
+        parts = {"estimate": self.fixef, "std_error": self.se, "df": self.df}
+        out = pd.concat([v.stack(future_stack=True).rename(k) for k, v in parts.items()], axis=1)
         out.index.names = ["response", "term"]
         out["statistic"] = out["estimate"] / out["std_error"]
-        out["p_value"] = 2.0 * stats.norm.sf(np.abs(out["statistic"].to_numpy()))
+        out["p_value"] = 2.0 * stats.t.sf(np.abs(out["statistic"].to_numpy()), out["df"].to_numpy())
         out["p_adjusted"] = out.groupby(level="term", sort=False)["p_value"].transform(bh_adjust)
         return out.reset_index()
 
@@ -137,6 +140,7 @@ class _Estimates:
 
     beta: np.ndarray
     se: np.ndarray
+    df: np.ndarray
     theta: np.ndarray
     sigma: np.ndarray
     loglik: np.ndarray
@@ -144,7 +148,8 @@ class _Estimates:
 
 
 def _batch_estimates(batch: BatchCriterion, Y: np.ndarray, theta: np.ndarray) -> _Estimates:
-    """``beta``, their standard errors, ``sigma`` and the log-likelihood at each response's theta.
+    """``beta``, their standard errors and Satterthwaite df, ``sigma`` and the log-likelihood at
+    each response's theta.
 
     ``vcov(beta) = sigma^2 (R_X' R_X)^{-1}`` with ``R_X'`` the ``X`` block of each response's
     stacked factor ``L_S`` (as :meth:`PLS.rx_lower` reads it from a single factor).
@@ -155,7 +160,8 @@ def _batch_estimates(batch: BatchCriterion, Y: np.ndarray, theta: np.ndarray) ->
     qr, p = batch.qrest, batch.p
     inv = np.linalg.inv(L[:, qr : qr + p, qr : qr + p])
     se = sigma[:, None] * np.sqrt(np.einsum("Rij,Rij->Rj", inv, inv))
-    return _Estimates(beta, se, theta, sigma, -crit / 2.0, np.ones(len(theta), dtype=bool))
+    df = satterthwaite_df(batch, Y, theta)
+    return _Estimates(beta, se, df, theta, sigma, -crit / 2.0, np.ones(len(theta), dtype=bool))
 
 
 def _single_estimates(fit: LmerFit, Y: np.ndarray, theta: np.ndarray) -> _Estimates:
@@ -164,6 +170,7 @@ def _single_estimates(fit: LmerFit, Y: np.ndarray, theta: np.ndarray) -> _Estima
     return _Estimates(
         beta=np.array([f.fixef.to_numpy() for f in fits]),
         se=np.array([f.se.to_numpy() for f in fits]),
+        df=np.array([f.satterthwaite_df.to_numpy() for f in fits]),
         theta=theta,
         sigma=np.array([f.sigma for f in fits]),
         loglik=np.array([f.loglik for f in fits]),
@@ -180,7 +187,7 @@ def _fit_chunk(engine: _LmerChunk, Y: np.ndarray) -> _Estimates:
         part = _batch_estimates(engine.batch, Y[:, good], theta[good])
     else:
         part = _single_estimates(engine.fit, Y[:, good], theta[good])
-    fields = ("beta", "se", "theta", "sigma", "loglik")
+    fields = ("beta", "se", "df", "theta", "sigma", "loglik")
     gaps = {f: np.full((len(theta),) + getattr(part, f).shape[1:], np.nan) for f in fields}
     out = _Estimates(**gaps, converged=~failed)
     for name in fields:
@@ -295,6 +302,7 @@ def _frames(fit: LmerFit, est: _Estimates, nobs: np.ndarray, names: list[str]) -
     return {
         "fixef": pd.DataFrame(est.beta, index=names, columns=list(fit.fixef_names)),
         "se": pd.DataFrame(est.se, index=names, columns=list(fit.fixef_names)),
+        "df": pd.DataFrame(est.df, index=names, columns=list(fit.fixef_names)),
         "theta": pd.DataFrame(est.theta, index=names, columns=theta_names(fit)),
         "varpart": pd.DataFrame(fractions, index=names, columns=term_names(fit)),
         "stats": pd.DataFrame(

@@ -10,7 +10,11 @@ refitted to each and the coefficient tested against 0:
   whole chunk of replicates at once by the bootstrap's batched refits
   (:class:`mixedmodels.bootstrap._LmerChunk`);
 - ``test="satterthwaite"``: lmerTest's t test with Satterthwaite's degrees of freedom on each
-  refit (by the fit's criterion, REML or ML).
+  refit (by the fit's criterion, REML or ML); the degrees of freedom of a whole chunk of refits
+  come from one batched computation (:mod:`mixedmodels.many_df`);
+- ``test="kr"``: the t test with Kenward-Roger's adjusted standard error and degrees of freedom
+  (lmerTest's ``summary(fit, ddf = "Kenward-Roger")``, pbkrtest's numbers) on each refit, refit by
+  refit; the refits are by REML whatever the fit's criterion (the method needs REML estimates).
 
 Power is the share of replicates with ``p < alpha``, with an exact (Clopper-Pearson) binomial
 confidence interval; replicates whose refit failed are left out of it and counted.
@@ -35,14 +39,20 @@ from scipy import stats
 from .bootstrap import CHUNK, WORK_BYTES, _Job, _LmerChunk, _work_units
 from .engine import fit_model, model_pls, refit
 from .glmm_results import GlmerFit
-from .inference import coef_table
+from .many import _batch_estimates, _single_estimates
 from .progress import progress_bar
 from .results import LmerFit
 from .simulate import lmer_blocks
 
 __all__ = ["PowerCurve", "PowerResult", "power"]
 
-TESTS = ("lrt", "satterthwaite")
+TESTS = ("lrt", "satterthwaite", "kr")
+_TEST_NAMES = {
+    "lrt": "likelihood-ratio test",
+    "satterthwaite": "t test, Satterthwaite df",
+    "kr": "t test, Kenward-Roger",
+    "z": "Wald z test",
+}
 
 
 # --------------------------------------------------------------------------- results
@@ -80,7 +90,7 @@ class PowerResult:
     effect : float
         Its value in the simulations.
     test : str
-        "lrt", "satterthwaite" or (a glmer fit's Wald test) "z".
+        "lrt", "satterthwaite", "kr" or (a glmer fit's Wald test) "z".
     alpha : float
         Significance level.
     pvalues : ndarray
@@ -122,8 +132,7 @@ class PowerResult:
         return clopper_pearson(self.successes, self.nsim - self.n_failed)
 
     def _lines(self) -> list[str]:
-        labels = {"lrt": "likelihood-ratio test", "z": "Wald z test"}
-        test = labels.get(self.test, "t test, Satterthwaite df")
+        test = _TEST_NAMES[self.test]
         lo, hi = self.ci
         return [
             f"Power for {self.term!r} = {self.effect:g} ({test}, alpha = {self.alpha:g}):",
@@ -246,17 +255,47 @@ def _deviances(model: _LmerChunk, theta: np.ndarray, Y: np.ndarray) -> np.ndarra
 
 
 class _SatterthwaiteRefits:
-    """p-values of the Satterthwaite t test of column ``j`` on each refit."""
+    """p-values of the Satterthwaite t test of column ``j``: the refits, their standard errors
+    and degrees of freedom batched as ``lmer_many``'s."""
 
     def __init__(self, fit: LmerFit, j: int, theta: np.ndarray):
         base = _quiet_fit(fit.design, fit.formula, theta, reml=fit.reml)
-        self.model = _LmerChunk(base, lambda f: coef_table(f)["Pr(>|t|)"].iloc[j])
+        self.model, self.j = _LmerChunk(base, None), j
 
     def chunk_size(self) -> int:
         return self.model.chunk_size()
 
     def bytes_per_replicate(self) -> float:
         return self.model.bytes_per_replicate()
+
+    def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        _, status, theta = self.model.run(Y)
+        good = np.flatnonzero(status != "failed")
+        p = np.full(len(theta), np.nan)
+        if good.size:
+            batch, j = self.model.batch, self.j
+            est = (
+                _batch_estimates(batch, Y[:, good], theta[good])
+                if batch is not None
+                else _single_estimates(self.model.fit, Y[:, good], theta[good])
+            )
+            p[good] = 2.0 * stats.t.sf(np.abs(est.beta[:, j] / est.se[:, j]), est.df[:, j])
+        return p[:, None], np.where(np.isnan(p), "failed", "ok"), None
+
+
+def _kr_pvalue(fit: LmerFit, j: int) -> float:
+    """p-value of the Kenward-Roger t test of coefficient ``j`` (``coef_table(fit, "KR")``'s)."""
+    kr = fit.kenward_roger
+    t = fit.fixef.iloc[j] / kr.coefficient_se()[j]
+    return float(2.0 * stats.t.sf(abs(t), kr.df_contrast(np.eye(len(fit.fixef))[j])))
+
+
+class _KenwardRogerRefits(_SatterthwaiteRefits):
+    """p-values of the Kenward-Roger t test of column ``j``, refit by refit (REML refits)."""
+
+    def __init__(self, fit: LmerFit, j: int, theta: np.ndarray):
+        base = _quiet_fit(fit.design, fit.formula, theta, reml=True)
+        self.model, self.j = _LmerChunk(base, lambda f: _kr_pvalue(f, j)), j
 
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
         values, status, _ = self.model.run(Y)
@@ -326,7 +365,12 @@ def _simulated_pvalues(
     beta = fit.fixef.to_numpy().copy()
     beta[j] = effect
     params = (beta, fit.opt.theta, fit.sigma)
-    maker = _LrtRefits if test == "lrt" else _SatterthwaiteRefits
+    makers: dict[str, type[_LrtRefits] | type[_SatterthwaiteRefits]] = {
+        "lrt": _LrtRefits,
+        "satterthwaite": _SatterthwaiteRefits,
+        "kr": _KenwardRogerRefits,
+    }
+    maker = makers[test]
     engine = maker(design_fit, j, fit.opt.theta)
 
     def blocks(rng, m, block):
@@ -356,7 +400,7 @@ def _check(fit: LmerFit, term: str, test: str, nsim: int, alpha: float) -> int:
     if term not in fit.fixef_names:
         raise ValueError(f"term must be one of the fixed effects {list(fit.fixef_names)}, not {term!r}")
     if test not in TESTS:
-        raise ValueError(f"test must be 'lrt' or 'satterthwaite', not {test!r}")
+        raise ValueError(f"test must be 'lrt', 'satterthwaite' or 'kr', not {test!r}")
     if nsim < 1:
         raise ValueError(f"nsim must be at least 1, not {nsim}")
     if not 0 < alpha < 1:
@@ -390,9 +434,10 @@ def power(
         Its value in the simulations.
     nsim : int
         Replicates (per size with ``along``).
-    test : {"lrt", "satterthwaite"}
+    test : {"lrt", "satterthwaite", "kr"}
         The likelihood-ratio test against the model without ``term`` (both by ML, chi-square on
-        1 df) or the t test with Satterthwaite's degrees of freedom.
+        1 df), the t test with Satterthwaite's degrees of freedom (by the fit's criterion), or
+        the t test with Kenward-Roger's standard error and degrees of freedom (REML refits).
     alpha : float
         Significance level.
     seed : int, SeedSequence or None
