@@ -16,7 +16,7 @@ import mixedmodels as mm
 from mixedmodels.datasets import load
 from mixedmodels.glmm_bootstrap import glmer_blocks
 from mixedmodels.glmm_power import _LrtRefits, _ZRefits
-from mixedmodels.power import PowerCurve, PowerResult
+from mixedmodels.power_results import PowerCurve, PowerResult
 
 CBPP = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
 

@@ -10,13 +10,8 @@ from scipy import stats
 
 import mixedmodels as mm
 from mixedmodels.datasets import load
-from mixedmodels.power import (
-    _KenwardRogerRefits,
-    _LrtRefits,
-    _SatterthwaiteRefits,
-    clopper_pearson,
-    extend,
-)
+from mixedmodels.power import _KenwardRogerRefits, _LrtRefits, _SatterthwaiteRefits
+from mixedmodels.power_results import clopper_pearson, extend
 from mixedmodels.simulate import lmer_blocks
 
 matplotlib.use("Agg")

@@ -16,7 +16,8 @@ from .lm import LmFit, lm
 from .lmer import lmer
 from .many import ManyResult, lmer_many
 from .options import options
-from .power import PowerCurve, PowerResult, power
+from .power import power
+from .power_results import PowerCurve, PowerResult
 from .results import LmerFit, MixedModelsWarning
 
 __all__ = [

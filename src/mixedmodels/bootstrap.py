@@ -211,7 +211,7 @@ class _LmerChunk:
 
     def __init__(self, fit: LmerFit, statistic, xtol: float = 1e-9, ftol: float = 1e-13):
         self.fit, self.statistic = fit, statistic
-        self.tolerances = {"xtol": xtol, "ftol": ftol}  # of the batched Newton steps
+        self.xtol, self.ftol = xtol, ftol  # of the batched Newton steps
         self.batch = BatchCriterion(fit.pls, fit.reml) if BatchCriterion.suitable(fit.pls) else None
         self.lower = fit.pls.layout.lower()
         self.diag = fit.pls.layout.diagonal_mask()
@@ -277,7 +277,7 @@ class _LmerChunk:
 
     def _minimize(self, fn, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Batched Newton steps from ``start`` within lme4's bounds."""
-        return minimize_batch(fn, start, self.lower, **self.tolerances)
+        return minimize_batch(fn, start, self.lower, xtol=self.xtol, ftol=self.ftol)
 
     def _run_single(self, Y: np.ndarray):
         """One replicate at a time (a large model), each warm-started at the estimate."""

@@ -180,7 +180,7 @@ def _sizes(text: str) -> list[int]:
 def _power(args) -> str:
     """``power``: simulated power of the test of one fixed effect (a curve with --along)."""
     from . import power
-    from .power import PowerCurve
+    from .power_results import PowerCurve
 
     if (args.along is None) != (args.sizes is None):
         raise CliError("--along and --sizes go together")

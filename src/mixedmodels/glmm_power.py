@@ -39,7 +39,7 @@ from .glmm import criterion_function, fit_glmm, laplace_vcov, stage_one
 from .glmm_bootstrap import GlmerRefits, glmer_blocks
 from .glmm_results import GlmerFit
 from .irls import IrlsError
-from .power import PowerCurve, PowerResult, extend
+from .power_results import PowerCurve, PowerResult, extend
 from .progress import progress_bar
 
 __all__ = ["glmer_power"]

@@ -27,19 +27,18 @@ with the original fit's parameters.
 
 from __future__ import annotations
 
-import math
 import warnings
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from .bootstrap import CHUNK, WORK_BYTES, _Job, _LmerChunk, _work_units
 from .engine import fit_model, model_pls, refit
+from .glmm_power import glmer_power
 from .glmm_results import GlmerFit
 from .many import _batch_estimates, _single_estimates
+from .power_results import PowerCurve, PowerResult, extend
 from .progress import progress_bar
 from .results import LmerFit
 from .simulate import lmer_blocks
@@ -47,165 +46,6 @@ from .simulate import lmer_blocks
 __all__ = ["PowerCurve", "PowerResult", "power"]
 
 TESTS = ("lrt", "satterthwaite", "kr")
-_TEST_NAMES = {
-    "lrt": "likelihood-ratio test",
-    "satterthwaite": "t test, Satterthwaite df",
-    "kr": "t test, Kenward-Roger",
-    "z": "Wald z test",
-}
-
-
-# --------------------------------------------------------------------------- results
-def clopper_pearson(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
-    """Exact binomial confidence interval of a proportion (Clopper-Pearson, as R's binom.test).
-
-    Parameters
-    ----------
-    successes, trials : int
-        Counts (``0 <= successes <= trials``).
-    level : float
-        Coverage.
-
-    Returns
-    -------
-    tuple of float
-        Lower and upper bound (NaN for no trials).
-    """
-    if trials == 0:
-        return math.nan, math.nan
-    a = (1 - level) / 2
-    lower = 0.0 if successes == 0 else float(stats.beta.ppf(a, successes, trials - successes + 1))
-    upper = 1.0 if successes == trials else float(stats.beta.ppf(1 - a, successes + 1, trials - successes))
-    return lower, upper
-
-
-@dataclass(frozen=True, eq=False)
-class PowerResult:
-    """Simulated power of a test of one fixed effect.
-
-    Attributes
-    ----------
-    term : str
-        The coefficient tested.
-    effect : float
-        Its value in the simulations.
-    test : str
-        "lrt", "satterthwaite", "kr" or (a glmer fit's Wald test) "z".
-    alpha : float
-        Significance level.
-    pvalues : ndarray
-        One per replicate (NaN where the refit failed).
-    seed : object
-        The seed given.
-    """
-
-    term: str
-    effect: float
-    test: str
-    alpha: float
-    pvalues: np.ndarray
-    seed: object = None
-
-    @property
-    def nsim(self) -> int:
-        return len(self.pvalues)
-
-    @cached_property
-    def n_failed(self) -> int:
-        """Replicates whose refit failed (left out of the power)."""
-        return int(np.isnan(self.pvalues).sum())
-
-    @cached_property
-    def successes(self) -> int:
-        """Replicates with ``p < alpha``."""
-        return int(np.sum(self.pvalues[~np.isnan(self.pvalues)] < self.alpha))
-
-    @property
-    def power(self) -> float:
-        """Share of the refitted replicates with ``p < alpha``."""
-        trials = self.nsim - self.n_failed
-        return self.successes / trials if trials else math.nan
-
-    @property
-    def ci(self) -> tuple[float, float]:
-        """95% Clopper-Pearson interval of the power."""
-        return clopper_pearson(self.successes, self.nsim - self.n_failed)
-
-    def _lines(self) -> list[str]:
-        test = _TEST_NAMES[self.test]
-        lo, hi = self.ci
-        return [
-            f"Power for {self.term!r} = {self.effect:g} ({test}, alpha = {self.alpha:g}):",
-            f"{100 * self.power:.2f}% (95% CI {100 * lo:.2f}, {100 * hi:.2f}; Clopper-Pearson)",
-            f"{self.successes} of {self.nsim - self.n_failed} replicates significant, "
-            f"{self.n_failed} failed refits",
-        ]
-
-    def __str__(self) -> str:
-        return "\n".join(self._lines())
-
-    def _repr_html_(self) -> str:
-        from .printing import html_block, html_lines
-
-        return html_block([html_lines(self._lines())])
-
-
-@dataclass(frozen=True, eq=False)
-class PowerCurve:
-    """Simulated power over the number of levels of a grouping factor (simr's ``powerCurve``).
-
-    Attributes
-    ----------
-    along : str
-        The grouping factor.
-    sizes : tuple of int
-        Its numbers of levels.
-    results : tuple of PowerResult
-        The power at each size.
-    """
-
-    along: str
-    sizes: tuple[int, ...]
-    results: tuple[PowerResult, ...]
-
-    @cached_property
-    def table(self) -> pd.DataFrame:
-        """One row per size: power, its 95% interval, replicates and failed refits."""
-        rows = [
-            {"power": r.power, "lower": r.ci[0], "upper": r.ci[1], "nsim": r.nsim, "n_failed": r.n_failed}
-            for r in self.results
-        ]
-        return pd.DataFrame(rows, index=pd.Index(self.sizes, name=self.along))
-
-    def plot(self, ax=None):
-        """Power against size with its 95% intervals, lines at ``alpha`` and 80%."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
-        t = self.table
-        err = np.vstack([t["power"] - t["lower"], t["upper"] - t["power"]])
-        ax.errorbar(t.index, t["power"], yerr=err, marker="o", capsize=3)
-        ax.axhline(0.8, color="grey", linestyle="--", linewidth=1, label="80%")
-        ax.axhline(self.results[0].alpha, color="grey", linestyle=":", linewidth=1, label="alpha")
-        ax.set_ylim(0, 1)
-        ax.set_xlabel(f"levels of {self.along}")
-        ax.set_ylabel(f"power for {self.results[0].term!r}")
-        ax.legend(loc="lower right")
-        return ax.figure
-
-    def __str__(self) -> str:
-        first = self.results[0]
-        head = f"Power curve for {first.term!r} = {first.effect:g} along {self.along!r} ({first.test})"
-        return "\n".join([head, self.table.to_string()])
-
-    def _repr_html_(self) -> str:
-        from .printing import html_block, html_frame, html_lines
-
-        first = self.results[0]
-        return html_block(
-            [html_lines([f"Power curve for {first.term!r} along {self.along!r}"]), html_frame(self.table)]
-        )
 
 
 # --------------------------------------------------------------------------- refits
@@ -304,40 +144,6 @@ class _KenwardRogerRefits(_SatterthwaiteRefits):
 
 
 # --------------------------------------------------------------------------- designs
-def extend(data: pd.DataFrame, along: str, size: int) -> pd.DataFrame:
-    """``data`` with ``size`` levels of ``along``, as simr's ``extend``.
-
-    Parameters
-    ----------
-    data : DataFrame
-        The fit's data.
-    along : str
-        A column: the grouping factor.
-    size : int
-        Its number of levels in the result: fewer than in ``data`` keeps the rows of the first
-        levels (in order of appearance); more adds copies of the levels' rows, in turn, each
-        copy a new level (``"<level>.<copy>"``).
-
-    Returns
-    -------
-    DataFrame
-    """
-    if along not in data.columns:
-        raise ValueError(f"along={along!r} is not a column of the fit's data")
-    if size < 1:
-        raise ValueError(f"sizes must be at least 1, not {size}")
-    levels = pd.unique(data[along].dropna())
-    if size <= len(levels):
-        return data[data[along].isin(levels[:size])].reset_index(drop=True)
-    parts = []
-    for i in range(size):
-        level, copy = levels[i % len(levels)], i // len(levels)
-        rows = data[data[along] == level].copy()
-        rows[along] = f"{level}" if copy == 0 else f"{level}.{copy}"
-        parts.append(rows)
-    return pd.concat(parts, ignore_index=True)
-
-
 def _design_fit(fit: LmerFit, along: str | None, size: int | None) -> LmerFit:
     """The fit itself, or the model fitted to data with ``size`` levels of ``along``."""
     if along is None or size is None:
@@ -455,8 +261,6 @@ def power(
         A PowerResult without ``along``; a PowerCurve (one result per size) with it.
     """
     if isinstance(fit, GlmerFit):  # glmer fits: test "z" or "lrt", see mixedmodels.glmm_power
-        from .glmm_power import glmer_power
-
         return glmer_power(fit, term, effect, nsim, test, alpha, seed, along, sizes, progress)
     j = _check(fit, term, test, int(nsim), alpha)
     if (along is None) != (sizes is None):
