@@ -13,11 +13,15 @@ Missing values: each response uses its own complete rows. Responses are grouped 
 pattern of missing values and each pattern is its own model (its rows of ``data``); with no
 missing values there is one pattern.
 
-Responses are processed in chunks of bounded memory (``bootstrap.WORK_BYTES``).
+Responses are processed in pieces of bounded memory (``bootstrap.WORK_BYTES``, at most ``PIECE``
+responses), here, in forked worker processes (``n_jobs``) or as tasks on a Dask cluster
+(``client``; the template fits go to each worker once). Prior weights (``weights``) enter the
+batched criterion as they enter a single fit's.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,6 +32,7 @@ from scipy import stats
 
 from .batch import BatchCriterion
 from .bootstrap import WORK_BYTES, _LmerChunk
+from .cluster import map_on_client
 from .engine import refit
 from .lmer import lmer
 from .messages import SINGULAR_TOL
@@ -37,8 +42,10 @@ from .results import LmerFit
 __all__ = ["ManyResult", "bh_adjust", "lmer_many", "variance_fractions"]
 
 _PLACEHOLDER = "y_lmer_many_"
+_WEIGHTS = "weights_lmer_many_"
 # Newton's steps stop tighter than a bootstrap's: the numbers are reported, to 1e-6 of a single fit
 TOLERANCES = {"xtol": 1e-12, "ftol": 1e-15}
+PIECE = 1000  # most responses refitted together (a unit of work for a process or a Dask task)
 
 
 # ----------------------------------------------------------------------------- result
@@ -236,15 +243,70 @@ def _as_matrix(responses, n: int) -> tuple[np.ndarray, list[str]]:
         responses = responses.to_frame()
     if isinstance(responses, pd.DataFrame):
         names = [str(c) for c in responses.columns]
-        Y = responses.to_numpy(dtype=float)
+        try:
+            Y = responses.to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            bad = [str(c) for c in responses.columns if not pd.api.types.is_numeric_dtype(responses[c])]
+            raise ValueError(f"responses must be numbers; not numeric: {_listed(bad)}") from None
     else:
         Y = np.asarray(responses, dtype=float)
         if Y.ndim == 1:
             Y = Y[:, None]
         names = [f"r{i + 1}" for i in range(Y.shape[1]) if Y.ndim == 2]
     if Y.ndim != 2 or Y.shape[0] != n:
-        raise ValueError(f"responses must have one row per row of data ({n}), not shape {Y.shape}")
+        raise ValueError(
+            f"responses must have one row per row of data ({n} rows, one column per response), "
+            f"not shape {Y.shape}"
+        )
+    if Y.shape[1] == 0:
+        raise ValueError("responses has no columns: there is nothing to fit")
     return Y, names
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    """``a, b, c`` or ``a, b, c, ... (12 in all)``."""
+    shown = ", ".join(repr(n) for n in names[:most])
+    return shown if len(names) <= most else f"{shown}, ... ({len(names)} in all)"
+
+
+def _check_columns(Y: np.ndarray, names: list[str]) -> None:
+    """Refuse responses with no observed value or with one value only (nothing to model)."""
+    observed = ~np.isnan(Y)
+    empty = ~observed.any(axis=0)
+    if empty.any():
+        raise ValueError(
+            f"responses with no observed value: {_listed([names[i] for i in np.flatnonzero(empty)])}"
+        )
+    if np.isinf(Y).any():
+        bad = np.flatnonzero(np.isinf(Y).any(axis=0))
+        raise ValueError(f"responses with infinite values: {_listed([names[i] for i in bad])}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        constant = np.nanmax(Y, axis=0) == np.nanmin(Y, axis=0)
+    if constant.any():
+        raise ValueError(
+            "responses that are constant (no variation to model): "
+            f"{_listed([names[i] for i in np.flatnonzero(constant)])}; leave them out"
+        )
+
+
+def _with_weights(data: pd.DataFrame, weights) -> tuple[pd.DataFrame, str | None]:
+    """``data`` with the prior weights as a column (subset with the rows) and that column's name."""
+    if weights is None:
+        return data, None
+    if isinstance(weights, str):
+        if weights not in data.columns:
+            raise ValueError(f"weights={weights!r}: no such column of data")
+        w = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float)
+        column = weights
+    else:
+        w = np.asarray(weights, dtype=float).ravel()
+        if len(w) != len(data):
+            raise ValueError(f"weights must have one number per row of data ({len(data)}), not {len(w)}")
+        data, column = data.assign(**{_WEIGHTS: w}), _WEIGHTS
+    if np.isnan(w).any() or (w < 0).any() or np.isinf(w).any():
+        raise ValueError("weights must be finite non-negative numbers, one per row of data")
+    return data, column
 
 
 def _patterns(Y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -261,29 +323,112 @@ def _patterns(Y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _template(formula: str, data: pd.DataFrame, y: np.ndarray, reml: bool) -> tuple[LmerFit, np.ndarray]:
+def _template(
+    formula: str, data: pd.DataFrame, y: np.ndarray, reml: bool, weights: str | None = None
+) -> tuple[LmerFit, np.ndarray]:
     """The fit of one response and the positions of the rows of ``data`` it used."""
     frame = data.assign(**{_PLACEHOLDER: y})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = lmer(f"{_PLACEHOLDER} {formula}", frame, reml=reml)
+        fit = lmer(f"{_PLACEHOLDER} {formula}", frame, reml=reml, weights=weights)
     used = frame.index.get_indexer(fit.design.row_index)
     return fit, used
 
 
-def _fit_pattern(formula, data, Y, reml, bar) -> tuple[LmerFit, _Estimates, np.ndarray]:
-    """All responses (columns of ``Y``, complete on the given rows) of one missingness pattern."""
-    fit, used = _template(formula, data, Y[:, 0], reml)
-    Y = Y[used]
+@dataclass(frozen=True, eq=False)
+class _Pattern:
+    """One missingness pattern ready to refit: its template fit and engine, its responses on
+    the rows the template used, their names and numbers of observations."""
+
+    fit: LmerFit
+    engine: _LmerChunk
+    Y: np.ndarray
+    names: list[str]
+    nobs: np.ndarray
+
+
+def _fit_pattern(
+    formula: str, data: pd.DataFrame, Y: np.ndarray, reml: bool, weights: str | None, names: list[str]
+) -> _Pattern:
+    """The template fit and refit engine of the responses (columns of ``Y``, complete on the
+    rows of ``data``) of one missingness pattern."""
+    try:
+        fit, used = _template(formula, data, Y[:, 0], reml, weights)
+    except ValueError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(
+            f"responses {_listed(names)} have {len(data)} complete rows, too few for the model: {first}"
+        ) from exc
     engine = _LmerChunk(fit, None, **TOLERANCES)
-    size = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
-    chunks = []
-    for lo in range(0, Y.shape[1], size):
-        chunks.append(_fit_chunk(engine, Y[:, lo : lo + size]))
-        bar.update(min(size, Y.shape[1] - lo))
+    return _Pattern(fit, engine, Y[used], names, np.full(Y.shape[1], fit.nobs))
+
+
+def _pieces(patterns: list[_Pattern]) -> list[tuple[int, np.ndarray]]:
+    """(pattern, responses) pieces of at most ``PIECE`` responses and bounded memory, of even sizes.
+
+    The pieces depend on the responses alone, never on ``n_jobs`` or a cluster: a response's
+    batched refit agrees with its refit in another batch to about 1e-10 only (rounding in the
+    batched products moves the Newton steps' stopping point), so the same pieces everywhere
+    give the same numbers to the last digit.
+    """
+    out = []
+    for g, pat in enumerate(patterns):
+        limit = max(1, int(WORK_BYTES // max(pat.engine.bytes_per_replicate(), 1.0)))
+        count = pat.Y.shape[1]
+        size = -(-count // -(-count // min(limit, PIECE)))  # ceil(count / number of pieces)
+        out.extend((g, pat.Y[:, lo : lo + size]) for lo in range(0, count, size))
+    return out
+
+
+def _fit_piece(engines: list[_LmerChunk], piece: tuple[int, np.ndarray]) -> _Estimates:
+    """One piece refitted by its pattern's engine (the task of a worker)."""
+    g, Y = piece
+    return _fit_chunk(engines[g], Y)
+
+
+_FORKED: dict = {}  # the engines, inherited by forked worker processes
+
+
+def _fit_forked(piece: tuple[int, np.ndarray]) -> _Estimates:
+    return _fit_piece(_FORKED["engines"], piece)
+
+
+def _run_pieces(engines: list[_LmerChunk], pieces: list, n_jobs: int, client, bar) -> list[_Estimates]:
+    """Each piece refitted: here, in ``n_jobs`` forked processes or on a Dask cluster (the
+    engines go to each worker once); results in the order of the pieces."""
+    sizes = [Y.shape[1] for _, Y in pieces]
+    if client is not None:
+        return map_on_client(client, _fit_piece, engines, pieces, sizes, bar)
+    results = []
+    if n_jobs > 1 and len(pieces) > 1:
+        _FORKED["engines"] = engines
+        try:
+            with multiprocessing.get_context("fork").Pool(min(n_jobs, len(pieces))) as pool:
+                for res, size in zip(pool.imap(_fit_forked, pieces), sizes):
+                    results.append(res)
+                    bar.update(size)
+        finally:
+            _FORKED.clear()
+        return results
+    for piece, size in zip(pieces, sizes):
+        results.append(_fit_piece(engines, piece))
+        bar.update(size)
+    return results
+
+
+def _joined(parts: list[_Estimates]) -> _Estimates:
     fields = _Estimates.__dataclass_fields__
-    est = _Estimates(**{f: np.concatenate([getattr(c, f) for c in chunks]) for f in fields})
-    return fit, est, np.full(Y.shape[1], len(used))
+    return _Estimates(**{f: np.concatenate([getattr(c, f) for c in parts]) for f in fields})
+
+
+def _fit_all(patterns: list[_Pattern], n_jobs: int, client, bar) -> list[_Estimates]:
+    """Every pattern's estimates, its pieces refitted wherever ``n_jobs`` and ``client`` say."""
+    pieces = _pieces(patterns)
+    results = _run_pieces([p.engine for p in patterns], pieces, n_jobs, client, bar)
+    by_pattern: list[list[_Estimates]] = [[] for _ in patterns]
+    for (g, _), res in zip(pieces, results):
+        by_pattern[g].append(res)
+    return [_joined(parts) for parts in by_pattern]
 
 
 def _frames(fit: LmerFit, est: _Estimates, nobs: np.ndarray, names: list[str]) -> dict[str, pd.DataFrame]:
@@ -316,6 +461,9 @@ def lmer_many(
     responses: np.ndarray | pd.DataFrame,
     reml: bool = True,
     progress: bool = True,
+    n_jobs: int = 1,
+    client=None,
+    weights: str | np.ndarray | None = None,
 ) -> ManyResult:
     """Fit one linear mixed model to each of many responses, as many ``lmer`` fits but batched.
 
@@ -328,31 +476,54 @@ def lmer_many(
     responses : ndarray (n, R) or DataFrame
         One column per response, one row per row of ``data`` (matched by position). A
         DataFrame's column names name the responses; an array's are ``r1, r2, ...``. Missing
-        values are allowed: each response uses its own complete rows.
+        values are allowed: each response uses its own complete rows. A response with no
+        observed value, or with one value only, is refused.
     reml : bool
         REML (default, as lme4) or maximum likelihood.
     progress : bool
         Show a progress bar (when standard error is a terminal).
+    n_jobs : int
+        Worker processes (forked on this machine) refitting pieces of at most 1,000 responses
+        (fewer where memory requires) in parallel. The pieces are the same whatever ``n_jobs``
+        or ``client``, and so are the numbers, to the last digit.
+    client : dask.distributed.Client, optional
+        Refit the pieces on a Dask cluster instead: the template fits go to each worker once,
+        each piece is one task.
+    weights : str or array, optional
+        Prior weights, as ``lmer``'s ``weights``: a column of ``data`` or one non-negative
+        number per row (each response uses those of its complete rows).
 
     Returns
     -------
     ManyResult
-        Each response's numbers equal those of ``lmer(f"y {formula}", data)`` with ``y`` that
-        response.
+        Each response's numbers equal those of ``lmer(f"y {formula}", data, weights=weights)``
+        with ``y`` that response.
     """
     formula = formula.strip()
     if not formula.startswith("~"):
         raise ValueError(f"the formula must have no response (start with '~'), not {formula!r}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a whole number of at least 1, not {n_jobs!r}")
     data = data.reset_index(drop=True)
     Y, names = _as_matrix(responses, len(data))
-    parts: list[dict[str, pd.DataFrame]] = []
+    _check_columns(Y, names)
+    data, wcol = _with_weights(data, weights)
     bar = progress_bar(Y.shape[1], progress, "lmer_many", "response")
     try:
-        for rows, cols in _patterns(Y):
-            sub = data.loc[rows].reset_index(drop=True)
-            fit, est, nobs = _fit_pattern(formula, sub, Y[np.ix_(rows, cols)], reml, bar)
-            parts.append(_frames(fit, est, nobs, [names[c] for c in cols]))
+        patterns = [
+            _fit_pattern(
+                formula,
+                data.loc[rows].reset_index(drop=True),
+                Y[np.ix_(rows, cols)],
+                reml,
+                wcol,
+                [names[c] for c in cols],
+            )
+            for rows, cols in _patterns(Y)
+        ]
+        estimates = _fit_all(patterns, int(n_jobs), client, bar)
     finally:
         bar.close()
+    parts = [_frames(p.fit, est, p.nobs, p.names) for p, est in zip(patterns, estimates)]
     frames = {k: pd.concat([p[k] for p in parts]).reindex(names) for k in parts[0]}
     return ManyResult(formula=formula, reml=reml, **frames)
