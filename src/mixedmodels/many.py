@@ -375,8 +375,8 @@ def _pieces(patterns: list[_Pattern]) -> list[tuple[int, np.ndarray]]:
     for g, pat in enumerate(patterns):
         limit = max(1, int(WORK_BYTES // max(pat.engine.bytes_per_replicate(), 1.0)))
         count = pat.Y.shape[1]
-        size = -(-count // -(-count // min(limit, PIECE)))  # ceil(count / number of pieces)
-        out.extend((g, pat.Y[:, lo : lo + size]) for lo in range(0, count, size))
+        bounds = np.linspace(0, count, -(-count // min(limit, PIECE)) + 1).round().astype(int)
+        out.extend((g, pat.Y[:, lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:]))
     return out
 
 
