@@ -104,7 +104,7 @@ def test_weights_equal_single_weighted_fits(sleep, reml):
         (
             lambda Y: Y.assign(gene1=Y["gene1"].where(Y.index < 10)),
             {},
-            r"'gene1' have 10 complete rows, too few",
+            r"'gene1' with 10 complete rows of 180: grouping factor",
         ),
         (lambda Y: Y.assign(gene1="a"), {}, "not numeric: 'gene1'"),
         (lambda Y: Y, {"n_jobs": 0}, "n_jobs must be a whole number of at least 1"),

@@ -348,16 +348,28 @@ class _Pattern:
 
 
 def _fit_pattern(
-    formula: str, data: pd.DataFrame, Y: np.ndarray, reml: bool, weights: str | None, names: list[str]
+    formula: str,
+    data: pd.DataFrame,
+    Y: np.ndarray,
+    reml: bool,
+    weights: str | None,
+    names: list[str],
+    n_all: int | None = None,
 ) -> _Pattern:
     """The template fit and refit engine of the responses (columns of ``Y``, complete on the
-    rows of ``data``) of one missingness pattern."""
+    rows of ``data``, ``n_all`` rows before the missing values went) of one missingness pattern.
+
+    Where the template fit fails on a subset of rows (too few left for the model), the error
+    names the responses and their number of complete rows.
+    """
     try:
         fit, used = _template(formula, data, Y[:, 0], reml, weights)
     except ValueError as exc:
+        if n_all is None or len(data) == n_all:
+            raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(
-            f"responses {_listed(names)} have {len(data)} complete rows, too few for the model: {first}"
+            f"responses {_listed(names)} with {len(data)} complete rows of {n_all}: {first}"
         ) from exc
     engine = _LmerChunk(fit, None, **TOLERANCES)
     return _Pattern(fit, engine, Y[used], names, np.full(Y.shape[1], fit.nobs))
@@ -518,6 +530,7 @@ def lmer_many(
                 reml,
                 wcol,
                 [names[c] for c in cols],
+                len(data),
             )
             for rows, cols in _patterns(Y)
         ]
