@@ -383,7 +383,7 @@ def _pieces(patterns: list[_Pattern]) -> list[tuple[int, np.ndarray]]:
     batched products moves the Newton steps' stopping point), so the same pieces everywhere
     give the same numbers to the last digit.
     """
-    out = []
+    out: list[tuple[int, np.ndarray]] = []
     for g, pat in enumerate(patterns):
         limit = max(1, int(WORK_BYTES // max(pat.engine.bytes_per_replicate(), 1.0)))
         count = pat.Y.shape[1]
