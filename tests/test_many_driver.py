@@ -54,7 +54,7 @@ def _close(a, b, tol=1e-6):
 def test_pieces_are_even_and_bounded(sleep, small_pieces):
     data, Y = sleep
     pattern = many._fit_pattern(RHS, data, Y.to_numpy()[:, :10], True, None, list(Y.columns[:10]))
-    sizes = [piece.shape[1] for _, piece in many._pieces([pattern])]
+    sizes = [hi - lo for _, lo, hi in many._pieces([pattern])]
     assert sizes == [3, 4, 3]
 
 

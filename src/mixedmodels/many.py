@@ -375,60 +375,67 @@ def _fit_pattern(
     return _Pattern(fit, engine, Y[used], names, np.full(Y.shape[1], fit.nobs))
 
 
-def _pieces(patterns: list[_Pattern]) -> list[tuple[int, np.ndarray]]:
-    """(pattern, responses) pieces of at most ``PIECE`` responses and bounded memory, of even sizes.
+def _pieces(patterns: list[_Pattern]) -> list[tuple[int, int, int]]:
+    """Pieces (pattern, first, end column) of at most ``PIECE`` responses and bounded memory, of
+    even sizes.
 
     The pieces depend on the responses alone, never on ``n_jobs`` or a cluster: a response's
     batched refit agrees with its refit in another batch to about 1e-10 only (rounding in the
     batched products moves the Newton steps' stopping point), so the same pieces everywhere
     give the same numbers to the last digit.
     """
-    out: list[tuple[int, np.ndarray]] = []
+    out: list[tuple[int, int, int]] = []
     for g, pat in enumerate(patterns):
         limit = max(1, int(WORK_BYTES // max(pat.engine.bytes_per_replicate(), 1.0)))
         count = pat.Y.shape[1]
         bounds = np.linspace(0, count, -(-count // min(limit, PIECE)) + 1).round().astype(int)
-        out.extend((g, pat.Y[:, lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:]))
+        out.extend((g, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:]))
     return out
 
 
 def _fit_piece(engines: list[_LmerChunk], piece: tuple[int, np.ndarray]) -> _Estimates:
-    """One piece refitted by its pattern's engine (the task of a worker)."""
+    """A piece's responses refitted by its pattern's engine (the task on a Dask worker)."""
     g, Y = piece
     return _fit_chunk(engines[g], Y)
 
 
-_FORKED: dict = {}  # the engines, inherited by forked worker processes
+_FORKED: dict = {}  # the patterns, inherited by forked worker processes
 
 
-def _fit_forked(piece: tuple[int, np.ndarray]) -> _Estimates:
-    return _fit_piece(_FORKED["engines"], piece)
+def _fit_forked(piece: tuple[int, int, int]) -> _Estimates:
+    """A piece refitted in a forked process (or here), from the patterns it inherited."""
+    g, lo, hi = piece
+    pattern = _FORKED["patterns"][g]
+    return _fit_chunk(pattern.engine, pattern.Y[:, lo:hi])
 
 
-def _run_pieces(engines: list[_LmerChunk], pieces: list, n_jobs: int, client, bar) -> list[_Estimates]:
-    """Each piece refitted: here, in ``n_jobs`` forked processes or on a Dask cluster (the
-    engines go to each worker once); results in the order of the pieces."""
-    sizes = [Y.shape[1] for _, Y in pieces]
+def _run_pieces(patterns: list[_Pattern], pieces: list, n_jobs: int, client, bar) -> list[_Estimates]:
+    """Each piece refitted: here, in ``n_jobs`` forked processes, or on a Dask cluster (the
+    engines go to each worker once, each piece's responses with its task); results in the
+    order of the pieces."""
+    sizes = [hi - lo for _, lo, hi in pieces]
     if client is not None:
-        return map_on_client(client, _fit_piece, engines, pieces, sizes, bar)
+        tasks = [(g, patterns[g].Y[:, lo:hi]) for g, lo, hi in pieces]
+        return map_on_client(client, _fit_piece, [p.engine for p in patterns], tasks, sizes, bar)
     results = []
-    if n_jobs > 1 and len(pieces) > 1:
-        _FORKED["engines"] = engines
-        try:
+    _FORKED["patterns"] = patterns
+    try:
+        if n_jobs > 1 and len(pieces) > 1:
             with multiprocessing.get_context("fork").Pool(min(n_jobs, len(pieces))) as pool:
                 for res, size in zip(pool.imap(_fit_forked, pieces), sizes):
                     results.append(res)
                     bar.update(size)
-        finally:
-            _FORKED.clear()
-        return results
-    for piece, size in zip(pieces, sizes):
-        results.append(_fit_piece(engines, piece))
-        bar.update(size)
+        else:
+            for piece, size in zip(pieces, sizes):
+                results.append(_fit_forked(piece))
+                bar.update(size)
+    finally:
+        _FORKED.clear()
     return results
 
 
 def _joined(parts: list[_Estimates]) -> _Estimates:
+    """The estimates of consecutive pieces as one."""
     fields = _Estimates.__dataclass_fields__
     return _Estimates(**{f: np.concatenate([getattr(c, f) for c in parts]) for f in fields})
 
@@ -436,9 +443,9 @@ def _joined(parts: list[_Estimates]) -> _Estimates:
 def _fit_all(patterns: list[_Pattern], n_jobs: int, client, bar) -> list[_Estimates]:
     """Every pattern's estimates, its pieces refitted wherever ``n_jobs`` and ``client`` say."""
     pieces = _pieces(patterns)
-    results = _run_pieces([p.engine for p in patterns], pieces, n_jobs, client, bar)
+    results = _run_pieces(patterns, pieces, n_jobs, client, bar)
     by_pattern: list[list[_Estimates]] = [[] for _ in patterns]
-    for (g, _), res in zip(pieces, results):
+    for (g, _, _), res in zip(pieces, results):
         by_pattern[g].append(res)
     return [_joined(parts) for parts in by_pattern]
 
