@@ -91,6 +91,7 @@ def test_weights_equal_single_weighted_fits(sleep, reml):
         _close(by_array.se.loc[name], one.se)
         _close(by_array.sigma[name], one.sigma)
         _close(by_array.loglik[name], one.loglik)
+        assert by_array.stats["nobs"][name] == one.nobs
     unweighted = mm.lmer_many(RHS, data, Y, reml=reml, progress=False)
     assert not np.allclose(unweighted.fixef.to_numpy(), by_array.fixef.to_numpy())
 
@@ -117,3 +118,18 @@ def test_bad_input_is_named(sleep, change, kwargs, message):
     data, Y = sleep
     with pytest.raises(ValueError, match=message):
         mm.lmer_many(RHS, data, change(Y), progress=False, **kwargs)
+
+
+def test_weights_in_a_model_refitted_one_response_at_a_time(sleep, monkeypatch):
+    """A model too large to batch is refitted response by response: with its weights too."""
+    from mixedmodels.batch import BatchCriterion
+
+    data, Y = sleep
+    w = np.random.default_rng(3).uniform(0.2, 3.0, len(data))
+    batched = mm.lmer_many(RHS, data, Y.iloc[:, :4], progress=False, weights=w)
+    monkeypatch.setattr(BatchCriterion, "suitable", staticmethod(lambda pls: False))
+    single = mm.lmer_many(RHS, data, Y.iloc[:, :4], progress=False, weights=w)
+    _same(single, batched, 1e-6)
+    one = _single(data.assign(w=w), Y["gene3"].to_numpy(), weights="w")
+    _close(single.fixef.loc["gene3"], one.fixef)
+    _close(single.se.loc["gene3"], one.se)
