@@ -517,6 +517,13 @@ def lmer_many(
     ManyResult
         Each response's numbers equal those of ``lmer(f"y {formula}", data, weights=weights)``
         with ``y`` that response.
+
+    Raises
+    ------
+    ValueError
+        Responses with the wrong number of rows, a response with no observed value, an infinite
+        one or one value only (named), responses whose complete rows are too few for the model
+        (named, with their number of complete rows), bad ``weights``, ``n_jobs`` below 1.
     """
     formula = formula.strip()
     if not formula.startswith("~"):
