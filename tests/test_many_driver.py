@@ -51,11 +51,10 @@ def _close(a, b, tol=1e-6):
     assert np.max(np.abs(a - b) / (1 + np.abs(b))) < tol
 
 
-def test_pieces_are_even_and_bounded(sleep, small_pieces):
-    data, Y = sleep
-    pattern = many._fit_pattern(RHS, data, Y.to_numpy()[:, :10], True, None, list(Y.columns[:10]))
-    sizes = [hi - lo for _, lo, hi in many._pieces([pattern])]
-    assert sizes == [3, 4, 3]
+def test_pieces_are_even_and_bounded(small_pieces):
+    patterns = [(np.ones(5, dtype=bool), np.arange(10)), (np.ones(5, dtype=bool), np.arange(10, 12))]
+    assert many._pieces(patterns) == [(0, 0, 3), (0, 3, 7), (0, 7, 10), (1, 0, 2)]
+    assert many._even(7, 7) == [(0, 7)] and many._even(8, 7) == [(0, 4), (4, 8)]
 
 
 def test_n_jobs_gives_the_serial_numbers(sleep, small_pieces):

@@ -15,7 +15,7 @@ missing values there is one pattern.
 
 Responses are processed in pieces of bounded memory (``bootstrap.WORK_BYTES``, at most ``PIECE``
 responses), here, in forked worker processes (``n_jobs``) or as tasks on a Dask cluster
-(``client``; the template fits go to each worker once). Prior weights (``weights``) enter the
+(``client``; the data goes to each worker once). Prior weights (``weights``) enter the
 batched criterion as they enter a single fit's.
 """
 
@@ -336,98 +336,108 @@ def _template(
 
 
 @dataclass(frozen=True, eq=False)
-class _Pattern:
-    """One missingness pattern ready to refit: its template fit and engine, its responses on
-    the rows the template used, their names and numbers of observations."""
+class _Model:
+    """What every piece of work needs: the model and the data (with the weights' column)."""
 
-    fit: LmerFit
-    engine: _LmerChunk
+    formula: str
+    data: pd.DataFrame
+    reml: bool
+    weights: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class _Piece:
+    """Responses of one missingness pattern refitted together: the rows of ``data`` observed,
+    the pattern's first response (whose fit is the template), the piece's responses on the
+    observed rows and their names."""
+
+    rows: np.ndarray
+    first: np.ndarray
     Y: np.ndarray
     names: list[str]
-    nobs: np.ndarray
 
 
-def _fit_pattern(
-    formula: str,
-    data: pd.DataFrame,
-    Y: np.ndarray,
-    reml: bool,
-    weights: str | None,
-    names: list[str],
-    n_all: int | None = None,
-) -> _Pattern:
-    """The template fit and refit engine of the responses (columns of ``Y``, complete on the
-    rows of ``data``, ``n_all`` rows before the missing values went) of one missingness pattern.
+def _pieces(patterns: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[int, int, int]]:
+    """Pieces (pattern, first, end column) of at most ``PIECE`` responses, of even sizes.
 
-    Where the template fit fails on a subset of rows (too few left for the model), the error
-    names the responses and their number of complete rows.
-    """
-    try:
-        fit, used = _template(formula, data, Y[:, 0], reml, weights)
-    except ValueError as exc:
-        if n_all is None or len(data) == n_all:
-            raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(
-            f"responses {_listed(names)} with {len(data)} complete rows of {n_all}: {first}"
-        ) from exc
-    engine = _LmerChunk(fit, None, **TOLERANCES)
-    return _Pattern(fit, engine, Y[used], names, np.full(Y.shape[1], fit.nobs))
-
-
-def _pieces(patterns: list[_Pattern]) -> list[tuple[int, int, int]]:
-    """Pieces (pattern, first, end column) of at most ``PIECE`` responses and bounded memory, of
-    even sizes.
-
-    The pieces depend on the responses alone, never on ``n_jobs`` or a cluster: a response's
-    batched refit agrees with its refit in another batch to about 1e-10 only (rounding in the
-    batched products moves the Newton steps' stopping point), so the same pieces everywhere
-    give the same numbers to the last digit.
+    The pieces (and the chunks of bounded memory they are refitted in, see :func:`_fit_piece`)
+    depend on the responses alone, never on ``n_jobs`` or a cluster: a response's batched refit
+    agrees with its refit in another batch to about 1e-10 only (rounding in the batched
+    products moves the Newton steps' stopping point), so the same batches everywhere give
+    the same numbers to the last digit.
     """
     out: list[tuple[int, int, int]] = []
-    for g, pat in enumerate(patterns):
-        limit = max(1, int(WORK_BYTES // max(pat.engine.bytes_per_replicate(), 1.0)))
-        count = pat.Y.shape[1]
-        bounds = np.linspace(0, count, -(-count // min(limit, PIECE)) + 1).round().astype(int)
-        out.extend((g, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:]))
+    for g, (_, cols) in enumerate(patterns):
+        out.extend((g, lo, hi) for lo, hi in _even(len(cols), PIECE))
     return out
 
 
-def _fit_piece(engines: list[_LmerChunk], piece: tuple[int, np.ndarray]) -> _Estimates:
-    """A piece's responses refitted by its pattern's engine (the task on a Dask worker)."""
-    g, Y = piece
-    return _fit_chunk(engines[g], Y)
+def _even(count: int, most: int) -> list[tuple[int, int]]:
+    """``range(count)`` cut into the fewest runs of at most ``most``, of even sizes."""
+    bounds = np.linspace(0, count, -(-count // most) + 1).round().astype(int)
+    return [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
-_FORKED: dict = {}  # the patterns, inherited by forked worker processes
-
-
-def _fit_forked(piece: tuple[int, int, int]) -> _Estimates:
-    """A piece refitted in a forked process (or here), from the patterns it inherited."""
-    g, lo, hi = piece
-    pattern = _FORKED["patterns"][g]
-    return _fit_chunk(pattern.engine, pattern.Y[:, lo:hi])
-
-
-def _run_pieces(patterns: list[_Pattern], pieces: list, n_jobs: int, client, bar) -> list[_Estimates]:
-    """Each piece refitted: here, in ``n_jobs`` forked processes, or on a Dask cluster (the
-    engines go to each worker once, each piece's responses with its task); results in the
-    order of the pieces."""
-    sizes = [hi - lo for _, lo, hi in pieces]
-    if client is not None:
-        tasks = [(g, patterns[g].Y[:, lo:hi]) for g, lo, hi in pieces]
-        return map_on_client(client, _fit_piece, [p.engine for p in patterns], tasks, sizes, bar)
-    results = []
-    _FORKED["patterns"] = patterns
+def _fit_piece(model: _Model, piece: _Piece) -> dict[str, pd.DataFrame]:
+    """A piece's numbers (as :func:`_frames`): the template fit, then the batched refits in
+    chunks of bounded memory. A process's or a Dask worker's unit of work."""
+    data = model.data.loc[piece.rows].reset_index(drop=True)
     try:
-        if n_jobs > 1 and len(pieces) > 1:
-            with multiprocessing.get_context("fork").Pool(min(n_jobs, len(pieces))) as pool:
-                for res, size in zip(pool.imap(_fit_forked, pieces), sizes):
+        fit, used = _template(model.formula, data, piece.first, model.reml, model.weights)
+    except ValueError as exc:
+        if piece.rows.all():
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(
+            f"responses {_listed(piece.names)} with {len(data)} complete rows of {len(piece.rows)}: {first}"
+        ) from exc
+    engine = _LmerChunk(fit, None, **TOLERANCES)
+    Y = piece.Y[used]
+    limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
+    est = _joined([_fit_chunk(engine, Y[:, lo:hi]) for lo, hi in _even(Y.shape[1], limit)])
+    return _frames(fit, est, np.full(Y.shape[1], fit.nobs), piece.names)
+
+
+def _piece(
+    Y: np.ndarray, names: list[str], pattern: tuple[np.ndarray, np.ndarray], lo: int, hi: int
+) -> _Piece:
+    """Columns ``lo:hi`` of a pattern's responses as a piece of work."""
+    rows, cols = pattern
+    return _Piece(rows, Y[rows, cols[0]], Y[np.ix_(rows, cols[lo:hi])], [names[c] for c in cols[lo:hi]])
+
+
+_FORKED: dict = {}  # what forked worker processes inherit: the model, responses, names, patterns
+
+
+def _fit_forked(spec: tuple[int, int, int]) -> dict[str, pd.DataFrame]:
+    """A piece (pattern, first, end column) refitted from what the process inherited (or here)."""
+    g, lo, hi = spec
+    f = _FORKED
+    return _fit_piece(f["model"], _piece(f["Y"], f["names"], f["patterns"][g], lo, hi))
+
+
+def _run_pieces(model: _Model, Y, names, patterns, n_jobs: int, client, bar) -> list[dict[str, pd.DataFrame]]:
+    """Each piece refitted: here, in ``n_jobs`` forked processes (which inherit the responses),
+    or on a Dask cluster (the model goes to each worker once, each piece's responses with its
+    task); results in the order of the pieces."""
+    specs = _pieces(patterns)
+    sizes = [hi - lo for _, lo, hi in specs]
+    if client is not None:
+        tasks = [_piece(Y, names, patterns[g], lo, hi) for g, lo, hi in specs]
+        return map_on_client(client, _fit_piece, model, tasks, sizes, bar)
+    results = []
+    _FORKED.update(model=model, Y=Y, names=names, patterns=patterns)
+    try:
+        if n_jobs > 1 and len(specs) > 1:
+            workers = min(n_jobs, len(specs))
+            batch = max(1, len(specs) // (8 * workers))  # many one-response patterns: fewer messages
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for res, size in zip(pool.imap(_fit_forked, specs, chunksize=batch), sizes):
                     results.append(res)
                     bar.update(size)
         else:
-            for piece, size in zip(pieces, sizes):
-                results.append(_fit_forked(piece))
+            for spec, size in zip(specs, sizes):
+                results.append(_fit_forked(spec))
                 bar.update(size)
     finally:
         _FORKED.clear()
@@ -435,19 +445,9 @@ def _run_pieces(patterns: list[_Pattern], pieces: list, n_jobs: int, client, bar
 
 
 def _joined(parts: list[_Estimates]) -> _Estimates:
-    """The estimates of consecutive pieces as one."""
+    """The estimates of consecutive chunks as one."""
     fields = _Estimates.__dataclass_fields__
     return _Estimates(**{f: np.concatenate([getattr(c, f) for c in parts]) for f in fields})
-
-
-def _fit_all(patterns: list[_Pattern], n_jobs: int, client, bar) -> list[_Estimates]:
-    """Every pattern's estimates, its pieces refitted wherever ``n_jobs`` and ``client`` say."""
-    pieces = _pieces(patterns)
-    results = _run_pieces(patterns, pieces, n_jobs, client, bar)
-    by_pattern: list[list[_Estimates]] = [[] for _ in patterns]
-    for (g, _, _), res in zip(pieces, results):
-        by_pattern[g].append(res)
-    return [_joined(parts) for parts in by_pattern]
 
 
 def _frames(fit: LmerFit, est: _Estimates, nobs: np.ndarray, names: list[str]) -> dict[str, pd.DataFrame]:
@@ -504,7 +504,9 @@ def lmer_many(
     n_jobs : int
         Worker processes (forked on this machine) refitting pieces of at most 1,000 responses
         (fewer where memory requires) in parallel. The pieces are the same whatever ``n_jobs``
-        or ``client``, and so are the numbers, to the last digit.
+        or ``client``, and so are the numbers, to the last digit. Each process keeps the BLAS
+        threads it inherits: with ``n_jobs`` near the number of cores, start Python with
+        ``OMP_NUM_THREADS=1`` (or ``OPENBLAS_NUM_THREADS=1``) so they do not compete.
     client : dask.distributed.Client, optional
         Refit the pieces on a Dask cluster instead: the template fits go to each worker once,
         each piece is one task.
@@ -534,23 +536,11 @@ def lmer_many(
     Y, names = _as_matrix(responses, len(data))
     _check_columns(Y, names)
     data, wcol = _with_weights(data, weights)
+    model = _Model(formula, data, reml, wcol)
     bar = progress_bar(Y.shape[1], progress, "lmer_many", "response")
     try:
-        patterns = [
-            _fit_pattern(
-                formula,
-                data.loc[rows].reset_index(drop=True),
-                Y[np.ix_(rows, cols)],
-                reml,
-                wcol,
-                [names[c] for c in cols],
-                len(data),
-            )
-            for rows, cols in _patterns(Y)
-        ]
-        estimates = _fit_all(patterns, int(n_jobs), client, bar)
+        parts = _run_pieces(model, Y, names, _patterns(Y), int(n_jobs), client, bar)
     finally:
         bar.close()
-    parts = [_frames(p.fit, est, p.nobs, p.names) for p, est in zip(patterns, estimates)]
     frames = {k: pd.concat([p[k] for p in parts]).reindex(names) for k in parts[0]}
     return ManyResult(formula=formula, reml=reml, **frames)
