@@ -13,10 +13,11 @@ Missing values: each response uses its own complete rows. Responses are grouped 
 pattern of missing values and each pattern is its own model (its rows of ``data``); with no
 missing values there is one pattern.
 
-Responses are processed in pieces of bounded memory (``bootstrap.WORK_BYTES``, at most ``PIECE``
-responses), here, in forked worker processes (``n_jobs``) or as tasks on a Dask cluster
-(``client``; the data goes to each worker once). Prior weights (``weights``) enter the
-batched criterion as they enter a single fit's.
+Responses are processed in pieces of at most ``PIECE`` responses of one pattern, each fitting
+its pattern's template and refitting in chunks of bounded memory (``bootstrap.WORK_BYTES``):
+here, in forked worker processes (``n_jobs``) or as tasks on a Dask cluster (``client``; the
+data goes to each worker once). Prior weights (``weights``) enter the batched criterion as they
+enter a single fit's.
 """
 
 from __future__ import annotations
@@ -503,13 +504,13 @@ def lmer_many(
         Show a progress bar (when standard error is a terminal).
     n_jobs : int
         Worker processes (forked on this machine) refitting pieces of at most 1,000 responses
-        (fewer where memory requires) in parallel. The pieces are the same whatever ``n_jobs``
+        (of one pattern of missing values) in parallel. The pieces are the same whatever ``n_jobs``
         or ``client``, and so are the numbers, to the last digit. Each process keeps the BLAS
         threads it inherits: with ``n_jobs`` near the number of cores, start Python with
         ``OMP_NUM_THREADS=1`` (or ``OPENBLAS_NUM_THREADS=1``) so they do not compete.
     client : dask.distributed.Client, optional
-        Refit the pieces on a Dask cluster instead: the template fits go to each worker once,
-        each piece is one task.
+        Refit the pieces on a Dask cluster instead (``n_jobs`` is then not used): the data goes
+        to each worker once, each piece is one task.
     weights : str or array, optional
         Prior weights, as ``lmer``'s ``weights``: a column of ``data`` or one non-negative
         number per row (each response uses those of its complete rows).
