@@ -1,10 +1,12 @@
-"""The command line: ``mixedmodels demo``, ``compare``, ``fit``, ``bootstrap``, ``profile`` and ``power``."""
+"""The command line: ``mixedmodels demo``, ``compare``, ``fit``, ``bootstrap``, ``profile``, ``power``
+and ``many``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -28,6 +30,7 @@ EXAMPLES = """examples:
       --along Subject --sizes 5,10,20
   mixedmodels power cbpp "cbind(incidence, size - incidence) ~ period + (1 | herd)" --family binomial \\
       --term period2 --effect -0.8 --test z
+  mixedmodels many samples.csv genes.csv "~ cond + (1 | donor)" --out tidy.parquet --n-jobs 4
 
 DATA is a CSV, Parquet or Feather file, or a shipped data set: """ + ", ".join(datasets.names())
 
@@ -214,6 +217,158 @@ def _power_fit(args):
     )
 
 
+MANY_HELP = """\
+Fit FORMULA, a model without its response ("~ x + (1 | g)"), to each column of RESPONSES with
+the covariates and grouping factors of DATA, by the batched refit of mm.lmer_many; write the
+tidy table (one row per response and term) to --out and print a summary.
+
+RESPONSES has one column per response and one row per row of DATA. Rows match by position
+(the i-th row of RESPONSES is the i-th row of DATA), or with --id COL by the column COL that
+both files have (each id once in each file; RESPONSES may list its rows in any order, and
+rows of RESPONSES that DATA lacks are left out). Empty cells are missing values: each
+response uses its own complete rows.
+"""
+
+
+def _many(args) -> str:
+    """``many``: one linear mixed model fitted to each column of RESPONSES (``lmer_many``)."""
+    from . import lmer_many
+
+    if args.n_jobs < 1:
+        raise CliError(f"--n-jobs must be at least 1, not {args.n_jobs}")
+    for path in (args.out, args.varpart):
+        if path is not None and _is_parquet(path):
+            _require_parquet()
+    data = read_data(args.data, args.factor)
+    responses = _matched_responses(data, read_data(args.responses, []), args.id)
+    start = time.perf_counter()
+    result = lmer_many(
+        args.formula,
+        data,
+        responses,
+        reml=not args.ml,
+        n_jobs=args.n_jobs,
+        weights=args.weights,
+    )
+    seconds = time.perf_counter() - start
+    tidy = result.tidy()
+    _write_table(tidy, args.out, index=False)
+    lines = [
+        f"lmer_many: {len(result.names)} responses, {args.formula.strip()}, "
+        f"{'REML' if result.reml else 'maximum likelihood'}",
+        f"converged: {int(result.converged.sum())}, singular: {int(result.singular.sum())}, "
+        f"time: {seconds:.2f} s",
+        f"tidy table ({len(tidy)} rows, one per response and term): {args.out}",
+    ]
+    if args.varpart is not None:
+        _write_table(result.varpart.rename_axis("response"), args.varpart, index=True)
+        lines.append(f"variance fractions: {args.varpart}")
+    return "\n".join(lines)
+
+
+def _matched_responses(data: pd.DataFrame, responses: pd.DataFrame, id_column: str | None) -> pd.DataFrame:
+    """The responses' rows in the order of the rows of ``data``: by position, or by ``id_column``."""
+    if id_column is None:
+        if len(responses) != len(data):
+            raise CliError(
+                f"RESPONSES has {len(responses)} rows and DATA {len(data)}: rows match by position, "
+                "so they must be as many (or match them by an id column with --id COL)"
+            )
+        shared = [str(c) for c in responses.columns if c in data.columns]
+        if shared:
+            raise CliError(
+                f"RESPONSES column {shared[0]!r} is also a column of DATA: if it names the rows, "
+                f"match them by it with --id {shared[0]}; if it is a response, rename it"
+            )
+        _require_numbers(responses, "(or match rows by an id column with --id COL)")
+        return responses
+    for name, frame in (("DATA", data), ("RESPONSES", responses)):
+        if id_column not in frame.columns:
+            raise CliError(f"--id {id_column!r}: no such column in {name}")
+        if frame[id_column].duplicated().any():
+            twice = frame[id_column][frame[id_column].duplicated()].iloc[0]
+            raise CliError(f"--id {id_column!r}: the id {twice!r} is on more than one row of {name}")
+    keys = responses[id_column].astype(str)
+    wanted = data[id_column].astype(str)
+    missing = wanted[~wanted.isin(keys)]
+    if len(missing):
+        raise CliError(
+            f"--id {id_column!r}: {len(missing)} ids of DATA are not in RESPONSES, "
+            f"the first {missing.iloc[0]!r}"
+        )
+    matched = responses.set_index(keys).drop(columns=id_column).loc[wanted.to_numpy()]
+    _require_numbers(matched, "")
+    return matched.reset_index(drop=True)
+
+
+def _require_numbers(responses: pd.DataFrame, hint: str) -> None:
+    """Every column of RESPONSES is a response, so every one must hold numbers."""
+    text = [str(c) for c in responses.columns if not pd.api.types.is_numeric_dtype(responses[c])]
+    if text:
+        shown = ", ".join(repr(c) for c in text[:5])
+        raise CliError(f"RESPONSES columns that are not numbers: {shown} {hint}".rstrip())
+
+
+def _is_parquet(path: str) -> bool:
+    return Path(path).suffix.lower() in (".parquet", ".pq")
+
+
+def _require_parquet() -> None:
+    """Parquet is written by pyarrow (or fastparquet), neither of which mixedmodels needs."""
+    for engine in ("pyarrow", "fastparquet"):
+        try:
+            __import__(engine)
+            return
+        except ImportError:
+            continue
+    raise CliError("writing a .parquet file needs pyarrow (pip install pyarrow); or name a .csv file")
+
+
+def _write_table(table: pd.DataFrame, path: str, index: bool) -> None:
+    """``table`` to ``path``: Parquet when the name ends in .parquet (or .pq), CSV otherwise."""
+    if _is_parquet(path):
+        table.to_parquet(path, index=index)
+    else:
+        table.to_csv(path, index=index)
+
+
+def _add_many_verb(sub) -> None:
+    p = sub.add_parser(
+        "many",
+        help="one linear mixed model fitted to each column of a file of responses (lmer_many)",
+        description=MANY_HELP,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("data", help="CSV, Parquet or Feather file (or a shipped data set): covariates")
+    p.add_argument("responses", help="CSV, Parquet or Feather file: one column per response")
+    p.add_argument("formula", help='the model without its response, e.g. "~ x + (1 | g)"')
+    p.add_argument(
+        "--id", metavar="COL", help="match the rows of RESPONSES to those of DATA by column COL of both"
+    )
+    p.add_argument(
+        "--out",
+        default="lmer_many.csv",
+        metavar="FILE",
+        help="the tidy table (one row per response and term): CSV, or Parquet for a .parquet name "
+        "(needs pyarrow); default lmer_many.csv",
+    )
+    p.add_argument(
+        "--varpart", metavar="FILE", help="also write the variance fractions (one row per response) to FILE"
+    )
+    p.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+    p.add_argument("--weights", metavar="COL", help="prior weights from column COL of DATA")
+    p.add_argument("--n-jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    p.add_argument(
+        "--factor",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="treat COL of DATA as categorical in the fixed part (repeatable)",
+    )
+    p.set_defaults(run=_many)
+
+
 def _compare_report(data: pd.DataFrame, formula: str, args, stem: str) -> str:
     from .compare import compare
 
@@ -342,6 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prof.add_argument("--level", type=float, default=0.95, help="interval coverage (default 0.95)")
     _add_power_verb(sub)
+    _add_many_verb(sub)
     return parser
 
 

@@ -13,11 +13,16 @@ Missing values: each response uses its own complete rows. Responses are grouped 
 pattern of missing values and each pattern is its own model (its rows of ``data``); with no
 missing values there is one pattern.
 
-Responses are processed in chunks of bounded memory (``bootstrap.WORK_BYTES``).
+Responses are processed in pieces of at most ``PIECE`` responses of one pattern, each fitting
+its pattern's template and refitting in chunks of bounded memory (``bootstrap.WORK_BYTES``):
+here, in forked worker processes (``n_jobs``) or as tasks on a Dask cluster (``client``; the
+data goes to each worker once). Prior weights (``weights``) enter the batched criterion as they
+enter a single fit's.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,6 +33,7 @@ from scipy import stats
 
 from .batch import BatchCriterion
 from .bootstrap import WORK_BYTES, _LmerChunk
+from .cluster import map_on_client
 from .engine import refit
 from .lmer import lmer
 from .many_df import satterthwaite_df
@@ -38,8 +44,10 @@ from .results import LmerFit
 __all__ = ["ManyResult", "bh_adjust", "lmer_many", "variance_fractions"]
 
 _PLACEHOLDER = "y_lmer_many_"
+_WEIGHTS = "weights_lmer_many_"
 # Newton's steps stop tighter than a bootstrap's: the numbers are reported, to 1e-6 of a single fit
 TOLERANCES = {"xtol": 1e-12, "ftol": 1e-15}
+PIECE = 1000  # most responses refitted together (a unit of work for a process or a Dask task)
 
 
 # ----------------------------------------------------------------------------- result
@@ -243,15 +251,70 @@ def _as_matrix(responses, n: int) -> tuple[np.ndarray, list[str]]:
         responses = responses.to_frame()
     if isinstance(responses, pd.DataFrame):
         names = [str(c) for c in responses.columns]
-        Y = responses.to_numpy(dtype=float)
+        try:
+            Y = responses.to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            bad = [str(c) for c in responses.columns if not pd.api.types.is_numeric_dtype(responses[c])]
+            raise ValueError(f"responses must be numbers; not numeric: {_listed(bad)}") from None
     else:
         Y = np.asarray(responses, dtype=float)
         if Y.ndim == 1:
             Y = Y[:, None]
         names = [f"r{i + 1}" for i in range(Y.shape[1]) if Y.ndim == 2]
     if Y.ndim != 2 or Y.shape[0] != n:
-        raise ValueError(f"responses must have one row per row of data ({n}), not shape {Y.shape}")
+        raise ValueError(
+            f"responses must have one row per row of data ({n} rows, one column per response), "
+            f"not shape {Y.shape}"
+        )
+    if Y.shape[1] == 0:
+        raise ValueError("responses has no columns: there is nothing to fit")
     return Y, names
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    """``a, b, c`` or ``a, b, c, ... (12 in all)``."""
+    shown = ", ".join(repr(n) for n in names[:most])
+    return shown if len(names) <= most else f"{shown}, ... ({len(names)} in all)"
+
+
+def _check_columns(Y: np.ndarray, names: list[str]) -> None:
+    """Refuse responses with no observed value or with one value only (nothing to model)."""
+    observed = ~np.isnan(Y)
+    empty = ~observed.any(axis=0)
+    if empty.any():
+        raise ValueError(
+            f"responses with no observed value: {_listed([names[i] for i in np.flatnonzero(empty)])}"
+        )
+    if np.isinf(Y).any():
+        bad = np.flatnonzero(np.isinf(Y).any(axis=0))
+        raise ValueError(f"responses with infinite values: {_listed([names[i] for i in bad])}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        constant = np.nanmax(Y, axis=0) == np.nanmin(Y, axis=0)
+    if constant.any():
+        raise ValueError(
+            "responses that are constant (no variation to model): "
+            f"{_listed([names[i] for i in np.flatnonzero(constant)])}; leave them out"
+        )
+
+
+def _with_weights(data: pd.DataFrame, weights) -> tuple[pd.DataFrame, str | None]:
+    """``data`` with the prior weights as a column (subset with the rows) and that column's name."""
+    if weights is None:
+        return data, None
+    if isinstance(weights, str):
+        if weights not in data.columns:
+            raise ValueError(f"weights={weights!r}: no such column of data")
+        w = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float)
+        column = weights
+    else:
+        w = np.asarray(weights, dtype=float).ravel()
+        if len(w) != len(data):
+            raise ValueError(f"weights must have one number per row of data ({len(data)}), not {len(w)}")
+        data, column = data.assign(**{_WEIGHTS: w}), _WEIGHTS
+    if np.isnan(w).any() or (w < 0).any() or np.isinf(w).any():
+        raise ValueError("weights must be finite non-negative numbers, one per row of data")
+    return data, column
 
 
 def _patterns(Y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -268,29 +331,131 @@ def _patterns(Y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _template(formula: str, data: pd.DataFrame, y: np.ndarray, reml: bool) -> tuple[LmerFit, np.ndarray]:
+def _template(
+    formula: str, data: pd.DataFrame, y: np.ndarray, reml: bool, weights: str | None = None
+) -> tuple[LmerFit, np.ndarray]:
     """The fit of one response and the positions of the rows of ``data`` it used."""
     frame = data.assign(**{_PLACEHOLDER: y})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = lmer(f"{_PLACEHOLDER} {formula}", frame, reml=reml)
+        fit = lmer(f"{_PLACEHOLDER} {formula}", frame, reml=reml, weights=weights)
     used = frame.index.get_indexer(fit.design.row_index)
     return fit, used
 
 
-def _fit_pattern(formula, data, Y, reml, bar) -> tuple[LmerFit, _Estimates, np.ndarray]:
-    """All responses (columns of ``Y``, complete on the given rows) of one missingness pattern."""
-    fit, used = _template(formula, data, Y[:, 0], reml)
-    Y = Y[used]
+@dataclass(frozen=True, eq=False)
+class _Model:
+    """What every piece of work needs: the model and the data (with the weights' column)."""
+
+    formula: str
+    data: pd.DataFrame
+    reml: bool
+    weights: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class _Piece:
+    """Responses of one missingness pattern refitted together: the rows of ``data`` observed,
+    the pattern's first response (whose fit is the template), the piece's responses on the
+    observed rows and their names."""
+
+    rows: np.ndarray
+    first: np.ndarray
+    Y: np.ndarray
+    names: list[str]
+
+
+def _pieces(patterns: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[int, int, int]]:
+    """Pieces (pattern, first, end column) of at most ``PIECE`` responses, of even sizes.
+
+    The pieces (and the chunks of bounded memory they are refitted in, see :func:`_fit_piece`)
+    depend on the responses alone, never on ``n_jobs`` or a cluster: a response's batched refit
+    agrees with its refit in another batch to about 1e-10 only (rounding in the batched
+    products moves the Newton steps' stopping point), so the same batches everywhere give
+    the same numbers to the last digit.
+    """
+    out: list[tuple[int, int, int]] = []
+    for g, (_, cols) in enumerate(patterns):
+        out.extend((g, lo, hi) for lo, hi in _even(len(cols), PIECE))
+    return out
+
+
+def _even(count: int, most: int) -> list[tuple[int, int]]:
+    """``range(count)`` cut into the fewest runs of at most ``most``, of even sizes."""
+    bounds = np.linspace(0, count, -(-count // most) + 1).round().astype(int)
+    return [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def _fit_piece(model: _Model, piece: _Piece) -> dict[str, pd.DataFrame]:
+    """A piece's numbers (as :func:`_frames`): the template fit, then the batched refits in
+    chunks of bounded memory. A process's or a Dask worker's unit of work."""
+    data = model.data.loc[piece.rows].reset_index(drop=True)
+    try:
+        fit, used = _template(model.formula, data, piece.first, model.reml, model.weights)
+    except ValueError as exc:
+        if piece.rows.all():
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(
+            f"responses {_listed(piece.names)} with {len(data)} complete rows of {len(piece.rows)}: {first}"
+        ) from exc
     engine = _LmerChunk(fit, None, **TOLERANCES)
-    size = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
-    chunks = []
-    for lo in range(0, Y.shape[1], size):
-        chunks.append(_fit_chunk(engine, Y[:, lo : lo + size]))
-        bar.update(min(size, Y.shape[1] - lo))
+    Y = piece.Y[used]
+    limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
+    est = _joined([_fit_chunk(engine, Y[:, lo:hi]) for lo, hi in _even(Y.shape[1], limit)])
+    return _frames(fit, est, np.full(Y.shape[1], fit.nobs), piece.names)
+
+
+def _piece(
+    Y: np.ndarray, names: list[str], pattern: tuple[np.ndarray, np.ndarray], lo: int, hi: int
+) -> _Piece:
+    """Columns ``lo:hi`` of a pattern's responses as a piece of work."""
+    rows, cols = pattern
+    return _Piece(rows, Y[rows, cols[0]], Y[np.ix_(rows, cols[lo:hi])], [names[c] for c in cols[lo:hi]])
+
+
+_FORKED: dict = {}  # what forked worker processes inherit: the model, responses, names, patterns
+
+
+def _fit_forked(spec: tuple[int, int, int]) -> dict[str, pd.DataFrame]:
+    """A piece (pattern, first, end column) refitted from what the process inherited (or here)."""
+    g, lo, hi = spec
+    f = _FORKED
+    return _fit_piece(f["model"], _piece(f["Y"], f["names"], f["patterns"][g], lo, hi))
+
+
+def _run_pieces(model: _Model, Y, names, patterns, n_jobs: int, client, bar) -> list[dict[str, pd.DataFrame]]:
+    """Each piece refitted: here, in ``n_jobs`` forked processes (which inherit the responses),
+    or on a Dask cluster (the model goes to each worker once, each piece's responses with its
+    task); results in the order of the pieces."""
+    specs = _pieces(patterns)
+    sizes = [hi - lo for _, lo, hi in specs]
+    if client is not None:
+        tasks = [_piece(Y, names, patterns[g], lo, hi) for g, lo, hi in specs]
+        return map_on_client(client, _fit_piece, model, tasks, sizes, bar)
+    results = []
+    _FORKED.update(model=model, Y=Y, names=names, patterns=patterns)
+    try:
+        if n_jobs > 1 and len(specs) > 1:
+            workers = min(n_jobs, len(specs))
+            batch = max(1, len(specs) // (8 * workers))  # many one-response patterns: fewer messages
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for res, size in zip(pool.imap(_fit_forked, specs, chunksize=batch), sizes):
+                    results.append(res)
+                    bar.update(size)
+        else:
+            for spec, size in zip(specs, sizes):
+                results.append(_fit_forked(spec))
+                bar.update(size)
+    finally:
+        _FORKED.clear()
+    return results
+
+
+def _joined(parts: list[_Estimates]) -> _Estimates:
+    """The estimates of consecutive chunks as one."""
     fields = _Estimates.__dataclass_fields__
-    est = _Estimates(**{f: np.concatenate([getattr(c, f) for c in chunks]) for f in fields})
-    return fit, est, np.full(Y.shape[1], len(used))
+    return _Estimates(**{f: np.concatenate([getattr(c, f) for c in parts]) for f in fields})
 
 
 def _frames(fit: LmerFit, est: _Estimates, nobs: np.ndarray, names: list[str]) -> dict[str, pd.DataFrame]:
@@ -324,6 +489,9 @@ def lmer_many(
     responses: np.ndarray | pd.DataFrame,
     reml: bool = True,
     progress: bool = True,
+    n_jobs: int = 1,
+    client=None,
+    weights: str | np.ndarray | None = None,
 ) -> ManyResult:
     """Fit one linear mixed model to each of many responses, as many ``lmer`` fits but batched.
 
@@ -336,30 +504,51 @@ def lmer_many(
     responses : ndarray (n, R) or DataFrame
         One column per response, one row per row of ``data`` (matched by position). A
         DataFrame's column names name the responses; an array's are ``r1, r2, ...``. Missing
-        values are allowed: each response uses its own complete rows.
+        values are allowed: each response uses its own complete rows. A response with no
+        observed value, or with one value only, is refused.
     reml : bool
         REML (default, as lme4) or maximum likelihood.
     progress : bool
         Show a progress bar (when standard error is a terminal).
+    n_jobs : int
+        Worker processes (forked on this machine) refitting pieces of at most 1,000 responses
+        (of one pattern of missing values) in parallel. The pieces are the same whatever ``n_jobs``
+        or ``client``, and so are the numbers, to the last digit. Each process keeps the BLAS
+        threads it inherits: with ``n_jobs`` near the number of cores, start Python with
+        ``OMP_NUM_THREADS=1`` (or ``OPENBLAS_NUM_THREADS=1``) so they do not compete.
+    client : dask.distributed.Client, optional
+        Refit the pieces on a Dask cluster instead (``n_jobs`` is then not used): the data goes
+        to each worker once, each piece is one task.
+    weights : str or array, optional
+        Prior weights, as ``lmer``'s ``weights``: a column of ``data`` or one non-negative
+        number per row (each response uses those of its complete rows).
 
     Returns
     -------
     ManyResult
-        Each response's numbers equal those of ``lmer(f"y {formula}", data)`` with ``y`` that
-        response.
+        Each response's numbers equal those of ``lmer(f"y {formula}", data, weights=weights)``
+        with ``y`` that response.
+
+    Raises
+    ------
+    ValueError
+        Responses with the wrong number of rows, a response with no observed value, an infinite
+        one or one value only (named), responses whose complete rows are too few for the model
+        (named, with their number of complete rows), bad ``weights``, ``n_jobs`` below 1.
     """
     formula = formula.strip()
     if not formula.startswith("~"):
         raise ValueError(f"the formula must have no response (start with '~'), not {formula!r}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a whole number of at least 1, not {n_jobs!r}")
     data = data.reset_index(drop=True)
     Y, names = _as_matrix(responses, len(data))
-    parts: list[dict[str, pd.DataFrame]] = []
+    _check_columns(Y, names)
+    data, wcol = _with_weights(data, weights)
+    model = _Model(formula, data, reml, wcol)
     bar = progress_bar(Y.shape[1], progress, "lmer_many", "response")
     try:
-        for rows, cols in _patterns(Y):
-            sub = data.loc[rows].reset_index(drop=True)
-            fit, est, nobs = _fit_pattern(formula, sub, Y[np.ix_(rows, cols)], reml, bar)
-            parts.append(_frames(fit, est, nobs, [names[c] for c in cols]))
+        parts = _run_pieces(model, Y, names, _patterns(Y), int(n_jobs), client, bar)
     finally:
         bar.close()
     frames = {k: pd.concat([p[k] for p in parts]).reindex(names) for k in parts[0]}
