@@ -3,8 +3,9 @@
 A page's fenced blocks whose language is ``python`` are executed in order, in one namespace per
 page, with the working directory set to a folder given by the caller (the figures a page saves
 with ``fig.savefig("name.png")`` land there). A block whose language is ``sh`` holds command
-lines, each starting with ``mixedmodels``; each is run as ``python -m mixedmodels ...`` in the
-same folder. Every other fence (``bash``, ``console``, ``text``, ``py``, ...) is shown, not run.
+lines, each starting with ``mixedmodels``; each is run in the same folder by the command line's
+own entry point (``mixedmodels.cli.main``, in this process: what ``python -m mixedmodels``
+runs). Every other fence (``bash``, ``console``, ``text``, ``py``, ...) is shown, not run.
 
 The tests (``tests/test_docs.py``) call :func:`run_page`; the Sphinx build (``docs/conf.py``)
 registers :func:`setup`, which runs each page as it is read and writes each block's printed
@@ -19,15 +20,16 @@ import io
 import os
 import re
 import shlex
-import subprocess
-import sys
 import textwrap
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 RUN_LANGUAGES = ("python", "sh")
-FENCE = re.compile(r"^(?P<indent>[ ]*)(?P<fence>```+)(?P<lang>[^`\s]*)[^\n]*\n(?P<body>.*?)^(?P=indent)(?P=fence)[ ]*$", re.M | re.S)
+FENCE = re.compile(
+    r"^(?P<indent>[ ]*)(?P<fence>```+)(?P<lang>[^`\s]*)[^\n]*\n(?P<body>.*?)^(?P=indent)(?P=fence)[ ]*$",
+    re.M | re.S,
+)
 
 
 @dataclass
@@ -78,6 +80,8 @@ def _run_python(code: str, namespace: dict, filename: str) -> str:
 
 
 def _run_sh(code: str) -> str:
+    from mixedmodels.cli import main
+
     outputs = []
     for line in code.splitlines():
         line = line.strip()
@@ -86,10 +90,15 @@ def _run_sh(code: str) -> str:
         argv = shlex.split(line)
         if argv[0] != "mixedmodels":
             raise ExampleError(f"an sh example runs only mixedmodels commands, not {line!r}")
-        proc = subprocess.run([sys.executable, "-m", "mixedmodels", *argv[1:]], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise ExampleError(f"{line!r} exited with {proc.returncode}:\n{proc.stdout}{proc.stderr}")
-        outputs.append(proc.stdout)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = main(argv[1:])
+            except SystemExit as exit_:  # --help, and argparse's own errors
+                status = exit_.code
+        if status:
+            raise ExampleError(f"{line!r} exited with {status}:\n{out.getvalue()}{err.getvalue()}")
+        outputs.append(out.getvalue())
     return "".join(outputs)
 
 
@@ -151,7 +160,8 @@ def with_outputs(text: str, outputs: list[str]) -> str:
         start = block.end
         if output.strip():
             body = textwrap.indent(output.rstrip("\n"), block.indent)
-            pieces.append(f"\n\n{block.indent}```{{code-block}} text\n{block.indent}:class: output\n\n{body}\n{block.indent}```")
+            fence = f"{block.indent}```"
+            pieces.append(f"\n\n{fence}{{code-block}} text\n{block.indent}:class: output\n\n{body}\n{fence}")
     pieces.append(text[start:])
     return "".join(pieces)
 
