@@ -37,4 +37,3 @@ html_theme = "furo"
 html_title = f"mixedmodels {release}"
 html_static_path = ["_static"]
 html_css_files = ["extra.css"]
-pygments_style = "sphinx"
