@@ -31,7 +31,13 @@ def _docexec():
 
 docexec = _docexec() if DOCS.is_dir() else None
 PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md") if "_build" not in p.parts)
-SLOW = {"getting-started.md", "howto/large-data.md", "howto/cli.md", "howto/many-and-power.md"}
+SLOW = {
+    "getting-started.md",
+    "howto/bootstrap-at-scale.md",
+    "howto/cli.md",
+    "howto/large-data.md",
+    "howto/many-and-power.md",
+}
 
 
 @pytest.mark.parametrize("page", [pytest.param(p, marks=pytest.mark.slow) if p in SLOW else p for p in PAGES])
