@@ -200,8 +200,18 @@ def test_na_action_spelled_as_R(cbpp):
 
 
 def test_family_to_lmer_points_to_glmer(cbpp):
-    with pytest.raises(TypeError, match="family= belongs to glmer"):
+    with pytest.raises(TypeError, match="for family= use mm.glmer"):
         mm.lmer("incidence ~ period + (1 | herd)", cbpp, family="binomial")
+
+
+def test_control_to_lmer_says_there_is_none(cbpp):
+    with pytest.raises(TypeError, match="has no control=: the optimizer is fixed"):
+        mm.lmer("incidence ~ period + (1 | herd)", cbpp, control={"optimizer": "bobyqa"})
+
+
+def test_wald_spelled_as_lme4(cbpp):
+    fit = mm.lmer("incidence ~ period + (1 | herd)", cbpp)
+    pd.testing.assert_frame_equal(fit.confint("Wald"), fit.confint("wald"))
 
 
 def test_data_before_formula(cbpp):

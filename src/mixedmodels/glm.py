@@ -347,6 +347,7 @@ class GlmFit:
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, not {level}")
         lo, hi = f"{100 * (1 - level) / 2:g} %", f"{100 * (1 + level) / 2:g} %"
+        method = str(method).lower()  # R spells it "Wald"
         if method == "wald":
             q = stats.norm.ppf(0.5 + level / 2)
             return pd.DataFrame({lo: self.coef - q * self.se, hi: self.coef + q * self.se})

@@ -296,6 +296,7 @@ class GlmerFit:
         unknown = [p for p in parm if p not in names]
         if unknown:
             raise ValueError(f"unknown parameter {unknown[0]!r}; the parameters are: {', '.join(names)}")
+        method = str(method).lower()  # lme4 spells it "Wald"
         if method == "wald":
             out = self._wald_confint(names, level)
         elif method == "profile":

@@ -430,6 +430,7 @@ class LmerFit(InformationCriteria):
             raise ValueError(f"unknown parameter {unknown[0]!r}; the parameters are: {', '.join(names)}")
         a = (1 - level) / 2
         columns = [f"{100 * a:g} %", f"{100 * (1 - a):g} %"]
+        method = str(method).lower()  # lme4 spells it "Wald"
         if method == "wald":
             z = stats.norm.ppf(1 - a)
             out = pd.DataFrame(np.nan, index=names, columns=columns)

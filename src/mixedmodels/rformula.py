@@ -393,7 +393,11 @@ def check_supported(parsed: ParsedFormula) -> None:
 
 # ----------------------------------------------------------------- R's spellings of arguments
 _ARGUMENT_HINTS = {
-    "family": "{name}() fits Gaussian models: family= belongs to glmer/glm, which are not available yet",
+    "family": "{name}() fits Gaussian models: for family= use mm.glmer (mm.glm without random effects)",
+    "control": (
+        "{name}() has no control=: the optimizer is fixed (BOBYQA with lme4's settings, then Newton "
+        "steps to the exact optimum) and needs no tuning"
+    ),
     "subset": "subset= is R's: select the rows first, e.g. data[data['x'] > 0]",
     "formula": None,  # a parameter of every model function
 }
