@@ -37,7 +37,7 @@ from .cluster import map_on_client
 from .engine import refit
 from .lmer import lmer
 from .many_df import satterthwaite_df
-from .messages import SINGULAR_TOL
+from .messages import SINGULAR_TOL, warn
 from .progress import progress_bar
 from .results import LmerFit
 
@@ -68,7 +68,8 @@ class ManyResult:
         variance explained by each random-effects term and the residual
         (:func:`variance_fractions`).
     stats : DataFrame
-        One row per response: ``sigma``, ``loglik``, ``nobs``, ``converged``, ``singular``.
+        One row per response: ``sigma``, ``loglik``, ``nobs``, ``converged``, ``singular``,
+        ``message`` (why a response was not fitted; empty for the others).
     """
 
     formula: str
@@ -277,25 +278,21 @@ def _listed(names: list[str], most: int = 5) -> str:
     return shown if len(names) <= most else f"{shown}, ... ({len(names)} in all)"
 
 
-def _check_columns(Y: np.ndarray, names: list[str]) -> None:
-    """Refuse responses with no observed value or with one value only (nothing to model)."""
+def _unfittable(Y: np.ndarray) -> dict[int, str]:
+    """Responses with nothing to model, by column: no observed value, an infinite value (the
+    log of a zero count, say) or one value only."""
+    reasons: dict[int, str] = {}
     observed = ~np.isnan(Y)
-    empty = ~observed.any(axis=0)
-    if empty.any():
-        raise ValueError(
-            f"responses with no observed value: {_listed([names[i] for i in np.flatnonzero(empty)])}"
-        )
-    if np.isinf(Y).any():
-        bad = np.flatnonzero(np.isinf(Y).any(axis=0))
-        raise ValueError(f"responses with infinite values: {_listed([names[i] for i in bad])}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         constant = np.nanmax(Y, axis=0) == np.nanmin(Y, axis=0)
-    if constant.any():
-        raise ValueError(
-            "responses that are constant (no variation to model): "
-            f"{_listed([names[i] for i in np.flatnonzero(constant)])}; leave them out"
-        )
+    for test, reason in [
+        (constant, "constant"),
+        (np.isinf(Y).any(axis=0), "infinite values"),
+        (~observed.any(axis=0), "no observed value"),
+    ]:
+        reasons.update({int(i): reason for i in np.flatnonzero(test)})
+    return reasons
 
 
 def _with_weights(data: pd.DataFrame, weights) -> tuple[pd.DataFrame, str | None]:
@@ -396,9 +393,8 @@ def _fit_piece(model: _Model, piece: _Piece) -> dict[str, pd.DataFrame]:
         if piece.rows.all():
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(
-            f"responses {_listed(piece.names)} with {len(data)} complete rows of {len(piece.rows)}: {first}"
-        ) from exc
+        reason = f"{len(data)} complete rows of {len(piece.rows)}: {first}"
+        return {"not_fitted": pd.DataFrame({"message": reason}, index=piece.names)}
     engine = _LmerChunk(fit, None, **TOLERANCES)
     Y = piece.Y[used]
     limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
@@ -532,9 +528,16 @@ def lmer_many(
     Raises
     ------
     ValueError
-        Responses with the wrong number of rows, a response with no observed value, an infinite
-        one or one value only (named), responses whose complete rows are too few for the model
-        (named, with their number of complete rows), bad ``weights``, ``n_jobs`` below 1.
+        Responses with the wrong number of rows or not numeric, bad ``weights``, ``n_jobs``
+        below 1, no response that can be fitted.
+
+    Warns
+    -----
+    MixedModelsWarning
+        Responses that are not fitted, named with the reason: no observed value, an infinite
+        value, one value only, or complete rows too few for the model. Their rows of the
+        result are NaN with ``converged`` False and the reason in ``stats["message"]``; the
+        other responses are fitted.
     """
     formula = formula.strip()
     if not formula.startswith("~"):
@@ -543,13 +546,42 @@ def lmer_many(
         raise ValueError(f"n_jobs must be a whole number of at least 1, not {n_jobs!r}")
     data = data.reset_index(drop=True)
     Y, names = _as_matrix(responses, len(data))
-    _check_columns(Y, names)
+    unfit = _unfittable(Y)
+    keep = [i for i in range(Y.shape[1]) if i not in unfit]
     data, wcol = _with_weights(data, weights)
     model = _Model(formula, data, reml, wcol)
-    bar = progress_bar(Y.shape[1], progress, "lmer_many", "response")
+    bar = progress_bar(len(keep), progress, "lmer_many", "response")
     try:
-        parts = _run_pieces(model, Y, names, _patterns(Y), int(n_jobs), client, bar)
+        parts = _run_pieces(
+            model, Y[:, keep], [names[i] for i in keep], _patterns(Y[:, keep]), int(n_jobs), client, bar
+        )
     finally:
         bar.close()
+    notes = pd.concat(
+        [pd.DataFrame({"message": list(unfit.values())}, index=[names[i] for i in unfit])]
+        + [p["not_fitted"] for p in parts if "not_fitted" in p]
+    )
+    return _result(formula, reml, [p for p in parts if "not_fitted" not in p], notes, names)
+
+
+def _result(formula: str, reml: bool, parts: list, notes: pd.DataFrame, names: list[str]) -> ManyResult:
+    """The pieces' numbers as one result in the order of ``names``; the responses not fitted
+    (``notes``: why) get NaN, ``converged`` False and their reason in ``stats["message"]``,
+    and a warning names them."""
+    notes = notes.loc[[n for n in names if n in notes.index]]
+    if not parts:
+        raise ValueError(f"no response could be fitted: {_reasons(notes)}")
     frames = {k: pd.concat([p[k] for p in parts]).reindex(names) for k in parts[0]}
+    stats = frames["stats"]
+    stats["converged"] = stats["converged"].fillna(False).astype(bool)
+    stats["singular"] = stats["singular"].fillna(False).astype(bool)
+    stats["message"] = notes["message"].astype(object).reindex(names).fillna("")
+    if len(notes):
+        warn(f"{len(notes)} of {len(names)} responses not fitted: {_reasons(notes)}")
     return ManyResult(formula=formula, reml=reml, **frames)
+
+
+def _reasons(notes: pd.DataFrame, most: int = 5) -> str:
+    """``'g1' (constant ...), 'g7' (...)``, the first few of them."""
+    shown = "; ".join(f"{name!r} ({reason})" for name, reason in notes["message"].iloc[:most].items())
+    return shown if len(notes) <= most else f"{shown}; ... ({len(notes)} in all)"
