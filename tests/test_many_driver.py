@@ -100,6 +100,7 @@ def test_weights_equal_single_weighted_fits(sleep, reml):
     "change, kwargs, message",
     [
         (lambda Y: Y.iloc[:-1], {}, r"one row per row of data \(180 rows"),
+        (lambda Y: Y.T, {}, r"not shape \(14, 180\); genes in rows\? pass responses.T"),
         (lambda Y: Y.assign(gene1="a"), {}, "not numeric: 'gene1'"),
         (lambda Y: Y, {"n_jobs": 0}, "n_jobs must be a whole number of at least 1"),
         (lambda Y: Y, {"weights": "nope"}, "weights='nope': no such column"),

@@ -263,9 +263,10 @@ def _as_matrix(responses, n: int) -> tuple[np.ndarray, list[str]]:
             Y = Y[:, None]
         names = [f"r{i + 1}" for i in range(Y.shape[1]) if Y.ndim == 2]
     if Y.ndim != 2 or Y.shape[0] != n:
+        flipped = Y.ndim == 2 and Y.shape[1] == n
         raise ValueError(
             f"responses must have one row per row of data ({n} rows, one column per response), "
-            f"not shape {Y.shape}"
+            f"not shape {Y.shape}" + ("; genes in rows? pass responses.T" if flipped else "")
         )
     if Y.shape[1] == 0:
         raise ValueError("responses has no columns: there is nothing to fit")
