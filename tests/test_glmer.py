@@ -143,3 +143,9 @@ def test_shipped_cbpp_fits_as_the_reference():
     fit = mm.glmer(ref["formula"], datasets.load("cbpp"), family="binomial")
     assert fit.loglik >= ref["loglik"] - 1e-3
     np.testing.assert_allclose(fit.fixef.to_numpy(), ref["fixef"], rtol=1e-3)
+
+
+def test_a_missing_column_is_named_without_internal_columns():
+    cbpp = mm.datasets.load("cbpp")
+    with pytest.raises(DataError, match=r"'perio' .* the data has: herd, incidence, size, period, prop$"):
+        mm.glmer("cbind(incidence, size - incidence) ~ perio + (1 | herd)", cbpp, family="binomial")

@@ -148,3 +148,9 @@ def test_weights_in_a_model_refitted_one_response_at_a_time(sleep, monkeypatch):
     one = _single(data.assign(w=w), Y["gene3"].to_numpy(), weights="w")
     _close(single.fixef.loc["gene3"], one.fixef)
     _close(single.se.loc["gene3"], one.se)
+
+
+def test_a_missing_column_is_named_without_internal_columns(sleep):
+    data, Y = sleep
+    with pytest.raises(mm.DataError, match=r"'Dayz' .* the data has: Reaction, Days, Subject$"):
+        mm.lmer_many("~ Dayz + (1 | Subject)", data, Y, progress=False)

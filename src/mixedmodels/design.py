@@ -139,6 +139,7 @@ class Design:
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+INTERNAL_PREFIX = "__mm_"  # columns the package adds to a copy of the data (not the user's)
 
 
 def formula_variables(rhs: str, parsed: ParsedFormula | None = None) -> set[str]:
@@ -171,8 +172,9 @@ def used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
         needed |= formula_variables(term.expr, parsed) | set(term.factors)
     missing = sorted(needed - set(map(str, data.columns)))
     if missing:
-        shown = ", ".join(map(str, data.columns[:30]))
-        more = "" if len(data.columns) <= 30 else f", ... ({len(data.columns)} columns)"
+        users = [str(c) for c in data.columns if not str(c).startswith(INTERNAL_PREFIX)]
+        shown = ", ".join(users[:30])
+        more = "" if len(users) <= 30 else f", ... ({len(users)} columns)"
         raise DataError(
             f"column {missing[0]!r} named in the formula is not in the data"
             + (f" (nor {', '.join(map(repr, missing[1:]))})" if len(missing) > 1 else "")

@@ -43,8 +43,8 @@ from .results import LmerFit
 
 __all__ = ["ManyResult", "bh_adjust", "lmer_many", "variance_fractions"]
 
-_PLACEHOLDER = "y_lmer_many_"
-_WEIGHTS = "weights_lmer_many_"
+_PLACEHOLDER = "__mm_y_many__"
+_WEIGHTS = "__mm_weights_many__"
 # Newton's steps stop tighter than a bootstrap's: the numbers are reported, to 1e-6 of a single fit
 TOLERANCES = {"xtol": 1e-12, "ftol": 1e-15}
 PIECE = 1000  # most responses refitted together (a unit of work for a process or a Dask task)

@@ -206,7 +206,8 @@ def _check(fit: LmerFit, term: str, test: str, nsim: int, alpha: float) -> int:
     if term not in fit.fixef_names:
         raise ValueError(f"term must be one of the fixed effects {list(fit.fixef_names)}, not {term!r}")
     if test not in TESTS:
-        raise ValueError(f"test must be 'lrt', 'satterthwaite' or 'kr', not {test!r}")
+        hint = " (the z test is for glmer fits)" if test == "z" else ""
+        raise ValueError(f"test must be 'lrt', 'satterthwaite' or 'kr', not {test!r}{hint}")
     if nsim < 1:
         raise ValueError(f"nsim must be at least 1, not {nsim}")
     if not 0 < alpha < 1:
