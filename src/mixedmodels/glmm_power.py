@@ -39,7 +39,7 @@ from .glmm import criterion_function, fit_glmm, laplace_vcov, stage_one
 from .glmm_bootstrap import GlmerRefits, glmer_blocks
 from .glmm_results import GlmerFit
 from .irls import IrlsError
-from .power_results import PowerCurve, PowerResult, extend
+from .power_results import PowerCurve, PowerResult, extend, power_by_simulation
 from .progress import progress_bar
 
 __all__ = ["glmer_power"]
@@ -283,16 +283,9 @@ def glmer_power(
     if not isinstance(fit, GlmerFit):
         raise TypeError(f"glmer_power needs a fit from mm.glmer, not {type(fit).__name__}")
     j = _check(fit, term, test, int(nsim), alpha)
-    if (along is None) != (sizes is None):
-        raise ValueError("along and sizes go together")
-    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    if along is None:
-        p = _simulated_pvalues(fit, fit, j, effect, test, int(nsim), seq, progress)
-        return PowerResult(term, float(effect), test, alpha, p, seed)
-    sizes = tuple(int(s) for s in sizes)
-    results = []
-    for size, stream in zip(sizes, seq.spawn(len(sizes))):
+
+    def pvalues(size: int | None, stream: np.random.SeedSequence) -> np.ndarray:
         design_fit = _design_fit(fit, along, size)
-        p = _simulated_pvalues(fit, design_fit, j, effect, test, int(nsim), stream, progress)
-        results.append(PowerResult(term, float(effect), test, alpha, p, seed))
-    return PowerCurve(along, sizes, tuple(results))
+        return _simulated_pvalues(fit, design_fit, j, effect, test, int(nsim), stream, progress)
+
+    return power_by_simulation(term, effect, test, alpha, seed, along, sizes, pvalues)

@@ -38,7 +38,7 @@ from .engine import fit_model, model_pls, refit
 from .glmm_power import glmer_power
 from .glmm_results import GlmerFit
 from .many import _batch_estimates, _single_estimates
-from .power_results import PowerCurve, PowerResult, extend
+from .power_results import PowerCurve, PowerResult, extend, power_by_simulation
 from .progress import progress_bar
 from .results import LmerFit
 from .simulate import lmer_blocks
@@ -264,16 +264,9 @@ def power(
     if isinstance(fit, GlmerFit):  # glmer fits: test "z" or "lrt", see mixedmodels.glmm_power
         return glmer_power(fit, term, effect, nsim, test, alpha, seed, along, sizes, progress)
     j = _check(fit, term, test, int(nsim), alpha)
-    if (along is None) != (sizes is None):
-        raise ValueError("along and sizes go together")
-    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    if along is None:
-        p = _simulated_pvalues(fit, fit, j, effect, test, int(nsim), seq, progress)
-        return PowerResult(term, float(effect), test, alpha, p, seed)
-    sizes = tuple(int(s) for s in sizes)
-    results = []
-    for size, stream in zip(sizes, seq.spawn(len(sizes))):
+
+    def pvalues(size: int | None, stream: np.random.SeedSequence) -> np.ndarray:
         design_fit = _design_fit(fit, along, size)
-        p = _simulated_pvalues(fit, design_fit, j, effect, test, int(nsim), stream, progress)
-        results.append(PowerResult(term, float(effect), test, alpha, p, seed))
-    return PowerCurve(along, sizes, tuple(results))
+        return _simulated_pvalues(fit, design_fit, j, effect, test, int(nsim), stream, progress)
+
+    return power_by_simulation(term, effect, test, alpha, seed, along, sizes, pvalues)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["PowerCurve", "PowerResult", "clopper_pearson", "extend"]
+__all__ = ["PowerCurve", "PowerResult", "clopper_pearson", "extend", "power_by_simulation"]
 
 _TEST_NAMES = {
     "lrt": "likelihood-ratio test",
@@ -211,3 +211,24 @@ def extend(data: pd.DataFrame, along: str, size: int) -> pd.DataFrame:
         rows[along] = f"{level}" if copy == 0 else f"{level}.{copy}"
         parts.append(rows)
     return pd.concat(parts, ignore_index=True)
+
+
+def power_by_simulation(term: str, effect: float, test: str, alpha: float, seed, along, sizes, pvalues):
+    """A power result, or a curve over ``sizes`` levels of ``along``, from the p-values of
+    simulated replicates.
+
+    ``pvalues(size, stream)`` gives the p-values of the replicates of the design with ``size``
+    levels of ``along`` (``None``: the fit's own design) drawn from the random stream
+    ``stream``; each size gets its own stream spawned from ``seed``.
+    """
+    if (along is None) != (sizes is None):
+        raise ValueError("along and sizes go together")
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    if along is None:
+        return PowerResult(term, float(effect), test, alpha, pvalues(None, seq), seed)
+    sizes = tuple(int(s) for s in sizes)
+    results = tuple(
+        PowerResult(term, float(effect), test, alpha, pvalues(size, stream), seed)
+        for size, stream in zip(sizes, seq.spawn(len(sizes)))
+    )
+    return PowerCurve(along, sizes, results)
