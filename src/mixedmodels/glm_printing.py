@@ -172,27 +172,31 @@ def glm_summary_html(fit: GlmFit) -> str:
 
 
 # ------------------------------------------------------------------ analysis of deviance
-def _column(values: np.ndarray, digits: int = 5) -> list[str]:
-    """``format`` of a column with its missing entries (zapped as R's ``print.anova``), blank."""
+def _column(values: np.ndarray, digits: int = 5, statistic: bool = False) -> list[str]:
+    """``format`` of a column with its missing entries blank: zapped as R's ``print.anova``
+    zaps its columns, or, for a test statistic (F), rounded to ``digits - 1`` decimals."""
     finite = np.isfinite(values)
     shown = np.where(finite, values, 0.0)
     if finite.any():
-        shown[finite] = zapsmall(values[finite], digits)
+        shown[finite] = (
+            np.round(values[finite], digits - 1) if statistic else zapsmall(values[finite], digits)
+        )
     text = r_format(np.where(finite, shown, np.nan), digits)
     width = max(len(t) for t in text)
     return [t if ok else " " * width for t, ok in zip(text, finite)]
 
 
 def deviance_table_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]], bool]:
-    """Header, cells and whether there are stars, as ``print.anova`` shows the table."""
-    columns = [_column(table[c].to_numpy(dtype=float)) for c in ["Resid. Df", "Resid. Dev", "Df", "Deviance"]]
-    p = table["Pr(>Chi)"].to_numpy(dtype=float)
+    """Header, cells and whether there are stars, as ``print.anova`` shows the table (its last
+    column the p-values)."""
+    header = [str(c) for c in table.columns]
+    columns = [_column(table[c].to_numpy(dtype=float), statistic=c == "F") for c in table.columns[:-1]]
+    p = table[table.columns[-1]].to_numpy(dtype=float)
     ok = np.isfinite(p)
     pvals = [""] * len(p)
     for i, text in zip(np.flatnonzero(ok), format_pvalues(p[ok], 4)):
         pvals[i] = text
     columns.append(pvals)
-    header = ["Resid. Df", "Resid. Dev", "Df", "Deviance", "Pr(>Chi)"]
     stars = bool(np.any(p[ok] < 0.1))
     if stars:
         marks = iter(_stars(p[ok]))
@@ -201,10 +205,10 @@ def deviance_table_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]
     return header, [list(row) for row in zip(*columns)], stars
 
 
-def deviance_table_text(table: pd.DataFrame, formulas: Sequence[str]) -> str:
-    """The analysis of deviance table as R prints ``anova(glm0, glm1, test = "Chisq")``."""
+def deviance_table_text(table: pd.DataFrame, formulas: Sequence[str], title: str) -> str:
+    """The table as R prints ``anova(glm0, glm1, test = "Chisq")`` or ``anova(lm0, lm1)``."""
     header, cells, stars = deviance_table_cells(table)
-    lines = ["Analysis of Deviance Table", ""]
+    lines = [title, ""]
     lines += [f"Model {i + 1}: {f}" for i, f in enumerate(formulas)]
     lines.append(format_table(cells, header, [str(i + 1) for i in range(len(table))]))
     if stars:
@@ -212,11 +216,11 @@ def deviance_table_text(table: pd.DataFrame, formulas: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def deviance_table_html(table: pd.DataFrame, formulas: Sequence[str]) -> str:
+def deviance_table_html(table: pd.DataFrame, formulas: Sequence[str], title: str) -> str:
     """The analysis of deviance table as HTML, with the cells of :func:`deviance_table_text`."""
     header, cells, stars = deviance_table_cells(table)
     parts = [
-        html_heading("Analysis of Deviance Table"),
+        html_heading(title),
         html_lines([f"Model {i + 1}: {f}" for i, f in enumerate(formulas)]),
         html_table(cells, header, [str(i + 1) for i in range(len(table))]),
     ]

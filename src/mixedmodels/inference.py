@@ -32,7 +32,7 @@ from scipy.linalg import solve_triangular
 from .design import build_design, formula_variables, used_columns
 from .frames import as_pandas
 from .glm import GlmFit
-from .glm_anova import DevianceTable, analysis_of_deviance
+from .glm_anova import DevianceTable, analysis_of_deviance, analysis_of_variance
 from .glmm_results import GlmerFit
 from .lm import LmFit
 from .objective import criterion_function
@@ -522,8 +522,9 @@ def anova(*fits, names: list[str] | None = None) -> AnovaTable | DevianceTable:
         Two or more models fitted to the same observations. An ``lm`` fit can be compared with
         an ``lmer`` fit of the same response; ``glmer`` fits (maximum likelihood fits, never
         refitted) with ``glmer`` fits of the same family, their deviance ``-2 logLik`` as lme4's.
-        ``glm`` fits give R's analysis of deviance table (``anova(glm0, glm1, test = "Chisq")``,
-        models in the order given) instead.
+        ``glm`` fits give R's analysis of deviance table (``anova(glm0, glm1, test = "Chisq")``),
+        and ``lm`` fits alone R's analysis of variance table with F tests (``anova(lm0, lm1)``),
+        models in the order given, instead.
     names : list of str, optional
         A label per model, in the order given (R labels models by their variable names, which
         Python cannot see): ``mm.anova(m0, m1, names=["m0", "m1"])``. By default the formulas
@@ -539,6 +540,8 @@ def anova(*fits, names: list[str] | None = None) -> AnovaTable | DevianceTable:
         if not all(isinstance(f, GlmFit) for f in fits):
             raise TypeError("anova compares glm fits with glm fits only (an analysis of deviance)")
         return analysis_of_deviance(fits)
+    if all(isinstance(f, LmFit) for f in fits):
+        return analysis_of_variance(fits)
     _check_fits(fits)
     labels, are_formulas = _labels(fits, names)
     refitted = any(isinstance(f, LmerFit) and f.reml for f in fits)
