@@ -62,7 +62,7 @@ QUOTED = {
         *("1.915452", "0.055868", "0.009942"),
     ),
     "howto/singular.md": ("2.08",),
-    "coming-from-r.md": ("'gb'", "C(p, contr.sum)S.1", "'p1'", "factor(k)2", "did you mean reml="),
+    "coming-from-r.md": ("'gb'", "C(p, contr.sum)1", "'p1'", "factor(k)2", "did you mean reml="),
 }
 
 

@@ -105,3 +105,14 @@ def test_data_not_modified():
     before = data.copy()
     mm.lm("angle ~ recipe * temp", data, contrasts={"recipe": "helmert"}, weights="temp")
     pd.testing.assert_frame_equal(data, before)
+
+
+def test_c_in_the_formula_names_columns_as_r(seed):
+    """R: names(coef(lm(y ~ x + C(p, contr.sum), seed))) and the coefficients printed there
+    (R 4.2): C(p, contr.sum)1 = -9.00984490754, C(p, contr.helmert)2 = 1.00267848551."""
+    by_sum = mm.lm("y ~ x + C(p, contr.sum)", seed)
+    assert list(by_sum.coef.index[2:4]) == ["C(p, contr.sum)1", "C(p, contr.sum)2"]
+    assert by_sum.coef["C(p, contr.sum)1"] == pytest.approx(-9.00984490754, abs=1e-9)
+    by_helmert = mm.lm("y ~ x + C(p,contr.helmert)", seed)
+    assert list(by_helmert.coef.index[2:4]) == ["C(p, contr.helmert)1", "C(p, contr.helmert)2"]
+    assert by_helmert.coef["C(p, contr.helmert)2"] == pytest.approx(1.00267848551, abs=1e-9)

@@ -269,7 +269,23 @@ def _coded_formula(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None):
     text = _translate_powers(rhs)
     if replace:
         text = _substitute_factors(text, replace)
+    codings.update(_inline_codings(text, frame))
     return text, context, codings
+
+
+_INLINE = re.compile(r"\bC\(\s*(?P<col>[A-Za-z_][A-Za-z0-9_.]*)\s*,\s*(?P<spec>contr\.(?:sum|helmert))\s*\)")
+
+
+def _inline_codings(text: str, frame: pd.DataFrame) -> dict[str, tuple[str, list[str]]]:
+    """Codings written in the formula, ``C(p, contr.sum)``: formulaic labels their columns by
+    level (``S.1``), R numbers them; keyed by the factor's name in formulaic's labels."""
+    out = {}
+    for m in _INLINE.finditer(text):
+        col, spec = m.group("col"), m.group("spec")
+        if col in frame.columns:
+            levels = [str(v) for v in pd.Categorical(frame[col]).categories]
+            out[f"C({col}, {spec})"] = (spec.removeprefix("contr."), levels)
+    return out
 
 
 def _substitute_factors(rhs: str, replace: Mapping[str, str]) -> str:
