@@ -24,7 +24,7 @@ from .design import Design
 from .messages import SINGULAR_TOL, warn
 from .objective import criterion, criterion_function
 from .optimize import OptSummary, minimize_theta, newton, polish
-from .options import options
+from .options import format_bytes, options
 from .pls import PLS
 from .results import LmerFit
 
@@ -152,8 +152,8 @@ def check_memory(reterms, p: int, limit: float | None) -> None:
     if need > limit:
         terms = ", ".join(f"{t.group!r} ({t.nlevels} levels)" for t in ordered[1:])
         raise MemoryError(
-            f"the dense block of the Cholesky factor would need {need / 2**30:.1f} GiB "
+            f"the dense block of the Cholesky factor would need {format_bytes(need)} "
             f"({q} x {q} doubles, three times): the terms {terms} are crossed with "
-            f"{ordered[0].group!r} ({ordered[0].nlevels} levels). The limit is {limit / 2**30:.1f} GiB; "
+            f"{ordered[0].group!r} ({ordered[0].nlevels} levels). The limit is {format_bytes(limit)}; "
             "raise it with memory_limit= or mixedmodels.options.memory_limit"
         )

@@ -29,5 +29,8 @@ options = Options()
 
 
 def format_bytes(size: float) -> str:
-    """A memory size for a message: ``"1.5 GiB"``, ``"31 MiB"``."""
-    return f"{size / 2**30:.1f} GiB" if size >= 2**30 else f"{size / 2**20:.0f} MiB"
+    """A memory size for a message: ``"1.5 GiB"``, ``"31 MiB"``, ``"12 KiB"``, ``"100 bytes"``."""
+    for unit, power in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 2**power:
+            return f"{size / 2**power:.1f} GiB" if unit == "GiB" else f"{size / 2**power:.0f} {unit}"
+    return f"{size:.0f} bytes"
