@@ -135,3 +135,13 @@ def test_refit_and_update(sleep):
     assert other.objective == pytest.approx(m0.objective)
     with pytest.raises(ValueError, match="new response"):
         m1.refit(np.ones(3))
+
+
+def test_deviance_of_a_reml_fit_is_lme4s_ml_deviance_at_the_reml_estimate():
+    """R: deviance(fit, REML = FALSE) of lme4 1.1-31's REML fits (not the REML criterion)."""
+    sleep = mm.lmer("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    assert sleep.deviance == pytest.approx(1751.985866432, rel=1e-7)  # theta differs by ~1e-6
+    dyes = mm.lmer("Yield ~ 1 + (1 | Batch)", datasets.load("dyestuff"))
+    assert dyes.deviance == pytest.approx(327.403942674356, rel=1e-9)
+    ml = mm.lmer("Yield ~ 1 + (1 | Batch)", datasets.load("dyestuff"), reml=False)
+    assert ml.deviance == ml.objective

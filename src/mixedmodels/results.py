@@ -138,8 +138,12 @@ class LmerFit(InformationCriteria):
 
     @property
     def deviance(self) -> float:
-        """The ML deviance; for a REML fit lme4's ``deviance(REML = FALSE)`` is not computed here."""
-        return self.objective if not self.reml else float("nan")
+        """The ML deviance ``-2 logLik`` (sigma profiled) at the fit's ``theta``: for an ML fit
+        its objective; for a REML fit lme4's ``deviance(fit, REML = FALSE)``, the ML deviance
+        at the REML estimate (not the REML criterion, which is ``objective``)."""
+        if not self.reml:
+            return self.objective
+        return criterion(self.factor, self.pls.n, self.pls.p, False, None, self.pls.log_weights)
 
     @property
     def converged(self) -> bool:
