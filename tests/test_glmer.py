@@ -149,3 +149,35 @@ def test_a_missing_column_is_named_without_internal_columns():
     cbpp = mm.datasets.load("cbpp")
     with pytest.raises(DataError, match=r"'perio' .* the data has: herd, incidence, size, period, prop$"):
         mm.glmer("cbind(incidence, size - incidence) ~ perio + (1 | herd)", cbpp, family="binomial")
+
+
+def test_refit_and_update_as_lme4():
+    """refit(simulate(fit)) equals a full fit of that response; update keeps family and options."""
+    cbpp = mm.datasets.load("cbpp")
+    g = mm.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="binomial")
+    k = g.simulate(1, seed=3).iloc[:, 0].to_numpy()
+    again = g.refit(k)
+    full = mm.glmer("cbind(k, size - k) ~ period + (1 | herd)", cbpp.assign(k=k), family="binomial")
+    np.testing.assert_allclose(again.fixef, full.fixef, rtol=1e-10)
+    np.testing.assert_allclose(again.se, full.se, rtol=1e-8)
+    assert again.loglik == pytest.approx(full.loglik, rel=1e-12)
+    with pytest.raises(ValueError, match="between 0 and its row's trials"):
+        g.refit(k + 100)
+    with pytest.raises(ValueError, match="56 finite numbers"):
+        g.refit(k[:-1])
+    smaller = g.update("cbind(incidence, size - incidence) ~ 1 + (1 | herd)", nagq=5)
+    direct = mm.glmer("cbind(incidence, size - incidence) ~ 1 + (1 | herd)", cbpp, family="binomial", nagq=5)
+    assert smaller.loglik == pytest.approx(direct.loglik, rel=1e-12) and smaller.nagq == 5
+
+
+def test_refit_of_a_poisson_fit_with_an_offset():
+    rng = np.random.default_rng(4)
+    data = pd.DataFrame({"g": np.repeat(np.arange(20), 5), "t": rng.uniform(1, 3, 100)})
+    data["y"] = rng.poisson(data["t"] * np.exp(rng.normal(0, 0.5, 20))[data["g"]])
+    fit = mm.glmer("y ~ 1 + (1 | g)", data, family="poisson", offset=np.log(data["t"]))
+    y = fit.simulate(1, seed=1).iloc[:, 0].to_numpy()
+    full = mm.glmer("y ~ 1 + (1 | g)", data.assign(y=y), family="poisson", offset=np.log(data["t"]))
+    assert fit.refit(y).loglik == pytest.approx(full.loglik, rel=1e-12)
+    assert fit.update(data=data.assign(y=y)).loglik == pytest.approx(full.loglik, rel=1e-12)
+    with pytest.raises(ValueError, match="non-negative counts"):
+        fit.refit(-y - 1)

@@ -8,6 +8,7 @@ formula -> response and design (:mod:`~mixedmodels.glm_response`, as ``mm.glm`` 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from .families import Family
 from .families import family as make_family
 from .formula import FormulaError, parse_formula
 from .frames import check_frame
-from .glm_response import response_design
+from .glm_response import cbind_arguments, response_design
 from .glmm import fit_glmm
 from .glmm_results import GlmerFit
 from .messages import SINGULAR_TOL, warn
@@ -107,10 +108,43 @@ def glmer(
     fit = GlmerFit(
         formula=formula, family=fam, nagq=nagq, design=design, model=model, optimum=optimum,
         messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset},
+        contrasts=contrasts, na_action=na_action,
     )  # fmt: skip
     for note in notes:
         warn(note)
     return fit
+
+
+def refit_glmer(fit: GlmerFit, newresponse) -> GlmerFit:
+    """:meth:`GlmerFit.refit`: the model of ``fit`` fitted to ``newresponse``."""
+    model = fit.model.with_response(_new_response(fit, newresponse))
+    optimum = fit_glmm(model, fit.nagq)
+    notes = _notes(model, optimum)
+    for note in notes:
+        warn(note)
+    return replace(
+        fit, model=model, optimum=optimum, messages=tuple(aliased_notes(fit.design.aliased) + notes)
+    )
+
+
+def _new_response(fit: GlmerFit, newresponse) -> np.ndarray:
+    """The new response on the model's scale (a binomial one as proportions of the trials)."""
+    m = fit.model
+    y = np.asarray(newresponse, dtype=float).ravel()
+    if y.shape != m.y.shape or not np.isfinite(y).all():
+        raise ValueError(
+            f"the new response must be {m.n} finite numbers (one per row of the fit), got {y.shape}"
+        )
+    if m.fam.name == "poisson":
+        if np.any(y < 0):
+            raise ValueError("a Poisson response must be non-negative counts")
+        return y
+    cbind = cbind_arguments(parse_formula(fit.formula).response) is not None
+    trials = m.weights if cbind else np.ones(m.n)
+    if np.any(y < 0) or np.any(y > trials):
+        bound = "its row's trials" if cbind else "1"
+        raise ValueError(f"a binomial response must lie between 0 and {bound}")
+    return y / trials
 
 
 def _check_nagq(nagq) -> int:

@@ -48,6 +48,8 @@ class GlmerFit:
     messages: tuple[str, ...] = ()
     data: Any = field(default=None, repr=False)
     model_args: dict = field(default_factory=dict, repr=False)
+    contrasts: Any = field(default=None, repr=False)
+    na_action: str = field(default="omit", repr=False)
 
     # ------------------------------------------------------------ parameters
     @property
@@ -327,6 +329,35 @@ class GlmerFit:
         from .glmm_predict import predict_glmer
 
         return predict_glmer(self, newdata, type, re_form, allow_new_levels)
+
+    def refit(self, newresponse) -> GlmerFit:
+        """The same model fitted to a new response, as lme4's ``refit``.
+
+        ``newresponse`` holds one value per row of the fit, as :meth:`simulate` gives them: for a
+        ``cbind(successes, failures)`` response the successes (each row keeping its trials),
+        otherwise the response as the model reads it (0/1, a proportion with its weights, a
+        count).
+        """
+        from .glmer import refit_glmer
+
+        return refit_glmer(self, newresponse)
+
+    def update(self, formula: str | None = None, data=None, nagq: int | None = None) -> GlmerFit:
+        """The model refitted with a new formula, data or number of quadrature points (lme4's
+        ``update``); the family, link, weights, offset and contrasts are kept."""
+        from .glmer import glmer
+
+        if data is None and self.data is None:
+            raise ValueError("update needs the fit's data: give data=")
+        return glmer(
+            formula or self.formula,
+            self.data if data is None else data,
+            family=self.family,
+            nagq=self.nagq if nagq is None else nagq,
+            contrasts=self.contrasts,
+            na_action=self.na_action,
+            **self.model_args,
+        )
 
     def simulate(self, nsim: int = 1, use_u: bool = False, seed=None) -> pd.DataFrame:
         """Responses simulated from the fitted model (see :func:`mixedmodels.glmm_predict.simulate_glmer`)."""
