@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from .batch import BatchCriterion
+from .blas import single_threaded_blas
 from .cluster import map_on_client
 from .covariance import sdcor_from_theta
 from .engine import refit
@@ -459,7 +460,9 @@ _FORKED: dict = {}  # the job, inherited by forked worker processes
 
 
 def _run_forked(chunks):
-    return _FORKED["job"].run(chunks)
+    """A worker process's share, on one BLAS thread: the processes share the cores."""
+    with single_threaded_blas():
+        return _FORKED["job"].run(chunks)
 
 
 def _work_units(sizes: list[int], limit: int) -> list[list[tuple[int, int]]]:

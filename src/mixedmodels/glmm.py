@@ -24,22 +24,17 @@ criterion's optimum.
 Cost: every evaluation warm-starts PIRLS from an earlier mode, the points of a finite-difference
 stencil that move only ``beta`` share their ``theta`` set-up (:func:`theta_states`), the Hessian's
 lme4-style evaluations share their start (:func:`~mixedmodels.pirls.lme4_start`), and a model
-whose Schur complement is small is fitted with one BLAS thread (:func:`single_threaded_blas`).
+whose Schur complement is small is fitted with one BLAS thread (:mod:`mixedmodels.blas`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import glob
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
-import scipy
 
+from .blas import single_threaded_blas
 from .irls import IrlsError, IrlsFit, irls
 from .laplace_gradient import canonical, laplace_gradient
 from .optimize import BOUNDARY_TOL, OptSummary, minimize_theta, polish, snap_to_boundary
@@ -68,7 +63,6 @@ __all__ = [
     "hessian",
     "laplace_function",
     "laplace_vcov",
-    "single_threaded_blas",
     "stage_one",
     "theta_states",
 ]
@@ -198,39 +192,6 @@ def hessian(
 
 def _one_by_one(fn: Callable[[np.ndarray], float]) -> Callable[[np.ndarray], np.ndarray]:
     return lambda points: np.array([fn(p) for p in points])
-
-
-@cache
-def _openblas_setters() -> tuple[Callable[[int], int], ...]:
-    """OpenBLAS's ``openblas_set_num_threads_local`` of the copies numpy and scipy load (none if
-    they do not bundle OpenBLAS)."""
-    setters = []
-    for package in (np, scipy):
-        folder = os.path.join(os.path.dirname(str(package.__file__)), os.pardir, f"{package.__name__}.libs")
-        for path in sorted(glob.glob(os.path.join(folder, "*openblas*.so*"))):
-            try:
-                fn = ctypes.CDLL(path).openblas_set_num_threads_local
-            except (OSError, AttributeError):
-                continue
-            fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-            setters.append(fn)
-    return tuple(setters)
-
-
-@contextlib.contextmanager
-def single_threaded_blas(enabled: bool = True) -> Iterator[None]:
-    """One BLAS thread in this thread while inside (restored after).
-
-    The PIRLS system's dense parts are small: OpenBLAS's threads cost more than they save there,
-    many times more on a busy machine.
-    """
-    setters = _openblas_setters() if enabled else ()
-    previous = [fn(1) for fn in setters]
-    try:
-        yield
-    finally:
-        for fn, count in zip(setters, previous):
-            fn(count)
 
 
 def fit_glmm(model: GlmmModel, nagq: int = 1, mustart: np.ndarray | None = None) -> GlmmOptimum:

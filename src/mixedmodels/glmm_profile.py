@@ -44,8 +44,9 @@ import numpy as np
 import pandas as pd
 from scipy import interpolate, stats
 
+from .blas import single_threaded_blas
 from .covariance import sdcor_from_theta
-from .glmm import SMALL_SCHUR, criterion_function, single_threaded_blas
+from .glmm import SMALL_SCHUR, criterion_function
 from .newton import minimize_one
 from .optimize import minimize_theta
 from .profile import ProfileResult, ZetaTracer, _Optimum, trace_table

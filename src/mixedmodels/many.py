@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from .batch import BatchCriterion
+from .blas import single_threaded_blas
 from .bootstrap import WORK_BYTES, _LmerChunk
 from .cluster import map_on_client
 from .engine import refit
@@ -421,6 +422,12 @@ def _fit_forked(spec: tuple[int, int, int]) -> dict[str, pd.DataFrame]:
     return _fit_piece(f["model"], _piece(f["Y"], f["names"], f["patterns"][g], lo, hi))
 
 
+def _fit_in_worker(spec: tuple[int, int, int]) -> dict[str, pd.DataFrame]:
+    """:func:`_fit_forked` in a worker process, on one BLAS thread: the processes share the cores."""
+    with single_threaded_blas():
+        return _fit_forked(spec)
+
+
 def _run_pieces(model: _Model, Y, names, patterns, n_jobs: int, client, bar) -> list[dict[str, pd.DataFrame]]:
     """Each piece refitted: here, in ``n_jobs`` forked processes (which inherit the responses),
     or on a Dask cluster (the model goes to each worker once, each piece's responses with its
@@ -437,7 +444,7 @@ def _run_pieces(model: _Model, Y, names, patterns, n_jobs: int, client, bar) -> 
             workers = min(n_jobs, len(specs))
             batch = max(1, len(specs) // (8 * workers))  # many one-response patterns: fewer messages
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for res, size in zip(pool.imap(_fit_forked, specs, chunksize=batch), sizes):
+                for res, size in zip(pool.imap(_fit_in_worker, specs, chunksize=batch), sizes):
                     results.append(res)
                     bar.update(size)
         else:
