@@ -18,6 +18,7 @@ from .many import ManyResult, lmer_many
 from .options import options
 from .power import power
 from .power_results import PowerCurve, PowerResult
+from .ranova import RanovaTable, ranova
 from .results import LmerFit, MixedModelsWarning
 
 __all__ = [
@@ -49,5 +50,7 @@ __all__ = [
     "power",
     "PowerCurve",
     "PowerResult",
+    "RanovaTable",
+    "ranova",
 ]
 __version__ = "0.1.0"

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 __all__ = [
     "anova_html",
     "anova_text",
+    "ranova_html",
+    "ranova_text",
     "argument_lines",
     "coef_table_strings",
     "format_pvalues",
@@ -721,6 +723,47 @@ def anova_html(table: pd.DataFrame, refitted: bool, models: Sequence[tuple[str, 
     heading = _anova_heading(refitted, models)
     parts = [html_lines(heading[:1], note=True)] if refitted else []
     parts.append(html_lines(heading[1 if refitted else 0 :]))
+    parts.append(html_table(cells, header, [str(i) for i in table.index]))
+    if stars:
+        parts.append(_legend_html())
+    return html_block(parts)
+
+
+RANOVA_TITLE = "ANOVA-like table for random-effects: Single term deletions"
+
+
+def ranova_cells(table: pd.DataFrame, digits: int = 5) -> tuple[list[str], list[list[str]], bool]:
+    """Header, cells and stars of lmerTest's ``ranova`` table, as ``print.anova`` formats it:
+    npar to LRT zapped and formatted to ``digits``, p-values to ``digits - 1``."""
+    columns = [_finite_format(table[c].to_numpy(dtype=float), digits, zap=True) for c in table.columns[:4]]
+    columns.append(_finite_format(table["Df"].to_numpy(dtype=float), digits))
+    p = table["Pr(>Chisq)"].to_numpy(dtype=float)
+    ok = np.isfinite(p)
+    pvals = [""] * len(p)
+    for i, text in zip(np.flatnonzero(ok), format_pvalues(p[ok], digits - 1)):
+        pvals[i] = text
+    columns.append(pvals)
+    header = [str(c) for c in table.columns]
+    stars = bool(np.any(p[ok] < 0.1))
+    if stars:
+        columns.append([signif_stars(v) if np.isfinite(v) else "" for v in p])
+        header.append("")
+    return header, [list(row) for row in zip(*columns)], stars
+
+
+def ranova_text(table: pd.DataFrame, formula: str) -> str:
+    """lmerTest's ``ranova`` table as it prints."""
+    header, cells, stars = ranova_cells(table)
+    lines = [RANOVA_TITLE, "", "Model:", formula, format_table(cells, header, [str(i) for i in table.index])]
+    if stars:
+        lines += ["---", SIGNIF_LEGEND]
+    return "\n".join(lines)
+
+
+def ranova_html(table: pd.DataFrame, formula: str) -> str:
+    """The ``ranova`` table as HTML, with the cells of :func:`ranova_text`."""
+    header, cells, stars = ranova_cells(table)
+    parts = [html_heading(RANOVA_TITLE), html_lines(["Model:", formula])]
     parts.append(html_table(cells, header, [str(i) for i in table.index]))
     if stars:
         parts.append(_legend_html())

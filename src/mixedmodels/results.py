@@ -378,6 +378,13 @@ class LmerFit(InformationCriteria):
             **(self.model_args or {}),
         )
 
+    def ranova(self, reduce_terms: bool = True):
+        """Likelihood-ratio tests of the random-effects terms (lmerTest's ``ranova``; see
+        :func:`mixedmodels.ranova.ranova`)."""
+        from .ranova import ranova
+
+        return ranova(self, reduce_terms)
+
     def predict(
         self, newdata: pd.DataFrame | None = None, re_form=None, allow_new_levels: bool = False
     ) -> pd.Series:
