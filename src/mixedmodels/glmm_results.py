@@ -25,6 +25,7 @@ from .messages import SINGULAR_TOL
 from .pirls import GlmmModel, ThetaState, WeightedFactor
 from .ranef_tables import (
     VARCORR_COLUMNS,
+    coef_tables,
     ranef_records,
     ranef_table,
     varcorr_records,
@@ -173,6 +174,11 @@ class GlmerFit:
         """Conditional modes: ``{group: DataFrame}``, or with ``condvar`` one tidy DataFrame
         (``grpvar``, ``term``, ``grp``, ``condval``, ``condsd``), as lme4's ``ranef``."""
         return ranef_table(self.design.reterms, self.b_terms, self._condvar_terms if condvar else None)
+
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """lme4's ``coef``: per grouping factor, each level's coefficients on the link scale, the
+        fixed effects plus its conditional modes (``{group: DataFrame}``, one row per level)."""
+        return coef_tables(self.fixef, self.ranef())
 
     @cached_property
     def varcorr(self) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from .covariance import cov_to_sdcorr
 from .design import ReTerm
 
 __all__ = [
+    "coef_tables",
     "VARCORR_COLUMNS",
     "by_group",
     "ranef_records",
@@ -77,6 +78,23 @@ def ranef_table(
                 )
             )  # fmt: skip
     return pd.concat(frames, ignore_index=True)
+
+
+def coef_tables(fixef: pd.Series, ranef: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """lme4's ``coef``: for each grouping factor, the fixed effects plus that factor's conditional
+    modes, one row per level. A random-effects column without a fixed effect holds the level's
+    deviation alone and comes first, as lme4 places it; then the fixed effects' columns."""
+    out = {}
+    for group, modes in ranef.items():
+        extra = [c for c in modes.columns if c not in fixef.index]
+        table = pd.DataFrame(
+            np.tile(np.append(np.zeros(len(extra)), fixef.to_numpy()), (len(modes), 1)),
+            index=modes.index,
+            columns=[*extra, *fixef.index],
+        )
+        table[list(modes.columns)] += modes.to_numpy()
+        out[group] = table
+    return out
 
 
 def varcorr_rows(

@@ -29,6 +29,7 @@ from .pls import PLS, Factor
 from .printing import lmer_summary, lmer_summary_html
 from .ranef_tables import (
     VARCORR_COLUMNS,
+    coef_tables,
     ranef_records,
     ranef_table,
     varcorr_records,
@@ -197,6 +198,11 @@ class LmerFit(InformationCriteria):
             ``as.data.frame(ranef(fit, condVar = TRUE))``.
         """
         return ranef_table(self.design.reterms, self.b_terms, self._condvar_terms if condvar else None)
+
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """lme4's ``coef``: per grouping factor, each level's coefficients, the fixed effects
+        plus its conditional modes (``{group: DataFrame}``, one row per level)."""
+        return coef_tables(self.fixef, self.ranef())
 
     @cached_property
     def varcorr(self) -> pd.DataFrame:
