@@ -34,13 +34,12 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
-from .bootstrap import CHUNK, LARGE_CHUNK, WORK_BYTES, _Job, _work_units
+from .bootstrap import CHUNK, LARGE_CHUNK
 from .glmm import criterion_function, fit_glmm, laplace_vcov, stage_one
 from .glmm_bootstrap import GlmerRefits, glmer_blocks
 from .glmm_results import GlmerFit
 from .irls import IrlsError
-from .power_results import PowerCurve, PowerResult, extend, power_by_simulation
-from .progress import progress_bar
+from .power_results import PowerCurve, PowerResult, extended_fit, power_by_simulation, replicate_pvalues
 
 __all__ = ["glmer_power"]
 
@@ -168,26 +167,6 @@ def _without_column(fit: GlmerFit, j: int) -> GlmerFit:
 
 
 # --------------------------------------------------------------------------- designs
-def _design_fit(fit: GlmerFit, along: str | None, size: int | None) -> GlmerFit:
-    """The fit itself, or the model fitted to data with ``size`` levels of ``along``."""
-    if along is None or size is None:
-        return fit
-    if fit.data is None:
-        raise ValueError("power along a grouping factor needs the fit's data")
-    if fit.model_args and any(v is not None for v in fit.model_args.values()):
-        raise NotImplementedError("power along a grouping factor is not available with weights= or offset=")
-    from .glmer import glmer
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        extended = glmer(fit.formula, extend(fit.data, along, int(size)), family=fit.family, nagq=fit.nagq)
-    if extended.fixef_names != fit.fixef_names:
-        raise ValueError(
-            f"with {size} levels of {along!r} the fixed effects change: {list(extended.fixef_names)}"
-        )
-    return extended
-
-
 # --------------------------------------------------------------------------- driver
 def _simulated_pvalues(
     fit: GlmerFit, design_fit: GlmerFit, j: int, effect: float, test: str, nsim: int, seed, progress: bool
@@ -202,19 +181,7 @@ def _simulated_pvalues(
     def blocks(rng, m, block):
         return glmer_blocks(design_fit, m, False, rng, block, params)
 
-    chunk = min(CHUNK, engine.chunk_size())
-    sizes = [min(chunk, nsim - start) for start in range(0, nsim, chunk)]
-    limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
-    job = _Job(engine, blocks, dict(enumerate(seed.spawn(len(sizes)))), limit)
-    bar = progress_bar(nsim, progress, "power", "rep")
-    values = []
-    try:
-        for unit in _work_units(sizes, limit):
-            values.append(job.run(unit)[0][:, 0])
-            bar.update(sum(size for _, size in unit))
-    finally:
-        bar.close()
-    return np.concatenate(values)
+    return replicate_pvalues(engine, blocks, nsim, seed, progress)
 
 
 def _check(fit: GlmerFit, term: str, test: str, nsim: int, alpha: float) -> int:
@@ -250,42 +217,17 @@ def glmer_power(
     """Power of the test of a fixed effect of a glmer fit by simulation (see the module);
     :func:`mixedmodels.power` calls it for a glmer fit.
 
-    Parameters
-    ----------
-    fit : GlmerFit
-        A binomial or Poisson glmer fit: its ``theta``, its fixed effects with ``term`` set to
-        ``effect``, new random effects in every replicate.
-    term : str
-        A fixed-effect coefficient (as in ``fit.fixef``).
-    effect : float
-        Its value in the simulations, on the link scale.
-    nsim : int
-        Replicates (per size with ``along``).
-    test : {"z", "lrt"}
-        The Wald z test of the refit, or the likelihood-ratio test against the model without
-        ``term`` (chi-square on 1 df).
-    alpha : float
-        Significance level.
-    seed : int, SeedSequence or None
-        Seed of the random streams (each size of a curve gets its own stream from it).
-    along : str, optional
-        A grouping factor (a column of the fit's data) whose number of levels varies.
-    sizes : sequence of int, optional
-        Its numbers of levels (with ``along``).
-    progress : bool
-        Show a progress bar (only when standard error is a terminal).
-
-    Returns
-    -------
-    PowerResult or PowerCurve
-        A PowerResult without ``along``; a PowerCurve (one result per size) with it.
+    The arguments are :func:`mixedmodels.power`'s, with ``fit`` a binomial or Poisson glmer
+    fit, ``effect`` on the link scale, and ``test`` "z" (the refit's Wald z test, simr's
+    default for glmer fits) or "lrt" (against the model without ``term``, chi-square on 1 df).
+    Returns a PowerResult, or with ``along`` a PowerCurve.
     """
     if not isinstance(fit, GlmerFit):
         raise TypeError(f"glmer_power needs a fit from mm.glmer, not {type(fit).__name__}")
     j = _check(fit, term, test, int(nsim), alpha)
 
     def pvalues(size: int | None, stream: np.random.SeedSequence) -> np.ndarray:
-        design_fit = _design_fit(fit, along, size)
-        return _simulated_pvalues(fit, design_fit, j, effect, test, int(nsim), stream, progress)
+        design = extended_fit(fit, along, size)
+        return _simulated_pvalues(fit, design, j, effect, test, int(nsim), stream, progress)
 
     return power_by_simulation(term, effect, test, alpha, seed, along, sizes, pvalues)

@@ -33,13 +33,12 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
-from .bootstrap import CHUNK, WORK_BYTES, _Job, _LmerChunk, _work_units
+from .bootstrap import _LmerChunk
 from .engine import fit_model, model_pls, refit
 from .glmm_power import glmer_power
 from .glmm_results import GlmerFit
 from .many import _batch_estimates, _single_estimates
-from .power_results import PowerCurve, PowerResult, extend, power_by_simulation
-from .progress import progress_bar
+from .power_results import PowerCurve, PowerResult, extended_fit, power_by_simulation, replicate_pvalues
 from .results import LmerFit
 from .simulate import lmer_blocks
 
@@ -144,24 +143,6 @@ class _KenwardRogerRefits(_SatterthwaiteRefits):
 
 
 # --------------------------------------------------------------------------- designs
-def _design_fit(fit: LmerFit, along: str | None, size: int | None) -> LmerFit:
-    """The fit itself, or the model fitted to data with ``size`` levels of ``along``."""
-    if along is None or size is None:
-        return fit
-    if fit.data is None:
-        raise ValueError("power along a grouping factor needs the fit's data")
-    if fit.model_args and any(v is not None for v in fit.model_args.values()):
-        raise NotImplementedError("power along a grouping factor is not available with weights= or offset=")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        extended = fit.update(data=extend(fit.data, along, int(size)))
-    if extended.fixef_names != fit.fixef_names:
-        raise ValueError(
-            f"with {size} levels of {along!r} the fixed effects change: {list(extended.fixef_names)}"
-        )
-    return extended
-
-
 # --------------------------------------------------------------------------- driver
 def _simulated_pvalues(
     fit: LmerFit, design_fit: LmerFit, j: int, effect: float, test: str, nsim: int, seed, progress: bool
@@ -182,20 +163,7 @@ def _simulated_pvalues(
     def blocks(rng, m, block):
         return lmer_blocks(design_fit, m, False, rng, block, params)
 
-    chunk = min(CHUNK, engine.chunk_size())
-    sizes = [min(chunk, nsim - start) for start in range(0, nsim, chunk)]
-    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
-    job = _Job(engine, blocks, dict(enumerate(seq.spawn(len(sizes)))), limit)
-    bar = progress_bar(nsim, progress, "power", "rep")
-    values = []
-    try:
-        for unit in _work_units(sizes, limit):
-            values.append(job.run(unit)[0][:, 0])
-            bar.update(sum(size for _, size in unit))
-    finally:
-        bar.close()
-    return np.concatenate(values)
+    return replicate_pvalues(engine, blocks, nsim, seed, progress)
 
 
 def _check(fit: LmerFit, term: str, test: str, nsim: int, alpha: float) -> int:
@@ -266,7 +234,7 @@ def power(
     j = _check(fit, term, test, int(nsim), alpha)
 
     def pvalues(size: int | None, stream: np.random.SeedSequence) -> np.ndarray:
-        design_fit = _design_fit(fit, along, size)
-        return _simulated_pvalues(fit, design_fit, j, effect, test, int(nsim), stream, progress)
+        design = extended_fit(fit, along, size)
+        return _simulated_pvalues(fit, design, j, effect, test, int(nsim), stream, progress)
 
     return power_by_simulation(term, effect, test, alpha, seed, along, sizes, pvalues)

@@ -9,6 +9,7 @@ Shared by the simulations of lmer fits (:mod:`mixedmodels.power`) and glmer fits
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -16,7 +17,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["PowerCurve", "PowerResult", "clopper_pearson", "extend", "power_by_simulation"]
+from .bootstrap import CHUNK, WORK_BYTES, _Job, _work_units
+from .progress import progress_bar
+
+__all__ = [
+    "PowerCurve",
+    "PowerResult",
+    "clopper_pearson",
+    "extended_fit",
+    "extend",
+    "power_by_simulation",
+    "replicate_pvalues",
+]
 
 _TEST_NAMES = {
     "lrt": "likelihood-ratio test",
@@ -232,3 +244,41 @@ def power_by_simulation(term: str, effect: float, test: str, alpha: float, seed,
         for size, stream in zip(sizes, seq.spawn(len(sizes)))
     )
     return PowerCurve(along, sizes, results)
+
+
+def replicate_pvalues(engine, blocks, nsim: int, seed: np.random.SeedSequence, progress: bool) -> np.ndarray:
+    """The p-values of ``nsim`` replicates: responses from ``blocks`` (the bootstrap's simulator
+    of a design), chunk by chunk from streams spawned from ``seed``, each refitted and tested by
+    ``engine`` (its ``run`` gives the p-values as its first column)."""
+    chunk = min(CHUNK, engine.chunk_size())
+    sizes = [min(chunk, nsim - start) for start in range(0, nsim, chunk)]
+    limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
+    job = _Job(engine, blocks, dict(enumerate(seed.spawn(len(sizes)))), limit)
+    bar = progress_bar(nsim, progress, "power", "rep")
+    values = []
+    try:
+        for unit in _work_units(sizes, limit):
+            values.append(job.run(unit)[0][:, 0])
+            bar.update(sum(size for _, size in unit))
+    finally:
+        bar.close()
+    return np.concatenate(values)
+
+
+def extended_fit(fit, along: str | None, size: int | None):
+    """The fit itself, or its model fitted (``fit.update``: family, contrasts and options kept)
+    to its data with ``size`` levels of ``along`` (:func:`extend`)."""
+    if along is None or size is None:
+        return fit
+    if fit.data is None:
+        raise ValueError("power along a grouping factor needs the fit's data")
+    if fit.model_args and any(v is not None for v in fit.model_args.values()):
+        raise NotImplementedError("power along a grouping factor is not available with weights= or offset=")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        extended = fit.update(data=extend(fit.data, along, int(size)))
+    if extended.fixef_names != fit.fixef_names:
+        raise ValueError(
+            f"with {size} levels of {along!r} the fixed effects change: {list(extended.fixef_names)}"
+        )
+    return extended

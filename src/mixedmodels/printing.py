@@ -675,12 +675,18 @@ def anova_cells(table: pd.DataFrame, digits: int = 5) -> tuple[list[str], list[l
     chisq = table["Chisq"].to_numpy(dtype=float)
     columns.append(_finite_format(np.round(chisq, dig_tst), digits))
     columns.append(_finite_format(table["Df"].to_numpy(dtype=float, na_value=np.nan), digits))
-    p = table["Pr(>Chisq)"].to_numpy(dtype=float)
+    return _with_pvalues(table, columns, dig_tst)
+
+
+def _with_pvalues(table: pd.DataFrame, columns: list[list[str]], digits: int):
+    """Header, cells and stars: ``columns`` then the table's last column, its p-values (blank
+    where missing), formatted by ``format.pval`` to ``digits``, and stars when any is below 0.1."""
+    p = table[table.columns[-1]].to_numpy(dtype=float)
     ok = np.isfinite(p)
     pvals = [""] * len(p)
-    for i, text in zip(np.flatnonzero(ok), format_pvalues(p[ok], dig_tst)):
+    for i, text in zip(np.flatnonzero(ok), format_pvalues(p[ok], digits)):
         pvals[i] = text
-    columns.append(pvals)
+    columns = [*columns, pvals]
     header = [str(c) for c in table.columns]
     stars = bool(np.any(p[ok] < 0.1))
     if stars:
@@ -737,18 +743,7 @@ def ranova_cells(table: pd.DataFrame, digits: int = 5) -> tuple[list[str], list[
     npar to LRT zapped and formatted to ``digits``, p-values to ``digits - 1``."""
     columns = [_finite_format(table[c].to_numpy(dtype=float), digits, zap=True) for c in table.columns[:4]]
     columns.append(_finite_format(table["Df"].to_numpy(dtype=float), digits))
-    p = table["Pr(>Chisq)"].to_numpy(dtype=float)
-    ok = np.isfinite(p)
-    pvals = [""] * len(p)
-    for i, text in zip(np.flatnonzero(ok), format_pvalues(p[ok], digits - 1)):
-        pvals[i] = text
-    columns.append(pvals)
-    header = [str(c) for c in table.columns]
-    stars = bool(np.any(p[ok] < 0.1))
-    if stars:
-        columns.append([signif_stars(v) if np.isfinite(v) else "" for v in p])
-        header.append("")
-    return header, [list(row) for row in zip(*columns)], stars
+    return _with_pvalues(table, columns, digits - 1)
 
 
 def ranova_text(table: pd.DataFrame, formula: str) -> str:
