@@ -517,9 +517,8 @@ def lmer_many(
     n_jobs : int
         Worker processes (forked on this machine) refitting pieces of at most 1,000 responses
         (of one pattern of missing values) in parallel. The pieces are the same whatever ``n_jobs``
-        or ``client``, and so are the numbers, to the last digit. Each process keeps the BLAS
-        threads it inherits: with ``n_jobs`` near the number of cores, start Python with
-        ``OMP_NUM_THREADS=1`` (or ``OPENBLAS_NUM_THREADS=1``) so they do not compete.
+        or ``client``, and so are the numbers, to the last digit. Each process uses one BLAS
+        thread (the processes share the cores).
     client : dask.distributed.Client, optional
         Refit the pieces on a Dask cluster instead (``n_jobs`` is then not used): the data goes
         to each worker once, each piece is one task.
