@@ -177,3 +177,9 @@ def test_fit_glmer_bad_options(capsys, cbpp_csv, extra, message):
     code, out, err = run(capsys, "fit", cbpp_csv, CBPP, *extra)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert message in err
+
+
+def test_power_of_a_factor_as_a_whole(capsys):
+    argv = ["power", "cake", "angle ~ recipe + temp + (1 | replicate)", "--term", "recipe"]
+    assert main([*argv, "--effect", "0,2", "--nsim", "20", "--seed", "3"]) == 0
+    assert "Power for 'recipe' = (0, 2) (likelihood-ratio test" in capsys.readouterr().out

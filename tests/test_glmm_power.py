@@ -64,7 +64,7 @@ def test_batched_refits_are_full_glmer_fits(cbpp):
     z = _ZRefits(cbpp, 1)
     assert z.refits.batch is not None
     pz = z.run(Y)[0][:, 0]
-    plrt = _LrtRefits(cbpp, 1).run(Y)[0][:, 0]
+    plrt = _LrtRefits(cbpp, [1]).run(Y)[0][:, 0]
     for i in range(4):
         sim = _with_counts(data, Y[:, i], data["size"].to_numpy())
         full = _fit(CBPP, sim, family="binomial")
@@ -83,7 +83,7 @@ def test_refits_of_other_criteria_are_full_glmer_fits(nagq):
     fit = _fit(CBPP, data, family="binomial", nagq=nagq)
     Y = _replicates(fit, 1, -0.8, 2, seed=1)
     pz = _ZRefits(fit, 1).run(Y)[0][:, 0]
-    plrt = _LrtRefits(fit, 1).run(Y)[0][:, 0]
+    plrt = _LrtRefits(fit, [1]).run(Y)[0][:, 0]
     for i in range(2):
         sim = _with_counts(data, Y[:, i], data["size"].to_numpy())
         full = _fit(CBPP, sim, family="binomial", nagq=nagq)
@@ -110,7 +110,7 @@ def test_one_by_one_refits_with_an_offset_are_full_glmer_fits():
     fit = _fit(formula, data, family="poisson")
     Y = _replicates(fit, 1, 0.2, 2, seed=4)
     pz = _ZRefits(fit, 1).run(Y)[0][:, 0]
-    engine = _LrtRefits(fit, 1)
+    engine = _LrtRefits(fit, [1])
     assert engine.models[0].batch is None
     plrt = engine.run(Y)[0][:, 0]
     for i in range(2):
@@ -177,8 +177,10 @@ def test_same_seed_same_pvalues_and_a_curve(cbpp):
 
 
 def test_bad_input_is_refused(cbpp):
-    with pytest.raises(ValueError, match="fixed effects"):
+    with pytest.raises(ValueError, match="a fixed effect or a term of the formula"):
         mm.power(cbpp, "period5", 1.0, nsim=5)
+    with pytest.raises(ValueError, match=r"'period' has 3 columns .* test='lrt'"):
+        mm.power(cbpp, "period", [1.0, 1.0, 1.0], nsim=5, test="z")
     with pytest.raises(ValueError, match="Satterthwaite's t test is for lmer"):
         mm.power(cbpp, "period2", 1.0, nsim=5, test="satterthwaite")
     with pytest.raises(ValueError, match="nsim"):
@@ -196,3 +198,12 @@ def test_power_verb_with_family(capsys):
     assert main([*argv, "--nsim", "5", "--test", "satterthwaite"]) == 2
     assert "lmer" in capsys.readouterr().err
     assert main([*argv, "--nsim", "5", "--ml"]) == 2
+
+
+def test_a_factor_as_a_whole_by_its_likelihood_ratio_test(cbpp):
+    """period's three columns dropped together: the LRT of the data's own response is mm.anova's."""
+    p = _LrtRefits(cbpp, [1, 2, 3]).run(cbpp.model.y[:, None])[0][0, 0]  # proportions, as simulated
+    reduced = _fit("cbind(incidence, size - incidence) ~ 1 + (1 | herd)", load("cbpp"), family="binomial")
+    assert p == pytest.approx(mm.anova(reduced, cbpp).table["Pr(>Chisq)"].iloc[1], rel=1e-5)
+    result = mm.power(cbpp, "period", [-1.0, -1.1, -1.6], nsim=20, test="lrt", seed=1, progress=False)
+    assert result.effect == (-1.0, -1.1, -1.6) and result.n_failed == 0

@@ -83,7 +83,7 @@ def test_t_test_pvalues_are_single_fits(refits, ddf):
     data = load("sleepstudy")
     fit = mm.lmer("Reaction ~ Days + (Days | Subject)", data)
     Y = fit.simulate(4, seed=5).to_numpy()
-    p, status, _ = refits(fit, 1, fit.opt.theta).run(Y)
+    p, status, _ = refits(fit, [1], fit.opt.theta).run(Y)
     assert (status == "ok").all()
     for i in range(Y.shape[1]):
         one = mm.lmer("y ~ Days + (Days | Subject)", data.assign(y=Y[:, i]))
@@ -93,7 +93,7 @@ def test_t_test_pvalues_are_single_fits(refits, ddf):
 def test_lrt_of_the_original_response_is_anovas():
     data = load("sleepstudy")
     fit = mm.lmer("Reaction ~ Days + (Days | Subject)", data)
-    p = _LrtRefits(fit, 1, fit.opt.theta).run(fit.design.y[:, None])[0][0, 0]
+    p = _LrtRefits(fit, [1], fit.opt.theta).run(fit.design.y[:, None])[0][0, 0]
     full = mm.lmer("Reaction ~ Days + (Days | Subject)", data, reml=False)
     reduced = mm.lmer("Reaction ~ 1 + (Days | Subject)", data, reml=False)
     chisq = 2 * (full.loglik - reduced.loglik)
@@ -147,3 +147,27 @@ def test_power_verb(tmp_path, capsys):
     assert "Power curve" in capsys.readouterr().out
     assert (tmp_path / "power_Days_Subject.png").exists()
     assert main([*argv, "--nsim", "20", "--sizes", "5"]) == 2
+
+
+def test_a_factor_as_a_whole_by_its_likelihood_ratio_test():
+    """A term with several columns (simr's fixed("recipe", "lr")): its columns set together,
+    the model without all of them, chi-square on as many df (checked on the data's own
+    response against mm.anova); effects 0 give about alpha."""
+    cake = load("cake")
+    fit = mm.lmer("angle ~ recipe + temp + (1 | replicate)", cake)
+    p = _LrtRefits(fit, [1, 2], fit.opt.theta).run(fit.design.y[:, None])[0][0, 0]
+    full = mm.lmer("angle ~ recipe + temp + (1 | replicate)", cake, reml=False)
+    reduced = mm.lmer("angle ~ temp + (1 | replicate)", cake, reml=False)
+    assert p == pytest.approx(mm.anova(reduced, full).table["Pr(>Chisq)"].iloc[1], rel=1e-6)
+    null = mm.power(fit, "recipe", [0.0, 0.0], nsim=300, seed=2, progress=False)
+    assert null.effect == (0.0, 0.0) and null.pvalues.shape == (300,)
+    assert 0.02 < null.power < 0.09
+    big = mm.power(fit, "recipe", {"recipeC": 3.0, "recipeB": 0.0}, nsim=100, seed=2, progress=False)
+    assert big.effect == (0.0, 3.0) and big.power > null.power
+    assert "'recipe' = (0, 3)" in str(big)
+    with pytest.raises(ValueError, match=r"'recipe' has 2 columns .* test='lrt'"):
+        mm.power(fit, "recipe", [1.0, 1.0], nsim=10, test="satterthwaite", progress=False)
+    with pytest.raises(ValueError, match="effect must be 2 finite number"):
+        mm.power(fit, "recipe", 1.0, nsim=10, progress=False)
+    with pytest.raises(ValueError, match="a fixed effect or a term of the formula"):
+        mm.power(fit, "recipes", 1.0, nsim=10, progress=False)

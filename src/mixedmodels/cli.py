@@ -180,6 +180,15 @@ def _sizes(text: str) -> list[int]:
         raise CliError(f"--sizes must be whole numbers separated by commas, not {text!r}") from None
 
 
+def _effect(text: str) -> float | list[float]:
+    """``--effect``: a number, or comma-separated numbers (a term with several columns)."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or comma-separated numbers: {text!r}") from None
+    return values[0] if len(values) == 1 else values
+
+
 def _power(args) -> str:
     """``power``: simulated power of the test of one fixed effect (a curve with --along)."""
     from . import power
@@ -504,7 +513,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_power_verb(sub) -> None:
     p = _model_verb(sub, "power", "simulated power of the test of a fixed effect (simr's powerSim)", _power)
     p.add_argument("--term", required=True, help="the fixed-effect coefficient tested, e.g. Days")
-    p.add_argument("--effect", type=float, required=True, help="its value in the simulations")
+    p.add_argument(
+        "--effect",
+        type=_effect,
+        required=True,
+        help="its value in the simulations; for a term with several columns one per column, comma-separated",
+    )
     p.add_argument("--nsim", type=int, default=1000, help="replicates (per size; default 1000)")
     p.add_argument(
         "--test",

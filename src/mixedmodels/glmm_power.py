@@ -39,7 +39,15 @@ from .glmm import criterion_function, fit_glmm, laplace_vcov, stage_one
 from .glmm_bootstrap import GlmerRefits, glmer_blocks
 from .glmm_results import GlmerFit
 from .irls import IrlsError
-from .power_results import PowerCurve, PowerResult, extended_fit, power_by_simulation, replicate_pvalues
+from .power_results import (
+    PowerCurve,
+    PowerResult,
+    check_common,
+    extended_fit,
+    power_by_simulation,
+    replicate_pvalues,
+    term_columns,
+)
 
 __all__ = ["glmer_power"]
 
@@ -113,11 +121,13 @@ def _wald_p(estimate: float, variance: float) -> float:
 
 
 class _LrtRefits:
-    """p-values of the likelihood-ratio test of column ``j``: full and reduced model refitted."""
+    """p-values of the likelihood-ratio test of columns ``cols`` (chi-square on as many df):
+    full and reduced model refitted."""
 
-    def __init__(self, fit: GlmerFit, j: int):
-        reduced = _without_column(fit, j)
+    def __init__(self, fit: GlmerFit, cols: list[int]):
+        reduced = _without_columns(fit, cols)
         self.models = tuple(GlmerRefits(f, None, CHUNK, LARGE_CHUNK) for f in (fit, reduced))
+        self.df = len(cols)
 
     def chunk_size(self) -> int:
         return min(m.chunk_size() for m in self.models)
@@ -132,7 +142,7 @@ class _LrtRefits:
             failed |= status == "failed"
             criteria.append(_criteria(model, theta, values[:, model.nt :], Y))
         chisq = np.maximum(criteria[1] - criteria[0], 0.0)
-        p = np.where(failed | ~np.isfinite(chisq), np.nan, stats.chi2.sf(chisq, 1))
+        p = np.where(failed | ~np.isfinite(chisq), np.nan, stats.chi2.sf(chisq, self.df))
         return p[:, None], _failed_status(p), None
 
 
@@ -155,11 +165,11 @@ def _criteria(refits: GlmerRefits, theta: np.ndarray, beta: np.ndarray, Y: np.nd
     return out
 
 
-def _without_column(fit: GlmerFit, j: int) -> GlmerFit:
-    """The fit's model without column ``j`` of ``X``, fitted by the same criterion."""
-    names = fit.fixef_names
-    design = replace(fit.design, X=np.delete(fit.design.X, j, axis=1), fixef_names=names[:j] + names[j + 1 :])
-    model = replace(fit.model, X=np.delete(fit.model.X, j, axis=1))
+def _without_columns(fit: GlmerFit, cols: list[int]) -> GlmerFit:
+    """The fit's model without columns ``cols`` of ``X``, fitted by the same criterion."""
+    names = tuple(n for i, n in enumerate(fit.fixef_names) if i not in cols)
+    design = replace(fit.design, X=np.delete(fit.design.X, cols, axis=1), fixef_names=names)
+    model = replace(fit.model, X=np.delete(fit.model.X, cols, axis=1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         optimum = fit_glmm(model, fit.nagq)
@@ -169,14 +179,14 @@ def _without_column(fit: GlmerFit, j: int) -> GlmerFit:
 # --------------------------------------------------------------------------- designs
 # --------------------------------------------------------------------------- driver
 def _simulated_pvalues(
-    fit: GlmerFit, design_fit: GlmerFit, j: int, effect: float, test: str, nsim: int, seed, progress: bool
+    fit: GlmerFit, design_fit: GlmerFit, cols: list[int], effect, test: str, nsim: int, seed, progress: bool
 ) -> np.ndarray:
     """p-values of ``nsim`` replicates simulated on ``design_fit``'s design with ``fit``'s
-    parameters (coefficient ``j`` set to ``effect``)."""
+    parameters (coefficients ``cols`` set to ``effect``)."""
     beta = fit.beta.copy()
-    beta[j] = effect
+    beta[cols] = effect
     params = (beta, fit.theta)
-    engine = _ZRefits(design_fit, j) if test == "z" else _LrtRefits(design_fit, j)
+    engine = _ZRefits(design_fit, cols[0]) if test == "z" else _LrtRefits(design_fit, cols)
 
     def blocks(rng, m, block):
         return glmer_blocks(design_fit, m, False, rng, block, params)
@@ -184,28 +194,22 @@ def _simulated_pvalues(
     return replicate_pvalues(engine, blocks, nsim, seed, progress)
 
 
-def _check(fit: GlmerFit, term: str, test: str, nsim: int, alpha: float) -> int:
-    """The column of ``term`` after checking the arguments."""
+def _check(fit: GlmerFit, test: str, nsim: int, alpha: float) -> None:
+    """Refuse arguments that cannot be simulated or tested."""
     if fit.family.name not in ("binomial", "poisson"):
         raise ValueError(f"power is available for binomial and Poisson glmer fits, not {fit.family.name}")
-    if term not in fit.fixef_names:
-        raise ValueError(f"term must be one of the fixed effects {list(fit.fixef_names)}, not {term!r}")
     if test not in TESTS:
         raise ValueError(
             f"test must be 'z' (Wald) or 'lrt' for a glmer fit, not {test!r}"
             + (" (Satterthwaite's t test is for lmer fits)" if test == "satterthwaite" else "")
         )
-    if nsim < 1:
-        raise ValueError(f"nsim must be at least 1, not {nsim}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be between 0 and 1, not {alpha}")
-    return fit.fixef_names.index(term)
+    check_common(nsim, alpha)
 
 
 def glmer_power(
     fit: GlmerFit,
     term: str,
-    effect: float,
+    effect,
     nsim: int = 1000,
     test: str = "z",
     alpha: float = 0.05,
@@ -219,15 +223,17 @@ def glmer_power(
 
     The arguments are :func:`mixedmodels.power`'s, with ``fit`` a binomial or Poisson glmer
     fit, ``effect`` on the link scale, and ``test`` "z" (the refit's Wald z test, simr's
-    default for glmer fits) or "lrt" (against the model without ``term``, chi-square on 1 df).
+    default for glmer fits) or "lrt" (against the model without ``term``'s columns, chi-square
+    on as many df).
     Returns a PowerResult, or with ``along`` a PowerCurve.
     """
     if not isinstance(fit, GlmerFit):
         raise TypeError(f"glmer_power needs a fit from mm.glmer, not {type(fit).__name__}")
-    j = _check(fit, term, test, int(nsim), alpha)
+    _check(fit, test, int(nsim), alpha)
+    cols, values, recorded = term_columns(fit, term, effect, test == "lrt")
 
     def pvalues(size: int | None, stream: np.random.SeedSequence) -> np.ndarray:
         design = extended_fit(fit, along, size)
-        return _simulated_pvalues(fit, design, j, effect, test, int(nsim), stream, progress)
+        return _simulated_pvalues(fit, design, cols, values, test, int(nsim), stream, progress)
 
-    return power_by_simulation(term, effect, test, alpha, seed, along, sizes, pvalues)
+    return power_by_simulation(term, recorded, test, alpha, seed, along, sizes, pvalues)

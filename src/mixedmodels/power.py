@@ -38,7 +38,15 @@ from .engine import fit_model, model_pls, refit
 from .glmm_power import glmer_power
 from .glmm_results import GlmerFit
 from .many import _batch_estimates, _single_estimates
-from .power_results import PowerCurve, PowerResult, extended_fit, power_by_simulation, replicate_pvalues
+from .power_results import (
+    PowerCurve,
+    PowerResult,
+    check_common,
+    extended_fit,
+    power_by_simulation,
+    replicate_pvalues,
+    term_columns,
+)
 from .results import LmerFit
 from .simulate import lmer_blocks
 
@@ -55,19 +63,21 @@ def _quiet_fit(design, formula: str, theta: np.ndarray, reml: bool) -> LmerFit:
         return fit_model(formula, design, model_pls(design), reml, start=theta)
 
 
-def _without_column(fit: LmerFit, j: int, theta: np.ndarray) -> LmerFit:
-    """The fit's model without column ``j`` of ``X``, by maximum likelihood."""
-    names = fit.design.fixef_names
-    design = replace(fit.design, X=np.delete(fit.design.X, j, axis=1), fixef_names=names[:j] + names[j + 1 :])
+def _without_columns(fit: LmerFit, cols: list[int], theta: np.ndarray) -> LmerFit:
+    """The fit's model without columns ``cols`` of ``X``, by maximum likelihood."""
+    names = tuple(n for i, n in enumerate(fit.design.fixef_names) if i not in cols)
+    design = replace(fit.design, X=np.delete(fit.design.X, cols, axis=1), fixef_names=names)
     return _quiet_fit(design, fit.formula, theta, reml=False)
 
 
 class _LrtRefits:
-    """p-values of the likelihood-ratio test of column ``j``: full and reduced model refitted."""
+    """p-values of the likelihood-ratio test of columns ``cols`` (chi-square on as many df):
+    full and reduced model refitted."""
 
-    def __init__(self, fit: LmerFit, j: int, theta: np.ndarray):
+    def __init__(self, fit: LmerFit, cols: list[int], theta: np.ndarray):
         full = _quiet_fit(fit.design, fit.formula, theta, reml=False)
-        self.models = (_LmerChunk(full, None), _LmerChunk(_without_column(fit, j, theta), None))
+        self.models = (_LmerChunk(full, None), _LmerChunk(_without_columns(fit, cols, theta), None))
+        self.df = len(cols)
 
     def chunk_size(self) -> int:
         return min(m.chunk_size() for m in self.models)
@@ -82,7 +92,7 @@ class _LrtRefits:
             deviances.append(_deviances(model, theta, Y))
             failed |= status == "failed"
         chisq = np.maximum(deviances[1] - deviances[0], 0.0)
-        p = np.where(failed, np.nan, stats.chi2.sf(chisq, 1))
+        p = np.where(failed, np.nan, stats.chi2.sf(chisq, self.df))
         return p[:, None], np.where(failed, "failed", "ok"), None
 
 
@@ -97,9 +107,9 @@ class _SatterthwaiteRefits:
     """p-values of the Satterthwaite t test of column ``j``: the refits, their standard errors
     and degrees of freedom batched as ``lmer_many``'s."""
 
-    def __init__(self, fit: LmerFit, j: int, theta: np.ndarray):
+    def __init__(self, fit: LmerFit, cols: list[int], theta: np.ndarray):
         base = _quiet_fit(fit.design, fit.formula, theta, reml=fit.reml)
-        self.model, self.j = _LmerChunk(base, None), j
+        self.model, self.j = _LmerChunk(base, None), cols[0]
 
     def chunk_size(self) -> int:
         return self.model.chunk_size()
@@ -132,7 +142,8 @@ def _kr_pvalue(fit: LmerFit, j: int) -> float:
 class _KenwardRogerRefits(_SatterthwaiteRefits):
     """p-values of the Kenward-Roger t test of column ``j``, refit by refit (REML refits)."""
 
-    def __init__(self, fit: LmerFit, j: int, theta: np.ndarray):
+    def __init__(self, fit: LmerFit, cols: list[int], theta: np.ndarray):
+        j = cols[0]
         base = _quiet_fit(fit.design, fit.formula, theta, reml=True)
         self.model, self.j = _LmerChunk(base, lambda f: _kr_pvalue(f, j)), j
 
@@ -145,12 +156,12 @@ class _KenwardRogerRefits(_SatterthwaiteRefits):
 # --------------------------------------------------------------------------- designs
 # --------------------------------------------------------------------------- driver
 def _simulated_pvalues(
-    fit: LmerFit, design_fit: LmerFit, j: int, effect: float, test: str, nsim: int, seed, progress: bool
+    fit: LmerFit, design_fit: LmerFit, cols: list[int], effect, test: str, nsim: int, seed, progress: bool
 ) -> np.ndarray:
     """p-values of ``nsim`` replicates simulated on ``design_fit``'s design with ``fit``'s
-    parameters (coefficient ``j`` set to ``effect``)."""
+    parameters (coefficients ``cols`` set to ``effect``)."""
     beta = fit.fixef.to_numpy().copy()
-    beta[j] = effect
+    beta[cols] = effect
     params = (beta, fit.opt.theta, fit.sigma)
     makers: dict[str, type[_LrtRefits] | type[_SatterthwaiteRefits]] = {
         "lrt": _LrtRefits,
@@ -158,7 +169,7 @@ def _simulated_pvalues(
         "kr": _KenwardRogerRefits,
     }
     maker = makers[test]
-    engine = maker(design_fit, j, fit.opt.theta)
+    engine = maker(design_fit, cols, fit.opt.theta)
 
     def blocks(rng, m, block):
         return lmer_blocks(design_fit, m, False, rng, block, params)
@@ -166,27 +177,21 @@ def _simulated_pvalues(
     return replicate_pvalues(engine, blocks, nsim, seed, progress)
 
 
-def _check(fit: LmerFit, term: str, test: str, nsim: int, alpha: float) -> int:
-    """The column of ``term`` after checking the arguments."""
+def _check(fit: LmerFit, test: str, nsim: int, alpha: float) -> None:
+    """Refuse arguments that cannot be simulated or tested."""
     if not isinstance(fit, LmerFit):
         raise TypeError(f"power needs a fit from mm.lmer, not {type(fit).__name__}")
     fit.require_rows("power")
-    if term not in fit.fixef_names:
-        raise ValueError(f"term must be one of the fixed effects {list(fit.fixef_names)}, not {term!r}")
     if test not in TESTS:
         hint = " (the z test is for glmer fits)" if test == "z" else ""
         raise ValueError(f"test must be 'lrt', 'satterthwaite' or 'kr', not {test!r}{hint}")
-    if nsim < 1:
-        raise ValueError(f"nsim must be at least 1, not {nsim}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be between 0 and 1, not {alpha}")
-    return fit.fixef_names.index(term)
+    check_common(nsim, alpha)
 
 
 def power(
     fit: LmerFit | GlmerFit,
     term: str,
-    effect: float,
+    effect,
     nsim: int = 1000,
     test: str = "lrt",
     alpha: float = 0.05,
@@ -204,15 +209,19 @@ def power(
         set to ``effect``, new random effects in every replicate. A glmer fit (binomial or
         Poisson) goes to :func:`mixedmodels.glmm_power.glmer_power`, with ``test`` "z" or "lrt".
     term : str
-        A fixed-effect coefficient (a column name of ``X``, as in ``fit.fixef``).
-    effect : float
-        Its value in the simulations.
+        A fixed-effect coefficient (a column name of ``X``, as in ``fit.fixef``), or a term of
+        the formula with several columns (a factor such as ``"recipe"``), tested as a whole by
+        the likelihood-ratio test (simr's ``fixed("recipe", "lr")``).
+    effect : float, sequence or dict
+        Its value in the simulations; for a term with several columns one value per column, in
+        the order of ``fit.fixef`` or as a dict ``{column: value}``.
     nsim : int
         Replicates (per size with ``along``).
     test : {"lrt", "satterthwaite", "kr"}
-        The likelihood-ratio test against the model without ``term`` (both by ML, chi-square on
-        1 df), the t test with Satterthwaite's degrees of freedom (by the fit's criterion), or
-        the t test with Kenward-Roger's standard error and degrees of freedom (REML refits).
+        The likelihood-ratio test against the model without ``term``'s columns (both by ML,
+        chi-square on as many df), the t test with Satterthwaite's degrees of freedom (by the
+        fit's criterion), or the t test with Kenward-Roger's standard error and degrees of
+        freedom (REML refits).
     alpha : float
         Significance level.
     seed : int, SeedSequence or None
@@ -231,10 +240,11 @@ def power(
     """
     if isinstance(fit, GlmerFit):  # glmer fits: test "z" or "lrt", see mixedmodels.glmm_power
         return glmer_power(fit, term, effect, nsim, test, alpha, seed, along, sizes, progress)
-    j = _check(fit, term, test, int(nsim), alpha)
+    _check(fit, test, int(nsim), alpha)
+    cols, values, recorded = term_columns(fit, term, effect, test == "lrt")
 
     def pvalues(size: int | None, stream: np.random.SeedSequence) -> np.ndarray:
         design = extended_fit(fit, along, size)
-        return _simulated_pvalues(fit, design, j, effect, test, int(nsim), stream, progress)
+        return _simulated_pvalues(fit, design, cols, values, test, int(nsim), stream, progress)
 
-    return power_by_simulation(term, effect, test, alpha, seed, along, sizes, pvalues)
+    return power_by_simulation(term, recorded, test, alpha, seed, along, sizes, pvalues)

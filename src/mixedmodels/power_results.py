@@ -23,11 +23,13 @@ from .progress import progress_bar
 __all__ = [
     "PowerCurve",
     "PowerResult",
+    "check_common",
     "clopper_pearson",
     "extended_fit",
     "extend",
     "power_by_simulation",
     "replicate_pvalues",
+    "term_columns",
 ]
 
 _TEST_NAMES = {
@@ -69,9 +71,9 @@ class PowerResult:
     Attributes
     ----------
     term : str
-        The coefficient tested.
-    effect : float
-        Its value in the simulations.
+        The coefficient tested, or a term of the formula with several columns (a factor).
+    effect : float or tuple of float
+        Its value in the simulations (one per column of a term with several).
     test : str
         "lrt", "satterthwaite", "kr" or (a glmer fit's Wald test) "z".
     alpha : float
@@ -83,7 +85,7 @@ class PowerResult:
     """
 
     term: str
-    effect: float
+    effect: float | tuple[float, ...]
     test: str
     alpha: float
     pvalues: np.ndarray
@@ -118,7 +120,7 @@ class PowerResult:
         test = _TEST_NAMES[self.test]
         lo, hi = self.ci
         return [
-            f"Power for {self.term!r} = {self.effect:g} ({test}, alpha = {self.alpha:g}):",
+            f"Power for {self.term!r} = {_effect_text(self.effect)} ({test}, alpha = {self.alpha:g}):",
             f"{100 * self.power:.2f}% (95% CI {100 * lo:.2f}, {100 * hi:.2f}; Clopper-Pearson)",
             f"{self.successes} of {self.nsim - self.n_failed} replicates significant, "
             f"{self.n_failed} failed refits",
@@ -179,7 +181,8 @@ class PowerCurve:
 
     def __str__(self) -> str:
         first = self.results[0]
-        head = f"Power curve for {first.term!r} = {first.effect:g} along {self.along!r} ({first.test})"
+        effect = _effect_text(first.effect)
+        head = f"Power curve for {first.term!r} = {effect} along {self.along!r} ({first.test})"
         return "\n".join([head, self.table.to_string()])
 
     def _repr_html_(self) -> str:
@@ -225,7 +228,53 @@ def extend(data: pd.DataFrame, along: str, size: int) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def power_by_simulation(term: str, effect: float, test: str, alpha: float, seed, along, sizes, pvalues):
+def _effect_text(effect: float | tuple[float, ...]) -> str:
+    return f"{effect:g}" if isinstance(effect, float) else "(" + ", ".join(f"{v:g}" for v in effect) + ")"
+
+
+def check_common(nsim: int, alpha: float) -> None:
+    """Refuse a number of replicates or a significance level that makes no sense."""
+    if nsim < 1:
+        raise ValueError(f"nsim must be at least 1, not {nsim}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, not {alpha}")
+
+
+def term_columns(
+    fit, term: str, effect, several: bool = True
+) -> tuple[list[int], np.ndarray, float | tuple[float, ...]]:
+    """The columns of ``X`` that ``term`` names (a coefficient, or a term of the formula such as
+    a factor, with all its columns), their values in the simulations, and the effect as a
+    result records it (a float, or a tuple for several columns). ``several``: whether the test
+    takes a term of several columns (the likelihood-ratio test does; a t or z test does not)."""
+    names = list(fit.fixef_names)
+    if term in names:
+        cols = [names.index(term)]
+    else:
+        spec = fit.design.xspec
+        terms = [spec.terms[spec.names.index(n)] for n in names] if spec is not None else []
+        cols = [i for i, t in enumerate(terms) if t == term]
+        if not cols:
+            choices = list(dict.fromkeys([*names, *terms]))
+            raise ValueError(f"term must be a fixed effect or a term of the formula {choices}, not {term!r}")
+    columns = [names[i] for i in cols]
+    if len(cols) > 1 and not several:
+        raise ValueError(f"{term!r} has {len(cols)} columns {columns}: test it as a whole with test='lrt'")
+    if isinstance(effect, dict):
+        if sorted(effect) != sorted(columns):
+            raise ValueError(f"effect must give the columns of {term!r}: {columns}, not {sorted(effect)}")
+        effect = [effect[c] for c in columns]
+    values = np.atleast_1d(np.asarray(effect, dtype=float))
+    if values.shape != (len(cols),) or not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"effect must be {len(cols)} finite number(s), one per column of {term!r} {columns}, "
+            f"not {effect!r}"
+        )
+    recorded = float(values[0]) if len(cols) == 1 else tuple(float(v) for v in values)
+    return cols, values, recorded
+
+
+def power_by_simulation(term: str, effect, test: str, alpha: float, seed, along, sizes, pvalues):
     """A power result, or a curve over ``sizes`` levels of ``along``, from the p-values of
     simulated replicates.
 
@@ -237,10 +286,10 @@ def power_by_simulation(term: str, effect: float, test: str, alpha: float, seed,
         raise ValueError("along and sizes go together")
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     if along is None:
-        return PowerResult(term, float(effect), test, alpha, pvalues(None, seq), seed)
+        return PowerResult(term, effect, test, alpha, pvalues(None, seq), seed)
     sizes = tuple(int(s) for s in sizes)
     results = tuple(
-        PowerResult(term, float(effect), test, alpha, pvalues(size, stream), seed)
+        PowerResult(term, effect, test, alpha, pvalues(size, stream), seed)
         for size, stream in zip(sizes, seq.spawn(len(sizes)))
     )
     return PowerCurve(along, sizes, results)
