@@ -28,6 +28,8 @@ from .options import format_bytes, options
 from .pls import PLS
 from .results import LmerFit
 
+EXACT = (1e-12, 1e-15)  # the polish's xtol and ftol: the optimum to the criterion's rounding
+
 __all__ = ["aliased_notes", "check_memory", "fit_model", "model_pls", "refit"]
 
 
@@ -59,7 +61,7 @@ def fit_model(
     theta0 = layout.start() if start is None else np.asarray(start, dtype=float)
     opt = minimize_theta(fn, theta0, layout.lower())
     if not pls.large:  # evaluations cheap enough: refine to the exact optimum (lme4 stops short)
-        opt = polish(fn, opt, layout.lower())
+        opt = polish(fn, opt, layout.lower(), EXACT)
     factor = pls.factor(opt.theta)
     if factor is None or not np.isfinite(opt.fmin):
         raise ValueError("the model could not be fitted: the criterion is not finite at any theta tried")

@@ -138,12 +138,17 @@ def snap_to_boundary(fn, theta, fmin, lower, tol) -> tuple[np.ndarray, float, in
 
 
 def newton(
-    fn: Callable[[np.ndarray], float], start: np.ndarray, lower: np.ndarray, fstart: float | None = None
+    fn: Callable[[np.ndarray], float],
+    start: np.ndarray,
+    lower: np.ndarray,
+    fstart: float | None = None,
+    tolerances: tuple[float, float] = (1e-9, 1e-13),
 ) -> tuple[np.ndarray, float, bool, int]:
     """Projected Newton steps (:mod:`mixedmodels.newton`) from ``start`` on one problem.
 
-    ``fstart``, when given, is ``fn(start)``, known already. Returns the point reached, its
-    value, whether the steps converged, and the evaluations.
+    ``fstart``, when given, is ``fn(start)``, known already; ``tolerances`` the steps' ``xtol``
+    and ``ftol``. Returns the point reached, its value, whether the steps converged, and the
+    evaluations.
     """
     count = [0]
 
@@ -151,13 +156,21 @@ def newton(
         count[0] += 1
         return fn(theta)
 
-    theta, fmin, ok = minimize_one(counted, np.asarray(start, dtype=float), lower, max_iter=20, f0=fstart)
+    xtol, ftol = tolerances
+    theta, fmin, ok = minimize_one(
+        counted, np.asarray(start, dtype=float), lower, xtol=xtol, ftol=ftol, max_iter=20, f0=fstart
+    )
     return theta, float(fmin), ok, count[0]
 
 
-def polish(fn: Callable[[np.ndarray], float], opt: OptSummary, lower: np.ndarray) -> OptSummary:
+def polish(
+    fn: Callable[[np.ndarray], float],
+    opt: OptSummary,
+    lower: np.ndarray,
+    tolerances: tuple[float, float] = (1e-9, 1e-13),
+) -> OptSummary:
     """Newton refinement of an optimum; kept only where it lowers the criterion."""
-    theta, fmin, ok, evaluations = newton(fn, opt.theta, lower, opt.fmin)
+    theta, fmin, ok, evaluations = newton(fn, opt.theta, lower, opt.fmin, tolerances)
     if ok and fmin <= opt.fmin:
         return replace(opt, theta=theta, fmin=fmin, feval=opt.feval + evaluations, polished=True)
     return replace(opt, feval=opt.feval + evaluations)
