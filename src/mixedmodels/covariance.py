@@ -166,7 +166,7 @@ def sdcor_from_theta(layout: ThetaLayout, theta: np.ndarray, sigma: np.ndarray) 
         cov = T @ np.swapaxes(T, 1, 2) * (sigma**2)[:, None, None]
         sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
         with np.errstate(invalid="ignore", divide="ignore"):
-            corr = cov / (sd[:, :, None] * sd[:, None, :])
+            corr = np.clip(cov / (sd[:, :, None] * sd[:, None, :]), -1.0, 1.0)  # rounding: 1 + 2e-16
         out[:, lo : lo + len(rows)] = np.where(rows == cols, sd[:, rows], corr[:, rows, cols])
     return out
 
