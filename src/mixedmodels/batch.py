@@ -195,6 +195,10 @@ class BatchCriterion:
     def estimates(self, theta: np.ndarray, resp: dict) -> tuple[np.ndarray, np.ndarray]:
         """``beta`` (R, p) and ``sigma`` (R,) at each row of ``theta``."""
         L, _, r2 = self.factor(theta, resp)
+        return self.estimates_from(L, r2)
+
+    def estimates_from(self, L: np.ndarray, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``beta`` and ``sigma`` from the stacked factors and ``r2`` that :meth:`factor` gives."""
         LS = L[:, :-1, :-1]
         c = L[:, -1, :-1]
         v = np.linalg.solve(np.swapaxes(LS, 1, 2), c[:, :, None])[:, :, 0]

@@ -40,10 +40,12 @@ from .glmm_bootstrap import GlmerRefits, glmer_blocks
 from .glmm_results import GlmerFit
 from .irls import IrlsError
 from .power_results import (
+    LrtRefits,
     PowerCurve,
     PowerResult,
     check_common,
     extended_fit,
+    failed_status,
     power_by_simulation,
     replicate_pvalues,
     term_columns,
@@ -56,10 +58,6 @@ FAILURES = (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError)
 
 
 # --------------------------------------------------------------------------- refits
-def _failed_status(p: np.ndarray) -> np.ndarray:
-    return np.where(np.isnan(p), "failed", "ok")
-
-
 class _ZRefits:
     """p-values of the Wald z test of column ``j`` on each replicate's refit."""
 
@@ -84,7 +82,7 @@ class _ZRefits:
                 p[i] = self._laplace_pvalue(Y[:, i], np.concatenate([theta[i], values[i, nt:]]))
         else:
             p[:] = [self._full_pvalue(Y[:, i]) for i in range(m)]
-        return p[:, None], _failed_status(p), None
+        return p[:, None], failed_status(p), None
 
     def _laplace_pvalue(self, y: np.ndarray, x: np.ndarray) -> float:
         """The z test at a Laplace refit ``x = (theta, beta)``: stage 1 of the replicate (from its
@@ -120,30 +118,17 @@ def _wald_p(estimate: float, variance: float) -> float:
     return float(2.0 * stats.norm.sf(abs(estimate) / math.sqrt(variance)))
 
 
-class _LrtRefits:
+class _LrtRefits(LrtRefits):
     """p-values of the likelihood-ratio test of columns ``cols`` (chi-square on as many df):
-    full and reduced model refitted."""
+    full and reduced model refitted by the fit's criterion."""
 
     def __init__(self, fit: GlmerFit, cols: list[int]):
         reduced = _without_columns(fit, cols)
-        self.models = tuple(GlmerRefits(f, None, CHUNK, LARGE_CHUNK) for f in (fit, reduced))
-        self.df = len(cols)
+        super().__init__(tuple(GlmerRefits(f, None, CHUNK, LARGE_CHUNK) for f in (fit, reduced)), len(cols))
 
-    def chunk_size(self) -> int:
-        return min(m.chunk_size() for m in self.models)
-
-    def bytes_per_replicate(self) -> float:
-        return max(m.bytes_per_replicate() for m in self.models)
-
-    def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
-        criteria, failed = [], np.zeros(Y.shape[1], dtype=bool)
-        for model in self.models:
-            values, status, theta = model.run(Y)
-            failed |= status == "failed"
-            criteria.append(_criteria(model, theta, values[:, model.nt :], Y))
-        chisq = np.maximum(criteria[1] - criteria[0], 0.0)
-        p = np.where(failed | ~np.isfinite(chisq), np.nan, stats.chi2.sf(chisq, self.df))
-        return p[:, None], _failed_status(p), None
+    def criterion(self, model: GlmerRefits, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        values, status, theta = model.run(Y)
+        return _criteria(model, theta, values[:, model.nt :], Y), status == "failed"
 
 
 def _criteria(refits: GlmerRefits, theta: np.ndarray, beta: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -176,7 +161,6 @@ def _without_columns(fit: GlmerFit, cols: list[int]) -> GlmerFit:
     return replace(fit, design=design, model=model, optimum=optimum, messages=())
 
 
-# --------------------------------------------------------------------------- designs
 # --------------------------------------------------------------------------- driver
 def _simulated_pvalues(
     fit: GlmerFit, design_fit: GlmerFit, cols: list[int], effect, test: str, nsim: int, seed, progress: bool

@@ -226,8 +226,18 @@ class LmFit(InformationCriteria):
 
     @cached_property
     def loglik(self) -> float:
+        return self._profiled_loglik(self.nobs)
+
+    @cached_property
+    def reml_loglik(self) -> float:
+        """The REML log-likelihood, as R's ``logLik(fit, REML = TRUE)``: the profiled one with
+        ``n - p`` observations, less ``log|R|`` (``R`` the triangular factor of the weighted X)."""
+        R = self.qr[2]
+        return self._profiled_loglik(self.nobs - self.rank) - float(np.sum(np.log(np.abs(np.diag(R)))))
+
+    def _profiled_loglik(self, n: int) -> float:
+        """``sum(log w) / 2 - n/2 (log 2 pi + 1 - log n + log RSS)``, sigma profiled out."""
         w = self.weights[self.weights > 0]
-        n = self.nobs
         return 0.5 * (np.sum(np.log(w)) - n * (math.log(2 * math.pi) + 1 - math.log(n) + math.log(self.rss)))
 
     @property

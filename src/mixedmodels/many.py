@@ -165,8 +165,8 @@ def _batch_estimates(batch: BatchCriterion, Y: np.ndarray, theta: np.ndarray) ->
     stacked factor ``L_S`` (as :meth:`PLS.rx_lower` reads it from a single factor).
     """
     resp = batch.responses(Y)
-    beta, sigma = batch.estimates(theta, resp)
-    L, crit, _ = batch.factor(theta, resp)
+    L, crit, r2 = batch.factor(theta, resp)
+    beta, sigma = batch.estimates_from(L, r2)
     qr, p = batch.qrest, batch.p
     inv = np.linalg.inv(L[:, qr : qr + p, qr : qr + p])
     se = sigma[:, None] * np.sqrt(np.einsum("Rij,Rij->Rj", inv, inv))

@@ -39,10 +39,12 @@ from .glmm_power import glmer_power
 from .glmm_results import GlmerFit
 from .many import _batch_estimates, _single_estimates
 from .power_results import (
+    LrtRefits,
     PowerCurve,
     PowerResult,
     check_common,
     extended_fit,
+    failed_status,
     power_by_simulation,
     replicate_pvalues,
     term_columns,
@@ -70,37 +72,25 @@ def _without_columns(fit: LmerFit, cols: list[int], theta: np.ndarray) -> LmerFi
     return _quiet_fit(design, fit.formula, theta, reml=False)
 
 
-class _LrtRefits:
+class _LrtRefits(LrtRefits):
     """p-values of the likelihood-ratio test of columns ``cols`` (chi-square on as many df):
-    full and reduced model refitted."""
+    full and reduced model refitted by maximum likelihood."""
 
     def __init__(self, fit: LmerFit, cols: list[int], theta: np.ndarray):
         full = _quiet_fit(fit.design, fit.formula, theta, reml=False)
-        self.models = (_LmerChunk(full, None), _LmerChunk(_without_columns(fit, cols, theta), None))
-        self.df = len(cols)
+        reduced = _without_columns(fit, cols, theta)
+        super().__init__((_LmerChunk(full, None), _LmerChunk(reduced, None)), len(cols))
 
-    def chunk_size(self) -> int:
-        return min(m.chunk_size() for m in self.models)
-
-    def bytes_per_replicate(self) -> float:
-        return max(m.bytes_per_replicate() for m in self.models)
-
-    def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
-        deviances, failed = [], np.zeros(Y.shape[1], dtype=bool)
-        for model in self.models:
-            _, status, theta = model.run(Y)
-            deviances.append(_deviances(model, theta, Y))
-            failed |= status == "failed"
-        chisq = np.maximum(deviances[1] - deviances[0], 0.0)
-        p = np.where(failed, np.nan, stats.chi2.sf(chisq, self.df))
-        return p[:, None], np.where(failed, "failed", "ok"), None
-
-
-def _deviances(model: _LmerChunk, theta: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """The ML deviance of each response (a column of ``Y``) at its row of ``theta``."""
-    if model.batch is not None:
-        return model.batch.criterion(theta, model.batch.responses(Y))
-    return np.array([refit(model.fit, Y[:, i], theta=theta[i]).objective for i in range(Y.shape[1])])
+    def criterion(self, model: _LmerChunk, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The ML deviance of each response (a column of ``Y``) at its refit."""
+        _, status, theta = model.run(Y)
+        if model.batch is not None:
+            deviance = model.batch.criterion(theta, model.batch.responses(Y))
+        else:
+            deviance = np.array(
+                [refit(model.fit, Y[:, i], theta=theta[i]).objective for i in range(Y.shape[1])]
+            )
+        return deviance, status == "failed"
 
 
 class _SatterthwaiteRefits:
@@ -129,7 +119,7 @@ class _SatterthwaiteRefits:
                 else _single_estimates(self.model.fit, Y[:, good], theta[good])
             )
             p[good] = 2.0 * stats.t.sf(np.abs(est.beta[:, j] / est.se[:, j]), est.df[:, j])
-        return p[:, None], np.where(np.isnan(p), "failed", "ok"), None
+        return p[:, None], failed_status(p), None
 
 
 def _kr_pvalue(fit: LmerFit, j: int) -> float:
@@ -153,7 +143,6 @@ class _KenwardRogerRefits(_SatterthwaiteRefits):
         return values, np.where(failed, "failed", "ok"), None
 
 
-# --------------------------------------------------------------------------- designs
 # --------------------------------------------------------------------------- driver
 def _simulated_pvalues(
     fit: LmerFit, design_fit: LmerFit, cols: list[int], effect, test: str, nsim: int, seed, progress: bool

@@ -23,9 +23,11 @@ from .progress import progress_bar
 __all__ = [
     "PowerCurve",
     "PowerResult",
+    "LrtRefits",
     "check_common",
     "clopper_pearson",
     "extended_fit",
+    "failed_status",
     "extend",
     "power_by_simulation",
     "replicate_pvalues",
@@ -226,6 +228,37 @@ def extend(data: pd.DataFrame, along: str, size: int) -> pd.DataFrame:
         rows[along] = f"{level}" if copy == 0 else f"{level}.{copy}"
         parts.append(rows)
     return pd.concat(parts, ignore_index=True)
+
+
+class LrtRefits:
+    """p-values of a likelihood-ratio test of ``df`` columns: the full and the reduced model
+    (``models``) refitted to each replicate. A subclass gives :meth:`criterion`, each model's
+    ``-2 log L`` per replicate (up to a constant the two models share)."""
+
+    def __init__(self, models: tuple, df: int):
+        self.models, self.df = models, df
+
+    def chunk_size(self) -> int:
+        return min(m.chunk_size() for m in self.models)
+
+    def bytes_per_replicate(self) -> float:
+        return max(m.bytes_per_replicate() for m in self.models)
+
+    def criterion(self, model, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``model``'s criterion of each replicate (a column of ``Y``) and which refits failed."""
+        raise NotImplementedError
+
+    def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        (full, failed_full), (reduced, failed_reduced) = (self.criterion(m, Y) for m in self.models)
+        chisq = np.maximum(reduced - full, 0.0)
+        failed = failed_full | failed_reduced | ~np.isfinite(chisq)
+        p = np.where(failed, np.nan, stats.chi2.sf(chisq, self.df))
+        return p[:, None], failed_status(p), None
+
+
+def failed_status(p: np.ndarray) -> np.ndarray:
+    """A replicate's status from its p-value: "failed" where it is NaN."""
+    return np.where(np.isnan(p), "failed", "ok")
 
 
 def _effect_text(effect: float | tuple[float, ...]) -> str:

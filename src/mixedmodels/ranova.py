@@ -10,14 +10,12 @@ With ``reduce_terms`` (lmerTest's default) a term with an intercept and other co
 ``(1 + x | g)``, is reduced to ``(1 | g)`` (the row "x in (1 + x | g)"); an intercept-only term,
 or a term without an intercept, is dropped. A ``||`` term counts as lme4 expands it: ``(x || g)``
 is ``(1 | g) + (0 + x | g)``. A model left without random effects is the linear model, its
-log-likelihood the REML one for a REML fit (R's ``logLik(lm, REML = TRUE)``):
-
-    logLik_REML = logLik_ML(n -> n - p) - log|R|,   R the triangular factor of the weighted X.
+log-likelihood the REML one for a REML fit (R's ``logLik(lm, REML = TRUE)``,
+:attr:`LmFit.reml_loglik <mixedmodels.lm.LmFit.reml_loglik>`).
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 
@@ -26,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from .formula import RandomTerm
-from .lm import LmFit, lm
+from .lm import lm
 from .messages import MixedModelsWarning
 from .printing import ranova_html, ranova_text
 from .results import LmerFit
@@ -119,17 +117,6 @@ def _formula(fit: LmerFit, pieces: list[_Piece]) -> str:
     return f"{parsed.response} ~ {' + '.join(parts)}"
 
 
-def _lm_loglik(fit: LmFit, reml: bool) -> float:
-    """The linear model's log-likelihood, REML as R's ``logLik(fit, REML = TRUE)`` when asked."""
-    if not reml:
-        return fit.loglik
-    w = fit.weights[fit.weights > 0]
-    n = fit.nobs - fit.rank
-    R = fit.qr[2]
-    ll = 0.5 * (np.sum(np.log(w)) - n * (math.log(2 * math.pi) + 1 - math.log(n) + math.log(fit.rss)))
-    return float(ll - np.sum(np.log(np.abs(np.diag(R)))))
-
-
 def _refit(fit: LmerFit, pieces: list[_Piece]) -> tuple[int, float]:
     """npar and logLik of the model with these random terms (the linear model with none)."""
     formula = _formula(fit, pieces)
@@ -140,7 +127,7 @@ def _refit(fit: LmerFit, pieces: list[_Piece]) -> tuple[int, float]:
             return reduced.npar, reduced.loglik
         args = {k: v for k, v in (fit.model_args or {}).items() if k == "weights"}
         linear = lm(formula, fit.data, contrasts=fit.contrasts, na_action=fit.na_action, **args)
-    return linear.npar, _lm_loglik(linear, fit.reml)
+    return linear.npar, linear.reml_loglik if fit.reml else linear.loglik
 
 
 def ranova(fit: LmerFit, reduce_terms: bool = True) -> RanovaTable:
