@@ -19,8 +19,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+import pandas as pd
+from formulaic import model_matrix
+from formulaic.parser.types import Factor
 from formulaic.transforms.contrasts import (
     HelmertContrasts,
     PolyContrasts,
@@ -28,7 +32,7 @@ from formulaic.transforms.contrasts import (
     TreatmentContrasts,
 )
 
-__all__ = ["CONTRASTS", "contrast_object", "r_column_name"]
+__all__ = ["CONTRASTS", "contrast_object", "r_column_name", "sum_coded_matrix"]
 
 CONTRASTS = {
     "treatment": TreatmentContrasts,
@@ -96,3 +100,80 @@ def r_column_name(name: str, codings: Mapping[str, tuple[str, list[str]]]) -> st
             var = wrapped.group("var")
         parts.append(var + _r_label(match.group("label"), codings.get(var)))
     return ":".join(parts)
+
+
+# ------------------------------------------------------------------ every factor sum-coded
+def _split_arguments(inner: str) -> list[str]:
+    """The top-level comma-separated arguments of a call's text (brackets and quotes respected)."""
+    parts, depth, quote, current = [], 0, "", ""
+    for ch in inner:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"`":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        current += ch
+    return [*parts, current]
+
+
+def _uncoded(expr: str) -> str:
+    """The factor inside a coding call: ``C(x, contr.sum)`` -> ``x``; anything else as it is."""
+    text = expr.strip()
+    if text.startswith("C(") and text.endswith(")"):
+        arguments = _split_arguments(text[2:-1])
+        if arguments and arguments[0].strip():
+            return _uncoded(arguments[0])
+    return text
+
+
+def _expr_text(factor: Factor) -> str:
+    expr = factor.expr
+    if factor.eval_method.value == "lookup" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", expr):
+        return f"`{expr}`"
+    return expr
+
+
+def sum_coded_matrix(
+    model_spec: Any, frame: pd.DataFrame, context: Mapping | None
+) -> tuple[np.ndarray, list[int]]:
+    """The model matrix of formulaic's ``model_spec`` on ``frame`` with every categorical
+    factor sum-coded, however the formula spelled it (a string column, ``factor(x)``,
+    ``C(x)``, ``C(x, contr.treatment)`` ...): the coding in which type III hypotheses are
+    the coefficients.
+
+    Returns the matrix and, for each of its columns, the index of its term in
+    ``model_spec.formula`` (the terms of the model's own matrix, in the same order).
+    """
+    categorical = {
+        expr for expr, state in model_spec.encoder_state.items() if state[0].value == "categorical"
+    }
+    terms = list(model_spec.formula)
+    parts, intercept = [], False
+    for term in terms:
+        exprs = [f.expr for f in term.factors]
+        if exprs == ["1"]:
+            intercept = True
+            continue
+        coded = [
+            f"C({_uncoded(_expr_text(f))}, contr.sum)" if f.expr in categorical else _expr_text(f)
+            for f in term.factors
+        ]
+        parts.append(":".join(coded))
+    text = " + ".join(["1" if intercept else "0", *parts])
+    matrix = model_matrix(text, frame, context=dict(context or {}), na_action="ignore")
+    slices = list(matrix.model_spec.term_slices.values())
+    degrees = [len(t.factors) for t in matrix.model_spec.formula]
+    if len(slices) != len(terms) or degrees != [len(t.factors) for t in terms]:
+        raise RuntimeError(f"the sum-coded formula {text!r} does not have the model's terms {terms}")
+    column_term = [-1] * matrix.shape[1]
+    for i, cols in enumerate(slices):
+        for j in range(cols.start, cols.stop):
+            column_term[j] = i
+    return np.asarray(matrix, dtype=float), column_term

@@ -29,7 +29,8 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import solve_triangular
 
-from .design import build_design, formula_variables, used_columns
+from .contrasts import sum_coded_matrix
+from .design import drop_aliased, model_frame, used_columns
 from .frames import as_pandas
 from .glm import GlmFit
 from .glm_anova import DevianceTable, analysis_of_deviance, analysis_of_variance
@@ -39,6 +40,7 @@ from .objective import criterion_function
 from .pls import symmetric
 from .printing import anova_html, anova_text
 from .results import LmerFit
+from .rformula import add_derived
 
 __all__ = [
     "AnovaTable",
@@ -390,28 +392,50 @@ def _frame(fit: LmerFit) -> pd.DataFrame:
     return as_pandas(fit.data, lambda schema: used_columns(parsed, schema))
 
 
+def _training_frame(fit: LmerFit) -> pd.DataFrame:
+    """The model frame of the fit's rows (missing values and unused levels dropped as the fit
+    dropped them)."""
+    data = _frame(fit)
+    rows = data.index.isin(fit.design.row_index)
+    if not rows.all():
+        data = data[rows]
+    frame, _ = model_frame(data, used_columns(fit.parsed, data), "omit")
+    if len(frame) != fit.design.X.shape[0]:
+        raise RuntimeError(f"the model frame has {len(frame)} rows, the fit {fit.design.X.shape[0]}")
+    return frame
+
+
+def _sum_coded(fit: LmerFit) -> tuple[np.ndarray, list[str]]:
+    """The fit's model matrix with every categorical factor sum-coded, aliased columns dropped,
+    and each column's term (as the fit names its terms)."""
+    xspec = fit.design.xspec
+    if xspec is None:
+        raise ValueError("an ANOVA table needs the specification of X; this fit has none")
+    spec = xspec._formulaic if xspec.training is not None else xspec
+    if spec.model_spec is None:  # numeric columns only: nothing to recode
+        return fit.design.X, _column_terms(fit)
+    frame = add_derived(_training_frame(fit), spec.derived)
+    Xs, term_index = sum_coded_matrix(spec.model_spec, frame, spec.context)
+    slices = list(spec.model_spec.term_slices.values())
+    labels = [spec.terms[s.start] if s.stop > s.start else "" for s in slices]
+    names = tuple(str(j) for j in range(Xs.shape[1]))
+    Xs, kept, _ = drop_aliased(Xs, names)
+    return Xs, [labels[term_index[int(j)]] for j in kept]
+
+
 def type3_hypotheses(fit: LmerFit) -> dict[str, np.ndarray]:
-    """Each term as the joint hypothesis of its coefficients with every categorical column
+    """Each term as the joint hypothesis of its coefficients with every categorical factor
     sum-coded (the coding in which type III hypotheses are the coefficients), mapped back to
-    the model's own coding, so the table does not depend on the contrasts used."""
-    parsed = fit.parsed
-    frame = _frame(fit)
+    the model's own coding, so the table depends neither on the contrasts used nor on how a
+    factor was spelled (a string column, ``factor(x)``, ``C(x)``, ``C(x, contr.treatment)``)."""
     if len(_term_rows(_column_terms(fit))) <= 1:
         return type1_hypotheses(fit)
-    fixed = formula_variables(parsed.fixed)
-    categorical = [
-        c
-        for c in frame.columns
-        if c in fixed
-        and (isinstance(frame[c].dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(frame[c]))
-    ]
-    summed = build_design(parsed, frame, contrasts={c: "sum" for c in categorical}, na_action=fit.na_action)
-    Xs, X = summed.X, fit.design.X
+    Xs, terms = _sum_coded(fit)
+    X = fit.design.X
+    if Xs.shape[1] != X.shape[1]:
+        raise RuntimeError(f"the sum-coded model matrix has {Xs.shape[1]} columns, the model {X.shape[1]}")
     T = np.linalg.lstsq(X, Xs, rcond=None)[0]  # Xs = X T, so beta_s = T^{-1} beta
     Tinv = np.linalg.inv(T)
-    xspec = summed.xspec
-    assert xspec is not None  # build_design keeps the plan of X
-    terms = [xspec.terms[xspec.names.index(n)] for n in summed.fixef_names]
     return {term: np.eye(len(terms))[cols] @ Tinv for term, cols in _term_rows(terms).items()}
 
 
