@@ -177,3 +177,51 @@ def sum_coded_matrix(
         for j in range(cols.start, cols.stop):
             column_term[j] = i
     return np.asarray(matrix, dtype=float), column_term
+
+
+# ------------------------------------------------------------------ levels of new data
+def _column_of(expr: str) -> str | None:
+    """The data column a categorical factor reads: ``Sex``, ``C(Sex, contr.sum)`` -> ``Sex``."""
+    name = _uncoded(expr)
+    if name.startswith("`") and name.endswith("`"):
+        return name[1:-1]
+    return name if re.fullmatch(r"[A-Za-z_.][\w.]*", name) else None
+
+
+def _unknown(values: pd.Series, levels) -> list:
+    """The distinct non-missing values of ``values`` that are not among ``levels``."""
+    values = pd.Series(np.asarray(values, dtype=object)).dropna()
+    found = pd.Index(list(levels), dtype=object).get_indexer(values.to_numpy()) if len(values) else []
+    return list(dict.fromkeys(values[np.asarray(found) < 0]))
+
+
+def unknown_level_message(model_spec: Any, derived: tuple, frame: pd.DataFrame) -> str | None:
+    """Why a model matrix cannot be made for new data: a value of a categorical factor that
+    the model was not fitted with (formulaic would code it as the baseline). None if all are
+    known.
+
+    ``derived`` are the ``factor(x)`` columns made for the evaluation (checked against their
+    levels before they are made); ``model_spec`` is formulaic's specification (or None).
+    """
+    checks: list[tuple[str, str, list]] = []  # (factor's name, column, levels)
+    for d in derived:
+        if d.kind in ("factor", "ordered"):
+            checks.append((d.label, d.source, list(d.levels)))
+    aliases = {d.alias for d in derived}
+    if model_spec is not None:
+        for factor, state in model_spec.factor_contrasts.items():
+            column = _column_of(factor.expr)
+            if column is not None and column not in aliases:
+                checks.append((column, column, list(state.levels)))
+    for name, column, levels in checks:
+        if column not in frame.columns:
+            continue
+        unknown = _unknown(frame[column], levels)
+        if unknown:
+            shown = ", ".join(repr(v) for v in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            known = ", ".join(repr(v) for v in levels[:20]) + (" ..." if len(levels) > 20 else "")
+            return (
+                f"level {shown} of factor {name!r} is not one the model was fitted with "
+                f"(its levels: {known}); a fixed effect cannot be predicted for a level it has not seen"
+            )
+    return None

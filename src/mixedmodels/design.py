@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from formulaic import Formula, model_matrix
 
-from .contrasts import CONTRASTS, contrast_object, r_column_name
+from .contrasts import CONTRASTS, contrast_object, r_column_name, unknown_level_message
 from .direct import additive_matrix, column_array, simple_terms
 from .formula import FormulaError, ParsedFormula, RandomTerm
 from .frames import as_pandas
@@ -339,6 +339,9 @@ class MatrixSpec:
         """The model matrix of new data, with the training data's levels and codings."""
         if self.training is not None:
             return self._formulaic.matrix(frame)
+        unknown = unknown_level_message(self.model_spec, self.derived, frame)
+        if unknown is not None:
+            raise DataError(unknown)
         frame = add_derived(frame, self.derived)  # factor(x) and renamed columns, as in training
         if self.model_spec is None:
             parts = [np.ones(len(frame))] if self.intercept else []
