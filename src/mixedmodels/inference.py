@@ -523,14 +523,19 @@ def _check_glmer_fits(fits: Sequence[Comparable]) -> None:
 
 
 def _lrt_rows(fits: Sequence[Comparable]) -> list[dict]:
-    """The table's rows for ML fits already in order of their number of parameters."""
+    """The table's rows for ML fits already in order of their number of parameters.
+
+    As lme4's: the statistic is ``2 max(0, logLik - logLik before)`` (0 when the larger model
+    fits worse: the models are then not nested), with no p-value between models with the same
+    number of parameters.
+    """
     rows, prev = [], None
     for f in fits:
         dev = -2 * f.loglik
         row = {"npar": f.npar, "AIC": f.aic, "BIC": f.bic, "logLik": f.loglik, "deviance": dev}
         row |= {"Chisq": math.nan, "Df": pd.NA, "Pr(>Chisq)": math.nan}
         if prev is not None:
-            chisq, df = prev["deviance"] - dev, f.npar - prev["npar"]
+            chisq, df = max(0.0, prev["deviance"] - dev), f.npar - prev["npar"]
             row |= {"Chisq": chisq, "Df": df, "Pr(>Chisq)": stats.chi2.sf(chisq, df) if df > 0 else math.nan}
         rows.append(row)
         prev = row
