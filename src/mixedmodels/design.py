@@ -550,10 +550,14 @@ def _reterms(term: RandomTerm, frame: pd.DataFrame, contrasts, residual: bool = 
 def _split_term(
     term: RandomTerm, z: np.ndarray, zspec: MatrixSpec, refs: np.ndarray, levels, residual: bool = True
 ) -> list[ReTerm]:
-    """The term's :class:`ReTerm` (one per column of an uncorrelated term), its sizes checked.
+    """The term's :class:`ReTerm` (one per column of an uncorrelated term), its sizes checked
+    as lme4's defaults check them: a grouping factor with one level, as many levels as
+    observations (``check.nobs.vs.nlev``) and as many random effects as observations
+    (``check.nobs.vs.nRE``) are errors.
 
-    ``residual=False`` (a GLMM, which has no residual variance) allows as many levels as
-    observations: an observation-level random effect, as lme4's glmer allows."""
+    ``residual=False`` (a GLMM, which has no residual variance) allows as many levels and as
+    many random effects as observations (an observation-level random effect, as lme4's glmer
+    allows), not more."""
     n = len(refs)
     if len(levels) < 2:
         raise DataError(f"grouping factor {term.group!r} must have more than one level, it has {len(levels)}")
@@ -566,6 +570,12 @@ def _split_term(
         raise DataError(
             f"the term ({term.expr} | {term.group}) has {len(levels) * z.shape[1]} random effects "
             f"for {n} observations; its variance parameters and the residual variance are not identifiable"
+        )
+    if not residual and len(levels) * z.shape[1] > n:
+        raise DataError(
+            f"the term ({term.expr} | {term.group}) has {len(levels) * z.shape[1]} random effects "
+            f"for {n} observations; with more random effects than observations its variance "
+            "parameters are not identifiable"
         )
     cnames = zspec.names
     if term.correlated:

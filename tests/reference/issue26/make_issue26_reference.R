@@ -36,4 +36,18 @@ b1 <- lme4::lmer(Reaction ~ Days + (Days | Subject), ss, REML = FALSE)
 b2 <- lme4::lmer(Reaction ~ c1 + s1 + c2 + s2 + (1 | Subject), ss, REML = FALSE)
 out$anova_larger_worse <- tab(anova(b1, b2))
 out$anova_larger_worse_printed <- capture.output(print(anova(b1, b2)))
+# lme4's checks of degenerate random-effects terms (tests/test_degenerate_terms.py uses data of
+# the same shape: 12 observations, g with 6 levels, i with 12)
+set.seed(1)
+dg <- data.frame(y = rnorm(12), k = rpois(12, 3), x = rep(1:3, 4), x2 = rnorm(12),
+  g = factor(rep(1:6, each = 2)), i = factor(1:12))
+msg <- function(expr) tryCatch({expr; "fitted"}, error = function(e) conditionMessage(e))
+out$checks <- list(
+  lmer_x_g = msg(lmer(y ~ 1 + (x | g), dg)),
+  lmer_i = msg(lmer(y ~ 1 + (1 | i), dg)),
+  lmer_one_level = msg(lmer(y ~ 1 + (1 | x) + (1 | g), subset(dg, x == 1))),
+  glmer_x_g = msg(suppressWarnings(glmer(k ~ 1 + (x | g), dg, family = poisson))),
+  glmer_i = msg(suppressWarnings(glmer(k ~ 1 + (1 | i), dg, family = poisson))),
+  glmer_x_x2_g = msg(glmer(k ~ 1 + (x + x2 | g), dg, family = poisson)),
+  glmer_one_level = msg(glmer(k ~ 1 + (1 | x) + (1 | g), subset(dg, x == 1), family = poisson)))
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null"), outfile)
