@@ -39,7 +39,7 @@ from .formula import ParsedFormula, parse_formula
 from .frames import as_pandas, check_frame
 from .glm_families import glm_family, has_dispersion
 from .glm_printing import glm_summary, glm_summary_html
-from .glm_response import response_design
+from .glm_response import degenerate_response, response_design
 from .irls import IrlsFit, irls
 from .rformula import r_keywords
 from .simulate import as_generator
@@ -111,7 +111,16 @@ def fit_glm(formula, parsed, design: Design, init: Initialized, fam: Family, lin
     _, kept_names, _ = drop_aliased(design.X[good], names)
     kept = tuple(names.index(n) for n in kept_names)
     result = irls(design.X[:, kept], init.y, fam, init.weights, offset, mustart=init.mustart)
-    _warn_boundary(fam, result.mu)
+    degenerate = degenerate_response(fam, init, design.response)
+    if degenerate is not None:  # R fits it without a word
+        warnings.warn(
+            f"glm: {degenerate}: the coefficients reported are where the fit stopped and their "
+            "standard errors are meaningless",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    else:
+        _warn_boundary(fam, result.mu)
     return GlmFit(
         formula,
         parsed,

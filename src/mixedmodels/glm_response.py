@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,17 @@ from .messages import warn
 from .options import options
 from .safety import check_safe
 
-__all__ = ["cbind_arguments", "family_response", "read_response", "response_columns", "response_design"]
+if TYPE_CHECKING:
+    from .pirls import GlmmModel
+
+__all__ = [
+    "cbind_arguments",
+    "degenerate_response",
+    "family_response",
+    "read_response",
+    "response_columns",
+    "response_design",
+]
 
 BINOMIAL = ("binomial", "quasibinomial")
 POISSON = ("poisson", "quasipoisson")
@@ -266,3 +277,30 @@ def _warn_non_integer(response: np.ndarray, init: Initialized, family_name: str)
             warn(f"non-integer {what} in a binomial glm!")
     elif family_name == "poisson" and np.any(np.abs(init.y - np.round(init.y)) > 1e-8):
         warn("non-integer counts in a Poisson response: its log-likelihood is not defined (R gives -Inf)")
+
+
+def degenerate_response(fam: Family, init: Initialized | GlmmModel, name: str) -> str | None:
+    """Why a binomial or Poisson response has no finite estimates, or None: counts that are 0
+    in every row, a binomial response with no successes, or no failures, in any trial. Rows of
+    weight 0 do not count. ``init`` has the family's ``y``, prior ``weights`` and ``trials``."""
+    used = init.weights > 0
+    y = init.y[used]
+    n = int(used.sum())
+    if n == 0:
+        return None
+    rows = f"any trial of the {n} rows" if np.any(init.trials[used] > 1) else f"any of the {n} rows"
+    if fam.name in POISSON and np.all(y == 0):
+        what, limit = f"0 in all {n} rows", "the fitted means run to 0 and the linear predictor to -infinity"
+    elif fam.name in BINOMIAL and np.all(y == 0):
+        what, limit = (
+            f"no successes in {rows}",
+            "the fitted probabilities run to 0 and the linear predictor to -infinity",
+        )
+    elif fam.name in BINOMIAL and np.all(y == 1):
+        what, limit = (
+            f"no failures in {rows}",
+            "the fitted probabilities run to 1 and the linear predictor to +infinity",
+        )
+    else:
+        return None
+    return f"the response {name!r} is constant ({what}): {limit}"

@@ -16,11 +16,11 @@ import pandas as pd
 from .daskfit import is_dask_frame
 from .design import DataError
 from .engine import aliased_notes
-from .families import Family
+from .families import Family, Initialized
 from .families import family as make_family
 from .formula import FormulaError, parse_formula
 from .frames import check_frame
-from .glm_response import cbind_arguments, response_design
+from .glm_response import cbind_arguments, degenerate_response, response_design
 from .glmm import fit_glmm
 from .glmm_results import GlmerFit
 from .messages import SINGULAR_TOL, warn
@@ -98,6 +98,7 @@ def glmer(
     )  # fmt: skip
     if nagq > 1 and (len(design.reterms) != 1 or design.reterms[0].k != 1):
         raise ValueError("nagq > 1 is only available for models with a single, scalar random-effects term")
+    _refuse_constant(fam, init, design.response)
     n = len(init.y)
     offset_values = np.zeros(n) if design.offset is None else np.asarray(design.offset, dtype=float)
     model = GlmmModel(fam, init.y, design.X, design.reterms, init.weights, offset_values, init.trials)
@@ -118,6 +119,7 @@ def glmer(
 def refit_glmer(fit: GlmerFit, newresponse) -> GlmerFit:
     """:meth:`GlmerFit.refit`: the model of ``fit`` fitted to ``newresponse``."""
     model = fit.model.with_response(_new_response(fit, newresponse))
+    _refuse_constant(fit.family, model, "newresponse")
     optimum = fit_glmm(model, fit.nagq)
     notes = _notes(model, optimum)
     for note in notes:
@@ -145,6 +147,23 @@ def _new_response(fit: GlmerFit, newresponse) -> np.ndarray:
         bound = "its row's trials" if cbind else "1"
         raise ValueError(f"a binomial response must lie between 0 and {bound}")
     return y / trials
+
+
+def _refuse_constant(fam: Family, response: Initialized | GlmmModel, name: str) -> None:
+    """Refuse a response without variation (lme4's ``check.response.not.const``): no successes
+    or no failures, counts all 0 (estimates at infinity), or any other constant (nothing to model).
+
+    ``response`` has the family's ``y``, prior ``weights`` and ``trials``."""
+    degenerate = degenerate_response(fam, response, name)
+    if degenerate is not None:
+        raise DataError(f"{degenerate}; glmer does not fit it (lme4: 'Response is constant')")
+    y = response.y[response.weights > 0]
+    if len(y) and np.ptp(y) == 0:
+        what = "a proportion of " if fam.name == "binomial" else ""
+        raise DataError(
+            f"the response {name!r} is constant ({what}{y[0]:g} in all {len(y)} rows): there is no "
+            "variation to model (lme4: 'Response is constant')"
+        )
 
 
 def _check_nagq(nagq) -> int:
