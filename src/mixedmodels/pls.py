@@ -32,6 +32,7 @@ so that the numbers are those of :meth:`PLS.factor` bit for bit.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -652,7 +653,7 @@ class PLS:
             return self._factor_parts
         Arr, shift = self._tiny
         P, keys, qr, k1 = self.P, self.pair_keys, self.qrest, self.k1
-        rest_index, theta_ext = self._rest_index, self._theta_ext
+        rest_index, theta_ext = self._rest_index, self._theta_ext.copy()  # its own: see private_copy
         a11, m, w = self._a11, np.empty(self.n1), np.empty(self.n1)
         first_block, first_2x2, work2x2 = self._first_block, self._first_block_2x2, Work2x2(self.n1)
         work = Arr.copy()
@@ -699,6 +700,18 @@ class PLS:
     def _factor_parts(self, theta: np.ndarray) -> tuple[float, float, float] | None:
         f = self.factor(theta, reuse=True)
         return None if f is None else (f.logdet_L, f.logdet_RX, f.r2)
+
+    def private_copy(self) -> PLS:
+        """A copy for another thread: the model's arrays shared (they are only read), the work
+        arrays an evaluation writes into (``theta`` extended, the Schur complement) its own.
+
+        Two threads evaluating the criterion of one ``PLS`` at once overwrite each other's
+        work arrays and get wrong deviances; each gets a private copy instead.
+        """
+        other = copy.copy(self)
+        other._theta_ext = self._theta_ext.copy()
+        other._work = None  # type: ignore[assignment]  # made at its first use (_workspace)
+        return other
 
     # ----------------------------------------------------------- at the optimum
     def lambda_matrix(self, theta: np.ndarray, first: int = 0) -> sp.csr_matrix:

@@ -30,6 +30,7 @@ deviance below the fit's.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -227,6 +228,20 @@ class _Profiler(ZetaTracer):
         x0 = self._coordinates[index].coordinates(psi)
         dev0 = fn(x0)
         return (x0, dev0) if dev0 < dev else (x, dev)
+
+    def private_copy(self) -> _Profiler:
+        """A copy for one task on a cluster: its own work arrays (:meth:`PLS.private_copy`) and
+        its own record of optima and failures, so that tasks run as threads of one process
+        (a local ``Client(processes=False)``, or a worker with several threads) neither
+        overwrite each other's evaluations nor start from each other's optima. Each trace is
+        then the serial run's, point for point."""
+        other = copy.copy(self)
+        other.pls = self.pls.private_copy()
+        other._deviance = criterion_function(other.pls, False)
+        other.optima = {index: list(found) for index, found in self.optima.items()}
+        other.failures = dict(self.failures)
+        other._zero_sd = dict(self._zero_sd)
+        return other
 
     def learn(self, optima: dict, failures: dict, zero_sd: dict) -> None:
         """Take in what another copy of this profiler (on a Dask worker) found."""
@@ -465,8 +480,11 @@ class _Traces:
     cutoff: float
 
     def run(self, index: int):
-        """The trace, and what the worker's profiler learned (optima, failures) for the client."""
-        prof = self.prof
+        """The trace, and what the worker's profiler learned (optima, failures) for the client.
+
+        The work is done on a private copy of the profiler: tasks may run at once as threads
+        sharing ``self`` (a lower deviance than the fit's, then a failed root search, before)."""
+        prof = self.prof.private_copy()
         trace = prof.trace(index, self.cutoff)
         return trace, (
             {index: prof.optima.get(index, [])},
