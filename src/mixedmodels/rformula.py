@@ -375,8 +375,8 @@ def check_supported(parsed: ParsedFormula) -> None:
     if re.match(r"\s*cbind\s*\(", parsed.response):
         raise parsed.error(
             parsed.response,
-            "a cbind(successes, failures) response (a binomial model) is not supported yet: "
-            "glmer and glm are planned; fit a proportion with lmer/lm only if that is what you mean",
+            "a cbind(successes, failures) response is a binomial model: fit it with "
+            "mm.glmer (random effects) or mm.glm (fixed effects only), family='binomial'",
         )
     parts = [parsed.response, *(t.expr for t in parsed.random)]
     for part in parts:
