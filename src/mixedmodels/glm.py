@@ -106,7 +106,7 @@ def glm(
         offset=offset,
         drop=False,
     )
-    check_rows_memory(*design.X.shape, 3, memory_limit, "this GLM's IRLS")
+    check_rows_memory(design.X.shape[0], design.X.shape[1], 3, memory_limit, "this GLM's IRLS")
     return fit_glm(formula, parsed, design, init, fam, link, dict(contrasts or {}), data)
 
 

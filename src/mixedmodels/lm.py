@@ -75,7 +75,7 @@ def lm(
     design = build_design(
         parsed, data, contrasts=contrasts, na_action=na_action, drop=False, weights=weights, offset=offset
     )
-    check_rows_memory(*design.X.shape, 3, memory_limit, "this linear model's QR")
+    check_rows_memory(design.X.shape[0], design.X.shape[1], 3, memory_limit, "this linear model's QR")
     return LmFit(formula=formula, design=design, contrasts=dict(contrasts or {}), data=data)
 
 
