@@ -86,3 +86,96 @@ def test_lmer_many_passes_its_memory_limit_to_the_fits():
     responses = pd.DataFrame({"r1": data["z"], "r2": data["x"] + data["z"]})
     with pytest.raises(MemoryError, match="memory_limit"):
         mm.lmer_many("~ x + (1 | a) + (1 | b)", data, responses, progress=False, memory_limit=50_000)
+
+
+# ------------------------------------------------------------------ weights: all zero, some zero
+def _cbpp() -> pd.DataFrame:
+    return datasets.load("cbpp")
+
+
+CBIND = "cbind(incidence, size - incidence) ~ period"
+
+
+@pytest.mark.parametrize(
+    "fit",
+    [
+        lambda d, c: mm.lmer("Reaction ~ Days + (1 | Subject)", d, weights="w0"),
+        lambda d, c: mm.lm("Reaction ~ Days", d, weights="w0"),
+        lambda d, c: mm.glmer(CBIND + " + (1 | herd)", c, family="binomial", weights="w0"),
+        lambda d, c: mm.glm(CBIND, c, family="binomial", weights="w0"),
+        lambda d, c: mm.glmer(CBIND + " + (1 | herd)", c.assign(size=0, incidence=0), family="binomial"),
+    ],
+    ids=["lmer", "lm", "glmer", "glm", "glmer-zero-trials"],
+)
+def test_all_weights_zero_is_refused_clearly(sleepstudy, fit):
+    with pytest.raises(mm.DataError, match="weights .*are zero: no observation informs the fit"):
+        fit(sleepstudy.assign(w0=0.0), _cbpp().assign(w0=0.0))
+
+
+def test_some_zero_weights_drop_those_rows_from_the_degrees_of_freedom_as_r(sleepstudy):
+    # R: lm(Reaction ~ Days, sleepstudy, weights = Days > 0) has df.residual 160 and nobs 162,
+    # glm(cbind(...) ~ period, binomial, cbpp, weights = herd != 1) df.residual 48 and nobs 52
+    zero = sleepstudy["Days"] == 0
+    fit = mm.lm("Reaction ~ Days", sleepstudy, weights=np.where(zero, 0.0, 1.0))
+    sub = mm.lm("Reaction ~ Days", sleepstudy[~zero])
+    assert (fit.nobs, fit.df_residual) == (sub.nobs, sub.df_residual) == (162, 160)
+    np.testing.assert_allclose(fit.coef, sub.coef, rtol=1e-12)
+    cbpp = _cbpp()
+    first = (cbpp["herd"].astype(str) == "1").to_numpy()
+    g = mm.glm(CBIND, cbpp, family="binomial", weights=np.where(first, 0.0, 1.0))
+    gsub = mm.glm(CBIND, cbpp[~first], family="binomial")
+    assert (g.nobs, g.df_residual) == (gsub.nobs, gsub.df_residual) == (52, 48)
+    assert g.aic == pytest.approx(gsub.aic, rel=1e-10)
+
+
+# ------------------------------------------------------------------ missing offsets and weights
+@pytest.fixture(scope="module")
+def with_gaps(sleepstudy):
+    """sleepstudy with one missing offset (row 3) and one missing weight (row 5)."""
+    rows = np.arange(len(sleepstudy))
+    return sleepstudy.assign(
+        off=np.where(rows == 3, np.nan, 0.5 * sleepstudy["Days"]), w=np.where(rows == 5, np.nan, 1.0)
+    )
+
+
+def test_a_missing_offset_drops_its_row_in_every_spelling(with_gaps):
+    f = "Reaction ~ Days + (1 | Subject)"
+    fits = [
+        mm.lmer("Reaction ~ Days + offset(off) + (1 | Subject)", with_gaps),
+        mm.lmer(f, with_gaps, offset="off"),
+        mm.lmer(f, with_gaps, offset=with_gaps["off"].to_numpy()),
+    ]
+    complete = mm.lmer(f, with_gaps.drop(index=3), offset="off")
+    for fit in fits:
+        assert fit.nobs == len(with_gaps) - 1
+        assert fit.objective == pytest.approx(complete.objective, rel=1e-12)
+    lm_fits = [
+        mm.lm("Reaction ~ Days + offset(off)", with_gaps),
+        mm.lm("Reaction ~ Days", with_gaps, offset="off"),
+    ]
+    assert lm_fits[0].nobs == lm_fits[1].nobs == len(with_gaps) - 1
+    np.testing.assert_allclose(lm_fits[0].coef, lm_fits[1].coef, rtol=1e-12)
+
+
+def test_a_missing_weight_drops_its_row(with_gaps):
+    fit = mm.lmer("Reaction ~ Days + (1 | Subject)", with_gaps, weights="w")
+    complete = mm.lmer("Reaction ~ Days + (1 | Subject)", with_gaps.drop(index=5), weights="w")
+    assert fit.nobs == len(with_gaps) - 1
+    assert fit.objective == pytest.approx(complete.objective, rel=1e-12)
+    g = mm.glm("Reaction ~ Days", with_gaps, family="gaussian", weights="w")
+    assert g.nobs == len(with_gaps) - 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "formula", "column"),
+    [
+        ({"offset": "off"}, "Reaction ~ Days + (1 | Subject)", "'off'"),
+        ({}, "Reaction ~ Days + offset(off) + (1 | Subject)", "'off'"),
+        ({"weights": "w"}, "Reaction ~ Days + (1 | Subject)", "'w'"),
+    ],
+)
+def test_missing_offsets_and_weights_are_refused_alike_with_na_action_raise(
+    with_gaps, kwargs, formula, column
+):
+    with pytest.raises(mm.DataError, match=f"missing values in {column}"):
+        mm.lmer(formula, with_gaps, na_action="raise", **kwargs)

@@ -322,9 +322,6 @@ def lmer_dask(
     (found,) = dask.compute(
         _tree([survey(p, columns, keys, parsed.response) for p in parts], _Survey.__add__)
     )
-    if weights is not None and found.missing[columns.index(weights)]:
-        count = found.missing[columns.index(weights)]
-        raise DataError(f"weights has missing values ({count} rows); remove those rows first")
     if found.missing.any() and na_action == "raise":
         where = ", ".join(f"{c!r} ({n})" for c, n in zip(columns, found.missing) if n)
         raise DataError(f"missing values in {where}; na_action='omit' drops those rows")

@@ -617,6 +617,11 @@ def build_design(
     reterms.sort(key=lambda rt: -rt.nlevels)
     dropped = len(data) - len(frame)
     w = None if wname is None else frame[wname].to_numpy(dtype=float)
+    if w is not None and not np.any(w > 0):
+        raise DataError(
+            f"all {len(w)} weights of the rows used are zero: no observation informs the fit "
+            "(a row of weight 0 is left out of the fit)"
+        )
     terms = parsed.offsets + ((offset,) if isinstance(offset, str) else ())
     off = offset_values(terms, frame)
     if oname is not None and not isinstance(offset, str):
@@ -635,7 +640,12 @@ def _label(values) -> str | None:
 
 def _known_column(data: pd.DataFrame, values, what: str) -> tuple[pd.DataFrame, str]:
     """The data with the weights or offset as a numeric column (a new frame; the caller's is
-    untouched), checked: one finite number per row, and for weights none negative."""
+    untouched), checked: one number per row, none infinite, and for weights none negative.
+
+    A missing value (NaN) is allowed here: the column is one of the model frame's, so its
+    row is dropped with ``na_action="omit"`` and refused with ``"raise"``, as a missing value
+    of any variable of the formula (and as an ``offset(col)`` term), R's ``na.omit`` rule.
+    """
     if isinstance(values, str):
         if values not in data.columns:
             raise DataError(f"{what} column {values!r} is not in the data")
@@ -646,12 +656,7 @@ def _known_column(data: pd.DataFrame, values, what: str) -> tuple[pd.DataFrame, 
             raise DataError(f"{what} must have one value per row ({len(data)}), got shape {np.shape(values)}")
     if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
         raise DataError(f"{what} must be numbers, not {series.dtype}")
-    numeric = series.to_numpy(dtype=float)
-    if np.isnan(numeric).any():
-        rows = np.flatnonzero(np.isnan(numeric))
-        raise DataError(
-            f"{what} has missing values (row(s) {', '.join(map(str, rows[:5]))}); remove those rows first"
-        )
+    numeric = series.to_numpy(dtype=float)  # a missing value: the row is dropped as any variable's
     if np.isinf(numeric).any():
         raise DataError(f"{what} must be finite")
     if what == "weights" and np.any(numeric < 0):

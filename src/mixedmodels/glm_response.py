@@ -213,6 +213,11 @@ def response_design(
         na_action=na_action, drop=drop, weights=weights, offset=offset, residual=residual,
     )  # fmt: skip
     response = family_response(Y[design.y.astype(np.int64)], design.weights, fam, parsed.response)
+    if not np.any(response.weights > 0):
+        raise DataError(
+            f"all {len(response.weights)} prior weights (the trials times any given weights) are "
+            "zero: no observation informs the fit"
+        )
     return replace(design, y=response.y, response=parsed.response, parsed=parsed), response
 
 
