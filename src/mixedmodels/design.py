@@ -22,7 +22,7 @@ from formulaic import Formula, model_matrix
 from .contrasts import CONTRASTS, contrast_object, r_column_name
 from .direct import additive_matrix, column_array, simple_terms
 from .formula import FormulaError, ParsedFormula, RandomTerm
-from .frames import as_pandas
+from .frames import as_pandas, model_columns
 from .options import options
 from .rformula import R_FUNCTIONS, Derived, add_derived, check_supported, prepare, variables
 from .rformula import translate_powers as _translate_powers
@@ -181,6 +181,21 @@ def used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
             + f"; the data has: {shown}{more}"
         )
     return [c for c in data.columns if c in needed]
+
+
+def _grouping_only(parsed: ParsedFormula) -> set[str]:
+    """Columns used only as grouping factors of random-effects terms (not in the response,
+    the fixed part, an offset or a term's left side)."""
+    grouping = {f for term in parsed.random for f in term.factors}
+    if not grouping:
+        return grouping
+    other = formula_variables(parsed.fixed, parsed) | {parsed.response}
+    other |= formula_variables(parsed.response, parsed) if parsed.response else set()
+    for expr in parsed.offsets:
+        other |= formula_variables(offset_rhs(expr), parsed)
+    for term in parsed.random:
+        other |= formula_variables(term.expr, parsed)
+    return grouping - other
 
 
 def model_frame(data: pd.DataFrame, columns: list[str], na_action: str) -> tuple[pd.DataFrame, pd.Index]:
@@ -594,6 +609,7 @@ def build_design(
         if isinstance(spec, str) and spec.removeprefix("contr.") not in CONTRASTS:
             contrast_object(col, spec, 0)
     columns = used_columns(parsed, data)
+    data = model_columns(data, columns + named, _grouping_only(parsed))
     plain_rows = weights is None and offset is None and not parsed.offsets
     if not contrasts and plain_rows and residual and na_action in ("omit", "raise"):
         plain = _plain_design(parsed, data, columns, drop)

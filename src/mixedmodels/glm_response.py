@@ -32,6 +32,7 @@ from .design import DataError, Design, build_design, factor_codes, formula_varia
 from .direct import arithmetic
 from .families import Family, Initialized
 from .formula import ParsedFormula
+from .frames import model_columns
 from .messages import warn
 from .options import options
 from .safety import check_safe
@@ -201,6 +202,8 @@ def response_design(
     DataError
         A response that cannot be read, or missing values in it with ``na_action="raise"``.
     """
+    response_columns = [parsed.response] if parsed.response in data.columns else []
+    data = model_columns(data, response_columns or formula_variables(parsed.response, parsed), ())
     Y = read_response(parsed, data, fam.name)
     missing = np.isnan(Y).any(axis=1) if Y.ndim == 2 else np.isnan(Y)
     if missing.any() and na_action == "raise":
