@@ -179,3 +179,11 @@ def test_missing_offsets_and_weights_are_refused_alike_with_na_action_raise(
 ):
     with pytest.raises(mm.DataError, match=f"missing values in {column}"):
         mm.lmer(formula, with_gaps, na_action="raise", **kwargs)
+
+
+def test_quasi_families_in_glmer_point_to_glm():
+    cbpp = datasets.load("cbpp")
+    with pytest.raises(ValueError, match="not available in glmer.*mm.glm"):
+        mm.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="quasibinomial")
+    fit = mm.glm("cbind(incidence, size - incidence) ~ period", cbpp, family="quasibinomial")
+    assert np.isfinite(fit.coef).all()

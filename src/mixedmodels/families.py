@@ -368,8 +368,10 @@ _NOT_YET = {
     "inverse_gaussian": "the inverse Gaussian family is not supported yet",
     "negative.binomial": "the negative binomial family is not supported yet",
     "negative_binomial": "the negative binomial family is not supported yet",
-    "quasibinomial": "quasi-likelihood families are not supported (lme4 refuses them too)",
-    "quasipoisson": "quasi-likelihood families are not supported (lme4 refuses them too)",
+    "quasibinomial": "quasi-likelihood families are not available in glmer (lme4 refuses them "
+    "too); mm.glm fits them without random effects",
+    "quasipoisson": "quasi-likelihood families are not available in glmer (lme4 refuses them "
+    "too); mm.glm fits them without random effects",
 }
 
 

@@ -12,8 +12,9 @@ This module makes formulaic do the same, and reads R's spellings:
   same formula is renamed for the evaluation and its R name restored in the column names;
 - R's mathematical functions without a formulaic spelling (``sqrt``, ``abs``, ``log1p`` ...)
   are provided;
-- what is not supported yet (a ``cbind()`` response) is refused with a message saying so, not
-  "column 'cbind' is not in the data"; an ``offset()`` anywhere but in the fixed part is refused.
+- a ``cbind()`` response (a binomial model) in ``lmer``/``lm`` is refused with a pointer to
+  ``glmer``/``glm``, not "column 'cbind' is not in the data"; an ``offset()`` anywhere but in
+  the fixed part is refused.
 """
 
 from __future__ import annotations
