@@ -187,3 +187,16 @@ def test_quasi_families_in_glmer_point_to_glm():
         mm.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="quasibinomial")
     fit = mm.glm("cbind(incidence, size - incidence) ~ period", cbpp, family="quasibinomial")
     assert np.isfinite(fit.coef).all()
+
+
+def test_dask_frames_follow_the_same_weights_rules(sleepstudy):
+    dd = pytest.importorskip("dask.dataframe")
+    rows = np.arange(len(sleepstudy))
+    data = sleepstudy.assign(w=np.where(rows == 5, np.nan, 1.0), w0=0.0)
+    frame = dd.from_pandas(data, npartitions=3)
+    fit = mm.lmer("Reaction ~ Days + (1 | Subject)", frame, weights="w")
+    same = mm.lmer("Reaction ~ Days + (1 | Subject)", data, weights="w")
+    assert fit.nobs == same.nobs == len(data) - 1
+    assert fit.objective == pytest.approx(same.objective, rel=1e-10)
+    with pytest.raises(mm.DataError, match="weights .*are zero: no observation informs the fit"):
+        mm.lmer("Reaction ~ Days + (1 | Subject)", frame, weights="w0")
