@@ -50,6 +50,7 @@ def test_file_names_from_terms_are_sanitized():
     assert safe_file_name("Subject") == "Subject"
     assert safe_file_name("../../etc") == "etc"
     assert safe_file_name("()") == "term"
+    assert len(safe_file_name("x" * 300)) == 80
 
 
 def test_power_curve_of_a_term_with_slashes_and_parentheses_writes_its_figure(capsys, tmp_path):

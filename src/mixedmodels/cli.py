@@ -225,8 +225,9 @@ def _figure_path(folder: str, name: str) -> Path:
 
 def safe_file_name(text: str) -> str:
     """``text`` as a portable file name: every run of characters other than letters, digits,
-    ``.``, ``-`` and ``_`` becomes one ``_`` (``I(Days / 2)`` -> ``I_Days_2``)."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_.")
+    ``.``, ``-`` and ``_`` becomes one ``_`` (``I(Days / 2)`` -> ``I_Days_2``), at most 80 of
+    them (a file system's limit is 255 bytes for the whole name)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_.")[:80].rstrip("_.")
     return name or "term"
 
 
