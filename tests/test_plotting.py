@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import mixedmodels as mm
@@ -96,3 +97,28 @@ def test_a_figure_returned_by_a_notebook_cell_is_shown_once():
     pytest.importorskip("matplotlib_inline")
     done = subprocess.run([sys.executable, "-c", _CELL_CHECK], capture_output=True, text=True, check=True)
     assert "images shown: 1\n" in done.stdout
+
+
+def test_residual_plot_of_glmer_and_glm_fits():
+    cbpp = datasets.load("cbpp")
+    formula = "cbind(incidence, size - incidence) ~ period"
+    glmer_fit = mm.glmer(formula + " + (1 | herd)", cbpp, family="binomial")
+    ax = plotting.residual_plot(glmer_fit).axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("fitted", "Pearson residual")  # lme4's plot.merMod
+    points = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(points[:, 0], glmer_fit.fitted.to_numpy())
+    np.testing.assert_allclose(points[:, 1], glmer_fit.resid("pearson").to_numpy())
+    glm_fit = mm.glm(formula, cbpp, family="binomial")
+    ax = plotting.residual_plot(glm_fit).axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("linear predictor", "deviance residual")  # plot.glm
+    points = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(points[:, 0], glm_fit.linear_predictor.to_numpy())
+    np.testing.assert_allclose(points[:, 1], glm_fit.resid("deviance").to_numpy())
+    ax = plotting.residual_plot(mm.lm("incidence ~ period", cbpp)).axes[0]
+    assert len(ax.collections[0].get_offsets()) == len(cbpp)
+
+
+def test_residual_plot_refuses_what_it_cannot_plot(sleep_fit):
+    boot = mm.bootstrap(sleep_fit, 3, seed=1, progress=False)
+    with pytest.raises(TypeError, match="residual_plot takes a fit of mm.lmer, mm.lm, mm.glmer or mm.glm"):
+        plotting.residual_plot(boot)

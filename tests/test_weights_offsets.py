@@ -181,7 +181,6 @@ def test_simulated_noise_has_variance_sigma2_over_w(sleep):
     ("weights", "message"),
     [
         (-np.ones(180), "non-negative"),
-        (np.r_[np.nan, np.ones(179)], "missing values"),
         (np.ones(10), "one value per row"),
         ("nope", "weights column 'nope' is not in the data"),
         (np.r_[np.inf, np.ones(179)], "finite"),

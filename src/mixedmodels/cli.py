@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 import warnings
@@ -196,18 +197,38 @@ def _power(args) -> str:
 
     if (args.along is None) != (args.sizes is None):
         raise CliError("--along and --sizes go together")
-    fit = _power_fit(args)
     sizes = None if args.sizes is None else _sizes(args.sizes)
+    png = (
+        None
+        if args.along is None
+        else _figure_path(args.out, f"power_{safe_file_name(args.term)}_{safe_file_name(args.along)}.png")
+    )
+    fit = _power_fit(args)
     result = power(
         fit, args.term, args.effect, args.nsim, args.test, args.alpha, args.seed, args.along, sizes
     )
-    if not isinstance(result, PowerCurve):
+    if not isinstance(result, PowerCurve) or png is None:
         return str(result)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    png = out / f"power_{args.term}_{args.along}.png".replace(":", "_")
     result.plot().savefig(png, dpi=110)
     return f"{result}\n\nfigure: {png}"
+
+
+def _figure_path(folder: str, name: str) -> Path:
+    """``folder/name``, the folder made (and so checked) now, before anything is computed."""
+    out = Path(folder)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"--out {folder}: cannot make the folder ({exc.strerror or exc})") from None
+    return out / name
+
+
+def safe_file_name(text: str) -> str:
+    """``text`` as a portable file name: every run of characters other than letters, digits,
+    ``.``, ``-`` and ``_`` becomes one ``_`` (``I(Days / 2)`` -> ``I_Days_2``), at most 80 of
+    them (a file system's limit is 255 bytes for the whole name)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_.")[:80].rstrip("_.")
+    return name or "term"
 
 
 def _power_fit(args):
@@ -245,9 +266,9 @@ def _many(args) -> str:
 
     if args.n_jobs < 1:
         raise CliError(f"--n-jobs must be at least 1, not {args.n_jobs}")
-    for path in (args.out, args.varpart):
-        if path is not None and _is_parquet(path):
-            _require_parquet()
+    for option, path in (("--out", args.out), ("--varpart", args.varpart)):
+        if path is not None:
+            _check_table_name(option, path)
     data = read_data(args.data, args.factor)
     responses = _matched_responses(data, read_data(args.responses, []), args.id)
     start = time.perf_counter()
@@ -333,8 +354,25 @@ def _require_parquet() -> None:
     raise CliError("writing a .parquet file needs pyarrow (pip install pyarrow); or name a .csv file")
 
 
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")  # what --out and --varpart write
+
+
+def _check_table_name(option: str, path: str) -> None:
+    """Refuse, before anything is computed, a table file name we cannot write as its suffix
+    says (``x.xlsx`` is not written as CSV in disguise)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise CliError(
+            f"{option} {path}: cannot write a {suffix or 'suffix-less'} file; name a file ending in "
+            f"{', '.join(TABLE_SUFFIXES)} (.parquet needs pyarrow)"
+        )
+    if _is_parquet(path):
+        _require_parquet()
+
+
 def _write_table(table: pd.DataFrame, path: str, index: bool) -> None:
-    """``table`` to ``path``: Parquet when the name ends in .parquet (or .pq), CSV otherwise."""
+    """``table`` to ``path``: Parquet when the name ends in .parquet (or .pq), else CSV (the
+    names were checked by :func:`_check_table_name`)."""
     if _is_parquet(path):
         table.to_parquet(path, index=index)
     else:
@@ -382,12 +420,10 @@ def _compare_report(data: pd.DataFrame, formula: str, args, stem: str) -> str:
     from .compare import compare
 
     family, link = getattr(args, "family", None), getattr(args, "link", None)
+    png = _figure_path(args.out, f"{stem}_comparison.png")
     result = compare(
         formula, data, nsim=args.nsim, seed=args.seed, level=args.level, family=family, link=link
     )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    png = out / f"{stem}_comparison.png"
     result.figure().savefig(png, dpi=110)
     parts = [
         "=" * 30 + " mixed model " + "=" * 30,
@@ -534,6 +570,20 @@ def _add_power_verb(sub) -> None:
     _add_glmer_options(p)
 
 
+# what a user's input can raise: reported as one line on stderr, exit status 2 (NotImplementedError:
+# a model we do not fit yet, such as glmer's Poisson identity link; ArithmeticError: overflow)
+USER_ERRORS = (
+    CliError,
+    ValueError,
+    KeyError,
+    TypeError,
+    OSError,
+    MemoryError,
+    ArithmeticError,
+    NotImplementedError,
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     from .options import options
 
@@ -544,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out = args.run(args)
-    except (CliError, ValueError, KeyError, TypeError, OSError, MemoryError, FloatingPointError) as exc:
+    except USER_ERRORS as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         lines = str(message).strip().splitlines() or [type(exc).__name__]
         print(

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .bootstrap import BootstrapResult, bootstrap
-from .design import used_columns
+from .design import DataError, used_columns
 from .formula import ParsedFormula, parse_formula
 from .frames import as_pandas
 from .glm import GlmFit, glm
@@ -288,6 +288,11 @@ def compare(
     group = _random_intercept_group(parsed, formula)
     _check_family(family, link)
     data = as_pandas(data, lambda schema: used_columns(parsed, schema))
+    if group not in data.columns:
+        raise DataError(
+            f"grouping factor {group!r} named in the formula is not in the data; the data has: "
+            f"{', '.join(map(str, data.columns))}"
+        )
     frame = data.copy()
     frame[group] = pd.Categorical(frame[group])
     fixed_formula = _fixed_formula(parsed, group)

@@ -322,9 +322,6 @@ def lmer_dask(
     (found,) = dask.compute(
         _tree([survey(p, columns, keys, parsed.response) for p in parts], _Survey.__add__)
     )
-    if weights is not None and found.missing[columns.index(weights)]:
-        count = found.missing[columns.index(weights)]
-        raise DataError(f"weights has missing values ({count} rows); remove those rows first")
     if found.missing.any() and na_action == "raise":
         where = ", ".join(f"{c!r} ({n})" for c, n in zip(columns, found.missing) if n)
         raise DataError(f"missing values in {where}; na_action='omit' drops those rows")
@@ -364,6 +361,11 @@ def lmer_dask(
     plan_d = dask.delayed(plan, pure=True)
     blocks = dask.delayed(_Plan.blocks, pure=True)
     (total,) = dask.compute(_tree([blocks(plan_d, p) for p in parts], _add))
+    if weights is not None and total.n == 0:
+        raise DataError(
+            f"all {n} weights of the rows used are zero: no observation informs the fit "
+            "(a row of weight 0 is left out of the fit)"
+        )
     qrest = sum(t.q for t in reterms[1:])
     keep = np.flatnonzero(~aliased_in_gram(total.Arr[qrest : qrest + p_full, qrest : qrest + p_full]))
     if len(keep) >= n:
@@ -388,8 +390,6 @@ def lmer_dask(
         labels=(weights, offset),
         offset_terms=offsets,
     )
-    if weights is not None and total.n == 0:
-        raise DataError("every weight is zero: there is nothing to fit")
     pls = PLS.from_cross_products(reterms, total, memory_limit)
     context = {
         "data": data,

@@ -22,7 +22,7 @@ from formulaic import Formula, model_matrix
 from .contrasts import CONTRASTS, contrast_object, r_column_name, unknown_level_message
 from .direct import additive_matrix, column_array, simple_terms
 from .formula import FormulaError, ParsedFormula, RandomTerm
-from .frames import as_pandas
+from .frames import as_pandas, model_columns
 from .options import options
 from .rformula import R_FUNCTIONS, Derived, add_derived, check_supported, prepare, variables
 from .rformula import translate_powers as _translate_powers
@@ -181,6 +181,21 @@ def used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
             + f"; the data has: {shown}{more}"
         )
     return [c for c in data.columns if c in needed]
+
+
+def _grouping_only(parsed: ParsedFormula) -> set[str]:
+    """Columns used only as grouping factors of random-effects terms (not in the response,
+    the fixed part, an offset or a term's left side)."""
+    grouping = {f for term in parsed.random for f in term.factors}
+    if not grouping:
+        return grouping
+    other = formula_variables(parsed.fixed, parsed) | {parsed.response}
+    other |= formula_variables(parsed.response, parsed) if parsed.response else set()
+    for expr in parsed.offsets:
+        other |= formula_variables(offset_rhs(expr), parsed)
+    for term in parsed.random:
+        other |= formula_variables(term.expr, parsed)
+    return grouping - other
 
 
 def model_frame(data: pd.DataFrame, columns: list[str], na_action: str) -> tuple[pd.DataFrame, pd.Index]:
@@ -607,6 +622,7 @@ def build_design(
         if isinstance(spec, str) and spec.removeprefix("contr.") not in CONTRASTS:
             contrast_object(col, spec, 0)
     columns = used_columns(parsed, data)
+    data = model_columns(data, columns + named, _grouping_only(parsed))
     plain_rows = weights is None and offset is None and not parsed.offsets
     if not contrasts and plain_rows and residual and na_action in ("omit", "raise"):
         plain = _plain_design(parsed, data, columns, drop)
@@ -630,6 +646,11 @@ def build_design(
     reterms.sort(key=lambda rt: -rt.nlevels)
     dropped = len(data) - len(frame)
     w = None if wname is None else frame[wname].to_numpy(dtype=float)
+    if w is not None and not np.any(w > 0):
+        raise DataError(
+            f"all {len(w)} weights of the rows used are zero: no observation informs the fit "
+            "(a row of weight 0 is left out of the fit)"
+        )
     terms = parsed.offsets + ((offset,) if isinstance(offset, str) else ())
     off = offset_values(terms, frame)
     if oname is not None and not isinstance(offset, str):
@@ -648,7 +669,12 @@ def _label(values) -> str | None:
 
 def _known_column(data: pd.DataFrame, values, what: str) -> tuple[pd.DataFrame, str]:
     """The data with the weights or offset as a numeric column (a new frame; the caller's is
-    untouched), checked: one finite number per row, and for weights none negative."""
+    untouched), checked: one number per row, none infinite, and for weights none negative.
+
+    A missing value (NaN) is allowed here: the column is one of the model frame's, so its
+    row is dropped with ``na_action="omit"`` and refused with ``"raise"``, as a missing value
+    of any variable of the formula (and as an ``offset(col)`` term), R's ``na.omit`` rule.
+    """
     if isinstance(values, str):
         if values not in data.columns:
             raise DataError(f"{what} column {values!r} is not in the data")
@@ -659,12 +685,7 @@ def _known_column(data: pd.DataFrame, values, what: str) -> tuple[pd.DataFrame, 
             raise DataError(f"{what} must have one value per row ({len(data)}), got shape {np.shape(values)}")
     if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
         raise DataError(f"{what} must be numbers, not {series.dtype}")
-    numeric = series.to_numpy(dtype=float)
-    if np.isnan(numeric).any():
-        rows = np.flatnonzero(np.isnan(numeric))
-        raise DataError(
-            f"{what} has missing values (row(s) {', '.join(map(str, rows[:5]))}); remove those rows first"
-        )
+    numeric = series.to_numpy(dtype=float)  # a missing value: the row is dropped as any variable's
     if np.isinf(numeric).any():
         raise DataError(f"{what} must be finite")
     if what == "weights" and np.any(numeric < 0):

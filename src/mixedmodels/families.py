@@ -368,8 +368,10 @@ _NOT_YET = {
     "inverse_gaussian": "the inverse Gaussian family is not supported yet",
     "negative.binomial": "the negative binomial family is not supported yet",
     "negative_binomial": "the negative binomial family is not supported yet",
-    "quasibinomial": "quasi-likelihood families are not supported (lme4 refuses them too)",
-    "quasipoisson": "quasi-likelihood families are not supported (lme4 refuses them too)",
+    "quasibinomial": "quasi-likelihood families are not available in glmer (lme4 refuses them "
+    "too); mm.glm fits them without random effects",
+    "quasipoisson": "quasi-likelihood families are not available in glmer (lme4 refuses them "
+    "too); mm.glm fits them without random effects",
 }
 
 
@@ -389,12 +391,20 @@ def family(name: str | Family = "binomial", link: str | None = None) -> Family:
     ------
     ValueError
         An unknown family or link, one the family does not take, or a family not supported yet.
+    NotImplementedError
+        The Gaussian family with a link other than the identity (R's ``gaussian(link = "log")``).
     """
     if isinstance(name, Family):
         return name if link is None or link == name.link.name else family(name.name, link)
     if not isinstance(name, str):
         raise TypeError(f"family must be a name such as 'binomial' or a Family, not {type(name).__name__}")
     key = name.strip().removesuffix("()").strip().lower()
+    if key == "gaussian" and link not in (None, "identity"):
+        raise NotImplementedError(
+            f"family {name!r} with link {link!r}: the Gaussian family with a non-identity link "
+            "is not available yet (in glmer nor in glm); with the identity link it is a linear "
+            "mixed model (mm.lmer)"
+        )
     if key in _NOT_YET:
         raise ValueError(f"family {name!r}: {_NOT_YET[key]}")
     if key not in _FAMILIES:

@@ -8,16 +8,32 @@ Column types are converted as pandas reads the same data: numbers stay numbers (
 nulls become floats with NaN), strings and polars ``Categorical`` become pandas strings (levels
 in sorted order, as R's ``factor`` of a character vector), an ``Enum`` becomes a pandas
 ``Categorical`` with the enum's order, and booleans with nulls become pandas' nullable boolean.
+
+The columns a model uses are then read by their kind (:func:`model_columns`), whatever the
+frame came from (a Parquet file read by pandas, Arrow-backed pandas, polars):
+
+- decimals (Parquet/Arrow ``decimal128``, Python ``Decimal`` objects) are numbers, as floats,
+  wherever they are used (response, covariate, weights, offset);
+- dates and times (``date32``, ``timestamp``, ``datetime64``, Python dates) are a factor of
+  their values, in time order, where they are used only as a grouping factor (``(1 | day)``);
+  as a covariate or a response they are refused with the conversions to choose from (a
+  number of days since the first, or a factor);
+- durations (``timedelta64``, Arrow ``duration``), lists and structs are refused, naming the
+  column and what to convert it to.
+
+A column the model does not use is never looked at.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import datetime
+import decimal
+from collections.abc import Callable, Collection, Iterable
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_pandas", "check_frame", "is_polars_frame", "polars_to_pandas"]
+__all__ = ["as_pandas", "check_frame", "column_kind", "is_polars_frame", "model_columns", "polars_to_pandas"]
 
 
 def _module_root(obj) -> str:
@@ -150,3 +166,131 @@ def as_pandas(
         present = set(data.columns)
         columns = [c for c in dict.fromkeys(columns) if c in present]
     return polars_to_pandas(data, columns)
+
+
+def column_kind(series: pd.Series) -> str:
+    """What a column holds, for a model: "decimal", "date", "duration", "nested" (lists,
+    structs, arrays, dicts) or "plain" (numbers, strings, booleans, categories).
+
+    An object column is judged by its first non-missing value; an Arrow-backed column
+    (``pd.ArrowDtype``) by its Arrow type.
+    """
+    dtype = series.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        return _arrow_kind(dtype.pyarrow_dtype)
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+        return "date"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "duration"
+    if isinstance(dtype, pd.PeriodDtype):
+        return "date"
+    if not pd.api.types.is_object_dtype(dtype):
+        return "plain"
+    for value in series.to_numpy(dtype=object):  # no copy; usually the first value decides
+        if not _missing_value(value):
+            return _value_kind(value)
+    return "plain"
+
+
+def _missing_value(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NA
+
+
+def _value_kind(value) -> str:
+    if isinstance(value, decimal.Decimal):
+        return "decimal"
+    if isinstance(value, (datetime.date, datetime.time, pd.Timestamp, np.datetime64)):
+        return "date"  # datetime.datetime is a datetime.date
+    if isinstance(value, (datetime.timedelta, pd.Timedelta, np.timedelta64)):
+        return "duration"
+    if isinstance(value, (list, tuple, dict, set, np.ndarray)):
+        return "nested"
+    return "plain"
+
+
+def _arrow_kind(pa_type) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_decimal(pa_type):
+        return "decimal"
+    if pa.types.is_temporal(pa_type) and not pa.types.is_duration(pa_type):
+        return "date"
+    if pa.types.is_duration(pa_type):
+        return "duration"
+    if pa.types.is_nested(pa_type):
+        return "nested"
+    return "plain"
+
+
+def model_columns(data: pd.DataFrame, used: Iterable[str], grouping_only: Collection[str]) -> pd.DataFrame:
+    """``data`` with the model's columns ``used`` read by their kind (see the module).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Not modified: a converted column is in a new frame.
+    used : iterable of str
+        The columns the model uses (names ``data`` lacks are skipped).
+    grouping_only : collection of str
+        Those used only as grouping factors of random-effects terms (where a date is a factor).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``data`` itself when nothing needed converting.
+
+    Raises
+    ------
+    DataError
+        A duration, list or struct column; a date column used other than as a grouping factor.
+    """
+    converted = {}
+    for name in dict.fromkeys(used):
+        if name not in data.columns or isinstance(data[name], pd.DataFrame):
+            continue  # a duplicated column name: left to the model frame's message
+        series = data[name]
+        kind = column_kind(series)
+        if kind == "decimal":
+            converted[name] = _as_floats(series)
+        elif kind == "date" and name in grouping_only:
+            converted[name] = _date_factor(series)
+        elif kind != "plain":
+            _refuse(name, kind, series.dtype)
+    return data.assign(**converted) if converted else data
+
+
+def _as_floats(series: pd.Series) -> np.ndarray:
+    """Decimals as floats, missing values (None, NaN, Arrow nulls) as NaN."""
+    return np.array([np.nan if pd.isna(v) else float(v) for v in series.to_numpy(dtype=object)])
+
+
+def _date_factor(series: pd.Series) -> pd.Categorical:
+    """A factor of the dates (or times), levels in time order, labelled in ISO format."""
+    values = series.to_numpy(dtype=object)
+    present = sorted({v for v in values if not pd.isna(v)})
+    labels = {v: (v.isoformat() if hasattr(v, "isoformat") else str(v)) for v in present}
+    return pd.Categorical(
+        [None if pd.isna(v) else labels[v] for v in values], categories=[labels[v] for v in present]
+    )
+
+
+def _refuse(name: str, kind: str, dtype) -> None:
+    from .design import DataError  # here: design imports this module
+
+    col = f"d[{name!r}]"
+    if kind == "date":
+        raise DataError(
+            f"column {name!r} holds dates or times ({dtype}): a model reads it only as a grouping "
+            f"factor, (1 | {name}); as a covariate or response convert it, to a number of days, "
+            f"e.g. (pd.to_datetime({col}) - pd.to_datetime({col}).min()).dt.days, or to a factor, "
+            f"{col}.astype(str)"
+        )
+    if kind == "duration":
+        raise DataError(
+            f"column {name!r} holds durations ({dtype}): convert it to a number, e.g. "
+            f"pd.to_timedelta({col}).dt.total_seconds() / 3600 for hours"
+        )
+    raise DataError(
+        f"column {name!r} holds lists or structs ({dtype}): a model's column must hold numbers, "
+        "strings, booleans or categories; unnest it first (e.g. pick a field or an element)"
+    )

@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from .design import Design, drop_aliased
+from .engine import check_rows_memory
 from .families import Family, Initialized
 from .formula import ParsedFormula, parse_formula
 from .frames import as_pandas, check_frame
@@ -59,6 +60,7 @@ def glm(
     offset=None,
     contrasts: Mapping[str, object] | None = None,
     na_action: str = "omit",
+    memory_limit: float | None = None,
 ) -> GlmFit:
     """Fit a generalized linear model, as R's ``glm``.
 
@@ -79,6 +81,10 @@ def glm(
     contrasts : mapping, optional
         ``{"herd": "sum"}``, as :func:`mixedmodels.lm`.
     na_action : {"omit", "raise"}
+    memory_limit : float, optional
+        Bytes the fit's dense arrays (the model matrix, its weighted copy and its QR) may
+        take (default ``mixedmodels.options.memory_limit``); a larger fit (a factor with very
+        many levels) is refused with MemoryError before the QR.
 
     Returns
     -------
@@ -100,6 +106,7 @@ def glm(
         offset=offset,
         drop=False,
     )
+    check_rows_memory(design.X.shape[0], design.X.shape[1], 3, memory_limit, "this GLM's IRLS")
     return fit_glm(formula, parsed, design, init, fam, link, dict(contrasts or {}), data)
 
 

@@ -50,7 +50,10 @@ def _gaussian_initialize(y, weights) -> Initialized:
 
 def _gaussian(link: str | None) -> Family:
     if link not in (None, "identity"):
-        raise ValueError(f"link {link!r}: the Gaussian family is fitted with the identity link only")
+        raise NotImplementedError(
+            f"family 'gaussian' with link {link!r}: the Gaussian family with a non-identity link "
+            "(R's gaussian(link = ...)) is not available yet; glm fits it with the identity link"
+        )
     return Family(
         "gaussian",
         make_link("identity"),

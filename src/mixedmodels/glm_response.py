@@ -33,6 +33,7 @@ from .design import DataError, Design, build_design, factor_codes, formula_varia
 from .direct import arithmetic
 from .families import Family, Initialized
 from .formula import ParsedFormula
+from .frames import model_columns
 from .messages import warn
 from .options import options
 from .safety import check_safe
@@ -212,6 +213,8 @@ def response_design(
     DataError
         A response that cannot be read, or missing values in it with ``na_action="raise"``.
     """
+    response_columns = [parsed.response] if parsed.response in data.columns else []
+    data = model_columns(data, response_columns or formula_variables(parsed.response, parsed), ())
     Y = read_response(parsed, data, fam.name)
     missing = np.isnan(Y).any(axis=1) if Y.ndim == 2 else np.isnan(Y)
     if missing.any() and na_action == "raise":
@@ -224,6 +227,11 @@ def response_design(
         na_action=na_action, drop=drop, weights=weights, offset=offset, residual=residual,
     )  # fmt: skip
     response = family_response(Y[design.y.astype(np.int64)], design.weights, fam, parsed.response)
+    if not np.any(response.weights > 0):
+        raise DataError(
+            f"all {len(response.weights)} prior weights (the trials times any given weights) are "
+            "zero: no observation informs the fit"
+        )
     return replace(design, y=response.y, response=parsed.response, parsed=parsed), response
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .daskfit import is_dask_frame
 from .design import DataError
-from .engine import aliased_notes
+from .engine import aliased_notes, check_glmm_memory
 from .families import Family, Initialized
 from .families import family as make_family
 from .formula import FormulaError, parse_formula
@@ -43,6 +43,7 @@ def glmer(
     offset: str | np.ndarray | None = None,
     contrasts: Mapping[str, object] | None = None,
     na_action: str = "omit",
+    memory_limit: float | None = None,
 ) -> GlmerFit:
     """Fit a generalized linear mixed model by maximum likelihood, as lme4's ``glmer``.
 
@@ -69,6 +70,10 @@ def glmer(
         A known part of the linear predictor, added to the formula's ``offset()`` terms.
     contrasts, na_action
         As for :func:`mixedmodels.lmer`.
+    memory_limit : float, optional
+        Bytes the penalized least-squares system may take (default
+        ``mixedmodels.options.memory_limit``, 8 GiB): a larger model (crossed factors with
+        many levels) is refused with MemoryError before it is built, as by ``lmer``.
 
     Returns
     -------
@@ -99,6 +104,7 @@ def glmer(
     if nagq > 1 and (len(design.reterms) != 1 or design.reterms[0].k != 1):
         raise ValueError("nagq > 1 is only available for models with a single, scalar random-effects term")
     _refuse_constant(fam, init, design.response)
+    check_glmm_memory(design.reterms, design.X.shape[1], memory_limit)
     n = len(init.y)
     offset_values = np.zeros(n) if design.offset is None else np.asarray(design.offset, dtype=float)
     model = GlmmModel(fam, init.y, design.X, design.reterms, init.weights, offset_values, init.trials)

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from .design import Design, build_design, drop_aliased
+from .engine import check_rows_memory
 from .formula import ParsedFormula, parse_formula
 from .frames import check_frame
 from .information import InformationCriteria
@@ -42,6 +43,7 @@ def lm(
     weights=None,
     na_action: str = "omit",
     offset=None,
+    memory_limit: float | None = None,
 ) -> LmFit:
     """Fit a linear model by least squares, as R's ``lm``.
 
@@ -61,6 +63,10 @@ def lm(
     offset : str or array, optional
         A known term of the linear predictor (a column name or one number per row), added to
         the formula's ``offset(expr)`` terms, as R's ``offset``.
+    memory_limit : float, optional
+        Bytes the fit's dense arrays (the model matrix, its weighted copy and its QR) may
+        take (default ``mixedmodels.options.memory_limit``); a larger fit (a factor with very
+        many levels) is refused with MemoryError before the QR.
     """
     check_frame(data)
     parsed = parse_formula(formula)
@@ -69,6 +75,7 @@ def lm(
     design = build_design(
         parsed, data, contrasts=contrasts, na_action=na_action, drop=False, weights=weights, offset=offset
     )
+    check_rows_memory(design.X.shape[0], design.X.shape[1], 3, memory_limit, "this linear model's QR")
     return LmFit(formula=formula, design=design, contrasts=dict(contrasts or {}), data=data)
 
 

@@ -62,12 +62,14 @@ def lmer(
     weights : str or array, optional
         Prior weights, as lme4's ``weights``: a column name or one non-negative number per row.
         The residual variance of row ``i`` is ``sigma^2 / w_i``; a row of weight 0 has no
-        influence on the fit (it is not counted in the criterion's ``n``). Missing or negative
-        weights are refused.
+        influence on the fit (it is not counted in the criterion's ``n``). Negative weights,
+        and weights all zero, are refused. A missing weight drops its row (``na_action="omit"``)
+        or is refused (``"raise"``), as a missing value of any variable, R's rule.
     offset : str or array, optional
         A known term of the linear predictor: a column name or one number per row, added to any
         ``offset(expr)`` terms of the formula. A column (or a formula offset) is evaluated again
-        on new data by ``predict``.
+        on new data by ``predict``. A missing offset drops its row as a missing weight does,
+        whether given here or as ``offset(col)`` in the formula.
 
     Returns
     -------

@@ -331,13 +331,18 @@ def _patterns(Y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _template(
-    formula: str, data: pd.DataFrame, y: np.ndarray, reml: bool, weights: str | None = None
+    formula: str,
+    data: pd.DataFrame,
+    y: np.ndarray,
+    reml: bool,
+    weights: str | None = None,
+    memory_limit: float | None = None,
 ) -> tuple[LmerFit, np.ndarray]:
     """The fit of one response and the positions of the rows of ``data`` it used."""
     frame = data.assign(**{_PLACEHOLDER: y})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = lmer(f"{_PLACEHOLDER} {formula}", frame, reml=reml, weights=weights)
+        fit = lmer(f"{_PLACEHOLDER} {formula}", frame, reml=reml, weights=weights, memory_limit=memory_limit)
     used = frame.index.get_indexer(fit.design.row_index)
     return fit, used
 
@@ -350,6 +355,7 @@ class _Model:
     data: pd.DataFrame
     reml: bool
     weights: str | None
+    memory_limit: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -390,7 +396,7 @@ def _fit_piece(model: _Model, piece: _Piece) -> dict[str, pd.DataFrame]:
     chunks of bounded memory. A process's or a Dask worker's unit of work."""
     data = model.data.loc[piece.rows].reset_index(drop=True)
     try:
-        fit, used = _template(model.formula, data, piece.first, model.reml, model.weights)
+        fit, used = _template(model.formula, data, piece.first, model.reml, model.weights, model.memory_limit)
     except ValueError as exc:
         if piece.rows.all():
             raise
@@ -496,6 +502,7 @@ def lmer_many(
     n_jobs: int = 1,
     client=None,
     weights: str | np.ndarray | None = None,
+    memory_limit: float | None = None,
 ) -> ManyResult:
     """Fit one linear mixed model to each of many responses, as many ``lmer`` fits but batched.
 
@@ -525,6 +532,10 @@ def lmer_many(
     weights : str or array, optional
         Prior weights, as ``lmer``'s ``weights``: a column of ``data`` or one non-negative
         number per row (each response uses those of its complete rows).
+    memory_limit : float, optional
+        Bytes one fit's factor may take, as ``lmer``'s (default
+        ``mixedmodels.options.memory_limit``): a larger model is refused with MemoryError
+        by the first fit of each piece, before its factor is built.
 
     Returns
     -------
@@ -556,7 +567,7 @@ def lmer_many(
     unfit = _unfittable(Y)
     keep = [i for i in range(Y.shape[1]) if i not in unfit]
     data, wcol = _with_weights(data, weights)
-    model = _Model(formula, data, reml, wcol)
+    model = _Model(formula, data, reml, wcol, memory_limit)
     bar = progress_bar(len(keep), progress, "lmer_many", "response")
     try:
         parts = _run_pieces(

@@ -263,13 +263,14 @@ class _Pattern:
         keys = (self.rcols * self.n1 + self.refs1[:, None]).ravel()
         present, block = np.unique(keys, return_inverse=True)
         self.bcol, self.blevel = present // self.n1, present % self.n1
-        pair_a, pair_b = _pairs_within(self.blevel) if len(present) else (np.zeros(0, np.intp),) * 2
-        self.dense = len(pair_a) * PAIR_COST >= self.qr**2 * self.q1
+        npairs = int(np.sum(np.bincount(self.blevel) ** 2))  # counted first: made only when used
+        self.dense = npairs * PAIR_COST >= self.qr**2 * self.q1
         if self.dense:  # every (column, level) a block: B is a dense (qr, q1) array
             block = keys
             self.bcol = np.repeat(np.arange(self.qr), self.n1)
             self.blevel = np.tile(np.arange(self.n1), self.qr)
         else:
+            pair_a, pair_b = _pairs_within(self.blevel) if len(present) else (np.zeros(0, np.intp),) * 2
             self.pair_a, self.pair_b = pair_a, pair_b
             self.pair_at = self.bcol[pair_a] * self.qr + self.bcol[pair_b]
         self.nblocks = len(self.bcol)

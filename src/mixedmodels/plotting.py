@@ -17,6 +17,8 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from .glm import GlmFit
+    from .glmm_results import GlmerFit
     from .lm import LmFit
     from .results import LmerFit
 
@@ -271,15 +273,58 @@ def caterpillar(fit: LmerFit, group: str | None = None, level: float = 0.95) -> 
     return fig
 
 
-def residual_plot(fit: LmerFit | LmFit) -> Figure:
-    """Residuals against fitted values."""
+def residual_plot(fit: LmerFit | LmFit | GlmerFit | GlmFit) -> Figure:
+    """Residuals against fitted values, as R's ``plot(fit)`` (its first panel for ``lm`` and ``glm``).
+
+    Parameters
+    ----------
+    fit : LmerFit, LmFit, GlmerFit or GlmFit
+        A linear (mixed) model: residuals ``y - fitted`` against the fitted values. A glmer
+        fit: Pearson residuals against the fitted means, as lme4's ``plot.merMod``. A glm
+        fit: deviance residuals against the linear predictor, as R's ``plot.glm``.
+
+    Raises
+    ------
+    TypeError
+        For anything else (a bootstrap, a profile, ``lmer_many``'s result).
+    """
+    x, r, xlabel, ylabel = _residuals_and_fitted(fit)
     fig, ax = _figure(figsize=(5, 4))
-    ax.scatter(fit.fitted, fit.residuals, s=10, color="C0", alpha=0.7)
+    ax.scatter(x, r, s=10, color="C0", alpha=0.7)
     ax.axhline(0, color="0.4", lw=0.8)
-    ax.set_xlabel("fitted")
-    ax.set_ylabel("residual")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     fig.tight_layout()
     return fig
+
+
+def _residuals_and_fitted(fit) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """What :func:`residual_plot` shows of ``fit``: x, residuals and the axes' labels."""
+    from .glm import GlmFit
+    from .glmm_results import GlmerFit
+    from .lm import LmFit
+    from .results import LmerFit
+
+    if isinstance(fit, GlmerFit):
+        return _values(fit.fitted), _values(fit.resid("pearson")), "fitted", "Pearson residual"
+    if isinstance(fit, GlmFit):
+        eta = _values(fit.linear_predictor)
+        return (
+            eta,
+            np.asarray(fit.residuals("deviance"), dtype=float),
+            "linear predictor",
+            "deviance residual",
+        )
+    if isinstance(fit, (LmerFit, LmFit)):
+        return _values(fit.fitted), _values(fit.residuals), "fitted", "residual"
+    raise TypeError(
+        "residual_plot takes a fit of mm.lmer, mm.lm, mm.glmer or mm.glm, "
+        f"not {type(fit).__module__}.{type(fit).__name__}"
+    )
+
+
+def _values(series) -> np.ndarray:
+    return np.asarray(series, dtype=float)
 
 
 def qq_ranef(fit: LmerFit) -> Figure:

@@ -12,8 +12,9 @@ This module makes formulaic do the same, and reads R's spellings:
   same formula is renamed for the evaluation and its R name restored in the column names;
 - R's mathematical functions without a formulaic spelling (``sqrt``, ``abs``, ``log1p`` ...)
   are provided;
-- what is not supported yet (a ``cbind()`` response) is refused with a message saying so, not
-  "column 'cbind' is not in the data"; an ``offset()`` anywhere but in the fixed part is refused.
+- a ``cbind()`` response (a binomial model) in ``lmer``/``lm`` is refused with a pointer to
+  ``glmer``/``glm``, not "column 'cbind' is not in the data"; an ``offset()`` anywhere but in
+  the fixed part is refused.
 """
 
 from __future__ import annotations
@@ -375,8 +376,8 @@ def check_supported(parsed: ParsedFormula) -> None:
     if re.match(r"\s*cbind\s*\(", parsed.response):
         raise parsed.error(
             parsed.response,
-            "a cbind(successes, failures) response (a binomial model) is not supported yet: "
-            "glmer and glm are planned; fit a proportion with lmer/lm only if that is what you mean",
+            "a cbind(successes, failures) response is a binomial model: fit it with "
+            "mm.glmer (random effects) or mm.glm (fixed effects only), family='binomial'",
         )
     parts = [parsed.response, *(t.expr for t in parsed.random)]
     for part in parts:
