@@ -16,7 +16,7 @@ tmb <- function(d) {
 }
 out <- list()
 for (b in c("15", "17")) {
-  d <- read.csv(file.path("..", "..", "data", paste0("tiny_probability_", b, ".csv")))
+  d <- read.csv(file.path("..", "..", "..", "data", paste0("tiny_probability_", b, ".csv")))
   out[[paste0("intercept_", b)]] <- list(laplace = one(d, 1), agq9 = one(d, 9), glmmTMB = tmb(d))
 }
 writeLines(toJSON(out, digits = NA, pretty = TRUE, auto_unbox = TRUE), "tiny_probability.json")

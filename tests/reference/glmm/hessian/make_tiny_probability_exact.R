@@ -12,7 +12,7 @@ gh <- function(n) { # Golub-Welsch for probabilists' Hermite
   e <- eigen(J, symmetric = TRUE); list(x = e$values, w = e$vectors[1, ]^2) }
 q <- gh(60)
 for (b in c("15","17")) {
-d <- read.csv(paste0("../../data/tiny_probability_", b, ".csv"))
+d <- read.csv(paste0("../../../data/tiny_probability_", b, ".csv"))
 gs <- split(seq_len(nrow(d)), d$g)
 m2ll <- function(p) {
   theta <- abs(p[1]); fe <- p[2] + p[3] * d$x; tot <- 0
