@@ -102,7 +102,7 @@ def test_noisy_criterion_is_caught_and_named(monkeypatch):
 def test_hessian_not_positive_definite_warns_and_gives_no_nan(monkeypatch):
     """Where neither Hessian is usable, vcov falls back to the fixed-theta information with a
     warning naming the Hessian; the SEs are finite."""
-    monkeypatch.setattr(glmm, "checked_hessian", lambda fn, x, f0: (-np.eye(len(x)), 0.0))
+    monkeypatch.setattr(glmm, "checked_hessian", lambda fn, x, f0: (-np.eye(len(x)), np.zeros(len(x))))
     monkeypatch.setattr(
         glmm, "laplace_hessian", lambda model, x, u: GradientHessian(-np.eye(len(x)), 0.0, 0.0)
     )

@@ -190,18 +190,23 @@ def hessian(
 
 def checked_hessian(
     fn_many: Callable[[np.ndarray], np.ndarray], x: np.ndarray, f0: float, delta: float = 1e-4
-) -> tuple[np.ndarray, float]:
-    """:func:`hessian` at ``delta`` and the largest disagreement of the one at ``2 delta``,
-    relative to ``sqrt(|H_ii H_jj|)`` (both stencils in one call of ``fn_many``). A smooth
-    criterion's two agree to ``delta^2``; noise of size ``e`` in the criterion shows as
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`hessian` at ``delta`` and, per coordinate, the relative disagreement of its
+    diagonal with the one at ``2 delta`` (``2 d`` more points, in the same call of ``fn_many``).
+    A smooth criterion's two agree to ``delta^2``; noise of size ``e`` in the criterion shows as
     ``e / delta^2``, which the larger step divides by four: a disagreement beyond
-    :data:`HESSIAN_TOL` says the differences measure noise."""
+    :data:`HESSIAN_TOL` says the differences measure noise (or a kink: a variance parameter at
+    0, where the criterion depends on ``|theta|``)."""
     d = len(x)
-    first, second = _stencil(x, delta), _stencil(x, 2.0 * delta)
-    values = np.asarray(fn_many(np.concatenate([first, second])), dtype=float)
-    H = _stencil_hessian(values[: len(first)], f0, d, delta)
-    H2 = _stencil_hessian(values[len(first) :], f0, d, 2.0 * delta)
-    return H, _relative_disagreement(H, H2)
+    stencil = _stencil(x, delta)
+    wide = 2.0 * delta * np.eye(d)
+    values = np.asarray(fn_many(np.concatenate([stencil, x + wide, x - wide])), dtype=float)
+    H = _stencil_hessian(values[: len(stencil)], f0, d, delta)
+    fp, fm = values[len(stencil) : len(stencil) + d], values[len(stencil) + d :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wide_diag = (fp - 2 * f0 + fm) / (2.0 * delta) ** 2
+        disagreement = np.abs(np.diag(H) - wide_diag) / np.abs(np.diag(H))
+    return H, np.where(np.isnan(disagreement), np.inf, disagreement)
 
 
 def _stencil(x: np.ndarray, delta: float) -> np.ndarray:
@@ -286,7 +291,9 @@ def laplace_hessian(model: GlmmModel, x: np.ndarray, u: np.ndarray) -> GradientH
     """The Hessian of the (converged) Laplace criterion over ``x = (theta, beta)`` from its
     closed-form gradient (:func:`gradient_hessian`), every PIRLS started from the modes ``u`` at
     ``x`` and converged tightly: all points at once for a single random-effects term, else one
-    by one. A point where PIRLS fails gives a gradient of NaN (the checks then fail)."""
+    by one. A point where PIRLS fails gives a gradient of NaN (the checks then fail). A variance
+    parameter within a step of its bound 0 makes a kink (the criterion depends on ``|theta|``):
+    there the differences of its coordinate measure the kink, not a curvature."""
     nt = model.layout.ntheta
     if len(model.reterms) == 1:
         batch = SingleTermBatch(model)
@@ -364,7 +371,7 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
         return batch.agq(points[:, :nt], points[:, nt:], u0, nagq, tol=TIGHT_PIRLS)
 
     H, disagreement = checked_hessian(agq_many, opt.theta, float(agq_many(opt.theta[None, :])[0]))
-    problem = _hessian_problem(H, disagreement)
+    problem = _hessian_problem(H, disagreement, _free(model, opt.theta), nt)
     if problem is None:
         return GlmmOptimum(opt, state, fmin, _beta_block(H, nt), glm, stage1, H)
     what = f"the Hessian of the quadrature criterion over (theta, beta) {problem}"
@@ -402,36 +409,52 @@ def _laplace_vcov(
     model: GlmmModel, x: np.ndarray, eta0: np.ndarray, u: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """:func:`laplace_vcov` and what to tell the user. lme4's Hessian is checked
-    (:func:`checked_hessian`); where it is noisy, not finite or not positive definite, the
-    Hessian of the converged criterion from its closed-form gradient (:func:`laplace_hessian`)
-    replaces it, if that one is consistent and positive definite; else the joint PIRLS system's
-    covariance at the optimum (:func:`_fallback_vcov`)."""
+    (:func:`_hessian_problem`); where it is unusable, the Hessian of the converged criterion from
+    its closed-form gradient (:func:`laplace_hessian`) replaces it if that one is usable; else
+    the joint PIRLS system's covariance at the optimum (:func:`_fallback_vcov`)."""
     nt = model.layout.ntheta
     f0 = lme4_laplace(model, x[:nt], x[nt:], eta0)
     H, disagreement = checked_hessian(_lme4_laplace_many(model, eta0), x, f0)
-    problem = _hessian_problem(H, disagreement)
+    problem = _hessian_problem(H, disagreement, _free(model, x), nt)
     if problem is None:
         return _beta_block(H, nt), H, ()
     what = f"the Hessian of the Laplace criterion as lme4 evaluates it {problem}"
     exact = laplace_hessian(model, x, u)
-    if exact.consistent and exact.positive_definite:
+    steps = np.full(len(x), exact.step_disagreement if exact.asymmetry <= HESSIAN_TOL else np.inf)
+    exact_problem = _hessian_problem(exact.hessian, steps, _free(model, x), nt)
+    if exact_problem is None:
         note = f"{what}: standard errors from the Hessian of the converged criterion (from its gradient)"
         return _beta_block(exact.hessian, nt), exact.hessian, (note,)
-    V, note = _fallback_vcov(model, x, u, f"{what}, and so is the one from its gradient")
+    V, note = _fallback_vcov(model, x, u, f"{what}; the one from its gradient {exact_problem}")
     return V, H, (note,)
 
 
-def _hessian_problem(H: np.ndarray, disagreement: float) -> str | None:
-    """What makes a Hessian over ``(theta, beta)`` unusable for ``vcov``, in words; None if
-    nothing: it must be finite, agree with the one at twice the step (:func:`checked_hessian`)
-    and be positive definite."""
+def _free(model: GlmmModel, x: np.ndarray, delta: float = 1e-4) -> np.ndarray:
+    """The coordinates of ``x = (theta, beta)`` whose differences are smooth: all but a variance
+    parameter within ``2.5 delta`` of its bound 0 (the criterion there depends on ``|theta|``)."""
+    nt = model.layout.ntheta
+    lower = model.layout.lower()
+    near = np.isfinite(lower) & (np.abs(x[:nt] - np.where(np.isfinite(lower), lower, 0.0)) < 2.5 * delta)
+    return np.concatenate([~near, np.ones(len(x) - nt, dtype=bool)])
+
+
+def _hessian_problem(H: np.ndarray, disagreement: np.ndarray, free: np.ndarray, nt: int) -> str | None:
+    """What makes a Hessian over ``(theta, beta)`` (``nt`` theta) unusable for ``vcov``, in
+    words; None if nothing. It must be finite, its diagonal must agree with the one at twice the
+    step on the ``free`` coordinates (:func:`checked_hessian`, :func:`_free`), and ``vcov``, the
+    ``beta`` block of ``2 H^{-1}``, must be positive definite (lme4's rule)."""
     if not np.all(np.isfinite(H)):
         return "is not finite (the criterion failed near the optimum)"
-    if disagreement > HESSIAN_TOL:
-        return f"is noisy (steps 1e-4 and 2e-4 disagree by {disagreement:.1e} relative)"
-    smallest = float(np.linalg.eigvalsh((H + H.T) / 2.0)[0]) if len(H) else 1.0
-    if smallest <= 0:
-        return f"is not positive definite (smallest eigenvalue {smallest:.3g})"
+    worst = float(np.max(disagreement[free], initial=0.0))
+    if worst > HESSIAN_TOL:
+        return f"is noisy (its diagonal at steps 1e-4 and 2e-4 disagrees by {worst:.1e} relative)"
+    try:
+        V = _beta_block(H, nt)
+    except np.linalg.LinAlgError:
+        return "is singular"
+    smallest = float(np.linalg.eigvalsh(V)[0]) if len(V) else 1.0
+    if not smallest > 0:
+        return f"gives a vcov(beta) that is not positive definite (smallest eigenvalue {smallest:.3g})"
     return None
 
 
