@@ -99,6 +99,19 @@ def test_noisy_criterion_is_caught_and_named(monkeypatch):
     assert np.allclose(fit.se.to_numpy(), REF["intercept_17"]["glmmTMB"]["se"], rtol=2e-4, atol=0)
 
 
+@pytest.mark.parametrize("b", INTERCEPTS)
+def test_probabilities_near_one_are_named_and_close_to_glmmtmb(b):
+    """Flipped (k -> size - k): the means near 1 are rounded to 1e-16, which leaves lme4's
+    criterion noisy (lme4's own SEs are off by up to 8% there). The check names it; the
+    gradient's Hessian gives glmmTMB's SEs to 1e-3."""
+    data = _data(b)
+    fit, messages = _fit(data.assign(k=data["size"] - data["k"]))
+    assert any("Hessian" in m and "noisy" in m for m in messages)
+    tmb = REF[f"flipped_{b}"]["glmmTMB"]["se"]
+    assert np.allclose(fit.se.to_numpy(), tmb, rtol=1e-3, atol=0)
+    assert np.allclose(fit.fixef.to_numpy(), -np.array(REF[f"intercept_{b}"]["laplace"]["fixef"]), rtol=1e-5)
+
+
 def test_hessian_not_positive_definite_warns_and_gives_no_nan(monkeypatch):
     """Where neither Hessian is usable, vcov falls back to the fixed-theta information with a
     warning naming the Hessian; the SEs are finite."""

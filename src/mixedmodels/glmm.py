@@ -21,6 +21,14 @@ stopped at lme4's tolerance), whose curvature differs from the converged criteri
 few percent: the standard errors are then lme4's. The estimates themselves are the converged
 criterion's optimum.
 
+That Hessian is checked (:func:`checked_hessian`): its diagonal again at twice the step (noise
+in the criterion shows as a disagreement), finite, and ``vcov`` positive definite (lme4's rule).
+Where it fails, the Hessian of the converged criterion from central differences of its
+closed-form gradient (:func:`laplace_hessian`, Richardson-extrapolated, checked for symmetry and
+two steps) stands in; where that fails too, the fixed-theta information (as nAGQ = 0). Either
+replacement is named in a warning (``GlmmOptimum.notes``). The quadrature criterion's Hessian is
+checked the same way.
+
 Cost: every evaluation warm-starts PIRLS from an earlier mode, the points of a finite-difference
 stencil that move only ``beta`` share their ``theta`` set-up (:func:`theta_states`), the Hessian's
 lme4-style evaluations share their start (:func:`~mixedmodels.pirls.lme4_start`), and a model
@@ -57,6 +65,7 @@ SMALL_SCHUR = 1000  # a Schur complement of fewer columns is factored faster by 
 TIGHT_PIRLS = 1e-14  # PIRLS tolerance where the mode must be exact: gradients, differences
 HESSIAN_STEP = 1e-4  # gradient_hessian's step, relative to max(1, |x_i|)
 HESSIAN_TOL = 1e-3  # the largest relative asymmetry or disagreement of two steps a Hessian may show
+FALLBACK_TOL = 1e-2  # the same for the gradient's Hessian standing in for lme4's (better than none)
 
 __all__ = [
     "GlmmOptimum",
@@ -420,8 +429,8 @@ def _laplace_vcov(
         return _beta_block(H, nt), H, ()
     what = f"the Hessian of the Laplace criterion as lme4 evaluates it {problem}"
     exact = laplace_hessian(model, x, u)
-    steps = np.full(len(x), exact.step_disagreement if exact.asymmetry <= HESSIAN_TOL else np.inf)
-    exact_problem = _hessian_problem(exact.hessian, steps, _free(model, x), nt)
+    steps = np.full(len(x), exact.step_disagreement if exact.asymmetry <= FALLBACK_TOL else np.inf)
+    exact_problem = _hessian_problem(exact.hessian, steps, _free(model, x), nt, FALLBACK_TOL)
     if exact_problem is None:
         note = f"{what}: standard errors from the Hessian of the converged criterion (from its gradient)"
         return _beta_block(exact.hessian, nt), exact.hessian, (note,)
@@ -438,16 +447,18 @@ def _free(model: GlmmModel, x: np.ndarray, delta: float = 1e-4) -> np.ndarray:
     return np.concatenate([~near, np.ones(len(x) - nt, dtype=bool)])
 
 
-def _hessian_problem(H: np.ndarray, disagreement: np.ndarray, free: np.ndarray, nt: int) -> str | None:
+def _hessian_problem(
+    H: np.ndarray, disagreement: np.ndarray, free: np.ndarray, nt: int, tol: float = HESSIAN_TOL
+) -> str | None:
     """What makes a Hessian over ``(theta, beta)`` (``nt`` theta) unusable for ``vcov``, in
-    words; None if nothing. It must be finite, its diagonal must agree with the one at twice the
-    step on the ``free`` coordinates (:func:`checked_hessian`, :func:`_free`), and ``vcov``, the
-    ``beta`` block of ``2 H^{-1}``, must be positive definite (lme4's rule)."""
+    words; None if nothing. It must be finite, its diagonal must agree with the one at another
+    step to ``tol`` on the ``free`` coordinates (:func:`checked_hessian`, :func:`_free`), and
+    ``vcov``, the ``beta`` block of ``2 H^{-1}``, must be positive definite (lme4's rule)."""
     if not np.all(np.isfinite(H)):
         return "is not finite (the criterion failed near the optimum)"
     worst = float(np.max(disagreement[free], initial=0.0))
-    if worst > HESSIAN_TOL:
-        return f"is noisy (its diagonal at steps 1e-4 and 2e-4 disagrees by {worst:.1e} relative)"
+    if worst > tol:
+        return f"is noisy (at two steps it disagrees by {worst:.1e} relative)"
     try:
         V = _beta_block(H, nt)
     except np.linalg.LinAlgError:

@@ -1,6 +1,7 @@
 # lme4's fits of the tiny-probability binomial data (issue 26), the reference for
 # tests/test_glmm_hessian.py: fixef, SEs from vcov, theta, deviance, for Laplace and nAGQ = 9;
-# glmmTMB's SEs beside them (its Hessian is from automatic derivatives).
+# glmmTMB's SEs beside them (its Hessian is from automatic derivatives); and the same for the
+# data flipped (k -> size - k: probabilities near 1, where lme4's SEs are off by up to 8%).
 # Usage: Rscript make_tiny_probability.R  (from this folder; writes tiny_probability.json)
 suppressPackageStartupMessages({library(lme4); library(glmmTMB); library(jsonlite)})
 one <- function(d, nAGQ) {
@@ -18,5 +19,7 @@ out <- list()
 for (b in c("15", "17")) {
   d <- read.csv(file.path("..", "..", "..", "data", paste0("tiny_probability_", b, ".csv")))
   out[[paste0("intercept_", b)]] <- list(laplace = one(d, 1), agq9 = one(d, 9), glmmTMB = tmb(d))
+  flipped <- transform(d, k = size - k)
+  out[[paste0("flipped_", b)]] <- list(laplace = one(flipped, 1), glmmTMB = tmb(flipped))
 }
 writeLines(toJSON(out, digits = NA, pretty = TRUE, auto_unbox = TRUE), "tiny_probability.json")
