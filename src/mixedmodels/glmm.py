@@ -479,7 +479,12 @@ def _fallback_vcov(model: GlmmModel, x: np.ndarray, u: np.ndarray, what: str) ->
     """``vcov(beta)`` of the joint PIRLS system at the optimum, ``(R_X'R_X)^{-1}`` at fixed
     ``theta`` (as nAGQ = 0's), and the note that says why and what it ignores."""
     nt = model.layout.ntheta
-    V = vcov_joint(pirls(model, x[:nt], x[nt:], u, joint=True))
+    try:
+        V = vcov_joint(pirls(model, x[:nt], x[nt:], u, joint=True))
+    except (np.linalg.LinAlgError, FloatingPointError):
+        V = np.full((model.p, model.p), np.nan)
+    if not np.all(np.isfinite(V)):
+        return V, f"{what}, and so is the fixed effects' information: no standard errors (NaN)"
     note = f"{what}: standard errors from the fixed effects' information at fixed theta (as nAGQ = 0)"
     return V, note
 
