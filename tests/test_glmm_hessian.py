@@ -124,6 +124,16 @@ def test_hessian_not_positive_definite_warns_and_gives_no_nan(monkeypatch):
     assert np.all(np.isfinite(fit.se.to_numpy())) and np.all(fit.se.to_numpy() > 0)
 
 
+def test_hessian_not_finite_warns_and_gives_no_nan(monkeypatch):
+    """A criterion that fails near the optimum (inf or NaN in the stencil) is named."""
+    monkeypatch.setattr(
+        glmm, "checked_hessian", lambda fn, x, f0: (np.full((len(x), len(x)), np.nan), np.zeros(len(x)))
+    )
+    fit, messages = _fit(_data("15"))
+    assert any("is not finite" in m and "Hessian" in m for m in messages)
+    assert np.allclose(fit.se.to_numpy(), REF["intercept_15"]["glmmTMB"]["se"], rtol=2e-4, atol=0)
+
+
 def test_gradient_hessian_of_a_known_function():
     A = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, -0.2], [0.5, -0.2, 2.0]])
 

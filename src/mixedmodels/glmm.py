@@ -484,7 +484,10 @@ def _fallback_vcov(model: GlmmModel, x: np.ndarray, u: np.ndarray, what: str) ->
     except (np.linalg.LinAlgError, FloatingPointError):
         V = np.full((model.p, model.p), np.nan)
     if not np.all(np.isfinite(V)):
-        return V, f"{what}, and so is the fixed effects' information: no standard errors (NaN)"
+        return (
+            V,
+            f"{what}; the fixed effects' information at fixed theta is not finite: no standard errors (NaN)",
+        )
     note = f"{what}: standard errors from the fixed effects' information at fixed theta (as nAGQ = 0)"
     return V, note
 
