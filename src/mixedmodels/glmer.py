@@ -185,6 +185,7 @@ def _notes(model: GlmmModel, optimum) -> list[str]:
     opt = optimum.opt
     if not opt.converged:
         notes.append(f"the optimizer did not converge ({opt.return_value})")
+    notes.extend(optimum.notes)
     theta = opt.theta[: model.layout.ntheta]
     if np.any(theta[model.layout.diagonal_mask()] < SINGULAR_TOL):
         notes.append("boundary (singular) fit: a random-effect variance or correlation is on its boundary")

@@ -21,6 +21,14 @@ stopped at lme4's tolerance), whose curvature differs from the converged criteri
 few percent: the standard errors are then lme4's. The estimates themselves are the converged
 criterion's optimum.
 
+That Hessian is checked (:func:`checked_hessian`): its diagonal again at twice the step (noise
+in the criterion shows as a disagreement), finite, and ``vcov`` positive definite (lme4's rule).
+Where it fails, the Hessian of the converged criterion from central differences of its
+closed-form gradient (:func:`laplace_hessian`, Richardson-extrapolated, checked for symmetry and
+two steps) stands in; where that fails too, the fixed-theta information (as nAGQ = 0). Either
+replacement is named in a warning (``GlmmOptimum.notes``). The quadrature criterion's Hessian is
+checked the same way.
+
 Cost: every evaluation warm-starts PIRLS from an earlier mode, the points of a finite-difference
 stencil that move only ``beta`` share their ``theta`` set-up (:func:`theta_states`), the Hessian's
 lme4-style evaluations share their start (:func:`~mixedmodels.pirls.lme4_start`), and a model
@@ -55,13 +63,19 @@ from .quasi_newton import minimize_gradient
 KEEP_THETA_STATES = 16  # a Hessian stencil's distinct theta, for a few theta entries
 SMALL_SCHUR = 1000  # a Schur complement of fewer columns is factored faster by one BLAS thread
 TIGHT_PIRLS = 1e-14  # PIRLS tolerance where the mode must be exact: gradients, differences
+HESSIAN_STEP = 1e-4  # gradient_hessian's step, relative to max(1, |x_i|)
+HESSIAN_TOL = 1e-3  # the largest relative asymmetry or disagreement of two steps a Hessian may show
+FALLBACK_TOL = 1e-2  # the same for the gradient's Hessian standing in for lme4's (better than none)
 
 __all__ = [
     "GlmmOptimum",
+    "GradientHessian",
     "criterion_function",
     "fit_glmm",
+    "gradient_hessian",
     "hessian",
     "laplace_function",
+    "laplace_hessian",
     "laplace_vcov",
     "stage_one",
     "theta_states",
@@ -79,6 +93,7 @@ class GlmmOptimum:
     glm: IrlsFit | None
     stage1: OptSummary
     hessian: np.ndarray | None
+    notes: tuple[str, ...] = ()  # what the user is told about the optimum (the vcov's Hessian)
 
 
 def theta_states(model: GlmmModel) -> Callable[[np.ndarray], ThetaState]:
@@ -178,16 +193,147 @@ def hessian(
     evaluates the rows of a (points, d) array, here every point of the stencil in one call,
     ``x +- delta e_i`` and ``x +- delta e_i +- delta e_j`` for ``j < i``."""
     d = len(x)
+    values = np.asarray(fn_many(_stencil(x, delta)), dtype=float)
+    return _stencil_hessian(values, f0, d, delta)
+
+
+def checked_hessian(
+    fn_many: Callable[[np.ndarray], np.ndarray], x: np.ndarray, f0: float, delta: float = 1e-4
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`hessian` at ``delta`` and, per coordinate, the relative disagreement of its
+    diagonal with the one at ``2 delta`` (``2 d`` more points, in the same call of ``fn_many``).
+    A smooth criterion's two agree to ``delta^2``; noise of size ``e`` in the criterion shows as
+    ``e / delta^2``, which the larger step divides by four: a disagreement beyond
+    :data:`HESSIAN_TOL` says the differences measure noise (or a kink: a variance parameter at
+    0, where the criterion depends on ``|theta|``)."""
+    d = len(x)
+    stencil = _stencil(x, delta)
+    wide = 2.0 * delta * np.eye(d)
+    values = np.asarray(fn_many(np.concatenate([stencil, x + wide, x - wide])), dtype=float)
+    H = _stencil_hessian(values[: len(stencil)], f0, d, delta)
+    fp, fm = values[len(stencil) : len(stencil) + d], values[len(stencil) + d :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wide_diag = (fp - 2 * f0 + fm) / (2.0 * delta) ** 2
+        disagreement = np.abs(np.diag(H) - wide_diag) / np.abs(np.diag(H))
+    return H, np.where(np.isnan(disagreement), np.inf, disagreement)
+
+
+def _stencil(x: np.ndarray, delta: float) -> np.ndarray:
+    """The points of :func:`hessian`'s stencil: ``x +- delta e_i``, then the pairs."""
+    d = len(x)
     eye = delta * np.eye(d)
     first, second = np.tril_indices(d, -1)
     signs = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]])
     pairs = x + signs[None, :, :1] * eye[first][:, None, :] + signs[None, :, 1:] * eye[second][:, None, :]
-    points = np.concatenate([x + eye, x - eye, pairs.reshape(-1, d)])
-    values = np.asarray(fn_many(points), dtype=float)
+    return np.concatenate([x + eye, x - eye, pairs.reshape(-1, d)])
+
+
+def _stencil_hessian(values: np.ndarray, f0: float, d: int, delta: float) -> np.ndarray:
+    """The central-difference Hessian from the criterion at :func:`_stencil`'s points."""
+    first, second = np.tril_indices(d, -1)
     fp, fm, fpairs = values[:d], values[d : 2 * d], values[2 * d :].reshape(-1, 4)
-    H = np.diag((fp - 2 * f0 + fm) / delta**2)
-    H[first, second] = H[second, first] = (fpairs @ np.array([1.0, -1.0, -1.0, 1.0])) / (4 * delta**2)
+    with np.errstate(invalid="ignore"):
+        H = np.diag((fp - 2 * f0 + fm) / delta**2)
+        H[first, second] = H[second, first] = (fpairs @ np.array([1.0, -1.0, -1.0, 1.0])) / (4 * delta**2)
     return H
+
+
+def _relative_disagreement(A: np.ndarray, B: np.ndarray) -> float:
+    """``max |A_ij - B_ij| / sqrt(|A_ii A_jj|)`` (a floor for a zero diagonal); ``inf`` where
+    either is not finite."""
+    if not (np.all(np.isfinite(A)) and np.all(np.isfinite(B))):
+        return np.inf
+    diag = np.abs(np.diag(A))
+    scale = np.maximum(np.sqrt(np.outer(diag, diag)), 1e-8 * max(float(np.max(diag, initial=0.0)), 1e-300))
+    return float(np.max(np.abs(A - B) / scale, initial=0.0))
+
+
+@dataclass(frozen=True)
+class GradientHessian:
+    """A Hessian from central differences of a closed-form gradient, with its checks.
+
+    ``hessian`` is the Richardson extrapolation ``(4 H(h/2) - H(h)) / 3`` of the symmetrized
+    differences at steps ``h`` and ``h/2``; ``asymmetry`` the largest ``|H_ij - H_ji|`` and
+    ``step_disagreement`` the largest ``|H(h)_ij - H(h/2)_ij|``, both relative to
+    ``sqrt(|H_ii H_jj|)``: the gradient is smooth and exact where both are small.
+    """
+
+    hessian: np.ndarray
+    asymmetry: float
+    step_disagreement: float
+
+    @property
+    def consistent(self) -> bool:
+        """Whether symmetry and the two steps agree to :data:`HESSIAN_TOL`."""
+        return bool(self.asymmetry <= HESSIAN_TOL and self.step_disagreement <= HESSIAN_TOL)
+
+    @property
+    def positive_definite(self) -> bool:
+        """Whether the Hessian is finite and positive definite (a minimum's)."""
+        H = self.hessian
+        return bool(np.all(np.isfinite(H)) and len(H) > 0 and np.linalg.eigvalsh(H)[0] > 0)
+
+
+def gradient_hessian(
+    grad_many: Callable[[np.ndarray], np.ndarray], x: np.ndarray, step: float = HESSIAN_STEP
+) -> GradientHessian:
+    """The Hessian at ``x`` from central differences of the gradient (see
+    :class:`GradientHessian`): ``grad_many`` maps a (points, d) array to the gradients at its
+    rows, here the ``4 d`` points ``x +- h_i e_i``, ``x +- h_i e_i / 2`` in one call, with
+    ``h_i = step * max(1, |x_i|)``."""
+    x = np.asarray(x, dtype=float)
+    d = len(x)
+    h = step * np.maximum(1.0, np.abs(x))
+    eye = np.diag(h)
+    points = np.concatenate([x + eye, x - eye, x + eye / 2, x - eye / 2])
+    g = np.asarray(grad_many(points), dtype=float).reshape(4, d, d)
+    coarse = (g[0] - g[1]) / (2.0 * h[:, None])  # row i: d grad / d x_i
+    fine = (g[2] - g[3]) / h[:, None]
+    raw = (4.0 * fine - coarse) / 3.0
+    H = (raw + raw.T) / 2.0
+    asym = _relative_disagreement(H, raw)
+    steps = _relative_disagreement((fine + fine.T) / 2.0, (coarse + coarse.T) / 2.0)
+    return GradientHessian(H, asym, steps)
+
+
+def laplace_hessian(model: GlmmModel, x: np.ndarray, u: np.ndarray) -> GradientHessian:
+    """The Hessian of the (converged) Laplace criterion over ``x = (theta, beta)`` from its
+    closed-form gradient (:func:`gradient_hessian`), every PIRLS started from the modes ``u`` at
+    ``x`` and converged tightly: all points at once for a single random-effects term, else one
+    by one. A point where PIRLS fails gives a gradient of NaN (the checks then fail). A variance
+    parameter within a step of its bound 0 makes a kink (the criterion depends on ``|theta|``):
+    there the differences of its coordinate measure the kink, not a curvature."""
+    nt = model.layout.ntheta
+    if len(model.reterms) == 1:
+        batch = SingleTermBatch(model)
+        resp = batch.responses(model.y[None, :])
+        u0 = np.asarray(u, dtype=float).reshape(1, batch.n1, batch.k)
+
+        def grad_many(points: np.ndarray) -> np.ndarray:
+            m = len(points)
+            y = resp.take(np.zeros(m, dtype=int))
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                f, g, _ = batch.laplace(points[:, :nt], points[:, nt:], y, np.repeat(u0, m, axis=0))
+            g[~np.isfinite(f)] = np.nan
+            return g
+
+    else:
+        states = theta_states(model)
+
+        def grad_one(p: np.ndarray) -> np.ndarray:
+            try:
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    st = pirls(model, p[:nt], p[nt:], u, ts=states(p[:nt]), tol=TIGHT_PIRLS)
+                    if st.converged:
+                        return laplace_gradient(model, st)
+            except (np.linalg.LinAlgError, FloatingPointError):
+                pass
+            return np.full(len(p), np.nan)
+
+        def grad_many(points: np.ndarray) -> np.ndarray:
+            return np.array([grad_one(p) for p in points])
+
+    return gradient_hessian(grad_many, x)
 
 
 def _one_by_one(fn: Callable[[np.ndarray], float]) -> Callable[[np.ndarray], np.ndarray]:
@@ -223,8 +369,8 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     fmin = fn(opt.theta)
     state = memo["state"]
     if nagq == 1:  # lme4's vcov: the Hessian of the criterion as lme4 evaluates it
-        V, H = laplace_vcov(model, opt.theta, st1.eta, state.u)
-        return GlmmOptimum(opt, state, fmin, V, glm, stage1, H)
+        V, H, notes = _laplace_vcov(model, opt.theta, st1.eta, state.u)
+        return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes)
     # quadrature: all points' modes from the optimum's, converged tightly (no noise in the differences)
     batch = SingleTermBatch(model)  # quadrature is for a single scalar term
     u_opt = state.u.reshape(1, batch.n1, 1)
@@ -233,8 +379,13 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
         u0 = np.repeat(u_opt, len(points), axis=0)
         return batch.agq(points[:, :nt], points[:, nt:], u0, nagq, tol=TIGHT_PIRLS)
 
-    H = hessian(agq_many, opt.theta, float(agq_many(opt.theta[None, :])[0]))
-    return GlmmOptimum(opt, state, fmin, _vcov_from_hessian(model, H, opt.theta, state.u), glm, stage1, H)
+    H, disagreement = checked_hessian(agq_many, opt.theta, float(agq_many(opt.theta[None, :])[0]))
+    problem = _hessian_problem(H, disagreement, _free(model, opt.theta), nt)
+    if problem is None:
+        return GlmmOptimum(opt, state, fmin, _beta_block(H, nt), glm, stage1, H)
+    what = f"the Hessian of the quadrature criterion over (theta, beta) {problem}"
+    V, note = _fallback_vcov(model, opt.theta, state.u, what)
+    return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, (note,))
 
 
 def stage_one(
@@ -259,23 +410,86 @@ def laplace_vcov(
     """lme4's ``vcov(beta)`` of a Laplace fit at its optimum ``x = (theta, beta)`` and the Hessian
     behind it: of the criterion as lme4 evaluates it from stage 1's linear predictor ``eta0``
     (``u``: the modes at the optimum, for the fallback when that Hessian is not usable)."""
+    V, H, _ = _laplace_vcov(model, x, eta0, u)
+    return V, H
+
+
+def _laplace_vcov(
+    model: GlmmModel, x: np.ndarray, eta0: np.ndarray, u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """:func:`laplace_vcov` and what to tell the user. lme4's Hessian is checked
+    (:func:`_hessian_problem`); where it is unusable, the Hessian of the converged criterion from
+    its closed-form gradient (:func:`laplace_hessian`) replaces it if that one is usable; else
+    the joint PIRLS system's covariance at the optimum (:func:`_fallback_vcov`)."""
     nt = model.layout.ntheta
-    H = hessian(_lme4_laplace_many(model, eta0), x, lme4_laplace(model, x[:nt], x[nt:], eta0))
-    return _vcov_from_hessian(model, H, x, u), H
+    f0 = lme4_laplace(model, x[:nt], x[nt:], eta0)
+    H, disagreement = checked_hessian(_lme4_laplace_many(model, eta0), x, f0)
+    problem = _hessian_problem(H, disagreement, _free(model, x), nt)
+    if problem is None:
+        return _beta_block(H, nt), H, ()
+    what = f"the Hessian of the Laplace criterion as lme4 evaluates it {problem}"
+    exact = laplace_hessian(model, x, u)
+    steps = np.full(len(x), exact.step_disagreement if exact.asymmetry <= FALLBACK_TOL else np.inf)
+    exact_problem = _hessian_problem(exact.hessian, steps, _free(model, x), nt, FALLBACK_TOL)
+    if exact_problem is None:
+        note = f"{what}: standard errors from the Hessian of the converged criterion (from its gradient)"
+        return _beta_block(exact.hessian, nt), exact.hessian, (note,)
+    V, note = _fallback_vcov(model, x, u, f"{what}; the one from its gradient {exact_problem}")
+    return V, H, (note,)
 
 
-def _vcov_from_hessian(model: GlmmModel, H: np.ndarray, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """``2 H^{-1}`` restricted to ``beta``; where it is not positive definite, that of the joint
-    PIRLS system at the optimum."""
+def _free(model: GlmmModel, x: np.ndarray, delta: float = 1e-4) -> np.ndarray:
+    """The coordinates of ``x = (theta, beta)`` whose differences are smooth: all but a variance
+    parameter within ``2.5 delta`` of its bound 0 (the criterion there depends on ``|theta|``)."""
+    nt = model.layout.ntheta
+    lower = model.layout.lower()
+    near = np.isfinite(lower) & (np.abs(x[:nt] - np.where(np.isfinite(lower), lower, 0.0)) < 2.5 * delta)
+    return np.concatenate([~near, np.ones(len(x) - nt, dtype=bool)])
+
+
+def _hessian_problem(
+    H: np.ndarray, disagreement: np.ndarray, free: np.ndarray, nt: int, tol: float = HESSIAN_TOL
+) -> str | None:
+    """What makes a Hessian over ``(theta, beta)`` (``nt`` theta) unusable for ``vcov``, in
+    words; None if nothing. It must be finite, its diagonal must agree with the one at another
+    step to ``tol`` on the ``free`` coordinates (:func:`checked_hessian`, :func:`_free`), and
+    ``vcov``, the ``beta`` block of ``2 H^{-1}``, must be positive definite (lme4's rule)."""
+    if not np.all(np.isfinite(H)):
+        return "is not finite (the criterion failed near the optimum)"
+    worst = float(np.max(disagreement[free], initial=0.0))
+    if worst > tol:
+        return f"is noisy (at two steps it disagrees by {worst:.1e} relative)"
+    try:
+        V = _beta_block(H, nt)
+    except np.linalg.LinAlgError:
+        return "is singular"
+    smallest = float(np.linalg.eigvalsh(V)[0]) if len(V) else 1.0
+    if not smallest > 0:
+        return f"gives a vcov(beta) that is not positive definite (smallest eigenvalue {smallest:.3g})"
+    return None
+
+
+def _beta_block(H: np.ndarray, nt: int) -> np.ndarray:
+    """``2 H^{-1}`` restricted to ``beta`` (``H`` positive definite)."""
+    Hinv = np.linalg.inv(H)
+    return (Hinv + Hinv.T)[nt:, nt:]
+
+
+def _fallback_vcov(model: GlmmModel, x: np.ndarray, u: np.ndarray, what: str) -> tuple[np.ndarray, str]:
+    """``vcov(beta)`` of the joint PIRLS system at the optimum, ``(R_X'R_X)^{-1}`` at fixed
+    ``theta`` (as nAGQ = 0's), and the note that says why and what it ignores."""
     nt = model.layout.ntheta
     try:
-        Hinv = np.linalg.inv(H)
-        V = (Hinv + Hinv.T)[nt:, nt:]
-        if np.any(np.linalg.eigvalsh(V) <= 0):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
         V = vcov_joint(pirls(model, x[:nt], x[nt:], u, joint=True))
-    return V
+    except (np.linalg.LinAlgError, FloatingPointError):
+        V = np.full((model.p, model.p), np.nan)
+    if not np.all(np.isfinite(V)):
+        return (
+            V,
+            f"{what}; the fixed effects' information at fixed theta is not finite: no standard errors (NaN)",
+        )
+    note = f"{what}: standard errors from the fixed effects' information at fixed theta (as nAGQ = 0)"
+    return V, note
 
 
 def _stage2_hessian(stage1: OptSummary, st1: PirlsState) -> np.ndarray | None:

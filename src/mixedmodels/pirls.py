@@ -196,7 +196,7 @@ class GlmmModel:
             if self.fam.name == "binomial":
                 y, nz, ys, c, cnz, cs = terms
                 a = np.where(nz, y * np.log(ys / mu), 0.0)
-                return 2.0 * wt * (a + np.where(cnz, c * np.log(cs / (1.0 - mu)), 0.0))
+                return 2.0 * wt * (a + np.where(cnz, c * (np.log1p(-y) - np.log1p(-mu)), 0.0))
             y, nz, ys, pos = terms
             a = np.where(nz, y * np.log(ys / mu), 0.0)
             return 2.0 * np.where(pos, wt * (a - (y - mu)), mu * wt)
