@@ -1,5 +1,7 @@
 """Bad input gets clear errors; the caller's data is never modified; missing values are counted."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -118,3 +120,21 @@ def test_stateful_transforms_find_their_column():
     manual = mm.lmer("Reaction ~ z + (1 | Subject)", data.assign(z=(days - days.mean()) / days.std()))
     np.testing.assert_allclose(fit.fixef.to_numpy(), manual.fixef.to_numpy(), rtol=1e-8)
     assert list(fit.fixef.index) == ["(Intercept)", "scale(Days)"]
+
+
+@pytest.mark.parametrize(
+    ("fit", "formula", "column"),
+    [
+        (mm.lmer, "Reaction ~ log(Days - 5) + (1 | Subject)", "log(Days - 5)"),
+        (mm.lm, "Reaction ~ log(Days - 5)", "log(Days - 5)"),
+        (mm.lmer, "Reaction ~ Days + (log(Days - 3) | Subject)", "log(Days - 3)"),
+    ],
+)
+def test_a_transformation_undefined_on_some_rows_is_refused(fit, formula, column):
+    # it was dropped as an aliased column (lmer) or reported with a NaN estimate (lm); R stops
+    data = datasets.load("sleepstudy")
+    with (
+        np.errstate(all="ignore"),
+        pytest.raises(mm.DataError, match=f"NaN or infinite.*'{re.escape(column)}'"),
+    ):
+        fit(formula, data)

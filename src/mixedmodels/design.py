@@ -439,7 +439,26 @@ def _formulaic_matrix(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None, 
     spec = MatrixSpec(
         names, tuple(terms), model_spec=matrix.model_spec, context=context, derived=prepared.derived
     )
-    return np.asarray(matrix, dtype=float), spec
+    values = np.asarray(matrix, dtype=float)
+    _require_finite(values, names, where)
+    return values, spec
+
+
+def _require_finite(X: np.ndarray, names: tuple[str, ...], where: str) -> None:
+    """Refuse a model matrix with NaN or infinite entries, naming the columns (R: "NA/NaN/Inf in 'x'").
+
+    The data's own missing values are dropped before this point, so a non-finite entry comes
+    from a transformation such as ``log(x)`` of a value <= 0.
+    """
+    bad = ~np.isfinite(X)
+    if not bad.any():
+        return
+    columns = [f"{name!r} ({int(n)} rows)" for name, n in zip(names, bad.sum(axis=0)) if n]
+    raise DataError(
+        f"the {where} model matrix has NaN or infinite values in column(s) {', '.join(columns)}: "
+        "a transformation is undefined for some rows (e.g. the log of a value <= 0); "
+        "transform or filter the data first"
+    )
 
 
 def response_values(frame: pd.DataFrame, response: str) -> np.ndarray:
