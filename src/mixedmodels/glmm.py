@@ -63,6 +63,7 @@ __all__ = [
     "hessian",
     "laplace_function",
     "laplace_vcov",
+    "optimum_at",
     "stage_one",
     "theta_states",
 ]
@@ -220,6 +221,24 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
         se = np.sqrt(np.diag(vcov_joint(st1)))
         step = np.concatenate([np.maximum(0.1 * np.abs(stage1.theta), 0.05), np.maximum(0.5 * se, 1e-3)])
         opt = polish(fn, minimize_theta(fn, x0, lower, initial_step=step), lower)
+    return optimum_at(model, nagq, opt, glm, stage1, st1, (fn, memo))
+
+
+def optimum_at(
+    model: GlmmModel,
+    nagq: int,
+    opt: OptSummary,
+    glm: IrlsFit | None,
+    stage1: OptSummary,
+    st1: PirlsState,
+    function: tuple[Callable, dict] | None = None,
+) -> GlmmOptimum:
+    """Stage 2's optimum ``opt`` (nagq >= 1) wrapped: the mode there, the criterion, ``vcov`` and
+    the Hessian behind it. ``function``: the criterion and its memo, where made already."""
+    nt = model.layout.ntheta
+    fn, memo = criterion_function(model, nagq, st1.beta) if function is None else function
+    if function is None:
+        memo["state"] = st1
     fmin = fn(opt.theta)
     state = memo["state"]
     if nagq == 1:  # lme4's vcov: the Hessian of the criterion as lme4 evaluates it

@@ -1,0 +1,270 @@
+"""The convergence check of an lmer or glmer optimum and, where it fails, the restarts.
+
+:func:`checked_lmer` and :func:`checked_glmm` take the optimizer's optimum, check it
+(:mod:`mixedmodels.convergence`) and, only where the verdict is not ``"optimum"``, minimize
+again from a few starts and keep the lowest point:
+
+- lmer: the model whose random-effects covariates are centred and scaled, from its identity
+  templates (:class:`~mixedmodels.convergence.StandardMap` maps its optimum back exactly); the
+  original model's identity templates, its optimum with every variance halved and doubled; all
+  minimized on the standardized ``theta``, then Newton steps on the original one.
+- glmer: the identity templates, the nAGQ = 0 fit (stage 1), and the optimum with every
+  variance halved and doubled, each with the optimum's fixed effects; minimized on the
+  parameters scaled by their covariates' scales (:func:`~mixedmodels.convergence.column_scales`).
+  A GLMM criterion costs a PIRLS per evaluation, so the restarts stop at the first that lowers
+  the criterion to a point that passes the check.
+
+Each restart is BOBYQA followed by Newton steps on finite differences (the derivative-free
+path lme4 takes), the optimizer least fooled by the curvature estimates that misled the first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from .convergence import (
+    IMPROVE_TOL,
+    ConvergenceCheck,
+    Restart,
+    StandardMap,
+    bound_mask,
+    column_scales,
+    make_check,
+    scaled_derivatives,
+    theta_scales,
+)
+from .optimize import BOUNDARY_TOL, OptSummary, minimize_theta, polish, snap_to_boundary
+
+__all__ = ["checked_glmm", "checked_lmer", "lmer_check", "theta_names"]
+
+EXACT = (1e-12, 1e-15)  # the Newton steps' xtol and ftol (as the engine's polish)
+HALF, DOUBLE = math.sqrt(0.5), math.sqrt(2.0)  # template factors that halve and double the variances
+
+
+def theta_names(reterms: Sequence, layout) -> list[str]:
+    """lme4's names of ``theta``: ``Subject.(Intercept)``, ``Subject.Days.(Intercept)``, ..."""
+    from .covariance import _tril_colmajor
+
+    names = []
+    for term, k in zip(reterms, layout.ks):
+        rows, cols = _tril_colmajor(k)
+        for i, j in zip(rows, cols):
+            row, col = term.cnames[i], term.cnames[j]
+            names.append(f"{term.group}.{row}" if i == j else f"{term.group}.{row}.{col}")
+    return names
+
+
+# ----------------------------------------------------------------------------- lmer
+def lmer_check(fn: Callable, opt: OptSummary, layout, reterms: Sequence) -> ConvergenceCheck:
+    """The check of an lmer optimum: the polish's derivatives where they were taken there, else
+    one finite-difference stencil on the scaled ``theta``."""
+    scale = theta_scales(layout, reterms)
+    at = bound_mask(layout, opt.theta, layout.lower())
+    names = theta_names(reterms, layout)
+    if opt.gradient is not None and opt.hessian is not None:
+        g, H, source = opt.gradient, opt.hessian, "the Newton polish's finite differences"
+    else:
+        gs, Hs = scaled_derivatives(fn, opt.theta, opt.fmin, scale)
+        g, H, source = gs * scale, Hs * np.outer(scale, scale), "finite differences on the scaled theta"
+    return make_check(names, opt.theta, g, scale, H, at, opt.fmin, source)
+
+
+def checked_lmer(fn: Callable, opt: OptSummary, layout, reterms: Sequence) -> tuple[OptSummary, list[str]]:
+    """The optimum kept, its check attached (``opt.check``), and the notes for the fit."""
+    check = lmer_check(fn, opt, layout, reterms)
+    if check.ok:
+        return replace(opt, check=check), []
+    lower = layout.lower()
+    smap = StandardMap.of(layout, reterms)
+
+    def fphi(phi: np.ndarray) -> float:
+        return fn(smap.theta(phi))
+
+    starts = [
+        ("the model with centred and scaled covariates", layout.start()),
+        ("the identity templates", smap.phi(layout.start())),
+        ("the variances halved", smap.phi(opt.theta * HALF)),
+        ("the variances doubled", smap.phi(opt.theta * DOUBLE)),
+    ]
+    best, restarts, feval = opt, [], opt.feval
+    for label, phi0 in starts:
+        r = polish(fphi, minimize_theta(fphi, phi0, lower), lower, EXACT)
+        theta = smap.theta(r.theta)
+        reached = OptSummary(phi0, theta, fn(theta), r.feval, r.return_value, r.converged)
+        theta, fmin, _ = snap_to_boundary(fn, reached.theta, reached.fmin, lower, BOUNDARY_TOL)
+        reached = polish(fn, replace(reached, theta=theta, fmin=fmin), lower, EXACT)
+        feval += reached.feval
+        restarts.append(Restart(label, reached.fmin, reached.converged))
+        if reached.fmin < best.fmin - IMPROVE_TOL:
+            best = replace(reached, initial=opt.initial, return_value="restart", message=f"restart from {label}")
+    best = replace(best, feval=feval)
+    final = check if best is opt else lmer_check(fn, best, layout, reterms)
+    return _with_restarts(best, final, check, restarts)
+
+
+def _with_restarts(
+    best: OptSummary, final: ConvergenceCheck, first: ConvergenceCheck, restarts: list[Restart]
+) -> tuple[OptSummary, list[str]]:
+    """``best`` with the check that records the first verdict and the restarts; the notes."""
+    from .convergence import failed_note, restart_note
+
+    check = replace(
+        final,
+        initial_verdict=first.verdict,
+        initial_criterion=first.criterion,
+        initial_reasons=first.reasons,
+        restarts=tuple(restarts),
+    )
+    notes = []
+    if check.improved:
+        notes.append(restart_note(check))
+    if check.verdict == "not an optimum":
+        notes.append(failed_note(check))
+    return replace(best, check=check), notes
+
+
+# ----------------------------------------------------------------------------- glmer
+def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
+    """The check of a GLMM optimum: the Laplace criterion's closed-form gradient (central
+    differences for quadrature), the Hessian behind ``vcov`` (stage 1's for nAGQ = 0)."""
+    from .glmm import criterion_function, laplace_function
+
+    layout = model.layout
+    opt = optimum.opt
+    x = opt.theta
+    names = theta_names(model.reterms, layout)
+    scale = theta_scales(layout, model.reterms)
+    lower = layout.lower()
+    if nagq == 0:
+        fg = laplace_function(model, True, optimum.state.beta, optimum.state.u)[0]
+        H = opt.hessian
+        source = "the closed-form gradient; the quasi-Newton steps' Hessian"
+    else:
+        names += list(_fixef_names(model))
+        scale = np.concatenate([scale, column_scales(model.X)])
+        lower = np.concatenate([lower, np.full(model.p, -np.inf)])
+        H = optimum.hessian
+        if nagq == 1:
+            fg = laplace_function(model, False, x[layout.ntheta :], optimum.state.u)[0]
+            source = "the closed-form gradient; the Hessian behind vcov"
+        else:
+            fn = criterion_function(model, nagq, x[layout.ntheta :])[0]
+            fg = _central_gradient(fn, scale)
+            source = "central differences; the Hessian behind vcov"
+    f, g = fg(x)
+    if not np.isfinite(f):
+        g = np.full(len(x), np.nan)
+    extra = np.zeros(len(x) - layout.ntheta, dtype=bool)
+    at, rotation = bound_mask(layout, x[: layout.ntheta], layout.lower())
+    at = (np.concatenate([at, extra]), np.concatenate([rotation, extra]))
+    return make_check(names, x, np.asarray(g, dtype=float), scale, H, at, optimum.criterion, source)
+
+
+def _fixef_names(model) -> list[str]:
+    return [f"beta[{j}]" for j in range(model.p)]
+
+
+def _central_gradient(fn: Callable, scale: np.ndarray) -> Callable:
+    """``x -> (fn(x), gradient)`` by central differences on the scaled parameters."""
+
+    def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
+        phi = x * scale
+        h = 1e-4 * (np.abs(phi) + 0.1)
+        g = np.empty(len(x))
+        for j in range(len(x)):
+            e = np.zeros(len(x))
+            e[j] = h[j]
+            g[j] = (fn((phi + e) / scale) - fn((phi - e) / scale)) / (2 * h[j]) * scale[j]
+        return fn(x), g
+
+    return fg
+
+
+def checked_glmm(model, nagq: int, optimum, fixef_names: Sequence[str] = ()) -> tuple[object, list[str]]:
+    """The GLMM optimum kept (a :class:`~mixedmodels.glmm.GlmmOptimum`), its check attached
+    (``optimum.opt.check``), and the notes for the fit."""
+    check = _named(glmm_check(model, nagq, optimum), model, fixef_names)
+    if check.ok:
+        return _attach(optimum, check), []
+    fn, lower, scale, starts, st1 = _glmm_restart_setup(model, nagq, optimum)
+
+    def scaled(phi: np.ndarray) -> float:
+        return fn(phi / scale)
+
+    best, final, restarts = optimum, check, []
+    for label, x0 in starts:
+        r = polish(scaled, minimize_theta(scaled, x0 * scale, lower), lower)
+        x = r.theta / scale
+        fmin = float(fn(x))
+        restarts.append(Restart(label, fmin, r.converged))
+        if np.isfinite(fmin) and fmin < best.criterion - IMPROVE_TOL:
+            reached = OptSummary(optimum.opt.initial, x, fmin, r.feval, "restart", r.converged, f"restart from {label}")
+            best = _rebuild(model, nagq, optimum, reached, st1)
+            final = _named(glmm_check(model, nagq, best), model, fixef_names)
+            if final.ok:  # an optimum that passes the check: no further restarts
+                break
+    opt, notes = _with_restarts(best.opt, final, check, restarts)
+    return replace(best, opt=opt), notes
+
+
+def _named(check: ConvergenceCheck, model, fixef_names: Sequence[str]) -> ConvergenceCheck:
+    nt = model.layout.ntheta
+    if len(check.names) == nt or not fixef_names:
+        return check
+    return replace(check, names=tuple(check.names[:nt]) + tuple(fixef_names))
+
+
+def _attach(optimum, check: ConvergenceCheck):
+    return replace(optimum, opt=replace(optimum.opt, check=check))
+
+
+def _glmm_restart_setup(model, nagq: int, optimum):
+    """The criterion, bounds, scales and starts of the restarts (see the module), and stage 1's mode."""
+    from .glmm import criterion_function, laplace_function
+
+    layout = model.layout
+    nt = layout.ntheta
+    theta = optimum.opt.theta[:nt]
+    stage1 = optimum.stage1
+    beta0 = optimum.glm.beta if optimum.glm is not None else optimum.state.beta
+    fg0, memo0 = laplace_function(model, True, beta0, None)
+    fg0(stage1.theta)
+    st1 = memo0["state"]
+    if nagq == 0:
+        fn = criterion_function(model, 0, beta0)[0]
+        scale = theta_scales(layout, model.reterms)
+        starts = [
+            ("the identity templates", layout.start()),
+            ("the variances halved", theta * HALF),
+            ("the variances doubled", theta * DOUBLE),
+        ]
+        return fn, layout.lower(), scale, starts, st1
+    beta = optimum.opt.theta[nt:]
+    fn = criterion_function(model, nagq, st1.beta)[0]
+    scale = np.concatenate([theta_scales(layout, model.reterms), column_scales(model.X)])
+    lower = np.concatenate([layout.lower(), np.full(model.p, -np.inf)])
+    starts = [
+        ("the identity templates", np.concatenate([layout.start(), beta])),
+        ("the nAGQ = 0 fit", np.concatenate([stage1.theta, st1.beta])),
+        ("the variances halved", np.concatenate([theta * HALF, beta])),
+        ("the variances doubled", np.concatenate([theta * DOUBLE, beta])),
+    ]
+    return fn, lower, scale, starts, st1
+
+
+def _rebuild(model, nagq: int, optimum, opt: OptSummary, st1):
+    """The GLMM optimum at a restart's point: mode, criterion and ``vcov`` there."""
+    from .glmm import GlmmOptimum, laplace_function, optimum_at
+    from .pirls import vcov_joint
+
+    if nagq >= 1:
+        return optimum_at(model, nagq, opt, optimum.glm, optimum.stage1, st1)
+    fg, memo = laplace_function(model, True, optimum.state.beta, None)
+    f, _ = fg(opt.theta)
+    st = memo["state"]
+    opt = replace(opt, fmin=float(f))
+    return GlmmOptimum(opt, st, float(f), vcov_joint(st), optimum.glm, opt, None)
