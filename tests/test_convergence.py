@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
+from mixedmodels import datasets
 from mixedmodels.engine import refit
 
 DATA = Path(__file__).parent / "data"
@@ -26,7 +27,7 @@ def quiet(call, *args, **kwargs):
 
 @pytest.fixture(scope="module")
 def sleepstudy() -> pd.DataFrame:
-    return mm.datasets.load("sleepstudy")
+    return datasets.load("sleepstudy")
 
 
 def correlation(fit) -> float:
@@ -76,7 +77,7 @@ def test_the_check_flags_an_artificially_stopped_fit(sleepstudy):
 
 
 def test_a_bound_coordinate_is_judged_by_its_sign(sleepstudy):
-    fit = quiet(mm.lmer, "Yield ~ 1 + (1 | Batch)", mm.datasets.load("dyestuff2"))
+    fit = quiet(mm.lmer, "Yield ~ 1 + (1 | Batch)", datasets.load("dyestuff2"))
     check = fit.check_convergence()
     assert fit.singular and check.at_bound[0] and check.verdict == "optimum"
 
@@ -121,7 +122,9 @@ def test_allfit_sees_the_rescaled_problem(sleepstudy):
     """On the rescaled covariate the optimizers, on the raw theta, stop in different places."""
     fit = quiet(mm.lmer, FORMULA, sleepstudy.assign(D=sleepstudy.Days * 1000), reml=False)
     result = mm.allfit(fit)
-    assert result.summary.loc["fit", "criterion"] == pytest.approx(result.summary["criterion"].min(), abs=1e-6)
+    assert result.summary.loc["fit", "criterion"] == pytest.approx(
+        result.summary["criterion"].min(), abs=1e-6
+    )
     assert result.summary.loc["bobyqa", "excess"] > 1.0  # BOBYQA alone stops short, as before the check
     assert not result.agree and "disagree" in result.verdict
 

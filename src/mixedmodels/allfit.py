@@ -61,8 +61,10 @@ class AllFit:
     def verdict(self) -> str:
         """One line: do the optimizers agree, and which is best."""
         if self.agree:
-            return f"the optimizers agree (criterion within {self.tol:g}, fixed effects within {self.se_tol:g} SE); best: {self.best}"
-        return f"the optimizers disagree; best: {self.best} (criterion {self.summary.loc[self.best, 'criterion']:.6f})"
+            within = f"criterion within {self.tol:g}, fixed effects within {self.se_tol:g} SE"
+            return f"the optimizers agree ({within}); best: {self.best}"
+        best = self.summary.loc[self.best, "criterion"]
+        return f"the optimizers disagree; best: {self.best} (criterion {best:.6f})"
 
     def __repr__(self) -> str:
         from .printing import allfit_text

@@ -52,7 +52,7 @@ __all__ = [
 
 GRAD_TOL = 1e-3  # largest scaled gradient at an optimum (criterion units per unit of scaled parameter)
 NEG_TOL = 1e-6  # an eigenvalue below -NEG_TOL max|eigenvalue| is a negative curvature
-FLAT_TOL = 1e-9  # an eigenvalue below FLAT_TOL max|eigenvalue| is a flat direction
+FLAT_TOL = 1e-6  # an eigenvalue below FLAT_TOL max|eigenvalue| is a flat direction
 IMPROVE_TOL = 1e-7  # a restart lower by more than this (criterion units) replaces the optimum
 REL_STEP = 1e-4  # finite-difference steps on the scaled parameters: REL_STEP (|phi| + 0.1)
 
@@ -157,6 +157,9 @@ def theta_scales(layout, reterms: Sequence) -> np.ndarray:
 
     out = []
     for term, k in zip(reterms, layout.ks):
+        if tuple(term.cnames) == ("(Intercept)",):  # a column of ones: scale 1
+            out.append(np.ones(1))
+            continue
         rows, _ = _tril_colmajor(k)
         out.append(column_scales(term.z)[rows])
     return np.concatenate(out) if out else np.zeros(0)
@@ -201,40 +204,58 @@ def assess(
     ``rotation``: free coordinates left out of the eigenvalues (see :func:`bound_mask`)."""
     g = np.asarray(scaled_gradient, dtype=float)
     rotation = np.zeros(len(g), dtype=bool) if rotation is None else rotation
-    free = ~at_bound
-    reasons: list[str] = []
     if not np.all(np.isfinite(g)):
-        return "not an optimum", ("the gradient is not finite",), np.full(int(free.sum()), np.nan)
-    large = free & (np.abs(g) > GRAD_TOL)
+        return "not an optimum", ("the gradient is not finite",), np.full(int((~at_bound).sum()), np.nan)
+    reasons = _gradient_reasons(g, at_bound, names)
+    eigenvalues, curvature, flat = np.zeros(0), [], ""
+    if scaled_hessian is not None and np.all(np.isfinite(scaled_hessian)):
+        eigenvalues, curvature, flat = _curvature_reasons(scaled_hessian, at_bound, rotation, names)
+    reasons += curvature
+    if reasons:
+        return "not an optimum", tuple(reasons), eigenvalues
+    return ("nearly flat", (flat,), eigenvalues) if flat else ("optimum", (), eigenvalues)
+
+
+def _gradient_reasons(g: np.ndarray, at_bound: np.ndarray, names: Sequence[str]) -> list[str]:
+    """A gradient too large off the bounds, or pointing inward on them."""
+    reasons = []
+    large = ~at_bound & (np.abs(g) > GRAD_TOL)
     if large.any():
         j = int(np.argmax(np.where(large, np.abs(g), 0.0)))
         reasons.append(f"scaled gradient {g[j]:.3g} along {names[j]} (tolerance {GRAD_TOL:g})")
     inward = at_bound & (g < -GRAD_TOL)
     if inward.any():
         j = int(np.argmin(np.where(inward, g, 0.0)))
-        reasons.append(f"the criterion falls inward from the bound of {names[j]} (scaled gradient {g[j]:.3g})")
-    eigenvalues = np.zeros(0)
-    verdict_flat = False
-    if scaled_hessian is not None and np.all(np.isfinite(scaled_hessian)):
-        H = (scaled_hessian + scaled_hessian.T) / 2.0
-        top = max(float(np.max(np.abs(H))), 1.0) if H.size else 1.0
-        for j in np.flatnonzero(at_bound):
-            if H[j, j] < -NEG_TOL * top:
-                reasons.append(f"negative curvature {H[j, j]:.3g} along {names[j]} at its bound")
-        interior = free & ~rotation
-        if interior.any():
-            eigenvalues = np.linalg.eigvalsh(H[np.ix_(interior, interior)])
-            scale = max(float(np.max(np.abs(eigenvalues))), 1.0)
-            if eigenvalues[0] < -NEG_TOL * scale:
-                reasons.append(f"negative curvature: the scaled Hessian's smallest eigenvalue is {eigenvalues[0]:.3g}")
-            elif eigenvalues[0] < FLAT_TOL * scale:
-                verdict_flat = True
-                reasons.append(
-                    f"nearly flat: the scaled Hessian's eigenvalues range from {eigenvalues[0]:.3g} to {eigenvalues[-1]:.3g}"
-                )
-    if reasons and not (verdict_flat and len(reasons) == 1):
-        return "not an optimum", tuple(reasons), eigenvalues
-    return ("nearly flat" if verdict_flat else "optimum"), tuple(reasons), eigenvalues
+        reasons.append(
+            f"the criterion falls inward from the bound of {names[j]} (scaled gradient {g[j]:.3g})"
+        )
+    return reasons
+
+
+def _curvature_reasons(
+    H: np.ndarray, at_bound: np.ndarray, rotation: np.ndarray, names: Sequence[str]
+) -> tuple[np.ndarray, list[str], str]:
+    """The eigenvalues on the interior coordinates, negative curvatures, and a flat direction."""
+    H = (H + H.T) / 2.0
+    reasons, flat = [], ""
+    top = max(float(np.max(np.abs(H))), 1.0) if H.size else 1.0
+    for j in np.flatnonzero(at_bound):
+        if H[j, j] < -NEG_TOL * top:
+            reasons.append(f"negative curvature {H[j, j]:.3g} along {names[j]} at its bound")
+    interior = ~at_bound & ~rotation
+    if not interior.any():
+        return np.zeros(0), reasons, flat
+    inner = H[interior][:, interior]
+    eigenvalues = np.diag(inner).copy() if len(inner) == 1 else np.linalg.eigvalsh(inner)
+    scale = max(float(np.max(np.abs(eigenvalues))), 1.0)
+    if eigenvalues[0] < -NEG_TOL * scale:
+        reasons.append(
+            f"negative curvature: the scaled Hessian's smallest eigenvalue is {eigenvalues[0]:.3g}"
+        )
+    elif eigenvalues[0] < FLAT_TOL * scale:
+        span = f"{eigenvalues[0]:.3g} to {eigenvalues[-1]:.3g}"
+        flat = f"nearly flat: the scaled Hessian's eigenvalues run from {span}"
+    return eigenvalues, reasons, flat
 
 
 def make_check(

@@ -57,7 +57,8 @@ def fit_model(
     The optimum is checked (:mod:`mixedmodels.restarts`: gradient and Hessian on the scaled
     ``theta``) and, where it fails the check, the model is fitted again from a few starts.
     What is worth knowing about the fit (dropped columns, a singular fit, an optimizer that did
-    not converge, a restart that improved the optimum) is recorded on it (``fit.messages``) and issued as MixedModelsWarning.
+    not converge, a restart that improved the optimum) is recorded on it (``fit.messages``) and
+    issued as MixedModelsWarning.
     """
     fn = criterion_function(pls, reml)
     layout = pls.layout

@@ -104,7 +104,9 @@ def glmer(
     model = GlmmModel(fam, init.y, design.X, design.reterms, init.weights, offset_values, init.trials)
     if model.p >= n:
         raise DataError(f"{model.p} fixed effects for {n} observations: the model cannot be estimated")
-    optimum, restart_notes = checked_glmm(model, nagq, fit_glmm(model, nagq, init.mustart), design.fixef_names)
+    optimum, restart_notes = checked_glmm(
+        model, nagq, fit_glmm(model, nagq, init.mustart), design.fixef_names
+    )
     notes = aliased_notes(design.aliased) + _notes(model, optimum) + restart_notes
     fit = GlmerFit(
         formula=formula, family=fam, nagq=nagq, design=design, model=model, optimum=optimum,

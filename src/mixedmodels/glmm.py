@@ -203,7 +203,6 @@ def fit_glmm(model: GlmmModel, nagq: int = 1, mustart: np.ndarray | None = None)
 
 def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOptimum:
     layout = model.layout
-    nt = layout.ntheta
     glm, beta0 = _start(model, mustart)
     stage1, st1 = stage_one(model, beta0)
     if nagq == 0:

@@ -784,7 +784,9 @@ def convergence_text(check) -> str:
     eigen = " ".join(f"{v:.3g}" for v in check.eigenvalues)
     lines.append(f"scaled Hessian eigenvalues (free coordinates): {eigen or 'none'}")
     if check.restarts:
-        lines.append(f"first optimum: {check.initial_verdict} (criterion {check.initial_criterion:.6f}); restarts:")
+        lines.append(
+            f"first optimum: {check.initial_verdict} (criterion {check.initial_criterion:.6f}); restarts:"
+        )
         for r in check.restarts:
             mark = "" if r.converged else "  (not converged)"
             lines.append(f"  from {r.start}: {r.criterion:.6f}{mark}")

@@ -100,7 +100,9 @@ def checked_lmer(fn: Callable, opt: OptSummary, layout, reterms: Sequence) -> tu
         feval += reached.feval
         restarts.append(Restart(label, reached.fmin, reached.converged))
         if reached.fmin < best.fmin - IMPROVE_TOL:
-            best = replace(reached, initial=opt.initial, return_value="restart", message=f"restart from {label}")
+            best = replace(
+                reached, initial=opt.initial, return_value="restart", message=f"restart from {label}"
+            )
     best = replace(best, feval=feval)
     final = check if best is opt else lmer_check(fn, best, layout, reterms)
     return _with_restarts(best, final, check, restarts)
@@ -202,7 +204,9 @@ def checked_glmm(model, nagq: int, optimum, fixef_names: Sequence[str] = ()) -> 
         fmin = float(fn(x))
         restarts.append(Restart(label, fmin, r.converged))
         if np.isfinite(fmin) and fmin < best.criterion - IMPROVE_TOL:
-            reached = OptSummary(optimum.opt.initial, x, fmin, r.feval, "restart", r.converged, f"restart from {label}")
+            reached = OptSummary(
+                optimum.opt.initial, x, fmin, r.feval, "restart", r.converged, f"restart from {label}"
+            )
             best = _rebuild(model, nagq, optimum, reached, st1)
             final = _named(glmm_check(model, nagq, best), model, fixef_names)
             if final.ok:  # an optimum that passes the check: no further restarts
