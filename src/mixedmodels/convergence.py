@@ -12,12 +12,14 @@ one finite-difference stencil on the scaled parameters.
 
 The verdict is
 
-- ``"optimum"``: the scaled gradient is below ``GRAD_TOL`` on the coordinates off their
-  bounds, does not point out of the feasible region on those on a bound, and the scaled
-  Hessian on the free coordinates is positive definite with its smallest eigenvalue above
-  ``FLAT_TOL`` times its largest;
-- ``"not an optimum"``: a gradient too large, one that says the criterion falls inward from a
-  bound, or a negative curvature (below ``-NEG_TOL`` times the largest eigenvalue);
+- ``"optimum"``: the scaled Hessian on the coordinates off their bounds is positive definite,
+  its smallest eigenvalue above ``FLAT_TOL`` times its largest, and a Newton step there would
+  lower the criterion by less than ``DECREASE_TOL`` (lme4 judges the Newton step's length
+  instead); on a bound the gradient does not point inward (by more than ``GRAD_TOL``);
+- ``"not an optimum"``: a Newton step that would gain more (a scaled gradient above
+  ``GRAD_TOL`` where the Hessian is not known), a gradient that says the criterion falls
+  inward from a bound, or a negative curvature (below ``-NEG_TOL`` times the largest
+  eigenvalue);
 - ``"nearly flat"``: the smallest eigenvalue is within ``FLAT_TOL`` of zero, relative to the
   largest.
 
@@ -29,6 +31,7 @@ fit's messages. :class:`ConvergenceCheck` records what was checked.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -37,6 +40,7 @@ import numpy as np
 from .newton import _derivatives_one, _offsets
 
 __all__ = [
+    "DECREASE_TOL",
     "FLAT_TOL",
     "GRAD_TOL",
     "IMPROVE_TOL",
@@ -50,7 +54,8 @@ __all__ = [
     "theta_scales",
 ]
 
-GRAD_TOL = 1e-3  # largest scaled gradient at an optimum (criterion units per unit of scaled parameter)
+DECREASE_TOL = 1e-5  # largest gain of a Newton step at an optimum (criterion units)
+GRAD_TOL = 1e-3  # largest scaled gradient where the Hessian cannot tell (criterion units per unit)
 NEG_TOL = 1e-6  # an eigenvalue below -NEG_TOL max|eigenvalue| is a negative curvature
 FLAT_TOL = 1e-6  # an eigenvalue below FLAT_TOL max|eigenvalue| is a flat direction
 IMPROVE_TOL = 1e-7  # a restart lower by more than this (criterion units) replaces the optimum
@@ -82,6 +87,9 @@ class ConvergenceCheck:
         Eigenvalues of the scaled Hessian on the coordinates not on a bound, ascending.
     at_bound : ndarray of bool
         The coordinates on their bound.
+    decrease : float
+        What a Newton step on the coordinates off the bounds would lower the criterion by (NaN
+        where their Hessian is not positive definite).
     verdict : str
         ``"optimum"``, ``"not an optimum"`` or ``"nearly flat"``, at the optimum kept.
     reasons : tuple of str
@@ -104,6 +112,7 @@ class ConvergenceCheck:
     scaled_gradient: np.ndarray
     eigenvalues: np.ndarray
     at_bound: np.ndarray
+    decrease: float
     verdict: str
     reasons: tuple[str, ...]
     criterion: float
@@ -198,28 +207,46 @@ def assess(
     at_bound: np.ndarray,
     names: Sequence[str],
     rotation: np.ndarray | None = None,
-) -> tuple[str, tuple[str, ...], np.ndarray]:
-    """The verdict on the scaled derivatives: ``(verdict, reasons, eigenvalues)`` (module docs).
+) -> tuple[str, tuple[str, ...], np.ndarray, float]:
+    """The verdict on the scaled derivatives: ``(verdict, reasons, eigenvalues, decrease)``
+    (module docs); ``decrease`` is what a Newton step on the interior coordinates would gain
+    (NaN where their Hessian is not positive definite).
 
     ``rotation``: free coordinates left out of the eigenvalues (see :func:`bound_mask`)."""
     g = np.asarray(scaled_gradient, dtype=float)
     rotation = np.zeros(len(g), dtype=bool) if rotation is None else rotation
+    interior = ~at_bound & ~rotation
     if not np.all(np.isfinite(g)):
-        return "not an optimum", ("the gradient is not finite",), np.full(int((~at_bound).sum()), np.nan)
-    reasons = _gradient_reasons(g, at_bound, names)
-    eigenvalues, curvature, flat = np.zeros(0), [], ""
+        return "not an optimum", ("the gradient is not finite",), np.full(int(interior.sum()), np.nan), np.nan
+    eigenvalues, reasons, flat = np.zeros(0), [], ""
+    decrease = math.nan
     if scaled_hessian is not None and np.all(np.isfinite(scaled_hessian)):
-        eigenvalues, curvature, flat = _curvature_reasons(scaled_hessian, at_bound, rotation, names)
-    reasons += curvature
+        H = (scaled_hessian + scaled_hessian.T) / 2.0
+        eigenvalues, reasons, flat = _curvature_reasons(H, at_bound, interior, names)
+        if interior.any() and not reasons and not flat:
+            decrease = 0.5 * float(g[interior] @ np.linalg.solve(H[interior][:, interior], g[interior]))
+    reasons = _gradient_reasons(g, at_bound, rotation, decrease, names) + reasons
     if reasons:
-        return "not an optimum", tuple(reasons), eigenvalues
-    return ("nearly flat", (flat,), eigenvalues) if flat else ("optimum", (), eigenvalues)
+        return "not an optimum", tuple(reasons), eigenvalues, decrease
+    return ("nearly flat", (flat,), eigenvalues, decrease) if flat else ("optimum", (), eigenvalues, decrease)
 
 
-def _gradient_reasons(g: np.ndarray, at_bound: np.ndarray, names: Sequence[str]) -> list[str]:
-    """A gradient too large off the bounds, or pointing inward on them."""
+def _gradient_reasons(
+    g: np.ndarray, at_bound: np.ndarray, rotation: np.ndarray, decrease: float, names: Sequence[str]
+) -> list[str]:
+    """What the gradient says: on the interior, a Newton step that would gain more than
+    ``DECREASE_TOL`` (a gradient above ``GRAD_TOL`` where the Hessian cannot tell); off a
+    bound, a gradient above ``GRAD_TOL``; on a bound, one pointing inward."""
     reasons = []
     large = ~at_bound & (np.abs(g) > GRAD_TOL)
+    if math.isfinite(decrease):
+        large &= rotation
+        if decrease > DECREASE_TOL:
+            j = int(np.argmax(np.where(at_bound | rotation, 0.0, np.abs(g))))
+            reasons.append(
+                f"a Newton step would lower the criterion by {decrease:.3g} "
+                f"(scaled gradient {g[j]:.3g} along {names[j]})"
+            )
     if large.any():
         j = int(np.argmax(np.where(large, np.abs(g), 0.0)))
         reasons.append(f"scaled gradient {g[j]:.3g} along {names[j]} (tolerance {GRAD_TOL:g})")
@@ -233,16 +260,14 @@ def _gradient_reasons(g: np.ndarray, at_bound: np.ndarray, names: Sequence[str])
 
 
 def _curvature_reasons(
-    H: np.ndarray, at_bound: np.ndarray, rotation: np.ndarray, names: Sequence[str]
+    H: np.ndarray, at_bound: np.ndarray, interior: np.ndarray, names: Sequence[str]
 ) -> tuple[np.ndarray, list[str], str]:
     """The eigenvalues on the interior coordinates, negative curvatures, and a flat direction."""
-    H = (H + H.T) / 2.0
     reasons, flat = [], ""
     top = max(float(np.max(np.abs(H))), 1.0) if H.size else 1.0
     for j in np.flatnonzero(at_bound):
         if H[j, j] < -NEG_TOL * top:
             reasons.append(f"negative curvature {H[j, j]:.3g} along {names[j]} at its bound")
-    interior = ~at_bound & ~rotation
     if not interior.any():
         return np.zeros(0), reasons, flat
     inner = H[interior][:, interior]
@@ -274,10 +299,13 @@ def make_check(
     at_bound = np.asarray(at_bound, dtype=bool)
     scaled_gradient = gradient / scale
     scaled_hessian = None if hessian is None else hessian / np.outer(scale, scale)
-    verdict, reasons, eigenvalues = assess(scaled_gradient, scaled_hessian, at_bound, names, rotation)
+    verdict, reasons, eigenvalues, decrease = assess(
+        scaled_gradient, scaled_hessian, at_bound, names, rotation
+    )
     return ConvergenceCheck(
         names=tuple(names), estimate=np.array(x, dtype=float), gradient=np.asarray(gradient, dtype=float),
-        scaled_gradient=scaled_gradient, eigenvalues=eigenvalues, at_bound=at_bound, verdict=verdict,
+        scaled_gradient=scaled_gradient, eigenvalues=eigenvalues, at_bound=at_bound, decrease=decrease,
+        verdict=verdict,
         reasons=reasons, criterion=float(criterion), initial_verdict=verdict,
         initial_criterion=float(criterion), initial_reasons=reasons, source=source,
     )  # fmt: skip

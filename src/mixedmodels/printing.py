@@ -783,6 +783,8 @@ def convergence_text(check) -> str:
         )
     eigen = " ".join(f"{v:.3g}" for v in check.eigenvalues)
     lines.append(f"scaled Hessian eigenvalues (free coordinates): {eigen or 'none'}")
+    if np.isfinite(check.decrease):
+        lines.append(f"a Newton step would lower the criterion by {check.decrease:.3g}")
     if check.restarts:
         lines.append(
             f"first optimum: {check.initial_verdict} (criterion {check.initial_criterion:.6f}); restarts:"
