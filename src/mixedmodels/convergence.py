@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .covariance import ThetaLayout, _tril_colmajor
 from .newton import _derivatives_one, _offsets
 
 __all__ = [
@@ -162,8 +163,6 @@ def column_scales(M: np.ndarray) -> np.ndarray:
 def theta_scales(layout, reterms: Sequence) -> np.ndarray:
     """The scale of each ``theta`` entry: that of the term's column of its template row (a
     covariate multiplied by ``c`` divides its row of the template by ``c``)."""
-    from .covariance import _tril_colmajor
-
     out = []
     for term, k in zip(reterms, layout.ks):
         if tuple(term.cnames) == ("(Intercept)",):  # a column of ones: scale 1
@@ -189,8 +188,6 @@ def scaled_derivatives(
 def bound_mask(layout, x: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The coordinates on their bound, and the entries below a zero diagonal entry of a template
     (free, but they only rotate an equivalent template: flat directions that are no failure)."""
-    from .covariance import _tril_colmajor
-
     at = np.isfinite(lower) & (x <= lower)
     rotation = np.zeros(len(x), dtype=bool)
     for k, lo in zip(layout.ks, layout.offsets):
@@ -218,7 +215,8 @@ def assess(
     interior = ~at_bound & ~rotation
     if not np.all(np.isfinite(g)):
         return "not an optimum", ("the gradient is not finite",), np.full(int(interior.sum()), np.nan), np.nan
-    eigenvalues, reasons, flat = np.zeros(0), [], ""
+    eigenvalues, flat = np.zeros(0), ""
+    reasons: list[str] = []
     decrease = math.nan
     if scaled_hessian is not None and np.all(np.isfinite(scaled_hessian)):
         H = (scaled_hessian + scaled_hessian.T) / 2.0
@@ -265,7 +263,7 @@ def _curvature_reasons(
     """The eigenvalues on the interior coordinates, negative curvatures, and a flat direction."""
     reasons, flat = [], ""
     top = max(float(np.max(np.abs(H))), 1.0) if H.size else 1.0
-    for j in np.flatnonzero(at_bound):
+    for j in np.flatnonzero(at_bound).tolist():
         if H[j, j] < -NEG_TOL * top:
             reasons.append(f"negative curvature {H[j, j]:.3g} along {names[j]} at its bound")
     if not interior.any():
@@ -346,7 +344,7 @@ class StandardMap:
     the covariance, so the two models' criteria agree point by point).
     """
 
-    layout: object
+    layout: ThetaLayout
     transforms: tuple[np.ndarray, ...]
 
     @classmethod
@@ -362,8 +360,6 @@ class StandardMap:
         return self._map(theta, tuple(np.linalg.inv(A) for A in self.transforms))
 
     def _map(self, x: np.ndarray, transforms) -> np.ndarray:
-        from .covariance import _tril_colmajor
-
         out = np.array(x, dtype=float)
         for A, k, lo, T in zip(transforms, self.layout.ks, self.layout.offsets, self.layout.templates(out)):
             rows, cols = _tril_colmajor(k)

@@ -37,6 +37,7 @@ from .convergence import (
     scaled_derivatives,
     theta_scales,
 )
+from .glmm import GlmmOptimum
 from .optimize import BOUNDARY_TOL, OptSummary, minimize_theta, polish, snap_to_boundary
 
 __all__ = ["checked_glmm", "checked_lmer", "lmer_check", "theta_names"]
@@ -162,8 +163,8 @@ def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
         g = np.full(len(x), np.nan)
     extra = np.zeros(len(x) - layout.ntheta, dtype=bool)
     at, rotation = bound_mask(layout, x[: layout.ntheta], layout.lower())
-    at = (np.concatenate([at, extra]), np.concatenate([rotation, extra]))
-    return make_check(names, x, np.asarray(g, dtype=float), scale, H, at, optimum.criterion, source)
+    bounds = (np.concatenate([at, extra]), np.concatenate([rotation, extra]))
+    return make_check(names, x, np.asarray(g, dtype=float), scale, H, bounds, optimum.criterion, source)
 
 
 def _fixef_names(model) -> list[str]:
@@ -186,7 +187,9 @@ def _central_gradient(fn: Callable, scale: np.ndarray) -> Callable:
     return fg
 
 
-def checked_glmm(model, nagq: int, optimum, fixef_names: Sequence[str] = ()) -> tuple[object, list[str]]:
+def checked_glmm(
+    model, nagq: int, optimum: GlmmOptimum, fixef_names: Sequence[str] = ()
+) -> tuple[GlmmOptimum, list[str]]:
     """The GLMM optimum kept (a :class:`~mixedmodels.glmm.GlmmOptimum`), its check attached
     (``optimum.opt.check``), and the notes for the fit."""
     check = _named(glmm_check(model, nagq, optimum), model, fixef_names)
