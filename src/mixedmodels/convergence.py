@@ -372,6 +372,8 @@ def _standardizing(z: np.ndarray) -> np.ndarray:
     z = np.asarray(z, dtype=float)
     k = z.shape[1]
     A = np.eye(k)
+    if z.shape[0] == 0:  # the rows are not at hand (a Dask fit's terms): no standardization
+        return A
     ones = np.flatnonzero(np.all(z == 1.0, axis=0))
     scale = column_scales(z)
     for j in range(k):
