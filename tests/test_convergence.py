@@ -13,6 +13,7 @@ import pytest
 
 import mixedmodels as mm
 from mixedmodels import datasets
+from mixedmodels.convergence import assess
 from mixedmodels.engine import refit
 
 DATA = Path(__file__).parent / "data"
@@ -136,3 +137,30 @@ def test_allfit_of_a_glmer_fit():
     assert result.agree
     assert list(result.fixef.columns) == list(fit.fixef.index)
     assert (result.fixef.sub(fit.fixef, axis=1).abs().max() < 1e-3).all()
+
+
+def test_glmer_check_flags_a_point_off_the_optimum():
+    cbpp = pd.read_csv(DATA / "cbpp.csv")
+    fit = mm.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="binomial")
+    opt = fit.optimum.opt
+    moved = dataclasses.replace(opt, theta=opt.theta * np.array([1.2, 1.0, 0.9]), check=None)
+    off = dataclasses.replace(fit, optimum=dataclasses.replace(fit.optimum, opt=moved))
+    check = off.check_convergence()
+    assert check.verdict == "not an optimum" and check.decrease > 1e-3
+
+
+def test_the_verdict_on_made_up_derivatives():
+    names = ["a", "b"]
+    free = np.zeros(2, dtype=bool)
+    verdict, reasons, eigenvalues, decrease = assess(np.zeros(2), np.diag([1.0, 2.0]), free, names)
+    assert verdict == "optimum" and reasons == () and decrease == 0.0
+    verdict, reasons, *_ = assess(np.zeros(2), np.diag([-1.0, 2.0]), free, names)
+    assert verdict == "not an optimum" and "negative curvature" in reasons[0]
+    verdict, reasons, *_ = assess(np.zeros(2), np.diag([1e-9, 2.0]), free, names)
+    assert verdict == "nearly flat"
+    verdict, reasons, _, decrease = assess(np.array([0.1, 0.0]), np.diag([1.0, 2.0]), free, names)
+    assert verdict == "not an optimum" and decrease == pytest.approx(0.005)
+    bound = np.array([True, False])  # on its bound, a gradient pointing inward is a failure
+    assert assess(np.array([0.5, 0.0]), np.diag([1.0, 2.0]), bound, names)[0] == "optimum"
+    verdict, reasons, *_ = assess(np.array([-0.5, 0.0]), np.diag([1.0, 2.0]), bound, names)
+    assert verdict == "not an optimum" and "inward" in reasons[0]
