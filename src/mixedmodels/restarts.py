@@ -28,6 +28,7 @@ import numpy as np
 
 from .convergence import (
     IMPROVE_TOL,
+    REL_STEP,
     ConvergenceCheck,
     Restart,
     StandardMap,
@@ -37,7 +38,7 @@ from .convergence import (
     scaled_derivatives,
     theta_scales,
 )
-from .glmm import GlmmOptimum
+from .glmm import TIGHT_PIRLS, GlmmOptimum
 from .optimize import BOUNDARY_TOL, OptSummary, minimize_theta, polish, snap_to_boundary
 
 __all__ = ["checked_glmm", "checked_lmer", "lmer_check", "theta_names"]
@@ -134,7 +135,7 @@ def _with_restarts(
 def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
     """The check of a GLMM optimum: the Laplace criterion's closed-form gradient (central
     differences for quadrature), the Hessian behind ``vcov`` (stage 1's for nAGQ = 0)."""
-    from .glmm import criterion_function, laplace_function
+    from .glmm import laplace_function
 
     layout = model.layout
     opt = optimum.opt
@@ -155,8 +156,7 @@ def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
             fg = laplace_function(model, False, x[layout.ntheta :], optimum.state.u)[0]
             source = "the closed-form gradient; the Hessian behind vcov"
         else:
-            fn = criterion_function(model, nagq, x[layout.ntheta :])[0]
-            fg = _central_gradient(fn, scale)
+            fg = _agq_gradient(model, nagq, optimum.state.u, scale)
             source = "central differences; the Hessian behind vcov"
     f, g = fg(x)
     if not np.isfinite(f):
@@ -171,18 +171,22 @@ def _fixef_names(model) -> list[str]:
     return [f"beta[{j}]" for j in range(model.p)]
 
 
-def _central_gradient(fn: Callable, scale: np.ndarray) -> Callable:
-    """``x -> (fn(x), gradient)`` by central differences on the scaled parameters."""
+def _agq_gradient(model, nagq: int, u: np.ndarray, scale: np.ndarray) -> Callable:
+    """``x -> (criterion, gradient)`` of the quadrature criterion (a single scalar term) by
+    central differences on the scaled parameters, all points in one batched PIRLS from the
+    optimum's modes ``u``."""
+    from .pirls_batch import SingleTermBatch
+
+    batch = SingleTermBatch(model)
+    nt = model.layout.ntheta
 
     def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
-        phi = x * scale
-        h = 1e-4 * (np.abs(phi) + 0.1)
-        g = np.empty(len(x))
-        for j in range(len(x)):
-            e = np.zeros(len(x))
-            e[j] = h[j]
-            g[j] = (fn((phi + e) / scale) - fn((phi - e) / scale)) / (2 * h[j]) * scale[j]
-        return fn(x), g
+        d = len(x)
+        h = REL_STEP * (np.abs(x * scale) + 0.1) / scale  # steps on x of REL_STEP (|phi| + 0.1)
+        points = np.concatenate([x[None, :], x + np.diag(h), x - np.diag(h)])
+        u0 = np.repeat(u.reshape(1, batch.n1, 1), len(points), axis=0)
+        values = batch.agq(points[:, :nt], points[:, nt:], u0, nagq, tol=TIGHT_PIRLS)
+        return float(values[0]), (values[1 : d + 1] - values[d + 1 :]) / (2.0 * h)
 
     return fg
 
