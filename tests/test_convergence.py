@@ -164,3 +164,8 @@ def test_the_verdict_on_made_up_derivatives():
     assert assess(np.array([0.5, 0.0]), np.diag([1.0, 2.0]), bound, names)[0] == "optimum"
     verdict, reasons, *_ = assess(np.array([-0.5, 0.0]), np.diag([1.0, 2.0]), bound, names)
     assert verdict == "not an optimum" and "inward" in reasons[0]
+
+
+def test_allfit_refuses_what_it_cannot_refit(sleepstudy):
+    with pytest.raises(TypeError, match="lmer or glmer fit"):
+        mm.allfit(mm.lm("Reaction ~ Days", sleepstudy))

@@ -90,7 +90,15 @@ def allfit(fit, tol: float = 1e-4, se_tol: float = 0.01) -> AllFit:
     -------
     AllFit
     """
-    problem = _lmer_problem(fit) if hasattr(fit, "pls") else _glmer_problem(fit)
+    from .daskfit import DaskLmerFit
+    from .glmm_results import GlmerFit
+    from .results import LmerFit
+
+    if isinstance(fit, DaskLmerFit):
+        raise TypeError("allfit refits in memory: fit the model to a pandas DataFrame (compute() it) first")
+    if not isinstance(fit, (LmerFit, GlmerFit)):
+        raise TypeError(f"allfit takes an lmer or glmer fit, not {type(fit).__name__}")
+    problem = _lmer_problem(fit) if isinstance(fit, LmerFit) else _glmer_problem(fit)
     fn, start, lower, fg, estimates, names = problem
     rows, thetas, fixefs = {}, {}, {}
     rows["fit"] = (float(fit.objective), bool(fit.converged), np.nan, np.nan, "; ".join(fit.messages))
