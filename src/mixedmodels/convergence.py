@@ -23,10 +23,12 @@ The verdict is
 - ``"nearly flat"``: the smallest eigenvalue is within ``FLAT_TOL`` of zero, relative to the
   largest.
 
-Where it is not ``"optimum"``, the fit is restarted from a few starts (:func:`lmer_restarts`,
-:func:`glmer_restarts`) by BOBYQA and Newton steps, all on scaled parameters, and the best point
-is kept; a restart that lowers the criterion by more than ``IMPROVE_TOL`` is reported in the
-fit's messages. :class:`ConvergenceCheck` records what was checked.
+Where it is not ``"optimum"``, the fit is restarted from a few starts
+(:func:`mixedmodels.restarts.checked_lmer`, :func:`mixedmodels.restarts.checked_glmm`) by
+BOBYQA and Newton steps, all on scaled parameters, and the best point is kept; a restart that
+lowers the criterion by more than ``IMPROVE_TOL`` is reported in the fit's messages, and a fit
+still "not an optimum" after its restarts is reported too (and ``fit.converged`` is False).
+:class:`ConvergenceCheck` records what was checked.
 """
 
 from __future__ import annotations
@@ -303,8 +305,7 @@ def make_check(
     return ConvergenceCheck(
         names=tuple(names), estimate=np.array(x, dtype=float), gradient=np.asarray(gradient, dtype=float),
         scaled_gradient=scaled_gradient, eigenvalues=eigenvalues, at_bound=at_bound, decrease=decrease,
-        verdict=verdict,
-        reasons=reasons, criterion=float(criterion), initial_verdict=verdict,
+        verdict=verdict, reasons=reasons, criterion=float(criterion), initial_verdict=verdict,
         initial_criterion=float(criterion), initial_reasons=reasons, source=source,
     )  # fmt: skip
 

@@ -62,17 +62,26 @@ def theta_names(reterms: Sequence, layout) -> list[str]:
 
 # ----------------------------------------------------------------------------- lmer
 def lmer_check(fn: Callable, opt: OptSummary, layout, reterms: Sequence) -> ConvergenceCheck:
-    """The check of an lmer optimum: the polish's derivatives where they were taken there, else
-    one finite-difference stencil on the scaled ``theta``."""
+    """The check of an lmer optimum: the polish's derivatives where they were taken there with
+    steps within a factor 10 of those on the scaled ``theta`` (a covariate in other units makes
+    the polish's steps, relative to ``|theta|``, too long or too short), else one
+    finite-difference stencil on the scaled ``theta``."""
     scale = theta_scales(layout, reterms)
     at = bound_mask(layout, opt.theta, layout.lower())
     names = theta_names(reterms, layout)
-    if opt.gradient is not None and opt.hessian is not None:
+    if opt.gradient is not None and opt.hessian is not None and _steps_agree(opt.theta, scale):
         g, H, source = opt.gradient, opt.hessian, "the Newton polish's finite differences"
     else:
         gs, Hs = scaled_derivatives(fn, opt.theta, opt.fmin, scale)
         g, H, source = gs * scale, Hs * np.outer(scale, scale), "finite differences on the scaled theta"
     return make_check(names, opt.theta, g, scale, H, at, opt.fmin, source)
+
+
+def _steps_agree(theta: np.ndarray, scale: np.ndarray) -> bool:
+    """Whether the polish's steps ``(|theta| + 0.1)``, in scaled units, are within a factor 10
+    of the scaled stencil's ``(|theta scale| + 0.1)``."""
+    ratio = (np.abs(theta) + 0.1) * scale / (np.abs(theta * scale) + 0.1)
+    return bool(np.all((ratio >= 0.1) & (ratio <= 10.0)))
 
 
 def checked_lmer(fn: Callable, opt: OptSummary, layout, reterms: Sequence) -> tuple[OptSummary, list[str]]:
@@ -105,9 +114,8 @@ def checked_lmer(fn: Callable, opt: OptSummary, layout, reterms: Sequence) -> tu
             best = replace(
                 reached, initial=opt.initial, return_value="restart", message=f"restart from {label}"
             )
-    best = replace(best, feval=feval)
     final = check if best is opt else lmer_check(fn, best, layout, reterms)
-    return _with_restarts(best, final, check, restarts)
+    return _with_restarts(replace(best, feval=feval), final, check, restarts)
 
 
 def _with_restarts(
