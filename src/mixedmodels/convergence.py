@@ -33,6 +33,7 @@ still "not an optimum" after its restarts is reported too (and ``fit.converged``
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -190,14 +191,28 @@ def scaled_derivatives(
 def bound_mask(layout, x: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The coordinates on their bound, and the entries below a zero diagonal entry of a template
     (free, but they only rotate an equivalent template: flat directions that are no failure)."""
-    at = np.isfinite(lower) & (x <= lower)
+    at = x <= lower  # -inf bounds are never reached
+    if not at.any():
+        return at, at
     rotation = np.zeros(len(x), dtype=bool)
-    for k, lo in zip(layout.ks, layout.offsets):
+    for diagonal, below in _columns(tuple(layout.ks)):
+        if at[diagonal]:
+            rotation[list(below)] = True
+    return at, rotation & ~at
+
+
+@functools.lru_cache(maxsize=64)
+def _columns(ks: tuple[int, ...]) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """For each column of each template: the ``theta`` index of its diagonal entry and those of
+    the entries below it."""
+    out, lo = [], 0
+    for k in ks:
         rows, cols = _tril_colmajor(k)
         for j in range(k):
-            if at[lo + int(np.flatnonzero((rows == j) & (cols == j))[0])]:
-                rotation[lo + np.flatnonzero((cols == j) & (rows > j))] = True
-    return at, rotation & ~at
+            diagonal = lo + int(np.flatnonzero((rows == j) & (cols == j))[0])
+            out.append((diagonal, tuple(int(i) for i in lo + np.flatnonzero((cols == j) & (rows > j)))))
+        lo += len(rows)
+    return tuple(out)
 
 
 def assess(
@@ -213,6 +228,9 @@ def assess(
 
     ``rotation``: free coordinates left out of the eigenvalues (see :func:`bound_mask`)."""
     g = np.asarray(scaled_gradient, dtype=float)
+    quick = _interior_optimum(g, scaled_hessian, at_bound, rotation)
+    if quick is not None:
+        return "optimum", (), quick[0], quick[1]
     rotation = np.zeros(len(g), dtype=bool) if rotation is None else rotation
     interior = ~at_bound & ~rotation
     if not np.all(np.isfinite(g)):
@@ -224,11 +242,33 @@ def assess(
         H = (scaled_hessian + scaled_hessian.T) / 2.0
         eigenvalues, reasons, flat = _curvature_reasons(H, at_bound, interior, names)
         if interior.any() and not reasons and not flat:
-            decrease = 0.5 * float(g[interior] @ np.linalg.solve(H[interior][:, interior], g[interior]))
+            gi, Hi = g[interior], H[interior][:, interior]
+            step = gi / Hi[0, 0] if len(gi) == 1 else np.linalg.solve(Hi, gi)
+            decrease = 0.5 * float(gi @ step)
     reasons = _gradient_reasons(g, at_bound, rotation, decrease, names) + reasons
     if reasons:
         return "not an optimum", tuple(reasons), eigenvalues, decrease
     return ("nearly flat", (flat,), eigenvalues, decrease) if flat else ("optimum", (), eigenvalues, decrease)
+
+
+def _interior_optimum(
+    g: np.ndarray, H: np.ndarray | None, at_bound: np.ndarray, rotation: np.ndarray | None
+) -> tuple[np.ndarray, float] | None:
+    """The common case in few operations (a check after every fit): no coordinate on a bound,
+    the Hessian positive definite and not flat, a Newton step's gain below ``DECREASE_TOL``;
+    its eigenvalues and that gain, or None where the general rules must look."""
+    if H is None or at_bound.any() or (rotation is not None and rotation.any()):
+        return None
+    H = (H + H.T) / 2.0
+    try:
+        eigenvalues = np.linalg.eigvalsh(H)
+        decrease = 0.5 * float(g @ np.linalg.solve(H, g))
+    except np.linalg.LinAlgError:
+        return None
+    top = max(abs(float(eigenvalues[0])), abs(float(eigenvalues[-1])), 1.0)
+    if not (eigenvalues[0] >= FLAT_TOL * top and 0.0 <= decrease <= DECREASE_TOL):
+        return None  # NaN fails too
+    return eigenvalues, decrease
 
 
 def _gradient_reasons(
@@ -264,9 +304,8 @@ def _curvature_reasons(
 ) -> tuple[np.ndarray, list[str], str]:
     """The eigenvalues on the interior coordinates, negative curvatures, and a flat direction."""
     reasons, flat = [], ""
-    top = max(float(np.max(np.abs(H))), 1.0) if H.size else 1.0
     for j in np.flatnonzero(at_bound).tolist():
-        if H[j, j] < -NEG_TOL * top:
+        if H[j, j] < -NEG_TOL * max(float(np.max(np.abs(H))), 1.0):
             reasons.append(f"negative curvature {H[j, j]:.3g} along {names[j]} at its bound")
     if not interior.any():
         return np.zeros(0), reasons, flat

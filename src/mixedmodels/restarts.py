@@ -80,8 +80,11 @@ def lmer_check(fn: Callable, opt: OptSummary, layout, reterms: Sequence) -> Conv
 def _steps_agree(theta: np.ndarray, scale: np.ndarray) -> bool:
     """Whether the polish's steps ``(|theta| + 0.1)``, in scaled units, are within a factor 10
     of the scaled stencil's ``(|theta scale| + 0.1)``."""
-    ratio = (np.abs(theta) + 0.1) * scale / (np.abs(theta * scale) + 0.1)
-    return bool(np.all((ratio >= 0.1) & (ratio <= 10.0)))
+    for t, s in zip(theta.tolist(), scale.tolist()):  # a few entries: floats are quicker
+        ratio = (abs(t) + 0.1) * s / (abs(t * s) + 0.1)
+        if not 0.1 <= ratio <= 10.0:
+            return False
+    return True
 
 
 def checked_lmer(fn: Callable, opt: OptSummary, layout, reterms: Sequence) -> tuple[OptSummary, list[str]]:
