@@ -143,7 +143,7 @@ def test_glmer_check_flags_a_point_off_the_optimum():
     cbpp = pd.read_csv(DATA / "cbpp.csv")
     fit = mm.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="binomial")
     opt = fit.optimum.opt
-    moved = dataclasses.replace(opt, theta=opt.theta * np.array([1.2, 1.0, 0.9]), check=None)
+    moved = dataclasses.replace(opt, theta=opt.theta * np.array([1.2, 1.0, 0.9]), gradient=None, check=None)
     off = dataclasses.replace(fit, optimum=dataclasses.replace(fit.optimum, opt=moved))
     check = off.check_convergence()
     assert check.verdict == "not an optimum" and check.decrease > 1e-3

@@ -371,11 +371,14 @@ def _minimize_laplace(
 ) -> OptSummary:
     """Quasi-Newton steps with the Laplace criterion's gradient
     (:func:`~mixedmodels.quasi_newton.minimize_gradient`, from the Hessian ``H0`` when given),
-    then lme4's boundary check. The Hessian reached is kept as ``opt.hessian``."""
+    then lme4's boundary check. The Hessian reached is kept as ``opt.hessian``, the gradient at
+    the point kept as ``opt.gradient`` (where the boundary check did not move it)."""
     res = minimize_gradient(fg, x0, lower, H0=H0)
     x, fmin, extra = snap_to_boundary(lambda x: fg(x)[0], res.x[0], float(res.fun[0]), lower, BOUNDARY_TOL)
     ok = bool(res.converged[0])
     code = "CONVERGED" if ok else "NOT_CONVERGED"
+    gradient = res.grad[0] if np.array_equal(x, res.x[0]) else None  # not where the bounds moved it
     return OptSummary(
-        x0, x, fmin, res.nfev + extra, code, ok and bool(np.isfinite(fmin)), hessian=res.hessian[0]
-    )
+        x0, x, fmin, res.nfev + extra, code, ok and bool(np.isfinite(fmin)),
+        hessian=res.hessian[0], gradient=gradient,
+    )  # fmt: skip

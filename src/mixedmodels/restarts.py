@@ -144,41 +144,47 @@ def _with_restarts(
 
 # ----------------------------------------------------------------------------- glmer
 def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
-    """The check of a GLMM optimum: the Laplace criterion's closed-form gradient (central
-    differences for quadrature), the Hessian behind ``vcov`` (stage 1's for nAGQ = 0)."""
-    from .glmm import laplace_function
-
+    """The check of a GLMM optimum: the Laplace criterion's closed-form gradient (the quasi-Newton
+    steps' own at their last point, where they stopped there; central differences for
+    quadrature), and the Hessian behind ``vcov`` (the steps' for nAGQ = 0)."""
     layout = model.layout
     opt = optimum.opt
     x = opt.theta
     names = theta_names(model.reterms, layout)
     scale = theta_scales(layout, model.reterms)
-    lower = layout.lower()
-    if nagq == 0:
-        fg = laplace_function(model, True, optimum.state.beta, optimum.state.u)[0]
-        H = opt.hessian
-        source = "the closed-form gradient; the quasi-Newton steps' Hessian"
-    else:
-        names += list(_fixef_names(model))
+    if nagq >= 1:
+        names += _fixef_names(model)
         scale = np.concatenate([scale, column_scales(model.X)])
-        lower = np.concatenate([lower, np.full(model.p, -np.inf)])
-        H = optimum.hessian
-        if nagq == 1:
-            fg = laplace_function(model, False, x[layout.ntheta :], optimum.state.u)[0]
-            source = "the closed-form gradient; the Hessian behind vcov"
-        else:
-            fg = _agq_gradient(model, nagq, optimum.state.u, scale)
-            source = "central differences; the Hessian behind vcov"
-    f, g = fg(x)
-    if not np.isfinite(f):
-        g = np.full(len(x), np.nan)
+    H = opt.hessian if nagq == 0 else optimum.hessian
+    hessian = "the quasi-Newton steps' Hessian" if nagq == 0 else "the Hessian behind vcov"
+    if opt.gradient is not None and nagq <= 1 and opt.return_value == "CONVERGED":
+        g, source = opt.gradient, "the closed-form gradient at the steps' last point"
+    else:
+        g, source = _glmm_gradient(model, nagq, optimum, scale)
     extra = np.zeros(len(x) - layout.ntheta, dtype=bool)
     at, rotation = bound_mask(layout, x[: layout.ntheta], layout.lower())
     bounds = (np.concatenate([at, extra]), np.concatenate([rotation, extra]))
+    source = f"{source}; {hessian}"
     return make_check(names, x, np.asarray(g, dtype=float), scale, H, bounds, optimum.criterion, source)
 
 
-def _fixef_names(model) -> list[str]:
+def _glmm_gradient(model, nagq: int, optimum, scale: np.ndarray) -> tuple[np.ndarray, str]:
+    """The criterion's gradient at the optimum, evaluated there, and where it came from."""
+    from .glmm import laplace_function
+
+    x, state = optimum.opt.theta, optimum.state
+    if nagq == 0:
+        fg = laplace_function(model, True, state.beta, state.u)[0]
+    elif nagq == 1:
+        fg = laplace_function(model, False, x[model.layout.ntheta :], state.u)[0]
+    else:
+        f, g = _agq_gradient(model, nagq, state.u, scale)(x)
+        return (g if np.isfinite(f) else np.full(len(x), np.nan)), "central differences"
+    f, g = fg(x)
+    return (g if np.isfinite(f) else np.full(len(x), np.nan)), "the closed-form gradient"
+
+
+def _fixef_names(model) -> list[str]:  # replaced by the design's names (:func:`_named`)
     return [f"beta[{j}]" for j in range(model.p)]
 
 
