@@ -1,7 +1,9 @@
 """Linear mixed-effects models in the style of R's lme4, with the fixed-effects linear model beside them."""
 
+from .allfit import AllFit, allfit
 from .bootstrap import BootstrapResult, bootstrap
 from .compare import Comparison, compare
+from .convergence import ConvergenceCheck
 from .daskfit import DaskLmerFit
 from .design import DataError
 from .emmeans import Emmeans, emmeans
@@ -22,11 +24,14 @@ from .ranova import RanovaTable, ranova
 from .results import LmerFit, MixedModelsWarning
 
 __all__ = [
+    "AllFit",
+    "allfit",
     "BootstrapResult",
     "anova",
     "bootstrap",
     "Comparison",
     "compare",
+    "ConvergenceCheck",
     "DaskLmerFit",
     "DataError",
     "DevianceTable",

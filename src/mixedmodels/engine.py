@@ -27,6 +27,7 @@ from .optimize import OptSummary, minimize_theta, newton, polish
 from .options import format_bytes, options
 from .pirls import PAIR_COST
 from .pls import PLS
+from .restarts import checked_lmer
 from .results import LmerFit
 
 EXACT = (1e-12, 1e-15)  # the polish's xtol and ftol: the optimum to the criterion's rounding
@@ -62,8 +63,11 @@ def fit_model(
     """Optimize the criterion of an assembled model and wrap the optimum as an :class:`LmerFit`
     (or ``result_type``, a subclass; ``context`` holds its further fields).
 
+    The optimum is checked (:mod:`mixedmodels.restarts`: gradient and Hessian on the scaled
+    ``theta``) and, where it fails the check, the model is fitted again from a few starts.
     What is worth knowing about the fit (dropped columns, a singular fit, an optimizer that did
-    not converge) is recorded on it (``fit.messages``) and issued as MixedModelsWarning.
+    not converge, a restart that improved the optimum) is recorded on it (``fit.messages``) and
+    issued as MixedModelsWarning.
     """
     fn = criterion_function(pls, reml)
     layout = pls.layout
@@ -71,10 +75,13 @@ def fit_model(
     opt = minimize_theta(fn, theta0, layout.lower())
     if not pls.large:  # evaluations cheap enough: refine to the exact optimum (lme4 stops short)
         opt = polish(fn, opt, layout.lower(), EXACT)
-    factor = pls.factor(opt.theta)
-    if factor is None or not np.isfinite(opt.fmin):
+    if not np.isfinite(opt.fmin):
         raise ValueError("the model could not be fitted: the criterion is not finite at any theta tried")
-    notes = list(notes)
+    opt, restart_notes = checked_lmer(fn, opt, layout, design.reterms)
+    factor = pls.factor(opt.theta)
+    if factor is None:
+        raise ValueError("the model could not be fitted: the criterion is not finite at any theta tried")
+    notes = list(notes) + restart_notes
     if not opt.converged:
         notes.append(f"the optimizer did not converge ({opt.return_value})")
     if np.any(opt.theta[layout.diagonal_mask()] < SINGULAR_TOL):

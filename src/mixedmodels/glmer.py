@@ -25,6 +25,7 @@ from .glmm import fit_glmm
 from .glmm_results import GlmerFit
 from .messages import SINGULAR_TOL, warn
 from .pirls import GlmmModel
+from .restarts import checked_glmm
 from .rformula import r_keywords
 
 __all__ = ["glmer"]
@@ -110,8 +111,10 @@ def glmer(
     model = GlmmModel(fam, init.y, design.X, design.reterms, init.weights, offset_values, init.trials)
     if model.p >= n:
         raise DataError(f"{model.p} fixed effects for {n} observations: the model cannot be estimated")
-    optimum = fit_glmm(model, nagq, init.mustart)
-    notes = aliased_notes(design.aliased) + _notes(model, optimum)
+    optimum, restart_notes = checked_glmm(
+        model, nagq, fit_glmm(model, nagq, init.mustart), design.fixef_names
+    )
+    notes = aliased_notes(design.aliased) + _notes(model, optimum) + restart_notes
     fit = GlmerFit(
         formula=formula, family=fam, nagq=nagq, design=design, model=model, optimum=optimum,
         messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset},

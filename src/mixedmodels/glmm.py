@@ -77,6 +77,7 @@ __all__ = [
     "laplace_function",
     "laplace_hessian",
     "laplace_vcov",
+    "optimum_at",
     "stage_one",
     "theta_states",
 ]
@@ -348,7 +349,6 @@ def fit_glmm(model: GlmmModel, nagq: int = 1, mustart: np.ndarray | None = None)
 
 def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOptimum:
     layout = model.layout
-    nt = layout.ntheta
     glm, beta0 = _start(model, mustart)
     stage1, st1 = stage_one(model, beta0)
     if nagq == 0:
@@ -366,6 +366,24 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
         se = np.sqrt(np.diag(vcov_joint(st1)))
         step = np.concatenate([np.maximum(0.1 * np.abs(stage1.theta), 0.05), np.maximum(0.5 * se, 1e-3)])
         opt = polish(fn, minimize_theta(fn, x0, lower, initial_step=step), lower)
+    return optimum_at(model, nagq, opt, glm, stage1, st1, (fn, memo))
+
+
+def optimum_at(
+    model: GlmmModel,
+    nagq: int,
+    opt: OptSummary,
+    glm: IrlsFit | None,
+    stage1: OptSummary,
+    st1: PirlsState,
+    function: tuple[Callable, dict] | None = None,
+) -> GlmmOptimum:
+    """Stage 2's optimum ``opt`` (nagq >= 1) wrapped: the mode there, the criterion, ``vcov`` and
+    the Hessian behind it. ``function``: the criterion and its memo, where made already."""
+    nt = model.layout.ntheta
+    fn, memo = criterion_function(model, nagq, st1.beta) if function is None else function
+    if function is None:
+        memo["state"] = st1
     fmin = fn(opt.theta)
     state = memo["state"]
     if nagq == 1:  # lme4's vcov: the Hessian of the criterion as lme4 evaluates it
@@ -567,11 +585,14 @@ def _minimize_laplace(
 ) -> OptSummary:
     """Quasi-Newton steps with the Laplace criterion's gradient
     (:func:`~mixedmodels.quasi_newton.minimize_gradient`, from the Hessian ``H0`` when given),
-    then lme4's boundary check. The Hessian reached is kept as ``opt.hessian``."""
+    then lme4's boundary check. The Hessian reached is kept as ``opt.hessian``, the gradient at
+    the point kept as ``opt.gradient`` (where the boundary check did not move it)."""
     res = minimize_gradient(fg, x0, lower, H0=H0)
     x, fmin, extra = snap_to_boundary(lambda x: fg(x)[0], res.x[0], float(res.fun[0]), lower, BOUNDARY_TOL)
     ok = bool(res.converged[0])
     code = "CONVERGED" if ok else "NOT_CONVERGED"
+    gradient = res.grad[0] if np.array_equal(x, res.x[0]) else None  # not where the bounds moved it
     return OptSummary(
-        x0, x, fmin, res.nfev + extra, code, ok and bool(np.isfinite(fmin)), hessian=res.hessian[0]
-    )
+        x0, x, fmin, res.nfev + extra, code, ok and bool(np.isfinite(fmin)),
+        hessian=res.hessian[0], gradient=gradient,
+    )  # fmt: skip

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .convergence import ConvergenceCheck
 from .design import Design
 from .families import Family
 from .glmm import GlmmOptimum
@@ -136,7 +137,19 @@ class GlmerFit:
 
     @property
     def converged(self) -> bool:
-        return bool(self.optimum.opt.converged)
+        """Whether the optimizer converged to a point that passes the convergence check."""
+        check = self.optimum.opt.check
+        return bool(self.optimum.opt.converged and (check is None or check.verdict != "not an optimum"))
+
+    def check_convergence(self) -> ConvergenceCheck:
+        """What the convergence check found at the optimum: gradient and Hessian eigenvalues of
+        the criterion on the scaled ``(theta, beta)``, the verdict, and any restarts it called
+        for (:mod:`mixedmodels.convergence`). A refit is checked now (no restarts)."""
+        if self.optimum.opt.check is not None:
+            return self.optimum.opt.check
+        from .restarts import _named, glmm_check
+
+        return _named(glmm_check(self.model, self.nagq, self.optimum), self.model, self.fixef_names)
 
     @cached_property
     def singular(self) -> bool:

@@ -290,6 +290,7 @@ def minimize_one(
     max_iter: int = 60,
     rel_step: float = 1e-4,
     f0: float | None = None,
+    record: dict | None = None,
 ) -> tuple[np.ndarray, float, bool]:
     """:func:`minimize_batch` of one problem whose function takes one point: the same
     arithmetic, step for step, with the control flow on Python scalars (a batch's masks cost
@@ -299,13 +300,13 @@ def minimize_one(
     (not evaluated again). The line search tries the shorter steps one at a time, longest
     first, and stops at the first that does not increase ``fn``: the step :func:`_line_search`
     takes, with fewer evaluations. Returns the point reached, its value and whether it
-    converged.
+    converged. ``record``, when given, receives the last point's derivatives (``x``, ``g``, ``H``).
 
     (A batched function is not evaluated this way: its value at a point can depend, in the
     last bits, on the other points of the batch, so :func:`minimize_batch` keeps its batches
     even for one problem.)
     """
-    theta, f, converged = _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0)
+    theta, f, converged = _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0, record)
     for _ in range(MAX_ESCAPES):
         batch = lambda points, rows: np.array([fn(point) for point in points])  # noqa: E731
         moved, inward, f_in = _inward_points(
@@ -314,12 +315,12 @@ def minimize_one(
         if not len(moved):
             break
         theta, f, converged = _newton_one(
-            fn, inward[0], lower, xtol, ftol, max_iter, rel_step, float(f_in[0])
+            fn, inward[0], lower, xtol, ftol, max_iter, rel_step, float(f_in[0]), record
         )
     return theta, f, converged
 
 
-def _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0):
+def _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0, record=None):
     """The Newton steps of :func:`minimize_one`, without the check of the bounds."""
     theta = np.maximum(np.array(theta0, dtype=float), lower)
     f = fn(theta) if f0 is None else f0
@@ -331,6 +332,8 @@ def _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0):
         x, fx = theta, f
         h = rel_step * (np.abs(x) + 0.1)
         g, H = _derivatives_one(fx, [fn(point) for point in x + offsets * h], h.tolist())
+        if record is not None:
+            record.update(x=x, g=g, H=H)
         xs, gs = x.tolist(), g.tolist()
         held = [v <= b and d >= 0 for v, b, d in zip(xs, low, gs)]
         inward = [h_ and H[j, j] < 0 for j, h_ in enumerate(held)]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import nlopt
 import numpy as np
@@ -52,6 +53,8 @@ class OptSummary:
     message: str = ""
     polished: bool = False
     hessian: np.ndarray | None = None
+    gradient: np.ndarray | None = None  # with ``hessian``: the derivatives at ``theta``, where known
+    check: Any = None  # the ConvergenceCheck of the fit (:mod:`mixedmodels.convergence`), once made
 
 
 def minimize_theta(
@@ -150,6 +153,13 @@ def newton(
     and ``ftol``. Returns the point reached, its value, whether the steps converged, and the
     evaluations.
     """
+    theta, fmin, ok, count, _ = _newton(fn, start, lower, fstart, tolerances)
+    return theta, fmin, ok, count
+
+
+def _newton(fn, start, lower, fstart, tolerances) -> tuple[np.ndarray, float, bool, int, dict]:
+    """:func:`newton`, also returning the last point's finite-difference derivatives
+    (``record``: ``x``, ``g``, ``H``)."""
     count = [0]
 
     def counted(theta: np.ndarray) -> float:
@@ -157,10 +167,12 @@ def newton(
         return fn(theta)
 
     xtol, ftol = tolerances
+    record: dict = {}
     theta, fmin, ok = minimize_one(
-        counted, np.asarray(start, dtype=float), lower, xtol=xtol, ftol=ftol, max_iter=20, f0=fstart
-    )
-    return theta, float(fmin), ok, count[0]
+        counted, np.asarray(start, dtype=float), lower, xtol=xtol, ftol=ftol, max_iter=20, f0=fstart,
+        record=record,
+    )  # fmt: skip
+    return theta, float(fmin), ok, count[0], record
 
 
 def polish(
@@ -169,8 +181,24 @@ def polish(
     lower: np.ndarray,
     tolerances: tuple[float, float] = (1e-9, 1e-13),
 ) -> OptSummary:
-    """Newton refinement of an optimum; kept only where it lowers the criterion."""
-    theta, fmin, ok, evaluations = newton(fn, opt.theta, lower, opt.fmin, tolerances)
+    """Newton refinement of an optimum; kept only where it lowers the criterion.
+
+    Where the steps converged and their last derivatives were taken at the point kept (to
+    ``1e-9 (1 + |theta|)``), those are the result's ``gradient`` and ``hessian``.
+    """
+    theta, fmin, ok, evaluations, record = _newton(fn, opt.theta, lower, opt.fmin, tolerances)
     if ok and fmin <= opt.fmin:
-        return replace(opt, theta=theta, fmin=fmin, feval=opt.feval + evaluations, polished=True)
+        derivatives = _derivatives_at(record, theta)
+        return replace(
+            opt, theta=theta, fmin=fmin, feval=opt.feval + evaluations, polished=True,
+            gradient=derivatives[0], hessian=derivatives[1],
+        )  # fmt: skip
     return replace(opt, feval=opt.feval + evaluations)
+
+
+def _derivatives_at(record: dict, theta: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The Newton steps' last gradient and Hessian where they were taken at ``theta``."""
+    x = record.get("x")
+    if x is None or np.any(np.abs(x - theta) > 1e-9 * (1.0 + np.abs(theta))):
+        return None, None
+    return record["g"], record["H"]

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import solve_triangular
 
+from .convergence import ConvergenceCheck
 from .design import Design
 from .formula import ParsedFormula, parse_formula
 from .information import InformationCriteria
@@ -148,7 +149,21 @@ class LmerFit(InformationCriteria):
 
     @property
     def converged(self) -> bool:
-        return self.opt.converged
+        """Whether the optimizer converged to a point that passes the convergence check."""
+        check = self.opt.check
+        return bool(self.opt.converged and (check is None or check.verdict != "not an optimum"))
+
+    def check_convergence(self) -> ConvergenceCheck:
+        """What the convergence check found at the optimum: gradient and Hessian eigenvalues of
+        the criterion on the scaled ``theta``, the verdict, and any restarts it called for
+        (:mod:`mixedmodels.convergence`). A fit made at a given ``theta`` is checked now."""
+        if self.opt.check is not None:
+            return self.opt.check
+        from .objective import criterion_function
+        from .restarts import lmer_check
+
+        fn = criterion_function(self.pls, self.reml)
+        return lmer_check(fn, self.opt, self.pls.layout, self.design.reterms)
 
     @cached_property
     def singular(self) -> bool:
