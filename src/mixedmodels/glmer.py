@@ -23,6 +23,7 @@ from .frames import check_frame
 from .glm_response import cbind_arguments, response_design
 from .glmm import fit_glmm
 from .glmm_results import GlmerFit
+from .glmm_separation import fit_separated, model_separation
 from .messages import SINGULAR_TOL, warn
 from .pirls import GlmmModel
 from .rformula import r_keywords
@@ -103,12 +104,18 @@ def glmer(
     model = GlmmModel(fam, init.y, design.X, design.reterms, init.weights, offset_values, init.trials)
     if model.p >= n:
         raise DataError(f"{model.p} fixed effects for {n} observations: the model cannot be estimated")
-    optimum = fit_glmm(model, nagq, init.mustart)
-    notes = aliased_notes(design.aliased) + _notes(model, optimum)
+    sep = model_separation(model, design.fixef_names)
+    if sep is None:
+        optimum = fit_glmm(model, nagq, init.mustart)
+        sep_notes = []
+    else:
+        optimum, sep_note = fit_separated(model, nagq, sep, init.mustart)
+        sep_notes = [sep_note]
+    notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
     fit = GlmerFit(
         formula=formula, family=fam, nagq=nagq, design=design, model=model, optimum=optimum,
         messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset},
-        contrasts=contrasts, na_action=na_action,
+        contrasts=contrasts, na_action=na_action, separation=sep,
     )  # fmt: skip
     for note in notes:
         warn(note)
@@ -118,13 +125,19 @@ def glmer(
 def refit_glmer(fit: GlmerFit, newresponse) -> GlmerFit:
     """:meth:`GlmerFit.refit`: the model of ``fit`` fitted to ``newresponse``."""
     model = fit.model.with_response(_new_response(fit, newresponse))
-    optimum = fit_glmm(model, fit.nagq)
-    notes = _notes(model, optimum)
+    sep = model_separation(model, fit.design.fixef_names)
+    if sep is None:
+        optimum, sep_notes = fit_glmm(model, fit.nagq), []
+    else:
+        optimum, sep_note = fit_separated(model, fit.nagq, sep)
+        sep_notes = [sep_note]
+    notes = sep_notes + _notes(model, optimum, sep is not None)
     for note in notes:
         warn(note)
     return replace(
-        fit, model=model, optimum=optimum, messages=tuple(aliased_notes(fit.design.aliased) + notes)
-    )
+        fit, model=model, optimum=optimum, messages=tuple(aliased_notes(fit.design.aliased) + notes),
+        separation=sep,
+    )  # fmt: skip
 
 
 def _new_response(fit: GlmerFit, newresponse) -> np.ndarray:
@@ -155,7 +168,8 @@ def _check_nagq(nagq) -> int:
     return int(nagq)
 
 
-def _notes(model: GlmmModel, optimum) -> list[str]:
+def _notes(model: GlmmModel, optimum, separated: bool = False) -> list[str]:
+    """The fit's warnings (the 0/1 note left out where separation was named: it is its cause)."""
     notes = []
     opt = optimum.opt
     if not opt.converged:
@@ -163,7 +177,7 @@ def _notes(model: GlmmModel, optimum) -> list[str]:
     theta = opt.theta[: model.layout.ntheta]
     if np.any(theta[model.layout.diagonal_mask()] < SINGULAR_TOL):
         notes.append("boundary (singular) fit: a random-effect variance or correlation is on its boundary")
-    if model.fam.name == "binomial":
+    if model.fam.name == "binomial" and not separated:
         mu = optimum.state.mu
         if np.any((mu < FITTED_EPS) | (mu > 1 - FITTED_EPS)):
             notes.append("fitted probabilities numerically 0 or 1 occurred")

@@ -23,6 +23,7 @@ from .glmm import GlmmOptimum
 from .irls import working_response
 from .messages import SINGULAR_TOL
 from .pirls import GlmmModel, ThetaState, WeightedFactor
+from .separation import Separation
 from .ranef_tables import (
     VARCORR_COLUMNS,
     coef_tables,
@@ -51,6 +52,7 @@ class GlmerFit:
     model_args: dict = field(default_factory=dict, repr=False)
     contrasts: Any = field(default=None, repr=False)
     na_action: str = field(default="omit", repr=False)
+    separation: Separation | None = None
 
     # ------------------------------------------------------------ parameters
     @property

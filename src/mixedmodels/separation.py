@@ -1,0 +1,247 @@
+"""Separation: fixed effects whose maximum-likelihood estimates are infinite.
+
+A binomial model's estimates run off to infinity when a direction ``d`` of the coefficients
+moves no row against its data and some rows with it: ``x_i'd >= 0`` on every row with
+successes only, ``x_i'd <= 0`` on every row with failures only, ``x_i'd = 0`` on every row with
+both (a ``cbind`` row with ``0 < k < size``). Along ``beta + t d`` the log-likelihood then rises
+with ``t`` for ever: complete separation when every row moves, quasi-complete when some stay.
+A Poisson model (log link) has the same with ``x_i'd <= 0`` on zero counts and ``x_i'd = 0``
+on positive ones (a level with no events: its estimate is ``-inf``). The random effects do not
+change this: they are finite, penalized, and the direction moves the fixed part only.
+
+Detection (:func:`detect_separation`) is one linear program (``scipy.optimize.linprog``, HiGHS):
+variables ``b`` (free) and a slack ``s_i`` in ``[0, 1]`` for each one-sided row, constraints
+``x_i'b >= s_i`` (successes only), ``-x_i'b >= s_i`` (failures only), ``x_i'b = 0`` (both),
+maximize ``sum s_i``. The directions form a cone, so the optimum moves every row that any
+direction moves (``s_i = 1``): those rows ``R`` are the separated rows, and the directions span
+``L``, the null space of the other rows' ``X``. The coefficients with a non-zero entry in ``L``
+are the separated ones (with a factor level: the level's column alone). This is the linear
+program of Konis (2007), the method of R's ``detectseparation``, in our own formulation.
+
+A fit with separation (:func:`bounded_offset`) holds the coefficients along ``L`` at a stated
+point: ``beta = N gamma + T d``, ``N`` a basis of the complement of ``L``, ``d`` the program's
+direction and ``T`` such that every separated row's linear predictor has moved
+``SEPARATION_BOUND`` (10) on the link scale; ``gamma`` (and the variance parameters) are then
+estimated as usual. The separated coefficients are reported at that point with no standard
+error: their estimates are infinite, and what is shown is a bound on the finite side.
+
+Reference: Konis, K. (2007). Linear programming algorithms for detecting separated data in
+binary logistic regression models. DPhil thesis, University of Oxford.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+from scipy.linalg import null_space
+
+__all__ = ["SEPARATION_BOUND", "Separation", "detect_separation", "separation_possible"]
+
+SEPARATION_BOUND = 10.0  # the separated rows' linear predictor moved this far (link scale)
+_TOL = 1e-7  # an entry of the direction or of the null space below this (relative) is 0
+
+
+@dataclass(frozen=True)
+class Separation:
+    """What the linear program found.
+
+    Attributes
+    ----------
+    names : tuple of str
+        All coefficients' names, in the design's order.
+    coefficients : tuple of str
+        The separated coefficients (their estimates are infinite).
+    direction : ndarray (p,)
+        A direction along which the likelihood keeps rising (largest entry 1 in size).
+    span : ndarray (p, r)
+        An orthonormal basis of all such directions.
+    rows : ndarray of bool (n,)
+        The rows the direction moves (their fitted means go to 0 or 1, or a count's to 0).
+    complete : bool
+        Whether every row moves (complete separation) or some stay (quasi-complete).
+    """
+
+    names: tuple[str, ...]
+    coefficients: tuple[str, ...]
+    direction: np.ndarray
+    span: np.ndarray
+    rows: np.ndarray
+    complete: bool
+
+    @property
+    def kind(self) -> str:
+        return "complete separation" if self.complete else "quasi-complete separation"
+
+    def signs(self) -> dict[str, str]:
+        """Each separated coefficient's run-off: "+infinity" or "-infinity" (the side of the
+        program's direction), "+-infinity" where that direction leaves it unchanged."""
+        out = {}
+        for name in self.coefficients:
+            d = self.direction[self.names.index(name)]
+            out[name] = "+-infinity" if abs(d) < _TOL else ("+infinity" if d > 0 else "-infinity")
+        return out
+
+    def to_frame(self):
+        """One row per separated coefficient: its direction and the side it runs to."""
+        import pandas as pd
+
+        rows = [
+            {"coefficient": c, "direction": float(self.direction[self.names.index(c)]), "estimate": s}
+            for c, s in self.signs().items()
+        ]
+        return pd.DataFrame(rows, columns=["coefficient", "direction", "estimate"])
+
+
+def _sides(y: np.ndarray, weights: np.ndarray, family: str, link: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: +1 (may move up: successes only), -1 (may move down: failures only, a zero
+    count), 0 (must stay: both, a positive count); rows of zero weight are left out (NaN)."""
+    side = np.zeros(len(y))
+    if family == "binomial":
+        side[y <= 0] = -1.0
+        if link != "log":  # the log link's means cannot pass 1: a success-only row stays
+            side[y >= 1] = 1.0
+    elif family == "poisson":
+        side[y <= 0] = -1.0
+    keep = weights > 0
+    return side, keep
+
+
+def separation_possible(X: np.ndarray, y: np.ndarray, weights: np.ndarray, family: str, link: str) -> bool:
+    """A cheap necessary condition: a direction must leave every two-sided row's linear
+    predictor unchanged, so none exists where those rows' ``X`` has full column rank."""
+    if not applies(family, link):
+        return False
+    side, keep = _sides(y, weights, family, link)
+    fixed = keep & (side == 0)
+    if fixed.sum() < X.shape[1]:
+        return True
+    return bool(np.linalg.matrix_rank(X[fixed]) < X.shape[1])
+
+
+def applies(family: str, link: str) -> bool:
+    """Whether infinite estimates can arise: binomial (every link), Poisson with the log link."""
+    return family == "binomial" or (family == "poisson" and link == "log")
+
+
+def detect_separation(
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray,
+    family: str,
+    link: str,
+    names: tuple[str, ...] | list[str] | None = None,
+    quick: bool = True,
+) -> Separation | None:
+    """The separated coefficients of a fixed-effects design, or None (see the module).
+
+    Parameters
+    ----------
+    X : ndarray (n, p)
+        The fixed-effects design (full column rank).
+    y : ndarray (n,)
+        The response as the family reads it: a binomial's proportions, a count.
+    weights : ndarray (n,)
+        Prior weights (a binomial's trials); rows of weight 0 are left out.
+    family, link : str
+    names : sequence of str, optional
+        The coefficients' names (``x1``, ``x2``, ... by default).
+    quick : bool
+        Skip the program where :func:`separation_possible` rules separation out.
+    """
+    X = np.asarray(X, dtype=float)
+    n, p = X.shape
+    names = tuple(names) if names is not None else tuple(f"x{j + 1}" for j in range(p))
+    if quick and not separation_possible(X, y, weights, family, link):
+        return None
+    if not applies(family, link):
+        return None
+    side, keep = _sides(np.asarray(y, dtype=float), np.asarray(weights, dtype=float), family, link)
+    scale = np.maximum(np.abs(X[keep]).max(axis=0), 1e-300) if keep.any() else np.ones(p)
+    Xs = X / scale  # columns on one scale: the program's tolerances are then relative
+    one = np.flatnonzero(keep & (side != 0))
+    two = np.flatnonzero(keep & (side == 0))
+    if one.size == 0:
+        return None
+    m = one.size
+    # variables (b, s); maximize sum s  <=>  minimize -sum s
+    c = np.concatenate([np.zeros(p), -np.ones(m)])
+    A_ub = np.hstack([-side[one, None] * Xs[one], np.eye(m)])  # s_i - side_i x_i'b <= 0
+    b_ub = np.zeros(m)
+    A_eq = np.hstack([Xs[two], np.zeros((two.size, m))]) if two.size else None
+    b_eq = np.zeros(two.size) if two.size else None
+    bounds = [(None, None)] * p + [(0.0, 1.0)] * m
+    res = optimize.linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    if res.status != 0 or -res.fun < 0.5:
+        return None
+    s = res.x[p:]
+    moved = np.zeros(n, dtype=bool)
+    moved[one[s > 0.5]] = True
+    still = keep & ~moved
+    span = null_space(Xs[still]) if still.any() else np.eye(p)
+    if span.shape[1] == 0:
+        return None
+    span = span / scale[:, None]  # back to the coefficients' own scale
+    span = np.linalg.qr(span)[0]
+    direction = res.x[:p] / scale
+    direction = direction / np.max(np.abs(direction))
+    separated = np.max(np.abs(span), axis=1) > _TOL
+    return Separation(
+        names=names,
+        coefficients=tuple(nm for nm, sep in zip(names, separated) if sep),
+        direction=direction,
+        span=span,
+        rows=moved,
+        complete=bool(not np.any(keep & (side == 0)) and moved[keep].all()),
+    )
+
+
+def bounded_offset(X: np.ndarray, sep: Separation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stated point along the run-off: ``(N, shift, bound_beta)``, ``N`` a basis of the
+    complement of the separated directions (the design's columns for the fit become ``X N``),
+    ``shift = X (T d)`` the offset it adds, ``bound_beta = T d``."""
+    p = X.shape[1]
+    N = null_space(sep.span.T) if sep.span.shape[1] < p else np.zeros((p, 0))
+    moved = np.abs(X[sep.rows] @ sep.direction)
+    T = SEPARATION_BOUND / float(np.min(moved[moved > 0])) if np.any(moved > 0) else SEPARATION_BOUND
+    bound_beta = T * sep.direction
+    return N, X @ bound_beta, bound_beta
+
+
+def _reason(x: np.ndarray, side: np.ndarray, keep: np.ndarray, family: str) -> str:
+    """Why an indicator column (a factor level) is separated: all its rows on one side."""
+    if not np.all(np.isin(x, (0.0, 1.0))):
+        return ""
+    rows = keep & (x == 1.0)
+    if not rows.any():
+        return ""
+    if np.all(side[rows] < 0):
+        return "its rows have no events (all counts 0)" if family == "poisson" else "no events (all 0s) in its rows"
+    if np.all(side[rows] > 0):
+        return "only events (all 1s) in its rows"
+    return ""
+
+
+def describe(
+    sep: Separation, X: np.ndarray, y: np.ndarray, weights: np.ndarray, family: str, link: str,
+    bound_beta: np.ndarray,
+) -> str:  # fmt: skip
+    """The warning: each separated coefficient, why (a level with no events or only events, where
+    that is the reason), its side, and the stated value it is shown at."""
+    side, keep = _sides(np.asarray(y, dtype=float), np.asarray(weights, dtype=float), family, link)
+    parts = []
+    for name, runs in sep.signs().items():
+        j = sep.names.index(name)
+        why = _reason(X[:, j], side, keep, family)
+        bound = "an upper bound" if runs == "-infinity" else "a lower bound" if runs == "+infinity" else "a stated point"
+        parts.append(
+            f"{name}: {why + '; ' if why else ''}its estimate is {runs} and its SE meaningless "
+            f"(shown as {bound_beta[j]:.4g}, {bound})"
+        )
+    return (
+        "; ".join(parts)
+        + f": {sep.kind} of the fixed effects. The run-off is stopped where the separated rows' "
+        f"linear predictor has moved {SEPARATION_BOUND:g} on the link scale; fit.separation lists "
+        "the coefficients (a weakly penalized fit: fixef_prior=)"
+    )
