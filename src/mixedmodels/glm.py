@@ -41,7 +41,9 @@ from .glm_families import glm_family, has_dispersion
 from .glm_printing import glm_summary, glm_summary_html
 from .glm_response import response_design
 from .irls import IrlsFit, irls
+from .messages import warn
 from .rformula import r_keywords
+from .separation import Separation, detect_separation, family_kind, fit_glm_separated
 from .simulate import as_generator
 
 __all__ = ["GlmFit", "bootstrap_statistic", "glm", "glm_blocks", "simulate_glm"]
@@ -110,8 +112,16 @@ def fit_glm(formula, parsed, design: Design, init: Initialized, fam: Family, lin
     good = init.weights > 0
     _, kept_names, _ = drop_aliased(design.X[good], names)
     kept = tuple(names.index(n) for n in kept_names)
-    result = irls(design.X[:, kept], init.y, fam, init.weights, offset, mustart=init.mustart)
-    _warn_boundary(fam, result.mu)
+    X = design.X[:, kept]
+    sep = detect_separation(
+        X, init.y, init.weights, family_kind(fam.name), fam.link.name, [names[j] for j in kept]
+    )
+    if sep is None:
+        result = irls(X, init.y, fam, init.weights, offset, mustart=init.mustart)
+        _warn_boundary(fam, result.mu)
+    else:
+        result, note = fit_glm_separated(X, init.y, fam, init.weights, offset, sep, init.mustart)
+        warn(note)
     return GlmFit(
         formula,
         parsed,
@@ -126,6 +136,7 @@ def fit_glm(formula, parsed, design: Design, init: Initialized, fam: Family, lin
         result,
         contrasts,
         data,
+        sep,
     )
 
 
@@ -164,6 +175,7 @@ class GlmFit:
     result: IrlsFit
     contrasts: dict
     data: pd.DataFrame | None = None
+    separation: Separation | None = None
 
     # ----------------------------------------------------------------- coefficients
     @property

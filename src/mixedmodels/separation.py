@@ -37,7 +37,16 @@ import numpy as np
 from scipy import optimize
 from scipy.linalg import null_space
 
-__all__ = ["SEPARATION_BOUND", "Separation", "detect_separation", "separation_possible"]
+from .irls import IrlsFit, irls
+
+__all__ = [
+    "SEPARATION_BOUND",
+    "BoundedIrlsFit",
+    "Separation",
+    "detect_separation",
+    "fit_glm_separated",
+    "separation_possible",
+]
 
 SEPARATION_BOUND = 10.0  # the separated rows' linear predictor moved this far (link scale)
 _TOL = 1e-7  # an entry of the direction or of the null space below this (relative) is 0
@@ -245,3 +254,41 @@ def describe(
         f"linear predictor has moved {SEPARATION_BOUND:g} on the link scale; fit.separation lists "
         "the coefficients (a weakly penalized fit: fixef_prior=)"
     )
+
+
+def family_kind(name: str) -> str:
+    """The family whose mean structure a quasi family shares: quasibinomial -> binomial."""
+    return {"quasibinomial": "binomial", "quasipoisson": "poisson"}.get(name, name)
+
+
+@dataclass(frozen=True)
+class BoundedIrlsFit(IrlsFit):
+    """An IRLS fit of a GLM with separated coefficients held at the stated point: ``beta`` in the
+    full design's coefficients, ``vcov_unscaled`` ``N (X_N'WX_N)^{-1} N'`` with NaN for the
+    separated ones (``R`` is the reduced fit's)."""
+
+    vcov_bounded: np.ndarray | None = None
+
+    @property
+    def vcov_unscaled(self) -> np.ndarray:
+        assert self.vcov_bounded is not None
+        return self.vcov_bounded
+
+
+def fit_glm_separated(
+    X: np.ndarray, y: np.ndarray, fam, weights: np.ndarray, offset: np.ndarray, sep: Separation,
+    mustart: np.ndarray | None = None,
+) -> tuple[BoundedIrlsFit, str]:  # fmt: skip
+    """IRLS of ``X N`` with the offset ``offset + X (T d)`` (the module), written back in ``X``'s
+    coefficients, and the warning."""
+    N, shift, bound_beta = bounded_offset(X, sep)
+    kind = family_kind(fam.name)
+    note = describe(sep, X, y, weights, kind, fam.link.name, bound_beta)
+    result = irls(X @ N, y, fam, weights, offset + shift, mustart=mustart)
+    V = N @ result.vcov_unscaled @ N.T
+    separated = np.array([name in sep.coefficients for name in sep.names])
+    V[separated, :] = np.nan
+    V[:, separated] = np.nan
+    fields = {f: getattr(result, f) for f in IrlsFit.__dataclass_fields__}
+    fields["beta"] = N @ result.beta + bound_beta
+    return BoundedIrlsFit(**fields, vcov_bounded=V), note
