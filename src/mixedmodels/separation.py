@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, sparse
 from scipy.linalg import null_space
 
 from .irls import IrlsFit, irls
@@ -43,9 +43,10 @@ __all__ = [
     "SEPARATION_BOUND",
     "BoundedIrlsFit",
     "Separation",
+    "SeparationCheck",
+    "describe",
     "detect_separation",
     "fit_glm_separated",
-    "separation_possible",
 ]
 
 SEPARATION_BOUND = 10.0  # the separated rows' linear predictor moved this far (link scale)
@@ -105,33 +106,133 @@ class Separation:
 
 def _sides(y: np.ndarray, weights: np.ndarray, family: str, link: str) -> tuple[np.ndarray, np.ndarray]:
     """Per row: +1 (may move up: successes only), -1 (may move down: failures only, a zero
-    count), 0 (must stay: both, a positive count); rows of zero weight are left out (NaN)."""
-    side = np.zeros(len(y))
-    if family == "binomial":
-        side[y <= 0] = -1.0
-        if link != "log":  # the log link's means cannot pass 1: a success-only row stays
-            side[y >= 1] = 1.0
-    elif family == "poisson":
-        side[y <= 0] = -1.0
-    keep = weights > 0
-    return side, keep
+    count), 0 (must stay: both, a positive count); and which rows count (non-zero weight)."""
+    return _sides_many(np.asarray(y, dtype=float)[:, None], family, link)[:, 0], np.asarray(weights) > 0
 
 
-def separation_possible(X: np.ndarray, y: np.ndarray, weights: np.ndarray, family: str, link: str) -> bool:
-    """A cheap necessary condition: a direction must leave every two-sided row's linear
-    predictor unchanged, so none exists where those rows' ``X`` has full column rank."""
-    if not applies(family, link):
-        return False
-    side, keep = _sides(y, weights, family, link)
-    fixed = keep & (side == 0)
-    if fixed.sum() < X.shape[1]:
-        return True
-    return bool(np.linalg.matrix_rank(X[fixed]) < X.shape[1])
+def _sides_many(Y: np.ndarray, family: str, link: str) -> np.ndarray:
+    """:func:`_sides` of each column of ``Y``."""
+    side = np.zeros(Y.shape)
+    side[Y <= 0] = -1.0
+    if family == "binomial" and link != "log":  # the log link's means cannot pass 1
+        side[Y >= 1] = 1.0
+    return side
 
 
 def applies(family: str, link: str) -> bool:
     """Whether infinite estimates can arise: binomial (every link), Poisson with the log link."""
     return family == "binomial" or (family == "poisson" and link == "log")
+
+
+class SeparationCheck:
+    """The check of one fixed-effects design for any response (see the module).
+
+    The program runs on the design's distinct rows (a distinct row whose copies have data on
+    both sides is two-sided), and its answer is kept for each pattern of sides: the replicates
+    of a bootstrap of a factor design share a few patterns.
+
+    Parameters
+    ----------
+    X : ndarray (n, p)
+        The fixed-effects design (full column rank).
+    weights : ndarray (n,)
+        Prior weights (a binomial's trials); rows of weight 0 are left out.
+    family, link : str
+    names : sequence of str, optional
+        The coefficients' names (``x1``, ``x2``, ... by default).
+    """
+
+    def __init__(self, X: np.ndarray, weights: np.ndarray, family: str, link: str, names=None):
+        self.X = np.asarray(X, dtype=float)
+        n, p = self.X.shape
+        self.names = tuple(names) if names is not None else tuple(f"x{j + 1}" for j in range(p))
+        self.family, self.link = family, link
+        self.keep = np.asarray(weights) > 0
+        if self.keep.any():
+            Xu, inverse = np.unique(self.X[self.keep], axis=0, return_inverse=True)
+        else:
+            Xu, inverse = np.zeros((0, p)), np.zeros(0, dtype=int)
+        self.inverse = np.asarray(inverse).ravel()
+        self.scale = np.maximum(np.abs(Xu).max(axis=0), 1e-300) if len(Xu) else np.ones(p)
+        self.Xs = Xu / self.scale  # columns on one scale: the program's tolerances are relative
+        rows = self.keep.sum()
+        self.groups = sparse.csr_matrix(
+            (np.ones(rows), (self.inverse, np.arange(rows))), shape=(len(Xu), rows)
+        )
+        self.cache: dict[bytes, Separation | None] = {}
+
+    def group_sides(self, Y: np.ndarray) -> np.ndarray:
+        """The side of each distinct row for each column of ``Y`` (n, m): that of its copies
+        where they agree, else 0."""
+        sides = _sides_many(np.asarray(Y, dtype=float)[self.keep], self.family, self.link)
+        up, down, stay = (np.asarray(self.groups @ (sides == v).astype(float)) for v in (1.0, -1.0, 0.0))
+        return np.where((stay > 0) | ((up > 0) & (down > 0)), 0.0, np.where(up > 0, 1.0, -1.0))
+
+    def possible(self, gsides: np.ndarray) -> np.ndarray:
+        """For each column of ``gsides``: whether a direction can leave every two-sided row
+        unchanged (the two-sided rows' Gram matrix is singular): a necessary condition, a few
+        microseconds a response."""
+        two = (gsides == 0).astype(float)
+        G = np.einsum("gi,gj,gm->mij", self.Xs, self.Xs, two)
+        eig = np.linalg.eigvalsh(G)
+        return eig[:, 0] <= 1e-10 * np.maximum(eig[:, -1], 1e-300)
+
+    def many(self, Y: np.ndarray) -> list[Separation | None]:
+        """The separation of each column of ``Y`` (n, m), or None."""
+        m = Y.shape[1]
+        if not applies(self.family, self.link) or not self.keep.any():
+            return [None] * m
+        gsides = self.group_sides(Y)
+        maybe = self.possible(gsides)
+        return [self._program(gsides[:, i]) if maybe[i] else None for i in range(m)]
+
+    def __call__(self, y: np.ndarray) -> Separation | None:
+        """The separation of one response, or None."""
+        return self.many(np.asarray(y, dtype=float)[:, None])[0]
+
+    def _program(self, gside: np.ndarray) -> Separation | None:
+        key = gside.tobytes()
+        if key not in self.cache:
+            self.cache[key] = self._solve(gside)
+        return self.cache[key]
+
+    def _solve(self, gside: np.ndarray) -> Separation | None:
+        """The linear program of the module for one pattern of sides."""
+        Xs, p = self.Xs, self.X.shape[1]
+        one = np.flatnonzero(gside != 0)
+        two = np.flatnonzero(gside == 0)
+        if one.size == 0:
+            return None
+        m = one.size
+        c = np.concatenate([np.zeros(p), -np.ones(m)])  # maximize sum s
+        A_ub = np.hstack([-gside[one, None] * Xs[one], np.eye(m)])  # s_i - side_i x_i'b <= 0
+        A_eq = np.hstack([Xs[two], np.zeros((two.size, m))]) if two.size else None
+        b_eq = np.zeros(two.size) if two.size else None
+        bounds = [(None, None)] * p + [(0.0, 1.0)] * m
+        res = optimize.linprog(
+            c, A_ub=A_ub, b_ub=np.zeros(m), A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs"
+        )
+        if res.status != 0 or -res.fun < 0.5:
+            return None
+        moved_groups = np.zeros(len(Xs), dtype=bool)
+        moved_groups[one[res.x[p:] > 0.5]] = True
+        span = null_space(Xs[~moved_groups]) if (~moved_groups).any() else np.eye(p)
+        if span.shape[1] == 0:
+            return None
+        span = np.linalg.qr(span / self.scale[:, None])[0]  # back to the coefficients' own scale
+        direction = res.x[:p] / self.scale
+        direction = direction / np.max(np.abs(direction))
+        separated = np.max(np.abs(span), axis=1) > _TOL
+        moved = np.zeros(len(self.X), dtype=bool)
+        moved[np.flatnonzero(self.keep)] = moved_groups[self.inverse]
+        return Separation(
+            names=self.names,
+            coefficients=tuple(nm for nm, sep in zip(self.names, separated) if sep),
+            direction=direction,
+            span=span,
+            rows=moved,
+            complete=bool(moved_groups.all()),
+        )
 
 
 def detect_separation(
@@ -141,9 +242,9 @@ def detect_separation(
     family: str,
     link: str,
     names: tuple[str, ...] | list[str] | None = None,
-    quick: bool = True,
 ) -> Separation | None:
-    """The separated coefficients of a fixed-effects design, or None (see the module).
+    """The separated coefficients of a fixed-effects design with one response, or None (see the
+    module; :class:`SeparationCheck` checks many responses of one design).
 
     Parameters
     ----------
@@ -156,54 +257,8 @@ def detect_separation(
     family, link : str
     names : sequence of str, optional
         The coefficients' names (``x1``, ``x2``, ... by default).
-    quick : bool
-        Skip the program where :func:`separation_possible` rules separation out.
     """
-    X = np.asarray(X, dtype=float)
-    n, p = X.shape
-    names = tuple(names) if names is not None else tuple(f"x{j + 1}" for j in range(p))
-    if quick and not separation_possible(X, y, weights, family, link):
-        return None
-    if not applies(family, link):
-        return None
-    side, keep = _sides(np.asarray(y, dtype=float), np.asarray(weights, dtype=float), family, link)
-    scale = np.maximum(np.abs(X[keep]).max(axis=0), 1e-300) if keep.any() else np.ones(p)
-    Xs = X / scale  # columns on one scale: the program's tolerances are then relative
-    one = np.flatnonzero(keep & (side != 0))
-    two = np.flatnonzero(keep & (side == 0))
-    if one.size == 0:
-        return None
-    m = one.size
-    # variables (b, s); maximize sum s  <=>  minimize -sum s
-    c = np.concatenate([np.zeros(p), -np.ones(m)])
-    A_ub = np.hstack([-side[one, None] * Xs[one], np.eye(m)])  # s_i - side_i x_i'b <= 0
-    b_ub = np.zeros(m)
-    A_eq = np.hstack([Xs[two], np.zeros((two.size, m))]) if two.size else None
-    b_eq = np.zeros(two.size) if two.size else None
-    bounds = [(None, None)] * p + [(0.0, 1.0)] * m
-    res = optimize.linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
-    if res.status != 0 or -res.fun < 0.5:
-        return None
-    s = res.x[p:]
-    moved = np.zeros(n, dtype=bool)
-    moved[one[s > 0.5]] = True
-    still = keep & ~moved
-    span = null_space(Xs[still]) if still.any() else np.eye(p)
-    if span.shape[1] == 0:
-        return None
-    span = span / scale[:, None]  # back to the coefficients' own scale
-    span = np.linalg.qr(span)[0]
-    direction = res.x[:p] / scale
-    direction = direction / np.max(np.abs(direction))
-    separated = np.max(np.abs(span), axis=1) > _TOL
-    return Separation(
-        names=names,
-        coefficients=tuple(nm for nm, sep in zip(names, separated) if sep),
-        direction=direction,
-        span=span,
-        rows=moved,
-        complete=bool(not np.any(keep & (side == 0)) and moved[keep].all()),
-    )
+    return SeparationCheck(X, weights, family, link, names)(y)
 
 
 def bounded_offset(X: np.ndarray, sep: Separation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
