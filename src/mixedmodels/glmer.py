@@ -23,6 +23,7 @@ from .frames import check_frame
 from .glm_response import cbind_arguments, response_design
 from .glmm import fit_glmm
 from .glmm_results import GlmerFit
+from .glmm_prior import fit_glmm_prior, prior_sd
 from .glmm_separation import fit_separated, model_separation
 from .messages import SINGULAR_TOL, warn
 from .pirls import GlmmModel
@@ -44,6 +45,7 @@ def glmer(
     offset: str | np.ndarray | None = None,
     contrasts: Mapping[str, object] | None = None,
     na_action: str = "omit",
+    fixef_prior=None,
 ) -> GlmerFit:
     """Fit a generalized linear mixed model by maximum likelihood, as lme4's ``glmer``.
 
@@ -70,6 +72,13 @@ def glmer(
         A known part of the linear predictor, added to the formula's ``offset()`` terms.
     contrasts, na_action
         As for :func:`mixedmodels.lmer`.
+    fixef_prior : float, sequence or dict, optional
+        A weakly penalized fit: independent normal priors ``N(0, sd^2)`` on the fixed effects
+        (one ``sd`` for all, one per coefficient, or ``{name: sd}``), their ``beta^2 / sd^2``
+        added to the criterion, as blme's ``bglmer(fixef.prior = normal(sd = ...))``: finite
+        estimates where the data separate a coefficient (:mod:`mixedmodels.glmm_prior`; nagq
+        >= 1). Without it, separated coefficients are named in a warning, listed in
+        ``fit.separation``, and held at a stated bound (:mod:`mixedmodels.separation`).
 
     Returns
     -------
@@ -104,18 +113,13 @@ def glmer(
     model = GlmmModel(fam, init.y, design.X, design.reterms, init.weights, offset_values, init.trials)
     if model.p >= n:
         raise DataError(f"{model.p} fixed effects for {n} observations: the model cannot be estimated")
-    sep = model_separation(model, design.fixef_names)
-    if sep is None:
-        optimum = fit_glmm(model, nagq, init.mustart)
-        sep_notes = []
-    else:
-        optimum, sep_note = fit_separated(model, nagq, sep, init.mustart)
-        sep_notes = [sep_note]
+    sd = prior_sd(fixef_prior, design.fixef_names)
+    optimum, sep, sep_notes = _optimum(model, nagq, design.fixef_names, sd, init.mustart)
     notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
     fit = GlmerFit(
         formula=formula, family=fam, nagq=nagq, design=design, model=model, optimum=optimum,
         messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset},
-        contrasts=contrasts, na_action=na_action, separation=sep,
+        contrasts=contrasts, na_action=na_action, separation=sep, fixef_prior=sd,
     )  # fmt: skip
     for note in notes:
         warn(note)
@@ -125,12 +129,7 @@ def glmer(
 def refit_glmer(fit: GlmerFit, newresponse) -> GlmerFit:
     """:meth:`GlmerFit.refit`: the model of ``fit`` fitted to ``newresponse``."""
     model = fit.model.with_response(_new_response(fit, newresponse))
-    sep = model_separation(model, fit.design.fixef_names)
-    if sep is None:
-        optimum, sep_notes = fit_glmm(model, fit.nagq), []
-    else:
-        optimum, sep_note = fit_separated(model, fit.nagq, sep)
-        sep_notes = [sep_note]
+    optimum, sep, sep_notes = _optimum(model, fit.nagq, fit.design.fixef_names, fit.fixef_prior)
     notes = sep_notes + _notes(model, optimum, sep is not None)
     for note in notes:
         warn(note)
@@ -138,6 +137,25 @@ def refit_glmer(fit: GlmerFit, newresponse) -> GlmerFit:
         fit, model=model, optimum=optimum, messages=tuple(aliased_notes(fit.design.aliased) + notes),
         separation=sep,
     )  # fmt: skip
+
+
+def _optimum(model: GlmmModel, nagq: int, names, sd: np.ndarray | None, mustart: np.ndarray | None = None):
+    """The optimum, the separation of the fixed effects (or None) and its note: with a prior, the
+    penalized fit (:mod:`~mixedmodels.glmm_prior`); else separated coefficients held at the
+    stated bound (:mod:`~mixedmodels.glmm_separation`)."""
+    sep = model_separation(model, names)
+    if sd is not None:
+        notes = []
+        if sep is not None:
+            notes.append(
+                f"{', '.join(sep.coefficients)}: separated in the data ({sep.kind}): "
+                "finite only through fixef_prior, which then determines the estimate"
+            )
+        return fit_glmm_prior(model, nagq, sd, mustart), sep, notes
+    if sep is None:
+        return fit_glmm(model, nagq, mustart), None, []
+    optimum, note = fit_separated(model, nagq, sep, mustart)
+    return optimum, sep, [note]
 
 
 def _new_response(fit: GlmerFit, newresponse) -> np.ndarray:

@@ -53,6 +53,7 @@ class GlmerFit:
     contrasts: Any = field(default=None, repr=False)
     na_action: str = field(default="omit", repr=False)
     separation: Separation | None = None
+    fixef_prior: np.ndarray | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------ parameters
     @property
@@ -364,6 +365,7 @@ class GlmerFit:
             nagq=self.nagq if nagq is None else nagq,
             contrasts=self.contrasts,
             na_action=self.na_action,
+            fixef_prior=None if self.fixef_prior is None or formula is not None else self.fixef_prior,
             **self.model_args,
         )
 
