@@ -32,6 +32,7 @@ import numpy as np
 from .covariance import sdcor_from_theta
 from .glmm import fit_glmm, laplace_function
 from .glmm_results import GlmerFit
+from .glmm_prior import fit_glmm_prior
 from .glmm_separation import fit_separated
 from .irls import IrlsError
 from .messages import SINGULAR_TOL
@@ -100,7 +101,7 @@ class GlmerRefits:
         self.nt = model.layout.ntheta
         self.lower = np.concatenate([model.layout.lower(), np.full(model.p, -np.inf)])
         self.diag = model.layout.diagonal_mask()
-        single = len(model.reterms) == 1 and fit.nagq == 1 and statistic is None
+        single = len(model.reterms) == 1 and fit.nagq == 1 and statistic is None and fit.fixef_prior is None
         self.batch = SingleTermBatch(model) if single else None
 
     def chunk_size(self) -> int:
@@ -155,6 +156,8 @@ class GlmerRefits:
     def separations(self, Y: np.ndarray) -> list[Separation | None]:
         """The separation of each replicate (a column of ``Y``) on the fixed-effects design: the
         program only where the replicate's two-sided rows leave a direction free."""
+        if self.fit.fixef_prior is not None:  # the prior keeps every estimate finite
+            return [None] * Y.shape[1]
         return self.separation_check.many(Y)
 
     @cached_property
@@ -239,6 +242,15 @@ class GlmerRefits:
         """One replicate's ``(theta, beta)`` (None where the refit fails) and, where it was fitted
         in full, its optimum."""
         model = self.fit.model.with_response(y)
+        if self.fit.fixef_prior is not None:  # the penalized fit (no separation to hold)
+            try:
+                with np.errstate(all="ignore"):
+                    optimum = fit_glmm_prior(model, self.fit.nagq, self.fit.fixef_prior)
+            except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+                return None, None
+            if not optimum.opt.converged:
+                return None, None
+            return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta]), optimum
         if self.fit.nagq == 1 and self.statistic is None:
             fg, memo = laplace_function(model, False, self.fit.beta, None)
             res = minimize_gradient(fg, self.start(), self.lower)
