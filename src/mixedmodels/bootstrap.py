@@ -43,6 +43,7 @@ from .irls import IrlsError
 from .lm import LmFit
 from .messages import warn
 from .newton import minimize_batch
+from .separation import SeparationCheck, family_kind
 from .printing import html_block, html_frame, html_lines
 from .progress import progress_bar
 from .results import SINGULAR_TOL, LmerFit
@@ -417,13 +418,28 @@ class _GlmChunk:
         return 8.0 * 3 * self.fit.design.X.shape[0]
 
     def run(self, Y: np.ndarray):
+        values, status, _, _ = self.run_flagged(Y)
+        return values, status, None
+
+    @cached_property
+    def separation_check(self) -> SeparationCheck:
+        fit = self.fit
+        X = fit.design.X[:, list(fit.kept)]
+        names = [fit.names[j] for j in fit.kept]
+        return SeparationCheck(X, fit.prior_weights, family_kind(fit.family.name), fit.link, names)
+
+    def run_flagged(self, Y: np.ndarray):
+        """:meth:`run`, a separated replicate refitted with its separated coefficients at the
+        stated point (:mod:`mixedmodels.separation`), status "separated", and those
+        coefficients flagged (all of a custom statistic)."""
         values: list[np.ndarray | None] = []
         status: list[str] = []
+        seps = self.separation_check.many(Y)
         for i in range(Y.shape[1]):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    refitted = self.fit.refit(Y[:, i])
+                    refitted = self.fit.refit(Y[:, i], separation=seps[i])
             except IrlsError:
                 refitted = None
             if refitted is None or not refitted.converged:
@@ -431,10 +447,18 @@ class _GlmChunk:
                 status.append("failed")
             else:
                 values.append(_as_values(self.statistic(refitted)))
-                status.append("ok")
+                status.append("separated" if seps[i] is not None else "ok")
         width = len(_as_values(self.statistic(self.fit)))
         rows = [np.full(width, np.nan) if v is None else v for v in values]
-        return np.array(rows).reshape(len(rows), width), np.array(status), None
+        mask = np.zeros((len(rows), width), dtype=bool)
+        default = self.statistic is bootstrap_statistic
+        for i, sep in enumerate(seps):
+            if sep is not None and status[i] == "separated":
+                if default:
+                    mask[i, [self.fit.names.index(c) for c in sep.coefficients]] = True
+                else:
+                    mask[i] = True
+        return np.array(rows).reshape(len(rows), width), np.array(status), None, mask
 
 
 def _as_values(result) -> np.ndarray:

@@ -387,14 +387,17 @@ class GlmFit:
             Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
         )
 
-    def refit(self, y: np.ndarray) -> GlmFit:
+    def refit(self, y: np.ndarray, separation: Separation | None = None) -> GlmFit:
         """The model fitted to a new response (on the family's scale, the same prior weights),
-        by IRLS started at this fit's linear predictor."""
-        result = irls(
-            self.design.X[:, list(self.kept)], y, self.family, self.prior_weights, self.offset,
-            etastart=self.result.eta,
-        )  # fmt: skip
-        return replace(self, y=np.asarray(y, dtype=float), result=result)
+        by IRLS started at this fit's linear predictor; with ``separation`` (of the new
+        response: :class:`~mixedmodels.separation.SeparationCheck`) its separated coefficients
+        held at the stated point."""
+        X = self.design.X[:, list(self.kept)]
+        if separation is not None:
+            result, _ = fit_glm_separated(X, y, self.family, self.prior_weights, self.offset, separation)
+        else:
+            result = irls(X, y, self.family, self.prior_weights, self.offset, etastart=self.result.eta)
+        return replace(self, y=np.asarray(y, dtype=float), result=result, separation=separation)
 
     # ----------------------------------------------------------------- output
     def to_dict(self) -> dict:
