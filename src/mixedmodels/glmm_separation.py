@@ -33,9 +33,8 @@ def fit_separated(
     N, shift, bound_beta = bounded_offset(model.X, sep)
     message = describe(sep, model.X, model.y, model.weights, model.fam.name, model.fam.link.name, bound_beta)
     reduced = replace(model, X=model.X @ N, offset=model.offset + shift)
-    for name in ("pattern", "_Z"):  # X and the offset do not enter what is shared with Z
-        if name in model.__dict__:
-            reduced.__dict__[name] = model.__dict__[name]
+    if "_Z" in model.__dict__:  # Z is shared (the system's pattern depends on X: not)
+        reduced.__dict__["_Z"] = model.__dict__["_Z"]
     opt = fit_glmm(reduced, nagq, mustart)
     gamma = np.asarray(opt.state.beta)
     beta = N @ gamma + bound_beta
