@@ -103,7 +103,9 @@ def test_the_check_of_many_responses_equals_one_by_one():
     Y = rng.binomial(m.weights.astype(int)[:, None], 0.01, (m.n, 40)) / m.weights[:, None]
     check = SeparationCheck(m.X, m.weights, "binomial", "logit", fit.fixef_names)
     many = check.many(Y)
-    one = [detect_separation(m.X, Y[:, i], m.weights, "binomial", "logit", fit.fixef_names) for i in range(40)]
+    one = [
+        detect_separation(m.X, Y[:, i], m.weights, "binomial", "logit", fit.fixef_names) for i in range(40)
+    ]
     assert [s is None for s in many] == [s is None for s in one]
     assert any(s is not None for s in many) and any(s is None for s in many)
     assert all(a.coefficients == b.coefficients for a, b in zip(many, one) if a is not None)
@@ -205,7 +207,10 @@ def test_the_penalty_and_its_gradient():
 
     f, g = _penalized_fg(fg, nt, sd)(x)
     h = 1e-6
-    numeric = [(_penalized_fg(fg, nt, sd)(x + h * e)[0] - _penalized_fg(fg, nt, sd)(x - h * e)[0]) / (2 * h) for e in np.eye(len(x))]
+    numeric = [
+        (_penalized_fg(fg, nt, sd)(x + h * e)[0] - _penalized_fg(fg, nt, sd)(x - h * e)[0]) / (2 * h)
+        for e in np.eye(len(x))
+    ]
     assert np.allclose(g, numeric, rtol=1e-6, atol=1e-6)
     # the fit is a stationary point of the penalized criterion
     fn = _penalized_fn(criterion_function(fit.model, 1, fit.beta)[0], nt, sd)
@@ -229,7 +234,10 @@ def test_bootstrap_of_separated_data_counts_flags_and_leaves_out():
         boot = mm.bootstrap(fit, nsim=40, seed=1, progress=False)
     assert boot.n_separated >= 35 and boot.n_failed == 0
     flagged = boot.status == "separated"
-    assert boot.separated.loc[flagged, "period4"].all() and not boot.separated.drop(columns="period4").any().any()
+    assert (
+        boot.separated.loc[flagged, "period4"].all()
+        and not boot.separated.drop(columns="period4").any().any()
+    )
     # sd() leaves out the separated estimates; include_separated keeps them
     kept = boot.replicates.loc[~flagged, "period4"]
     assert boot.sd()["period4"] == pytest.approx(kept.std(ddof=1), nan_ok=True)
@@ -258,13 +266,20 @@ def test_bootstrap_sds_match_lme4_bootmer_on_separated_data():
     boot = quiet(mm.bootstrap, fit, nsim=1000, seed=2, progress=False)
     assert boot.n_separated > 900
     sd = boot.sd()
-    for ours, theirs in [("sd_(Intercept)|herd", "sd_herd"), ("(Intercept)", "(Intercept)"), ("period2", "period2"), ("period3", "period3")]:
+    for ours, theirs in [
+        ("sd_(Intercept)|herd", "sd_herd"),
+        ("(Intercept)", "(Intercept)"),
+        ("period2", "period2"),
+        ("period3", "period3"),
+    ]:
         assert sd[ours] == pytest.approx(ref[theirs], rel=0.10)
 
 
 def test_glm_bootstrap_flags_separated_replicates():
     fit = mm.glm("cbind(incidence, size - incidence) ~ period", cbpp())
-    Y = np.column_stack([cbpp()["incidence"] / cbpp()["size"], cbpp(separated=True)["incidence"] / cbpp()["size"]])
+    Y = np.column_stack(
+        [cbpp()["incidence"] / cbpp()["size"], cbpp(separated=True)["incidence"] / cbpp()["size"]]
+    )
     from mixedmodels.bootstrap import _GlmChunk
 
     values, status, _, mask = _GlmChunk(fit, None).run_flagged(Y.astype(float))

@@ -43,10 +43,10 @@ from .irls import IrlsError
 from .lm import LmFit
 from .messages import warn
 from .newton import minimize_batch
-from .separation import SeparationCheck, family_kind
 from .printing import html_block, html_frame, html_lines
 from .progress import progress_bar
 from .results import SINGULAR_TOL, LmerFit
+from .separation import SeparationCheck, family_kind
 from .simulate import lm_blocks, lmer_blocks
 
 __all__ = ["BootstrapResult", "bootstrap"]

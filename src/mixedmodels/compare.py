@@ -124,7 +124,8 @@ class Comparison:
 
     def _separated_sentence(self, term: str, fits: list[str]) -> str:
         """The sentence for a separated term: nothing to compare."""
-        sep = next(f.separation for f in (self.mixed, self.fixed) if _LABELS[type(f)] in fits)
+        seps = [getattr(f, "separation", None) for f in (self.mixed, self.fixed) if _LABELS[type(f)] in fits]
+        sep = next(s for s in seps if s is not None)
         return (
             f"{term}: separated in the data ({sep.kind}, in the {' and '.join(fits)} fit"
             f"{'s' if len(fits) > 1 else ''}): its estimate is infinite (shown at a stated bound) and its "

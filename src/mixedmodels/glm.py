@@ -116,6 +116,7 @@ def fit_glm(formula, parsed, design: Design, init: Initialized, fam: Family, lin
     sep = detect_separation(
         X, init.y, init.weights, family_kind(fam.name), fam.link.name, [names[j] for j in kept]
     )
+    result: IrlsFit
     if sep is None:
         result = irls(X, init.y, fam, init.weights, offset, mustart=init.mustart)
         _warn_boundary(fam, result.mu)
@@ -393,6 +394,7 @@ class GlmFit:
         response: :class:`~mixedmodels.separation.SeparationCheck`) its separated coefficients
         held at the stated point."""
         X = self.design.X[:, list(self.kept)]
+        result: IrlsFit
         if separation is not None:
             result, _ = fit_glm_separated(X, y, self.family, self.prior_weights, self.offset, separation)
         else:

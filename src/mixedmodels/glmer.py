@@ -22,8 +22,8 @@ from .formula import FormulaError, parse_formula
 from .frames import check_frame
 from .glm_response import cbind_arguments, response_design
 from .glmm import fit_glmm
-from .glmm_results import GlmerFit
 from .glmm_prior import fit_glmm_prior, prior_sd
+from .glmm_results import GlmerFit
 from .glmm_separation import fit_separated, model_separation
 from .messages import SINGULAR_TOL, warn
 from .pirls import GlmmModel

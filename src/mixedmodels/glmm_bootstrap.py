@@ -31,8 +31,8 @@ import numpy as np
 
 from .covariance import sdcor_from_theta
 from .glmm import fit_glmm, laplace_function
-from .glmm_results import GlmerFit
 from .glmm_prior import fit_glmm_prior
+from .glmm_results import GlmerFit
 from .glmm_separation import fit_separated
 from .irls import IrlsError
 from .messages import SINGULAR_TOL
@@ -138,8 +138,9 @@ class GlmerRefits:
             x, failed, fits = self._one_by_one(Y.T)
         seps = self.separations(Y)
         if self.statistic is None:
-            for i in np.flatnonzero(failed & np.array([sp is not None for sp in seps], dtype=bool)):
-                again = self._refit_separated(Y[:, i], seps[i])
+            for i in np.flatnonzero(failed):
+                sep = seps[i]
+                again = None if sep is None else self._refit_separated(Y[:, i], sep)
                 if again is not None:
                     x[i], failed[i] = again, False
         theta = x[:, : self.nt]
@@ -150,7 +151,9 @@ class GlmerRefits:
         values[failed] = np.nan
         separated = np.array([sp is not None for sp in seps], dtype=bool) & ~failed
         singular = np.any(theta[:, self.diag] < SINGULAR_TOL, axis=1)
-        status = np.where(failed, "failed", np.where(separated, "separated", np.where(singular, "singular", "ok")))
+        status = np.where(
+            failed, "failed", np.where(separated, "separated", np.where(singular, "singular", "ok"))
+        )
         return values, status, theta, self._mask(seps, separated, values.shape[1])
 
     def separations(self, Y: np.ndarray) -> list[Separation | None]:

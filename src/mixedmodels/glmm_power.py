@@ -45,7 +45,6 @@ from .power_results import (
     PowerResult,
     check_common,
     extended_fit,
-    failed_status,
     power_by_simulation,
     replicate_pvalues,
     term_columns,
@@ -82,7 +81,9 @@ class _ZRefits:
                 p[i] = self._laplace_pvalue(Y[:, i], np.concatenate([theta[i], values[i, nt:]]))
             return p[:, None], np.where(np.isnan(p), "failed", status), None
         p[:] = [self._full_pvalue(Y[:, i]) for i in range(m)]
-        status = np.where(np.array([s is not None for s in self.refits.separations(Y)], dtype=bool), "separated", "ok")
+        status = np.where(
+            np.array([s is not None for s in self.refits.separations(Y)], dtype=bool), "separated", "ok"
+        )
         return p[:, None], np.where(np.isnan(p), "failed", status), None
 
     def _laplace_pvalue(self, y: np.ndarray, x: np.ndarray) -> float:

@@ -65,7 +65,11 @@ def prior_sd(fixef_prior, names: tuple[str, ...] | list[str]) -> np.ndarray | No
             )
         sd = np.array([float(fixef_prior[n]) for n in names])
     else:
-        sd = np.broadcast_to(np.asarray(fixef_prior, dtype=float), (p,)).copy() if np.ndim(fixef_prior) == 0 else np.asarray(fixef_prior, dtype=float)
+        sd = (
+            np.broadcast_to(np.asarray(fixef_prior, dtype=float), (p,)).copy()
+            if np.ndim(fixef_prior) == 0
+            else np.asarray(fixef_prior, dtype=float)
+        )
     if sd.shape != (p,) or not np.all(np.isfinite(sd)) or np.any(sd <= 0):
         raise ValueError(
             f"fixef_prior must be a positive standard deviation or {p} of them (one per "
@@ -124,7 +128,9 @@ def _fit(model: GlmmModel, nagq: int, sd: np.ndarray, mustart: np.ndarray | None
         opt = _minimize_laplace(_penalized_fg(_stage2_function(model, st1), nt, sd), x0, lower)
     if opt is None or not opt.converged:
         se = np.sqrt(np.diag(vcov_joint(st1)))
-        step = np.concatenate([np.maximum(0.1 * np.abs(stage1.theta), 0.05), np.minimum(np.maximum(0.5 * se, 1e-3), sd)])
+        step = np.concatenate(
+            [np.maximum(0.1 * np.abs(stage1.theta), 0.05), np.minimum(np.maximum(0.5 * se, 1e-3), sd)]
+        )
         opt = polish(fn_pen, minimize_theta(fn_pen, x0, lower, initial_step=step), lower)
     x = opt.theta
     fmin = fn(x)  # the likelihood's criterion at the penalized estimates

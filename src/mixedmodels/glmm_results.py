@@ -23,7 +23,6 @@ from .glmm import GlmmOptimum
 from .irls import working_response
 from .messages import SINGULAR_TOL
 from .pirls import GlmmModel, ThetaState, WeightedFactor
-from .separation import Separation
 from .ranef_tables import (
     VARCORR_COLUMNS,
     coef_tables,
@@ -33,6 +32,7 @@ from .ranef_tables import (
     varcorr_rows,
     varpar_names,
 )
+from .separation import Separation
 
 __all__ = ["GlmerFit"]
 

@@ -177,14 +177,15 @@ class PowerCurve:
 
     @cached_property
     def table(self) -> pd.DataFrame:
-        """One row per size: power, its 95% interval, replicates and failed refits."""
-        rows = [
-            {
-                "power": r.power, "lower": r.ci[0], "upper": r.ci[1], "nsim": r.nsim, "n_failed": r.n_failed,
-                **({"n_singular": r.n_singular, "n_separated": r.n_separated} if r.status is not None else {}),
-            }
-            for r in self.results
-        ]  # fmt: skip
+        """One row per size: power, its 95% interval, replicates and failed refits (and for a
+        glmer fit the singular and separated ones)."""
+        rows = []
+        for r in self.results:
+            row = {"power": r.power, "lower": r.ci[0], "upper": r.ci[1], "nsim": r.nsim}
+            row["n_failed"] = r.n_failed
+            if r.status is not None:
+                row.update(n_singular=r.n_singular, n_separated=r.n_separated)
+            rows.append(row)
         return pd.DataFrame(rows, index=pd.Index(self.sizes, name=self.along))
 
     def plot(self, ax=None):

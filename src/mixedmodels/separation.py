@@ -281,7 +281,11 @@ def _reason(x: np.ndarray, side: np.ndarray, keep: np.ndarray, family: str) -> s
     if not rows.any():
         return ""
     if np.all(side[rows] < 0):
-        return "its rows have no events (all counts 0)" if family == "poisson" else "no events (all 0s) in its rows"
+        return (
+            "its rows have no events (all counts 0)"
+            if family == "poisson"
+            else "no events (all 0s) in its rows"
+        )
     if np.all(side[rows] > 0):
         return "only events (all 1s) in its rows"
     return ""
@@ -298,7 +302,13 @@ def describe(
     for name, runs in sep.signs().items():
         j = sep.names.index(name)
         why = _reason(X[:, j], side, keep, family)
-        bound = "an upper bound" if runs == "-infinity" else "a lower bound" if runs == "+infinity" else "a stated point"
+        bound = (
+            "an upper bound"
+            if runs == "-infinity"
+            else "a lower bound"
+            if runs == "+infinity"
+            else "a stated point"
+        )
         parts.append(
             f"{name}: {why + '; ' if why else ''}its estimate is {runs} and its SE meaningless "
             f"(shown as {bound_beta[j]:.4g}, {bound})"
