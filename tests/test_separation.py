@@ -121,6 +121,7 @@ def test_separated_cbpp_is_named_and_stops_at_the_stated_bound(link, nagq):
     assert fit.fixef["period4"] == pytest.approx(-SEPARATION_BOUND)
     assert np.isnan(fit.se["period4"]) and np.isfinite(fit.se.drop("period4")).all()
     assert "period4" in fit.summary() and "separation" in fit.summary()
+    assert fit.to_dict()["separated"] == ["period4"]
     assert not any("numerically 0 or 1" in m for m in fit.messages)
 
 
@@ -315,3 +316,16 @@ def test_lmer_many_counts_failed_and_singular():
     res = mm.lmer_many("~ Days + (1 | Subject)", d, Y, progress=False)
     assert res.n_failed == int((~res.converged).sum()) and res.n_singular == int(res.singular.sum())
     assert f"failed: {res.n_failed}, singular: {res.n_singular}" in str(res)
+
+
+def test_profile_intervals_of_separated_fits():
+    """The run-off side is infinite; the others are profiled with the separated coefficient held
+    (glm: equal to the fit without period 4's rows, which R's profile of the run-off fit gives)."""
+    d = cbpp(separated=True)
+    gl = quiet(mm.glm, "cbind(incidence, size - incidence) ~ period", d)
+    ci = gl.confint()
+    rest = mm.glm("cbind(incidence, size - incidence) ~ period", d[d.period != "4"]).confint()
+    assert ci.loc["period4"].iloc[0] == -np.inf
+    assert np.allclose(ci.loc[["(Intercept)", "period2", "period3"]], rest, atol=1e-3)
+    g = quiet(mm.glmer, CBPP, d)
+    assert g.confint(parm=["period4"], progress=False).iloc[0, 0] == -np.inf

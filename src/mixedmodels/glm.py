@@ -429,6 +429,7 @@ class GlmFit:
             "converged": self.converged,
             "aliased": self.aliased,
             "dropped_rows": self.design.dropped_rows,
+            "separated": [] if self.separation is None else list(self.separation.coefficients),
         }
 
     def summary(self) -> str:

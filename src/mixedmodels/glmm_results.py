@@ -256,6 +256,7 @@ class GlmerFit:
             "varcorr": varcorr,
             "ranef": ranef,
             "dropped_rows": self.design.dropped_rows,
+            "separated": [] if self.separation is None else list(self.separation.coefficients),
         }
 
     def summary(self) -> str:
@@ -314,6 +315,12 @@ class GlmerFit:
             from .glmm_profile import profile_confint
 
             out = profile_confint(self, level, which=parm, progress=kwargs.get("progress", True))
+            if self.separation is not None:  # the run-off side of a separated coefficient: infinite
+                for name, runs in self.separation.signs().items():
+                    if name in out.index and runs != "+-infinity":
+                        out.loc[name, out.columns[0 if runs == "-infinity" else 1]] = (
+                            -np.inf if runs == "-infinity" else np.inf
+                        )
         elif method == "boot":
             from .bootstrap import bootstrap
 
