@@ -12,6 +12,12 @@ Only the response changes between replicates, so nothing about ``X`` and ``Z`` i
 - a large mixed model is refitted replicate by replicate by Newton from the original estimate
   (BOBYQA where that does not converge).
 
+A GLM or GLMM replicate whose fixed effects are separated (a level with no events: an
+infinite estimate, :mod:`mixedmodels.separation`) is found by a linear program on ``X`` with
+its response (a few microseconds a replicate: a rank check first, the program once per pattern
+of sides), counted and flagged, and its separated estimates are left out of ``sd()``,
+``bias()`` and the normal intervals.
+
 Replicates come in fixed chunks (their size set by the model alone), each with its own random
 stream spawned from ``seed``, so the replicates are the same whatever ``n_jobs`` is, and on a
 Dask cluster (``client``) whatever the number of workers.

@@ -17,6 +17,11 @@ the last iteration, prior weights ``w`` (a binomial ``cbind`` response's trials 
     loglik       = rank - AIC / 2  (+1 for the Gaussian, whose variance is a parameter),
     BIC          = -2 loglik + log(n) npar.
 
+Separated coefficients (infinite estimates: a level with no events, a predictor that splits
+the 0s from the 1s) are found before fitting and held at a stated point with no standard error
+(:mod:`mixedmodels.separation`); ``fit.separation`` lists them. R's ``glm`` reports wherever its
+iterations stopped.
+
 Residuals: deviance ``sign(y - mu) sqrt(d_i)``, Pearson ``(y - mu) sqrt(w) / sqrt(V(mu))``,
 response ``y - mu``, working ``r``.
 """
