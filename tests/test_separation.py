@@ -339,3 +339,20 @@ def test_profile_intervals_of_separated_fits():
     assert np.allclose(ci.loc[["(Intercept)", "period2", "period3"]], rest, atol=1e-3)
     g = quiet(mm.glmer, CBPP, d)
     assert g.confint(parm=["period4"], progress=False).iloc[0, 0] == -np.inf
+
+
+def test_the_glm_certificate_agrees_with_the_program(monkeypatch):
+    """Many one-sided rows (a 0/1 response, continuous predictors): the GLM's score proves there
+    is no separation without the program; where it cannot, the program finds the separation."""
+    import mixedmodels.separation as separation
+
+    rng = np.random.default_rng(2)
+    n = 400
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, 3))])
+    Y = (rng.random((n, 20)) < 1 / (1 + np.exp(-X @ np.array([0.0, 1.0, 0.5, -0.5])))[:, None]).astype(float)
+    Y[:, 0] = (X[:, 1] > 0.3).astype(float)  # separated by x1
+    with_certificate = SeparationCheck(X, np.ones(n), "binomial", "logit").many(Y)
+    monkeypatch.setattr(separation, "CERTIFY_ROWS", 10**9)
+    program_only = SeparationCheck(X, np.ones(n), "binomial", "logit").many(Y)
+    assert [s is None for s in with_certificate] == [s is None for s in program_only]
+    assert with_certificate[0] is not None and all(s is None for s in with_certificate[1:])

@@ -25,6 +25,12 @@ direction and ``T`` such that every separated row's linear predictor has moved
 estimated as usual. The separated coefficients are reported at that point with no standard
 error: their estimates are infinite, and what is shown is a bound on the finite side.
 
+The program has a slack per distinct one-sided row: with many such rows (continuous
+predictors, a 0/1 response) proving that nothing is separated is its slow part (4 s for
+20,000 rows). There the GLM's score is tried first (:func:`certified`): a finite optimum of
+the GLM is a certificate of no separation (a few IRLS steps, 0.07 s for 20,000 rows); only
+where it fails does the program run.
+
 Reference: Konis, K. (2007). Linear programming algorithms for detecting separated data in
 binary logistic regression models. DPhil thesis, University of Oxford.
 """
@@ -51,6 +57,7 @@ __all__ = [
 
 SEPARATION_BOUND = 10.0  # the separated rows' linear predictor moved this far (link scale)
 _TOL = 1e-7  # an entry of the direction or of the null space below this (relative) is 0
+CERTIFY_ROWS = 50  # more one-sided distinct rows: the GLM's certificate first (n = 300: 0.7 ms, LP 5 ms)
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,8 @@ class SeparationCheck:
         n, p = self.X.shape
         self.names = tuple(names) if names is not None else tuple(f"x{j + 1}" for j in range(p))
         self.family, self.link = family, link
-        self.keep = np.asarray(weights) > 0
+        self.weights = np.asarray(weights, dtype=float)
+        self.keep = self.weights > 0
         if self.keep.any():
             Xu, inverse = np.unique(self.X[self.keep], axis=0, return_inverse=True)
         else:
@@ -184,17 +192,32 @@ class SeparationCheck:
             return [None] * m
         gsides = self.group_sides(Y)
         maybe = self.possible(gsides)
-        return [self._program(gsides[:, i]) if maybe[i] else None for i in range(m)]
+        return [self._program(gsides[:, i], Y[:, i]) if maybe[i] else None for i in range(m)]
 
     def __call__(self, y: np.ndarray) -> Separation | None:
         """The separation of one response, or None."""
         return self.many(np.asarray(y, dtype=float)[:, None])[0]
 
-    def _program(self, gside: np.ndarray) -> Separation | None:
+    def _program(self, gside: np.ndarray, y: np.ndarray) -> Separation | None:
         key = gside.tobytes()
         if key not in self.cache:
-            self.cache[key] = self._solve(gside)
+            many = np.count_nonzero(gside) > CERTIFY_ROWS
+            self.cache[key] = None if many and self._certified(y) else self._solve(gside)
         return self.cache[key]
+
+    def _certified(self, y: np.ndarray) -> bool:
+        """Whether the GLM's score proves that no direction separates (see :func:`certified`):
+        far cheaper than the program where it has many rows and nothing is separated."""
+        from .families import family as make_family
+
+        keep = self.keep
+        try:
+            fam = make_family(self.family, self.link)
+            with np.errstate(all="ignore"):
+                fit = irls(self.X[keep], y[keep], fam, self.weights[keep], warn=False)
+        except Exception:  # noqa: BLE001 - any failure only means: no certificate, run the program
+            return False
+        return certified(self.X[keep], y[keep], self.weights[keep], fam, fit.eta, self.family, self.link)
 
     def _solve(self, gside: np.ndarray) -> Separation | None:
         """The linear program of the module for one pattern of sides."""
@@ -205,8 +228,13 @@ class SeparationCheck:
             return None
         m = one.size
         c = np.concatenate([np.zeros(p), -np.ones(m)])  # maximize sum s
-        A_ub = np.hstack([-gside[one, None] * Xs[one], np.eye(m)])  # s_i - side_i x_i'b <= 0
-        A_eq = np.hstack([Xs[two], np.zeros((two.size, m))]) if two.size else None
+        # s_i - side_i x_i'b <= 0, sparse: the slacks' identity would be m x m
+        A_ub = sparse.hstack([sparse.csr_matrix(-gside[one, None] * Xs[one]), sparse.identity(m)], "csr")
+        A_eq = (
+            sparse.hstack([sparse.csr_matrix(Xs[two]), sparse.csr_matrix((two.size, m))], "csr")
+            if two.size
+            else None
+        )
         b_eq = np.zeros(two.size) if two.size else None
         bounds = [(None, None)] * p + [(0.0, 1.0)] * m
         res = optimize.linprog(
@@ -233,6 +261,31 @@ class SeparationCheck:
             rows=moved,
             complete=bool(moved_groups.all()),
         )
+
+
+def certified(
+    X: np.ndarray, y: np.ndarray, weights: np.ndarray, fam, eta: np.ndarray, family: str, link: str
+) -> bool:
+    """A proof that no direction separates, from a GLM fit's linear predictor ``eta``.
+
+    No separating direction exists exactly when some ``c`` with ``c_i`` of the row's side
+    (``c_i > 0`` on success-only rows, ``< 0`` on failure-only ones, any sign on two-sided ones)
+    gives ``X'c = 0`` (Gordan's alternative). The score of the GLM, ``c_i = w_i (y_i - mu_i)
+    mu_eta_i / V(mu_i)``, has those signs at any finite ``eta`` and ``X'c`` about 0 at its
+    optimum; the least-norm correction ``d = -X (X'X)^{-1} X'c`` makes ``X'(c + d) = 0``, and if
+    it leaves every one-sided row's sign the proof is complete.
+    """
+    mu = fam.linkinv(eta)
+    c = weights * (y - mu) * fam.mu_eta(eta) / fam.variance(mu)
+    side = _sides_many(y[:, None], family, link)[:, 0]
+    if not np.all(np.isfinite(c)) or np.any((side != 0) & (np.sign(c) != side)):
+        return False
+    try:
+        d = -X @ np.linalg.lstsq(X.T @ X, X.T @ c, rcond=None)[0]
+    except np.linalg.LinAlgError:
+        return False
+    fixed = c + d
+    return bool(np.all(side[side != 0] * fixed[side != 0] > 0))
 
 
 def detect_separation(
