@@ -40,6 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, sparse
 from scipy.linalg import null_space
 
@@ -100,10 +101,8 @@ class Separation:
             out[name] = "+-infinity" if abs(d) < _TOL else ("+infinity" if d > 0 else "-infinity")
         return out
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
         """One row per separated coefficient: its direction and the side it runs to."""
-        import pandas as pd
-
         rows = [
             {"coefficient": c, "direction": float(self.direction[self.names.index(c)]), "estimate": s}
             for c, s in self.signs().items()
@@ -156,11 +155,7 @@ class SeparationCheck:
         self.family, self.link = family, link
         self.weights = np.asarray(weights, dtype=float)
         self.keep = self.weights > 0
-        if self.keep.any():
-            Xu, inverse = np.unique(self.X[self.keep], axis=0, return_inverse=True)
-        else:
-            Xu, inverse = np.zeros((0, p)), np.zeros(0, dtype=int)
-        self.inverse = np.asarray(inverse).ravel()
+        Xu, self.inverse = _distinct_rows(self.X[self.keep])
         self.scale = np.maximum(np.abs(Xu).max(axis=0), 1e-300) if len(Xu) else np.ones(p)
         self.Xs = Xu / self.scale  # columns on one scale: the program's tolerances are relative
         rows = self.keep.sum()
@@ -210,14 +205,18 @@ class SeparationCheck:
         far cheaper than the program where it has many rows and nothing is separated."""
         from .families import family as make_family
 
-        keep = self.keep
+        # on the distinct rows, their responses pooled: the same score, fewer rows
+        w = self.weights[self.keep]
+        W = np.asarray(self.groups @ w).ravel()
+        yg = np.asarray(self.groups @ (w * y[self.keep])).ravel() / W
+        Xu = self.Xs * self.scale
         try:
             fam = make_family(self.family, self.link)
             with np.errstate(all="ignore"):
-                fit = irls(self.X[keep], y[keep], fam, self.weights[keep], warn=False)
+                fit = irls(Xu, yg, fam, W, epsilon=1e-4, warn=False)  # the correction does the rest
         except Exception:  # noqa: BLE001 - any failure only means: no certificate, run the program
             return False
-        return certified(self.X[keep], y[keep], self.weights[keep], fam, fit.eta, self.family, self.link)
+        return certified(Xu, yg, W, fam, fit.eta, self.family, self.link)
 
     def _solve(self, gside: np.ndarray) -> Separation | None:
         """The linear program of the module for one pattern of sides."""
@@ -261,6 +260,19 @@ class SeparationCheck:
             rows=moved,
             complete=bool(moved_groups.all()),
         )
+
+
+def _distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``X`` (in order of first appearance) and each row's index among
+    them, by hashing the rows' bytes (exact; a tenth of ``np.unique(axis=0)``'s time)."""
+    n, p = X.shape
+    if n == 0:
+        return np.zeros((0, p)), np.zeros(0, dtype=np.intp)
+    rows = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * p))).ravel()
+    codes, uniques = pd.factorize(rows)
+    first = np.empty(len(uniques), dtype=np.intp)
+    first[codes[::-1]] = np.arange(n)[::-1]
+    return X[first], codes.astype(np.intp)
 
 
 def certified(
