@@ -34,17 +34,20 @@ import numpy as np
 from .blas import single_threaded_blas
 from .glmm import (
     SMALL_SCHUR,
+    TIGHT_PIRLS,
     GlmmOptimum,
     _minimize_laplace,
     _stage2_function,
     _start,
     _vcov_from_hessian,
     criterion_function,
+    hessian,
     laplace_vcov,
     stage_one,
 )
 from .optimize import minimize_theta, polish
 from .pirls import GlmmModel, vcov_joint
+from .pirls_batch import SingleTermBatch
 
 __all__ = ["fit_glmm_prior", "prior_sd"]
 
@@ -65,11 +68,9 @@ def prior_sd(fixef_prior, names: tuple[str, ...] | list[str]) -> np.ndarray | No
             )
         sd = np.array([float(fixef_prior[n]) for n in names])
     else:
-        sd = (
-            np.broadcast_to(np.asarray(fixef_prior, dtype=float), (p,)).copy()
-            if np.ndim(fixef_prior) == 0
-            else np.asarray(fixef_prior, dtype=float)
-        )
+        sd = np.asarray(fixef_prior, dtype=float)
+        if sd.ndim == 0:  # one standard deviation for every coefficient
+            sd = np.full(p, float(sd))
     if sd.shape != (p,) or not np.all(np.isfinite(sd)) or np.any(sd <= 0):
         raise ValueError(
             f"fixef_prior must be a positive standard deviation or {p} of them (one per "
@@ -138,9 +139,6 @@ def _fit(model: GlmmModel, nagq: int, sd: np.ndarray, mustart: np.ndarray | None
     if nagq == 1:
         _, H = laplace_vcov(model, x, st1.eta, state.u)
     else:
-        from .glmm import TIGHT_PIRLS, hessian
-        from .pirls_batch import SingleTermBatch
-
         batch = SingleTermBatch(model)
         u_opt = state.u.reshape(1, batch.n1, 1)
 
