@@ -344,16 +344,18 @@ def test_singular_fit_warns_and_matches_lme4():
     assert "boundary (singular) fit" in fit.summary()
 
 
-def test_separation_warns_of_fitted_probabilities_0_or_1():
+def test_separation_is_named_not_only_fitted_probabilities_0_or_1():
     data = identical_groups([0, 0, 1, 0, 1, 1, 0, 1])
     data["y"] = (data.x > 0).astype(int)  # x separates the responses completely
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fit = mm.glmer("y ~ x + (1 | g)", data)
     notes = [str(w.message) for w in caught if issubclass(w.category, mm.MixedModelsWarning)]
-    assert "fitted probabilities numerically 0 or 1 occurred" in notes
-    assert fit.fixef["x"] > 50  # lme4's estimate runs off too (253.8)
-    assert "fitted probabilities numerically 0 or 1 occurred" in fit.messages
+    # lme4's estimate runs off (253.8) with only the 0/1 note; here x is named as separated
+    assert any("x: its estimate is +infinity" in n and "complete separation" in n for n in notes)
+    assert "x" in fit.separation.coefficients
+    assert np.isfinite(fit.fixef["x"]) and fit.fixef["x"] > 0 and np.isnan(fit.se["x"])
+    assert "complete separation" in fit.summary()
 
 
 def test_nonconvergence_warns(monkeypatch):

@@ -12,6 +12,12 @@ Only the response changes between replicates, so nothing about ``X`` and ``Z`` i
 - a large mixed model is refitted replicate by replicate by Newton from the original estimate
   (BOBYQA where that does not converge).
 
+A GLM or GLMM replicate whose fixed effects are separated (a level with no events: an
+infinite estimate, :mod:`mixedmodels.separation`) is found by a linear program on ``X`` with
+its response (a few microseconds a replicate: a rank check first, the program once per pattern
+of sides), counted and flagged, and its separated estimates are left out of ``sd()``,
+``bias()`` and the normal intervals.
+
 Replicates come in fixed chunks (their size set by the model alone), each with its own random
 stream spawned from ``seed``, so the replicates are the same whatever ``n_jobs`` is, and on a
 Dask cluster (``client``) whatever the number of workers.
@@ -41,10 +47,12 @@ from .glmm_bootstrap import GlmerRefits, glmer_blocks, glmer_statistic
 from .glmm_results import GlmerFit
 from .irls import IrlsError
 from .lm import LmFit
+from .messages import warn
 from .newton import minimize_batch
 from .printing import html_block, html_frame, html_lines
 from .progress import progress_bar
 from .results import SINGULAR_TOL, LmerFit
+from .separation import SeparationCheck, family_kind
 from .simulate import lm_blocks, lmer_blocks
 
 __all__ = ["BootstrapResult", "bootstrap"]
@@ -65,9 +73,15 @@ class BootstrapResult:
     t0 : Series
         The statistic on the original fit.
     status : Series
-        Per replicate: "ok", "singular" (a variance estimated at 0) or "failed".
+        Per replicate: "ok", "singular" (a variance estimated at 0), "separated" (some fixed
+        effect's estimate is infinite: :mod:`mixedmodels.separation`) or "failed" (in that order
+        of precedence: a separated replicate may also be singular).
     use_u : bool
         Whether the random effects were held at their conditional modes.
+    separated : DataFrame of bool
+        Shaped as ``replicates``: True for the statistics of a separated replicate that are
+        separated fixed effects (all of a custom statistic's), which :meth:`sd` and the normal
+        intervals leave out by default.
     """
 
     replicates: pd.DataFrame
@@ -75,6 +89,7 @@ class BootstrapResult:
     status: pd.Series
     use_u: bool
     seed: object = None
+    separated: pd.DataFrame | None = None
 
     @property
     def nsim(self) -> int:
@@ -90,12 +105,42 @@ class BootstrapResult:
         """Replicates whose refit has a variance component estimated at 0."""
         return int((self.status == "singular").sum())
 
-    def sd(self) -> pd.Series:
-        """Bootstrap standard deviation of each statistic (failed replicates left out)."""
-        return self.replicates.std(ddof=1).rename("sd")
+    @cached_property
+    def n_separated(self) -> int:
+        """Replicates with separated fixed effects (infinite estimates; see :attr:`separated`)."""
+        return int((self.status == "separated").sum())
 
-    def bias(self) -> pd.Series:
-        return (self.replicates.mean() - self.t0).rename("bias")
+    def kept(self, include_separated: bool = False) -> pd.DataFrame:
+        """The replicates with failed refits as NaN and, unless ``include_separated``, the
+        separated estimates of separated replicates too."""
+        if include_separated or self.separated is None or not self.separated.to_numpy().any():
+            return self.replicates
+        return self.replicates.mask(self.separated.to_numpy())
+
+    def sd(self, include_separated: bool = False) -> pd.Series:
+        """Bootstrap standard deviation of each statistic: failed replicates left out, and the
+        separated estimates of separated replicates (whose values are wherever the run-off
+        stopped) unless ``include_separated``."""
+        return self.kept(include_separated).std(ddof=1).rename("sd")
+
+    def excluded_note(self) -> str:
+        """A sentence on the failed and separated replicates and what is left out, or ""."""
+        parts = []
+        if self.n_failed:
+            parts.append(f"{self.n_failed} of {self.nsim} refits failed (left out)")
+        if self.n_separated:
+            counts = self.separated.sum() if self.separated is not None else pd.Series(dtype=int)
+            which = ", ".join(f"{c}: {int(k)}" for c, k in counts.items() if k)
+            parts.append(
+                f"{self.n_separated} of {self.nsim} replicates have separated fixed effects "
+                f"(infinite estimates; {which}): those estimates are left out of sd() and the normal "
+                "intervals (sd(include_separated=True) keeps them; status == 'separated' flags them)"
+            )
+        return "bootstrap: " + "; ".join(parts) if parts else ""
+
+    def bias(self, include_separated: bool = False) -> pd.Series:
+        """Mean of the replicates less the original (left out as in :meth:`sd`)."""
+        return (self.kept(include_separated).mean() - self.t0).rename("bias")
 
     def confint(self, method: str = "percentile", level: float = 0.95, parm=None) -> pd.DataFrame:
         """Bootstrap confidence intervals, one row per statistic.
@@ -104,7 +149,8 @@ class BootstrapResult:
         ----------
         method : {"percentile", "basic", "normal", "shortest"}
             Percentile: quantiles of the replicates. Basic: ``2 t0 - `` the reversed quantiles.
-            Normal: ``t0 - bias -+ z sd``. Shortest: the shortest interval holding ``level`` of
+            Normal: ``t0 - bias -+ z sd`` (bias and sd without the separated estimates of
+            separated replicates, as :meth:`sd`). Shortest: the shortest interval holding ``level`` of
             the replicates.
         level : float
             Coverage, between 0 and 1.
@@ -122,8 +168,9 @@ class BootstrapResult:
             lo, hi = 2 * t0 - reps.quantile(1 - a), 2 * t0 - reps.quantile(a)
         elif method == "normal":
             z = stats.norm.ppf(1 - a)
-            center = t0 - (reps.mean() - t0)
-            lo, hi = center - z * reps.std(ddof=1), center + z * reps.std(ddof=1)
+            kept = self.kept()[reps.columns]
+            center = t0 - (kept.mean() - t0)
+            lo, hi = center - z * kept.std(ddof=1), center + z * kept.std(ddof=1)
         elif method == "shortest":
             bounds = [_shortest(reps[c].dropna().to_numpy(), level) for c in reps.columns]
             lo = pd.Series([b[0] for b in bounds], index=reps.columns)
@@ -146,8 +193,11 @@ class BootstrapResult:
         )
         lines = [
             f"Parametric bootstrap: {self.nsim} replicates, {kind}",
-            f"failed refits: {self.n_failed}, singular refits: {self.n_singular}",
+            f"failed refits: {self.n_failed}, singular refits: {self.n_singular}, "
+            f"separated refits: {self.n_separated}",
         ]
+        if self.n_separated:
+            lines.append("(the std. errors leave out the separated replicates' separated estimates)")
         return lines, table
 
     def summary(self) -> str:
@@ -374,13 +424,28 @@ class _GlmChunk:
         return 8.0 * 3 * self.fit.design.X.shape[0]
 
     def run(self, Y: np.ndarray):
+        values, status, _, _ = self.run_flagged(Y)
+        return values, status, None
+
+    @cached_property
+    def separation_check(self) -> SeparationCheck:
+        fit = self.fit
+        X = fit.design.X[:, list(fit.kept)]
+        names = [fit.names[j] for j in fit.kept]
+        return SeparationCheck(X, fit.prior_weights, family_kind(fit.family.name), fit.link, names)
+
+    def run_flagged(self, Y: np.ndarray):
+        """:meth:`run`, a separated replicate refitted with its separated coefficients at the
+        stated point (:mod:`mixedmodels.separation`), status "separated", and those
+        coefficients flagged (all of a custom statistic)."""
         values: list[np.ndarray | None] = []
         status: list[str] = []
+        seps = self.separation_check.many(Y)
         for i in range(Y.shape[1]):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    refitted = self.fit.refit(Y[:, i])
+                    refitted = self.fit.refit(Y[:, i], separation=seps[i])
             except IrlsError:
                 refitted = None
             if refitted is None or not refitted.converged:
@@ -388,10 +453,18 @@ class _GlmChunk:
                 status.append("failed")
             else:
                 values.append(_as_values(self.statistic(refitted)))
-                status.append("ok")
+                status.append("separated" if seps[i] is not None else "ok")
         width = len(_as_values(self.statistic(self.fit)))
         rows = [np.full(width, np.nan) if v is None else v for v in values]
-        return np.array(rows).reshape(len(rows), width), np.array(status), None
+        mask = np.zeros((len(rows), width), dtype=bool)
+        default = self.statistic is bootstrap_statistic
+        for i, sep in enumerate(seps):
+            if sep is not None and status[i] == "separated":
+                if default:
+                    mask[i, [self.fit.names.index(c) for c in sep.coefficients]] = True
+                else:
+                    mask[i] = True
+        return np.array(rows).reshape(len(rows), width), np.array(status), None, mask
 
 
 def _as_values(result) -> np.ndarray:
@@ -430,8 +503,9 @@ class _Job:
     streams: dict
     limit: int
 
-    def run(self, chunks: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-        """Simulate the given chunks (index, size), each from its own stream, and refit them.
+    def run(self, chunks: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Simulate the given chunks (index, size), each from its own stream, and refit them:
+        the statistics, each replicate's status and which statistics are separated estimates.
 
         Responses are made and refitted at most ``limit`` replicates at a time, so a model with
         many rows never holds a whole chunk of responses.
@@ -439,12 +513,20 @@ class _Job:
         pending: list[np.ndarray] = []
         values: list[np.ndarray] = []
         status: list[np.ndarray] = []
+        masks: list[np.ndarray] = []
 
         def refit() -> None:
             if pending:
-                v, st, _ = self.engine.run(np.hstack(pending))
+                Y = np.hstack(pending)
+                flagged = getattr(self.engine, "run_flagged", None)
+                if flagged is not None:
+                    v, st, _, mask = flagged(Y)
+                else:
+                    v, st, _ = self.engine.run(Y)
+                    mask = np.zeros(v.shape, dtype=bool)
                 values.append(v)
                 status.append(st)
+                masks.append(mask)
                 pending.clear()
 
         for index, size in chunks:
@@ -453,7 +535,7 @@ class _Job:
                 if sum(y.shape[1] for y in pending) >= self.limit:
                     refit()
         refit()
-        return np.vstack(values), np.concatenate(status)
+        return np.vstack(values), np.concatenate(status), np.vstack(masks)
 
 
 _FORKED: dict = {}  # the job, inherited by forked worker processes
@@ -591,10 +673,16 @@ def bootstrap(
     values = np.vstack([r[0] for r in results])
     status = np.concatenate([r[1] for r in results])
     replicates = pd.DataFrame(values, columns=names)
-    return BootstrapResult(
+    separated = pd.DataFrame(np.vstack([r[2] for r in results]), columns=names)
+    result = BootstrapResult(
         replicates=replicates,
         t0=pd.Series(t0, index=names, name="original"),
         status=pd.Series(status, name="status"),
         use_u=use_u,
         seed=seed,
+        separated=separated,
     )
+    note = result.excluded_note()
+    if note:
+        warn(note)
+    return result

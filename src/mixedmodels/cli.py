@@ -154,6 +154,7 @@ def _bootstrap(args) -> str:
                 "nsim": boot.nsim,
                 "failed": boot.n_failed,
                 "singular": boot.n_singular,
+                "separated": boot.n_separated,
                 "table": json.loads(table.to_json(orient="index")),
             },
             indent=1,

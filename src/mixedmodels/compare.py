@@ -93,10 +93,26 @@ class Comparison:
             index=pd.Index(terms, name="term"),
         )
 
+    @cached_property
+    def separated_terms(self) -> dict[str, list[str]]:
+        """The terms whose estimates are infinite (:mod:`mixedmodels.separation`), each with the
+        fits that separate it (``["glmer", "glm"]``)."""
+        out: dict[str, list[str]] = {}
+        for fit, label in zip((self.mixed, self.fixed), self.labels):
+            sep = getattr(fit, "separation", None)
+            for term in sep.coefficients if sep is not None else ():
+                if term in self.terms:
+                    out.setdefault(term, []).append(label)
+        return out
+
     def sentences(self) -> list[str]:
         """What the table shows, in words, from its numbers."""
         out = []
+        separated = self.separated_terms
         for term in self.table.index:
+            if term in separated:
+                out.append(self._separated_sentence(term, separated[term]))
+                continue
             r = self._row(term)
             out.append(self._se_sentence(term, r))
             out.append("  " + self._which(term, r, self.boot_new_u, "new random effects (use_u=False)"))
@@ -105,6 +121,17 @@ class Comparison:
             )
         out.append(self._why())
         return out
+
+    def _separated_sentence(self, term: str, fits: list[str]) -> str:
+        """The sentence for a separated term: nothing to compare."""
+        seps = [getattr(f, "separation", None) for f in (self.mixed, self.fixed) if _LABELS[type(f)] in fits]
+        sep = next(s for s in seps if s is not None)
+        return (
+            f"{term}: separated in the data ({sep.kind}, in the {' and '.join(fits)} fit"
+            f"{'s' if len(fits) > 1 else ''}): its estimate is infinite (shown at a stated bound) and its "
+            "standard errors and bootstrap SDs are meaningless, so the comparison says nothing about it "
+            "(fixef_prior= in mm.glmer gives a penalized, finite estimate)."
+        )
 
     def _row(self, term: str) -> pd.Series:
         """A row of the table with the fits' labels taken out: ``mixed SE``, ``fixed estimate``."""
@@ -199,6 +226,17 @@ class Comparison:
         )
         failed = self.boot_new_u.n_failed + self.boot_fixed_u.n_failed
         notes = [f"({failed} bootstrap refits failed)"] if failed else []
+        n_sep = self.boot_new_u.n_separated + self.boot_fixed_u.n_separated
+        if n_sep:
+            notes.append(
+                f"({n_sep} of {2 * nsim} bootstrap replicates have separated fixed effects: those "
+                "estimates are left out of the bootstrap SDs)"
+            )
+        if self.separated_terms:
+            notes.append(
+                f"(separated in the data: {', '.join(self.separated_terms)}: no comparison is "
+                "meaningful for these terms)"
+            )
         return title, est, f"{pct} intervals for the mixed model:", intervals, notes
 
     def report(self) -> str:

@@ -17,6 +17,11 @@ the last iteration, prior weights ``w`` (a binomial ``cbind`` response's trials 
     loglik       = rank - AIC / 2  (+1 for the Gaussian, whose variance is a parameter),
     BIC          = -2 loglik + log(n) npar.
 
+Separated coefficients (infinite estimates: a level with no events, a predictor that splits
+the 0s from the 1s) are found before fitting and held at a stated point with no standard error
+(:mod:`mixedmodels.separation`); ``fit.separation`` lists them. R's ``glm`` reports wherever its
+iterations stopped.
+
 Residuals: deviance ``sign(y - mu) sqrt(d_i)``, Pearson ``(y - mu) sqrt(w) / sqrt(V(mu))``,
 response ``y - mu``, working ``r``.
 """
@@ -42,7 +47,9 @@ from .glm_families import glm_family, has_dispersion
 from .glm_printing import glm_summary, glm_summary_html
 from .glm_response import degenerate_response, response_design
 from .irls import IrlsFit, irls
+from .messages import warn
 from .rformula import r_keywords
+from .separation import Separation, detect_separation, family_kind, fit_glm_separated
 from .simulate import as_generator
 
 __all__ = ["GlmFit", "bootstrap_statistic", "glm", "glm_blocks", "simulate_glm"]
@@ -117,17 +124,28 @@ def fit_glm(formula, parsed, design: Design, init: Initialized, fam: Family, lin
     good = init.weights > 0
     _, kept_names, _ = drop_aliased(design.X[good], names)
     kept = tuple(names.index(n) for n in kept_names)
-    result = irls(design.X[:, kept], init.y, fam, init.weights, offset, mustart=init.mustart)
+    X = design.X[:, kept]
     degenerate = degenerate_response(fam, init, design.response)
+    sep = None
+    if degenerate is None:
+        sep = detect_separation(
+            X, init.y, init.weights, family_kind(fam.name), fam.link.name, [names[j] for j in kept]
+        )
+    result: IrlsFit
     if degenerate is not None:  # R fits it without a word
+        result = irls(X, init.y, fam, init.weights, offset, mustart=init.mustart)
         warnings.warn(
             f"glm: {degenerate}: the coefficients reported are where the fit stopped and their "
             "standard errors are meaningless",
             RuntimeWarning,
             stacklevel=4,
         )
-    else:
+    elif sep is None:
+        result = irls(X, init.y, fam, init.weights, offset, mustart=init.mustart)
         _warn_boundary(fam, result.mu)
+    else:
+        result, note = fit_glm_separated(X, init.y, fam, init.weights, offset, sep, init.mustart)
+        warn(note)
     return GlmFit(
         formula,
         parsed,
@@ -142,6 +160,7 @@ def fit_glm(formula, parsed, design: Design, init: Initialized, fam: Family, lin
         result,
         contrasts,
         data,
+        sep,
     )
 
 
@@ -180,6 +199,7 @@ class GlmFit:
     result: IrlsFit
     contrasts: dict
     data: pd.DataFrame | None = None
+    separation: Separation | None = None
 
     # ----------------------------------------------------------------- coefficients
     @property
@@ -391,14 +411,18 @@ class GlmFit:
             Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
         )
 
-    def refit(self, y: np.ndarray) -> GlmFit:
+    def refit(self, y: np.ndarray, separation: Separation | None = None) -> GlmFit:
         """The model fitted to a new response (on the family's scale, the same prior weights),
-        by IRLS started at this fit's linear predictor."""
-        result = irls(
-            self.design.X[:, list(self.kept)], y, self.family, self.prior_weights, self.offset,
-            etastart=self.result.eta,
-        )  # fmt: skip
-        return replace(self, y=np.asarray(y, dtype=float), result=result)
+        by IRLS started at this fit's linear predictor; with ``separation`` (of the new
+        response: :class:`~mixedmodels.separation.SeparationCheck`) its separated coefficients
+        held at the stated point."""
+        X = self.design.X[:, list(self.kept)]
+        result: IrlsFit
+        if separation is not None:
+            result, _ = fit_glm_separated(X, y, self.family, self.prior_weights, self.offset, separation)
+        else:
+            result = irls(X, y, self.family, self.prior_weights, self.offset, etastart=self.result.eta)
+        return replace(self, y=np.asarray(y, dtype=float), result=result, separation=separation)
 
     # ----------------------------------------------------------------- output
     def to_dict(self) -> dict:
@@ -428,6 +452,7 @@ class GlmFit:
             "converged": self.converged,
             "aliased": self.aliased,
             "dropped_rows": self.design.dropped_rows,
+            "separated": [] if self.separation is None else list(self.separation.coefficients),
         }
 
     def summary(self) -> str:

@@ -48,8 +48,10 @@ def profile_zeta(fit: GlmFit, j: int, alpha: float) -> tuple[np.ndarray, np.ndar
     """Values ``b`` of coefficient ``j`` (a kept column) and ``zeta(b)``, sorted by ``zeta``."""
     kept = list(fit.kept)
     X = fit.design.X
-    others = [k for k in kept if k != j]
+    held = _separated_columns(fit)  # held at the fit's stated point (they would run off again)
+    others = [k for k in kept if k != j and k not in held]
     beta, se = fit.coef.to_numpy(), fit.se.to_numpy()
+    base = fit.offset + X[:, held] @ beta[held]
     zmax = _zmax(fit, alpha)
     delta = zmax / 5
     bs, zs = [beta[j]], [0.0]
@@ -58,7 +60,7 @@ def profile_zeta(fit: GlmFit, j: int, alpha: float) -> tuple[np.ndarray, np.ndar
         z, step = 0.0, 0
         while (step := step + 1) < MAXSTEPS and abs(z) < zmax:
             b = beta[j] + sign * step * delta * se[j]
-            offset = fit.offset + X[:, j] * b
+            offset = base + X[:, j] * b
             res = irls(X[:, others], fit.y, fit.family, fit.prior_weights, offset, etastart=eta)
             eta = X[:, others] @ res.beta + offset
             zz = (res.deviance - fit.deviance) / fit.dispersion
@@ -71,6 +73,12 @@ def profile_zeta(fit: GlmFit, j: int, alpha: float) -> tuple[np.ndarray, np.ndar
             zs.append(z)
     order = np.argsort(zs, kind="stable")
     return np.asarray(bs)[order], np.asarray(zs)[order]
+
+
+def _separated_columns(fit: GlmFit) -> list[int]:
+    """The columns of ``X`` of the fit's separated coefficients (:mod:`mixedmodels.separation`)."""
+    sep = fit.separation
+    return [] if sep is None else [fit.names.index(c) for c in sep.coefficients]
 
 
 def _means_of_ties(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,11 +137,19 @@ def _interval(b: np.ndarray, zeta: np.ndarray, cutoffs: np.ndarray) -> np.ndarra
 
 
 def profile_confint(fit: GlmFit, level: float = 0.95) -> np.ndarray:
-    """Lower and upper bounds of every coefficient (NaN rows for aliased ones), shape (p, 2)."""
+    """Lower and upper bounds of every coefficient (NaN rows for aliased ones), shape (p, 2); a
+    separated coefficient's run-off side is infinite (its other side NaN: not profiled), and
+    the others are profiled with the separated ones held at their stated point."""
     alpha = (1 - level) / 4
     cutoffs = stats.norm.ppf([(1 - level) / 2, (1 + level) / 2])
     bounds = np.full((len(fit.names), 2), np.nan)
+    held = _separated_columns(fit)
     for j in fit.kept:
+        if j in held:  # infinite on its run-off side; the other end is not profiled
+            assert fit.separation is not None
+            runs = fit.separation.signs()[fit.names[j]]
+            bounds[j] = [-np.inf, np.nan] if runs == "-infinity" else [np.nan, np.inf]
+            continue
         b, zeta = profile_zeta(fit, j, alpha)
         bounds[j] = _interval(b, zeta, cutoffs)
     return bounds

@@ -22,7 +22,9 @@ from .formula import FormulaError, parse_formula
 from .frames import check_frame
 from .glm_response import cbind_arguments, degenerate_response, response_design
 from .glmm import fit_glmm
+from .glmm_prior import fit_glmm_prior, prior_sd
 from .glmm_results import GlmerFit
+from .glmm_separation import fit_separated, model_separation
 from .messages import SINGULAR_TOL, warn
 from .pirls import GlmmModel
 from .restarts import checked_glmm
@@ -45,6 +47,7 @@ def glmer(
     contrasts: Mapping[str, object] | None = None,
     na_action: str = "omit",
     memory_limit: float | None = None,
+    fixef_prior=None,
 ) -> GlmerFit:
     """Fit a generalized linear mixed model by maximum likelihood, as lme4's ``glmer``.
 
@@ -75,6 +78,13 @@ def glmer(
         Bytes the penalized least-squares system may take (default
         ``mixedmodels.options.memory_limit``, 8 GiB): a larger model (crossed factors with
         many levels) is refused with MemoryError before it is built, as by ``lmer``.
+    fixef_prior : float, sequence or dict, optional
+        A weakly penalized fit: independent normal priors ``N(0, sd^2)`` on the fixed effects
+        (one ``sd`` for all, one per coefficient, or ``{name: sd}``), their ``beta^2 / sd^2``
+        added to the criterion, as blme's ``bglmer(fixef.prior = normal(sd = ...))``: finite
+        estimates where the data separate a coefficient (:mod:`mixedmodels.glmm_prior`; nagq
+        >= 1). Without it, separated coefficients are named in a warning, listed in
+        ``fit.separation``, and held at a stated bound (:mod:`mixedmodels.separation`).
 
     Returns
     -------
@@ -111,14 +121,13 @@ def glmer(
     model = GlmmModel(fam, init.y, design.X, design.reterms, init.weights, offset_values, init.trials)
     if model.p >= n:
         raise DataError(f"{model.p} fixed effects for {n} observations: the model cannot be estimated")
-    optimum, restart_notes = checked_glmm(
-        model, nagq, fit_glmm(model, nagq, init.mustart), design.fixef_names
-    )
-    notes = aliased_notes(design.aliased) + _notes(model, optimum) + restart_notes
+    sd = prior_sd(fixef_prior, design.fixef_names)
+    optimum, sep, sep_notes = _optimum(model, nagq, design.fixef_names, sd, init.mustart, check=True)
+    notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
     fit = GlmerFit(
         formula=formula, family=fam, nagq=nagq, design=design, model=model, optimum=optimum,
         messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset},
-        contrasts=contrasts, na_action=na_action,
+        contrasts=contrasts, na_action=na_action, separation=sep, fixef_prior=sd,
     )  # fmt: skip
     for note in notes:
         warn(note)
@@ -129,13 +138,45 @@ def refit_glmer(fit: GlmerFit, newresponse) -> GlmerFit:
     """:meth:`GlmerFit.refit`: the model of ``fit`` fitted to ``newresponse``."""
     model = fit.model.with_response(_new_response(fit, newresponse))
     _refuse_constant(fit.family, model, "newresponse")
-    optimum = fit_glmm(model, fit.nagq)
-    notes = _notes(model, optimum)
+    optimum, sep, sep_notes = _optimum(model, fit.nagq, fit.design.fixef_names, fit.fixef_prior)
+    notes = sep_notes + _notes(model, optimum, sep is not None)
     for note in notes:
         warn(note)
     return replace(
-        fit, model=model, optimum=optimum, messages=tuple(aliased_notes(fit.design.aliased) + notes)
-    )
+        fit, model=model, optimum=optimum, messages=tuple(aliased_notes(fit.design.aliased) + notes),
+        separation=sep,
+    )  # fmt: skip
+
+
+def _optimum(
+    model: GlmmModel,
+    nagq: int,
+    names,
+    sd: np.ndarray | None,
+    mustart: np.ndarray | None = None,
+    check: bool = False,
+):
+    """The optimum, the separation of the fixed effects (or None) and its notes: with a prior, the
+    penalized fit (:mod:`~mixedmodels.glmm_prior`); else separated coefficients held at the
+    stated bound (:mod:`~mixedmodels.glmm_separation`); else the fit, with ``check`` its
+    convergence check and the restarts it calls for (:func:`~mixedmodels.restarts.checked_glmm`)."""
+    sep = model_separation(model, names)
+    if sd is not None:
+        notes = []
+        if sep is not None:
+            notes.append(
+                f"{', '.join(sep.coefficients)}: separated in the data ({sep.kind}): "
+                "finite only through fixef_prior, which then determines the estimate"
+            )
+        return fit_glmm_prior(model, nagq, sd, mustart), sep, notes
+    if sep is None:
+        optimum = fit_glmm(model, nagq, mustart)
+        if not check:
+            return optimum, None, []
+        optimum, restart_notes = checked_glmm(model, nagq, optimum, names)
+        return optimum, None, restart_notes
+    optimum, note = fit_separated(model, nagq, sep, mustart)
+    return optimum, sep, [note]
 
 
 def _new_response(fit: GlmerFit, newresponse) -> np.ndarray:
@@ -183,7 +224,8 @@ def _check_nagq(nagq) -> int:
     return int(nagq)
 
 
-def _notes(model: GlmmModel, optimum) -> list[str]:
+def _notes(model: GlmmModel, optimum, separated: bool = False) -> list[str]:
+    """The fit's warnings (the 0/1 note left out where separation was named: it is its cause)."""
     notes = []
     opt = optimum.opt
     if not opt.converged:
@@ -192,7 +234,7 @@ def _notes(model: GlmmModel, optimum) -> list[str]:
     theta = opt.theta[: model.layout.ntheta]
     if np.any(theta[model.layout.diagonal_mask()] < SINGULAR_TOL):
         notes.append("boundary (singular) fit: a random-effect variance or correlation is on its boundary")
-    if model.fam.name == "binomial":
+    if model.fam.name == "binomial" and not separated:
         mu = optimum.state.mu
         if np.any((mu < FITTED_EPS) | (mu > 1 - FITTED_EPS)):
             notes.append("fitted probabilities numerically 0 or 1 occurred")

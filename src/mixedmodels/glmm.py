@@ -419,7 +419,18 @@ def stage_one(
     if not stage1.converged:
         stage1 = minimize_theta(criterion_function(model, 0, beta0)[0], layout.start(), layout.lower())
     fg0(stage1.theta)
-    return stage1, memo0["state"]
+    state = memo0["state"]
+    if state is None:  # the tight PIRLS failed at the optimum: lme4's tolerance, as the search used
+        fn, memo = criterion_function(model, 0, beta0)
+        fn(stage1.theta)
+        state = memo["state"]
+    if state is None:
+        raise np.linalg.LinAlgError(
+            "PIRLS found no conditional mode at the first stage's optimum (theta = "
+            f"{np.round(stage1.theta, 4).tolist()}): the fixed effects may be separated or the "
+            "link may not suit the data"
+        )
+    return stage1, state
 
 
 def laplace_vcov(

@@ -15,24 +15,31 @@ Refits (:class:`GlmerRefits`), each from the estimate, of the criterion the fit 
   estimate, or (nAGQ other than 1, a custom statistic, or where those steps do not converge)
   the fit's two stages from the start.
 
-A replicate whose refit fails is counted as failed; one with a variance at 0 as singular.
+A replicate whose refit fails is counted as failed; one whose fixed effects are separated
+(:mod:`mixedmodels.separation`: the linear program on ``X`` with the replicate's response, run
+only where the replicate's two-sided rows leave a direction free) as separated, its separated
+coefficients flagged; one with a variance at 0 as singular.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import cached_property
 
 import numpy as np
 
 from .covariance import sdcor_from_theta
 from .glmm import fit_glmm, laplace_function
+from .glmm_prior import fit_glmm_prior
 from .glmm_results import GlmerFit
+from .glmm_separation import fit_separated
 from .irls import IrlsError
 from .messages import SINGULAR_TOL
 from .pirls import GlmmModel
 from .pirls_batch import SingleTermBatch
 from .quasi_newton import minimize_gradient, minimize_gradient_batch
+from .separation import Separation, SeparationCheck
 
 __all__ = ["GlmerRefits", "glmer_blocks", "glmer_statistic"]
 
@@ -94,7 +101,7 @@ class GlmerRefits:
         self.nt = model.layout.ntheta
         self.lower = np.concatenate([model.layout.lower(), np.full(model.p, -np.inf)])
         self.diag = model.layout.diagonal_mask()
-        single = len(model.reterms) == 1 and fit.nagq == 1 and statistic is None
+        single = len(model.reterms) == 1 and fit.nagq == 1 and statistic is None and fit.fixef_prior is None
         self.batch = SingleTermBatch(model) if single else None
 
     def chunk_size(self) -> int:
@@ -114,20 +121,77 @@ class GlmerRefits:
 
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Statistics (m, s) of the replicates ``Y`` (n, m), their status and their ``theta``."""
+        values, status, theta, _ = self.run_flagged(Y)
+        return values, status, theta
+
+    def run_flagged(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`run` and which statistics (m, s) of each replicate are separated fixed effects.
+
+        Status: "failed", "separated" (some fixed effect's estimate is infinite: see
+        :mod:`mixedmodels.separation`; a failed refit of such a replicate is fitted again with
+        the separated coefficients at the stated point), "singular" or "ok".
+        """
         fits: list = []  # refits as fits: only for a custom statistic, which is never batched
         if self.batch is not None:
             x, failed = self._batch(Y.T)
         else:
             x, failed, fits = self._one_by_one(Y.T)
+        seps = self.separations(Y)
+        if self.statistic is None:
+            for i in np.flatnonzero(failed):
+                sep = seps[i]
+                again = None if sep is None else self._refit_separated(Y[:, i], sep)
+                if again is not None:
+                    x[i], failed[i] = again, False
         theta = x[:, : self.nt]
         if self.statistic is None:
             values = glmer_statistic(self.fit, theta, x[:, self.nt :])
         else:
             values = self._custom(fits)
         values[failed] = np.nan
+        separated = np.array([sp is not None for sp in seps], dtype=bool) & ~failed
         singular = np.any(theta[:, self.diag] < SINGULAR_TOL, axis=1)
-        status = np.where(failed, "failed", np.where(singular, "singular", "ok"))
-        return values, status, theta
+        status = np.where(
+            failed, "failed", np.where(separated, "separated", np.where(singular, "singular", "ok"))
+        )
+        return values, status, theta, self._mask(seps, separated, values.shape[1])
+
+    def separations(self, Y: np.ndarray) -> list[Separation | None]:
+        """The separation of each replicate (a column of ``Y``) on the fixed-effects design: the
+        program only where the replicate's two-sided rows leave a direction free."""
+        if self.fit.fixef_prior is not None:  # the prior keeps every estimate finite
+            return [None] * Y.shape[1]
+        return self.separation_check.many(Y)
+
+    @cached_property
+    def separation_check(self) -> SeparationCheck:
+        m = self.fit.model
+        return SeparationCheck(m.X, m.weights, m.fam.name, m.fam.link.name, self.fit.fixef_names)
+
+    def _mask(self, seps: list, separated: np.ndarray, width: int) -> np.ndarray:
+        """Statistics to leave out: a separated replicate's separated fixed effects (the default
+        statistic), or all of a custom statistic."""
+        mask = np.zeros((len(seps), width), dtype=bool)
+        names = list(self.fit.fixef_names)
+        for i in np.flatnonzero(separated):
+            if self.statistic is None:
+                cols = [self.nt + names.index(c) for c in seps[i].coefficients]
+                mask[i, cols] = True
+            else:
+                mask[i] = True
+        return mask
+
+    def _refit_separated(self, y: np.ndarray, sep: Separation) -> np.ndarray | None:
+        """A separated replicate's ``(theta, beta)`` with the separated coefficients at the stated
+        point (None where that fails too)."""
+        try:
+            with np.errstate(all="ignore"):
+                optimum, _ = fit_separated(self.fit.model.with_response(y), self.fit.nagq, sep)
+        except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+            return None
+        if not optimum.opt.converged:
+            return None
+        return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta])
 
     # ------------------------------------------------------------ batched
     def _batch(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -181,6 +245,15 @@ class GlmerRefits:
         """One replicate's ``(theta, beta)`` (None where the refit fails) and, where it was fitted
         in full, its optimum."""
         model = self.fit.model.with_response(y)
+        if self.fit.fixef_prior is not None:  # the penalized fit (no separation to hold)
+            try:
+                with np.errstate(all="ignore"):
+                    optimum = fit_glmm_prior(model, self.fit.nagq, self.fit.fixef_prior)
+            except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+                return None, None
+            if not optimum.opt.converged:
+                return None, None
+            return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta]), optimum
         if self.fit.nagq == 1 and self.statistic is None:
             fg, memo = laplace_function(model, False, self.fit.beta, None)
             res = minimize_gradient(fg, self.start(), self.lower)

@@ -45,7 +45,6 @@ from .power_results import (
     PowerResult,
     check_common,
     extended_fit,
-    failed_status,
     power_by_simulation,
     replicate_pvalues,
     term_columns,
@@ -80,9 +79,12 @@ class _ZRefits:
             nt = self.fit.ntheta
             for i in np.flatnonzero(status != "failed"):
                 p[i] = self._laplace_pvalue(Y[:, i], np.concatenate([theta[i], values[i, nt:]]))
-        else:
-            p[:] = [self._full_pvalue(Y[:, i]) for i in range(m)]
-        return p[:, None], failed_status(p), None
+            return p[:, None], np.where(np.isnan(p), "failed", status), None
+        p[:] = [self._full_pvalue(Y[:, i]) for i in range(m)]
+        status = np.where(
+            np.array([s is not None for s in self.refits.separations(Y)], dtype=bool), "separated", "ok"
+        )
+        return p[:, None], np.where(np.isnan(p), "failed", status), None
 
     def _laplace_pvalue(self, y: np.ndarray, x: np.ndarray) -> float:
         """The z test at a Laplace refit ``x = (theta, beta)``: stage 1 of the replicate (from its
@@ -128,7 +130,13 @@ class _LrtRefits(LrtRefits):
 
     def criterion(self, model: GlmerRefits, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         values, status, theta = model.run(Y)
+        if model is self.models[0]:  # the full model's status is the replicate's
+            self._status = status
         return _criteria(model, theta, values[:, model.nt :], Y), status == "failed"
+
+    def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        p, failed, _ = super().run(Y)
+        return p, np.where(failed == "failed", "failed", self._status), None
 
 
 def _criteria(refits: GlmerRefits, theta: np.ndarray, beta: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -164,7 +172,7 @@ def _without_columns(fit: GlmerFit, cols: list[int]) -> GlmerFit:
 # --------------------------------------------------------------------------- driver
 def _simulated_pvalues(
     fit: GlmerFit, design_fit: GlmerFit, cols: list[int], effect, test: str, nsim: int, seed, progress: bool
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """p-values of ``nsim`` replicates simulated on ``design_fit``'s design with ``fit``'s
     parameters (coefficients ``cols`` set to ``effect``)."""
     beta = fit.beta.copy()
@@ -175,7 +183,7 @@ def _simulated_pvalues(
     def blocks(rng, m, block):
         return glmer_blocks(design_fit, m, False, rng, block, params)
 
-    return replicate_pvalues(engine, blocks, nsim, seed, progress)
+    return replicate_pvalues(engine, blocks, nsim, seed, progress, with_status=True)
 
 
 def _check(fit: GlmerFit, test: str, nsim: int, alpha: float) -> None:
@@ -216,7 +224,7 @@ def glmer_power(
     _check(fit, test, int(nsim), alpha)
     cols, values, recorded = term_columns(fit, term, effect, test == "lrt")
 
-    def pvalues(size: int | None, stream: np.random.SeedSequence) -> np.ndarray:
+    def pvalues(size: int | None, stream: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray]:
         design = extended_fit(fit, along, size)
         return _simulated_pvalues(fit, design, cols, values, test, int(nsim), stream, progress)
 

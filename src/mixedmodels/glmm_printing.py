@@ -43,6 +43,9 @@ def _heading(fit: GlmerFit) -> list[str]:
     if fit.design.dropped_rows:
         data_line += f" ({fit.design.dropped_rows} rows with missing values dropped)"
     lines = [*method, f" Family: {fit.family.name}  ( {fit.link} )", f"Formula: {fit.formula}", data_line]
+    if fit.fixef_prior is not None:
+        sd = ", ".join(f"{v:g}" for v in fit.fixef_prior)
+        lines.append(f"Fixef prior: normal(sd = {sd}) (a penalized fit: blme's fixef.prior)")
     return lines + argument_lines(fit.design.labels)
 
 

@@ -33,6 +33,7 @@ from .ranef_tables import (
     varcorr_rows,
     varpar_names,
 )
+from .separation import Separation
 
 __all__ = ["GlmerFit"]
 
@@ -52,6 +53,8 @@ class GlmerFit:
     model_args: dict = field(default_factory=dict, repr=False)
     contrasts: Any = field(default=None, repr=False)
     na_action: str = field(default="omit", repr=False)
+    separation: Separation | None = None
+    fixef_prior: np.ndarray | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------ parameters
     @property
@@ -266,6 +269,7 @@ class GlmerFit:
             "varcorr": varcorr,
             "ranef": ranef,
             "dropped_rows": self.design.dropped_rows,
+            "separated": [] if self.separation is None else list(self.separation.coefficients),
         }
 
     def summary(self) -> str:
@@ -324,6 +328,12 @@ class GlmerFit:
             from .glmm_profile import profile_confint
 
             out = profile_confint(self, level, which=parm, progress=kwargs.get("progress", True))
+            if self.separation is not None:  # the run-off side of a separated coefficient: infinite
+                for name, runs in self.separation.signs().items():
+                    if name in out.index and runs != "+-infinity":
+                        out.loc[name, out.columns[0 if runs == "-infinity" else 1]] = (
+                            -np.inf if runs == "-infinity" else np.inf
+                        )
         elif method == "boot":
             from .bootstrap import bootstrap
 
@@ -375,6 +385,7 @@ class GlmerFit:
             nagq=self.nagq if nagq is None else nagq,
             contrasts=self.contrasts,
             na_action=self.na_action,
+            fixef_prior=None if self.fixef_prior is None or formula is not None else self.fixef_prior,
             **self.model_args,
         )
 

@@ -107,6 +107,17 @@ class ManyResult:
         """Whether each response's fit is on the boundary (a template diagonal entry below 1e-4)."""
         return self.stats["singular"].astype(bool)
 
+    @property
+    def n_failed(self) -> int:
+        """Responses whose fit failed or did not converge (their numbers are NaN), as a
+        bootstrap's ``n_failed``."""
+        return int((~self.converged).sum())
+
+    @property
+    def n_singular(self) -> int:
+        """Responses whose fit is singular, as a bootstrap's ``n_singular``."""
+        return int(self.singular.sum())
+
     def tidy(self) -> pd.DataFrame:
         """One row per response and fixed-effects term.
 
@@ -128,7 +139,7 @@ class ManyResult:
         return (
             f"Linear mixed model fitted to {len(self.names)} responses by "
             f"{'REML' if self.reml else 'maximum likelihood'}: {self.formula}\n"
-            f"converged: {n_conv}, singular: {int(self.singular.sum())}\n"
+            f"converged: {n_conv}, failed: {self.n_failed}, singular: {self.n_singular}\n"
             f"fixed effects (mean over responses):\n{self.fixef.mean().to_string()}"
         )
 

@@ -82,6 +82,9 @@ class PowerResult:
         Significance level.
     pvalues : ndarray
         One per replicate (NaN where the refit failed).
+    status : ndarray of str, optional
+        Per replicate (a glmer fit's): "ok", "singular", "separated" (some fixed effect's
+        estimate is infinite: :mod:`mixedmodels.separation`) or "failed".
     seed : object
         The seed given.
     """
@@ -92,6 +95,7 @@ class PowerResult:
     alpha: float
     pvalues: np.ndarray
     seed: object = None
+    status: np.ndarray | None = None
 
     @property
     def nsim(self) -> int:
@@ -101,6 +105,17 @@ class PowerResult:
     def n_failed(self) -> int:
         """Replicates whose refit failed (left out of the power)."""
         return int(np.isnan(self.pvalues).sum())
+
+    @cached_property
+    def n_separated(self) -> int:
+        """Replicates whose refit has separated fixed effects (kept in the power: the test is
+        still computed, but a Wald test of a separated coefficient is meaningless)."""
+        return 0 if self.status is None else int(np.sum(self.status == "separated"))
+
+    @cached_property
+    def n_singular(self) -> int:
+        """Replicates whose refit has a variance component estimated at 0."""
+        return 0 if self.status is None else int(np.sum(self.status == "singular"))
 
     @cached_property
     def successes(self) -> int:
@@ -125,7 +140,12 @@ class PowerResult:
             f"Power for {self.term!r} = {_effect_text(self.effect)} ({test}, alpha = {self.alpha:g}):",
             f"{100 * self.power:.2f}% (95% CI {100 * lo:.2f}, {100 * hi:.2f}; Clopper-Pearson)",
             f"{self.successes} of {self.nsim - self.n_failed} replicates significant, "
-            f"{self.n_failed} failed refits",
+            f"{self.n_failed} failed refits"
+            + (
+                f", {self.n_singular} singular, {self.n_separated} separated (infinite estimates)"
+                if self.status is not None
+                else ""
+            ),
         ]
 
     def __str__(self) -> str:
@@ -157,11 +177,15 @@ class PowerCurve:
 
     @cached_property
     def table(self) -> pd.DataFrame:
-        """One row per size: power, its 95% interval, replicates and failed refits."""
-        rows = [
-            {"power": r.power, "lower": r.ci[0], "upper": r.ci[1], "nsim": r.nsim, "n_failed": r.n_failed}
-            for r in self.results
-        ]
+        """One row per size: power, its 95% interval, replicates and failed refits (and for a
+        glmer fit the singular and separated ones)."""
+        rows = []
+        for r in self.results:
+            row = {"power": r.power, "lower": r.ci[0], "upper": r.ci[1], "nsim": r.nsim}
+            row["n_failed"] = r.n_failed
+            if r.status is not None:
+                row.update(n_singular=r.n_singular, n_separated=r.n_separated)
+            rows.append(row)
         return pd.DataFrame(rows, index=pd.Index(self.sizes, name=self.along))
 
     def plot(self, ax=None):
@@ -318,33 +342,40 @@ def power_by_simulation(term: str, effect, test: str, alpha: float, seed, along,
     if (along is None) != (sizes is None):
         raise ValueError("along and sizes go together")
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+
+    def result(out) -> PowerResult:  # p-values, or (p-values, status)
+        p, status = out if isinstance(out, tuple) else (out, None)
+        return PowerResult(term, effect, test, alpha, p, seed, status)
+
     if along is None:
-        return PowerResult(term, effect, test, alpha, pvalues(None, seq), seed)
+        return result(pvalues(None, seq))
     sizes = tuple(int(s) for s in sizes)
-    results = tuple(
-        PowerResult(term, effect, test, alpha, pvalues(size, stream), seed)
-        for size, stream in zip(sizes, seq.spawn(len(sizes)))
-    )
+    results = tuple(result(pvalues(size, stream)) for size, stream in zip(sizes, seq.spawn(len(sizes))))
     return PowerCurve(along, sizes, results)
 
 
-def replicate_pvalues(engine, blocks, nsim: int, seed: np.random.SeedSequence, progress: bool) -> np.ndarray:
+def replicate_pvalues(
+    engine, blocks, nsim: int, seed: np.random.SeedSequence, progress: bool, with_status: bool = False
+):
     """The p-values of ``nsim`` replicates: responses from ``blocks`` (the bootstrap's simulator
     of a design), chunk by chunk from streams spawned from ``seed``, each refitted and tested by
-    ``engine`` (its ``run`` gives the p-values as its first column)."""
+    ``engine`` (its ``run`` gives the p-values as its first column); with ``with_status`` also
+    each replicate's status, ``(pvalues, status)``."""
     chunk = min(CHUNK, engine.chunk_size())
     sizes = [min(chunk, nsim - start) for start in range(0, nsim, chunk)]
     limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
     job = _Job(engine, blocks, dict(enumerate(seed.spawn(len(sizes)))), limit)
     bar = progress_bar(nsim, progress, "power", "rep")
-    values = []
+    values, status = [], []
     try:
         for unit in _work_units(sizes, limit):
-            values.append(job.run(unit)[0][:, 0])
+            out = job.run(unit)
+            values.append(out[0][:, 0])
+            status.append(out[1])
             bar.update(sum(size for _, size in unit))
     finally:
         bar.close()
-    return np.concatenate(values)
+    return (np.concatenate(values), np.concatenate(status)) if with_status else np.concatenate(values)
 
 
 def extended_fit(fit, along: str | None, size: int | None):
