@@ -123,6 +123,7 @@ def test_separated_cbpp_is_named_and_stops_at_the_stated_bound(link, nagq):
     assert "period4" in fit.summary() and "separation" in fit.summary()
     assert fit.to_dict()["separated"] == ["period4"]
     assert not any("numerically 0 or 1" in m for m in fit.messages)
+    assert repr(fit.separation) == "<Separation (quasi-complete separation, 13 rows): period4 -> -infinity>"
 
 
 def test_the_other_estimates_are_lme4s_limit():

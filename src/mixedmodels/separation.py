@@ -101,6 +101,10 @@ class Separation:
             out[name] = "+-infinity" if abs(d) < _TOL else ("+infinity" if d > 0 else "-infinity")
         return out
 
+    def __repr__(self) -> str:
+        runs = ", ".join(f"{c} -> {s}" for c, s in self.signs().items())
+        return f"<Separation ({self.kind}, {int(np.sum(self.rows))} rows): {runs}>"
+
     def to_frame(self) -> pd.DataFrame:
         """One row per separated coefficient: its direction and the side it runs to."""
         rows = [
