@@ -85,6 +85,8 @@ def test_labels_and_sentences_name_glmer_and_glm(comparison):
     assert "reproduces the fixed-effects model's standard error" in report
     assert "on the logit scale the mixed model's intercept is the mean over a population" in report
     assert "'herd'" in report and "residual noise" not in report
+    assert str(comparison) == report  # print(comparison) shows the report, not the dataclass's fields
+    assert repr(comparison) == "<Comparison of glmer and glm: 4 fixed effects, group 'herd'>"
 
 
 def test_far_out_replicates_are_counted_and_left_out_of_the_sd():

@@ -245,6 +245,12 @@ class Comparison:
         lines = [title, "", est.to_string(float_format=_g), "", intervals_title, intervals.to_string(), ""]
         return "\n".join(lines + notes + self.sentences())
 
+    def __str__(self) -> str:
+        return self.report()
+
+    def __repr__(self) -> str:
+        return f"<Comparison of {' and '.join(self.labels)}: {len(self.terms)} fixed effects, group {self.group!r}>"
+
     def _repr_html_(self) -> str:
         title, est, intervals_title, intervals, notes = self._report_parts()
         parts = [
