@@ -246,6 +246,13 @@ def test_bootstrap_of_separated_data_counts_flags_and_leaves_out():
     assert boot.sd(include_separated=True)["period4"] == pytest.approx(boot.replicates["period4"].std(ddof=1))
     assert boot.sd()["period2"] == pytest.approx(boot.replicates["period2"].std(ddof=1))
     assert "separated refits: " in str(boot)
+    # quantile intervals read a separated estimate as -infinity (it read [-22.6, -21.3]: where
+    # the replicates' run-off stopped); the others' intervals are unchanged
+    for method in ("percentile", "basic", "shortest"):
+        ci = boot.confint(method)
+        assert ci.loc["period4"].tolist() == ([np.inf, np.inf] if method == "basic" else [-np.inf, -np.inf])
+        assert np.isfinite(ci.drop(index="period4").to_numpy()).all()
+    assert boot.confint().loc["period2"].iloc[0] == pytest.approx(boot.replicates["period2"].quantile(0.025))
 
 
 def test_plain_cbpp_bootstrap_flags_the_replicates_that_run_off():

@@ -142,6 +142,17 @@ class BootstrapResult:
         """Mean of the replicates less the original (left out as in :meth:`sd`)."""
         return (self.kept(include_separated).mean() - self.t0).rename("bias")
 
+    def run_off(self) -> pd.DataFrame:
+        """The replicates with each separated estimate of a separated replicate replaced by the
+        infinity it stands for, on its side of the original estimate (the value is wherever the
+        run-off stopped)."""
+        if self.separated is None or not self.separated.to_numpy().any():
+            return self.replicates
+        values = self.replicates.to_numpy(dtype=float)
+        side = np.where(values >= self.t0[self.replicates.columns].to_numpy(), np.inf, -np.inf)
+        out = np.where(self.separated.to_numpy(), side, values)
+        return pd.DataFrame(out, index=self.replicates.index, columns=self.replicates.columns)
+
     def confint(self, method: str = "percentile", level: float = 0.95, parm=None) -> pd.DataFrame:
         """Bootstrap confidence intervals, one row per statistic.
 
@@ -151,7 +162,9 @@ class BootstrapResult:
             Percentile: quantiles of the replicates. Basic: ``2 t0 - `` the reversed quantiles.
             Normal: ``t0 - bias -+ z sd`` (bias and sd without the separated estimates of
             separated replicates, as :meth:`sd`). Shortest: the shortest interval holding ``level`` of
-            the replicates.
+            the replicates. The quantile-based intervals read a separated estimate as the
+            infinity it is (:meth:`run_off`): an end is infinite where more than its tail of the
+            replicates ran off.
         level : float
             Coverage, between 0 and 1.
         parm : list of str, optional
@@ -159,13 +172,13 @@ class BootstrapResult:
         """
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, not {level}")
-        reps = self.replicates if parm is None else self.replicates[list(parm)]
+        reps = self.run_off() if parm is None else self.run_off()[list(parm)]
         t0 = self.t0[reps.columns]
         a = (1 - level) / 2
         if method == "percentile":
-            lo, hi = reps.quantile(a), reps.quantile(1 - a)
+            lo, hi = _quantile(reps, a), _quantile(reps, 1 - a)
         elif method == "basic":
-            lo, hi = 2 * t0 - reps.quantile(1 - a), 2 * t0 - reps.quantile(a)
+            lo, hi = 2 * t0 - _quantile(reps, 1 - a), 2 * t0 - _quantile(reps, a)
         elif method == "normal":
             z = stats.norm.ppf(1 - a)
             kept = self.kept()[reps.columns]
@@ -212,12 +225,22 @@ class BootstrapResult:
         return html_block([html_lines(lines), html_frame(table)])
 
 
+def _quantile(reps: pd.DataFrame, q: float) -> pd.Series:
+    """Each column's ``q`` quantile (linear interpolation, NaN left out); between an infinite
+    and another value the infinite one (pandas gives NaN)."""
+    below, above = reps.quantile(q, interpolation="lower"), reps.quantile(q, interpolation="higher")
+    out = reps.quantile(q).where(np.isfinite(below) & np.isfinite(above))
+    out = out.mask(below == -np.inf, -np.inf)
+    return out.mask(above == np.inf, np.inf).where(below.notna())
+
+
 def _shortest(values: np.ndarray, level: float) -> tuple[float, float]:
     if values.size == 0:
         return math.nan, math.nan
     x = np.sort(values)
     k = max(1, int(math.ceil(level * len(x))))
-    widths = x[k - 1 :] - x[: len(x) - k + 1]
+    lo, hi = x[: len(x) - k + 1], x[k - 1 :]
+    widths = np.where(lo == hi, 0.0, hi - lo)  # two equal infinities: an interval of one point
     i = int(np.argmin(widths))
     return float(x[i]), float(x[i + k - 1])
 

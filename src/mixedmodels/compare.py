@@ -249,7 +249,8 @@ class Comparison:
         return self.report()
 
     def __repr__(self) -> str:
-        return f"<Comparison of {' and '.join(self.labels)}: {len(self.terms)} fixed effects, group {self.group!r}>"
+        models = " and ".join(self.labels)
+        return f"<Comparison of {models}: {len(self.terms)} fixed effects, group {self.group!r}>"
 
     def _repr_html_(self) -> str:
         title, est, intervals_title, intervals, notes = self._report_parts()
