@@ -22,7 +22,7 @@ from formulaic import Formula, model_matrix
 from .contrasts import CONTRASTS, contrast_object, r_column_name, unknown_level_message
 from .direct import additive_matrix, column_array, simple_terms
 from .formula import FormulaError, ParsedFormula, RandomTerm
-from .frames import as_pandas, model_columns
+from .frames import DataError, as_pandas, model_columns
 from .options import options
 from .rformula import R_FUNCTIONS, Derived, add_derived, check_supported, prepare, variables
 from .rformula import translate_powers as _translate_powers
@@ -43,10 +43,6 @@ __all__ = [
     "response_values",
     "used_columns",
 ]
-
-
-class DataError(ValueError):
-    """The data cannot be used for the model: a missing column, a bad value, too few rows."""
 
 
 @dataclass(frozen=True)

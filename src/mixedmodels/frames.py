@@ -33,7 +33,19 @@ from collections.abc import Callable, Collection, Iterable
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_pandas", "check_frame", "column_kind", "is_polars_frame", "model_columns", "polars_to_pandas"]
+__all__ = [
+    "DataError",
+    "as_pandas",
+    "check_frame",
+    "column_kind",
+    "is_polars_frame",
+    "model_columns",
+    "polars_to_pandas",
+]
+
+
+class DataError(ValueError):
+    """The data cannot be used for the model: a missing column, a bad value, too few rows."""
 
 
 def _module_root(obj) -> str:
@@ -275,8 +287,6 @@ def _date_factor(series: pd.Series) -> pd.Categorical:
 
 
 def _refuse(name: str, kind: str, dtype) -> None:
-    from .design import DataError  # here: design imports this module
-
     col = f"d[{name!r}]"
     if kind == "date":
         raise DataError(
