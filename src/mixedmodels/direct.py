@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .contrasts import r_column_name
+from .frames import column_array
 
 __all__ = ["additive_matrix", "arithmetic", "column_array", "simple_terms"]
 
@@ -43,15 +44,6 @@ def simple_terms(rhs: str) -> list[str] | None:
     if all(t in ("0", "1") or _IDENT.match(t) for t in terms):
         return terms
     return None
-
-
-def column_array(data: pd.DataFrame, name: str):
-    """The array behind column ``name`` (no Series is made), or None for a duplicated name."""
-    at = data.columns.get_loc(name)
-    if not isinstance(at, (int, np.integer)):
-        return None
-    getter = getattr(data, "_get_column_array", None)  # pandas' own accessor, 20x faster than data[name]
-    return getter(at) if getter is not None else data.iloc[:, at].array
 
 
 # ----------------------------------------------------------------- response expressions
