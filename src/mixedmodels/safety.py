@@ -15,7 +15,17 @@ parsed with :mod:`ast` before anything is evaluated and accepted only if it is b
 Attribute access (but ``np.<allowed>`` and ``contr.<coding>``), dunder names, subscripts,
 lambdas, comprehensions and any other call are refused with a :class:`FormulaError` that points
 at the offending piece. Arithmetic is allowed on numeric columns only (string arithmetic such as
-``"a" * 10 ** 9`` could exhaust memory).
+``"a" * 10 ** 9`` could exhaust memory), and a formula power ``(a + b + c)^k`` only as large as
+formulaic expands quickly.
+
+One gate, :func:`admit`, sees a model before anything of it is evaluated: every expression an
+evaluator will read (:func:`expression_slots`: the response and each side of ``cbind``, the
+fixed part, each ``offset()``, each random-effects term and its grouping factors), each read
+token by token (so a subtracted term is checked too), and ``contrasts``; ``weights=`` and
+``offset=`` given as text are column names, looked up and never evaluated. The functions that
+call formulaic check again (:func:`guard`), so a path that skipped the gate still evaluates no
+code, and in safe mode their errors give the kind of a failure, not its text (which can show
+evaluated values).
 """
 
 from __future__ import annotations
