@@ -34,6 +34,7 @@ from .design import (
     MatrixSpec,
     ReTerm,
     aliased_in_gram,
+    column_term,
     factor_codes,
     formula_variables,
     materialize,
@@ -298,7 +299,7 @@ def lmer_dask(
     if na_action not in ("omit", "raise"):
         raise ValueError(f"na_action must be 'omit' or 'raise', not {na_action!r}")
     meta = data._meta
-    columns = used_columns(parsed, meta)
+    columns = used_columns(parsed, meta, weights=weights, offset=offset)
     for what, value in (("weights", weights), ("offset", offset)):
         if value is not None and not isinstance(value, str):
             raise TypeError(
@@ -309,7 +310,7 @@ def lmer_dask(
             raise DataError(f"{what} column {value!r} is not in the data")
         if value is not None and value not in columns:
             columns.append(value)
-    offsets = parsed.offsets + ((offset,) if offset is not None else ())
+    offsets = parsed.offsets + ((column_term(offset),) if offset is not None else ())
     dtypes = meta.dtypes
     model_vars = (formula_variables(parsed.fixed, parsed) | {parsed.response}) - {"0", "1"}
     for term in parsed.random:

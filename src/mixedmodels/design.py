@@ -23,10 +23,9 @@ from .contrasts import CONTRASTS, contrast_object, r_column_name, unknown_level_
 from .direct import additive_matrix, column_array, simple_terms
 from .formula import FormulaError, ParsedFormula, RandomTerm
 from .frames import DataError, as_pandas, model_columns
-from .options import options
 from .rformula import R_FUNCTIONS, Derived, add_derived, check_supported, prepare, variables
 from .rformula import translate_powers as _translate_powers
-from .safety import check_safe
+from .safety import admit, failure, guard
 
 __all__ = [
     "DataError",
@@ -34,6 +33,7 @@ __all__ = [
     "ReTerm",
     "aliased_in_gram",
     "build_design",
+    "column_term",
     "factor_codes",
     "formula_variables",
     "materialize",
@@ -41,6 +41,7 @@ __all__ = [
     "offset_rhs",
     "offset_values",
     "response_values",
+    "unique_columns",
     "used_columns",
 ]
 
@@ -154,10 +155,14 @@ def formula_variables(rhs: str, parsed: ParsedFormula | None = None) -> set[str]
         raise parsed.error(rhs, message) from None
 
 
-def used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
+def used_columns(
+    parsed: ParsedFormula, data: pd.DataFrame, *, weights=None, offset=None, contrasts=None
+) -> list[str]:
+    """The columns of ``data`` the model uses, in the data's order, after the safe-mode gate
+    (:func:`~mixedmodels.safety.admit`: ``weights``, ``offset`` and ``contrasts`` are checked
+    with the formula); a missing or duplicated column is refused by name."""
     check_supported(parsed)
-    if options.safe_formulas:
-        check_safe(parsed, data)
+    admit(parsed, data, weights=weights, offset=offset, contrasts=contrasts)
     needed = {parsed.response} if parsed.response in data.columns else set()
     if not needed:
         needed |= formula_variables(parsed.response, parsed)
@@ -176,6 +181,7 @@ def used_columns(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
             + (f" (nor {', '.join(map(repr, missing[1:]))})" if len(missing) > 1 else "")
             + f"; the data has: {shown}{more}"
         )
+    unique_columns(data, needed)
     return [c for c in data.columns if c in needed]
 
 
@@ -192,6 +198,20 @@ def _grouping_only(parsed: ParsedFormula) -> set[str]:
     for term in parsed.random:
         other |= formula_variables(term.expr, parsed)
     return grouping - other
+
+
+def unique_columns(data: pd.DataFrame, names) -> None:
+    """Refuse a column the model uses whose name ``data`` has more than once (an unused one is
+    ignored)."""
+    if data.columns.is_unique:
+        return
+    counts = data.columns.value_counts()
+    for name in sorted(map(str, names)):
+        if counts.get(name, 0) > 1:
+            raise DataError(
+                f"the data has {counts[name]} columns named {name!r}, which the model uses: "
+                "rename or drop all but one (data.loc[:, ~data.columns.duplicated()] keeps the first)"
+            )
 
 
 def model_frame(data: pd.DataFrame, columns: list[str], na_action: str) -> tuple[pd.DataFrame, pd.Index]:
@@ -325,6 +345,8 @@ class MatrixSpec:
         For a matrix made without formulaic (:func:`~mixedmodels.direct.additive_matrix`) that
         has coded factors: the right-hand side and the model frame, from which formulaic's
         specification is made the first time new data needs it.
+    source : str
+        The right-hand side formulaic evaluates (checked again on new data in safe mode).
     """
 
     names: tuple[str, ...]
@@ -335,6 +357,7 @@ class MatrixSpec:
     context: dict | None = None
     derived: tuple[Derived, ...] = ()
     training: tuple[str, pd.DataFrame] | None = field(default=None, repr=False)
+    source: str = ""  # the right-hand side formulaic evaluates, as the formula writes it
 
     @cached_property
     def _formulaic(self) -> MatrixSpec:
@@ -350,6 +373,8 @@ class MatrixSpec:
         """The model matrix of new data, with the training data's levels and codings."""
         if self.training is not None:
             return self._formulaic.matrix(frame)
+        if self.model_spec is not None:
+            guard(self.source, frame)  # new data: its columns' types are checked again in safe mode
         unknown = unknown_level_message(self.model_spec, self.derived, frame)
         if unknown is not None:
             raise DataError(unknown)
@@ -360,9 +385,9 @@ class MatrixSpec:
             return np.column_stack(parts) if parts else np.zeros((len(frame), 0))
         try:
             values = self.model_spec.get_model_matrix(frame, context=self.context, na_action="ignore")
+            return np.asarray(values, dtype=float)
         except Exception as exc:
-            raise DataError(f"cannot build the model matrix for the new data: {exc}") from None
-        return np.asarray(values, dtype=float)
+            raise DataError(f"cannot build the model matrix for the new data: {failure(exc)}") from None
 
 
 def _numeric_columns(rhs: str, frame: pd.DataFrame):
@@ -420,22 +445,28 @@ def _additive_columns(rhs: str, frame: pd.DataFrame):
 
 def _formulaic_matrix(rhs: str, frame: pd.DataFrame, contrasts: Mapping | None, where: str):
     """The model matrix of ``rhs`` on ``frame`` made by formulaic, and its :class:`MatrixSpec`."""
+    guard(rhs, frame)  # in safe mode: checked where it is evaluated, as well as at the gate
     prepared = prepare(_translate_powers(rhs), frame, contrasts)  # R's factor(x), names as R reads them
     text, context, codings = _coded_formula(prepared.text, prepared.frame, prepared.contrasts)
     context = {**R_FUNCTIONS, **context}
     try:
         matrix = model_matrix(text, prepared.frame, context=context, na_action="ignore")
+        values = np.asarray(matrix, dtype=float)
     except Exception as exc:
-        raise DataError(f"cannot build the {where} model matrix from {rhs!r}: {exc}") from None
+        raise DataError(f"cannot build the {where} model matrix from {rhs!r}: {failure(exc)}") from None
     names = tuple(prepared.r_name(r_column_name(str(c), codings)) for c in matrix.columns)
     terms = [""] * len(names)
     for term, cols in matrix.model_spec.term_slices.items():
         for j in range(cols.start, cols.stop):
             terms[j] = prepared.r_name(_term_label(term))
     spec = MatrixSpec(
-        names, tuple(terms), model_spec=matrix.model_spec, context=context, derived=prepared.derived
+        names,
+        tuple(terms),
+        model_spec=matrix.model_spec,
+        context=context,
+        derived=prepared.derived,
+        source=rhs,
     )
-    values = np.asarray(matrix, dtype=float)
     _require_finite(values, names, where)
     return values, spec
 
@@ -463,14 +494,17 @@ def response_values(frame: pd.DataFrame, response: str) -> np.ndarray:
         if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
             raise DataError(f"the response {response!r} must be numeric, not {series.dtype}")
         return series.to_numpy(dtype=float)
+    guard(f"I({response})", frame)  # in safe mode: checked where it is evaluated, as well as at the gate
     try:
         prepared = prepare(_translate_powers(response), frame, response=True)
         values = model_matrix(f"{prepared.text} ~ 1", prepared.frame, context=dict(R_FUNCTIONS)).lhs
+        if values.shape[1] != 1:
+            raise DataError(f"the response {response!r} must be one numeric column")
+        y = np.asarray(values, dtype=float).ravel()
+    except DataError:
+        raise
     except Exception as exc:
-        raise DataError(f"cannot evaluate the response {response!r}: {exc}") from None
-    if values.shape[1] != 1:
-        raise DataError(f"the response {response!r} must be one numeric column")
-    y = np.asarray(values, dtype=float).ravel()
+        raise DataError(f"cannot evaluate the response {response!r}: {failure(exc)}") from None
     if not np.isfinite(y).all():
         raise DataError(f"the response {response!r} has non-finite values")
     return y
@@ -632,11 +666,12 @@ def build_design(
     ``residual=False`` (a GLMM) allows a grouping factor with a level per observation.
     """
     named = [v for v in (weights, offset) if isinstance(v, str)]  # polars: convert only these columns
-    data = as_pandas(data, lambda schema: used_columns(parsed, schema) + named)
+    arguments = {"weights": weights, "offset": offset, "contrasts": contrasts}
+    data = as_pandas(data, lambda schema: used_columns(parsed, schema, **arguments) + named)
     for col, spec in (contrasts or {}).items():
         if isinstance(spec, str) and spec.removeprefix("contr.") not in CONTRASTS:
             contrast_object(col, spec, 0)
-    columns = used_columns(parsed, data)
+    columns = used_columns(parsed, data, **arguments)
     data = model_columns(data, columns + named, _grouping_only(parsed))
     plain_rows = weights is None and offset is None and not parsed.offsets
     if not contrasts and plain_rows and residual and na_action in ("omit", "raise"):
@@ -666,7 +701,7 @@ def build_design(
             f"all {len(w)} weights of the rows used are zero: no observation informs the fit "
             "(a row of weight 0 is left out of the fit)"
         )
-    terms = parsed.offsets + ((offset,) if isinstance(offset, str) else ())
+    terms = parsed.offsets + ((column_term(offset),) if isinstance(offset, str) else ())
     off = offset_values(terms, frame)
     if oname is not None and not isinstance(offset, str):
         given = frame[oname].to_numpy(dtype=float)
@@ -693,6 +728,7 @@ def _known_column(data: pd.DataFrame, values, what: str) -> tuple[pd.DataFrame, 
     if isinstance(values, str):
         if values not in data.columns:
             raise DataError(f"{what} column {values!r} is not in the data")
+        unique_columns(data, [values])
         series, name = data[values], values
     else:
         series, name = pd.Series(np.asarray(values).ravel() if np.ndim(values) else values), f"({what})"
@@ -709,15 +745,44 @@ def _known_column(data: pd.DataFrame, values, what: str) -> tuple[pd.DataFrame, 
 
 
 def offset_rhs(expr: str) -> str:
-    """An offset's expression as a one-column right-hand side: a column, or ``I(expr)``."""
-    return expr if _IDENT.match(expr.strip()) else f"I({expr})"
+    """An offset's expression as a one-column right-hand side: a column (backticked when its
+    name is not an identifier, :func:`column_term`), or ``I(expr)``."""
+    return expr if _IDENT.match(expr.strip()) or _QUOTED.match(expr) else f"I({expr})"
+
+
+_QUOTED = re.compile(r"^`[^`]+`$")
+
+
+def column_term(name: str) -> str:
+    """The offset term of ``offset="name"``: the column, backticked unless its name is an
+    identifier, so that it is looked up by :func:`offset_values`, never evaluated."""
+    if _IDENT.match(name):
+        return name
+    if "`" in name:
+        raise DataError(f"the offset column's name {name!r} has a backtick: rename the column")
+    return f"`{name}`"
+
+
+def _column_offset(term: str, frame: pd.DataFrame) -> np.ndarray | None:
+    """The values of an offset term that is a numeric column's name (looked up, not evaluated)."""
+    name = term[1:-1] if _QUOTED.match(term) else term.strip()
+    if not (_QUOTED.match(term) or _IDENT.match(name)) or name not in frame.columns:
+        return None
+    series = frame[name]
+    if not isinstance(series, pd.Series) or isinstance(series.dtype, pd.CategoricalDtype):
+        return None
+    if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return None
+    return series.to_numpy(dtype=float, na_value=np.nan)[:, None]
 
 
 def offset_values(terms: tuple[str, ...], frame: pd.DataFrame) -> np.ndarray | None:
     """The sum of the offset expressions on ``frame`` (None for none), each one number per row."""
     total = None
     for expr in terms:
-        values, _ = materialize(f"0 + {offset_rhs(expr)}", frame, None, "offset")
+        values = _column_offset(expr, frame)
+        if values is None:
+            values, _ = materialize(f"0 + {offset_rhs(expr)}", frame, None, "offset")
         if values.shape[1] != 1:
             raise DataError(f"offset({expr}) must be one number per row, not {values.shape[1]} columns")
         if not np.isfinite(values).all():

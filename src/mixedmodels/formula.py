@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["FormulaError", "ParsedFormula", "RandomTerm", "parse_formula"]
+__all__ = ["FormulaError", "ParsedFormula", "RandomTerm", "cbind_arguments", "parse_formula"]
 
 
 class FormulaError(ValueError):
@@ -128,6 +128,60 @@ def _group_factors(formula: str, text: str, offset: int) -> list[tuple[str, ...]
     return groups
 
 
+def _check_joined(formula: str, tilde: int, spans: list[tuple[int, int]]) -> None:
+    """Each random-effects term is a term of its own: preceded by '+' (or first after '~') and
+    followed by '+', '-' or the end. ``x (1 | g)`` is a missing operator, not two terms."""
+    previous, last = None, tilde + 1
+    for open_pos, close_pos in spans:
+        term = formula[open_pos : close_pos + 1]
+        between = formula[last:open_pos].strip()
+        if previous is not None and between and between[0] not in "+-":
+            right = _first_term(between.lstrip(_OPERATORS))
+            _refuse_join(formula, formula.index(between, last), previous, right, between[0])
+        if (between or previous is not None) and not between.endswith("+"):
+            left = _last_term(between.rstrip(_OPERATORS)) or previous or ""
+            _refuse_join(formula, open_pos, left, term, between[-1:])
+        previous, last = term, close_pos + 1
+    after = formula[last:].strip()
+    if previous is not None and after and after[0] not in "+-":
+        right = _first_term(after.lstrip(_OPERATORS))
+        _refuse_join(formula, formula.index(after, last), previous, right, after[0])
+
+
+_OPERATORS = "+-*:/^%|~"
+
+
+def _refuse_join(formula: str, position: int, left: str, right: str, operator: str) -> None:
+    where = f"between {left!r} and {right!r}"
+    if operator and operator in _OPERATORS:
+        message = f"a random-effects term is added with '+', not {operator!r} ({where})"
+    else:
+        message = f"expected an operator {where}: a random-effects term is added with '+'"
+    raise FormulaError(formula, position, message)
+
+
+def _top_level_plus(text: str) -> list[int]:
+    """Positions of the '+' signs of ``text`` outside parentheses."""
+    depth, found = 0, []
+    for pos, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "+" and depth == 0:
+            found.append(pos)
+    return found
+
+
+def _last_term(text: str) -> str:
+    """The last term of ``text`` (after its last top-level '+')."""
+    plus = _top_level_plus(text)
+    return text[plus[-1] + 1 :].strip() if plus else text.strip()
+
+
+def _first_term(text: str) -> str:
+    """The first term of ``text`` (before its first top-level '+')."""
+    plus = [p for p in _top_level_plus(text) if p > 0]
+    return text[: plus[0]].strip() if plus else text.strip()
+
+
 def parse_formula(formula: str) -> ParsedFormula:
     """Split ``formula`` into response, fixed part and random-effects terms.
 
@@ -161,7 +215,9 @@ def parse_formula(formula: str) -> ParsedFormula:
         raise FormulaError(formula, formula.index("~", tilde + 1), "the formula has more than one '~'")
     random: list[RandomTerm] = []
     pieces, last = [], tilde + 1
-    for open_pos, close_pos in _bar_groups(formula, tilde + 1):
+    spans = _bar_groups(formula, tilde + 1)
+    _check_joined(formula, tilde, spans)
+    for open_pos, close_pos in spans:
         pieces.append(formula[last:open_pos])
         last = close_pos + 1
         inner = formula[open_pos + 1 : close_pos]
@@ -244,3 +300,23 @@ def _clean_fixed(text: str, formula: str) -> str:
     if fixed and fixed[-1] in "-*:/^":
         raise FormulaError(formula, len(formula) - 1, "the formula ends with an operator")
     return fixed or "1"
+
+
+_CBIND = re.compile(r"^\s*cbind\s*\((?P<args>.*)\)\s*$", re.S)
+
+
+def cbind_arguments(response: str) -> list[str] | None:
+    """The arguments of ``cbind(a, b)`` split at top-level commas, or None for another response."""
+    match = _CBIND.match(response)
+    if match is None:
+        return None
+    args, depth, current = [], 0, ""
+    for ch in match.group("args"):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "," and depth == 0:
+            args.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    return args + [current.strip()]

@@ -21,7 +21,6 @@ weights and the starting means.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -29,14 +28,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .design import DataError, Design, build_design, factor_codes, formula_variables, response_values
+from .design import (
+    DataError,
+    Design,
+    build_design,
+    factor_codes,
+    formula_variables,
+    response_values,
+    unique_columns,
+)
 from .direct import arithmetic
 from .families import Family, Initialized
-from .formula import ParsedFormula
+from .formula import ParsedFormula, cbind_arguments
 from .frames import model_columns
 from .messages import warn
-from .options import options
-from .safety import check_safe
+from .safety import admit
 
 if TYPE_CHECKING:
     from .pirls import GlmmModel
@@ -53,25 +59,6 @@ __all__ = [
 BINOMIAL = ("binomial", "quasibinomial")
 POISSON = ("poisson", "quasipoisson")
 _ROW = "__mm_response_row__"  # the response column build_design sees: each row's position
-
-_CBIND = re.compile(r"^\s*cbind\s*\((?P<args>.*)\)\s*$", re.S)
-
-
-def cbind_arguments(response: str) -> list[str] | None:
-    """The arguments of ``cbind(a, b)`` split at top-level commas, or None for another response."""
-    match = _CBIND.match(response)
-    if match is None:
-        return None
-    args, depth, current = [], 0, ""
-    for ch in match.group("args"):
-        depth += ch in "([{"
-        depth -= ch in ")]}"
-        if ch == "," and depth == 0:
-            args.append(current.strip())
-            current = ""
-        else:
-            current += ch
-    return args + [current.strip()]
 
 
 def response_columns(parsed: ParsedFormula) -> set[str]:
@@ -91,8 +78,6 @@ def _numeric(expr: str, data: pd.DataFrame, parsed: ParsedFormula) -> np.ndarray
     if direct is not None:
         return _complete_rows(*direct, expr)
     names = sorted(formula_variables(f"I({expr})", parsed) & set(data.columns))
-    if options.safe_formulas:
-        check_safe(replace(parsed, response=expr, fixed="1", random=()), data)
     ok = ~data[names].isna().any(axis=1).to_numpy() if names else np.ones(len(data), dtype=bool)
     values = np.full(len(data), np.nan)
     if ok.any():
@@ -213,8 +198,10 @@ def response_design(
     DataError
         A response that cannot be read, or missing values in it with ``na_action="raise"``.
     """
-    response_columns = [parsed.response] if parsed.response in data.columns else []
-    data = model_columns(data, response_columns or formula_variables(parsed.response, parsed), ())
+    admit(parsed, data, weights=weights, offset=offset, contrasts=contrasts)  # before anything is evaluated
+    unique_columns(data, response_columns(parsed))
+    used = [parsed.response] if parsed.response in data.columns else response_columns(parsed)
+    data = model_columns(data, used, ())
     Y = read_response(parsed, data, fam.name)
     missing = np.isnan(Y).any(axis=1) if Y.ndim == 2 else np.isnan(Y)
     if missing.any() and na_action == "raise":

@@ -15,21 +15,35 @@ parsed with :mod:`ast` before anything is evaluated and accepted only if it is b
 Attribute access (but ``np.<allowed>`` and ``contr.<coding>``), dunder names, subscripts,
 lambdas, comprehensions and any other call are refused with a :class:`FormulaError` that points
 at the offending piece. Arithmetic is allowed on numeric columns only (string arithmetic such as
-``"a" * 10 ** 9`` could exhaust memory).
+``"a" * 10 ** 9`` could exhaust memory), and a formula power ``(a + b + c)^k`` only as large as
+formulaic expands quickly.
+
+One gate, :func:`admit`, sees a model before anything of it is evaluated: every expression an
+evaluator will read (:func:`expression_slots`: the response and each side of ``cbind``, the
+fixed part, each ``offset()``, each random-effects term and its grouping factors), each read
+token by token (so a subtracted term is checked too), and ``contrasts``; ``weights=`` and
+``offset=`` given as text are column names, looked up and never evaluated. The functions that
+call formulaic check again (:func:`guard`), so a path that skipped the gate still evaluates no
+code, and in safe mode their errors give the kind of a failure, not its text (which can show
+evaluated values).
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import NoReturn
 
+import numpy as np
 import pandas as pd
-from formulaic import Formula
+from formulaic.parser import DefaultFormulaParser
 
-from .formula import FormulaError, ParsedFormula
+from .formula import FormulaError, ParsedFormula, cbind_arguments
+from .options import options
 from .rformula import CONTRAST_NAMES, FUNCTION_NAMES, factor_calls, translate_powers
 
-__all__ = ["SAFE_FUNCTIONS", "check_safe"]
+__all__ = ["SAFE_FUNCTIONS", "Slot", "admit", "check_safe", "expression_slots", "failure", "guard"]
 
 MATH_FUNCTIONS = frozenset(
     {"log", "log2", "log10", "log1p", "exp", "exp2", "expm1", "sqrt", "abs", "sin", "cos", "tan"}
@@ -40,6 +54,9 @@ _CODINGS = frozenset({"treatment", "sum", "helmert", "poly", "diff"})
 _ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.BitXor)
 _COMPARISON = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 MAX_EXPONENT = 64
+MAX_POWER_WORK = 20_000  # (terms in a group)^k of a formula power: (a + b + c + d + e + f)^5 at most
+_PARSER = DefaultFormulaParser()
+Fail = Callable[..., NoReturn]  # raises the FormulaError of a refused piece
 _ALLOWED_TEXT = (
     "safe formula mode (mixedmodels.options.safe_formulas) allows data columns, numbers, "
     "arithmetic and the functions " + ", ".join(sorted(SAFE_FUNCTIONS | {"factor", "ordered"}))
@@ -250,16 +267,21 @@ def _segment(node: ast.AST) -> str:
 
 # ------------------------------------------------------------------ the formula's expressions
 def _column_kinds(data: pd.DataFrame) -> dict[str, bool]:
-    """Each column's name and whether arithmetic may use it (numeric, not categorical)."""
-    kinds = {}
-    for col in data.columns:
-        dtype = data[col].dtype
-        numeric = pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
-        kinds[str(col)] = bool(numeric)
+    """Each column's name and whether arithmetic may use it (numeric, not categorical, not
+    boolean: the model frame reads booleans as a factor). A duplicated name is numeric only if
+    all its columns are (using it is refused later, by name)."""
+    kinds: dict[str, bool] = {}
+    for col, dtype in zip(data.columns, data.dtypes):
+        numeric = (
+            pd.api.types.is_numeric_dtype(dtype)
+            and not pd.api.types.is_bool_dtype(dtype)
+            and not isinstance(dtype, pd.CategoricalDtype)
+        )
+        kinds[str(col)] = bool(numeric) and kinds.get(str(col), True)
     return kinds
 
 
-def _without_factor_calls(part: str, columns, fail) -> tuple[str, set[str]]:
+def _without_factor_calls(part: str, columns, fail: Fail) -> tuple[str, set[str]]:
     out: list[str] = []
     placeholders: set[str] = set()
     pos = 0
@@ -275,44 +297,143 @@ def _without_factor_calls(part: str, columns, fail) -> tuple[str, set[str]]:
     return "".join(out), placeholders
 
 
-def _check_part(parsed: ParsedFormula, part: str, columns: dict[str, bool]) -> None:
-    base = max(parsed.text.find(part.strip()), 0)
+@dataclass(frozen=True)
+class Slot:
+    """One expression of a model that will be evaluated.
 
-    def fail(offset: int, what: str, piece: str | None = None):
+    Attributes
+    ----------
+    kind : str
+        Where it is: "response", "fixed", "offset", "random", "grouping".
+    text : str
+        The right-hand side that is checked, as it is evaluated (an offset's or a response's
+        expression inside ``I()``, which is how the evaluators read it).
+    source : str
+        The piece of the formula it comes from (to point at it in a message).
+    """
+
+    kind: str
+    text: str
+    source: str
+
+
+def _is_identifier(text: str) -> bool:
+    return text.strip().isidentifier()
+
+
+def expression_slots(parsed: ParsedFormula, columns: Mapping[str, bool]) -> list[Slot]:
+    """Every expression of ``parsed`` that reaches an evaluator, in the formula's order.
+
+    The response (each side of ``cbind``, when it is not a column), the fixed part, each
+    ``offset()`` term, each random-effects term's left of the bar and its grouping factors.
+    """
+    slots: list[Slot] = []
+    response = parsed.response
+    sides = cbind_arguments(response)
+    if sides is not None:
+        slots += [Slot("response", f"I({side})", side) for side in sides if side not in columns]
+    elif response not in columns:
+        slots.append(Slot("response", f"I({response})", response))
+    slots.append(Slot("fixed", parsed.fixed, parsed.fixed))
+    for expr in parsed.offsets:
+        slots.append(Slot("offset", expr if _is_identifier(expr) else f"I({expr})", expr))
+    for term in parsed.random:
+        slots.append(Slot("random", term.expr, term.expr))
+        slots += [Slot("grouping", name, name) for name in term.factors]
+    return slots
+
+
+def _failer(parsed: ParsedFormula, source: str) -> Fail:
+    base = max(parsed.text.find(source.strip()), 0) if source.strip() else 0
+
+    def fail(offset: int, what: str, piece: str | None = None) -> NoReturn:
         where = parsed.text.find(piece, base) if piece else -1
         position = where if where >= 0 else base + max(offset, 0)
         raise FormulaError(parsed.text, position, f"{what}: {_ALLOWED_TEXT}")
 
-    text, placeholders = _without_factor_calls(translate_powers(part), columns, fail)
+    return fail
+
+
+def _check_slot(slot: Slot, columns: Mapping[str, bool], fail: Fail) -> None:
+    if slot.kind == "grouping":  # a name (the parser allows nothing else), never evaluated
+        if slot.text not in columns:
+            _check_missing_name(slot.text, fail)
+        return
+    text, placeholders = _without_factor_calls(translate_powers(slot.text), columns, fail)
     if "`" in text:
         fail(text.find("`"), "a backticked name (rename the column)")
     try:
-        terms = list(Formula(text))
+        tokens = list(_PARSER.get_tokens(text))
     except Exception as exc:  # formulaic's parse errors carry their own message
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        fail(0, f"cannot read {part.strip()!r} ({first})")
+        fail(0, f"cannot read {slot.source.strip()!r} ({first})")
+    _check_formula_powers(tokens, fail)
     checker = _Checker(columns, placeholders)
-    for term in terms:
-        for factor in term.factors:
-            method = factor.eval_method.value
-            if method == "literal":
-                continue
-            if method == "lookup":  # a name: a column, or a missing one reported as such later
-                if factor.expr not in columns and factor.expr not in placeholders:
-                    _check_missing_name(factor.expr, fail)
-                continue
+    for token in tokens:
+        kind = token.kind.value
+        if kind == "name":  # a column, or a missing one reported as such before evaluation
+            if token.token not in columns and token.token not in placeholders:
+                _check_missing_name(token.token, fail)
+        elif kind == "python":
             try:
-                tree = ast.parse(factor.expr, mode="eval")
+                tree = ast.parse(token.token, mode="eval")
                 checker.factor(tree.body)
             except SyntaxError:
-                fail(0, f"cannot read the expression {factor.expr!r}")
+                fail(0, f"cannot read the expression {token.token!r}")
             except _RefusedError as refused:
                 fail(0, f"refused {refused.what}", _first_token(refused.node))
 
 
-def _check_missing_name(name: str, fail) -> None:
+def _check_formula_powers(tokens: list, fail: Fail) -> None:
+    """Refuse a formula power ``(a + b + c)^k`` whose expansion would take unbounded time:
+    formulaic's work grows as (terms in the group)^k."""
+    for i, token in enumerate(tokens):
+        if token.kind.value != "operator" or not token.token.startswith(("**", "^")):
+            continue
+        exponent = _exponent(token, tokens[i + 1] if i + 1 < len(tokens) else None)
+        if exponent is None:
+            fail(0, f"a formula power {token.token} other than a whole number", token.token)
+        terms = _powered_terms(tokens, i)
+        if terms > 1 and terms**exponent > MAX_POWER_WORK:
+            fail(
+                0,
+                f"a formula power of {terms} terms to the {int(exponent)} "
+                f"({terms}^{int(exponent)} products, more than {MAX_POWER_WORK})",
+                token.token,
+            )
+
+
+def _exponent(operator, following) -> int | None:
+    """The whole, non-negative exponent of a formula power, or None."""
+    if following is None or operator.token not in ("**", "^") or following.kind.value != "value":
+        return None
+    try:
+        value = _number(ast.parse(following.token, mode="eval").body)
+    except SyntaxError:
+        return None
+    return int(value) if value is not None and value >= 0 and value == int(value) else None
+
+
+def _powered_terms(tokens: list, at: int) -> int:
+    """How many names and expressions the group before the power operator at ``at`` holds."""
+    if at == 0 or tokens[at - 1].token != ")":
+        return 1
+    depth, count = 0, 0
+    for token in reversed(tokens[:at]):
+        if token.token == ")":
+            depth += 1
+        elif token.token == "(":
+            depth -= 1
+            if depth == 0:
+                break
+        elif token.kind.value in ("name", "python"):
+            count += 1
+    return max(count, 1)
+
+
+def _check_missing_name(name: str, fail: Fail) -> None:
     """A name that is not a column is reported as a missing column, unless it names code."""
-    if name in FUNCTION_NAMES or name in _NUMPY or name.startswith("__"):
+    if name in FUNCTION_NAMES or name in _NUMPY or name.startswith("__") or name.endswith("__"):
         fail(0, f"refused the name {name!r}, which is not a column of the data", name)
 
 
@@ -323,15 +444,39 @@ def _first_token(node: ast.AST) -> str:
     return _segment(node)
 
 
-def check_safe(parsed: ParsedFormula, data: pd.DataFrame) -> None:
-    """Refuse a formula with anything but columns, numbers, arithmetic and allowed calls.
+def _check_contrasts(contrasts) -> None:
+    """``contrasts`` map a name to a coding's name or a matrix of numbers, nothing callable.
+
+    ``weights=`` and ``offset=`` need no check: given as text they name a column, which is
+    looked up (:func:`~mixedmodels.design.column_term`), never evaluated."""
+    for key, spec in dict(contrasts or {}).items():
+        if not isinstance(key, str):
+            raise TypeError(f"contrasts are keyed by a column's name, not {type(key).__name__}")
+        if not isinstance(spec, (str, np.ndarray, list, tuple, pd.DataFrame)):
+            kind = type(spec).__name__
+            raise TypeError(f"contrasts for {key!r}: a coding's name ('sum') or a matrix, not {kind}")
+
+
+def check_safe(
+    parsed: ParsedFormula, data: pd.DataFrame, *, weights=None, offset=None, contrasts=None
+) -> None:
+    """Refuse a model with anything but columns, numbers, arithmetic and allowed calls.
+
+    Every expression that an evaluator will read (:func:`expression_slots`: the response, the
+    fixed part, the offsets, the random-effects terms and their grouping factors) is checked,
+    and so are the arguments that name columns (``weights=``, ``offset=``) or codings
+    (``contrasts``), before anything is evaluated.
 
     Parameters
     ----------
     parsed : ParsedFormula
-        The formula, split into response, fixed part and random-effects terms.
+        The formula, split into response, fixed part, offsets and random-effects terms.
     data : pandas.DataFrame
         The data (only its column names and types are used).
+    weights, offset : str or array, optional
+        The model's ``weights=`` and ``offset=``.
+    contrasts : mapping, optional
+        The model's ``contrasts``.
 
     Raises
     ------
@@ -339,8 +484,35 @@ def check_safe(parsed: ParsedFormula, data: pd.DataFrame) -> None:
         Pointing at the first piece the safe mode refuses, naming it.
     """
     columns = _column_kinds(data)
-    parts = [parsed.fixed, *(t.expr for t in parsed.random)]
-    if parsed.response not in columns:
-        parts.insert(0, parsed.response)
-    for part in parts:
-        _check_part(parsed, part, columns)
+    for slot in expression_slots(parsed, columns):
+        _check_slot(slot, columns, _failer(parsed, slot.source))
+    _check_contrasts(contrasts)
+
+
+def admit(parsed: ParsedFormula, data: pd.DataFrame, *, weights=None, offset=None, contrasts=None) -> None:
+    """The gate every model passes before anything of it is evaluated: :func:`check_safe` when
+    ``mixedmodels.options.safe_formulas`` is on, nothing otherwise."""
+    if options.safe_formulas:
+        check_safe(parsed, data, weights=weights, offset=offset, contrasts=contrasts)
+
+
+def guard(rhs: str, frame: pd.DataFrame) -> None:
+    """The evaluators' own check in safe mode: ``rhs`` is about to be evaluated on ``frame``.
+
+    Every expression passed :func:`admit` already; this repeats the check where formulaic is
+    called (the model matrices, the response, new data for predictions), so that a path which
+    skipped the gate still cannot evaluate code.
+    """
+    if not options.safe_formulas:
+        return
+    columns = _column_kinds(frame)
+    parsed = ParsedFormula(response="", fixed=rhs, random=(), text=rhs)
+    _check_slot(Slot("fixed", rhs, rhs), columns, _failer(parsed, rhs))
+
+
+def failure(exc: BaseException) -> str:
+    """An evaluator's error for a message: its text, or in safe mode only its kind (the text may
+    show values the evaluation produced)."""
+    if options.safe_formulas:
+        return f"{type(exc).__name__} (its text is not shown in safe formula mode)"
+    return str(exc)
