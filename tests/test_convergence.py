@@ -169,3 +169,16 @@ def test_the_verdict_on_made_up_derivatives():
 def test_allfit_refuses_what_it_cannot_refit(sleepstudy):
     with pytest.raises(TypeError, match="lmer or glmer fit"):
         mm.allfit(mm.lm("Reaction ~ Days", sleepstudy))
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_the_closed_form_newton_gain_of_small_hessians_is_numpys(n):
+    from mixedmodels.convergence import _small_newton
+
+    rng = np.random.default_rng(n)
+    for _ in range(50):
+        A = rng.normal(size=(n, n))
+        H, g = A @ A.T + 0.1 * np.eye(n), rng.normal(size=n)
+        eigenvalues, gain = _small_newton(H, g)
+        np.testing.assert_allclose(eigenvalues, np.linalg.eigvalsh(H), rtol=1e-10, atol=1e-12)
+        assert gain == pytest.approx(0.5 * g @ np.linalg.solve(H, g), rel=1e-10)

@@ -260,15 +260,37 @@ def _interior_optimum(
     if H is None or at_bound.any() or (rotation is not None and rotation.any()):
         return None
     H = (H + H.T) / 2.0
-    try:
-        eigenvalues = np.linalg.eigvalsh(H)
-        decrease = 0.5 * float(g @ np.linalg.solve(H, g))
-    except np.linalg.LinAlgError:
+    if len(g) <= 2:
+        eigenvalues, decrease = _small_newton(H, g)
+    else:
+        try:
+            eigenvalues, vectors = np.linalg.eigh(H)  # one decomposition for both
+        except np.linalg.LinAlgError:
+            return None
+        decrease = 0.5 * float(np.sum((vectors.T @ g) ** 2 / eigenvalues)) if eigenvalues[0] > 0 else np.nan
+    if not eigenvalues[0] > 0:
         return None
     top = max(abs(float(eigenvalues[0])), abs(float(eigenvalues[-1])), 1.0)
     if not (eigenvalues[0] >= FLAT_TOL * top and 0.0 <= decrease <= DECREASE_TOL):
         return None  # NaN fails too
     return eigenvalues, decrease
+
+
+def _small_newton(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float]:
+    """The eigenvalues of a symmetric 1 x 1 or 2 x 2 ``H`` and a Newton step's gain
+    ``g' H^-1 g / 2``, in closed form (most fits have one or two parameters; NaN gain where
+    ``H`` is singular)."""
+    if len(g) == 1:
+        h = float(H[0, 0])
+        return np.array([h]), 0.5 * float(g[0]) ** 2 / h if h != 0 else math.nan
+    a, b, d = float(H[0, 0]), float(H[0, 1]), float(H[1, 1])
+    half = math.hypot((a - d) / 2.0, b)
+    eigenvalues = np.array([(a + d) / 2.0 - half, (a + d) / 2.0 + half])
+    det = a * d - b * b
+    if det == 0:
+        return eigenvalues, math.nan
+    g0, g1 = float(g[0]), float(g[1])
+    return eigenvalues, 0.5 * (d * g0 * g0 - 2.0 * b * g0 * g1 + a * g1 * g1) / det
 
 
 def _gradient_reasons(
