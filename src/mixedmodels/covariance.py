@@ -49,12 +49,16 @@ class ThetaLayout:
         return int(sum(self.sizes))
 
     def start(self) -> np.ndarray:
-        """lme4's starting value: identity templates."""
-        return np.concatenate([_ident(k) for k in self.ks])
+        """lme4's starting value: identity templates (a new array)."""
+        return self._start.copy()
 
     def lower(self) -> np.ndarray:
-        """Lower bounds: 0 for diagonal entries, -inf for the rest."""
-        return np.concatenate([np.where(_ident(k) == 1.0, 0.0, -np.inf) for k in self.ks])
+        """Lower bounds: 0 for diagonal entries, -inf for the rest (a new array)."""
+        return np.where(self._start == 1.0, 0.0, -np.inf)
+
+    @cached_property
+    def _start(self) -> np.ndarray:
+        return np.concatenate([_ident(k) for k in self.ks]) if self.ks else np.zeros(0)
 
     @cached_property
     def _template_index(self) -> list[tuple[np.ndarray, np.ndarray]]:

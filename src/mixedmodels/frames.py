@@ -257,9 +257,8 @@ def model_columns(data: pd.DataFrame, used: Iterable[str], grouping_only: Collec
         A duration, list or struct column; a date column used other than as a grouping factor.
     """
     converted = {}
-    names = set(data.columns)
     for name in dict.fromkeys(used):
-        values = column_array(data, name) if name in names else None
+        values = column_array(data, name) if name in data.columns else None
         if values is None or _plain_dtype(values.dtype):
             continue  # not there, a duplicated name (the model frame's message), or plain
         series = data[name]
