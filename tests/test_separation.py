@@ -364,3 +364,23 @@ def test_the_glm_certificate_agrees_with_the_program(monkeypatch):
     program_only = SeparationCheck(X, np.ones(n), "binomial", "logit").many(Y)
     assert [s is None for s in with_certificate] == [s is None for s in program_only]
     assert with_certificate[0] is not None and all(s is None for s in with_certificate[1:])
+
+
+def test_the_quick_screen_never_hides_what_the_program_finds():
+    # the screen (a one-sided row and rank-deficient two-sided rows) is necessary for separation:
+    # on random small designs, wherever the program finds separation, the screen lets it through
+    from mixedmodels.separation import SeparationCheck, _possible_at_all
+
+    rng = np.random.default_rng(7)
+    found = 0
+    for _ in range(300):
+        n = int(rng.integers(4, 12))
+        X = np.column_stack([np.ones(n), rng.integers(0, 2, n), rng.normal(size=n).round(1)])
+        y = rng.integers(0, 2, n).astype(float)
+        if np.linalg.matrix_rank(X) < 3:
+            continue
+        sep = SeparationCheck(X, np.ones(n), "binomial", "logit")(y)
+        found += sep is not None
+        if sep is not None:
+            assert _possible_at_all(X, y, np.ones(n), "binomial", "logit")
+    assert found > 20

@@ -9,6 +9,7 @@ does). Each random-effects term ``(expr | g)`` becomes a :class:`ReTerm`: the ``
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -144,7 +145,7 @@ def formula_variables(rhs: str, parsed: ParsedFormula | None = None) -> set[str]
     if simple is not None:
         return {t for t in simple if t not in ("0", "1")}
     try:  # names used as variables, as R reads them: Treatment, log and C are columns there
-        return variables(_translate_powers(rhs))
+        return set(_variables(rhs))
     except FormulaError:
         raise
     except Exception as exc:  # formulaic's parse errors carry their own message
@@ -153,6 +154,12 @@ def formula_variables(rhs: str, parsed: ParsedFormula | None = None) -> set[str]
         if parsed is None:
             raise FormulaError(rhs, 0, message) from None
         raise parsed.error(rhs, message) from None
+
+
+@functools.lru_cache(maxsize=512)
+def _variables(rhs: str) -> frozenset[str]:
+    """The variables of an expression (formulaic parses it: a fit asks for the same few often)."""
+    return frozenset(variables(_translate_powers(rhs)))
 
 
 def used_columns(

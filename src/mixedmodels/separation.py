@@ -327,7 +327,26 @@ def detect_separation(
     names : sequence of str, optional
         The coefficients' names (``x1``, ``x2``, ... by default).
     """
+    if not applies(family, link) or not _possible_at_all(X, y, weights, family, link):
+        return None
     return SeparationCheck(X, weights, family, link, names)(y)
+
+
+def _possible_at_all(X: np.ndarray, y: np.ndarray, weights: np.ndarray, family: str, link: str) -> bool:
+    """Whether separation is possible, in a few microseconds: some row is one-sided, and the
+    rows with data on both sides do not pin every direction (their Gram matrix is singular).
+    Rows one-sided alone may be two-sided as copies of one distinct row, so this is a
+    necessary condition of :meth:`SeparationCheck.possible`'s."""
+    side, keep = _sides(np.asarray(y, dtype=float), np.asarray(weights, dtype=float), family, link)
+    if not np.any(keep & (side != 0)):
+        return False
+    X = np.asarray(X, dtype=float)
+    if X.shape[1] == 0:
+        return False
+    two = X[keep & (side == 0)]
+    two = two / np.maximum(np.abs(X[keep]).max(axis=0), 1e-300)
+    eig = np.linalg.eigvalsh(two.T @ two)
+    return bool(eig[0] <= 1e-10 * max(eig[-1], 1e-300))
 
 
 def bounded_offset(X: np.ndarray, sep: Separation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
