@@ -115,7 +115,7 @@ def test_probabilities_near_one_are_named_and_close_to_glmmtmb(b):
 def test_hessian_not_positive_definite_warns_and_gives_no_nan(monkeypatch):
     """Where neither Hessian is usable, vcov falls back to the fixed-theta information with a
     warning naming the Hessian; the SEs are finite."""
-    monkeypatch.setattr(glmm, "checked_hessian", lambda fn, x, f0: (-np.eye(len(x)), np.zeros(len(x))))
+    monkeypatch.setattr(glmm, "checked_hessian", lambda fn, x, f0, **kw: (-np.eye(len(x)), np.zeros(len(x))))
     monkeypatch.setattr(
         glmm, "laplace_hessian", lambda model, x, u: GradientHessian(-np.eye(len(x)), 0.0, 0.0)
     )
@@ -127,7 +127,7 @@ def test_hessian_not_positive_definite_warns_and_gives_no_nan(monkeypatch):
 def test_hessian_not_finite_warns_and_gives_no_nan(monkeypatch):
     """A criterion that fails near the optimum (inf or NaN in the stencil) is named."""
     monkeypatch.setattr(
-        glmm, "checked_hessian", lambda fn, x, f0: (np.full((len(x), len(x)), np.nan), np.zeros(len(x)))
+        glmm, "checked_hessian", lambda fn, x, f0, **kw: (np.full((len(x), len(x)), np.nan), np.zeros(len(x)))
     )
     fit, messages = _fit(_data("15"))
     assert any("is not finite" in m and "Hessian" in m for m in messages)

@@ -21,8 +21,9 @@ stopped at lme4's tolerance), whose curvature differs from the converged criteri
 few percent: the standard errors are then lme4's. The estimates themselves are the converged
 criterion's optimum.
 
-That Hessian is checked (:func:`checked_hessian`): its diagonal again at twice the step (noise
-in the criterion shows as a disagreement), finite, and ``vcov`` positive definite (lme4's rule).
+That Hessian is checked (:func:`checked_hessian`): its diagonal against the sums of two diagonal
+entries that its off-diagonal points give (noise in the criterion shows as a disagreement, at
+no extra evaluation), finite, and ``vcov`` positive definite (lme4's rule).
 Where it fails, the Hessian of the converged criterion from central differences of its
 closed-form gradient (:func:`laplace_hessian`, Richardson-extrapolated, checked for symmetry and
 two steps) stands in; where that fails too, the fixed-theta information (as nAGQ = 0). Either
@@ -199,23 +200,31 @@ def hessian(
 
 
 def checked_hessian(
-    fn_many: Callable[[np.ndarray], np.ndarray], x: np.ndarray, f0: float, delta: float = 1e-4
+    fn_many: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    f0: float,
+    delta: float = 1e-4,
+    free: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`hessian` at ``delta`` and, per coordinate, the relative disagreement of its
-    diagonal with the one at ``2 delta`` (``2 d`` more points, in the same call of ``fn_many``).
-    A smooth criterion's two agree to ``delta^2``; noise of size ``e`` in the criterion shows as
-    ``e / delta^2``, which the larger step divides by four: a disagreement beyond
-    :data:`HESSIAN_TOL` says the differences measure noise (or a kink: a variance parameter at
-    0, where the criterion depends on ``|theta|``)."""
+    """:func:`hessian` at ``delta`` and, per coordinate, the relative noise of its diagonal, from
+    the same points. The four points of a pair ``(i, j)`` sum to ``4 f0 + 2 delta^2 (H_ii +
+    H_jj)`` up to ``delta^4``, an estimate of ``H_ii + H_jj`` independent of the diagonal's own
+    points: for a smooth criterion the two agree to ``delta^2``; noise of size ``e`` in the
+    criterion shows as a gap of ``e / delta^2`` (the same for every entry). The largest gap over
+    the pairs of ``free`` coordinates (all by default; a variance parameter at its bound 0 has a
+    kink there), relative to each diagonal entry, is what :data:`HESSIAN_TOL` judges."""
     d = len(x)
-    stencil = _stencil(x, delta)
-    wide = 2.0 * delta * np.eye(d)
-    values = np.asarray(fn_many(np.concatenate([stencil, x + wide, x - wide])), dtype=float)
-    H = _stencil_hessian(values[: len(stencil)], f0, d, delta)
-    fp, fm = values[len(stencil) : len(stencil) + d], values[len(stencil) + d :]
+    values = np.asarray(fn_many(_stencil(x, delta)), dtype=float)
+    H = _stencil_hessian(values, f0, d, delta)
+    first, second = np.tril_indices(d, -1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        wide_diag = (fp - 2 * f0 + fm) / (2.0 * delta) ** 2
-        disagreement = np.abs(np.diag(H) - wide_diag) / np.abs(np.diag(H))
+        pair_sums = (values[2 * d :].reshape(-1, 4).sum(axis=1) - 4.0 * f0) / (2.0 * delta**2)
+        diagonal = np.diag(H)
+        gaps = np.abs(pair_sums - diagonal[first] - diagonal[second])
+        if free is not None:
+            gaps = gaps[free[first] & free[second]]
+        noise = np.inf if np.isnan(gaps).any() else float(np.max(gaps, initial=0.0))
+        disagreement = noise / np.abs(diagonal)
     return H, np.where(np.isnan(disagreement), np.inf, disagreement)
 
 
@@ -397,8 +406,9 @@ def optimum_at(
         u0 = np.repeat(u_opt, len(points), axis=0)
         return batch.agq(points[:, :nt], points[:, nt:], u0, nagq, tol=TIGHT_PIRLS)
 
-    H, disagreement = checked_hessian(agq_many, opt.theta, float(agq_many(opt.theta[None, :])[0]))
-    problem = _hessian_problem(H, disagreement, _free(model, opt.theta), nt)
+    free = _free(model, opt.theta)
+    H, disagreement = checked_hessian(agq_many, opt.theta, float(agq_many(opt.theta[None, :])[0]), free=free)
+    problem = _hessian_problem(H, disagreement, free, nt)
     if problem is None:
         return GlmmOptimum(opt, state, fmin, _beta_block(H, nt), glm, stage1, H)
     what = f"the Hessian of the quadrature criterion over (theta, beta) {problem}"
@@ -452,8 +462,9 @@ def _laplace_vcov(
     the joint PIRLS system's covariance at the optimum (:func:`_fallback_vcov`)."""
     nt = model.layout.ntheta
     f0 = lme4_laplace(model, x[:nt], x[nt:], eta0)
-    H, disagreement = checked_hessian(_lme4_laplace_many(model, eta0), x, f0)
-    problem = _hessian_problem(H, disagreement, _free(model, x), nt)
+    free = _free(model, x)
+    H, disagreement = checked_hessian(_lme4_laplace_many(model, eta0), x, f0, free=free)
+    problem = _hessian_problem(H, disagreement, free, nt)
     if problem is None:
         return _beta_block(H, nt), H, ()
     what = f"the Hessian of the Laplace criterion as lme4 evaluates it {problem}"
