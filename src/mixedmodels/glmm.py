@@ -65,6 +65,7 @@ KEEP_THETA_STATES = 16  # a Hessian stencil's distinct theta, for a few theta en
 SMALL_SCHUR = 1000  # a Schur complement of fewer columns is factored faster by one BLAS thread
 TIGHT_PIRLS = 1e-14  # PIRLS tolerance where the mode must be exact: gradients, differences
 HESSIAN_STEP = 1e-4  # gradient_hessian's step, relative to max(1, |x_i|)
+DERIV12_STEP = 1e-4  # the central differences' step of lme4's Hessian (its deriv12)
 HESSIAN_TOL = 1e-3  # the largest relative asymmetry or disagreement of two steps a Hessian may show
 FALLBACK_TOL = 1e-2  # the same for the gradient's Hessian standing in for lme4's (better than none)
 
@@ -96,6 +97,7 @@ class GlmmOptimum:
     stage1: OptSummary
     hessian: np.ndarray | None
     notes: tuple[str, ...] = ()  # what the user is told about the optimum (the vcov's Hessian)
+    gradient: np.ndarray | None = None  # quadrature: central differences from the Hessian's stencil
 
 
 def theta_states(model: GlmmModel) -> Callable[[np.ndarray], ThetaState]:
@@ -189,7 +191,7 @@ def laplace_function(
 
 
 def hessian(
-    fn_many: Callable[[np.ndarray], np.ndarray], x: np.ndarray, f0: float, delta: float = 1e-4
+    fn_many: Callable[[np.ndarray], np.ndarray], x: np.ndarray, f0: float, delta: float = DERIV12_STEP
 ) -> np.ndarray:
     """Central-difference Hessian at ``x`` (steps ``delta``, lme4's ``deriv12``): ``fn_many``
     evaluates the rows of a (points, d) array, here every point of the stencil in one call,
@@ -203,7 +205,7 @@ def checked_hessian(
     fn_many: Callable[[np.ndarray], np.ndarray],
     x: np.ndarray,
     f0: float,
-    delta: float = 1e-4,
+    delta: float = DERIV12_STEP,
     free: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`hessian` at ``delta`` and, per coordinate, the relative noise of its diagonal, from
@@ -402,18 +404,24 @@ def optimum_at(
     batch = SingleTermBatch(model)  # quadrature is for a single scalar term
     u_opt = state.u.reshape(1, batch.n1, 1)
 
+    last: list[np.ndarray] = []
+
     def agq_many(points: np.ndarray) -> np.ndarray:
         u0 = np.repeat(u_opt, len(points), axis=0)
-        return batch.agq(points[:, :nt], points[:, nt:], u0, nagq, tol=TIGHT_PIRLS)
+        values = batch.agq(points[:, :nt], points[:, nt:], u0, nagq, tol=TIGHT_PIRLS)
+        last[:] = [values]
+        return values
 
     free = _free(model, opt.theta)
     H, disagreement = checked_hessian(agq_many, opt.theta, float(agq_many(opt.theta[None, :])[0]), free=free)
+    d = len(opt.theta)  # the stencil's first points, x +- delta e_i, give the gradient too
+    gradient = (last[0][:d] - last[0][d : 2 * d]) / (2.0 * DERIV12_STEP)
     problem = _hessian_problem(H, disagreement, free, nt)
     if problem is None:
-        return GlmmOptimum(opt, state, fmin, _beta_block(H, nt), glm, stage1, H)
+        return GlmmOptimum(opt, state, fmin, _beta_block(H, nt), glm, stage1, H, gradient=gradient)
     what = f"the Hessian of the quadrature criterion over (theta, beta) {problem}"
     V, note = _fallback_vcov(model, opt.theta, state.u, what)
-    return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, (note,))
+    return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, (note,), gradient)
 
 
 def stage_one(

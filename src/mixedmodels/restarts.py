@@ -166,6 +166,8 @@ def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
     hessian = "the quasi-Newton steps' Hessian" if nagq == 0 else "the Hessian behind vcov"
     if opt.gradient is not None and nagq <= 1 and opt.return_value == "CONVERGED":
         g, source = opt.gradient, "the closed-form gradient at the steps' last point"
+    elif nagq > 1 and optimum.gradient is not None:
+        g, source = optimum.gradient, "central differences (the Hessian's points)"
     else:
         g, source = _glmm_gradient(model, nagq, optimum, scale)
     extra = np.zeros(len(x) - layout.ntheta, dtype=bool)
