@@ -21,6 +21,8 @@ from mixedmodels import glmm, pirls
 from mixedmodels.glmm import GradientHessian, criterion_function, gradient_hessian, laplace_hessian
 
 HERE = Path(__file__).parent
+DATA = HERE / "data"
+HESSIAN_REF = HERE / "reference" / "glmm" / "hessian"
 REF = json.loads((HERE / "reference" / "glmm" / "hessian" / "tiny_probability.json").read_text())
 EXACT = json.loads((HERE / "reference" / "glmm" / "hessian" / "tiny_probability_exact.json").read_text())
 FORMULA = "cbind(k, size - k) ~ x + (1 | g)"
@@ -166,3 +168,17 @@ def test_random_slopes_and_crossed_terms_use_lme4s_hessian():
     assert gh.consistent
     se = np.sqrt(np.diag(2.0 * np.linalg.inv(gh.hessian)))[fit.ntheta :]
     assert np.allclose(se, fit.se.to_numpy(), rtol=0.05)
+
+
+def test_curvatures_of_different_scales_are_not_called_noise():
+    """Contraception (age and age^2 beside dummies: curvatures 1e6 apart): the pairs' fourth-order
+    terms differ from the diagonal's, which is not noise. lme4's Hessian is kept and the SEs
+    are lme4's (a check on the pairs alone sent them to the fallback, 1e-3 off)."""
+    data = pd.read_csv(DATA / "contraception.csv", dtype={"district": str, "livch": str})
+    ref = json.loads((HESSIAN_REF / "contraception.json").read_text())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = mm.glmer(ref["formula"], data, family="binomial")
+    assert not [w for w in caught if "Hessian" in str(w.message)]
+    se = pd.Series(ref["se"])[fit.se.index]
+    assert np.allclose(fit.se.to_numpy(), se.to_numpy(), rtol=1e-4, atol=0)

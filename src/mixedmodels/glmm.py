@@ -22,8 +22,9 @@ few percent: the standard errors are then lme4's. The estimates themselves are t
 criterion's optimum.
 
 That Hessian is checked (:func:`checked_hessian`): its diagonal against the sums of two diagonal
-entries that its off-diagonal points give (noise in the criterion shows as a disagreement, at
-no extra evaluation), finite, and ``vcov`` positive definite (lme4's rule).
+entries that its off-diagonal points give and, where those disagree, against the diagonal at
+twice the step (noise in the criterion shows as a disagreement), finite, and ``vcov`` positive
+definite (lme4's rule).
 Where it fails, the Hessian of the converged criterion from central differences of its
 closed-form gradient (:func:`laplace_hessian`, Richardson-extrapolated, checked for symmetry and
 two steps) stands in; where that fails too, the fixed-theta information (as nAGQ = 0). Either
@@ -208,26 +209,50 @@ def checked_hessian(
     delta: float = DERIV12_STEP,
     free: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`hessian` at ``delta`` and, per coordinate, the relative noise of its diagonal, from
-    the same points. The four points of a pair ``(i, j)`` sum to ``4 f0 + 2 delta^2 (H_ii +
-    H_jj)`` up to ``delta^4``, an estimate of ``H_ii + H_jj`` independent of the diagonal's own
-    points: for a smooth criterion the two agree to ``delta^2``; noise of size ``e`` in the
-    criterion shows as a gap of ``e / delta^2`` (the same for every entry). The largest gap over
-    the pairs of ``free`` coordinates (all by default; a variance parameter at its bound 0 has a
-    kink there), relative to each diagonal entry, is what :data:`HESSIAN_TOL` judges."""
+    """:func:`hessian` at ``delta`` and, per coordinate, the relative disagreement of its
+    diagonal with another estimate (``free``: the coordinates to judge, all by default; a
+    variance parameter at its bound 0 has a kink there).
+
+    First from the same points: the four points of a pair ``(i, j)`` sum to ``4 f0 + 2 delta^2
+    (H_ii + H_jj)`` up to ``delta^4``; noise of size ``e`` in the criterion shows as a gap of
+    ``e / delta^2`` between that and the diagonal. Where every gap is within
+    :data:`HESSIAN_TOL` of the diagonal entries, that is the answer (no evaluation more). Else,
+    since a gap can also be the pair's ``delta^4`` term where curvatures differ in scale, the
+    diagonal is computed again at ``2 delta`` (``2 d`` more points): a smooth criterion's two
+    agree to ``delta^2``, noise shows as ``e / delta^2``."""
     d = len(x)
-    values = np.asarray(fn_many(_stencil(x, delta)), dtype=float)
+    stencil = _stencil(x, delta)
+    values = np.asarray(fn_many(stencil), dtype=float)
     H = _stencil_hessian(values, f0, d, delta)
-    first, second = np.tril_indices(d, -1)
+    diagonal = np.diag(H)
+    judged = np.ones(d, dtype=bool) if free is None else free
+    pairs = _pair_disagreement(values[2 * d :], f0, diagonal, delta, judged)
+    if np.all(pairs[judged] <= HESSIAN_TOL):
+        return H, pairs
+    wide = 2.0 * delta * np.eye(d)
+    far = np.asarray(fn_many(np.concatenate([x + wide, x - wide])), dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pair_sums = (values[2 * d :].reshape(-1, 4).sum(axis=1) - 4.0 * f0) / (2.0 * delta**2)
-        diagonal = np.diag(H)
-        gaps = np.abs(pair_sums - diagonal[first] - diagonal[second])
-        if free is not None:
-            gaps = gaps[free[first] & free[second]]
-        noise = np.inf if np.isnan(gaps).any() else float(np.max(gaps, initial=0.0))
-        disagreement = noise / np.abs(diagonal)
+        wide_diagonal = (far[:d] - 2 * f0 + far[d:]) / (2.0 * delta) ** 2
+        disagreement = np.abs(diagonal - wide_diagonal) / np.abs(diagonal)
     return H, np.where(np.isnan(disagreement), np.inf, disagreement)
+
+
+def _pair_disagreement(
+    pair_values: np.ndarray, f0: float, diagonal: np.ndarray, delta: float, judged: np.ndarray
+) -> np.ndarray:
+    """Per coordinate: the largest gap between a pair's ``H_ii + H_jj`` and the diagonal's, over
+    its pairs with another judged coordinate, relative to ``|H_ii|`` (see :func:`checked_hessian`)."""
+    d = len(diagonal)
+    first, second = np.tril_indices(d, -1)
+    out = np.zeros(d)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sums = (pair_values.reshape(-1, 4).sum(axis=1) - 4.0 * f0) / (2.0 * delta**2)
+        gaps = np.abs(sums - diagonal[first] - diagonal[second])
+        gaps[~(judged[first] & judged[second])] = 0.0
+        np.maximum.at(out, first, gaps)
+        np.maximum.at(out, second, gaps)
+        out = out / np.abs(diagonal)
+    return np.where(np.isnan(out), np.inf, out)
 
 
 def _stencil(x: np.ndarray, delta: float) -> np.ndarray:
