@@ -54,6 +54,7 @@ __all__ = [
     "StandardMap",
     "assess",
     "column_scales",
+    "parameter_scales",
     "scaled_derivatives",
     "theta_scales",
 ]
@@ -174,6 +175,12 @@ def theta_scales(layout, reterms: Sequence) -> np.ndarray:
         rows, _ = _tril_colmajor(k)
         out.append(column_scales(term.z)[rows])
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def parameter_scales(model) -> np.ndarray:
+    """The scale of each of a GLMM's ``(theta, beta)``: :func:`theta_scales`, then each fixed
+    effect's column's (:func:`column_scales`)."""
+    return np.concatenate([theta_scales(model.layout, model.reterms), column_scales(model.X)])
 
 
 def scaled_derivatives(

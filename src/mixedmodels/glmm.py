@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .blas import single_threaded_blas
+from .convergence import parameter_scales
 from .irls import IrlsError, IrlsFit, irls
 from .laplace_gradient import canonical, laplace_gradient
 from .optimize import BOUNDARY_TOL, OptSummary, minimize_theta, polish, snap_to_boundary
@@ -312,15 +313,21 @@ class GradientHessian:
 
 
 def gradient_hessian(
-    grad_many: Callable[[np.ndarray], np.ndarray], x: np.ndarray, step: float = HESSIAN_STEP
+    grad_many: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    step: float = HESSIAN_STEP,
+    scale: np.ndarray | None = None,
 ) -> GradientHessian:
     """The Hessian at ``x`` from central differences of the gradient (see
     :class:`GradientHessian`): ``grad_many`` maps a (points, d) array to the gradients at its
     rows, here the ``4 d`` points ``x +- h_i e_i``, ``x +- h_i e_i / 2`` in one call, with
-    ``h_i = step * max(1, |x_i|)``."""
+    ``h_i = step * max(1, |x_i s_i|) / s_i``: relative steps on the parameters ``x s``
+    (``scale``, 1 by default; a coefficient of a covariate in other units has its steps in
+    those units)."""
     x = np.asarray(x, dtype=float)
     d = len(x)
-    h = step * np.maximum(1.0, np.abs(x))
+    s = np.ones(d) if scale is None else np.asarray(scale, dtype=float)
+    h = step * np.maximum(1.0, np.abs(x * s)) / s
     eye = np.diag(h)
     points = np.concatenate([x + eye, x - eye, x + eye / 2, x - eye / 2])
     g = np.asarray(grad_many(points), dtype=float).reshape(4, d, d)
@@ -335,11 +342,13 @@ def gradient_hessian(
 
 def laplace_hessian(model: GlmmModel, x: np.ndarray, u: np.ndarray) -> GradientHessian:
     """The Hessian of the (converged) Laplace criterion over ``x = (theta, beta)`` from its
-    closed-form gradient (:func:`gradient_hessian`), every PIRLS started from the modes ``u`` at
-    ``x`` and converged tightly: all points at once for a single random-effects term, else one
-    by one. A point where PIRLS fails gives a gradient of NaN (the checks then fail). A variance
-    parameter within a step of its bound 0 makes a kink (the criterion depends on ``|theta|``):
-    there the differences of its coordinate measure the kink, not a curvature."""
+    closed-form gradient (:func:`gradient_hessian`, steps on the parameters scaled by their
+    columns' scales, :func:`~mixedmodels.convergence.parameter_scales`), every PIRLS started
+    from the modes ``u`` at ``x`` and converged tightly: all points at once for a single
+    random-effects term, else one by one. A point where PIRLS fails gives a gradient of NaN (the
+    checks then fail). A variance parameter within a step of its bound 0 makes a kink (the
+    criterion depends on ``|theta|``): there the differences of its coordinate measure the kink,
+    not a curvature."""
     nt = model.layout.ntheta
     if len(model.reterms) == 1:
         batch = SingleTermBatch(model)
@@ -370,7 +379,7 @@ def laplace_hessian(model: GlmmModel, x: np.ndarray, u: np.ndarray) -> GradientH
         def grad_many(points: np.ndarray) -> np.ndarray:
             return np.array([grad_one(p) for p in points])
 
-    return gradient_hessian(grad_many, x)
+    return gradient_hessian(grad_many, x, scale=parameter_scales(model))
 
 
 def _one_by_one(fn: Callable[[np.ndarray], float]) -> Callable[[np.ndarray], np.ndarray]:

@@ -36,6 +36,7 @@ from .convergence import (
     bound_mask,
     column_scales,
     make_check,
+    parameter_scales,
     scaled_derivatives,
     theta_scales,
 )
@@ -282,7 +283,7 @@ def _glmm_restart_setup(model, nagq: int, optimum):
         return fn, layout.lower(), scale, starts, st1
     beta = optimum.opt.theta[nt:]
     fn = criterion_function(model, nagq, st1.beta)[0]
-    scale = np.concatenate([theta_scales(layout, model.reterms), column_scales(model.X)])
+    scale = parameter_scales(model)
     lower = np.concatenate([layout.lower(), np.full(model.p, -np.inf)])
     starts = [
         ("the identity templates", np.concatenate([layout.start(), beta])),
