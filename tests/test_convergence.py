@@ -182,3 +182,14 @@ def test_the_closed_form_newton_gain_of_small_hessians_is_numpys(n):
         eigenvalues, gain = _small_newton(H, g)
         np.testing.assert_allclose(eigenvalues, np.linalg.eigvalsh(H), rtol=1e-10, atol=1e-12)
         assert gain == pytest.approx(0.5 * g @ np.linalg.solve(H, g), rel=1e-10)
+
+
+def test_column_scales_are_the_columns_spread():
+    from mixedmodels.convergence import column_scales
+
+    rng = np.random.default_rng(3)
+    x, far = rng.normal(5, 3, 200), rng.normal(1e7, 2, 200)
+    with_intercept = np.column_stack([np.ones(200), x, far, np.zeros(200)])
+    np.testing.assert_allclose(column_scales(with_intercept), [1.0, x.std(), far.std(), 1.0], rtol=1e-9)
+    without = np.column_stack([x, far])  # no intercept: root mean squares
+    np.testing.assert_allclose(column_scales(without), np.sqrt(np.mean(without**2, axis=0)), rtol=1e-12)

@@ -158,10 +158,18 @@ def column_scales(M: np.ndarray) -> np.ndarray:
     M = np.asarray(M, dtype=float)
     if M.ndim != 2 or M.shape[0] == 0:
         return np.ones(M.shape[1] if M.ndim == 2 else 0)
-    ones = np.all(M == 1.0, axis=0)
-    spread = M.std(axis=0) if ones.any() else np.sqrt(np.mean(M * M, axis=0))
-    spread = np.where(ones | ~np.isfinite(spread) | (spread <= 0), 1.0, spread)
-    return spread
+    n = M.shape[0]
+    means = ((np.ones(n) @ M) / n).tolist()  # two BLAS calls, then a few columns as floats
+    meansqs = (np.einsum("ij,ij->j", M, M) / n).tolist()
+    ones = [m == 1.0 and q == 1.0 for m, q in zip(means, meansqs)]  # mean x = mean x^2 = 1: all 1
+    out = []
+    for j, (m, q) in enumerate(zip(means, meansqs)):
+        var = q - m * m if any(ones) else q
+        if any(ones) and math.isfinite(q) and var <= 1e-6 * q:  # cancelled: from the centred column
+            var = float(np.mean((M[:, j] - m) ** 2))
+        spread = math.sqrt(var) if var > 0 else 0.0
+        out.append(1.0 if ones[j] or not math.isfinite(spread) or spread <= 0 else spread)
+    return np.array(out)
 
 
 def theta_scales(layout, reterms: Sequence) -> np.ndarray:

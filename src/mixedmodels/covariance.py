@@ -54,6 +54,10 @@ class ThetaLayout:
 
     def lower(self) -> np.ndarray:
         """Lower bounds: 0 for diagonal entries, -inf for the rest (a new array)."""
+        return self._lower.copy()
+
+    @cached_property
+    def _lower(self) -> np.ndarray:
         return np.where(self._start == 1.0, 0.0, -np.inf)
 
     @cached_property
