@@ -384,3 +384,15 @@ def test_the_quick_screen_never_hides_what_the_program_finds():
         if sep is not None:
             assert _possible_at_all(X, y, np.ones(n), "binomial", "logit")
     assert found > 20
+
+
+@pytest.mark.parametrize("nagq", [1, 9])
+def test_the_convergence_check_of_separated_and_penalized_fits(nagq):
+    # a separated fit is checked on its reduced design (it crashed on the full one's shape); a
+    # penalized fit on the penalized criterion (quadrature's was judged on the likelihood's:
+    # "not an optimum")
+    separated = quiet(mm.glmer, CBPP, cbpp(separated=True), nagq=nagq)
+    check = separated.check_convergence()
+    assert check.verdict == "optimum" and "period4" not in check.names and "period2" in check.names
+    penalized = quiet(mm.glmer, CBPP, cbpp(), nagq=nagq, fixef_prior=1.0)
+    assert penalized.check_convergence().verdict == "optimum"

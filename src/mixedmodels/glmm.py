@@ -99,7 +99,7 @@ class GlmmOptimum:
     stage1: OptSummary
     hessian: np.ndarray | None
     notes: tuple[str, ...] = ()  # what the user is told about the optimum (the vcov's Hessian)
-    gradient: np.ndarray | None = None  # quadrature: central differences from the Hessian's stencil
+    gradient: np.ndarray | None = None  # the criterion's gradient at the optimum, where known already
 
 
 def theta_states(model: GlmmModel) -> Callable[[np.ndarray], ThetaState]:
@@ -434,28 +434,41 @@ def optimum_at(
     if nagq == 1:  # lme4's vcov: the Hessian of the criterion as lme4 evaluates it
         V, H, notes = _laplace_vcov(model, opt.theta, st1.eta, state.u)
         return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes)
-    # quadrature: all points' modes from the optimum's, converged tightly (no noise in the differences)
-    batch = SingleTermBatch(model)  # quadrature is for a single scalar term
-    u_opt = state.u.reshape(1, batch.n1, 1)
-
-    last: list[np.ndarray] = []
-
-    def agq_many(points: np.ndarray) -> np.ndarray:
-        u0 = np.repeat(u_opt, len(points), axis=0)
-        values = batch.agq(points[:, :nt], points[:, nt:], u0, nagq, tol=TIGHT_PIRLS)
-        last[:] = [values]
-        return values
-
     free = _free(model, opt.theta)
-    H, disagreement = checked_hessian(agq_many, opt.theta, float(agq_many(opt.theta[None, :])[0]), free=free)
-    d = len(opt.theta)  # the stencil's first points, x +- delta e_i, give the gradient too
-    gradient = (last[0][:d] - last[0][d : 2 * d]) / (2.0 * DERIV12_STEP)
+    H, disagreement, gradient = agq_derivatives(model, nagq, opt.theta, state.u, free)
     problem = _hessian_problem(H, disagreement, free, nt)
     if problem is None:
         return GlmmOptimum(opt, state, fmin, _beta_block(H, nt), glm, stage1, H, gradient=gradient)
     what = f"the Hessian of the quadrature criterion over (theta, beta) {problem}"
     V, note = _fallback_vcov(model, opt.theta, state.u, what)
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, (note,), gradient)
+
+
+def agq_derivatives(
+    model: GlmmModel, nagq: int, x: np.ndarray, u: np.ndarray, free: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The quadrature criterion's Hessian at ``x = (theta, beta)`` (:func:`checked_hessian`,
+    ``free`` as there), its disagreement, and the gradient from the same stencil (its first
+    points are ``x +- delta e_i``). Every point's modes start from the optimum's ``u`` and are
+    converged tightly (no noise in the differences)."""
+    nt = model.layout.ntheta
+    batch = SingleTermBatch(model)  # quadrature is for a single scalar term
+    u_opt = np.asarray(u, dtype=float).reshape(1, batch.n1, 1)
+    last: list[np.ndarray] = []
+
+    def agq_many(points: np.ndarray) -> np.ndarray:
+        u0 = np.repeat(u_opt, len(points), axis=0)
+        values = batch.agq(points[:, :nt], points[:, nt:], u0, nagq, tol=TIGHT_PIRLS)
+        if not last:
+            last.append(values)  # the stencil's call (the next is the wider diagonal's, if any)
+        return values
+
+    f0 = float(agq_many(x[None, :])[0])
+    last.clear()
+    H, disagreement = checked_hessian(agq_many, x, f0, free=free)
+    d = len(x)
+    gradient = (last[0][:d] - last[0][d : 2 * d]) / (2.0 * DERIV12_STEP)
+    return H, disagreement, gradient
 
 
 def stage_one(

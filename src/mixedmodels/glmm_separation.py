@@ -16,6 +16,7 @@ import numpy as np
 
 from .glmm import GlmmOptimum, fit_glmm
 from .pirls import GlmmModel
+from .restarts import _named, glmm_check
 from .separation import Separation, bounded_offset, describe, detect_separation
 
 __all__ = ["fit_separated", "model_separation"]
@@ -44,8 +45,9 @@ def fit_separated(
     V[separated, :] = np.nan
     V[:, separated] = np.nan
     x = opt.opt.theta if nagq == 0 else np.concatenate([opt.opt.theta[:nt], beta])
+    check = _named(glmm_check(reduced, nagq, opt), reduced, _reduced_names(N, sep.names))
     optimum = GlmmOptimum(
-        opt=replace(opt.opt, theta=x),
+        opt=replace(opt.opt, theta=x, gradient=None, check=check),  # checked on the reduced design
         state=replace(opt.state, beta=beta),
         criterion=opt.criterion,
         vcov=V,
@@ -54,3 +56,14 @@ def fit_separated(
         hessian=None,
     )
     return optimum, message
+
+
+def _reduced_names(N: np.ndarray, names) -> list[str]:
+    """The reduced design's coefficients (columns ``X N``): a kept coefficient's name where a
+    column of ``N`` selects it, else ``"(combination k)"``."""
+    out = []
+    for k, column in enumerate(N.T):
+        j = int(np.argmax(np.abs(column)))
+        unit = abs(abs(column[j]) - 1.0) < 1e-12 and np.sum(np.abs(column) > 1e-12) == 1
+        out.append(names[j] if unit else f"(combination {k + 1})")
+    return out

@@ -29,18 +29,16 @@ import numpy as np
 
 from .convergence import (
     IMPROVE_TOL,
-    REL_STEP,
     ConvergenceCheck,
     Restart,
     StandardMap,
     bound_mask,
-    column_scales,
     make_check,
     parameter_scales,
     scaled_derivatives,
     theta_scales,
 )
-from .glmm import TIGHT_PIRLS, GlmmOptimum
+from .glmm import GlmmOptimum
 from .optimize import BOUNDARY_TOL, OptSummary, minimize_theta, polish, snap_to_boundary
 
 __all__ = ["checked_glmm", "checked_lmer", "lmer_check", "theta_names"]
@@ -162,15 +160,15 @@ def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
     scale = theta_scales(layout, model.reterms)
     if nagq >= 1:
         names += _fixef_names(model)
-        scale = np.concatenate([scale, column_scales(model.X)])
+        scale = parameter_scales(model)
     H = opt.hessian if nagq == 0 else optimum.hessian
     hessian = "the quasi-Newton steps' Hessian" if nagq == 0 else "the Hessian behind vcov"
-    if opt.gradient is not None and nagq <= 1 and opt.return_value == "CONVERGED":
+    if optimum.gradient is not None:
+        g, source = optimum.gradient, "the gradient known at the optimum (with the Hessian's points)"
+    elif opt.gradient is not None and nagq <= 1 and opt.return_value == "CONVERGED":
         g, source = opt.gradient, "the closed-form gradient at the steps' last point"
-    elif nagq > 1 and optimum.gradient is not None:
-        g, source = optimum.gradient, "central differences (the Hessian's points)"
     else:
-        g, source = _glmm_gradient(model, nagq, optimum, scale)
+        g, source = _glmm_gradient(model, nagq, optimum)
     extra = np.zeros(len(x) - layout.ntheta, dtype=bool)
     at, rotation = bound_mask(layout, x[: layout.ntheta], layout.lower())
     bounds = (np.concatenate([at, extra]), np.concatenate([rotation, extra]))
@@ -178,44 +176,24 @@ def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
     return make_check(names, x, np.asarray(g, dtype=float), scale, H, bounds, optimum.criterion, source)
 
 
-def _glmm_gradient(model, nagq: int, optimum, scale: np.ndarray) -> tuple[np.ndarray, str]:
-    """The criterion's gradient at the optimum, evaluated there, and where it came from."""
+def _glmm_gradient(model, nagq: int, optimum) -> tuple[np.ndarray, str]:
+    """The Laplace criterion's closed-form gradient at the optimum, evaluated there (a
+    quadrature optimum carries its own, :func:`~mixedmodels.glmm.agq_derivatives`)."""
     from .glmm import laplace_function
 
+    if nagq > 1:
+        raise ValueError("a quadrature optimum carries its gradient (GlmmOptimum.gradient)")
     x, state = optimum.opt.theta, optimum.state
     if nagq == 0:
         fg = laplace_function(model, True, state.beta, state.u)[0]
-    elif nagq == 1:
-        fg = laplace_function(model, False, x[model.layout.ntheta :], state.u)[0]
     else:
-        f, g = _agq_gradient(model, nagq, state.u, scale)(x)
-        return (g if np.isfinite(f) else np.full(len(x), np.nan)), "central differences"
+        fg = laplace_function(model, False, x[model.layout.ntheta :], state.u)[0]
     f, g = fg(x)
     return (g if np.isfinite(f) else np.full(len(x), np.nan)), "the closed-form gradient"
 
 
 def _fixef_names(model) -> list[str]:  # replaced by the design's names (:func:`_named`)
     return [f"beta[{j}]" for j in range(model.p)]
-
-
-def _agq_gradient(model, nagq: int, u: np.ndarray, scale: np.ndarray) -> Callable:
-    """``x -> (criterion, gradient)`` of the quadrature criterion (a single scalar term) by
-    central differences on the scaled parameters, all points in one batched PIRLS from the
-    optimum's modes ``u``."""
-    from .pirls_batch import SingleTermBatch
-
-    batch = SingleTermBatch(model)
-    nt = model.layout.ntheta
-
-    def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
-        d = len(x)
-        h = REL_STEP * (np.abs(x * scale) + 0.1) / scale  # steps on x of REL_STEP (|phi| + 0.1)
-        points = np.concatenate([x[None, :], x + np.diag(h), x - np.diag(h)])
-        u0 = np.repeat(u.reshape(1, batch.n1, 1), len(points), axis=0)
-        values = batch.agq(points[:, :nt], points[:, nt:], u0, nagq, tol=TIGHT_PIRLS)
-        return float(values[0]), (values[1 : d + 1] - values[d + 1 :]) / (2.0 * h)
-
-    return fg
 
 
 def checked_glmm(
