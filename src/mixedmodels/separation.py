@@ -181,8 +181,7 @@ class SeparationCheck:
         microseconds a response."""
         two = (gsides == 0).astype(float)
         G = np.einsum("gi,gj,gm->mij", self.Xs, self.Xs, two)
-        eig = np.linalg.eigvalsh(G)
-        return eig[:, 0] <= 1e-10 * np.maximum(eig[:, -1], 1e-300)
+        return _singular(G)
 
     def many(self, Y: np.ndarray) -> list[Separation | None]:
         """The separation of each column of ``Y`` (n, m), or None."""
@@ -345,8 +344,14 @@ def _possible_at_all(X: np.ndarray, y: np.ndarray, weights: np.ndarray, family: 
         return False
     two = X[keep & (side == 0)]
     two = two / np.maximum(np.abs(X[keep]).max(axis=0), 1e-300)
-    eig = np.linalg.eigvalsh(two.T @ two)
-    return bool(eig[0] <= 1e-10 * max(eig[-1], 1e-300))
+    return bool(_singular(two.T @ two))
+
+
+def _singular(G: np.ndarray) -> np.ndarray:
+    """Whether each Gram matrix in ``G`` (..., p, p) is singular: its smallest eigenvalue within
+    1e-10 of its largest (the rows leave a direction free)."""
+    eig = np.linalg.eigvalsh(G)
+    return eig[..., 0] <= 1e-10 * np.maximum(eig[..., -1], 1e-300)
 
 
 def bounded_offset(X: np.ndarray, sep: Separation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
