@@ -172,7 +172,9 @@ class BootstrapResult:
         """
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, not {level}")
-        reps = self.run_off() if parm is None else self.run_off()[list(parm)]
+        reps = self.run_off()
+        if parm is not None:
+            reps = reps[list(parm)]
         t0 = self.t0[reps.columns]
         a = (1 - level) / 2
         if method == "percentile":
@@ -181,9 +183,8 @@ class BootstrapResult:
             lo, hi = 2 * t0 - _quantile(reps, 1 - a), 2 * t0 - _quantile(reps, a)
         elif method == "normal":
             z = stats.norm.ppf(1 - a)
-            kept = self.kept()[reps.columns]
-            center = t0 - (kept.mean() - t0)
-            lo, hi = center - z * kept.std(ddof=1), center + z * kept.std(ddof=1)
+            center, sd = t0 - self.bias()[reps.columns], self.sd()[reps.columns]
+            lo, hi = center - z * sd, center + z * sd
         elif method == "shortest":
             bounds = [_shortest(reps[c].dropna().to_numpy(), level) for c in reps.columns]
             lo = pd.Series([b[0] for b in bounds], index=reps.columns)
