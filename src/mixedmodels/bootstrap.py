@@ -52,7 +52,7 @@ from .newton import minimize_batch
 from .printing import html_block, html_frame, html_lines
 from .progress import progress_bar
 from .results import SINGULAR_TOL, LmerFit
-from .separation import SeparationCheck, family_kind
+from .separation import SeparationCheck, family_kind, separated_mask
 from .simulate import lm_blocks, lmer_blocks
 
 __all__ = ["BootstrapResult", "bootstrap"]
@@ -480,14 +480,8 @@ class _GlmChunk:
                 status.append("separated" if seps[i] is not None else "ok")
         width = len(_as_values(self.statistic(self.fit)))
         rows = [np.full(width, np.nan) if v is None else v for v in values]
-        mask = np.zeros((len(rows), width), dtype=bool)
-        default = self.statistic is bootstrap_statistic
-        for i, sep in enumerate(seps):
-            if sep is not None and status[i] == "separated":
-                if default:
-                    mask[i, [self.fit.names.index(c) for c in sep.coefficients]] = True
-                else:
-                    mask[i] = True
+        column = self.fit.names.index if self.statistic is bootstrap_statistic else None
+        mask = separated_mask(seps, np.array(status) == "separated", width, column)
         return np.array(rows).reshape(len(rows), width), np.array(status), None, mask
 
 

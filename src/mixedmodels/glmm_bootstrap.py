@@ -39,7 +39,7 @@ from .messages import SINGULAR_TOL
 from .pirls import GlmmModel
 from .pirls_batch import SingleTermBatch
 from .quasi_newton import minimize_gradient, minimize_gradient_batch
-from .separation import Separation, SeparationCheck
+from .separation import Separation, SeparationCheck, separated_mask
 
 __all__ = ["GlmerRefits", "glmer_blocks", "glmer_statistic"]
 
@@ -154,7 +154,9 @@ class GlmerRefits:
         status = np.where(
             failed, "failed", np.where(separated, "separated", np.where(singular, "singular", "ok"))
         )
-        return values, status, theta, self._mask(seps, separated, values.shape[1])
+        names = list(self.fit.fixef_names)
+        column = None if self.statistic is not None else (lambda name: self.nt + names.index(name))
+        return values, status, theta, separated_mask(seps, separated, values.shape[1], column)
 
     def separations(self, Y: np.ndarray) -> list[Separation | None]:
         """The separation of each replicate (a column of ``Y``) on the fixed-effects design: the
@@ -167,19 +169,6 @@ class GlmerRefits:
     def separation_check(self) -> SeparationCheck:
         m = self.fit.model
         return SeparationCheck(m.X, m.weights, m.fam.name, m.fam.link.name, self.fit.fixef_names)
-
-    def _mask(self, seps: list, separated: np.ndarray, width: int) -> np.ndarray:
-        """Statistics to leave out: a separated replicate's separated fixed effects (the default
-        statistic), or all of a custom statistic."""
-        mask = np.zeros((len(seps), width), dtype=bool)
-        names = list(self.fit.fixef_names)
-        for i in np.flatnonzero(separated):
-            if self.statistic is None:
-                cols = [self.nt + names.index(c) for c in seps[i].coefficients]
-                mask[i, cols] = True
-            else:
-                mask[i] = True
-        return mask
 
     def _refit_separated(self, y: np.ndarray, sep: Separation) -> np.ndarray | None:
         """A separated replicate's ``(theta, beta)`` with the separated coefficients at the stated

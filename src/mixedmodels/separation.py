@@ -37,6 +37,7 @@ binary logistic regression models. DPhil thesis, University of Oxford.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,7 @@ __all__ = [
     "describe",
     "detect_separation",
     "fit_glm_separated",
+    "separated_mask",
 ]
 
 SEPARATION_BOUND = 10.0  # the separated rows' linear predictor moved this far (link scale)
@@ -301,6 +303,22 @@ def certified(
         return False
     fixed = c + d
     return bool(np.all(side[side != 0] * fixed[side != 0] > 0))
+
+
+def separated_mask(
+    seps: list[Separation | None], flagged: np.ndarray, width: int, column: Callable[[str], int] | None
+) -> np.ndarray:
+    """Which of each replicate's ``width`` statistics are separated estimates: for each
+    ``flagged`` replicate, its separated coefficients' statistics (``column(name)`` their
+    position), or all of them where ``column`` is None (a custom statistic)."""
+    mask = np.zeros((len(seps), width), dtype=bool)
+    for i in np.flatnonzero(flagged):
+        sep = seps[i]
+        if column is None:
+            mask[i] = True
+        elif sep is not None:
+            mask[i, [column(c) for c in sep.coefficients]] = True
+    return mask
 
 
 def detect_separation(
