@@ -23,8 +23,8 @@ from mixedmodels.glmm import GradientHessian, criterion_function, gradient_hessi
 HERE = Path(__file__).parent
 DATA = HERE / "data"
 HESSIAN_REF = HERE / "reference" / "glmm" / "hessian"
-REF = json.loads((HERE / "reference" / "glmm" / "hessian" / "tiny_probability.json").read_text())
-EXACT = json.loads((HERE / "reference" / "glmm" / "hessian" / "tiny_probability_exact.json").read_text())
+REF = json.loads((HESSIAN_REF / "tiny_probability.json").read_text())
+EXACT = json.loads((HESSIAN_REF / "tiny_probability_exact.json").read_text())
 FORMULA = "cbind(k, size - k) ~ x + (1 | g)"
 INTERCEPTS = ["15", "17"]
 

@@ -77,7 +77,6 @@ __all__ = [
     "criterion_function",
     "fit_glmm",
     "gradient_hessian",
-    "hessian",
     "laplace_function",
     "laplace_hessian",
     "laplace_vcov",
@@ -192,17 +191,6 @@ def laplace_function(
     return fg, memo
 
 
-def hessian(
-    fn_many: Callable[[np.ndarray], np.ndarray], x: np.ndarray, f0: float, delta: float = DERIV12_STEP
-) -> np.ndarray:
-    """Central-difference Hessian at ``x`` (steps ``delta``, lme4's ``deriv12``): ``fn_many``
-    evaluates the rows of a (points, d) array, here every point of the stencil in one call,
-    ``x +- delta e_i`` and ``x +- delta e_i +- delta e_j`` for ``j < i``."""
-    d = len(x)
-    values = np.asarray(fn_many(_stencil(x, delta)), dtype=float)
-    return _stencil_hessian(values, f0, d, delta)
-
-
 def checked_hessian(
     fn_many: Callable[[np.ndarray], np.ndarray],
     x: np.ndarray,
@@ -210,9 +198,11 @@ def checked_hessian(
     delta: float = DERIV12_STEP,
     free: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`hessian` at ``delta`` and, per coordinate, the relative disagreement of its
-    diagonal with another estimate (``free``: the coordinates to judge, all by default; a
-    variance parameter at its bound 0 has a kink there).
+    """The central-difference Hessian at ``x`` (steps ``delta``, lme4's ``deriv12``: ``fn_many``
+    evaluates the rows of a (points, d) array, here every point of the stencil in one call,
+    ``x +- delta e_i`` and ``x +- delta e_i +- delta e_j`` for ``j < i``) and, per coordinate,
+    the relative disagreement of its diagonal with another estimate (``free``: the coordinates
+    to judge, all by default; a variance parameter at its bound 0 has a kink there).
 
     First from the same points: the four points of a pair ``(i, j)`` sum to ``4 f0 + 2 delta^2
     (H_ii + H_jj)`` up to ``delta^4``; noise of size ``e`` in the criterion shows as a gap of
@@ -257,7 +247,7 @@ def _pair_disagreement(
 
 
 def _stencil(x: np.ndarray, delta: float) -> np.ndarray:
-    """The points of :func:`hessian`'s stencil: ``x +- delta e_i``, then the pairs."""
+    """The points of :func:`checked_hessian`'s stencil: ``x +- delta e_i``, then the pairs."""
     d = len(x)
     eye = delta * np.eye(d)
     first, second = np.tril_indices(d, -1)
