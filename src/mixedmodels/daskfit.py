@@ -299,7 +299,7 @@ def lmer_dask(
     if na_action not in ("omit", "raise"):
         raise ValueError(f"na_action must be 'omit' or 'raise', not {na_action!r}")
     meta = data._meta
-    columns = used_columns(parsed, meta, weights=weights, offset=offset)
+    columns = used_columns(parsed, meta)
     for what, value in (("weights", weights), ("offset", offset)):
         if value is not None and not isinstance(value, str):
             raise TypeError(

@@ -162,14 +162,12 @@ def _variables(rhs: str) -> frozenset[str]:
     return frozenset(variables(_translate_powers(rhs)))
 
 
-def used_columns(
-    parsed: ParsedFormula, data: pd.DataFrame, *, weights=None, offset=None, contrasts=None
-) -> list[str]:
+def used_columns(parsed: ParsedFormula, data: pd.DataFrame, *, contrasts=None) -> list[str]:
     """The columns of ``data`` the model uses, in the data's order, after the safe-mode gate
-    (:func:`~mixedmodels.safety.admit`: ``weights``, ``offset`` and ``contrasts`` are checked
-    with the formula); a missing or duplicated column is refused by name."""
+    (:func:`~mixedmodels.safety.admit`: ``contrasts`` are checked with the formula); a missing
+    or duplicated column is refused by name."""
     check_supported(parsed)
-    admit(parsed, data, weights=weights, offset=offset, contrasts=contrasts)
+    admit(parsed, data, contrasts=contrasts)
     needed = {parsed.response} if parsed.response in data.columns else set()
     if not needed:
         needed |= formula_variables(parsed.response, parsed)
@@ -673,12 +671,11 @@ def build_design(
     ``residual=False`` (a GLMM) allows a grouping factor with a level per observation.
     """
     named = [v for v in (weights, offset) if isinstance(v, str)]  # polars: convert only these columns
-    arguments = {"weights": weights, "offset": offset, "contrasts": contrasts}
-    data = as_pandas(data, lambda schema: used_columns(parsed, schema, **arguments) + named)
+    data = as_pandas(data, lambda schema: used_columns(parsed, schema, contrasts=contrasts) + named)
     for col, spec in (contrasts or {}).items():
         if isinstance(spec, str) and spec.removeprefix("contr.") not in CONTRASTS:
             contrast_object(col, spec, 0)
-    columns = used_columns(parsed, data, **arguments)
+    columns = used_columns(parsed, data, contrasts=contrasts)
     data = model_columns(data, columns + named, _grouping_only(parsed))
     plain_rows = weights is None and offset is None and not parsed.offsets
     if not contrasts and plain_rows and residual and na_action in ("omit", "raise"):

@@ -198,7 +198,7 @@ def response_design(
     DataError
         A response that cannot be read, or missing values in it with ``na_action="raise"``.
     """
-    admit(parsed, data, weights=weights, offset=offset, contrasts=contrasts)  # before anything is evaluated
+    admit(parsed, data, contrasts=contrasts)  # before anything is evaluated
     unique_columns(data, response_columns(parsed))
     used = [parsed.response] if parsed.response in data.columns else response_columns(parsed)
     data = model_columns(data, used, ())

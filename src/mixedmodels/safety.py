@@ -457,15 +457,13 @@ def _check_contrasts(contrasts) -> None:
             raise TypeError(f"contrasts for {key!r}: a coding's name ('sum') or a matrix, not {kind}")
 
 
-def check_safe(
-    parsed: ParsedFormula, data: pd.DataFrame, *, weights=None, offset=None, contrasts=None
-) -> None:
+def check_safe(parsed: ParsedFormula, data: pd.DataFrame, *, contrasts=None) -> None:
     """Refuse a model with anything but columns, numbers, arithmetic and allowed calls.
 
     Every expression that an evaluator will read (:func:`expression_slots`: the response, the
     fixed part, the offsets, the random-effects terms and their grouping factors) is checked,
-    and so are the arguments that name columns (``weights=``, ``offset=``) or codings
-    (``contrasts``), before anything is evaluated.
+    and so are the codings (``contrasts``), before anything is evaluated. ``weights=`` and
+    ``offset=`` need none: given as text they name a column, looked up, never evaluated.
 
     Parameters
     ----------
@@ -473,8 +471,6 @@ def check_safe(
         The formula, split into response, fixed part, offsets and random-effects terms.
     data : pandas.DataFrame
         The data (only its column names and types are used).
-    weights, offset : str or array, optional
-        The model's ``weights=`` and ``offset=``.
     contrasts : mapping, optional
         The model's ``contrasts``.
 
@@ -489,11 +485,11 @@ def check_safe(
     _check_contrasts(contrasts)
 
 
-def admit(parsed: ParsedFormula, data: pd.DataFrame, *, weights=None, offset=None, contrasts=None) -> None:
+def admit(parsed: ParsedFormula, data: pd.DataFrame, *, contrasts=None) -> None:
     """The gate every model passes before anything of it is evaluated: :func:`check_safe` when
     ``mixedmodels.options.safe_formulas`` is on, nothing otherwise."""
     if options.safe_formulas:
-        check_safe(parsed, data, weights=weights, offset=offset, contrasts=contrasts)
+        check_safe(parsed, data, contrasts=contrasts)
 
 
 def guard(rhs: str, frame: pd.DataFrame) -> None:
