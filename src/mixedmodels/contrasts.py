@@ -32,6 +32,8 @@ from formulaic.transforms.contrasts import (
     TreatmentContrasts,
 )
 
+from .formula import split_arguments
+
 __all__ = ["CONTRASTS", "contrast_object", "r_column_name", "sum_coded_matrix"]
 
 CONTRASTS = {
@@ -103,31 +105,11 @@ def r_column_name(name: str, codings: Mapping[str, tuple[str, list[str]]]) -> st
 
 
 # ------------------------------------------------------------------ every factor sum-coded
-def _split_arguments(inner: str) -> list[str]:
-    """The top-level comma-separated arguments of a call's text (brackets and quotes respected)."""
-    parts, depth, quote, current = [], 0, "", ""
-    for ch in inner:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'\"`":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(current)
-            current = ""
-            continue
-        current += ch
-    return [*parts, current]
-
-
 def _uncoded(expr: str) -> str:
     """The factor inside a coding call: ``C(x, contr.sum)`` -> ``x``; anything else as it is."""
     text = expr.strip()
     if text.startswith("C(") and text.endswith(")"):
-        arguments = _split_arguments(text[2:-1])
+        arguments = split_arguments(text[2:-1])
         if arguments and arguments[0].strip():
             return _uncoded(arguments[0])
     return text

@@ -15,7 +15,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["FormulaError", "ParsedFormula", "RandomTerm", "cbind_arguments", "parse_formula"]
+__all__ = [
+    "FormulaError",
+    "ParsedFormula",
+    "RandomTerm",
+    "cbind_arguments",
+    "parse_formula",
+    "split_arguments",
+]
 
 
 class FormulaError(ValueError):
@@ -310,13 +317,24 @@ def cbind_arguments(response: str) -> list[str] | None:
     match = _CBIND.match(response)
     if match is None:
         return None
-    args, depth, current = [], 0, ""
-    for ch in match.group("args"):
-        depth += ch in "([{"
-        depth -= ch in ")]}"
-        if ch == "," and depth == 0:
-            args.append(current.strip())
+    return [arg.strip() for arg in split_arguments(match.group("args"))]
+
+
+def split_arguments(inner: str) -> list[str]:
+    """The top-level comma-separated arguments of a call's text (brackets and quotes respected)."""
+    parts, depth, quote, current = [], 0, "", ""
+    for ch in inner:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"`":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(current)
             current = ""
-        else:
-            current += ch
-    return args + [current.strip()]
+            continue
+        current += ch
+    return [*parts, current]
