@@ -24,7 +24,7 @@ The verdict is
   largest.
 
 Where it is not ``"optimum"``, the fit is restarted from a few starts
-(:func:`mixedmodels.restarts.checked_lmer`, :func:`mixedmodels.restarts.checked_glmm`) by
+(:func:`mixedmodels.restarts.checked_lmer`, :func:`mixedmodels.glmm_restarts.checked_glmm`) by
 BOBYQA and Newton steps, all on scaled parameters, and the best point is kept; a restart that
 lowers the criterion by more than ``IMPROVE_TOL`` is reported in the fit's messages, and a fit
 still "not an optimum" after its restarts is reported too (and ``fit.converged`` is False).

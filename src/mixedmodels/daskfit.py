@@ -42,8 +42,9 @@ from .design import (
     response_values,
     used_columns,
 )
-from .engine import aliased_notes, check_memory, fit_model
+from .engine import aliased_notes, fit_model
 from .formula import ParsedFormula
+from .memory import check_memory
 from .options import format_bytes, options
 from .pls import PLS, CrossProducts, cross_products, symmetric
 from .results import LmerFit

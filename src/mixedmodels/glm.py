@@ -39,7 +39,6 @@ import pandas as pd
 from scipy import stats
 
 from .design import Design, drop_aliased
-from .engine import check_rows_memory
 from .families import Family, Initialized
 from .formula import ParsedFormula, parse_formula
 from .frames import as_pandas, check_frame
@@ -47,6 +46,7 @@ from .glm_families import glm_family, has_dispersion
 from .glm_printing import glm_summary, glm_summary_html
 from .glm_response import degenerate_response, response_design
 from .irls import IrlsFit, irls
+from .memory import check_rows_memory
 from .messages import warn
 from .rformula import r_keywords
 from .separation import Separation, detect_separation, family_kind, fit_glm_separated

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .daskfit import is_dask_frame
 from .design import DataError
-from .engine import aliased_notes, check_glmm_memory
+from .engine import aliased_notes
 from .families import Family, Initialized
 from .families import family as make_family
 from .formula import FormulaError, parse_formula
@@ -23,11 +23,12 @@ from .frames import check_frame
 from .glm_response import cbind_arguments, degenerate_response, response_design
 from .glmm import fit_glmm
 from .glmm_prior import fit_glmm_prior, prior_sd
+from .glmm_restarts import checked_glmm
 from .glmm_results import GlmerFit
 from .glmm_separation import fit_separated, model_separation
+from .memory import check_glmm_memory
 from .messages import SINGULAR_TOL, warn
 from .pirls import GlmmModel
-from .restarts import checked_glmm
 from .rformula import r_keywords
 
 __all__ = ["glmer"]
@@ -159,7 +160,7 @@ def _optimum(
     """The optimum, the separation of the fixed effects (or None) and its notes: with a prior, the
     penalized fit (:mod:`~mixedmodels.glmm_prior`); else separated coefficients held at the
     stated bound (:mod:`~mixedmodels.glmm_separation`); else the fit, with ``check`` its
-    convergence check and the restarts it calls for (:func:`~mixedmodels.restarts.checked_glmm`)."""
+    convergence check and the restarts it calls for (:func:`~mixedmodels.glmm_restarts.checked_glmm`)."""
     sep = model_separation(model, names)
     if sd is not None:
         notes = []

@@ -150,9 +150,9 @@ class GlmerFit:
         for (:mod:`mixedmodels.convergence`). A refit is checked now (no restarts)."""
         if self.optimum.opt.check is not None:
             return self.optimum.opt.check
-        from .restarts import _named, glmm_check
+        from .glmm_restarts import glmm_check, named_check
 
-        return _named(glmm_check(self.model, self.nagq, self.optimum), self.model, self.fixef_names)
+        return named_check(glmm_check(self.model, self.nagq, self.optimum), self.model, self.fixef_names)
 
     @cached_property
     def singular(self) -> bool:

@@ -15,8 +15,8 @@ from dataclasses import replace
 import numpy as np
 
 from .glmm import GlmmOptimum, fit_glmm
+from .glmm_restarts import glmm_check, named_check
 from .pirls import GlmmModel
-from .restarts import _named, glmm_check
 from .separation import Separation, bounded_offset, describe, detect_separation
 
 __all__ = ["fit_separated", "model_separation"]
@@ -45,7 +45,7 @@ def fit_separated(
     V[separated, :] = np.nan
     V[:, separated] = np.nan
     x = opt.opt.theta if nagq == 0 else np.concatenate([opt.opt.theta[:nt], beta])
-    check = _named(glmm_check(reduced, nagq, opt), reduced, _reduced_names(N, sep.names))
+    check = named_check(glmm_check(reduced, nagq, opt), reduced, _reduced_names(N, sep.names))
     optimum = GlmmOptimum(
         opt=replace(opt.opt, theta=x, gradient=None, check=check),  # checked on the reduced design
         state=replace(opt.state, beta=beta),

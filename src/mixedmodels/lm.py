@@ -24,10 +24,10 @@ import pandas as pd
 from scipy import stats
 
 from .design import Design, build_design, drop_aliased
-from .engine import check_rows_memory
 from .formula import ParsedFormula, parse_formula
 from .frames import check_frame
 from .information import InformationCriteria
+from .memory import check_rows_memory
 from .printing import lm_summary, lm_summary_html
 from .rformula import r_keywords
 from .simulate import as_generator, simulate_lm

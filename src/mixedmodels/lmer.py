@@ -14,9 +14,10 @@ import pandas as pd
 
 from .daskfit import is_dask_frame, lmer_dask
 from .design import DataError, build_design
-from .engine import aliased_notes, check_memory, fit_model, model_pls
+from .engine import aliased_notes, fit_model, model_pls
 from .formula import FormulaError, parse_formula
 from .frames import check_frame
+from .memory import check_memory
 from .messages import MixedModelsWarning
 from .results import LmerFit
 from .rformula import r_keywords

@@ -63,10 +63,9 @@ from .covariance import ThetaLayout
 from .design import ReTerm
 from .families import Family
 from .irls import working_response
+from .memory import PAIR_COST
 
 __all__ = ["GlmmModel", "PirlsState", "ThetaState", "WeightedFactor", "agq_deviance", "pirls"]
-
-PAIR_COST = 8.0  # a bincount entry costs about this many multiply-adds of a dense product
 
 
 @dataclass(frozen=True, eq=False)
