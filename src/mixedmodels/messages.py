@@ -29,7 +29,7 @@ def _user_stacklevel() -> int:
     so that a warning names the user's line whichever way it was reached."""
     frame: FrameType | None = sys._getframe(2)
     level = 2
-    package = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(os.path.abspath(sys.modules[__name__.split(".")[0]].__file__ or ""))
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
         frame, level = frame.f_back, level + 1
     return level
