@@ -25,10 +25,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from .separation import Separation
 
 __all__ = ["KINDS", "Fit", "MixedFit", "fit_of"]
 
@@ -44,6 +47,9 @@ class Fit(ABC):
     kind: ClassVar[str]  # the R function that makes this kind of fit
     is_mixed: ClassVar[bool] = False  # random effects (lme4's isLMM or isGLMM)
     is_generalized: ClassVar[bool] = False  # a family and link (glmer, glm), not least squares
+    # the separated fixed effects (infinite estimates) of a glmer or glm fit; None when there
+    # are none, as always for lmer and lm fits (mixedmodels.separation)
+    separation: Separation | None = None
 
     # ---------------------------------------------------------------- estimates
     @property
@@ -73,6 +79,13 @@ class Fit(ABC):
         """The number of observations (R's ``nobs``)."""
 
     @property
+    def aliased(self) -> list[str]:
+        """Columns of the model matrix aliased with earlier ones, which have no estimate (NaN
+        in :attr:`fixef`): an lm or glm fit's, as R's; a mixed model drops them from its design
+        (with a message), so it has none."""
+        return []
+
+    @property
     def is_reml(self) -> bool:
         """Whether the fit maximized the REML criterion (lme4's ``isREML``)."""
         return False
@@ -95,7 +108,13 @@ class Fit(ABC):
         return True
 
     def require_rows(self, what: str) -> None:
-        """Refuse ``what`` when the observations are not in memory (see :attr:`has_rows`)."""
+        """Refuse ``what`` for a model fitted from its cross-products alone (a Dask DataFrame):
+        simulation, refits, profiles, the bootstrap and type III tests need the observations."""
+        if not self.has_rows:
+            raise NotImplementedError(
+                f"{what} needs the observations in memory; this model was fitted to a Dask DataFrame "
+                "from its cross-products. Fit it to a pandas DataFrame (data.compute(), or a sample) for this"
+            )
 
     @abstractmethod
     def simulate_blocks(
@@ -120,6 +139,17 @@ class MixedFit(Fit):
     """A fitted mixed model (``lmer``, ``glmer``): a :class:`Fit` with random effects."""
 
     is_mixed: ClassVar[bool] = True
+    messages: tuple[str, ...]  # what the fit said (convergence, dropped columns), in order
+
+    @property
+    @abstractmethod
+    def objective(self) -> float:
+        """The criterion at the optimum (REML criterion or deviance ``-2 loglik``)."""
+
+    @property
+    @abstractmethod
+    def converged(self) -> bool:
+        """Whether the optimizer converged to a point that passes the convergence check."""
 
     @property
     @abstractmethod

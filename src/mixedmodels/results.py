@@ -377,15 +377,6 @@ class LmerFit(InformationCriteria, MixedFit):
         """Whether the observations are in memory (False for a fit to a Dask DataFrame)."""
         return self.pls.has_rows
 
-    def require_rows(self, what: str) -> None:
-        """Refuse ``what`` for a model fitted from its cross-products alone (a Dask DataFrame):
-        simulation, refits, profiles, the bootstrap and type III tests need the observations."""
-        if not self.has_rows:
-            raise NotImplementedError(
-                f"{what} needs the observations in memory; this model was fitted to a Dask DataFrame "
-                "from its cross-products. Fit it to a pandas DataFrame (data.compute(), or a sample) for this"
-            )
-
     def refit(self, newresponse) -> LmerFit:
         """The same model fitted to a new response (one value per row used in the fit)."""
         from .engine import refit
