@@ -23,11 +23,12 @@ MAX_CLASS_TESTS = 4  # outside the fit classes' own modules, each saying why
 @pytest.fixture(scope="module")
 def fits() -> dict[str, Fit]:
     sleep, cbpp = load("sleepstudy"), load("cbpp")
+    herds = "cbind(incidence, size - incidence) ~ period"
     return {
         "lmer": mm.lmer("Reaction ~ Days + (Days | Subject)", sleep),
-        "glmer": mm.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="binomial"),
+        "glmer": mm.glmer(f"{herds} + (1 | herd)", cbpp, family="binomial"),
         "lm": mm.lm("Reaction ~ Days", sleep),
-        "glm": mm.glm("cbind(incidence, size - incidence) ~ period", cbpp, family="binomial"),
+        "glm": mm.glm(herds, cbpp, family="binomial"),
     }
 
 
@@ -96,6 +97,7 @@ def test_fixef_has_one_name(fits):
     for fit in fits.values():
         assert isinstance(fit.fixef, pd.Series)
         assert fit.fixef.name == "Estimate"
+        assert fit.se.name == "Std. Error"
         assert list(fit.fixef.index) == list(fit.se.index) == list(fit.vcov.index)
 
 

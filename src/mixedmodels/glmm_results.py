@@ -107,7 +107,8 @@ class GlmerFit(MixedFit):
 
     @cached_property
     def se(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self.optimum.vcov)), index=list(self.fixef_names), name="se")
+        """Standard errors of the fixed effects (named "Std. Error", as every fit type's)."""
+        return pd.Series(np.sqrt(np.diag(self.optimum.vcov)), index=list(self.fixef_names), name="Std. Error")
 
     @cached_property
     def zvalues(self) -> pd.Series:

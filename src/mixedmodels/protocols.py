@@ -9,13 +9,13 @@ Two abstract base classes name the parts the rest of the package reads:
 - :class:`MixedFit`, a mixed model (``lmer``, ``glmer``): with ``theta``, the variance
   components, the conditional modes and refits to a new response.
 
-The names keep R's spellings: ``fixef`` (one Series named ``"Estimate"`` on every fit type, as
-R's summary heads the column), ``resid(type=...)`` (R's ``residuals(fit, type)``), ``fitted``,
-``nobs``, ``loglik`` (``logLik``). What a fit *is* is told by the class attributes ``kind``
-(the R function that makes it: ``"lmer"``, ``"glmer"``, ``"lm"``, ``"glm"``), ``is_mixed``
-(lme4's ``isLMM || isGLMM``), ``is_generalized`` (a family other than the Gaussian's with the
-identity link fitted by least squares: ``glmer`` and ``glm`` fits, whatever their family) and
-the property ``is_reml`` (lme4's ``isREML``).
+The names keep R's spellings: ``fixef`` and ``se`` (Series named ``"Estimate"`` and
+``"Std. Error"`` on every fit type, as R's summaries head the columns), ``resid(type=...)``
+(R's ``residuals(fit, type)``; the older ``residuals`` stays as it was on each type),
+``fitted``, ``nobs``, ``loglik`` (``logLik``). What a fit *is* is told by the class attributes
+``kind`` (the R function that makes it: ``"lmer"``, ``"glmer"``, ``"lm"``, ``"glm"``),
+``is_mixed`` (lme4's ``isLMM || isGLMM``), ``is_generalized`` (a family and link: ``glmer`` and
+``glm`` fits, whatever their family) and the property ``is_reml`` (lme4's ``isREML``).
 
 :func:`fit_of` is the one test of a fit's kind that shared code makes (a function that takes
 only some kinds refuses the others with its own message).
@@ -61,7 +61,7 @@ class Fit(ABC):
     @property
     @abstractmethod
     def se(self) -> pd.Series:
-        """Standard errors of the fixed effects."""
+        """Standard errors of the fixed effects, named ``"Std. Error"``."""
 
     @property
     @abstractmethod
