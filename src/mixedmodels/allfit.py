@@ -21,6 +21,7 @@ import pandas as pd
 from scipy.optimize import Bounds, minimize
 
 from .optimize import minimize_theta
+from .protocols import MixedFit
 from .quasi_newton import minimize_gradient
 from .restarts import theta_names
 
@@ -90,15 +91,11 @@ def allfit(fit, tol: float = 1e-4, se_tol: float = 0.01) -> AllFit:
     -------
     AllFit
     """
-    from .daskfit import DaskLmerFit
-    from .glmm_results import GlmerFit
-    from .results import LmerFit
-
-    if isinstance(fit, DaskLmerFit):
-        raise TypeError("allfit refits in memory: fit the model to a pandas DataFrame (compute() it) first")
-    if not isinstance(fit, (LmerFit, GlmerFit)):
+    if not isinstance(fit, MixedFit):
         raise TypeError(f"allfit takes an lmer or glmer fit, not {type(fit).__name__}")
-    problem = _lmer_problem(fit) if isinstance(fit, LmerFit) else _glmer_problem(fit)
+    if not fit.has_rows:  # a Dask fit: its cross-products only
+        raise TypeError("allfit refits in memory: fit the model to a pandas DataFrame (compute() it) first")
+    problem = _glmer_problem(fit) if fit.is_generalized else _lmer_problem(fit)
     fn, start, lower, fg, estimates, names = problem
     rows, thetas, fixefs = {}, {}, {}
     rows["fit"] = (float(fit.objective), bool(fit.converged), np.nan, np.nan, "; ".join(fit.messages))

@@ -42,8 +42,8 @@ from .blas import single_threaded_blas
 from .cluster import map_on_client
 from .covariance import sdcor_from_theta
 from .engine import refit
-from .glm import GlmFit, bootstrap_statistic, glm_blocks
-from .glmm_bootstrap import GlmerRefits, glmer_blocks, glmer_statistic
+from .glm import GlmFit, bootstrap_statistic
+from .glmm_bootstrap import GlmerRefits, glmer_statistic
 from .glmm_results import GlmerFit
 from .irls import IrlsError
 from .lm import LmFit
@@ -51,9 +51,9 @@ from .messages import warn
 from .newton import minimize_batch
 from .printing import html_block, html_frame, html_lines
 from .progress import progress_bar
+from .protocols import fit_of
 from .results import SINGULAR_TOL, LmerFit
 from .separation import SeparationCheck, family_kind, separated_mask
-from .simulate import lm_blocks, lmer_blocks
 
 __all__ = ["BootstrapResult", "bootstrap"]
 
@@ -251,26 +251,54 @@ def _default_lmer_statistic(fit: LmerFit, theta, sigma, beta) -> np.ndarray:
     return np.column_stack([sdcor_from_theta(fit.pls.layout, theta, sigma), sigma, beta])
 
 
-def _statistic_names(fit: LmerFit | LmFit | GlmFit | GlmerFit) -> list[str]:
-    if isinstance(fit, GlmerFit):
-        return [*fit.varpar_names, *fit.fixef_names]
-    if isinstance(fit, GlmFit):
-        return [str(n) for n in bootstrap_statistic(fit).index]
-    if isinstance(fit, LmFit):
-        return [*fit.names, "sigma"]
-    return [*fit.varpar_names, "sigma", *fit.fixef_names]
-
-
-def _original_statistic(fit: LmerFit | LmFit | GlmFit | GlmerFit) -> np.ndarray:
-    if isinstance(fit, GlmerFit):
-        return glmer_statistic(fit, fit.theta[None], fit.beta[None])[0]
-    if isinstance(fit, GlmFit):
-        return bootstrap_statistic(fit).to_numpy()
-    if isinstance(fit, LmFit):
-        return np.append(fit.coef.to_numpy(), fit.sigma)
+def _lmer_original(fit: LmerFit) -> np.ndarray:
     return _default_lmer_statistic(
         fit, fit.opt.theta[None], np.array([fit.sigma]), fit.fixef.to_numpy()[None]
     )[0]
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """How the replicates of one kind of fit are refitted, and the default statistic (its
+    names and its value on the original fit) that the refits collect.
+
+    ``engine(fit, statistic)`` makes the refit engine (``statistic`` None for the default);
+    the responses come from the fit itself (:meth:`~mixedmodels.protocols.Fit.simulate_blocks`).
+    """
+
+    engine: Callable[..., Refits]
+    names: Callable[..., list[str]]
+    original: Callable[..., np.ndarray]
+
+
+def _glmer_engine(fit: GlmerFit, statistic: Callable | None) -> GlmerRefits:
+    flat = None if statistic is None else (lambda f: _as_values(statistic(f)))
+    return GlmerRefits(fit, flat, CHUNK, LARGE_CHUNK)
+
+
+# the kinds of fit a bootstrap refits (``fit.kind``), registered once
+_KINDS: dict[str, _Kind] = {
+    "lmer": _Kind(
+        lambda fit, statistic: _LmerChunk(fit, statistic),
+        lambda fit: [*fit.varpar_names, "sigma", *fit.fixef_names],
+        _lmer_original,
+    ),
+    "glmer": _Kind(
+        _glmer_engine,
+        lambda fit: [*fit.varpar_names, *fit.fixef_names],
+        lambda fit: glmer_statistic(fit, fit.theta[None], fit.beta[None])[0],
+    ),
+    "lm": _Kind(
+        lambda fit, statistic: _LmChunk(fit, statistic),
+        lambda fit: [*fit.names, "sigma"],
+        lambda fit: np.append(fit.coef.to_numpy(), fit.sigma),
+    ),
+    "glm": _Kind(
+        lambda fit, statistic: _GlmChunk(fit, statistic),
+        lambda fit: [str(n) for n in bootstrap_statistic(fit).index],
+        lambda fit: bootstrap_statistic(fit).to_numpy(),
+    ),
+}
 
 
 # --------------------------------------------------------------------------- refits
@@ -624,41 +652,23 @@ def bootstrap(
     -------
     BootstrapResult
     """
-    if not isinstance(fit, (LmerFit, LmFit, GlmFit, GlmerFit)):
+    if not fit_of(fit, *_KINDS):
         raise TypeError(
             f"bootstrap needs a fit from mm.lmer, mm.glmer, mm.lm or mm.glm, not {type(fit).__name__}"
         )
-    if isinstance(fit, LmerFit):
-        fit.require_rows("bootstrap")
+    fit.require_rows("bootstrap")
     nsim = int(nsim)
     if nsim < 1:
         raise ValueError(f"nsim must be at least 1, not {nsim}")
-    engine: _LmerChunk | _LmChunk | _GlmChunk | GlmerRefits
-    if isinstance(fit, GlmerFit):
-        flat = None if statistic is None else (lambda f: _as_values(statistic(f)))
-        engine = GlmerRefits(fit, flat, CHUNK, LARGE_CHUNK)
+    kind = _KINDS[fit.kind]
+    engine = kind.engine(fit, statistic)
 
-        def blocks(rng, m, block):
-            return glmer_blocks(fit, m, use_u, rng, block)
-    elif isinstance(fit, GlmFit):
-        engine = _GlmChunk(fit, statistic)
-
-        def blocks(rng, m, block):
-            return glm_blocks(fit, m, rng, block)
-    elif isinstance(fit, LmFit):
-        engine = _LmChunk(fit, statistic)
-
-        def blocks(rng, m, block):
-            return lm_blocks(fit, m, rng, block)
-    else:
-        engine = _LmerChunk(fit, statistic)
-
-        def blocks(rng, m, block):
-            return lmer_blocks(fit, m, use_u, rng, block)
+    def blocks(rng, m, block):
+        return fit.simulate_blocks(m, rng, block, use_u)
 
     names: list[str] | None
     if statistic is None:
-        names, t0 = _statistic_names(fit), _original_statistic(fit)
+        names, t0 = kind.names(fit), kind.original(fit)
     else:
         original = statistic(fit)
         names, t0 = _names_of(original), _as_values(original)

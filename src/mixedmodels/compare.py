@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -34,8 +35,6 @@ from .results import LmerFit
 
 __all__ = ["Comparison", "compare"]
 
-# the R function that makes each kind of fit: the table's column labels
-_LABELS: dict[type, str] = {LmerFit: "lmer", GlmerFit: "glmer", LmFit: "lm", GlmFit: "glm"}
 NSIM = {"lmer": 10_000, "glmer": 2_000}  # default bootstrap replicates each way
 FAMILIES = ("binomial", "poisson")
 FAR_OUT = 10  # a replicate this many standard errors from the estimate is far out in a tail
@@ -60,12 +59,12 @@ class Comparison:
     @property
     def labels(self) -> tuple[str, str]:
         """The R functions of the two fits, ``("lmer", "lm")`` or ``("glmer", "glm")``."""
-        return _LABELS[type(self.mixed)], _LABELS[type(self.fixed)]
+        return self.mixed.kind, self.fixed.kind
 
     @property
     def generalized(self) -> bool:
         """Whether the models are a GLMM and a GLM."""
-        return isinstance(self.mixed, GlmerFit)
+        return self.mixed.is_generalized
 
     @cached_property
     def table(self) -> pd.DataFrame:
@@ -99,7 +98,7 @@ class Comparison:
         fits that separate it (``["glmer", "glm"]``)."""
         out: dict[str, list[str]] = {}
         for fit, label in zip((self.mixed, self.fixed), self.labels):
-            sep = getattr(fit, "separation", None)
+            sep = fit.separation
             for term in sep.coefficients if sep is not None else ():
                 if term in self.terms:
                     out.setdefault(term, []).append(label)
@@ -124,7 +123,7 @@ class Comparison:
 
     def _separated_sentence(self, term: str, fits: list[str]) -> str:
         """The sentence for a separated term: nothing to compare."""
-        seps = [getattr(f, "separation", None) for f in (self.mixed, self.fixed) if _LABELS[type(f)] in fits]
+        seps = [f.separation for f in (self.mixed, self.fixed) if f.kind in fits]
         sep = next(s for s in seps if s is not None)
         return (
             f"{term}: separated in the data ({sep.kind}, in the {' and '.join(fits)} fit"
@@ -185,8 +184,7 @@ class Comparison:
         )
 
     def _why_generalized(self) -> str:
-        fit = self.mixed
-        assert isinstance(fit, GlmerFit)
+        fit = cast(GlmerFit, self.mixed)  # a generalized comparison's mixed model
         mean = "probability" if fit.family.name == "binomial" else "mean count"
         return (
             f"Why: on the {fit.link} scale the mixed model's intercept is the mean over a population of "
@@ -349,7 +347,7 @@ def compare(
     else:
         mixed = glmer(formula, data, family, link)
         fixed = glm(fixed_formula, frame, family, link, contrasts=contrasts)
-    nsim = NSIM[_LABELS[type(mixed)]] if nsim is None else nsim
+    nsim = NSIM[mixed.kind] if nsim is None else nsim
     new_u = bootstrap(mixed, nsim, use_u=False, seed=seed, progress=progress)
     fixed_u = bootstrap(mixed, nsim, use_u=True, seed=seed, progress=progress)
     profile_ci = mixed.profile(which="beta_", progress=progress).confint(level)

@@ -41,7 +41,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,7 @@ from .design import formula_variables, model_frame, used_columns
 from .frames import as_pandas
 from .lm import LmFit
 from .printing import format_table, html_block, html_lines, html_table, r_format
+from .protocols import fit_of
 from .results import LmerFit
 
 if TYPE_CHECKING:
@@ -153,8 +154,7 @@ def _fit_rows(fit: LmerFit | LmFit) -> pd.DataFrame:
     """The model's columns over the rows used in the fit (unused factor levels dropped)."""
     if fit.data is None:
         raise ValueError("emmeans needs the fit's data (for the factor levels and covariate means)")
-    if isinstance(fit, LmerFit):
-        fit.require_rows("emmeans")
+    fit.require_rows("emmeans")
     parsed = fit.parsed
     data = as_pandas(fit.data, lambda schema: used_columns(parsed, schema))
     columns = used_columns(parsed, data)
@@ -224,9 +224,9 @@ def _expand(values: dict[str, np.ndarray], rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _estimated_names(fit: LmerFit | LmFit) -> list[str]:
-    if isinstance(fit, LmerFit):
-        return list(fit.fixef_names)
-    return [fit.names[j] for j in fit.qr[0]]
+    """The columns with an estimate (all but an lm fit's aliased ones), in their order."""
+    aliased = set(fit.aliased)
+    return [str(n) for n in fit.fixef.index if n not in aliased]
 
 
 def _null_basis(X: np.ndarray, rank: int) -> np.ndarray:
@@ -247,7 +247,8 @@ class _Inference:
 
 
 def _inference(fit: LmerFit | LmFit, ddf: str | None) -> _Inference:
-    if isinstance(fit, LmFit):
+    if not fit.is_mixed:
+        fit = cast(LmFit, fit)
         if ddf is not None:
             raise ValueError(
                 f"ddf={ddf!r} applies to lmer fits; an lm fit's means use its residual degrees of freedom"
@@ -256,6 +257,7 @@ def _inference(fit: LmerFit | LmFit, ddf: str | None) -> _Inference:
         V = fit.vcov.to_numpy()[np.ix_(kept, kept)]
         df_residual = float(fit.df_residual)
         return _Inference(fit.coef.to_numpy()[kept], V, lambda l: df_residual, None)
+    fit = cast(LmerFit, fit)
     method = _ddf_method(ddf)
     beta = fit.fixef.to_numpy()
     if method == "satterthwaite":
@@ -491,7 +493,7 @@ def emmeans(
         For a name that is not a factor of the model's fixed part, an unknown ``ddf`` or a
         ``level`` outside (0, 1).
     """
-    if not isinstance(fit, (LmerFit, LmFit)):
+    if not fit_of(fit, "lmer", "lm"):
         raise TypeError(f"emmeans needs a fit from mm.lmer or mm.lm, not {type(fit).__name__}")
     if not (isinstance(level, (int, float)) and 0 < level < 1):
         raise ValueError(f"level must be between 0 and 1, not {level!r}")

@@ -48,6 +48,7 @@ from .glm_response import degenerate_response, response_design
 from .irls import IrlsFit, irls
 from .memory import check_rows_memory
 from .messages import warn
+from .protocols import Fit
 from .rformula import r_keywords
 from .separation import Separation, detect_separation, family_kind, fit_glm_separated
 from .simulate import as_generator
@@ -172,8 +173,11 @@ def _warn_boundary(fam: Family, mu: np.ndarray) -> None:
 
 
 @dataclass(frozen=True, eq=False)
-class GlmFit:
+class GlmFit(Fit):
     """A generalized linear model fitted by :func:`mixedmodels.glm`.
+
+    The names shared by every fit type are those of :class:`mixedmodels.protocols.Fit`
+    (``fixef`` is :attr:`coef`, R's name for a glm fit's).
 
     Attributes
     ----------
@@ -200,6 +204,9 @@ class GlmFit:
     contrasts: dict
     data: pd.DataFrame | None = None
     separation: Separation | None = None
+
+    kind = "glm"
+    is_generalized = True
 
     # ----------------------------------------------------------------- coefficients
     @property
@@ -229,6 +236,11 @@ class GlmFit:
         beta = np.full(len(self.names), np.nan)
         beta[list(self.kept)] = self.result.beta
         return pd.Series(beta, index=self.names, name="Estimate")
+
+    @property
+    def fixef(self) -> pd.Series:
+        """The coefficients (:attr:`coef`), under the name every fit type shares."""
+        return self.coef
 
     @cached_property
     def vcov_unscaled(self) -> np.ndarray:
@@ -351,7 +363,8 @@ class GlmFit:
         return self._series(self.result.eta, "linear_predictor")
 
     def residuals(self, type: str = "deviance") -> np.ndarray:
-        """Residuals as an array (see :meth:`resid`)."""
+        """Residuals as an array: :meth:`resid`'s values (an alias kept from before :meth:`resid`,
+        the name every fit type shares; a method here, as R's ``residuals(fit, type)``)."""
         fam, y, mu, w = self.family, self.y, self.result.mu, self.prior_weights
         if type == "deviance":
             d = np.maximum(fam.dev_resids(y, mu, w), 0.0)
@@ -410,6 +423,13 @@ class GlmFit:
         return pd.DataFrame(
             Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
         )
+
+    def simulate_blocks(
+        self, nsim: int, rng: np.random.Generator, block: int, use_u: bool = False
+    ) -> Iterator[np.ndarray]:
+        """The responses of :meth:`simulate` (on the family's scale), ``block`` replicates at a
+        time (what the bootstrap refits); ``use_u`` is ignored (no random effects)."""
+        return glm_blocks(self, nsim, rng, block)
 
     def refit(self, y: np.ndarray, separation: Separation | None = None) -> GlmFit:
         """The model fitted to a new response (on the family's scale, the same prior weights),

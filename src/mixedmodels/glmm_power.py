@@ -49,6 +49,7 @@ from .power_results import (
     replicate_pvalues,
     term_columns,
 )
+from .protocols import fit_of
 
 __all__ = ["glmer_power"]
 
@@ -219,7 +220,7 @@ def glmer_power(
     on as many df).
     Returns a PowerResult, or with ``along`` a PowerCurve.
     """
-    if not isinstance(fit, GlmerFit):
+    if not fit_of(fit, "glmer"):
         raise TypeError(f"glmer_power needs a fit from mm.glmer, not {type(fit).__name__}")
     _check(fit, test, int(nsim), alpha)
     cols, values, recorded = term_columns(fit, term, effect, test == "lrt")

@@ -9,6 +9,7 @@ random effects from ``(Lambda'Z'WZ Lambda + I)^{-1}`` at the modes' working weig
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -24,6 +25,7 @@ from .glmm import GlmmOptimum
 from .irls import working_response
 from .messages import SINGULAR_TOL
 from .pirls import GlmmModel, ThetaState, WeightedFactor
+from .protocols import MixedFit
 from .ranef_tables import (
     VARCORR_COLUMNS,
     coef_tables,
@@ -39,8 +41,14 @@ __all__ = ["GlmerFit"]
 
 
 @dataclass(frozen=True, eq=False)
-class GlmerFit:
-    """A fitted GLMM (see the module). Build it with :func:`mixedmodels.glmer`."""
+class GlmerFit(MixedFit):
+    """A fitted GLMM (see the module). Build it with :func:`mixedmodels.glmer`.
+
+    The names shared by every fit type are those of :class:`mixedmodels.protocols.Fit`.
+    """
+
+    kind = "glmer"
+    is_generalized = True
 
     formula: str
     family: Family
@@ -89,7 +97,8 @@ class GlmerFit:
 
     @cached_property
     def fixef(self) -> pd.Series:
-        return pd.Series(self.beta, index=list(self.fixef_names), name="fixef")
+        """Fixed-effects estimates on the link scale (named "Estimate", as every fit type's)."""
+        return pd.Series(self.beta, index=list(self.fixef_names), name="Estimate")
 
     @cached_property
     def vcov(self) -> pd.DataFrame:
@@ -98,7 +107,8 @@ class GlmerFit:
 
     @cached_property
     def se(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self.optimum.vcov)), index=list(self.fixef_names), name="se")
+        """Standard errors of the fixed effects (named "Std. Error", as every fit type's)."""
+        return pd.Series(np.sqrt(np.diag(self.optimum.vcov)), index=list(self.fixef_names), name="Std. Error")
 
     @cached_property
     def zvalues(self) -> pd.Series:
@@ -238,6 +248,16 @@ class GlmerFit:
         r = self.resid("pearson").to_numpy()
         return np.quantile(r, [0, 0.25, 0.5, 0.75, 1]), True
 
+    def simulate_blocks(
+        self, nsim: int, rng: np.random.Generator, block: int, use_u: bool = False
+    ) -> Iterator[np.ndarray]:
+        """Simulated responses on the model's scale (a binomial's proportions), ``block``
+        replicates at a time (:func:`mixedmodels.glmm_bootstrap.glmer_blocks`; what the
+        bootstrap refits)."""
+        from .glmm_bootstrap import glmer_blocks
+
+        return glmer_blocks(self, nsim, use_u, rng, block)
+
     # ---------------------------------------------------------------- output
     def to_dict(self) -> dict:
         """A JSON-ready dict: the lmer schema less sigma, reml and Satterthwaite, plus family,
@@ -280,6 +300,12 @@ class GlmerFit:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary as HTML tables (for notebooks), with the cells of :meth:`summary`."""
+        from .glmm_printing import glmer_summary_html
+
+        return glmer_summary_html(self)
 
     def __repr__(self) -> str:
         return f"<GlmerFit {self.formula!r} {self.family.name}({self.link}) nagq={self.nagq}>"

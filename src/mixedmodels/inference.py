@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -32,13 +33,13 @@ from scipy.linalg import solve_triangular
 from .contrasts import sum_coded_matrix
 from .design import drop_aliased, model_frame, used_columns
 from .frames import as_pandas
-from .glm import GlmFit
 from .glm_anova import DevianceTable, analysis_of_deviance, analysis_of_variance
 from .glmm_results import GlmerFit
 from .lm import LmFit
 from .objective import criterion_function
 from .pls import symmetric
 from .printing import anova_html, anova_text
+from .protocols import fit_of
 from .results import LmerFit
 from .rformula import add_derived
 
@@ -472,8 +473,8 @@ Comparable = LmerFit | LmFit | GlmerFit
 
 def _ml_fit(fit: Comparable) -> Comparable:
     """The fit itself, or for a REML lmer fit its refit by maximum likelihood (glmer fits are ML)."""
-    if isinstance(fit, LmerFit) and fit.reml:
-        return fit.update(reml=False)
+    if fit.is_reml:
+        return cast(LmerFit, fit).update(reml=False)
     return fit
 
 
@@ -500,7 +501,7 @@ def _check_fits(fits: Sequence[Comparable]) -> None:
     if len(fits) < 2:
         raise ValueError("anova needs at least two fitted models to compare")
     for fit in fits:
-        if not isinstance(fit, (LmerFit, LmFit, GlmerFit)):
+        if not fit_of(fit, "lmer", "lm", "glmer"):
             raise TypeError(f"anova compares fits from mm.lmer, mm.lm or mm.glmer, not {type(fit).__name__}")
     _check_glmer_fits(fits)
     if len({fit.nobs for fit in fits}) != 1:
@@ -512,7 +513,7 @@ def _check_fits(fits: Sequence[Comparable]) -> None:
 def _check_glmer_fits(fits: Sequence[Comparable]) -> None:
     """glmer fits are compared only with glmer fits of the same family (their likelihoods differ
     from a Gaussian model's in kind, not only in value)."""
-    glmer = [f for f in fits if isinstance(f, GlmerFit)]
+    glmer = [cast(GlmerFit, f) for f in fits if f.is_generalized]  # lmer, lm and glmer fits here
     if not glmer:
         return
     if len(glmer) != len(fits):
@@ -565,15 +566,15 @@ def anova(*fits, names: list[str] | None = None) -> AnovaTable | DevianceTable:
         Prints as R does; ``.table`` holds the numbers. REML fits are refitted by maximum
         likelihood first, as lme4 does, and the printout says so on its first line.
     """
-    if any(isinstance(f, GlmFit) for f in fits):
-        if not all(isinstance(f, GlmFit) for f in fits):
+    if any(fit_of(f, "glm") for f in fits):
+        if not all(fit_of(f, "glm") for f in fits):
             raise TypeError("anova compares glm fits with glm fits only (an analysis of deviance)")
         return analysis_of_deviance(fits)
-    if all(isinstance(f, LmFit) for f in fits):
+    if all(fit_of(f, "lm") for f in fits):
         return analysis_of_variance(fits)
     _check_fits(fits)
     labels, are_formulas = _labels(fits, names)
-    refitted = any(isinstance(f, LmerFit) and f.reml for f in fits)
+    refitted = any(f.is_reml for f in fits)
     order = sorted(range(len(fits)), key=lambda i: fits[i].npar)
     table = pd.DataFrame(_lrt_rows([_ml_fit(fits[i]) for i in order]), index=[labels[i] for i in order])
     table = table.astype({"npar": "int64", "Df": "Int64"})

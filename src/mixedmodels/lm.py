@@ -15,7 +15,7 @@ where ``n`` counts the observations with non-zero weight.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -29,8 +29,9 @@ from .frames import check_frame
 from .information import InformationCriteria
 from .memory import check_rows_memory
 from .printing import lm_summary, lm_summary_html
+from .protocols import Fit
 from .rformula import r_keywords
-from .simulate import as_generator, simulate_lm
+from .simulate import as_generator, lm_blocks, simulate_lm
 
 __all__ = ["LmFit", "lm"]
 
@@ -80,8 +81,14 @@ def lm(
 
 
 @dataclass(frozen=True, eq=False)
-class LmFit(InformationCriteria):
-    """A linear model fitted by :func:`mixedmodels.lm`."""
+class LmFit(InformationCriteria, Fit):
+    """A linear model fitted by :func:`mixedmodels.lm`.
+
+    The names shared by every fit type are those of :class:`mixedmodels.protocols.Fit`
+    (``fixef`` is :attr:`coef`, R's name for an lm fit's).
+    """
+
+    kind = "lm"
 
     formula: str
     design: Design
@@ -151,6 +158,11 @@ class LmFit(InformationCriteria):
         """Coefficients; NaN for columns aliased with earlier ones."""
         return pd.Series(self._beta, index=self.names, name="Estimate")
 
+    @property
+    def fixef(self) -> pd.Series:
+        """The coefficients (:attr:`coef`), under the name every fit type shares."""
+        return self.coef
+
     @cached_property
     def fitted(self) -> pd.Series:
         kept = self.qr[0]
@@ -161,9 +173,24 @@ class LmFit(InformationCriteria):
 
     @cached_property
     def residuals(self) -> pd.Series:
+        """Response minus fitted values: ``resid("response")`` (an alias kept from before
+        :meth:`resid`, the name every fit type shares)."""
         return pd.Series(
             self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
         )
+
+    def resid(self, type: str = "response") -> pd.Series:
+        """Residuals as R's ``residuals.lm(fit, type)``.
+
+        ``"response"`` and ``"working"``: ``y - fitted``; ``"deviance"`` and ``"pearson"``:
+        ``sqrt(w) (y - fitted)`` (the same without weights).
+        """
+        if type not in ("response", "working", "deviance", "pearson"):
+            raise ValueError(f"type must be 'response', 'working', 'deviance' or 'pearson', not {type!r}")
+        r = self.residuals.to_numpy()
+        if type in ("deviance", "pearson") and self.design.weights is not None:
+            r = r * np.sqrt(self.weights)
+        return pd.Series(r, index=self.residuals.index, name="residuals")
 
     @cached_property
     def rss(self) -> float:
@@ -272,6 +299,13 @@ class LmFit(InformationCriteria):
         return pd.DataFrame(
             Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
         )
+
+    def simulate_blocks(
+        self, nsim: int, rng: np.random.Generator, block: int, use_u: bool = False
+    ) -> Iterator[np.ndarray]:
+        """The responses of :meth:`simulate` (n x nsim), ``block`` replicates at a time (what the
+        bootstrap refits); ``use_u`` is ignored (no random effects)."""
+        return lm_blocks(self, nsim, rng, block)
 
     def to_dict(self) -> dict:
         """JSON-ready results (NaN for aliased coefficients becomes None)."""

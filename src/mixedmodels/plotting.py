@@ -300,23 +300,15 @@ def residual_plot(fit: LmerFit | LmFit | GlmerFit | GlmFit) -> Figure:
 
 def _residuals_and_fitted(fit) -> tuple[np.ndarray, np.ndarray, str, str]:
     """What :func:`residual_plot` shows of ``fit``: x, residuals and the axes' labels."""
-    from .glm import GlmFit
-    from .glmm_results import GlmerFit
-    from .lm import LmFit
-    from .results import LmerFit
+    from .protocols import fit_of
 
-    if isinstance(fit, GlmerFit):
+    if fit_of(fit, "glmer"):
         return _values(fit.fitted), _values(fit.resid("pearson")), "fitted", "Pearson residual"
-    if isinstance(fit, GlmFit):
+    if fit_of(fit, "glm"):
         eta = _values(fit.linear_predictor)
-        return (
-            eta,
-            np.asarray(fit.residuals("deviance"), dtype=float),
-            "linear predictor",
-            "deviance residual",
-        )
-    if isinstance(fit, (LmerFit, LmFit)):
-        return _values(fit.fitted), _values(fit.residuals), "fitted", "residual"
+        return eta, _values(fit.resid("deviance")), "linear predictor", "deviance residual"
+    if fit_of(fit, "lmer", "lm"):
+        return _values(fit.fitted), _values(fit.resid("response")), "fitted", "residual"
     raise TypeError(
         "residual_plot takes a fit of mm.lmer, mm.lm, mm.glmer or mm.glm, "
         f"not {type(fit).__module__}.{type(fit).__name__}"

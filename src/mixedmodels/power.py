@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import replace
+from typing import cast
 
 import numpy as np
 from scipy import stats
@@ -49,6 +50,7 @@ from .power_results import (
     replicate_pvalues,
     term_columns,
 )
+from .protocols import fit_of
 from .results import LmerFit
 from .simulate import lmer_blocks
 
@@ -168,7 +170,7 @@ def _simulated_pvalues(
 
 def _check(fit: LmerFit, test: str, nsim: int, alpha: float) -> None:
     """Refuse arguments that cannot be simulated or tested."""
-    if not isinstance(fit, LmerFit):
+    if not fit_of(fit, "lmer"):
         raise TypeError(f"power needs a fit from mm.lmer, not {type(fit).__name__}")
     fit.require_rows("power")
     if test not in TESTS:
@@ -227,8 +229,9 @@ def power(
     PowerResult or PowerCurve
         A PowerResult without ``along``; a PowerCurve (one result per size) with it.
     """
-    if isinstance(fit, GlmerFit):  # glmer fits: test "z" or "lrt", see mixedmodels.glmm_power
-        return glmer_power(fit, term, effect, nsim, test, alpha, seed, along, sizes, progress)
+    if fit_of(fit, "glmer"):  # glmer fits: test "z" or "lrt", see mixedmodels.glmm_power
+        return glmer_power(cast(GlmerFit, fit), term, effect, nsim, test, alpha, seed, along, sizes, progress)
+    fit = cast(LmerFit, fit)  # or refused by _check
     _check(fit, test, int(nsim), alpha)
     cols, values, recorded = term_columns(fit, term, effect, test == "lrt")
 

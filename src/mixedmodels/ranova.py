@@ -27,6 +27,7 @@ from .formula import RandomTerm
 from .lm import lm
 from .messages import MixedModelsWarning
 from .printing import ranova_html, ranova_text
+from .protocols import fit_of
 from .results import LmerFit
 
 __all__ = ["RanovaTable", "ranova"]
@@ -145,7 +146,7 @@ def ranova(fit: LmerFit, reduce_terms: bool = True) -> RanovaTable:
     RanovaTable
         Prints as lmerTest prints it; ``.table`` holds the numbers.
     """
-    if not isinstance(fit, LmerFit):
+    if not fit_of(fit, "lmer"):
         raise TypeError(f"ranova needs a fit from mm.lmer, not {type(fit).__name__}")
     if fit.data is None:
         raise ValueError("ranova refits the model without each term: it needs the fit's data")

@@ -11,6 +11,7 @@ At the optimum ``theta`` the factor gives ``beta`` and the spherical random effe
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -28,6 +29,7 @@ from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS, Factor
 from .printing import lmer_summary, lmer_summary_html
+from .protocols import MixedFit
 from .ranef_tables import (
     VARCORR_COLUMNS,
     coef_tables,
@@ -37,17 +39,20 @@ from .ranef_tables import (
     varcorr_rows,
     varpar_names,
 )
-from .simulate import as_generator, simulate_lmer
+from .simulate import as_generator, lmer_blocks, simulate_lmer
 
 __all__ = ["LmerFit", "MixedModelsWarning"]
 
 
 @dataclass(frozen=True, eq=False)
-class LmerFit(InformationCriteria):
+class LmerFit(InformationCriteria, MixedFit):
     """A linear mixed model fitted by :func:`mixedmodels.lmer`.
 
-    Estimates are properties computed once, when first asked for.
+    Estimates are properties computed once, when first asked for. The names shared by every
+    fit type are those of :class:`mixedmodels.protocols.Fit`.
     """
+
+    kind = "lmer"
 
     formula: str
     reml: bool
@@ -75,6 +80,11 @@ class LmerFit(InformationCriteria):
     @property
     def nobs(self) -> int:
         return self.pls.n
+
+    @property
+    def is_reml(self) -> bool:
+        """Whether the fit maximized the REML criterion (lme4's ``isREML``)."""
+        return self.reml
 
     @property
     def fixef_names(self) -> tuple[str, ...]:
@@ -256,7 +266,8 @@ class LmerFit(InformationCriteria):
 
     @cached_property
     def residuals(self) -> pd.Series:
-        """Response minus fitted values."""
+        """Response minus fitted values: ``resid("response")`` (an alias kept from before
+        :meth:`resid`, the name every fit type shares)."""
         return pd.Series(
             self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
         )
@@ -361,14 +372,10 @@ class LmerFit(InformationCriteria):
         if self.data is None:
             raise ValueError(f"{what} needs the fit's data; this fit was made without it")
 
-    def require_rows(self, what: str) -> None:
-        """Refuse ``what`` for a model fitted from its cross-products alone (a Dask DataFrame):
-        simulation, refits, profiles, the bootstrap and type III tests need the observations."""
-        if not self.pls.has_rows:
-            raise NotImplementedError(
-                f"{what} needs the observations in memory; this model was fitted to a Dask DataFrame "
-                "from its cross-products. Fit it to a pandas DataFrame (data.compute(), or a sample) for this"
-            )
+    @property
+    def has_rows(self) -> bool:
+        """Whether the observations are in memory (False for a fit to a Dask DataFrame)."""
+        return self.pls.has_rows
 
     def refit(self, newresponse) -> LmerFit:
         """The same model fitted to a new response (one value per row used in the fit)."""
@@ -492,6 +499,13 @@ class LmerFit(InformationCriteria):
         return pd.DataFrame(
             Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
         )
+
+    def simulate_blocks(
+        self, nsim: int, rng: np.random.Generator, block: int, use_u: bool = False
+    ) -> Iterator[np.ndarray]:
+        """The responses of :meth:`simulate` (n x nsim), ``block`` replicates at a time (the
+        same numbers; what the bootstrap refits)."""
+        return lmer_blocks(self, nsim, use_u, rng, block)
 
     # ---------------------------------------------------------------- output
     def to_dict(self) -> dict:
