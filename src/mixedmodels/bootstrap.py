@@ -49,9 +49,9 @@ from .irls import IrlsError
 from .lm import LmFit
 from .messages import warn
 from .newton import minimize_batch
-from .printing import html_block, html_frame, html_lines
 from .progress import progress_bar
 from .results import SINGULAR_TOL, LmerFit
+from .rformat import html_block, html_frame, html_lines
 from .separation import SeparationCheck, family_kind, separated_mask
 from .simulate import lm_blocks, lmer_blocks
 

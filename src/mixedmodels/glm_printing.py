@@ -9,19 +9,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .printing import (
+from .rformat import (
     SIGNIF_LEGEND,
-    _legend_html,
-    _vector_html,
     coef_table_strings,
+    deparse_call,
     format_pvalues,
     format_table,
     html_block,
     html_heading,
     html_lines,
     html_table,
+    legend_html,
+    named_vector_lines,
     r_format,
     signif_stars,
+    vector_html,
     zapsmall,
 )
 
@@ -29,21 +31,6 @@ if TYPE_CHECKING:
     from .glm import GlmFit
 
 __all__ = ["deviance_table_html", "deviance_table_text", "glm_call", "glm_summary", "glm_summary_html"]
-
-WIDTH = 80  # R's getOption("width")
-CUTOFF = 60  # deparse's width.cutoff: a call's line is broken after the argument that passes it
-
-
-def deparse_call(function: str, arguments: Sequence[str]) -> list[str]:
-    """``function(arg1, arg2, ...)`` broken into lines as R's ``deparse`` breaks a call:
-    after an argument's comma once the line is longer than 60 characters, the rest indented."""
-    lines, line = [], f"{function}("
-    for i, arg in enumerate(arguments):
-        line += arg + (", " if i < len(arguments) - 1 else ")")
-        if i < len(arguments) - 1 and len(line) > CUTOFF:
-            lines.append(line)
-            line = "    "
-    return lines + [line]
 
 
 def _family_text(fit: GlmFit) -> str:
@@ -82,18 +69,6 @@ def _deviance_residual_cells(fit: GlmFit) -> dict[str, str]:
         q = np.quantile(resid, [0, 0.25, 0.5, 0.75, 1])
         return dict(zip(["Min", "1Q", "Median", "3Q", "Max"], r_format(zapsmall(q, 5), 4)))
     return dict(zip(_row_labels(fit), r_format(zapsmall(resid, 5), 4)))
-
-
-def named_vector_lines(cells: dict[str, str], gap: int = 2) -> list[str]:
-    """A named vector as ``print.default(print.gap = gap)`` prints it, wrapped at 80 columns."""
-    width = max(len(s) for s in [*cells, *cells.values()])
-    per_line = max(1, WIDTH // (width + gap))
-    names, values = list(cells), list(cells.values())
-    lines = []
-    for lo in range(0, len(names), per_line):
-        lines.append("".join(n.rjust(width) + " " * gap for n in names[lo : lo + per_line]))
-        lines.append("".join(v.rjust(width) + " " * gap for v in values[lo : lo + per_line]))
-    return lines
 
 
 def _stars(p: np.ndarray) -> list[str]:
@@ -161,12 +136,12 @@ def glm_summary_html(fit: GlmFit) -> str:
         html_heading("Call:"),
         html_lines([" ".join(line.strip() for line in glm_call(fit))]),
         html_heading("Deviance Residuals:"),
-        _vector_html(_deviance_residual_cells(fit)),
+        vector_html(_deviance_residual_cells(fit)),
         html_heading(title),
         html_table(cells, header, fit.names),
     ]
     if stars:
-        parts.append(_legend_html())
+        parts.append(legend_html())
     parts.append(html_lines([line for line in _fit_lines(fit) if line]))
     return html_block(parts)
 
@@ -225,5 +200,5 @@ def deviance_table_html(table: pd.DataFrame, formulas: Sequence[str], title: str
         html_table(cells, header, [str(i + 1) for i in range(len(table))]),
     ]
     if stars:
-        parts.append(_legend_html())
+        parts.append(legend_html())
     return html_block(parts)

@@ -7,14 +7,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .printing import (
-    SIGNIF_LEGEND,
-    _groups_line,
-    _random_effects,
-    _scaled_residuals,
+from .lmm_printing import (
     argument_lines,
-    coef_table_strings,
     correlation_block,
+    groups_line,
+    random_effects_block,
+    scaled_residuals_block,
+)
+from .rformat import (
+    SIGNIF_LEGEND,
+    coef_table_strings,
     format_pvalues,
     format_table,
     named_vector,
@@ -74,10 +76,10 @@ def glmer_summary(fit: GlmerFit) -> str:
         "",
         _criterion_block(fit),
         "",
-        _scaled_residuals(fit),  # type: ignore[arg-type]  # the same fields as an LmerFit's
+        scaled_residuals_block(fit),
         "",
-        _random_effects(fit),  # type: ignore[arg-type]
-        _groups_line(fit),  # type: ignore[arg-type]
+        random_effects_block(fit),
+        groups_line(fit),
         "",
         _fixed_effects(fit),
     ]

@@ -28,7 +28,7 @@ from .engine import check_rows_memory
 from .formula import ParsedFormula, parse_formula
 from .frames import check_frame
 from .information import InformationCriteria
-from .printing import lm_summary, lm_summary_html
+from .lm_printing import lm_summary, lm_summary_html
 from .rformula import r_keywords
 from .simulate import as_generator, simulate_lm
 
