@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .rdeparse import model_call
 from .rformat import (
     SIGNIF_LEGEND,
     coef_table_strings,
-    deparse_call,
     format_pvalues,
     format_table,
     html_block,
@@ -40,19 +40,7 @@ def _family_text(fit: GlmFit) -> str:
 
 def glm_call(fit: GlmFit) -> list[str]:
     """The lines of the Call: ``glm(formula = ..., family = ..., data = data, ...)``."""
-    args = [f"formula = {fit.formula}", f"family = {_family_text(fit)}", "data = data"]
-    weights, offset = fit.design.labels
-    if weights is not None:
-        args.append(f"weights = {'weights' if weights == 'given' else weights}")
-    if offset is not None:
-        args.append(f"offset = {'offset' if offset == 'given' else offset}")
-    if fit.contrasts:
-        inner = ", ".join(
-            f'{k} = "contr.{v.removeprefix("contr.")}"' if isinstance(v, str) else f"{k} = <matrix>"
-            for k, v in fit.contrasts.items()
-        )
-        args.append(f"contrasts = list({inner})")
-    return deparse_call("glm", args)
+    return model_call("glm", fit.formula, fit.design.labels, fit.contrasts, _family_text(fit))
 
 
 def _row_labels(fit: GlmFit) -> list[str]:

@@ -10,6 +10,7 @@ import numpy as np
 from .lmm_printing import (
     argument_lines,
     correlation_block,
+    formula_lines,
     groups_line,
     random_effects_block,
     scaled_residuals_block,
@@ -44,7 +45,7 @@ def _heading(fit: GlmerFit) -> list[str]:
     data_line = "   Data: data"
     if fit.design.dropped_rows:
         data_line += f" ({fit.design.dropped_rows} rows with missing values dropped)"
-    lines = [*method, f" Family: {fit.family.name}  ( {fit.link} )", f"Formula: {fit.formula}", data_line]
+    lines = [*method, f" Family: {fit.family.name}  ( {fit.link} )", *formula_lines(fit.formula), data_line]
     if fit.fixef_prior is not None:
         sd = ", ".join(f"{v:g}" for v in fit.fixef_prior)
         lines.append(f"Fixef prior: normal(sd = {sd}) (a penalized fit: blme's fixef.prior)")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .rdeparse import model_call
 from .rformat import (
     SIGNIF_LEGEND,
     coef_table_strings,
@@ -32,17 +33,9 @@ if TYPE_CHECKING:
 __all__ = ["lm_summary", "lm_summary_html"]
 
 
-def _lm_call(fit: LmFit) -> str:
-    args = [f"formula = {fit.formula}", "data = data"]
-    if fit.contrasts:
-        inner = ", ".join(
-            f'{k} = "contr.{v.removeprefix("contr.")}"' if isinstance(v, str) else f"{k} = <matrix>"
-            for k, v in fit.contrasts.items()
-        )
-        args.append(f"contrasts = list({inner})")
-    if fit.design.weights is not None:
-        args.append("weights = weights")
-    return f"lm({', '.join(args)})"
+def _lm_call(fit: LmFit) -> list[str]:
+    """The lines of the Call: as ``deparse`` writes R's ``lm(formula = ..., data = data, ...)``."""
+    return model_call("lm", fit.formula, fit.design.labels, fit.contrasts)
 
 
 def _lm_residual_cells(fit: LmFit) -> tuple[str, dict[str, str]]:
@@ -99,7 +92,7 @@ def _lm_fit_lines(fit: LmFit) -> list[str]:
 
 def lm_summary(fit: LmFit) -> str:
     """The summary of an lm fit in R's ``summary.lm`` layout."""
-    parts = ["", "Call:", _lm_call(fit), "", _lm_residuals(fit), "", _lm_coefficients(fit), ""]
+    parts = ["", "Call:", *_lm_call(fit), "", _lm_residuals(fit), "", _lm_coefficients(fit), ""]
     return "\n".join(parts + _lm_fit_lines(fit))
 
 
@@ -109,7 +102,7 @@ def lm_summary_html(fit: LmFit) -> str:
     coef_title, header, cells = _lm_coefficient_cells(fit)
     parts = [
         html_heading("Call:"),
-        html_lines([_lm_call(fit)]),
+        html_lines([" ".join(line.strip() for line in _lm_call(fit))]),
         html_heading(res_title),
         vector_html(res_cells),
         html_heading(coef_title),

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import pandas as pd
 
+from .rdeparse import deparse, parse_r
 from .rformat import (
     SIGNIF_LEGEND,
+    cat_fill,
     coef_table_strings,
     format_pvalues,
     format_table,
@@ -42,6 +44,7 @@ __all__ = [
     "MixedFitText",
     "argument_lines",
     "correlation_block",
+    "formula_lines",
     "groups_line",
     "lmer_summary",
     "lmer_summary_html",
@@ -182,12 +185,33 @@ def correlation_block(names: Sequence[str], vcov: np.ndarray, max_p: int = 12) -
     return "\nCorrelation of Fixed Effects:\n" + format_table(rows, header, rownames, right=False)
 
 
-def _lmer_heading(fit: LmerFit) -> list[str]:
+def formula_lines(formula: str, one_line: bool = False) -> list[str]:
+    """lme4's "Formula:" line: the deparsed formula after the label, as ``cat(fill = TRUE)``
+    wraps them at 80 columns (a formula past 60 characters is deparsed on several lines).
+
+    Parameters
+    ----------
+    formula : str
+        The model formula as written (R's parse and deparse normalize its spacing).
+    one_line : bool
+        Join the deparsed pieces on one line (for HTML, which wraps by itself).
+    """
+    pieces = deparse(parse_r(formula))
+    if one_line:
+        return [f"Formula: {' '.join(piece.strip() for piece in pieces)}"]
+    return cat_fill(["Formula:", *pieces])
+
+
+def _lmer_heading(fit: LmerFit, one_line: bool = False) -> list[str]:
     method = "REML " if fit.reml else "maximum likelihood  "
     data_line = "   Data: data"
     if fit.design.dropped_rows:
         data_line += f" ({fit.design.dropped_rows} rows with missing values dropped)"
-    lines = [f"Linear mixed model fit by {method}['lmerMod']", f"Formula: {fit.formula}", data_line]
+    lines = [
+        f"Linear mixed model fit by {method}['lmerMod']",
+        *formula_lines(fit.formula, one_line),
+        data_line,
+    ]
     return lines + argument_lines(fit.design.labels)
 
 
@@ -233,7 +257,7 @@ def lmer_summary(fit: LmerFit, ddf: str | None = "Satterthwaite") -> str:
 
 def lmer_summary_html(fit: LmerFit, ddf: str | None = "Satterthwaite") -> str:
     """The summary of an lmer fit as HTML tables, with the same cells as :func:`lmer_summary`."""
-    heading = [line.strip() for line in _lmer_heading(fit)]
+    heading = [line.strip() for line in _lmer_heading(fit, one_line=True)]
     res_title, res_cells = _residual_cells(fit)
     re_header, re_rows = _random_effects_cells(fit)
     fe_title, fe_header, fe_names, fe_cells = _fixed_effects_cells(fit, ddf)

@@ -4,10 +4,11 @@ The formatting follows R's own rules so that printed numbers can be compared wit
 digit for digit: ``format`` of a numeric vector (a common number of decimals, the fewest that
 show every element to ``digits`` significant digits), ``format.pval``, ``printCoefmat`` for
 coefficient tables, ``abbreviate`` for the column labels of a correlation matrix, ``print`` of
-a named vector and of a character matrix, and ``deparse`` of a call. The text of each kind of
-result is written apart (:mod:`~mixedmodels.lmm_printing`, :mod:`~mixedmodels.lm_printing`,
+a named vector and of a character matrix, ``cat(fill = TRUE)`` (R's ``deparse`` of a call and
+a formula is :mod:`~mixedmodels.rdeparse`). The text of each kind of result is written apart
+from these parts: :mod:`~mixedmodels.lmm_printing`, :mod:`~mixedmodels.lm_printing`,
 :mod:`~mixedmodels.glm_printing`, :mod:`~mixedmodels.glmm_printing`,
-:mod:`~mixedmodels.anova_printing`, :mod:`~mixedmodels.diagnostics_printing`) from these parts.
+:mod:`~mixedmodels.anova_printing`, :mod:`~mixedmodels.diagnostics_printing`.
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ import numpy.typing as npt
 import pandas as pd
 
 __all__ = [
-    "CUTOFF",
     "SIGNIF_LEGEND",
     "WIDTH",
+    "cat_fill",
     "coef_table_strings",
-    "deparse_call",
     "format_pvalues",
     "format_table",
     "frame_cells",
@@ -50,7 +50,6 @@ __all__ = [
 ]
 
 WIDTH = 80  # R's getOption("width")
-CUTOFF = 60  # deparse's width.cutoff: a call's line is broken after the argument that passes it
 
 
 def _sig_and_exp(x: float, digits: int) -> tuple[int, int]:
@@ -250,16 +249,18 @@ def zapsmall(x: np.ndarray, digits: int) -> np.ndarray:
     return np.round(x, int(math.floor(decimals + 0.5)))
 
 
-def deparse_call(function: str, arguments: Sequence[str]) -> list[str]:
-    """``function(arg1, arg2, ...)`` broken into lines as R's ``deparse`` breaks a call:
-    after an argument's comma once the line is longer than 60 characters, the rest indented."""
-    lines, line = [], f"{function}("
-    for i, arg in enumerate(arguments):
-        line += arg + (", " if i < len(arguments) - 1 else ")")
-        if i < len(arguments) - 1 and len(line) > CUTOFF:
-            lines.append(line)
-            line = "    "
-    return lines + [line]
+def cat_fill(items: Sequence[str], width: int = WIDTH) -> list[str]:
+    """The lines of R's ``cat(..., fill = TRUE)``: the items separated by a space, a new line
+    begun before an item that would pass ``width`` (the space before it stays at the line's end)."""
+    lines, line = [], ""
+    for i, item in enumerate(items):
+        if i > 0:
+            line += " "
+            if len(line) + len(item) + 1 > width:
+                lines.append(line)
+                line = ""
+        line += item
+    return [*lines, line]
 
 
 def named_vector_lines(cells: dict[str, str], gap: int = 2) -> list[str]:

@@ -1,0 +1,135 @@
+"""The Call: line of the lm and glm summaries and lme4's Formula: line against R's printout
+(tests/reference/calls/, made by make_call_reference.R): ``deparse`` breaks a call past 60
+characters, inside the formula too; the arguments follow the function's formals (lm: weights,
+contrasts, offset; glm: weights, offset, contrasts); a weights or offset column is named; the
+formula's spacing is R's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mixedmodels as mm
+from mixedmodels import datasets
+from mixedmodels.rdeparse import deparse, model_call, parse_r
+
+REFERENCE = json.loads((Path(__file__).parent / "reference" / "calls" / "call_reference.json").read_text())
+LONG = "Reaction ~ Days + I(Days^2) + I(Days^3) + log(Days + 1) + sqrt(Days) + exp(Days/10)"
+SUM = {"Subject": "sum"}
+# each case of the reference as this package's call: function, formula, keyword arguments
+CASES = {
+    "lm_long": (mm.lm, LONG, {}),
+    "lm_longer": (mm.lm, LONG + " + I(Days^4) + I(Days^5) + I(Days^6)", {}),
+    "lm_offset_term": (mm.lm, "Reaction ~ Days + offset(o)", {}),
+    "lm_offset_argument": (mm.lm, "Reaction ~ Days", {"offset": "o"}),
+    "lm_weights": (mm.lm, "Reaction ~ Days", {"weights": "w"}),
+    "lm_weights_offset": (mm.lm, "Reaction ~ Days", {"weights": "w", "offset": "o"}),
+    "lm_contrasts_weights_offset": (
+        mm.lm, "Reaction ~ Days + Subject", {"contrasts": SUM, "weights": "w", "offset": "o"}
+    ),
+    "lm_spacing": (mm.lm, "Reaction~Days*o", {}),
+    "glm_weights_offset_contrasts": (
+        mm.glm, "incidence ~ period + herd",
+        {"family": "poisson", "weights": "size", "offset": "prop", "contrasts": {"herd": "sum"}},
+    ),
+    "glm_spacing": (mm.glm, "cbind(incidence,size-incidence)~period", {"family": "binomial"}),
+    "lmer_long": (mm.lmer, LONG + " + (Days | Subject)", {}),
+    "lmer_spacing": (mm.lmer, "Reaction~Days*o + (1|Subject)", {"weights": "w", "offset": "o"}),
+    "glmer_long": (
+        mm.glmer,
+        "cbind(incidence, size - incidence) ~ period + log(size) + sqrt(size) + I(size/10) + (1 | herd)",
+        {"family": "binomial"},
+    ),
+}  # fmt: skip
+
+
+def _data(name: str):
+    data = datasets.load(name)
+    if name == "sleepstudy":  # the columns the R script adds
+        data["o"] = np.log(data["Days"] + 1)
+        data["w"] = data["Days"] % 3 + 1
+    return data
+
+
+def _fit(case: str):
+    function, formula, kwargs = CASES[case]
+    return function(formula, _data(REFERENCE[case]["data"]), **kwargs)
+
+
+def _heading(lines: list[str]) -> list[str]:
+    """A mixed model's summary up to its first blank line (the method, formula, data, weights)."""
+    return lines[: lines.index("")]
+
+
+def test_every_reference_case_is_run():
+    assert set(CASES) == set(REFERENCE)
+
+
+def _call_block(lines: list[str]) -> list[str]:
+    """The lines after "Call:" up to the next blank line."""
+    start = lines.index("Call:") + 1
+    return lines[start : lines.index("", start)]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.startswith(("lm_", "glm_"))])
+def test_lm_and_glm_call_lines_are_rs(case):
+    got = _call_block(_fit(case).summary().split("\n"))
+    assert got == _call_block(REFERENCE[case]["printed"])
+
+
+@pytest.mark.filterwarnings("ignore::mixedmodels.MixedModelsWarning")  # lmer_long's terms are near collinear
+@pytest.mark.parametrize("case", ["lmer_long", "lmer_spacing", "glmer_long"])
+def test_mixed_model_formula_lines_are_lme4s(case):
+    got = _heading(str(_fit(case)).split("\n"))
+    assert got == _heading(REFERENCE[case]["printed"])
+
+
+def test_html_call_is_on_one_line():
+    html = _fit("lm_longer")._repr_html_()
+    assert "log(Days + 1) + sqrt(Days)" in html and "I(Days^6), data = data)" in html
+
+
+@pytest.mark.parametrize(
+    ("text", "r"),
+    [
+        ("y~a*b", "y ~ a * b"),
+        ("y ~ x**2 + a/b + a:b + a%in%b + a%%b", "y ~ x^2 + a/b + a:b + a %in% b + a%%b"),
+        ("y~-1+x", "y ~ -1 + x"),
+        ("f(x,k=2)", "f(x, k = 2)"),
+        ("x + 1e3 + 100000 + .5 + 2L + 1.50", "x + 1000 + 1e+05 + 0.5 + 2L + 1.5"),
+        ("f('s')", 'f("s")'),
+        ("-2^2", "-2^2"),
+        ("(-1):2", "(-1):2"),
+        ("y ~ (a+b)^2 + I(x>2) + (1|g) + (x||h)", "y ~ (a + b)^2 + I(x > 2) + (1 | g) + (x || h)"),
+        ("`a b` + c", "`a b` + c"),
+        ("x[[1]] + y[2] + z$w", "x[[1]] + y[2] + z$w"),
+    ],
+)
+def test_deparse_normalizes_as_r(text, r):
+    """Each ``r`` is what R 4.2's ``deparse(parse(text = text)[[1]])`` gives."""
+    assert deparse(parse_r(text)) == [r]
+
+
+def test_deparse_breaks_at_operators_past_60_characters():
+    text = "y~a+b+c+d+e+f+g+h+i+j+k+l+m+n+o+p+q+r+s+t+u+v+w+x+yy+zz+aaaaa+bbbbb"
+    assert deparse(parse_r(text)) == [  # R 4.2
+        "y ~ a + b + c + d + e + f + g + h + i + j + k + l + m + n + o + ",
+        "    p + q + r + s + t + u + v + w + x + yy + zz + aaaaa + bbbbb",
+    ]
+
+
+def test_text_that_does_not_parse_is_kept():
+    assert deparse(parse_r("y ~ x[,1] + {")) == ["y ~ x[,1] + {"]
+    assert model_call("lm", "y ~ x", contrasts={"g": np.eye(2)}) == [
+        "lm(formula = y ~ x, data = data, contrasts = list(g = <matrix>))"
+    ]
+
+
+def test_an_array_of_weights_is_named_by_its_argument():
+    assert model_call("glm", "y ~ x", ("given", "given"), family="poisson") == [
+        "glm(formula = y ~ x, family = poisson, data = data, weights = weights, ",
+        "    offset = offset)",
+    ]
