@@ -12,7 +12,7 @@ import pandas as pd
 from .rdeparse import model_call
 from .rformat import (
     SIGNIF_LEGEND,
-    coef_table_strings,
+    coefficient_cells,
     format_pvalues,
     format_table,
     html_block,
@@ -22,7 +22,7 @@ from .rformat import (
     legend_html,
     named_vector_lines,
     r_format,
-    signif_stars,
+    stars_column,
     vector_html,
     zapsmall,
 )
@@ -59,28 +59,14 @@ def _deviance_residual_cells(fit: GlmFit) -> dict[str, str]:
     return dict(zip(_row_labels(fit), r_format(zapsmall(resid, 5), 4)))
 
 
-def _stars(p: np.ndarray) -> list[str]:
-    """Significance stars as R's ``format`` shows them: left-justified to a common width."""
-    marks = [signif_stars(v) for v in p]
-    width = max((len(m) for m in marks), default=0)
-    return [m.ljust(width) for m in marks]
-
-
 def _coefficient_cells(fit: GlmFit) -> tuple[str, list[str], list[list[str]], bool]:
     """Title, header, cells of R's coefficient table (NA rows for aliased columns), and whether
     there are significance stars."""
     coef, se, z, p = (s.to_numpy() for s in (fit.coef, fit.se, fit.zvalues, fit.pvalues))
-    ok = ~np.isnan(coef)
-    stars = bool(np.any(p[ok] < 0.1))
-    cells = [["NA", "NA", "NA", "NA"] + ([""] if stars else []) for _ in coef]
-    shown = coef_table_strings(coef[ok], se[ok], z[ok])
-    pvals = format_pvalues(p[ok], 3)
-    marks = _stars(p[ok])
-    for i, row, pv, mark in zip(np.flatnonzero(ok), shown, pvals, marks):
-        cells[i] = [*row, pv] + ([mark] if stars else [])
+    cells, stars = coefficient_cells(coef, se, z, p)
     letter = "t" if fit.estimates_dispersion else "z"
     header = ["Estimate", "Std. Error", f"{letter} value", f"Pr(>|{letter}|)"] + ([""] if stars else [])
-    nalias = int((~ok).sum())
+    nalias = int(np.isnan(coef).sum())
     title = "Coefficients:" + (f" ({nalias} not defined because of singularities)" if nalias else "")
     return title, header, cells, stars
 
@@ -162,7 +148,7 @@ def deviance_table_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]
     columns.append(pvals)
     stars = bool(np.any(p[ok] < 0.1))
     if stars:
-        marks = iter(_stars(p[ok]))
+        marks = iter(stars_column(p[ok]))
         columns.append([next(marks) if np.isfinite(v) else "" for v in p])
         header.append("")
     return header, [list(row) for row in zip(*columns)], stars

@@ -17,12 +17,10 @@ from .lmm_printing import (
 )
 from .rformat import (
     SIGNIF_LEGEND,
-    coef_table_strings,
-    format_pvalues,
+    coefficient_cells,
     format_table,
     named_vector,
     r_format,
-    signif_stars,
 )
 
 if TYPE_CHECKING:
@@ -61,13 +59,13 @@ def _criterion_block(fit: GlmerFit) -> str:
 
 
 def _fixed_effects(fit: GlmerFit) -> str:
+    """lme4's fixed-effects table (``printCoefmat``: stars and legend when a p-value is below 0.1)."""
     names = list(fit.fixef_names)
-    cells = coef_table_strings(fit.fixef.to_numpy(), fit.se.to_numpy(), fit.zvalues.to_numpy())
-    p = fit.pvalues.to_numpy()
-    pvals = format_pvalues(p, 3)
-    rows = [[c[0], c[1], c[2], pv, signif_stars(pr).ljust(3)] for c, pv, pr in zip(cells, pvals, p)]
-    header = ["Estimate", "Std. Error", "z value", "Pr(>|z|)", ""]
-    return f"Fixed effects:\n{format_table(rows, header, names)}\n---\n{SIGNIF_LEGEND}"
+    estimate, se, z = (s.to_numpy() for s in (fit.fixef, fit.se, fit.zvalues))
+    rows, stars = coefficient_cells(estimate, se, z, fit.pvalues.to_numpy())
+    header = ["Estimate", "Std. Error", "z value", "Pr(>|z|)"] + ([""] if stars else [])
+    text = f"Fixed effects:\n{format_table(rows, header, names)}"
+    return f"{text}\n---\n{SIGNIF_LEGEND}" if stars else text
 
 
 def glmer_summary(fit: GlmerFit) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 from .rdeparse import model_call
 from .rformat import (
     SIGNIF_LEGEND,
-    coef_table_strings,
+    coefficient_cells,
     format_pvalues,
     format_table,
     html_block,
@@ -22,7 +22,6 @@ from .rformat import (
     named_vector,
     r_format,
     signif,
-    signif_stars,
     vector_html,
     zapsmall,
 )
@@ -39,8 +38,11 @@ def _lm_call(fit: LmFit) -> list[str]:
 
 
 def _lm_residual_cells(fit: LmFit) -> tuple[str, dict[str, str]]:
-    resid = fit.residuals.to_numpy()[fit.weights > 0]
-    title = "Weighted Residuals:" if fit.design.weights is not None else "Residuals:"
+    """The residuals' quartiles (all of them when df_residual <= 5), as ``summary.lm`` shows
+    them: weighted, ``sqrt(w) * r`` (0 where the weight is 0), titled so when weights vary."""
+    resid = fit.residuals.to_numpy() * np.sqrt(fit.weights)
+    weighted = fit.design.weights is not None and np.ptp(fit.weights) > 0
+    title = "Weighted Residuals:" if weighted else "Residuals:"
     if fit.df_residual > 5:
         q = np.quantile(resid, [0, 0.25, 0.5, 0.75, 1])
         return title, dict(zip(["Min", "1Q", "Median", "3Q", "Max"], r_format(zapsmall(q, 5), 4)))
@@ -53,25 +55,21 @@ def _lm_residuals(fit: LmFit) -> str:
     return f"{title}\n" + named_vector(cells)
 
 
-def _lm_coefficient_cells(fit: LmFit) -> tuple[str, list[str], list[list[str]]]:
-    """Title, header and cells of R's coefficient table (NA rows for aliased columns)."""
+def _lm_coefficient_cells(fit: LmFit) -> tuple[str, list[str], list[list[str]], bool]:
+    """Title, header and cells of R's coefficient table (NA rows for aliased columns), and
+    whether it has significance stars (only when a p-value is below 0.1, as R)."""
     coef, se, t, p = (s.to_numpy() for s in (fit.coef, fit.se, fit.tvalues, fit.pvalues))
-    ok = ~np.isnan(coef)
-    cells = [["NA", "NA", "NA", "NA", ""] for _ in coef]
-    shown = coef_table_strings(coef[ok], se[ok], t[ok])
-    pvals = format_pvalues(p[ok], 3)
-    for i, row, pv, pr in zip(np.flatnonzero(ok), shown, pvals, p[ok]):
-        cells[i] = [*row, pv, signif_stars(pr)]
-    header = ["Estimate", "Std. Error", "t value", "Pr(>|t|)", ""]
-    nalias = int((~ok).sum())
+    cells, stars = coefficient_cells(coef, se, t, p)
+    header = ["Estimate", "Std. Error", "t value", "Pr(>|t|)"] + ([""] if stars else [])
+    nalias = int(np.isnan(coef).sum())
     title = "Coefficients:" + (f" ({nalias} not defined because of singularities)" if nalias else "")
-    return title, header, cells
+    return title, header, cells, stars
 
 
 def _lm_coefficients(fit: LmFit) -> str:
-    title, header, cells = _lm_coefficient_cells(fit)
+    title, header, cells, stars = _lm_coefficient_cells(fit)
     table = format_table(cells, header, fit.names)
-    return f"{title}\n{table}\n---\n{SIGNIF_LEGEND}"
+    return f"{title}\n{table}" + (f"\n---\n{SIGNIF_LEGEND}" if stars else "")
 
 
 def _lm_fit_lines(fit: LmFit) -> list[str]:
@@ -99,7 +97,7 @@ def lm_summary(fit: LmFit) -> str:
 def lm_summary_html(fit: LmFit) -> str:
     """The summary of an lm fit as HTML tables, with the same cells as :func:`lm_summary`."""
     res_title, res_cells = _lm_residual_cells(fit)
-    coef_title, header, cells = _lm_coefficient_cells(fit)
+    coef_title, header, cells, stars = _lm_coefficient_cells(fit)
     parts = [
         html_heading("Call:"),
         html_lines([" ".join(line.strip() for line in _lm_call(fit))]),
@@ -107,7 +105,7 @@ def lm_summary_html(fit: LmFit) -> str:
         vector_html(res_cells),
         html_heading(coef_title),
         html_table(cells, header, fit.names),
-        legend_html(),
+        *([legend_html()] if stars else []),
         html_lines([line.strip().replace("\t", " ") for line in _lm_fit_lines(fit)]),
     ]
     return html_block(parts)

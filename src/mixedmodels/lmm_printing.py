@@ -19,7 +19,7 @@ from .rformat import (
     SIGNIF_LEGEND,
     cat_fill,
     coef_table_strings,
-    format_pvalues,
+    coefficient_cells,
     format_table,
     html_block,
     html_heading,
@@ -31,7 +31,6 @@ from .rformat import (
     r_abbreviate,
     r_cat,
     r_format,
-    signif_stars,
     vector_html,
     zapsmall,
 )
@@ -140,26 +139,28 @@ def groups_line(fit: MixedFitText) -> str:
     return f"Number of obs: {fit.nobs}, groups:  {groups}"
 
 
-def _fixed_effects_cells(fit: LmerFit, ddf: str | None) -> tuple[str, list[str], list[str], list[list[str]]]:
-    """Title, header, row names and cells of the fixed-effects table (lme4's or lmerTest's)."""
+def _fixed_effects_cells(
+    fit: LmerFit, ddf: str | None
+) -> tuple[str, list[str], list[str], list[list[str]], bool]:
+    """Title, header, row names and cells of the fixed-effects table (lme4's or lmerTest's), and
+    whether it has significance stars (lmerTest's, when a p-value is below 0.1)."""
     names = list(fit.fixef_names)
     if ddf is None:
         cells = coef_table_strings(fit.fixef.to_numpy(), fit.se.to_numpy(), fit.tvalues.to_numpy())
-        return "Fixed effects:", ["Estimate", "Std. Error", "t value"], names, cells
+        return "Fixed effects:", ["Estimate", "Std. Error", "t value"], names, cells, False
     table = fit.coef_table(ddf)
-    cells = coef_table_strings(*(table[c].to_numpy() for c in ("Estimate", "Std. Error", "t value")))
+    columns = (table[c].to_numpy() for c in ("Estimate", "Std. Error", "t value", "Pr(>|t|)"))
+    cells, stars = coefficient_cells(*columns)
     df = r_format(np.round(table["df"].to_numpy(), 2), 4)
-    p = table["Pr(>|t|)"].to_numpy()
-    pvals = format_pvalues(p, 3)
-    cells = [[c[0], c[1], d, c[2], pv, signif_stars(pr)] for c, d, pv, pr in zip(cells, df, pvals, p)]
-    header = ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)", ""]
-    return f"Fixed effects (t tests use {ddf}'s method):", header, names, cells
+    cells = [[*c[:2], d, *c[2:]] for c, d in zip(cells, df)]
+    header = ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"] + ([""] if stars else [])
+    return f"Fixed effects (t tests use {ddf}'s method):", header, names, cells, stars
 
 
 def _fixed_effects(fit: LmerFit, ddf: str | None) -> str:
-    title, header, names, cells = _fixed_effects_cells(fit, ddf)
+    title, header, names, cells, stars = _fixed_effects_cells(fit, ddf)
     text = f"{title}\n{format_table(cells, header, names)}"
-    return text if ddf is None else f"{text}\n---\n{SIGNIF_LEGEND}"
+    return f"{text}\n---\n{SIGNIF_LEGEND}" if stars else text
 
 
 def _correlation_cells(names: Sequence[str], vcov: np.ndarray):
@@ -260,7 +261,7 @@ def lmer_summary_html(fit: LmerFit, ddf: str | None = "Satterthwaite") -> str:
     heading = [line.strip() for line in _lmer_heading(fit, one_line=True)]
     res_title, res_cells = _residual_cells(fit)
     re_header, re_rows = _random_effects_cells(fit)
-    fe_title, fe_header, fe_names, fe_cells = _fixed_effects_cells(fit, ddf)
+    fe_title, fe_header, fe_names, fe_cells, stars = _fixed_effects_cells(fit, ddf)
     parts = [
         html_title(heading[0]),
         html_lines(heading[1:]),
@@ -273,7 +274,7 @@ def lmer_summary_html(fit: LmerFit, ddf: str | None = "Satterthwaite") -> str:
         html_heading(fe_title),
         html_table(fe_cells, fe_header, fe_names),
     ]
-    if ddf is not None:
+    if stars:
         parts.append(legend_html())
     parts += _correlation_html(list(fit.fixef_names), fit.vcov.to_numpy())
     if fit.messages:

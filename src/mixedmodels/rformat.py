@@ -27,6 +27,7 @@ __all__ = [
     "WIDTH",
     "cat_fill",
     "coef_table_strings",
+    "coefficient_cells",
     "format_pvalues",
     "format_table",
     "frame_cells",
@@ -45,6 +46,7 @@ __all__ = [
     "signif",
     "signif_stars",
     "significant",
+    "stars_column",
     "vector_html",
     "zapsmall",
 ]
@@ -170,6 +172,35 @@ def coef_table_strings(
     dig_tst = max(1, min(5, digits - 1))
     ts = r_format(np.round(stat, dig_tst), digits)
     return [[cs[2 * i], cs[2 * i + 1], ts[i]] for i in range(len(estimate))]
+
+
+def stars_column(p: npt.ArrayLike) -> list[str]:
+    """Significance stars as R's ``format`` shows them: left-justified to a common width."""
+    marks = [signif_stars(v) for v in np.asarray(p, dtype=float)]
+    width = max((len(m) for m in marks), default=0)
+    return [m.ljust(width) for m in marks]
+
+
+def coefficient_cells(
+    estimate: np.ndarray, se: np.ndarray, stat: np.ndarray, p: np.ndarray, digits: int = 4
+) -> tuple[list[list[str]], bool]:
+    """The cells of R's ``printCoefmat`` table, and whether it has its column of stars.
+
+    Estimate, standard error and statistic as :func:`coef_table_strings` formats them, the
+    p-values by ``format.pval`` to 3 digits; a row of "NA" where the estimate is missing (an
+    aliased column). The stars (left-justified, as R's ``format``) and so the legend under the
+    table are shown only when some p-value is below 0.1.
+    """
+    estimate, se, stat, p = (np.asarray(v, dtype=float) for v in (estimate, se, stat, p))
+    ok = ~np.isnan(estimate)
+    stars = bool(np.any(p[ok] < 0.1))
+    cells = [["NA", "NA", "NA", "NA"] + ([""] if stars else []) for _ in estimate]
+    shown = coef_table_strings(estimate[ok], se[ok], stat[ok], digits)
+    pvals = format_pvalues(p[ok], 3)
+    marks = stars_column(p[ok])
+    for i, row, pv, mark in zip(np.flatnonzero(ok), shown, pvals, marks):
+        cells[i] = [*row, pv] + ([mark] if stars else [])
+    return cells, stars
 
 
 def format_pvalues(p: npt.ArrayLike, digits: int = 3, sep: str | None = None) -> list[str]:

@@ -1,12 +1,17 @@
-"""The Call: line of the lm and glm summaries and lme4's Formula: line against R's printout
-(tests/reference/calls/, made by make_call_reference.R): ``deparse`` breaks a call past 60
-characters, inside the formula too; the arguments follow the function's formals (lm: weights,
-contrasts, offset; glm: weights, offset, contrasts); a weights or offset column is named; the
-formula's spacing is R's."""
+"""Summaries against R's printout (tests/reference/summaries/, made by make_summary_reference.R).
+
+The Call: line of the lm and glm summaries and lme4's Formula: line: ``deparse`` breaks a call
+past 60 characters, inside the formula too; the arguments follow the function's formals (lm:
+weights, contrasts, offset; glm: weights, offset, contrasts); a weights or offset column is
+named; the formula's spacing is R's. The coefficient tables as ``printCoefmat`` prints them:
+stars left-justified, and neither stars nor legend when no p-value is below 0.1; the weighted
+residuals of ``summary.lm``.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +20,9 @@ import pytest
 import mixedmodels as mm
 from mixedmodels import datasets
 from mixedmodels.rdeparse import deparse, model_call, parse_r
+from mixedmodels.rformat import SIGNIF_LEGEND
 
-REFERENCE = json.loads((Path(__file__).parent / "reference" / "calls" / "call_reference.json").read_text())
+REFERENCE = json.loads((Path(__file__).parent / "reference" / "summaries" / "summaries.json").read_text())
 LONG = "Reaction ~ Days + I(Days^2) + I(Days^3) + log(Days + 1) + sqrt(Days) + exp(Days/10)"
 SUM = {"Subject": "sum"}
 # each case of the reference as this package's call: function, formula, keyword arguments
@@ -43,7 +49,24 @@ CASES = {
         "cbind(incidence, size - incidence) ~ period + log(size) + sqrt(size) + I(size/10) + (1 | herd)",
         {"family": "binomial"},
     ),
+    "lm_weighted_stars": (mm.lm, "Reaction ~ Days + Subject", {"contrasts": SUM, "weights": "w"}),
+    "lm_no_stars": (mm.lm, "z ~ w", {}),
+    "lm_constant_weights": (mm.lm, "Reaction ~ Days", {"weights": "w2"}),
+    "lm_zero_weights": (mm.lm, "Reaction ~ Days", {"weights": "w0"}),
+    "glmer_no_stars": (mm.glmer, "b ~ w + (1 | Subject)", {"family": "binomial"}),
+    "lmer_stars": (mm.lmer, "angle ~ recipe + temp + (1 | replicate)", {}),
+    "lmer_no_stars": (mm.lmer, "z100 ~ Days + w + (1 | Subject)", {}),
 }  # fmt: skip
+# R's whole summary.lm printout is ours for these (the others differ outside what they test:
+# R-squared and F with an offset, and a coefficient named exp(Days / 10) rather than R's exp(Days/10))
+WHOLE = [
+    "lm_weights",
+    "lm_spacing",
+    "lm_weighted_stars",
+    "lm_no_stars",
+    "lm_constant_weights",
+    "lm_zero_weights",
+]
 
 
 def _data(name: str):
@@ -51,6 +74,11 @@ def _data(name: str):
     if name == "sleepstudy":  # the columns the R script adds
         data["o"] = np.log(data["Days"] + 1)
         data["w"] = data["Days"] % 3 + 1
+        data["w2"] = 2.0
+        data["w0"] = (data["Days"] > 0) * data["w"]
+        data["z"] = np.sin(np.arange(1, len(data) + 1))
+        data["z100"] = 100 * data["z"]
+        data["b"] = (data["z"] > 0).astype(int)
     return data
 
 
@@ -74,7 +102,7 @@ def _call_block(lines: list[str]) -> list[str]:
     return lines[start : lines.index("", start)]
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.startswith(("lm_", "glm_"))])
+@pytest.mark.parametrize("case", [c for c in REFERENCE if c.startswith(("lm_", "glm_"))])
 def test_lm_and_glm_call_lines_are_rs(case):
     got = _call_block(_fit(case).summary().split("\n"))
     assert got == _call_block(REFERENCE[case]["printed"])
@@ -85,6 +113,47 @@ def test_lm_and_glm_call_lines_are_rs(case):
 def test_mixed_model_formula_lines_are_lme4s(case):
     got = _heading(str(_fit(case)).split("\n"))
     assert got == _heading(REFERENCE[case]["printed"])
+
+
+def _without_blank_ends(lines: list[str]) -> list[str]:
+    while lines and lines[-1] == "":
+        lines = lines[:-1]
+    return lines
+
+
+@pytest.mark.parametrize("case", WHOLE)
+def test_lm_summaries_are_rs(case):
+    got = _without_blank_ends(_fit(case).summary().split("\n"))
+    assert got == _without_blank_ends(REFERENCE[case]["printed"])
+
+
+def _fixed_effects(lines: list[str]) -> list[str]:
+    """The fixed-effects block: its title to the next blank line (the legend included)."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("Fixed effects"))
+    return lines[start : lines.index("", start)]
+
+
+def _from_statistic(row: str, leading: int) -> str:
+    """A table row from its statistic on (its first ``leading`` fields, up to the standard error
+    or the df, left out), spaces kept."""
+    return row[re.match(rf"\s*(?:\S+\s+){{{leading - 1}}}\S+", row).end() :]
+
+
+@pytest.mark.filterwarnings("ignore::mixedmodels.MixedModelsWarning")  # singular fits
+@pytest.mark.parametrize(
+    ("case", "leading"), [("lmer_stars", 4), ("lmer_no_stars", 4), ("glmer_no_stars", 3)]
+)
+def test_mixed_model_stars_are_printcoefmats(case, leading):
+    """Stars and legend as lmerTest's and lme4's tables show them (their numbers are tested
+    elsewhere; lmerTest's df has more decimals than ours): the columns from the statistic on,
+    and whether a legend follows."""
+    got = _fixed_effects(str(_fit(case)).split("\n"))
+    want = _fixed_effects(REFERENCE[case]["printed"])
+    assert (SIGNIF_LEGEND in got) == (SIGNIF_LEGEND in want)
+    nrows = len(want) - 2 - (2 if SIGNIF_LEGEND in want else 0)
+    assert nrows > 0 and len(got) == len(want)
+    for g, w in zip(got[2 : 2 + nrows], want[2 : 2 + nrows]):
+        assert _from_statistic(g, leading) == _from_statistic(w, leading)
 
 
 def test_html_call_is_on_one_line():
