@@ -11,7 +11,8 @@ from conftest import load_reference
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.printing import format_pvalues, html_table, profile_html
+from mixedmodels.diagnostics_printing import profile_html
+from mixedmodels.rformat import format_pvalues, html_table
 
 R = load_reference("printed")
 

@@ -68,7 +68,7 @@ class AllFit:
         return f"the optimizers disagree; best: {self.best} (criterion {best:.6f})"
 
     def __repr__(self) -> str:
-        from .printing import allfit_text
+        from .diagnostics_printing import allfit_text
 
         return allfit_text(self)
 

@@ -49,10 +49,10 @@ from .irls import IrlsError
 from .lm import LmFit
 from .messages import warn
 from .newton import minimize_batch
-from .printing import html_block, html_frame, html_lines
 from .progress import progress_bar
 from .protocols import fit_of
 from .results import SINGULAR_TOL, LmerFit
+from .rformat import html_block, html_frame, html_lines
 from .separation import SeparationCheck, family_kind, separated_mask
 
 __all__ = ["BootstrapResult", "bootstrap"]

@@ -30,8 +30,8 @@ from .glmer import glmer
 from .glmm_results import GlmerFit
 from .lm import LmFit, lm
 from .lmer import lmer
-from .printing import html_block, html_frame, html_heading, html_lines
 from .results import LmerFit
+from .rformat import html_block, html_frame, html_heading, html_lines
 
 __all__ = ["Comparison", "compare"]
 

@@ -143,7 +143,7 @@ class ConvergenceCheck:
         return self.improvement > IMPROVE_TOL
 
     def __repr__(self) -> str:
-        from .printing import convergence_text
+        from .diagnostics_printing import convergence_text
 
         return convergence_text(self)
 

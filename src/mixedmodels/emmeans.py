@@ -50,9 +50,9 @@ from scipy import stats
 from .design import formula_variables, model_frame, used_columns
 from .frames import as_pandas
 from .lm import LmFit
-from .printing import format_table, html_block, html_lines, html_table, r_format
 from .protocols import fit_of
 from .results import LmerFit
+from .rformat import format_table, html_block, html_lines, html_table, r_format
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -9,19 +9,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .printing import (
+from .rdeparse import model_call
+from .rformat import (
     SIGNIF_LEGEND,
-    _legend_html,
-    _vector_html,
-    coef_table_strings,
+    coefficient_cells,
     format_pvalues,
     format_table,
     html_block,
     html_heading,
     html_lines,
     html_table,
+    legend_html,
+    named_vector_lines,
     r_format,
-    signif_stars,
+    stars_column,
+    vector_html,
     zapsmall,
 )
 
@@ -29,21 +31,6 @@ if TYPE_CHECKING:
     from .glm import GlmFit
 
 __all__ = ["deviance_table_html", "deviance_table_text", "glm_call", "glm_summary", "glm_summary_html"]
-
-WIDTH = 80  # R's getOption("width")
-CUTOFF = 60  # deparse's width.cutoff: a call's line is broken after the argument that passes it
-
-
-def deparse_call(function: str, arguments: Sequence[str]) -> list[str]:
-    """``function(arg1, arg2, ...)`` broken into lines as R's ``deparse`` breaks a call:
-    after an argument's comma once the line is longer than 60 characters, the rest indented."""
-    lines, line = [], f"{function}("
-    for i, arg in enumerate(arguments):
-        line += arg + (", " if i < len(arguments) - 1 else ")")
-        if i < len(arguments) - 1 and len(line) > CUTOFF:
-            lines.append(line)
-            line = "    "
-    return lines + [line]
 
 
 def _family_text(fit: GlmFit) -> str:
@@ -53,19 +40,7 @@ def _family_text(fit: GlmFit) -> str:
 
 def glm_call(fit: GlmFit) -> list[str]:
     """The lines of the Call: ``glm(formula = ..., family = ..., data = data, ...)``."""
-    args = [f"formula = {fit.formula}", f"family = {_family_text(fit)}", "data = data"]
-    weights, offset = fit.design.labels
-    if weights is not None:
-        args.append(f"weights = {'weights' if weights == 'given' else weights}")
-    if offset is not None:
-        args.append(f"offset = {'offset' if offset == 'given' else offset}")
-    if fit.contrasts:
-        inner = ", ".join(
-            f'{k} = "contr.{v.removeprefix("contr.")}"' if isinstance(v, str) else f"{k} = <matrix>"
-            for k, v in fit.contrasts.items()
-        )
-        args.append(f"contrasts = list({inner})")
-    return deparse_call("glm", args)
+    return model_call("glm", fit.formula, fit.design.labels, fit.contrasts, _family_text(fit))
 
 
 def _row_labels(fit: GlmFit) -> list[str]:
@@ -84,40 +59,14 @@ def _deviance_residual_cells(fit: GlmFit) -> dict[str, str]:
     return dict(zip(_row_labels(fit), r_format(zapsmall(resid, 5), 4)))
 
 
-def named_vector_lines(cells: dict[str, str], gap: int = 2) -> list[str]:
-    """A named vector as ``print.default(print.gap = gap)`` prints it, wrapped at 80 columns."""
-    width = max(len(s) for s in [*cells, *cells.values()])
-    per_line = max(1, WIDTH // (width + gap))
-    names, values = list(cells), list(cells.values())
-    lines = []
-    for lo in range(0, len(names), per_line):
-        lines.append("".join(n.rjust(width) + " " * gap for n in names[lo : lo + per_line]))
-        lines.append("".join(v.rjust(width) + " " * gap for v in values[lo : lo + per_line]))
-    return lines
-
-
-def _stars(p: np.ndarray) -> list[str]:
-    """Significance stars as R's ``format`` shows them: left-justified to a common width."""
-    marks = [signif_stars(v) for v in p]
-    width = max((len(m) for m in marks), default=0)
-    return [m.ljust(width) for m in marks]
-
-
 def _coefficient_cells(fit: GlmFit) -> tuple[str, list[str], list[list[str]], bool]:
     """Title, header, cells of R's coefficient table (NA rows for aliased columns), and whether
     there are significance stars."""
     coef, se, z, p = (s.to_numpy() for s in (fit.coef, fit.se, fit.zvalues, fit.pvalues))
-    ok = ~np.isnan(coef)
-    stars = bool(np.any(p[ok] < 0.1))
-    cells = [["NA", "NA", "NA", "NA"] + ([""] if stars else []) for _ in coef]
-    shown = coef_table_strings(coef[ok], se[ok], z[ok])
-    pvals = format_pvalues(p[ok], 3)
-    marks = _stars(p[ok])
-    for i, row, pv, mark in zip(np.flatnonzero(ok), shown, pvals, marks):
-        cells[i] = [*row, pv] + ([mark] if stars else [])
+    cells, stars = coefficient_cells(coef, se, z, p)
     letter = "t" if fit.estimates_dispersion else "z"
     header = ["Estimate", "Std. Error", f"{letter} value", f"Pr(>|{letter}|)"] + ([""] if stars else [])
-    nalias = int((~ok).sum())
+    nalias = int(np.isnan(coef).sum())
     title = "Coefficients:" + (f" ({nalias} not defined because of singularities)" if nalias else "")
     return title, header, cells, stars
 
@@ -161,12 +110,12 @@ def glm_summary_html(fit: GlmFit) -> str:
         html_heading("Call:"),
         html_lines([" ".join(line.strip() for line in glm_call(fit))]),
         html_heading("Deviance Residuals:"),
-        _vector_html(_deviance_residual_cells(fit)),
+        vector_html(_deviance_residual_cells(fit)),
         html_heading(title),
         html_table(cells, header, fit.names),
     ]
     if stars:
-        parts.append(_legend_html())
+        parts.append(legend_html())
     parts.append(html_lines([line for line in _fit_lines(fit) if line]))
     return html_block(parts)
 
@@ -199,7 +148,7 @@ def deviance_table_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]
     columns.append(pvals)
     stars = bool(np.any(p[ok] < 0.1))
     if stars:
-        marks = iter(_stars(p[ok]))
+        marks = iter(stars_column(p[ok]))
         columns.append([next(marks) if np.isfinite(v) else "" for v in p])
         header.append("")
     return header, [list(row) for row in zip(*columns)], stars
@@ -225,5 +174,5 @@ def deviance_table_html(table: pd.DataFrame, formulas: Sequence[str], title: str
         html_table(cells, header, [str(i + 1) for i in range(len(table))]),
     ]
     if stars:
-        parts.append(_legend_html())
+        parts.append(legend_html())
     return html_block(parts)

@@ -1,37 +1,36 @@
-"""The summary of a glmer fit in lme4's layout (``print(summary(glmer(...)))``), and as HTML
-for notebooks (the same cells, as an lmer fit's), kept apart from the numbers
-(:mod:`mixedmodels.glmm_results`)."""
+"""The summary of a glmer fit in lme4's layout (``print(summary(glmer(...)))``), kept apart
+from the numbers (:mod:`mixedmodels.glmm_results`)."""
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .printing import (
-    _HEADING,
-    SIGNIF_LEGEND,
-    _correlation_html,
-    _groups_line,
-    _legend_html,
-    _random_effects,
-    _random_effects_cells,
-    _residual_cells,
-    _scaled_residuals,
-    _vector_html,
+from .lmm_printing import (
     argument_lines,
-    coef_table_strings,
     correlation_block,
-    format_pvalues,
+    correlation_html,
+    formula_lines,
+    groups_line,
+    random_effects_block,
+    random_effects_cells,
+    residual_cells,
+    scaled_residuals_block,
+)
+from .rformat import (
+    SIGNIF_LEGEND,
+    coefficient_cells,
     format_table,
     html_block,
     html_heading,
     html_lines,
     html_table,
+    html_title,
+    legend_html,
     named_vector,
     r_format,
-    signif_stars,
+    vector_html,
 )
 
 if TYPE_CHECKING:
@@ -54,7 +53,7 @@ def _heading(fit: GlmerFit) -> list[str]:
     data_line = "   Data: data"
     if fit.design.dropped_rows:
         data_line += f" ({fit.design.dropped_rows} rows with missing values dropped)"
-    lines = [*method, f" Family: {fit.family.name}  ( {fit.link} )", f"Formula: {fit.formula}", data_line]
+    lines = [*method, f" Family: {fit.family.name}  ( {fit.link} )", *formula_lines(fit.formula), data_line]
     if fit.fixef_prior is not None:
         sd = ", ".join(f"{v:g}" for v in fit.fixef_prior)
         lines.append(f"Fixef prior: normal(sd = {sd}) (a penalized fit: blme's fixef.prior)")
@@ -74,19 +73,19 @@ def _criterion_block(fit: GlmerFit) -> str:
     return named_vector(_criterion_cells(fit))
 
 
-def _fixed_effects_cells(fit: GlmerFit) -> tuple[list[str], list[str], list[list[str]]]:
-    """Header, row names and cells of the fixed-effects table (Wald z tests)."""
-    cells = coef_table_strings(fit.fixef.to_numpy(), fit.se.to_numpy(), fit.zvalues.to_numpy())
-    p = fit.pvalues.to_numpy()
-    pvals = format_pvalues(p, 3)
-    rows = [[c[0], c[1], c[2], pv, signif_stars(pr).ljust(3)] for c, pv, pr in zip(cells, pvals, p)]
-    header = ["Estimate", "Std. Error", "z value", "Pr(>|z|)", ""]
-    return header, list(fit.fixef_names), rows
+def _fixed_effects_cells(fit: GlmerFit) -> tuple[list[str], list[list[str]], bool]:
+    """Header and cells of the fixed-effects table (Wald z tests), and whether it has stars."""
+    estimate, se, z = (s.to_numpy() for s in (fit.fixef, fit.se, fit.zvalues))
+    rows, stars = coefficient_cells(estimate, se, z, fit.pvalues.to_numpy())
+    header = ["Estimate", "Std. Error", "z value", "Pr(>|z|)"] + ([""] if stars else [])
+    return header, rows, stars
 
 
 def _fixed_effects(fit: GlmerFit) -> str:
-    header, names, rows = _fixed_effects_cells(fit)
-    return f"Fixed effects:\n{format_table(rows, header, names)}\n---\n{SIGNIF_LEGEND}"
+    """lme4's fixed-effects table (``printCoefmat``: stars and legend when a p-value is below 0.1)."""
+    header, rows, stars = _fixed_effects_cells(fit)
+    text = f"Fixed effects:\n{format_table(rows, header, list(fit.fixef_names))}"
+    return f"{text}\n---\n{SIGNIF_LEGEND}" if stars else text
 
 
 def glmer_summary(fit: GlmerFit) -> str:
@@ -96,10 +95,10 @@ def glmer_summary(fit: GlmerFit) -> str:
         "",
         _criterion_block(fit),
         "",
-        _scaled_residuals(fit),  # type: ignore[arg-type]  # the same fields as an LmerFit's
+        scaled_residuals_block(fit),
         "",
-        _random_effects(fit),  # type: ignore[arg-type]
-        _groups_line(fit),  # type: ignore[arg-type]
+        random_effects_block(fit),
+        groups_line(fit),
         "",
         _fixed_effects(fit),
     ]
@@ -112,25 +111,26 @@ def glmer_summary(fit: GlmerFit) -> str:
 
 def glmer_summary_html(fit: GlmerFit) -> str:
     """The summary of a glmer fit as HTML tables, with the cells of :func:`glmer_summary` (laid
-    out as :func:`mixedmodels.printing.lmer_summary_html` lays out an lmer fit's)."""
+    out as :func:`~mixedmodels.lmm_printing.lmer_summary_html` lays out an lmer fit's)."""
     heading = [line.strip() for line in _heading(fit)]
-    res_title, res_cells = _residual_cells(fit)  # type: ignore[arg-type]  # an LmerFit's fields
-    re_header, re_rows = _random_effects_cells(fit)  # type: ignore[arg-type]
-    fe_header, fe_names, fe_rows = _fixed_effects_cells(fit)
+    res_title, res_cells = residual_cells(fit)
+    re_header, re_rows = random_effects_cells(fit)
+    fe_header, fe_rows, stars = _fixed_effects_cells(fit)
     parts = [
-        f'<p style="{_HEADING}">{html.escape(heading[0])} {html.escape(heading[1])}</p>',
+        html_title(f"{heading[0]} {heading[1]}"),
         html_lines(heading[2:]),
-        _vector_html(_criterion_cells(fit)),
+        vector_html(_criterion_cells(fit)),
         html_heading(res_title),
-        _vector_html(res_cells),
+        vector_html(res_cells),
         html_heading("Random effects:"),
         html_table(re_rows, re_header),
-        html_lines([_groups_line(fit)]),  # type: ignore[arg-type]
+        html_lines([groups_line(fit)]),
         html_heading("Fixed effects:"),
-        html_table(fe_rows, fe_header, fe_names),
-        _legend_html(),
+        html_table(fe_rows, fe_header, list(fit.fixef_names)),
     ]
-    parts += _correlation_html(list(fit.fixef_names), np.asarray(fit.vcov.to_numpy()))
+    if stars:
+        parts.append(legend_html())
+    parts += correlation_html(list(fit.fixef_names), np.asarray(fit.vcov.to_numpy()))
     if fit.messages:
         parts.append(html_lines(list(fit.messages), note=True))
     return html_block(parts)

@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import solve_triangular
 
+from .anova_printing import anova_html, anova_text
 from .contrasts import sum_coded_matrix
 from .design import drop_aliased, model_frame, used_columns
 from .frames import as_pandas
@@ -38,7 +39,6 @@ from .glmm_results import GlmerFit
 from .lm import LmFit
 from .objective import criterion_function
 from .pls import symmetric
-from .printing import anova_html, anova_text
 from .protocols import fit_of
 from .results import LmerFit
 from .rformula import add_derived

@@ -27,8 +27,8 @@ from .design import Design, build_design, drop_aliased
 from .formula import ParsedFormula, parse_formula
 from .frames import check_frame
 from .information import InformationCriteria
+from .lm_printing import lm_summary, lm_summary_html
 from .memory import check_rows_memory
-from .printing import lm_summary, lm_summary_html
 from .protocols import Fit
 from .rformula import r_keywords
 from .simulate import as_generator, lm_blocks, simulate_lm

@@ -152,7 +152,7 @@ class PowerResult:
         return "\n".join(self._lines())
 
     def _repr_html_(self) -> str:
-        from .printing import html_block, html_lines
+        from .rformat import html_block, html_lines
 
         return html_block([html_lines(self._lines())])
 
@@ -212,7 +212,7 @@ class PowerCurve:
         return "\n".join([head, self.table.to_string()])
 
     def _repr_html_(self) -> str:
-        from .printing import html_block, html_frame, html_lines
+        from .rformat import html_block, html_frame, html_lines
 
         first = self.results[0]
         return html_block(

@@ -42,12 +42,12 @@ from scipy import interpolate, optimize, stats
 
 from .cluster import map_on_client
 from .covariance import sdcor_from_theta
+from .diagnostics_printing import profile_html
 from .engine import refit
 from .messages import warn
 from .objective import criterion_function
 from .optimize import minimize_theta
 from .pls import PLS
-from .printing import profile_html
 from .progress import progress_bar
 from .varpar import HeldCoordinates
 

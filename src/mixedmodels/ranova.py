@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .anova_printing import ranova_html, ranova_text
 from .formula import RandomTerm
 from .lm import lm
 from .messages import MixedModelsWarning
-from .printing import ranova_html, ranova_text
 from .protocols import fit_of
 from .results import LmerFit
 

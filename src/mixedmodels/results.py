@@ -24,11 +24,11 @@ from .convergence import ConvergenceCheck
 from .design import Design
 from .formula import ParsedFormula, parse_formula
 from .information import InformationCriteria
+from .lmm_printing import lmer_summary, lmer_summary_html
 from .messages import SINGULAR_TOL, MixedModelsWarning
 from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS, Factor
-from .printing import lmer_summary, lmer_summary_html
 from .protocols import MixedFit
 from .ranef_tables import (
     VARCORR_COLUMNS,
