@@ -22,7 +22,6 @@ from .design import Design
 from .families import Family
 from .glmm import GlmmOptimum
 from .irls import working_response
-from .messages import SINGULAR_TOL
 from .pirls import GlmmModel, ThetaState, WeightedFactor
 from .ranef_tables import (
     VARCORR_COLUMNS,
@@ -156,8 +155,7 @@ class GlmerFit:
 
     @cached_property
     def singular(self) -> bool:
-        diag = self.model.layout.diagonal_mask()
-        return bool(np.any(self.theta[diag] < SINGULAR_TOL))
+        return self.model.layout.singular(self.theta)
 
     @cached_property
     def ngroups(self) -> dict[str, int]:

@@ -85,9 +85,9 @@ class GlmmModel:
     offset: np.ndarray
     trials: np.ndarray
 
-    @property
+    @cached_property
     def layout(self) -> ThetaLayout:
-        return ThetaLayout(tuple(t.k for t in self.reterms))
+        return ThetaLayout.of(self.reterms)
 
     def with_response(self, y: np.ndarray) -> GlmmModel:
         """The same model for another response (a simulated one): what depends only on ``X``,
@@ -114,7 +114,8 @@ class GlmmModel:
         """``Lambda(theta)``, block diagonal over the terms (q x q)."""
         rows, cols, index = self.layout.lambda_pattern(tuple(t.nlevels for t in self.reterms), 0)
         q = self.q
-        return sp.csr_matrix((np.asarray(theta, dtype=float)[index], (rows, cols)), shape=(q, q))
+        values = self.layout.entries(np.asarray(theta, dtype=float))[index]
+        return sp.csr_matrix((values, (rows, cols)), shape=(q, q))
 
     def z_matrix(self) -> sp.csc_matrix:
         """``Z`` (n x q), the terms' columns level-major, in the terms' order."""

@@ -102,7 +102,8 @@ def varcorr_rows(
 ) -> list[tuple[str, str | None, str | None, float, float]]:
     """Rows of lme4's ``as.data.frame(VarCorr(fit))`` for the random-effects terms: a standard
     deviation per column (``var2`` None), then the correlations; separate terms on one grouping
-    factor are named ``g``, ``g.1``, ... as lme4 names them."""
+    factor are named ``g``, ``g.1``, ... as lme4 names them. The correlations are those the
+    term's covariance structure lists (:meth:`~mixedmodels.covstruct.CovStructure.correlation_pairs`)."""
     rows: list[tuple[str, str | None, str | None, float, float]] = []
     seen: dict[str, int] = {}
     for term, T in zip(terms, templates):
@@ -113,9 +114,8 @@ def varcorr_rows(
         sd, corr = cov_to_sdcorr(cov)
         for j, c in enumerate(term.cnames):
             rows.append((name, c, None, cov[j, j], sd[j]))
-        for j in range(term.k):
-            for i in range(j + 1, term.k):
-                rows.append((name, term.cnames[j], term.cnames[i], cov[i, j], corr[i, j]))
+        for i, j in term.structure.correlation_pairs():  # none for independent components
+            rows.append((name, term.cnames[j], term.cnames[i], cov[i, j], corr[i, j]))
     return rows
 
 
