@@ -116,6 +116,11 @@ class CovStructure:
         each row of ``theta`` (R, ntheta) with residual standard deviation ``sigma`` (R,)."""
         raise NotImplementedError
 
+    def sdcor_names(self, group: str, cnames: Sequence[str]) -> list[str]:
+        """The names of :meth:`sdcor`'s values, lme4's ``confint`` style (``sd_Days|Subject``,
+        ``cor_Days.(Intercept)|Subject``); ``group`` as VarCorr numbers it."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------ defaults
     @property
     def variance_mask(self) -> np.ndarray:
@@ -260,6 +265,13 @@ class Unstructured(CovStructure):
             corr = np.clip(cov / (sd[:, :, None] * sd[:, None, :]), -1.0, 1.0)  # rounding: 1 + 2e-16
         return np.where(rows == cols, sd[:, rows], corr[:, rows, cols])
 
+    def sdcor_names(self, group: str, cnames: Sequence[str]) -> list[str]:
+        rows, cols = tril_colmajor(self.k)
+        return [
+            f"sd_{cnames[j]}|{group}" if i == j else f"cor_{cnames[i]}.{cnames[j]}|{group}"
+            for i, j in zip(rows, cols)
+        ]
+
     def canonical(self, theta: np.ndarray) -> np.ndarray:
         """``T`` replaced by the semi-definite Cholesky factor of ``T T'``: the same covariances,
         and where a diagonal entry is 0 its whole column is 0 (the entries below it, which then
@@ -344,6 +356,9 @@ class Diagonal(CovStructure):
     def sdcor(self, theta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
         """The standard deviation of each column: ``sigma |theta_j|``."""
         return np.abs(np.atleast_2d(theta)) * np.asarray(sigma)[:, None]
+
+    def sdcor_names(self, group: str, cnames: Sequence[str]) -> list[str]:
+        return [f"sd_{c}|{group}" for c in cnames]
 
     def scales(self, column_scales: np.ndarray) -> np.ndarray:
         return np.asarray(column_scales, dtype=float).copy()

@@ -33,17 +33,15 @@ VARCORR_COLUMNS = ["group", "var1", "var2", "vcov", "sdcor"]
 def varpar_names(terms: Sequence[ReTerm]) -> list[str]:
     """lme4's names of the random-effect standard deviations and correlations, in theta order:
     ``sd_(Intercept)|Subject``, ``cor_Days.(Intercept)|Subject``, ``sd_Days|Subject`` (a group
-    met again is numbered, ``Subject.1``)."""
+    met again is numbered, ``Subject.1``), as each term's structure names them
+    (:meth:`~mixedmodels.covstruct.CovStructure.sdcor_names`)."""
     names: list[str] = []
     seen: dict[str, int] = {}
     for term in terms:
         count = seen.get(term.group, 0)
         seen[term.group] = count + 1
         group = term.group if count == 0 else f"{term.group}.{count}"
-        c = term.cnames
-        for j in range(term.k):
-            for i in range(j, term.k):
-                names.append(f"sd_{c[j]}|{group}" if i == j else f"cor_{c[i]}.{c[j]}|{group}")
+        names += term.structure.sdcor_names(group, term.cnames)
     return names
 
 
