@@ -685,7 +685,7 @@ def agq_deviance(model: GlmmModel, state: PirlsState, nodes: np.ndarray, weights
     refs, nl = term.refs, term.nlevels
     M = state.factor.M[:, 0, 0]
     s = 1.0 / np.sqrt(M)
-    lam = float(state.theta[0])
+    lam = float(model.layout.entries(state.theta)[0])  # the scalar template
     u = state.u
     dev0 = np.bincount(refs, model.dev_resids(state.mu), minlength=nl)
     g0 = dev0 + u * u
