@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .covstruct import CovStructure, Unstructured, tril_colmajor
+from .covstruct import CovStructure, Unstructured, psd_cholesky, tril_colmajor
 
 __all__ = [
     "ThetaLayout",
@@ -258,29 +258,6 @@ def sdcor_from_theta(layout: ThetaLayout, theta: np.ndarray, sigma: np.ndarray) 
     for s, lo in zip(layout.structures, layout.offsets):
         out[:, lo : lo + s.ntheta] = s.sdcor(theta[:, lo : lo + s.ntheta], sigma)
     return out
-
-
-def psd_cholesky(cov: np.ndarray, tol: float = 1e-10) -> np.ndarray | None:
-    """Lower Cholesky factor of a positive semi-definite matrix; None if it is not one.
-
-    A pivot within ``tol`` (relative to the largest diagonal entry) of zero gives a zero column,
-    so a singular covariance (a correlation of +-1, a standard deviation of 0) has a factor.
-    """
-    k = len(cov)
-    L = np.zeros((k, k))
-    scale = tol * max(float(np.max(np.diag(cov))), 0.0)
-    for j in range(k):
-        pivot = cov[j, j] - L[j, :j] @ L[j, :j]
-        if pivot < -scale or not np.isfinite(pivot):
-            return None
-        if pivot <= scale:
-            off = cov[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]
-            if np.any(np.abs(off) > np.sqrt(scale * np.abs(np.diag(cov)[j + 1 :])) + scale):
-                return None
-            continue
-        L[j, j] = np.sqrt(pivot)
-        L[j + 1 :, j] = (cov[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]) / L[j, j]
-    return L
 
 
 def unit_rows(angles: np.ndarray, k: int) -> np.ndarray:

@@ -27,12 +27,21 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from .messages import SINGULAR_TOL
 
-__all__ = ["CovStructure", "Diagonal", "Unstructured", "structure_for", "with_structures"]
+__all__ = [
+    "CovStructure",
+    "Diagonal",
+    "Unstructured",
+    "psd_cholesky",
+    "structure_for",
+    "tril_colmajor",
+    "with_structures",
+]
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -47,12 +56,38 @@ def tril_colmajor(k: int) -> tuple[np.ndarray, np.ndarray]:
     return _read_only(rows), _read_only(cols)
 
 
+def psd_cholesky(cov: np.ndarray, tol: float = 1e-10) -> np.ndarray | None:
+    """Lower Cholesky factor of a positive semi-definite matrix; None if it is not one.
+
+    A pivot within ``tol`` (relative to the largest diagonal entry) of zero gives a zero column,
+    so a singular covariance (a correlation of +-1, a standard deviation of 0) has a factor.
+    """
+    k = len(cov)
+    L = np.zeros((k, k))
+    scale = tol * max(float(np.max(np.diag(cov))), 0.0)
+    for j in range(k):
+        pivot = cov[j, j] - L[j, :j] @ L[j, :j]
+        if pivot < -scale or not np.isfinite(pivot):
+            return None
+        if pivot <= scale:
+            off = cov[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]
+            if np.any(np.abs(off) > np.sqrt(scale * np.abs(np.diag(cov)[j + 1 :])) + scale):
+                return None
+            continue
+        L[j, j] = np.sqrt(pivot)
+        L[j + 1 :, j] = (cov[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]) / L[j, j]
+    return L
+
+
 class CovStructure:
     """The covariance structure of one random-effects term of ``k`` columns (a base class).
 
     A subclass sets :attr:`ntheta` and implements :meth:`factor`, :meth:`dfactor`,
-    :meth:`start`, :meth:`lower`, :meth:`theta_of`, :meth:`sdcor` and :meth:`names`; the
-    rest has defaults built on those. Instances are immutable and compare by value.
+    :meth:`start`, :meth:`lower`, :meth:`theta_of`, :meth:`names`, :meth:`sdcor` and
+    :meth:`sdcor_names`; the rest has defaults built on those (a template with structural
+    zeros says where in :attr:`support`, so that ``Lambda`` leaves them out; a structure with
+    settings besides ``k`` adds them to :meth:`key`). Instances are not changed once made and
+    compare by value.
 
     Parameters
     ----------
@@ -276,8 +311,6 @@ class Unstructured(CovStructure):
         """``T`` replaced by the semi-definite Cholesky factor of ``T T'``: the same covariances,
         and where a diagonal entry is 0 its whole column is 0 (the entries below it, which then
         only rotate an equivalent template, are moved into the columns to its right)."""
-        from .covariance import psd_cholesky
-
         out = np.array(theta, dtype=float)
         if self.k > 1:
             T = self.factor(out)
@@ -389,8 +422,6 @@ def with_structures(design, covariance: Mapping[str, StructureSpec] | None):
     function of ``k`` that makes one (a structure class). Every fit made from the design, and
     its refits (bootstrap, profile), use the structures.
     """
-    from dataclasses import replace
-
     if not covariance:
         return design
     terms = list(design.reterms)
