@@ -93,7 +93,7 @@ class GlmmModel:
         """The same model for another response (a simulated one): what depends only on ``X``,
         ``Z`` and the weights is shared, not rebuilt."""
         other = replace(self, y=np.asarray(y, dtype=float))
-        for name in ("pattern", "_Z"):
+        for name in ("pattern", "_Z", "layout"):
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other
