@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .covariance import tril_colmajor
 from .objective import dof, from_parts
 from .pls import PLS, symmetric
 
@@ -61,7 +62,7 @@ class BatchCriterion:
         )
         self.rest_diagonal = bool(np.all(rows == cols))
         self.rest_pattern = (rows, cols)
-        self.t1_rows, self.t1_cols = np.triu_indices(self.k1)[::-1]
+        self.t1_rows, self.t1_cols = tril_colmajor(self.k1)  # the first template's entries
         # BB[(l, a, b), (i, j)] = B[i, l, a] B[j, l, b], when small enough to keep
         m = self.Qr - 1
         if self.n1 * self.k1**2 * m * m <= 4_000_000:
@@ -91,7 +92,8 @@ class BatchCriterion:
 
     # ------------------------------------------------------------------ factor
     def _first_block(self, theta: np.ndarray):
-        """M, W and sum log|M| for each row of ``theta``."""
+        """M, W and sum log|M| for each row of ``theta`` (here and in :meth:`_schur`: the
+        templates' entries, :meth:`~mixedmodels.covariance.ThetaLayout.stacked_entries`)."""
         k1 = self.k1
         if k1 == 1:
             lam2 = theta[:, 0] ** 2
@@ -178,8 +180,9 @@ class BatchCriterion:
         return int(np.clip(CACHE_FLOATS // per_row, 64, 8192))
 
     def _factor(self, theta: np.ndarray, resp: dict):
-        W, logdet1 = self._first_block(theta)
-        S = self._schur(theta, resp, W)
+        t = self.layout.stacked_entries(theta)  # theta itself for unstructured terms
+        W, logdet1 = self._first_block(t)
+        S = self._schur(t, resp, W)
         L, ok = _batched_cholesky(S)
         d = np.diagonal(L, axis1=1, axis2=2)
         with np.errstate(divide="ignore", invalid="ignore"):

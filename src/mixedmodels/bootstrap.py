@@ -51,7 +51,7 @@ from .messages import warn
 from .newton import minimize_batch
 from .progress import progress_bar
 from .protocols import fit_of
-from .results import SINGULAR_TOL, LmerFit
+from .results import LmerFit
 from .rformat import html_block, html_frame, html_lines
 from .separation import SeparationCheck, family_kind, separated_mask
 
@@ -318,8 +318,7 @@ class _LmerChunk:
         self.batch = BatchCriterion(fit.pls, fit.reml) if BatchCriterion.suitable(fit.pls) else None
         self.lower = fit.pls.layout.lower()
         self.diag = fit.pls.layout.diagonal_mask()
-        ks = fit.pls.layout.ks
-        self.vector_diag = self.diag & np.repeat([k > 1 for k in ks], [k * (k + 1) // 2 for k in ks])
+        self.vector_diag = fit.pls.layout.rotation_mask
 
     def chunk_size(self) -> int:
         """Replicates per random stream: small chunks for a model refitted one replicate at a time."""
@@ -343,7 +342,7 @@ class _LmerChunk:
             self._run_batch(self.batch, Y) if self.batch is not None else self._run_single(Y)
         )
         values[failed] = np.nan
-        singular = np.any(theta[:, self.diag] < SINGULAR_TOL, axis=1)
+        singular = self.fit.pls.layout.singular_rows(theta)
         status = np.where(failed, "failed", np.where(singular, "singular", "ok"))
         return values, status, theta
 

@@ -33,14 +33,13 @@ still "not an optimum" after its restarts is reported too (and ``fit.converged``
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .covariance import ThetaLayout, _tril_colmajor
+from .covariance import ThetaLayout
 from .newton import _derivatives_one, _offsets
 
 __all__ = [
@@ -176,12 +175,11 @@ def theta_scales(layout, reterms: Sequence) -> np.ndarray:
     """The scale of each ``theta`` entry: that of the term's column of its template row (a
     covariate multiplied by ``c`` divides its row of the template by ``c``)."""
     out = []
-    for term, k in zip(reterms, layout.ks):
+    for term, structure in zip(reterms, layout.structures):
         if tuple(term.cnames) == ("(Intercept)",):  # a column of ones: scale 1
-            out.append(np.ones(1))
+            out.append(np.ones(structure.ntheta))
             continue
-        rows, _ = _tril_colmajor(k)
-        out.append(column_scales(term.z)[rows])
+        out.append(structure.scales(column_scales(term.z)))
     return np.concatenate(out) if out else np.zeros(0)
 
 
@@ -210,24 +208,10 @@ def bound_mask(layout, x: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, np
     if not at.any():
         return at, at
     rotation = np.zeros(len(x), dtype=bool)
-    for diagonal, below in _columns(tuple(layout.ks)):
+    for diagonal, below in layout.rotation_columns():
         if at[diagonal]:
             rotation[list(below)] = True
     return at, rotation & ~at
-
-
-@functools.lru_cache(maxsize=64)
-def _columns(ks: tuple[int, ...]) -> tuple[tuple[int, tuple[int, ...]], ...]:
-    """For each column of each template: the ``theta`` index of its diagonal entry and those of
-    the entries below it."""
-    out, lo = [], 0
-    for k in ks:
-        rows, cols = _tril_colmajor(k)
-        for j in range(k):
-            diagonal = lo + int(np.flatnonzero((rows == j) & (cols == j))[0])
-            out.append((diagonal, tuple(int(i) for i in lo + np.flatnonzero((cols == j) & (rows > j)))))
-        lo += len(rows)
-    return tuple(out)
 
 
 def assess(
@@ -418,7 +402,9 @@ class StandardMap:
     deviation, where the term has an intercept; over its root mean square otherwise), so its
     random effects ``b = A b_std`` and its relative covariance ``T T' = A T_std T_std' A'``: each
     template is the lower-triangular root of ``A T_std`` (the criterion is the same function of
-    the covariance, so the two models' criteria agree point by point).
+    the covariance, so the two models' criteria agree point by point). Only unstructured terms
+    are mapped: a structured term's ``A T_std`` need not be a template of its structure, and its
+    ``theta`` is left as it is.
     """
 
     layout: ThetaLayout
@@ -438,9 +424,11 @@ class StandardMap:
 
     def _map(self, x: np.ndarray, transforms) -> np.ndarray:
         out = np.array(x, dtype=float)
-        for A, k, lo, T in zip(transforms, self.layout.ks, self.layout.offsets, self.layout.templates(out)):
-            rows, cols = _tril_colmajor(k)
-            out[lo : lo + len(rows)] = lower_root(A @ T)[rows, cols]
+        for A, s, lo, T in zip(
+            transforms, self.layout.structures, self.layout.offsets, self.layout.templates(out)
+        ):
+            if s.identity:  # unstructured: any lower-triangular root is a template (others stay)
+                out[lo : lo + s.ntheta] = s.theta_of(lower_root(A @ T))
         return out
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 from formulaic import Formula, model_matrix
 
 from .contrasts import CONTRASTS, contrast_object, r_column_name, unknown_level_message
+from .covstruct import CovStructure, Unstructured
 from .direct import additive_matrix, column_array, simple_terms
 from .formula import FormulaError, ParsedFormula, RandomTerm
 from .frames import DataError, as_pandas, model_columns
@@ -66,6 +67,9 @@ class ReTerm:
     spec, spec_columns : MatrixSpec and tuple of int
         How ``z`` is made from data: its columns of ``spec.matrix(frame)`` (new data for
         predictions, the partitions of a Dask DataFrame).
+    covariance : CovStructure, optional
+        The covariance structure of the term's random effects (:mod:`mixedmodels.covstruct`);
+        None: unstructured, lme4's default (:attr:`structure` gives it either way).
     """
 
     group: str
@@ -75,6 +79,12 @@ class ReTerm:
     cnames: tuple[str, ...]
     spec: MatrixSpec | None = field(default=None, repr=False, compare=False)
     spec_columns: tuple[int, ...] = ()
+    covariance: CovStructure | None = field(default=None, compare=False)
+
+    @property
+    def structure(self) -> CovStructure:
+        """The term's covariance structure (:class:`~mixedmodels.covstruct.Unstructured` unless given)."""
+        return Unstructured(self.k) if self.covariance is None else self.covariance
 
     def new_z(self, frame: pd.DataFrame) -> np.ndarray:
         """The term's model rows for new data."""

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .design import Design
-from .messages import SINGULAR_TOL, warn
+from .messages import warn
 from .objective import criterion, criterion_function
 from .optimize import OptSummary, minimize_theta, newton, polish
 from .pls import PLS
@@ -79,7 +79,7 @@ def fit_model(
     notes = list(notes) + restart_notes
     if not opt.converged:
         notes.append(f"the optimizer did not converge ({opt.return_value})")
-    if np.any(opt.theta[layout.diagonal_mask()] < SINGULAR_TOL):
+    if layout.singular(opt.theta):
         notes.append("boundary (singular) fit: a random-effect variance or correlation is on its boundary")
     fit = result_type(
         formula=formula,

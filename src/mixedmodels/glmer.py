@@ -27,7 +27,7 @@ from .glmm_restarts import checked_glmm
 from .glmm_results import GlmerFit
 from .glmm_separation import fit_separated, model_separation
 from .memory import check_glmm_memory
-from .messages import SINGULAR_TOL, warn
+from .messages import warn
 from .pirls import GlmmModel
 from .rformula import r_keywords
 
@@ -233,7 +233,7 @@ def _notes(model: GlmmModel, optimum, separated: bool = False) -> list[str]:
         notes.append(f"the optimizer did not converge ({opt.return_value})")
     notes.extend(optimum.notes)
     theta = opt.theta[: model.layout.ntheta]
-    if np.any(theta[model.layout.diagonal_mask()] < SINGULAR_TOL):
+    if model.layout.singular(theta):
         notes.append("boundary (singular) fit: a random-effect variance or correlation is on its boundary")
     if model.fam.name == "binomial" and not separated:
         mu = optimum.state.mu

@@ -35,7 +35,6 @@ from .glmm_prior import fit_glmm_prior
 from .glmm_results import GlmerFit
 from .glmm_separation import fit_separated
 from .irls import IrlsError
-from .messages import SINGULAR_TOL
 from .pirls import GlmmModel
 from .pirls_batch import SingleTermBatch
 from .quasi_newton import minimize_gradient, minimize_gradient_batch
@@ -150,7 +149,7 @@ class GlmerRefits:
             values = self._custom(fits)
         values[failed] = np.nan
         separated = np.array([sp is not None for sp in seps], dtype=bool) & ~failed
-        singular = np.any(theta[:, self.diag] < SINGULAR_TOL, axis=1)
+        singular = self.fit.model.layout.singular_rows(theta)
         status = np.where(
             failed, "failed", np.where(separated, "separated", np.where(singular, "singular", "ok"))
         )

@@ -23,7 +23,6 @@ from .design import Design
 from .families import Family
 from .glmm import GlmmOptimum
 from .irls import working_response
-from .messages import SINGULAR_TOL
 from .pirls import GlmmModel, ThetaState, WeightedFactor
 from .protocols import MixedFit
 from .ranef_tables import (
@@ -166,8 +165,7 @@ class GlmerFit(MixedFit):
 
     @cached_property
     def singular(self) -> bool:
-        diag = self.model.layout.diagonal_mask()
-        return bool(np.any(self.theta[diag] < SINGULAR_TOL))
+        return self.model.layout.singular(self.theta)
 
     @cached_property
     def ngroups(self) -> dict[str, int]:

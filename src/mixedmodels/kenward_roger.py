@@ -156,7 +156,14 @@ class KenwardRoger:
     # ------------------------------------------------------------------ set-up
     def _parameters(self) -> list[_Parameter]:
         """pbkrtest's order: each term's lower-triangular covariance elements column by column
-        (the residual variance comes after them, as the last parameter)."""
+        (the residual variance comes after them, as the last parameter). Those are the
+        parameters of unstructured terms: a term with another covariance structure
+        (:mod:`mixedmodels.covstruct`) is refused for now."""
+        if not self.fit.pls.layout.identity:
+            raise NotImplementedError(
+                "Kenward-Roger for a term with a covariance structure other than unstructured "
+                "is not available yet"
+            )
         params = []
         for t, term in enumerate(self.fit.pls.reterms):
             for b in range(term.k):

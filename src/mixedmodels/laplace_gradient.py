@@ -80,13 +80,17 @@ def laplace_gradient(model: GlmmModel, state: PirlsState) -> np.ndarray:
     if joint:
         eta_s += model.X @ sr[ts.qr :]
     r = d1 + dW * h - half_d2 * eta_s
-    grad_theta = _theta_gradient(model, state.u, s, r, 2.0 * W, -0.5 * d1, v1, vr)
+    grad_theta = _theta_gradient(
+        model, np.asarray(state.theta, dtype=float), state.u, s, r, 2.0 * W, -0.5 * d1, v1, vr
+    )
     return grad_theta if joint else np.concatenate([grad_theta, model.X.T @ r])
 
 
-def _theta_gradient(model, u, s, r, twice_W, minus_half_d1, v1, vr) -> np.ndarray:
-    """The ``theta`` part: per term, ``z' Q`` with ``Q_ic`` the bracket of the module's formula,
-    read at the template's entries in ``theta``'s order."""
+def _theta_gradient(model, state_theta, u, s, r, twice_W, minus_half_d1, v1, vr) -> np.ndarray:
+    """The ``theta`` part: per term, ``G = z' Q`` with ``Q_ic`` the bracket of the module's
+    formula, the gradient over the template's entries (``G[r, c] = df / dT[r, c]``), taken to
+    the term's ``theta`` by its structure (:meth:`~mixedmodels.covstruct.CovStructure.theta_gradient`:
+    for an unstructured term ``G`` read at the template's entries in ``theta``'s order)."""
     layout = model.layout
     out = []
     start, rest_col = 0, 0
@@ -101,7 +105,8 @@ def _theta_gradient(model, u, s, r, twice_W, minus_half_d1, v1, vr) -> np.ndarra
             rest_col += k
         Q = r[:, None] * u_t + twice_W[:, None] * v_t + minus_half_d1[:, None] * s_t
         G = term.z.T @ Q
-        rows, cols = layout._template_index[index]
-        out.append(G[rows, cols])
+        lo = layout.offsets[index]
+        structure = layout.structures[index]
+        out.append(structure.theta_gradient(state_theta[lo : lo + structure.ntheta], G))
         start += q
     return np.concatenate(out) if out else np.zeros(0)

@@ -38,7 +38,7 @@ from .cluster import map_on_client
 from .engine import refit
 from .lmer import lmer
 from .many_df import satterthwaite_df
-from .messages import SINGULAR_TOL, warn
+from .messages import warn
 from .progress import progress_bar
 from .results import LmerFit
 
@@ -481,7 +481,7 @@ def _joined(parts: list[_Estimates]) -> _Estimates:
 
 def _frames(fit: LmerFit, est: _Estimates, nobs: np.ndarray, names: list[str]) -> dict[str, pd.DataFrame]:
     """One pattern's numbers as DataFrames indexed by the responses' names."""
-    singular = np.any(est.theta[:, fit.pls.layout.diagonal_mask()] < SINGULAR_TOL, axis=1)
+    singular = fit.pls.layout.singular_rows(est.theta)
     fractions = np.full((len(names), len(fit.design.reterms) + 1), np.nan)
     ok = est.converged
     fractions[ok] = variance_fractions(fit, est.theta[ok], est.sigma[ok])

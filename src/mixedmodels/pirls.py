@@ -84,15 +84,15 @@ class GlmmModel:
     offset: np.ndarray
     trials: np.ndarray
 
-    @property
+    @cached_property
     def layout(self) -> ThetaLayout:
-        return ThetaLayout(tuple(t.k for t in self.reterms))
+        return ThetaLayout.of(self.reterms)
 
     def with_response(self, y: np.ndarray) -> GlmmModel:
         """The same model for another response (a simulated one): what depends only on ``X``,
         ``Z`` and the weights is shared, not rebuilt."""
         other = replace(self, y=np.asarray(y, dtype=float))
-        for name in ("pattern", "_Z"):
+        for name in ("pattern", "_Z", "layout"):
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other
@@ -113,7 +113,8 @@ class GlmmModel:
         """``Lambda(theta)``, block diagonal over the terms (q x q)."""
         rows, cols, index = self.layout.lambda_pattern(tuple(t.nlevels for t in self.reterms), 0)
         q = self.q
-        return sp.csr_matrix((np.asarray(theta, dtype=float)[index], (rows, cols)), shape=(q, q))
+        values = self.layout.entries(np.asarray(theta, dtype=float))[index]
+        return sp.csr_matrix((values, (rows, cols)), shape=(q, q))
 
     def z_matrix(self) -> sp.csc_matrix:
         """``Z`` (n x q), the terms' columns level-major, in the terms' order."""
@@ -683,7 +684,7 @@ def agq_deviance(model: GlmmModel, state: PirlsState, nodes: np.ndarray, weights
     refs, nl = term.refs, term.nlevels
     M = state.factor.M[:, 0, 0]
     s = 1.0 / np.sqrt(M)
-    lam = float(state.theta[0])
+    lam = float(model.layout.entries(state.theta)[0])  # the scalar template
     u = state.u
     dev0 = np.bincount(refs, model.dev_resids(state.mu), minlength=nl)
     g0 = dev0 + u * u

@@ -34,14 +34,12 @@ class SingleTermBatch:
         self.model = model
         self.fam = model.fam
         self.k, self.n1, self.refs, self.z = term.k, term.nlevels, term.refs, term.z
-        self.rows_t, self.cols_t = model.layout._template_index[0]
+        self.structure = model.layout.structures[0]
 
     # ------------------------------------------------------------------ pieces
     def row_effects(self, theta: np.ndarray) -> np.ndarray:
         """``a_i = T_b' z_i`` for each problem: (B, n, k)."""
-        B, k = len(theta), self.k
-        T = np.zeros((B, k, k))
-        T[:, self.rows_t, self.cols_t] = theta
+        T = self.structure.stacked_factor(theta)
         return np.einsum("nj,bjc->bnc", self.z, T)
 
     def linear_predictor(self, xb: np.ndarray, a: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -201,7 +199,8 @@ class SingleTermBatch:
         M, u = md.M[:, :, 0, 0], md.u[:, :, 0]
         s = 1.0 / np.sqrt(M)
         g0 = self.level_sums(self.model.dev_resids(md.mu)) + u * u  # (B, n1)
-        shift = (np.asarray(theta)[:, :1] * self.z[:, 0]) * s[:, self.refs]  # d eta / d node
+        lam = self.structure.stacked_factor(np.asarray(theta, dtype=float))[:, 0, :1]  # a scalar term
+        shift = (lam * self.z[:, 0]) * s[:, self.refs]  # d eta / d node
         mu_k = self.fam.linkinv(md.eta[:, None, :] + nodes[None, :, None] * shift[:, None, :])
         dev_k = self.level_sums(self.model.dev_resids(mu_k).transpose(0, 2, 1)).transpose(0, 2, 1)
         u_k = u[:, None, :] + nodes[None, :, None] * s[:, None, :]
@@ -264,7 +263,8 @@ class SingleTermBatch:
         r = d1 + dW * h - half_d2 * np.einsum("bni,bni->bn", md.a, s_rows)
         Q = r[:, :, None] * md.u[:, self.refs] + (2.0 * W)[:, :, None] * v - (0.5 * d1)[:, :, None] * s_rows
         G = np.einsum("nj,bnc->bjc", self.z, Q)
-        grad = np.concatenate([G[:, self.rows_t, self.cols_t], r @ self.model.X], axis=1)
+        grad_theta = self.structure.stacked_theta_gradient(np.asarray(theta, dtype=float), G)
+        grad = np.concatenate([grad_theta, r @ self.model.X], axis=1)
         grad[~md.ok] = 0.0
         return f, grad, md
 

@@ -40,7 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import blas, lapack, solve_triangular
 
-from .covariance import ThetaLayout
+from .covariance import ThetaLayout, tril_colmajor
 from .design import ReTerm
 from .options import format_bytes, options
 
@@ -312,7 +312,7 @@ class PLS:
 
     def _setup(self, reterms, blocks: CrossProducts) -> None:
         self.reterms = tuple(reterms)
-        self.layout = ThetaLayout(tuple(t.k for t in self.reterms))
+        self.layout = ThetaLayout.of(self.reterms)
         first = self.reterms[0]
         self.k1, self.n1, self.q1 = first.k, first.nlevels, first.q
         self.qrest = sum(t.q for t in self.reterms[1:])
@@ -325,7 +325,7 @@ class PLS:
         if self.k1 == 2:  # the closed form of the first block reads a, b, c of each level
             A = self.A11
             self._a2x2 = np.column_stack([A[:, 0, 0], A[:, 1, 0], A[:, 1, 1], np.ones(self.n1)])
-        self._theta_ext = np.ones(self.layout.ntheta + 1)
+        self._theta_ext = np.ones(self.layout.nentries + 1)
         self._build_pairs()
         rows, cols, self._rest_index = self.layout.lambda_pattern(
             tuple(t.nlevels for t in self.reterms[1:]), first=1, extra=self.p + 1
@@ -479,7 +479,11 @@ class PLS:
 
     # ---------------------------------------------------------------- per theta
     def _first_block(self, theta: np.ndarray):
-        """M_l = T'A_l T + I per level, log|L_11|^2 and W = T M_l^{-1} T' (flattened)."""
+        """M_l = T'A_l T + I per level, log|L_11|^2 and W = T M_l^{-1} T' (flattened).
+
+        ``theta`` here (and in :meth:`_rest_scale`, :meth:`_schur`) is the templates' entries,
+        :meth:`ThetaLayout.entries <mixedmodels.covariance.ThetaLayout.entries>`: ``theta``
+        itself for unstructured terms."""
         if self.k1 == 1:
             lam2 = theta[0] ** 2
             m = lam2 * self._a11
@@ -487,7 +491,9 @@ class PLS:
             return m[:, None, None], float(np.add.reduce(np.log(m))), lam2 / m
         if self.k1 == 2:
             return self._first_block_2x2(theta)
-        T1 = self.layout.templates(theta)[0]
+        rows, cols = tril_colmajor(self.k1)
+        T1 = np.zeros((self.k1, self.k1))
+        T1[rows, cols] = theta[: len(rows)]
         M = T1.T @ self.A11 @ T1
         M += np.eye(self.k1)
         logdet = 2.0 * float(np.log(np.diagonal(np.linalg.cholesky(M), axis1=1, axis2=2)).sum())
@@ -627,8 +633,9 @@ class PLS:
         for the objective, which reads only the log-determinants and ``r2``.
         """
         theta = np.asarray(theta, dtype=float)
-        M11, logdet1, w = self._first_block(theta)
-        S = self._schur(theta, w, reuse) if self._tiny is None else self._tiny_schur(theta, w)
+        t = self.layout.entries(theta)
+        M11, logdet1, w = self._first_block(t)
+        S = self._schur(t, w, reuse) if self._tiny is None else self._tiny_schur(t, w)
         # S.T is Fortran-ordered: its upper Cholesky factor, in place, is S's lower factor
         U, info = lapack.dpotrf(S.T, lower=0, overwrite_a=1, clean=0)
         if info != 0:
@@ -663,7 +670,11 @@ class PLS:
         whole = len(keys) == self.Qr * (self.Qr + 1) // 2
         arr_keys, vals = Arr.reshape(-1)[keys], np.empty(len(keys))
 
+        entries = None if self.layout.identity else self.layout.entries
+
         def parts(theta: np.ndarray) -> tuple[float, float, float] | None:
+            if entries is not None:  # a structured term: its template's entries from theta
+                theta = entries(theta)
             if k1 == 1:  # _first_block's arithmetic, in the arrays made above
                 lam2 = theta[0] ** 2
                 np.multiply(lam2, a11, out=m)
@@ -718,11 +729,12 @@ class PLS:
         """Lambda(theta) for the columns of ``Z`` of terms ``first..``, block diagonal."""
         rows, cols, index = self.layout.lambda_pattern(tuple(t.nlevels for t in self.reterms[first:]), first)
         q = sum(t.q for t in self.reterms[first:])
-        return sp.csr_matrix((np.asarray(theta, dtype=float)[index], (rows, cols)), shape=(q, q))
+        values = self.layout.entries(np.asarray(theta, dtype=float))[index]
+        return sp.csr_matrix((values, (rows, cols)), shape=(q, q))
 
     def _scaled_Ar1(self, f: Factor) -> sp.csc_matrix:
         """Lambda_r' A_r1 Lambda_1, sparse (rows: rest Z, X, y; columns: the first term's)."""
-        scale = self._rest_scale(f.theta)
+        scale = self._rest_scale(self.layout.entries(f.theta))
         B = self.Ar1 @ self.lambda_matrix(f.theta)[: self.q1, : self.q1]
         B = sp.diags(scale) @ B if isinstance(scale, np.ndarray) else scale.T @ B
         return sp.csc_matrix(B)

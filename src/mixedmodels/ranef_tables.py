@@ -33,17 +33,15 @@ VARCORR_COLUMNS = ["group", "var1", "var2", "vcov", "sdcor"]
 def varpar_names(terms: Sequence[ReTerm]) -> list[str]:
     """lme4's names of the random-effect standard deviations and correlations, in theta order:
     ``sd_(Intercept)|Subject``, ``cor_Days.(Intercept)|Subject``, ``sd_Days|Subject`` (a group
-    met again is numbered, ``Subject.1``)."""
+    met again is numbered, ``Subject.1``), as each term's structure names them
+    (:meth:`~mixedmodels.covstruct.CovStructure.sdcor_names`)."""
     names: list[str] = []
     seen: dict[str, int] = {}
     for term in terms:
         count = seen.get(term.group, 0)
         seen[term.group] = count + 1
         group = term.group if count == 0 else f"{term.group}.{count}"
-        c = term.cnames
-        for j in range(term.k):
-            for i in range(j, term.k):
-                names.append(f"sd_{c[j]}|{group}" if i == j else f"cor_{c[i]}.{c[j]}|{group}")
+        names += term.structure.sdcor_names(group, term.cnames)
     return names
 
 
@@ -102,7 +100,8 @@ def varcorr_rows(
 ) -> list[tuple[str, str | None, str | None, float, float]]:
     """Rows of lme4's ``as.data.frame(VarCorr(fit))`` for the random-effects terms: a standard
     deviation per column (``var2`` None), then the correlations; separate terms on one grouping
-    factor are named ``g``, ``g.1``, ... as lme4 names them."""
+    factor are named ``g``, ``g.1``, ... as lme4 names them. The correlations are those the
+    term's covariance structure lists (:meth:`~mixedmodels.covstruct.CovStructure.correlation_pairs`)."""
     rows: list[tuple[str, str | None, str | None, float, float]] = []
     seen: dict[str, int] = {}
     for term, T in zip(terms, templates):
@@ -113,9 +112,8 @@ def varcorr_rows(
         sd, corr = cov_to_sdcorr(cov)
         for j, c in enumerate(term.cnames):
             rows.append((name, c, None, cov[j, j], sd[j]))
-        for j in range(term.k):
-            for i in range(j + 1, term.k):
-                rows.append((name, term.cnames[j], term.cnames[i], cov[i, j], corr[i, j]))
+        for i, j in term.structure.correlation_pairs():  # none for independent components
+            rows.append((name, term.cnames[j], term.cnames[i], cov[i, j], corr[i, j]))
     return rows
 
 

@@ -20,7 +20,6 @@ path lme4 takes), the optimizer least fooled by the curvature estimates that mis
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -47,21 +46,7 @@ HALF, DOUBLE = math.sqrt(0.5), math.sqrt(2.0)  # template factors that halve and
 
 def theta_names(reterms: Sequence, layout) -> list[str]:
     """lme4's names of ``theta``: ``Subject.(Intercept)``, ``Subject.Days.(Intercept)``, ..."""
-    terms = tuple((term.group, tuple(term.cnames)) for term in reterms)
-    return list(_theta_names(terms, tuple(layout.ks)))
-
-
-@functools.lru_cache(maxsize=256)
-def _theta_names(terms: tuple[tuple[str, tuple[str, ...]], ...], ks: tuple[int, ...]) -> tuple[str, ...]:
-    from .covariance import _tril_colmajor
-
-    names = []
-    for (group, cnames), k in zip(terms, ks):
-        rows, cols = _tril_colmajor(k)
-        for i, j in zip(rows, cols):
-            row, col = cnames[i], cnames[j]
-            names.append(f"{group}.{row}" if i == j else f"{group}.{row}.{col}")
-    return tuple(names)
+    return layout.names(reterms)
 
 
 # ----------------------------------------------------------------------------- lmer

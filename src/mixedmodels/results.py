@@ -25,7 +25,7 @@ from .design import Design
 from .formula import ParsedFormula, parse_formula
 from .information import InformationCriteria
 from .lmm_printing import lmer_summary, lmer_summary_html
-from .messages import SINGULAR_TOL, MixedModelsWarning
+from .messages import MixedModelsWarning
 from .objective import criterion
 from .optimize import OptSummary
 from .pls import PLS, Factor
@@ -178,8 +178,7 @@ class LmerFit(InformationCriteria, MixedFit):
     @cached_property
     def singular(self) -> bool:
         """True for a fit on the boundary: a template diagonal entry below 1e-4 (lme4's isSingular)."""
-        diag = self.pls.layout.diagonal_mask()
-        return bool(np.any(self.opt.theta[diag] < SINGULAR_TOL))
+        return self.pls.layout.singular(self.opt.theta)
 
     @cached_property
     def ngroups(self) -> dict[str, int]:

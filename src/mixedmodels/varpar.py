@@ -13,6 +13,9 @@ that meets them there stops short of the minimum. The coordinates here have none
   included, is a point;
 - the template is ``T = diag(s) C / sigma`` (``sigma^2 T T' = diag(s) R diag(s)``).
 
+These coordinates are those of unstructured terms (every template a point): a term with another
+covariance structure (:mod:`mixedmodels.covstruct`) is refused for now.
+
 A held correlation ``rho_ij`` is made the first angle by ordering the term's columns
 ``i, j, ...`` (then ``R_ij = cos(a_1)``) and the template is the Cholesky factor of the
 covariance in the original order.
@@ -26,7 +29,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .covariance import ThetaLayout, angles_of, psd_cholesky, unit_rows
+from .covariance import ThetaLayout, angles_of, psd_cholesky, tril_colmajor, unit_rows
 
 __all__ = ["HeldCoordinates"]
 
@@ -55,11 +58,25 @@ class HeldCoordinates:
     layout: ThetaLayout
     held: int
 
+    def __post_init__(self) -> None:
+        if not self.layout.identity:
+            names = sorted({type(s).__name__ for s in self.layout.structures if not s.identity})
+            raise NotImplementedError(
+                f"profiling the variance parameters of a term with a covariance structure "
+                f"({', '.join(names)}) is not available yet: only unstructured terms (lme4's default)"
+                " are profiled"
+            )
+
+    @cached_property
+    def _index(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Where each term's parameters are in its template (unstructured: its lower triangle)."""
+        return [tril_colmajor(k) for k in self.layout.ks]
+
     @cached_property
     def _located(self) -> tuple[list[_Term], int]:
         """The terms, and the position of the held parameter in the full coordinates."""
         terms, coord, position = [], 0, None
-        for k, lo, (rows, cols) in zip(self.layout.ks, self.layout.offsets, self.layout._template_index):
+        for k, lo, (rows, cols) in zip(self.layout.ks, self.layout.offsets, self._index):
             perm = np.arange(k)
             local = self.held - lo
             if 0 <= local < len(rows):
@@ -110,7 +127,7 @@ class HeldCoordinates:
     def coordinates(self, psi: np.ndarray) -> np.ndarray:
         """The free coordinates of ``psi`` (an undefined correlation is taken as 0)."""
         full = np.empty(self.size)
-        for t, (rows, cols) in zip(self.terms, self.layout._template_index):
+        for t, (rows, cols) in zip(self.terms, self._index):
             values = psi[t.psi : t.psi + len(rows)]
             full[t.coord : t.coord + t.k] = values[rows == cols]
             if t.k > 1:
@@ -129,7 +146,7 @@ class HeldCoordinates:
         full = np.insert(x, self.position, held)
         sigma = full[-1]
         theta = np.empty(self.layout.ntheta)
-        for t, (rows, cols) in zip(self.terms, self.layout._template_index):
+        for t, (rows, cols) in zip(self.terms, self._index):
             if t.k == 1:
                 theta[t.psi] = full[t.coord] / sigma
                 continue
@@ -154,7 +171,7 @@ class HeldCoordinates:
         """
         if not self._held_angle:
             return []
-        for t, (rows, cols) in zip(self.terms, self.layout._template_index):
+        for t, (rows, cols) in zip(self.terms, self._index):
             local = self.held - t.psi
             if 0 <= local < len(rows):
                 pair = (cols[local], rows[local])
