@@ -52,7 +52,7 @@ from .newton import minimize_batch
 from .printing import html_block, html_frame, html_lines
 from .progress import progress_bar
 from .results import SINGULAR_TOL, LmerFit
-from .separation import SeparationCheck, family_kind, separated_mask
+from .separation import SeparationCheck, separated_mask
 from .simulate import lm_blocks, lmer_blocks
 
 __all__ = ["BootstrapResult", "bootstrap"]
@@ -456,7 +456,7 @@ class _GlmChunk:
         fit = self.fit
         X = fit.design.X[:, list(fit.kept)]
         names = [fit.names[j] for j in fit.kept]
-        return SeparationCheck(X, fit.prior_weights, family_kind(fit.family.name), fit.link, names)
+        return SeparationCheck(X, fit.prior_weights, fit.family, names=names)
 
     def run_flagged(self, Y: np.ndarray):
         """:meth:`run`, a separated replicate refitted with its separated coefficients at the

@@ -187,7 +187,7 @@ class Comparison:
     def _why_generalized(self) -> str:
         fit = self.mixed
         assert isinstance(fit, GlmerFit)
-        mean = "probability" if fit.family.name == "binomial" else "mean count"
+        mean = fit.family.mean_name
         return (
             f"Why: on the {fit.link} scale the mixed model's intercept is the mean over a population of "
             f"groups '{self.group}' (the linear predictor of a typical group, whose random effect is 0): "
