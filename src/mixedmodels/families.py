@@ -348,8 +348,9 @@ class Family:
             link = self.links[0]
         if isinstance(link, str):
             if self.links and link not in self.links:
+                allowed = ", ".join(self.links)
                 raise ValueError(
-                    f"link {link!r} is not available for the {self.name} family: one of {', '.join(self.links)}"
+                    f"link {link!r} is not available for the {self.name} family: one of {allowed}"
                 )
             link = make_link(link)
         self._link = link
@@ -688,9 +689,15 @@ class Binomial(Family):
 
     def degenerate(self, y, rows: str) -> tuple[str, str] | None:
         if np.all(y == 0):
-            return f"no successes in {rows}", "the fitted probabilities run to 0 and the linear predictor to -infinity"
+            return (
+                f"no successes in {rows}",
+                "the fitted probabilities run to 0 and the linear predictor to -infinity",
+            )
         if np.all(y == 1):
-            return f"no failures in {rows}", "the fitted probabilities run to 1 and the linear predictor to +infinity"
+            return (
+                f"no failures in {rows}",
+                "the fitted probabilities run to 1 and the linear predictor to +infinity",
+            )
         return None
 
     def glm_boundary_warning(self, mu) -> str | None:
@@ -790,7 +797,9 @@ class Poisson(Family):
 
     def non_integer_warning(self, response, init: Initialized) -> str | None:
         if np.any(np.abs(init.y - np.round(init.y)) > 1e-8):
-            return "non-integer counts in a Poisson response: its log-likelihood is not defined (R gives -Inf)"
+            return (
+                "non-integer counts in a Poisson response: its log-likelihood is not defined (R gives -Inf)"
+            )
         return None
 
     def degenerate(self, y, rows: str) -> tuple[str, str] | None:
@@ -881,5 +890,6 @@ def family(name: str | Family = "binomial", link: str | None = None) -> Family:
         raise ValueError(f"unknown family {name!r}: 'binomial' or 'poisson'")
     cls = _FAMILIES[key]
     if link is not None and link not in cls.links:
-        raise ValueError(f"link {link!r} is not available for the {key} family: one of {', '.join(cls.links)}")
+        allowed = ", ".join(cls.links)
+        raise ValueError(f"link {link!r} is not available for the {key} family: one of {allowed}")
     return cls(link)

@@ -55,7 +55,6 @@ from .simulate import as_generator
 __all__ = ["GlmFit", "bootstrap_statistic", "glm", "glm_blocks", "simulate_glm"]
 
 
-
 @r_keywords
 def glm(
     formula: str,

@@ -14,6 +14,7 @@ the ``+ 2`` counting the variance, as R's ``gaussian()$aic``; its dispersion is 
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class _Quasi:
 
     dispersion_fixed = False
     has_likelihood = False
-    name: str
+    name: ClassVar[str]
 
     def aic(self, y, n, mu, wt, dev) -> float:
         """A quasi family has no likelihood: its AIC is not defined (R's NA)."""

@@ -197,8 +197,9 @@ def _refuse_constant(fam: Family, response: Initialized | GlmmModel, name: str) 
         raise DataError(f"{degenerate}; glmer does not fit it (lme4: 'Response is constant')")
     y = response.y[response.weights > 0]
     if len(y) and np.ptp(y) == 0:
+        value = fam.describe_value(y[0])
         raise DataError(
-            f"the response {name!r} is constant ({fam.describe_value(y[0])} in all {len(y)} rows): there is no "
+            f"the response {name!r} is constant ({value} in all {len(y)} rows): there is no "
             "variation to model (lme4: 'Response is constant')"
         )
 

@@ -358,7 +358,9 @@ def _possible_at_all(
     rows with data on both sides do not pin every direction (their Gram matrix is singular).
     Rows one-sided alone may be two-sided as copies of one distinct row, so this is a
     necessary condition of :meth:`SeparationCheck.possible`'s."""
-    side, keep = _sides(np.asarray(y, dtype=float), np.asarray(weights, dtype=float), _as_family(family, link))
+    side, keep = _sides(
+        np.asarray(y, dtype=float), np.asarray(weights, dtype=float), _as_family(family, link)
+    )
     if not np.any(keep & (side != 0)):
         return False
     X = np.asarray(X, dtype=float)
