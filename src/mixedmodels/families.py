@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
@@ -383,15 +384,15 @@ class Family:
 
     def _link_is(self, names: tuple[str, ...]) -> bool:
         """Whether the link is one of the registered links ``names`` (the object, not its name)."""
-        return any(self.link == _LINKS[n] for n in names)
+        return any(self.link is _LINKS[n] for n in names)
 
-    @property
+    @cached_property
     def canonical(self) -> bool:
         """Whether the link is the family's canonical one (then the observed information is the
         expected one: ``d''/2 = W``)."""
         return bool(self.links) and self._link_is(self.links[:1])
 
-    @property
+    @cached_property
     def bounded_eta(self) -> bool:
         """Whether the link maps only part of the line to valid means (binomial log, Poisson sqrt
         and identity): PIRLS then keeps ``eta`` inside, where the penalized deviance is convex

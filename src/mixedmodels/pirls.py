@@ -536,8 +536,8 @@ class PirlsState:
 
 
 def _valid(model: GlmmModel, eta: np.ndarray) -> bool:
-    """Whether ``eta`` is inside the link's domain. For the sqrt link (a mirrored one: ``mu = eta^2``
-    gives every mode a mirror image) only rows with counts need
+    """Whether ``eta`` is inside the link's domain. For a mirrored link (the sqrt link's
+    ``mu = eta^2``, :attr:`~mixedmodels.families.Link.mirrored`) only rows with counts need
     ``eta > 0``: a zero count's deviance ``2 w eta^2`` is smooth and convex through 0, while a
     positive count's ``-4 w y log|eta|`` is a barrier that PIRLS must not jump across (to the
     mirror image of its mode)."""
