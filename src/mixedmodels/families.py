@@ -15,6 +15,15 @@ drives ``mu`` to the boundary stays finite: the logit's inverse keeps ``mu`` wit
 ``|eta| > 30``; the probit and cauchit clamp ``eta`` at the quantile of ``eps``; the
 complementary log-log and the log keep ``mu`` at least ``eps``.
 
+A family is an object that owns its arithmetic (:class:`Family`; :class:`Binomial`,
+:class:`Poisson`, and in :mod:`mixedmodels.glm_families` the quasi families and the Gaussian):
+its link, variance, unit deviance (with the parts free of ``mu`` computed once per response for
+PIRLS and per batch for batched PIRLS), ``-2 log p(y | mu)``, starting means, valid means,
+working weights (expected information) and the observed information's pieces, its one
+simulator (:meth:`Family.draw`), the checks and warnings of a response, whether its
+dispersion is fixed, and the names of its extra parameters. The fits call these and never
+test a family's name (``tests/test_family_seam.py``), so a new family is a new class.
+
 ``family("binomial", link="probit")`` makes one, from R's spellings; unknown families and
 links, and those not supported yet (Gamma, inverse Gaussian, negative binomial), are refused
 with a message that says so.
