@@ -74,8 +74,9 @@ def glm(
     formula : str
         ``"cbind(incidence, size - incidence) ~ period"``, ``"y ~ x + offset(log(t))"``.
     data : pandas.DataFrame or polars.DataFrame
-    family : str
-        "binomial", "poisson", "quasibinomial", "quasipoisson" or "gaussian".
+    family : str or Family
+        "binomial", "poisson", "quasibinomial", "quasipoisson" or "gaussian", or a
+        :class:`~mixedmodels.families.Family` object (one's own subclass too).
     link : str, optional
         binomial families: "logit" (default), "probit", "cloglog", "cauchit", "log"; Poisson
         families: "log" (default), "sqrt", "identity"; Gaussian: "identity".

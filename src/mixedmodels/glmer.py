@@ -60,7 +60,8 @@ def glmer(
     data : pandas.DataFrame
         Not modified. (A Dask DataFrame is refused for now.)
     family : str or Family
-        "binomial" or "poisson" (or a :class:`~mixedmodels.families.Family`).
+        "binomial" or "poisson", or a :class:`~mixedmodels.families.Family` object (one's own
+        subclass too, with a fixed dispersion).
     link : str, optional
         binomial: logit (default), probit, cloglog, cauchit, log; poisson: log (default), sqrt
         (the identity link is refused for now: NotImplementedError).
