@@ -86,7 +86,11 @@ class SingleTermBatch:
         return BatchResponse.make(self.fam, np.asarray(Y, dtype=float), self.model.weights)
 
     def working(self, eta: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Working weights ``W`` and the working residual ``(y - mu) / mu_eta`` (the model's ``y``)."""
+        """Working weights ``W`` and the working residual ``(y - mu) / mu_eta`` (the model's ``y``).
+
+        The family's ``mu_eta`` and ``variance`` as :meth:`~mixedmodels.families.Family.working`
+        combines them, with the prior weights multiplied in first (``w d d / V``): the products'
+        order is kept, as in :meth:`modes` and :meth:`_newton_weights`, so that no number moves."""
         d = self.fam.mu_eta(eta)
         return self.model.weights * d * d / self.fam.variance(mu), (self.model.y - mu) / d
 
