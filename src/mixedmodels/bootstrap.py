@@ -53,7 +53,7 @@ from .progress import progress_bar
 from .protocols import fit_of
 from .results import LmerFit
 from .rformat import html_block, html_frame, html_lines
-from .separation import SeparationCheck, family_kind, separated_mask
+from .separation import SeparationCheck, separated_mask
 
 __all__ = ["BootstrapResult", "bootstrap"]
 
@@ -483,7 +483,7 @@ class _GlmChunk:
         fit = self.fit
         X = fit.design.X[:, list(fit.kept)]
         names = [fit.names[j] for j in fit.kept]
-        return SeparationCheck(X, fit.prior_weights, family_kind(fit.family.name), fit.link, names)
+        return SeparationCheck(X, fit.prior_weights, fit.family, names=names)
 
     def run_flagged(self, Y: np.ndarray):
         """:meth:`run`, a separated replicate refitted with its separated coefficients at the

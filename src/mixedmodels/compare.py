@@ -185,7 +185,7 @@ class Comparison:
 
     def _why_generalized(self) -> str:
         fit = cast(GlmerFit, self.mixed)  # a generalized comparison's mixed model
-        mean = "probability" if fit.family.name == "binomial" else "mean count"
+        mean = fit.family.mean_name
         return (
             f"Why: on the {fit.link} scale the mixed model's intercept is the mean over a population of "
             f"groups '{self.group}' (the linear predictor of a typical group, whose random effect is 0): "

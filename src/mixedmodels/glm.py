@@ -50,12 +50,10 @@ from .memory import check_rows_memory
 from .messages import warn
 from .protocols import Fit
 from .rformula import r_keywords
-from .separation import Separation, detect_separation, family_kind, fit_glm_separated
+from .separation import Separation, detect_separation, fit_glm_separated
 from .simulate import as_generator
 
 __all__ = ["GlmFit", "bootstrap_statistic", "glm", "glm_blocks", "simulate_glm"]
-
-_EPS10 = 10 * np.finfo(float).eps
 
 
 @r_keywords
@@ -77,8 +75,9 @@ def glm(
     formula : str
         ``"cbind(incidence, size - incidence) ~ period"``, ``"y ~ x + offset(log(t))"``.
     data : pandas.DataFrame or polars.DataFrame
-    family : str
-        "binomial", "poisson", "quasibinomial", "quasipoisson" or "gaussian".
+    family : str or Family
+        "binomial", "poisson", "quasibinomial", "quasipoisson" or "gaussian", or a
+        :class:`~mixedmodels.families.Family` object (one's own subclass too).
     link : str, optional
         binomial families: "logit" (default), "probit", "cloglog", "cauchit", "log"; Poisson
         families: "log" (default), "sqrt", "identity"; Gaussian: "identity".
@@ -129,9 +128,7 @@ def fit_glm(formula, parsed, design: Design, init: Initialized, fam: Family, lin
     degenerate = degenerate_response(fam, init, design.response)
     sep = None
     if degenerate is None:
-        sep = detect_separation(
-            X, init.y, init.weights, family_kind(fam.name), fam.link.name, [names[j] for j in kept]
-        )
+        sep = detect_separation(X, init.y, init.weights, fam, names=[names[j] for j in kept])
     result: IrlsFit
     if degenerate is not None:  # R fits it without a word
         result = irls(X, init.y, fam, init.weights, offset, mustart=init.mustart)
@@ -166,10 +163,9 @@ def fit_glm(formula, parsed, design: Design, init: Initialized, fam: Family, lin
 
 
 def _warn_boundary(fam: Family, mu: np.ndarray) -> None:
-    if fam.name == "binomial" and (np.any(mu > 1 - _EPS10) or np.any(mu < _EPS10)):
-        warnings.warn("glm: fitted probabilities numerically 0 or 1 occurred", RuntimeWarning, stacklevel=4)
-    if fam.name == "poisson" and np.any(mu < _EPS10):
-        warnings.warn("glm: fitted rates numerically 0 occurred", RuntimeWarning, stacklevel=4)
+    message = fam.glm_boundary_warning(mu)
+    if message is not None:
+        warnings.warn(f"glm: {message}", RuntimeWarning, stacklevel=4)
 
 
 @dataclass(frozen=True, eq=False)
@@ -337,8 +333,11 @@ class GlmFit(Fit):
 
     @property
     def npar(self) -> int:
-        """Parameters of the likelihood: coefficients, and the Gaussian's variance."""
-        return self.rank + int(self.family.name == "gaussian")
+        """Parameters of the likelihood: coefficients, and a dispersion estimated within it (the
+        Gaussian's variance; a quasi family has no likelihood), and the family's extra ones."""
+        fam = self.family
+        dispersion = int(not fam.dispersion_fixed and fam.has_likelihood)
+        return self.rank + dispersion + len(fam.extra_parameters)
 
     @property
     def loglik(self) -> float:
@@ -500,24 +499,15 @@ def _number(v) -> float | None:
 def simulate_glm(fit: GlmFit, nsim: int, rng: np.random.Generator) -> np.ndarray:
     """Responses drawn from the fitted means, on the family's scale (n x nsim).
 
-    Binomial: successes ~ Binomial(w, mu) over the prior weights ``w`` (the trials), divided
-    by ``w``; Poisson: Poisson(mu); Gaussian: mu + N(0, phi / w). Drawn replicate by replicate,
-    so the first ``k`` replicates are the same whatever ``nsim``.
+    The family's :meth:`~mixedmodels.families.Family.draw` with the prior weights ``w``:
+    binomial: successes ~ Binomial(w, mu) over the trials ``w``, divided by ``w``; Poisson:
+    Poisson(mu); Gaussian: mu + N(0, phi / w); a quasi family has nothing to draw from. Drawn
+    replicate by replicate, so the first ``k`` replicates are the same whatever ``nsim``.
     """
-    mu, w, name = fit.result.mu, fit.prior_weights, fit.family.name
-    n = len(mu)
-    if name == "binomial":
-        if np.any(w != np.round(w)):
-            raise ValueError("cannot simulate a binomial response with non-integer prior weights (trials)")
-        trials = w.astype(np.int64)
-        draws = rng.binomial(trials, mu, size=(nsim, n)).T
-        return np.divide(draws, trials[:, None], out=np.zeros((n, nsim)), where=trials[:, None] > 0)
-    if name == "poisson":
-        return rng.poisson(mu, size=(nsim, n)).T.astype(float)
-    if name == "gaussian":
-        scale = np.sqrt(fit.dispersion / np.where(w > 0, w, np.inf))
-        return mu[:, None] + scale[:, None] * rng.standard_normal((nsim, n)).T
-    raise ValueError(f"the {name} family has no distribution to simulate from (a quasi-likelihood)")
+    fam, mu, w = fit.family, fit.result.mu, fit.prior_weights
+    dispersion = fit.dispersion if fam.has_likelihood else 1.0
+    draws = fam.draw(np.broadcast_to(mu, (nsim, len(mu))), w, rng, dispersion)
+    return fam.draws_as_response(draws, w).T
 
 
 def glm_blocks(fit: GlmFit, nsim: int, rng: np.random.Generator, block: int) -> Iterator[np.ndarray]:

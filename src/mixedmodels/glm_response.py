@@ -56,8 +56,6 @@ __all__ = [
     "response_design",
 ]
 
-BINOMIAL = ("binomial", "quasibinomial")
-POISSON = ("poisson", "quasipoisson")
 _ROW = "__mm_response_row__"  # the response column build_design sees: each row's position
 
 
@@ -126,16 +124,16 @@ def _factor(series: pd.Series, name: str) -> np.ndarray:
     return out
 
 
-def read_response(parsed: ParsedFormula, data: pd.DataFrame, family_name: str) -> np.ndarray:
+def read_response(parsed: ParsedFormula, data: pd.DataFrame, fam: Family) -> np.ndarray:
     """The response of every row of ``data``: shape (n,), or (n, 2) for ``cbind``; NaN where missing.
 
     Raises
     ------
     DataError
-        A ``cbind`` response that is not two columns or not for a binomial family, or a factor
-        response for another family or with more than two levels.
+        A ``cbind`` response that is not two columns or not for a family of successes out of
+        trials, or a factor response for another family or with more than two levels.
     """
-    binomial = family_name in BINOMIAL
+    binomial = fam.takes_trials
     args = cbind_arguments(parsed.response)
     if args is not None:
         if len(args) != 2 or not all(args):
@@ -143,7 +141,7 @@ def read_response(parsed: ParsedFormula, data: pd.DataFrame, family_name: str) -
                 f"cbind() in the response takes two columns (successes, failures), not {len(args)}"
             )
         if not binomial:
-            raise DataError(f"a cbind(successes, failures) response is binomial; the family is {family_name}")
+            raise DataError(f"a cbind(successes, failures) response is binomial; the family is {fam.name}")
         return np.column_stack([_numeric(a, data, parsed) for a in args])
     name = parsed.response
     if name in data.columns:
@@ -153,7 +151,7 @@ def read_response(parsed: ParsedFormula, data: pd.DataFrame, family_name: str) -
         )
         if categorical or pd.api.types.is_bool_dtype(series.dtype):
             if not binomial:
-                raise DataError(f"the response {name!r} is not numeric; a {family_name} response must be")
+                raise DataError(f"the response {name!r} is not numeric; a {fam.name} response must be")
             return _factor(series, name)
     return _numeric(name, data, parsed)
 
@@ -202,7 +200,7 @@ def response_design(
     unique_columns(data, response_columns(parsed))
     used = [parsed.response] if parsed.response in data.columns else response_columns(parsed)
     data = model_columns(data, used, ())
-    Y = read_response(parsed, data, fam.name)
+    Y = read_response(parsed, data, fam)
     missing = np.isnan(Y).any(axis=1) if Y.ndim == 2 else np.isnan(Y)
     if missing.any() and na_action == "raise":
         raise DataError(
@@ -247,31 +245,14 @@ def family_response(response: np.ndarray, weights: np.ndarray | None, fam: Famil
         Negative counts, or a binomial response outside [0, 1] in a row of non-zero weight.
     """
     given = np.ones(len(response)) if weights is None else np.asarray(weights, dtype=float)
-    if response.ndim == 2 or fam.name in POISSON:
-        if np.any(response < 0):
-            raise DataError(f"the response {name!r} has negative counts: a {fam.name} response is counts")
-    elif fam.name in BINOMIAL:
-        outside = (given != 0) & ((response < 0) | (response > 1))
-        if outside.any():
-            raise DataError(
-                f"the response {name!r} has a value {response[outside][0]:g} outside [0, 1]: a binomial "
-                "response is 0/1, a proportion (with weights= the trials), a two-level factor or "
-                "cbind(successes, failures)"
-            )
+    problem = fam.response_problem(response, given, name)
+    if problem is not None:
+        raise DataError(problem)
     init = fam.initialize(response, given)
-    _warn_non_integer(response, init, fam.name)
+    note = fam.non_integer_warning(response, init)  # R's, for non-integer counts
+    if note is not None:
+        warn(note)
     return init
-
-
-def _warn_non_integer(response: np.ndarray, init: Initialized, family_name: str) -> None:
-    """R's warnings for non-integer binomial counts (``binomial()$initialize``), and for
-    non-integer Poisson counts, whose log-likelihood is not defined."""
-    if family_name == "binomial":
-        counts, what = (response, "counts") if response.ndim == 2 else (init.weights * init.y, "#successes")
-        if np.any(np.abs(counts - np.round(counts)) > 1e-3):
-            warn(f"non-integer {what} in a binomial glm!")
-    elif family_name == "poisson" and np.any(np.abs(init.y - np.round(init.y)) > 1e-8):
-        warn("non-integer counts in a Poisson response: its log-likelihood is not defined (R gives -Inf)")
 
 
 def degenerate_response(fam: Family, init: Initialized | GlmmModel, name: str) -> str | None:
@@ -284,18 +265,8 @@ def degenerate_response(fam: Family, init: Initialized | GlmmModel, name: str) -
     if n == 0:
         return None
     rows = f"any trial of the {n} rows" if np.any(init.trials[used] > 1) else f"any of the {n} rows"
-    if fam.name in POISSON and np.all(y == 0):
-        what, limit = f"0 in all {n} rows", "the fitted means run to 0 and the linear predictor to -infinity"
-    elif fam.name in BINOMIAL and np.all(y == 0):
-        what, limit = (
-            f"no successes in {rows}",
-            "the fitted probabilities run to 0 and the linear predictor to -infinity",
-        )
-    elif fam.name in BINOMIAL and np.all(y == 1):
-        what, limit = (
-            f"no failures in {rows}",
-            "the fitted probabilities run to 1 and the linear predictor to +infinity",
-        )
-    else:
+    found = fam.degenerate(y, rows)
+    if found is None:
         return None
+    what, limit = found
     return f"the response {name!r} is constant ({what}): {limit}"

@@ -61,7 +61,8 @@ def glmer(
     data : pandas.DataFrame
         Not modified. (A Dask DataFrame is refused for now.)
     family : str or Family
-        "binomial" or "poisson" (or a :class:`~mixedmodels.families.Family`).
+        "binomial" or "poisson", or a :class:`~mixedmodels.families.Family` object (one's own
+        subclass too, with a fixed dispersion).
     link : str, optional
         binomial: logit (default), probit, cloglog, cauchit, log; poisson: log (default), sqrt
         (the identity link is refused for now: NotImplementedError).
@@ -95,12 +96,8 @@ def glmer(
         raise TypeError("glmer does not take a Dask DataFrame yet: compute() it to pandas first")
     check_frame(data)
     fam = make_family(family, link)
-    if (fam.name, fam.link.name) == ("poisson", "identity"):
-        raise NotImplementedError(
-            "glmer with the Poisson identity link is not supported yet: a zero count pulls its mean "
-            "onto the boundary 0 of the link's domain, where the Laplace approximation's mode is not "
-            "a stationary point (lme4 fails on such data too); the sqrt and log links are supported"
-        )
+    if fam.glmm_refusal is not None:
+        raise NotImplementedError(fam.glmm_refusal)
     nagq = _check_nagq(nagq)
     parsed = parse_formula(formula)
     if not parsed.random:
@@ -188,16 +185,8 @@ def _new_response(fit: GlmerFit, newresponse) -> np.ndarray:
         raise ValueError(
             f"the new response must be {m.n} finite numbers (one per row of the fit), got {y.shape}"
         )
-    if m.fam.name == "poisson":
-        if np.any(y < 0):
-            raise ValueError("a Poisson response must be non-negative counts")
-        return y
     cbind = cbind_arguments(parse_formula(fit.formula).response) is not None
-    trials = m.weights if cbind else np.ones(m.n)
-    if np.any(y < 0) or np.any(y > trials):
-        bound = "its row's trials" if cbind else "1"
-        raise ValueError(f"a binomial response must lie between 0 and {bound}")
-    return y / trials
+    return m.fam.new_response(y, m.weights, cbind)
 
 
 def _refuse_constant(fam: Family, response: Initialized | GlmmModel, name: str) -> None:
@@ -210,9 +199,9 @@ def _refuse_constant(fam: Family, response: Initialized | GlmmModel, name: str) 
         raise DataError(f"{degenerate}; glmer does not fit it (lme4: 'Response is constant')")
     y = response.y[response.weights > 0]
     if len(y) and np.ptp(y) == 0:
-        what = "a proportion of " if fam.name == "binomial" else ""
+        value = fam.describe_value(y[0])
         raise DataError(
-            f"the response {name!r} is constant ({what}{y[0]:g} in all {len(y)} rows): there is no "
+            f"the response {name!r} is constant ({value} in all {len(y)} rows): there is no "
             "variation to model (lme4: 'Response is constant')"
         )
 
@@ -235,8 +224,7 @@ def _notes(model: GlmmModel, optimum, separated: bool = False) -> list[str]:
     theta = opt.theta[: model.layout.ntheta]
     if model.layout.singular(theta):
         notes.append("boundary (singular) fit: a random-effect variance or correlation is on its boundary")
-    if model.fam.name == "binomial" and not separated:
-        mu = optimum.state.mu
-        if np.any((mu < FITTED_EPS) | (mu > 1 - FITTED_EPS)):
-            notes.append("fitted probabilities numerically 0 or 1 occurred")
+    boundary = None if separated else model.fam.glmm_boundary_note(optimum.state.mu, FITTED_EPS)
+    if boundary is not None:
+        notes.append(boundary)
     return notes

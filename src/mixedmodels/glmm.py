@@ -47,7 +47,7 @@ import numpy as np
 from .blas import single_threaded_blas
 from .convergence import parameter_scales
 from .irls import IrlsError, IrlsFit, irls
-from .laplace_gradient import canonical, laplace_gradient
+from .laplace_gradient import laplace_gradient
 from .optimize import BOUNDARY_TOL, OptSummary, minimize_theta, polish, snap_to_boundary
 from .pirls import (
     GlmmModel,
@@ -152,7 +152,7 @@ def _gradient_tol(model: GlmmModel) -> float:
     """PIRLS's tolerance for a mode the gradient is taken at: Fisher scoring is Newton's method
     for a canonical link (the last step squares the error, 1e-10 leaves none that counts), but
     only linear for another, which needs the tight tolerance."""
-    return 1e-10 if canonical(model.fam) else TIGHT_PIRLS
+    return 1e-10 if model.fam.canonical else TIGHT_PIRLS
 
 
 def laplace_function(

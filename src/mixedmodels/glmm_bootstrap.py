@@ -1,9 +1,9 @@
 """The parametric bootstrap of a glmer fit: simulated responses and their refits.
 
 Responses (:func:`glmer_blocks`): linear predictors ``o + X beta + Z Lambda u`` with new random
-effects ``u ~ N(0, I)`` (``use_u=False``) or the conditional modes (``use_u=True``), then binomial
-draws with each row's trials (the model's response is the proportion) or Poisson draws; the
-same numbers for any block size.
+effects ``u ~ N(0, I)`` (``use_u=False``) or the conditional modes (``use_u=True``), then the
+family's draws (:meth:`~mixedmodels.families.Family.draw`: binomial draws with each row's trials,
+the model's response the proportion, or Poisson draws); the same numbers for any block size.
 
 Refits (:class:`GlmerRefits`), each from the estimate, of the criterion the fit used:
 
@@ -48,7 +48,8 @@ REFIT_PIRLS = 1e-10  # PIRLS's tolerance in a replicate's evaluations
 
 
 def _trials(model: GlmmModel) -> np.ndarray:
-    """The number of trials of each row to draw a binomial from (ones for a 0/1 response)."""
+    """The number of trials of each row to draw a binomial from (ones for a 0/1 response); a
+    family without trials ignores them."""
     w = model.weights
     return np.round(w).astype(np.int64) if np.any(w > 1) else np.ones(model.n, dtype=np.int64)
 
@@ -74,11 +75,7 @@ def glmer_blocks(
         hi = min(lo + block, nsim)
         random = ZL @ (np.repeat(fit.optimum.state.u[:, None], hi - lo, axis=1) if U is None else U[lo:hi].T)
         mu = m.fam.linkinv(fixed[:, None] + np.asarray(random)).T  # (replicates, n)
-        if m.fam.name == "poisson":
-            yield rng.poisson(mu).T.astype(float)
-        else:
-            k = rng.binomial(trials, mu)
-            yield np.divide(k, trials, out=np.zeros(k.shape), where=trials > 0).T
+        yield m.fam.draws_as_response(m.fam.draw(mu, trials, rng), trials).T
 
 
 def glmer_statistic(fit: GlmerFit, theta: np.ndarray, beta: np.ndarray) -> np.ndarray:
@@ -167,7 +164,7 @@ class GlmerRefits:
     @cached_property
     def separation_check(self) -> SeparationCheck:
         m = self.fit.model
-        return SeparationCheck(m.X, m.weights, m.fam.name, m.fam.link.name, self.fit.fixef_names)
+        return SeparationCheck(m.X, m.weights, m.fam, names=self.fit.fixef_names)
 
     def _refit_separated(self, y: np.ndarray, sep: Separation) -> np.ndarray | None:
         """A separated replicate's ``(theta, beta)`` with the separated coefficients at the stated

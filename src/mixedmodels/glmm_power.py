@@ -189,8 +189,10 @@ def _simulated_pvalues(
 
 def _check(fit: GlmerFit, test: str, nsim: int, alpha: float) -> None:
     """Refuse arguments that cannot be simulated or tested."""
-    if fit.family.name not in ("binomial", "poisson"):
-        raise ValueError(f"power is available for binomial and Poisson glmer fits, not {fit.family.name}")
+    if not fit.family.simulates:
+        raise ValueError(
+            f"power is available for glmer fits of a family to simulate from, not {fit.family.name}"
+        )
     if test not in TESTS:
         raise ValueError(
             f"test must be 'z' (Wald) or 'lrt' for a glmer fit, not {test!r}"

@@ -5,9 +5,10 @@ chosen random-effects terms (:mod:`mixedmodels.predict`'s ``re_form`` and
 ``allow_new_levels``), on the link scale or, ``type="response"``, through the inverse link.
 
 ``simulate`` draws responses from the fitted model: with ``use_u`` at the conditional modes,
-otherwise with new spherical random effects ``u ~ N(0, I)`` (``b = Lambda u``) per replicate;
-a binomial response as successes out of the model's trials (a proportion response as the
-proportion), a Poisson response as counts.
+otherwise with new spherical random effects ``u ~ N(0, I)`` (``b = Lambda u``) per replicate,
+then the family's draws (:meth:`~mixedmodels.families.Family.draw`): a binomial response as
+successes out of the model's trials (a proportion response as the proportion, NaN where a row
+has no trials, as R's ``rbinom(...) / wts``), a Poisson response as counts.
 """
 
 from __future__ import annotations
@@ -51,9 +52,6 @@ def simulate_glmer(fit: GlmerFit, nsim: int, use_u: bool, seed) -> pd.DataFrame:
     for j in range(int(nsim)):
         u = fit.optimum.state.u if use_u else rng.standard_normal(q)
         mu = m.fam.linkinv(fixed + ZL @ u)
-        if m.fam.name == "poisson":
-            out[:, j] = rng.poisson(mu)
-        else:
-            k = rng.binomial(trials, mu)
-            out[:, j] = k if cbind else k / trials
+        k = m.fam.draw(mu, trials, rng)
+        out[:, j] = k if cbind else m.fam.draws_as_response(k, trials, empty=np.nan)
     return pd.DataFrame(out, index=fit.design.row_index, columns=[f"sim_{i + 1}" for i in range(int(nsim))])

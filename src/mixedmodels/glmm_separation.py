@@ -24,7 +24,7 @@ __all__ = ["fit_separated", "model_separation"]
 
 def model_separation(model: GlmmModel, names) -> Separation | None:
     """The separation of a GLMM's fixed-effects design with its response, or None."""
-    return detect_separation(model.X, model.y, model.weights, model.fam.name, model.fam.link.name, names)
+    return detect_separation(model.X, model.y, model.weights, model.fam, names=names)
 
 
 def fit_separated(
@@ -32,7 +32,7 @@ def fit_separated(
 ) -> tuple[GlmmOptimum, str]:
     """The optimum with the separated directions held at the stated point, and the warning."""
     N, shift, bound_beta = bounded_offset(model.X, sep)
-    message = describe(sep, model.X, model.y, model.weights, model.fam.name, model.fam.link.name, bound_beta)
+    message = describe(sep, model.X, model.y, model.weights, model.fam, bound_beta)
     reduced = replace(model, X=model.X @ N, offset=model.offset + shift)
     if "_Z" in model.__dict__:  # Z is shared (the system's pattern depends on X: not)
         reduced.__dict__["_Z"] = model.__dict__["_Z"]

@@ -86,9 +86,10 @@ def working_response(
     fam: Family, y: np.ndarray, eta: np.ndarray, mu: np.ndarray, offset: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The working response ``z`` (without the offset) and the working weights per prior
-    weight, ``mu_eta^2 / V(mu)``, at ``eta`` (``mu = g^{-1}(eta)``)."""
-    d = fam.mu_eta(eta)
-    return eta - offset + (y - mu) / d, d * d / fam.variance(mu)
+    weight, ``mu_eta^2 / V(mu)``, at ``eta`` (``mu = g^{-1}(eta)``): the family's
+    :meth:`~mixedmodels.families.Family.working`."""
+    resid, wz = fam.working(y, eta, mu)
+    return eta - offset + resid, wz
 
 
 def _deviance(fam: Family, y: np.ndarray, mu: np.ndarray, weights: np.ndarray) -> float:

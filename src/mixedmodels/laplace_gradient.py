@@ -22,7 +22,8 @@ so that ``df / d beta = X'r`` and, for ``theta``'s entry ``(r, c)`` of term ``t`
     df / d theta_(r,c) = sum_i z_ir [r_i u_(l_i, c) + 2 W_i (A^{-1} a_i)_(l_i, c) - (d_i'/2) s_(l_i, c)].
 
 Here ``d_i' = -2 w_i (y_i - mu_i) mu' / V``, ``d_i''/2 = W_i - w_i (y_i - mu_i)(mu'' V - mu'^2 V') / V^2``
-and ``W_i' = w_i (2 mu' mu'' / V - mu'^3 V' / V^2)`` (derivatives in ``eta``). The entries of
+and ``W_i' = w_i (2 mu' mu'' / V - mu'^3 V' / V^2)`` (derivatives in ``eta``; the family's
+:meth:`~mixedmodels.families.Family.unit_derivatives`). The entries of
 ``A^{-1} a_i`` at row ``i``'s own positions need only the blocks of ``A^{-1}`` among them
 (:meth:`~mixedmodels.pirls.WeightedFactor.row_inverse`).
 """
@@ -33,29 +34,7 @@ import numpy as np
 
 from .pirls import GlmmModel, PirlsState, WeightedFactor
 
-__all__ = ["canonical", "laplace_gradient", "unit_derivatives"]
-
-_CANONICAL = {("binomial", "logit"), ("poisson", "log")}
-
-
-def unit_derivatives(fam, y: np.ndarray, w: np.ndarray, eta: np.ndarray, mu: np.ndarray):
-    """``W``, ``W'``, ``d'`` and ``d''/2`` per observation (see the module); any shapes that
-    broadcast."""
-    m1 = fam.mu_eta(eta)
-    m2 = fam.link.mu_eta_deriv(eta)
-    V = fam.variance(mu)
-    dV = fam.variance_deriv(mu)
-    resid = y - mu
-    W = w * m1 * m1 / V
-    dW = w * (2.0 * m1 * m2 / V - m1**3 * dV / V**2)
-    d1 = -2.0 * w * resid * m1 / V
-    half_d2 = W - w * resid * (m2 * V - m1 * m1 * dV) / V**2
-    return W, dW, d1, half_d2
-
-
-def canonical(fam) -> bool:
-    """Whether the family's link is its canonical one (then ``d''/2 = W``)."""
-    return (fam.name, fam.link.name) in _CANONICAL
+__all__ = ["laplace_gradient"]
 
 
 def laplace_gradient(model: GlmmModel, state: PirlsState) -> np.ndarray:
@@ -69,11 +48,11 @@ def laplace_gradient(model: GlmmModel, state: PirlsState) -> np.ndarray:
     fac = state.factor
     ts = fac.ts
     joint = fac.joint
-    W, dW, d1, half_d2 = unit_derivatives(model.fam, model.y, model.weights, state.eta, state.mu)
+    W, dW, d1, half_d2 = model.fam.unit_derivatives(model.y, model.weights, state.eta, state.mu)
     v1, vr = fac.row_inverse()
     h = np.einsum("ij,ij->i", ts.a1, v1) + np.einsum("ij,ij->i", ts.ar, vr)
     g1, gr = fac.rhs(dW * h)
-    H = fac if canonical(model.fam) else WeightedFactor(ts, half_d2, joint)
+    H = fac if model.fam.canonical else WeightedFactor(ts, half_d2, joint)
     s1, sr = H.solve(g1, gr)
     s = np.concatenate([s1, sr[: ts.qr]])
     eta_s = ts.zl_times(s)

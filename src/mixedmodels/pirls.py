@@ -56,7 +56,6 @@ from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import special
 from scipy.linalg import cho_solve, lapack, solve_triangular
 
 from .covariance import ThetaLayout
@@ -134,72 +133,31 @@ class GlmmModel:
         return _Pattern(self)
 
     @cached_property
-    def _aic_terms(self) -> tuple[np.ndarray, ...] | None:
-        """The AIC's terms that do not depend on ``mu``: (scale, k, m - k) for the binomial,
-        (wt, y, lgamma(y + 1)) for the Poisson; None for other families."""
-        y, wt = self.y, self.weights
-        if self.fam.name == "binomial":
-            n = np.broadcast_to(self.trials, y.shape)
-            m = np.broadcast_to(n if np.any(n > 1) else wt, y.shape)
-            scale = np.divide(wt, m, out=np.zeros_like(y), where=m > 0)
-            k, mm = np.round(m * y), np.round(m)
-            combiln = special.gammaln(mm + 1) - (special.gammaln(k + 1) + special.gammaln(mm - k + 1))
-            return scale, k, mm - k, combiln
-        if self.fam.name == "poisson":
-            return wt, y, special.gammaln(y + 1)
-        return None
+    def _aic_terms(self) -> tuple:
+        """The AIC's terms that do not depend on ``mu`` (the family's ``aic_parts``)."""
+        return self.fam.aic_parts(self.y, self.trials, self.weights)
 
     def aic(self, mu: np.ndarray) -> float:
         """The family's ``-2 log p(y | mu)``: R's ``family$aic``, its terms free of ``mu`` computed
-        once (the same sums as scipy's ``logpmf`` in :mod:`mixedmodels.families`)."""
-        terms = self._aic_terms
-        if terms is None:
-            return self.fam.aic(self.y, self.trials, mu, self.weights, 0.0)
-        if self.fam.name == "binomial":
-            scale, k, rest, combiln = terms
-            logp = combiln + special.xlogy(k, mu) + special.xlog1py(rest, -mu)
-            return float(-2.0 * np.sum(np.where(scale != 0.0, scale * logp, 0.0)))
-        wt, y, lgam = terms
-        logp = special.xlogy(y, mu) - lgam - mu
-        return float(-2.0 * np.sum(np.where(wt != 0.0, wt * logp, 0.0)))
+        once (:meth:`~mixedmodels.families.Family.aic_from_parts`)."""
+        return self.fam.aic_from_parts(self._aic_terms, mu)
 
     @cached_property
     def aic_constant(self) -> float:
         """``aic(mu) - sum_i d_i(mu)``, free of ``mu`` for these families (both are ``-2 log p(y | mu)``
         up to terms of ``y`` alone): the Laplace criterion from the penalized deviance PIRLS has."""
-        mu = np.full(self.n, 0.5 if self.fam.name == "binomial" else 1.0)
+        mu = np.full(self.n, self.fam.reference_mu)
         return self.aic(mu) - float(np.sum(self.dev_resids(mu)))
 
     @cached_property
-    def _dev_terms(self) -> tuple[np.ndarray, ...] | None:
-        """The unit deviances' terms free of ``mu`` (:mod:`mixedmodels.families`): for each
-        ``y log(y / mu)`` term its ``y``, where ``y != 0`` and ``y`` with its zeros made 1."""
-        y = self.y
-        if self.fam.name == "binomial":
-            c = 1.0 - y
-            if np.all((y == 0.0) | (y == 1.0)):  # one of the two terms is 0: the other's log alone
-                return (2.0 * self.weights, y == 1.0)
-            return y, y != 0.0, np.where(y != 0.0, y, 1.0), c, c != 0.0, np.where(c != 0.0, c, 1.0)
-        if self.fam.name == "poisson":
-            return y, y != 0.0, np.where(y != 0.0, y, 1.0), y > 0
-        return None
+    def _dev_terms(self) -> tuple:
+        """The unit deviances' terms free of ``mu`` (the family's ``deviance_parts``)."""
+        return self.fam.deviance_parts(self.y, self.weights)
 
     def dev_resids(self, mu: np.ndarray) -> np.ndarray:
-        """The family's unit deviances at ``mu``, the same arithmetic with its ``y`` parts once."""
-        terms, wt = self._dev_terms, self.weights
-        if terms is None:
-            return self.fam.dev_resids(self.y, mu, wt)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if self.fam.name == "binomial" and len(terms) == 2:
-                twice_wt, success = terms  # y log(y / mu) with y = 1 is log(1 / mu)
-                return twice_wt * np.log(1.0 / np.where(success, mu, 1.0 - mu))
-            if self.fam.name == "binomial":
-                y, nz, ys, c, cnz, cs = terms
-                a = np.where(nz, y * np.log(ys / mu), 0.0)
-                return 2.0 * wt * (a + np.where(cnz, c * (np.log1p(-y) - np.log1p(-mu)), 0.0))
-            y, nz, ys, pos = terms
-            a = np.where(nz, y * np.log(ys / mu), 0.0)
-            return 2.0 * np.where(pos, wt * (a - (y - mu)), mu * wt)
+        """The family's unit deviances at ``mu``, the same arithmetic with its ``y`` parts once
+        (:meth:`~mixedmodels.families.Family.dev_resids_parts`)."""
+        return self.fam.dev_resids_parts(self._dev_terms, mu, self.weights)
 
 
 def _pairs_within(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -577,20 +535,14 @@ class PirlsState:
         return float(self.u @ self.u)
 
 
-def bounded_eta(fam: Family) -> bool:
-    """Whether the link maps only part of the line to valid means (binomial log, Poisson sqrt
-    and identity): PIRLS then keeps ``eta`` inside, where the penalized deviance is convex and
-    its mode unique (outside, ``mu = eta^2`` of the sqrt link gives every mode a mirror)."""
-    return (fam.name, fam.link.name) in {("binomial", "log"), ("poisson", "sqrt"), ("poisson", "identity")}
-
-
 def _valid(model: GlmmModel, eta: np.ndarray) -> bool:
-    """Whether ``eta`` is inside the link's domain. For the sqrt link only rows with counts need
+    """Whether ``eta`` is inside the link's domain. For a mirrored link (the sqrt link's
+    ``mu = eta^2``, :attr:`~mixedmodels.families.Link.mirrored`) only rows with counts need
     ``eta > 0``: a zero count's deviance ``2 w eta^2`` is smooth and convex through 0, while a
     positive count's ``-4 w y log|eta|`` is a barrier that PIRLS must not jump across (to the
     mirror image of its mode)."""
     fam = model.fam
-    if fam.link.name == "sqrt":
+    if fam.link.mirrored:
         return bool(np.all(np.isfinite(eta)) and np.all(eta[model.y > 0] > 0))
     return bool(fam.valid_eta(eta) and fam.valid_mu(fam.linkinv(eta)))
 
@@ -619,7 +571,7 @@ def pirls(
     beta = np.asarray(beta, dtype=float).copy()
     xb = model.X @ beta
     eta = model.offset + xb + ts.zl_times(u)
-    bounded = bounded_eta(fam)
+    bounded = fam.bounded_eta
     if bounded and not _valid(model, eta):  # start inside the links' domain, or fail
         u = np.zeros(ts.q)
         eta = model.offset + xb

@@ -16,9 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
-from .laplace_gradient import canonical, unit_derivatives
+from .families import Family
 from .pirls import GlmmModel
 
 __all__ = ["BatchModes", "BatchResponse", "SingleTermBatch"]
@@ -82,10 +81,14 @@ class SingleTermBatch:
 
     def responses(self, Y: np.ndarray) -> BatchResponse:
         """Responses (B, n) with their deviances' terms free of ``mu`` computed once."""
-        return BatchResponse.make(self.fam.name, np.asarray(Y, dtype=float), self.model.weights)
+        return BatchResponse.make(self.fam, np.asarray(Y, dtype=float), self.model.weights)
 
     def working(self, eta: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Working weights ``W`` and the working residual ``(y - mu) / mu_eta`` (the model's ``y``)."""
+        """Working weights ``W`` and the working residual ``(y - mu) / mu_eta`` (the model's ``y``).
+
+        The family's ``mu_eta`` and ``variance`` as :meth:`~mixedmodels.families.Family.working`
+        combines them, with the prior weights multiplied in first (``w d d / V``): the products'
+        order is kept, as in :meth:`modes` and :meth:`_newton_weights`, so that no number moves."""
         d = self.fam.mu_eta(eta)
         return self.model.weights * d * d / self.fam.variance(mu), (self.model.y - mu) / d
 
@@ -183,7 +186,7 @@ class SingleTermBatch:
         wr = w * (y - mu)
         W = w * m1 * m1 * inv_v
         half_d1 = -wr * m1 * inv_v
-        if canonical(fam):
+        if fam.canonical:
             return W, half_d1, W
         d2, dv = fam.link.mu_eta_deriv, fam.variance_deriv
         assert d2 is not None and dv is not None  # every glmer family has them
@@ -250,12 +253,12 @@ class SingleTermBatch:
         md = self.modes(theta, beta, y, u0, tol=tol)
         _, logdet = self.solve(md.M, np.zeros(md.M.shape[:3]))
         f = np.where(md.ok, md.pdev + logdet, np.inf)
-        W, dW, d1, half_d2 = unit_derivatives(self.fam, y.y, self.model.weights, md.eta, md.mu)
+        W, dW, d1, half_d2 = self.fam.unit_derivatives(y.y, self.model.weights, md.eta, md.mu)
         Minv = np.linalg.inv(md.M)  # (B, n1, k, k)
         v = np.einsum("bnij,bnj->bni", Minv[:, self.refs], md.a)  # A^{-1} a_i at the row's level
         h = np.einsum("bni,bni->bn", md.a, v)
         g_u = self.level_sums(md.a * (dW * h)[:, :, None])
-        if canonical(self.fam):
+        if self.fam.canonical:
             s = np.einsum("blij,blj->bli", Minv, g_u)
         else:
             s, _ = self.solve(self.blocks(half_d2, md.a), g_u)
@@ -286,33 +289,24 @@ class BatchModes:
 @dataclass(frozen=True)
 class BatchResponse:
     """Responses ``y`` (B, n) of a batch and, per problem, ``c``: the part of the deviance free
-    of ``mu`` (``sum 2 w [y log y + (1 - y) log(1 - y)]`` for the binomial, ``sum 2 w [y log y -
-    y]`` for the Poisson), so that each evaluation computes only the terms with ``mu``."""
+    of ``mu`` (the family's :meth:`~mixedmodels.families.Family.batch_deviance_split`), so that
+    each evaluation computes only the terms with ``mu``; ``flag`` is the family's note on the
+    batch (the binomial's: all responses 0/1)."""
 
-    family: str
+    family: Family
     y: np.ndarray
     weights: np.ndarray
     c: np.ndarray
-    binary: bool
+    flag: bool
 
     @classmethod
-    def make(cls, family: str, y: np.ndarray, weights: np.ndarray) -> BatchResponse:
-        tw = 2.0 * weights
-        if family == "binomial":
-            c = np.sum(tw * (special.xlogy(y, y) + special.xlogy(1.0 - y, 1.0 - y)), axis=1)
-            return cls(family, y, weights, c, bool(np.all((y == 0.0) | (y == 1.0))))
-        if family == "poisson":
-            return cls(family, y, weights, np.sum(tw * (special.xlogy(y, y) - y), axis=1), False)
-        raise ValueError(f"no batched deviance for the {family} family")
+    def make(cls, family: Family, y: np.ndarray, weights: np.ndarray) -> BatchResponse:
+        c, flag = family.batch_deviance_split(y, weights)
+        return cls(family, y, weights, c, flag)
 
     def take(self, rows: np.ndarray) -> BatchResponse:
-        return BatchResponse(self.family, self.y[rows], self.weights, self.c[rows], self.binary)
+        return BatchResponse(self.family, self.y[rows], self.weights, self.c[rows], self.flag)
 
     def deviance_terms(self, mu: np.ndarray) -> np.ndarray:
         """The unit deviances less their terms free of ``mu``."""
-        tw, y = 2.0 * self.weights, self.y
-        if self.family == "poisson":
-            return tw * (mu - y * np.log(mu))
-        if self.binary:
-            return -tw * np.log(np.where(y == 1.0, mu, 1.0 - mu))
-        return -tw * (y * np.log(mu) + (1.0 - y) * np.log1p(-mu))
+        return self.family.batch_dev_resids(self.y, mu, self.weights, self.flag)

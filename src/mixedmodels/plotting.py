@@ -194,7 +194,7 @@ def _response_label(fit) -> str:
     """``incidence, as a proportion of the trials`` for ``cbind(incidence, size - incidence)``."""
     response = fit.design.response
     successes = re.fullmatch(r"\s*cbind\(\s*([^,]+?)\s*,.*\)\s*", response)
-    if fit.family.name == "binomial" and successes:
+    if fit.family.takes_trials and successes:
         return f"{successes.group(1)}, as a proportion of the trials"
     return response
 

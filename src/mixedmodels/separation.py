@@ -45,6 +45,8 @@ import pandas as pd
 from scipy import optimize, sparse
 from scipy.linalg import null_space
 
+from .families import Family
+from .glm_families import glm_family
 from .irls import IrlsFit, irls
 
 __all__ = [
@@ -116,24 +118,21 @@ class Separation:
         return pd.DataFrame(rows, columns=["coefficient", "direction", "estimate"])
 
 
-def _sides(y: np.ndarray, weights: np.ndarray, family: str, link: str) -> tuple[np.ndarray, np.ndarray]:
+def _sides(y: np.ndarray, weights: np.ndarray, fam: Family) -> tuple[np.ndarray, np.ndarray]:
     """Per row: +1 (may move up: successes only), -1 (may move down: failures only, a zero
     count), 0 (must stay: both, a positive count); and which rows count (non-zero weight)."""
-    return _sides_many(np.asarray(y, dtype=float)[:, None], family, link)[:, 0], np.asarray(weights) > 0
+    return fam.separation_sides(np.asarray(y, dtype=float)[:, None])[:, 0], np.asarray(weights) > 0
 
 
-def _sides_many(Y: np.ndarray, family: str, link: str) -> np.ndarray:
-    """:func:`_sides` of each column of ``Y``."""
-    side = np.zeros(Y.shape)
-    side[Y <= 0] = -1.0
-    if family == "binomial" and link != "log":  # the log link's means cannot pass 1
-        side[Y >= 1] = 1.0
-    return side
+def _as_family(family: Family | str, link: str | None) -> Family:
+    """``family`` itself, or the family of that name with ``link`` (the strings' spelling)."""
+    return glm_family(family, link)
 
 
-def applies(family: str, link: str) -> bool:
-    """Whether infinite estimates can arise: binomial (every link), Poisson with the log link."""
-    return family == "binomial" or (family == "poisson" and link == "log")
+def applies(fam: Family) -> bool:
+    """Whether infinite estimates can arise: binomial (every link), Poisson with the log link
+    (the family's ``separable``)."""
+    return fam.separable
 
 
 class SeparationCheck:
@@ -149,16 +148,20 @@ class SeparationCheck:
         The fixed-effects design (full column rank).
     weights : ndarray (n,)
         Prior weights (a binomial's trials); rows of weight 0 are left out.
-    family, link : str
+    family : Family or str
+        The family (or its name, with ``link`` the link's).
+    link : str, optional
     names : sequence of str, optional
         The coefficients' names (``x1``, ``x2``, ... by default).
     """
 
-    def __init__(self, X: np.ndarray, weights: np.ndarray, family: str, link: str, names=None):
+    def __init__(
+        self, X: np.ndarray, weights: np.ndarray, family: Family | str, link: str | None = None, names=None
+    ):
         self.X = np.asarray(X, dtype=float)
         n, p = self.X.shape
         self.names = tuple(names) if names is not None else tuple(f"x{j + 1}" for j in range(p))
-        self.family, self.link = family, link
+        self.fam = _as_family(family, link)
         self.weights = np.asarray(weights, dtype=float)
         self.keep = self.weights > 0
         Xu, self.inverse = _distinct_rows(self.X[self.keep])
@@ -173,7 +176,7 @@ class SeparationCheck:
     def group_sides(self, Y: np.ndarray) -> np.ndarray:
         """The side of each distinct row for each column of ``Y`` (n, m): that of its copies
         where they agree, else 0."""
-        sides = _sides_many(np.asarray(Y, dtype=float)[self.keep], self.family, self.link)
+        sides = self.fam.separation_sides(np.asarray(Y, dtype=float)[self.keep])
         up, down, stay = (np.asarray(self.groups @ (sides == v).astype(float)) for v in (1.0, -1.0, 0.0))
         return np.where((stay > 0) | ((up > 0) & (down > 0)), 0.0, np.where(up > 0, 1.0, -1.0))
 
@@ -188,7 +191,7 @@ class SeparationCheck:
     def many(self, Y: np.ndarray) -> list[Separation | None]:
         """The separation of each column of ``Y`` (n, m), or None."""
         m = Y.shape[1]
-        if not applies(self.family, self.link) or not self.keep.any():
+        if not applies(self.fam) or not self.keep.any():
             return [None] * m
         gsides = self.group_sides(Y)
         maybe = self.possible(gsides)
@@ -208,20 +211,18 @@ class SeparationCheck:
     def _certified(self, y: np.ndarray) -> bool:
         """Whether the GLM's score proves that no direction separates (see :func:`certified`):
         far cheaper than the program where it has many rows and nothing is separated."""
-        from .families import family as make_family
-
         # on the distinct rows, their responses pooled: the same score, fewer rows
         w = self.weights[self.keep]
         W = np.asarray(self.groups @ w).ravel()
         yg = np.asarray(self.groups @ (w * y[self.keep])).ravel() / W
         Xu = self.Xs * self.scale
         try:
-            fam = make_family(self.family, self.link)
+            fam = self.fam
             with np.errstate(all="ignore"):
                 fit = irls(Xu, yg, fam, W, epsilon=1e-4, warn=False)  # the correction does the rest
         except Exception:  # noqa: BLE001 - any failure only means: no certificate, run the program
             return False
-        return certified(Xu, yg, W, fam, fit.eta, self.family, self.link)
+        return certified(Xu, yg, W, fam, fit.eta)
 
     def _solve(self, gside: np.ndarray) -> Separation | None:
         """The linear program of the module for one pattern of sides."""
@@ -280,9 +281,7 @@ def _distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return X[first], codes.astype(np.intp)
 
 
-def certified(
-    X: np.ndarray, y: np.ndarray, weights: np.ndarray, fam, eta: np.ndarray, family: str, link: str
-) -> bool:
+def certified(X: np.ndarray, y: np.ndarray, weights: np.ndarray, fam: Family, eta: np.ndarray) -> bool:
     """A proof that no direction separates, from a GLM fit's linear predictor ``eta``.
 
     No separating direction exists exactly when some ``c`` with ``c_i`` of the row's side
@@ -294,7 +293,7 @@ def certified(
     """
     mu = fam.linkinv(eta)
     c = weights * (y - mu) * fam.mu_eta(eta) / fam.variance(mu)
-    side = _sides_many(y[:, None], family, link)[:, 0]
+    side = fam.separation_sides(y[:, None])[:, 0]
     if not np.all(np.isfinite(c)) or np.any((side != 0) & (np.sign(c) != side)):
         return False
     try:
@@ -325,8 +324,8 @@ def detect_separation(
     X: np.ndarray,
     y: np.ndarray,
     weights: np.ndarray,
-    family: str,
-    link: str,
+    family: Family | str,
+    link: str | None = None,
     names: tuple[str, ...] | list[str] | None = None,
 ) -> Separation | None:
     """The separated coefficients of a fixed-effects design with one response, or None (see the
@@ -340,21 +339,28 @@ def detect_separation(
         The response as the family reads it: a binomial's proportions, a count.
     weights : ndarray (n,)
         Prior weights (a binomial's trials); rows of weight 0 are left out.
-    family, link : str
+    family : Family or str
+        The family (or its name, with ``link`` the link's).
+    link : str, optional
     names : sequence of str, optional
         The coefficients' names (``x1``, ``x2``, ... by default).
     """
-    if not applies(family, link) or not _possible_at_all(X, y, weights, family, link):
+    fam = _as_family(family, link)
+    if not applies(fam) or not _possible_at_all(X, y, weights, fam):
         return None
-    return SeparationCheck(X, weights, family, link, names)(y)
+    return SeparationCheck(X, weights, fam, names=names)(y)
 
 
-def _possible_at_all(X: np.ndarray, y: np.ndarray, weights: np.ndarray, family: str, link: str) -> bool:
+def _possible_at_all(
+    X: np.ndarray, y: np.ndarray, weights: np.ndarray, family: Family | str, link: str | None = None
+) -> bool:
     """Whether separation is possible, in a few microseconds: some row is one-sided, and the
     rows with data on both sides do not pin every direction (their Gram matrix is singular).
     Rows one-sided alone may be two-sided as copies of one distinct row, so this is a
     necessary condition of :meth:`SeparationCheck.possible`'s."""
-    side, keep = _sides(np.asarray(y, dtype=float), np.asarray(weights, dtype=float), family, link)
+    side, keep = _sides(
+        np.asarray(y, dtype=float), np.asarray(weights, dtype=float), _as_family(family, link)
+    )
     if not np.any(keep & (side != 0)):
         return False
     X = np.asarray(X, dtype=float)
@@ -384,7 +390,7 @@ def bounded_offset(X: np.ndarray, sep: Separation) -> tuple[np.ndarray, np.ndarr
     return N, X @ bound_beta, bound_beta
 
 
-def _reason(x: np.ndarray, side: np.ndarray, keep: np.ndarray, family: str) -> str:
+def _reason(x: np.ndarray, side: np.ndarray, keep: np.ndarray, fam: Family) -> str:
     """Why an indicator column (a factor level) is separated: all its rows on one side."""
     if not np.all(np.isin(x, (0.0, 1.0))):
         return ""
@@ -392,27 +398,23 @@ def _reason(x: np.ndarray, side: np.ndarray, keep: np.ndarray, family: str) -> s
     if not rows.any():
         return ""
     if np.all(side[rows] < 0):
-        return (
-            "its rows have no events (all counts 0)"
-            if family == "poisson"
-            else "no events (all 0s) in its rows"
-        )
+        return fam.no_events
     if np.all(side[rows] > 0):
         return "only events (all 1s) in its rows"
     return ""
 
 
 def describe(
-    sep: Separation, X: np.ndarray, y: np.ndarray, weights: np.ndarray, family: str, link: str,
+    sep: Separation, X: np.ndarray, y: np.ndarray, weights: np.ndarray, fam: Family,
     bound_beta: np.ndarray,
 ) -> str:  # fmt: skip
     """The warning: each separated coefficient, why (a level with no events or only events, where
     that is the reason), its side, and the stated value it is shown at."""
-    side, keep = _sides(np.asarray(y, dtype=float), np.asarray(weights, dtype=float), family, link)
+    side, keep = _sides(np.asarray(y, dtype=float), np.asarray(weights, dtype=float), fam)
     parts = []
     for name, runs in sep.signs().items():
         j = sep.names.index(name)
-        why = _reason(X[:, j], side, keep, family)
+        why = _reason(X[:, j], side, keep, fam)
         bound = (
             "an upper bound"
             if runs == "-infinity"
@@ -430,11 +432,6 @@ def describe(
         f"linear predictor has moved {SEPARATION_BOUND:g} on the link scale; fit.separation lists "
         "the coefficients (a weakly penalized fit: fixef_prior=)"
     )
-
-
-def family_kind(name: str) -> str:
-    """The family whose mean structure a quasi family shares: quasibinomial -> binomial."""
-    return {"quasibinomial": "binomial", "quasipoisson": "poisson"}.get(name, name)
 
 
 @dataclass(frozen=True)
@@ -458,8 +455,7 @@ def fit_glm_separated(
     """IRLS of ``X N`` with the offset ``offset + X (T d)`` (the module), written back in ``X``'s
     coefficients, and the warning."""
     N, shift, bound_beta = bounded_offset(X, sep)
-    kind = family_kind(fam.name)
-    note = describe(sep, X, y, weights, kind, fam.link.name, bound_beta)
+    note = describe(sep, X, y, weights, fam, bound_beta)
     result = irls(X @ N, y, fam, weights, offset + shift, mustart=mustart)
     V = N @ result.vcov_unscaled @ N.T
     separated = np.array([name in sep.coefficients for name in sep.names])
