@@ -17,6 +17,7 @@ from mixedmodels.design import (
     response_values,
 )
 from mixedmodels.direct import additive_matrix, arithmetic
+from mixedmodels.families import family
 from mixedmodels.formula import parse_formula
 from mixedmodels.glm_response import _all_booleans, _numeric, read_response
 
@@ -117,7 +118,7 @@ def test_non_finite_response_values_are_refused_as_before():
     data = pd.DataFrame({"a": [1.0, 2.0, np.inf], "b": [0.0, 1.0, 2.0], "g": ["x", "y", "x"]})
     parsed = parse_formula("cbind(b, a - b) ~ 1 + (1 | g)")
     with pytest.raises(DataError, match=r"the response 'I\(a - b\)' has non-finite values"):
-        read_response(parsed, data, "binomial")
+        read_response(parsed, data, family("binomial"))
     with pytest.raises(DataError, match="non-finite"):
         response_values(data, "I(a - b)")  # formulaic's way says the same
 
