@@ -34,7 +34,6 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
-from .bootstrap import CHUNK, LARGE_CHUNK
 from .glmm import criterion_function, fit_glmm, laplace_vcov, stage_one
 from .glmm_bootstrap import GlmerRefits, glmer_blocks
 from .glmm_results import GlmerFit
@@ -49,6 +48,7 @@ from .power_results import (
     replicate_pvalues,
     term_columns,
 )
+from .replicate_driver import CHUNK, LARGE_CHUNK
 
 __all__ = ["glmer_power"]
 
