@@ -275,7 +275,19 @@ def refit_lmer(fit: LmerFit, y: np.ndarray, start: np.ndarray | None = None) -> 
 
 
 class LmerRefits:
-    """Refits of one mixed model for chunks of simulated responses."""
+    """Refits of one mixed model for chunks of simulated responses (a
+    :class:`~mixedmodels.replicate_driver.Refits`): the bootstrap's, and the engine of power by
+    simulation and of ``lmer_many``.
+
+    Parameters
+    ----------
+    fit : LmerFit
+        The model refitted, from its estimate.
+    statistic : callable or None
+        A function of a refitted model (bootMer's ``FUN``); None for the default statistics.
+    xtol, ftol : float
+        Tolerances of the batched Newton steps (:func:`mixedmodels.newton.minimize_batch`).
+    """
 
     def __init__(self, fit: LmerFit, statistic, xtol: float = 1e-9, ftol: float = 1e-13):
         self.fit, self.statistic = fit, statistic
