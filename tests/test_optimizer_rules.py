@@ -42,6 +42,19 @@ def test_escape_near_a_bound_only_where_asked():
     assert rows.tolist() == [0] and points[0, 0] == ESCAPE_STEPS[0] * (0.1 + 1e-12)
 
 
+def test_each_minimizer_checks_its_own_near_bound():
+    """From 1e-12, short of the bound: the quasi-Newton steps check the point as on the bound and
+    escape to the minimum; Newton's (near = 0) stop there, a maximum along x, as converged."""
+
+    def values(points, rows):
+        return _saddle(points, rows)[0]
+
+    theta, _, done = minimize_batch(values, np.array([[1e-12]]), LOWER)
+    assert done[0] and theta[0, 0] == 1e-12
+    res = quasi_newton.minimize_gradient_batch(_saddle, np.array([[1e-12]]), LOWER)
+    assert res.converged[0] and res.x[0, 0] == pytest.approx(np.sqrt(0.95), rel=1e-6)
+
+
 def test_escape_leaves_a_minimum_on_the_bound():
     def bowl(points, rows):
         return (points[:, 0] + 1) ** 2, None

@@ -263,7 +263,9 @@ def inward_points(
     steps of :mod:`mixedmodels.quasi_newton` shorten a step to reach the first bound, whose
     rounding leaves the coordinate within rounding of the bound (a cbpp replicate stopped at
     theta = 1e-16; ``near = NEAR_BOUND``), and their Hessian is a rank-one-updated estimate
-    (not passed).
+    (not passed: its direction of negative curvature moves the glmer fits and power
+    simulations of the tests). So a Newton problem that stops short of a bound by rounding is
+    not checked (``tests/test_optimizer_rules.py`` pins both rules).
 
     Parameters
     ----------
