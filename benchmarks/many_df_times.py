@@ -20,7 +20,7 @@ from many_times import genomics_design, sleep_design
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.bootstrap import _LmerChunk
+from mixedmodels.bootstrap import LmerRefits
 from mixedmodels.inference import coef_table
 
 many = importlib.import_module("mixedmodels.many")
@@ -57,7 +57,7 @@ class _PerRefitSatterthwaite(power._KenwardRogerRefits):
 
     def __init__(self, fit, j, theta):
         base = power._quiet_fit(fit.design, fit.formula, theta, reml=fit.reml)
-        self.model, self.j = _LmerChunk(base, lambda f: coef_table(f)["Pr(>|t|)"].iloc[j]), j
+        self.model, self.j = LmerRefits(base, lambda f: coef_table(f)["Pr(>|t|)"].iloc[j]), j
 
 
 def power_rows() -> list[dict]:

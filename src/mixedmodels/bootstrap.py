@@ -20,26 +20,23 @@ of sides), counted and flagged, and its separated estimates are left out of ``sd
 
 Replicates come in fixed chunks (their size set by the model alone), each with its own random
 stream spawned from ``seed``, so the replicates are the same whatever ``n_jobs`` is, and on a
-Dask cluster (``client``) whatever the number of workers.
+Dask cluster (``client``) whatever the number of workers (:mod:`mixedmodels.replicate_driver`,
+shared with power by simulation and many responses).
 """
 
 from __future__ import annotations
 
 import math
-import multiprocessing
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from .batch import BatchCriterion
-from .blas import single_threaded_blas
-from .cluster import map_on_client
 from .covariance import sdcor_from_theta
 from .engine import refit
 from .glm import GlmFit, bootstrap_statistic
@@ -49,17 +46,13 @@ from .irls import IrlsError
 from .lm import LmFit
 from .messages import warn
 from .newton import minimize_batch
-from .progress import progress_bar
 from .protocols import fit_of
+from .replicate_driver import CHUNK, LARGE_CHUNK, Refits, run_replicates
 from .results import LmerFit
 from .rformat import html_block, html_frame, html_lines
 from .separation import SeparationCheck, separated_mask
 
-__all__ = ["BootstrapResult", "bootstrap"]
-
-CHUNK = 1000  # replicates per random stream
-LARGE_CHUNK = 20  # ... for a model refitted one replicate at a time (a task on a cluster)
-WORK_BYTES = 64e6  # memory for one batched refit: chunks are grouped up to about this size
+__all__ = ["BootstrapResult", "LmerRefits", "bootstrap"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -279,7 +272,7 @@ def _glmer_engine(fit: GlmerFit, statistic: Callable | None) -> GlmerRefits:
 # the kinds of fit a bootstrap refits (``fit.kind``), registered once
 _KINDS: dict[str, _Kind] = {
     "lmer": _Kind(
-        lambda fit, statistic: _LmerChunk(fit, statistic),
+        lambda fit, statistic: LmerRefits(fit, statistic),
         lambda fit: [*fit.varpar_names, "sigma", *fit.fixef_names],
         _lmer_original,
     ),
@@ -309,8 +302,20 @@ def refit_lmer(fit: LmerFit, y: np.ndarray, start: np.ndarray | None = None) -> 
         return refit(fit, y, start=start)
 
 
-class _LmerChunk:
-    """Refits of one mixed model for chunks of simulated responses."""
+class LmerRefits:
+    """Refits of one mixed model for chunks of simulated responses (a
+    :class:`~mixedmodels.replicate_driver.Refits`): the bootstrap's, and the engine of power by
+    simulation and of ``lmer_many``.
+
+    Parameters
+    ----------
+    fit : LmerFit
+        The model refitted, from its estimate.
+    statistic : callable or None
+        A function of a refitted model (bootMer's ``FUN``); None for the default statistics.
+    xtol, ftol : float
+        Tolerances of the batched Newton steps (:func:`mixedmodels.newton.minimize_batch`).
+    """
 
     def __init__(self, fit: LmerFit, statistic, xtol: float = 1e-9, ftol: float = 1e-13):
         self.fit, self.statistic = fit, statistic
@@ -527,86 +532,6 @@ def _names_of(value) -> list[str] | None:
     return None
 
 
-# --------------------------------------------------------------------------- driver
-class Refits(Protocol):
-    """What refits a chunk of simulated responses: the engines above (and the power analysis's)."""
-
-    def chunk_size(self) -> int: ...
-
-    def bytes_per_replicate(self) -> float: ...
-
-    def run(self, Y: np.ndarray) -> tuple: ...
-
-
-@dataclass(frozen=True, eq=False)
-class _Job:
-    """What every process running replicates needs: the refit engine, the simulator, the
-    random streams of the chunks and how many replicates to refit at a time."""
-
-    engine: Refits
-    blocks: Callable
-    streams: dict
-    limit: int
-
-    def run(self, chunks: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Simulate the given chunks (index, size), each from its own stream, and refit them:
-        the statistics, each replicate's status and which statistics are separated estimates.
-
-        Responses are made and refitted at most ``limit`` replicates at a time, so a model with
-        many rows never holds a whole chunk of responses.
-        """
-        pending: list[np.ndarray] = []
-        values: list[np.ndarray] = []
-        status: list[np.ndarray] = []
-        masks: list[np.ndarray] = []
-
-        def refit() -> None:
-            if pending:
-                Y = np.hstack(pending)
-                flagged = getattr(self.engine, "run_flagged", None)
-                if flagged is not None:
-                    v, st, _, mask = flagged(Y)
-                else:
-                    v, st, _ = self.engine.run(Y)
-                    mask = np.zeros(v.shape, dtype=bool)
-                values.append(v)
-                status.append(st)
-                masks.append(mask)
-                pending.clear()
-
-        for index, size in chunks:
-            for Y in self.blocks(np.random.default_rng(self.streams[index]), size, self.limit):
-                pending.append(Y)
-                if sum(y.shape[1] for y in pending) >= self.limit:
-                    refit()
-        refit()
-        return np.vstack(values), np.concatenate(status), np.vstack(masks)
-
-
-_FORKED: dict = {}  # the job, inherited by forked worker processes
-
-
-def _run_forked(chunks):
-    """A worker process's share, on one BLAS thread: the processes share the cores."""
-    with single_threaded_blas():
-        return _FORKED["job"].run(chunks)
-
-
-def _work_units(sizes: list[int], limit: int) -> list[list[tuple[int, int]]]:
-    """Consecutive chunks grouped up to ``limit`` replicates (a unit of work for one process)."""
-    units: list[list[tuple[int, int]]] = []
-    current: list[tuple[int, int]] = []
-    count = 0
-    for index, size in enumerate(sizes):
-        if current and count + size > limit:
-            units.append(current)
-            current, count = [], 0
-        current.append((index, size))
-        count += size
-    units.append(current)
-    return units
-
-
 def bootstrap(
     fit: LmerFit | LmFit | GlmFit | GlmerFit,
     nsim: int,
@@ -672,35 +597,11 @@ def bootstrap(
         original = statistic(fit)
         names, t0 = _names_of(original), _as_values(original)
     names = names or [f"t{i + 1}" for i in range(len(t0))]
-    chunk = engine.chunk_size()
-    sizes = [min(chunk, nsim - start) for start in range(0, nsim, chunk)]
-    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
-    job = _Job(engine, blocks, dict(enumerate(seq.spawn(len(sizes)))), limit)
-    units = _work_units(sizes, limit)
-    unit_sizes = [sum(size for _, size in unit) for unit in units]
-    bar = progress_bar(nsim, progress, "bootstrap", "rep")
-    results = []
-    try:
-        if client is not None:
-            results = map_on_client(client, _Job.run, job, units, unit_sizes, bar)
-        elif n_jobs > 1 and len(units) > 1:
-            _FORKED["job"] = job
-            with multiprocessing.get_context("fork").Pool(min(n_jobs, len(units))) as pool:
-                for res, size in zip(pool.imap(_run_forked, units), unit_sizes):
-                    results.append(res)
-                    bar.update(size)
-        else:
-            for unit, size in zip(units, unit_sizes):
-                results.append(job.run(unit))
-                bar.update(size)
-    finally:
-        bar.close()
-        _FORKED.clear()
-    values = np.vstack([r[0] for r in results])
-    status = np.concatenate([r[1] for r in results])
+    values, status, separated = run_replicates(
+        engine, blocks, nsim, seed, progress=progress, desc="bootstrap", n_jobs=n_jobs, client=client
+    )
     replicates = pd.DataFrame(values, columns=names)
-    separated = pd.DataFrame(np.vstack([r[2] for r in results]), columns=names)
+    separated = pd.DataFrame(separated, columns=names)
     result = BootstrapResult(
         replicates=replicates,
         t0=pd.Series(t0, index=names, name="original"),

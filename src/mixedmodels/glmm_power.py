@@ -34,7 +34,6 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
-from .bootstrap import CHUNK, LARGE_CHUNK
 from .glmm import criterion_function, fit_glmm, laplace_vcov, stage_one
 from .glmm_bootstrap import GlmerRefits, glmer_blocks
 from .glmm_results import GlmerFit
@@ -50,6 +49,7 @@ from .power_results import (
     term_columns,
 )
 from .protocols import fit_of
+from .replicate_driver import CHUNK, LARGE_CHUNK
 
 __all__ = ["glmer_power"]
 

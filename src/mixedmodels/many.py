@@ -3,7 +3,7 @@
 Genomics-style analyses fit the same model (``~ condition + (1 | donor) + (1 | batch)``) to
 thousands of responses (genes). Only ``y`` changes between them, exactly as between the
 replicates of a parametric bootstrap, so the bootstrap's batched refit does the work
-(:class:`mixedmodels.bootstrap._LmerChunk`: a batched criterion, :class:`~mixedmodels.batch.
+(:class:`mixedmodels.bootstrap.LmerRefits`: a batched criterion, :class:`~mixedmodels.batch.
 BatchCriterion`, minimized for all responses together by the vectorized Newton method of
 :mod:`mixedmodels.newton`, started at the fit of the first response with diagonal template
 entries moved off 0; responses it leaves unconverged are refitted one by one by BOBYQA). A model
@@ -14,7 +14,7 @@ pattern of missing values and each pattern is its own model (its rows of ``data`
 missing values there is one pattern.
 
 Responses are processed in pieces of at most ``PIECE`` responses of one pattern, each fitting
-its pattern's template and refitting in chunks of bounded memory (``bootstrap.WORK_BYTES``):
+its pattern's template and refitting in chunks of bounded memory (``replicate_driver.WORK_BYTES``):
 here, in forked worker processes (``n_jobs``) or as tasks on a Dask cluster (``client``; the
 data goes to each worker once). Prior weights (``weights``) enter the batched criterion as they
 enter a single fit's.
@@ -22,7 +22,6 @@ enter a single fit's.
 
 from __future__ import annotations
 
-import multiprocessing
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,17 +31,25 @@ import pandas as pd
 from scipy import stats
 
 from .batch import BatchCriterion
-from .blas import single_threaded_blas
-from .bootstrap import WORK_BYTES, _LmerChunk
-from .cluster import map_on_client
+from .bootstrap import LmerRefits
 from .engine import refit
 from .lmer import lmer
 from .many_df import satterthwaite_df
 from .messages import warn
 from .progress import progress_bar
+from .replicate_driver import batch_limit, map_units
 from .results import LmerFit
 
-__all__ = ["ManyResult", "bh_adjust", "lmer_many", "variance_fractions"]
+__all__ = [
+    "ManyResult",
+    "ResponseEstimates",
+    "batch_estimates",
+    "bh_adjust",
+    "lmer_many",
+    "response_estimates",
+    "single_estimates",
+    "variance_fractions",
+]
 
 _PLACEHOLDER = "__mm_y_many__"
 _WEIGHTS = "__mm_weights_many__"
@@ -156,7 +163,7 @@ def bh_adjust(p: pd.Series | np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- estimates
 @dataclass
-class _Estimates:
+class ResponseEstimates:
     """Numbers of a group of responses (arrays, one row per response)."""
 
     beta: np.ndarray
@@ -168,7 +175,7 @@ class _Estimates:
     converged: np.ndarray
 
 
-def _batch_estimates(batch: BatchCriterion, Y: np.ndarray, theta: np.ndarray) -> _Estimates:
+def batch_estimates(batch: BatchCriterion, Y: np.ndarray, theta: np.ndarray) -> ResponseEstimates:
     """``beta``, their standard errors and Satterthwaite df, ``sigma`` and the log-likelihood at
     each response's theta.
 
@@ -182,13 +189,13 @@ def _batch_estimates(batch: BatchCriterion, Y: np.ndarray, theta: np.ndarray) ->
     inv = np.linalg.inv(L[:, qr : qr + p, qr : qr + p])
     se = sigma[:, None] * np.sqrt(np.einsum("Rij,Rij->Rj", inv, inv))
     df = satterthwaite_df(batch, Y, theta)
-    return _Estimates(beta, se, df, theta, sigma, -crit / 2.0, np.ones(len(theta), dtype=bool))
+    return ResponseEstimates(beta, se, df, theta, sigma, -crit / 2.0, np.ones(len(theta), dtype=bool))
 
 
-def _single_estimates(fit: LmerFit, Y: np.ndarray, theta: np.ndarray) -> _Estimates:
+def single_estimates(fit: LmerFit, Y: np.ndarray, theta: np.ndarray) -> ResponseEstimates:
     """The same, one response at a time (a model too large to batch)."""
     fits = [refit(fit, Y[:, i], theta=theta[i]) for i in range(Y.shape[1])]
-    return _Estimates(
+    return ResponseEstimates(
         beta=np.array([f.fixef.to_numpy() for f in fits]),
         se=np.array([f.se.to_numpy() for f in fits]),
         df=np.array([f.satterthwaite_df.to_numpy() for f in fits]),
@@ -199,18 +206,38 @@ def _single_estimates(fit: LmerFit, Y: np.ndarray, theta: np.ndarray) -> _Estima
     )
 
 
-def _fit_chunk(engine: _LmerChunk, Y: np.ndarray) -> _Estimates:
+def response_estimates(engine: LmerRefits, Y: np.ndarray, theta: np.ndarray) -> ResponseEstimates:
+    """The numbers of each column of ``Y`` at its ``theta`` (refitted by ``engine``): all at
+    once by the engine's batched criterion (:func:`batch_estimates`), or one response at a
+    time for a model too large to batch (:func:`single_estimates`).
+
+    Parameters
+    ----------
+    engine : LmerRefits
+        The refits of the model (its batched criterion, or its fit).
+    Y : ndarray (n, m)
+        Responses.
+    theta : ndarray (m, d)
+        Each response's estimate of theta.
+
+    Returns
+    -------
+    ResponseEstimates
+    """
+    if engine.batch is not None:
+        return batch_estimates(engine.batch, Y, theta)
+    return single_estimates(engine.fit, Y, theta)
+
+
+def _fit_chunk(engine: LmerRefits, Y: np.ndarray) -> ResponseEstimates:
     """Refit the template's model to the columns of ``Y``; NaN where a refit failed."""
     _, status, theta = engine.run(Y)
     failed = status == "failed"
     good = np.flatnonzero(~failed)
-    if engine.batch is not None:
-        part = _batch_estimates(engine.batch, Y[:, good], theta[good])
-    else:
-        part = _single_estimates(engine.fit, Y[:, good], theta[good])
+    part = response_estimates(engine, Y[:, good], theta[good])
     fields = ("beta", "se", "df", "theta", "sigma", "loglik")
     gaps = {f: np.full((len(theta),) + getattr(part, f).shape[1:], np.nan) for f in fields}
-    out = _Estimates(**gaps, converged=~failed)
+    out = ResponseEstimates(**gaps, converged=~failed)
     for name in fields:
         getattr(out, name)[good] = getattr(part, name)
     return out
@@ -414,9 +441,9 @@ def _fit_piece(model: _Model, piece: _Piece) -> dict[str, pd.DataFrame]:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         reason = f"{len(data)} complete rows of {len(piece.rows)}: {first}"
         return {"not_fitted": pd.DataFrame({"message": reason}, index=piece.names)}
-    engine = _LmerChunk(fit, None, **TOLERANCES)
+    engine = LmerRefits(fit, None, **TOLERANCES)
     Y = piece.Y[used]
-    limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
+    limit = batch_limit(engine)
     est = _joined([_fit_chunk(engine, Y[:, lo:hi]) for lo, hi in _even(Y.shape[1], limit)])
     return _frames(fit, est, np.full(Y.shape[1], fit.nobs), piece.names)
 
@@ -429,57 +456,37 @@ def _piece(
     return _Piece(rows, Y[rows, cols[0]], Y[np.ix_(rows, cols[lo:hi])], [names[c] for c in cols[lo:hi]])
 
 
-_FORKED: dict = {}  # what forked worker processes inherit: the model, responses, names, patterns
-
-
-def _fit_forked(spec: tuple[int, int, int]) -> dict[str, pd.DataFrame]:
-    """A piece (pattern, first, end column) refitted from what the process inherited (or here)."""
+def _fit_spec(shared: tuple, spec: tuple[int, int, int]) -> dict[str, pd.DataFrame]:
+    """A piece (pattern, first, end column) refitted from the model, responses, names and
+    patterns ``shared`` (inherited by a forked process, or here)."""
+    model, Y, names, patterns = shared
     g, lo, hi = spec
-    f = _FORKED
-    return _fit_piece(f["model"], _piece(f["Y"], f["names"], f["patterns"][g], lo, hi))
-
-
-def _fit_in_worker(spec: tuple[int, int, int]) -> dict[str, pd.DataFrame]:
-    """:func:`_fit_forked` in a worker process, on one BLAS thread: the processes share the cores."""
-    with single_threaded_blas():
-        return _fit_forked(spec)
+    return _fit_piece(model, _piece(Y, names, patterns[g], lo, hi))
 
 
 def _run_pieces(model: _Model, Y, names, patterns, n_jobs: int, client, bar) -> list[dict[str, pd.DataFrame]]:
-    """Each piece refitted: here, in ``n_jobs`` forked processes (which inherit the responses),
-    or on a Dask cluster (the model goes to each worker once, each piece's responses with its
-    task); results in the order of the pieces."""
+    """Each piece refitted (:func:`mixedmodels.replicate_driver.map_units`): here, in ``n_jobs``
+    forked processes (which inherit the responses), or on a Dask cluster (the model goes to
+    each worker once, each piece's responses with its task); results in the order of the pieces."""
     specs = _pieces(patterns)
     sizes = [hi - lo for _, lo, hi in specs]
     if client is not None:
         tasks = [_piece(Y, names, patterns[g], lo, hi) for g, lo, hi in specs]
-        return map_on_client(client, _fit_piece, model, tasks, sizes, bar)
-    results = []
-    _FORKED.update(model=model, Y=Y, names=names, patterns=patterns)
-    try:
-        if n_jobs > 1 and len(specs) > 1:
-            workers = min(n_jobs, len(specs))
-            batch = max(1, len(specs) // (8 * workers))  # many one-response patterns: fewer messages
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for res, size in zip(pool.imap(_fit_in_worker, specs, chunksize=batch), sizes):
-                    results.append(res)
-                    bar.update(size)
-        else:
-            for spec, size in zip(specs, sizes):
-                results.append(_fit_forked(spec))
-                bar.update(size)
-    finally:
-        _FORKED.clear()
-    return results
+        return map_units(_fit_piece, model, tasks, sizes, bar, client=client)
+    workers = min(n_jobs, len(specs))
+    batch = max(1, len(specs) // (8 * max(workers, 1)))  # many one-response patterns: fewer messages
+    return map_units(_fit_spec, (model, Y, names, patterns), specs, sizes, bar, n_jobs=n_jobs, batch=batch)
 
 
-def _joined(parts: list[_Estimates]) -> _Estimates:
+def _joined(parts: list[ResponseEstimates]) -> ResponseEstimates:
     """The estimates of consecutive chunks as one."""
-    fields = _Estimates.__dataclass_fields__
-    return _Estimates(**{f: np.concatenate([getattr(c, f) for c in parts]) for f in fields})
+    fields = ResponseEstimates.__dataclass_fields__
+    return ResponseEstimates(**{f: np.concatenate([getattr(c, f) for c in parts]) for f in fields})
 
 
-def _frames(fit: LmerFit, est: _Estimates, nobs: np.ndarray, names: list[str]) -> dict[str, pd.DataFrame]:
+def _frames(
+    fit: LmerFit, est: ResponseEstimates, nobs: np.ndarray, names: list[str]
+) -> dict[str, pd.DataFrame]:
     """One pattern's numbers as DataFrames indexed by the responses' names."""
     singular = fit.pls.layout.singular_rows(est.theta)
     fractions = np.full((len(names), len(fit.design.reterms) + 1), np.nan)

@@ -26,7 +26,11 @@ them another way.
 A problem that stops with a coordinate on its bound is checked: a diagonal entry of ``theta``
 enters the criterion through its square, so on the bound 0 the gradient along it vanishes and
 a step cannot tell a minimum from a saddle. Points inward along each such coordinate are tried
-(:func:`_inward_points`), and where one is lower the steps start again from it.
+(:func:`inward_points`, the one escape from a bound of this module and of
+:mod:`mixedmodels.quasi_newton`), and where one is lower the steps start again from it.
+
+The line search and the floor of the eigenvalues differ from the quasi-Newton steps' on
+purpose (:func:`_line_search`, :func:`_newton_step` say why).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ __all__ = ["minimize_batch", "minimize_one"]
 
 ESCAPE_STEPS = (0.3, 0.1, 0.03, 0.01)  # inward steps from a bound, relative to 0.1 + max|theta|
 MAX_ESCAPES = 2  # restarts of a problem from inside its bounds
+ESCAPE_GAIN = 1e-10  # an inward point is lower when below f - ESCAPE_GAIN max(1, |f|)
 MAX_STEP = 1.0  # longest step, relative to 1 + max|theta|
 NOISE = 1e-10  # a predicted decrease below NOISE |f| that no step achieves is rounding
 
@@ -79,7 +84,16 @@ def _derivatives(f0: np.ndarray, F: np.ndarray, h: np.ndarray, pairs) -> tuple[n
 
 
 def _newton_step(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """Solve |H| s = -g on the free coordinates (held ones get s = 0)."""
+    """Solve |H| s = -g on the free coordinates (held ones get s = 0).
+
+    The eigenvalues of ``|H|`` are floored at ``1e-10 max|lambda|``, relative to the largest
+    alone. :func:`mixedmodels.quasi_newton._steps` floors at ``1e-8 max(1, max|lambda|)``,
+    on purpose: this Hessian is of central differences, accurate in every direction, so a
+    small eigenvalue is a flat direction of the criterion, taken with the step's length capped
+    by ``MAX_STEP``; a rank-one-updated estimate there can be near singular by accident, and
+    its steps have no cap. Each floor is pinned by ``tests/test_optimizer_rules.py``; one floor
+    for both moves the steps of fits whose floor binds.
+    """
     d = g.shape[1]
     diagonal = np.arange(d)
     if free.all():
@@ -161,7 +175,7 @@ def minimize_batch(
     """
     theta, f, converged, hessian = _newton_batch(fn, theta0, lower, xtol, ftol, max_iter, rel_step)
     for _ in range(MAX_ESCAPES):
-        moved, inward, f_in = _inward_points(fn, theta, f, converged, lower, hessian)
+        moved, inward, f_in, _ = inward_points(_values(fn), theta, f, converged, lower, hessian=hessian)
         if not len(moved):
             break
         theta[moved], f[moved], converged[moved], hessian[moved] = _newton_batch(
@@ -219,44 +233,104 @@ def _newton_batch(fn, theta0, lower, xtol, ftol, max_iter, rel_step):
     return theta, f, converged, hessian
 
 
-def _inward_points(fn, theta, f, converged, lower, hessian=None):
-    """Problems stopped with a coordinate on its bound where the function falls inward.
+def inward_points(
+    evaluate: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray | None]],
+    x: np.ndarray,
+    f: np.ndarray,
+    stopped: np.ndarray,
+    lower: np.ndarray,
+    near: float = 0.0,
+    hessian: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The escape from a bound of both minimizers: stopped problems with a coordinate on its
+    bound where the function falls inward.
 
     A diagonal entry of ``theta`` enters the criterion through its square, so on its bound 0
-    the gradient along it vanishes whatever the curvature: a Newton step cannot tell a
-    minimum there from a saddle or a maximum. Each such coordinate is moved inward by
-    ``t (0.1 + max|theta|)`` for t in ESCAPE_STEPS (longest first). Where that does not lower
-    the function and the ``hessian`` at the point is known, the point is moved along the
-    direction of its most negative curvature instead (turned to point inward, its outward
-    components at a bound dropped): a template with a zero diagonal entry and a nonzero entry
-    below it is such a saddle, left only by moving both. A problem whose function falls is
-    returned (its index, the first such point and the value there) to be minimized again
-    from it.
+    the gradient along it vanishes whatever the curvature: neither a Newton nor a quasi-Newton
+    step can tell a minimum there from a saddle or a maximum. Each coordinate on its bound
+    (within ``near`` of it) is put at ``lower + t (0.1 + max|x|)``, for t in ESCAPE_STEPS
+    (longest first), one coordinate after another. Where that does not lower the function and
+    the ``hessian`` at the point is known, the point is moved along the direction of its most
+    negative curvature instead (turned to point inward, its outward components at a bound
+    dropped): a template with a zero diagonal entry and a nonzero entry below it is such a
+    saddle, left only by moving both. A point is lower when its value is below
+    ``f - ESCAPE_GAIN max(1, |f|)``; each problem keeps the first such point.
+
+    The two callers differ in ``near`` and ``hessian``, for reasons of their own steps:
+    :func:`minimize_batch` and :func:`minimize_one` project each step onto the bounds
+    coordinate by coordinate, so a coordinate that reaches its bound is exactly on it
+    (``near = 0``), and their Hessian is of central differences (passed); the quasi-Newton
+    steps of :mod:`mixedmodels.quasi_newton` shorten a step to reach the first bound, whose
+    rounding leaves the coordinate within rounding of the bound (a cbpp replicate stopped at
+    theta = 1e-16; ``near = NEAR_BOUND``), and their Hessian is a rank-one-updated estimate
+    (not passed: its direction of negative curvature moves the glmer fits and power
+    simulations of the tests). So a Newton problem that stops short of a bound by rounding is
+    not checked (``tests/test_optimizer_rules.py`` pins both rules).
+
+    Parameters
+    ----------
+    evaluate : callable
+        ``evaluate(points, rows)``: the values of problems ``rows`` at ``points`` (m, d), and
+        an array with a row for each point kept with the point (a gradient), or None.
+    x, f : ndarray (R, d), (R,)
+        Where each problem stopped and its value there.
+    stopped : ndarray (R,) of bool
+        The problems to check (those that converged).
+    lower : ndarray (d,)
+        Lower bounds (``-inf`` for none).
+    near : float
+        A coordinate within ``near`` of its finite bound counts as on it.
+    hessian : ndarray (R, d, d), optional
+        The Hessian at each point (NaN where not known).
+
+    Returns
+    -------
+    rows, points, values, extra
+        The problems whose function falls inward (indices into ``x``, increasing), the first
+        lower point of each, its value and what ``evaluate`` gave with it (None if nothing):
+        to be minimized again from there.
     """
-    stuck = np.flatnonzero(converged & np.any(theta <= lower, axis=1))
+    on_bound = np.isfinite(lower) & (x <= lower + near)
+    stuck = np.flatnonzero(stopped & np.any(on_bound, axis=1))
     if not stuck.size:
-        return stuck, theta[stuck], f[stuck]
-    x, fx = theta[stuck], f[stuck]
+        return stuck, x[stuck], f[stuck], None
+    x, fx, on_bound = x[stuck], f[stuck], on_bound[stuck]
     best, fbest = x.copy(), fx.copy()
-    limit = fx - 1e-10 * np.maximum(1.0, np.abs(fx))
+    kept: dict[str, np.ndarray] = {}  # what evaluate gave with each best point
+    limit = fx - ESCAPE_GAIN * np.maximum(1.0, np.abs(fx))
     scale = 0.1 + np.max(np.abs(x), axis=1)
-    directions = [np.eye(theta.shape[1])[j] for j in range(theta.shape[1])]
-    held = [x[:, j] <= lower[j] for j in range(theta.shape[1])]
-    if hessian is not None:
-        directions.append(_negative_curvature(hessian[stuck], x <= lower))
-        held.append(np.any(directions[-1] != 0, axis=1))
-    for v, rows in zip(directions, held):
+
+    def keep_lower(open_: np.ndarray, trial: np.ndarray) -> None:
+        ft, at = evaluate(trial, stuck[open_])
+        lower_f = np.isfinite(ft) & (ft < limit[open_])
+        best[open_[lower_f]], fbest[open_[lower_f]] = trial[lower_f], ft[lower_f]
+        if at is not None:
+            extra = kept.setdefault("extra", np.zeros((len(x),) + at.shape[1:]))
+            extra[open_[lower_f]] = at[lower_f]
+
+    for j in range(x.shape[1]):
         for t in ESCAPE_STEPS:
-            open_ = np.flatnonzero(rows & (fbest >= limit))
+            open_ = np.flatnonzero(on_bound[:, j] & (fbest >= limit))
             if not open_.size:
                 break
-            step = v if v.ndim == 1 else v[open_]
-            trial = np.maximum(x[open_] + t * scale[open_, None] * step, lower)
-            ft = fn(trial, stuck[open_])
-            lower_f = np.isfinite(ft) & (ft < limit[open_])
-            best[open_[lower_f]], fbest[open_[lower_f]] = trial[lower_f], ft[lower_f]
+            trial = x[open_].copy()
+            trial[:, j] = lower[j] + t * scale[open_]
+            keep_lower(open_, trial)
+    if hessian is not None:
+        v = _negative_curvature(hessian[stuck], on_bound)
+        for t in ESCAPE_STEPS:
+            open_ = np.flatnonzero(np.any(v != 0, axis=1) & (fbest >= limit))
+            if not open_.size:
+                break
+            keep_lower(open_, np.maximum(x[open_] + t * scale[open_, None] * v[open_], lower))
     moved = np.flatnonzero(fbest < limit)
-    return stuck[moved], best[moved], fbest[moved]
+    extra = kept.get("extra")
+    return stuck[moved], best[moved], fbest[moved], None if extra is None else extra[moved]
+
+
+def _values(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]):
+    """``fn`` as :func:`inward_points` evaluates: values, nothing kept with them."""
+    return lambda points, rows: (fn(points, rows), None)
 
 
 def _negative_curvature(H: np.ndarray, at_bound: np.ndarray) -> np.ndarray:
@@ -308,8 +382,8 @@ def minimize_one(
     """
     theta, f, converged = _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0, record)
     for _ in range(MAX_ESCAPES):
-        batch = lambda points, rows: np.array([fn(point) for point in points])  # noqa: E731
-        moved, inward, f_in = _inward_points(
+        batch = lambda points, rows: (np.array([fn(point) for point in points]), None)  # noqa: E731
+        moved, inward, f_in, _ = inward_points(
             batch, theta[None, :], np.array([f]), np.array([converged]), lower
         )
         if not len(moved):
@@ -395,7 +469,7 @@ def _newton_step_one(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarr
 
 
 def _line_search_one(fn, x, fx, s, lower, max_halvings: int = 12):
-    """:func:`_line_search` of one problem: t = 1, 1/2, 1/4 ... tried in turn."""
+    """:func:`_line_search` of one problem (its rule, see there): t = 1, 1/2, 1/4 ... in turn."""
     limit = fx + 1e-12 * max(1.0, abs(fx))
     trial = np.maximum(x + s, lower)
     ft = fn(trial)
@@ -416,6 +490,15 @@ def _line_search(fn, act, x, fx, s, lower, max_halvings: int = 12):
 
     The full step is tried for all rows; the rows where it fails get all shorter steps in one
     call (one batched evaluation costs about as much as a few rows).
+
+    It differs from :func:`mixedmodels.quasi_newton._line_search` on purpose, and each rule is
+    pinned by ``tests/test_optimizer_rules.py`` (one rule for both moves the iterates of every
+    fit): here a trial point is projected onto the bounds coordinate by coordinate, and taken
+    when ``f`` is not above ``f + 1e-12 max(1, |f|)``. The Hessian is of central differences,
+    so the step is a good one and the last steps, whose decrease is at the rounding of the
+    criterion, are still taken (:func:`_stalled` tells rounding from progress); no gradient is
+    needed at the trial points, so all halvings go in one batched call. The quasi-Newton steps
+    of an estimated Hessian ask for a sufficient decrease instead (see there).
     """
     tol = 1e-12 * np.maximum(1.0, np.abs(fx))
     x_new, f_new = x.copy(), fx.copy()

@@ -8,7 +8,7 @@ refitted to each and the coefficient tested against 0:
 - ``test="lrt"``: the likelihood-ratio test of the model against the model without that column
   of ``X`` (both by maximum likelihood, chi-square on 1 df). Both models are refitted for a
   whole chunk of replicates at once by the bootstrap's batched refits
-  (:class:`mixedmodels.bootstrap._LmerChunk`);
+  (:class:`mixedmodels.bootstrap.LmerRefits`);
 - ``test="satterthwaite"``: lmerTest's t test with Satterthwaite's degrees of freedom on each
   refit (by the fit's criterion, REML or ML); the degrees of freedom of a whole chunk of refits
   come from one batched computation (:mod:`mixedmodels.many_df`);
@@ -34,11 +34,11 @@ from typing import cast
 import numpy as np
 from scipy import stats
 
-from .bootstrap import _LmerChunk
+from .bootstrap import LmerRefits
 from .engine import fit_model, model_pls, refit
 from .glmm_power import glmer_power
 from .glmm_results import GlmerFit
-from .many import _batch_estimates, _single_estimates
+from .many import response_estimates
 from .power_results import (
     LrtRefits,
     PowerCurve,
@@ -81,9 +81,9 @@ class _LrtRefits(LrtRefits):
     def __init__(self, fit: LmerFit, cols: list[int], theta: np.ndarray):
         full = _quiet_fit(fit.design, fit.formula, theta, reml=False)
         reduced = _without_columns(fit, cols, theta)
-        super().__init__((_LmerChunk(full, None), _LmerChunk(reduced, None)), len(cols))
+        super().__init__((LmerRefits(full, None), LmerRefits(reduced, None)), len(cols))
 
-    def criterion(self, model: _LmerChunk, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def criterion(self, model: LmerRefits, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The ML deviance of each response (a column of ``Y``) at its refit."""
         _, status, theta = model.run(Y)
         if model.batch is not None:
@@ -101,7 +101,7 @@ class _SatterthwaiteRefits:
 
     def __init__(self, fit: LmerFit, cols: list[int], theta: np.ndarray):
         base = _quiet_fit(fit.design, fit.formula, theta, reml=fit.reml)
-        self.model, self.j = _LmerChunk(base, None), cols[0]
+        self.model, self.j = LmerRefits(base, None), cols[0]
 
     def chunk_size(self) -> int:
         return self.model.chunk_size()
@@ -114,12 +114,8 @@ class _SatterthwaiteRefits:
         good = np.flatnonzero(status != "failed")
         p = np.full(len(theta), np.nan)
         if good.size:
-            batch, j = self.model.batch, self.j
-            est = (
-                _batch_estimates(batch, Y[:, good], theta[good])
-                if batch is not None
-                else _single_estimates(self.model.fit, Y[:, good], theta[good])
-            )
+            j = self.j
+            est = response_estimates(self.model, Y[:, good], theta[good])
             p[good] = 2.0 * stats.t.sf(np.abs(est.beta[:, j] / est.se[:, j]), est.df[:, j])
         return p[:, None], failed_status(p), None
 
@@ -137,7 +133,7 @@ class _KenwardRogerRefits(_SatterthwaiteRefits):
     def __init__(self, fit: LmerFit, cols: list[int], theta: np.ndarray):
         j = cols[0]
         base = _quiet_fit(fit.design, fit.formula, theta, reml=True)
-        self.model, self.j = _LmerChunk(base, lambda f: _kr_pvalue(f, j)), j
+        self.model, self.j = LmerRefits(base, lambda f: _kr_pvalue(f, j)), j
 
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
         values, status, _ = self.model.run(Y)

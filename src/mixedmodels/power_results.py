@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .bootstrap import CHUNK, WORK_BYTES, _Job, _work_units
-from .progress import progress_bar
+from .replicate_driver import CHUNK, run_replicates
 
 __all__ = [
     "PowerCurve",
@@ -361,21 +360,10 @@ def replicate_pvalues(
     of a design), chunk by chunk from streams spawned from ``seed``, each refitted and tested by
     ``engine`` (its ``run`` gives the p-values as its first column); with ``with_status`` also
     each replicate's status, ``(pvalues, status)``."""
-    chunk = min(CHUNK, engine.chunk_size())
-    sizes = [min(chunk, nsim - start) for start in range(0, nsim, chunk)]
-    limit = max(1, int(WORK_BYTES // max(engine.bytes_per_replicate(), 1.0)))
-    job = _Job(engine, blocks, dict(enumerate(seed.spawn(len(sizes)))), limit)
-    bar = progress_bar(nsim, progress, "power", "rep")
-    values, status = [], []
-    try:
-        for unit in _work_units(sizes, limit):
-            out = job.run(unit)
-            values.append(out[0][:, 0])
-            status.append(out[1])
-            bar.update(sum(size for _, size in unit))
-    finally:
-        bar.close()
-    return (np.concatenate(values), np.concatenate(status)) if with_status else np.concatenate(values)
+    values, status, _ = run_replicates(
+        engine, blocks, nsim, seed, chunk=min(CHUNK, engine.chunk_size()), progress=progress, desc="power"
+    )
+    return (values[:, 0], status) if with_status else values[:, 0]
 
 
 def extended_fit(fit, along: str | None, size: int | None):

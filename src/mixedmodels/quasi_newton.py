@@ -16,12 +16,14 @@ A problem has converged when the decrease its quadratic model predicts, ``-g's /
 ``ftol * max(1, |f|)``, or its step is below ``xtol * (1 + |x|)``; one whose line search fails
 stops (converged when the model's decrease was already tiny).
 
-A problem that stops with a coordinate on its bound is checked as :mod:`mixedmodels.newton`
-checks its problems (a diagonal entry of ``theta`` on its bound 0 has a zero gradient whatever
-the curvature): points inward along the coordinate are tried, and from the first that is lower
-the steps start again. A step that had to be halved below ``POOR_STEP`` of its length (the
-quadratic model was far off, as where the function is far from convex) starts the Hessian
-again from differences at the new point.
+A problem that stops with a coordinate on (or within ``NEAR_BOUND`` of) its bound is checked by
+the escape of :mod:`mixedmodels.newton` (:func:`~mixedmodels.newton.inward_points`: a diagonal
+entry of ``theta`` on its bound 0 has a zero gradient whatever the curvature): points inward
+along the coordinate are tried, and from the first that is lower the steps start again.
+A step that had to be halved below ``POOR_STEP`` of its length (the quadratic model was far
+off, as where the function is far from convex) starts the Hessian again from differences at
+the new point. The line search and the floor of the eigenvalues differ from Newton's on
+purpose (:func:`_line_search`, :func:`_steps` say why).
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .newton import ESCAPE_STEPS, MAX_ESCAPES
+from .newton import MAX_ESCAPES, inward_points
 
 __all__ = ["GradientResult", "minimize_gradient", "minimize_gradient_batch"]
 
-NEAR_BOUND = 1e-8  # a coordinate this close to its bound is checked as one on it
+NEAR_BOUND = 1e-8  # checked as on its bound: a step shortened to a bound lands within rounding of it
 POOR_STEP = 1.0 / 16.0  # a step halved this far restarts the Hessian from differences
 ManyFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -148,7 +150,15 @@ def _descend(fg, x, f, g, H, converged, rows, lower, ftol, xtol, max_iter) -> No
 
 
 def _steps(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """``-|H_ff|^{-1} g_f`` for each problem on its free coordinates, zero on the held ones."""
+    """``-|H_ff|^{-1} g_f`` for each problem on its free coordinates, zero on the held ones.
+
+    The eigenvalues of ``|H|`` are floored at ``1e-8 max(1, max|lambda|)``: higher than
+    :func:`mixedmodels.newton._newton_step`'s ``1e-10 max|lambda|`` and never below ``1e-8``,
+    on purpose. A rank-one-updated estimate can be near singular by accident and these steps
+    have no cap on their length, while Newton's Hessian of central differences is accurate and
+    its steps are capped. Each floor is pinned by ``tests/test_optimizer_rules.py``; one floor
+    for both moves the steps of fits whose floor binds.
+    """
     d = g.shape[1]
     Hf = np.where(free[:, :, None] & free[:, None, :], H, 0.0)
     Hf[:, range(d), range(d)] = np.where(free, Hf[:, range(d), range(d)], 1.0)
@@ -163,7 +173,17 @@ def _line_search(fg, x, f, g, s, rows, lower, max_halvings: int = 40):
     """For each problem the first of ``x + t s`` (``t = t_0, t_0/2, ...``) that decreases ``f``
     enough: whether found, the point, value and gradient, and ``t / t_0``. ``t_0 = 1``, or less where the step
     would cross a bound (the whole step is shortened: its direction stays a descent direction,
-    which a step cut off at the bound coordinate by coordinate need not be)."""
+    which a step cut off at the bound coordinate by coordinate need not be).
+
+    Enough is Armijo's sufficient decrease, ``f(x + t s) <= f + 1e-4 g'(x + t s - x)``.
+    It differs from :func:`mixedmodels.newton._line_search` on purpose, and each rule is pinned
+    by ``tests/test_optimizer_rules.py`` (one rule for both moves the iterates of every fit):
+    Newton's steps come from a Hessian of central differences, are projected coordinate by
+    coordinate and taken when ``f`` does not increase; these come from an estimated Hessian,
+    which can be far off, and a step taken because it did not increase ``f`` lets the
+    iteration creep. The gradient at the point taken updates the estimate, so the halvings are
+    evaluated one at a time, each with its gradient.
+    """
     m = len(rows)
     s = np.where((x <= lower) & (s < 0), 0.0, s)  # a coordinate on its bound cannot go down
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -202,22 +222,12 @@ def _sr1_update(H: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _inward_points(fg, x, f, g, stopped, lower) -> np.ndarray:
-    """Problems stopped with a coordinate on (or within ``NEAR_BOUND`` of) its bound, where the
-    gradient vanishes as on it, and where the function falls inward: moved
-    (in place) to the first lower point ``lower + t (0.1 + max|x|)`` along such a coordinate;
-    returns their indices, to be minimized again from there."""
-    near = np.isfinite(lower) & (x <= lower + NEAR_BOUND)
-    stuck = np.flatnonzero(stopped & np.any(near, axis=1))
-    moved = np.zeros(len(x), dtype=bool)
-    for j in np.flatnonzero(np.isfinite(lower)):
-        for t in ESCAPE_STEPS:
-            open_ = stuck[near[stuck, j] & ~moved[stuck]]
-            if not open_.size:
-                break
-            trial = x[open_].copy()
-            trial[:, j] = lower[j] + t * (0.1 + np.max(np.abs(x[open_]), axis=1))
-            ft, gt = fg(trial, open_)
-            lower_f = np.isfinite(ft) & (ft < f[open_] - 1e-10 * np.maximum(1.0, np.abs(f[open_])))
-            hit = open_[lower_f]
-            x[hit], f[hit], g[hit], moved[hit] = trial[lower_f], ft[lower_f], gt[lower_f], True
-    return np.flatnonzero(moved)
+    """Problems stopped with a coordinate on (or within ``NEAR_BOUND`` of) its bound where the
+    function falls inward, by :func:`mixedmodels.newton.inward_points` (the one escape from a
+    bound of both minimizers; this one's step lands within rounding of a bound, not on it):
+    moved (in place, with their gradients) to the first lower point; returns their indices, to
+    be minimized again from there."""
+    moved, points, values, grads = inward_points(fg, x, f, stopped, lower, near=NEAR_BOUND)
+    if moved.size:
+        x[moved], f[moved], g[moved] = points, values, grads
+    return moved
