@@ -76,7 +76,7 @@ def case_data(ref: dict):
 def time_lme4(cases: list[dict], repeat: dict) -> tuple[dict, str]:
     spec = []
     for ref in cases:
-        parsed = mm.formula.parse_formula(ref["formula"])
+        parsed = mm.formula.terms.parse_formula(ref["formula"])
         factors = sorted({f for t in parsed.random for f in t.factors} | set(ref.get("factors") or []))
         spec.append(
             {
@@ -122,7 +122,7 @@ def peer_fitters() -> dict:
         import statsmodels.formula.api as smf
 
         def statsmodels_fit(ref, data):
-            parsed = mm.formula.parse_formula(ref["formula"])
+            parsed = mm.formula.terms.parse_formula(ref["formula"])
             term = parsed.random[0]
             if len(parsed.random) != 1 or not term.correlated or len(term.factors) != 1 or len(data) > 10_000:
                 raise NotImplementedError("one random-effects term, small data only")

@@ -24,8 +24,8 @@ from rbench import run_r
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.inference import coef_table
-from mixedmodels.kenward_roger import KenwardRoger
+from mixedmodels.inference.anova import coef_table
+from mixedmodels.inference.kenward_roger import KenwardRoger
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages({ library(lmerTest); library(pbkrtest) })

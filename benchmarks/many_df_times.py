@@ -20,11 +20,11 @@ from many_times import genomics_design, sleep_design
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.bootstrap import LmerRefits
-from mixedmodels.inference import coef_table
+from mixedmodels.inference.anova import coef_table
+from mixedmodels.replicates.bootstrap import LmerRefits
 
-many = importlib.import_module("mixedmodels.many")
-power = importlib.import_module("mixedmodels.power")  # mm.power is the function
+many = importlib.import_module("mixedmodels.replicates.many")
+power = importlib.import_module("mixedmodels.replicates.power")  # mm.power is the function
 
 
 def _median_time(repeats: int, fn, *args, **kwargs) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixedmodels.pls import term_matrix
+from mixedmodels.numerics.pls import term_matrix
 
 
 def dense_kenward_roger(fit) -> np.ndarray:

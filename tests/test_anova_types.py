@@ -81,7 +81,7 @@ def test_type3_does_not_depend_on_the_coding(fits):
 
 
 def test_containment_follows_lmertest():
-    from mixedmodels.inference import containment
+    from mixedmodels.inference.anova import containment
 
     frame = pd.DataFrame({"a": ["x", "y"], "b": ["u", "v"], "t": [1.0, 2.0]})
     terms = ["a", "t", "b", "a:t", "a:b", "log(t)"]

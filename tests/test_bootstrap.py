@@ -66,7 +66,7 @@ def test_fast_path_equals_fresh_fits(monkeypatch, name, formula, batched):
     """Batched refits (small models), and refits one replicate at a time (large models; forced
     here), equal fresh fits of the simulated data."""
     if not batched:
-        bootstrap_module = importlib.import_module("mixedmodels.bootstrap")
+        bootstrap_module = importlib.import_module("mixedmodels.replicates.bootstrap")
 
         class NoBatch(bootstrap_module.BatchCriterion):
             suitable = staticmethod(lambda pls: False)
@@ -180,7 +180,7 @@ def test_bad_arguments(seed_fit):
 @pytest.mark.parametrize("use_u", [False, True])
 def test_responses_do_not_depend_on_the_block_size(seed_fit, use_u):
     """Long responses are simulated and refitted a block at a time; the draws are the same."""
-    from mixedmodels.simulate import lmer_blocks, simulate_lmer
+    from mixedmodels.lmm.simulate import lmer_blocks, simulate_lmer
 
     whole = simulate_lmer(seed_fit, 50, use_u, np.random.default_rng(8))
     blocks = np.hstack(list(lmer_blocks(seed_fit, 50, use_u, np.random.default_rng(8), 7)))
@@ -212,7 +212,7 @@ def test_no_replicate_stops_on_a_bound_short_of_its_optimum(name, formula):
 
 
 def test_canonical_template_keeps_the_covariance_and_zeroes_a_column_on_its_bound():
-    from mixedmodels.covariance import ThetaLayout
+    from mixedmodels.covariance.layout import ThetaLayout
 
     layout = ThetaLayout((2, 3, 1))
     theta = np.array([0.0, -0.12, 0.16, 0.5, 0.0, 0.3, 0.0, -0.4, 0.9, 0.7])

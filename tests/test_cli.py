@@ -6,7 +6,7 @@ import re
 import pytest
 
 from mixedmodels import datasets
-from mixedmodels.cli import main
+from mixedmodels.app.cli import main
 
 
 @pytest.fixture

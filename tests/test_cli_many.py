@@ -8,7 +8,7 @@ import pytest
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.cli import main
+from mixedmodels.app.cli import main
 
 RHS = "~ Days + (Days | Subject)"
 

@@ -5,7 +5,7 @@ before anything is computed."""
 import pytest
 
 from mixedmodels import datasets
-from mixedmodels.cli import main, safe_file_name
+from mixedmodels.app.cli import main, safe_file_name
 
 CBPP = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
 SLEEP = "Reaction ~ Days + (Days | Subject)"

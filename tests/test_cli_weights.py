@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels.cli import main
+from mixedmodels.app.cli import main
 
 HERE = Path(__file__).parent
 GLMM = HERE / "reference" / "glmm"

@@ -11,7 +11,7 @@ import pytest
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.cli import main
+from mixedmodels.app.cli import main
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")

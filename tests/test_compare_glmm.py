@@ -13,8 +13,8 @@ from numpy.testing import assert_allclose
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.cli import main
-from mixedmodels.compare import _tails
+from mixedmodels.app.cli import main
+from mixedmodels.app.compare import _tails
 
 FORMULA = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
 NSIM = 1000

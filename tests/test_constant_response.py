@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels.design import DataError
+from mixedmodels.formula.design import DataError
 
 
 @pytest.fixture(scope="module")

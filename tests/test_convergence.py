@@ -13,8 +13,8 @@ import pytest
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.convergence import assess
-from mixedmodels.engine import refit
+from mixedmodels.lmm.engine import refit
+from mixedmodels.numerics.convergence import assess
 
 DATA = Path(__file__).parent / "data"
 FORMULA = "Reaction ~ D + (D | Subject)"
@@ -173,7 +173,7 @@ def test_allfit_refuses_what_it_cannot_refit(sleepstudy):
 
 @pytest.mark.parametrize("n", [1, 2])
 def test_the_closed_form_newton_gain_of_small_hessians_is_numpys(n):
-    from mixedmodels.convergence import _small_newton
+    from mixedmodels.numerics.convergence import _small_newton
 
     rng = np.random.default_rng(n)
     for _ in range(50):
@@ -185,7 +185,7 @@ def test_the_closed_form_newton_gain_of_small_hessians_is_numpys(n):
 
 
 def test_column_scales_are_the_columns_spread():
-    from mixedmodels.convergence import column_scales
+    from mixedmodels.numerics.convergence import column_scales
 
     rng = np.random.default_rng(3)
     x, far = rng.normal(5, 3, 200), rng.normal(1e7, 2, 200)

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels.design import DataError
+from mixedmodels.formula.design import DataError
 
 CHECKS = json.loads((Path(__file__).parent / "reference" / "issue26" / "issue26.json").read_text())["checks"]
 CASES = {

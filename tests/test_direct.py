@@ -1,4 +1,4 @@
-"""The formula cases read without formulaic (mixedmodels.direct) give formulaic's results exactly:
+"""The formula cases read without formulaic (mixedmodels.formula.direct) give formulaic's results exactly:
 model matrices, their names and terms, new-data matrices, response expressions, factor codes."""
 
 import itertools
@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixedmodels.design import (
+from mixedmodels.families.response import _all_booleans, _numeric, read_response
+from mixedmodels.families.standard import family
+from mixedmodels.formula.design import (
     DataError,
     _formulaic_matrix,
     _value_codes,
@@ -16,10 +18,8 @@ from mixedmodels.design import (
     model_frame,
     response_values,
 )
-from mixedmodels.direct import additive_matrix, arithmetic
-from mixedmodels.families import family
-from mixedmodels.formula import parse_formula
-from mixedmodels.glm_response import _all_booleans, _numeric, read_response
+from mixedmodels.formula.direct import additive_matrix, arithmetic
+from mixedmodels.formula.terms import parse_formula
 
 
 @pytest.fixture(scope="module")

@@ -133,7 +133,7 @@ def test_translation_table_has_forty_rows():
 
 
 def test_translation_table_names_exist():
-    from mixedmodels.profile import ProfileResult
+    from mixedmodels.profile.lmm import ProfileResult
 
     objects = dict(OBJECTS, prof=[ProfileResult])
     missing = []
@@ -152,7 +152,7 @@ def test_translation_table_keyword_arguments_exist():
     """``name=`` in the second column is a parameter of the function or method it follows."""
     import inspect
 
-    from mixedmodels.profile import ProfileResult
+    from mixedmodels.profile.lmm import ProfileResult
 
     objects = dict(OBJECTS, prof=[ProfileResult])
     unknown = []

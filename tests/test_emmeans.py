@@ -18,7 +18,7 @@ import pytest
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.emmeans import Emmeans
+from mixedmodels.inference.emmeans import Emmeans
 
 HERE = Path(__file__).parent / "reference" / "emmeans"
 RTOL = 1e-4

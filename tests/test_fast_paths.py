@@ -8,8 +8,8 @@ import pytest
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.newton import minimize_batch, minimize_one
-from mixedmodels.objective import criterion, criterion_function
+from mixedmodels.numerics.newton import minimize_batch, minimize_one
+from mixedmodels.numerics.objective import criterion, criterion_function
 
 MODELS = [
     ("seed", "y ~ x + (1 | p)"),  # one scalar term

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from mixedmodels.formula import FormulaError, RandomTerm, parse_formula
+from mixedmodels.formula.terms import FormulaError, RandomTerm, parse_formula
 
 
 def test_simple_random_intercept():

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels.formula import parse_formula
+from mixedmodels.formula.terms import parse_formula
 
 DATA_DIR = Path(__file__).parent / "data"
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels import datasets, frames
+from mixedmodels import datasets
+from mixedmodels.formula import frames
 
 pl = pytest.importorskip("polars")
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels.design import DataError
-from mixedmodels.glm_profile import fmm_spline
+from mixedmodels.formula.design import DataError
+from mixedmodels.profile.glm import fmm_spline
 
 HERE = Path(__file__).parent
 REFERENCE = HERE / "reference" / "glm"

@@ -13,8 +13,8 @@ import pytest
 
 import mixedmodels as mm
 from mixedmodels.datasets import load
-from mixedmodels.glmm import fit_glmm
-from mixedmodels.glmm_bootstrap import GlmerRefits, glmer_blocks
+from mixedmodels.glmm.engine import fit_glmm
+from mixedmodels.replicates.glmm_bootstrap import GlmerRefits, glmer_blocks
 
 REF = Path(__file__).parent / "reference" / "glmm"
 DATA = Path(__file__).parent / "data"

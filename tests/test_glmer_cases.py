@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels.pirls import laplace_deviance, pirls
+from mixedmodels.glmm.pirls import laplace_deviance, pirls
 
-glmer_module = importlib.import_module("mixedmodels.glmer")  # the package's glmer is the function
+glmer_module = importlib.import_module("mixedmodels.glmm.glmer")  # the package's glmer is the function
 
 HERE = Path(__file__).parent
 REF_DIR = HERE / "reference" / "glmm" / "more"
@@ -75,7 +75,7 @@ def optimum(ref: dict) -> dict:
     default fit's. The tight refit converges PIRLS (tolPwrss 1e-12): lme4's default tolerance
     leaves its Laplace criterion of these models up to 0.004 above the converged criterion that
     mm.glmer optimizes, and so its optimum elsewhere. The standard errors are the default fit's
-    (mm.glmer's are lme4's Hessian at lme4's PIRLS tolerance, see mixedmodels.glmm) unless lme4
+    (mm.glmer's are lme4's Hessian at lme4's PIRLS tolerance, see mixedmodels.glmm.engine) unless lme4
     warned that the default fit failed to converge (guImmun): then the tight refit's."""
     tight = ref.get("tight")
     if tight is None:

@@ -19,7 +19,7 @@ from glmm_zeta_check import constrained_criterion, criterion_at_fit
 from scipy import stats
 
 import mixedmodels as mm
-from mixedmodels.glmm_profile import GlmmProfiler
+from mixedmodels.profile.glmm import GlmmProfiler
 
 HERE = Path(__file__).parent
 GLMM = HERE / "reference" / "glmm"

@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels import glmm, pirls
-from mixedmodels.glmm import GradientHessian, criterion_function, gradient_hessian, laplace_hessian
+from mixedmodels.glmm import engine as glmm
+from mixedmodels.glmm import pirls
+from mixedmodels.glmm.engine import GradientHessian, criterion_function, gradient_hessian, laplace_hessian
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"

@@ -14,9 +14,9 @@ from scipy import stats
 
 import mixedmodels as mm
 from mixedmodels.datasets import load
-from mixedmodels.glmm_bootstrap import glmer_blocks
-from mixedmodels.glmm_power import _LrtRefits, _ZRefits
-from mixedmodels.power_results import PowerCurve, PowerResult
+from mixedmodels.replicates.glmm_bootstrap import glmer_blocks
+from mixedmodels.replicates.glmm_power import _LrtRefits, _ZRefits
+from mixedmodels.replicates.power_results import PowerCurve, PowerResult
 
 CBPP = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
 
@@ -190,7 +190,7 @@ def test_bad_input_is_refused(cbpp):
 
 
 def test_power_verb_with_family(capsys):
-    from mixedmodels.cli import main
+    from mixedmodels.app.cli import main
 
     argv = ["power", "cbpp", CBPP, "--family", "binomial", "--term", "period2", "--effect", "-1"]
     assert main([*argv, "--nsim", "5", "--test", "z"]) == 0

@@ -1,11 +1,14 @@
-"""The package's modules import one another without a circle.
+"""The package's layers import downwards only, and its modules without a circle.
 
-The stages import downwards only (formula -> design -> pls -> engine -> results' users). Two
-kinds of import inside a function are allowed to point upwards: a result class's convenience
-method that hands over to a later stage (``fit.profile()``, ``fit.update()``), and the
-command line's imports, made late so that it starts quickly. Every other import, at module
-level or inside a function, must leave the graph without a circle. Imports under
-``if TYPE_CHECKING:`` (names for type hints, never run) are no part of the graph.
+``src/mixedmodels`` is a stack of subpackages (:data:`LAYERS`, lowest first). A module imports
+modules of its own layer or of layers below it. The one exception is a fitted model's
+convenience method that hands over to a later stage (``fit.profile()``, ``fit.bootstrap()``,
+``fit.update()``): the fit classes' modules (:data:`DELEGATING`) may import upwards inside a
+function, and so may the command line, whose imports are made late so that it starts quickly.
+Any result's ``plot()`` may hand over to :mod:`mixedmodels.plotting` inside the method.
+Every other import, at module level or inside a function, must point downwards and leave the
+graph without a circle. Imports under ``if TYPE_CHECKING:`` (names for type hints, never run)
+are no part of the graph.
 """
 
 from __future__ import annotations
@@ -14,26 +17,70 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "src" / "mixedmodels"
-DELEGATING = {"results", "glmm_results", "lm", "cli"}  # modules whose functions may import later stages
+LAYERS = [
+    "base",
+    "datasets",
+    "covariance",
+    "formula",
+    "families",
+    "report",
+    "numerics",
+    "lmm",
+    "glm",
+    "glmm",
+    "inference",
+    "profile",
+    "replicates",
+    "app",
+]
+TOP_LEVEL = {"__init__", "__main__", "plotting"}  # the public entry points, above every layer
+DELEGATING = {"lmm.fit", "lmm.dask", "glmm.fit", "glm.lm", "glm.glm", "app.cli"}
+FIGURES = "plotting"  # the last stage: any result's plot() imports it inside the method
+MAX_TOP_LEVEL_MODULES = 12
 
 
-def _imports(path: Path) -> tuple[set[str], set[str]]:
-    """The package modules ``path`` imports at module level, and inside functions."""
+def _name(path: Path) -> str:
+    """``numerics/pls.py`` -> ``"numerics.pls"``; a package's ``__init__`` is the package."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    if parts[-1] == "__init__" and len(parts) > 1:
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _resolve(module: str, is_package: bool, node: ast.ImportFrom, known: set[str]) -> set[str]:
+    """The package modules a relative ``from ... import ...`` reaches."""
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    if module in TOP_LEVEL:
+        base = []
+    base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+    stem = ".".join([*base, *(node.module.split(".") if node.module else [])])
+    found = set()
+    for alias in node.names:
+        candidate = f"{stem}.{alias.name}" if stem else alias.name
+        found.add(candidate if candidate in known else stem)
+    return {f for f in found if f}
+
+
+def _imports(path: Path, known: set[str]) -> tuple[set[str], set[str]]:
+    """The package modules the file imports at module level, and inside functions."""
     tree = ast.parse(path.read_text())
-    top, inner = set(), set()
-    level_of = {id(n): "top" for n in tree.body}
+    module, is_package = _name(path), path.stem == "__init__"
+    body = {id(n) for n in tree.body}
     typing_only = {
         id(inner)
         for node in ast.walk(tree)
         if isinstance(node, ast.If) and _is_type_checking(node.test)
         for inner in ast.walk(node)
     }
+    top, inner = set(), set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and id(node) not in typing_only:
-            names = [node.module] if node.module else [a.name for a in node.names]
-            targets = {n.split(".")[0] for n in names}
-            (top if level_of.get(id(node)) == "top" else inner).update(targets)
-    return top, inner
+        if isinstance(node, ast.ImportFrom) and node.level >= 1 and id(node) not in typing_only:
+            (top if id(node) in body else inner).update(_resolve(module, is_package, node, known))
+    return top - {module}, inner - {module}
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -43,11 +90,18 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def _graph(include_inner) -> dict[str, set[str]]:
+def _rank(module: str) -> int:
+    layer = module.split(".")[0]
+    return len(LAYERS) if layer in TOP_LEVEL else LAYERS.index(layer)
+
+
+def _edges(include_inner) -> dict[str, set[str]]:
+    modules = _modules()
+    known = set(modules)
     graph = {}
-    for path in PACKAGE.glob("*.py"):
-        top, inner = _imports(path)
-        graph[path.stem] = top | (inner if include_inner(path.stem) else set())
+    for module, path in modules.items():
+        top, inner = _imports(path, known)
+        graph[module] = top | ((inner - {FIGURES}) if include_inner(module) else set())
     return graph
 
 
@@ -69,21 +123,48 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def _upward(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    return sorted((m, t) for m, targets in graph.items() for t in targets if _rank(t) > _rank(m))
+
+
+def test_every_module_belongs_to_a_layer():
+    assert {m.split(".")[0] for m in _modules()} <= set(LAYERS) | TOP_LEVEL
+
+
+def test_at_most_twelve_modules_at_the_top_level():
+    assert len(list(PACKAGE.glob("*.py"))) <= MAX_TOP_LEVEL_MODULES
+
+
+def test_module_level_imports_point_downwards():
+    assert _upward(_edges(lambda module: False)) == []
+
+
+def test_imports_inside_functions_point_downwards_but_for_delegating_methods():
+    assert _upward(_edges(lambda module: module not in DELEGATING)) == []
+
+
 def test_module_level_imports_have_no_circle():
-    assert _cycles(_graph(lambda module: False)) == []
+    assert _cycles(_edges(lambda module: False)) == []
 
 
 def test_imports_inside_functions_have_no_circle_but_for_delegating_methods():
-    assert _cycles(_graph(lambda module: module not in DELEGATING)) == []
+    assert _cycles(_edges(lambda module: module not in DELEGATING)) == []
 
 
-def test_type_checking_imports_are_left_out(tmp_path):
-    path = tmp_path / "module.py"
+def test_type_checking_imports_are_left_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(__import__(__name__), "PACKAGE", tmp_path)
+    (tmp_path / "lmm").mkdir()
+    path = tmp_path / "lmm" / "fit.py"
     path.write_text(
-        "from typing import TYPE_CHECKING\nfrom . import a\nif TYPE_CHECKING:\n    from .b import B\n"
+        "from typing import TYPE_CHECKING\nfrom ..numerics import pls\n"
+        "if TYPE_CHECKING:\n    from ..glmm.fit import GlmerFit\n"
+        "def f():\n    from .engine import refit\n"
     )
-    assert _imports(path) == ({"a"}, set())
+    known = {"lmm.fit", "lmm.engine", "numerics.pls", "glmm.fit"}
+    assert _imports(path, known) == ({"numerics.pls"}, {"lmm.engine"})
 
 
-def test_a_circle_is_found():
+def test_an_upward_import_and_a_circle_are_found():
+    graph = {"numerics.pls": {"lmm.fit"}, "lmm.fit": {"numerics.pls"}}
+    assert _upward(graph) == [("numerics.pls", "lmm.fit")]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]

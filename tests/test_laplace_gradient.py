@@ -11,9 +11,9 @@ import pytest
 
 import mixedmodels as mm
 from mixedmodels.datasets import load
-from mixedmodels.laplace_gradient import laplace_gradient
-from mixedmodels.pirls import laplace_deviance, pirls
-from mixedmodels.quasi_newton import minimize_gradient
+from mixedmodels.glmm.laplace_gradient import laplace_gradient
+from mixedmodels.glmm.pirls import laplace_deviance, pirls
+from mixedmodels.numerics.quasi_newton import minimize_gradient
 
 CBPP = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
 

@@ -8,7 +8,7 @@ import pytest
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.many import bh_adjust
+from mixedmodels.replicates.many import bh_adjust
 
 RHS = "~ Days + (Days | Subject)"
 

@@ -10,8 +10,8 @@ import pytest
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.batch import BatchCriterion
-from mixedmodels.many_df import satterthwaite_df
+from mixedmodels.numerics.batch import BatchCriterion
+from mixedmodels.replicates.many_df import satterthwaite_df
 
 SLEEP = "~ Days + (Days | Subject)"
 CROSSED = "~ cond + age + (1 | donor) + (1 | batch)"

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels import datasets, many
+from mixedmodels import datasets
+from mixedmodels.replicates import many
 
 RHS = "~ Days + (Days | Subject)"
 FRAMES = ("fixef", "se", "theta", "varpart", "stats")
@@ -137,7 +138,7 @@ def test_responses_that_cannot_be_fitted_are_named_and_the_others_fitted(sleep):
 
 def test_weights_in_a_model_refitted_one_response_at_a_time(sleep, monkeypatch):
     """A model too large to batch is refitted response by response: with its weights too."""
-    from mixedmodels.batch import BatchCriterion
+    from mixedmodels.numerics.batch import BatchCriterion
 
     data, Y = sleep
     w = np.random.default_rng(3).uniform(0.2, 3.0, len(data))

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels.design import DataError
+from mixedmodels.formula.design import DataError
 
 HERE = Path(__file__).parent
 

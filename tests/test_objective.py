@@ -6,7 +6,7 @@ from scipy.stats import multivariate_normal
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.objective import criterion
+from mixedmodels.numerics.objective import criterion
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +62,9 @@ def test_large_schur_layout_gives_the_same_criterion(monkeypatch, formula, name,
     """Big models keep P with a row per dense position, and update the Schur complement densely
     for first-term levels with many non-zero rows (all of them with heavy_ratio=1e9); forced here
     on small models, the same numbers."""
-    from mixedmodels import pls as pls_module
-    from mixedmodels.design import build_design
-    from mixedmodels.formula import parse_formula
+    from mixedmodels.formula.design import build_design
+    from mixedmodels.formula.terms import parse_formula
+    from mixedmodels.numerics import pls as pls_module
 
     design = build_design(parse_formula(formula), datasets.load(name))
     small = pls_module.PLS(design.reterms, design.X, design.y)
@@ -95,9 +95,9 @@ def test_large_schur_layout_gives_the_same_criterion(monkeypatch, formula, name,
 def test_small_schur_with_dense_updates_gives_the_same_criterion(monkeypatch, formula, name):
     """A small Schur complement whose pair map would be large updates heavy levels densely
     (forced here with SMALL_PAIRS=0): the same numbers as the pair map, also for scaled rest terms."""
-    from mixedmodels import pls as pls_module
-    from mixedmodels.design import build_design
-    from mixedmodels.formula import parse_formula
+    from mixedmodels.formula.design import build_design
+    from mixedmodels.formula.terms import parse_formula
+    from mixedmodels.numerics import pls as pls_module
 
     design = build_design(parse_formula(formula), datasets.load(name))
     pairs = pls_module.PLS(design.reterms, design.X, design.y)

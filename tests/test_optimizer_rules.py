@@ -1,16 +1,16 @@
 """The rules the Newton and quasi-Newton minimizers share, and those they keep apart on purpose.
 
-One escape from a bound (:func:`mixedmodels.newton.inward_points`) serves both, with its own
+One escape from a bound (:func:`mixedmodels.numerics.newton.inward_points`) serves both, with its own
 ``near`` for each; the line searches and the floors of the eigenvalues differ (the docstrings
-of :mod:`mixedmodels.newton` and :mod:`mixedmodels.quasi_newton` say why), and are pinned here
-so that a change to one is a decision, not an accident.
+of :mod:`mixedmodels.numerics.newton` and :mod:`mixedmodels.numerics.quasi_newton` say why), and
+are pinned here so that a change to one is a decision, not an accident.
 """
 
 import numpy as np
 import pytest
 
-from mixedmodels import newton, quasi_newton
-from mixedmodels.newton import ESCAPE_STEPS, inward_points, minimize_batch
+from mixedmodels.numerics import newton, quasi_newton
+from mixedmodels.numerics.newton import ESCAPE_STEPS, inward_points, minimize_batch
 
 
 def _saddle(points: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

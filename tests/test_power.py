@@ -10,9 +10,9 @@ from scipy import stats
 
 import mixedmodels as mm
 from mixedmodels.datasets import load
-from mixedmodels.power import _KenwardRogerRefits, _LrtRefits, _SatterthwaiteRefits
-from mixedmodels.power_results import clopper_pearson, extend
-from mixedmodels.simulate import lmer_blocks
+from mixedmodels.lmm.simulate import lmer_blocks
+from mixedmodels.replicates.power import _KenwardRogerRefits, _LrtRefits, _SatterthwaiteRefits
+from mixedmodels.replicates.power_results import clopper_pearson, extend
 
 matplotlib.use("Agg")
 
@@ -140,7 +140,7 @@ def test_arguments_are_checked(balanced):
 
 
 def test_power_verb(tmp_path, capsys):
-    from mixedmodels.cli import main
+    from mixedmodels.app.cli import main
 
     argv = ["power", "sleepstudy", "Reaction ~ Days + (Days | Subject)", "--term", "Days", "--effect", "4"]
     assert main([*argv, "--nsim", "50", "--along", "Subject", "--sizes", "5,10", "--out", str(tmp_path)]) == 0

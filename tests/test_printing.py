@@ -11,8 +11,8 @@ from conftest import load_reference
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.diagnostics_printing import profile_html
-from mixedmodels.rformat import format_pvalues, html_table
+from mixedmodels.report.diagnostics import profile_html
+from mixedmodels.report.rformat import format_pvalues, html_table
 
 R = load_reference("printed")
 

@@ -10,7 +10,7 @@ from conftest import load_reference, reference_data
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.engine import refit
+from mixedmodels.lmm.engine import refit
 
 CASES = ["seed_reml", "sleepstudy_slopes", "dyestuff", "penicillin_crossed"]
 

@@ -20,7 +20,7 @@ from scipy import stats
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.profile import _Profiler, _Traces
+from mixedmodels.profile.lmm import _Profiler, _Traces
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The fit protocols (mixedmodels.protocols): one set of names on every fit type, and shared code
+"""The fit protocols (mixedmodels.base.protocols): one set of names on every fit type, and shared code
 that asks the fit what it is instead of testing its class."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
+from mixedmodels.base.protocols import Fit, MixedFit, fit_of
 from mixedmodels.datasets import load
-from mixedmodels.protocols import Fit, MixedFit, fit_of
 
 SRC = Path(mm.__file__).parent
 FIT_CLASSES = ("LmerFit", "GlmerFit", "LmFit", "GlmFit", "DaskLmerFit")
@@ -55,8 +55,8 @@ def _class_tests() -> list[tuple[Path, int, str, bool]]:
 
 
 def test_fit_modules_are_found():
-    names = {p.name for p in _fit_modules()}
-    assert {"results.py", "glmm_results.py", "lm.py", "glm.py", "daskfit.py"} <= names
+    names = {str(p.relative_to(SRC)) for p in _fit_modules()}
+    assert {"lmm/fit.py", "glmm/fit.py", "glm/lm.py", "glm/glm.py", "lmm/dask.py"} <= names
 
 
 def test_few_class_tests_outside_the_fit_modules():

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.design import build_design
-from mixedmodels.formula import parse_formula
-from mixedmodels.objective import criterion
-from mixedmodels.pls import PLS
+from mixedmodels.formula.design import build_design
+from mixedmodels.formula.terms import parse_formula
+from mixedmodels.numerics.objective import criterion
+from mixedmodels.numerics.pls import PLS
 
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 

@@ -3,7 +3,7 @@ they run."""
 
 import numpy as np
 
-from mixedmodels.replicate_driver import (
+from mixedmodels.replicates.driver import (
     ReplicateJob,
     batch_limit,
     chunk_sizes,

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.cli import main
-from mixedmodels.design import build_design
-from mixedmodels.formula import parse_formula
-from mixedmodels.safety import check_safe
+from mixedmodels.app.cli import main
+from mixedmodels.formula.design import build_design
+from mixedmodels.formula.safety import check_safe
+from mixedmodels.formula.terms import parse_formula
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels.cli import main
-from mixedmodels.formula import parse_formula
-from mixedmodels.safety import check_safe, expression_slots
+from mixedmodels.app.cli import main
+from mixedmodels.formula.safety import check_safe, expression_slots
+from mixedmodels.formula.terms import parse_formula
 
 # ------------------------------------------------------------------ the data
 RNG = np.random.default_rng(7)
@@ -349,7 +349,7 @@ def test_an_evaluation_error_in_safe_mode_does_not_show_evaluated_values(files, 
     """offset(open(...).read()) showed the file's text in the error. The gate stops it before
     evaluation; the evaluators' messages also withhold what was evaluated in safe mode, shown here
     with the evaluators' own check switched off."""
-    from mixedmodels import design
+    from mixedmodels.formula import design
 
     _, secret = files
     monkeypatch.setattr(design, "guard", lambda rhs, frame: None)
@@ -361,7 +361,7 @@ def test_an_evaluation_error_in_safe_mode_does_not_show_evaluated_values(files, 
 
 def test_the_evaluators_check_again(safe):
     """A path that skipped the gate still cannot evaluate code: the model-matrix builder checks."""
-    from mixedmodels.design import materialize
+    from mixedmodels.formula.design import materialize
 
     with pytest.raises(mm.FormulaError, match="safe formula mode"):
         materialize("x + I(__import__('os').getcwd())", DATA, {"f": "sum"}, "fixed-effects")

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels.glmm import criterion_function
-from mixedmodels.glmm_prior import _penalized_fg, _penalized_fn, penalty
-from mixedmodels.separation import SEPARATION_BOUND, SeparationCheck, detect_separation
+from mixedmodels.glmm.engine import criterion_function
+from mixedmodels.glmm.prior import _penalized_fg, _penalized_fn, penalty
+from mixedmodels.numerics.separation import SEPARATION_BOUND, SeparationCheck, detect_separation
 
 DATA = Path(__file__).parent / "data"
 REF = Path(__file__).parent / "reference" / "glmm" / "separation"
@@ -299,7 +299,7 @@ def test_glm_bootstrap_flags_separated_replicates():
     Y = np.column_stack(
         [cbpp()["incidence"] / cbpp()["size"], cbpp(separated=True)["incidence"] / cbpp()["size"]]
     )
-    from mixedmodels.bootstrap import _GlmChunk
+    from mixedmodels.replicates.bootstrap import _GlmChunk
 
     values, status, _, mask = _GlmChunk(fit, None).run_flagged(Y.astype(float))
     assert list(status) == ["ok", "separated"]
@@ -352,7 +352,7 @@ def test_profile_intervals_of_separated_fits():
 def test_the_glm_certificate_agrees_with_the_program(monkeypatch):
     """Many one-sided rows (a 0/1 response, continuous predictors): the GLM's score proves there
     is no separation without the program; where it cannot, the program finds the separation."""
-    import mixedmodels.separation as separation
+    import mixedmodels.numerics.separation as separation
 
     rng = np.random.default_rng(2)
     n = 400
@@ -369,7 +369,7 @@ def test_the_glm_certificate_agrees_with_the_program(monkeypatch):
 def test_the_quick_screen_never_hides_what_the_program_finds():
     # the screen (a one-sided row and rank-deficient two-sided rows) is necessary for separation:
     # on random small designs, wherever the program finds separation, the screen lets it through
-    from mixedmodels.separation import SeparationCheck, _possible_at_all
+    from mixedmodels.numerics.separation import SeparationCheck, _possible_at_all
 
     rng = np.random.default_rng(7)
     found = 0

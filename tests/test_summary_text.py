@@ -19,8 +19,8 @@ import pytest
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.rdeparse import deparse, model_call, parse_r
-from mixedmodels.rformat import SIGNIF_LEGEND
+from mixedmodels.report.deparse import deparse, model_call, parse_r
+from mixedmodels.report.rformat import SIGNIF_LEGEND
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "summaries" / "summaries.json").read_text())
 LONG = "Reaction ~ Days + I(Days^2) + I(Days^3) + log(Days + 1) + sqrt(Days) + exp(Days/10)"

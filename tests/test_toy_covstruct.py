@@ -5,7 +5,7 @@
 variance). Its lmer fits are checked against the likelihood computed densely here,
 ``V = sigma^2 (Z Lambda Lambda' Z' + I)`` maximized with scipy (``beta`` and ``sigma`` profiled
 out); its glmer fit against the package's unstructured Laplace criterion optimized by scipy on
-the constrained set ``T = t I``. The package's :class:`~mixedmodels.covstruct.Diagonal` is
+the constrained set ``T = t I``. The package's :class:`~mixedmodels.covariance.structures.Diagonal` is
 checked against ``(x || g)``, the same model split into scalar terms.
 """
 
@@ -22,12 +22,12 @@ from scipy import optimize
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.covariance import ThetaLayout
-from mixedmodels.covstruct import CovStructure, Diagonal, Unstructured, with_structures
-from mixedmodels.design import build_design
-from mixedmodels.engine import fit_model, model_pls
-from mixedmodels.formula import parse_formula
-from mixedmodels.glmm import criterion_function, fit_glmm
+from mixedmodels.covariance.layout import ThetaLayout
+from mixedmodels.covariance.structures import CovStructure, Diagonal, Unstructured, with_structures
+from mixedmodels.formula.design import build_design
+from mixedmodels.formula.terms import parse_formula
+from mixedmodels.glmm.engine import criterion_function, fit_glmm
+from mixedmodels.lmm.engine import fit_model, model_pls
 
 FORMULA = "Reaction ~ Days + (Days | Subject)"
 
@@ -218,13 +218,14 @@ def test_glmer_matches_the_constrained_unstructured_criterion():
 
 
 def test_no_singular_test_outside_the_structures():
-    """lme4's isSingular is written once per structure (covstruct), not repeated by its callers."""
+    """lme4's isSingular is written once per structure (covariance/structures.py), not repeated by
+    its callers."""
     src = Path(__file__).resolve().parents[1] / "src" / "mixedmodels"
     pattern = re.compile(r"[<>]=?\s*SINGULAR_TOL")
     found = [
-        f"{path.name}:{n}"
-        for path in sorted(src.glob("*.py"))
-        if path.name != "covstruct.py"
+        f"{path.relative_to(src)}:{n}"
+        for path in sorted(src.rglob("*.py"))
+        if path != src / "covariance" / "structures.py"
         for n, line in enumerate(path.read_text().splitlines(), 1)
         if pattern.search(line)
     ]

@@ -4,7 +4,7 @@ A page's fenced blocks whose language is ``python`` are executed in order, in on
 page, with the working directory set to a folder given by the caller (the figures a page saves
 with ``fig.savefig("name.png")`` land there). A block whose language is ``sh`` holds command
 lines, each starting with ``mixedmodels``; each is run in the same folder by the command line's
-own entry point (``mixedmodels.cli.main``, in this process: what ``python -m mixedmodels``
+own entry point (``mixedmodels.app.cli.main``, in this process: what ``python -m mixedmodels``
 runs). Every other fence (``bash``, ``console``, ``text``, ``py``, ...) is shown, not run.
 
 The tests (``tests/test_docs.py``) call :func:`run_page`; the Sphinx build (``docs/conf.py``)
@@ -80,7 +80,7 @@ def _run_python(code: str, namespace: dict, filename: str) -> str:
 
 
 def _run_sh(code: str) -> str:
-    from mixedmodels.cli import main
+    from mixedmodels.app.cli import main
 
     outputs = []
     for line in code.splitlines():

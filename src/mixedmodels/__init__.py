@@ -1,27 +1,27 @@
 """Linear mixed-effects models in the style of R's lme4, with the fixed-effects linear model beside them."""
 
-from .allfit import AllFit, allfit
-from .bootstrap import BootstrapResult, bootstrap
-from .compare import Comparison, compare
-from .convergence import ConvergenceCheck
-from .daskfit import DaskLmerFit
-from .design import DataError
-from .emmeans import Emmeans, emmeans
-from .families import Family, family
-from .formula import FormulaError
-from .glm import GlmFit, glm
-from .glm_anova import DevianceTable
-from .glmer import glmer
-from .glmm_results import GlmerFit
-from .inference import anova
-from .lm import LmFit, lm
-from .lmer import lmer
-from .many import ManyResult, lmer_many
-from .options import options
-from .power import power
-from .power_results import PowerCurve, PowerResult
-from .ranova import RanovaTable, ranova
-from .results import LmerFit, MixedModelsWarning
+from .app.compare import Comparison, compare
+from .base.options import options
+from .families.standard import Family, family
+from .formula.design import DataError
+from .formula.terms import FormulaError
+from .glm.glm import GlmFit, glm
+from .glm.lm import LmFit, lm
+from .glmm.fit import GlmerFit
+from .glmm.glmer import glmer
+from .inference.anova import anova
+from .inference.deviance import DevianceTable
+from .inference.emmeans import Emmeans, emmeans
+from .inference.ranova import RanovaTable, ranova
+from .lmm.dask import DaskLmerFit
+from .lmm.fit import LmerFit, MixedModelsWarning
+from .lmm.lmer import lmer
+from .numerics.convergence import ConvergenceCheck
+from .replicates.allfit import AllFit, allfit
+from .replicates.bootstrap import BootstrapResult, bootstrap
+from .replicates.many import ManyResult, lmer_many
+from .replicates.power import power
+from .replicates.power_results import PowerCurve, PowerResult
 
 __all__ = [
     "AllFit",

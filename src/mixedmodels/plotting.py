@@ -17,10 +17,10 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .glm import GlmFit
-    from .glmm_results import GlmerFit
-    from .lm import LmFit
-    from .results import LmerFit
+    from .glm.glm import GlmFit
+    from .glm.lm import LmFit
+    from .glmm.fit import GlmerFit
+    from .lmm.fit import LmerFit
 
 __all__ = [
     "bootstrap_figure",
@@ -300,7 +300,7 @@ def residual_plot(fit: LmerFit | LmFit | GlmerFit | GlmFit) -> Figure:
 
 def _residuals_and_fitted(fit) -> tuple[np.ndarray, np.ndarray, str, str]:
     """What :func:`residual_plot` shows of ``fit``: x, residuals and the axes' labels."""
-    from .protocols import fit_of
+    from .base.protocols import fit_of
 
     if fit_of(fit, "glmer"):
         return _values(fit.fitted), _values(fit.resid("pearson")), "fitted", "Pearson residual"
@@ -338,7 +338,7 @@ def qq_ranef(fit: LmerFit) -> Figure:
 
 def emmeans_figure(result):
     """Estimated marginal means as points with their confidence intervals, one panel per
-    ``by`` group (a :class:`mixedmodels.emmeans.Emmeans`); non-estimable means are left out."""
+    ``by`` group (a :class:`mixedmodels.inference.emmeans.Emmeans`); non-estimable means are left out."""
     table = result.table
     specs, by = list(result.specs), list(result.by)
     labels = table[specs].astype(str).agg(" ".join, axis=1).to_numpy()

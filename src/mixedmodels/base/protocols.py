@@ -1,0 +1,179 @@
+"""What every fitted model offers, so that shared code asks the fit instead of testing its class.
+
+Two abstract base classes name the parts the rest of the package reads:
+
+- :class:`Fit`, every fitted model (``lmer``, ``glmer``, ``lm``, ``glm``): the fixed effects
+  and their covariance, fitted values and residuals, the log-likelihood, the number of
+  observations, the JSON-ready dict, the notebook's HTML, responses simulated in blocks for
+  the bootstrap, and what kind of model it is;
+- :class:`MixedFit`, a mixed model (``lmer``, ``glmer``): with ``theta``, the variance
+  components, the conditional modes and refits to a new response.
+
+The names keep R's spellings: ``fixef`` and ``se`` (Series named ``"Estimate"`` and
+``"Std. Error"`` on every fit type, as R's summaries head the columns), ``resid(type=...)``
+(R's ``residuals(fit, type)``; the older ``residuals`` stays as it was on each type),
+``fitted``, ``nobs``, ``loglik`` (``logLik``). What a fit *is* is told by the class attributes
+``kind`` (the R function that makes it: ``"lmer"``, ``"glmer"``, ``"lm"``, ``"glm"``),
+``is_mixed`` (lme4's ``isLMM || isGLMM``), ``is_generalized`` (a family and link: ``glmer`` and
+``glm`` fits, whatever their family) and the property ``is_reml`` (lme4's ``isREML``).
+
+:func:`fit_of` is the one test of a fit's kind that shared code makes (a function that takes
+only some kinds refuses the others with its own message).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from ..numerics.separation import Separation
+
+__all__ = ["KINDS", "Fit", "MixedFit", "fit_of"]
+
+KINDS = ("lmer", "glmer", "lm", "glm")  # the R functions whose fits the package makes
+
+
+class Fit(ABC):
+    """A fitted model: what every fit type offers (see the module).
+
+    Subclasses are frozen dataclasses; the class attributes below are set on each.
+    """
+
+    kind: ClassVar[str]  # the R function that makes this kind of fit
+    is_mixed: ClassVar[bool] = False  # random effects (lme4's isLMM or isGLMM)
+    is_generalized: ClassVar[bool] = False  # a family and link (glmer, glm), not least squares
+    # the separated fixed effects (infinite estimates) of a glmer or glm fit; None when there
+    # are none, as always for lmer and lm fits (mixedmodels.numerics.separation)
+    separation: Separation | None = None
+
+    # ---------------------------------------------------------------- estimates
+    @property
+    @abstractmethod
+    def fixef(self) -> pd.Series:
+        """The fixed-effects estimates (coefficients), named ``"Estimate"``, indexed by the
+        model-matrix columns (NaN for a column aliased with earlier ones)."""
+
+    @property
+    @abstractmethod
+    def se(self) -> pd.Series:
+        """Standard errors of the fixed effects, named ``"Std. Error"``."""
+
+    @property
+    @abstractmethod
+    def vcov(self) -> pd.DataFrame:
+        """Covariance matrix of the fixed-effects estimates."""
+
+    @property
+    @abstractmethod
+    def loglik(self) -> float:
+        """The log-likelihood (R's ``logLik``; for a REML fit the REML criterion times -1/2)."""
+
+    @property
+    @abstractmethod
+    def nobs(self) -> int:
+        """The number of observations (R's ``nobs``)."""
+
+    @property
+    def aliased(self) -> list[str]:
+        """Columns of the model matrix aliased with earlier ones, which have no estimate (NaN
+        in :attr:`fixef`): an lm or glm fit's, as R's; a mixed model drops them from its design
+        (with a message), so it has none."""
+        return []
+
+    @property
+    def is_reml(self) -> bool:
+        """Whether the fit maximized the REML criterion (lme4's ``isREML``)."""
+        return False
+
+    # ------------------------------------------------------------- observations
+    @property
+    @abstractmethod
+    def fitted(self) -> Any:
+        """Fitted values of the rows used in the fit (a Series; a lazy one for a Dask fit)."""
+
+    @abstractmethod
+    def resid(self, type: str) -> Any:
+        """Residuals of the given ``type`` (R's ``residuals(fit, type)``); each fit type's
+        default is R's."""
+
+    @property
+    def has_rows(self) -> bool:
+        """Whether the observations are in memory (False for a model fitted to a Dask DataFrame
+        from its cross-products: it cannot be simulated from or refitted)."""
+        return True
+
+    def require_rows(self, what: str) -> None:
+        """Refuse ``what`` for a model fitted from its cross-products alone (a Dask DataFrame):
+        simulation, refits, profiles, the bootstrap and type III tests need the observations."""
+        if not self.has_rows:
+            raise NotImplementedError(
+                f"{what} needs the observations in memory; this model was fitted to a Dask DataFrame "
+                "from its cross-products. Fit it to a pandas DataFrame (data.compute(), or a sample) for this"
+            )
+
+    @abstractmethod
+    def simulate_blocks(
+        self, nsim: int, rng: np.random.Generator, block: int, use_u: bool = False
+    ) -> Iterator[np.ndarray]:
+        """``nsim`` simulated responses (n x block arrays), ``block`` replicates at a time, the
+        same numbers for any ``block``, in the form the fit's refits read them: what the
+        bootstrap refits. ``use_u`` holds the random effects at their conditional modes (mixed
+        models; the others have none and ignore it)."""
+
+    # ------------------------------------------------------------------- output
+    @abstractmethod
+    def to_dict(self) -> dict:
+        """A JSON-ready dict of the results."""
+
+    @abstractmethod
+    def _repr_html_(self) -> str:
+        """The summary as HTML (for notebooks)."""
+
+
+class MixedFit(Fit):
+    """A fitted mixed model (``lmer``, ``glmer``): a :class:`Fit` with random effects."""
+
+    is_mixed: ClassVar[bool] = True
+    messages: tuple[str, ...]  # what the fit said (convergence, dropped columns), in order
+
+    @property
+    @abstractmethod
+    def objective(self) -> float:
+        """The criterion at the optimum (REML criterion or deviance ``-2 loglik``)."""
+
+    @property
+    @abstractmethod
+    def converged(self) -> bool:
+        """Whether the optimizer converged to a point that passes the convergence check."""
+
+    @property
+    @abstractmethod
+    def theta(self) -> np.ndarray:
+        """The relative covariance parameters at the optimum."""
+
+    @property
+    @abstractmethod
+    def varcorr(self) -> pd.DataFrame:
+        """The variance components, as lme4's ``as.data.frame(VarCorr(fit))``."""
+
+    @abstractmethod
+    def ranef(self, condvar: bool = False) -> Any:
+        """The conditional modes of the random effects, as lme4's ``ranef``."""
+
+    @abstractmethod
+    def refit(self, newresponse) -> MixedFit:
+        """The same model fitted to a new response, as lme4's ``refit``."""
+
+
+def fit_of(obj: object, *kinds: str) -> bool:
+    """Whether ``obj`` is a fit of one of ``kinds`` (the R functions: "lmer", "glmer", "lm",
+    "glm"; a Dask lmer fit is an "lmer" fit)."""
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown kinds of fit {sorted(unknown)}; the kinds are {KINDS}")
+    return isinstance(obj, Fit) and obj.kind in kinds

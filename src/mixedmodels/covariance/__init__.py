@@ -1,0 +1,3 @@
+"""Covariance structures of the random effects, one object per structure, and the layout of theta
+over the terms.
+"""

@@ -1,0 +1,437 @@
+"""Covariance structures: how one random-effects term's ``theta`` makes its relative factor.
+
+A term with ``k`` columns has random effects of covariance ``sigma^2 T T'`` within each level,
+``T = T(theta_t)`` its ``k x k`` lower-triangular template (relative factor block) made from the
+term's slice ``theta_t`` of ``theta``. A structure owns everything that depends on how:
+
+- ``factor(theta_t) -> T`` and ``dfactor(theta_t) -> [dT / dtheta_j]`` (``T`` may be any
+  function of ``theta_t``, not only a linear one), and back, ``theta_of(T)``;
+- the number of parameters, their starting values and lower bounds, their names;
+- the singular test (lme4's ``isSingular``), written here once per structure;
+- the standard-deviation / correlation view of the parameters and which correlations VarCorr
+  shows.
+
+Two structures are lme4's: :class:`Unstructured` (the default: ``theta_t`` is the lower
+triangle of ``T`` column by column, diagonal entries bounded below by 0) and :class:`Diagonal`
+(``T = diag(theta_t)``, independent components). A formula's ``(x || g)`` is not a
+:class:`Diagonal` term: it is split into one scalar (unstructured) term per column, as lme4 does,
+which is the same model.
+
+The blocked factor (:mod:`mixedmodels.numerics.pls`) reads every template through its *entries*: the
+lower triangle of each ``T`` column by column. For :class:`Unstructured` these are ``theta_t``
+itself (:attr:`CovStructure.identity`), so the model's hot loops use ``theta`` directly; other
+structures map ``theta_t`` to the entries once per evaluation (:meth:`CovStructure.entries`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from ..base.messages import SINGULAR_TOL
+
+__all__ = [
+    "CovStructure",
+    "Diagonal",
+    "Unstructured",
+    "psd_cholesky",
+    "structure_for",
+    "tril_colmajor",
+    "with_structures",
+]
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+@functools.lru_cache(maxsize=64)
+def tril_colmajor(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of a k x k lower triangle, column by column (shared, read-only)."""
+    cols, rows = np.triu_indices(k)
+    return _read_only(rows), _read_only(cols)
+
+
+def psd_cholesky(cov: np.ndarray, tol: float = 1e-10) -> np.ndarray | None:
+    """Lower Cholesky factor of a positive semi-definite matrix; None if it is not one.
+
+    A pivot within ``tol`` (relative to the largest diagonal entry) of zero gives a zero column,
+    so a singular covariance (a correlation of +-1, a standard deviation of 0) has a factor.
+    """
+    k = len(cov)
+    L = np.zeros((k, k))
+    scale = tol * max(float(np.max(np.diag(cov))), 0.0)
+    for j in range(k):
+        pivot = cov[j, j] - L[j, :j] @ L[j, :j]
+        if pivot < -scale or not np.isfinite(pivot):
+            return None
+        if pivot <= scale:
+            off = cov[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]
+            if np.any(np.abs(off) > np.sqrt(scale * np.abs(np.diag(cov)[j + 1 :])) + scale):
+                return None
+            continue
+        L[j, j] = np.sqrt(pivot)
+        L[j + 1 :, j] = (cov[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]) / L[j, j]
+    return L
+
+
+class CovStructure:
+    """The covariance structure of one random-effects term of ``k`` columns (a base class).
+
+    A subclass sets :attr:`ntheta` and implements :meth:`factor`, :meth:`dfactor`,
+    :meth:`start`, :meth:`lower`, :meth:`theta_of`, :meth:`names`, :meth:`sdcor` and
+    :meth:`sdcor_names`; the rest has defaults built on those (a template with structural
+    zeros says where in :attr:`support`, so that ``Lambda`` leaves them out; a structure with
+    settings besides ``k`` adds them to :meth:`key`). Instances are not changed once made and
+    compare by value.
+
+    Parameters
+    ----------
+    k : int
+        Columns of the term.
+    """
+
+    identity = False  # True where the entries of the template are theta itself (Unstructured)
+    correlated = True  # whether VarCorr lists the term's correlations
+    rotations = False  # whether entries below a zero diagonal entry only rotate the template
+
+    def __init__(self, k: int):
+        self.k = int(k)
+
+    # ------------------------------------------------------------ identity
+    def key(self) -> tuple:
+        """What identifies the structure besides its class: ``(k,)`` and any further settings."""
+        return (self.k,)
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.key() == other.key()
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.key()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.k})"
+
+    # ------------------------------------------------------------ to implement
+    @property
+    def ntheta(self) -> int:
+        """Number of parameters."""
+        raise NotImplementedError
+
+    def factor(self, theta: np.ndarray) -> np.ndarray:
+        """The lower-triangular template ``T`` (k x k, a new array) of the term's ``theta``."""
+        raise NotImplementedError
+
+    def dfactor(self, theta: np.ndarray) -> list[np.ndarray]:
+        """``dT / dtheta_j`` for each parameter ``j`` (k x k arrays)."""
+        raise NotImplementedError
+
+    def theta_of(self, T: np.ndarray) -> np.ndarray:
+        """The parameters whose template is ``T`` (a template of this structure)."""
+        raise NotImplementedError
+
+    def start(self) -> np.ndarray:
+        """lme4's starting value (a new array)."""
+        raise NotImplementedError
+
+    def lower(self) -> np.ndarray:
+        """Lower bounds of the parameters (a new array)."""
+        raise NotImplementedError
+
+    def names(self, group: str, cnames: Sequence[str]) -> list[str]:
+        """The parameters' names, lme4's style (``Subject.(Intercept)``)."""
+        raise NotImplementedError
+
+    def sdcor(self, theta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """Standard deviations and correlations of the random effects, one per parameter, for
+        each row of ``theta`` (R, ntheta) with residual standard deviation ``sigma`` (R,)."""
+        raise NotImplementedError
+
+    def sdcor_names(self, group: str, cnames: Sequence[str]) -> list[str]:
+        """The names of :meth:`sdcor`'s values, lme4's ``confint`` style (``sd_Days|Subject``,
+        ``cor_Days.(Intercept)|Subject``); ``group`` as VarCorr numbers it."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ defaults
+    @property
+    def variance_mask(self) -> np.ndarray:
+        """True where a parameter is bounded below by 0 (a scale: an entry on the template's diagonal)."""
+        return self.lower() == 0.0
+
+    def singular(self, theta: np.ndarray) -> np.ndarray:
+        """lme4's ``isSingular`` for each row of ``theta`` (R, ntheta): a scale within
+        ``SINGULAR_TOL`` of 0. The one place of the test for structures that do not override it."""
+        return np.any(theta[:, self.variance_mask] < SINGULAR_TOL, axis=1)
+
+    def stacked_factor(self, theta: np.ndarray) -> np.ndarray:
+        """The templates of each row of ``theta`` (R, ntheta): (R, k, k)."""
+        return np.array([self.factor(t) for t in np.atleast_2d(theta)]).reshape(-1, self.k, self.k)
+
+    @functools.cached_property
+    def support(self) -> np.ndarray:
+        """Which entries of the lower triangle (column by column) can be non-zero (read-only)."""
+        rows, cols = tril_colmajor(self.k)
+        return _read_only(np.ones(len(rows), dtype=bool))
+
+    def entries(self, theta: np.ndarray) -> np.ndarray:
+        """The lower triangle of ``T`` column by column."""
+        rows, cols = tril_colmajor(self.k)
+        return self.factor(theta)[rows, cols]
+
+    def stacked_entries(self, theta: np.ndarray) -> np.ndarray:
+        """:meth:`entries` of each row of ``theta`` (R, ntheta)."""
+        rows, cols = tril_colmajor(self.k)
+        return self.stacked_factor(theta)[:, rows, cols]
+
+    def theta_gradient(self, theta: np.ndarray, G: np.ndarray) -> np.ndarray:
+        """The gradient over the parameters of a function whose gradient over the template's
+        entries is ``G`` (k x k, ``G[r, c] = df / dT[r, c]``): ``sum(G * dT / dtheta_j)``."""
+        return np.array([float(np.sum(G * D)) for D in self.dfactor(theta)])
+
+    def stacked_theta_gradient(self, theta: np.ndarray, G: np.ndarray) -> np.ndarray:
+        """:meth:`theta_gradient` for each row of ``theta`` (R, ntheta) and ``G`` (R, k, k)."""
+        return np.array([self.theta_gradient(t, g) for t, g in zip(theta, G)]).reshape(len(theta), -1)
+
+    def canonical(self, theta: np.ndarray) -> np.ndarray:
+        """An equivalent ``theta`` with no free rotation (this one: structures without rotations)."""
+        return np.array(theta, dtype=float)
+
+    def rotation_columns(self) -> list[tuple[int, list[int]]]:
+        """For each template column whose entries below a zero diagonal only rotate the
+        template: the parameter index of the diagonal and those of the entries below it."""
+        return []
+
+    def scales(self, column_scales: np.ndarray) -> np.ndarray:
+        """The scale of each parameter given the scales of the term's columns (1 by default)."""
+        return np.ones(self.ntheta)
+
+    def correlation_pairs(self) -> list[tuple[int, int]]:
+        """The (row, column) pairs, row > column, of the correlations VarCorr lists."""
+        if not self.correlated:
+            return []
+        return [(i, j) for j in range(self.k) for i in range(j + 1, self.k)]
+
+
+class Unstructured(CovStructure):
+    """lme4's default: ``theta`` is the lower triangle of ``T`` column by column (k (k + 1) / 2
+    parameters), diagonal entries bounded below by 0, start at the identity."""
+
+    identity = True
+    rotations = True
+
+    @property
+    def ntheta(self) -> int:
+        return self.k * (self.k + 1) // 2
+
+    @functools.cached_property
+    def _diagonal(self) -> np.ndarray:
+        rows, cols = tril_colmajor(self.k)
+        return _read_only(rows == cols)
+
+    def factor(self, theta: np.ndarray) -> np.ndarray:
+        rows, cols = tril_colmajor(self.k)
+        T = np.zeros((self.k, self.k))
+        T[rows, cols] = theta
+        return T
+
+    def stacked_factor(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.atleast_2d(theta)
+        rows, cols = tril_colmajor(self.k)
+        T = np.zeros((len(theta), self.k, self.k))
+        T[:, rows, cols] = theta
+        return T
+
+    def dfactor(self, theta: np.ndarray) -> list[np.ndarray]:
+        out = []
+        for r, c in zip(*tril_colmajor(self.k)):
+            D = np.zeros((self.k, self.k))
+            D[r, c] = 1.0
+            out.append(D)
+        return out
+
+    def theta_of(self, T: np.ndarray) -> np.ndarray:
+        rows, cols = tril_colmajor(self.k)
+        return np.asarray(T, dtype=float)[rows, cols]
+
+    def entries(self, theta: np.ndarray) -> np.ndarray:
+        return theta
+
+    def stacked_entries(self, theta: np.ndarray) -> np.ndarray:
+        return theta
+
+    def theta_gradient(self, theta: np.ndarray, G: np.ndarray) -> np.ndarray:
+        rows, cols = tril_colmajor(self.k)
+        return G[rows, cols]
+
+    def stacked_theta_gradient(self, theta: np.ndarray, G: np.ndarray) -> np.ndarray:
+        rows, cols = tril_colmajor(self.k)
+        return G[:, rows, cols]
+
+    def start(self) -> np.ndarray:
+        return self._diagonal.astype(float)
+
+    def lower(self) -> np.ndarray:
+        return np.where(self._diagonal, 0.0, -np.inf)
+
+    @property
+    def variance_mask(self) -> np.ndarray:
+        return self._diagonal
+
+    def names(self, group: str, cnames: Sequence[str]) -> list[str]:
+        rows, cols = tril_colmajor(self.k)
+        return [
+            f"{group}.{cnames[i]}" if i == j else f"{group}.{cnames[i]}.{cnames[j]}"
+            for i, j in zip(rows, cols)
+        ]
+
+    def sdcor(self, theta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """The entry of a diagonal element of ``T`` is the standard deviation of its column,
+        that of an off-diagonal element ``(i, j)`` the correlation of columns ``i`` and ``j``,
+        from ``sigma^2 T T'``."""
+        rows, cols = tril_colmajor(self.k)
+        T = self.stacked_factor(theta)
+        cov = T @ np.swapaxes(T, 1, 2) * (sigma**2)[:, None, None]
+        sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.clip(cov / (sd[:, :, None] * sd[:, None, :]), -1.0, 1.0)  # rounding: 1 + 2e-16
+        return np.where(rows == cols, sd[:, rows], corr[:, rows, cols])
+
+    def sdcor_names(self, group: str, cnames: Sequence[str]) -> list[str]:
+        rows, cols = tril_colmajor(self.k)
+        return [
+            f"sd_{cnames[j]}|{group}" if i == j else f"cor_{cnames[i]}.{cnames[j]}|{group}"
+            for i, j in zip(rows, cols)
+        ]
+
+    def canonical(self, theta: np.ndarray) -> np.ndarray:
+        """``T`` replaced by the semi-definite Cholesky factor of ``T T'``: the same covariances,
+        and where a diagonal entry is 0 its whole column is 0 (the entries below it, which then
+        only rotate an equivalent template, are moved into the columns to its right)."""
+        out = np.array(theta, dtype=float)
+        if self.k > 1:
+            T = self.factor(out)
+            L = psd_cholesky(T @ T.T)
+            if L is not None:
+                out = self.theta_of(L)
+        return out
+
+    def rotation_columns(self) -> list[tuple[int, list[int]]]:
+        rows, cols = tril_colmajor(self.k)
+        out = []
+        for j in range(self.k):
+            diagonal = int(np.flatnonzero((rows == j) & (cols == j))[0])
+            out.append((diagonal, [int(i) for i in np.flatnonzero((cols == j) & (rows > j))]))
+        return out
+
+    def scales(self, column_scales: np.ndarray) -> np.ndarray:
+        """That of the term's column of the entry's template row (a covariate multiplied by ``c``
+        divides its row of the template by ``c``)."""
+        rows, _ = tril_colmajor(self.k)
+        return np.asarray(column_scales)[rows]
+
+
+class Diagonal(CovStructure):
+    """Independent components: ``T = diag(theta)`` (k parameters, bounded below by 0, start 1).
+
+    lme4 spells it ``(x || g)``, which the formula splits into scalar terms instead (the same
+    model); this structure keeps the components in one term."""
+
+    correlated = False
+
+    @property
+    def ntheta(self) -> int:
+        return self.k
+
+    @functools.cached_property
+    def support(self) -> np.ndarray:
+        rows, cols = tril_colmajor(self.k)
+        return _read_only(rows == cols)
+
+    def factor(self, theta: np.ndarray) -> np.ndarray:
+        return np.diag(np.asarray(theta, dtype=float))
+
+    def stacked_factor(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.atleast_2d(theta)
+        T = np.zeros((len(theta), self.k, self.k))
+        T[:, np.arange(self.k), np.arange(self.k)] = theta
+        return T
+
+    def dfactor(self, theta: np.ndarray) -> list[np.ndarray]:
+        out = []
+        for j in range(self.k):
+            D = np.zeros((self.k, self.k))
+            D[j, j] = 1.0
+            out.append(D)
+        return out
+
+    def theta_of(self, T: np.ndarray) -> np.ndarray:
+        return np.diagonal(np.asarray(T, dtype=float)).copy()
+
+    def theta_gradient(self, theta: np.ndarray, G: np.ndarray) -> np.ndarray:
+        return np.diagonal(G).copy()
+
+    def stacked_theta_gradient(self, theta: np.ndarray, G: np.ndarray) -> np.ndarray:
+        return np.diagonal(G, axis1=1, axis2=2).copy()
+
+    def start(self) -> np.ndarray:
+        return np.ones(self.k)
+
+    def lower(self) -> np.ndarray:
+        return np.zeros(self.k)
+
+    def names(self, group: str, cnames: Sequence[str]) -> list[str]:
+        return [f"{group}.{c}" for c in cnames]
+
+    def sdcor(self, theta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """The standard deviation of each column: ``sigma |theta_j|``."""
+        return np.abs(np.atleast_2d(theta)) * np.asarray(sigma)[:, None]
+
+    def sdcor_names(self, group: str, cnames: Sequence[str]) -> list[str]:
+        return [f"sd_{c}|{group}" for c in cnames]
+
+    def scales(self, column_scales: np.ndarray) -> np.ndarray:
+        return np.asarray(column_scales, dtype=float).copy()
+
+
+StructureSpec = CovStructure | Callable[[int], CovStructure]
+
+
+def structure_for(spec: StructureSpec, k: int, where: str = "") -> CovStructure:
+    """A structure for a term of ``k`` columns: ``spec`` itself (its ``k`` checked) or
+    ``spec(k)`` (a structure class, or any function of ``k`` that makes one)."""
+    structure = spec if isinstance(spec, CovStructure) else spec(k)
+    if not isinstance(structure, CovStructure):
+        raise TypeError(f"a covariance structure{where} must be a CovStructure, got {structure!r}")
+    if structure.k != k:
+        raise ValueError(
+            f"the covariance structure {structure!r}{where} is for {structure.k} columns, the term has {k}"
+        )
+    return structure
+
+
+def with_structures(design, covariance: Mapping[str, StructureSpec] | None):
+    """``design`` with the covariance structures of ``{group: structure}`` attached to its terms.
+
+    The seam through which a term gets a structure other than :class:`Unstructured` (the
+    formula syntax for structures comes later): each key names a grouping factor with exactly
+    one random-effects term; the value is a :class:`CovStructure` of the term's ``k`` or a
+    function of ``k`` that makes one (a structure class). Every fit made from the design, and
+    its refits (bootstrap, profile), use the structures.
+    """
+    if not covariance:
+        return design
+    terms = list(design.reterms)
+    for group, spec in covariance.items():
+        found = [i for i, t in enumerate(terms) if t.group == group]
+        if len(found) != 1:
+            raise ValueError(
+                f"covariance structure for {group!r}: the model has {len(found)} random-effects terms "
+                "on that grouping factor, it needs exactly one"
+            )
+        term = terms[found[0]]
+        terms[found[0]] = replace(term, covariance=structure_for(spec, term.k, f" of {group!r}"))
+    return replace(design, reterms=tuple(terms))

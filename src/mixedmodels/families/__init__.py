@@ -1,0 +1,3 @@
+"""Response distributions: Family objects (link, variance, deviance, log-density, simulation) and
+the response they read.
+"""

@@ -1,0 +1,1 @@
+"""Fixed-effects models: ``lm`` and ``glm``."""

@@ -1,0 +1,524 @@
+"""``glm()``: generalized linear models by maximum likelihood, as R's ``glm``.
+
+The response is read by :mod:`mixedmodels.families.response` (as ``mm.glmer`` reads it) and the
+coefficients come from iteratively reweighted least squares (:mod:`mixedmodels.numerics.irls`),
+started at the family's ``mustart``. With the fitted means ``mu``, the working weights ``W`` of
+the last iteration, prior weights ``w`` (a binomial ``cbind`` response's trials included) and
+``n`` the rows of non-zero weight:
+
+    vcov(beta)   = phi (X'WX)^{-1},   phi = 1 (binomial, Poisson) or
+    phi          = sum W_i r_i^2 / (n - rank),   r_i = (y_i - mu_i) / mu_eta(eta_i)
+                   (the Pearson statistic over its degrees of freedom: quasi families, Gaussian),
+    z (or t)     = beta / se,  p from the normal (or t on n - rank degrees of freedom),
+    deviance     = sum d(y_i, mu_i, w_i),   null deviance: the same for the intercept-only
+                   model (its mean the weighted mean of y; refitted by IRLS when there is an
+                   offset), or for eta = offset without an intercept,
+    AIC          = family's -2 log p(y | mu) + 2 rank,
+    loglik       = rank - AIC / 2  (+1 for the Gaussian, whose variance is a parameter),
+    BIC          = -2 loglik + log(n) npar.
+
+Separated coefficients (infinite estimates: a level with no events, a predictor that splits
+the 0s from the 1s) are found before fitting and held at a stated point with no standard error
+(:mod:`mixedmodels.numerics.separation`); ``fit.separation`` lists them. R's ``glm`` reports wherever its
+iterations stopped.
+
+Residuals: deviance ``sign(y - mu) sqrt(d_i)``, Pearson ``(y - mu) sqrt(w) / sqrt(V(mu))``,
+response ``y - mu``, working ``r``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..base.messages import warn
+from ..base.protocols import Fit
+from ..families.quasi import glm_family, has_dispersion
+from ..families.response import degenerate_response, response_design
+from ..families.standard import Family, Initialized
+from ..formula.design import Design, drop_aliased
+from ..formula.frames import as_pandas, check_frame
+from ..formula.rsyntax import r_keywords
+from ..formula.terms import ParsedFormula, parse_formula
+from ..lmm.simulate import as_generator
+from ..numerics.irls import IrlsFit, irls
+from ..numerics.memory import check_rows_memory
+from ..numerics.separation import Separation, detect_separation, fit_glm_separated
+from ..report.glm import glm_summary, glm_summary_html
+
+__all__ = ["GlmFit", "bootstrap_statistic", "glm", "glm_blocks", "simulate_glm"]
+
+
+@r_keywords
+def glm(
+    formula: str,
+    data: pd.DataFrame,
+    family: str | Family = "binomial",
+    link: str | None = None,
+    weights=None,
+    offset=None,
+    contrasts: Mapping[str, object] | None = None,
+    na_action: str = "omit",
+    memory_limit: float | None = None,
+) -> GlmFit:
+    """Fit a generalized linear model, as R's ``glm``.
+
+    Parameters
+    ----------
+    formula : str
+        ``"cbind(incidence, size - incidence) ~ period"``, ``"y ~ x + offset(log(t))"``.
+    data : pandas.DataFrame or polars.DataFrame
+    family : str or Family
+        "binomial", "poisson", "quasibinomial", "quasipoisson" or "gaussian", or a
+        :class:`~mixedmodels.families.standard.Family` object (one's own subclass too).
+    link : str, optional
+        binomial families: "logit" (default), "probit", "cloglog", "cauchit", "log"; Poisson
+        families: "log" (default), "sqrt", "identity"; Gaussian: "identity".
+    weights : str or array, optional
+        Prior weights (a column name or one number per row): the trials of a proportion.
+    offset : str or array, optional
+        A known part of the linear predictor, added to the formula's ``offset()`` terms.
+    contrasts : mapping, optional
+        ``{"herd": "sum"}``, as :func:`mixedmodels.lm`.
+    na_action : {"omit", "raise"}
+    memory_limit : float, optional
+        Bytes the fit's dense arrays (the model matrix, its weighted copy and its QR) may
+        take (default ``mixedmodels.options.memory_limit``); a larger fit (a factor with very
+        many levels) is refused with MemoryError before the QR.
+
+    Returns
+    -------
+    GlmFit
+    """
+    check_frame(data)
+    fam = glm_family(family, link)
+    parsed = parse_formula(formula)
+    if parsed.random:
+        raise ValueError(f"{formula!r} has random-effects terms; use mm.glmer for a mixed model")
+    frame = as_pandas(data, lambda schema: list(schema.columns))
+    design, init = response_design(
+        parsed,
+        frame,
+        fam,
+        contrasts=contrasts,
+        na_action=na_action,
+        weights=weights,
+        offset=offset,
+        drop=False,
+    )
+    check_rows_memory(design.X.shape[0], design.X.shape[1], 3, memory_limit, "this GLM's IRLS")
+    return fit_glm(formula, parsed, design, init, fam, link, dict(contrasts or {}), data)
+
+
+def fit_glm(formula, parsed, design: Design, init: Initialized, fam: Family, link, contrasts, data) -> GlmFit:
+    """Fit by IRLS from the family's starting means (``init``: the response as the family reads it)."""
+    offset = np.zeros(len(init.y)) if design.offset is None else design.offset
+    names = design.fixef_names
+    good = init.weights > 0
+    _, kept_names, _ = drop_aliased(design.X[good], names)
+    kept = tuple(names.index(n) for n in kept_names)
+    X = design.X[:, kept]
+    degenerate = degenerate_response(fam, init, design.response)
+    sep = None
+    if degenerate is None:
+        sep = detect_separation(X, init.y, init.weights, fam, names=[names[j] for j in kept])
+    result: IrlsFit
+    if degenerate is not None:  # R fits it without a word
+        result = irls(X, init.y, fam, init.weights, offset, mustart=init.mustart)
+        warnings.warn(
+            f"glm: {degenerate}: the coefficients reported are where the fit stopped and their "
+            "standard errors are meaningless",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    elif sep is None:
+        result = irls(X, init.y, fam, init.weights, offset, mustart=init.mustart)
+        _warn_boundary(fam, result.mu)
+    else:
+        result, note = fit_glm_separated(X, init.y, fam, init.weights, offset, sep, init.mustart)
+        warn(note)
+    return GlmFit(
+        formula,
+        parsed,
+        design,
+        fam,
+        link,
+        init.y,
+        init.trials,
+        init.weights,
+        offset,
+        kept,
+        result,
+        contrasts,
+        data,
+        sep,
+    )
+
+
+def _warn_boundary(fam: Family, mu: np.ndarray) -> None:
+    message = fam.glm_boundary_warning(mu)
+    if message is not None:
+        warnings.warn(f"glm: {message}", RuntimeWarning, stacklevel=4)
+
+
+@dataclass(frozen=True, eq=False)
+class GlmFit(Fit):
+    """A generalized linear model fitted by :func:`mixedmodels.glm`.
+
+    The names shared by every fit type are those of :class:`mixedmodels.base.protocols.Fit`
+    (``fixef`` is :attr:`coef`, R's name for a glm fit's).
+
+    Attributes
+    ----------
+    y, trials, prior_weights, offset : ndarray
+        The response as the family reads it (a binomial proportion), the trials of each row,
+        the prior weights (trials times given weights) and the offset (zeros without one).
+    kept : tuple of int
+        The columns of ``X`` that are not aliased with earlier ones.
+    result : IrlsFit
+        The end of the IRLS iterations.
+    """
+
+    formula: str
+    parsed: ParsedFormula
+    design: Design
+    family: Family
+    link_given: str | None
+    y: np.ndarray
+    trials: np.ndarray
+    prior_weights: np.ndarray
+    offset: np.ndarray
+    kept: tuple[int, ...]
+    result: IrlsFit
+    contrasts: dict
+    data: pd.DataFrame | None = None
+    separation: Separation | None = None
+
+    kind = "glm"
+    is_generalized = True
+
+    # ----------------------------------------------------------------- coefficients
+    @property
+    def names(self) -> list[str]:
+        return list(self.design.fixef_names)
+
+    @property
+    def aliased(self) -> list[str]:
+        return [n for j, n in enumerate(self.names) if j not in self.kept]
+
+    @property
+    def rank(self) -> int:
+        return len(self.kept)
+
+    @property
+    def link(self) -> str:
+        return self.family.link.name
+
+    @property
+    def estimates_dispersion(self) -> bool:
+        """Whether the dispersion is estimated (t tests) or fixed at 1 (z tests)."""
+        return has_dispersion(self.family)
+
+    @cached_property
+    def coef(self) -> pd.Series:
+        """Coefficients; NaN for columns aliased with earlier ones."""
+        beta = np.full(len(self.names), np.nan)
+        beta[list(self.kept)] = self.result.beta
+        return pd.Series(beta, index=self.names, name="Estimate")
+
+    @property
+    def fixef(self) -> pd.Series:
+        """The coefficients (:attr:`coef`), under the name every fit type shares."""
+        return self.coef
+
+    @cached_property
+    def vcov_unscaled(self) -> np.ndarray:
+        """``(X'WX)^{-1}`` of the kept columns."""
+        return self.result.vcov_unscaled
+
+    @cached_property
+    def vcov(self) -> pd.DataFrame:
+        """Covariance of the coefficients (NaN rows and columns for aliased ones)."""
+        full = np.full((len(self.names),) * 2, np.nan)
+        full[np.ix_(self.kept, self.kept)] = self.dispersion * self.vcov_unscaled
+        return pd.DataFrame(full, index=self.names, columns=self.names)
+
+    @cached_property
+    def se(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.names, name="Std. Error")
+
+    @cached_property
+    def zvalues(self) -> pd.Series:
+        """Wald statistics ``beta / se`` (t values of a family with estimated dispersion)."""
+        name = "t value" if self.estimates_dispersion else "z value"
+        return pd.Series(self.coef / self.se, name=name)
+
+    @property
+    def tvalues(self) -> pd.Series:
+        return self.zvalues
+
+    @cached_property
+    def pvalues(self) -> pd.Series:
+        stat = np.abs(self.zvalues.to_numpy())
+        if self.estimates_dispersion:
+            p, name = 2.0 * stats.t.sf(stat, self.df_residual), "Pr(>|t|)"
+        else:
+            p, name = 2.0 * stats.norm.sf(stat), "Pr(>|z|)"
+        return pd.Series(p, index=self.names, name=name)
+
+    # ----------------------------------------------------------------- fit
+    @property
+    def nobs(self) -> int:
+        """Observations with non-zero prior weight."""
+        return int(np.count_nonzero(self.prior_weights))
+
+    @property
+    def df_residual(self) -> int:
+        return self.nobs - self.rank
+
+    @property
+    def has_intercept(self) -> bool:
+        return "(Intercept)" in self.names
+
+    @property
+    def df_null(self) -> int:
+        return self.nobs - int(self.has_intercept)
+
+    @property
+    def deviance(self) -> float:
+        return self.result.deviance
+
+    @property
+    def iterations(self) -> int:
+        """IRLS iterations (R's "Fisher Scoring iterations")."""
+        return self.result.iterations
+
+    @property
+    def converged(self) -> bool:
+        return self.result.converged
+
+    @cached_property
+    def null_deviance(self) -> float:
+        """Deviance of the intercept-only model (of ``eta = offset`` without an intercept)."""
+        fam, y, w = self.family, self.y, self.prior_weights
+        if self.has_intercept and self.design.offset is not None:
+            ones = np.ones((len(y), 1))
+            null = irls(ones, y, fam, w, self.offset, mustart=self.result.mu)
+            return null.deviance
+        mean = np.sum(w * y) / np.sum(w) if self.has_intercept else fam.linkinv(self.offset)
+        return float(np.sum(fam.dev_resids(y, np.broadcast_to(mean, y.shape), w)))
+
+    @cached_property
+    def dispersion(self) -> float:
+        """1 for the binomial and the Poisson; else the Pearson statistic over its degrees of freedom."""
+        if not self.estimates_dispersion:
+            return 1.0
+        if self.df_residual <= 0:
+            return math.nan
+        W = self.result.working_weights
+        r = self.residuals("working")
+        return float(np.sum((W * r**2)[W > 0]) / self.df_residual)
+
+    @cached_property
+    def aic(self) -> float:
+        fam = self.family
+        return fam.aic(self.y, self.trials, self.result.mu, self.prior_weights, self.deviance) + 2 * self.rank
+
+    @property
+    def npar(self) -> int:
+        """Parameters of the likelihood: coefficients, and a dispersion estimated within it (the
+        Gaussian's variance; a quasi family has no likelihood), and the family's extra ones."""
+        fam = self.family
+        dispersion = int(not fam.dispersion_fixed and fam.has_likelihood)
+        return self.rank + dispersion + len(fam.extra_parameters)
+
+    @property
+    def loglik(self) -> float:
+        return self.npar - self.aic / 2
+
+    @property
+    def bic(self) -> float:
+        return -2.0 * self.loglik + math.log(self.nobs) * self.npar
+
+    # ----------------------------------------------------------------- per observation
+    def _series(self, values: np.ndarray, name: str) -> pd.Series:
+        return pd.Series(values, index=self.design.row_index, name=name)
+
+    @cached_property
+    def fitted(self) -> pd.Series:
+        """Fitted means ``mu`` (the response scale)."""
+        return self._series(self.result.mu, "fitted")
+
+    @cached_property
+    def linear_predictor(self) -> pd.Series:
+        """``eta = X beta + offset``."""
+        return self._series(self.result.eta, "linear_predictor")
+
+    def residuals(self, type: str = "deviance") -> np.ndarray:
+        """Residuals as an array: :meth:`resid`'s values (an alias kept from before :meth:`resid`,
+        the name every fit type shares; a method here, as R's ``residuals(fit, type)``)."""
+        fam, y, mu, w = self.family, self.y, self.result.mu, self.prior_weights
+        if type == "deviance":
+            d = np.maximum(fam.dev_resids(y, mu, w), 0.0)
+            return np.sign(y - mu) * np.sqrt(d)
+        if type == "pearson":
+            return (y - mu) * np.sqrt(w) / np.sqrt(fam.variance(mu))
+        if type == "response":
+            return y - mu
+        if type == "working":
+            return (y - mu) / fam.mu_eta(self.result.eta)
+        raise ValueError(f"type must be 'deviance', 'pearson', 'response' or 'working', not {type!r}")
+
+    def resid(self, type: str = "deviance") -> pd.Series:
+        """Residuals of each observation, as R's ``residuals.glm``.
+
+        Parameters
+        ----------
+        type : {"deviance", "pearson", "response", "working"}
+        """
+        return self._series(self.residuals(type), f"{type} residuals")
+
+    # ----------------------------------------------------------------- inference
+    def confint(self, method: str = "profile", level: float = 0.95) -> pd.DataFrame:
+        """Confidence intervals for the coefficients.
+
+        ``"profile"`` inverts the profiled deviance as R's ``confint.glm`` (MASS); ``"wald"``
+        is ``beta -+ z se``, as R's ``confint.default``.
+        """
+        if not 0 < level < 1:
+            raise ValueError(f"level must be between 0 and 1, not {level}")
+        lo, hi = f"{100 * (1 - level) / 2:g} %", f"{100 * (1 + level) / 2:g} %"
+        method = str(method).lower()  # R spells it "Wald"
+        if method == "wald":
+            q = stats.norm.ppf(0.5 + level / 2)
+            return pd.DataFrame({lo: self.coef - q * self.se, hi: self.coef + q * self.se})
+        if method == "profile":
+            from ..profile.glm import profile_confint
+
+            bounds = profile_confint(self, level)
+            return pd.DataFrame(bounds, index=self.names, columns=[lo, hi])
+        raise ValueError(f"method must be 'profile' or 'wald', not {method!r}")
+
+    def predict(self, newdata: pd.DataFrame | None = None, type: str = "link", se_fit: bool = False):
+        """Predictions on the ``"link"`` or ``"response"`` scale, as R's ``predict.glm``.
+
+        With ``se_fit`` a DataFrame of ``fit`` and ``se_fit`` (the delta method on the
+        response scale), with ``attrs["residual_scale"] = sqrt(dispersion)``.
+        """
+        from ..lmm.predict import predict_glm
+
+        return predict_glm(self, newdata, type, se_fit)
+
+    def simulate(self, nsim: int = 1, seed=None) -> pd.DataFrame:
+        """New responses from the fitted means (as the family reads them), one column each."""
+        Y = simulate_glm(self, int(nsim), as_generator(seed))
+        return pd.DataFrame(
+            Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
+        )
+
+    def simulate_blocks(
+        self, nsim: int, rng: np.random.Generator, block: int, use_u: bool = False
+    ) -> Iterator[np.ndarray]:
+        """The responses of :meth:`simulate` (on the family's scale), ``block`` replicates at a
+        time (what the bootstrap refits); ``use_u`` is ignored (no random effects)."""
+        return glm_blocks(self, nsim, rng, block)
+
+    def refit(self, y: np.ndarray, separation: Separation | None = None) -> GlmFit:
+        """The model fitted to a new response (on the family's scale, the same prior weights),
+        by IRLS started at this fit's linear predictor; with ``separation`` (of the new
+        response: :class:`~mixedmodels.numerics.separation.SeparationCheck`) its separated coefficients
+        held at the stated point."""
+        X = self.design.X[:, list(self.kept)]
+        result: IrlsFit
+        if separation is not None:
+            result, _ = fit_glm_separated(X, y, self.family, self.prior_weights, self.offset, separation)
+        else:
+            result = irls(X, y, self.family, self.prior_weights, self.offset, etastart=self.result.eta)
+        return replace(self, y=np.asarray(y, dtype=float), result=result, separation=separation)
+
+    # ----------------------------------------------------------------- output
+    def to_dict(self) -> dict:
+        """JSON-ready results (NaN becomes None)."""
+
+        def named(series: pd.Series) -> dict:
+            return {k: _number(v) for k, v in series.items()}
+
+        return {
+            "formula": self.formula,
+            "family": self.family.name,
+            "link": self.link,
+            "nobs": self.nobs,
+            "coef": named(self.coef),
+            "se": named(self.se),
+            ("t" if self.estimates_dispersion else "z"): named(self.zvalues),
+            "p": named(self.pvalues),
+            "deviance": self.deviance,
+            "null_deviance": self.null_deviance,
+            "df_residual": self.df_residual,
+            "df_null": self.df_null,
+            "aic": _number(self.aic),
+            "bic": _number(self.bic),
+            "loglik": _number(self.loglik),
+            "dispersion": _number(self.dispersion),
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "aliased": self.aliased,
+            "dropped_rows": self.design.dropped_rows,
+            "separated": [] if self.separation is None else list(self.separation.coefficients),
+        }
+
+    def summary(self) -> str:
+        """The summary in R's (4.2) ``summary.glm`` layout."""
+        return glm_summary(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return glm_summary_html(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<GlmFit {self.formula!r}: {self.family.name}({self.link}), nobs={self.nobs}, "
+            f"deviance={self.deviance:.6g}>"
+        )
+
+
+def _number(v) -> float | None:
+    v = float(v)
+    return None if math.isnan(v) else v
+
+
+def simulate_glm(fit: GlmFit, nsim: int, rng: np.random.Generator) -> np.ndarray:
+    """Responses drawn from the fitted means, on the family's scale (n x nsim).
+
+    The family's :meth:`~mixedmodels.families.standard.Family.draw` with the prior weights ``w``:
+    binomial: successes ~ Binomial(w, mu) over the trials ``w``, divided by ``w``; Poisson:
+    Poisson(mu); Gaussian: mu + N(0, phi / w); a quasi family has nothing to draw from. Drawn
+    replicate by replicate, so the first ``k`` replicates are the same whatever ``nsim``.
+    """
+    fam, mu, w = fit.family, fit.result.mu, fit.prior_weights
+    dispersion = fit.dispersion if fam.has_likelihood else 1.0
+    draws = fam.draw(np.broadcast_to(mu, (nsim, len(mu))), w, rng, dispersion)
+    return fam.draws_as_response(draws, w).T
+
+
+def glm_blocks(fit: GlmFit, nsim: int, rng: np.random.Generator, block: int) -> Iterator[np.ndarray]:
+    """The responses of :func:`simulate_glm`, ``block`` replicates at a time (the same numbers)."""
+    for lo in range(0, nsim, block):
+        yield simulate_glm(fit, min(block, nsim - lo), rng)
+
+
+def bootstrap_statistic(fit: GlmFit) -> pd.Series:
+    """What a bootstrap collects by default: the coefficients (and an estimated dispersion)."""
+    values = fit.coef
+    if fit.estimates_dispersion:
+        values = pd.concat([values, pd.Series({"dispersion": fit.dispersion})])
+    return values

@@ -1,0 +1,3 @@
+"""Generalized linear mixed models: ``glmer``, PIRLS, the Laplace and adaptive Gauss-Hermite
+criteria, the fit.
+"""

@@ -1,0 +1,420 @@
+"""GlmerFit: a fitted generalized linear mixed model and what is derived from it.
+
+The numbers follow lme4: ``loglik = -objective / 2`` with ``objective`` the criterion at the
+optimum (Laplace: ``aic + |u|^2 + log|L|^2``; quadrature: lme4's AGQ deviance), ``deviance``
+the sum of the deviance residuals at the conditional modes (lme4's ``deviance()``), AIC and BIC
+from ``loglik`` with ``ntheta + p`` parameters, Wald ``z`` tests, conditional variances of the
+random effects from ``(Lambda'Z'WZ Lambda + I)^{-1}`` at the modes' working weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..base.protocols import MixedFit
+from ..families.standard import Family
+from ..formula.design import Design
+from ..lmm.ranef import (
+    VARCORR_COLUMNS,
+    coef_tables,
+    ranef_records,
+    ranef_table,
+    varcorr_records,
+    varcorr_rows,
+    varpar_names,
+)
+from ..numerics.convergence import ConvergenceCheck
+from ..numerics.irls import working_response
+from ..numerics.separation import Separation
+from .engine import GlmmOptimum
+from .pirls import GlmmModel, ThetaState, WeightedFactor
+
+__all__ = ["GlmerFit"]
+
+
+@dataclass(frozen=True, eq=False)
+class GlmerFit(MixedFit):
+    """A fitted GLMM (see the module). Build it with :func:`mixedmodels.glmer`.
+
+    The names shared by every fit type are those of :class:`mixedmodels.base.protocols.Fit`.
+    """
+
+    kind = "glmer"
+    is_generalized = True
+
+    formula: str
+    family: Family
+    nagq: int
+    design: Design
+    model: GlmmModel
+    optimum: GlmmOptimum
+    messages: tuple[str, ...] = ()
+    data: Any = field(default=None, repr=False)
+    model_args: dict = field(default_factory=dict, repr=False)
+    contrasts: Any = field(default=None, repr=False)
+    na_action: str = field(default="omit", repr=False)
+    separation: Separation | None = None
+    fixef_prior: np.ndarray | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------ parameters
+    @property
+    def parsed(self):
+        """The parsed formula (its response the design's)."""
+        return self.design.parsed
+
+    @property
+    def link(self) -> str:
+        return self.family.link.name
+
+    @property
+    def ntheta(self) -> int:
+        return self.model.layout.ntheta
+
+    @cached_property
+    def theta(self) -> np.ndarray:
+        return np.array(self.optimum.opt.theta[: self.ntheta])
+
+    @cached_property
+    def beta(self) -> np.ndarray:
+        return np.array(self.optimum.state.beta)
+
+    @property
+    def fixef_names(self) -> tuple[str, ...]:
+        return self.design.fixef_names
+
+    @cached_property
+    def varpar_names(self) -> list[str]:
+        """lme4's names of the random-effect standard deviations and correlations, in theta order."""
+        return varpar_names(self.design.reterms)
+
+    @cached_property
+    def fixef(self) -> pd.Series:
+        """Fixed-effects estimates on the link scale (named "Estimate", as every fit type's)."""
+        return pd.Series(self.beta, index=list(self.fixef_names), name="Estimate")
+
+    @cached_property
+    def vcov(self) -> pd.DataFrame:
+        names = list(self.fixef_names)
+        return pd.DataFrame(self.optimum.vcov, index=names, columns=names)
+
+    @cached_property
+    def se(self) -> pd.Series:
+        """Standard errors of the fixed effects (named "Std. Error", as every fit type's)."""
+        return pd.Series(np.sqrt(np.diag(self.optimum.vcov)), index=list(self.fixef_names), name="Std. Error")
+
+    @cached_property
+    def zvalues(self) -> pd.Series:
+        return pd.Series(self.beta / self.se.to_numpy(), index=list(self.fixef_names), name="z")
+
+    @cached_property
+    def pvalues(self) -> pd.Series:
+        return pd.Series(2 * stats.norm.sf(np.abs(self.zvalues.to_numpy())), index=list(self.fixef_names))
+
+    @property
+    def nobs(self) -> int:
+        return self.model.n
+
+    @property
+    def npar(self) -> int:
+        return self.ntheta + self.model.p
+
+    @property
+    def objective(self) -> float:
+        """lme4's criterion at the optimum: ``-2 loglik``."""
+        return float(self.optimum.criterion)
+
+    @property
+    def loglik(self) -> float:
+        return -self.objective / 2.0
+
+    @property
+    def aic(self) -> float:
+        return -2.0 * self.loglik + 2.0 * self.npar
+
+    @property
+    def bic(self) -> float:
+        return -2.0 * self.loglik + np.log(self.nobs) * self.npar
+
+    @cached_property
+    def deviance(self) -> float:
+        """Sum of the deviance residuals at the conditional modes (lme4's ``deviance()``)."""
+        return float(np.sum(self.model.dev_resids(self.mu)))
+
+    @property
+    def converged(self) -> bool:
+        """Whether the optimizer converged to a point that passes the convergence check."""
+        check = self.optimum.opt.check
+        return bool(self.optimum.opt.converged and (check is None or check.verdict != "not an optimum"))
+
+    def check_convergence(self) -> ConvergenceCheck:
+        """What the convergence check found at the optimum: gradient and Hessian eigenvalues of
+        the criterion on the scaled ``(theta, beta)``, the verdict, and any restarts it called
+        for (:mod:`mixedmodels.numerics.convergence`). A refit is checked now (no restarts)."""
+        if self.optimum.opt.check is not None:
+            return self.optimum.opt.check
+        from .restarts import glmm_check, named_check
+
+        return named_check(glmm_check(self.model, self.nagq, self.optimum), self.model, self.fixef_names)
+
+    @cached_property
+    def singular(self) -> bool:
+        return self.model.layout.singular(self.theta)
+
+    @cached_property
+    def ngroups(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for term in self.design.reterms:
+            out.setdefault(term.group, term.nlevels)
+        return out
+
+    # --------------------------------------------------------- random effects
+    @cached_property
+    def b_terms(self) -> list[np.ndarray]:
+        """Conditional modes ``b = Lambda u`` per term, arrays (levels, k)."""
+        u = self.optimum.state.u
+        out, start = [], 0
+        for term, T in zip(self.design.reterms, self.model.layout.templates(self.theta)):
+            out.append(u[start : start + term.q].reshape(term.nlevels, term.k) @ T.T)
+            start += term.q
+        return out
+
+    @cached_property
+    def _condvar_terms(self) -> list[np.ndarray]:
+        """Conditional covariance of ``b`` per level: ``T (Lambda'Z'WZ Lambda + I)^{-1}_block T'``."""
+        m = self.model
+        _, wz = working_response(m.fam, m.y, self.eta, self.mu, m.offset)
+        factor = WeightedFactor(ThetaState(m, self.theta), m.weights * wz, joint=False)
+        blocks = factor.inverse_blocks([(t.nlevels, t.k) for t in m.reterms])
+        return [T @ B @ T.T for B, T in zip(blocks, m.layout.templates(self.theta))]
+
+    def ranef(self, condvar: bool = False):
+        """Conditional modes: ``{group: DataFrame}``, or with ``condvar`` one tidy DataFrame
+        (``grpvar``, ``term``, ``grp``, ``condval``, ``condsd``), as lme4's ``ranef``."""
+        return ranef_table(self.design.reterms, self.b_terms, self._condvar_terms if condvar else None)
+
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """lme4's ``coef``: per grouping factor, each level's coefficients on the link scale, the
+        fixed effects plus its conditional modes (``{group: DataFrame}``, one row per level)."""
+        return coef_tables(self.fixef, self.ranef())
+
+    @cached_property
+    def varcorr(self) -> pd.DataFrame:
+        """Variance components as lme4's ``as.data.frame(VarCorr(fit))`` (no residual row)."""
+        rows = varcorr_rows(self.design.reterms, self.model.layout.templates(self.theta))
+        return pd.DataFrame(rows, columns=VARCORR_COLUMNS)
+
+    # ------------------------------------------------------ fitted, residuals
+    @property
+    def eta(self) -> np.ndarray:
+        """The linear predictor at the conditional modes (with the offset)."""
+        return self.optimum.state.eta
+
+    @property
+    def mu(self) -> np.ndarray:
+        return self.optimum.state.mu
+
+    @cached_property
+    def fitted(self) -> pd.Series:
+        """Fitted means on the response scale (a binomial's probabilities)."""
+        return pd.Series(self.mu, index=self.design.row_index, name="fitted")
+
+    def resid(self, type: str = "deviance") -> pd.Series:
+        """Residuals: "deviance" (lme4's default), "pearson", "response" or "working"."""
+        m = self.model
+        y, mu = m.y, self.mu
+        if type == "deviance":
+            r = np.sign(y - mu) * np.sqrt(np.maximum(m.dev_resids(mu), 0.0))
+        elif type == "pearson":
+            r = (y - mu) * np.sqrt(m.weights) / np.sqrt(m.fam.variance(mu))
+        elif type == "response":
+            r = y - mu
+        elif type == "working":
+            r = (y - mu) / m.fam.mu_eta(self.eta)
+        else:
+            raise ValueError(f"type must be 'deviance', 'pearson', 'response' or 'working', not {type!r}")
+        return pd.Series(r, index=self.design.row_index, name="residuals")
+
+    def scaled_residual_quantiles(self) -> tuple[np.ndarray, bool]:
+        """Min, quartiles and max of the Pearson residuals (the summary's)."""
+        r = self.resid("pearson").to_numpy()
+        return np.quantile(r, [0, 0.25, 0.5, 0.75, 1]), True
+
+    def simulate_blocks(
+        self, nsim: int, rng: np.random.Generator, block: int, use_u: bool = False
+    ) -> Iterator[np.ndarray]:
+        """Simulated responses on the model's scale (a binomial's proportions), ``block``
+        replicates at a time (:func:`mixedmodels.replicates.glmm_bootstrap.glmer_blocks`; what the
+        bootstrap refits)."""
+        from ..replicates.glmm_bootstrap import glmer_blocks
+
+        return glmer_blocks(self, nsim, use_u, rng, block)
+
+    # ---------------------------------------------------------------- output
+    def to_dict(self) -> dict:
+        """A JSON-ready dict: the lmer schema less sigma, reml and Satterthwaite, plus family,
+        link, nagq and deviance."""
+        names = list(self.fixef_names)
+        ranef = ranef_records(self.design.reterms, self.b_terms, self._condvar_terms)
+        varcorr = varcorr_records(self.varcorr)
+        return {
+            "formula": self.formula,
+            "family": self.family.name,
+            "link": self.link,
+            "nagq": self.nagq,
+            "nobs": self.nobs,
+            "ngroups": dict(self.ngroups),
+            "converged": self.converged,
+            "singular": self.singular,
+            "fixef": dict(zip(names, map(float, self.fixef))),
+            "se": dict(zip(names, map(float, self.se))),
+            "z": dict(zip(names, map(float, self.zvalues))),
+            "pvalues": dict(zip(names, map(float, self.pvalues))),
+            "vcov": self.vcov.to_numpy().tolist(),
+            "theta": self.theta.tolist(),
+            "loglik": self.loglik,
+            "aic": self.aic,
+            "bic": self.bic,
+            "deviance": self.deviance,
+            "objective": self.objective,
+            "df_residual": self.nobs - self.npar,
+            "varcorr": varcorr,
+            "ranef": ranef,
+            "dropped_rows": self.design.dropped_rows,
+            "separated": [] if self.separation is None else list(self.separation.coefficients),
+        }
+
+    def summary(self) -> str:
+        """The summary in lme4's glmer layout."""
+        from ..report.glmm import glmer_summary
+
+        return glmer_summary(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary as HTML tables (for notebooks), with the cells of :meth:`summary`."""
+        from ..report.glmm import glmer_summary_html
+
+        return glmer_summary_html(self)
+
+    def __repr__(self) -> str:
+        return f"<GlmerFit {self.formula!r} {self.family.name}({self.link}) nagq={self.nagq}>"
+
+    # ------------------------------------------------------------- inference
+    def profile(self, which=None, alpha_max: float = 0.01, progress: bool = True):
+        """The profile of the fit's criterion over the parameters, as lme4's ``profile``.
+
+        See :func:`mixedmodels.profile.glmm.profile`.
+        """
+        from ..profile.glmm import profile
+
+        return profile(self, which=which, alpha_max=alpha_max, progress=progress)
+
+    def confint(
+        self, method: str = "profile", level: float = 0.95, parm=None, nsim: int = 1000, seed=None, **kwargs
+    ) -> pd.DataFrame:
+        """Confidence intervals, one row per parameter, named and ordered as lme4's ``confint``:
+        the random effects' standard deviations and correlations, then the fixed effects.
+
+        Parameters
+        ----------
+        method : {"profile", "wald", "boot"}
+            Profile likelihood (lme4's default; see :func:`mixedmodels.profile.glmm.profile_confint`),
+            Wald (fixed effects only: the variance rows are left empty, as lme4 leaves them) or
+            parametric bootstrap percentiles (:func:`mixedmodels.bootstrap`).
+        level : float
+            Coverage.
+        parm : list of str, optional
+            Parameters to include (lme4's names), all by default.
+        nsim, seed, **kwargs
+            For ``method="boot"``: replicates, seed, and further arguments of
+            :func:`mixedmodels.bootstrap`; for ``"profile"``: ``progress``.
+        """
+        if not 0 < level < 1:
+            raise ValueError(f"level must be between 0 and 1, not {level}")
+        names = [*self.varpar_names, *self.fixef_names]
+        parm = names if parm is None else list(parm)
+        unknown = [p for p in parm if p not in names]
+        if unknown:
+            raise ValueError(f"unknown parameter {unknown[0]!r}; the parameters are: {', '.join(names)}")
+        method = str(method).lower()  # lme4 spells it "Wald"
+        if method == "wald":
+            out = self._wald_confint(names, level)
+        elif method == "profile":
+            from ..profile.glmm import profile_confint
+
+            out = profile_confint(self, level, which=parm, progress=kwargs.get("progress", True))
+            if self.separation is not None:  # the run-off side of a separated coefficient: infinite
+                for name, runs in self.separation.signs().items():
+                    if name in out.index and runs != "+-infinity":
+                        out.loc[name, out.columns[0 if runs == "-infinity" else 1]] = (
+                            -np.inf if runs == "-infinity" else np.inf
+                        )
+        elif method == "boot":
+            from ..replicates.bootstrap import bootstrap
+
+            out = bootstrap(self, nsim, seed=seed, **kwargs).confint("percentile", level)
+        else:
+            raise ValueError(f"method must be 'profile', 'wald' or 'boot', not {method!r}")
+        return out.loc[parm]
+
+    def _wald_confint(self, names: list[str], level: float) -> pd.DataFrame:
+        """``fixef -+ z se``; NaN for the variance parameters (as lme4's ``confint(method = "Wald")``)."""
+        a = (1 - level) / 2
+        columns = [f"{100 * a:g} %", f"{100 * (1 - a):g} %"]
+        z = stats.norm.ppf(1 - a)
+        out = pd.DataFrame(np.nan, index=names, columns=columns)
+        out.loc[list(self.fixef_names), columns[0]] = (self.fixef - z * self.se).to_numpy()
+        out.loc[list(self.fixef_names), columns[1]] = (self.fixef + z * self.se).to_numpy()
+        return out
+
+    # ------------------------------------------------------------ prediction
+    def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False):
+        """Predictions on the link or response scale (see :func:`mixedmodels.glmm.predict.predict_glmer`)."""
+        from .predict import predict_glmer
+
+        return predict_glmer(self, newdata, type, re_form, allow_new_levels)
+
+    def refit(self, newresponse) -> GlmerFit:
+        """The same model fitted to a new response, as lme4's ``refit``.
+
+        ``newresponse`` holds one value per row of the fit, as :meth:`simulate` gives them: for a
+        ``cbind(successes, failures)`` response the successes (each row keeping its trials),
+        otherwise the response as the model reads it (0/1, a proportion with its weights, a
+        count).
+        """
+        from .glmer import refit_glmer
+
+        return refit_glmer(self, newresponse)
+
+    def update(self, formula: str | None = None, data=None, nagq: int | None = None) -> GlmerFit:
+        """The model refitted with a new formula, data or number of quadrature points (lme4's
+        ``update``); the family, link, weights, offset and contrasts are kept."""
+        from .glmer import glmer
+
+        if data is None and self.data is None:
+            raise ValueError("update needs the fit's data: give data=")
+        return glmer(
+            formula or self.formula,
+            self.data if data is None else data,
+            family=self.family,
+            nagq=self.nagq if nagq is None else nagq,
+            contrasts=self.contrasts,
+            na_action=self.na_action,
+            fixef_prior=None if self.fixef_prior is None or formula is not None else self.fixef_prior,
+            **self.model_args,
+        )
+
+    def simulate(self, nsim: int = 1, use_u: bool = False, seed=None) -> pd.DataFrame:
+        """Responses simulated from the fitted model (see :func:`mixedmodels.glmm.predict.simulate_glmer`)."""
+        from .predict import simulate_glmer
+
+        return simulate_glmer(self, nsim, use_u, seed)

@@ -1,0 +1,3 @@
+"""Inference for fitted models: Satterthwaite and Kenward-Roger, anova, ranova, emmeans, analysis of
+deviance.
+"""

@@ -1,0 +1,1 @@
+"""Linear mixed models: ``lmer``, its engine, the fit, predictions, and the Dask fit."""

@@ -1,0 +1,1 @@
+"""Profile likelihoods and the confidence intervals read from them."""

@@ -1,0 +1,183 @@
+"""Coordinates for profiling the variance parameters: one held at a value, the others free.
+
+The variance parameters ``psi`` are the standard deviations and correlations of each
+random-effects term (theta order) and ``sigma``. Profiling holds one of them and minimizes the
+deviance over the others. In ``psi`` itself that search has forbidden regions (correlations
+that make no covariance matrix, and at a correlation of +-1 a singular one), and an optimizer
+that meets them there stops short of the minimum. The coordinates here have none:
+
+- each term's standard deviations ``s`` (bounded below by 0) and ``sigma`` (above 0);
+- each term's correlation matrix as ``R = C C'`` with ``C`` lower triangular with unit rows,
+  row ``r`` given by ``r`` angles in ``[0, pi]`` (:func:`mixedmodels.covariance.layout.unit_rows`),
+  so that every point is a correlation matrix and every correlation matrix, singular ones
+  included, is a point;
+- the template is ``T = diag(s) C / sigma`` (``sigma^2 T T' = diag(s) R diag(s)``).
+
+These coordinates are those of unstructured terms (every template a point): a term with another
+covariance structure (:mod:`mixedmodels.covariance.structures`) is refused for now.
+
+A held correlation ``rho_ij`` is made the first angle by ordering the term's columns
+``i, j, ...`` (then ``R_ij = cos(a_1)``) and the template is the Cholesky factor of the
+covariance in the original order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ..covariance.layout import ThetaLayout, angles_of, psd_cholesky, tril_colmajor, unit_rows
+
+__all__ = ["HeldCoordinates"]
+
+
+@dataclass(frozen=True)
+class _Term:
+    """Where one term's parameters are in ``psi`` and in the coordinates."""
+
+    k: int
+    psi: int  # first index in psi
+    coord: int  # first index in the full coordinates (k sds, then the angles)
+    perm: np.ndarray  # column order of the angles
+
+
+@dataclass(frozen=True, eq=False)
+class HeldCoordinates:
+    """Free coordinates of the variance parameters with ``psi[held]`` held.
+
+    Parameters
+    ----------
+    layout : ThetaLayout
+    held : int
+        Index in ``psi`` (theta order, then ``sigma`` at ``layout.ntheta``).
+    """
+
+    layout: ThetaLayout
+    held: int
+
+    def __post_init__(self) -> None:
+        if not self.layout.identity:
+            names = sorted({type(s).__name__ for s in self.layout.structures if not s.identity})
+            raise NotImplementedError(
+                f"profiling the variance parameters of a term with a covariance structure "
+                f"({', '.join(names)}) is not available yet: only unstructured terms (lme4's default)"
+                " are profiled"
+            )
+
+    @cached_property
+    def _index(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Where each term's parameters are in its template (unstructured: its lower triangle)."""
+        return [tril_colmajor(k) for k in self.layout.ks]
+
+    @cached_property
+    def _located(self) -> tuple[list[_Term], int]:
+        """The terms, and the position of the held parameter in the full coordinates."""
+        terms, coord, position = [], 0, None
+        for k, lo, (rows, cols) in zip(self.layout.ks, self.layout.offsets, self._index):
+            perm = np.arange(k)
+            local = self.held - lo
+            if 0 <= local < len(rows):
+                i, j = cols[local], rows[local]
+                if i == j:
+                    position = coord + i
+                else:
+                    perm = np.array([i, j, *(c for c in range(k) if c not in (i, j))])
+                    position = coord + k
+            terms.append(_Term(k, int(lo), coord, perm))
+            coord += k * (k + 1) // 2
+        return terms, coord if position is None else position
+
+    @property
+    def terms(self) -> list[_Term]:
+        return self._located[0]
+
+    @property
+    def position(self) -> int:
+        return self._located[1]
+
+    @property
+    def size(self) -> int:
+        """Number of full coordinates (the held one included)."""
+        return self.layout.ntheta + 1
+
+    @cached_property
+    def _is_angle(self) -> np.ndarray:
+        out = np.zeros(self.size, dtype=bool)
+        for t in self.terms:
+            out[t.coord + t.k : t.coord + t.k * (t.k + 1) // 2] = True
+        return out
+
+    def _free(self, full: np.ndarray) -> np.ndarray:
+        return np.delete(full, self.position)
+
+    def bounds(self, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the free coordinates."""
+        lower = np.zeros(self.size)
+        lower[-1] = 1e-12 * sigma
+        upper = np.where(self._is_angle, math.pi, math.inf)
+        return self._free(lower), self._free(upper)
+
+    def steps(self, x: np.ndarray, sigma: float) -> np.ndarray:
+        """BOBYQA's initial steps: a fifth of each value (0.2 for angles)."""
+        return np.where(self._free(self._is_angle), 0.2, np.maximum(0.2 * np.abs(x), 1e-2 * sigma))
+
+    def coordinates(self, psi: np.ndarray) -> np.ndarray:
+        """The free coordinates of ``psi`` (an undefined correlation is taken as 0)."""
+        full = np.empty(self.size)
+        for t, (rows, cols) in zip(self.terms, self._index):
+            values = psi[t.psi : t.psi + len(rows)]
+            full[t.coord : t.coord + t.k] = values[rows == cols]
+            if t.k > 1:
+                corr = np.eye(t.k)
+                corr[rows, cols] = np.where(rows == cols, 1.0, np.nan_to_num(values))
+                corr = np.tril(corr) + np.tril(corr, -1).T
+                C = psd_cholesky(corr[np.ix_(t.perm, t.perm)])
+                C = np.eye(t.k) if C is None else C / np.linalg.norm(C, axis=1, keepdims=True)
+                full[t.coord + t.k : t.coord + t.k * (t.k + 1) // 2] = angles_of(C)
+        full[-1] = psi[-1]
+        return self._free(full)
+
+    def theta_sigma(self, x: np.ndarray, value: float) -> tuple[np.ndarray | None, float]:
+        """``theta`` and ``sigma`` at free coordinates ``x`` with the held parameter at ``value``."""
+        held = math.acos(min(max(value, -1.0), 1.0)) if self._held_angle else value
+        full = np.insert(x, self.position, held)
+        sigma = full[-1]
+        theta = np.empty(self.layout.ntheta)
+        for t, (rows, cols) in zip(self.terms, self._index):
+            if t.k == 1:
+                theta[t.psi] = full[t.coord] / sigma
+                continue
+            s = full[t.coord : t.coord + t.k]
+            C = unit_rows(full[t.coord + t.k : t.coord + t.k * (t.k + 1) // 2], t.k)
+            if np.array_equal(t.perm, np.arange(t.k)):
+                T = s[:, None] * C
+            else:
+                inverse = np.argsort(t.perm)
+                R = (C @ C.T)[np.ix_(inverse, inverse)]
+                T = psd_cholesky(R * np.outer(s, s))
+                if T is None:
+                    return None, sigma
+            theta[t.psi : t.psi + len(rows)] = T[rows, cols] / sigma
+        return theta, sigma
+
+    def correlated(self) -> list[int]:
+        """Where in ``psi`` the standard deviations of a held correlation are (else empty).
+
+        Where either is 0 the correlation has no effect, so its profile cannot rise above the
+        deviance with that standard deviation held at 0.
+        """
+        if not self._held_angle:
+            return []
+        for t, (rows, cols) in zip(self.terms, self._index):
+            local = self.held - t.psi
+            if 0 <= local < len(rows):
+                pair = (cols[local], rows[local])
+                return [t.psi + int(np.flatnonzero((rows == cols) & (rows == c))[0]) for c in pair]
+        return []
+
+    @property
+    def _held_angle(self) -> bool:
+        return bool(self.position < self.size - 1 and self._is_angle[self.position])

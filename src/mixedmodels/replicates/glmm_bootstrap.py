@@ -1,0 +1,263 @@
+"""The parametric bootstrap of a glmer fit: simulated responses and their refits.
+
+Responses (:func:`glmer_blocks`): linear predictors ``o + X beta + Z Lambda u`` with new random
+effects ``u ~ N(0, I)`` (``use_u=False``) or the conditional modes (``use_u=True``), then the
+family's draws (:meth:`~mixedmodels.families.standard.Family.draw`: binomial draws with each row's trials,
+the model's response the proportion, or Poisson draws); the same numbers for any block size.
+
+Refits (:class:`GlmerRefits`), each from the estimate, of the criterion the fit used:
+
+- a Laplace fit with a single random-effects term (and the default statistic): all replicates
+  of a chunk at once, quasi-Newton steps over ``(theta, beta)`` for all of them together
+  (:func:`~mixedmodels.numerics.quasi_newton.minimize_gradient_batch`, starting from the fit's Hessian),
+  each step's PIRLS batched (:class:`~mixedmodels.glmm.pirls_batch.SingleTermBatch`);
+- otherwise one replicate at a time: the Laplace criterion's quasi-Newton steps from the
+  estimate, or (nAGQ other than 1, a custom statistic, or where those steps do not converge)
+  the fit's two stages from the start.
+
+A replicate whose refit fails is counted as failed; one whose fixed effects are separated
+(:mod:`mixedmodels.numerics.separation`: the linear program on ``X`` with the replicate's response, run
+only where the replicate's two-sided rows leave a direction free) as separated, its separated
+coefficients flagged; one with a variance at 0 as singular.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from functools import cached_property
+
+import numpy as np
+
+from ..covariance.layout import sdcor_from_theta
+from ..glmm.engine import fit_glmm, laplace_function
+from ..glmm.fit import GlmerFit
+from ..glmm.pirls import GlmmModel
+from ..glmm.pirls_batch import SingleTermBatch
+from ..glmm.prior import fit_glmm_prior
+from ..glmm.separated import fit_separated
+from ..numerics.irls import IrlsError
+from ..numerics.quasi_newton import minimize_gradient, minimize_gradient_batch
+from ..numerics.separation import Separation, SeparationCheck, separated_mask
+
+__all__ = ["GlmerRefits", "glmer_blocks", "glmer_statistic"]
+
+BATCH_ROWS = 40_000  # replicates x rows of data refitted together
+REFIT_FTOL = 1e-11  # a replicate's optimum: the criterion within about this (relative) of it
+REFIT_PIRLS = 1e-10  # PIRLS's tolerance in a replicate's evaluations
+
+
+def _trials(model: GlmmModel) -> np.ndarray:
+    """The number of trials of each row to draw a binomial from (ones for a 0/1 response); a
+    family without trials ignores them."""
+    w = model.weights
+    return np.round(w).astype(np.int64) if np.any(w > 1) else np.ones(model.n, dtype=np.int64)
+
+
+def glmer_blocks(
+    fit: GlmerFit,
+    nsim: int,
+    use_u: bool,
+    rng: np.random.Generator,
+    block: int,
+    params: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Iterator[np.ndarray]:
+    """Simulated responses on the model's scale (a binomial's proportions), ``block`` replicates
+    (columns) at a time: the same numbers for any ``block``. ``params``: ``(beta, theta)`` to
+    simulate with instead of the fit's (a power analysis's)."""
+    m = fit.model
+    beta, theta = (fit.beta, fit.theta) if params is None else params
+    fixed = m.offset + m.X @ beta
+    ZL = m.z_matrix() @ m.lambda_matrix(theta)
+    U = None if use_u else rng.standard_normal((nsim, ZL.shape[1]))
+    trials = _trials(m)
+    for lo in range(0, nsim, block):
+        hi = min(lo + block, nsim)
+        random = ZL @ (np.repeat(fit.optimum.state.u[:, None], hi - lo, axis=1) if U is None else U[lo:hi].T)
+        mu = m.fam.linkinv(fixed[:, None] + np.asarray(random)).T  # (replicates, n)
+        yield m.fam.draws_as_response(m.fam.draw(mu, trials, rng), trials).T
+
+
+def glmer_statistic(fit: GlmerFit, theta: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """The default statistic of replicates (R, ntheta) and (R, p): the random effects' standard
+    deviations and correlations, then the fixed effects (lme4's ``confint`` order)."""
+    sdcor = sdcor_from_theta(fit.model.layout, theta, np.ones(len(theta)))
+    return np.column_stack([sdcor, beta])
+
+
+class GlmerRefits:
+    """Refits of one glmer fit for chunks of simulated responses (see the module)."""
+
+    def __init__(self, fit: GlmerFit, statistic, chunk: int, large_chunk: int):
+        """``statistic``: None (the default statistic) or a function of a fit returning a flat
+        array."""
+        self.fit, self.statistic = fit, statistic
+        self.chunks = (chunk, large_chunk)
+        model = fit.model
+        self.nt = model.layout.ntheta
+        self.lower = np.concatenate([model.layout.lower(), np.full(model.p, -np.inf)])
+        self.diag = model.layout.diagonal_mask()
+        single = len(model.reterms) == 1 and fit.nagq == 1 and statistic is None and fit.fixef_prior is None
+        self.batch = SingleTermBatch(model) if single else None
+
+    def chunk_size(self) -> int:
+        """Replicates per random stream: small chunks for one replicate at a time."""
+        return self.chunks[0] if self.batch is not None else self.chunks[1]
+
+    def bytes_per_replicate(self) -> float:
+        """Memory of one replicate in a batched refit (its difference stencil included)."""
+        d = len(self.lower)
+        return 8.0 * self.fit.model.n * (12 + 4 * (d + 1))
+
+    def start(self) -> np.ndarray:
+        """The estimate, a variance at 0 moved off its bound (a replicate need not be singular)."""
+        theta = self.fit.theta.copy()
+        theta[self.diag & (theta <= 0)] = 0.5
+        return np.concatenate([theta, self.fit.beta])
+
+    def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Statistics (m, s) of the replicates ``Y`` (n, m), their status and their ``theta``."""
+        values, status, theta, _ = self.run_flagged(Y)
+        return values, status, theta
+
+    def run_flagged(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`run` and which statistics (m, s) of each replicate are separated fixed effects.
+
+        Status: "failed", "separated" (some fixed effect's estimate is infinite: see
+        :mod:`mixedmodels.numerics.separation`; a failed refit of such a replicate is fitted again with
+        the separated coefficients at the stated point), "singular" or "ok".
+        """
+        fits: list = []  # refits as fits: only for a custom statistic, which is never batched
+        if self.batch is not None:
+            x, failed = self._batch(Y.T)
+        else:
+            x, failed, fits = self._one_by_one(Y.T)
+        seps = self.separations(Y)
+        if self.statistic is None:
+            for i in np.flatnonzero(failed):
+                sep = seps[i]
+                again = None if sep is None else self._refit_separated(Y[:, i], sep)
+                if again is not None:
+                    x[i], failed[i] = again, False
+        theta = x[:, : self.nt]
+        if self.statistic is None:
+            values = glmer_statistic(self.fit, theta, x[:, self.nt :])
+        else:
+            values = self._custom(fits)
+        values[failed] = np.nan
+        separated = np.array([sp is not None for sp in seps], dtype=bool) & ~failed
+        singular = self.fit.model.layout.singular_rows(theta)
+        status = np.where(
+            failed, "failed", np.where(separated, "separated", np.where(singular, "singular", "ok"))
+        )
+        names = list(self.fit.fixef_names)
+        column = None if self.statistic is not None else (lambda name: self.nt + names.index(name))
+        return values, status, theta, separated_mask(seps, separated, values.shape[1], column)
+
+    def separations(self, Y: np.ndarray) -> list[Separation | None]:
+        """The separation of each replicate (a column of ``Y``) on the fixed-effects design: the
+        program only where the replicate's two-sided rows leave a direction free."""
+        if self.fit.fixef_prior is not None:  # the prior keeps every estimate finite
+            return [None] * Y.shape[1]
+        return self.separation_check.many(Y)
+
+    @cached_property
+    def separation_check(self) -> SeparationCheck:
+        m = self.fit.model
+        return SeparationCheck(m.X, m.weights, m.fam, names=self.fit.fixef_names)
+
+    def _refit_separated(self, y: np.ndarray, sep: Separation) -> np.ndarray | None:
+        """A separated replicate's ``(theta, beta)`` with the separated coefficients at the stated
+        point (None where that fails too)."""
+        try:
+            with np.errstate(all="ignore"):
+                optimum, _ = fit_separated(self.fit.model.with_response(y), self.fit.nagq, sep)
+        except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+            return None
+        if not optimum.opt.converged:
+            return None
+        return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta])
+
+    # ------------------------------------------------------------ batched
+    def _batch(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Replicates by batched quasi-Newton steps, ``BATCH_ROWS`` rows of data at a time (the
+        arrays of a step then stay in cache); one by one where those steps fail."""
+        size = max(1, BATCH_ROWS // self.fit.model.n)
+        parts = [self._batch_part(Y[lo : lo + size]) for lo in range(0, len(Y), size)]
+        x = np.vstack([p[0] for p in parts])
+        failed = np.concatenate([p[1] for p in parts])
+        for i in np.flatnonzero(failed):
+            again, _ = self._refit(Y[i])
+            if again is not None:
+                x[i], failed[i] = again, False
+        return x, failed
+
+    def _batch_part(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        batch, nt = self.batch, self.nt
+        assert batch is not None
+        m = len(Y)
+        resp = batch.responses(Y)
+        modes = np.zeros((m, batch.n1, batch.k))
+        best = np.full(m, np.inf)
+
+        def fg(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            f, g, md = batch.laplace(X[:, :nt], X[:, nt:], resp.take(rows), modes[rows], tol=REFIT_PIRLS)
+            better = f < best[rows]  # warm starts from each replicate's lowest point so far
+            best[rows[better]], modes[rows[better]] = f[better], md.u[better]
+            return f, g
+
+        H0 = self.fit.optimum.hessian
+        H0 = H0 if H0 is not None and np.all(np.isfinite(H0)) else None
+        res = minimize_gradient_batch(fg, np.tile(self.start(), (m, 1)), self.lower, H0=H0, ftol=REFIT_FTOL)
+        return res.x, ~res.converged
+
+    # ------------------------------------------------------------ one by one
+    def _one_by_one(self, Y: np.ndarray):
+        m = len(Y)
+        x = np.tile(self.start(), (m, 1))
+        failed = np.zeros(m, dtype=bool)
+        fits: list[GlmerFit | None] = []
+        for i in range(m):
+            xi, optimum = self._refit(Y[i])
+            failed[i] = xi is None
+            if xi is not None:
+                x[i] = xi
+            custom = optimum is not None and self.statistic is not None
+            fits.append(self._as_fit(Y[i], optimum) if custom else None)
+        return x, failed, fits
+
+    def _refit(self, y: np.ndarray):
+        """One replicate's ``(theta, beta)`` (None where the refit fails) and, where it was fitted
+        in full, its optimum."""
+        model = self.fit.model.with_response(y)
+        if self.fit.fixef_prior is not None:  # the penalized fit (no separation to hold)
+            try:
+                with np.errstate(all="ignore"):
+                    optimum = fit_glmm_prior(model, self.fit.nagq, self.fit.fixef_prior)
+            except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+                return None, None
+            if not optimum.opt.converged:
+                return None, None
+            return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta]), optimum
+        if self.fit.nagq == 1 and self.statistic is None:
+            fg, memo = laplace_function(model, False, self.fit.beta, None)
+            res = minimize_gradient(fg, self.start(), self.lower)
+            if res.converged[0]:
+                return res.x[0], None
+        try:
+            optimum = fit_glmm(model, self.fit.nagq)
+        except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+            return None, None
+        if not optimum.opt.converged:
+            return None, None
+        return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta]), optimum
+
+    def _as_fit(self, y: np.ndarray, optimum) -> GlmerFit:
+        return replace(self.fit, model=self.fit.model.with_response(y), optimum=optimum, messages=())
+
+    def _custom(self, fits: list) -> np.ndarray:
+        """The statistic of each refit (NaN, as wide as on the fit, where it failed); the
+        statistic here returns a flat array."""
+        width = len(self.statistic(self.fit))
+        rows = [self.statistic(f) if f is not None else np.full(width, np.nan) for f in fits]
+        return np.array(rows, dtype=float).reshape(len(rows), width)

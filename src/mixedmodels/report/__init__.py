@@ -1,0 +1,1 @@
+"""Text and HTML in R's layouts, kept apart from the numbers."""

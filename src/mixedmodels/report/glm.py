@@ -1,0 +1,178 @@
+"""Text of R's ``summary.glm`` (R 4.2's layout, with its deviance residuals) and of the analysis
+of deviance table of ``anova(glm0, glm1, test = "Chisq")``, and their HTML for notebooks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .deparse import model_call
+from .rformat import (
+    SIGNIF_LEGEND,
+    coefficient_cells,
+    format_pvalues,
+    format_table,
+    html_block,
+    html_heading,
+    html_lines,
+    html_table,
+    legend_html,
+    named_vector_lines,
+    r_format,
+    stars_column,
+    vector_html,
+    zapsmall,
+)
+
+if TYPE_CHECKING:
+    from ..glm.glm import GlmFit
+
+__all__ = ["deviance_table_html", "deviance_table_text", "glm_call", "glm_summary", "glm_summary_html"]
+
+
+def _family_text(fit: GlmFit) -> str:
+    name = fit.family.name
+    return name if fit.link_given is None else f'{name}(link = "{fit.link_given}")'
+
+
+def glm_call(fit: GlmFit) -> list[str]:
+    """The lines of the Call: ``glm(formula = ..., family = ..., data = data, ...)``."""
+    return model_call("glm", fit.formula, fit.design.labels, fit.contrasts, _family_text(fit))
+
+
+def _row_labels(fit: GlmFit) -> list[str]:
+    index = fit.design.row_index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return [str(i + 1) for i in range(len(index))]
+    return [str(i) for i in index]
+
+
+def _deviance_residual_cells(fit: GlmFit) -> dict[str, str]:
+    """Quartiles of the deviance residuals (all of them when df_residual <= 5), as R prints them."""
+    resid = fit.residuals("deviance")
+    if fit.df_residual > 5:
+        q = np.quantile(resid, [0, 0.25, 0.5, 0.75, 1])
+        return dict(zip(["Min", "1Q", "Median", "3Q", "Max"], r_format(zapsmall(q, 5), 4)))
+    return dict(zip(_row_labels(fit), r_format(zapsmall(resid, 5), 4)))
+
+
+def _coefficient_cells(fit: GlmFit) -> tuple[str, list[str], list[list[str]], bool]:
+    """Title, header, cells of R's coefficient table (NA rows for aliased columns), and whether
+    there are significance stars."""
+    coef, se, z, p = (s.to_numpy() for s in (fit.coef, fit.se, fit.zvalues, fit.pvalues))
+    cells, stars = coefficient_cells(coef, se, z, p)
+    letter = "t" if fit.estimates_dispersion else "z"
+    header = ["Estimate", "Std. Error", f"{letter} value", f"Pr(>|{letter}|)"] + ([""] if stars else [])
+    nalias = int(np.isnan(coef).sum())
+    title = "Coefficients:" + (f" ({nalias} not defined because of singularities)" if nalias else "")
+    return title, header, cells, stars
+
+
+def _fit_lines(fit: GlmFit) -> list[str]:
+    """The dispersion, the null and residual deviances, the AIC and the iterations."""
+    dispersion = r_format([fit.dispersion], 7)[0].strip()
+    devs = r_format([fit.null_deviance, fit.deviance], 5)
+    dfs = r_format([fit.df_null, fit.df_residual], 7)
+    lines = [
+        f"(Dispersion parameter for {fit.family.name} family taken to be {dispersion})",
+        "",
+        f"    Null deviance: {devs[0]}  on {dfs[0]}  degrees of freedom",
+        f"Residual deviance: {devs[1]}  on {dfs[1]}  degrees of freedom",
+    ]
+    if fit.design.dropped_rows:
+        lines.append(f"  ({fit.design.dropped_rows} observations deleted due to missingness)")
+    lines += [
+        f"AIC: {r_format([fit.aic], 5)[0].strip()}",
+        "",
+        f"Number of Fisher Scoring iterations: {fit.iterations}",
+    ]
+    return lines
+
+
+def glm_summary(fit: GlmFit) -> str:
+    """The summary of a glm fit in R 4.2's ``summary.glm`` layout."""
+    title, header, cells, stars = _coefficient_cells(fit)
+    lines = ["", "Call:", *glm_call(fit), "", "Deviance Residuals: "]
+    lines += named_vector_lines(_deviance_residual_cells(fit))
+    lines += ["", title, format_table(cells, header, fit.names)]
+    if stars:
+        lines += ["---", SIGNIF_LEGEND]
+    return "\n".join([*lines, "", *_fit_lines(fit), ""])
+
+
+def glm_summary_html(fit: GlmFit) -> str:
+    """The summary as HTML tables, with the cells of :func:`glm_summary`."""
+    title, header, cells, stars = _coefficient_cells(fit)
+    parts = [
+        html_heading("Call:"),
+        html_lines([" ".join(line.strip() for line in glm_call(fit))]),
+        html_heading("Deviance Residuals:"),
+        vector_html(_deviance_residual_cells(fit)),
+        html_heading(title),
+        html_table(cells, header, fit.names),
+    ]
+    if stars:
+        parts.append(legend_html())
+    parts.append(html_lines([line for line in _fit_lines(fit) if line]))
+    return html_block(parts)
+
+
+# ------------------------------------------------------------------ analysis of deviance
+def _column(values: np.ndarray, digits: int = 5, statistic: bool = False) -> list[str]:
+    """``format`` of a column with its missing entries blank: zapped as R's ``print.anova``
+    zaps its columns, or, for a test statistic (F), rounded to ``digits - 1`` decimals."""
+    finite = np.isfinite(values)
+    shown = np.where(finite, values, 0.0)
+    if finite.any():
+        shown[finite] = (
+            np.round(values[finite], digits - 1) if statistic else zapsmall(values[finite], digits)
+        )
+    text = r_format(np.where(finite, shown, np.nan), digits)
+    width = max(len(t) for t in text)
+    return [t if ok else " " * width for t, ok in zip(text, finite)]
+
+
+def deviance_table_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]], bool]:
+    """Header, cells and whether there are stars, as ``print.anova`` shows the table (its last
+    column the p-values)."""
+    header = [str(c) for c in table.columns]
+    columns = [_column(table[c].to_numpy(dtype=float), statistic=c == "F") for c in table.columns[:-1]]
+    p = table[table.columns[-1]].to_numpy(dtype=float)
+    ok = np.isfinite(p)
+    pvals = [""] * len(p)
+    for i, text in zip(np.flatnonzero(ok), format_pvalues(p[ok], 4)):
+        pvals[i] = text
+    columns.append(pvals)
+    stars = bool(np.any(p[ok] < 0.1))
+    if stars:
+        marks = iter(stars_column(p[ok]))
+        columns.append([next(marks) if np.isfinite(v) else "" for v in p])
+        header.append("")
+    return header, [list(row) for row in zip(*columns)], stars
+
+
+def deviance_table_text(table: pd.DataFrame, formulas: Sequence[str], title: str) -> str:
+    """The table as R prints ``anova(glm0, glm1, test = "Chisq")`` or ``anova(lm0, lm1)``."""
+    header, cells, stars = deviance_table_cells(table)
+    lines = [title, ""]
+    lines += [f"Model {i + 1}: {f}" for i, f in enumerate(formulas)]
+    lines.append(format_table(cells, header, [str(i + 1) for i in range(len(table))]))
+    if stars:
+        lines += ["---", SIGNIF_LEGEND]
+    return "\n".join(lines)
+
+
+def deviance_table_html(table: pd.DataFrame, formulas: Sequence[str], title: str) -> str:
+    """The analysis of deviance table as HTML, with the cells of :func:`deviance_table_text`."""
+    header, cells, stars = deviance_table_cells(table)
+    parts = [
+        html_heading(title),
+        html_lines([f"Model {i + 1}: {f}" for i, f in enumerate(formulas)]),
+        html_table(cells, header, [str(i + 1) for i in range(len(table))]),
+    ]
+    if stars:
+        parts.append(legend_html())
+    return html_block(parts)

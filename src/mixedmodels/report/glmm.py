@@ -1,0 +1,136 @@
+"""The summary of a glmer fit in lme4's layout (``print(summary(glmer(...)))``), kept apart
+from the numbers (:mod:`mixedmodels.glmm.fit`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .lmm import (
+    argument_lines,
+    correlation_block,
+    correlation_html,
+    formula_lines,
+    groups_line,
+    random_effects_block,
+    random_effects_cells,
+    residual_cells,
+    scaled_residuals_block,
+)
+from .rformat import (
+    SIGNIF_LEGEND,
+    coefficient_cells,
+    format_table,
+    html_block,
+    html_heading,
+    html_lines,
+    html_table,
+    html_title,
+    legend_html,
+    named_vector,
+    r_format,
+    vector_html,
+)
+
+if TYPE_CHECKING:
+    from ..glmm.fit import GlmerFit
+
+__all__ = ["glmer_summary", "glmer_summary_html"]
+
+
+def _heading(fit: GlmerFit) -> list[str]:
+    if fit.nagq == 1:
+        method = [
+            "Generalized linear mixed model fit by maximum likelihood (Laplace",
+            "  Approximation) [glmerMod]",
+        ]
+    else:
+        method = [
+            "Generalized linear mixed model fit by maximum likelihood (Adaptive",
+            f"  Gauss-Hermite Quadrature, nAGQ = {fit.nagq}) [glmerMod]",
+        ]
+    data_line = "   Data: data"
+    if fit.design.dropped_rows:
+        data_line += f" ({fit.design.dropped_rows} rows with missing values dropped)"
+    lines = [*method, f" Family: {fit.family.name}  ( {fit.link} )", *formula_lines(fit.formula), data_line]
+    if fit.fixef_prior is not None:
+        sd = ", ".join(f"{v:g}" for v in fit.fixef_prior)
+        lines.append(f"Fixef prior: normal(sd = {sd}) (a penalized fit: blme's fixef.prior)")
+    return lines + argument_lines(fit.design.labels)
+
+
+def _criterion_cells(fit: GlmerFit) -> dict[str, str]:
+    """AIC, BIC, logLik, deviance and df.resid, as the summary shows them."""
+    values = [fit.aic, fit.bic, fit.loglik, fit.objective]
+    shown = r_format([round(v, 1) for v in values], 7)
+    cells = dict(zip(["AIC", "BIC", "logLik", "deviance"], (s.strip() for s in shown)))
+    cells["df.resid"] = str(fit.nobs - fit.npar)
+    return cells
+
+
+def _criterion_block(fit: GlmerFit) -> str:
+    return named_vector(_criterion_cells(fit))
+
+
+def _fixed_effects_cells(fit: GlmerFit) -> tuple[list[str], list[list[str]], bool]:
+    """Header and cells of the fixed-effects table (Wald z tests), and whether it has stars."""
+    estimate, se, z = (s.to_numpy() for s in (fit.fixef, fit.se, fit.zvalues))
+    rows, stars = coefficient_cells(estimate, se, z, fit.pvalues.to_numpy())
+    header = ["Estimate", "Std. Error", "z value", "Pr(>|z|)"] + ([""] if stars else [])
+    return header, rows, stars
+
+
+def _fixed_effects(fit: GlmerFit) -> str:
+    """lme4's fixed-effects table (``printCoefmat``: stars and legend when a p-value is below 0.1)."""
+    header, rows, stars = _fixed_effects_cells(fit)
+    text = f"Fixed effects:\n{format_table(rows, header, list(fit.fixef_names))}"
+    return f"{text}\n---\n{SIGNIF_LEGEND}" if stars else text
+
+
+def glmer_summary(fit: GlmerFit) -> str:
+    """The summary of a glmer fit in lme4's layout."""
+    parts = [
+        *_heading(fit),
+        "",
+        _criterion_block(fit),
+        "",
+        scaled_residuals_block(fit),
+        "",
+        random_effects_block(fit),
+        groups_line(fit),
+        "",
+        _fixed_effects(fit),
+    ]
+    corr = correlation_block(list(fit.fixef_names), np.asarray(fit.vcov.to_numpy()))
+    if corr:
+        parts.append(corr)
+    parts += list(fit.messages)
+    return "\n".join(parts)
+
+
+def glmer_summary_html(fit: GlmerFit) -> str:
+    """The summary of a glmer fit as HTML tables, with the cells of :func:`glmer_summary` (laid
+    out as :func:`~mixedmodels.report.lmm.lmer_summary_html` lays out an lmer fit's)."""
+    heading = [line.strip() for line in _heading(fit)]
+    res_title, res_cells = residual_cells(fit)
+    re_header, re_rows = random_effects_cells(fit)
+    fe_header, fe_rows, stars = _fixed_effects_cells(fit)
+    parts = [
+        html_title(f"{heading[0]} {heading[1]}"),
+        html_lines(heading[2:]),
+        vector_html(_criterion_cells(fit)),
+        html_heading(res_title),
+        vector_html(res_cells),
+        html_heading("Random effects:"),
+        html_table(re_rows, re_header),
+        html_lines([groups_line(fit)]),
+        html_heading("Fixed effects:"),
+        html_table(fe_rows, fe_header, list(fit.fixef_names)),
+    ]
+    if stars:
+        parts.append(legend_html())
+    parts += correlation_html(list(fit.fixef_names), np.asarray(fit.vcov.to_numpy()))
+    if fit.messages:
+        parts.append(html_lines(list(fit.messages), note=True))
+    return html_block(parts)
