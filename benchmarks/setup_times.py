@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mixedmodels.families import family as make_family
 from mixedmodels.families.response import response_design
-from mixedmodels.families.standard import family as make_family
 from mixedmodels.formula.terms import parse_formula
 
 ROOT = Path(__file__).resolve().parents[1]

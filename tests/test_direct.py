@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mixedmodels.families import family
 from mixedmodels.families.response import _all_booleans, _numeric, read_response
-from mixedmodels.families.standard import family
 from mixedmodels.formula.design import (
     DataError,
     _formulaic_matrix,

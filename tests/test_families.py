@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mixedmodels.families.standard import Family, family, make_link
+from mixedmodels.families import Family, family, make_link
 
 REF = json.loads((Path(__file__).parent / "reference" / "glmm" / "families.json").read_text())
 

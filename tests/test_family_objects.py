@@ -6,8 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mixedmodels.families.quasi import Gaussian, QuasiBinomial, QuasiPoisson, glm_family, has_dispersion
-from mixedmodels.families.standard import Binomial, Family, Poisson, family
+from mixedmodels.families import (
+    Binomial,
+    Family,
+    Gaussian,
+    Poisson,
+    QuasiBinomial,
+    QuasiPoisson,
+    family,
+    glm_family,
+    has_dispersion,
+)
 
 RNG = np.random.default_rng(5)
 Y_PROP = np.array([0.0, 0.25, 0.5, 1.0, 0.8, 1 / 3])

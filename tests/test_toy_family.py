@@ -1,5 +1,5 @@
 """A family the package does not know: a Bernoulli response with a complementary log-log link,
-written here as a new subclass of :class:`mixedmodels.families.standard.Family` (not registered anywhere)
+written here as a new subclass of :class:`mixedmodels.families.Family` (not registered anywhere)
 and passed to ``mm.glm`` and ``mm.glmer`` as ``family=``. The seam is the family object: the
 fits must work without any change to the package, and give the maximum of the likelihood that
 this file computes by brute force.
@@ -20,7 +20,7 @@ import pytest
 from scipy import optimize
 
 import mixedmodels as mm
-from mixedmodels.families.standard import Family, Initialized, Link
+from mixedmodels.families import Family, Initialized, Link
 
 EPS = np.finfo(float).eps
 
@@ -256,7 +256,7 @@ def test_glmer_bootstrap_and_simulation_of_a_new_family():
 
 
 def test_a_family_that_estimates_a_dispersion_is_refused_by_glmer():
-    from mixedmodels.families.quasi import QuasiBinomial
+    from mixedmodels.families import QuasiBinomial
 
     with pytest.raises(NotImplementedError, match="estimates a dispersion"):
         mm.glmer("y ~ x + (1 | g)", DATA, family=QuasiBinomial())

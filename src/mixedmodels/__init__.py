@@ -2,7 +2,7 @@
 
 from .app.compare import Comparison, compare
 from .base.options import options
-from .families.standard import Family, family
+from .families import Family, family
 from .formula.design import DataError
 from .formula.terms import FormulaError
 from .glm.glm import GlmFit, glm

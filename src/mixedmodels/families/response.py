@@ -42,7 +42,7 @@ from ..formula.direct import arithmetic
 from ..formula.frames import model_columns
 from ..formula.safety import admit
 from ..formula.terms import ParsedFormula, cbind_arguments
-from .standard import Family, Initialized
+from .family import Family, Initialized
 
 if TYPE_CHECKING:
     from ..glmm.pirls import GlmmModel

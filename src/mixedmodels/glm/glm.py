@@ -40,9 +40,8 @@ from scipy import stats
 
 from ..base.messages import warn
 from ..base.protocols import Fit
-from ..families.quasi import glm_family, has_dispersion
+from ..families import Family, Initialized, glm_family, has_dispersion
 from ..families.response import degenerate_response, response_design
-from ..families.standard import Family, Initialized
 from ..formula.design import Design, drop_aliased
 from ..formula.frames import as_pandas, check_frame
 from ..formula.rsyntax import r_keywords
@@ -77,7 +76,7 @@ def glm(
     data : pandas.DataFrame or polars.DataFrame
     family : str or Family
         "binomial", "poisson", "quasibinomial", "quasipoisson" or "gaussian", or a
-        :class:`~mixedmodels.families.standard.Family` object (one's own subclass too).
+        :class:`~mixedmodels.families.Family` object (one's own subclass too).
     link : str, optional
         binomial families: "logit" (default), "probit", "cloglog", "cauchit", "log"; Poisson
         families: "log" (default), "sqrt", "identity"; Gaussian: "identity".
@@ -499,7 +498,7 @@ def _number(v) -> float | None:
 def simulate_glm(fit: GlmFit, nsim: int, rng: np.random.Generator) -> np.ndarray:
     """Responses drawn from the fitted means, on the family's scale (n x nsim).
 
-    The family's :meth:`~mixedmodels.families.standard.Family.draw` with the prior weights ``w``:
+    The family's :meth:`~mixedmodels.families.Family.draw` with the prior weights ``w``:
     binomial: successes ~ Binomial(w, mu) over the trials ``w``, divided by ``w``; Poisson:
     Poisson(mu); Gaussian: mu + N(0, phi / w); a quasi family has nothing to draw from. Drawn
     replicate by replicate, so the first ``k`` replicates are the same whatever ``nsim``.

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from ..base.protocols import MixedFit
-from ..families.standard import Family
+from ..families import Family
 from ..formula.design import Design
 from ..lmm.ranef import (
     VARCORR_COLUMNS,

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from ..base.messages import warn
+from ..families import Family, Initialized
+from ..families import family as make_family
 from ..families.response import cbind_arguments, degenerate_response, response_design
-from ..families.standard import Family, Initialized
-from ..families.standard import family as make_family
 from ..formula.design import DataError
 from ..formula.frames import check_frame
 from ..formula.rsyntax import r_keywords
@@ -61,7 +61,7 @@ def glmer(
     data : pandas.DataFrame
         Not modified. (A Dask DataFrame is refused for now.)
     family : str or Family
-        "binomial" or "poisson", or a :class:`~mixedmodels.families.standard.Family` object (one's own
+        "binomial" or "poisson", or a :class:`~mixedmodels.families.Family` object (one's own
         subclass too, with a fixed dispersion).
     link : str, optional
         binomial: logit (default), probit, cloglog, cauchit, log; poisson: log (default), sqrt

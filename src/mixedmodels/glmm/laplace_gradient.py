@@ -23,7 +23,7 @@ so that ``df / d beta = X'r`` and, for ``theta``'s entry ``(r, c)`` of term ``t`
 
 Here ``d_i' = -2 w_i (y_i - mu_i) mu' / V``, ``d_i''/2 = W_i - w_i (y_i - mu_i)(mu'' V - mu'^2 V') / V^2``
 and ``W_i' = w_i (2 mu' mu'' / V - mu'^3 V' / V^2)`` (derivatives in ``eta``; the family's
-:meth:`~mixedmodels.families.standard.Family.unit_derivatives`). The entries of
+:meth:`~mixedmodels.families.Family.unit_derivatives`). The entries of
 ``A^{-1} a_i`` at row ``i``'s own positions need only the blocks of ``A^{-1}`` among them
 (:meth:`~mixedmodels.glmm.pirls.WeightedFactor.row_inverse`).
 """

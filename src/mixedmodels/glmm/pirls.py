@@ -37,7 +37,7 @@ scale,
 
     laplace(theta, beta) = aic(y, mu) + |u|^2 + log|L_Z|^2,
 
-``aic`` the family's ``-2 log p(y | mu)`` (:mod:`mixedmodels.families.standard`). Adaptive Gauss-Hermite
+``aic`` the family's ``-2 log p(y | mu)`` (:mod:`mixedmodels.families`). Adaptive Gauss-Hermite
 quadrature (one scalar random-effects term) integrates each level ``l`` separately: with
 ``s_l = 1 / L_Z,ll``, nodes ``z_k`` and weights ``v_k`` of the rule for ``exp(-z^2/2)``
 (``sum v_k = sqrt(2 pi)``) and ``g_l(u) = sum_{i in l} d_i + u^2``,
@@ -59,7 +59,7 @@ import scipy.sparse as sp
 from scipy.linalg import cho_solve, lapack, solve_triangular
 
 from ..covariance.layout import ThetaLayout
-from ..families.standard import Family
+from ..families import Family
 from ..formula.design import ReTerm
 from ..numerics.irls import working_response
 from ..numerics.memory import PAIR_COST
@@ -139,7 +139,7 @@ class GlmmModel:
 
     def aic(self, mu: np.ndarray) -> float:
         """The family's ``-2 log p(y | mu)``: R's ``family$aic``, its terms free of ``mu`` computed
-        once (:meth:`~mixedmodels.families.standard.Family.aic_from_parts`)."""
+        once (:meth:`~mixedmodels.families.Family.aic_from_parts`)."""
         return self.fam.aic_from_parts(self._aic_terms, mu)
 
     @cached_property
@@ -156,7 +156,7 @@ class GlmmModel:
 
     def dev_resids(self, mu: np.ndarray) -> np.ndarray:
         """The family's unit deviances at ``mu``, the same arithmetic with its ``y`` parts once
-        (:meth:`~mixedmodels.families.standard.Family.dev_resids_parts`)."""
+        (:meth:`~mixedmodels.families.Family.dev_resids_parts`)."""
         return self.fam.dev_resids_parts(self._dev_terms, mu, self.weights)
 
 
@@ -537,7 +537,7 @@ class PirlsState:
 
 def _valid(model: GlmmModel, eta: np.ndarray) -> bool:
     """Whether ``eta`` is inside the link's domain. For a mirrored link (the sqrt link's
-    ``mu = eta^2``, :attr:`~mixedmodels.families.standard.Link.mirrored`) only rows with counts need
+    ``mu = eta^2``, :attr:`~mixedmodels.families.Link.mirrored`) only rows with counts need
     ``eta > 0``: a zero count's deviance ``2 w eta^2`` is smooth and convex through 0, while a
     positive count's ``-4 w y log|eta|`` is a barrier that PIRLS must not jump across (to the
     mirror image of its mode)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..families.standard import Family
+from ..families import Family
 from .pirls import GlmmModel
 
 __all__ = ["BatchModes", "BatchResponse", "SingleTermBatch"]
@@ -86,7 +86,7 @@ class SingleTermBatch:
     def working(self, eta: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Working weights ``W`` and the working residual ``(y - mu) / mu_eta`` (the model's ``y``).
 
-        The family's ``mu_eta`` and ``variance`` as :meth:`~mixedmodels.families.standard.Family.working`
+        The family's ``mu_eta`` and ``variance`` as :meth:`~mixedmodels.families.Family.working`
         combines them, with the prior weights multiplied in first (``w d d / V``): the products'
         order is kept, as in :meth:`modes` and :meth:`_newton_weights`, so that no number moves."""
         d = self.fam.mu_eta(eta)
@@ -289,7 +289,7 @@ class BatchModes:
 @dataclass(frozen=True)
 class BatchResponse:
     """Responses ``y`` (B, n) of a batch and, per problem, ``c``: the part of the deviance free
-    of ``mu`` (the family's :meth:`~mixedmodels.families.standard.Family.batch_deviance_split`), so that
+    of ``mu`` (the family's :meth:`~mixedmodels.families.Family.batch_deviance_split`), so that
     each evaluation computes only the terms with ``mu``; ``flag`` is the family's note on the
     batch (the binomial's: all responses 0/1)."""
 

@@ -6,7 +6,7 @@ chosen random-effects terms (:mod:`mixedmodels.lmm.predict`'s ``re_form`` and
 
 ``simulate`` draws responses from the fitted model: with ``use_u`` at the conditional modes,
 otherwise with new spherical random effects ``u ~ N(0, I)`` (``b = Lambda u``) per replicate,
-then the family's draws (:meth:`~mixedmodels.families.standard.Family.draw`): a binomial response as
+then the family's draws (:meth:`~mixedmodels.families.Family.draw`): a binomial response as
 successes out of the model's trials (a proportion response as the proportion, NaN where a row
 has no trials, as R's ``rbinom(...) / wts``), a Poisson response as counts.
 """

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from ..families.standard import Family
+from ..families import Family
 
 __all__ = ["IrlsError", "IrlsFit", "irls", "working_response"]
 
@@ -87,7 +87,7 @@ def working_response(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The working response ``z`` (without the offset) and the working weights per prior
     weight, ``mu_eta^2 / V(mu)``, at ``eta`` (``mu = g^{-1}(eta)``): the family's
-    :meth:`~mixedmodels.families.standard.Family.working`."""
+    :meth:`~mixedmodels.families.Family.working`."""
     resid, wz = fam.working(y, eta, mu)
     return eta - offset + resid, wz
 

@@ -45,8 +45,7 @@ import pandas as pd
 from scipy import optimize, sparse
 from scipy.linalg import null_space
 
-from ..families.quasi import glm_family
-from ..families.standard import Family
+from ..families import Family, glm_family
 from .irls import IrlsFit, irls
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 Responses (:func:`glmer_blocks`): linear predictors ``o + X beta + Z Lambda u`` with new random
 effects ``u ~ N(0, I)`` (``use_u=False``) or the conditional modes (``use_u=True``), then the
-family's draws (:meth:`~mixedmodels.families.standard.Family.draw`: binomial draws with each row's trials,
+family's draws (:meth:`~mixedmodels.families.Family.draw`: binomial draws with each row's trials,
 the model's response the proportion, or Poisson draws); the same numbers for any block size.
 
 Refits (:class:`GlmerRefits`), each from the estimate, of the criterion the fit used:

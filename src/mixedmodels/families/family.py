@@ -1,0 +1,317 @@
+"""The family of a response: what a generalized linear (mixed) model asks of it.
+
+The family gives the variance function ``V(mu)`` (the response's variance is ``phi V(mu) / w``
+with prior weight ``w``), the unit deviances ``d_i`` (their sum is the deviance), and the AIC's
+``-2 log p(y | mu)``. A family is an object that owns its arithmetic (:class:`Family`): its link
+(:mod:`~mixedmodels.families.links`), variance, unit deviance (with the parts free of ``mu``
+computed once per response for PIRLS and per batch for batched PIRLS), ``-2 log p(y | mu)``,
+starting means, valid means, working weights (expected information) and the observed
+information's pieces, its one simulator (:meth:`Family.draw`), the checks and warnings of a
+response, whether its dispersion is fixed, and the names of its extra parameters. The fits call
+these and never test a family's name (``tests/test_family_seam.py``), so a new family is a new
+class (``tests/test_toy_family.py`` writes one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import ClassVar
+
+import numpy as np
+
+from .links import EPS, LINKS, Array, ArrayFn, Link, as_array, make_link
+
+__all__ = ["EPS10", "Family", "Initialized", "xlogy_ratio"]
+
+EPS10 = 10.0 * EPS  # R's glm.fit: fitted means within this of the boundary are warned of
+
+
+# ----------------------------------------------------------------------------- families
+@dataclass(frozen=True)
+class Initialized:
+    """What a family's ``initialize`` makes of a response, as R's ``family$initialize``.
+
+    ``y`` the response the model sees (a binomial's proportion of successes), ``trials`` the
+    number of trials of each row (ones for a Poisson or a 0/1 response), ``weights`` the prior
+    weights (a binomial ``cbind`` response's trials times the given weights) and ``mustart``
+    the starting means.
+    """
+
+    y: Array
+    trials: Array
+    weights: Array
+    mustart: Array
+
+
+def xlogy_ratio(y: Array, mu: Array) -> Array:
+    """y log(y / mu), 0 where y = 0 (R's y_log_y)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y != 0.0, y * np.log(np.where(y != 0.0, y, 1.0) / mu), 0.0)
+
+
+class Family:
+    """A response distribution with its link: every piece of arithmetic a fit asks of a family.
+
+    A family is an object, not a name: the fits (``glm``'s IRLS, ``glmer``'s PIRLS and its
+    batched form, the bootstrap, simulation, power) call its methods and read its attributes,
+    so that a new family is a new class (a subclass of this one, or of :class:`~mixedmodels.families.Binomial` or
+    :class:`~mixedmodels.families.Poisson` with another link) and no module outside the families subpackage needs to know its name.
+    The methods take arrays and work on whole arrays (no per-element Python).
+
+    Parameters
+    ----------
+    link : Link or str, optional
+        The link (R's spelling, one of :attr:`links`, or a :class:`Link` object); the family's
+        canonical link (``links[0]``) when None.
+
+    Attributes
+    ----------
+    name : str
+        R's name of the family ("binomial", "poisson", ...), for printing.
+    links : tuple of str
+        The links the family takes by name, its canonical link first.
+    dispersion_fixed : bool
+        Whether the dispersion is fixed at 1 (z tests) rather than estimated (t tests).
+    has_likelihood : bool
+        Whether the family has a likelihood (a quasi family has none: no AIC).
+    extra_parameters : tuple of str
+        Names of the family's parameters beyond the mean (empty for these families).
+    takes_trials : bool
+        Whether the response may be successes out of trials (``cbind``, a two-level factor).
+    reference_mu : float
+        A mean inside the family's range, where ``aic - sum(dev_resids)`` (free of ``mu``) is read.
+    mean_name : str
+        What the mean is called in a sentence ("probability", "mean count").
+    """
+
+    name: ClassVar[str] = "family"
+    links: ClassVar[tuple[str, ...]] = ()
+    bounded_links: ClassVar[tuple[str, ...]] = ()
+    dispersion_fixed: ClassVar[bool] = True
+    has_likelihood: ClassVar[bool] = True
+    extra_parameters: ClassVar[tuple[str, ...]] = ()
+    takes_trials: ClassVar[bool] = False
+    reference_mu: ClassVar[float] = 1.0
+    mean_name: ClassVar[str] = "mean"
+
+    def __init__(self, link: Link | str | None = None) -> None:
+        if link is None:
+            if not self.links:
+                raise ValueError(f"the {self.name} family needs a link")
+            link = self.links[0]
+        if isinstance(link, str):
+            if self.links and link not in self.links:
+                allowed = ", ".join(self.links)
+                raise ValueError(
+                    f"link {link!r} is not available for the {self.name} family: one of {allowed}"
+                )
+            link = make_link(link)
+        self._link = link
+
+    # ------------------------------------------------------------------ the link
+    @property
+    def link(self) -> Link:
+        return self._link
+
+    def with_link(self, link: Link | str) -> Family:
+        """The same family with another link."""
+        return type(self)(link)
+
+    @property
+    def valid_eta(self) -> Callable[[Array], bool]:
+        """The link's ``valid_eta``."""
+        return self.link.valid_eta
+
+    @property
+    def linkfun(self) -> ArrayFn:
+        return self.link.linkfun
+
+    @property
+    def linkinv(self) -> ArrayFn:
+        return self.link.linkinv
+
+    @property
+    def mu_eta(self) -> ArrayFn:
+        return self.link.mu_eta
+
+    def _link_is(self, names: tuple[str, ...]) -> bool:
+        """Whether the link is one of the registered links ``names`` (the object, not its name)."""
+        return any(self.link is LINKS[n] for n in names)
+
+    @cached_property
+    def canonical(self) -> bool:
+        """Whether the link is the family's canonical one (then the observed information is the
+        expected one: ``d''/2 = W``)."""
+        return bool(self.links) and self._link_is(self.links[:1])
+
+    @cached_property
+    def bounded_eta(self) -> bool:
+        """Whether the link maps only part of the line to valid means (binomial log, Poisson sqrt
+        and identity): PIRLS then keeps ``eta`` inside, where the penalized deviance is convex
+        and its mode unique."""
+        return self._link_is(self.bounded_links)
+
+    # ------------------------------------------------------------------ the distribution
+    def variance(self, mu) -> Array:
+        """``V(mu)``."""
+        raise NotImplementedError
+
+    def variance_deriv(self, mu) -> Array:
+        """``V'(mu)`` (for the gradient of the GLMM criterion and its observed information)."""
+        raise NotImplementedError
+
+    def dev_resids(self, y, mu, wt) -> Array:
+        """The unit deviances ``d_i`` (their sum is the deviance), as R's ``family$dev.resids``."""
+        raise NotImplementedError
+
+    def aic(self, y, n, mu, wt, dev) -> float:
+        """``-2 log p(y | mu)``, R's ``family$aic`` (without ``2 p``)."""
+        raise NotImplementedError
+
+    def initialize(self, y, weights) -> Initialized:
+        """The response as the family reads it and the starting means (R's ``mustart``)."""
+        raise NotImplementedError
+
+    def valid_mu(self, mu) -> bool:
+        """Whether means are inside the family's range."""
+        return bool(np.all(np.isfinite(as_array(mu))))
+
+    def draw(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> Array:
+        """One draw of the response for each mean in ``mu`` (any shape; ``weights`` broadcast
+        against it): the family's one simulator, used by every simulation and bootstrap.
+        A binomial's ``weights`` are the trials (whole numbers) and its draws the successes."""
+        raise ValueError(f"the {self.name} family has no distribution to simulate from")
+
+    @property
+    def simulates(self) -> bool:
+        """Whether the family has a distribution to draw from (:meth:`draw`)."""
+        return self.has_likelihood and type(self).draw is not Family.draw
+
+    def draws_as_response(self, draws, weights, empty: float = 0.0) -> Array:
+        """Draws of :meth:`draw` on the model's scale (a binomial's proportions of the trials,
+        ``empty`` where a row has none)."""
+        return np.asarray(draws, dtype=float)
+
+    # ------------------------------------------------------------------ working weights
+    def working(self, y, eta, mu) -> tuple[Array, Array]:
+        """The working residual ``(y - mu) / mu_eta`` and the working weight per prior weight
+        ``mu_eta^2 / V(mu)`` (the expected information of ``eta``) at ``eta``, ``mu``."""
+        d = self.mu_eta(eta)
+        return (y - mu) / d, d * d / self.variance(mu)
+
+    def unit_derivatives(self, y, w, eta, mu) -> tuple[Array, Array, Array, Array]:
+        """``W``, ``W'``, ``d'`` and ``d''/2`` per observation (derivatives in ``eta``; any shapes
+        that broadcast): the expected information ``W = w mu'^2 / V``, its derivative, and the
+        first and half the second derivative of the unit deviance (the observed information),
+
+            d'     = -2 w (y - mu) mu' / V,
+            d''/2  = W - w (y - mu) (mu'' V - mu'^2 V') / V^2,
+            W'     = w (2 mu' mu'' / V - mu'^3 V' / V^2)
+
+        (:mod:`mixedmodels.glmm.laplace_gradient`)."""
+        m1 = self.mu_eta(eta)
+        deriv = self.link.mu_eta_deriv
+        if deriv is None:
+            raise NotImplementedError(f"the link {self.link.name!r} has no mu_eta_deriv")
+        m2 = deriv(eta)
+        V = self.variance(mu)
+        dV = self.variance_deriv(mu)
+        resid = y - mu
+        W = w * m1 * m1 / V
+        dW = w * (2.0 * m1 * m2 / V - m1**3 * dV / V**2)
+        d1 = -2.0 * w * resid * m1 / V
+        half_d2 = W - w * resid * (m2 * V - m1 * m1 * dV) / V**2
+        return W, dW, d1, half_d2
+
+    # ------------------------------------------------------------------ one response, many means
+    def deviance_parts(self, y, wt) -> tuple:
+        """What :meth:`dev_resids_parts` needs of the response ``y``, computed once (PIRLS
+        evaluates the deviance of one response at many means)."""
+        return (y,)
+
+    def dev_resids_parts(self, parts: tuple, mu, wt) -> Array:
+        """The unit deviances at ``mu`` from :meth:`deviance_parts` (here :meth:`dev_resids`)."""
+        return self.dev_resids(parts[0], mu, wt)
+
+    def aic_parts(self, y, trials, wt) -> tuple:
+        """What :meth:`aic_from_parts` needs of the response, computed once."""
+        return (y, trials, wt)
+
+    def aic_from_parts(self, parts: tuple, mu) -> float:
+        """:meth:`aic` at ``mu`` from :meth:`aic_parts` (here :meth:`aic` itself)."""
+        y, trials, wt = parts
+        return self.aic(y, trials, mu, wt, 0.0)
+
+    # ------------------------------------------------------------------ many responses (B, n)
+    def batch_deviance_split(self, Y, wt) -> tuple[Array, bool]:
+        """For responses ``Y`` (B, n): the part of each response's deviance free of ``mu``
+        (B,) and a flag for :meth:`batch_dev_resids` (here zeros: no split)."""
+        return np.zeros(len(Y)), False
+
+    def batch_dev_resids(self, Y, mu, wt, flag: bool) -> Array:
+        """The unit deviances of ``Y`` (B, n) at ``mu`` less their part free of ``mu``
+        (:meth:`batch_deviance_split`)."""
+        return self.dev_resids(Y, mu, wt)
+
+    # ------------------------------------------------------------------ checks of a response
+    def response_problem(self, response, weights, name: str) -> str | None:
+        """Why ``response`` (one column, or ``cbind``'s two) is not one of this family, or None."""
+        return None
+
+    def non_integer_warning(self, response, init: Initialized) -> str | None:
+        """R's warning for a count response that is not whole numbers, or None."""
+        return None
+
+    def degenerate(self, y, rows: str) -> tuple[str, str] | None:
+        """For a response ``y`` (its rows of non-zero weight, described by ``rows``) that puts
+        the estimates at infinity: what it is and where the fit runs; else None."""
+        return None
+
+    def glm_boundary_warning(self, mu) -> str | None:
+        """R's ``glm.fit`` warning for fitted means numerically on the boundary, or None."""
+        return None
+
+    def glmm_boundary_note(self, mu, eps: float) -> str | None:
+        """glmer's note for fitted means within ``eps`` of the boundary, or None."""
+        return None
+
+    @property
+    def glmm_refusal(self) -> str | None:
+        """Why ``glmer`` cannot fit this family (with this link), or None."""
+        if not self.dispersion_fixed:
+            return f"the {self.name} family estimates a dispersion, which glmer does not fit yet"
+        return None
+
+    def new_response(self, y, weights, cbind: bool) -> Array:
+        """A new response (``refit``) on the model's scale, checked: ``cbind`` when the model's
+        response is successes out of the trials ``weights``."""
+        return as_array(y)
+
+    def describe_value(self, value: float) -> str:
+        """A value of the response on the model's scale, in words."""
+        return f"{value:g}"
+
+    # ------------------------------------------------------------------ separation
+    @property
+    def separable(self) -> bool:
+        """Whether the data can put the estimates at infinity (:mod:`mixedmodels.numerics.separation`)."""
+        return False
+
+    def separation_sides(self, Y) -> Array:
+        """Per entry of ``Y``: +1 where the mean may run up to its bound (successes only), -1
+        down (failures only, a zero count), 0 where it must stay."""
+        return np.zeros(np.shape(Y))
+
+    no_events: ClassVar[str] = "no events (all 0s) in its rows"
+
+    # ------------------------------------------------------------------ identity
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.link == other.link
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.link))
+
+    def __repr__(self) -> str:
+        return f"Family({self.name!r}, link={self.link.name!r})"
