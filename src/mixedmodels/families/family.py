@@ -56,8 +56,9 @@ class Family:
 
     A family is an object, not a name: the fits (``glm``'s IRLS, ``glmer``'s PIRLS and its
     batched form, the bootstrap, simulation, power) call its methods and read its attributes,
-    so that a new family is a new class (a subclass of this one, or of :class:`~mixedmodels.families.Binomial` or
-    :class:`~mixedmodels.families.Poisson` with another link) and no module outside the families subpackage needs to know its name.
+    so that a new family is a new class (a subclass of this one, or of
+    :class:`~mixedmodels.families.Binomial` or :class:`~mixedmodels.families.Poisson` with another
+    link) and no module outside the families subpackage needs to know its name.
     The methods take arrays and work on whole arrays (no per-element Python).
 
     Parameters
