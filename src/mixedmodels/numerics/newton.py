@@ -425,7 +425,7 @@ def _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0, record=No
         small = all(abs(v) <= b for v, b in zip(steps, bound))
         if not leaving and (predicted <= ftol * max(1.0, abs(fx)) or small):
             return theta, f, True
-        theta, f, moved = _line_search_one(fn, x, fx, s, lower)
+        theta, f, moved = line_search_one(fn, x, fx, s, lower)
         if not moved:
             return theta, f, math.isfinite(f) and (leaving or predicted <= NOISE * max(1.0, abs(fx)))
         if all(abs(a - v) <= b for a, v, b in zip(theta.tolist(), xs, bound)) or _stalled(fx, f, predicted):
@@ -468,7 +468,7 @@ def _newton_step_one(g: np.ndarray, H: np.ndarray, free: np.ndarray) -> np.ndarr
     return np.array([-((1.0 / curvature) * float(g[0]))])
 
 
-def _line_search_one(fn, x, fx, s, lower, max_halvings: int = 12):
+def line_search_one(fn, x, fx, s, lower, max_halvings: int = 12):
     """:func:`_line_search` of one problem (its rule, see there): t = 1, 1/2, 1/4 ... in turn."""
     limit = fx + 1e-12 * max(1.0, abs(fx))
     trial = np.maximum(x + s, lower)

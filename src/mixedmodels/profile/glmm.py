@@ -49,7 +49,7 @@ from ..base.progress import progress_bar
 from ..covariance.layout import sdcor_from_theta
 from ..glmm.engine import SMALL_SCHUR, criterion_function
 from ..lmm.ranef import varpar_names
-from ..numerics.newton import minimize_one
+from ..numerics.newton import line_search_one, minimize_one
 from ..numerics.optimize import minimize_theta
 from .lmm import ProfileResult, ZetaTracer, _Optimum, trace_table
 from .varpar import HeldCoordinates
@@ -64,7 +64,7 @@ NEWTON_MAX_ITER = 20
 QN_MAX_ITER = 10
 DIFF_STEP = 1e-4  # central-difference steps, relative to |x| + 0.1
 PREDICTED_TOL = 1e-8  # a minimization is done when its next step would lower the criterion less
-MAX_HALVINGS = 6
+MAX_HALVINGS = 5  # the BFGS steps try t = 1, 1/2, ... 1/32
 ZETA_TOL = 1e-7  # |zeta| at an interval end is the quantile to this
 MAX_SECANT = 8  # secant steps for an interval end before Brent's method takes over
 LEVEL_AIM = 1.05  # a profile for confint alone aims its steps at this times the quantile
@@ -292,7 +292,12 @@ def _quasi_newton(
 
     Done when the step's predicted decrease ``-g's / 2`` is below ``PREDICTED_TOL`` and ``H`` is
     positive definite there; gives up (not converged) where a step would cross ``lower`` or does
-    not lower ``fn``, or at a stationary point that is not a minimum.
+    not lower ``fn`` (the Newton path's line search,
+    :func:`~mixedmodels.numerics.newton.line_search_one`: t = 1, 1/2, ... 1/32), or at a
+    stationary point that is not a minimum. The update is BFGS, not the SR1 of
+    :mod:`mixedmodels.numerics.quasi_newton`: these steps stay in the interior (a bound hands
+    the point to BOBYQA), where a positive-definite ``H`` is what the stopping rule reads, while
+    SR1 follows the indefinite curvature the escape from a bound needs there.
     """
     if H is None:
         g, H = _derivatives(fn, x, f)
@@ -304,8 +309,8 @@ def _quasi_newton(
             return x, f, H, bool(np.linalg.eigvalsh(H)[0] > 0)  # a saddle is not a minimum
         if np.any(x + s < lower):
             break
-        x_new, f_new = _backtrack(fn, x, f, s)
-        if x_new is None:
+        x_new, f_new, moved = line_search_one(fn, x, f, s, lower, MAX_HALVINGS)
+        if not moved:
             break
         g_new = _gradient(fn, x_new)
         H = _bfgs(H, x_new - x, g_new - g)
@@ -347,16 +352,6 @@ def _descent(g: np.ndarray, H: np.ndarray) -> np.ndarray:
     lam = np.abs(lam)
     lam = np.maximum(lam, 1e-10 * max(float(lam.max()), 1e-300))
     return -(V @ ((V.T @ g) / lam))
-
-
-def _backtrack(fn: Callable[[np.ndarray], float], x: np.ndarray, f: float, s: np.ndarray):
-    """``(x + t s, value)`` for the first of t = 1, 1/2, ... that does not raise ``fn``; (None, f)."""
-    for t in 0.5 ** np.arange(MAX_HALVINGS):
-        trial = x + t * s
-        value = fn(trial)
-        if value <= f + 1e-12 * max(1.0, abs(f)):
-            return trial, value
-    return None, f
 
 
 def _bfgs(H: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
