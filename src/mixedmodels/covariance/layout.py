@@ -138,7 +138,8 @@ class ThetaLayout:
 
     def singular(self, theta: np.ndarray) -> bool:
         """lme4's ``isSingular`` of one ``theta``: some term's structure says it is singular."""
-        return bool(self.singular_rows(np.asarray(theta)[None, : self.ntheta])[0])
+        theta = np.asarray(theta)[None, : self.ntheta]
+        return any(bool(s.singular(t)[0]) for s, t in self.slices(theta))
 
     def singular_rows(self, theta: np.ndarray) -> np.ndarray:
         """:meth:`singular` for each row of ``theta`` (R, ntheta)."""
@@ -197,8 +198,11 @@ class ThetaLayout:
         columns (for ``X`` and ``y``) point at that 1. Entries a structure keeps at zero are left
         out. The arrays are shared between calls (read-only).
         """
-        supports = tuple(tuple(bool(b) for b in s.support) for s in self.structures)
-        return _lambda_pattern(self.ks, tuple(int(n) for n in nlevels), first, extra, supports)
+        return _lambda_pattern(self.ks, tuple(int(n) for n in nlevels), first, extra, self._supports)
+
+    @cached_property
+    def _supports(self) -> tuple[tuple[bool, ...], ...]:
+        return tuple(tuple(bool(b) for b in s.support) for s in self.structures)
 
 
 @functools.lru_cache(maxsize=256)

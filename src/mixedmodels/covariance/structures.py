@@ -165,7 +165,7 @@ class CovStructure:
     def singular(self, theta: np.ndarray) -> np.ndarray:
         """lme4's ``isSingular`` for each row of ``theta`` (R, ntheta): a scale within
         ``SINGULAR_TOL`` of 0. The one place of the test for structures that do not override it."""
-        return np.any(theta[:, self.variance_mask] < SINGULAR_TOL, axis=1)
+        return (theta[:, self.variance_mask] < SINGULAR_TOL).any(axis=1)
 
     def stacked_factor(self, theta: np.ndarray) -> np.ndarray:
         """The templates of each row of ``theta`` (R, ntheta): (R, k, k)."""
