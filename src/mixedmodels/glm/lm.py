@@ -232,7 +232,9 @@ class LmFit(InformationCriteria, Fit):
 
     @cached_property
     def _mss(self) -> float:
-        f, w = self.working_response(self.fitted.to_numpy()), self.weights  # as R: without the offset
+        # against the null model with the same offset (R 4.2's summary.lm keeps the offset in
+        # the fitted values, so its R^2 and F differ for a model with an offset)
+        f, w = self.working_response(self.fitted.to_numpy()), self.weights
         if self.has_intercept:
             f = f - np.sum(w * f) / np.sum(w)
         return float(np.sum(w * f**2))
