@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .structures import CovStructure, Unstructured, psd_cholesky, tril_colmajor
+from .structures import CovStructure, psd_cholesky, tril_colmajor, unstructured
 
 __all__ = [
     "ThetaLayout",
@@ -50,7 +50,7 @@ class ThetaLayout:
 
     def __post_init__(self) -> None:
         if not self.structures:
-            object.__setattr__(self, "structures", tuple(Unstructured(k) for k in self.ks))
+            object.__setattr__(self, "structures", tuple(unstructured(k) for k in self.ks))
         if tuple(s.k for s in self.structures) != tuple(self.ks):
             raise ValueError(f"structures {self.structures} do not match the terms' columns {self.ks}")
 

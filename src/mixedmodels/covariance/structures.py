@@ -41,6 +41,7 @@ __all__ = [
     "structure_for",
     "tril_colmajor",
     "with_structures",
+    "unstructured",
 ]
 
 
@@ -165,7 +166,7 @@ class CovStructure:
     def singular(self, theta: np.ndarray) -> np.ndarray:
         """lme4's ``isSingular`` for each row of ``theta`` (R, ntheta): a scale within
         ``SINGULAR_TOL`` of 0. The one place of the test for structures that do not override it."""
-        return (theta[:, self.variance_mask] < SINGULAR_TOL).any(axis=1)
+        return np.asarray((theta[:, self.variance_mask] < SINGULAR_TOL).any(axis=1))
 
     def stacked_factor(self, theta: np.ndarray) -> np.ndarray:
         """The templates of each row of ``theta`` (R, ntheta): (R, k, k)."""
@@ -332,6 +333,13 @@ class Unstructured(CovStructure):
         divides its row of the template by ``c``)."""
         rows, _ = tril_colmajor(self.k)
         return np.asarray(column_scales)[rows]
+
+
+@functools.cache
+def unstructured(k: int) -> Unstructured:
+    """The unstructured structure of a term of ``k`` columns: one object per ``k``, shared by
+    every model, so that its index arrays are worked out once."""
+    return Unstructured(k)
 
 
 class Diagonal(CovStructure):

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from formulaic import Formula, model_matrix
 
-from ..covariance.structures import CovStructure, Unstructured
+from ..covariance.structures import CovStructure, unstructured
 from .contrasts import CONTRASTS, contrast_object, r_column_name, unknown_level_message
 from .direct import additive_matrix, column_array, simple_terms
 from .frames import DataError, as_pandas, model_columns
@@ -85,7 +85,7 @@ class ReTerm:
     def structure(self) -> CovStructure:
         """The term's covariance structure
         (:class:`~mixedmodels.covariance.structures.Unstructured` unless given)."""
-        return Unstructured(self.k) if self.covariance is None else self.covariance
+        return unstructured(self.k) if self.covariance is None else self.covariance
 
     def new_z(self, frame: pd.DataFrame) -> np.ndarray:
         """The term's model rows for new data."""
