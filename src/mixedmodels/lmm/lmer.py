@@ -12,7 +12,6 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..base.messages import MixedModelsWarning
 from ..formula.design import DataError, build_design
 from ..formula.frames import check_frame
 from ..formula.rsyntax import r_keywords
@@ -22,7 +21,7 @@ from .dask import is_dask_frame, lmer_dask
 from .engine import aliased_notes, fit_model, model_pls
 from .fit import LmerFit
 
-__all__ = ["lmer", "MixedModelsWarning"]
+__all__ = ["lmer"]
 
 
 @r_keywords
