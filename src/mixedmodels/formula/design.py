@@ -376,7 +376,7 @@ class MatrixSpec:
     source: str = ""  # the right-hand side formulaic evaluates, as the formula writes it
 
     @cached_property
-    def _formulaic(self) -> MatrixSpec:
+    def formulaic_spec(self) -> MatrixSpec:
         """formulaic's specification of a matrix made directly from the training frame."""
         assert self.training is not None
         rhs, frame = self.training
@@ -388,7 +388,7 @@ class MatrixSpec:
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The model matrix of new data, with the training data's levels and codings."""
         if self.training is not None:
-            return self._formulaic.matrix(frame)
+            return self.formulaic_spec.matrix(frame)
         if self.model_spec is not None:
             guard(self.source, frame)  # new data: its columns' types are checked again in safe mode
         unknown = unknown_level_message(self.model_spec, self.derived, frame)
