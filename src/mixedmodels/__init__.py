@@ -4,7 +4,7 @@ from .app.compare import Comparison, compare
 from .base.messages import MixedModelsWarning
 from .base.options import options
 from .families import Family, family
-from .formula.design import DataError
+from .formula.frames import DataError
 from .formula.terms import FormulaError
 from .glm.glm import GlmFit, glm
 from .glm.lm import LmFit, lm
