@@ -1,5 +1,6 @@
 """Time glmer's set-up before the optimizer: parsing the formula, reading the response (``cbind``
-included) and building the design (``glm_response.response_design``), per GLMM reference case.
+included) and building the design (:func:`mixedmodels.families.response.response_design`), per
+GLMM reference case.
 
 Usage: PYTHONPATH=src python benchmarks/setup_times.py [--repeat N] [--only SUBSTRING]
 Cases and data are the test copies (tests/reference/glmm, tests/data). Each time is the best of

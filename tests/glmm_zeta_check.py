@@ -1,5 +1,5 @@
 """An independent check of glmer profile intervals: zeta at a value, by other means than
-glmm_profile.py (its coordinates and optimizers) and pirls.py (its factorization and PIRLS).
+profile/glmm.py (its coordinates and optimizers) and glmm/pirls.py (its factorization and PIRLS).
 
 The criterion is computed densely from ``Z`` (n x q), for the canonical links (binomial logit,
 Poisson log) only:

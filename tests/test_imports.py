@@ -1,4 +1,5 @@
-"""The package's layers import downwards only, and its modules without a circle.
+"""The package's layers import downwards only, its modules without a circle, and no module
+imports another's private (underscore) names.
 
 ``src/mixedmodels`` is a stack of subpackages (:data:`LAYERS`, lowest first). A module imports
 modules of its own layer or of layers below it. The one exception is a fitted model's
@@ -168,3 +169,19 @@ def test_an_upward_import_and_a_circle_are_found():
     graph = {"numerics.pls": {"lmm.fit"}, "lmm.fit": {"numerics.pls"}}
     assert _upward(graph) == [("numerics.pls", "lmm.fit")]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def _private_imports(path: Path) -> list[str]:
+    """The underscore names ``path`` imports from other modules of the package."""
+    return [
+        f"{_name(path)} imports {'.' * node.level}{node.module or ''}.{alias.name}"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.level >= 1
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    ]
+
+
+def test_no_module_imports_another_modules_private_names():
+    """A helper two modules share is public in the module that defines it."""
+    assert [found for path in _modules().values() for found in _private_imports(path)] == []

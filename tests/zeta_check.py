@@ -1,4 +1,4 @@
-"""An independent check of profile intervals: zeta at a value, by other means than profile.py.
+"""An independent check of profile intervals: zeta at a value, by other means than profile/lmm.py.
 
 The ML deviance is computed from the marginal model, densely,
 
@@ -7,7 +7,7 @@ The ML deviance is computed from the marginal model, densely,
 
 (Woodbury's identity for ``(I + Z Lambda Lambda' Z')^-1``), not from the blocked factor. A held
 standard deviation or correlation is imposed on the rows of the template ``T`` (a row rescaled,
-or one row rotated against another), not through profile.py's coordinates; the others are
+or one row rotated against another), not through profile/varpar.py's coordinates; the others are
 optimized by scipy's L-BFGS-B from several starts, not by BOBYQA.
 """
 

@@ -1,9 +1,10 @@
 """Linear mixed-effects models in the style of R's lme4, with the fixed-effects linear model beside them."""
 
 from .app.compare import Comparison, compare
+from .base.messages import MixedModelsWarning
 from .base.options import options
 from .families import Family, family
-from .formula.design import DataError
+from .formula.frames import DataError
 from .formula.terms import FormulaError
 from .glm.glm import GlmFit, glm
 from .glm.lm import LmFit, lm
@@ -14,7 +15,7 @@ from .inference.deviance import DevianceTable
 from .inference.emmeans import Emmeans, emmeans
 from .inference.ranova import RanovaTable, ranova
 from .lmm.dask import DaskLmerFit
-from .lmm.fit import LmerFit, MixedModelsWarning
+from .lmm.fit import LmerFit
 from .lmm.lmer import lmer
 from .numerics.convergence import ConvergenceCheck
 from .replicates.allfit import AllFit, allfit

@@ -604,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         options.safe_formulas = safe
-    from ..lmm.fit import MixedModelsWarning
+    from ..base.messages import MixedModelsWarning
 
     for w in caught:
         if issubclass(w.category, MixedModelsWarning):

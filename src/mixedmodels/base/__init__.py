@@ -1,3 +1,3 @@
-"""What every layer uses: the warning class, options, progress bars, BLAS threads, information
-criteria, the fit protocols.
+"""What every layer uses: the warning class, options, progress bars, BLAS threads, Dask plumbing,
+information criteria, the fit protocols.
 """

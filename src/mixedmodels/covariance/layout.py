@@ -217,7 +217,7 @@ def _lambda_pattern(
     rows, cols, index, start = [], [], [], 0
     offsets = np.concatenate([[0], np.cumsum([k * (k + 1) // 2 for k in ks])]).astype(int)
     for k, lo, nl, keep in zip(ks[first:], offsets[first:], nlevels, supports[first:]):
-        tr, tc = _tril_colmajor(k)
+        tr, tc = tril_colmajor(k)
         at = np.flatnonzero(keep)
         tr, tc = tr[at], tc[at]
         base = start + k * np.arange(nl)[:, None]
@@ -234,9 +234,6 @@ def _lambda_pattern(
 def _read_only(a: np.ndarray) -> np.ndarray:
     a.setflags(write=False)
     return a
-
-
-_tril_colmajor = tril_colmajor  # the lower triangle's indices, column by column (covstruct's)
 
 
 def cov_to_sdcorr(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

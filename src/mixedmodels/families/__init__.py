@@ -4,6 +4,7 @@ the response they read.
 One module per family (:mod:`.binomial`, :mod:`.poisson`, :mod:`.gaussian`, :mod:`.quasi`), the
 base class every family derives from (:mod:`.family`), the links (:mod:`.links`), and the one
 place that turns a user's name into a family (:mod:`.lookup`). Adding a family is one class.
+:mod:`.response` reads a GLM's or GLMM's response (``cbind``, factors, proportions) for a family.
 """
 
 from .binomial import Binomial

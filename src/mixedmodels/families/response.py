@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from ..glmm.pirls import GlmmModel
 
 __all__ = [
-    "cbind_arguments",
     "degenerate_response",
     "family_response",
     "read_response",

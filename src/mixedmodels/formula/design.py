@@ -38,6 +38,7 @@ __all__ = [
     "column_term",
     "factor_codes",
     "formula_variables",
+    "level_label",
     "materialize",
     "model_frame",
     "offset_rhs",
@@ -376,7 +377,7 @@ class MatrixSpec:
     source: str = ""  # the right-hand side formulaic evaluates, as the formula writes it
 
     @cached_property
-    def _formulaic(self) -> MatrixSpec:
+    def formulaic_spec(self) -> MatrixSpec:
         """formulaic's specification of a matrix made directly from the training frame."""
         assert self.training is not None
         rhs, frame = self.training
@@ -388,7 +389,7 @@ class MatrixSpec:
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The model matrix of new data, with the training data's levels and codings."""
         if self.training is not None:
-            return self._formulaic.matrix(frame)
+            return self.formulaic_spec.matrix(frame)
         if self.model_spec is not None:
             guard(self.source, frame)  # new data: its columns' types are checked again in safe mode
         unknown = unknown_level_message(self.model_spec, self.derived, frame)
@@ -565,7 +566,8 @@ def aliased_in_gram(G: np.ndarray, tol: float = 1e-7) -> np.ndarray:
     return aliased
 
 
-def _format_level(value) -> str:
+def level_label(value) -> str:
+    """A level as R writes it: a whole number without decimals."""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
@@ -583,14 +585,14 @@ def _categorical_codes(values: pd.Categorical) -> tuple[np.ndarray, tuple[str, .
     codes, categories = values.codes, values.categories
     if len(codes) and codes.min() < 0:  # missing values: coded as the categories' last, as before
         used, inverse = np.unique(codes, return_inverse=True)
-        return inverse.astype(np.int64), tuple(_format_level(categories[i]) for i in used)
+        return inverse.astype(np.int64), tuple(level_label(categories[i]) for i in used)
     used = np.flatnonzero(np.bincount(codes, minlength=len(categories)))
     labels = categories.to_numpy()
     if len(used) == len(categories):
-        return codes.astype(np.int64), tuple(_format_level(v) for v in labels)
+        return codes.astype(np.int64), tuple(level_label(v) for v in labels)
     position = np.zeros(len(categories), dtype=np.int64)
     position[used] = np.arange(len(used))
-    return position[codes], tuple(_format_level(labels[i]) for i in used)
+    return position[codes], tuple(level_label(labels[i]) for i in used)
 
 
 def _value_codes(values: np.ndarray, dtype) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -603,7 +605,7 @@ def _value_codes(values: np.ndarray, dtype) -> tuple[np.ndarray, tuple[str, ...]
         uniq, codes = np.unique(values, return_inverse=True)
     else:
         uniq, codes = np.unique(values.astype(str), return_inverse=True)
-    return codes.astype(np.int64), tuple(map(_format_level, uniq))
+    return codes.astype(np.int64), tuple(map(level_label, uniq))
 
 
 def _grouping(term: RandomTerm, frame: pd.DataFrame) -> tuple[np.ndarray, tuple[str, ...]]:

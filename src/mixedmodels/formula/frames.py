@@ -38,6 +38,7 @@ __all__ = [
     "as_pandas",
     "check_frame",
     "column_kind",
+    "is_dask_frame",
     "is_polars_frame",
     "model_columns",
     "polars_to_pandas",
@@ -57,8 +58,8 @@ def is_polars_frame(obj) -> bool:
     return _module_root(obj) == "polars" and type(obj).__name__ == "DataFrame"
 
 
-def _is_dask_frame(obj) -> bool:
-    """As :func:`mixedmodels.lmm.dask.is_dask_frame`: by its methods, without importing Dask."""
+def is_dask_frame(obj) -> bool:
+    """Whether ``obj`` is a Dask DataFrame: by its methods, without importing Dask."""
     return all(hasattr(obj, name) for name in ("npartitions", "map_partitions", "to_delayed"))
 
 
@@ -94,9 +95,9 @@ def check_frame(data, what: str = "data", dask: bool = False) -> None:
     dask : bool
         Whether a Dask DataFrame is accepted here (``lmer`` takes one).
     """
-    if isinstance(data, pd.DataFrame) or is_polars_frame(data) or (dask and _is_dask_frame(data)):
+    if isinstance(data, pd.DataFrame) or is_polars_frame(data) or (dask and is_dask_frame(data)):
         return
-    if _is_dask_frame(data):
+    if is_dask_frame(data):
         raise TypeError(f"{_accepted(what, False)} here (a Dask DataFrame is accepted by mm.lmer only)")
     raise TypeError(f"{_accepted(what, dask)}, not {_type_name(data)}{_hint(data)}")
 

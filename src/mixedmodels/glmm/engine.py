@@ -74,13 +74,19 @@ FALLBACK_TOL = 1e-2  # the same for the gradient's Hessian standing in for lme4'
 __all__ = [
     "GlmmOptimum",
     "GradientHessian",
+    "beta_block",
     "criterion_function",
+    "fallback_vcov",
     "fit_glmm",
+    "glm_start",
     "gradient_hessian",
+    "hessian_problem",
     "laplace_function",
     "laplace_hessian",
     "laplace_vcov",
+    "minimize_laplace",
     "optimum_at",
+    "stage2_function",
     "stage_one",
     "theta_states",
 ]
@@ -384,7 +390,7 @@ def fit_glmm(model: GlmmModel, nagq: int = 1, mustart: np.ndarray | None = None)
 
 def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOptimum:
     layout = model.layout
-    glm, beta0 = _start(model, mustart)
+    glm, beta0 = glm_start(model, mustart)
     stage1, st1 = stage_one(model, beta0)
     if nagq == 0:
         return GlmmOptimum(stage1, st1, stage1.fmin, vcov_joint(st1), glm, stage1, None)
@@ -393,7 +399,7 @@ def _fit_glmm(model: GlmmModel, nagq: int, mustart: np.ndarray | None) -> GlmmOp
     x0 = np.concatenate([stage1.theta, st1.beta])
     lower = np.concatenate([layout.lower(), np.full(model.p, -np.inf)])
     opt = (
-        _minimize_laplace(_stage2_function(model, st1), x0, lower, _stage2_hessian(stage1, st1))
+        minimize_laplace(stage2_function(model, st1), x0, lower, _stage2_hessian(stage1, st1))
         if nagq == 1
         else None
     )
@@ -426,11 +432,11 @@ def optimum_at(
         return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes)
     free = _free(model, opt.theta)
     H, disagreement, gradient = agq_derivatives(model, nagq, opt.theta, state.u, free)
-    problem = _hessian_problem(H, disagreement, free, nt)
+    problem = hessian_problem(H, disagreement, free, nt)
     if problem is None:
-        return GlmmOptimum(opt, state, fmin, _beta_block(H, nt), glm, stage1, H, gradient=gradient)
+        return GlmmOptimum(opt, state, fmin, beta_block(H, nt), glm, stage1, H, gradient=gradient)
     what = f"the Hessian of the quadrature criterion over (theta, beta) {problem}"
-    V, note = _fallback_vcov(model, opt.theta, state.u, what)
+    V, note = fallback_vcov(model, opt.theta, state.u, what)
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, (note,), gradient)
 
 
@@ -470,7 +476,7 @@ def stage_one(
     not converge, as lme4; and the joint mode there."""
     layout = model.layout
     fg0, memo0 = laplace_function(model, True, beta0, None)
-    stage1 = _minimize_laplace(fg0, layout.start() if start is None else start, layout.lower(), H0)
+    stage1 = minimize_laplace(fg0, layout.start() if start is None else start, layout.lower(), H0)
     if not stage1.converged:
         stage1 = minimize_theta(criterion_function(model, 0, beta0)[0], layout.start(), layout.lower())
     fg0(stage1.theta)
@@ -502,24 +508,24 @@ def _laplace_vcov(
     model: GlmmModel, x: np.ndarray, eta0: np.ndarray, u: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """:func:`laplace_vcov` and what to tell the user. lme4's Hessian is checked
-    (:func:`_hessian_problem`); where it is unusable, the Hessian of the converged criterion from
+    (:func:`hessian_problem`); where it is unusable, the Hessian of the converged criterion from
     its closed-form gradient (:func:`laplace_hessian`) replaces it if that one is usable; else
-    the joint PIRLS system's covariance at the optimum (:func:`_fallback_vcov`)."""
+    the joint PIRLS system's covariance at the optimum (:func:`fallback_vcov`)."""
     nt = model.layout.ntheta
     f0 = lme4_laplace(model, x[:nt], x[nt:], eta0)
     free = _free(model, x)
     H, disagreement = checked_hessian(_lme4_laplace_many(model, eta0), x, f0, free=free)
-    problem = _hessian_problem(H, disagreement, free, nt)
+    problem = hessian_problem(H, disagreement, free, nt)
     if problem is None:
-        return _beta_block(H, nt), H, ()
+        return beta_block(H, nt), H, ()
     what = f"the Hessian of the Laplace criterion as lme4 evaluates it {problem}"
     exact = laplace_hessian(model, x, u)
     steps = np.full(len(x), exact.step_disagreement if exact.asymmetry <= FALLBACK_TOL else np.inf)
-    exact_problem = _hessian_problem(exact.hessian, steps, _free(model, x), nt, FALLBACK_TOL)
+    exact_problem = hessian_problem(exact.hessian, steps, _free(model, x), nt, FALLBACK_TOL)
     if exact_problem is None:
         note = f"{what}: standard errors from the Hessian of the converged criterion (from its gradient)"
-        return _beta_block(exact.hessian, nt), exact.hessian, (note,)
-    V, note = _fallback_vcov(model, x, u, f"{what}; the one from its gradient {exact_problem}")
+        return beta_block(exact.hessian, nt), exact.hessian, (note,)
+    V, note = fallback_vcov(model, x, u, f"{what}; the one from its gradient {exact_problem}")
     return V, H, (note,)
 
 
@@ -532,7 +538,7 @@ def _free(model: GlmmModel, x: np.ndarray, delta: float = 1e-4) -> np.ndarray:
     return np.concatenate([~near, np.ones(len(x) - nt, dtype=bool)])
 
 
-def _hessian_problem(
+def hessian_problem(
     H: np.ndarray, disagreement: np.ndarray, free: np.ndarray, nt: int, tol: float = HESSIAN_TOL
 ) -> str | None:
     """What makes a Hessian over ``(theta, beta)`` (``nt`` theta) unusable for ``vcov``, in
@@ -545,7 +551,7 @@ def _hessian_problem(
     if worst > tol:
         return f"is noisy (at two steps it disagrees by {worst:.1e} relative)"
     try:
-        V = _beta_block(H, nt)
+        V = beta_block(H, nt)
     except np.linalg.LinAlgError:
         return "is singular"
     smallest = float(np.linalg.eigvalsh(V)[0]) if len(V) else 1.0
@@ -554,13 +560,13 @@ def _hessian_problem(
     return None
 
 
-def _beta_block(H: np.ndarray, nt: int) -> np.ndarray:
+def beta_block(H: np.ndarray, nt: int) -> np.ndarray:
     """``2 H^{-1}`` restricted to ``beta`` (``H`` positive definite)."""
     Hinv = np.linalg.inv(H)
     return (Hinv + Hinv.T)[nt:, nt:]
 
 
-def _fallback_vcov(model: GlmmModel, x: np.ndarray, u: np.ndarray, what: str) -> tuple[np.ndarray, str]:
+def fallback_vcov(model: GlmmModel, x: np.ndarray, u: np.ndarray, what: str) -> tuple[np.ndarray, str]:
     """``vcov(beta)`` of the joint PIRLS system at the optimum, ``(R_X'R_X)^{-1}`` at fixed
     ``theta`` (as nAGQ = 0's), and the note that says why and what it ignores."""
     nt = model.layout.ntheta
@@ -592,7 +598,7 @@ def _stage2_hessian(stage1: OptSummary, st1: PirlsState) -> np.ndarray | None:
     return H
 
 
-def _stage2_function(model: GlmmModel, st1: PirlsState) -> Callable:
+def stage2_function(model: GlmmModel, st1: PirlsState) -> Callable:
     """Stage 2's ``x -> (criterion, gradient)``: of a single random-effects term by the batched
     PIRLS with a batch of one (less work per step), else :func:`laplace_function`."""
     if len(model.reterms) != 1:
@@ -614,7 +620,7 @@ def _stage2_function(model: GlmmModel, st1: PirlsState) -> Callable:
     return fg
 
 
-def _start(model: GlmmModel, mustart: np.ndarray | None) -> tuple[IrlsFit | None, np.ndarray]:
+def glm_start(model: GlmmModel, mustart: np.ndarray | None) -> tuple[IrlsFit | None, np.ndarray]:
     """The GLM of the fixed part and its coefficients, the start of stage 1; where that GLM has no
     valid start (as R's ``glm`` has none for some links), the weighted least squares of the
     family's starting linear predictor on ``X`` instead (lme4 starts PIRLS from those means), or
@@ -647,7 +653,7 @@ def _lme4_laplace_many(model: GlmmModel, eta0: np.ndarray) -> Callable[[np.ndarr
     return _one_by_one(lambda x: lme4_laplace(model, x[:nt], x[nt:], eta0, ts=states(x[:nt]), start=start))
 
 
-def _minimize_laplace(
+def minimize_laplace(
     fg: Callable, x0: np.ndarray, lower: np.ndarray, H0: np.ndarray | None = None
 ) -> OptSummary:
     """Quasi-Newton steps with the Laplace criterion's gradient

@@ -16,12 +16,11 @@ import pandas as pd
 from ..base.messages import warn
 from ..families import Family, Initialized
 from ..families import family as make_family
-from ..families.response import cbind_arguments, degenerate_response, response_design
+from ..families.response import degenerate_response, response_design
 from ..formula.design import DataError
-from ..formula.frames import check_frame
+from ..formula.frames import check_frame, is_dask_frame
 from ..formula.rsyntax import r_keywords
-from ..formula.terms import FormulaError, parse_formula
-from ..lmm.dask import is_dask_frame
+from ..formula.terms import FormulaError, cbind_arguments, parse_formula
 from ..lmm.engine import aliased_notes
 from ..numerics.memory import check_glmm_memory
 from .engine import fit_glmm

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..families.response import cbind_arguments
-from ..formula.terms import parse_formula
+from ..formula.terms import cbind_arguments, parse_formula
 from ..lmm.predict import predict_lmer
 from ..lmm.simulate import as_generator
 

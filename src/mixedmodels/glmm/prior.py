@@ -36,16 +36,16 @@ from ..numerics.optimize import minimize_theta, polish
 from .engine import (
     SMALL_SCHUR,
     GlmmOptimum,
-    _beta_block,
-    _fallback_vcov,
-    _hessian_problem,
-    _minimize_laplace,
-    _stage2_function,
-    _start,
     agq_derivatives,
+    beta_block,
     criterion_function,
+    fallback_vcov,
+    glm_start,
+    hessian_problem,
     laplace_function,
     laplace_vcov,
+    minimize_laplace,
+    stage2_function,
     stage_one,
 )
 from .pirls import GlmmModel, vcov_joint
@@ -117,7 +117,7 @@ def fit_glmm_prior(
 def _fit(model: GlmmModel, nagq: int, sd: np.ndarray, mustart: np.ndarray | None) -> GlmmOptimum:
     layout = model.layout
     nt = layout.ntheta
-    glm, beta0 = _start(model, mustart)
+    glm, beta0 = glm_start(model, mustart)
     beta0 = np.clip(beta0, -3 * sd, 3 * sd)
     stage1, st1 = stage_one(model, beta0)
     beta1 = np.clip(st1.beta, -3 * sd, 3 * sd)
@@ -127,7 +127,7 @@ def _fit(model: GlmmModel, nagq: int, sd: np.ndarray, mustart: np.ndarray | None
     lower = np.concatenate([layout.lower(), np.full(model.p, -np.inf)])
     opt = None
     if nagq == 1:
-        opt = _minimize_laplace(_penalized_fg(_stage2_function(model, st1), nt, sd), x0, lower)
+        opt = minimize_laplace(_penalized_fg(stage2_function(model, st1), nt, sd), x0, lower)
     if opt is None or not opt.converged:
         se = np.sqrt(np.diag(vcov_joint(st1)))
         step = np.concatenate(
@@ -156,8 +156,8 @@ def _penalized_vcov(
     """``vcov(beta)`` from the penalized criterion's Hessian ``H``; where that is not usable,
     the joint PIRLS system's at the optimum, with the note that says so."""
     nt = model.layout.ntheta
-    problem = _hessian_problem(H, np.zeros(len(x)), np.ones(len(x), dtype=bool), nt)
+    problem = hessian_problem(H, np.zeros(len(x)), np.ones(len(x), dtype=bool), nt)
     if problem is None:
-        return _beta_block(H, nt), ()
-    V, note = _fallback_vcov(model, x, u, f"the Hessian of the penalized criterion {problem}")
+        return beta_block(H, nt), ()
+    V, note = fallback_vcov(model, x, u, f"the Hessian of the penalized criterion {problem}")
     return V, (note,)

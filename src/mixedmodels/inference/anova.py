@@ -412,7 +412,7 @@ def _sum_coded(fit: LmerFit) -> tuple[np.ndarray, list[str]]:
     xspec = fit.design.xspec
     if xspec is None:
         raise ValueError("an ANOVA table needs the specification of X; this fit has none")
-    spec = xspec._formulaic if xspec.training is not None else xspec
+    spec = xspec.formulaic_spec if xspec.training is not None else xspec
     if spec.model_spec is None:  # numeric columns only: nothing to recode
         return fit.design.X, _column_terms(fit)
     frame = add_derived(_training_frame(fit), spec.derived)

@@ -48,7 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from ..base.protocols import fit_of
-from ..formula.design import formula_variables, model_frame, used_columns
+from ..formula.design import formula_variables, level_label, model_frame, used_columns
 from ..formula.frames import as_pandas
 from ..glm.lm import LmFit
 from ..lmm.fit import LmerFit
@@ -359,7 +359,7 @@ class Emmeans:
         level prefixed by its factor's name, a label with an operator in parentheses."""
         parts = []
         for name in self.specs:
-            text = self.levels[name].map(_level_label).astype(str)
+            text = self.levels[name].map(level_label).astype(str)
             parts.append(name + text if _looks_numeric(text) else text)
         labels = [" ".join(p) for p in zip(*parts)]
         return [f"({lab})" if re.search(r"[-+/*]", lab) else lab for lab in labels]
@@ -546,13 +546,6 @@ def _coerced(fit: LmerFit | LmFit, name: str) -> bool:
     """Whether the formula makes a factor of numeric column ``name`` (``factor(name)``)."""
     xspec = fit.design.xspec
     return xspec is not None and any(d.source == name and d.kind != "copy" for d in xspec.derived)
-
-
-def _level_label(value) -> str:
-    """A level as R writes it: a whole number without decimals."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _looks_numeric(labels: pd.Series) -> bool:

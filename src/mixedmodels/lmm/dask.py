@@ -49,14 +49,9 @@ from ..numerics.pls import PLS, CrossProducts, cross_products, symmetric
 from .engine import aliased_notes, fit_model
 from .fit import LmerFit
 
-__all__ = ["DaskLmerFit", "is_dask_frame", "lmer_dask"]
+__all__ = ["DaskLmerFit", "lmer_dask"]
 
 HEAD_ROWS = 50  # rows of the first partitions kept to build the model-matrix specifications
-
-
-def is_dask_frame(data) -> bool:
-    """Whether ``data`` is a Dask DataFrame (checked without importing Dask)."""
-    return hasattr(data, "npartitions") and hasattr(data, "map_partitions") and hasattr(data, "to_delayed")
 
 
 # --------------------------------------------------------------------------- one partition

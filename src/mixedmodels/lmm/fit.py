@@ -21,7 +21,6 @@ from scipy import stats
 from scipy.linalg import solve_triangular
 
 from ..base.information import InformationCriteria
-from ..base.messages import MixedModelsWarning
 from ..base.protocols import MixedFit
 from ..formula.design import Design
 from ..formula.terms import ParsedFormula, parse_formula
@@ -41,7 +40,7 @@ from .ranef import (
 )
 from .simulate import as_generator, lmer_blocks, simulate_lmer
 
-__all__ = ["LmerFit", "MixedModelsWarning"]
+__all__ = ["LmerFit"]
 
 
 @dataclass(frozen=True, eq=False)

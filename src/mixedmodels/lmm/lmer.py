@@ -12,17 +12,16 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..base.messages import MixedModelsWarning
 from ..formula.design import DataError, build_design
-from ..formula.frames import check_frame
+from ..formula.frames import check_frame, is_dask_frame
 from ..formula.rsyntax import r_keywords
 from ..formula.terms import FormulaError, parse_formula
 from ..numerics.memory import check_memory
-from .dask import is_dask_frame, lmer_dask
+from .dask import lmer_dask
 from .engine import aliased_notes, fit_model, model_pls
 from .fit import LmerFit
 
-__all__ = ["lmer", "MixedModelsWarning"]
+__all__ = ["lmer"]
 
 
 @r_keywords

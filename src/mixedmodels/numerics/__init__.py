@@ -1,3 +1,3 @@
-"""The numerical core: the blocked Cholesky factor, the criteria, optimizers, IRLS, the convergence
-check.
+"""The numerical core: the blocked Cholesky factor, the criteria, optimizers, IRLS, separation,
+memory limits, the convergence check and lmer's restarts.
 """

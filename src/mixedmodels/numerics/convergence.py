@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..covariance.layout import ThetaLayout
-from .newton import _derivatives_one, _offsets
+from .newton import derivatives_one, stencil_offsets
 
 __all__ = [
     "DECREASE_TOL",
@@ -197,9 +197,9 @@ def scaled_derivatives(
     ``phi = x * scale``, with steps ``REL_STEP (|phi| + 0.1)`` (the Newton polish's stencil)."""
     phi = x * scale
     h = REL_STEP * (np.abs(phi) + 0.1)
-    points = phi + _offsets(len(phi))[0] * h
+    points = phi + stencil_offsets(len(phi))[0] * h
     values = [fn(point / scale) for point in points]
-    return _derivatives_one(fx, values, h.tolist())
+    return derivatives_one(fx, values, h.tolist())
 
 
 def bound_mask(layout, x: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

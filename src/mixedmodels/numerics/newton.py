@@ -41,7 +41,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["minimize_batch", "minimize_one"]
+__all__ = ["derivatives_one", "minimize_batch", "minimize_one", "stencil_offsets"]
 
 ESCAPE_STEPS = (0.3, 0.1, 0.03, 0.01)  # inward steps from a bound, relative to 0.1 + max|theta|
 MAX_ESCAPES = 2  # restarts of a problem from inside its bounds
@@ -51,7 +51,7 @@ NOISE = 1e-10  # a predicted decrease below NOISE |f| that no step achieves is r
 
 
 @functools.lru_cache(maxsize=32)
-def _offsets(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stencil_offsets(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The stencil's unit offsets (m, d): +-e_j, then e_j + e_k for j < k; and the pairs (j, k)."""
     eye = np.eye(d)
     first, second = np.triu_indices(d, 1)
@@ -63,7 +63,7 @@ def _offsets(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _stencil(x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Points around each row of ``x`` (R, d): +-h_j e_j, then h_j e_j + h_k e_k for j < k."""
     R, d = x.shape
-    offsets, first, second = _offsets(d)
+    offsets, first, second = stencil_offsets(d)
     points = x[:, None, :] + offsets[None, :, :] * h[:, None, :]
     return points.reshape(-1, d), (first, second)
 
@@ -400,12 +400,12 @@ def _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0, record=No
     f = fn(theta) if f0 is None else f0
     if not math.isfinite(f):
         return theta, f, False
-    offsets = _offsets(len(theta))[0]
+    offsets = stencil_offsets(len(theta))[0]
     low = lower.tolist()
     for _ in range(max_iter):
         x, fx = theta, f
         h = rel_step * (np.abs(x) + 0.1)
-        g, H = _derivatives_one(fx, [fn(point) for point in x + offsets * h], h.tolist())
+        g, H = derivatives_one(fx, [fn(point) for point in x + offsets * h], h.tolist())
         if record is not None:
             record.update(x=x, g=g, H=H)
         xs, gs = x.tolist(), g.tolist()
@@ -433,11 +433,11 @@ def _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0, record=No
     return theta, f, False
 
 
-def _derivatives_one(f0: float, F: list[float], h: list[float]) -> tuple[np.ndarray, np.ndarray]:
+def derivatives_one(f0: float, F: list[float], h: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_derivatives` of one problem, on Python floats (the same operations in the same
     order): ``F`` the stencil's values, ``h`` its steps. Returns ``g`` (d,) and ``H`` (d, d)."""
     d = len(h)
-    _, first, second = _offsets(d)
+    _, first, second = stencil_offsets(d)
     fp, fm = F[0 : 2 * d : 2], F[1 : 2 * d : 2]
     H = [[0.0] * d for _ in range(d)]
     for j in range(d):

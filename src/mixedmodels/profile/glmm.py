@@ -51,7 +51,7 @@ from ..glmm.engine import SMALL_SCHUR, criterion_function
 from ..lmm.ranef import varpar_names
 from ..numerics.newton import line_search_one, minimize_one
 from ..numerics.optimize import minimize_theta
-from .lmm import ProfileResult, ZetaTracer, _Optimum, trace_table
+from .lmm import Optimum, ProfileResult, ZetaTracer, trace_table
 from .varpar import HeldCoordinates
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class GlmmProfiler(ZetaTracer):
         p = len(self.beta_hat)
         self._lower = np.append(np.where(diag, 0.0, -1.0), np.full(p, -math.inf))
         self._upper = np.append(np.where(diag, math.inf, 1.0), np.full(p, math.inf))
-        self.optima: dict[int, list[_Optimum]] = {}
+        self.optima: dict[int, list[Optimum]] = {}
         self.failures: dict[int, int] = {}
         self._zetas: dict[tuple[int, float], float] = {}
         self._zero_sd: dict[int, float] = {}
@@ -165,7 +165,7 @@ class GlmmProfiler(ZetaTracer):
         """The criterion with parameter ``index`` held at ``value``, the others re-optimized."""
         problem = self.problem(index, value)
         known = self.optima.setdefault(
-            index, [_Optimum(float(self.estimates[index]), problem.estimate, self.dev_min)]
+            index, [Optimum(float(self.estimates[index]), problem.estimate, self.dev_min)]
         )
         hessians = self._hessians.setdefault(index, [])
         nearest = min(hessians, key=lambda vh: abs(vh[0] - value))[1] if hessians else None
@@ -174,7 +174,7 @@ class GlmmProfiler(ZetaTracer):
             self.failures[index] = self.failures.get(index, 0) + 1
         if H is not None:
             hessians.append((value, H))
-        known.append(_Optimum(value, x, dev))
+        known.append(Optimum(value, x, dev))
         for sd in self._correlated(index):
             dev = min(dev, self._plateau(sd))
         return dev
@@ -223,7 +223,7 @@ class GlmmProfiler(ZetaTracer):
         return 0.1 * est if est > 0 else 0.1
 
 
-def _starts(known: list[_Optimum], value: float, problem: _Problem) -> list[np.ndarray]:
+def _starts(known: list[Optimum], value: float, problem: _Problem) -> list[np.ndarray]:
     """Starts at ``value``: the optima at the nearest held values on each side, and their linear
     interpolation (or the extrapolation of the two nearest on one side)."""
     below = sorted((o for o in known if o.value < value), key=lambda o: o.value)

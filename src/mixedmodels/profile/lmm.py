@@ -54,14 +54,14 @@ from .varpar import HeldCoordinates
 if TYPE_CHECKING:
     from ..lmm.fit import LmerFit
 
-__all__ = ["ProfileResult", "Profiler", "ZetaTracer", "profile"]
+__all__ = ["Optimum", "ProfileResult", "Profiler", "ZetaTracer", "profile"]
 
 MAX_POINTS = 40  # per direction
 RESTART_DIM = 3  # from this many free parameters BOBYQA is started again from its optimum
 
 
 @dataclass(frozen=True)
-class _Optimum:
+class Optimum:
     """The re-optimized others at one held value: free coordinates and the deviance."""
 
     value: float
@@ -80,7 +80,7 @@ class ZetaTracer:
 
     estimates: np.ndarray
     names: list[str]
-    optima: dict[int, list[_Optimum]]
+    optima: dict[int, list[Optimum]]
     failures: dict[int, int]
     dev_min: float
 
@@ -150,9 +150,9 @@ class _Profiler(ZetaTracer):
         diag = self.layout.diagonal_mask()
         self.lower = np.append(np.where(diag, 0.0, -1.0), 0.0)
         self.upper = np.append(np.where(diag, np.inf, 1.0), np.inf)
-        self.optima: dict[int, list[_Optimum]] = {}
+        self.optima: dict[int, list[Optimum]] = {}
         self.failures: dict[int, int] = {}
-        self._zero_sd: dict[int, _Optimum] = {}
+        self._zero_sd: dict[int, Optimum] = {}
         self._deviance = criterion_function(self.pls, False)  # of theta and sigma, beta profiled out
 
     # ----------------------------------------------------------- deviances
@@ -197,10 +197,10 @@ class _Profiler(ZetaTracer):
         if index < self.nvar:
             for sd in self._coordinates[index].correlated():
                 x, dev = self._lower_plateau(index, value, sd, fn, x, dev)
-        self.optima.setdefault(index, []).append(_Optimum(value, x, dev))
+        self.optima.setdefault(index, []).append(Optimum(value, x, dev))
         return dev
 
-    def _optimize(self, index: int, value: float, neighbours: list[_Optimum]):
+    def _optimize(self, index: int, value: float, neighbours: list[Optimum]):
         """``(fn, x, dev, ok)``: the problem's function and its minimum from the best start."""
         if index <= self.nvar:
             fn, estimate, lower, upper, steps = self._var_problem(index, value)
@@ -217,7 +217,7 @@ class _Profiler(ZetaTracer):
         """
         if sd not in self._zero_sd:  # from the estimates alone: the same in every trace
             _, x_sd, dev_sd, _ = self._optimize(sd, 0.0, [])
-            self._zero_sd[sd] = _Optimum(0.0, x_sd, dev_sd)
+            self._zero_sd[sd] = Optimum(0.0, x_sd, dev_sd)
         at_zero = self._zero_sd[sd]
         if not at_zero.deviance < dev:
             return x, dev
@@ -263,7 +263,7 @@ class _Profiler(ZetaTracer):
             o.value for o in self.optima.get(index, []) if abs(o.deviance - level) <= 1e-8 * (1 + abs(level))
         ]
 
-    def _neighbours(self, index: int, value: float) -> list[_Optimum]:
+    def _neighbours(self, index: int, value: float) -> list[Optimum]:
         """The optima found at the nearest held values below and above ``value``."""
         known = self.optima.get(index, [])
         below = [o for o in known if o.value <= value]

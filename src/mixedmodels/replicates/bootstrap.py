@@ -413,8 +413,9 @@ class LmerRefits:
 
         Newton steps can stop there short of the optimum: with that entry 0 the entries below it
         only rotate an equivalent template, and moving off the bound pays for the rotation the
-        search happens to hold. From the canonical template (:meth:`ThetaLayout.canonical`) the
-        inward probe of :mod:`mixedmodels.numerics.newton` sees the way off.
+        search happens to hold. From the canonical template
+        (:meth:`~mixedmodels.covariance.layout.ThetaLayout.canonical`) the inward probe of
+        :mod:`mixedmodels.numerics.newton` sees the way off.
         """
         return np.any(theta[:, self.vector_diag] <= 0.0, axis=1)
 

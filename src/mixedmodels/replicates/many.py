@@ -15,10 +15,10 @@ pattern of missing values and each pattern is its own model (its rows of ``data`
 missing values there is one pattern.
 
 Responses are processed in pieces of at most ``PIECE`` responses of one pattern, each fitting
-its pattern's template and refitting in chunks of bounded memory (``replicate_driver.WORK_BYTES``):
-here, in forked worker processes (``n_jobs``) or as tasks on a Dask cluster (``client``; the
-data goes to each worker once). Prior weights (``weights``) enter the batched criterion as they
-enter a single fit's.
+its pattern's template and refitting in chunks of bounded memory
+(:data:`~mixedmodels.replicates.driver.WORK_BYTES`): here, in forked worker processes
+(``n_jobs``) or as tasks on a Dask cluster (``client``; the data goes to each worker once).
+Prior weights (``weights``) enter the batched criterion as they enter a single fit's.
 """
 
 from __future__ import annotations
@@ -181,7 +181,8 @@ def batch_estimates(batch: BatchCriterion, Y: np.ndarray, theta: np.ndarray) -> 
     each response's theta.
 
     ``vcov(beta) = sigma^2 (R_X' R_X)^{-1}`` with ``R_X'`` the ``X`` block of each response's
-    stacked factor ``L_S`` (as :meth:`PLS.rx_lower` reads it from a single factor).
+    stacked factor ``L_S`` (as :meth:`~mixedmodels.numerics.pls.PLS.rx_lower` reads it from a
+    single factor).
     """
     resp = batch.responses(Y)
     L, crit, r2 = batch.factor(theta, resp)

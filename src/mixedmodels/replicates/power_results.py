@@ -2,8 +2,12 @@
 (:class:`PowerResult`), a curve over the number of levels of a grouping factor
 (:class:`PowerCurve`), and the designs of such a curve (:func:`extend`, simr's ``extend``).
 
-Shared by the simulations of lmer fits (:mod:`mixedmodels.replicates.power`) and glmer fits
-(:mod:`mixedmodels.replicates.glmm_power`).
+Also what the simulations of lmer fits (:mod:`mixedmodels.replicates.power`) and glmer fits
+(:mod:`mixedmodels.replicates.glmm_power`) share to get there: the checks of the arguments
+(:func:`check_common`, :func:`term_columns`), the fit on an extended design
+(:func:`extended_fit`), the likelihood-ratio test's refits (:class:`LrtRefits`), the p-values of
+the replicates (:func:`replicate_pvalues`) and the result or curve made from them
+(:func:`power_by_simulation`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Text of R's ``summary.glm`` (R 4.2's layout, with its deviance residuals) and of the analysis
-of deviance table of ``anova(glm0, glm1, test = "Chisq")``, and their HTML for notebooks."""
+of deviance table of ``anova(glm0, glm1, test = "Chisq")`` (and of the analysis of variance table
+of ``anova(lm0, lm1)``, laid out alike), and their HTML for notebooks."""
 
 from __future__ import annotations
 
