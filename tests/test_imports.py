@@ -27,7 +27,7 @@ LAYERS = [
     "report",
     "numerics",
     "lmm",
-    "glm",
+    "fixed",
     "glmm",
     "inference",
     "profile",
@@ -35,7 +35,7 @@ LAYERS = [
     "app",
 ]
 TOP_LEVEL = {"__init__", "__main__", "plotting"}  # the public entry points, above every layer
-DELEGATING = {"lmm.fit", "lmm.dask", "glmm.fit", "glm.lm", "glm.glm", "app.cli"}
+DELEGATING = {"lmm.fit", "lmm.dask", "glmm.fit", "fixed.lm", "fixed.glm", "app.cli"}
 FIGURES = "plotting"  # the last stage: any result's plot() imports it inside the method
 MAX_TOP_LEVEL_MODULES = 12
 

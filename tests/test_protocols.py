@@ -56,7 +56,7 @@ def _class_tests() -> list[tuple[Path, int, str, bool]]:
 
 def test_fit_modules_are_found():
     names = {str(p.relative_to(SRC)) for p in _fit_modules()}
-    assert {"lmm/fit.py", "glmm/fit.py", "glm/lm.py", "glm/glm.py", "lmm/dask.py"} <= names
+    assert {"lmm/fit.py", "glmm/fit.py", "fixed/lm.py", "fixed/glm.py", "lmm/dask.py"} <= names
 
 
 def test_few_class_tests_outside_the_fit_modules():

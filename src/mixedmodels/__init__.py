@@ -4,10 +4,10 @@ from .app.compare import Comparison, compare
 from .base.messages import MixedModelsWarning
 from .base.options import options
 from .families import Family, family
+from .fixed.glm import GlmFit, glm
+from .fixed.lm import LmFit, lm
 from .formula.frames import DataError
 from .formula.terms import FormulaError
-from .glm.glm import GlmFit, glm
-from .glm.lm import LmFit, lm
 from .glmm.fit import GlmerFit
 from .glmm.glmer import glmer
 from .inference.anova import anova

@@ -17,8 +17,8 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .glm.glm import GlmFit
-    from .glm.lm import LmFit
+    from .fixed.glm import GlmFit
+    from .fixed.lm import LmFit
     from .glmm.fit import GlmerFit
     from .lmm.fit import LmerFit
 

@@ -21,11 +21,11 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
+from ..fixed.glm import GlmFit, glm
+from ..fixed.lm import LmFit, lm
 from ..formula.design import DataError, used_columns
 from ..formula.frames import as_pandas
 from ..formula.terms import ParsedFormula, parse_formula
-from ..glm.glm import GlmFit, glm
-from ..glm.lm import LmFit, lm
 from ..glmm.fit import GlmerFit
 from ..glmm.glmer import glmer
 from ..lmm.fit import LmerFit

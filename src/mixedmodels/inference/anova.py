@@ -31,11 +31,11 @@ from scipy import stats
 from scipy.linalg import solve_triangular
 
 from ..base.protocols import fit_of
+from ..fixed.lm import LmFit
 from ..formula.contrasts import sum_coded_matrix
 from ..formula.design import drop_aliased, model_frame, used_columns
 from ..formula.frames import as_pandas
 from ..formula.rsyntax import add_derived
-from ..glm.lm import LmFit
 from ..glmm.fit import GlmerFit
 from ..lmm.fit import LmerFit
 from ..numerics.objective import criterion_function

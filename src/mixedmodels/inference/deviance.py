@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..glm.glm import GlmFit
-from ..glm.lm import LmFit
+from ..fixed.glm import GlmFit
+from ..fixed.lm import LmFit
 from ..report.glm import deviance_table_html, deviance_table_text
 
 __all__ = ["DevianceTable", "analysis_of_deviance", "analysis_of_variance"]

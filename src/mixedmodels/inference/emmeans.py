@@ -48,9 +48,9 @@ import pandas as pd
 from scipy import stats
 
 from ..base.protocols import fit_of
+from ..fixed.lm import LmFit
 from ..formula.design import formula_variables, level_label, model_frame, used_columns
 from ..formula.frames import as_pandas
-from ..glm.lm import LmFit
 from ..lmm.fit import LmerFit
 from ..report.rformat import format_table, html_block, html_lines, html_table, r_format
 

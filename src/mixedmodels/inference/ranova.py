@@ -11,7 +11,7 @@ With ``reduce_terms`` (lmerTest's default) a term with an intercept and other co
 or a term without an intercept, is dropped. A ``||`` term counts as lme4 expands it: ``(x || g)``
 is ``(1 | g) + (0 + x | g)``. A model left without random effects is the linear model, its
 log-likelihood the REML one for a REML fit (R's ``logLik(lm, REML = TRUE)``,
-:attr:`LmFit.reml_loglik <mixedmodels.glm.lm.LmFit.reml_loglik>`).
+:attr:`LmFit.reml_loglik <mixedmodels.fixed.lm.LmFit.reml_loglik>`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from scipy import stats
 
 from ..base.messages import MixedModelsWarning
 from ..base.protocols import fit_of
+from ..fixed.lm import lm
 from ..formula.terms import RandomTerm
-from ..glm.lm import lm
 from ..lmm.fit import LmerFit
 from ..report.anova import ranova_html, ranova_text
 

@@ -33,8 +33,8 @@ from ..formula.frames import as_pandas, check_frame, is_polars_frame
 from ..formula.terms import parse_formula
 
 if TYPE_CHECKING:
-    from ..glm.glm import GlmFit
-    from ..glm.lm import LmFit
+    from ..fixed.glm import GlmFit
+    from ..fixed.lm import LmFit
     from .fit import LmerFit
 
 __all__ = ["predict_glm", "predict_lm", "predict_lmer"]

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from ..numerics.pls import z_matrices
 
 if TYPE_CHECKING:
-    from ..glm.lm import LmFit
+    from ..fixed.lm import LmFit
     from .fit import LmerFit
 
 __all__ = ["as_generator", "lm_blocks", "lmer_blocks", "simulate_lm", "simulate_lmer"]

@@ -27,7 +27,7 @@ from scipy import stats
 from ..numerics.irls import irls
 
 if TYPE_CHECKING:
-    from ..glm.glm import GlmFit
+    from ..fixed.glm import GlmFit
 
 __all__ = ["fmm_spline", "profile_confint", "profile_zeta"]
 

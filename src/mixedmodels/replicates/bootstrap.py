@@ -39,8 +39,8 @@ from scipy import stats
 from ..base.messages import warn
 from ..base.protocols import fit_of
 from ..covariance.layout import sdcor_from_theta
-from ..glm.glm import GlmFit, bootstrap_statistic
-from ..glm.lm import LmFit
+from ..fixed.glm import GlmFit, bootstrap_statistic
+from ..fixed.lm import LmFit
 from ..glmm.fit import GlmerFit
 from ..lmm.engine import refit
 from ..lmm.fit import LmerFit

@@ -29,7 +29,7 @@ from .rformat import (
 )
 
 if TYPE_CHECKING:
-    from ..glm.glm import GlmFit
+    from ..fixed.glm import GlmFit
 
 __all__ = ["deviance_table_html", "deviance_table_text", "glm_call", "glm_summary", "glm_summary_html"]
 

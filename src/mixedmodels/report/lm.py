@@ -1,5 +1,5 @@
 """The summary of an lm fit in R's ``summary.lm`` layout, and its HTML tables for notebooks,
-kept apart from the numbers (:mod:`mixedmodels.glm.lm`)."""
+kept apart from the numbers (:mod:`mixedmodels.fixed.lm`)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from .rformat import (
 )
 
 if TYPE_CHECKING:
-    from ..glm.lm import LmFit
+    from ..fixed.lm import LmFit
 
 __all__ = ["lm_summary", "lm_summary_html"]
 
