@@ -10,9 +10,7 @@ import sys
 import warnings
 from types import FrameType
 
-__all__ = ["SINGULAR_TOL", "MixedModelsWarning", "warn"]
-
-SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on the diagonal of the templates
+__all__ = ["MixedModelsWarning", "warn"]
 
 
 class MixedModelsWarning(UserWarning):

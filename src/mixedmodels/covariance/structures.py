@@ -31,9 +31,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..base.messages import SINGULAR_TOL
+SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on the scales (the templates' diagonals)
 
 __all__ = [
+    "SINGULAR_TOL",
     "CovStructure",
     "Diagonal",
     "Unstructured",

@@ -40,13 +40,13 @@ from scipy import stats
 
 from ..base.messages import warn
 from ..base.protocols import Fit
+from ..base.seeds import as_generator
 from ..families import Family, Initialized, glm_family, has_dispersion
 from ..families.response import degenerate_response, response_design
 from ..formula.design import Design, drop_aliased
 from ..formula.frames import as_pandas, check_frame
 from ..formula.rsyntax import r_keywords
 from ..formula.terms import ParsedFormula, parse_formula
-from ..lmm.simulate import as_generator
 from ..numerics.irls import IrlsFit, irls
 from ..numerics.memory import check_rows_memory
 from ..numerics.separation import Separation, detect_separation, fit_glm_separated

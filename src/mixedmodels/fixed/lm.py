@@ -25,11 +25,12 @@ from scipy import stats
 
 from ..base.information import InformationCriteria
 from ..base.protocols import Fit
+from ..base.seeds import as_generator
 from ..formula.design import Design, build_design, drop_aliased
 from ..formula.frames import check_frame
 from ..formula.rsyntax import r_keywords
 from ..formula.terms import ParsedFormula, parse_formula
-from ..lmm.simulate import as_generator, lm_blocks, simulate_lm
+from ..lmm.simulate import lm_blocks, simulate_lm
 from ..numerics.memory import check_rows_memory
 from ..report.lm import lm_summary, lm_summary_html
 

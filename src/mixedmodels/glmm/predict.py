@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..base.seeds import as_generator
 from ..formula.terms import cbind_arguments, parse_formula
 from ..lmm.predict import predict_lmer
-from ..lmm.simulate import as_generator
 
 if TYPE_CHECKING:
     from .fit import GlmerFit

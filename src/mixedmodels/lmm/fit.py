@@ -22,6 +22,7 @@ from scipy.linalg import solve_triangular
 
 from ..base.information import InformationCriteria
 from ..base.protocols import MixedFit
+from ..base.seeds import as_generator
 from ..formula.design import Design
 from ..formula.terms import ParsedFormula, parse_formula
 from ..numerics.convergence import ConvergenceCheck
@@ -38,7 +39,7 @@ from .ranef import (
     varcorr_rows,
     varpar_names,
 )
-from .simulate import as_generator, lmer_blocks, simulate_lmer
+from .simulate import lmer_blocks, simulate_lmer
 
 __all__ = ["LmerFit"]
 

@@ -24,14 +24,7 @@ if TYPE_CHECKING:
     from ..fixed.lm import LmFit
     from .fit import LmerFit
 
-__all__ = ["as_generator", "lm_blocks", "lmer_blocks", "simulate_lm", "simulate_lmer"]
-
-
-def as_generator(seed) -> np.random.Generator:
-    """A Generator from a seed, a SeedSequence or a Generator (never the global state)."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
+__all__ = ["lm_blocks", "lmer_blocks", "simulate_lm", "simulate_lmer"]
 
 
 def simulate_lmer(fit: LmerFit, nsim: int, use_u: bool, rng: np.random.Generator) -> np.ndarray:
