@@ -170,6 +170,43 @@ def test_glm_names_separation_and_the_others_are_the_limit():
         assert fit.se[name] == pytest.approx(rest.se[name], rel=1e-3)
 
 
+def _binary_level_of_ones(levels: str, n: int = 30, seed: int = 1) -> pd.DataFrame:
+    """0/1 responses with a subject factor, and level "b" of ``g`` with only 1s (quasi-complete
+    separation of a Bernoulli response: the case the trials of a cbind response hide)."""
+    rng = np.random.default_rng(seed)
+    data = pd.DataFrame(
+        {"g": np.repeat(list(levels), n), "id": np.tile([f"s{i}" for i in range(n)], len(levels))}
+    )
+    data["y"] = rng.binomial(1, 0.5, len(data))
+    data.loc[data.g == "b", "y"] = 1
+    return data
+
+
+@pytest.mark.parametrize("levels", ["ab", "abcd"])
+def test_glm_of_a_bernoulli_level_of_ones_is_the_limit(levels):
+    """The fit with the separated level's rows left out is what the others tend to; started from
+    the usual means alone, IRLS with the stated point's offset ran off (intercept 2e15)."""
+    data = _binary_level_of_ones(levels)
+    with pytest.warns(mm.MixedModelsWarning, match="gb"):
+        fit = mm.glm("y ~ g", data, family="binomial")
+    rest = mm.glm("y ~ g", data[data.g != "b"], family="binomial")
+    others = [n for n in fit.coef.index if n != "gb"]
+    assert fit.coef["gb"] == pytest.approx(SEPARATION_BOUND)
+    assert np.abs(fit.coef[others].to_numpy() - rest.coef[others].to_numpy()).max() < 1e-3
+    assert fit.loglik == pytest.approx(rest.loglik, abs=0.01)
+
+
+def test_glmer_of_a_bernoulli_level_of_ones_is_the_limit():
+    data = _binary_level_of_ones("abc")
+    with pytest.warns(mm.MixedModelsWarning, match="gb"):
+        fit = mm.glmer("y ~ g + (1 | id)", data, family="binomial")
+    rest = mm.glmer("y ~ g + (1 | id)", data[data.g != "b"], family="binomial")
+    assert fit.fixef["gb"] == pytest.approx(SEPARATION_BOUND)
+    assert abs(fit.fixef["gc"] - rest.fixef["gc"]) < 1e-3
+    assert abs(fit.fixef["(Intercept)"] - rest.fixef["(Intercept)"]) < 1e-3
+    assert fit.loglik == pytest.approx(rest.loglik, abs=0.01)
+
+
 def test_refit_of_a_separated_response_is_named():
     fit = quiet(mm.glmer, CBPP, cbpp())
     y = cbpp(separated=True)["incidence"].to_numpy()

@@ -30,13 +30,18 @@ def model_separation(model: GlmmModel, names) -> Separation | None:
 def fit_separated(
     model: GlmmModel, nagq: int, sep: Separation, mustart: np.ndarray | None = None
 ) -> tuple[GlmmOptimum, str]:
-    """The optimum with the separated directions held at the stated point, and the warning."""
+    """The optimum with the separated directions held at the stated point, and the warning.
+
+    The fit starts from the usual means moved by the shift (the separated rows where the stated
+    point puts them), as :func:`~mixedmodels.numerics.separation.fit_glm_separated` does."""
     N, shift, bound_beta = bounded_offset(model.X, sep)
     message = describe(sep, model.X, model.y, model.weights, model.fam, bound_beta)
     reduced = replace(model, X=model.X @ N, offset=model.offset + shift)
     if "_Z" in model.__dict__:  # Z is shared (the system's pattern depends on X: not)
         reduced.__dict__["_Z"] = model.__dict__["_Z"]
-    opt = fit_glmm(reduced, nagq, mustart)
+    fam = model.fam
+    start = fam.initialize(model.y, model.weights).mustart if mustart is None else mustart
+    opt = fit_glmm(reduced, nagq, fam.linkinv(fam.linkfun(start) + shift))
     gamma = np.asarray(opt.state.beta)
     beta = N @ gamma + bound_beta
     nt = model.layout.ntheta

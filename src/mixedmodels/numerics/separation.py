@@ -452,10 +452,18 @@ def fit_glm_separated(
     mustart: np.ndarray | None = None,
 ) -> tuple[BoundedIrlsFit, str]:  # fmt: skip
     """IRLS of ``X N`` with the offset ``offset + X (T d)`` (the module), written back in ``X``'s
-    coefficients, and the warning."""
+    coefficients, and the warning.
+
+    IRLS starts from the usual means (R's ``mustart``) moved by the shift: the separated rows
+    start where the stated point puts them. (Started from the usual means alone, as R's
+    ``glm.fit`` with that offset is, the first working response of a separated 0/1 row is about
+    ``-shift`` and the steps run off.)
+    """
     N, shift, bound_beta = bounded_offset(X, sep)
     note = describe(sep, X, y, weights, fam, bound_beta)
-    result = irls(X @ N, y, fam, weights, offset + shift, mustart=mustart)
+    start = fam.initialize(y, weights).mustart if mustart is None else mustart
+    etastart = fam.linkfun(start) + shift
+    result = irls(X @ N, y, fam, weights, offset + shift, etastart=etastart)
     V = N @ result.vcov_unscaled @ N.T
     separated = np.array([name in sep.coefficients for name in sep.names])
     V[separated, :] = np.nan
