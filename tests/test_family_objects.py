@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import mixedmodels as mm
+from mixedmodels import datasets
 from mixedmodels.families import (
     Binomial,
     Family,
@@ -148,3 +150,23 @@ def test_response_checks_and_warnings():
     assert Binomial().glm_boundary_warning(np.array([0.5, 1e-17])) is not None
     assert QuasiBinomial().glm_boundary_warning(np.array([0.5, 1e-17])) is None
     assert Poisson().glmm_boundary_note(np.array([1e-17]), 1e-15) is None
+
+
+def test_a_link_is_canonical_only_where_the_family_says_so():
+    """A family's default link (its first) is not its canonical one unless it says so: a family of
+    one's own that lists its links ("log" for a negative binomial) keeps the general Laplace
+    gradient; taken as canonical, the fit stopped short of the optimum without a warning."""
+    assert Binomial().canonical and Poisson().canonical and Gaussian().canonical
+    assert not Binomial("probit").canonical and not Poisson("sqrt").canonical
+
+    class CloglogBinomial(Binomial):  # cloglog by default, and not canonical for the binomial
+        links = ("cloglog", "logit")
+        canonical_link = None
+
+    assert not CloglogBinomial().canonical
+    cbpp = datasets.load("cbpp")
+    formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    own = mm.glmer(formula, cbpp, family=CloglogBinomial())
+    builtin = mm.glmer(formula, cbpp, family=Binomial("cloglog"))
+    assert own.loglik == builtin.loglik
+    np.testing.assert_array_equal(own.fixef.to_numpy(), builtin.fixef.to_numpy())

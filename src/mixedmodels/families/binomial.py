@@ -73,6 +73,7 @@ class Binomial(Family):
 
     name = "binomial"
     links = ("logit", "probit", "cloglog", "cauchit", "log")
+    canonical_link = "logit"
     bounded_links = ("log",)
     takes_trials = True
     reference_mu = 0.5

@@ -65,14 +65,18 @@ class Family:
     ----------
     link : Link or str, optional
         The link (R's spelling, one of :attr:`links`, or a :class:`Link` object); the family's
-        canonical link (``links[0]``) when None.
+        default (``links[0]``) when None.
 
     Attributes
     ----------
     name : str
         R's name of the family ("binomial", "poisson", ...), for printing.
     links : tuple of str
-        The links the family takes by name, its canonical link first.
+        The links the family takes by name, its default first.
+    canonical_link : str or None
+        The name of the family's canonical link (``g' = 1 / V``: the observed information is
+        then the expected one, and the Laplace gradient takes its shorter path), or None where
+        the family has none or does not say. Only a link of this name is treated as canonical.
     dispersion_fixed : bool
         Whether the dispersion is fixed at 1 (z tests) rather than estimated (t tests).
     has_likelihood : bool
@@ -89,6 +93,7 @@ class Family:
 
     name: ClassVar[str] = "family"
     links: ClassVar[tuple[str, ...]] = ()
+    canonical_link: ClassVar[str | None] = None
     bounded_links: ClassVar[tuple[str, ...]] = ()
     dispersion_fixed: ClassVar[bool] = True
     has_likelihood: ClassVar[bool] = True
@@ -145,7 +150,7 @@ class Family:
     def canonical(self) -> bool:
         """Whether the link is the family's canonical one (then the observed information is the
         expected one: ``d''/2 = W``)."""
-        return bool(self.links) and self._link_is(self.links[:1])
+        return self.canonical_link is not None and self._link_is((self.canonical_link,))
 
     @cached_property
     def bounded_eta(self) -> bool:

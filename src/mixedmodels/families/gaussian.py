@@ -24,6 +24,7 @@ class Gaussian(Family):
 
     name = "gaussian"
     links = ("identity",)
+    canonical_link = "identity"
     dispersion_fixed = False
 
     def __init__(self, link: Link | str | None = None) -> None:

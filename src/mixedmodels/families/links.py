@@ -32,7 +32,9 @@ class Link:
     and ``mu_eta_deriv = d^2 mu / d eta^2`` (zero where ``mu_eta`` is clamped). ``mirrored``: the
     inverse is even (``mu(-eta) = mu(eta)``, the sqrt link's ``eta^2``), so that every ``eta``
     has a mirror image with the same mean and PIRLS must not cross 0 where the deviance has a
-    barrier there."""
+    barrier there. ``valid_eta`` says which linear predictors the link maps to valid means (all
+    finite ones by default); a link that covers only part of the line (a mirrored link: ``eta
+    >= 0``) must say so, or the fit may step to the mirror image, another model."""
 
     name: str
     linkfun: ArrayFn

@@ -48,6 +48,7 @@ class Poisson(Family):
 
     name = "poisson"
     links = ("log", "sqrt", "identity")
+    canonical_link = "log"
     bounded_links = ("sqrt", "identity")
     reference_mu = 1.0
     mean_name = "mean count"
