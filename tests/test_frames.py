@@ -53,6 +53,16 @@ def test_lm_on_polars_with_factor_and_weights_column():
     np.testing.assert_array_equal(got.se, want.se)
 
 
+def test_glmer_on_polars_gives_the_pandas_numbers():
+    """glmer read a polars frame as a pandas one (it failed in the check of duplicated columns)."""
+    cbpp = datasets.load("cbpp")
+    formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    want = mm.glmer(formula, cbpp, family="binomial")
+    got = mm.glmer(formula, _polars(cbpp), family="binomial")
+    np.testing.assert_array_equal(got.fixef, want.fixef)
+    assert got.loglik == want.loglik
+
+
 def test_polars_predict_update_and_type3_anova(sleepstudy):
     data = _polars(sleepstudy)
     fit = mm.lmer("Reaction ~ Days + (Days | Subject)", data)

@@ -18,7 +18,7 @@ from ..families import Family, Initialized
 from ..families import family as make_family
 from ..families.response import degenerate_response, response_design
 from ..formula.design import DataError
-from ..formula.frames import check_frame, is_dask_frame
+from ..formula.frames import as_pandas, check_frame, is_dask_frame
 from ..formula.rsyntax import r_keywords
 from ..formula.terms import FormulaError, cbind_arguments, parse_formula
 from ..lmm.engine import aliased_notes
@@ -94,6 +94,7 @@ def glmer(
     if is_dask_frame(data):
         raise TypeError("glmer does not take a Dask DataFrame yet: compute() it to pandas first")
     check_frame(data)
+    data = as_pandas(data, lambda schema: list(schema.columns))  # a polars frame, as glm reads it
     fam = make_family(family, link)
     if fam.glmm_refusal is not None:
         raise NotImplementedError(fam.glmm_refusal)
