@@ -147,6 +147,20 @@ def test_lm_resid_types_follow_r():
         fit.resid("partial")
 
 
+def test_every_fit_takes_the_four_residual_types():
+    """lme4's residuals.merMod takes working and deviance residuals too: for a linear mixed model
+    the response and the Pearson ones (R 4.2.2, lme4 1.1-31, weighted sleepstudy: working =
+    response, deviance = pearson)."""
+    sleep = load("sleepstudy")
+    w = (sleep["Days"] % 3 + 1).to_numpy(dtype=float)
+    fit = mm.lmer("Reaction ~ Days + (Days | Subject)", sleep, weights=w)
+    np.testing.assert_array_equal(fit.resid("working").to_numpy(), fit.resid("response").to_numpy())
+    np.testing.assert_array_equal(fit.resid("deviance").to_numpy(), fit.resid("pearson").to_numpy())
+    np.testing.assert_allclose(fit.resid("deviance").to_numpy(), fit.residuals.to_numpy() * np.sqrt(w))
+    with pytest.raises(ValueError, match="type must be"):
+        fit.resid("partial")
+
+
 def test_simulate_blocks_are_blocks_of_one_draw(fits):
     for fit in fits.values():
         whole = next(iter(fit.simulate_blocks(6, np.random.default_rng(4), 6)))

@@ -274,13 +274,14 @@ class LmerFit(InformationCriteria, MixedFit):
     def resid(self, type: str = "response", scaled: bool = False) -> pd.Series:
         """Residuals as lme4's ``residuals(fit, type, scaled)``.
 
-        ``"response"``: ``y - fitted``; ``"pearson"``: ``sqrt(w) (y - fitted)`` (the same without
-        prior weights). ``scaled=True`` divides by ``sigma``.
+        ``"response"`` (and ``"working"``, the same for a linear mixed model): ``y - fitted``;
+        ``"pearson"`` (and ``"deviance"``, the same here): ``sqrt(w) (y - fitted)`` (the same as
+        the response residuals without prior weights). ``scaled=True`` divides by ``sigma``.
         """
-        if type not in ("response", "pearson"):
-            raise ValueError(f"type must be 'response' or 'pearson', not {type!r}")
+        if type not in ("response", "working", "pearson", "deviance"):
+            raise ValueError(f"type must be 'response', 'working', 'pearson' or 'deviance', not {type!r}")
         r = self.residuals.to_numpy()
-        if type == "pearson" and self.design.weights is not None:
+        if type in ("pearson", "deviance") and self.design.weights is not None:
             r = r * np.sqrt(self.design.weights)
         if scaled:
             r = r / self.sigma
