@@ -161,6 +161,17 @@ def test_every_fit_takes_the_four_residual_types():
         fit.resid("partial")
 
 
+@pytest.mark.parametrize("nsim", [0, -1, 1.5, "10", True, float("nan")])
+def test_simulate_and_bootstrap_refuse_a_count_that_is_not_one(fits, nsim):
+    """A number of replicates is a whole number of at least 1: said so, not numpy's "negative
+    dimensions" nor a silent int(1.5) (trial)."""
+    for fit in fits.values():
+        with pytest.raises(ValueError, match="nsim must be"):
+            fit.simulate(nsim)
+        with pytest.raises(ValueError, match="nsim must be"):
+            mm.bootstrap(fit, nsim=nsim, progress=False)
+
+
 def test_simulate_blocks_are_blocks_of_one_draw(fits):
     for fit in fits.values():
         whole = next(iter(fit.simulate_blocks(6, np.random.default_rng(4), 6)))

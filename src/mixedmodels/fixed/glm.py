@@ -40,7 +40,7 @@ from scipy import stats
 
 from ..base.messages import warn
 from ..base.protocols import Fit
-from ..base.seeds import as_generator
+from ..base.seeds import as_generator, replicate_count
 from ..families import Family, Initialized, glm_family, has_dispersion
 from ..families.response import degenerate_response, response_design
 from ..formula.design import Design, drop_aliased
@@ -417,7 +417,7 @@ class GlmFit(Fit):
 
     def simulate(self, nsim: int = 1, seed=None) -> pd.DataFrame:
         """New responses from the fitted means (as the family reads them), one column each."""
-        Y = simulate_glm(self, int(nsim), as_generator(seed))
+        Y = simulate_glm(self, replicate_count(nsim), as_generator(seed))
         return pd.DataFrame(
             Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
         )

@@ -25,7 +25,7 @@ from scipy import stats
 
 from ..base.information import InformationCriteria
 from ..base.protocols import Fit
-from ..base.seeds import as_generator
+from ..base.seeds import as_generator, replicate_count
 from ..formula.design import Design, build_design, drop_aliased
 from ..formula.frames import check_frame
 from ..formula.rsyntax import r_keywords
@@ -298,7 +298,7 @@ class LmFit(InformationCriteria, Fit):
 
     def simulate(self, nsim: int = 1, seed=None) -> pd.DataFrame:
         """New responses from the fitted model (fitted values plus normal noise), one column each."""
-        Y = simulate_lm(self, int(nsim), as_generator(seed))
+        Y = simulate_lm(self, replicate_count(nsim), as_generator(seed))
         return pd.DataFrame(
             Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
         )

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from ..base.protocols import MixedFit
+from ..base.seeds import replicate_count
 from ..families import Family
 from ..formula.design import Design
 from ..lmm.ranef import (
@@ -417,4 +418,4 @@ class GlmerFit(MixedFit):
         """Responses simulated from the fitted model (see :func:`mixedmodels.glmm.predict.simulate_glmer`)."""
         from .predict import simulate_glmer
 
-        return simulate_glmer(self, nsim, use_u, seed)
+        return simulate_glmer(self, replicate_count(nsim), use_u, seed)

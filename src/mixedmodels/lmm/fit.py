@@ -22,7 +22,7 @@ from scipy.linalg import solve_triangular
 
 from ..base.information import InformationCriteria
 from ..base.protocols import MixedFit
-from ..base.seeds import as_generator
+from ..base.seeds import as_generator, replicate_count
 from ..formula.design import Design
 from ..formula.terms import ParsedFormula, parse_formula
 from ..numerics.convergence import ConvergenceCheck
@@ -495,7 +495,7 @@ class LmerFit(InformationCriteria, MixedFit):
         conditional modes. ``seed`` is an int, a SeedSequence or a ``numpy.random.Generator``.
         """
         self.require_rows("simulate")
-        Y = simulate_lmer(self, int(nsim), use_u, as_generator(seed))
+        Y = simulate_lmer(self, replicate_count(nsim), use_u, as_generator(seed))
         return pd.DataFrame(
             Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
         )

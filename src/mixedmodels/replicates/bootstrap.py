@@ -38,6 +38,7 @@ from scipy import stats
 
 from ..base.messages import warn
 from ..base.protocols import fit_of
+from ..base.seeds import replicate_count
 from ..covariance.layout import sdcor_from_theta
 from ..fixed.glm import GlmFit, bootstrap_statistic
 from ..fixed.lm import LmFit
@@ -582,9 +583,7 @@ def bootstrap(
             f"bootstrap needs a fit from mm.lmer, mm.glmer, mm.lm or mm.glm, not {type(fit).__name__}"
         )
     fit.require_rows("bootstrap")
-    nsim = int(nsim)
-    if nsim < 1:
-        raise ValueError(f"nsim must be at least 1, not {nsim}")
+    nsim = replicate_count(nsim)
     kind = _KINDS[fit.kind]
     engine = kind.engine(fit, statistic)
 
