@@ -2,6 +2,8 @@
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -183,3 +185,15 @@ def test_power_of_a_factor_as_a_whole(capsys):
     argv = ["power", "cake", "angle ~ recipe + temp + (1 | replicate)", "--term", "recipe"]
     assert main([*argv, "--effect", "0,2", "--nsim", "20", "--seed", "3"]) == 0
     assert "Power for 'recipe' = (0, 2) (likelihood-ratio test" in capsys.readouterr().out
+
+
+def test_a_reader_that_stops_reading_gets_no_traceback():
+    """`mixedmodels fit ... | head`: the output's reader closes the pipe; no BrokenPipeError
+    traceback on stderr (trial)."""
+    path = Path(datasets.__file__).parent / "sleepstudy.csv"
+    argv = [sys.executable, "-m", "mixedmodels", "fit", str(path), "Reaction ~ Days + (Days | Subject)"]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    process.wait()
+    assert "Traceback" not in err and process.returncode == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -609,5 +610,8 @@ def main(argv: list[str] | None = None) -> int:
     for w in caught:
         if issubclass(w.category, MixedModelsWarning):
             print(f"mixedmodels: note: {w.message}", file=sys.stderr)
-    print(out)
+    try:
+        print(out, flush=True)
+    except BrokenPipeError:  # the reader (`| head`) stopped reading: no traceback, as Unix tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
