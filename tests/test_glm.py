@@ -213,6 +213,11 @@ def test_missing_response_rows_are_dropped_and_counted():
     assert list(fit.fitted.index[:5]) == [1, 2, 3, 4, 6]
     with pytest.raises(DataError, match="missing"):
         mm.glm("cbind(incidence, size - incidence) ~ period", data, na_action="raise")
+    # R 4.2's naprint: "(1 observation deleted due to missingness)" for one row
+    data.loc[5, "incidence"] = 2.0
+    one = mm.glm("cbind(incidence, size - incidence) ~ period", data, family="binomial", link="probit")
+    assert "(1 observation deleted due to missingness)" in one.summary()
+    assert "(1 observation deleted due to missingness)" in mm.lm("size ~ incidence", data).summary()
 
 
 def test_predict_without_newdata_is_the_fit():

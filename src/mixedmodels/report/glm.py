@@ -21,6 +21,7 @@ from .rformat import (
     html_lines,
     html_table,
     legend_html,
+    missingness_note,
     named_vector_lines,
     r_format,
     stars_column,
@@ -84,7 +85,7 @@ def _fit_lines(fit: GlmFit) -> list[str]:
         f"Residual deviance: {devs[1]}  on {dfs[1]}  degrees of freedom",
     ]
     if fit.design.dropped_rows:
-        lines.append(f"  ({fit.design.dropped_rows} observations deleted due to missingness)")
+        lines.append(missingness_note(fit.design.dropped_rows))
     lines += [
         f"AIC: {r_format([fit.aic], 5)[0].strip()}",
         "",

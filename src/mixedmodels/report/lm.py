@@ -19,6 +19,7 @@ from .rformat import (
     html_lines,
     html_table,
     legend_html,
+    missingness_note,
     named_vector,
     r_format,
     signif,
@@ -77,7 +78,7 @@ def _lm_fit_lines(fit: LmFit) -> list[str]:
     sigma = r_format([signif(fit.sigma, 4)], 4)[0] if math.isfinite(fit.sigma) else "NaN"
     lines = [f"Residual standard error: {sigma} on {fit.df_residual} degrees of freedom"]
     if fit.design.dropped_rows:
-        lines.append(f"  ({fit.design.dropped_rows} observations deleted due to missingness)")
+        lines.append(missingness_note(fit.design.dropped_rows))
     value, numdf, dendf = fit.fstatistic
     if numdf > 0:
         lines.append(

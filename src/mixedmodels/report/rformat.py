@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 __all__ = [
+    "missingness_note",
     "SIGNIF_LEGEND",
     "WIDTH",
     "cat_fill",
@@ -421,3 +422,10 @@ def vector_html(cells: dict[str, str]) -> str:
 
 def legend_html() -> str:
     return html_lines([SIGNIF_LEGEND], note=True)
+
+
+def missingness_note(dropped: int) -> str:
+    """R's ``naprint`` of the rows ``na.omit`` dropped: "(1 observation deleted due to
+    missingness)", "(2 observations ...)"."""
+    noun = "observation" if dropped == 1 else "observations"
+    return f"  ({dropped} {noun} deleted due to missingness)"
