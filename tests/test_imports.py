@@ -3,7 +3,7 @@ imports another's private (underscore) names.
 
 ``src/mixedmodels`` is a stack of subpackages (:data:`LAYERS`, lowest first). A module imports
 modules of its own layer or of layers below it. The one exception is a fitted model's
-convenience method that hands over to a later stage (``fit.profile()``, ``fit.bootstrap()``,
+convenience method that hands over to a later stage (``fit.profile()``, ``fit.confint(method="boot")``,
 ``fit.update()``): the fit classes' modules (:data:`DELEGATING`) may import upwards inside a
 function, and so may the command line, whose imports are made late so that it starts quickly.
 Any result's ``plot()`` may hand over to :mod:`mixedmodels.plotting` inside the method.
