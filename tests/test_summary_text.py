@@ -202,3 +202,26 @@ def test_an_array_of_weights_is_named_by_its_argument():
         "glm(formula = y ~ x, family = poisson, data = data, weights = weights, ",
         "    offset = offset)",
     ]
+
+
+def test_model_lines_of_anova_tables_are_deparsed_as_r():
+    """The formulas of anova's and ranova's model lines as R deparses them, whatever spacing the
+    user typed. R 4.2.2, lme4 1.1-31, lmerTest 3.1-3:
+    ``anova(m0, m1)`` of ``lmer(Reaction~1+(Days|Subject), sleepstudy, REML=FALSE)`` and
+    ``Reaction~Days+(Days|Subject)`` prints ``m0: Reaction ~ 1 + (Days | Subject)``;
+    ``ranova(lmer(Reaction~Days+(Days|Subject), sleepstudy))`` prints ``Reaction ~ Days +
+    (Days | Subject)`` under "Model:"; ``anova(lm(Reaction~1, d), lm(Reaction~Days, d))`` prints
+    ``Model 2: Reaction ~ Days``."""
+    sleep = datasets.load("sleepstudy")
+    m0 = mm.lmer("Reaction~1+(Days|Subject)", sleep, reml=False)
+    m1 = mm.lmer("Reaction~Days+(Days|Subject)", sleep, reml=False)
+    lines = str(mm.anova(m0, m1, names=["m0", "m1"])).splitlines()
+    assert lines[1:4] == [
+        "Models:",
+        "m0: Reaction ~ 1 + (Days | Subject)",
+        "m1: Reaction ~ Days + (Days | Subject)",
+    ]
+    ranova = str(mm.ranova(mm.lmer("Reaction~Days+(Days|Subject)", sleep))).splitlines()
+    assert ranova[2:4] == ["Model:", "Reaction ~ Days + (Days | Subject)"]
+    table = str(mm.anova(mm.lm("Reaction~1", sleep), mm.lm("Reaction~Days", sleep))).splitlines()
+    assert table[2:4] == ["Model 1: Reaction ~ 1", "Model 2: Reaction ~ Days"]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .deparse import formula_text
 from .rformat import (
     SIGNIF_LEGEND,
     format_pvalues,
@@ -83,7 +84,7 @@ def _anova_heading(refitted: bool, models: Sequence[tuple[str, str]]) -> list[st
     lines = [REFIT_NOTE] if refitted else []
     lines.append("Data: data")
     if models:
-        lines += ["Models:"] + [f"{label}: {formula}" for label, formula in models]
+        lines += ["Models:"] + [f"{label}: {formula_text(formula)}" for label, formula in models]
     return lines
 
 
@@ -133,7 +134,8 @@ def ranova_cells(table: pd.DataFrame, digits: int = 5) -> tuple[list[str], list[
 def ranova_text(table: pd.DataFrame, formula: str) -> str:
     """lmerTest's ``ranova`` table as it prints."""
     header, cells, stars = ranova_cells(table)
-    lines = [RANOVA_TITLE, "", "Model:", formula, format_table(cells, header, [str(i) for i in table.index])]
+    lines = [RANOVA_TITLE, "", "Model:", formula_text(formula)]
+    lines.append(format_table(cells, header, [str(i) for i in table.index]))
     if stars:
         lines += ["---", SIGNIF_LEGEND]
     return "\n".join(lines)
@@ -142,7 +144,7 @@ def ranova_text(table: pd.DataFrame, formula: str) -> str:
 def ranova_html(table: pd.DataFrame, formula: str) -> str:
     """The ``ranova`` table as HTML, with the cells of :func:`ranova_text`."""
     header, cells, stars = ranova_cells(table)
-    parts = [html_heading(RANOVA_TITLE), html_lines(["Model:", formula])]
+    parts = [html_heading(RANOVA_TITLE), html_lines(["Model:", formula_text(formula)])]
     parts.append(html_table(cells, header, [str(i) for i in table.index]))
     if stars:
         parts.append(legend_html())

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from .rformat import r_format
 
-__all__ = ["CUTOFF", "Node", "call_node", "deparse", "model_call", "parse_r"]
+__all__ = ["CUTOFF", "Node", "call_node", "deparse", "formula_text", "model_call", "parse_r"]
 
 CUTOFF = 60  # deparse's width.cutoff
 
@@ -305,6 +305,12 @@ def deparse(node: Node, cutoff: int = CUTOFF) -> list[str]:
     out = _Writer(cutoff)
     _write(node, out)
     return [*out.lines, out.line]
+
+
+def formula_text(formula: str) -> str:
+    """A formula as R prints it in the model lines of ``anova`` and ``ranova`` tables:
+    ``deparse(formula)``, its lines joined (``y~x+(1|g)`` -> ``y ~ x + (1 | g)``)."""
+    return "\n".join(deparse(parse_r(formula)))
 
 
 # the formal arguments of R's lm and glm, in order: match.call() puts the given ones in this order

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .deparse import model_call
+from .deparse import formula_text, model_call
 from .rformat import (
     SIGNIF_LEGEND,
     coefficient_cells,
@@ -160,7 +160,7 @@ def deviance_table_text(table: pd.DataFrame, formulas: Sequence[str], title: str
     """The table as R prints ``anova(glm0, glm1, test = "Chisq")`` or ``anova(lm0, lm1)``."""
     header, cells, stars = deviance_table_cells(table)
     lines = [title, ""]
-    lines += [f"Model {i + 1}: {f}" for i, f in enumerate(formulas)]
+    lines += [f"Model {i + 1}: {formula_text(f)}" for i, f in enumerate(formulas)]
     lines.append(format_table(cells, header, [str(i + 1) for i in range(len(table))]))
     if stars:
         lines += ["---", SIGNIF_LEGEND]
