@@ -1,11 +1,12 @@
 """The convergence check of a glmer optimum and, where it fails, the restarts.
 
-:func:`checked_glmm` checks the optimum (:mod:`mixedmodels.numerics.convergence`) and, only where the
-verdict is not ``"optimum"``, minimizes again from the identity templates, the nAGQ = 0 fit
-(stage 1), and the optimum with every variance halved and doubled, each with the optimum's
-fixed effects, on the parameters scaled by their covariates' scales
-(:func:`~mixedmodels.numerics.convergence.column_scales`). A GLMM criterion costs a PIRLS per evaluation,
-so the restarts stop at the first that lowers the criterion to a point that passes the check.
+:func:`checked_glmm` checks the optimum (:mod:`mixedmodels.numerics.convergence`) and, only
+where the verdict is not ``"optimum"``, minimizes again from the identity templates, the
+nAGQ = 0 fit (stage 1), and the optimum with every variance halved and doubled, each with the
+optimum's fixed effects, on the parameters scaled by their covariates' scales
+(:func:`~mixedmodels.numerics.convergence.column_scales`). A GLMM criterion costs a PIRLS per
+evaluation, so the restarts stop at the first that lowers the criterion to a point that passes
+the check.
 lmer's check and restarts, and the rule shared by both, are :mod:`mixedmodels.numerics.restarts`.
 """
 

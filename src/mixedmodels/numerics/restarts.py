@@ -1,18 +1,14 @@
-"""The convergence check of an lmer or glmer optimum and, where it fails, the restarts.
+"""The convergence check of an lmer optimum and, where it fails, the restarts; the rule both
+model kinds share for recording them (:func:`with_restarts`).
 
-:func:`checked_lmer` and :func:`mixedmodels.glmm.restarts.checked_glmm` take the optimizer's optimum, check it
-(:mod:`mixedmodels.numerics.convergence`) and, only where the verdict is not ``"optimum"``, minimize
-again from a few starts and keep the lowest point:
-
-- lmer: the model whose random-effects covariates are centred and scaled, from its identity
-  templates (:class:`~mixedmodels.numerics.convergence.StandardMap` maps its optimum back exactly); the
-  original model's identity templates, its optimum with every variance halved and doubled; all
-  minimized on the standardized ``theta``, then Newton steps on the original one.
-- glmer: the identity templates, the nAGQ = 0 fit (stage 1), and the optimum with every
-  variance halved and doubled, each with the optimum's fixed effects; minimized on the
-  parameters scaled by their covariates' scales (:func:`~mixedmodels.numerics.convergence.column_scales`).
-  A GLMM criterion costs a PIRLS per evaluation, so the restarts stop at the first that lowers
-  the criterion to a point that passes the check.
+:func:`checked_lmer` takes the optimizer's optimum, checks it
+(:mod:`mixedmodels.numerics.convergence`) and, only where the verdict is not ``"optimum"``,
+minimizes again from a few starts and keeps the lowest point: the model whose random-effects
+covariates are centred and scaled, from its identity templates
+(:class:`~mixedmodels.numerics.convergence.StandardMap` maps its optimum back exactly); the
+original model's identity templates, its optimum with every variance halved and doubled; all
+minimized on the standardized ``theta``, then Newton steps on the original one. glmer's check
+and restarts are :mod:`mixedmodels.glmm.restarts`.
 
 Each restart is BOBYQA followed by Newton steps on finite differences (the derivative-free
 path lme4 takes), the optimizer least fooled by the curvature estimates that misled the first.
