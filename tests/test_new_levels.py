@@ -81,3 +81,15 @@ def test_glmer_refuses_an_unknown_level(cbpp):
     with pytest.raises(DataError, match=r"level '5' of factor 'period'"):
         fit.predict(new, type="response")
     assert np.isfinite(fit.predict(new.assign(period="4"))).all()
+
+
+def test_text_in_a_numeric_column_of_new_data_is_named(orthodont):
+    """A value that is not a number where the model was fitted with numbers: the column is
+    named (pandas' "could not convert string to float" before; trial)."""
+    fit = mm.lmer("distance ~ age + (1 | Subject)", orthodont)
+    new = pd.DataFrame({"age": ["eight"], "Subject": [orthodont["Subject"].iloc[0]]})
+    with pytest.raises(DataError, match=r"column 'age' of the new data .* \('eight'\)"):
+        fit.predict(new)
+    lm = mm.lm("distance ~ age", orthodont)
+    with pytest.raises(DataError, match="column 'age'"):
+        lm.predict(new)

@@ -398,13 +398,25 @@ class MatrixSpec:
         frame = add_derived(frame, self.derived)  # factor(x) and renamed columns, as in training
         if self.model_spec is None:
             parts = [np.ones(len(frame))] if self.intercept else []
-            parts += [frame[c].to_numpy(dtype=float) for c in self.columns]
+            parts += [_new_numbers(frame, c) for c in self.columns]
             return np.column_stack(parts) if parts else np.zeros((len(frame), 0))
         try:
             values = self.model_spec.get_model_matrix(frame, context=self.context, na_action="ignore")
             return np.asarray(values, dtype=float)
         except Exception as exc:
             raise DataError(f"cannot build the model matrix for the new data: {failure(exc)}") from None
+
+
+def _new_numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A numeric column of new data as floats; a column that is not numbers is named."""
+    try:
+        return frame[column].to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        example = next((v for v in frame[column] if not isinstance(v, (int, float, np.number))), None)
+        raise DataError(
+            f"the column {column!r} of the new data has a value that is not a number ({example!r}); "
+            "the model was fitted with numbers there"
+        ) from None
 
 
 def _numeric_columns(rhs: str, frame: pd.DataFrame):
