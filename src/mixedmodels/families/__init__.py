@@ -12,6 +12,7 @@ from .family import Family, Initialized
 from .gaussian import Gaussian
 from .links import Link, make_link
 from .lookup import family, glm_family, has_dispersion
+from .negative_binomial import NegativeBinomial
 from .poisson import Poisson
 from .quasi import QuasiBinomial, QuasiPoisson
 
@@ -21,6 +22,7 @@ __all__ = [
     "Gaussian",
     "Initialized",
     "Link",
+    "NegativeBinomial",
     "Poisson",
     "QuasiBinomial",
     "QuasiPoisson",

@@ -8,6 +8,8 @@ and ``phi = 1``.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from scipy import special, stats
 
@@ -73,7 +75,7 @@ class Binomial(Family):
 
     name = "binomial"
     links = ("logit", "probit", "cloglog", "cauchit", "log")
-    canonical_link = "logit"
+    canonical_link: ClassVar[str | None] = "logit"
     bounded_links = ("log",)
     takes_trials = True
     reference_mu = 0.5

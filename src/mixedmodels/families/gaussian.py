@@ -9,6 +9,7 @@ the ``+ 2`` counting the variance, as R's ``gaussian()$aic``; its dispersion is 
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 
@@ -24,7 +25,7 @@ class Gaussian(Family):
 
     name = "gaussian"
     links = ("identity",)
-    canonical_link = "identity"
+    canonical_link: ClassVar[str | None] = "identity"
     dispersion_fixed = False
 
     def __init__(self, link: Link | str | None = None) -> None:

@@ -7,6 +7,8 @@ and ``phi = 1``.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from scipy import special, stats
 
@@ -48,7 +50,7 @@ class Poisson(Family):
 
     name = "poisson"
     links = ("log", "sqrt", "identity")
-    canonical_link = "log"
+    canonical_link: ClassVar[str | None] = "log"
     bounded_links = ("sqrt", "identity")
     reference_mu = 1.0
     mean_name = "mean count"
