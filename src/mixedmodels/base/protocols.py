@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -33,7 +34,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from ..numerics.separation import Separation
 
-__all__ = ["KINDS", "Fit", "MixedFit", "fit_of"]
+__all__ = ["KINDS", "Fit", "GaussianResiduals", "MixedFit", "fit_of"]
 
 KINDS = ("lmer", "glmer", "lm", "glm")  # the R functions whose fits the package makes
 
@@ -133,6 +134,35 @@ class Fit(ABC):
     @abstractmethod
     def _repr_html_(self) -> str:
         """The summary as HTML (for notebooks)."""
+
+
+class GaussianResiduals:
+    """The residuals of a fit with a Gaussian response (``lm``, ``lmer``), as R's
+    ``residuals.lm`` and lme4's ``residuals.merMod`` give them: ``"response"`` and ``"working"``
+    are ``y - fitted``; ``"pearson"`` and ``"deviance"`` are ``sqrt(w) (y - fitted)`` (the same
+    without prior weights). The class reads ``design`` (``y``, ``weights``, ``row_index``) and
+    ``fitted``."""
+
+    RESIDUAL_TYPES: ClassVar[tuple[str, ...]] = ("response", "working", "pearson", "deviance")
+
+    @cached_property
+    def residuals(self) -> pd.Series:
+        """Response minus fitted values: ``resid("response")`` (an alias kept from before
+        :meth:`resid`, the name every fit type shares)."""
+        design = self.design  # type: ignore[attr-defined]
+        fitted = self.fitted.to_numpy()  # type: ignore[attr-defined]
+        return pd.Series(design.y - fitted, index=design.row_index, name="residuals")
+
+    def _residual_values(self, type: str) -> np.ndarray:
+        """The residuals of ``type`` (one of :attr:`RESIDUAL_TYPES`) as an array."""
+        if type not in self.RESIDUAL_TYPES:
+            allowed = ", ".join(repr(t) for t in self.RESIDUAL_TYPES)
+            raise ValueError(f"type must be one of {allowed}, not {type!r}")
+        r = self.residuals.to_numpy()
+        weights = self.design.weights  # type: ignore[attr-defined]
+        if type in ("pearson", "deviance") and weights is not None:
+            r = r * np.sqrt(weights)
+        return r
 
 
 class MixedFit(Fit):

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from ..base.information import InformationCriteria
-from ..base.protocols import Fit
+from ..base.protocols import Fit, GaussianResiduals
 from ..base.seeds import as_generator, replicate_count
 from ..formula.design import Design, build_design, drop_aliased
 from ..formula.frames import check_frame
@@ -82,7 +82,7 @@ def lm(
 
 
 @dataclass(frozen=True, eq=False)
-class LmFit(InformationCriteria, Fit):
+class LmFit(InformationCriteria, GaussianResiduals, Fit):
     """A linear model fitted by :func:`mixedmodels.lm`.
 
     The names shared by every fit type are those of :class:`mixedmodels.base.protocols.Fit`
@@ -172,26 +172,10 @@ class LmFit(InformationCriteria, Fit):
             values = values + self.design.offset
         return pd.Series(values, index=self.design.row_index, name="fitted")
 
-    @cached_property
-    def residuals(self) -> pd.Series:
-        """Response minus fitted values: ``resid("response")`` (an alias kept from before
-        :meth:`resid`, the name every fit type shares)."""
-        return pd.Series(
-            self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
-        )
-
     def resid(self, type: str = "response") -> pd.Series:
-        """Residuals as R's ``residuals.lm(fit, type)``.
-
-        ``"response"`` and ``"working"``: ``y - fitted``; ``"deviance"`` and ``"pearson"``:
-        ``sqrt(w) (y - fitted)`` (the same without weights).
-        """
-        if type not in ("response", "working", "deviance", "pearson"):
-            raise ValueError(f"type must be 'response', 'working', 'deviance' or 'pearson', not {type!r}")
-        r = self.residuals.to_numpy()
-        if type in ("deviance", "pearson") and self.design.weights is not None:
-            r = r * np.sqrt(self.weights)
-        return pd.Series(r, index=self.residuals.index, name="residuals")
+        """Residuals as R's ``residuals.lm(fit, type)``
+        (:class:`~mixedmodels.base.protocols.GaussianResiduals`)."""
+        return pd.Series(self._residual_values(type), index=self.residuals.index, name="residuals")
 
     @cached_property
     def rss(self) -> float:

@@ -21,7 +21,7 @@ from scipy import stats
 from scipy.linalg import solve_triangular
 
 from ..base.information import InformationCriteria
-from ..base.protocols import MixedFit
+from ..base.protocols import GaussianResiduals, MixedFit
 from ..base.seeds import as_generator, replicate_count
 from ..formula.design import Design
 from ..formula.terms import ParsedFormula, parse_formula
@@ -45,7 +45,7 @@ __all__ = ["LmerFit"]
 
 
 @dataclass(frozen=True, eq=False)
-class LmerFit(InformationCriteria, MixedFit):
+class LmerFit(InformationCriteria, GaussianResiduals, MixedFit):
     """A linear mixed model fitted by :func:`mixedmodels.lmer`.
 
     Estimates are properties computed once, when first asked for. The names shared by every
@@ -263,26 +263,11 @@ class LmerFit(InformationCriteria, MixedFit):
             values = values + np.einsum("nk,nk->n", term.z, b[term.refs])
         return pd.Series(values, index=self.design.row_index, name="fitted")
 
-    @cached_property
-    def residuals(self) -> pd.Series:
-        """Response minus fitted values: ``resid("response")`` (an alias kept from before
-        :meth:`resid`, the name every fit type shares)."""
-        return pd.Series(
-            self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
-        )
-
     def resid(self, type: str = "response", scaled: bool = False) -> pd.Series:
-        """Residuals as lme4's ``residuals(fit, type, scaled)``.
-
-        ``"response"`` (and ``"working"``, the same for a linear mixed model): ``y - fitted``;
-        ``"pearson"`` (and ``"deviance"``, the same here): ``sqrt(w) (y - fitted)`` (the same as
-        the response residuals without prior weights). ``scaled=True`` divides by ``sigma``.
-        """
-        if type not in ("response", "working", "pearson", "deviance"):
-            raise ValueError(f"type must be 'response', 'working', 'pearson' or 'deviance', not {type!r}")
-        r = self.residuals.to_numpy()
-        if type in ("pearson", "deviance") and self.design.weights is not None:
-            r = r * np.sqrt(self.design.weights)
+        """Residuals as lme4's ``residuals(fit, type, scaled)``
+        (:class:`~mixedmodels.base.protocols.GaussianResiduals`); ``scaled=True`` divides by
+        ``sigma``."""
+        r = self._residual_values(type)
         if scaled:
             r = r / self.sigma
         return pd.Series(r, index=self.residuals.index, name="residuals")
