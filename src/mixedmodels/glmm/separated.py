@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..numerics.separation import Separation, bounded_offset, describe, detect_separation
+from ..numerics.separation import Separation, bounded_offset, describe, detect_separation, separated_start
 from .engine import GlmmOptimum, fit_glmm
 from .pirls import GlmmModel
 from .restarts import glmm_check, named_check
@@ -32,16 +32,15 @@ def fit_separated(
 ) -> tuple[GlmmOptimum, str]:
     """The optimum with the separated directions held at the stated point, and the warning.
 
-    The fit starts from the usual means moved by the shift (the separated rows where the stated
-    point puts them), as :func:`~mixedmodels.numerics.separation.fit_glm_separated` does."""
+    The fit starts from the means of
+    :func:`~mixedmodels.numerics.separation.separated_start`, as the GLM's does."""
     N, shift, bound_beta = bounded_offset(model.X, sep)
     message = describe(sep, model.X, model.y, model.weights, model.fam, bound_beta)
     reduced = replace(model, X=model.X @ N, offset=model.offset + shift)
     if "_Z" in model.__dict__:  # Z is shared (the system's pattern depends on X: not)
         reduced.__dict__["_Z"] = model.__dict__["_Z"]
-    fam = model.fam
-    start = fam.initialize(model.y, model.weights).mustart if mustart is None else mustart
-    opt = fit_glmm(reduced, nagq, fam.linkinv(fam.linkfun(start) + shift))
+    eta0 = separated_start(model.fam, model.y, model.weights, mustart, shift)
+    opt = fit_glmm(reduced, nagq, model.fam.linkinv(eta0))
     gamma = np.asarray(opt.state.beta)
     beta = N @ gamma + bound_beta
     nt = model.layout.ntheta

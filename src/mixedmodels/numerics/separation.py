@@ -57,6 +57,7 @@ __all__ = [
     "detect_separation",
     "fit_glm_separated",
     "separated_mask",
+    "separated_start",
 ]
 
 SEPARATION_BOUND = 10.0  # the separated rows' linear predictor moved this far (link scale)
@@ -447,22 +448,25 @@ class BoundedIrlsFit(IrlsFit):
         return self.vcov_bounded
 
 
+def separated_start(fam, y: np.ndarray, weights: np.ndarray, mustart: np.ndarray | None, shift: np.ndarray):
+    """The starting linear predictor of a fit with separated directions held at the stated point:
+    the usual means' (R's ``mustart``) moved by ``shift``, so that the separated rows start where
+    the stated point puts them. (Started from the usual means alone, as R's ``glm.fit`` with
+    that offset is, the first working response of a separated 0/1 row is about ``-shift`` and
+    the steps run off.)"""
+    start = fam.initialize(y, weights).mustart if mustart is None else mustart
+    return fam.linkfun(start) + shift
+
+
 def fit_glm_separated(
     X: np.ndarray, y: np.ndarray, fam, weights: np.ndarray, offset: np.ndarray, sep: Separation,
     mustart: np.ndarray | None = None,
 ) -> tuple[BoundedIrlsFit, str]:  # fmt: skip
     """IRLS of ``X N`` with the offset ``offset + X (T d)`` (the module), written back in ``X``'s
-    coefficients, and the warning.
-
-    IRLS starts from the usual means (R's ``mustart``) moved by the shift: the separated rows
-    start where the stated point puts them. (Started from the usual means alone, as R's
-    ``glm.fit`` with that offset is, the first working response of a separated 0/1 row is about
-    ``-shift`` and the steps run off.)
-    """
+    coefficients, and the warning. IRLS starts from :func:`separated_start`."""
     N, shift, bound_beta = bounded_offset(X, sep)
     note = describe(sep, X, y, weights, fam, bound_beta)
-    start = fam.initialize(y, weights).mustart if mustart is None else mustart
-    etastart = fam.linkfun(start) + shift
+    etastart = separated_start(fam, y, weights, mustart, shift)
     result = irls(X @ N, y, fam, weights, offset + shift, etastart=etastart)
     V = N @ result.vcov_unscaled @ N.T
     separated = np.array([name in sep.coefficients for name in sep.names])
