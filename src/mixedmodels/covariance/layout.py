@@ -138,8 +138,7 @@ class ThetaLayout:
 
     def singular(self, theta: np.ndarray) -> bool:
         """lme4's ``isSingular`` of one ``theta``: some term's structure says it is singular."""
-        theta = np.asarray(theta)[None, : self.ntheta]
-        return any(bool(s.singular(t)[0]) for s, t in self.slices(theta))
+        return bool(self.singular_rows(np.asarray(theta)[None, : self.ntheta])[0])
 
     def singular_rows(self, theta: np.ndarray) -> np.ndarray:
         """:meth:`singular` for each row of ``theta`` (R, ntheta)."""
