@@ -95,8 +95,9 @@ def test_constructor_spellings_and_refusals():
     assert family(fam) is fam and family(fam, "logit").link.name == "logit"
     with pytest.raises(ValueError, match="not supported yet"):
         family("Gamma")
-    with pytest.raises(ValueError, match="not supported yet"):
-        family("negative.binomial")
+    nb = family("negative.binomial")
+    assert nb.estimates_parameter and nb.parameter is None and nb.name == "nbinom2"
+    assert family("nbinom2", "sqrt").link.name == "sqrt"
     with pytest.raises(ValueError, match="unknown family"):
         family("weibull")
     with pytest.raises(ValueError, match="not available for the poisson"):

@@ -95,6 +95,17 @@ class Binomial(Family):
     def aic(self, y, n, mu, wt, dev) -> float:
         return _binomial_aic(y, n, mu, wt, dev)
 
+    def deviance_mu_derivatives(self, y, mu, wt) -> tuple[Array, Array, Array]:
+        """``-2 w [y/mu - (1-y)/(1-mu)]`` and its next two derivatives (``y`` a proportion, ``w``
+        the trials times the prior weights)."""
+        y, mu, wt = as_array(y), as_array(mu), as_array(wt)
+        a, b = y / mu, (1.0 - y) / (1.0 - mu)
+        return (
+            -2.0 * wt * (a - b),
+            2.0 * wt * (a / mu + b / (1.0 - mu)),
+            -4.0 * wt * (a / mu**2 - b / (1.0 - mu) ** 2),
+        )
+
     def initialize(self, y, weights) -> Initialized:
         return _binomial_initialize(y, weights)
 

@@ -14,6 +14,7 @@ class (``tests/test_toy_family.py`` writes one).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -122,8 +123,12 @@ class Family:
         return self._link
 
     def with_link(self, link: Link | str) -> Family:
-        """The same family with another link."""
-        return type(self)(link)
+        """The same family with another link (and the same information, :meth:`with_information`)."""
+        return self._same_information(type(self)(link))
+
+    def _same_information(self, other: Family) -> Family:
+        """``other`` with this family's kind of information."""
+        return other.with_information("observed") if self.observed_information else other
 
     @property
     def valid_eta(self) -> Callable[[Array], bool]:
@@ -201,11 +206,55 @@ class Family:
         return np.asarray(draws, dtype=float)
 
     # ------------------------------------------------------------------ working weights
+    observed_information: bool = False
+    default_information: ClassVar[str] = "expected"  # lme4's, for the families glmer has
+
+    def with_information(self, information: str) -> Family:
+        """The family whose fits take the ``"expected"`` (Fisher; lme4's) or the ``"observed"``
+        information (glmmTMB's) as the working weights of PIRLS and in the Laplace approximation."""
+        if information not in ("expected", "observed"):
+            raise ValueError(f"laplace must be 'expected' or 'observed', not {information!r}")
+        other = copy.copy(self)
+        other.__dict__.pop("newton", None)
+        other.observed_information = information == "observed"
+        return other
+
+    @cached_property
+    def newton(self) -> bool:
+        """Whether the working weights at the mode are the Hessian of the deviance in ``eta`` (the
+        observed information, or a canonical link's expected one): PIRLS is then Newton's method
+        and the Laplace gradient takes its shorter path."""
+        return self.canonical or self.observed_information
+
     def working(self, y, eta, mu) -> tuple[Array, Array]:
-        """The working residual ``(y - mu) / mu_eta`` and the working weight per prior weight
-        ``mu_eta^2 / V(mu)`` (the expected information of ``eta``) at ``eta``, ``mu``."""
+        """The working residual and the working weight per prior weight at ``eta``, ``mu``: by
+        default ``(y - mu) / mu_eta`` and ``mu_eta^2 / V(mu)`` (the expected information of
+        ``eta``); with the observed information ``-d'/(2 D)`` and ``D = d''/2`` (a Newton step,
+        :meth:`observed_derivatives`), ``|D|`` where ``D <= 0`` (a descent step still)."""
         d = self.mu_eta(eta)
-        return (y - mu) / d, d * d / self.variance(mu)
+        if not self.observed_information:
+            return (y - mu) / d, d * d / self.variance(mu)
+        d1, D, _ = self.observed_derivatives(y, 1.0, eta, mu)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            floor = 1e-8 * d * d / self.variance(mu)
+        W = np.where(D > 0, D, np.maximum(-D, floor))
+        return -d1 / (2.0 * W), W
+
+    def observed_derivatives(self, y, w, eta, mu) -> tuple[Array, Array, Array]:
+        """``d'``, ``D = d''/2`` and ``D'`` of the unit deviances in ``eta`` (prior weights ``w``):
+        with ``m_k`` the link's ``k``-th derivative of ``mu`` and ``d_mu`` those in ``mu``
+        (:meth:`deviance_mu_derivatives`),
+
+            d'  = d_mu m_1,
+            D   = (d_mumu m_1^2 + d_mu m_2) / 2,
+            D'  = (d_mumumu m_1^3 + 3 d_mumu m_1 m_2 + d_mu m_3) / 2.
+        """
+        link = self.link
+        if link.mu_eta_deriv is None or link.mu_eta_deriv2 is None:
+            raise NotImplementedError(f"the link {link.name!r} has no second and third derivatives")
+        m1, m2, m3 = self.mu_eta(eta), link.mu_eta_deriv(eta), link.mu_eta_deriv2(eta)
+        n1, n2, n3 = self.deviance_mu_derivatives(y, mu, w)
+        return n1 * m1, (n2 * m1 * m1 + n1 * m2) / 2.0, (n3 * m1**3 + 3.0 * n2 * m1 * m2 + n1 * m3) / 2.0
 
     def unit_derivatives(self, y, w, eta, mu) -> tuple[Array, Array, Array, Array]:
         """``W``, ``W'``, ``d'`` and ``d''/2`` per observation (derivatives in ``eta``; any shapes
@@ -217,6 +266,9 @@ class Family:
             W'     = w (2 mu' mu'' / V - mu'^3 V' / V^2)
 
         (:mod:`mixedmodels.glmm.laplace_gradient`)."""
+        if self.observed_information:
+            d1, D, dD = self.observed_derivatives(y, w, eta, mu)
+            return D, dD, d1, D
         m1 = self.mu_eta(eta)
         deriv = self.link.mu_eta_deriv
         if deriv is None:
@@ -230,6 +282,58 @@ class Family:
         d1 = -2.0 * w * resid * m1 / V
         half_d2 = W - w * resid * (m2 * V - m1 * m1 * dV) / V**2
         return W, dW, d1, half_d2
+
+    # ------------------------------------------------------------------ the observed information
+    def deviance_mu_derivatives(self, y, mu, wt) -> tuple[Array, Array, Array]:
+        """The first three derivatives in ``mu`` of the unit deviances ``d_i`` (``-2 w_i log p(y_i |
+        mu_i)`` up to terms free of ``mu``): what the observed information in ``eta`` and its
+        derivative are made of (:mod:`mixedmodels.families.observed`)."""
+        raise NotImplementedError(f"the {self.name} family has no observed information")
+
+    def laplace_weights(self, y, eta, mu) -> Array:
+        """The weights per prior weight whose penalized system's log determinant enters the
+        Laplace approximation: the working weights (the expected information, lme4's), or the
+        observed information ``D`` itself (glmmTMB's; :meth:`working` may have replaced some)."""
+        if self.observed_information:
+            return self.observed_derivatives(y, 1.0, eta, mu)[1]
+        return self.working(y, eta, mu)[1]
+
+    # ------------------------------------------------------------------ an estimated parameter
+    parameter_name: ClassVar[str | None] = None
+
+    @property
+    def parameter(self) -> float | None:
+        """The value of the family's parameter beyond the mean (glmmTMB's ``exp`` of its
+        dispersion model's intercept: a negative binomial's size, a Gamma's shape, ...), None
+        for a family without one or where it is still to be estimated."""
+        return None
+
+    @property
+    def estimates_parameter(self) -> bool:
+        """Whether a fit estimates :attr:`parameter` (jointly, by maximum likelihood)."""
+        return False
+
+    def with_parameter(self, value: float) -> Family:
+        """The same family at ``parameter = value`` (still estimated by a fit, if it was)."""
+        raise ValueError(f"the {self.name} family has no parameter beyond the mean")
+
+    def fixed_parameter(self) -> Family:
+        """The family with its parameter held at its value (a fit then does not estimate it)."""
+        return self
+
+    def parameter_start(self, y, mu, wt) -> float:
+        """A starting value of :attr:`parameter` from the response and means (moments)."""
+        raise ValueError(f"the {self.name} family has no parameter beyond the mean")
+
+    def parameter_derivatives(self, y, mu, wt) -> tuple[Array, Array, Array]:
+        """The derivatives in ``log(parameter)`` of ``-2 w_i log p(y_i | mu_i)`` and of its first
+        and second derivatives in ``mu`` (for the Laplace criterion's gradient)."""
+        raise ValueError(f"the {self.name} family has no parameter beyond the mean")
+
+    @property
+    def sigma(self) -> float:
+        """glmmTMB's ``sigma()`` for the family: 1 for a family without a dispersion parameter."""
+        return 1.0
 
     # ------------------------------------------------------------------ one response, many means
     def deviance_parts(self, y, wt) -> tuple:
@@ -314,10 +418,13 @@ class Family:
 
     # ------------------------------------------------------------------ identity
     def __eq__(self, other) -> bool:
-        return type(self) is type(other) and self.link == other.link
+        return type(self) is type(other) and (self.link, self.observed_information) == (
+            other.link,
+            other.observed_information,
+        )
 
     def __hash__(self) -> int:
-        return hash((type(self), self.link))
+        return hash((type(self), self.link, self.observed_information))
 
     def __repr__(self) -> str:
         return f"Family({self.name!r}, link={self.link.name!r})"

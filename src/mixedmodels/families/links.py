@@ -28,8 +28,9 @@ ArrayFn = Callable[[Array], Array]
 
 @dataclass(frozen=True)
 class Link:
-    """A link function ``eta = g(mu)``: ``linkfun``, its inverse ``linkinv``, ``mu_eta = d mu / d eta``
-    and ``mu_eta_deriv = d^2 mu / d eta^2`` (zero where ``mu_eta`` is clamped). ``mirrored``: the
+    """A link function ``eta = g(mu)``: ``linkfun``, its inverse ``linkinv``, ``mu_eta = d mu / d eta``,
+    ``mu_eta_deriv = d^2 mu / d eta^2`` (zero where ``mu_eta`` is clamped) and ``mu_eta_deriv2 =
+    d^3 mu / d eta^3`` (for the gradient of a Laplace criterion with the observed information). ``mirrored``: the
     inverse is even (``mu(-eta) = mu(eta)``, the sqrt link's ``eta^2``), so that every ``eta``
     has a mirror image with the same mean and PIRLS must not cross 0 where the deviance has a
     barrier there. ``valid_eta`` says which linear predictors the link maps to valid means (all
@@ -43,6 +44,7 @@ class Link:
     valid_eta: Callable[[Array], bool] = lambda eta: bool(np.all(np.isfinite(eta)))
     mu_eta_deriv: ArrayFn | None = None
     mirrored: bool = False
+    mu_eta_deriv2: ArrayFn | None = None
 
     def __repr__(self) -> str:
         return f"Link({self.name!r})"
@@ -75,6 +77,12 @@ def _logit_mu_eta_deriv(eta) -> Array:
     return np.where(np.abs(eta) > _LOGIT_THRESH, 0.0, mu * (1.0 - mu) * (1.0 - 2.0 * mu))
 
 
+def _logit_mu_eta_deriv2(eta) -> Array:
+    eta = as_array(eta)
+    mu = special.expit(eta)
+    return np.where(np.abs(eta) > _LOGIT_THRESH, 0.0, mu * (1.0 - mu) * (1.0 - 6.0 * mu * (1.0 - mu)))
+
+
 _SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 
 
@@ -100,6 +108,12 @@ def _probit_mu_eta_deriv(eta) -> Array:
     return np.where(d > EPS, -eta * d, 0.0)
 
 
+def _probit_mu_eta_deriv2(eta) -> Array:
+    eta = as_array(eta)
+    d = _norm_pdf(eta)
+    return np.where(d > EPS, (eta * eta - 1.0) * d, 0.0)
+
+
 def _cauchit_inv(eta) -> Array:
     return stats.cauchy.cdf(np.clip(as_array(eta), -_CAUCHIT_THRESH, _CAUCHIT_THRESH))
 
@@ -112,6 +126,12 @@ def _cauchit_mu_eta_deriv(eta) -> Array:
     eta = as_array(eta)
     d = _cauchy_pdf(eta)
     return np.where(d > EPS, -2.0 * eta * np.pi * d * d, 0.0)
+
+
+def _cauchit_mu_eta_deriv2(eta) -> Array:
+    eta = as_array(eta)
+    d = _cauchy_pdf(eta)
+    return np.where(d > EPS, (6.0 * eta * eta - 2.0) * np.pi**2 * d**3, 0.0)
 
 
 def _cloglog_inv(eta) -> Array:
@@ -130,6 +150,13 @@ def _cloglog_mu_eta_deriv(eta) -> Array:
     return np.where(d > EPS, d * (1.0 - np.exp(eta)), 0.0)
 
 
+def _cloglog_mu_eta_deriv2(eta) -> Array:
+    eta = np.minimum(as_array(eta), 700.0)
+    e = np.exp(eta)
+    d = np.exp(eta - e)
+    return np.where(d > EPS, d * ((1.0 - e) ** 2 - e), 0.0)
+
+
 def _log_inv(eta) -> Array:
     return np.maximum(np.exp(as_array(eta)), EPS)
 
@@ -137,6 +164,11 @@ def _log_inv(eta) -> Array:
 def _log_mu_eta_deriv(eta) -> Array:
     mu = np.exp(as_array(eta))
     return np.where(mu > EPS, mu, 0.0)
+
+
+def _inverse_valid(eta) -> bool:
+    eta = as_array(eta)
+    return bool(np.all(np.isfinite(eta)) and np.all(eta != 0))
 
 
 def _sqrt_valid(eta) -> bool:
@@ -151,6 +183,7 @@ LINKS: dict[str, Link] = {
         _logit_inv,
         _logit_mu_eta,
         mu_eta_deriv=_logit_mu_eta_deriv,
+        mu_eta_deriv2=_logit_mu_eta_deriv2,
     ),
     "probit": Link(
         "probit",
@@ -158,6 +191,7 @@ LINKS: dict[str, Link] = {
         _probit_inv,
         _probit_mu_eta,
         mu_eta_deriv=_probit_mu_eta_deriv,
+        mu_eta_deriv2=_probit_mu_eta_deriv2,
     ),
     "cauchit": Link(
         "cauchit",
@@ -165,6 +199,7 @@ LINKS: dict[str, Link] = {
         _cauchit_inv,
         _cauchit_mu_eta,
         mu_eta_deriv=_cauchit_mu_eta_deriv,
+        mu_eta_deriv2=_cauchit_mu_eta_deriv2,
     ),
     "cloglog": Link(
         "cloglog",
@@ -172,8 +207,16 @@ LINKS: dict[str, Link] = {
         _cloglog_inv,
         _cloglog_mu_eta,
         mu_eta_deriv=_cloglog_mu_eta_deriv,
+        mu_eta_deriv2=_cloglog_mu_eta_deriv2,
     ),
-    "log": Link("log", lambda mu: np.log(as_array(mu)), _log_inv, _log_inv, mu_eta_deriv=_log_mu_eta_deriv),
+    "log": Link(
+        "log",
+        lambda mu: np.log(as_array(mu)),
+        _log_inv,
+        _log_inv,
+        mu_eta_deriv=_log_mu_eta_deriv,
+        mu_eta_deriv2=_log_mu_eta_deriv,
+    ),
     "sqrt": Link(
         "sqrt",
         lambda mu: np.sqrt(as_array(mu)),
@@ -182,6 +225,7 @@ LINKS: dict[str, Link] = {
         _sqrt_valid,
         mu_eta_deriv=lambda eta: np.full_like(as_array(eta), 2.0),
         mirrored=True,
+        mu_eta_deriv2=lambda eta: np.zeros_like(as_array(eta)),
     ),
     "identity": Link(
         "identity",
@@ -189,13 +233,23 @@ LINKS: dict[str, Link] = {
         as_array,
         lambda eta: np.ones_like(as_array(eta)),
         mu_eta_deriv=lambda eta: np.zeros_like(as_array(eta)),
+        mu_eta_deriv2=lambda eta: np.zeros_like(as_array(eta)),
+    ),
+    "inverse": Link(
+        "inverse",
+        lambda mu: 1.0 / as_array(mu),
+        lambda eta: 1.0 / as_array(eta),
+        lambda eta: -1.0 / as_array(eta) ** 2,
+        _inverse_valid,
+        mu_eta_deriv=lambda eta: 2.0 / as_array(eta) ** 3,
+        mu_eta_deriv2=lambda eta: -6.0 / as_array(eta) ** 4,
     ),
 }
 
 
 def make_link(name: str) -> Link:
     """The link called ``name`` (R's spelling: "logit", "probit", "cloglog", "cauchit", "log",
-    "sqrt", "identity")."""
+    "sqrt", "identity", "inverse")."""
     try:
         return LINKS[name]
     except KeyError:

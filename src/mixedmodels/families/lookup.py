@@ -12,19 +12,24 @@ from __future__ import annotations
 from .binomial import Binomial
 from .family import Family
 from .gaussian import Gaussian
+from .negative_binomial import NegativeBinomial
 from .poisson import Poisson
 from .quasi import QuasiBinomial, QuasiPoisson
 
 __all__ = ["family", "glm_family", "has_dispersion"]
 
-_FAMILIES: dict[str, type[Family]] = {"binomial": Binomial, "poisson": Poisson}
+_FAMILIES: dict[str, type[Family]] = {
+    "binomial": Binomial,
+    "poisson": Poisson,
+    "nbinom2": NegativeBinomial,
+    "negative_binomial": NegativeBinomial,
+    "negative.binomial": NegativeBinomial,
+}
 _NOT_YET = {
     "gaussian": "a Gaussian model with the identity link is a linear mixed model: use mm.lmer",
     "gamma": "the Gamma family is not supported yet",
     "inverse.gaussian": "the inverse Gaussian family is not supported yet",
     "inverse_gaussian": "the inverse Gaussian family is not supported yet",
-    "negative.binomial": "the negative binomial family is not supported yet",
-    "negative_binomial": "the negative binomial family is not supported yet",
     "quasibinomial": "quasi-likelihood families are not available in glmer (lme4 refuses them "
     "too); mm.glm fits them without random effects",
     "quasipoisson": "quasi-likelihood families are not available in glmer (lme4 refuses them "
@@ -71,7 +76,7 @@ def family(name: str | Family = "binomial", link: str | None = None) -> Family:
     if link is not None and link not in cls.links:
         allowed = ", ".join(cls.links)
         raise ValueError(f"link {link!r} is not available for the {key} family: one of {allowed}")
-    return cls(link)
+    return cls(link=link)
 
 
 _GLM_ONLY: dict[str, type[Family]] = {

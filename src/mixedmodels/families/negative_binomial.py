@@ -5,8 +5,15 @@ counts ``y`` with mean ``mu`` and
     d_i = 2 w_i [ y_i log(max(y_i, 1) / mu_i) - (y_i + theta) log((y_i + theta) / (mu_i + theta)) ],
 
 ``-2 log p(y | mu)`` from the gamma functions (R's ``aic``), and the dispersion fixed at 1. Its log
-link is not canonical. ``theta`` is given, not estimated: this is the family lme4's ``glmer``
-fits for a fixed size (and ``glmer.nb`` alternates with an estimate of it).
+link is not canonical. With ``theta`` given this is the family lme4's ``glmer`` fits for a fixed
+size (and ``glmer.nb`` alternates with an estimate of it); without, glmmTMB's ``nbinom2``, whose
+size a fit estimates with the rest. In ``log theta`` (the fits' coordinate; ``log p`` the
+density, ``psi`` the digamma function)
+
+    d log p / d log theta     = theta [psi(y + theta) - psi(theta) + log theta + 1
+                                       - log(mu + theta) - (y + theta) / (mu + theta)],
+    d^2 log p / d mu d log theta   = theta (y - mu) / (mu + theta)^2,
+    d^3 log p / d mu^2 d log theta = theta (mu - theta - 2 y) / (mu + theta)^3.
 """
 
 from __future__ import annotations
@@ -25,49 +32,110 @@ __all__ = ["NegativeBinomial"]
 
 
 class NegativeBinomial(Poisson):
-    """MASS's ``negative.binomial(theta, link)``: counts with ``V(mu) = mu + mu^2 / theta``.
+    """The negative binomial: counts with ``V(mu) = mu + mu^2 / theta``, as MASS's
+    ``negative.binomial(theta, link)`` (``theta`` given) or glmmTMB's ``nbinom2`` (estimated).
 
     Parameters
     ----------
-    theta : float
-        The size (shape) parameter, positive; the Poisson is its limit as ``theta`` grows.
+    theta : float, optional
+        The size (shape) parameter, positive; the Poisson is its limit as ``theta`` grows. None
+        (the default): estimated by the fit, with the other parameters.
     link : Link or str, optional
         "log" (default), "sqrt" or "identity", or a :class:`~mixedmodels.families.Link`.
+    estimate : bool, optional
+        Whether a fit estimates ``theta`` (starting from the value given); by default when
+        ``theta`` is None.
     """
 
     links = ("log", "sqrt", "identity")
     canonical_link: ClassVar[str | None] = None
+    extra_parameters = ("theta",)
+    parameter_name = "theta"
 
-    def __init__(self, theta: float, link: Link | str | None = None) -> None:
-        theta = float(theta)
-        if not (math.isfinite(theta) and theta > 0):
-            raise ValueError(f"the negative binomial's theta must be positive and finite, not {theta}")
+    def __init__(self, theta: float | None = None, link: Link | str | None = None, estimate: bool | None = None) -> None:
+        if theta is not None:
+            theta = float(theta)
+            if not (math.isfinite(theta) and theta > 0):
+                raise ValueError(f"the negative binomial's theta must be positive and finite, not {theta}")
         self.theta = theta
+        self._estimate = theta is None if estimate is None else bool(estimate)
         super().__init__(link)
 
     @property
     def name(self) -> str:  # type: ignore[override]  # R's family name carries theta
-        return f"Negative Binomial({round(self.theta, 4):g})"
+        if self._estimate:
+            return "nbinom2"
+        return f"Negative Binomial({round(self._theta, 4):g})"
+
+    @property
+    def default_information(self) -> str:  # type: ignore[override]
+        """glmmTMB's observed information for ``nbinom2``; lme4's expected one at a given size."""
+        return "observed" if self._estimate else "expected"
+
+    @property
+    def _theta(self) -> float:
+        if self.theta is None:
+            raise ValueError("the negative binomial's theta is not known yet (a fit estimates it)")
+        return self.theta
 
     def with_link(self, link: Link | str) -> Family:
-        return NegativeBinomial(self.theta, link)
+        return self._same_information(NegativeBinomial(self.theta, link, self._estimate))
+
+    # ------------------------------------------------------------------ the size as a parameter
+    @property
+    def parameter(self) -> float | None:
+        return self.theta
+
+    @property
+    def estimates_parameter(self) -> bool:
+        return self._estimate
+
+    def with_parameter(self, value: float) -> Family:
+        return self._same_information(NegativeBinomial(value, self.link, self._estimate))
+
+    def fixed_parameter(self) -> Family:
+        return self._same_information(NegativeBinomial(self._theta, self.link, False))
+
+    def parameter_start(self, y, mu, wt) -> float:
+        """The moment estimate ``sum mu^2 / sum((y - mu)^2 - mu)``, within [0.01, 100]."""
+        y, mu, wt = as_array(y), as_array(mu), as_array(wt)
+        excess = float(np.sum(wt * ((y - mu) ** 2 - mu)))
+        return float(np.clip(np.sum(wt * mu * mu) / excess, 0.01, 100.0)) if excess > 0 else 100.0
+
+    def parameter_derivatives(self, y, mu, wt) -> tuple[Array, Array, Array]:
+        y, mu, wt = as_array(y), as_array(mu), as_array(wt)
+        t = self._theta
+        mt = mu + t
+        dlogp = special.digamma(y + t) - special.digamma(t) + math.log(t) + 1.0 - np.log(mt) - (y + t) / mt
+        return -2.0 * wt * t * dlogp, -2.0 * wt * t * (y - mu) / mt**2, -2.0 * wt * t * (mu - t - 2.0 * y) / mt**3
+
+    @property
+    def sigma(self) -> float:
+        """glmmTMB's ``sigma()`` of ``nbinom2``: ``theta``."""
+        return self._theta
 
     def variance(self, mu) -> Array:
         mu = as_array(mu)
-        return mu + mu * mu / self.theta
+        return mu + mu * mu / self._theta
 
     def variance_deriv(self, mu) -> Array:
-        return 1.0 + 2.0 * as_array(mu) / self.theta
+        return 1.0 + 2.0 * as_array(mu) / self._theta
 
     def dev_resids(self, y, mu, wt) -> Array:
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
-        t = self.theta
+        t = self._theta
         with np.errstate(divide="ignore", invalid="ignore"):
             return 2.0 * wt * (y * np.log(np.maximum(y, 1.0) / mu) - (y + t) * np.log((y + t) / (mu + t)))
 
+    def deviance_mu_derivatives(self, y, mu, wt) -> tuple[Array, Array, Array]:
+        y, mu, wt = as_array(y), as_array(mu), as_array(wt)
+        a, b = y / mu, (y + self._theta) / (mu + self._theta)
+        mt = mu + self._theta
+        return -2.0 * wt * (a - b), -2.0 * wt * (b / mt - a / mu), -4.0 * wt * (a / mu**2 - b / mt**2)
+
     def aic(self, y, n, mu, wt, dev) -> float:
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
-        t = self.theta
+        t = self._theta
         term = (
             (y + t) * np.log(mu + t) - special.xlogy(y, mu) + special.gammaln(y + 1.0)
             - t * math.log(t) + special.gammaln(t) - special.gammaln(t + y)
@@ -83,7 +151,7 @@ class NegativeBinomial(Poisson):
 
     def draw(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> Array:
         mu = as_array(mu)
-        return rng.negative_binomial(self.theta, self.theta / (self.theta + mu)).astype(float)
+        return rng.negative_binomial(self._theta, self._theta / (self._theta + mu)).astype(float)
 
     # the Poisson's precomputed deviance and AIC pieces are its own: the generic ones here
     deviance_parts = Family.deviance_parts
@@ -102,11 +170,15 @@ class NegativeBinomial(Poisson):
             return "glmer with the negative binomial's identity link is not supported (as the Poisson's)"
         return None
 
+    def _key(self) -> tuple:
+        return (self.theta, self.link, self._estimate, self.observed_information)
+
     def __eq__(self, other) -> bool:
-        return isinstance(other, NegativeBinomial) and (self.theta, self.link) == (other.theta, other.link)
+        return isinstance(other, NegativeBinomial) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((NegativeBinomial, self.theta, self.link))
+        return hash((NegativeBinomial, *self._key()))
 
     def __repr__(self) -> str:
-        return f"NegativeBinomial(theta={self.theta:g}, link={self.link.name!r})"
+        theta = "estimated" if self.theta is None else f"{self.theta:g}"
+        return f"NegativeBinomial(theta={theta}, link={self.link.name!r})"

@@ -66,6 +66,12 @@ class Poisson(Family):
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
         return self.dev_resids_parts(self.deviance_parts(y, wt), mu, wt)
 
+    def deviance_mu_derivatives(self, y, mu, wt) -> tuple[Array, Array, Array]:
+        """``2 w (1 - y/mu)``, ``2 w y/mu^2``, ``-4 w y/mu^3``."""
+        y, mu, wt = as_array(y), as_array(mu), as_array(wt)
+        r = y / mu
+        return 2.0 * wt * (1.0 - r), 2.0 * wt * r / mu, -4.0 * wt * r / (mu * mu)
+
     def aic(self, y, n, mu, wt, dev) -> float:
         return _poisson_aic(y, n, mu, wt, dev)
 

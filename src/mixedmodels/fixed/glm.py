@@ -336,7 +336,7 @@ class GlmFit(Fit):
         Gaussian's variance; a quasi family has no likelihood), and the family's extra ones."""
         fam = self.family
         dispersion = int(not fam.dispersion_fixed and fam.has_likelihood)
-        return self.rank + dispersion + len(fam.extra_parameters)
+        return self.rank + dispersion + int(fam.estimates_parameter)
 
     @property
     def loglik(self) -> float:

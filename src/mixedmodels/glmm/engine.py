@@ -158,7 +158,7 @@ def _gradient_tol(model: GlmmModel) -> float:
     """PIRLS's tolerance for a mode the gradient is taken at: Fisher scoring is Newton's method
     for a canonical link (the last step squares the error, 1e-10 leaves none that counts), but
     only linear for another, which needs the tight tolerance."""
-    return 1e-10 if model.fam.canonical else TIGHT_PIRLS
+    return 1e-10 if model.fam.newton else TIGHT_PIRLS
 
 
 def laplace_function(

@@ -32,7 +32,6 @@ from ..lmm.ranef import (
     varpar_names,
 )
 from ..numerics.convergence import ConvergenceCheck
-from ..numerics.irls import working_response
 from ..numerics.separation import Separation
 from .engine import GlmmOptimum
 from .pirls import GlmmModel, ThetaState, WeightedFactor
@@ -124,7 +123,14 @@ class GlmerFit(MixedFit):
 
     @property
     def npar(self) -> int:
-        return self.ntheta + self.model.p
+        return self.ntheta + self.model.p + (1 if self.family.estimates_parameter else 0)
+
+    @property
+    def sigma(self) -> float:
+        """glmmTMB's ``sigma()``: the family's dispersion parameter on glmmTMB's scale (the
+        negative binomial's size, the Gamma's coefficient of variation, ...); 1 for the
+        binomial and the Poisson."""
+        return self.family.sigma
 
     @property
     def objective(self) -> float:
@@ -190,7 +196,7 @@ class GlmerFit(MixedFit):
     def _condvar_terms(self) -> list[np.ndarray]:
         """Conditional covariance of ``b`` per level: ``T (Lambda'Z'WZ Lambda + I)^{-1}_block T'``."""
         m = self.model
-        _, wz = working_response(m.fam, m.y, self.eta, self.mu, m.offset)
+        wz = m.fam.laplace_weights(m.y, self.eta, self.mu)
         factor = WeightedFactor(ThetaState(m, self.theta), m.weights * wz, joint=False)
         blocks = factor.inverse_blocks([(t.nlevels, t.k) for t in m.reterms])
         return [T @ B @ T.T for B, T in zip(blocks, m.layout.templates(self.theta))]
@@ -289,7 +295,23 @@ class GlmerFit(MixedFit):
             "ranef": ranef,
             "dropped_rows": self.design.dropped_rows,
             "separated": [] if self.separation is None else list(self.separation.coefficients),
+            **self._tmb_dict(),
         }
+
+    def _tmb_dict(self) -> dict:
+        """For a fit glmmTMB's way (the observed information, or a parameter estimated):
+        ``sigma``, ``laplace`` and the family's estimated parameter as glmmTMB's dispersion
+        model, ``{"disp": {"fixef": {"(Intercept)": log phi}, "se": {...}}}``."""
+        fam = self.family
+        if not (fam.observed_information or fam.estimates_parameter):
+            return {}
+        out: dict = {"sigma": self.sigma, "laplace": "observed" if fam.observed_information else "expected"}
+        if not fam.estimates_parameter:
+            return out
+        log_phi = float(np.log(self.family.parameter))
+        H = self.optimum.hessian
+        se = float(np.sqrt(2.0 * np.linalg.inv(H)[-1, -1])) if H is not None else float("nan")
+        return {**out, "disp": {"fixef": {"(Intercept)": log_phi}, "se": {"(Intercept)": se}}}
 
     def summary(self) -> str:
         """The summary in lme4's glmer layout."""

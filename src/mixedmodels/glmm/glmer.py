@@ -25,6 +25,7 @@ from ..lmm.engine import aliased_notes
 from ..numerics.memory import check_glmm_memory
 from .engine import fit_glmm
 from .fit import GlmerFit
+from .laplace_ml import fit_laplace_ml
 from .pirls import GlmmModel
 from .prior import fit_glmm_prior, prior_sd
 from .restarts import checked_glmm
@@ -48,6 +49,7 @@ def glmer(
     na_action: str = "omit",
     memory_limit: float | None = None,
     fixef_prior=None,
+    laplace: str | None = None,
 ) -> GlmerFit:
     """Fit a generalized linear mixed model by maximum likelihood, as lme4's ``glmer``.
 
@@ -86,6 +88,13 @@ def glmer(
         estimates where the data separate a coefficient (:mod:`mixedmodels.glmm.prior`; nagq
         >= 1). Without it, separated coefficients are named in a warning, listed in
         ``fit.separation``, and held at a stated bound (:mod:`mixedmodels.numerics.separation`).
+    laplace : {"expected", "observed"}, optional
+        The information whose log determinant the Laplace approximation takes (and PIRLS's
+        working weights): ``"expected"`` (Fisher's, lme4's) or ``"observed"`` (the Hessian,
+        glmmTMB's). They differ for a link that is not canonical. By default lme4's for the
+        families lme4's ``glmer`` fits (binomial, Poisson, a negative binomial of given size),
+        so that every number is lme4's, and glmmTMB's for the others (``nbinom2`` and the
+        families with a parameter beyond the mean), so that every number is glmmTMB's.
 
     Returns
     -------
@@ -98,7 +107,14 @@ def glmer(
     fam = make_family(family, link)
     if fam.glmm_refusal is not None:
         raise NotImplementedError(fam.glmm_refusal)
+    fam = _with_laplace(fam, laplace)
     nagq = _check_nagq(nagq)
+    if nagq != 1 and _fits_ml(fam):
+        raise ValueError(
+            f"nagq = {nagq} is lme4's for its families with the expected information; the "
+            f"{fam.name} family (laplace='observed', or a parameter to estimate) is fitted by "
+            "the Laplace approximation (nagq = 1), as glmmTMB fits it"
+        )
     parsed = parse_formula(formula)
     if not parsed.random:
         raise FormulaError(
@@ -120,10 +136,10 @@ def glmer(
     if model.p >= n:
         raise DataError(f"{model.p} fixed effects for {n} observations: the model cannot be estimated")
     sd = prior_sd(fixef_prior, design.fixef_names)
-    optimum, sep, sep_notes = _optimum(model, nagq, design.fixef_names, sd, init.mustart, check=True)
+    optimum, model, sep, sep_notes = _optimum(model, nagq, design.fixef_names, sd, init.mustart, check=True)
     notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
     fit = GlmerFit(
-        formula=formula, family=fam, nagq=nagq, design=design, model=model, optimum=optimum,
+        formula=formula, family=model.fam, nagq=nagq, design=design, model=model, optimum=optimum,
         messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset},
         contrasts=contrasts, na_action=na_action, separation=sep, fixef_prior=sd,
     )  # fmt: skip
@@ -136,12 +152,12 @@ def refit_glmer(fit: GlmerFit, newresponse) -> GlmerFit:
     """:meth:`GlmerFit.refit`: the model of ``fit`` fitted to ``newresponse``."""
     model = fit.model.with_response(_new_response(fit, newresponse))
     _refuse_constant(fit.family, model, "newresponse")
-    optimum, sep, sep_notes = _optimum(model, fit.nagq, fit.design.fixef_names, fit.fixef_prior)
+    optimum, model, sep, sep_notes = _optimum(model, fit.nagq, fit.design.fixef_names, fit.fixef_prior)
     notes = sep_notes + _notes(model, optimum, sep is not None)
     for note in notes:
         warn(note)
     return replace(
-        fit, model=model, optimum=optimum, messages=tuple(aliased_notes(fit.design.aliased) + notes),
+        fit, family=model.fam, model=model, optimum=optimum, messages=tuple(aliased_notes(fit.design.aliased) + notes),
         separation=sep,
     )  # fmt: skip
 
@@ -154,10 +170,24 @@ def _optimum(
     mustart: np.ndarray | None = None,
     check: bool = False,
 ):
-    """The optimum, the separation of the fixed effects (or None) and its notes: with a prior, the
-    penalized fit (:mod:`~mixedmodels.glmm.prior`); else separated coefficients held at the
-    stated bound (:mod:`~mixedmodels.glmm.separated`); else the fit, with ``check`` its
-    convergence check and the restarts it calls for (:func:`~mixedmodels.glmm.restarts.checked_glmm`)."""
+    """The optimum, the model there (its family at the estimated parameter), the separation of
+    the fixed effects (or None) and its notes: for a family fitted as glmmTMB fits it, the
+    maximum of the Laplace likelihood over every parameter (:mod:`~mixedmodels.glmm.laplace_ml`);
+    with a prior, the penalized fit (:mod:`~mixedmodels.glmm.prior`); else separated
+    coefficients held at the stated bound (:mod:`~mixedmodels.glmm.separated`); else the fit,
+    with ``check`` its convergence check and the restarts it calls for
+    (:func:`~mixedmodels.glmm.restarts.checked_glmm`)."""
+    if _fits_ml(model.fam):
+        if sd is not None:
+            raise NotImplementedError(f"fixef_prior is not available for the {model.fam.name} family yet")
+        optimum, at = fit_laplace_ml(model, mustart)
+        return optimum, at, None, []
+    optimum, sep, notes = _optimum_lme4(model, nagq, names, sd, mustart, check)
+    return optimum, model, sep, notes
+
+
+def _optimum_lme4(model: GlmmModel, nagq: int, names, sd, mustart, check: bool):
+    """:func:`_optimum` for lme4's families and information."""
     sep = model_separation(model, names)
     if sd is not None:
         notes = []
@@ -175,6 +205,25 @@ def _optimum(
         return optimum, None, restart_notes
     optimum, note = fit_separated(model, nagq, sep, mustart)
     return optimum, sep, [note]
+
+
+def _fits_ml(fam: Family) -> bool:
+    """Whether the family is fitted glmmTMB's way (:mod:`~mixedmodels.glmm.laplace_ml`): it
+    estimates a parameter, or takes the observed information."""
+    return fam.estimates_parameter or fam.observed_information
+
+
+def _with_laplace(fam: Family, laplace: str | None) -> Family:
+    """The family with the information ``laplace`` asks for (its default when None)."""
+    information = fam.default_information if laplace is None else laplace
+    if information == "expected" and fam.estimates_parameter:
+        raise NotImplementedError(
+            f"laplace='expected' with the {fam.name} family's parameter estimated is lme4's "
+            "glmer.nb: use mm.glmer_nb"
+        )
+    if information == ("observed" if fam.observed_information else "expected"):
+        return fam
+    return fam.with_information(information)
 
 
 def _new_response(fit: GlmerFit, newresponse) -> np.ndarray:

@@ -52,7 +52,7 @@ def laplace_gradient(model: GlmmModel, state: PirlsState) -> np.ndarray:
     v1, vr = fac.row_inverse()
     h = np.einsum("ij,ij->i", ts.a1, v1) + np.einsum("ij,ij->i", ts.ar, vr)
     g1, gr = fac.rhs(dW * h)
-    H = fac if model.fam.canonical else WeightedFactor(ts, half_d2, joint)
+    H = fac if model.fam.newton else WeightedFactor(ts, half_d2, joint)
     s1, sr = H.solve(g1, gr)
     s = np.concatenate([s1, sr[: ts.qr]])
     eta_s = ts.zl_times(s)
@@ -62,7 +62,28 @@ def laplace_gradient(model: GlmmModel, state: PirlsState) -> np.ndarray:
     grad_theta = _theta_gradient(
         model, np.asarray(state.theta, dtype=float), state.u, s, r, 2.0 * W, -0.5 * d1, v1, vr
     )
-    return grad_theta if joint else np.concatenate([grad_theta, model.X.T @ r])
+    if joint:
+        return grad_theta
+    if not model.fam.estimates_parameter:
+        return np.concatenate([grad_theta, model.X.T @ r])
+    return np.concatenate([grad_theta, model.X.T @ r, [_parameter_gradient(model, state, h, eta_s)]])
+
+
+def _parameter_gradient(model: GlmmModel, state: PirlsState, h: np.ndarray, eta_s: np.ndarray) -> float:
+    """``df / d log(phi)`` for the family's parameter ``phi`` (observed information): with
+    ``n_i = -2 w_i log p(y_i | mu_i, phi)``, its derivative ``d'_i`` in ``eta`` and ``D_i = d''_i/2``,
+
+        df / d log phi = sum_i [dn_i + h_i dD_i - (Z Lambda s)_i dd'_i / 2],
+
+    ``d`` the derivative in ``log phi`` at fixed ``eta`` (``u*`` moves with ``phi`` through
+    ``d'``: the adjoint ``s`` of the module takes it)."""
+    fam = model.fam
+    y, w, eta, mu = model.y, model.weights, state.eta, state.mu
+    n_p, n1_p, n2_p = fam.parameter_derivatives(y, mu, w)
+    m1, m2 = fam.mu_eta(eta), fam.link.mu_eta_deriv(eta)
+    d1_p = n1_p * m1
+    D_p = (n2_p * m1 * m1 + n1_p * m2) / 2.0
+    return float(np.sum(n_p) + h @ D_p - 0.5 * (eta_s @ d1_p))
 
 
 def _theta_gradient(model, state_theta, u, s, r, twice_W, minus_half_d1, v1, vr) -> np.ndarray:

@@ -96,6 +96,15 @@ class GlmmModel:
                 other.__dict__[name] = self.__dict__[name]
         return other
 
+    def with_family(self, fam: Family) -> GlmmModel:
+        """The same model with another family (the same one at another value of its parameter):
+        what depends only on ``X``, ``Z`` and the weights is shared, not rebuilt."""
+        other = replace(self, fam=fam)
+        for name in ("pattern", "_Z", "layout"):
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other
+
     @property
     def n(self) -> int:
         return len(self.y)
@@ -616,8 +625,7 @@ def pirls(
         if change < tol * (1.0 + abs(pdev)):
             converged = True
             break
-    z, wz = working_response(fam, model.y, eta, mu, model.offset)
-    fac = WeightedFactor(ts, model.weights * wz, joint)
+    fac = WeightedFactor(ts, model.weights * fam.laplace_weights(model.y, eta, mu), joint)
     return PirlsState(ts.theta, beta, u, eta, mu, pdev, fac, it, converged)
 
 

@@ -1,0 +1,152 @@
+"""The Laplace likelihood maximized over every parameter at once, as glmmTMB fits it.
+
+For a family with a parameter beyond the mean (a negative binomial's size, a Gamma's shape, a
+beta's precision, a Gaussian's variance: ``phi``) and for fits with the observed information
+(:meth:`~mixedmodels.families.Family.with_information`), the criterion
+
+    f(theta, beta, log phi) = -2 sum_i log p(y_i | mu_i, phi) + |u*|^2 + log det(Lambda'Z'DZ Lambda + I)
+
+(``u*`` the conditional mode, ``D`` the information whose log determinant the family gives,
+:meth:`~mixedmodels.families.Family.laplace_weights`) is minimized over ``x = (theta, beta,
+log phi)`` together by quasi-Newton steps with its gradient in closed form
+(:func:`~mixedmodels.glmm.laplace_gradient.laplace_gradient`), from lme4's first stage at the
+starting ``phi`` (``theta`` with ``beta`` inside PIRLS). ``vcov(beta)`` is the ``beta`` block of
+``2 H^{-1}``, ``H`` the Hessian over all of ``x`` from central differences of the gradient
+(glmmTMB's ``sdreport``: the inverse Hessian of the outer parameters); the whole ``2 H^{-1}``
+is kept for the Wald intervals of ``theta`` and ``phi``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from ..families import Family
+from ..numerics.convergence import parameter_scales
+from ..numerics.irls import IrlsError, irls
+from .engine import (
+    FALLBACK_TOL,
+    TIGHT_PIRLS,
+    GlmmOptimum,
+    fallback_vcov,
+    glm_start,
+    gradient_hessian,
+    minimize_laplace,
+    stage_one,
+    theta_states,
+)
+from .laplace_gradient import laplace_gradient
+from .pirls import GlmmModel, laplace_deviance, pirls
+
+__all__ = ["fit_laplace_ml", "model_at"]
+
+PARAMETER_BOUNDS = (1e-8, 1e8)  # the family's parameter is kept inside these (log phi finite)
+
+
+def model_at(model: GlmmModel, log_phi: float | None) -> GlmmModel:
+    """The model with its family at ``phi = exp(log_phi)`` (itself where the family has no
+    parameter to estimate)."""
+    if log_phi is None or not model.fam.estimates_parameter:
+        return model
+    return model.with_family(model.fam.with_parameter(float(np.exp(log_phi))))
+
+
+def _starting_family(model: GlmmModel, mustart: np.ndarray | None) -> Family:
+    """The family at a starting value of its parameter: the moments of the GLM fitted at
+    ``phi = 1`` (itself where the value is given or there is none to estimate)."""
+    fam = model.fam
+    if not fam.estimates_parameter or fam.parameter is not None:
+        return fam
+    unit = fam.with_parameter(1.0)
+    try:
+        mu = irls(model.X, model.y, unit, model.weights, model.offset, mustart, warn=False).mu
+    except IrlsError:
+        mu = unit.initialize(model.y, model.weights).mustart
+    return fam.with_parameter(unit.parameter_start(model.y, mu, model.weights))
+
+
+def laplace_ml_function(model: GlmmModel, u0: np.ndarray) -> tuple[Callable, dict]:
+    """``x -> (f, gradient)`` over ``x = (theta, beta[, log phi])`` (see the module): each PIRLS
+    from the modes of the lowest point so far, ``inf`` where it fails; ``memo["state"]`` and
+    ``memo["model"]`` the last point's."""
+    nt, p = model.layout.ntheta, model.p
+    memo: dict = {"state": None, "model": model, "u": u0, "best": np.inf}
+    states = theta_states(model)
+    lo, hi = np.log(PARAMETER_BOUNDS)
+
+    def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
+        extra = x[nt + p :]
+        if len(extra) and not lo <= extra[0] <= hi:
+            return np.inf, np.zeros_like(x)
+        m = model_at(model, extra[0] if len(extra) else None)
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                st = pirls(m, x[:nt], x[nt : nt + p], memo["u"], ts=states(x[:nt]), tol=TIGHT_PIRLS)
+                value = laplace_deviance(m, st)
+                grad = laplace_gradient(m, st)
+        except (np.linalg.LinAlgError, FloatingPointError):
+            return np.inf, np.zeros_like(x)
+        if not (st.converged and np.isfinite(value) and np.all(np.isfinite(grad))):
+            return np.inf, np.zeros_like(x)
+        memo["state"], memo["model"] = st, m
+        if value < memo["best"]:
+            memo["best"], memo["u"] = value, st.u
+        return float(value), grad
+
+    return fg, memo
+
+
+def fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None = None) -> tuple[GlmmOptimum, GlmmModel]:
+    """The optimum (see the module) and the model at it (its family at the estimated ``phi``).
+
+    ``model.fam`` estimates its parameter (:attr:`~mixedmodels.families.Family.estimates_parameter`)
+    or takes the observed information, or both."""
+    start = model.with_family(_starting_family(model, mustart))
+    glm, beta0 = glm_start(start, mustart)
+    stage1, st1 = stage_one(start, beta0)
+    extra = [np.log(start.fam.parameter)] if model.fam.estimates_parameter else []
+    x0 = np.concatenate([stage1.theta, st1.beta, extra])
+    lower = np.concatenate([model.layout.lower(), np.full(len(x0) - model.layout.ntheta, -np.inf)])
+    fg, memo = laplace_ml_function(model if extra else start, st1.u)
+    opt = minimize_laplace(fg, x0, lower)
+    fmin, _ = fg(opt.theta)
+    state, at = memo["state"], memo["model"]
+    if state is None:
+        raise np.linalg.LinAlgError("PIRLS found no conditional mode at the optimum")
+    opt = replace(opt, fmin=fmin)
+    H, V, notes = _vcov(model if extra else start, opt.theta, state.u)
+    return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes), at
+
+
+def _vcov(model: GlmmModel, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """The Hessian over ``x`` from the gradient, ``vcov(beta)`` (its ``beta`` block of ``2 H^{-1}``)
+    and the notes: where the Hessian is not usable, the fixed effects' information at fixed
+    ``theta`` and ``phi``, named."""
+    nt, p = model.layout.ntheta, model.p
+    fg, _ = laplace_ml_function(model, u)
+
+    def grad_many(points: np.ndarray) -> np.ndarray:
+        out = np.array([fg(pt)[1] for pt in points])
+        return out
+
+    scale = np.concatenate([parameter_scales(model)[: nt + p], np.ones(len(x) - nt - p)])
+    gh = gradient_hessian(grad_many, x, scale=scale)
+    H = gh.hessian
+    problem = None
+    if not (gh.asymmetry <= FALLBACK_TOL and gh.step_disagreement <= FALLBACK_TOL):
+        problem = "is not consistent at two steps"
+    else:
+        try:
+            V = 2.0 * np.linalg.inv(H)
+            V = (V + V.T)[nt : nt + p, nt : nt + p] / 2.0
+            if not np.linalg.eigvalsh(V)[0] > 0:
+                problem = "gives a vcov(beta) that is not positive definite"
+        except np.linalg.LinAlgError:
+            problem = "is singular"
+    if problem is None:
+        return H, V, ()
+    at = model_at(model, x[nt + p] if len(x) > nt + p else None)
+    V, note = fallback_vcov(at, x[: nt + p], u, f"the Hessian of the Laplace criterion {problem}")
+    return H, V, (note,)
