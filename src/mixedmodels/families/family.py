@@ -249,10 +249,7 @@ class Family:
             D   = (d_mumu m_1^2 + d_mu m_2) / 2,
             D'  = (d_mumumu m_1^3 + 3 d_mumu m_1 m_2 + d_mu m_3) / 2.
         """
-        link = self.link
-        if link.mu_eta_deriv is None or link.mu_eta_deriv2 is None:
-            raise NotImplementedError(f"the link {link.name!r} has no second and third derivatives")
-        m1, m2, m3 = self.mu_eta(eta), link.mu_eta_deriv(eta), link.mu_eta_deriv2(eta)
+        m1, m2, m3 = self._link_derivatives(eta)
         n1, n2, n3 = self.deviance_mu_derivatives(y, mu, w)
         return n1 * m1, (n2 * m1 * m1 + n1 * m2) / 2.0, (n3 * m1**3 + 3.0 * n2 * m1 * m2 + n1 * m3) / 2.0
 
@@ -329,6 +326,21 @@ class Family:
         """The derivatives in ``log(parameter)`` of ``-2 w_i log p(y_i | mu_i)`` and of its first
         and second derivatives in ``mu`` (for the Laplace criterion's gradient)."""
         raise ValueError(f"the {self.name} family has no parameter beyond the mean")
+
+    def parameter_eta_derivatives(self, y, w, eta, mu) -> tuple[Array, Array, Array]:
+        """The derivatives in ``log(parameter)`` at fixed ``eta`` of ``n = -2 w log p``, of ``d'``
+        and of ``D = d''/2`` (:meth:`observed_derivatives`): ``(dn, dn_mu m_1, (dn_mumu m_1^2 +
+        dn_mu m_2) / 2)`` from :meth:`parameter_derivatives`."""
+        n_p, n1_p, n2_p = self.parameter_derivatives(y, mu, w)
+        m1, m2 = self._link_derivatives(eta)[:2]
+        return n_p, n1_p * m1, (n2_p * m1 * m1 + n1_p * m2) / 2.0
+
+    def _link_derivatives(self, eta) -> tuple[Array, Array, Array]:
+        """The first three derivatives of ``mu`` in ``eta``."""
+        link = self.link
+        if link.mu_eta_deriv is None or link.mu_eta_deriv2 is None:
+            raise NotImplementedError(f"the link {link.name!r} has no second and third derivatives")
+        return self.mu_eta(eta), link.mu_eta_deriv(eta), link.mu_eta_deriv2(eta)
 
     @property
     def sigma(self) -> float:

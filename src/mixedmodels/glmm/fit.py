@@ -308,7 +308,7 @@ class GlmerFit(MixedFit):
         out: dict = {"sigma": self.sigma, "laplace": "observed" if fam.observed_information else "expected"}
         if not fam.estimates_parameter:
             return out
-        log_phi = float(np.log(self.family.parameter))
+        log_phi = float(np.log(fam.parameter or np.nan))
         H = self.optimum.hessian
         se = float(np.sqrt(2.0 * np.linalg.inv(H)[-1, -1])) if H is not None else float("nan")
         return {**out, "disp": {"fixef": {"(Intercept)": log_phi}, "se": {"(Intercept)": se}}}

@@ -157,8 +157,8 @@ def refit_glmer(fit: GlmerFit, newresponse) -> GlmerFit:
     for note in notes:
         warn(note)
     return replace(
-        fit, family=model.fam, model=model, optimum=optimum, messages=tuple(aliased_notes(fit.design.aliased) + notes),
-        separation=sep,
+        fit, family=model.fam, model=model, optimum=optimum,
+        messages=tuple(aliased_notes(fit.design.aliased) + notes), separation=sep,
     )  # fmt: skip
 
 

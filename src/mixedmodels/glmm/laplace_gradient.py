@@ -76,13 +76,9 @@ def _parameter_gradient(model: GlmmModel, state: PirlsState, h: np.ndarray, eta_
         df / d log phi = sum_i [dn_i + h_i dD_i - (Z Lambda s)_i dd'_i / 2],
 
     ``d`` the derivative in ``log phi`` at fixed ``eta`` (``u*`` moves with ``phi`` through
-    ``d'``: the adjoint ``s`` of the module takes it)."""
-    fam = model.fam
-    y, w, eta, mu = model.y, model.weights, state.eta, state.mu
-    n_p, n1_p, n2_p = fam.parameter_derivatives(y, mu, w)
-    m1, m2 = fam.mu_eta(eta), fam.link.mu_eta_deriv(eta)
-    d1_p = n1_p * m1
-    D_p = (n2_p * m1 * m1 + n1_p * m2) / 2.0
+    ``d'``: the adjoint ``s`` of the module takes it;
+    :meth:`~mixedmodels.families.Family.parameter_eta_derivatives`)."""
+    n_p, d1_p, D_p = model.fam.parameter_eta_derivatives(model.y, model.weights, state.eta, state.mu)
     return float(np.sum(n_p) + h @ D_p - 0.5 * (eta_s @ d1_p))
 
 
