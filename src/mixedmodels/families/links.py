@@ -31,8 +31,8 @@ class Link:
     """A link function ``eta = g(mu)``: ``linkfun``, its inverse ``linkinv``, ``mu_eta = d mu / d eta``,
     ``mu_eta_deriv = d^2 mu / d eta^2`` (zero where ``mu_eta`` is clamped) and ``mu_eta_deriv2 =
     d^3 mu / d eta^3`` (for the gradient of a Laplace criterion with the observed information).
-    ``mirrored``: the inverse is even (``mu(-eta) = mu(eta)``, the sqrt link's ``eta^2``), so that every ``eta``
-    has a mirror image with the same mean and PIRLS must not cross 0 where the deviance has a
+    ``mirrored``: the inverse is even (``mu(-eta) = mu(eta)``, the sqrt link's ``eta^2``), so that
+    every ``eta`` has a mirror image with the same mean and PIRLS must not cross 0 where the deviance has a
     barrier there. ``valid_eta`` says which linear predictors the link maps to valid means (all
     finite ones by default); a link that covers only part of the line (a mirrored link: ``eta
     >= 0``) must say so, or the fit may step to the mirror image, another model."""
