@@ -313,18 +313,25 @@ def gradient_hessian(
     x: np.ndarray,
     step: float = HESSIAN_STEP,
     scale: np.ndarray | None = None,
+    richardson: bool = True,
 ) -> GradientHessian:
     """The Hessian at ``x`` from central differences of the gradient (see
     :class:`GradientHessian`): ``grad_many`` maps a (points, d) array to the gradients at its
     rows, here the ``4 d`` points ``x +- h_i e_i``, ``x +- h_i e_i / 2`` in one call, with
     ``h_i = step * max(1, |x_i s_i|) / s_i``: relative steps on the parameters ``x s``
     (``scale``, 1 by default; a coefficient of a covariate in other units has its steps in
-    those units)."""
+    those units). Without ``richardson`` only the ``2 d`` points ``x +- h_i e_i``: the symmetrized
+    central differences, their error of order ``h^2`` (``step_disagreement`` then 0: not measured)."""
     x = np.asarray(x, dtype=float)
     d = len(x)
     s = np.ones(d) if scale is None else np.asarray(scale, dtype=float)
     h = step * np.maximum(1.0, np.abs(x * s)) / s
     eye = np.diag(h)
+    if not richardson:
+        g = np.asarray(grad_many(np.concatenate([x + eye, x - eye])), dtype=float).reshape(2, d, d)
+        raw = (g[0] - g[1]) / (2.0 * h[:, None])
+        H = (raw + raw.T) / 2.0
+        return GradientHessian(H, _relative_disagreement(H, raw), 0.0)
     points = np.concatenate([x + eye, x - eye, x + eye / 2, x - eye / 2])
     g = np.asarray(grad_many(points), dtype=float).reshape(4, d, d)
     coarse = (g[0] - g[1]) / (2.0 * h[:, None])  # row i: d grad / d x_i
