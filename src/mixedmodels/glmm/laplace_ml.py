@@ -113,13 +113,13 @@ def fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None = None) -> tuple
     lower = np.concatenate([model.layout.lower(), np.full(len(x0) - model.layout.ntheta, -np.inf)])
     fg, memo = laplace_ml_function(model if extra else start, st1.u)
     opt = minimize_laplace(fg, x0, lower)
-    fmin, _ = fg(opt.theta)
+    fmin, gradient = fg(opt.theta)
     state, at = memo["state"], memo["model"]
     if state is None:
         raise np.linalg.LinAlgError("PIRLS found no conditional mode at the optimum")
     opt = replace(opt, fmin=fmin)
     H, V, notes = _vcov(model if extra else start, opt.theta, state.u)
-    return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes), at
+    return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes, gradient), at
 
 
 def _vcov(model: GlmmModel, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:

@@ -46,6 +46,9 @@ def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
     if nagq >= 1:
         names += _fixef_names(model)
         scale = parameter_scales(model)
+    if len(x) > len(names):  # the family's parameter, estimated with the rest (log scale)
+        names.append(f"log({model.fam.parameter_name or 'parameter'})")
+        scale = np.append(scale, 1.0)
     H = opt.hessian if nagq == 0 else optimum.hessian
     hessian = "the quasi-Newton steps' Hessian" if nagq == 0 else "the Hessian behind vcov"
     if optimum.gradient is not None:
