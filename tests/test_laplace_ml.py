@@ -153,3 +153,28 @@ def test_laplace_argument_checked(grouseticks):
         mm.glmer("TICKS ~ YEAR + (1 | BROOD)", grouseticks, family="nbinom2", nagq=5)
     assert family("nbinom2").default_information == "observed"
     assert NegativeBinomial(2.0).default_information == "expected"
+
+
+TRIALS = json.loads((REF / "glmmtmb_trials.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "case, family, link, laplace",
+    [
+        ("epil_nb2", "nbinom2", None, None),
+        ("cbpp_nb2_offset", "nbinom2", None, None),
+        ("cbpp_probit", "binomial", "probit", "observed"),
+        ("epil_pois_sqrt", "poisson", "sqrt", "observed"),
+    ],
+)
+def test_glmmtmb_on_other_data(case, family, link, laplace):
+    """glmmTMB's optimum on R data sets (epil, cbpp) with an offset, a cbind response and
+    non-canonical links with the observed information."""
+    ref = TRIALS[case]
+    data = (
+        _load("epil.csv", ["subject"]) if case.startswith("epil") else _load("cbpp.csv", ["herd", "period"])
+    )
+    fit = mm.glmer(ref["formula"], data, family=family, link=link, laplace=laplace)
+    assert fit.loglik == pytest.approx(ref["loglik"], abs=1e-6)
+    np.testing.assert_allclose(fit.fixef.to_numpy(), ref["fixef"], rtol=1e-4, atol=1e-6)
+    assert fit.sigma == pytest.approx(ref["sigma"], rel=1e-4)

@@ -24,11 +24,13 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..base.blas import single_threaded_blas
 from ..families import Family
 from ..numerics.convergence import parameter_scales
 from ..numerics.irls import IrlsError, irls
 from .engine import (
     FALLBACK_TOL,
+    SMALL_SCHUR,
     TIGHT_PIRLS,
     GlmmOptimum,
     fallback_vcov,
@@ -103,7 +105,13 @@ def fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None = None) -> tuple
     """The optimum (see the module) and the model at it (its family at the estimated ``phi``).
 
     ``model.fam`` estimates its parameter (:attr:`~mixedmodels.families.Family.estimates_parameter`)
-    or takes the observed information, or both."""
+    or takes the observed information, or both. A small Schur complement is factored with one
+    BLAS thread, as :func:`~mixedmodels.glmm.engine.fit_glmm` does."""
+    with single_threaded_blas(model.q - model.reterms[0].q + model.p < SMALL_SCHUR):
+        return _fit_laplace_ml(model, mustart)
+
+
+def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmOptimum, GlmmModel]:
     start = model.with_family(_starting_family(model, mustart))
     glm, beta0 = glm_start(start, mustart)
     stage1, st1 = stage_one(start, beta0)

@@ -627,7 +627,9 @@ def pirls(
             break
     fac = WeightedFactor(ts, model.weights * fam.laplace_weights(model.y, eta, mu), joint)
     state = PirlsState(ts.theta, beta, u, eta, mu, pdev, fac, it, converged)
-    return _newton_polish(model, state) if converged and fam.observed_information else state
+    if converged and fam.observed_information and not np.all(fam.laplace_weights(model.y, eta, mu) > 0):
+        return _newton_polish(model, state)  # PIRLS replaced some of the information: not Newton's
+    return state
 
 
 def _newton_polish(model: GlmmModel, state: PirlsState, steps: int = 3) -> PirlsState:
