@@ -133,6 +133,13 @@ class GlmerFit(MixedFit):
         return self.family.sigma
 
     @property
+    def glmmtmb_style(self) -> bool:
+        """Whether the fit is glmmTMB's (the observed information in the Laplace approximation, or
+        a family parameter estimated with the rest): its summary, residuals, confint and
+        ``to_dict`` then follow glmmTMB's."""
+        return bool(self.family.observed_information or self.family.estimates_parameter)
+
+    @property
     def objective(self) -> float:
         """lme4's criterion at the optimum: ``-2 loglik``."""
         return float(self.optimum.criterion)
@@ -303,7 +310,7 @@ class GlmerFit(MixedFit):
         ``sigma``, ``laplace`` and the family's estimated parameter as glmmTMB's dispersion
         model, ``{"disp": {"fixef": {"(Intercept)": log phi}, "se": {...}}}``."""
         fam = self.family
-        if not (fam.observed_information or fam.estimates_parameter):
+        if not self.glmmtmb_style:
             return {}
         out: dict = {"sigma": self.sigma, "laplace": "observed" if fam.observed_information else "expected"}
         if not fam.estimates_parameter:
@@ -314,10 +321,11 @@ class GlmerFit(MixedFit):
         return {**out, "disp": {"fixef": {"(Intercept)": log_phi}, "se": {"(Intercept)": se}}}
 
     def summary(self) -> str:
-        """The summary in lme4's glmer layout."""
-        from ..report.glmm import glmer_summary
+        """The summary in lme4's glmer layout, or glmmTMB's for a fit glmmTMB's way
+        (:attr:`glmmtmb_style`)."""
+        from ..report.glmm import glmer_summary, glmmtmb_summary
 
-        return glmer_summary(self)
+        return glmmtmb_summary(self) if self.glmmtmb_style else glmer_summary(self)
 
     def __str__(self) -> str:
         return self.summary()
