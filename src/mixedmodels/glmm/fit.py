@@ -39,6 +39,16 @@ from .pirls import GlmmModel, ThetaState, WeightedFactor
 __all__ = ["GlmerFit"]
 
 
+def _select(table: pd.DataFrame, parm) -> pd.DataFrame:
+    """The rows ``parm`` of a confint table (all when None), unknown names refused."""
+    if parm is None:
+        return table
+    unknown = [p for p in parm if p not in table.index]
+    if unknown:
+        raise ValueError(f"unknown parameter {unknown[0]!r}; the parameters are: {', '.join(table.index)}")
+    return table.loc[list(parm)]
+
+
 @dataclass(frozen=True, eq=False)
 class GlmerFit(MixedFit):
     """A fitted GLMM (see the module). Build it with :func:`mixedmodels.glmer`.
@@ -236,19 +246,32 @@ class GlmerFit(MixedFit):
 
     @cached_property
     def fitted(self) -> pd.Series:
-        """Fitted means on the response scale (a binomial's probabilities)."""
-        return pd.Series(self.mu, index=self.design.row_index, name="fitted")
+        """Fitted means of the response (a binomial's probabilities; a truncated family's mean of
+        the truncated response, :meth:`~mixedmodels.families.Family.response_mean`)."""
+        return pd.Series(self.family.response_mean(self.mu), index=self.design.row_index, name="fitted")
 
-    def resid(self, type: str = "deviance") -> pd.Series:
-        """Residuals: "deviance" (lme4's default), "pearson", "response" or "working"."""
+    def resid(self, type: str | None = None) -> pd.Series:
+        """Residuals: "deviance" (lme4's default), "pearson", "response" (glmmTMB's default, for
+        a fit :attr:`glmmtmb_style`) or "working".
+
+        Pearson residuals divide by the square root of the family's variance at the fitted mean
+        (with the prior weights); working residuals are ``(y - mu) / mu_eta(eta)``. Deviance
+        residuals ``sign(y - mu) sqrt(d_i)`` need a unit deviance: for a family without one
+        (:attr:`~mixedmodels.families.Family.unit_deviance` False) they are refused. glmmTMB 1.1.5
+        refuses ``type = "deviance"`` for every family; ours are lme4's (and later glmmTMB's).
+        """
         m = self.model
+        if type is None:
+            type = "response" if self.glmmtmb_style else "deviance"
         y, mu = m.y, self.mu
         if type == "deviance":
+            if not m.fam.unit_deviance:
+                raise ValueError(f"deviance residuals are not defined for the {m.fam.name} family (it has no unit deviance)")
             r = np.sign(y - mu) * np.sqrt(np.maximum(m.dev_resids(mu), 0.0))
         elif type == "pearson":
-            r = (y - mu) * np.sqrt(m.weights) / np.sqrt(m.fam.variance(mu))
+            r = (y - m.fam.response_mean(mu)) * np.sqrt(m.weights) / np.sqrt(m.fam.variance(mu))
         elif type == "response":
-            r = y - mu
+            r = y - m.fam.response_mean(mu)
         elif type == "working":
             r = (y - mu) / m.fam.mu_eta(self.eta)
         else:
@@ -371,12 +394,14 @@ class GlmerFit(MixedFit):
         """
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, not {level}")
+        method = str(method).lower()  # lme4 spells it "Wald"
+        if method == "wald" and self.glmmtmb_style:
+            return _select(self._tmb_wald_confint(level), parm)
         names = [*self.varpar_names, *self.fixef_names]
         parm = names if parm is None else list(parm)
         unknown = [p for p in parm if p not in names]
         if unknown:
             raise ValueError(f"unknown parameter {unknown[0]!r}; the parameters are: {', '.join(names)}")
-        method = str(method).lower()  # lme4 spells it "Wald"
         if method == "wald":
             out = self._wald_confint(names, level)
         elif method == "profile":
@@ -406,6 +431,55 @@ class GlmerFit(MixedFit):
         out.loc[list(self.fixef_names), columns[0]] = (self.fixef - z * self.se).to_numpy()
         out.loc[list(self.fixef_names), columns[1]] = (self.fixef + z * self.se).to_numpy()
         return out
+
+    def _tmb_wald_confint(self, level: float) -> pd.DataFrame:
+        """glmmTMB's ``confint(fit, full = TRUE)`` by Wald: rows the fixed effects, the random
+        effects' standard deviations (``Std.Dev.(Intercept)|site``) and the family's ``sigma``
+        (when it has a parameter), columns the bounds and the estimate.
+
+        The covariance of ``x = (theta, beta, log phi)`` is ``2 H^{-1}`` (``H`` the Hessian of the
+        criterion ``-2 log L``). A standard deviation's interval is ``exp(log sd -+ z se)`` with the
+        standard error of ``log sd`` by the delta method over ``theta`` (glmmTMB's own coordinate
+        is ``log sd``, so the two agree at the optimum); ``sigma``'s is the family's ``sigma`` at
+        the bounds of ``log phi -+ z se``. Correlations are left NaN (glmmTMB's are on its own
+        scale of the correlation parameters)."""
+        a = (1 - level) / 2
+        z = stats.norm.ppf(1 - a)
+        cov = 2.0 * np.linalg.inv(self.optimum.hessian) if self.optimum.hessian is not None else None
+        rows = [(n, b - z * e, b + z * e, b) for n, b, e in zip(self.fixef_names, self.beta, self.se)]
+        rows += self._tmb_sdcor_rows(cov, z)
+        fam = self.family
+        if fam.estimates_parameter:
+            log_phi = float(np.log(fam.parameter))  # type: ignore[arg-type]
+            se = float(np.sqrt(cov[-1, -1])) if cov is not None else np.nan
+            ends = sorted(fam.with_parameter(float(np.exp(log_phi + k * z * se))).sigma for k in (-1, 1))
+            rows.append(("sigma", ends[0], ends[1], self.sigma))
+        columns = [f"{100 * a:g} %", f"{100 * (1 - a):g} %", "Estimate"]
+        return pd.DataFrame([r[1:] for r in rows], index=[r[0] for r in rows], columns=columns)
+
+    def _tmb_sdcor_rows(self, cov: np.ndarray | None, z: float) -> list[tuple[str, float, float, float]]:
+        """The standard deviations' (and, NaN, the correlations') rows of :meth:`_tmb_wald_confint`:
+        ``log sd`` and its delta-method standard error from central differences over ``theta``."""
+        from ..covariance.layout import sdcor_from_theta
+
+        layout, nt = self.model.layout, self.ntheta
+
+        def values(theta: np.ndarray) -> np.ndarray:
+            return sdcor_from_theta(layout, theta[None], np.ones(1))[0]
+
+        est = values(self.theta)
+        h = 1e-6 * np.maximum(np.abs(self.theta), 1e-3)
+        J = np.column_stack([(values(self.theta + e) - values(self.theta - e)) / (2 * e[i]) for i, e in enumerate(np.diag(h))])
+        var = np.einsum("ij,jk,ik->i", J, cov[:nt, :nt], J) if cov is not None else np.full(nt, np.nan)
+        rows = []
+        for name, value, v in zip(self.varpar_names, est, var):
+            kind, rest = name.split("_", 1)
+            if kind == "sd":
+                se_log = np.sqrt(v) / value if value > 0 else np.nan
+                rows.append((f"Std.Dev.{rest}", value * np.exp(-z * se_log), value * np.exp(z * se_log), value))
+            else:
+                rows.append((f"Cor.{rest}", np.nan, np.nan, value))
+        return rows
 
     # ------------------------------------------------------------ prediction
     def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False):
