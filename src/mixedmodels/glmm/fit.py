@@ -211,12 +211,50 @@ class GlmerFit(MixedFit):
 
     @cached_property
     def _condvar_terms(self) -> list[np.ndarray]:
-        """Conditional covariance of ``b`` per level: ``T (Lambda'Z'WZ Lambda + I)^{-1}_block T'``."""
+        """Conditional covariance of ``b`` per level: ``T (Lambda'Z'WZ Lambda + I)^{-1}_block T'``
+        (``W`` the Laplace approximation's weights: the observed information for a fit glmmTMB's
+        way, which also adds the modes' uncertainty from the estimates, :meth:`_mode_jacobian`)."""
         m = self.model
         wz = m.fam.laplace_weights(m.y, self.eta, self.mu)
         factor = WeightedFactor(ThetaState(m, self.theta), m.weights * wz, joint=False)
         blocks = factor.inverse_blocks([(t.nlevels, t.k) for t in m.reterms])
-        return [T @ B @ T.T for B, T in zip(blocks, m.layout.templates(self.theta))]
+        out = [T @ B @ T.T for B, T in zip(blocks, m.layout.templates(self.theta))]
+        if not (self.glmmtmb_style and self.optimum.hessian is not None):
+            return out
+        J = self._mode_jacobian()
+        V = 2.0 * np.linalg.inv(self.optimum.hessian)
+        start, added = 0, []
+        for term, C in zip(m.reterms, out):
+            Jt = J[start : start + term.q].reshape(term.nlevels, term.k, -1)
+            added.append(C + np.einsum("lkd,de,lme->lkm", Jt, V, Jt))
+            start += term.q
+        return added
+
+    def _mode_jacobian(self) -> np.ndarray:
+        """``d b / d x``: the derivatives of the conditional modes ``b = Lambda u`` in the
+        parameters ``x = (theta, beta[, log phi])``, by central differences of PIRLS's modes.
+
+        glmmTMB's conditional variances (TMB's ``sdreport``) add ``J V J'`` (``V = 2 H^{-1}`` the
+        covariance of ``x``) to the conditional variance at ``x``: the uncertainty of the modes
+        from that of the estimates, which lme4's (at fixed ``theta``, ``beta``) leave out."""
+        from .laplace_ml import model_at
+        from .pirls import pirls
+
+        m, x = self.model, np.asarray(self.optimum.opt.theta, dtype=float)
+        nt, p = self.ntheta, m.p
+
+        def modes(xx: np.ndarray) -> np.ndarray:
+            at = model_at(m, xx[nt + p] if len(xx) > nt + p else None)
+            st = pirls(at, xx[:nt], xx[nt : nt + p], self.optimum.state.u, tol=1e-13, maxit=200)
+            return m.lambda_matrix(xx[:nt]) @ st.u
+
+        columns = []
+        for i in range(len(x)):
+            h = 1e-5 * max(1.0, abs(x[i]))
+            e = np.zeros(len(x))
+            e[i] = h
+            columns.append((modes(x + e) - modes(x - e)) / (2 * h))
+        return np.column_stack(columns)
 
     def ranef(self, condvar: bool = False):
         """Conditional modes: ``{group: DataFrame}``, or with ``condvar`` one tidy DataFrame
