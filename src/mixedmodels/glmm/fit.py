@@ -368,8 +368,9 @@ class GlmerFit(MixedFit):
 
     def _tmb_dict(self) -> dict:
         """For a fit glmmTMB's way (the observed information, or a parameter estimated):
-        ``sigma``, ``laplace`` and the family's estimated parameter as glmmTMB's dispersion
-        model, ``{"disp": {"fixef": {"(Intercept)": log phi}, "se": {...}}}``."""
+        ``sigma``, ``laplace``, the family's estimated parameter by name and value
+        (``{"parameter": {"name": "theta", "value": ...}}``) and as glmmTMB's dispersion model,
+        ``{"disp": {"fixef": {"(Intercept)": log phi}, "se": {...}}}``."""
         fam = self.family
         if not self.glmmtmb_style:
             return {}
@@ -379,7 +380,8 @@ class GlmerFit(MixedFit):
         log_phi = float(np.log(self.family.parameter))
         H = self.optimum.hessian
         se = float(np.sqrt(2.0 * np.linalg.inv(H)[-1, -1])) if H is not None else float("nan")
-        return {**out, "disp": {"fixef": {"(Intercept)": log_phi}, "se": {"(Intercept)": se}}}
+        parameter = {"name": fam.parameter_name, "value": fam.parameter}
+        return {**out, "parameter": parameter, "disp": {"fixef": {"(Intercept)": log_phi}, "se": {"(Intercept)": se}}}
 
     def summary(self) -> str:
         """The summary in lme4's glmer layout, or glmmTMB's for a fit glmmTMB's way
