@@ -78,7 +78,9 @@ def _same_printout(ours: str, theirs: list[str]) -> None:
 
 @pytest.mark.parametrize("case", ["salamanders_nb2", "salamanders_poisson", "grouseticks_nb2"])
 def test_summary_is_glmmtmbs(case, nb2, poisson_observed, grouse_nb2):
-    fit = {"salamanders_nb2": nb2, "salamanders_poisson": poisson_observed, "grouseticks_nb2": grouse_nb2}[case]
+    fit = {"salamanders_nb2": nb2, "salamanders_poisson": poisson_observed, "grouseticks_nb2": grouse_nb2}[
+        case
+    ]
     printed = PRINTED[case]["printed"]
     _same_printout(fit.summary(), printed)
     assert fit.summary().split("\n")[:3] == printed[:3]  # Family, Formula, Data exactly
@@ -106,8 +108,12 @@ def test_fitted_and_predict_are_glmmtmbs(case, nb2, grouse_nb2):
     fit, want = (nb2, SAL) if case == "salamanders" else (grouse_nb2, GROUSE)
     rtol = 2e-4
     np.testing.assert_allclose(fit.fitted.to_numpy()[:10], want["fitted_head"], rtol=rtol)
-    np.testing.assert_allclose(fit.predict(type="response").to_numpy()[:10], want["predict_response_head"], rtol=rtol)
-    np.testing.assert_allclose(fit.predict(type="link").to_numpy()[:10], want["predict_cond_link_head"], atol=rtol)
+    np.testing.assert_allclose(
+        fit.predict(type="response").to_numpy()[:10], want["predict_response_head"], rtol=rtol
+    )
+    np.testing.assert_allclose(
+        fit.predict(type="link").to_numpy()[:10], want["predict_cond_link_head"], atol=rtol
+    )
     population = fit.predict(type="response", re_form="NA").to_numpy()[:10]
     np.testing.assert_allclose(population, want["predict_population_response_head"], rtol=rtol)
     quantiles = np.quantile(fit.resid("pearson").to_numpy(), [0, 0.25, 0.5, 0.75, 1])
@@ -182,7 +188,9 @@ def test_anova_is_glmmtmbs(case, sal, nb2, poisson_observed):
     assert table["Chisq"].iloc[1] == pytest.approx(want["Chisq"][1], rel=1e-5)
     assert table["Pr(>Chisq)"].iloc[1] == pytest.approx(want["p"][1], rel=1e-3)
     if case == "poisson":
-        assert mm.anova(poisson_observed, nb2).table["Chisq"].iloc[1] == pytest.approx(want["Chisq"][1], rel=1e-5)
+        assert mm.anova(poisson_observed, nb2).table["Chisq"].iloc[1] == pytest.approx(
+            want["Chisq"][1], rel=1e-5
+        )
 
 
 def test_anova_of_different_responses_refused(sal, nb2):
@@ -193,7 +201,9 @@ def test_anova_of_different_responses_refused(sal, nb2):
 
 @pytest.mark.parametrize("case", ["salamanders_nb2", "grouseticks_nb2", "salamanders_poisson"])
 def test_wald_confint_is_glmmtmbs(case, nb2, grouse_nb2, poisson_observed):
-    fit = {"salamanders_nb2": nb2, "grouseticks_nb2": grouse_nb2, "salamanders_poisson": poisson_observed}[case]
+    fit = {"salamanders_nb2": nb2, "grouseticks_nb2": grouse_nb2, "salamanders_poisson": poisson_observed}[
+        case
+    ]
     want = DOWN[f"confint_full_{case}" if "nb2" in case else f"confint_{case}"]
     names = [n.removeprefix("cond.") for n in want["names"]]
     ours = fit.confint(method="wald")

@@ -80,7 +80,7 @@ def _fit(args) -> str:
     if args.family is not None:
         return _fit_glmer(args)
     if args.link is not None or args.nagq is not None or args.laplace is not None:
-        raise CliError("--link, --nagq and --laplace need --family: they are for a glmer fit")
+        raise CliError("--link and --nagq need --family (as --laplace does): they are for a glmer fit")
     fit = lmer(args.formula, read_data(args.data, args.factor), reml=not args.ml, **_model_columns(args))
     if args.format == "json":
         return json.dumps(fit.to_dict(), indent=1)
@@ -100,7 +100,13 @@ def _fit_glmer(args) -> str:
     nagq = 1 if args.nagq is None else args.nagq
     data = read_data(args.data, args.factor)
     fit = glmer(
-        args.formula, data, family=args.family, link=args.link, nagq=nagq, laplace=args.laplace, **_model_columns(args)
+        args.formula,
+        data,
+        family=args.family,
+        link=args.link,
+        nagq=nagq,
+        laplace=args.laplace,
+        **_model_columns(args),
     )
     if args.format == "json":
         return json.dumps(fit.to_dict(), indent=1)

@@ -304,7 +304,9 @@ class GlmerFit(MixedFit):
         y, mu = m.y, self.mu
         if type == "deviance":
             if not m.fam.unit_deviance:
-                raise ValueError(f"deviance residuals are not defined for the {m.fam.name} family (it has no unit deviance)")
+                raise ValueError(
+                    f"deviance residuals are not defined for the {m.fam.name} family (it has no unit deviance)"
+                )
             r = np.sign(y - mu) * np.sqrt(np.maximum(m.dev_resids(mu), 0.0))
         elif type == "pearson":
             r = (y - m.fam.response_mean(mu)) * np.sqrt(m.weights) / np.sqrt(m.fam.variance(mu))
@@ -381,7 +383,11 @@ class GlmerFit(MixedFit):
         H = self.optimum.hessian
         se = float(np.sqrt(2.0 * np.linalg.inv(H)[-1, -1])) if H is not None else float("nan")
         parameter = {"name": fam.parameter_name, "value": fam.parameter}
-        return {**out, "parameter": parameter, "disp": {"fixef": {"(Intercept)": log_phi}, "se": {"(Intercept)": se}}}
+        return {
+            **out,
+            "parameter": parameter,
+            "disp": {"fixef": {"(Intercept)": log_phi}, "se": {"(Intercept)": se}},
+        }
 
     def summary(self) -> str:
         """The summary in lme4's glmer layout, or glmmTMB's for a fit glmmTMB's way
@@ -509,14 +515,18 @@ class GlmerFit(MixedFit):
 
         est = values(self.theta)
         h = 1e-6 * np.maximum(np.abs(self.theta), 1e-3)
-        J = np.column_stack([(values(self.theta + e) - values(self.theta - e)) / (2 * e[i]) for i, e in enumerate(np.diag(h))])
+        J = np.column_stack(
+            [(values(self.theta + e) - values(self.theta - e)) / (2 * e[i]) for i, e in enumerate(np.diag(h))]
+        )
         var = np.einsum("ij,jk,ik->i", J, cov[:nt, :nt], J) if cov is not None else np.full(nt, np.nan)
         rows = []
         for name, value, v in zip(self.varpar_names, est, var):
             kind, rest = name.split("_", 1)
             if kind == "sd":
                 se_log = np.sqrt(v) / value if value > 0 else np.nan
-                rows.append((f"Std.Dev.{rest}", value * np.exp(-z * se_log), value * np.exp(z * se_log), value))
+                rows.append(
+                    (f"Std.Dev.{rest}", value * np.exp(-z * se_log), value * np.exp(z * se_log), value)
+                )
             else:
                 rows.append((f"Cor.{rest}", np.nan, np.nan, value))
         return rows

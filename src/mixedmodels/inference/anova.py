@@ -526,7 +526,9 @@ def _check_glmer_fits(fits: Sequence[Comparable]) -> None:
     # glmmTMB compares fits of any families (complete likelihoods: a Poisson against a negative
     # binomial, its limit), of one response
     if any(not np.array_equal(f.model.y, glmer[0].model.y) for f in glmer[1:]):
-        raise ValueError(f"the glmer fits of different families ({sorted(families)}) are of different responses")
+        raise ValueError(
+            f"the glmer fits of different families ({sorted(families)}) are of different responses"
+        )
 
 
 def _lrt_rows(fits: Sequence[Comparable]) -> list[dict]:

@@ -122,7 +122,7 @@ class ReferenceGrid:
         return np.sum(check * check, axis=1) < ESTIMABILITY_TOL * size
 
 
-def reference_grid(fit: LmerFit | LmFit) -> ReferenceGrid:
+def reference_grid(fit: LmerFit | LmFit | GlmerFit) -> ReferenceGrid:
     """emmeans' reference grid of an lmer or lm fit (see the module docstring)."""
     rows = _fit_rows(fit)
     xspec = fit.design.xspec
@@ -151,7 +151,7 @@ def reference_grid(fit: LmerFit | LmFit) -> ReferenceGrid:
     return ReferenceGrid(frame, tuple(factors), covariates, X, columns, estimated, null_basis)
 
 
-def _fit_rows(fit: LmerFit | LmFit) -> pd.DataFrame:
+def _fit_rows(fit: LmerFit | LmFit | GlmerFit) -> pd.DataFrame:
     """The model's columns over the rows used in the fit (unused factor levels dropped)."""
     if fit.data is None:
         raise ValueError("emmeans needs the fit's data (for the factor levels and covariate means)")
@@ -224,7 +224,7 @@ def _expand(values: dict[str, np.ndarray], rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _estimated_names(fit: LmerFit | LmFit) -> list[str]:
+def _estimated_names(fit: LmerFit | LmFit | GlmerFit) -> list[str]:
     """The columns with an estimate (all but an lm fit's aliased ones), in their order."""
     aliased = set(fit.aliased)
     return [str(n) for n in fit.fixef.index if n not in aliased]
@@ -548,7 +548,9 @@ def emmeans(
     if type not in ("link", "response"):
         raise ValueError(f"type must be 'link' or 'response', not {type!r}")
     if type == "response" and not fit.is_generalized:
-        raise ValueError("type='response' is for a glmer fit (an lmer or lm fit's means are on the response scale)")
+        raise ValueError(
+            "type='response' is for a glmer fit (an lmer or lm fit's means are on the response scale)"
+        )
     if not (isinstance(level, (int, float)) and 0 < level < 1):
         raise ValueError(f"level must be between 0 and 1, not {level!r}")
     specs_t = _names(specs, "specs")
@@ -575,7 +577,7 @@ def _names(value, what: str) -> tuple[str, ...]:
     return names
 
 
-def _check_factor(fit: LmerFit | LmFit, grid: ReferenceGrid, name: str, what: str) -> None:
+def _check_factor(fit: LmerFit | LmFit | GlmerFit, grid: ReferenceGrid, name: str, what: str) -> None:
     if name in grid.factors:
         if pd.api.types.is_numeric_dtype(grid.frame[name]) and not _coerced(fit, name):
             raise ValueError(
@@ -597,7 +599,7 @@ def _check_factor(fit: LmerFit | LmFit, grid: ReferenceGrid, name: str, what: st
     raise ValueError(f"{what} names {name!r}, which is not a factor of the model; its factors are: {shown}")
 
 
-def _coerced(fit: LmerFit | LmFit, name: str) -> bool:
+def _coerced(fit: LmerFit | LmFit | GlmerFit, name: str) -> bool:
     """Whether the formula makes a factor of numeric column ``name`` (``factor(name)``)."""
     xspec = fit.design.xspec
     return xspec is not None and any(d.source == name and d.kind != "copy" for d in xspec.derived)

@@ -143,7 +143,12 @@ def _glmmtmb_heading(fit: GlmerFit) -> list[str]:
     """glmmTMB's " Family:", "Formula:" (the formula after 10 columns), "Data:" lines, and the
     weights' and offset's."""
     formula = cat_fill(["Formula:         ", *deparse(parse_r(fit.formula))])
-    return [f" Family: {fit.family.name}  ( {fit.link} )", *formula, "Data: data", *argument_lines(fit.design.labels)]
+    return [
+        f" Family: {fit.family.name}  ( {fit.link} )",
+        *formula,
+        "Data: data",
+        *argument_lines(fit.design.labels),
+    ]
 
 
 def _dispersion_lines(fit: GlmerFit) -> list[str]:
