@@ -151,7 +151,7 @@ def test_residuals_ask_the_family(nb2):
     """No deviance residuals without a unit deviance; the response's mean from the family."""
     fam = _NoUnitDeviance(nb2.sigma, estimate=True)
     other = dataclasses.replace(nb2, family=fam, model=nb2.model.with_family(fam))
-    with pytest.raises(ValueError, match="no unit deviance"):
+    with pytest.raises(ValueError, match="has no unit deviance"):
         other.resid("deviance")
     np.testing.assert_allclose(other.fitted.to_numpy(), 2 * nb2.mu)
     np.testing.assert_allclose(other.resid("response").to_numpy(), nb2.model.y - 2 * nb2.mu)

@@ -304,9 +304,8 @@ class GlmerFit(MixedFit):
         y, mu = m.y, self.mu
         if type == "deviance":
             if not m.fam.unit_deviance:
-                raise ValueError(
-                    f"deviance residuals are not defined for the {m.fam.name} family (it has no unit deviance)"
-                )
+                why = f"the {m.fam.name} family has no unit deviance"
+                raise ValueError(f"deviance residuals are not defined: {why}")
             r = np.sign(y - mu) * np.sqrt(np.maximum(m.dev_resids(mu), 0.0))
         elif type == "pearson":
             r = (y - m.fam.response_mean(mu)) * np.sqrt(m.weights) / np.sqrt(m.fam.variance(mu))
