@@ -58,6 +58,12 @@ def grouse_nb2(grouse):
     return mm.glmer(GROUSE_FORMULA, grouse, family="nbinom2")
 
 
+@pytest.fixture(scope="module")
+def grouse_slope(grouse):
+    """A term with two columns: a correlation."""
+    return mm.glmer("TICKS ~ YEAR + cHEIGHT + (1 + cHEIGHT | LOCATION)", grouse, family="nbinom2")
+
+
 # ------------------------------------------------------------------ the summary
 NUMBER = re.compile(r"-?\d+\.?\d*(?:e[-+]\d+)?")
 
@@ -76,11 +82,12 @@ def _same_printout(ours: str, theirs: list[str]) -> None:
             assert abs(float(a) - float(b)) <= unit * 1.01 + 5e-4 * abs(float(b)), (mine, want)
 
 
-@pytest.mark.parametrize("case", ["salamanders_nb2", "salamanders_poisson", "grouseticks_nb2"])
-def test_summary_is_glmmtmbs(case, nb2, poisson_observed, grouse_nb2):
-    fit = {"salamanders_nb2": nb2, "salamanders_poisson": poisson_observed, "grouseticks_nb2": grouse_nb2}[
-        case
-    ]
+@pytest.mark.parametrize(
+    "case", ["salamanders_nb2", "salamanders_poisson", "grouseticks_nb2", "grouseticks_slope_nb2"]
+)
+def test_summary_is_glmmtmbs(case, nb2, poisson_observed, grouse_nb2, grouse_slope):
+    fits = {"salamanders_nb2": nb2, "salamanders_poisson": poisson_observed, "grouseticks_nb2": grouse_nb2}
+    fit = {**fits, "grouseticks_slope_nb2": grouse_slope}[case]
     printed = PRINTED[case]["printed"]
     _same_printout(fit.summary(), printed)
     assert fit.summary().split("\n")[:3] == printed[:3]  # Family, Formula, Data exactly
@@ -199,15 +206,19 @@ def test_anova_of_different_responses_refused(sal, nb2):
         mm.anova(mm.glmer(SAL_FORMULA, other, family="poisson"), nb2)
 
 
-@pytest.mark.parametrize("case", ["salamanders_nb2", "grouseticks_nb2", "salamanders_poisson"])
-def test_wald_confint_is_glmmtmbs(case, nb2, grouse_nb2, poisson_observed):
-    fit = {"salamanders_nb2": nb2, "grouseticks_nb2": grouse_nb2, "salamanders_poisson": poisson_observed}[
-        case
-    ]
+@pytest.mark.parametrize(
+    "case", ["salamanders_nb2", "grouseticks_nb2", "grouseticks_slope_nb2", "salamanders_poisson"]
+)
+def test_wald_confint_is_glmmtmbs(case, nb2, grouse_nb2, grouse_slope, poisson_observed):
+    """Rows and values of glmmTMB's ``confint(fit, full = TRUE)``: SDs (and a two-column term's
+    correlation) by the delta method over theta, sigma from log phi."""
+    fits = {"salamanders_nb2": nb2, "grouseticks_nb2": grouse_nb2, "salamanders_poisson": poisson_observed}
+    fit = {**fits, "grouseticks_slope_nb2": grouse_slope}[case]
     want = DOWN[f"confint_full_{case}" if "nb2" in case else f"confint_{case}"]
     names = [n.removeprefix("cond.") for n in want["names"]]
     ours = fit.confint(method="wald")
     assert sorted(ours.index) == sorted(names)
+    assert [n for n in ours.index if "|" in n] == [n for n in names if "|" in n]  # glmmTMB's order
     ours = ours.loc[names]
     assert list(ours.columns) == ["2.5 %", "97.5 %", "Estimate"]
     np.testing.assert_allclose(ours["2.5 %"], want["lower"], rtol=2e-4, atol=2e-5)

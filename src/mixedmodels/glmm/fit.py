@@ -503,8 +503,14 @@ class GlmerFit(MixedFit):
         return pd.DataFrame([r[1:] for r in rows], index=[r[0] for r in rows], columns=columns)
 
     def _tmb_sdcor_rows(self, cov: np.ndarray | None, z: float) -> list[tuple[str, float, float, float]]:
-        """The standard deviations' (and, NaN, the correlations') rows of :meth:`_tmb_wald_confint`:
-        ``log sd`` and its delta-method standard error from central differences over ``theta``."""
+        """The random effects' rows of :meth:`_tmb_wald_confint`, per term its standard deviations
+        then its correlations, as glmmTMB orders them.
+
+        By the delta method over ``theta`` (central differences): a standard deviation's interval
+        is ``exp(log sd -+ z se)``; a correlation ``rho`` of a two-column term is glmmTMB's
+        parameter ``l = rho / sqrt(1 - rho^2)`` (the entry of its unit-diagonal Cholesky factor),
+        ``l -+ z se`` mapped back by ``l / sqrt(1 + l^2)``. Larger terms' correlations, whose
+        parameters glmmTMB does not map one to one, are left NaN."""
         from ..covariance.layout import sdcor_from_theta
 
         layout, nt = self.model.layout, self.ntheta
@@ -514,21 +520,33 @@ class GlmerFit(MixedFit):
 
         est = values(self.theta)
         h = 1e-6 * np.maximum(np.abs(self.theta), 1e-3)
+        steps = np.diag(h)
         J = np.column_stack(
-            [(values(self.theta + e) - values(self.theta - e)) / (2 * e[i]) for i, e in enumerate(np.diag(h))]
+            [(values(self.theta + e) - values(self.theta - e)) / (2 * h[i]) for i, e in enumerate(steps)]
         )
         var = np.einsum("ij,jk,ik->i", J, cov[:nt, :nt], J) if cov is not None else np.full(nt, np.nan)
-        rows = []
-        for name, value, v in zip(self.varpar_names, est, var):
+        columns = [term.k for term, s in zip(self.design.reterms, layout.structures) for _ in range(s.ntheta)]
+        terms = [i for i, s in enumerate(layout.structures) for _ in range(s.ntheta)]
+        sds, cors = [], []
+        for name, value, v, k, term in zip(self.varpar_names, est, var, columns, terms):
             kind, rest = name.split("_", 1)
             if kind == "sd":
-                se_log = np.sqrt(v) / value if value > 0 else np.nan
-                rows.append(
-                    (f"Std.Dev.{rest}", value * np.exp(-z * se_log), value * np.exp(z * se_log), value)
+                se = np.sqrt(v) / value if value > 0 else np.nan
+                sds.append(
+                    (term, (f"Std.Dev.{rest}", value * np.exp(-z * se), value * np.exp(z * se), value))
                 )
-            else:
-                rows.append((f"Cor.{rest}", np.nan, np.nan, value))
-        return rows
+                continue
+            lo = hi = np.nan
+            if k == 2 and abs(value) < 1:
+                l = value / np.sqrt(1 - value**2)
+                se = np.sqrt(v) / (1 - value**2) ** 1.5  # d l / d rho = (1 - rho^2)^(-3/2)
+                lo, hi = ((l + c * z * se) / np.sqrt(1 + (l + c * z * se) ** 2) for c in (-1, 1))
+            cors.append((term, (f"Cor.{rest}", lo, hi, value)))
+        return [
+            row
+            for t in range(len(layout.structures))
+            for row in [r for i, r in sds if i == t] + [r for i, r in cors if i == t]
+        ]
 
     # ------------------------------------------------------------ prediction
     def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False):

@@ -116,7 +116,7 @@ def glmer_summary_html(fit: GlmerFit) -> str:
     out as :func:`~mixedmodels.report.lmm.lmer_summary_html` lays out an lmer fit's)."""
     heading = [line.strip() for line in _heading(fit)]
     res_title, res_cells = residual_cells(fit)
-    re_header, re_rows = random_effects_cells(fit)
+    re_header, re_rows = _glmmtmb_random_effects_cells(fit)
     fe_header, fe_rows, stars = _fixed_effects_cells(fit)
     parts = [
         html_title(f"{heading[0]} {heading[1]}"),
@@ -165,13 +165,22 @@ def _dispersion_lines(fit: GlmerFit) -> list[str]:
     return ["", f"{what}: {value:4.3g} "]
 
 
+def _glmmtmb_random_effects_cells(fit: GlmerFit) -> tuple[list[str], list[list[str]]]:
+    """lme4's random-effects cells, with glmmTMB's one more (empty) correlation column: its
+    correlations keep every column of the matrix, lme4's drop the last."""
+    header, rows = random_effects_cells(fit)
+    if "Corr" not in header:
+        return header, rows
+    return [*header, ""], [[*row, ""] for row in rows]
+
+
 def glmmtmb_summary(fit: GlmerFit) -> str:
     """The summary of a fit glmmTMB's way (the observed information, an estimated family
     parameter) in glmmTMB's layout (``print(summary(glmmTMB(...)))``): the criteria, the
     random effects and the fixed effects as the "Conditional model"."""
     header, rows, stars = _fixed_effects_cells(fit)
     table = format_table(rows, header, list(fit.fixef_names))
-    re_header, re_rows = random_effects_cells(fit)
+    re_header, re_rows = _glmmtmb_random_effects_cells(fit)
     parts = [
         *_glmmtmb_heading(fit),
         "",

@@ -15,7 +15,9 @@ cases <- list(
   salamanders_poisson = list(data = "salamanders", call =
     "glmmTMB(count ~ spp * mined + (1 | site), data, family = poisson)"),
   grouseticks_nb2 = list(data = "grouseticks", call =
-    "glmmTMB(TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION), data, family = nbinom2)")
+    "glmmTMB(TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION), data, family = nbinom2)"),
+  grouseticks_slope_nb2 = list(data = "grouseticks", call =
+    "glmmTMB(TICKS ~ YEAR + cHEIGHT + (1 + cHEIGHT | LOCATION), data, family = nbinom2)")
 )
 fits <- lapply(cases, function(case) {
   env <- new.env(); env$data <- switch(case$data, salamanders = sal, grouseticks = grouse)
@@ -45,6 +47,7 @@ out <- list(
   confint_salamanders_nb2 = ci_table(confint(nb)),
   confint_full_salamanders_nb2 = ci_table(confint(nb, full = TRUE)),
   confint_full_grouseticks_nb2 = ci_table(confint(fits$grouseticks_nb2, full = TRUE)),
+  confint_full_grouseticks_slope_nb2 = ci_table(confint(fits$grouseticks_slope_nb2, full = TRUE)),
   confint_salamanders_poisson = ci_table(confint(fits$salamanders_poisson)),
   emmeans_spp = list(spp = as.character(em$spp), response = em$response, SE = em$SE,
                      df = em$df, lower = em[[5]], upper = em[[6]],
