@@ -98,6 +98,13 @@ def test_lme4_fits_keep_lme4s_layout(sal):
     assert not fit.glmmtmb_style and fit.summary().startswith("Generalized linear mixed model fit")
 
 
+def test_html_summary_has_glmmtmbs_parts(nb2, sal):
+    page = nb2._repr_html_()
+    assert "Conditional model" in page and "Dispersion parameter for nbinom2 family (): 1" in page
+    assert "Fixed effects" not in page and "<pre" not in page
+    assert "Fixed effects" in mm.glmer(SAL_FORMULA, sal, family="poisson")._repr_html_()
+
+
 class _ClassicDispersion(NegativeBinomial):
     sigma_squared_shown = True
 

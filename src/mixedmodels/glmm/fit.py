@@ -400,9 +400,9 @@ class GlmerFit(MixedFit):
 
     def _repr_html_(self) -> str:
         """The summary as HTML tables (for notebooks), with the cells of :meth:`summary`."""
-        from ..report.glmm import glmer_summary_html
+        from ..report.glmm import glmer_summary_html, glmmtmb_summary_html
 
-        return glmer_summary_html(self)
+        return glmmtmb_summary_html(self) if self.glmmtmb_style else glmer_summary_html(self)
 
     def __repr__(self) -> str:
         return f"<GlmerFit {self.formula!r} {self.family.name}({self.link}) nagq={self.nagq}>"

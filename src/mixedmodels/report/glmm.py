@@ -38,7 +38,7 @@ from .rformat import (
 if TYPE_CHECKING:
     from ..glmm.fit import GlmerFit
 
-__all__ = ["glmer_summary", "glmer_summary_html", "glmmtmb_summary"]
+__all__ = ["glmer_summary", "glmer_summary_html", "glmmtmb_summary", "glmmtmb_summary_html"]
 
 
 def _heading(fit: GlmerFit) -> list[str]:
@@ -197,3 +197,25 @@ def glmmtmb_summary(fit: GlmerFit) -> str:
         f"{table}\n---\n{SIGNIF_LEGEND}" if stars else table,
     ]
     return "\n".join([*parts, *fit.messages])
+
+
+def glmmtmb_summary_html(fit: GlmerFit) -> str:
+    """The summary of a fit glmmTMB's way as HTML tables, with the cells of :func:`glmmtmb_summary`."""
+    heading = [" ".join(line.split()) for line in _glmmtmb_heading(fit)]
+    re_header, re_rows = _glmmtmb_random_effects_cells(fit)
+    fe_header, fe_rows, stars = _fixed_effects_cells(fit)
+    parts = [
+        html_title(heading[0]),
+        html_lines(heading[1:]),
+        vector_html(_criterion_cells(fit)),
+        html_heading("Random effects (conditional model):"),
+        html_table(re_rows, re_header),
+        html_lines([groups_line(fit), *(" ".join(line.split()) for line in _dispersion_lines(fit) if line)]),
+        html_heading("Conditional model:"),
+        html_table(fe_rows, fe_header, list(fit.fixef_names)),
+    ]
+    if stars:
+        parts.append(legend_html())
+    if fit.messages:
+        parts.append(html_lines(list(fit.messages), note=True))
+    return html_block(parts)
