@@ -8,6 +8,8 @@ suppressPackageStartupMessages({library(glmmTMB); library(emmeans); library(json
 sal <- read.csv("tests/data/salamanders.csv")
 grouse <- read.csv("tests/data/grouseticks_nb.csv")
 for (v in c("INDEX", "BROOD", "YEAR", "LOCATION")) grouse[[v]] <- factor(grouse[[v]])
+cbpp <- read.csv("tests/data/cbpp.csv")
+cbpp$herd <- factor(cbpp$herd); cbpp$period <- factor(cbpp$period)
 
 cases <- list(
   salamanders_nb2 = list(data = "salamanders", call =
@@ -17,10 +19,12 @@ cases <- list(
   grouseticks_nb2 = list(data = "grouseticks", call =
     "glmmTMB(TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION), data, family = nbinom2)"),
   grouseticks_slope_nb2 = list(data = "grouseticks", call =
-    "glmmTMB(TICKS ~ YEAR + cHEIGHT + (1 + cHEIGHT | LOCATION), data, family = nbinom2)")
+    "glmmTMB(TICKS ~ YEAR + cHEIGHT + (1 + cHEIGHT | LOCATION), data, family = nbinom2)"),
+  cbpp_binomial = list(data = "cbpp", call =
+    "glmmTMB(cbind(incidence, size - incidence) ~ period + (1 | herd), data, family = binomial)")
 )
 fits <- lapply(cases, function(case) {
-  env <- new.env(); env$data <- switch(case$data, salamanders = sal, grouseticks = grouse)
+  env <- new.env(); env$data <- switch(case$data, salamanders = sal, grouseticks = grouse, cbpp = cbpp)
   eval(parse(text = case$call)[[1]], env)
 })
 summaries <- Map(function(case, fit) {
@@ -48,6 +52,7 @@ out <- list(
   confint_full_salamanders_nb2 = ci_table(confint(nb, full = TRUE)),
   confint_full_grouseticks_nb2 = ci_table(confint(fits$grouseticks_nb2, full = TRUE)),
   confint_full_grouseticks_slope_nb2 = ci_table(confint(fits$grouseticks_slope_nb2, full = TRUE)),
+  confint_cbpp_binomial = ci_table(confint(fits$cbpp_binomial, full = TRUE)),
   confint_salamanders_poisson = ci_table(confint(fits$salamanders_poisson)),
   emmeans_spp = list(spp = as.character(em$spp), response = em$response, SE = em$SE,
                      df = em$df, lower = em[[5]], upper = em[[6]],
