@@ -427,8 +427,11 @@ class GlmerFit(MixedFit):
         ----------
         method : {"profile", "wald", "boot"}
             Profile likelihood (lme4's default; see :func:`mixedmodels.profile.glmm.profile_confint`),
-            Wald (fixed effects only: the variance rows are left empty, as lme4 leaves them) or
-            parametric bootstrap percentiles (:func:`mixedmodels.bootstrap`).
+            Wald (fixed effects only: the variance rows are left empty, as lme4 leaves them; for
+            a fit glmmTMB's way, :attr:`glmmtmb_style`, glmmTMB's ``confint(fit, full = TRUE)``:
+            its row names and order, an "Estimate" column, the random effects' SDs and the
+            family's ``sigma`` too, see :meth:`_tmb_wald_confint`) or parametric bootstrap
+            percentiles (:func:`mixedmodels.bootstrap`).
         level : float
             Coverage.
         parm : list of str, optional
@@ -486,8 +489,8 @@ class GlmerFit(MixedFit):
         criterion ``-2 log L``). A standard deviation's interval is ``exp(log sd -+ z se)`` with the
         standard error of ``log sd`` by the delta method over ``theta`` (glmmTMB's own coordinate
         is ``log sd``, so the two agree at the optimum); ``sigma``'s is the family's ``sigma`` at
-        the bounds of ``log phi -+ z se``. Correlations are left NaN (glmmTMB's are on its own
-        scale of the correlation parameters)."""
+        the bounds of ``log phi -+ z se`` (its row last; glmmTMB's ``full = TRUE`` puts it before
+        the SDs). For the correlations see :meth:`_tmb_sdcor_rows`."""
         a = (1 - level) / 2
         z = stats.norm.ppf(1 - a)
         cov = 2.0 * np.linalg.inv(self.optimum.hessian) if self.optimum.hessian is not None else None
@@ -529,7 +532,7 @@ class GlmerFit(MixedFit):
         terms = [i for i, s in enumerate(layout.structures) for _ in range(s.ntheta)]
         sds, cors = [], []
         for name, value, v, k, term in zip(self.varpar_names, est, var, columns, terms):
-            kind, rest = name.split("_", 1)
+            kind, _, rest = name.partition("_")
             if kind == "sd":
                 se = np.sqrt(v) / value if value > 0 else np.nan
                 sds.append(
@@ -537,7 +540,7 @@ class GlmerFit(MixedFit):
                 )
                 continue
             lo = hi = np.nan
-            if k == 2 and abs(value) < 1:
+            if kind == "cor" and k == 2 and abs(value) < 1:
                 l = value / np.sqrt(1 - value**2)
                 se = np.sqrt(v) / (1 - value**2) ** 1.5  # d l / d rho = (1 - rho^2)^(-3/2)
                 lo, hi = ((l + c * z * se) / np.sqrt(1 + (l + c * z * se) ** 2) for c in (-1, 1))
