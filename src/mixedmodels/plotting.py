@@ -351,11 +351,11 @@ def emmeans_figure(result):
     for ax, rows in zip(axes.ravel(), groups):
         part = table.iloc[rows]
         y = np.arange(len(rows))
-        est = part["emmean"].to_numpy(dtype=float)
-        lo, hi = part["lower.CL"].to_numpy(dtype=float), part["upper.CL"].to_numpy(dtype=float)
+        est = part[result.estimate_name].to_numpy(dtype=float)
+        lo, hi = (part[name].to_numpy(dtype=float) for name in result.bound_names)
         ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color="0.2", ecolor="C0", capsize=3)
         ax.set_yticks(y, labels[rows])
-        ax.set_xlabel("emmean")
+        ax.set_xlabel(result.estimate_name)
         if by:
             ax.set_title(", ".join(f"{b} = {part[b].iloc[0]}" for b in by), fontsize=10)
     for ax in axes.ravel()[len(groups) :]:

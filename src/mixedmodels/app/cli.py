@@ -26,6 +26,7 @@ EXAMPLES = """examples:
   mixedmodels fit data.csv "y ~ x + (1 | g)" --family binomial --link probit --nagq 9
   mixedmodels fit data.csv "prop ~ x + (1 | g)" --family binomial --weights trials
   mixedmodels fit data.csv "count ~ x + (1 | g)" --family poisson --offset log_exposure
+  mixedmodels fit data.csv "count ~ x + (1 | g)" --family nbinom2
   mixedmodels bootstrap seed "y ~ x + (1 | p)" --nsim 10000 --use-u
   mixedmodels profile seed "y ~ x + (1 | p)" --level 0.9
   mixedmodels power sleepstudy "Reaction ~ Days + (Days | Subject)" --term Days --effect 4 \\
@@ -78,8 +79,8 @@ def _fit(args) -> str:
 
     if args.family is not None:
         return _fit_glmer(args)
-    if args.link is not None or args.nagq is not None:
-        raise CliError("--link and --nagq need --family (binomial or poisson): they are for a glmer fit")
+    if args.link is not None or args.nagq is not None or args.laplace is not None:
+        raise CliError("--link and --nagq need --family (as --laplace does): they are for a glmer fit")
     fit = lmer(args.formula, read_data(args.data, args.factor), reml=not args.ml, **_model_columns(args))
     if args.format == "json":
         return json.dumps(fit.to_dict(), indent=1)
@@ -98,7 +99,15 @@ def _fit_glmer(args) -> str:
         raise CliError("--ml is for a linear mixed model: a glmer fit is always by maximum likelihood")
     nagq = 1 if args.nagq is None else args.nagq
     data = read_data(args.data, args.factor)
-    fit = glmer(args.formula, data, family=args.family, link=args.link, nagq=nagq, **_model_columns(args))
+    fit = glmer(
+        args.formula,
+        data,
+        family=args.family,
+        link=args.link,
+        nagq=nagq,
+        laplace=args.laplace,
+        **_model_columns(args),
+    )
     if args.format == "json":
         return json.dumps(fit.to_dict(), indent=1)
     if args.format == "csv":
@@ -125,13 +134,31 @@ def _add_column_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_family_options(p: argparse.ArgumentParser, help: str) -> None:
-    p.add_argument("--family", choices=["binomial", "poisson"], help=help)
+def _add_family_options(p: argparse.ArgumentParser, help: str, any_family: bool = False) -> None:
+    """--family and --link; ``any_family``: every family the library knows by name (``fit``),
+    else the binomial and the Poisson."""
+    if any_family:
+        p.add_argument("--family", metavar="FAMILY", help=help)
+    else:
+        p.add_argument("--family", choices=["binomial", "poisson"], help=help)
     p.add_argument("--link", help="the link function (default: the family's canonical link)")
 
 
-def _add_glmer_options(p: argparse.ArgumentParser) -> None:
-    _add_family_options(p, "fit a generalized linear mixed model (lme4's glmer) of this family")
+def _add_glmer_options(p: argparse.ArgumentParser, any_family: bool = False) -> None:
+    if any_family:
+        help = (
+            "fit a generalized linear mixed model of this family: binomial or poisson (lme4's glmer), "
+            "nbinom2 (glmmTMB's negative binomial, its size estimated), ..."
+        )
+        _add_family_options(p, help, any_family=True)
+        p.add_argument(
+            "--laplace",
+            choices=["expected", "observed"],
+            help="the information in the Laplace approximation: expected (lme4's) or observed "
+            "(glmmTMB's); by default the family's",
+        )
+    else:
+        _add_family_options(p, "fit a generalized linear mixed model (lme4's glmer) of this family")
     p.add_argument(
         "--nagq",
         type=int,
@@ -527,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = _model_verb(sub, "fit", "fit a linear (or, with --family, generalized) mixed model", _fit)
     _add_column_options(fit)
-    _add_glmer_options(fit)
+    _add_glmer_options(fit, any_family=True)
     boot = _model_verb(sub, "bootstrap", "parametric bootstrap of a mixed model", _bootstrap)
     _add_boot_options(boot)
     boot.add_argument(

@@ -347,6 +347,20 @@ class Family:
         """glmmTMB's ``sigma()`` for the family: 1 for a family without a dispersion parameter."""
         return 1.0
 
+    sigma_squared_shown: ClassVar[bool] = False
+    """Whether glmmTMB's summary shows the dispersion as ``sigma^2`` ("Dispersion estimate for
+    ... (sigma^2)": its classic dispersion families, the Gaussian and the Gamma) rather than as
+    ``sigma`` ("Dispersion parameter for ... ()")."""
+
+    unit_deviance: ClassVar[bool] = True
+    """Whether :meth:`dev_resids` is a unit deviance (zero where ``mu = y``), so that deviance
+    residuals are defined; False for a family whose ``dev_resids`` is ``-2 w log p`` itself."""
+
+    def response_mean(self, mu) -> Array:
+        """The mean of the response at the mean parameter ``mu`` (what ``predict(type =
+        "response")`` and ``fitted`` give): ``mu`` itself here; a truncated family's differs."""
+        return as_array(mu)
+
     # ------------------------------------------------------------------ one response, many means
     def deviance_parts(self, y, wt) -> tuple:
         """What :meth:`dev_resids_parts` needs of the response ``y``, computed once (PIRLS

@@ -39,6 +39,16 @@ from .pirls import GlmmModel, ThetaState, WeightedFactor
 __all__ = ["GlmerFit"]
 
 
+def _select(table: pd.DataFrame, parm) -> pd.DataFrame:
+    """The rows ``parm`` of a confint table (all when None), unknown names refused."""
+    if parm is None:
+        return table
+    unknown = [p for p in parm if p not in table.index]
+    if unknown:
+        raise ValueError(f"unknown parameter {unknown[0]!r}; the parameters are: {', '.join(table.index)}")
+    return table.loc[list(parm)]
+
+
 @dataclass(frozen=True, eq=False)
 class GlmerFit(MixedFit):
     """A fitted GLMM (see the module). Build it with :func:`mixedmodels.glmer`.
@@ -133,6 +143,13 @@ class GlmerFit(MixedFit):
         return self.family.sigma
 
     @property
+    def glmmtmb_style(self) -> bool:
+        """Whether the fit is glmmTMB's (the observed information in the Laplace approximation, or
+        a family parameter estimated with the rest): its summary, residuals, confint and
+        ``to_dict`` then follow glmmTMB's."""
+        return bool(self.family.observed_information or self.family.estimates_parameter)
+
+    @property
     def objective(self) -> float:
         """lme4's criterion at the optimum: ``-2 loglik``."""
         return float(self.optimum.criterion)
@@ -194,12 +211,50 @@ class GlmerFit(MixedFit):
 
     @cached_property
     def _condvar_terms(self) -> list[np.ndarray]:
-        """Conditional covariance of ``b`` per level: ``T (Lambda'Z'WZ Lambda + I)^{-1}_block T'``."""
+        """Conditional covariance of ``b`` per level: ``T (Lambda'Z'WZ Lambda + I)^{-1}_block T'``
+        (``W`` the Laplace approximation's weights: the observed information for a fit glmmTMB's
+        way, which also adds the modes' uncertainty from the estimates, :meth:`_mode_jacobian`)."""
         m = self.model
         wz = m.fam.laplace_weights(m.y, self.eta, self.mu)
         factor = WeightedFactor(ThetaState(m, self.theta), m.weights * wz, joint=False)
         blocks = factor.inverse_blocks([(t.nlevels, t.k) for t in m.reterms])
-        return [T @ B @ T.T for B, T in zip(blocks, m.layout.templates(self.theta))]
+        out = [T @ B @ T.T for B, T in zip(blocks, m.layout.templates(self.theta))]
+        if not (self.glmmtmb_style and self.optimum.hessian is not None):
+            return out
+        J = self._mode_jacobian()
+        V = 2.0 * np.linalg.inv(self.optimum.hessian)
+        start, added = 0, []
+        for term, C in zip(m.reterms, out):
+            Jt = J[start : start + term.q].reshape(term.nlevels, term.k, -1)
+            added.append(C + np.einsum("lkd,de,lme->lkm", Jt, V, Jt))
+            start += term.q
+        return added
+
+    def _mode_jacobian(self) -> np.ndarray:
+        """``d b / d x``: the derivatives of the conditional modes ``b = Lambda u`` in the
+        parameters ``x = (theta, beta[, log phi])``, by central differences of PIRLS's modes.
+
+        glmmTMB's conditional variances (TMB's ``sdreport``) add ``J V J'`` (``V = 2 H^{-1}`` the
+        covariance of ``x``) to the conditional variance at ``x``: the uncertainty of the modes
+        from that of the estimates, which lme4's (at fixed ``theta``, ``beta``) leave out."""
+        from .laplace_ml import model_at
+        from .pirls import pirls
+
+        m, x = self.model, np.asarray(self.optimum.opt.theta, dtype=float)
+        nt, p = self.ntheta, m.p
+
+        def modes(xx: np.ndarray) -> np.ndarray:
+            at = model_at(m, xx[nt + p] if len(xx) > nt + p else None)
+            st = pirls(at, xx[:nt], xx[nt : nt + p], self.optimum.state.u, tol=1e-13, maxit=200)
+            return m.lambda_matrix(xx[:nt]) @ st.u
+
+        columns = []
+        for i in range(len(x)):
+            h = 1e-5 * max(1.0, abs(x[i]))
+            e = np.zeros(len(x))
+            e[i] = h
+            columns.append((modes(x + e) - modes(x - e)) / (2 * h))
+        return np.column_stack(columns)
 
     def ranef(self, condvar: bool = False):
         """Conditional modes: ``{group: DataFrame}``, or with ``condvar`` one tidy DataFrame
@@ -229,19 +284,33 @@ class GlmerFit(MixedFit):
 
     @cached_property
     def fitted(self) -> pd.Series:
-        """Fitted means on the response scale (a binomial's probabilities)."""
-        return pd.Series(self.mu, index=self.design.row_index, name="fitted")
+        """Fitted means of the response (a binomial's probabilities; a truncated family's mean of
+        the truncated response, :meth:`~mixedmodels.families.Family.response_mean`)."""
+        return pd.Series(self.family.response_mean(self.mu), index=self.design.row_index, name="fitted")
 
-    def resid(self, type: str = "deviance") -> pd.Series:
-        """Residuals: "deviance" (lme4's default), "pearson", "response" or "working"."""
+    def resid(self, type: str | None = None) -> pd.Series:
+        """Residuals: "deviance" (lme4's default), "pearson", "response" (glmmTMB's default, for
+        a fit :attr:`glmmtmb_style`) or "working".
+
+        Pearson residuals divide by the square root of the family's variance at the fitted mean
+        (with the prior weights); working residuals are ``(y - mu) / mu_eta(eta)``. Deviance
+        residuals ``sign(y - mu) sqrt(d_i)`` need a unit deviance: for a family without one
+        (:attr:`~mixedmodels.families.Family.unit_deviance` False) they are refused. glmmTMB 1.1.5
+        refuses ``type = "deviance"`` for every family; ours are lme4's (and later glmmTMB's).
+        """
         m = self.model
+        if type is None:
+            type = "response" if self.glmmtmb_style else "deviance"
         y, mu = m.y, self.mu
         if type == "deviance":
+            if not m.fam.unit_deviance:
+                why = f"the {m.fam.name} family has no unit deviance"
+                raise ValueError(f"deviance residuals are not defined: {why}")
             r = np.sign(y - mu) * np.sqrt(np.maximum(m.dev_resids(mu), 0.0))
         elif type == "pearson":
-            r = (y - mu) * np.sqrt(m.weights) / np.sqrt(m.fam.variance(mu))
+            r = (y - m.fam.response_mean(mu)) * np.sqrt(m.weights) / np.sqrt(m.fam.variance(mu))
         elif type == "response":
-            r = y - mu
+            r = y - m.fam.response_mean(mu)
         elif type == "working":
             r = (y - mu) / m.fam.mu_eta(self.eta)
         else:
@@ -300,10 +369,11 @@ class GlmerFit(MixedFit):
 
     def _tmb_dict(self) -> dict:
         """For a fit glmmTMB's way (the observed information, or a parameter estimated):
-        ``sigma``, ``laplace`` and the family's estimated parameter as glmmTMB's dispersion
-        model, ``{"disp": {"fixef": {"(Intercept)": log phi}, "se": {...}}}``."""
+        ``sigma``, ``laplace``, the family's estimated parameter by name and value
+        (``{"parameter": {"name": "theta", "value": ...}}``) and as glmmTMB's dispersion model,
+        ``{"disp": {"fixef": {"(Intercept)": log phi}, "se": {...}}}``."""
         fam = self.family
-        if not (fam.observed_information or fam.estimates_parameter):
+        if not self.glmmtmb_style:
             return {}
         out: dict = {"sigma": self.sigma, "laplace": "observed" if fam.observed_information else "expected"}
         if not fam.estimates_parameter:
@@ -311,22 +381,28 @@ class GlmerFit(MixedFit):
         log_phi = float(np.log(fam.parameter or np.nan))
         H = self.optimum.hessian
         se = float(np.sqrt(2.0 * np.linalg.inv(H)[-1, -1])) if H is not None else float("nan")
-        return {**out, "disp": {"fixef": {"(Intercept)": log_phi}, "se": {"(Intercept)": se}}}
+        parameter = {"name": fam.parameter_name, "value": fam.parameter}
+        return {
+            **out,
+            "parameter": parameter,
+            "disp": {"fixef": {"(Intercept)": log_phi}, "se": {"(Intercept)": se}},
+        }
 
     def summary(self) -> str:
-        """The summary in lme4's glmer layout."""
-        from ..report.glmm import glmer_summary
+        """The summary in lme4's glmer layout, or glmmTMB's for a fit glmmTMB's way
+        (:attr:`glmmtmb_style`)."""
+        from ..report.glmm import glmer_summary, glmmtmb_summary
 
-        return glmer_summary(self)
+        return glmmtmb_summary(self) if self.glmmtmb_style else glmer_summary(self)
 
     def __str__(self) -> str:
         return self.summary()
 
     def _repr_html_(self) -> str:
         """The summary as HTML tables (for notebooks), with the cells of :meth:`summary`."""
-        from ..report.glmm import glmer_summary_html
+        from ..report.glmm import glmer_summary_html, glmmtmb_summary_html
 
-        return glmer_summary_html(self)
+        return glmmtmb_summary_html(self) if self.glmmtmb_style else glmer_summary_html(self)
 
     def __repr__(self) -> str:
         return f"<GlmerFit {self.formula!r} {self.family.name}({self.link}) nagq={self.nagq}>"
@@ -351,8 +427,11 @@ class GlmerFit(MixedFit):
         ----------
         method : {"profile", "wald", "boot"}
             Profile likelihood (lme4's default; see :func:`mixedmodels.profile.glmm.profile_confint`),
-            Wald (fixed effects only: the variance rows are left empty, as lme4 leaves them) or
-            parametric bootstrap percentiles (:func:`mixedmodels.bootstrap`).
+            Wald (fixed effects only: the variance rows are left empty, as lme4 leaves them; for
+            a fit glmmTMB's way, :attr:`glmmtmb_style`, glmmTMB's ``confint(fit, full = TRUE)``:
+            its row names and order, an "Estimate" column, the random effects' SDs and the
+            family's ``sigma`` too, see :meth:`_tmb_wald_confint`) or parametric bootstrap
+            percentiles (:func:`mixedmodels.bootstrap`).
         level : float
             Coverage.
         parm : list of str, optional
@@ -363,12 +442,14 @@ class GlmerFit(MixedFit):
         """
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, not {level}")
+        method = str(method).lower()  # lme4 spells it "Wald"
+        if method == "wald" and self.glmmtmb_style:
+            return _select(self._tmb_wald_confint(level), parm)
         names = [*self.varpar_names, *self.fixef_names]
         parm = names if parm is None else list(parm)
         unknown = [p for p in parm if p not in names]
         if unknown:
             raise ValueError(f"unknown parameter {unknown[0]!r}; the parameters are: {', '.join(names)}")
-        method = str(method).lower()  # lme4 spells it "Wald"
         if method == "wald":
             out = self._wald_confint(names, level)
         elif method == "profile":
@@ -398,6 +479,77 @@ class GlmerFit(MixedFit):
         out.loc[list(self.fixef_names), columns[0]] = (self.fixef - z * self.se).to_numpy()
         out.loc[list(self.fixef_names), columns[1]] = (self.fixef + z * self.se).to_numpy()
         return out
+
+    def _tmb_wald_confint(self, level: float) -> pd.DataFrame:
+        """glmmTMB's ``confint(fit, full = TRUE)`` by Wald: rows the fixed effects, the random
+        effects' standard deviations (``Std.Dev.(Intercept)|site``) and the family's ``sigma``
+        (when it has a parameter), columns the bounds and the estimate.
+
+        The covariance of ``x = (theta, beta, log phi)`` is ``2 H^{-1}`` (``H`` the Hessian of the
+        criterion ``-2 log L``). A standard deviation's interval is ``exp(log sd -+ z se)`` with the
+        standard error of ``log sd`` by the delta method over ``theta`` (glmmTMB's own coordinate
+        is ``log sd``, so the two agree at the optimum); ``sigma``'s is the family's ``sigma`` at
+        the bounds of ``log phi -+ z se`` (its row last; glmmTMB's ``full = TRUE`` puts it before
+        the SDs). For the correlations see :meth:`_tmb_sdcor_rows`."""
+        a = (1 - level) / 2
+        z = stats.norm.ppf(1 - a)
+        cov = 2.0 * np.linalg.inv(self.optimum.hessian) if self.optimum.hessian is not None else None
+        rows = [(n, b - z * e, b + z * e, b) for n, b, e in zip(self.fixef_names, self.beta, self.se)]
+        rows += self._tmb_sdcor_rows(cov, z)
+        fam = self.family
+        if fam.estimates_parameter:
+            log_phi = float(np.log(fam.parameter))  # type: ignore[arg-type]
+            se = float(np.sqrt(cov[-1, -1])) if cov is not None else np.nan
+            ends = sorted(fam.with_parameter(float(np.exp(log_phi + k * z * se))).sigma for k in (-1, 1))
+            rows.append(("sigma", ends[0], ends[1], self.sigma))
+        columns = [f"{100 * a:g} %", f"{100 * (1 - a):g} %", "Estimate"]
+        return pd.DataFrame([r[1:] for r in rows], index=[r[0] for r in rows], columns=columns)
+
+    def _tmb_sdcor_rows(self, cov: np.ndarray | None, z: float) -> list[tuple[str, float, float, float]]:
+        """The random effects' rows of :meth:`_tmb_wald_confint`, per term its standard deviations
+        then its correlations, as glmmTMB orders them.
+
+        By the delta method over ``theta`` (central differences): a standard deviation's interval
+        is ``exp(log sd -+ z se)``; a correlation ``rho`` of a two-column term is glmmTMB's
+        parameter ``l = rho / sqrt(1 - rho^2)`` (the entry of its unit-diagonal Cholesky factor),
+        ``l -+ z se`` mapped back by ``l / sqrt(1 + l^2)``. Larger terms' correlations, whose
+        parameters glmmTMB does not map one to one, are left NaN."""
+        from ..covariance.layout import sdcor_from_theta
+
+        layout, nt = self.model.layout, self.ntheta
+
+        def values(theta: np.ndarray) -> np.ndarray:
+            return sdcor_from_theta(layout, theta[None], np.ones(1))[0]
+
+        est = values(self.theta)
+        h = 1e-6 * np.maximum(np.abs(self.theta), 1e-3)
+        steps = np.diag(h)
+        J = np.column_stack(
+            [(values(self.theta + e) - values(self.theta - e)) / (2 * h[i]) for i, e in enumerate(steps)]
+        )
+        var = np.einsum("ij,jk,ik->i", J, cov[:nt, :nt], J) if cov is not None else np.full(nt, np.nan)
+        columns = [term.k for term, s in zip(self.design.reterms, layout.structures) for _ in range(s.ntheta)]
+        terms = [i for i, s in enumerate(layout.structures) for _ in range(s.ntheta)]
+        sds, cors = [], []
+        for name, value, v, k, term in zip(self.varpar_names, est, var, columns, terms):
+            kind, _, rest = name.partition("_")
+            if kind == "sd":
+                se = np.sqrt(v) / value if value > 0 else np.nan
+                sds.append(
+                    (term, (f"Std.Dev.{rest}", value * np.exp(-z * se), value * np.exp(z * se), value))
+                )
+                continue
+            lo = hi = np.nan
+            if kind == "cor" and k == 2 and abs(value) < 1:
+                l = value / np.sqrt(1 - value**2)
+                se = np.sqrt(v) / (1 - value**2) ** 1.5  # d l / d rho = (1 - rho^2)^(-3/2)
+                lo, hi = ((l + c * z * se) / np.sqrt(1 + (l + c * z * se) ** 2) for c in (-1, 1))
+            cors.append((term, (f"Cor.{rest}", lo, hi, value)))
+        return [
+            row
+            for t in range(len(layout.structures))
+            for row in [r for i, r in sds if i == t] + [r for i, r in cors if i == t]
+        ]
 
     # ------------------------------------------------------------ prediction
     def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False):

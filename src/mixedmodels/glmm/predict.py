@@ -2,7 +2,8 @@
 
 ``predict`` is lme4's ``predict.merMod``: the linear predictor ``o + X beta + sum z b`` of the
 chosen random-effects terms (:mod:`mixedmodels.lmm.predict`'s ``re_form`` and
-``allow_new_levels``), on the link scale or, ``type="response"``, through the inverse link.
+``allow_new_levels``), on the link scale or, ``type="response"``, through the inverse link (and the family's
+:meth:`~mixedmodels.families.Family.response_mean`: a truncated family's mean of the response).
 
 ``simulate`` draws responses from the fitted model: with ``use_u`` at the conditional modes,
 otherwise with new spherical random effects ``u ~ N(0, I)`` (``b = Lambda u``) per replicate,
@@ -35,7 +36,8 @@ def predict_glmer(fit: GlmerFit, newdata, type: str, re_form, allow_new_levels: 
     eta = predict_lmer(fit, newdata, re_form, allow_new_levels)  # type: ignore[arg-type]  # same fields
     if type == "link":
         return eta
-    return pd.Series(fit.family.linkinv(eta.to_numpy()), index=eta.index, name="predicted")
+    mean = fit.family.response_mean(fit.family.linkinv(eta.to_numpy()))
+    return pd.Series(mean, index=eta.index, name="predicted")
 
 
 def simulate_glmer(fit: GlmerFit, nsim: int, use_u: bool, seed) -> pd.DataFrame:

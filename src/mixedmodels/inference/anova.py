@@ -519,8 +519,16 @@ def _check_glmer_fits(fits: Sequence[Comparable]) -> None:
     if len(glmer) != len(fits):
         raise TypeError("anova compares glmer fits with glmer fits only")
     families = {f.family.name for f in glmer}
-    if len(families) != 1:
+    if len(families) == 1:
+        return
+    if not any(f.glmmtmb_style for f in glmer):
         raise ValueError(f"the glmer fits are of different families: {sorted(families)}")
+    # glmmTMB compares fits of any families (complete likelihoods: a Poisson against a negative
+    # binomial, its limit), of one response
+    if any(not np.array_equal(f.model.y, glmer[0].model.y) for f in glmer[1:]):
+        raise ValueError(
+            f"the glmer fits of different families ({sorted(families)}) are of different responses"
+        )
 
 
 def _lrt_rows(fits: Sequence[Comparable]) -> list[dict]:
@@ -551,7 +559,10 @@ def anova(*fits, names: list[str] | None = None) -> AnovaTable | DevianceTable:
     *fits : LmerFit, LmFit, GlmerFit or GlmFit
         Two or more models fitted to the same observations. An ``lm`` fit can be compared with
         an ``lmer`` fit of the same response; ``glmer`` fits (maximum likelihood fits, never
-        refitted) with ``glmer`` fits of the same family, their deviance ``-2 logLik`` as lme4's.
+        refitted) with ``glmer`` fits of the same family, their deviance ``-2 logLik`` as lme4's;
+        fits glmmTMB's way (an estimated family parameter, counted in ``npar``) also with fits
+        of another family of the same response, as glmmTMB's ``anova`` (a Poisson against a
+        negative binomial).
         ``glm`` fits give R's analysis of deviance table (``anova(glm0, glm1, test = "Chisq")``),
         and ``lm`` fits alone R's analysis of variance table with F tests (``anova(lm0, lm1)``),
         models in the order given, instead.

@@ -41,7 +41,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,7 @@ from ..base.protocols import fit_of
 from ..fixed.lm import LmFit
 from ..formula.design import formula_variables, level_label, model_frame, used_columns
 from ..formula.frames import as_pandas
+from ..glmm.fit import GlmerFit
 from ..lmm.fit import LmerFit
 from ..report.rformat import format_table, html_block, html_lines, html_table, r_format
 
@@ -121,7 +122,7 @@ class ReferenceGrid:
         return np.sum(check * check, axis=1) < ESTIMABILITY_TOL * size
 
 
-def reference_grid(fit: LmerFit | LmFit) -> ReferenceGrid:
+def reference_grid(fit: LmerFit | LmFit | GlmerFit) -> ReferenceGrid:
     """emmeans' reference grid of an lmer or lm fit (see the module docstring)."""
     rows = _fit_rows(fit)
     xspec = fit.design.xspec
@@ -150,7 +151,7 @@ def reference_grid(fit: LmerFit | LmFit) -> ReferenceGrid:
     return ReferenceGrid(frame, tuple(factors), covariates, X, columns, estimated, null_basis)
 
 
-def _fit_rows(fit: LmerFit | LmFit) -> pd.DataFrame:
+def _fit_rows(fit: LmerFit | LmFit | GlmerFit) -> pd.DataFrame:
     """The model's columns over the rows used in the fit (unused factor levels dropped)."""
     if fit.data is None:
         raise ValueError("emmeans needs the fit's data (for the factor levels and covariate means)")
@@ -223,7 +224,7 @@ def _expand(values: dict[str, np.ndarray], rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _estimated_names(fit: LmerFit | LmFit) -> list[str]:
+def _estimated_names(fit: LmerFit | LmFit | GlmerFit) -> list[str]:
     """The columns with an estimate (all but an lm fit's aliased ones), in their order."""
     aliased = set(fit.aliased)
     return [str(n) for n in fit.fixef.index if n not in aliased]
@@ -244,9 +245,12 @@ class _Inference:
     V: np.ndarray
     df: Callable[[np.ndarray], float]
     method: str | None  # None for an lm fit (residual degrees of freedom, no footer line)
+    link: str | None = None  # a glmer fit's link (the scale of the means)
 
 
-def _inference(fit: LmerFit | LmFit, ddf: str | None) -> _Inference:
+def _inference(fit: LmerFit | LmFit | GlmerFit, ddf: str | None) -> _Inference:
+    if fit.is_generalized:
+        return _glmer_inference(cast(GlmerFit, fit), ddf)
     if not fit.is_mixed:
         fit = cast(LmFit, fit)
         if ddf is not None:
@@ -265,6 +269,15 @@ def _inference(fit: LmerFit | LmFit, ddf: str | None) -> _Inference:
         return _Inference(beta, fit.vcov.to_numpy(), satt.df_contrast, method)
     kr = fit.kenward_roger  # REML fits only: an ML fit is refused there, with the reason
     return _Inference(beta, np.asarray(kr.V), kr.df_contrast, method)
+
+
+def _glmer_inference(fit: GlmerFit, ddf: str | None) -> _Inference:
+    """A glmer fit's means: ``vcov(fit)``, with the residual degrees of freedom ``n - npar`` for
+    a fit glmmTMB's way (emmeans' for glmmTMB fits) and infinitely many (z intervals) for lme4's."""
+    if ddf is not None:
+        raise ValueError(f"ddf={ddf!r} applies to lmer fits; a glmer fit's means are asymptotic")
+    df = float(fit.nobs - fit.npar) if fit.glmmtmb_style else math.inf
+    return _Inference(fit.fixef.to_numpy(), fit.vcov.to_numpy(), lambda l: df, None, fit.link)
 
 
 def _ddf_method(ddf: str | None) -> str:
@@ -310,6 +323,19 @@ class Emmeans:
     inference: _Inference
     level: float
     averaged_over: tuple[str, ...]
+    family: Any = None
+
+    @property
+    def estimate_name(self) -> str:
+        """The means' column: "emmean" (the link scale), "response" (back-transformed)."""
+        return "emmean" if self.family is None else "response"
+
+    @property
+    def bound_names(self) -> tuple[str, str]:
+        """The interval's columns: emmeans' "lower.CL", "upper.CL", or "asymp.LCL",
+        "asymp.UCL" for asymptotic (z) intervals."""
+        df = self._estimate(self.linfct)["df"].to_numpy()
+        return ("lower.CL", "upper.CL") if np.isfinite(df).any() else ("asymp.LCL", "asymp.UCL")
 
     @property
     def df_method(self) -> str | None:
@@ -338,13 +364,19 @@ class Emmeans:
         ``lower.CL``, ``upper.CL`` (one block of rows per ``by`` group)."""
         est = self._estimate(self.linfct)
         q = stats.t.ppf(0.5 + self.level / 2, est["df"].to_numpy())
-        half = q * est["SE"].to_numpy()
+        e, se = est["estimate"].to_numpy(), est["SE"].to_numpy()
+        lower, upper = e - q * se, e + q * se
+        if self.family is not None:  # back-transformed: the SE by the delta method
+            fam = self.family
+            se = se * np.abs(fam.mu_eta(e))
+            ends = np.sort(np.column_stack([fam.linkinv(lower), fam.linkinv(upper)]), axis=1)
+            e, lower, upper = fam.linkinv(e), ends[:, 0], ends[:, 1]
         out = self.levels.copy()
-        out["emmean"] = est["estimate"]
-        out["SE"] = est["SE"]
+        out[self.estimate_name] = e
+        out["SE"] = se
         out["df"] = est["df"]
-        out["lower.CL"] = est["estimate"] - half
-        out["upper.CL"] = est["estimate"] + half
+        out[self.bound_names[0]] = lower
+        out[self.bound_names[1]] = upper
         return out
 
     def _by_groups(self) -> list[np.ndarray]:
@@ -420,10 +452,20 @@ class Emmeans:
             lines.append(f"Degrees-of-freedom method: {self.df_method}")
         return lines
 
+    def _means_footer(self) -> list[str]:
+        """The footer of the means' table: emmeans' lines on the scale and the level."""
+        lines = self._footer()
+        link = self.inference.link
+        if link is not None and self.family is None:
+            lines.append(f"Results are given on the {link} (not the response) scale.")
+        lines.append(f"Confidence level used: {_r_number(self.level)}")
+        if self.family is not None:
+            lines.append(f"Intervals are back-transformed from the {link} scale")
+        return lines
+
     def summary(self) -> str:
         """The table as emmeans prints it, with its footer lines."""
-        footer = [*self._footer(), f"Confidence level used: {_r_number(self.level)}"]
-        return _summary_text(self.table, "emmean", self.by, footer)
+        return _summary_text(self.table, self.estimate_name, self.by, self._means_footer())
 
     def pairs_summary(self, adjust: str = "tukey") -> str:
         """The pairwise contrasts as emmeans prints them, with their footer lines."""
@@ -444,13 +486,13 @@ class Emmeans:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        header, blocks = _summary_parts(self.table, "emmean", self.by)
+        header, blocks = _summary_parts(self.table, self.estimate_name, self.by)
         parts = []
         for title, rows in blocks:
             if title:
                 parts.append(html_lines([title]))
             parts.append(html_table(rows, header))
-        lines = [*self._footer(), f"Confidence level used: {_r_number(self.level)}"]
+        lines = self._means_footer()
         return html_block([*parts, html_lines(lines, note=True)])
 
     def __repr__(self) -> str:
@@ -459,18 +501,22 @@ class Emmeans:
 
 
 def emmeans(
-    fit: LmerFit | LmFit,
+    fit: LmerFit | LmFit | GlmerFit,
     specs: str | Sequence[str],
     by: str | Sequence[str] | None = None,
     ddf: str | None = None,
     level: float = 0.95,
+    type: str = "link",
 ) -> Emmeans:
     """Estimated marginal means of a fitted model, as R's ``emmeans(fit, specs, by)``.
 
     Parameters
     ----------
-    fit : LmerFit or LmFit
-        A model fitted by :func:`mixedmodels.lmer` or :func:`mixedmodels.lm`, with its data.
+    fit : LmerFit, LmFit or GlmerFit
+        A model fitted by :func:`mixedmodels.lmer`, :func:`mixedmodels.lm` or
+        :func:`mixedmodels.glmer`, with its data. A glmer fit's means are on the link scale with
+        ``vcov(fit)``; their degrees of freedom are ``n - npar`` for a fit glmmTMB's way
+        (emmeans' for glmmTMB) and infinite for lme4's (z intervals).
     specs : str or list of str
         The factor(s) whose levels get a mean each (a list: every combination of levels).
     by : str or list of str, optional
@@ -481,6 +527,10 @@ def emmeans(
         for an lm fit, whose means use its residual degrees of freedom.
     level : float
         Confidence level of the intervals, in (0, 1).
+    type : {"link", "response"}
+        For a glmer fit, "response" back-transforms the means and the bounds of their intervals
+        through the inverse link, the SE by the delta method (``SE |dmu/deta|``), as emmeans'
+        ``type = "response"``; the pairwise contrasts stay on the link scale.
 
     Returns
     -------
@@ -493,8 +543,14 @@ def emmeans(
         For a name that is not a factor of the model's fixed part, an unknown ``ddf`` or a
         ``level`` outside (0, 1).
     """
-    if not fit_of(fit, "lmer", "lm"):
-        raise TypeError(f"emmeans needs a fit from mm.lmer or mm.lm, not {type(fit).__name__}")
+    if not fit_of(fit, "lmer", "lm", "glmer"):
+        raise TypeError(f"emmeans needs a fit from mm.lmer, mm.lm or mm.glmer, not {fit.__class__.__name__}")
+    if type not in ("link", "response"):
+        raise ValueError(f"type must be 'link' or 'response', not {type!r}")
+    if type == "response" and not fit.is_generalized:
+        raise ValueError(
+            "type='response' is for a glmer fit (an lmer or lm fit's means are on the response scale)"
+        )
     if not (isinstance(level, (int, float)) and 0 < level < 1):
         raise ValueError(f"level must be between 0 and 1, not {level!r}")
     specs_t = _names(specs, "specs")
@@ -508,7 +564,8 @@ def emmeans(
         raise ValueError(f"{both[0]!r} is given both in specs and in by")
     levels, L = grid.average(specs_t + by_t)
     averaged = tuple(f for f in grid.factors if f not in specs_t + by_t)
-    return Emmeans(specs_t, by_t, levels, L, grid, inference, float(level), averaged)
+    family = cast(GlmerFit, fit).family if type == "response" else None
+    return Emmeans(specs_t, by_t, levels, L, grid, inference, float(level), averaged, family)
 
 
 def _names(value, what: str) -> tuple[str, ...]:
@@ -520,7 +577,7 @@ def _names(value, what: str) -> tuple[str, ...]:
     return names
 
 
-def _check_factor(fit: LmerFit | LmFit, grid: ReferenceGrid, name: str, what: str) -> None:
+def _check_factor(fit: LmerFit | LmFit | GlmerFit, grid: ReferenceGrid, name: str, what: str) -> None:
     if name in grid.factors:
         if pd.api.types.is_numeric_dtype(grid.frame[name]) and not _coerced(fit, name):
             raise ValueError(
@@ -542,7 +599,7 @@ def _check_factor(fit: LmerFit | LmFit, grid: ReferenceGrid, name: str, what: st
     raise ValueError(f"{what} names {name!r}, which is not a factor of the model; its factors are: {shown}")
 
 
-def _coerced(fit: LmerFit | LmFit, name: str) -> bool:
+def _coerced(fit: LmerFit | LmFit | GlmerFit, name: str) -> bool:
     """Whether the formula makes a factor of numeric column ``name`` (``factor(name)``)."""
     xspec = fit.design.xspec
     return xspec is not None and any(d.source == name and d.kind != "copy" for d in xspec.derived)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .deparse import deparse, parse_r
 from .lmm import (
     argument_lines,
     correlation_block,
@@ -20,6 +21,7 @@ from .lmm import (
 )
 from .rformat import (
     SIGNIF_LEGEND,
+    cat_fill,
     coefficient_cells,
     format_table,
     html_block,
@@ -36,7 +38,7 @@ from .rformat import (
 if TYPE_CHECKING:
     from ..glmm.fit import GlmerFit
 
-__all__ = ["glmer_summary", "glmer_summary_html"]
+__all__ = ["glmer_summary", "glmer_summary_html", "glmmtmb_summary", "glmmtmb_summary_html"]
 
 
 def _heading(fit: GlmerFit) -> list[str]:
@@ -114,7 +116,7 @@ def glmer_summary_html(fit: GlmerFit) -> str:
     out as :func:`~mixedmodels.report.lmm.lmer_summary_html` lays out an lmer fit's)."""
     heading = [line.strip() for line in _heading(fit)]
     res_title, res_cells = residual_cells(fit)
-    re_header, re_rows = random_effects_cells(fit)
+    re_header, re_rows = _glmmtmb_random_effects_cells(fit)
     fe_header, fe_rows, stars = _fixed_effects_cells(fit)
     parts = [
         html_title(f"{heading[0]} {heading[1]}"),
@@ -131,6 +133,89 @@ def glmer_summary_html(fit: GlmerFit) -> str:
     if stars:
         parts.append(legend_html())
     parts += correlation_html(list(fit.fixef_names), np.asarray(fit.vcov.to_numpy()))
+    if fit.messages:
+        parts.append(html_lines(list(fit.messages), note=True))
+    return html_block(parts)
+
+
+# ------------------------------------------------------------------ glmmTMB's layout
+def _glmmtmb_heading(fit: GlmerFit) -> list[str]:
+    """glmmTMB's " Family:", "Formula:" (the formula after 10 columns), "Data:" lines, and the
+    weights' and offset's."""
+    formula = cat_fill(["Formula:         ", *deparse(parse_r(fit.formula))])
+    return [
+        f" Family: {fit.family.name}  ( {fit.link} )",
+        *formula,
+        "Data: data",
+        *argument_lines(fit.design.labels),
+    ]
+
+
+def _dispersion_lines(fit: GlmerFit) -> list[str]:
+    """glmmTMB's line for the family's dispersion (none for the binomial and the Poisson): its
+    ``sigma()`` formatted as C's ``%4.3g`` (R's ``formatC(digits = 3)``), squared for its
+    classic dispersion families."""
+    fam = fit.family
+    if fam.parameter is None:
+        return []
+    if fam.sigma_squared_shown:
+        what, value = f"Dispersion estimate for {fam.name} family (sigma^2)", fit.sigma**2
+    else:
+        what, value = f"Dispersion parameter for {fam.name} family ()", fit.sigma
+    return ["", f"{what}: {value:4.3g} "]
+
+
+def _glmmtmb_random_effects_cells(fit: GlmerFit) -> tuple[list[str], list[list[str]]]:
+    """lme4's random-effects cells, with glmmTMB's one more (empty) correlation column: its
+    correlations keep every column of the matrix, lme4's drop the last."""
+    header, rows = random_effects_cells(fit)
+    if "Corr" not in header:
+        return header, rows
+    return [*header, ""], [[*row, ""] for row in rows]
+
+
+def glmmtmb_summary(fit: GlmerFit) -> str:
+    """The summary of a fit glmmTMB's way (the observed information, an estimated family
+    parameter) in glmmTMB's layout (``print(summary(glmmTMB(...)))``): the criteria, the
+    random effects and the fixed effects as the "Conditional model"."""
+    header, rows, stars = _fixed_effects_cells(fit)
+    table = format_table(rows, header, list(fit.fixef_names))
+    re_header, re_rows = _glmmtmb_random_effects_cells(fit)
+    parts = [
+        *_glmmtmb_heading(fit),
+        "",
+        _criterion_block(fit),
+        "",
+        "Random effects:",
+        "",
+        "Conditional model:",
+        format_table(re_rows, re_header, right=False),
+        groups_line(fit),
+        *_dispersion_lines(fit),
+        "",
+        "Conditional model:",
+        f"{table}\n---\n{SIGNIF_LEGEND}" if stars else table,
+    ]
+    return "\n".join([*parts, *fit.messages])
+
+
+def glmmtmb_summary_html(fit: GlmerFit) -> str:
+    """The summary of a fit glmmTMB's way as HTML tables, with the cells of :func:`glmmtmb_summary`."""
+    heading = [" ".join(line.split()) for line in _glmmtmb_heading(fit)]
+    re_header, re_rows = _glmmtmb_random_effects_cells(fit)
+    fe_header, fe_rows, stars = _fixed_effects_cells(fit)
+    parts = [
+        html_title(heading[0]),
+        html_lines(heading[1:]),
+        vector_html(_criterion_cells(fit)),
+        html_heading("Random effects (conditional model):"),
+        html_table(re_rows, re_header),
+        html_lines([groups_line(fit), *(" ".join(line.split()) for line in _dispersion_lines(fit) if line)]),
+        html_heading("Conditional model:"),
+        html_table(fe_rows, fe_header, list(fit.fixef_names)),
+    ]
+    if stars:
+        parts.append(legend_html())
     if fit.messages:
         parts.append(html_lines(list(fit.messages), note=True))
     return html_block(parts)
