@@ -337,7 +337,9 @@ class Family:
 
     alternates_in_glm: ClassVar[bool] = False  # the parameter of mm.glm as MASS's glm.nb estimates it
 
-    def parameter_given_means(self, y, mu, wt, tolerance: float | None = None) -> tuple[float, float, str | None]:
+    def parameter_given_means(
+        self, y, mu, wt, tolerance: float | None = None
+    ) -> tuple[float, float, str | None]:
         """For a family that :attr:`alternates_in_glm` (with its parameter held it is a GLM of
         dispersion 1): the maximum-likelihood estimate of the parameter with the means held at
         ``mu``, its standard error and a warning (or None), as its R counterpart computes them

@@ -143,7 +143,10 @@ def glm_method(fam: Family, method: str | None) -> str:
     if how != "irls" and not fam.estimates_parameter:
         raise ValueError(f"method={method!r}: the {fam.name} family has no parameter to estimate")
     if how == "alternate" and not fam.alternates_in_glm:
-        raise ValueError(f"method={method!r}: the {fam.name} family's parameter is estimated with the coefficients (method='ml')")
+        raise ValueError(
+            f"method={method!r}: the {fam.name} family's parameter is estimated with the "
+            "coefficients (method='ml')"
+        )
     if how == "irls" and fam.estimates_parameter and fam.dispersion_fixed:
         raise ValueError(
             f"method={method!r}: the {fam.name} family's {fam.parameter_name or 'parameter'} is to be "
@@ -168,7 +171,9 @@ def fit_glm(
     if degenerate is None:
         sep = detect_separation(X, init.y, init.weights, fam, names=[names[j] for j in kept])
     if how != "irls":
-        return _fit_parameter(formula, parsed, design, init, fam, link, contrasts, data, how, kept, degenerate or sep)
+        return _fit_parameter(
+            formula, parsed, design, init, fam, link, contrasts, data, how, kept, degenerate or sep
+        )
     result: IrlsFit
     if degenerate is not None:  # R fits it without a word
         result = irls(X, init.y, fam, init.weights, offset, mustart=init.mustart)
@@ -205,8 +210,14 @@ def fit_glm(
 def _fit_parameter(formula, parsed, design, init, fam, link, contrasts, data, how, kept, problem) -> GlmFit:
     """The fit of a family whose parameter is estimated: MASS's alternation or Newton's method."""
     if problem is not None:
-        what = problem if isinstance(problem, str) else f"separated coefficients ({', '.join(problem.coefficients)})"
-        raise ValueError(f"glm: {what}: the {fam.name} family's parameter cannot be estimated with estimates at infinity")
+        what = (
+            problem
+            if isinstance(problem, str)
+            else f"separated coefficients ({', '.join(problem.coefficients)})"
+        )
+        raise ValueError(
+            f"glm: {what}: the {fam.name} family's parameter cannot be estimated with estimates at infinity"
+        )
     offset = np.zeros(len(init.y)) if design.offset is None else design.offset
     X = design.X[:, list(kept)]
     common = (formula, parsed, design)

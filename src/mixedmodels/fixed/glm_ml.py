@@ -182,17 +182,29 @@ def newton_ml(
     at the starting means) and the IRLS coefficients there.
     """
     trials = np.ones(len(y)) if trials is None else trials
+    if mustart is None:
+        mustart = fam.initialize(y, weights).mustart
     eta0 = fam.linkfun(mustart) if etastart is None else etastart
     value = fam.parameter
     if value is None:
         value = fam.parameter_start(y, fam.linkinv(eta0), weights)
-    start = irls(X, y, fam.with_parameter(value).fixed_parameter(), weights, offset, etastart=eta0, maxit=100, warn=False)
+    start = irls(
+        X,
+        y,
+        fam.with_parameter(value).fixed_parameter(),
+        weights,
+        offset,
+        etastart=eta0,
+        maxit=100,
+        warn=False,
+    )
     problem = _Problem(X, y, fam, weights, offset, trials)
     beta, tau = start.beta, math.log(value)
     f = problem.f(beta, tau)
     converged = False
     iterations = 0
-    for iterations in range(1, MAXIT + 1):
+    while iterations < MAXIT:
+        iterations += 1
         g, H = problem.derivatives(beta, tau)
         step = _direction(g, H)
         decrement = -float(g @ step)
@@ -214,7 +226,9 @@ def newton_ml(
         converged = -float(g @ _direction(g, H)) < 1e-8
         if not converged:
             warnings.warn(
-                f"glm: Newton's method did not converge in {iterations} iterations", RuntimeWarning, stacklevel=4
+                f"glm: Newton's method did not converge in {iterations} iterations",
+                RuntimeWarning,
+                stacklevel=4,
             )
     eta, mu = problem.means(beta)
     return MlEstimate(beta, eta, mu, tau, problem.at(tau), f, g, H, iterations, converged, y, weights)
@@ -300,16 +314,22 @@ class GlmMlFit(GlmFit):
     def confint(self, method: str = "wald", level: float = 0.95) -> pd.DataFrame:
         """Wald intervals (``beta -+ z se``, the joint Hessian's standard errors)."""
         if str(method).lower() != "wald":
-            raise NotImplementedError("profile intervals of a GLM fitted with method='ml' are not available yet: method='wald'")
+            raise NotImplementedError(
+                "profile intervals of a GLM fitted with method='ml' are not available yet: method='wald'"
+            )
         return super().confint("wald", level)
 
     def refit(self, y: np.ndarray, separation=None) -> GlmFit:
         """The model fitted to a new response, from this fit's estimates."""
         if separation is not None:
-            raise NotImplementedError("refitting with separated coefficients is not supported for method='ml'")
+            raise NotImplementedError(
+                "refitting with separated coefficients is not supported for method='ml'"
+            )
         X = self.design.X[:, list(self.kept)]
         y = np.asarray(y, dtype=float)
-        ml = newton_ml(X, y, self.family, self.prior_weights, self.offset, etastart=self.result.eta, trials=self.trials)
+        ml = newton_ml(
+            X, y, self.family, self.prior_weights, self.offset, etastart=self.result.eta, trials=self.trials
+        )
         return replace(self, y=y, family=ml.family, result=ml.irls_view(), ml=ml)
 
     def to_dict(self) -> dict:

@@ -79,13 +79,16 @@ def alternate(
     at the maximum: its weights give ``vcov``), the family at the estimate with the parameter
     held, and the estimate.
     """
+    if mustart is None:
+        mustart = fam.initialize(y, weights).mustart
     eta = fam.linkfun(mustart) if etastart is None else etastart
     mu = fam.linkinv(eta)
     value = fam.parameter
     if value is None:
         value = _given_means(fam, y, mu, weights, THETA_TOLERANCE)[0]
-    warning = None
-    for count in range(1, MAX_ALTERNATIONS + 1):
+    warning, count = None, 0
+    while True:
+        count += 1
         held = fam.with_parameter(value).fixed_parameter()
         inner = irls(X, y, held, weights, offset, etastart=eta, epsilon=INNER_EPSILON, maxit=100, warn=False)
         eta, mu = inner.eta, inner.mu
@@ -93,9 +96,10 @@ def alternate(
         step, value = new - value, new
         if abs(step) <= THETA_TOLERANCE * max(1.0, value):
             break
-    else:
-        warning = "alternation limit reached"
-        warnings.warn(f"glm: {warning}", RuntimeWarning, stacklevel=4)
+        if count == MAX_ALTERNATIONS:
+            warning = "alternation limit reached"
+            warnings.warn(f"glm: {warning}", RuntimeWarning, stacklevel=4)
+            break
     held = fam.with_parameter(value).fixed_parameter()
     final = irls(X, y, held, weights, offset, etastart=eta)
     _, se, note = _given_means(fam, y, final.mu, weights, None)
@@ -104,10 +108,10 @@ def alternate(
 
 def _given_means(fam: Family, y, mu, weights, tolerance: float | None) -> tuple[float, float, str | None]:
     value, se, note = fam.parameter_given_means(y, mu, weights, tolerance)
-    if not value > 0:
+    if not 0 < value < math.inf:
         raise ValueError(
-            f"glm: the {fam.parameter_name or 'parameter'} estimate is {value:g} ({note}): the "
-            "response varies less than the family allows; fit the Poisson model"
+            f"glm: the {fam.parameter_name or 'parameter'} estimate is {value:g} ({note}); "
+            "the response varies less than the family allows: fit the Poisson model"
         )
     return value, se, note
 
@@ -188,7 +192,9 @@ class GlmNbFit(GlmFit):
         X = self.design.X[:, list(self.kept)]
         y = np.asarray(y, dtype=float)
         start = (self.estimated_family or self.family).with_parameter(self.theta)
-        result, held, estimate = alternate(X, y, start, self.prior_weights, self.offset, etastart=self.result.eta)
+        result, held, estimate = alternate(
+            X, y, start, self.prior_weights, self.offset, etastart=self.result.eta
+        )
         return replace(self, y=y, result=result, family=held, estimate=estimate)
 
     def to_dict(self) -> dict:
