@@ -119,6 +119,15 @@ def test_glm_nb_spellings_and_output(nb_case):
     assert sims.shape == (fit.nobs, 2) and np.all(sims.to_numpy() >= 0)
 
 
+def test_bootstrap_re_estimates_theta():
+    ref = _reference("glm_nb_grouseticks")
+    fit = mm.glm(NB_CASES[ref["case"]], _data(ref), family="nbinom2")
+    boot = mm.bootstrap(fit, nsim=4, seed=3, progress=False)
+    theta = np.asarray(boot.replicates)[:, -1]
+    assert boot.replicates.shape == (4, fit.rank + 1) and np.all(np.isfinite(theta))
+    assert len(np.unique(theta)) == 4 and np.all(np.abs(np.log(theta / fit.theta)) < 1)
+
+
 def test_fixed_theta_keeps_its_meaning():
     """NegativeBinomial(2): MASS's negative.binomial(2), glm's IRLS with theta held."""
     ref = _reference("glm_nb_salamanders")

@@ -514,6 +514,11 @@ class GlmFit(Fit):
         return replace(self, y=np.asarray(y, dtype=float), result=result, separation=separation)
 
     # ----------------------------------------------------------------- output
+    def family_parameters(self) -> dict[str, float]:
+        """The family's parameters estimated by the fit, by name (none here; ``theta`` of
+        :class:`~mixedmodels.fixed.glm_nb.GlmNbFit`)."""
+        return {}
+
     def dispersion_lines(self) -> list[str]:
         """The summary's line(s) on the dispersion (and a family's estimated parameter)."""
         return [dispersion_line(self)]
@@ -591,8 +596,12 @@ def glm_blocks(fit: GlmFit, nsim: int, rng: np.random.Generator, block: int) -> 
 
 
 def bootstrap_statistic(fit: GlmFit) -> pd.Series:
-    """What a bootstrap collects by default: the coefficients (and an estimated dispersion)."""
+    """What a bootstrap collects by default: the coefficients (and an estimated dispersion, and
+    the family's estimated parameter)."""
     values = fit.coef
     if fit.estimates_dispersion:
         values = pd.concat([values, pd.Series({"dispersion": fit.dispersion})])
+    extra = fit.family_parameters()
+    if extra:
+        values = pd.concat([values, pd.Series(extra)])
     return values

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..families import Family
-from ..numerics.irls import IrlsFit, irls
+from ..numerics.irls import IrlsError, IrlsFit, irls
 from .glm import GlmFit
 
 __all__ = ["GlmMlFit", "MlEstimate", "newton_ml"]
@@ -246,8 +246,6 @@ class GlmMlFit(GlmFit):
 
     ml: MlEstimate | None = None
 
-    kind = "glm.ml"
-
     @property
     def _ml(self) -> MlEstimate:
         if self.ml is None:
@@ -304,6 +302,9 @@ class GlmMlFit(GlmFit):
     def npar(self) -> int:
         return self.rank + 1
 
+    def family_parameters(self) -> dict[str, float]:
+        return {self.parameter_name: self.parameter}
+
     def dispersion_lines(self) -> list[str]:
         fam = self.family
         return [
@@ -322,9 +323,7 @@ class GlmMlFit(GlmFit):
     def refit(self, y: np.ndarray, separation=None) -> GlmFit:
         """The model fitted to a new response, from this fit's estimates."""
         if separation is not None:
-            raise NotImplementedError(
-                "refitting with separated coefficients is not supported for method='ml'"
-            )
+            raise IrlsError("method='ml': a response with separated coefficients has no estimate")
         X = self.design.X[:, list(self.kept)]
         y = np.asarray(y, dtype=float)
         ml = newton_ml(

@@ -31,7 +31,7 @@ from functools import cached_property
 import numpy as np
 
 from ..families import Family
-from ..numerics.irls import IrlsFit, irls
+from ..numerics.irls import IrlsError, IrlsFit, irls
 from .glm import GlmFit
 
 __all__ = ["GlmNbFit", "ParameterEstimate", "alternate"]
@@ -109,7 +109,7 @@ def alternate(
 def _given_means(fam: Family, y, mu, weights, tolerance: float | None) -> tuple[float, float, str | None]:
     value, se, note = fam.parameter_given_means(y, mu, weights, tolerance)
     if not 0 < value < math.inf:
-        raise ValueError(
+        raise IrlsError(
             f"glm: the {fam.parameter_name or 'parameter'} estimate is {value:g} ({note}); "
             "the response varies less than the family allows: fit the Poisson model"
         )
@@ -132,8 +132,6 @@ class GlmNbFit(GlmFit):
     estimate: ParameterEstimate | None = None
     estimated_family: Family | None = None
 
-    kind = "glm.nb"
-
     @property
     def _estimate(self) -> ParameterEstimate:
         if self.estimate is None:
@@ -155,6 +153,9 @@ class GlmNbFit(GlmFit):
         """``I(theta)^{-1/2}`` at the estimate itself (``theta.ml`` iterated to its end)."""
         est = self.estimated_family or self.family
         return est.parameter_given_means(self.y, self.result.mu, self.prior_weights, 1e-14)[1]
+
+    def family_parameters(self) -> dict[str, float]:
+        return {self.family.parameter_name or "parameter": self.theta}
 
     @property
     def sigma(self) -> float:
@@ -188,7 +189,7 @@ class GlmNbFit(GlmFit):
         """The model fitted to a new response, the parameter estimated again (from this fit's
         linear predictor and estimate)."""
         if separation is not None:
-            raise NotImplementedError("glm.nb: refitting with separated coefficients is not supported")
+            raise IrlsError("glm.nb: a response with separated coefficients has no estimate of theta")
         X = self.design.X[:, list(self.kept)]
         y = np.asarray(y, dtype=float)
         start = (self.estimated_family or self.family).with_parameter(self.theta)
