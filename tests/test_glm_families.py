@@ -201,6 +201,71 @@ def test_ml_salamanders_against_glmmtmb():
     assert "theta of the nbinom2 family estimated by maximum likelihood: 0.856" in ml.summary()
 
 
+class _GaussianLog(Family):
+    """A stand-in for glmmTMB's ``gaussian(link = "log")``, its variance ``sigma^2`` the estimated
+    parameter: ``n_i = w (y - mu)^2 / sigma^2 + log(2 pi sigma^2 / w)``."""
+
+    name = "gaussian"
+    links = ("log",)
+    parameter_name = "sigma^2"
+
+    def __init__(self, value: float | None = None) -> None:
+        super().__init__("log")
+        self.value = value
+
+    @property
+    def parameter(self):
+        return self.value
+
+    @property
+    def estimates_parameter(self) -> bool:
+        return True
+
+    def with_parameter(self, value: float) -> Family:
+        return self._same_information(_GaussianLog(value))
+
+    def fixed_parameter(self) -> Family:
+        return self
+
+    def parameter_start(self, y, mu, wt) -> float:
+        return float(np.mean(wt * (y - mu) ** 2))
+
+    def variance(self, mu):
+        return np.ones_like(np.asarray(mu, dtype=float))
+
+    def dev_resids(self, y, mu, wt):
+        return wt * (y - mu) ** 2 / self.value
+
+    def deviance_mu_derivatives(self, y, mu, wt):
+        return -2.0 * wt * (y - mu) / self.value, 2.0 * wt / self.value + 0.0 * mu, 0.0 * mu
+
+    def parameter_derivatives(self, y, mu, wt):
+        r = (y - mu) / self.value
+        return 1.0 - wt * (y - mu) * r, 2.0 * wt * r, -2.0 * wt / self.value + 0.0 * mu
+
+    def aic(self, y, n, mu, wt, dev):
+        return float(np.sum(self.dev_resids(y, mu, wt) + np.log(2 * np.pi * self.value / wt)))
+
+    def initialize(self, y, weights) -> Initialized:
+        y = np.asarray(y, dtype=float)
+        return Initialized(y, np.ones(len(y)), np.asarray(weights, dtype=float), y.copy())
+
+
+def test_ml_asks_only_the_family():
+    """method='ml' with a family the package does not know (a Gaussian with the log link whose
+    variance is its parameter): the maximum likelihood R's glm(gaussian(link = "log")) reaches
+    (its coefficients, its logLik and AIC, with the variance deviance / n)."""
+    want = _reference("glm_gaussian_log")
+    fit = mm.glm("y ~ x", _data(want), family=_GaussianLog(), method="ml")
+    assert isinstance(fit, GlmMlFit) and fit.converged
+    np.testing.assert_allclose(fit.coef, want["coef"]["estimate"], rtol=1e-6)
+    assert fit.parameter == pytest.approx(want["deviance"] / want["nobs"], rel=1e-6)
+    assert fit.loglik == pytest.approx(want["loglik"], rel=1e-9)
+    assert fit.aic == pytest.approx(want["aic"], rel=1e-9) and fit.npar == want["loglik_df"]
+    # the variance's standard error: log sigma^2 has information n / 2 at the maximum
+    assert fit.log_parameter_se == pytest.approx(math.sqrt(2 / want["nobs"]), rel=1e-6)
+
+
 # ----------------------------------------------------------------------------- bad input
 def test_bad_input_is_named():
     data = pd.DataFrame({"y": [0.0, 1, 2, 3, 7, 0, 2, 9], "x": np.arange(8.0)})

@@ -16,7 +16,9 @@ with the family's observed information:
                                                derivative in tau),
 
 halving a step until ``f`` decreases (a Hessian that is not positive definite is replaced by
-its eigenvalues' absolute values). It starts from IRLS at the family's starting parameter and
+its eigenvalues' absolute values). It starts from IRLS (Newton steps in ``beta``: the observed
+information, :meth:`~mixedmodels.families.Family.with_information`) at the family's starting
+parameter and
 stops when the Newton decrement ``g' H^{-1} g`` is under ``1e-12``. The covariance of
 ``(beta, tau)`` is ``2 H^{-1}`` at the estimate (the inverse of the observed information), as
 glmmTMB's ``vcov(fit, full = TRUE)``: the coefficients' standard errors include the parameter's
@@ -191,7 +193,7 @@ def newton_ml(
     start = irls(
         X,
         y,
-        fam.with_parameter(value).fixed_parameter(),
+        fam.with_parameter(value).fixed_parameter().with_information("observed"),
         weights,
         offset,
         etastart=eta0,
