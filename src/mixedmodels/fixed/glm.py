@@ -24,6 +24,13 @@ iterations stopped.
 
 Residuals: deviance ``sign(y - mu) sqrt(d_i)``, Pearson ``(y - mu) sqrt(w) / sqrt(V(mu))``,
 response ``y - mu``, working ``r``.
+
+A family whose dispersion is estimated (the Gaussian, the Gamma) is R's ``glm``'s as above,
+whether or not the family also estimates its parameter in ``glmer`` (the Pearson dispersion, t
+tests, the family's ``aic``, ``npar = rank + 1``). A family with the dispersion fixed that
+estimates a parameter (``method``): MASS's ``glm.nb`` where the family alternates
+(:mod:`mixedmodels.fixed.glm_nb`), else maximum likelihood over the coefficients and the
+parameter together (:mod:`mixedmodels.fixed.glm_ml`).
 """
 
 from __future__ import annotations
