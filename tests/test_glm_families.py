@@ -25,7 +25,11 @@ from mixedmodels.fixed.glm_nb import GlmNbFit
 
 HERE = Path(__file__).parent
 REFERENCE = HERE / "reference" / "families"
-NB_CASES = {"glm_nb_salamanders": "count ~ spp * mined", "glm_nb_grouseticks": "TICKS ~ YEAR + cHEIGHT"}
+NB_CASES = {
+    "glm_nb_salamanders": "count ~ spp * mined",
+    "glm_nb_grouseticks": "TICKS ~ YEAR + cHEIGHT",
+    "glm_nb_salamanders_sqrt": "count ~ mined + cover",  # link = sqrt, given
+}
 
 
 def _reference(name: str) -> dict:
@@ -43,12 +47,15 @@ def _data(ref: dict) -> pd.DataFrame:
 def nb_case(request):
     ref = _reference(request.param)
     data = _data(ref)
-    return ref, data, mm.glm(NB_CASES[request.param], data, family="nbinom2")
+    return ref, data, mm.glm(NB_CASES[request.param], data, family="nbinom2", link=ref["link"])
 
 
-def _rel(got, want) -> float:
+def _rel(got, want, floor=None) -> float:
+    """The largest relative difference, relative to at least ``floor`` (a coefficient near 0 is
+    compared on the scale of its standard error)."""
     got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
-    return float(np.max(np.abs(got - want) / np.abs(want)))
+    scale = np.abs(want) if floor is None else np.maximum(np.abs(want), floor)
+    return float(np.max(np.abs(got - want) / scale))
 
 
 # ----------------------------------------------------------------------------- MASS's glm.nb
@@ -56,8 +63,9 @@ def test_glm_nb_is_mass_glm_nb(nb_case):
     ref, _, fit = nb_case
     want = ref["glm_nb"]
     assert isinstance(fit, GlmNbFit) and list(fit.names) == want["names"]
+    assert _rel(fit.coef, want["coef"], floor=np.asarray(want["se"])) < 1e-6
     for ours, theirs in [
-        (fit.coef, "coef"), (fit.se, "se"), (fit.theta, "theta"), (fit.theta_se, "SE_theta"),
+        (fit.se, "se"), (fit.theta, "theta"), (fit.theta_se, "SE_theta"),
         (fit.twologlik, "twologlik"), (fit.deviance, "deviance"), (fit.null_deviance, "null_deviance"),
         (fit.aic, "aic"), (fit.bic, "bic"), (fit.loglik, "loglik"), (fit.fitted, "fitted"),
     ]:  # fmt: skip
@@ -107,9 +115,10 @@ def test_glm_nb_summary_is_r_s_line_by_line(nb_case):
 def test_glm_nb_spellings_and_output(nb_case):
     ref, data, fit = nb_case
     formula = NB_CASES[ref["case"]]
+    link = ref["link"]
     for family in ("negative_binomial", NegativeBinomial(), NegativeBinomial(1.0, estimate=True)):
-        other = mm.glm(formula, data, family=family)
-        np.testing.assert_allclose(other.coef, fit.coef, rtol=1e-9)
+        other = mm.glm(formula, data, family=family, link=link)
+        assert _rel(other.coef, fit.coef, floor=fit.se.to_numpy()) < 1e-8
         assert other.theta == pytest.approx(fit.theta, rel=1e-9)
     out = fit.to_dict()
     assert out["theta"] == fit.theta and out["se_theta"] == fit.theta_se and out["twologlik"] == fit.twologlik

@@ -350,7 +350,8 @@ def model_call(
     family : str, optional
         R's ``family =`` argument (glm), as R source: ``binomial``, ``poisson(link = "sqrt")``.
     extra : mapping, optional
-        Further arguments as R source (glm.nb's ``init.theta`` and ``link``).
+        Further arguments as R source, last and in their order (glm.nb's ``init.theta`` and
+        ``link``, which it sets in its stored call).
 
     Returns
     -------
@@ -369,7 +370,6 @@ def model_call(
             for k, v in contrasts.items()
         )
         given["contrasts"] = f"list({inner})"
-    given.update(extra or {})
     order = _FORMALS[function]
-    arguments = sorted(given.items(), key=lambda item: order.index(item[0]))
+    arguments = sorted(given.items(), key=lambda item: order.index(item[0])) + list((extra or {}).items())
     return deparse(call_node(function, arguments))

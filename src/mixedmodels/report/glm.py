@@ -141,8 +141,13 @@ def glm_summary_html(fit: GlmFit) -> str:
 # ------------------------------------------------------------------ MASS's glm.nb
 def glm_nb_call(fit: GlmNbFit) -> list[str]:
     """``glm.nb(formula = ..., data = data, init.theta = 0.8560246274, link = log)``: the call
-    as ``glm.nb`` stores it (``theta`` to 10 significant digits)."""
-    extra = {"init.theta": f"{fit.theta:.10g}", "link": fit.link}
+    as ``glm.nb`` stores it (``theta`` to 10 significant digits; ``link`` where it was given,
+    ``init.theta`` then follows it)."""
+    theta = f"{fit.theta:.10g}"
+    if fit.link_given is None:
+        extra = {"init.theta": theta, "link": fit.link}
+    else:
+        extra = {"link": fit.link, "init.theta": theta}
     return model_call("glm.nb", fit.formula, fit.design.labels, fit.contrasts, None, extra)
 
 

@@ -1,5 +1,5 @@
 # References of tests/test_glm_families.py: MASS::glm.nb (Salamanders `count ~ spp * mined`,
-# grouseticks `TICKS ~ YEAR + cHEIGHT`), glmmTMB's fixed-effects-only nbinom2 fit of the same
+# grouseticks `TICKS ~ YEAR + cHEIGHT`, Salamanders `count ~ mined + cover` with link = sqrt), glmmTMB's fixed-effects-only nbinom2 fit of the same
 # models (the joint maximum likelihood, its Hessian over (beta, log theta)), and
 # stats::glm(family = Gamma(link = "log" | "inverse")) on gamma_generated.csv.
 # The data frame is called `data` so that the printed calls read as mm.glm prints them.
@@ -20,13 +20,14 @@ num <- function(v) I(unname(as.numeric(v)))
 text_of <- function(x) I(capture.output(print(x)))
 resid_quantiles <- function(m) num(quantile(residuals(m, type = "deviance")))
 
-nb_case <- function(name, data_file, factors, formula) {
+nb_case <- function(name, data_file, factors, formula, link = NULL) {
   data <- read_data(data_file, factors)
-  m <- eval(bquote(glm.nb(.(as.formula(formula)), data = data)))
+  m <- if (is.null(link)) eval(bquote(glm.nb(.(as.formula(formula)), data = data)))
+       else eval(bquote(glm.nb(.(as.formula(formula)), data = data, link = .(as.name(link)))))
   s <- summary(m)
-  tmb <- glmmTMB(as.formula(formula), data = data, family = nbinom2)
+  tmb <- glmmTMB(as.formula(formula), data = data, family = nbinom2(link = if (is.null(link)) "log" else link))
   V <- vcov(tmb, full = TRUE)
-  list(case = name, data = data_file, factors = I(factors), formula = formula,
+  list(case = name, data = data_file, factors = I(factors), formula = formula, link = if (is.null(link)) NULL else link,
     glm_nb = list(names = I(names(coef(m))), coef = num(coef(m)), se = num(sqrt(diag(vcov(m)))),
       theta = m$theta, SE_theta = m$SE.theta, twologlik = m$twologlik, deviance = deviance(m),
       null_deviance = m$null.deviance, df_residual = df.residual(m), df_null = m$df.null, aic = AIC(m),
@@ -42,6 +43,8 @@ wjson(nb_case("glm_nb_salamanders", "salamanders.csv", c("site", "mined", "spp")
   "glm_nb_salamanders.json")
 wjson(nb_case("glm_nb_grouseticks", "grouseticks.csv", c("YEAR", "BROOD", "LOCATION"), "TICKS ~ YEAR + cHEIGHT"),
   "glm_nb_grouseticks.json")
+wjson(nb_case("glm_nb_salamanders_sqrt", "salamanders.csv", c("site", "mined", "spp"), "count ~ mined + cover", "sqrt"),
+  "glm_nb_salamanders_sqrt.json")
 
 gamma_case <- function(link) {
   data <- read_data("gamma_generated.csv", "g")
