@@ -110,6 +110,7 @@ def test_glm_nb_summary_is_r_s_line_by_line(nb_case):
         else:
             assert ours == theirs
     assert "family taken to be 1)" in str(fit) and "2 x log-likelihood:" in str(fit)
+    assert "init.theta" in fit._repr_html_() and "Std. Err.:" in fit._repr_html_()
 
 
 def test_glm_nb_spellings_and_output(nb_case):

@@ -216,14 +216,13 @@ class GlmNbFit(GlmFit):
 
         return glm_nb_summary(self)
 
+    def _repr_html_(self) -> str:
+        from ..report.glm import glm_nb_summary_html
+
+        return glm_nb_summary_html(self)
+
     def __repr__(self) -> str:
         return (
             f"<GlmNbFit {self.formula!r}: {self.family.name}({self.link}), theta={self.theta:.6g}, "
             f"nobs={self.nobs}, deviance={self.deviance:.6g}>"
         )
-
-
-def number_text(value: float) -> str:
-    """``signif(value, 10)`` as R deparses it in a call (``init.theta = 0.8560246274``)."""
-    text = f"{value:.10g}"
-    return text if math.isfinite(value) else "NA"

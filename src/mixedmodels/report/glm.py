@@ -40,6 +40,7 @@ __all__ = [
     "dispersion_line",
     "glm_call",
     "glm_nb_summary",
+    "glm_nb_summary_html",
     "glm_summary",
     "glm_summary_html",
 ]
@@ -121,12 +122,12 @@ def glm_summary(fit: GlmFit, call: list[str] | None = None) -> str:
     return "\n".join([*lines, "", *_fit_lines(fit), ""])
 
 
-def glm_summary_html(fit: GlmFit) -> str:
-    """The summary as HTML tables, with the cells of :func:`glm_summary`."""
+def glm_summary_html(fit: GlmFit, call: list[str] | None = None, extra: Sequence[str] = ()) -> str:
+    """The summary as HTML tables, with the cells of :func:`glm_summary` (``extra``: lines after it)."""
     title, header, cells, stars = _coefficient_cells(fit)
     parts = [
         html_heading("Call:"),
-        html_lines([" ".join(line.strip() for line in glm_call(fit))]),
+        html_lines([" ".join(line.strip() for line in (glm_call(fit) if call is None else call))]),
         html_heading("Deviance Residuals:"),
         vector_html(_deviance_residual_cells(fit)),
         html_heading(title),
@@ -134,7 +135,7 @@ def glm_summary_html(fit: GlmFit) -> str:
     ]
     if stars:
         parts.append(legend_html())
-    parts.append(html_lines([line for line in _fit_lines(fit) if line]))
+    parts.append(html_lines([line for line in [*_fit_lines(fit), *extra] if line]))
     return html_block(parts)
 
 
@@ -167,6 +168,11 @@ def theta_lines(fit: GlmNbFit) -> list[str]:
 def glm_nb_summary(fit: GlmNbFit) -> str:
     """The summary of a ``glm.nb`` fit as MASS prints ``summary(fit)``."""
     return glm_summary(fit, glm_nb_call(fit)) + "\n".join(["", *theta_lines(fit), ""])
+
+
+def glm_nb_summary_html(fit: GlmNbFit) -> str:
+    """:func:`glm_nb_summary` as HTML."""
+    return glm_summary_html(fit, glm_nb_call(fit), [line.strip() for line in theta_lines(fit)])
 
 
 # ------------------------------------------------------------------ analysis of deviance
