@@ -361,6 +361,17 @@ class Family:
         "response")`` and ``fitted`` give): ``mu`` itself here; a truncated family's differs."""
         return as_array(mu)
 
+    alternates_in_glm: ClassVar[bool] = False  # the parameter of mm.glm as MASS's glm.nb estimates it
+
+    def parameter_given_means(
+        self, y, mu, wt, tolerance: float | None = None
+    ) -> tuple[float, float, str | None]:
+        """For a family that :attr:`alternates_in_glm` (with its parameter held it is a GLM of
+        dispersion 1): the maximum-likelihood estimate of the parameter with the means held at
+        ``mu``, its standard error and a warning (or None), as its R counterpart computes them
+        (MASS's ``theta.ml``); ``tolerance`` the last step's size (R's by default)."""
+        raise ValueError(f"the {self.name} family's parameter is not estimated by alternation")
+
     # ------------------------------------------------------------------ one response, many means
     def deviance_parts(self, y, wt) -> tuple:
         """What :meth:`dev_resids_parts` needs of the response ``y``, computed once (PIRLS

@@ -31,6 +31,16 @@ from .poisson import Poisson
 __all__ = ["NegativeBinomial"]
 
 
+def _theta_score_information(y: Array, mu: Array, wt: Array, t: float) -> tuple[float, float]:
+    """``U(theta)`` and ``I(theta)`` of :meth:`NegativeBinomial.parameter_given_means`."""
+    mt = mu + t
+    dpsi = special.digamma(y + t) - special.digamma(t)
+    score = np.sum(wt * (dpsi + math.log(t) + 1.0 - np.log(mt) - (y + t) / mt))
+    dtri = special.polygamma(1, t) - special.polygamma(1, y + t)
+    information = np.sum(wt * (dtri - 1.0 / t + 2.0 / mt - (y + t) / mt**2))
+    return float(score), float(information)
+
+
 class NegativeBinomial(Poisson):
     """The negative binomial: counts with ``V(mu) = mu + mu^2 / theta``, as MASS's
     ``negative.binomial(theta, link)`` (``theta`` given) or glmmTMB's ``nbinom2`` (estimated).
@@ -119,6 +129,46 @@ class NegativeBinomial(Poisson):
     def sigma(self) -> float:
         """glmmTMB's ``sigma()`` of ``nbinom2``: ``theta``."""
         return self._theta
+
+    alternates_in_glm = True  # with theta held, a GLM of dispersion 1: mm.glm is MASS's glm.nb
+
+    def parameter_given_means(
+        self, y, mu, wt, tolerance: float | None = None
+    ) -> tuple[float, float, str | None]:
+        """``theta`` maximizing the likelihood at the means ``mu``, as MASS's ``theta.ml`` (for
+        ``glm.nb``, 25 iterations at most): Newton's method in ``theta`` from the moment estimate
+        ``sum w / sum w (y / mu - 1)^2`` until a step is under ``tolerance`` (R's
+        ``eps^(1/4)`` = 1.2e-4 by default), with the score and information of ``log p`` (``psi``,
+        ``psi'`` the digamma and trigamma functions)
+
+            U(theta) = sum w [psi(y + theta) - psi(theta) + log theta + 1 - log(mu + theta)
+                              - (y + theta) / (mu + theta)],
+            I(theta) = sum w [psi'(theta) - psi'(y + theta) - 1 / theta + 2 / (mu + theta)
+                              - (y + theta) / (mu + theta)^2].
+
+        The standard error is ``I^(-1/2)`` at the iterate before the last step (R's)."""
+        y, mu, wt = as_array(y), as_array(mu), as_array(wt)
+        tolerance = np.finfo(float).eps ** 0.25 if tolerance is None else tolerance
+        limit = 25
+        excess = float(np.sum(wt * (y / mu - 1.0) ** 2))
+        if not excess > 0:
+            return math.inf, math.nan, "the response varies no more than a Poisson's: theta is infinite"
+        t = float(np.sum(wt)) / excess
+        step, info, it = 1.0, math.nan, 1
+        while it < limit and abs(step) > tolerance and math.isfinite(t):
+            t = abs(t)
+            score, info = _theta_score_information(y, mu, wt, t)
+            step = score / info if info != 0 else math.inf
+            t += step
+            it += 1
+        warning = None
+        if not math.isfinite(t):
+            return math.inf, math.nan, "theta ran off to infinity: the response varies as a Poisson's"
+        if t < 0:
+            t, warning = 0.0, "estimate truncated at zero"
+        elif it == limit:
+            warning = "iteration limit reached"
+        return t, math.sqrt(1.0 / info) if info > 0 else math.nan, warning
 
     def variance(self, mu) -> Array:
         mu = as_array(mu)

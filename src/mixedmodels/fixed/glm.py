@@ -24,6 +24,13 @@ iterations stopped.
 
 Residuals: deviance ``sign(y - mu) sqrt(d_i)``, Pearson ``(y - mu) sqrt(w) / sqrt(V(mu))``,
 response ``y - mu``, working ``r``.
+
+A family whose dispersion is estimated (the Gaussian, the Gamma) is R's ``glm``'s as above,
+whether or not the family also estimates its parameter in ``glmer`` (the Pearson dispersion, t
+tests, the family's ``aic``, ``npar = rank + 1``). A family with the dispersion fixed that
+estimates a parameter (``method``): MASS's ``glm.nb`` where the family alternates
+(:mod:`mixedmodels.fixed.glm_nb`), else maximum likelihood over the coefficients and the
+parameter together (:mod:`mixedmodels.fixed.glm_ml`).
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ from ..formula.terms import ParsedFormula, parse_formula
 from ..numerics.irls import IrlsFit, irls
 from ..numerics.memory import check_rows_memory
 from ..numerics.separation import Separation, detect_separation, fit_glm_separated
-from ..report.glm import glm_summary, glm_summary_html
+from ..report.glm import dispersion_line, glm_summary, glm_summary_html
 
 __all__ = ["GlmFit", "bootstrap_statistic", "glm", "glm_blocks", "simulate_glm"]
 
@@ -66,6 +73,7 @@ def glm(
     contrasts: Mapping[str, object] | None = None,
     na_action: str = "omit",
     memory_limit: float | None = None,
+    method: str | None = None,
 ) -> GlmFit:
     """Fit a generalized linear model, as R's ``glm``.
 
@@ -91,13 +99,24 @@ def glm(
         Bytes the fit's dense arrays (the model matrix, its weighted copy and its QR) may
         take (default ``mixedmodels.options.memory_limit``); a larger fit (a factor with very
         many levels) is refused with MemoryError before the QR.
+    method : {"irls", "alternate", "ml"}, optional
+        How a family that estimates a parameter (``"nbinom2"``, ``NegativeBinomial()``) is fitted:
+        ``"alternate"`` (the default where the family :attr:`~mixedmodels.families.Family.alternates_in_glm`),
+        MASS's ``glm.nb`` (:mod:`mixedmodels.fixed.glm_nb`); ``"ml"`` (the default for the other
+        such families), Newton's method over the coefficients and the log parameter, glmmTMB's fit
+        without random effects (:mod:`mixedmodels.fixed.glm_ml`: standard errors from the joint
+        Hessian); ``"irls"`` (the default for every other family, and for a family with an
+        estimated dispersion such as the Gamma), R's ``glm``.
 
     Returns
     -------
     GlmFit
+        :class:`~mixedmodels.fixed.glm_nb.GlmNbFit` (``"alternate"``),
+        :class:`~mixedmodels.fixed.glm_ml.GlmMlFit` (``"ml"``).
     """
     check_frame(data)
     fam = glm_family(family, link)
+    how = glm_method(fam, method)
     parsed = parse_formula(formula)
     if parsed.random:
         raise ValueError(f"{formula!r} has random-effects terms; use mm.glmer for a mixed model")
@@ -113,11 +132,41 @@ def glm(
         drop=False,
     )
     check_rows_memory(design.X.shape[0], design.X.shape[1], 3, memory_limit, "this GLM's IRLS")
-    return fit_glm(formula, parsed, design, init, fam, link, dict(contrasts or {}), data)
+    return fit_glm(formula, parsed, design, init, fam, link, dict(contrasts or {}), data, how)
 
 
-def fit_glm(formula, parsed, design: Design, init: Initialized, fam: Family, link, contrasts, data) -> GlmFit:
-    """Fit by IRLS from the family's starting means (``init``: the response as the family reads it)."""
+_METHODS = {"irls": "irls", "alternate": "alternate", "glm.nb": "alternate", "ml": "ml"}
+
+
+def glm_method(fam: Family, method: str | None) -> str:
+    """How :func:`glm` fits ``fam``: "irls" (R's glm), "alternate" (MASS's glm.nb) or "ml"."""
+    if method is None:
+        if not fam.estimates_parameter or not fam.dispersion_fixed:
+            return "irls"
+        return "alternate" if fam.alternates_in_glm else "ml"
+    how = _METHODS.get(str(method).lower())
+    if how is None:
+        raise ValueError(f"method must be 'irls', 'alternate' or 'ml', not {method!r}")
+    if how != "irls" and not fam.estimates_parameter:
+        raise ValueError(f"method={method!r}: the {fam.name} family has no parameter to estimate")
+    if how == "alternate" and not fam.alternates_in_glm:
+        raise ValueError(
+            f"method={method!r}: the {fam.name} family's parameter is estimated with the "
+            "coefficients (method='ml')"
+        )
+    if how == "irls" and fam.estimates_parameter and fam.dispersion_fixed:
+        raise ValueError(
+            f"method={method!r}: the {fam.name} family's {fam.parameter_name or 'parameter'} is to be "
+            "estimated (method='alternate' or 'ml'); give its value to the family to hold it"
+        )
+    return how
+
+
+def fit_glm(
+    formula, parsed, design: Design, init: Initialized, fam: Family, link, contrasts, data, how: str = "irls"
+) -> GlmFit:
+    """Fit by IRLS from the family's starting means (``init``: the response as the family reads
+    it); with ``how`` "alternate" or "ml", the family's parameter too (:func:`glm_method`)."""
     offset = np.zeros(len(init.y)) if design.offset is None else design.offset
     names = design.fixef_names
     good = init.weights > 0
@@ -128,6 +177,10 @@ def fit_glm(formula, parsed, design: Design, init: Initialized, fam: Family, lin
     sep = None
     if degenerate is None:
         sep = detect_separation(X, init.y, init.weights, fam, names=[names[j] for j in kept])
+    if how != "irls":
+        return _fit_parameter(
+            formula, parsed, design, init, fam, link, contrasts, data, how, kept, degenerate or sep
+        )
     result: IrlsFit
     if degenerate is not None:  # R fits it without a word
         result = irls(X, init.y, fam, init.weights, offset, mustart=init.mustart)
@@ -159,6 +212,32 @@ def fit_glm(formula, parsed, design: Design, init: Initialized, fam: Family, lin
         data,
         sep,
     )
+
+
+def _fit_parameter(formula, parsed, design, init, fam, link, contrasts, data, how, kept, problem) -> GlmFit:
+    """The fit of a family whose parameter is estimated: MASS's alternation or Newton's method."""
+    if problem is not None:
+        what = (
+            problem
+            if isinstance(problem, str)
+            else f"separated coefficients ({', '.join(problem.coefficients)})"
+        )
+        raise ValueError(
+            f"glm: {what}: the {fam.name} family's parameter cannot be estimated with estimates at infinity"
+        )
+    offset = np.zeros(len(init.y)) if design.offset is None else design.offset
+    X = design.X[:, list(kept)]
+    common = (formula, parsed, design)
+    rest = (init.y, init.trials, init.weights, offset, kept)
+    if how == "alternate":
+        from .glm_nb import GlmNbFit, alternate
+
+        result, held, estimate = alternate(X, init.y, fam, init.weights, offset, mustart=init.mustart)
+        return GlmNbFit(*common, held, link, *rest, result, contrasts, data, None, estimate, fam)
+    from .glm_ml import GlmMlFit, newton_ml
+
+    ml = newton_ml(X, init.y, fam, init.weights, offset, mustart=init.mustart, trials=init.trials)
+    return GlmMlFit(*common, ml.family, link, *rest, ml.irls_view(), contrasts, data, None, ml)
 
 
 def _warn_boundary(fam: Family, mu: np.ndarray) -> None:
@@ -334,9 +413,8 @@ class GlmFit(Fit):
     def npar(self) -> int:
         """Parameters of the likelihood: coefficients, and a dispersion estimated within it (the
         Gaussian's variance; a quasi family has no likelihood), and the family's extra ones."""
-        fam = self.family
-        dispersion = int(not fam.dispersion_fixed and fam.has_likelihood)
-        return self.rank + dispersion + int(fam.estimates_parameter)
+        fam = self.family  # a family's estimated parameter is its dispersion here (Gamma's shape)
+        return self.rank + int(not fam.dispersion_fixed and fam.has_likelihood)
 
     @property
     def loglik(self) -> float:
@@ -443,6 +521,15 @@ class GlmFit(Fit):
         return replace(self, y=np.asarray(y, dtype=float), result=result, separation=separation)
 
     # ----------------------------------------------------------------- output
+    def family_parameters(self) -> dict[str, float]:
+        """The family's parameters estimated by the fit, by name (none here; ``theta`` of
+        :class:`~mixedmodels.fixed.glm_nb.GlmNbFit`)."""
+        return {}
+
+    def dispersion_lines(self) -> list[str]:
+        """The summary's line(s) on the dispersion (and a family's estimated parameter)."""
+        return [dispersion_line(self)]
+
     def to_dict(self) -> dict:
         """JSON-ready results (NaN becomes None)."""
 
@@ -516,8 +603,12 @@ def glm_blocks(fit: GlmFit, nsim: int, rng: np.random.Generator, block: int) -> 
 
 
 def bootstrap_statistic(fit: GlmFit) -> pd.Series:
-    """What a bootstrap collects by default: the coefficients (and an estimated dispersion)."""
+    """What a bootstrap collects by default: the coefficients (and an estimated dispersion, and
+    the family's estimated parameter)."""
     values = fit.coef
     if fit.estimates_dispersion:
         values = pd.concat([values, pd.Series({"dispersion": fit.dispersion})])
+    extra = fit.family_parameters()
+    if extra:
+        values = pd.concat([values, pd.Series(extra)])
     return values

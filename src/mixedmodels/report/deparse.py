@@ -319,6 +319,9 @@ _FORMALS = {
            "singular.ok", "contrasts", "offset"),
     "glm": ("formula", "family", "data", "weights", "subset", "na.action", "start", "etastart",
             "mustart", "offset", "control", "model", "method", "x", "y", "singular.ok", "contrasts"),
+    # MASS's glm.nb: an offset= falls in its ``...``, before init.theta and link
+    "glm.nb": ("formula", "data", "weights", "subset", "na.action", "start", "etastart", "mustart",
+               "control", "method", "model", "x", "y", "contrasts", "offset", "init.theta", "link"),
 }  # fmt: skip
 
 
@@ -328,12 +331,13 @@ def model_call(
     labels: tuple[str | None, str | None] = (None, None),
     contrasts: Mapping | None = None,
     family: str | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The lines of the "Call:" of R's ``summary.lm`` and ``summary.glm``: ``deparse(fit$call)``.
 
     Parameters
     ----------
-    function : {"lm", "glm"}
+    function : {"lm", "glm", "glm.nb"}
         The R function; its formal arguments order the arguments, as ``match.call`` does.
     formula : str
         The model formula as written (R's parse and deparse normalize it).
@@ -345,6 +349,9 @@ def model_call(
         as ``<matrix>``) per factor.
     family : str, optional
         R's ``family =`` argument (glm), as R source: ``binomial``, ``poisson(link = "sqrt")``.
+    extra : mapping, optional
+        Further arguments as R source, last and in their order (glm.nb's ``init.theta`` and
+        ``link``, which it sets in its stored call).
 
     Returns
     -------
@@ -364,5 +371,5 @@ def model_call(
         )
         given["contrasts"] = f"list({inner})"
     order = _FORMALS[function]
-    arguments = sorted(given.items(), key=lambda item: order.index(item[0]))
+    arguments = sorted(given.items(), key=lambda item: order.index(item[0])) + list((extra or {}).items())
     return deparse(call_node(function, arguments))

@@ -4,6 +4,7 @@ of ``anova(lm0, lm1)``, laid out alike), and their HTML for notebooks."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -31,8 +32,18 @@ from .rformat import (
 
 if TYPE_CHECKING:
     from ..fixed.glm import GlmFit
+    from ..fixed.glm_nb import GlmNbFit
 
-__all__ = ["deviance_table_html", "deviance_table_text", "glm_call", "glm_summary", "glm_summary_html"]
+__all__ = [
+    "deviance_table_html",
+    "deviance_table_text",
+    "dispersion_line",
+    "glm_call",
+    "glm_nb_summary",
+    "glm_nb_summary_html",
+    "glm_summary",
+    "glm_summary_html",
+]
 
 
 def _family_text(fit: GlmFit) -> str:
@@ -73,13 +84,18 @@ def _coefficient_cells(fit: GlmFit) -> tuple[str, list[str], list[list[str]], bo
     return title, header, cells, stars
 
 
+def dispersion_line(fit: GlmFit) -> str:
+    """R's "(Dispersion parameter for poisson family taken to be 1)"."""
+    dispersion = r_format([fit.dispersion], 7)[0].strip()
+    return f"(Dispersion parameter for {fit.family.name} family taken to be {dispersion})"
+
+
 def _fit_lines(fit: GlmFit) -> list[str]:
     """The dispersion, the null and residual deviances, the AIC and the iterations."""
-    dispersion = r_format([fit.dispersion], 7)[0].strip()
     devs = r_format([fit.null_deviance, fit.deviance], 5)
     dfs = r_format([fit.df_null, fit.df_residual], 7)
     lines = [
-        f"(Dispersion parameter for {fit.family.name} family taken to be {dispersion})",
+        *fit.dispersion_lines(),
         "",
         f"    Null deviance: {devs[0]}  on {dfs[0]}  degrees of freedom",
         f"Residual deviance: {devs[1]}  on {dfs[1]}  degrees of freedom",
@@ -94,10 +110,11 @@ def _fit_lines(fit: GlmFit) -> list[str]:
     return lines
 
 
-def glm_summary(fit: GlmFit) -> str:
-    """The summary of a glm fit in R 4.2's ``summary.glm`` layout."""
+def glm_summary(fit: GlmFit, call: list[str] | None = None) -> str:
+    """The summary of a glm fit in R 4.2's ``summary.glm`` layout (``call``: its lines, if not
+    ``glm``'s)."""
     title, header, cells, stars = _coefficient_cells(fit)
-    lines = ["", "Call:", *glm_call(fit), "", "Deviance Residuals: "]
+    lines = ["", "Call:", *(glm_call(fit) if call is None else call), "", "Deviance Residuals: "]
     lines += named_vector_lines(_deviance_residual_cells(fit))
     lines += ["", title, format_table(cells, header, fit.names)]
     if stars:
@@ -105,12 +122,12 @@ def glm_summary(fit: GlmFit) -> str:
     return "\n".join([*lines, "", *_fit_lines(fit), ""])
 
 
-def glm_summary_html(fit: GlmFit) -> str:
-    """The summary as HTML tables, with the cells of :func:`glm_summary`."""
+def glm_summary_html(fit: GlmFit, call: list[str] | None = None, extra: Sequence[str] = ()) -> str:
+    """The summary as HTML tables, with the cells of :func:`glm_summary` (``extra``: lines after it)."""
     title, header, cells, stars = _coefficient_cells(fit)
     parts = [
         html_heading("Call:"),
-        html_lines([" ".join(line.strip() for line in glm_call(fit))]),
+        html_lines([" ".join(line.strip() for line in (glm_call(fit) if call is None else call))]),
         html_heading("Deviance Residuals:"),
         vector_html(_deviance_residual_cells(fit)),
         html_heading(title),
@@ -118,8 +135,44 @@ def glm_summary_html(fit: GlmFit) -> str:
     ]
     if stars:
         parts.append(legend_html())
-    parts.append(html_lines([line for line in _fit_lines(fit) if line]))
+    parts.append(html_lines([line for line in [*_fit_lines(fit), *extra] if line]))
     return html_block(parts)
+
+
+# ------------------------------------------------------------------ MASS's glm.nb
+def glm_nb_call(fit: GlmNbFit) -> list[str]:
+    """``glm.nb(formula = ..., data = data, init.theta = 0.8560246274, link = log)``: the call
+    as ``glm.nb`` stores it (``theta`` to 10 significant digits; ``link`` where it was given,
+    ``init.theta`` then follows it)."""
+    theta = f"{fit.theta:.10g}"
+    if fit.link_given is None:
+        extra = {"init.theta": theta, "link": fit.link}
+    else:
+        extra = {"link": fit.link, "init.theta": theta}
+    return model_call("glm.nb", fit.formula, fit.design.labels, fit.contrasts, None, extra)
+
+
+def theta_lines(fit: GlmNbFit) -> list[str]:
+    """MASS's ``print.summary.negbin`` lines after the glm summary: theta and its standard
+    error rounded to ``dp = max(2 - floor(log10(SE)), 0)`` decimals, ``2 log L`` to 3."""
+    se = fit.theta_se
+    dp = max(2 - math.floor(math.log10(se)), 0) if math.isfinite(se) and se > 0 else 0
+    theta, theta_se = (r_format([round(v, dp)], 7, nsmall=dp)[0] for v in (fit.theta, se))
+    lines = ["", f"              Theta:  {theta} ", f"          Std. Err.:  {theta_se} "]
+    if fit.estimate is not None and fit.estimate.warning:
+        lines.append(f"Warning while fitting theta: {fit.estimate.warning} ")
+    twologlik = r_format([round(fit.twologlik, 3)], 7, nsmall=dp)[0]
+    return [*lines, "", f" 2 x log-likelihood:  {twologlik} "]
+
+
+def glm_nb_summary(fit: GlmNbFit) -> str:
+    """The summary of a ``glm.nb`` fit as MASS prints ``summary(fit)``."""
+    return glm_summary(fit, glm_nb_call(fit)) + "\n".join(["", *theta_lines(fit), ""])
+
+
+def glm_nb_summary_html(fit: GlmNbFit) -> str:
+    """:func:`glm_nb_summary` as HTML."""
+    return glm_summary_html(fit, glm_nb_call(fit), [line.strip() for line in theta_lines(fit)])
 
 
 # ------------------------------------------------------------------ analysis of deviance
