@@ -71,7 +71,7 @@ class Gamma(ParameterFamily):
     canonical_link: ClassVar[str | None] = "inverse"
     bounded_links = ("inverse", "identity")
     dispersion_fixed = False
-    extra_parameters = ("shape",)
+    extra_parameters = ()  # the shape is the dispersion (dispersion_fixed False), named by parameter_name
     parameter_name = "shape"
     mean_name = "mean"
 

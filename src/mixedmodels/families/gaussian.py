@@ -51,7 +51,7 @@ class Gaussian(ParameterFamily):
     links = ("identity", "log", "inverse")
     canonical_link: ClassVar[str | None] = "identity"
     dispersion_fixed = False
-    extra_parameters = ("variance",)
+    extra_parameters = ()  # the variance is the dispersion (dispersion_fixed False), named by parameter_name
     parameter_name = "variance"
     default_information: ClassVar[str] = "observed"
 

@@ -131,7 +131,7 @@ class ParameterFamily(Family):
         return hash((type(self), *self._key()))
 
     def __repr__(self) -> str:
-        value = "estimated" if self._value is None else f"{self._value:g}"
+        value = ("estimated" if self._estimate else "None") if self._value is None else f"{self._value:g}"
         if self._value is not None and self._estimate:
             value += " (estimated)"
         return f"{type(self).__name__}(link={self.link.name!r}, {self.parameter_name}={value})"
