@@ -156,7 +156,10 @@ class Beta(ParameterFamily):
         return y
 
     def draw(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> Array:
-        """Beta(mu phi, (1 - mu) phi)."""
+        """Beta(mu phi, (1 - mu) phi), kept strictly inside (0, 1) (a draw that rounds to 0 or 1,
+        possible where ``mu phi`` or ``(1 - mu) phi`` is small, is moved to the nearest double
+        inside, so that it is a valid response to refit)."""
         mu = as_array(mu)
         phi = self._known
-        return rng.beta(mu * phi, (1.0 - mu) * phi)
+        draws = rng.beta(mu * phi, (1.0 - mu) * phi)
+        return np.clip(draws, np.finfo(float).tiny, np.nextafter(1.0, 0.0))

@@ -334,13 +334,24 @@ class TruncatedNegativeBinomial2(_ZeroTruncated, NegativeBinomial):
         return clip_start(float(np.sum(wt * m * m)) / excess if excess > 0 else math.inf, 0.01, 100.0, 100.0)
 
     def draw(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> Array:
-        """An NB2 count conditioned on ``y >= 1``: the inverse CDF at ``p0 + U (1 - p0)``."""
-        mu = as_array(mu)
+        """An NB2 count conditioned on ``y >= 1``: NB2 draws with the zeros drawn again (where
+        ``1 - p0 >= 0.05``, at most 100 rounds), else the inverse CDF at ``p0 + U (1 - p0)``."""
+        mu = np.broadcast_to(as_array(mu), np.shape(mu)).astype(float)
         t = self._theta
+        prob = t / (t + mu)
         l0 = self._l0(mu)
-        p0, tail = np.exp(l0), -np.expm1(l0)
-        u = p0 + rng.random(np.shape(mu)) * tail
-        return np.maximum(stats.nbinom.ppf(u, t, t / (t + mu)), 1.0)
+        out = np.zeros(mu.shape)
+        redraw = -np.expm1(l0) >= 0.05
+        for _ in range(100):
+            todo = redraw & (out < 1.0)
+            if not todo.any():
+                break
+            out[todo] = rng.negative_binomial(t, prob[todo])
+        rest = out < 1.0
+        if rest.any():
+            u = np.exp(l0[rest]) + rng.random(int(rest.sum())) * -np.expm1(l0[rest])
+            out[rest] = np.maximum(stats.nbinom.ppf(u, t, prob[rest]), 1.0)
+        return out
 
     @property
     def glmm_refusal(self) -> str | None:
