@@ -55,7 +55,12 @@ def _cases():
         out.append((f"Gamma-{link}", Gamma(link, shape=2.5), pos, pos))
     for link in ("logit", "probit", "cloglog"):
         out.append(
-            (f"beta-{link}", Beta(link, phi=6.0), lambda n: rng.beta(2.0, 3.0, n), lambda n: rng.uniform(0.1, 0.9, n))
+            (
+                f"beta-{link}",
+                Beta(link, phi=6.0),
+                lambda n: rng.beta(2.0, 3.0, n),
+                lambda n: rng.uniform(0.1, 0.9, n),
+            )
         )
     out.append(("truncated_poisson", TruncatedPoisson(), lambda n: _counts(rng, n, 1), pos))
     out.append(("truncated_nbinom2", TruncatedNegativeBinomial2(1.7), lambda n: _counts(rng, n, 1), pos))
@@ -136,7 +141,9 @@ def test_aic_less_the_deviance_is_free_of_mu(case):
 
 def test_variance_derivative_matches_differences(case):
     fam, _, mu, _ = case
-    np.testing.assert_allclose(fam.variance_deriv(mu), _central(fam.variance, mu, 1e-6 * mu), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(
+        fam.variance_deriv(mu), _central(fam.variance, mu, 1e-6 * mu), rtol=1e-5, atol=1e-8
+    )
 
 
 @pytest.mark.parametrize("fam,mu", [
@@ -227,20 +234,26 @@ def _frame(y):
 def test_bad_responses_are_refused_with_what_and_where():
     pos = np.linspace(0.2, 3.0, 16)
     with pytest.raises(DataError, match=r"contains zeros \(2 rows: 3, 9\)"):
-        mm.glmer("y ~ x + (1 | g)", _frame(np.where(np.isin(np.arange(16), [2, 8]), 0.0, np.ceil(pos))), family="truncated_poisson")
+        mm.glmer(
+            "y ~ x + (1 | g)",
+            _frame(np.where(np.isin(np.arange(16), [2, 8]), 0.0, np.ceil(pos))),
+            family="truncated_poisson",
+        )
     with pytest.raises(DataError, match="contains zeros"):
         mm.glmer("y ~ x + (1 | g)", _frame(np.r_[0.0, np.ceil(pos[1:])]), family="truncated_nbinom2")
     with pytest.raises(DataError, match=r"outside \(0, 1\) \(rows 1"):
         mm.glmer("y ~ x + (1 | g)", _frame(np.r_[1.0, pos[1:] / 4]), family="beta")
     with pytest.raises(DataError, match=r"<= 0 \(rows 5\).*'Gamma'"):
-        mm.glmer("y ~ x + (1 | g)", _frame(np.where(np.arange(16) == 4, -1.0, pos)), family="Gamma", link="log")
+        mm.glmer(
+            "y ~ x + (1 | g)", _frame(np.where(np.arange(16) == 4, -1.0, pos)), family="Gamma", link="log"
+        )
     with pytest.raises(DataError, match="negative counts"):
         mm.glmer("y ~ x + (1 | g)", _frame(np.r_[-1.0, np.ceil(pos[1:])]), family="nbinom1")
     with pytest.raises(ValueError, match="cannot find valid starting values"):
         mm.glmer("y ~ x + (1 | g)", _frame(np.r_[-1.0, pos[1:]]), family="gaussian", link="log")
-    assert NegativeBinomial1().non_integer_warning(None, NegativeBinomial1().initialize(pos, np.ones(16))) == (
-        "non-integer counts in a nbinom1 model"
-    )
+    assert NegativeBinomial1().non_integer_warning(
+        None, NegativeBinomial1().initialize(pos, np.ones(16))
+    ) == ("non-integer counts in a nbinom1 model")
     with pytest.raises(ValueError, match="observed information"):
         TruncatedPoisson().with_information("expected")
 
@@ -301,11 +314,28 @@ def test_glmer_matches_glmmtmb(name):
     if "resid_pearson_head" in ref:
         np.testing.assert_allclose(pearson[:10], ref["resid_pearson_head"], rtol=5e-3, atol=1e-4)
     else:
-        np.testing.assert_allclose(np.quantile(pearson, [0, 0.25, 0.5, 0.75, 1]), ref["resid_pearson_quantiles"], rtol=5e-3)
+        np.testing.assert_allclose(
+            np.quantile(pearson, [0, 0.25, 0.5, 0.75, 1]), ref["resid_pearson_quantiles"], rtol=5e-3
+        )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["salamanders_nb1", "tmb_grouseticks_nb1"])
 def test_glmer_nbinom1_matches_glmmtmb(name):
     ref, fit = _check(name)
-    np.testing.assert_allclose(fit.family.response_mean(fit.optimum.state.mu)[:10], ref["fitted_head"], rtol=2e-3)
+    np.testing.assert_allclose(
+        fit.family.response_mean(fit.optimum.state.mu)[:10], ref["fitted_head"], rtol=2e-3
+    )
+
+
+@pytest.mark.parametrize("name", ["gaussian_log", "gamma_log", "beta_logit"])
+def test_prior_weights_multiply_the_log_density_as_glmmtmbs(name):
+    ref = json.loads((REF / "weighted_families.json").read_text())["cases"][name]
+    df = pd.read_csv(DATA / ref["data"]).assign(w=ref["weights"])
+    df["g"] = df["g"].astype("category")
+    fit = mm.glmer("y ~ x + (1 | g)", df, family=ref["family"], link=ref["link"], weights="w")
+    got = fit.to_dict()
+    assert _rel(list(got["fixef"].values()), ref["fixef"]) < 1e-3
+    assert _rel(list(got["se"].values()), ref["se"]) < 1e-3
+    assert got["sigma"] == pytest.approx(ref["sigma"], rel=2e-3)
+    assert got["loglik"] > ref["loglik"] - 1e-3
