@@ -32,7 +32,7 @@ from typing import ClassVar
 import numpy as np
 from scipy import special
 
-from .family import EPS10, Initialized
+from .family import Initialized
 from .links import Array, Link, as_array
 from .parametric import ParameterFamily, clip_start, row_list
 
@@ -155,11 +155,6 @@ class Gamma(ParameterFamily):
                 f"the response {name!r} has {len(rows)} value(s) <= 0 (rows {row_list(rows)}): "
                 "non-positive values not allowed for the 'Gamma' family"
             )
-        return None
-
-    def glm_boundary_warning(self, mu) -> str | None:
-        if np.any(mu < EPS10):
-            return "fitted means numerically 0 occurred"
         return None
 
     def draw(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> Array:

@@ -88,6 +88,7 @@ class _ZeroTruncated:
 
     name: ClassVar[str]
     default_information: ClassVar[str] = "observed"
+    observed_information: bool = True  # the generic expected information is not theirs (see below)
 
     def response_problem(self, response, weights, name: str) -> str | None:
         response = np.asarray(response, dtype=float)
