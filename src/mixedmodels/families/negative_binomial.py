@@ -52,9 +52,7 @@ class NegativeBinomial(Poisson):
     extra_parameters = ("theta",)
     parameter_name = "theta"
 
-    def __init__(
-        self, theta: float | None = None, link: Link | str | None = None, estimate: bool | None = None
-    ) -> None:
+    def __init__(self, theta: float | None = None, link: Link | str | None = None, estimate: bool | None = None) -> None:
         if theta is not None:
             theta = float(theta)
             if not (math.isfinite(theta) and theta > 0):
@@ -109,11 +107,7 @@ class NegativeBinomial(Poisson):
         t = self._theta
         mt = mu + t
         dlogp = special.digamma(y + t) - special.digamma(t) + math.log(t) + 1.0 - np.log(mt) - (y + t) / mt
-        return (
-            -2.0 * wt * t * dlogp,
-            -2.0 * wt * t * (y - mu) / mt**2,
-            -2.0 * wt * t * (mu - t - 2.0 * y) / mt**3,
-        )
+        return -2.0 * wt * t * dlogp, -2.0 * wt * t * (y - mu) / mt**2, -2.0 * wt * t * (mu - t - 2.0 * y) / mt**3
 
     @property
     def sigma(self) -> float:
