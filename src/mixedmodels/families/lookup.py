@@ -2,7 +2,7 @@
 the one place where a family's name is read.
 
 ``family("binomial", link="probit")`` makes one for glmer, ``glm_family`` for glm (which also
-takes the quasi families and the Gaussian with the identity link); unknown families and links,
+takes the quasi families, and the Gamma and Gaussian as R's glm); unknown families and links,
 and those not supported yet (inverse Gaussian), are refused with a message that says so. A
 :class:`~mixedmodels.families.family.Family` object, the package's or one's own, passes through.
 glmmTMB's spellings name its families: "nbinom1", "nbinom2", "Gamma" (or "gamma"), "beta" (or
