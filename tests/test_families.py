@@ -94,7 +94,8 @@ def test_constructor_spellings_and_refusals():
     fam = family("binomial", "cloglog")
     assert family(fam) is fam and family(fam, "logit").link.name == "logit"
     with pytest.raises(ValueError, match="not supported yet"):
-        family("Gamma")
+        family("inverse.gaussian")
+    assert family("Gamma").link.name == "inverse" and family("gamma", "log").estimates_parameter
     nb = family("negative.binomial")
     assert nb.estimates_parameter and nb.parameter is None and nb.name == "nbinom2"
     assert family("nbinom2", "sqrt").link.name == "sqrt"

@@ -114,7 +114,7 @@ def test_bad_responses_refused():
     with pytest.raises(DataError, match="negative"):
         mm.glmer("y ~ x + (1 | g)", df.assign(y=-df.y), family="poisson")
     with pytest.raises(ValueError, match="not supported yet"):
-        mm.glmer("y ~ x + (1 | g)", df, family="Gamma")
+        mm.glmer("y ~ x + (1 | g)", df, family="inverse.gaussian")
     with pytest.raises(ValueError, match="single, scalar"):
         mm.glmer("count ~ x + (x | g)", _load("poisson_offset_slopes")[1], family="poisson", nagq=5)
 

@@ -195,6 +195,22 @@ class Family:
         A binomial's ``weights`` are the trials (whole numbers) and its draws the successes."""
         raise ValueError(f"the {self.name} family has no distribution to simulate from")
 
+    def response_mean(self, mu) -> Array:
+        """``E[y]`` at the link's mean ``mu``: ``mu`` itself, except where the response's mean is
+        another function of it (a zero-truncated family's ``mu / (1 - p0)``, glmmTMB's fitted)."""
+        return as_array(mu)
+
+    def response_variance(self, mu) -> Array:
+        """``Var[y]`` per unit prior weight at the link's mean ``mu`` with the family's parameter
+        (``V(mu)`` for a family whose dispersion is fixed at 1)."""
+        return self.variance(mu)
+
+    def pearson_variance(self, mu) -> Array:
+        """What glmmTMB's Pearson residuals ``(y - E[y]) / sqrt(v)`` divide by, at the link's mean
+        ``mu``: ``V(mu)`` (the variance function without the dispersion), except where a family
+        says otherwise (a zero-truncated family's ``V(E[y])``)."""
+        return self.variance(mu)
+
     @property
     def simulates(self) -> bool:
         """Whether the family has a distribution to draw from (:meth:`draw`)."""
@@ -316,6 +332,12 @@ class Family:
 
     def fixed_parameter(self) -> Family:
         """The family with its parameter held at its value (a fit then does not estimate it)."""
+        return self
+
+    def glm_form(self) -> Family:
+        """The family as ``mm.glm`` takes it (:func:`~mixedmodels.families.glm_family`): itself,
+        except that a family whose parameter is the GLM's dispersion (Gamma, Gaussian) is not
+        also estimated by the likelihood there."""
         return self
 
     def parameter_start(self, y, mu, wt) -> float:

@@ -1,20 +1,26 @@
-"""A family from a user's name, as R's ``binomial(link = "probit")``: the one place where a
-family's name is read.
+"""A family from a user's name, as R's ``binomial(link = "probit")`` and glmmTMB's ``nbinom1()``:
+the one place where a family's name is read.
 
 ``family("binomial", link="probit")`` makes one for glmer, ``glm_family`` for glm (which also
-takes the quasi families and the Gaussian); unknown families and links, and those not supported
-yet (Gamma, inverse Gaussian, negative binomial), are refused with a message that says so. A
+takes the quasi families, and the Gamma and Gaussian as R's glm); unknown families and links,
+and those not supported yet (inverse Gaussian), are refused with a message that says so. A
 :class:`~mixedmodels.families.family.Family` object, the package's or one's own, passes through.
+glmmTMB's spellings name its families: "nbinom1", "nbinom2", "Gamma" (or "gamma"), "beta" (or
+"beta_family"), "truncated_poisson", "truncated_nbinom2", "gaussian" with the log or inverse link.
 """
 
 from __future__ import annotations
 
+from .beta import Beta
 from .binomial import Binomial
 from .family import Family
+from .gamma import Gamma
 from .gaussian import Gaussian
+from .nbinom1 import NegativeBinomial1
 from .negative_binomial import NegativeBinomial
 from .poisson import Poisson
 from .quasi import QuasiBinomial, QuasiPoisson
+from .truncated import TruncatedNegativeBinomial2, TruncatedPoisson
 
 __all__ = ["family", "glm_family", "has_dispersion"]
 
@@ -24,10 +30,15 @@ _FAMILIES: dict[str, type[Family]] = {
     "nbinom2": NegativeBinomial,
     "negative_binomial": NegativeBinomial,
     "negative.binomial": NegativeBinomial,
+    "nbinom1": NegativeBinomial1,
+    "gamma": Gamma,
+    "beta": Beta,
+    "beta_family": Beta,
+    "truncated_poisson": TruncatedPoisson,
+    "truncated_nbinom2": TruncatedNegativeBinomial2,
+    "gaussian": Gaussian,
 }
 _NOT_YET = {
-    "gaussian": "a Gaussian model with the identity link is a linear mixed model: use mm.lmer",
-    "gamma": "the Gamma family is not supported yet",
     "inverse.gaussian": "the inverse Gaussian family is not supported yet",
     "inverse_gaussian": "the inverse Gaussian family is not supported yet",
     "quasibinomial": "quasi-likelihood families are not available in glmer (lme4 refuses them "
@@ -43,35 +54,38 @@ def family(name: str | Family = "binomial", link: str | None = None) -> Family:
     Parameters
     ----------
     name : str or Family
-        "binomial" or "poisson" (case-insensitive; "binomial()" also accepted); a Family (an
-        instance of any subclass of :class:`Family`, the package's or one's own) is returned as
-        it is (with ``link``, if given, replacing its link).
+        "binomial", "poisson", "nbinom2" (or "negative_binomial"), "nbinom1", "Gamma",
+        "beta" (or "beta_family"), "truncated_poisson", "truncated_nbinom2" or "gaussian"
+        (case-insensitive; "binomial()" also accepted); a Family (an instance of any subclass
+        of :class:`Family`, the package's or one's own) is returned as it is (with ``link``, if
+        given, replacing its link).
     link : str, optional
         binomial: "logit" (default), "probit", "cloglog", "cauchit", "log";
-        poisson: "log" (default), "sqrt", "identity".
+        poisson: "log" (default), "sqrt", "identity"; nbinom2: "log", "sqrt", "identity";
+        nbinom1: "log", "sqrt"; Gamma: "inverse" (default, R's), "log", "identity";
+        beta: "logit", "probit", "cloglog"; truncated families: "log"; gaussian: "log" or
+        "inverse" (with the identity link a Gaussian mixed model is ``mm.lmer``'s).
 
     Raises
     ------
     ValueError
-        An unknown family or link, one the family does not take, or a family not supported yet.
-    NotImplementedError
-        The Gaussian family with a link other than the identity (R's ``gaussian(link = "log")``).
+        An unknown family or link, one the family does not take, a family not supported yet,
+        or the Gaussian family with the identity link (a linear mixed model: ``mm.lmer``).
     """
     if isinstance(name, Family):
         return name if link is None or link == name.link.name else name.with_link(link)
     if not isinstance(name, str):
         raise TypeError(f"family must be a name such as 'binomial' or a Family, not {type(name).__name__}")
     key = name.strip().removesuffix("()").strip().lower()
-    if key == "gaussian" and link not in (None, "identity"):
-        raise NotImplementedError(
-            f"family {name!r} with link {link!r}: the Gaussian family with a non-identity link "
-            "is not available yet (in glmer nor in glm); with the identity link it is a linear "
-            "mixed model (mm.lmer)"
+    if key == "gaussian" and link in (None, "identity"):
+        raise ValueError(
+            f"family {name!r}: a Gaussian model with the identity link is a linear mixed model: use "
+            "mm.lmer (glmer takes the gaussian family with the log or inverse link)"
         )
     if key in _NOT_YET:
         raise ValueError(f"family {name!r}: {_NOT_YET[key]}")
     if key not in _FAMILIES:
-        raise ValueError(f"unknown family {name!r}: 'binomial' or 'poisson'")
+        raise ValueError(f"unknown family {name!r}: one of {', '.join(sorted(set(_FAMILIES)))}")
     cls = _FAMILIES[key]
     if link is not None and link not in cls.links:
         allowed = ", ".join(cls.links)
@@ -92,10 +106,18 @@ def glm_family(name: str | Family, link: str | None = None) -> Family:
     Parameters
     ----------
     name : str or Family
-        "binomial", "poisson", "quasibinomial", "quasipoisson" or "gaussian" (case-insensitive),
-        or a Family (any subclass of :class:`~mixedmodels.families.Family`).
+        "binomial", "poisson", "quasibinomial", "quasipoisson", "gaussian", "Gamma" or another
+        of :func:`family`'s names (case-insensitive), or a Family (any subclass of
+        :class:`~mixedmodels.families.Family`).
     link : str, optional
-        The link; the family's canonical link when None.
+        The link; the family's default link when None (the Gamma's "inverse", as R's).
+
+    Returns
+    -------
+    Family
+        The family in its GLM form (:meth:`~mixedmodels.families.Family.glm_form`): a Gamma or
+        Gaussian family without a given parameter has its dispersion estimated by the GLM (R's
+        ``glm``: Pearson's statistic), not as a likelihood parameter.
 
     Raises
     ------
@@ -103,14 +125,14 @@ def glm_family(name: str | Family, link: str | None = None) -> Family:
         An unknown family, or a link the family does not take.
     """
     if isinstance(name, Family):
-        return name if link is None else name.with_link(link)
+        return (name if link is None else name.with_link(link)).glm_form()
     if not isinstance(name, str):
         raise TypeError(f"family must be a name such as 'binomial', not {type(name).__name__}")
     key = name.strip().removesuffix("()").strip().lower()
     if key in _GLM_ONLY:
-        return _GLM_ONLY[key](link)
+        return _GLM_ONLY[key](link).glm_form()
     try:
-        return family(key, link)
+        return family(key, link).glm_form()
     except ValueError as exc:
         if "unknown family" in str(exc):
             raise ValueError(

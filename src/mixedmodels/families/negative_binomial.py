@@ -57,7 +57,7 @@ class NegativeBinomial(Poisson):
         ``theta`` is None.
     """
 
-    links = ("log", "sqrt", "identity")
+    links: ClassVar[tuple[str, ...]] = ("log", "sqrt", "identity")
     canonical_link: ClassVar[str | None] = None
     extra_parameters = ("theta",)
     parameter_name = "theta"

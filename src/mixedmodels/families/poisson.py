@@ -49,9 +49,9 @@ class Poisson(Family):
     parts; the batched form splits off the terms free of ``mu`` (:meth:`batch_dev_resids`)."""
 
     name = "poisson"
-    links = ("log", "sqrt", "identity")
+    links: ClassVar[tuple[str, ...]] = ("log", "sqrt", "identity")
     canonical_link: ClassVar[str | None] = "log"
-    bounded_links = ("sqrt", "identity")
+    bounded_links: ClassVar[tuple[str, ...]] = ("sqrt", "identity")
     reference_mu = 1.0
     mean_name = "mean count"
     no_events = "its rows have no events (all counts 0)"
