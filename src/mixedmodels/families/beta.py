@@ -44,6 +44,8 @@ class Beta(ParameterFamily):
         Whether a fit estimates ``phi``; by default when ``phi`` is None.
     """
 
+    unit_deviance = False  # dev_resids is -2 w log p itself: no deviance residuals
+
     name = "beta"
     links = ("logit", "probit", "cloglog")
     canonical_link: ClassVar[str | None] = None

@@ -378,11 +378,6 @@ class Family:
     """Whether :meth:`dev_resids` is a unit deviance (zero where ``mu = y``), so that deviance
     residuals are defined; False for a family whose ``dev_resids`` is ``-2 w log p`` itself."""
 
-    def response_mean(self, mu) -> Array:
-        """The mean of the response at the mean parameter ``mu`` (what ``predict(type =
-        "response")`` and ``fitted`` give): ``mu`` itself here; a truncated family's differs."""
-        return as_array(mu)
-
     alternates_in_glm: ClassVar[bool] = False  # the parameter of mm.glm as MASS's glm.nb estimates it
 
     def parameter_given_means(

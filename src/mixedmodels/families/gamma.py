@@ -66,6 +66,8 @@ class Gamma(ParameterFamily):
     not counted a second time).
     """
 
+    sigma_squared_shown = True  # glmmTMB prints its dispersion as sigma^2
+
     name = "Gamma"
     links = ("inverse", "log", "identity")
     canonical_link: ClassVar[str | None] = "inverse"

@@ -47,6 +47,8 @@ class Gaussian(ParameterFamily):
         link is not the identity (the identity's Gaussian family is ``glm``'s and ``lmer``'s).
     """
 
+    sigma_squared_shown = True  # glmmTMB prints its dispersion as sigma^2
+
     name = "gaussian"
     links = ("identity", "log", "inverse")
     canonical_link: ClassVar[str | None] = "identity"

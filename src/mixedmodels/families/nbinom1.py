@@ -48,6 +48,8 @@ class NegativeBinomial1(ParameterFamily, Poisson):
         Whether a fit estimates ``phi``; by default when ``phi`` is None.
     """
 
+    unit_deviance = False  # dev_resids is -2 w log p itself: no deviance residuals
+
     name = "nbinom1"
     links: ClassVar[tuple[str, ...]] = ("log", "sqrt")
     canonical_link: ClassVar[str | None] = None

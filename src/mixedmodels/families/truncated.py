@@ -86,6 +86,8 @@ class _ZeroTruncated:
     """What the two zero-truncated families share: the response's checks, the mean of the
     response, glmmTMB's Pearson variance and its observed information only."""
 
+    unit_deviance = False  # dev_resids is -2 w log p itself: no deviance residuals
+
     name: ClassVar[str]
     default_information: ClassVar[str] = "observed"
     observed_information: bool = True  # the generic expected information is not theirs (see below)

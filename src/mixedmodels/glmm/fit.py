@@ -308,7 +308,7 @@ class GlmerFit(MixedFit):
                 raise ValueError(f"deviance residuals are not defined: {why}")
             r = np.sign(y - mu) * np.sqrt(np.maximum(m.dev_resids(mu), 0.0))
         elif type == "pearson":
-            r = (y - m.fam.response_mean(mu)) * np.sqrt(m.weights) / np.sqrt(m.fam.variance(mu))
+            r = (y - m.fam.response_mean(mu)) * np.sqrt(m.weights) / np.sqrt(m.fam.pearson_variance(mu))
         elif type == "response":
             r = y - m.fam.response_mean(mu)
         elif type == "working":
