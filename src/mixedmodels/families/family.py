@@ -330,6 +330,18 @@ class Family:
         and second derivatives in ``mu`` (for the Laplace criterion's gradient)."""
         raise ValueError(f"the {self.name} family has no parameter beyond the mean")
 
+    def alternation_start(self) -> Family | None:
+        """For lme4's fit of the parameter by alternation (``glmer.nb``: a 1-D search over the
+        parameter, a fit at each value held fixed, :mod:`mixedmodels.glmm.glmer_nb`), the family
+        whose fit gives the means that start it (the negative binomial's: the Poisson, its limit);
+        None where lme4 has no such fit of the family."""
+        return None
+
+    def parameter_ml(self, y, mu, wt, limit: int = 20, eps: float = 1e-4) -> tuple[float, str | None]:
+        """The maximum-likelihood estimate of :attr:`parameter` at known means ``mu`` (the start of
+        the alternation, see :meth:`alternation_start`) and a warning, or None."""
+        raise ValueError(f"the {self.name} family has no parameter beyond the mean")
+
     @property
     def sigma(self) -> float:
         """glmmTMB's ``sigma()`` for the family: 1 for a family without a dispersion parameter."""

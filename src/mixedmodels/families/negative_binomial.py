@@ -109,6 +109,37 @@ class NegativeBinomial(Poisson):
         dlogp = special.digamma(y + t) - special.digamma(t) + math.log(t) + 1.0 - np.log(mt) - (y + t) / mt
         return -2.0 * wt * t * dlogp, -2.0 * wt * t * (y - mu) / mt**2, -2.0 * wt * t * (mu - t - 2.0 * y) / mt**3
 
+    def alternation_start(self) -> Family:
+        """lme4's ``glmer.nb`` starts from a Poisson fit (the limit as ``theta`` grows)."""
+        return Poisson(self.link)
+
+    def parameter_ml(self, y, mu, wt, limit: int = 20, eps: float = 1e-4) -> tuple[float, str | None]:
+        """``theta`` maximizing the likelihood at known means, as MASS's ``theta.ml``: Newton steps
+        on the score ``s(theta) = sum w [psi(y + theta) - psi(theta) + log theta + 1 - log(mu +
+        theta) - (y + theta) / (mu + theta)]`` with its information ``-s'(theta)``, from the
+        moment estimate ``sum w / sum w (y / mu - 1)^2``, until a step is at most ``eps`` or
+        ``limit - 1`` steps (MASS's count); a warning where those ran out or the estimate is
+        negative (then 0)."""
+        y, mu, wt = as_array(y), as_array(mu), as_array(wt)
+        t = float(np.sum(wt) / np.sum(wt * (y / mu - 1.0) ** 2))
+        step, it = math.inf, 0
+        while it < limit - 1 and abs(step) > eps:
+            it += 1
+            t = abs(t)
+            mt = mu + t
+            ratio = (y + t) / mt
+            dpsi = special.digamma(y + t) - special.digamma(t)
+            dtrigamma = special.polygamma(1, t) - special.polygamma(1, y + t)
+            score = np.sum(wt * (dpsi + math.log(t) + 1.0 - np.log(mt) - ratio))
+            info = np.sum(wt * (dtrigamma - 1.0 / t + 2.0 / mt - ratio / mt))
+            step = float(score / info)
+            t += step
+        if t < 0:
+            return 0.0, "theta.ml: estimate truncated at zero"
+        if it == limit - 1:
+            return t, "theta.ml: iteration limit reached"
+        return t, None
+
     @property
     def sigma(self) -> float:
         """glmmTMB's ``sigma()`` of ``nbinom2``: ``theta``."""
