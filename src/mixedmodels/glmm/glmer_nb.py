@@ -43,6 +43,7 @@ from scipy.optimize import minimize_scalar
 from ..base.blas import single_threaded_blas
 from ..base.messages import warn
 from ..families import Family
+from ..families.links import Link
 from ..families.negative_binomial import NegativeBinomial
 from ..formula.rsyntax import r_keywords
 from ..lmm.engine import aliased_notes
@@ -69,8 +70,9 @@ ML_EPS = 1e-4
 
 @dataclass(frozen=True)
 class ThetaSearch:
-    """How the size was found: the start ``theta_0`` (None where given), the interval and
-    tolerance of the search in ``log(theta)``, and each evaluation ``(theta, -2 log L)`` in order."""
+    """How the size was found: the start ``theta_0`` (theta.ml's, or the one given), the interval
+    and tolerance of the search in ``log(theta)`` (``interval_given``: the user's), and each
+    evaluation ``(theta, -2 log L)`` in order."""
 
     start: float
     interval: tuple[float, float]
@@ -136,7 +138,7 @@ class GlmerNbFit(GlmerFit):
 def glmer_nb(
     formula: str,
     data: pd.DataFrame,
-    link: str = "log",
+    link: str | Link = "log",
     nagq: int = 1,
     weights: str | np.ndarray | None = None,
     offset: str | np.ndarray | None = None,
