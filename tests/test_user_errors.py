@@ -50,7 +50,7 @@ def _crossed(n_a: int = 60, n_b: int = 40, seed: int = 1) -> pd.DataFrame:
 def test_glmer_refuses_a_model_over_its_memory_limit_before_fitting(monkeypatch, nagq):
     import importlib
 
-    glmer_module = importlib.import_module("mixedmodels.glmm.glmer")
+    glmer_module = importlib.import_module("mixedmodels.glmm.glmer_steps")
 
     def never(*args, **kwargs):
         raise AssertionError("the model was fitted")

@@ -10,6 +10,7 @@ from .formula.frames import DataError
 from .formula.terms import FormulaError
 from .glmm.fit import GlmerFit
 from .glmm.glmer import glmer
+from .glmm.glmer_nb import GlmerNbFit, glmer_nb
 from .inference.anova import anova
 from .inference.deviance import DevianceTable
 from .inference.emmeans import Emmeans, emmeans
@@ -45,6 +46,8 @@ __all__ = [
     "glm",
     "GlmerFit",
     "glmer",
+    "glmer_nb",
+    "GlmerNbFit",
     "LmFit",
     "LmerFit",
     "MixedModelsWarning",

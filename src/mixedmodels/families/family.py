@@ -364,6 +364,13 @@ class Family:
             raise NotImplementedError(f"the link {link.name!r} has no second and third derivatives")
         return self.mu_eta(eta), link.mu_eta_deriv(eta), link.mu_eta_deriv2(eta)
 
+    def alternation_start(self) -> Family | None:
+        """For lme4's fit of the parameter by alternation (``glmer.nb``: a 1-D search over the
+        parameter, a fit at each value held fixed, :mod:`mixedmodels.glmm.glmer_nb`), the family
+        whose fit gives the means that start it (the negative binomial's: the Poisson, its limit);
+        None where lme4 has no such fit of the family."""
+        return None
+
     @property
     def sigma(self) -> float:
         """glmmTMB's ``sigma()`` for the family: 1 for a family without a dispersion parameter."""
@@ -381,7 +388,7 @@ class Family:
     alternates_in_glm: ClassVar[bool] = False  # the parameter of mm.glm as MASS's glm.nb estimates it
 
     def parameter_given_means(
-        self, y, mu, wt, tolerance: float | None = None
+        self, y, mu, wt, tolerance: float | None = None, limit: int = 25
     ) -> tuple[float, float, str | None]:
         """For a family that :attr:`alternates_in_glm` (with its parameter held it is a GLM of
         dispersion 1): the maximum-likelihood estimate of the parameter with the means held at

@@ -125,6 +125,10 @@ class NegativeBinomial(Poisson):
             -2.0 * wt * t * (mu - t - 2.0 * y) / mt**3,
         )
 
+    def alternation_start(self) -> Family:
+        """lme4's ``glmer.nb`` starts from a Poisson fit (the limit as ``theta`` grows)."""
+        return Poisson(self.link)
+
     @property
     def sigma(self) -> float:
         """glmmTMB's ``sigma()`` of ``nbinom2``: ``theta``."""
@@ -133,12 +137,12 @@ class NegativeBinomial(Poisson):
     alternates_in_glm = True  # with theta held, a GLM of dispersion 1: mm.glm is MASS's glm.nb
 
     def parameter_given_means(
-        self, y, mu, wt, tolerance: float | None = None
+        self, y, mu, wt, tolerance: float | None = None, limit: int = 25
     ) -> tuple[float, float, str | None]:
-        """``theta`` maximizing the likelihood at the means ``mu``, as MASS's ``theta.ml`` (for
-        ``glm.nb``, 25 iterations at most): Newton's method in ``theta`` from the moment estimate
-        ``sum w / sum w (y / mu - 1)^2`` until a step is under ``tolerance`` (R's
-        ``eps^(1/4)`` = 1.2e-4 by default), with the score and information of ``log p`` (``psi``,
+        """``theta`` maximizing the likelihood at the means ``mu``, as MASS's ``theta.ml`` (``limit``
+        iterations at most: 25 for ``glm.nb``, 20 for lme4's ``glmer.nb``): Newton's method in
+        ``theta`` from the moment estimate ``sum w / sum w (y / mu - 1)^2`` until a step is under
+        ``tolerance`` (R's ``eps^(1/4)`` = 1.2e-4 by default), with the score and information of ``log p`` (``psi``,
         ``psi'`` the digamma and trigamma functions)
 
             U(theta) = sum w [psi(y + theta) - psi(theta) + log theta + 1 - log(mu + theta)
@@ -149,7 +153,6 @@ class NegativeBinomial(Poisson):
         The standard error is ``I^(-1/2)`` at the iterate before the last step (R's)."""
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
         tolerance = np.finfo(float).eps ** 0.25 if tolerance is None else tolerance
-        limit = 25
         excess = float(np.sum(wt * (y / mu - 1.0) ** 2))
         if not excess > 0:
             return math.inf, math.nan, "the response varies no more than a Poisson's: theta is infinite"

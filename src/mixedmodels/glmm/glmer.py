@@ -14,26 +14,22 @@ import numpy as np
 import pandas as pd
 
 from ..base.messages import warn
-from ..families import Family, Initialized
+from ..families import Family
 from ..families import family as make_family
-from ..families.response import degenerate_response, response_design
-from ..formula.design import DataError
-from ..formula.frames import as_pandas, check_frame, is_dask_frame
 from ..formula.rsyntax import r_keywords
-from ..formula.terms import FormulaError, cbind_arguments, parse_formula
+from ..formula.terms import cbind_arguments, parse_formula
 from ..lmm.engine import aliased_notes
-from ..numerics.memory import check_glmm_memory
-from .engine import fit_glmm
 from .fit import GlmerFit
-from .laplace_ml import fit_laplace_ml
-from .pirls import GlmmModel
-from .prior import fit_glmm_prior, prior_sd
-from .restarts import checked_glmm
-from .separated import fit_separated, model_separation
+from .glmer_nb import fit_alternating
+from .glmer_steps import check_nagq as _check_nagq
+from .glmer_steps import fits_ml as _fits_ml
+from .glmer_steps import glmer_frame, glmer_model
+from .glmer_steps import glmer_optimum as _optimum
+from .glmer_steps import optimum_notes as _notes
+from .glmer_steps import refuse_constant as _refuse_constant
+from .prior import prior_sd
 
 __all__ = ["glmer"]
-
-FITTED_EPS = 10 * np.finfo(float).eps  # a fitted probability this close to 0 or 1 is reported
 
 
 @r_keywords
@@ -95,18 +91,26 @@ def glmer(
         families lme4's ``glmer`` fits (binomial, Poisson, a negative binomial of given size),
         so that every number is lme4's, and glmmTMB's for the others (``nbinom2`` and the
         families with a parameter beyond the mean), so that every number is glmmTMB's.
+        ``"expected"`` with a parameter to estimate (``family="nbinom2"``) is lme4's
+        ``glmer.nb``: the parameter by a 1-D search, a fit at each value held fixed
+        (:func:`mixedmodels.glmer_nb`, which this then returns); refused for a family lme4 has
+        no such fit of.
 
     Returns
     -------
     GlmerFit
     """
-    if is_dask_frame(data):
-        raise TypeError("glmer does not take a Dask DataFrame yet: compute() it to pandas first")
-    check_frame(data)
-    data = as_pandas(data, lambda schema: list(schema.columns))  # a polars frame, as glm reads it
+    data = glmer_frame(data)
     fam = make_family(family, link)
     if fam.glmm_refusal is not None:
         raise NotImplementedError(fam.glmm_refusal)
+    if fam.estimates_parameter and (laplace or fam.default_information) == "expected":  # glmer.nb
+        if fixef_prior is not None:
+            raise NotImplementedError(f"fixef_prior is not available for the {fam.name} family yet")
+        return fit_alternating(
+            formula, data, fam, nagq=nagq, weights=weights, offset=offset, contrasts=contrasts,
+            na_action=na_action, memory_limit=memory_limit,
+        )  # fmt: skip
     fam = _with_laplace(fam, laplace)
     nagq = _check_nagq(nagq)
     if nagq != 1 and _fits_ml(fam):
@@ -115,26 +119,9 @@ def glmer(
             f"{fam.name} family (laplace='observed', or a parameter to estimate) is fitted by "
             "the Laplace approximation (nagq = 1), as glmmTMB fits it"
         )
-    parsed = parse_formula(formula)
-    if not parsed.random:
-        raise FormulaError(
-            formula,
-            len(formula),
-            "no random-effects terms such as (1 | g): use a GLM for a fixed-effects model",
-        )
-    design, init = response_design(
-        parsed, data, fam, contrasts=contrasts, na_action=na_action, weights=weights, offset=offset,
-        residual=False,
-    )  # fmt: skip
-    if nagq > 1 and (len(design.reterms) != 1 or design.reterms[0].k != 1):
-        raise ValueError("nagq > 1 is only available for models with a single, scalar random-effects term")
-    _refuse_constant(fam, init, design.response)
-    check_glmm_memory(design.reterms, design.X.shape[1], memory_limit)
-    n = len(init.y)
-    offset_values = np.zeros(n) if design.offset is None else np.asarray(design.offset, dtype=float)
-    model = GlmmModel(fam, init.y, design.X, design.reterms, init.weights, offset_values, init.trials)
-    if model.p >= n:
-        raise DataError(f"{model.p} fixed effects for {n} observations: the model cannot be estimated")
+    design, init, model = glmer_model(
+        formula, data, fam, nagq, weights, offset, contrasts, na_action, memory_limit
+    )
     sd = prior_sd(fixef_prior, design.fixef_names)
     optimum, model, sep, sep_notes = _optimum(model, nagq, design.fixef_names, sd, init.mustart, check=True)
     notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
@@ -162,65 +149,9 @@ def refit_glmer(fit: GlmerFit, newresponse) -> GlmerFit:
     )  # fmt: skip
 
 
-def _optimum(
-    model: GlmmModel,
-    nagq: int,
-    names,
-    sd: np.ndarray | None,
-    mustart: np.ndarray | None = None,
-    check: bool = False,
-):
-    """The optimum, the model there (its family at the estimated parameter), the separation of
-    the fixed effects (or None) and its notes: for a family fitted as glmmTMB fits it, the
-    maximum of the Laplace likelihood over every parameter (:mod:`~mixedmodels.glmm.laplace_ml`);
-    with a prior, the penalized fit (:mod:`~mixedmodels.glmm.prior`); else separated
-    coefficients held at the stated bound (:mod:`~mixedmodels.glmm.separated`); else the fit,
-    with ``check`` its convergence check and the restarts it calls for
-    (:func:`~mixedmodels.glmm.restarts.checked_glmm`)."""
-    if _fits_ml(model.fam):
-        if sd is not None:
-            raise NotImplementedError(f"fixef_prior is not available for the {model.fam.name} family yet")
-        optimum, at = fit_laplace_ml(model, mustart)
-        return optimum, at, None, []
-    optimum, sep, notes = _optimum_lme4(model, nagq, names, sd, mustart, check)
-    return optimum, model, sep, notes
-
-
-def _optimum_lme4(model: GlmmModel, nagq: int, names, sd, mustart, check: bool):
-    """:func:`_optimum` for lme4's families and information."""
-    sep = model_separation(model, names)
-    if sd is not None:
-        notes = []
-        if sep is not None:
-            notes.append(
-                f"{', '.join(sep.coefficients)}: separated in the data ({sep.kind}): "
-                "finite only through fixef_prior, which then determines the estimate"
-            )
-        return fit_glmm_prior(model, nagq, sd, mustart), sep, notes
-    if sep is None:
-        optimum = fit_glmm(model, nagq, mustart)
-        if not check:
-            return optimum, None, []
-        optimum, restart_notes = checked_glmm(model, nagq, optimum, names)
-        return optimum, None, restart_notes
-    optimum, note = fit_separated(model, nagq, sep, mustart)
-    return optimum, sep, [note]
-
-
-def _fits_ml(fam: Family) -> bool:
-    """Whether the family is fitted glmmTMB's way (:mod:`~mixedmodels.glmm.laplace_ml`): it
-    estimates a parameter, or takes the observed information."""
-    return fam.estimates_parameter or fam.observed_information
-
-
 def _with_laplace(fam: Family, laplace: str | None) -> Family:
     """The family with the information ``laplace`` asks for (its default when None)."""
     information = fam.default_information if laplace is None else laplace
-    if information == "expected" and fam.estimates_parameter:
-        raise NotImplementedError(
-            f"laplace='expected' with the {fam.name} family's parameter estimated is lme4's "
-            "glmer.nb: use mm.glmer_nb"
-        )
     if information == ("observed" if fam.observed_information else "expected"):
         return fam
     return fam.with_information(information)
@@ -236,44 +167,3 @@ def _new_response(fit: GlmerFit, newresponse) -> np.ndarray:
         )
     cbind = cbind_arguments(parse_formula(fit.formula).response) is not None
     return m.fam.new_response(y, m.weights, cbind)
-
-
-def _refuse_constant(fam: Family, response: Initialized | GlmmModel, name: str) -> None:
-    """Refuse a response without variation (lme4's ``check.response.not.const``): no successes
-    or no failures, counts all 0 (estimates at infinity), or any other constant (nothing to model).
-
-    ``response`` has the family's ``y``, prior ``weights`` and ``trials``."""
-    degenerate = degenerate_response(fam, response, name)
-    if degenerate is not None:
-        raise DataError(f"{degenerate}; glmer does not fit it (lme4: 'Response is constant')")
-    y = response.y[response.weights > 0]
-    if len(y) and np.ptp(y) == 0:
-        value = fam.describe_value(y[0])
-        raise DataError(
-            f"the response {name!r} is constant ({value} in all {len(y)} rows): there is no "
-            "variation to model (lme4: 'Response is constant')"
-        )
-
-
-def _check_nagq(nagq) -> int:
-    if isinstance(nagq, bool) or not isinstance(nagq, (int, np.integer)) or nagq < 0:
-        raise ValueError(f"nagq must be a non-negative integer, not {nagq!r}")
-    if nagq > 100:
-        raise ValueError("nagq must be at most 100 (lme4's limit)")
-    return int(nagq)
-
-
-def _notes(model: GlmmModel, optimum, separated: bool = False) -> list[str]:
-    """The fit's warnings (the 0/1 note left out where separation was named: it is its cause)."""
-    notes = []
-    opt = optimum.opt
-    if not opt.converged:
-        notes.append(f"the optimizer did not converge ({opt.return_value})")
-    notes.extend(optimum.notes)
-    theta = opt.theta[: model.layout.ntheta]
-    if model.layout.singular(theta):
-        notes.append("boundary (singular) fit: a random-effect variance or correlation is on its boundary")
-    boundary = None if separated else model.fam.glmm_boundary_note(optimum.state.mu, FITTED_EPS)
-    if boundary is not None:
-        notes.append(boundary)
-    return notes
