@@ -142,8 +142,8 @@ class NegativeBinomial(Poisson):
         """``theta`` maximizing the likelihood at the means ``mu``, as MASS's ``theta.ml`` (``limit``
         iterations at most: 25 for ``glm.nb``, 20 for lme4's ``glmer.nb``): Newton's method in
         ``theta`` from the moment estimate ``sum w / sum w (y / mu - 1)^2`` until a step is under
-        ``tolerance`` (R's ``eps^(1/4)`` = 1.2e-4 by default), with the score and information of ``log p`` (``psi``,
-        ``psi'`` the digamma and trigamma functions)
+        ``tolerance`` (R's ``eps^(1/4)`` = 1.2e-4 by default), with the score and information of
+        ``log p`` (``psi``, ``psi'`` the digamma and trigamma functions)
 
             U(theta) = sum w [psi(y + theta) - psi(theta) + log theta + 1 - log(mu + theta)
                               - (y + theta) / (mu + theta)],
