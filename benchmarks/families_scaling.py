@@ -148,7 +148,9 @@ def main() -> None:
             ours[design][k] = time_ours(data, design, k, args.repeat)
             tmb = theirs.get(design, {}).get(str(k))
             cells.append(f"{ours[design][k]:9.3f}s")
-            cells.append(f"{tmb:8.3f}s {tmb / ours[design][k]:6.1f}x" if tmb is not None else f"{'-':>9} {'-':>7}")
+            cells.append(
+                f"{tmb:8.3f}s {tmb / ours[design][k]:6.1f}x" if tmb is not None else f"{'-':>9} {'-':>7}"
+            )
         print(" ".join(cells), flush=True)
     print(f"\nmedians of {args.repeat} fits after a warm-up; sites: 23 in 'rows', 23 x factor in 'sites'")
     plot(ks, ours, theirs, Path(args.plot))
