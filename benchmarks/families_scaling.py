@@ -19,15 +19,22 @@ factor, both designs, both packages) to docs/_generated/families_scaling.png (``
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from rbench import run_r
+# BLAS single-threaded for us and for R (Rscript inherits it), set before numpy is imported: on
+# a small, shared machine a second BLAS thread costs these small models more than it gives.
+# Export OPENBLAS_NUM_THREADS (or OMP_/MKL_) beforehand to choose otherwise.
+for _key in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_key, "1")
 
-import mixedmodels as mm
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from rbench import run_r  # noqa: E402
+
+import mixedmodels as mm  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "salamanders.csv"
@@ -129,6 +136,12 @@ def plot(ks: list[int], ours: dict, theirs: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def machine_state() -> str:
+    """CPUs, the load when the run starts and the BLAS threads: the caveats of every time."""
+    blas = os.environ["OPENBLAS_NUM_THREADS"]
+    return f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start, BLAS threads {blas}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--factors", default="1,2,3,4,5,6,7,8,9,10")
@@ -137,6 +150,7 @@ def main() -> None:
     ap.add_argument("--plot", default=str(PLOT))
     args = ap.parse_args()
     ks = [int(k) for k in args.factors.split(",")]
+    print(machine_state())
     data = pd.read_csv(DATA)
     theirs = {} if args.no_r else time_glmmtmb(data, ks, args.repeat)
     ours: dict = {design: {} for design in DESIGNS}

@@ -14,16 +14,23 @@ faster than glmmTMB's and 100x faster than ``glmer.nb``.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from rbench import run_r
+# BLAS single-threaded for us and for R (Rscript inherits it), set before numpy is imported: on
+# a small, shared machine a second BLAS thread costs these small models more than it gives.
+# Export OPENBLAS_NUM_THREADS (or OMP_/MKL_) beforehand to choose otherwise.
+for _key in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_key, "1")
 
-import mixedmodels as mm
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from rbench import run_r  # noqa: E402
+
+import mixedmodels as mm  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -125,6 +132,12 @@ def ratio(theirs: float | None, ours: float | None) -> str:
     return f"{theirs / ours:8.1f}x" if theirs is not None and ours else "        -"
 
 
+def machine_state() -> str:
+    """CPUs, the load when the run starts and the BLAS threads: the caveats of every time."""
+    blas = os.environ["OPENBLAS_NUM_THREADS"]
+    return f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start, BLAS threads {blas}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
@@ -133,6 +146,7 @@ def main() -> None:
     ap.add_argument("--only", default="", help="only the cases whose name contains this")
     args = ap.parse_args()
     cases = [c for c in CASES if args.only in c["name"]]
+    print(machine_state())
     r_times = {} if args.no_r else time_r(cases, args.repeat, args.nb_repeat)
     head = ("case", "mm.glmer", "glmmTMB", "TMB/ours", "glmer_nb", "glmer.nb", "nb/ours")
     print("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}".format(*head))
