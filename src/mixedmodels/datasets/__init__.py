@@ -24,6 +24,10 @@ DESCRIPTIONS = {
     "zebu cattle of 15 herds in 4 periods; glmer(cbind(incidence, size - incidence) ~ period + (1 | herd)).",
     "insteval": "lme4's InstEval: 73,421 lecture ratings y (1-5) by students s of lecturers d in departments "
     "dept; service is 1 for a lecture outside the lecturer's main department.",
+    "salamanders": "glmmTMB's Salamanders (Price et al. 2016, J. Appl. Ecol. 53): salamander counts (count) "
+    "of 7 species or life stages (spp) in 4 surveys of 23 streams (site), some below mountaintop-removal "
+    "coal mining (mined); cover and DOY (day of year) standardized. "
+    "glmmTMB(count ~ spp * mined + (1 | site), family = nbinom2).",
 }
 _FACTORS = {
     "seed": ["p"],
@@ -35,6 +39,7 @@ _FACTORS = {
     "cake": ["replicate", "recipe"],
     "cbpp": ["herd", "period"],
     "insteval": ["s", "d", "dept"],
+    "salamanders": ["site", "mined", "spp"],
 }
 
 
