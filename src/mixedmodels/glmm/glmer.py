@@ -25,7 +25,7 @@ from ..lmm.engine import aliased_notes
 from ..numerics.memory import check_glmm_memory
 from .engine import fit_glmm
 from .fit import GlmerFit
-from .laplace_ml import fit_laplace_ml
+from .laplace_ml import fit_laplace_ml, fits_ml
 from .pirls import GlmmModel
 from .prior import fit_glmm_prior, prior_sd
 from .restarts import checked_glmm
@@ -210,7 +210,7 @@ def _optimum_lme4(model: GlmmModel, nagq: int, names, sd, mustart, check: bool):
 def _fits_ml(fam: Family) -> bool:
     """Whether the family is fitted glmmTMB's way (:mod:`~mixedmodels.glmm.laplace_ml`): it
     estimates a parameter, or takes the observed information."""
-    return fam.estimates_parameter or fam.observed_information
+    return fits_ml(fam)
 
 
 def _with_laplace(fam: Family, laplace: str | None) -> Family:

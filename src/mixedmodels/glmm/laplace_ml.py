@@ -26,6 +26,7 @@ import numpy as np
 from ..families import Family
 from ..numerics.convergence import parameter_scales
 from ..numerics.irls import IrlsError, irls
+from ..numerics.optimize import OptSummary
 from .engine import (
     FALLBACK_TOL,
     TIGHT_PIRLS,
@@ -40,9 +41,21 @@ from .engine import (
 from .laplace_gradient import laplace_gradient
 from .pirls import GlmmModel, laplace_deviance, pirls
 
-__all__ = ["fit_laplace_ml", "model_at"]
+__all__ = ["fit_laplace_ml", "fits_ml", "laplace_ml_function", "model_at", "ml_lower", "refit_laplace_ml"]
 
 PARAMETER_BOUNDS = (1e-8, 1e8)  # the family's parameter is kept inside these (log phi finite)
+
+
+def fits_ml(fam: Family) -> bool:
+    """Whether a fit with this family is fitted here: the family estimates a parameter, or
+    takes the observed information."""
+    return fam.estimates_parameter or fam.observed_information
+
+
+def ml_lower(model: GlmmModel) -> np.ndarray:
+    """The lower bounds of ``x = (theta, beta[, log phi])``."""
+    extra = 1 if model.fam.estimates_parameter else 0
+    return np.concatenate([model.layout.lower(), np.full(model.p + extra, -np.inf)])
 
 
 def model_at(model: GlmmModel, log_phi: float | None) -> GlmmModel:
@@ -108,7 +121,7 @@ def fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None = None) -> tuple
     stage1, st1 = stage_one(start, beta0)
     extra = [np.log(start.fam.parameter)] if model.fam.estimates_parameter else []
     x0 = np.concatenate([stage1.theta, st1.beta, extra])
-    lower = np.concatenate([model.layout.lower(), np.full(len(x0) - model.layout.ntheta, -np.inf)])
+    lower = ml_lower(model)
     fg, memo = laplace_ml_function(model if extra else start, st1.u)
     opt = minimize_laplace(fg, x0, lower)
     fmin, _ = fg(opt.theta)
@@ -118,6 +131,20 @@ def fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None = None) -> tuple
     opt = replace(opt, fmin=fmin)
     H, V, notes = _vcov(model if extra else start, opt.theta, state.u)
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes), at
+
+
+def refit_laplace_ml(
+    model: GlmmModel, x0: np.ndarray, u0: np.ndarray, H0: np.ndarray | None = None
+) -> tuple[OptSummary, np.ndarray | None]:
+    """The optimum of :func:`fit_laplace_ml`'s criterion for ``model`` (a new response, the
+    family at any value of its parameter) from ``x0 = (theta, beta[, log phi])`` and the modes
+    ``u0`` (a warm start: a replicate from the estimate), ``H0`` the Hessian to start the
+    quasi-Newton steps from; and the conditional modes there (None where PIRLS failed there)."""
+    fg, memo = laplace_ml_function(model, u0)
+    opt = minimize_laplace(fg, x0, ml_lower(model), H0=H0)
+    fmin, _ = fg(opt.theta)
+    state = memo["state"]
+    return replace(opt, fmin=fmin), None if state is None or not np.isfinite(fmin) else state.u
 
 
 def _vcov(model: GlmmModel, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:

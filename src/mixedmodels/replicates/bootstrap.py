@@ -51,7 +51,7 @@ from ..numerics.newton import minimize_batch
 from ..numerics.separation import SeparationCheck, separated_mask
 from ..report.rformat import html_block, html_frame, html_lines
 from .driver import CHUNK, LARGE_CHUNK, Refits, run_replicates
-from .glmm_bootstrap import GlmerRefits, glmer_statistic
+from .glmm_bootstrap import GlmerRefits, glmer_original, glmer_statistic_names
 
 __all__ = ["BootstrapResult", "LmerRefits", "bootstrap"]
 
@@ -279,8 +279,8 @@ _KINDS: dict[str, _Kind] = {
     ),
     "glmer": _Kind(
         _glmer_engine,
-        lambda fit: [*fit.varpar_names, *fit.fixef_names],
-        lambda fit: glmer_statistic(fit, fit.theta[None], fit.beta[None])[0],
+        glmer_statistic_names,
+        glmer_original,
     ),
     "lm": _Kind(
         lambda fit, statistic: _LmChunk(fit, statistic),

@@ -15,6 +15,14 @@ Refits (:class:`GlmerRefits`), each from the estimate, of the criterion the fit 
   estimate, or (nAGQ other than 1, a custom statistic, or where those steps do not converge)
   the fit's two stages from the start.
 
+A fit by maximum likelihood over ``(theta, beta[, log phi])`` (glmmTMB's: a family with a
+parameter beyond the mean, or the observed information; :mod:`~mixedmodels.glmm.laplace_ml`) is
+refitted one replicate at a time by the same quasi-Newton steps over all of ``x`` with the
+closed-form gradient, from the estimate, its modes and its Hessian
+(:func:`~mixedmodels.glmm.laplace_ml.refit_laplace_ml`), and from the start, as ``refit`` fits,
+where those steps do not converge; its default statistic has the family's ``sigma`` after the
+random effects' standard deviations and correlations (lmer's order).
+
 A replicate whose refit fails is counted as failed; one whose fixed effects are separated
 (:mod:`mixedmodels.numerics.separation`: the linear program on ``X`` with the replicate's response, run
 only where the replicate's two-sided rows leave a direction free) as separated, its separated
@@ -32,6 +40,7 @@ import numpy as np
 from ..covariance.layout import sdcor_from_theta
 from ..glmm.engine import fit_glmm, laplace_function
 from ..glmm.fit import GlmerFit
+from ..glmm.laplace_ml import fit_laplace_ml, fits_ml, ml_lower, refit_laplace_ml
 from ..glmm.pirls import GlmmModel
 from ..glmm.pirls_batch import SingleTermBatch
 from ..glmm.prior import fit_glmm_prior
@@ -40,7 +49,7 @@ from ..numerics.irls import IrlsError
 from ..numerics.quasi_newton import minimize_gradient, minimize_gradient_batch
 from ..numerics.separation import Separation, SeparationCheck, separated_mask
 
-__all__ = ["GlmerRefits", "glmer_blocks", "glmer_statistic"]
+__all__ = ["GlmerRefits", "family_sigma", "glmer_blocks", "glmer_original", "glmer_statistic", "glmer_statistic_names"]
 
 BATCH_ROWS = 40_000  # replicates x rows of data refitted together
 REFIT_FTOL = 1e-11  # a replicate's optimum: the criterion within about this (relative) of it
@@ -78,11 +87,36 @@ def glmer_blocks(
         yield m.fam.draws_as_response(m.fam.draw(mu, trials, rng), trials).T
 
 
-def glmer_statistic(fit: GlmerFit, theta: np.ndarray, beta: np.ndarray) -> np.ndarray:
+def glmer_statistic(
+    fit: GlmerFit, theta: np.ndarray, beta: np.ndarray, log_phi: np.ndarray | None = None
+) -> np.ndarray:
     """The default statistic of replicates (R, ntheta) and (R, p): the random effects' standard
-    deviations and correlations, then the fixed effects (lme4's ``confint`` order)."""
+    deviations and correlations, then the fixed effects (lme4's ``confint`` order); for a
+    family with an estimated parameter, its ``sigma`` (glmmTMB's ``sigma()``) at ``log_phi``
+    (R,) between the two (lmer's order)."""
     sdcor = sdcor_from_theta(fit.model.layout, theta, np.ones(len(theta)))
-    return np.column_stack([sdcor, beta])
+    if not fit.family.estimates_parameter:
+        return np.column_stack([sdcor, beta])
+    assert log_phi is not None
+    return np.column_stack([sdcor, family_sigma(fit, log_phi), beta])
+
+
+def glmer_statistic_names(fit: GlmerFit) -> list[str]:
+    """The names of :func:`glmer_statistic`'s columns."""
+    sigma = ["sigma"] if fit.family.estimates_parameter else []
+    return [*fit.varpar_names, *sigma, *fit.fixef_names]
+
+
+def glmer_original(fit: GlmerFit) -> np.ndarray:
+    """:func:`glmer_statistic` of the fit itself."""
+    log_phi = np.log([fit.family.parameter]) if fit.family.estimates_parameter else None
+    return glmer_statistic(fit, fit.theta[None], fit.beta[None], log_phi)[0]
+
+
+def family_sigma(fit: GlmerFit, log_phi: np.ndarray) -> np.ndarray:
+    """The family's ``sigma`` at each ``phi = exp(log_phi)`` (NaN where ``log_phi`` is)."""
+    fam = fit.family
+    return np.array([fam.with_parameter(float(np.exp(v))).sigma if np.isfinite(v) else np.nan for v in log_phi])
 
 
 class GlmerRefits:
@@ -95,9 +129,11 @@ class GlmerRefits:
         self.chunks = (chunk, large_chunk)
         model = fit.model
         self.nt = model.layout.ntheta
-        self.lower = np.concatenate([model.layout.lower(), np.full(model.p, -np.inf)])
+        self.ml = fits_ml(fit.family)  # fitted glmmTMB's way: x = (theta, beta[, log phi])
+        self.lower = ml_lower(model) if self.ml else np.concatenate([model.layout.lower(), np.full(model.p, -np.inf)])
         self.diag = model.layout.diagonal_mask()
         single = len(model.reterms) == 1 and fit.nagq == 1 and statistic is None and fit.fixef_prior is None
+        single = single and not self.ml
         self.batch = SingleTermBatch(model) if single else None
 
     def chunk_size(self) -> int:
@@ -113,7 +149,8 @@ class GlmerRefits:
         """The estimate, a variance at 0 moved off its bound (a replicate need not be singular)."""
         theta = self.fit.theta.copy()
         theta[self.diag & (theta <= 0)] = 0.5
-        return np.concatenate([theta, self.fit.beta])
+        extra = np.log([self.fit.family.parameter]) if self.fit.family.estimates_parameter else []
+        return np.concatenate([theta, self.fit.beta, extra])
 
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Statistics (m, s) of the replicates ``Y`` (n, m), their status and their ``theta``."""
@@ -133,15 +170,17 @@ class GlmerRefits:
         else:
             x, failed, fits = self._one_by_one(Y.T)
         seps = self.separations(Y)
-        if self.statistic is None:
+        if self.statistic is None and not self.ml:  # (a separated ML refit has no stated point)
             for i in np.flatnonzero(failed):
                 sep = seps[i]
                 again = None if sep is None else self._refit_separated(Y[:, i], sep)
                 if again is not None:
                     x[i], failed[i] = again, False
         theta = x[:, : self.nt]
+        p = self.fit.model.p
         if self.statistic is None:
-            values = glmer_statistic(self.fit, theta, x[:, self.nt :])
+            log_phi = x[:, self.nt + p] if x.shape[1] > self.nt + p else None
+            values = glmer_statistic(self.fit, theta, x[:, self.nt : self.nt + p], log_phi)
         else:
             values = self._custom(fits)
         values[failed] = np.nan
@@ -150,8 +189,8 @@ class GlmerRefits:
         status = np.where(
             failed, "failed", np.where(separated, "separated", np.where(singular, "singular", "ok"))
         )
-        names = list(self.fit.fixef_names)
-        column = None if self.statistic is not None else (lambda name: self.nt + names.index(name))
+        names = glmer_statistic_names(self.fit)
+        column = None if self.statistic is not None else names.index
         return values, status, theta, separated_mask(seps, separated, values.shape[1], column)
 
     def separations(self, Y: np.ndarray) -> list[Separation | None]:
@@ -230,6 +269,8 @@ class GlmerRefits:
         """One replicate's ``(theta, beta)`` (None where the refit fails) and, where it was fitted
         in full, its optimum."""
         model = self.fit.model.with_response(y)
+        if self.ml:
+            return self._refit_ml(model)
         if self.fit.fixef_prior is not None:  # the penalized fit (no separation to hold)
             try:
                 with np.errstate(all="ignore"):
@@ -252,7 +293,34 @@ class GlmerRefits:
             return None, None
         return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta]), optimum
 
+    def _refit_ml(self, model: GlmmModel):
+        """:meth:`_refit` of a fit by maximum likelihood over ``x = (theta, beta[, log phi])``:
+        from the estimate (the default statistic), else (or where those steps do not converge)
+        from the start as the fit; the optimum is ``(optimum, model at it)`` there."""
+        fit = self.fit
+        if self.statistic is None:
+            H0 = fit.optimum.hessian
+            H0 = H0 if H0 is not None and np.all(np.isfinite(H0)) else None
+            try:
+                with np.errstate(all="ignore"):
+                    opt, u = refit_laplace_ml(model, self.start(), fit.optimum.state.u, H0)
+                if opt.converged and u is not None:
+                    return opt.theta, None
+            except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+                pass
+        try:
+            with np.errstate(all="ignore"):
+                optimum, at = fit_laplace_ml(model)
+        except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+            return None, None
+        if not optimum.opt.converged:
+            return None, None
+        return optimum.opt.theta, (optimum, at)
+
     def _as_fit(self, y: np.ndarray, optimum) -> GlmerFit:
+        if self.ml:  # (optimum, the model at it)
+            optimum, at = optimum
+            return replace(self.fit, family=at.fam, model=at, optimum=optimum, messages=())
         return replace(self.fit, model=self.fit.model.with_response(y), optimum=optimum, messages=())
 
     def _custom(self, fits: list) -> np.ndarray:
