@@ -364,7 +364,11 @@ class GlmerFit(MixedFit):
         """
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, not {level}")
-        names = [*self.varpar_names, *(["sigma"] if self.family.estimates_parameter else []), *self.fixef_names]
+        names = [
+            *self.varpar_names,
+            *(["sigma"] if self.family.estimates_parameter else []),
+            *self.fixef_names,
+        ]
         parm = names if parm is None else list(parm)
         unknown = [p for p in parm if p not in names]
         if unknown:

@@ -41,7 +41,15 @@ from .engine import (
 from .laplace_gradient import laplace_gradient
 from .pirls import GlmmModel, laplace_deviance, pirls
 
-__all__ = ["fit_laplace_ml", "fits_ml", "laplace_ml_function", "model_at", "ml_lower", "refit_laplace_ml"]
+__all__ = [
+    "estimated_log_parameter",
+    "fit_laplace_ml",
+    "fits_ml",
+    "laplace_ml_function",
+    "model_at",
+    "ml_lower",
+    "refit_laplace_ml",
+]
 
 PARAMETER_BOUNDS = (1e-8, 1e8)  # the family's parameter is kept inside these (log phi finite)
 
@@ -50,6 +58,12 @@ def fits_ml(fam: Family) -> bool:
     """Whether a fit with this family is fitted here: the family estimates a parameter, or
     takes the observed information."""
     return fam.estimates_parameter or fam.observed_information
+
+
+def estimated_log_parameter(fam: Family) -> np.ndarray:
+    """``[log phi]`` of a family whose parameter a fit estimates (empty otherwise)."""
+    value = fam.parameter
+    return np.log([value]) if fam.estimates_parameter and value is not None else np.empty(0)
 
 
 def ml_lower(model: GlmmModel) -> np.ndarray:
@@ -119,7 +133,7 @@ def fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None = None) -> tuple
     start = model.with_family(_starting_family(model, mustart))
     glm, beta0 = glm_start(start, mustart)
     stage1, st1 = stage_one(start, beta0)
-    extra = [np.log(start.fam.parameter)] if model.fam.estimates_parameter else []
+    extra = estimated_log_parameter(start.fam).tolist() if model.fam.estimates_parameter else []
     x0 = np.concatenate([stage1.theta, st1.beta, extra])
     lower = ml_lower(model)
     fg, memo = laplace_ml_function(model if extra else start, st1.u)

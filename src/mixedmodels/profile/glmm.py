@@ -57,7 +57,7 @@ from ..base.blas import single_threaded_blas
 from ..base.progress import progress_bar
 from ..covariance.layout import sdcor_from_theta
 from ..glmm.engine import SMALL_SCHUR, criterion_function
-from ..glmm.laplace_ml import PARAMETER_BOUNDS, fits_ml, laplace_ml_function
+from ..glmm.laplace_ml import PARAMETER_BOUNDS, estimated_log_parameter, fits_ml, laplace_ml_function
 from ..lmm.ranef import varpar_names
 from ..numerics.newton import line_search_one, minimize_one
 from ..numerics.optimize import minimize_theta
@@ -120,7 +120,7 @@ class GlmmProfiler(ZetaTracer):
         self.ml = fits_ml(fit.family)
         self.nsig = 1 if fit.family.estimates_parameter else 0  # sigma profiled: the family's
         # the fixed effects, then log phi where estimated: the coordinates after theta
-        self.rest_hat = np.append(self.beta_hat, np.log([fit.family.parameter] * self.nsig))
+        self.rest_hat = np.append(self.beta_hat, estimated_log_parameter(fit.family))
         if self.ml:
             fg = laplace_ml_function(fit.model, fit.optimum.state.u)[0]
             self._criterion = lambda x: fg(x)[0]
@@ -135,7 +135,9 @@ class GlmmProfiler(ZetaTracer):
         diag = self.layout.diagonal_mask()
         p = len(self.beta_hat)
         self._lower = np.concatenate([np.where(diag, 0.0, -1.0), [0.0] * self.nsig, np.full(p, -math.inf)])
-        self._upper = np.concatenate([np.where(diag, math.inf, 1.0), [math.inf] * self.nsig, np.full(p, math.inf)])
+        self._upper = np.concatenate(
+            [np.where(diag, math.inf, 1.0), [math.inf] * self.nsig, np.full(p, math.inf)]
+        )
         self.optima: dict[int, list[Optimum]] = {}
         self.failures: dict[int, int] = {}
         self._zetas: dict[tuple[int, float], float] = {}
@@ -186,10 +188,10 @@ class GlmmProfiler(ZetaTracer):
         log_phi = _log_parameter(self.family, value)
 
         def fn(x: np.ndarray) -> float:
-            return math.inf if log_phi is None else criterion(np.append(x, log_phi))
+            return math.inf if log_phi is None else criterion(np.append(x, [log_phi]))
 
         def grad(x: np.ndarray) -> np.ndarray:
-            return gradient(np.append(x, log_phi))[:-1]
+            return gradient(np.append(x, [log_phi]))[:-1]
 
         lower = np.append(self.layout.lower(), np.full(len(self.beta_hat), -math.inf))
         upper = np.full(len(lower), math.inf)

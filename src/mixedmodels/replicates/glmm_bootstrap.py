@@ -40,7 +40,7 @@ import numpy as np
 from ..covariance.layout import sdcor_from_theta
 from ..glmm.engine import fit_glmm, laplace_function
 from ..glmm.fit import GlmerFit
-from ..glmm.laplace_ml import fit_laplace_ml, fits_ml, ml_lower, refit_laplace_ml
+from ..glmm.laplace_ml import estimated_log_parameter, fit_laplace_ml, fits_ml, ml_lower, refit_laplace_ml
 from ..glmm.pirls import GlmmModel
 from ..glmm.pirls_batch import SingleTermBatch
 from ..glmm.prior import fit_glmm_prior
@@ -49,7 +49,14 @@ from ..numerics.irls import IrlsError
 from ..numerics.quasi_newton import minimize_gradient, minimize_gradient_batch
 from ..numerics.separation import Separation, SeparationCheck, separated_mask
 
-__all__ = ["GlmerRefits", "family_sigma", "glmer_blocks", "glmer_original", "glmer_statistic", "glmer_statistic_names"]
+__all__ = [
+    "GlmerRefits",
+    "family_sigma",
+    "glmer_blocks",
+    "glmer_original",
+    "glmer_statistic",
+    "glmer_statistic_names",
+]
 
 BATCH_ROWS = 40_000  # replicates x rows of data refitted together
 REFIT_FTOL = 1e-11  # a replicate's optimum: the criterion within about this (relative) of it
@@ -109,14 +116,16 @@ def glmer_statistic_names(fit: GlmerFit) -> list[str]:
 
 def glmer_original(fit: GlmerFit) -> np.ndarray:
     """:func:`glmer_statistic` of the fit itself."""
-    log_phi = np.log([fit.family.parameter]) if fit.family.estimates_parameter else None
+    log_phi = estimated_log_parameter(fit.family) if fit.family.estimates_parameter else None
     return glmer_statistic(fit, fit.theta[None], fit.beta[None], log_phi)[0]
 
 
 def family_sigma(fit: GlmerFit, log_phi: np.ndarray) -> np.ndarray:
     """The family's ``sigma`` at each ``phi = exp(log_phi)`` (NaN where ``log_phi`` is)."""
     fam = fit.family
-    return np.array([fam.with_parameter(float(np.exp(v))).sigma if np.isfinite(v) else np.nan for v in log_phi])
+    return np.array(
+        [fam.with_parameter(float(np.exp(v))).sigma if np.isfinite(v) else np.nan for v in log_phi]
+    )
 
 
 class GlmerRefits:
@@ -130,7 +139,9 @@ class GlmerRefits:
         model = fit.model
         self.nt = model.layout.ntheta
         self.ml = fits_ml(fit.family)  # fitted glmmTMB's way: x = (theta, beta[, log phi])
-        self.lower = ml_lower(model) if self.ml else np.concatenate([model.layout.lower(), np.full(model.p, -np.inf)])
+        self.lower = (
+            ml_lower(model) if self.ml else np.concatenate([model.layout.lower(), np.full(model.p, -np.inf)])
+        )
         self.diag = model.layout.diagonal_mask()
         single = len(model.reterms) == 1 and fit.nagq == 1 and statistic is None and fit.fixef_prior is None
         single = single and not self.ml
@@ -149,7 +160,7 @@ class GlmerRefits:
         """The estimate, a variance at 0 moved off its bound (a replicate need not be singular)."""
         theta = self.fit.theta.copy()
         theta[self.diag & (theta <= 0)] = 0.5
-        extra = np.log([self.fit.family.parameter]) if self.fit.family.estimates_parameter else []
+        extra = estimated_log_parameter(self.fit.family)
         return np.concatenate([theta, self.fit.beta, extra])
 
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

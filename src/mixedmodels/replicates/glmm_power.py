@@ -37,6 +37,7 @@ from scipy import stats
 from ..base.protocols import fit_of
 from ..glmm.engine import criterion_function, fit_glmm, laplace_vcov, stage_one
 from ..glmm.fit import GlmerFit
+from ..glmm.laplace_ml import fits_ml
 from ..numerics.irls import IrlsError
 from .driver import CHUNK, LARGE_CHUNK
 from .glmm_bootstrap import GlmerRefits, glmer_blocks
@@ -192,6 +193,12 @@ def _check(fit: GlmerFit, test: str, nsim: int, alpha: float) -> None:
     if not fit.family.simulates:
         raise ValueError(
             f"power is available for glmer fits of a family to simulate from, not {fit.family.name}"
+        )
+    if fits_ml(fit.family):
+        raise NotImplementedError(
+            f"power by simulation is not available yet for a glmer fit by maximum likelihood over every "
+            f"parameter (the {fit.family.name} family, or laplace='observed'): "
+            "its refits' Wald and likelihood-ratio tests need that fit's Hessian and criterion"
         )
     if test not in TESTS:
         raise ValueError(
