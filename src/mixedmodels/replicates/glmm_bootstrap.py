@@ -41,6 +41,7 @@ from ..covariance.layout import sdcor_from_theta
 from ..glmm.engine import fit_glmm, laplace_function
 from ..glmm.fit import GlmerFit
 from ..glmm.laplace_ml import estimated_log_parameter, fit_laplace_ml, fits_ml, ml_lower, refit_laplace_ml
+from ..glmm.laplace_ml_batch import MlBatch
 from ..glmm.pirls import GlmmModel
 from ..glmm.pirls_batch import SingleTermBatch
 from ..glmm.prior import fit_glmm_prior
@@ -61,6 +62,7 @@ __all__ = [
 BATCH_ROWS = 40_000  # replicates x rows of data refitted together
 REFIT_FTOL = 1e-11  # a replicate's optimum: the criterion within about this (relative) of it
 REFIT_PIRLS = 1e-10  # PIRLS's tolerance in a replicate's evaluations
+BOUNDARY_NEAR = 1e-3  # a batched ML refit with a standard deviation below this: refitted alone
 
 
 def _trials(model: GlmmModel) -> np.ndarray:
@@ -144,12 +146,12 @@ class GlmerRefits:
         )
         self.diag = model.layout.diagonal_mask()
         single = len(model.reterms) == 1 and fit.nagq == 1 and statistic is None and fit.fixef_prior is None
-        single = single and not self.ml
-        self.batch = SingleTermBatch(model) if single else None
+        self.ml_batch = MlBatch(model) if single and self.ml else None
+        self.batch = SingleTermBatch(model) if single and not self.ml else None
 
     def chunk_size(self) -> int:
         """Replicates per random stream: small chunks for one replicate at a time."""
-        return self.chunks[0] if self.batch is not None else self.chunks[1]
+        return self.chunks[0] if self.batch is not None or self.ml_batch is not None else self.chunks[1]
 
     def bytes_per_replicate(self) -> float:
         """Memory of one replicate in a batched refit (its difference stencil included)."""
@@ -176,7 +178,7 @@ class GlmerRefits:
         the separated coefficients at the stated point), "singular" or "ok".
         """
         fits: list = []  # refits as fits: only for a custom statistic, which is never batched
-        if self.batch is not None:
+        if self.batch is not None or self.ml_batch is not None:
             x, failed = self._batch(Y.T)
         else:
             x, failed, fits = self._one_by_one(Y.T)
@@ -233,7 +235,8 @@ class GlmerRefits:
         """Replicates by batched quasi-Newton steps, ``BATCH_ROWS`` rows of data at a time (the
         arrays of a step then stay in cache); one by one where those steps fail."""
         size = max(1, BATCH_ROWS // self.fit.model.n)
-        parts = [self._batch_part(Y[lo : lo + size]) for lo in range(0, len(Y), size)]
+        part = self._batch_part if self.ml_batch is None else self._ml_batch_part
+        parts = [part(Y[lo : lo + size]) for lo in range(0, len(Y), size)]
         x = np.vstack([p[0] for p in parts])
         failed = np.concatenate([p[1] for p in parts])
         for i in np.flatnonzero(failed):
@@ -260,6 +263,31 @@ class GlmerRefits:
         H0 = H0 if H0 is not None and np.all(np.isfinite(H0)) else None
         res = minimize_gradient_batch(fg, np.tile(self.start(), (m, 1)), self.lower, H0=H0, ftol=REFIT_FTOL)
         return res.x, ~res.converged
+
+    def _ml_batch_part(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Replicates of a fit by maximum likelihood over ``x = (theta, beta[, log phi])``, all
+        at once (:class:`~mixedmodels.glmm.laplace_ml_batch.MlBatch`); those that stop near
+        ``theta``'s bound, where the fit's steps end with lme4's boundary check, are left to
+        :meth:`_refit` (as failed here)."""
+        batch = self.ml_batch
+        assert batch is not None
+        m = len(Y)
+        modes = np.tile(self.fit.optimum.state.u.reshape(1, batch.base.n1, batch.base.k), (m, 1, 1))
+        best = np.full(m, np.inf)
+        const = None if batch.estimates else batch.constants(Y, None)
+
+        def fg(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            c = None if const is None else const[rows]
+            f, g, u = batch.laplace(X, Y[rows], modes[rows], c)
+            better = f < best[rows]  # warm starts from each replicate's lowest point so far
+            best[rows[better]], modes[rows[better]] = f[better], u[better]
+            return f, g
+
+        H0 = self.fit.optimum.hessian
+        H0 = H0 if H0 is not None and np.all(np.isfinite(H0)) else None
+        res = minimize_gradient_batch(fg, np.tile(self.start(), (m, 1)), self.lower, H0=H0)
+        near = np.any((res.x[:, : self.nt] < BOUNDARY_NEAR) & self.diag, axis=1)
+        return res.x, ~res.converged | near
 
     # ------------------------------------------------------------ one by one
     def _one_by_one(self, Y: np.ndarray):
