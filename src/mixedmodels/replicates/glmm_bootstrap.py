@@ -62,6 +62,7 @@ __all__ = [
 BATCH_ROWS = 40_000  # replicates x rows of data refitted together
 REFIT_FTOL = 1e-11  # a replicate's optimum: the criterion within about this (relative) of it
 REFIT_PIRLS = 1e-10  # PIRLS's tolerance in a replicate's evaluations
+ML_CHUNK = 100  # replicates per random stream of a batched fit by maximum likelihood
 BOUNDARY_NEAR = 1e-3  # a batched ML refit with a standard deviation below this: refitted alone
 
 
@@ -151,7 +152,9 @@ class GlmerRefits:
 
     def chunk_size(self) -> int:
         """Replicates per random stream: small chunks for one replicate at a time."""
-        return self.chunks[0] if self.batch is not None or self.ml_batch is not None else self.chunks[1]
+        if self.ml_batch is not None:  # a unit of work of this size is seconds: n_jobs shares them
+            return ML_CHUNK
+        return self.chunks[0] if self.batch is not None else self.chunks[1]
 
     def bytes_per_replicate(self) -> float:
         """Memory of one replicate in a batched refit (its difference stencil included)."""
