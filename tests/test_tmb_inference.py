@@ -135,9 +135,35 @@ def test_observed_information_profile_is_its_criterion(probit_observed):
     assert abs(fit.confint(method="wald", parm=[name]).iloc[0, 0] - lo) < 0.1
 
 
-def test_power_refuses_ml_fits(nb2):
-    with pytest.raises(NotImplementedError, match="maximum likelihood"):
-        mm.power(nb2, "mined", -2.0, nsim=2, progress=False)
+def test_nb2_power_pvalues_are_refits(nb2):
+    """The Wald z and likelihood-ratio p-values of replicates: those of full refits (the full
+    and the reduced model) of the same responses."""
+    from scipy import stats
+
+    from mixedmodels.replicates.glmm_power import _LrtRefits, _ZRefits
+
+    j = list(nb2.fixef_names).index("minedyes")
+    beta = nb2.beta.copy()
+    beta[j] = -0.5
+    Y = next(glmer_blocks(nb2, 2, False, np.random.default_rng(4), 2, (beta, nb2.theta)))
+    pz, status, _ = _ZRefits(nb2, j).run(Y)
+    pl, _, _ = _LrtRefits(nb2, [j]).run(Y)
+    assert list(status) == ["ok", "ok"]
+    data = pd.read_csv(DATA / "salamanders.csv")
+    for i in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", mm.MixedModelsWarning)
+            full = nb2.refit(Y[:, i])
+            reduced = mm.glmer("count ~ spp + (1 | site)", data.assign(count=Y[:, i]), family="nbinom2")
+        z = full.fixef.iloc[j] / full.se.iloc[j]
+        assert pz[i, 0] == pytest.approx(2 * stats.norm.sf(abs(z)), abs=1e-5)
+        assert pl[i, 0] == pytest.approx(stats.chi2.sf(reduced.objective - full.objective, 1), abs=1e-7)
+
+
+def test_nb2_power_runs(nb2):
+    for test in ("z", "lrt"):
+        result = mm.power(nb2, "mined", -1.0, nsim=10, seed=1, test=test, progress=False)
+        assert result.n_failed == 0 and 0.0 <= result.power <= 1.0
 
 
 def _r_bootstrap(name: str) -> tuple[dict, list[str]]:

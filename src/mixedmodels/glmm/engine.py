@@ -320,13 +320,25 @@ def gradient_hessian(
     ``h_i = step * max(1, |x_i s_i|) / s_i``: relative steps on the parameters ``x s``
     (``scale``, 1 by default; a coefficient of a covariate in other units has its steps in
     those units)."""
+    points, h = hessian_stencil(x, step, scale)
+    return hessian_from_gradients(np.asarray(grad_many(points), dtype=float), h)
+
+
+def hessian_stencil(
+    x: np.ndarray, step: float = HESSIAN_STEP, scale: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``4 d`` points of :func:`gradient_hessian` at ``x`` and the steps ``h``."""
     x = np.asarray(x, dtype=float)
-    d = len(x)
-    s = np.ones(d) if scale is None else np.asarray(scale, dtype=float)
+    s = np.ones(len(x)) if scale is None else np.asarray(scale, dtype=float)
     h = step * np.maximum(1.0, np.abs(x * s)) / s
     eye = np.diag(h)
-    points = np.concatenate([x + eye, x - eye, x + eye / 2, x - eye / 2])
-    g = np.asarray(grad_many(points), dtype=float).reshape(4, d, d)
+    return np.concatenate([x + eye, x - eye, x + eye / 2, x - eye / 2]), h
+
+
+def hessian_from_gradients(gradients: np.ndarray, h: np.ndarray) -> GradientHessian:
+    """:func:`gradient_hessian` from the gradients at the points of :func:`hessian_stencil`."""
+    d = len(h)
+    g = gradients.reshape(4, d, d)
     coarse = (g[0] - g[1]) / (2.0 * h[:, None])  # row i: d grad / d x_i
     fine = (g[2] - g[3]) / h[:, None]
     raw = (4.0 * fine - coarse) / 3.0

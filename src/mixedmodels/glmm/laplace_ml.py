@@ -33,7 +33,8 @@ from .engine import (
     GlmmOptimum,
     fallback_vcov,
     glm_start,
-    gradient_hessian,
+    hessian_from_gradients,
+    hessian_stencil,
     minimize_laplace,
     stage_one,
     theta_states,
@@ -48,6 +49,8 @@ __all__ = [
     "laplace_ml_function",
     "model_at",
     "ml_lower",
+    "ml_stencil",
+    "ml_vcov",
     "refit_laplace_ml",
 ]
 
@@ -143,7 +146,7 @@ def fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None = None) -> tuple
     if state is None:
         raise np.linalg.LinAlgError("PIRLS found no conditional mode at the optimum")
     opt = replace(opt, fmin=fmin)
-    H, V, notes = _vcov(model if extra else start, opt.theta, state.u)
+    H, V, notes = ml_vcov(model if extra else start, opt.theta, state.u)
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes), at
 
 
@@ -161,19 +164,26 @@ def refit_laplace_ml(
     return replace(opt, fmin=fmin), None if state is None or not np.isfinite(fmin) else state.u
 
 
-def _vcov(model: GlmmModel, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def ml_stencil(model: GlmmModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points where :func:`ml_vcov` differences the gradient, and the steps."""
+    nt, p = model.layout.ntheta, model.p
+    scale = np.concatenate([parameter_scales(model)[: nt + p], np.ones(len(x) - nt - p)])
+    return hessian_stencil(x, scale=scale)
+
+
+def ml_vcov(
+    model: GlmmModel, x: np.ndarray, u: np.ndarray, gradients: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """The Hessian over ``x`` from the gradient, ``vcov(beta)`` (its ``beta`` block of ``2 H^{-1}``)
     and the notes: where the Hessian is not usable, the fixed effects' information at fixed
-    ``theta`` and ``phi``, named."""
+    ``theta`` and ``phi``, named. ``gradients``: those at the points of :func:`ml_stencil`,
+    evaluated elsewhere (many replicates' at once); evaluated here when None."""
     nt, p = model.layout.ntheta, model.p
-    fg, _ = laplace_ml_function(model, u)
-
-    def grad_many(points: np.ndarray) -> np.ndarray:
-        out = np.array([fg(pt)[1] for pt in points])
-        return out
-
-    scale = np.concatenate([parameter_scales(model)[: nt + p], np.ones(len(x) - nt - p)])
-    gh = gradient_hessian(grad_many, x, scale=scale)
+    points, h = ml_stencil(model, x)
+    if gradients is None:
+        fg, _ = laplace_ml_function(model, u)
+        gradients = np.array([fg(pt)[1] for pt in points])
+    gh = hessian_from_gradients(gradients, h)
     H = gh.hessian
     problem = None
     if not (gh.asymmetry <= FALLBACK_TOL and gh.step_disagreement <= FALLBACK_TOL):

@@ -40,7 +40,14 @@ import numpy as np
 from ..covariance.layout import sdcor_from_theta
 from ..glmm.engine import fit_glmm, laplace_function
 from ..glmm.fit import GlmerFit
-from ..glmm.laplace_ml import estimated_log_parameter, fit_laplace_ml, fits_ml, ml_lower, refit_laplace_ml
+from ..glmm.laplace_ml import (
+    estimated_log_parameter,
+    fit_laplace_ml,
+    fits_ml,
+    laplace_ml_function,
+    ml_lower,
+    refit_laplace_ml,
+)
 from ..glmm.laplace_ml_batch import MlBatch
 from ..glmm.pirls import GlmmModel
 from ..glmm.pirls_batch import SingleTermBatch
@@ -180,11 +187,7 @@ class GlmerRefits:
         :mod:`mixedmodels.numerics.separation`; a failed refit of such a replicate is fitted again with
         the separated coefficients at the stated point), "singular" or "ok".
         """
-        fits: list = []  # refits as fits: only for a custom statistic, which is never batched
-        if self.batch is not None or self.ml_batch is not None:
-            x, failed = self._batch(Y.T)
-        else:
-            x, failed, fits = self._one_by_one(Y.T)
+        x, failed, fits = self.refit_points(Y)
         seps = self.separations(Y)
         if self.statistic is None and not self.ml:  # (a separated ML refit has no stated point)
             for i in np.flatnonzero(failed):
@@ -208,6 +211,26 @@ class GlmerRefits:
         names = glmer_statistic_names(self.fit)
         column = None if self.statistic is not None else names.index
         return values, status, theta, separated_mask(seps, separated, values.shape[1], column)
+
+    def refit_points(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
+        """Each replicate's (a column of ``Y``) optimum ``x = (theta, beta[, log phi])`` (the
+        start where it failed), which failed, and the refits as fits (for a custom statistic)."""
+        if self.batch is not None or self.ml_batch is not None:
+            x, failed = self._batch(Y.T)
+            return x, failed, []
+        return self._one_by_one(Y.T)
+
+    def criteria(self, x: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """The criterion (``-2 log L``, Laplace, with its constant) of each replicate (a column of
+        ``Y``) at ``x``, for a fit by maximum likelihood over every parameter."""
+        if self.ml_batch is not None:
+            u0 = np.tile(self.fit.optimum.state.u.reshape(1, -1, self.ml_batch.base.k), (len(x), 1, 1))
+            return self.ml_batch.laplace(x, Y.T, u0)[0]
+        out = np.empty(len(x))
+        for i in range(len(x)):
+            fg, _ = laplace_ml_function(self.fit.model.with_response(Y[:, i]), self.fit.optimum.state.u)
+            out[i] = fg(x[i])[0]
+        return out
 
     def separations(self, Y: np.ndarray) -> list[Separation | None]:
         """The separation of each replicate (a column of ``Y``) on the fixed-effects design: the
