@@ -217,3 +217,15 @@ def test_gamma_bootstrap_against_glmmtmb():
     if not fit.family.estimates_parameter:
         pytest.skip("glmer's Gamma family does not estimate its shape here (glmmTMB's fit) on this branch")
     _check_bootstrap(fit, ref, names)
+
+
+def test_nb2_wald_sigma_matches_glmmtmb(nb2):
+    """confint(method="wald"): the fixed effects and glmmTMB's sigma row (log theta -+ z se)."""
+    ref = json.loads((REF / "wald_salamanders_nb2.json").read_text())["confint_wald_full"]
+    tmb = pd.DataFrame(
+        {"lo": ref["lower"], "hi": ref["upper"]}, index=[n.removeprefix("cond.") for n in ref["names"]]
+    )
+    ci = nb2.confint(method="wald")
+    rows = ["sigma", *nb2.fixef_names]
+    np.testing.assert_allclose(ci.loc[rows].to_numpy(), tmb.loc[rows].to_numpy(), atol=1e-4)
+    assert ci.loc["sd_(Intercept)|site"].isna().all()

@@ -352,7 +352,8 @@ class GlmerFit(MixedFit):
         ----------
         method : {"profile", "wald", "boot"}
             Profile likelihood (lme4's default; see :func:`mixedmodels.profile.glmm.profile_confint`),
-            Wald (fixed effects only: the variance rows are left empty, as lme4 leaves them) or
+            Wald (fixed effects, and ``sigma`` as glmmTMB's: the variance rows are left empty,
+            as lme4 leaves them) or
             parametric bootstrap percentiles (:func:`mixedmodels.bootstrap`).
         level : float
             Coverage.
@@ -402,6 +403,13 @@ class GlmerFit(MixedFit):
         out = pd.DataFrame(np.nan, index=names, columns=columns)
         out.loc[list(self.fixef_names), columns[0]] = (self.fixef - z * self.se).to_numpy()
         out.loc[list(self.fixef_names), columns[1]] = (self.fixef + z * self.se).to_numpy()
+        H = self.optimum.hessian
+        if self.family.estimates_parameter and H is not None and "sigma" in out.index:
+            # glmmTMB's: log phi -+ z se, its ends through the family's sigma
+            log_phi = float(np.log(np.asarray(self.family.parameter)))
+            se = float(np.sqrt(2.0 * np.linalg.inv(H)[-1, -1]))
+            ends = [self.family.with_parameter(float(np.exp(log_phi + k * z * se))).sigma for k in (-1, 1)]
+            out.loc["sigma", columns] = sorted(ends)
         return out
 
     # ------------------------------------------------------------ prediction
