@@ -69,6 +69,26 @@ def test_nb2_bootstrap_batched_equals_one_by_one(nb2):
     np.testing.assert_allclose(custom.run(Y)[0][:, 0], batched.run(Y)[0][:, 1], rtol=1e-5)
 
 
+def test_family_without_parameter_arrays_is_refitted_one_by_one(nb2, monkeypatch):
+    """A family whose methods do not take a parameter array is not batched: the replicates are
+    refitted one at a time, to the same optima."""
+    from mixedmodels.families.negative_binomial import NegativeBinomial
+
+    Y = next(glmer_blocks(nb2, 2, False, np.random.default_rng(8), 2))
+    batched = GlmerRefits(nb2, None, 1000, 20)
+    assert batched.ml_batch is not None
+    expected = batched.run(Y)[0]
+    scalar_only = NegativeBinomial.with_parameter
+
+    def with_parameter(self, value):
+        return scalar_only(self, float(value))  # an array refused, as by a scalar-only family
+
+    monkeypatch.setattr(NegativeBinomial, "with_parameter", with_parameter)
+    single = GlmerRefits(nb2, None, 1000, 20)
+    assert single.ml_batch is None
+    np.testing.assert_allclose(single.run(Y)[0], expected, atol=1e-7)
+
+
 def test_nb2_bootstrap_statistics_and_seed(nb2):
     b = mm.bootstrap(nb2, 6, seed=2, progress=False)
     assert list(b.replicates.columns) == ["sd_(Intercept)|site", "sigma", *nb2.fixef_names]

@@ -40,6 +40,38 @@ class MlBatch:
         self.nt, self.p = model.layout.ntheta, model.p
         self.estimates = model.fam.estimates_parameter
 
+    @staticmethod
+    def suitable(model: GlmmModel, mu: np.ndarray) -> bool:
+        """Whether the model can be batched: a single term, and a family whose methods take a
+        parameter array (B, 1) against (B, n) arrays as they take one value per row (tried
+        here at the means ``mu`` and the model's response, first rows; a family without a
+        parameter to estimate passes)."""
+        if len(model.reterms) != 1:
+            return False
+        fam = model.fam
+        if not fam.estimates_parameter:
+            return True
+        rows = slice(0, min(model.n, 16))
+        y, mu, w = model.y[rows], np.asarray(mu, dtype=float)[rows], model.weights[rows]
+        values = float(fam.parameter) * np.array([1.0, 1.5])
+        Y, M = np.tile(y, (2, 1)), np.tile(mu, (2, 1))
+        eta = fam.linkfun(M)
+        try:
+            with np.errstate(all="ignore"):
+                many = fam.with_parameter(values[:, None])
+                batched = [many.dev_resids(Y, M, w), *many.observed_derivatives(Y, w, eta, M)]
+                batched += [*many.working(Y, eta, M), *many.parameter_derivatives(Y, M, w)]
+                for b, v in enumerate(values):
+                    one = fam.with_parameter(float(v))
+                    single = [one.dev_resids(y, mu, w), *one.observed_derivatives(y, w, eta[b], mu)]
+                    single += [*one.working(y, eta[b], mu), *one.parameter_derivatives(y, mu, w)]
+                    for got, want in zip(batched, single):
+                        if not np.allclose(np.asarray(got)[b], want, rtol=1e-12, atol=0.0, equal_nan=True):
+                            return False
+        except (TypeError, ValueError, IndexError):
+            return False
+        return True
+
     # ------------------------------------------------------------------ pieces
     def family_at(self, log_phi: np.ndarray | None) -> Family:
         """The family at each problem's ``phi`` (B, 1); itself without a parameter to estimate."""

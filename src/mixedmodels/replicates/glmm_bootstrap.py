@@ -17,11 +17,14 @@ Refits (:class:`GlmerRefits`), each from the estimate, of the criterion the fit 
 
 A fit by maximum likelihood over ``(theta, beta[, log phi])`` (glmmTMB's: a family with a
 parameter beyond the mean, or the observed information; :mod:`~mixedmodels.glmm.laplace_ml`) is
-refitted one replicate at a time by the same quasi-Newton steps over all of ``x`` with the
-closed-form gradient, from the estimate, its modes and its Hessian
-(:func:`~mixedmodels.glmm.laplace_ml.refit_laplace_ml`), and from the start, as ``refit`` fits,
-where those steps do not converge; its default statistic has the family's ``sigma`` after the
-random effects' standard deviations and correlations (lmer's order).
+refitted by the same quasi-Newton steps over all of ``x`` with the closed-form gradient, from
+the estimate, its modes and its Hessian: with a single random-effects term all replicates of a
+chunk at once (:class:`~mixedmodels.glmm.laplace_ml_batch.MlBatch`, where the family takes an
+array of parameters, :meth:`~mixedmodels.glmm.laplace_ml_batch.MlBatch.suitable`), else one at a
+time (:func:`~mixedmodels.glmm.laplace_ml.refit_laplace_ml`), and from the start, as ``refit``
+fits, where those steps do not converge or stop near a variance's bound; its default statistic
+has the family's ``sigma`` after the random effects' standard deviations and correlations
+(lmer's order).
 
 A replicate whose refit fails is counted as failed; one whose fixed effects are separated
 (:mod:`mixedmodels.numerics.separation`: the linear program on ``X`` with the replicate's response, run
@@ -154,7 +157,8 @@ class GlmerRefits:
         )
         self.diag = model.layout.diagonal_mask()
         single = len(model.reterms) == 1 and fit.nagq == 1 and statistic is None and fit.fixef_prior is None
-        self.ml_batch = MlBatch(model) if single and self.ml else None
+        batchable = single and self.ml and MlBatch.suitable(model, fit.optimum.state.mu)
+        self.ml_batch = MlBatch(model) if batchable else None
         self.batch = SingleTermBatch(model) if single and not self.ml else None
 
     def chunk_size(self) -> int:
