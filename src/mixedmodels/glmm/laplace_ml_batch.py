@@ -20,6 +20,8 @@ are computed per problem, once per response for a family without a parameter to 
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from ..families import Family
@@ -27,6 +29,12 @@ from .pirls import GlmmModel
 from .pirls_batch import SingleTermBatch
 
 __all__ = ["MlBatch"]
+
+
+def _per_problem(values: np.ndarray) -> float:
+    """A family's parameter for problems ``values`` (B,): the array (B, 1) that its methods
+    broadcast as one value per row (typed as the one value it stands for)."""
+    return cast(float, np.asarray(values, dtype=float)[:, None])
 
 
 class MlBatch:
@@ -51,6 +59,8 @@ class MlBatch:
         fam = model.fam
         if not fam.estimates_parameter:
             return True
+        if fam.parameter is None:
+            return False
         rows = slice(0, min(model.n, 16))
         y, mu, w = model.y[rows], np.asarray(mu, dtype=float)[rows], model.weights[rows]
         values = float(fam.parameter) * np.array([1.0, 1.5])
@@ -58,7 +68,7 @@ class MlBatch:
         eta = fam.linkfun(M)
         try:
             with np.errstate(all="ignore"):
-                many = fam.with_parameter(values[:, None])
+                many = fam.with_parameter(_per_problem(values))
                 batched = [many.dev_resids(Y, M, w), *many.observed_derivatives(Y, w, eta, M)]
                 batched += [*many.working(Y, eta, M), *many.parameter_derivatives(Y, M, w)]
                 for b, v in enumerate(values):
@@ -77,7 +87,7 @@ class MlBatch:
         """The family at each problem's ``phi`` (B, 1); itself without a parameter to estimate."""
         if log_phi is None or not self.estimates:
             return self.fam
-        return self.fam.with_parameter(np.exp(np.asarray(log_phi, dtype=float))[:, None])
+        return self.fam.with_parameter(_per_problem(np.exp(np.asarray(log_phi, dtype=float))))
 
     def constants(self, Y: np.ndarray, log_phi: np.ndarray | None) -> np.ndarray:
         """Each problem's ``aic - sum(dev_resids)`` (free of ``mu``) at its ``phi``."""
@@ -127,7 +137,7 @@ class MlBatch:
         value = fam.parameter if self.estimates else None
         if value is None or np.ndim(value) == 0:
             return fam
-        return fam.with_parameter(np.asarray(value)[rows])
+        return fam.with_parameter(cast(float, np.asarray(value)[rows]))
 
     def _halve(self, fam, Y, a, xb, u, step, pdev, max_halvings: int = 30):
         """From ``u`` along ``-step``, halved until the penalized deviance does not rise."""
