@@ -327,7 +327,14 @@ class Family:
         return False
 
     def with_parameter(self, value: float) -> Family:
-        """The same family at ``parameter = value`` (still estimated by a fit, if it was)."""
+        """The same family at ``parameter = value`` (still estimated by a fit, if it was).
+
+        ``value`` may also be an array of shape (B, 1), one value per problem of a batch
+        (:mod:`mixedmodels.glmm.laplace_ml_batch`: a bootstrap's replicates): the family's
+        elementwise methods (``linkinv``, ``variance``, ``dev_resids``,
+        ``deviance_mu_derivatives``, ``observed_derivatives``, ``working``,
+        ``parameter_derivatives``) must then broadcast it against (B, n) arrays of ``y`` and
+        ``mu`` (numpy functions, not ``math``'s)."""
         raise ValueError(f"the {self.name} family has no parameter beyond the mean")
 
     def fixed_parameter(self) -> Family:

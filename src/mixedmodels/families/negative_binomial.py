@@ -19,7 +19,7 @@ density, ``psi`` the digamma function)
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 from scipy import special
@@ -65,11 +65,12 @@ class NegativeBinomial(Poisson):
     def __init__(
         self, theta: float | None = None, link: Link | str | None = None, estimate: bool | None = None
     ) -> None:
+        value: float | np.ndarray | None = None  # a number, or one per problem of a batch (B, 1)
         if theta is not None:
-            theta = float(theta)
-            if not (math.isfinite(theta) and theta > 0):
+            value = float(theta) if np.ndim(theta) == 0 else np.asarray(theta, dtype=float)
+            if not np.all(np.isfinite(value) & (np.asarray(value) > 0)):
                 raise ValueError(f"the negative binomial's theta must be positive and finite, not {theta}")
-        self.theta = theta
+        self.theta = cast("float | None", value)  # an array is used elementwise, as a float
         self._estimate = theta is None if estimate is None else bool(estimate)
         super().__init__(link)
 
@@ -118,7 +119,7 @@ class NegativeBinomial(Poisson):
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
         t = self._theta
         mt = mu + t
-        dlogp = special.digamma(y + t) - special.digamma(t) + math.log(t) + 1.0 - np.log(mt) - (y + t) / mt
+        dlogp = special.digamma(y + t) - special.digamma(t) + np.log(t) + 1.0 - np.log(mt) - (y + t) / mt
         return (
             -2.0 * wt * t * dlogp,
             -2.0 * wt * t * (y - mu) / mt**2,
@@ -197,7 +198,7 @@ class NegativeBinomial(Poisson):
         t = self._theta
         term = (
             (y + t) * np.log(mu + t) - special.xlogy(y, mu) + special.gammaln(y + 1.0)
-            - t * math.log(t) + special.gammaln(t) - special.gammaln(t + y)
+            - t * np.log(t) + special.gammaln(t) - special.gammaln(t + y)
         )  # fmt: skip
         return float(2.0 * np.sum(term * wt))
 

@@ -322,18 +322,34 @@ def gradient_hessian(
     (``scale``, 1 by default; a coefficient of a covariate in other units has its steps in
     those units). Without ``richardson`` only the ``2 d`` points ``x +- h_i e_i``: the symmetrized
     central differences, their error of order ``h^2`` (``step_disagreement`` then 0: not measured)."""
+    points, h = hessian_stencil(x, step, scale, richardson)
+    return hessian_from_gradients(np.asarray(grad_many(points), dtype=float), h)
+
+
+def hessian_stencil(
+    x: np.ndarray, step: float = HESSIAN_STEP, scale: np.ndarray | None = None, richardson: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The points of :func:`gradient_hessian` at ``x`` (``4 d``, or ``2 d`` without
+    ``richardson``) and the steps ``h``."""
     x = np.asarray(x, dtype=float)
-    d = len(x)
-    s = np.ones(d) if scale is None else np.asarray(scale, dtype=float)
+    s = np.ones(len(x)) if scale is None else np.asarray(scale, dtype=float)
     h = step * np.maximum(1.0, np.abs(x * s)) / s
     eye = np.diag(h)
     if not richardson:
-        g = np.asarray(grad_many(np.concatenate([x + eye, x - eye])), dtype=float).reshape(2, d, d)
-        raw = (g[0] - g[1]) / (2.0 * h[:, None])
-        H = (raw + raw.T) / 2.0
-        return GradientHessian(H, _relative_disagreement(H, raw), 0.0)
-    points = np.concatenate([x + eye, x - eye, x + eye / 2, x - eye / 2])
-    g = np.asarray(grad_many(points), dtype=float).reshape(4, d, d)
+        return np.concatenate([x + eye, x - eye]), h
+    return np.concatenate([x + eye, x - eye, x + eye / 2, x - eye / 2]), h
+
+
+def hessian_from_gradients(gradients: np.ndarray, h: np.ndarray) -> GradientHessian:
+    """:func:`gradient_hessian` from the gradients at the points of :func:`hessian_stencil`
+    (``2 d`` of them: central differences alone; ``4 d``: Richardson-extrapolated)."""
+    d = len(h)
+    if len(gradients) == 2 * d:
+        g2 = gradients.reshape(2, d, d)
+        raw2 = (g2[0] - g2[1]) / (2.0 * h[:, None])
+        H2 = (raw2 + raw2.T) / 2.0
+        return GradientHessian(H2, _relative_disagreement(H2, raw2), 0.0)
+    g = gradients.reshape(4, d, d)
     coarse = (g[0] - g[1]) / (2.0 * h[:, None])  # row i: d grad / d x_i
     fine = (g[2] - g[3]) / h[:, None]
     raw = (4.0 * fine - coarse) / 3.0

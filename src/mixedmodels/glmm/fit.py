@@ -421,7 +421,8 @@ class GlmerFit(MixedFit):
         self, method: str = "profile", level: float = 0.95, parm=None, nsim: int = 1000, seed=None, **kwargs
     ) -> pd.DataFrame:
         """Confidence intervals, one row per parameter, named and ordered as lme4's ``confint``:
-        the random effects' standard deviations and correlations, then the fixed effects.
+        the random effects' standard deviations and correlations, then (a family whose parameter
+        the fit estimates) ``sigma``, glmmTMB's ``sigma()``, then the fixed effects.
 
         Parameters
         ----------
@@ -445,7 +446,11 @@ class GlmerFit(MixedFit):
         method = str(method).lower()  # lme4 spells it "Wald"
         if method == "wald" and self.glmmtmb_style:
             return _select(self._tmb_wald_confint(level), parm)
-        names = [*self.varpar_names, *self.fixef_names]
+        names = [
+            *self.varpar_names,
+            *(["sigma"] if self.family.estimates_parameter else []),
+            *self.fixef_names,
+        ]
         parm = names if parm is None else list(parm)
         unknown = [p for p in parm if p not in names]
         if unknown:

@@ -22,11 +22,11 @@ from ..lmm.engine import aliased_notes
 from .fit import GlmerFit
 from .glmer_nb import fit_alternating
 from .glmer_steps import check_nagq as _check_nagq
-from .glmer_steps import fits_ml as _fits_ml
 from .glmer_steps import glmer_frame, glmer_model
 from .glmer_steps import glmer_optimum as _optimum
 from .glmer_steps import optimum_notes as _notes
 from .glmer_steps import refuse_constant as _refuse_constant
+from .laplace_ml import fits_ml as _fits_ml
 from .prior import prior_sd
 
 __all__ = ["glmer"]

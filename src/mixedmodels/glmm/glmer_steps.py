@@ -15,7 +15,7 @@ from ..formula.frames import as_pandas, check_frame, is_dask_frame
 from ..formula.terms import FormulaError, parse_formula
 from ..numerics.memory import check_glmm_memory
 from .engine import fit_glmm
-from .laplace_ml import fit_laplace_ml
+from .laplace_ml import fit_laplace_ml, fits_ml
 from .pirls import GlmmModel
 from .prior import fit_glmm_prior
 from .restarts import checked_glmm
@@ -23,7 +23,6 @@ from .separated import fit_separated, model_separation
 
 __all__ = [
     "check_nagq",
-    "fits_ml",
     "glmer_frame",
     "glmer_model",
     "glmer_optimum",
@@ -121,12 +120,6 @@ def _optimum_lme4(model: GlmmModel, nagq: int, names, sd, mustart, check: bool):
         return optimum, None, restart_notes
     optimum, note = fit_separated(model, nagq, sep, mustart)
     return optimum, sep, [note]
-
-
-def fits_ml(fam: Family) -> bool:
-    """Whether the family is fitted glmmTMB's way (:mod:`~mixedmodels.glmm.laplace_ml`): it
-    estimates a parameter, or takes the observed information."""
-    return fam.estimates_parameter or fam.observed_information
 
 
 def refuse_constant(fam: Family, response: Initialized | GlmmModel, name: str) -> None:

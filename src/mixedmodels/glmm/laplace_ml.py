@@ -28,6 +28,7 @@ from ..base.blas import single_threaded_blas
 from ..families import Family
 from ..numerics.convergence import parameter_scales
 from ..numerics.irls import IrlsError, irls
+from ..numerics.optimize import OptSummary
 from .engine import (
     FALLBACK_TOL,
     SMALL_SCHUR,
@@ -35,7 +36,8 @@ from .engine import (
     GlmmOptimum,
     fallback_vcov,
     glm_start,
-    gradient_hessian,
+    hessian_from_gradients,
+    hessian_stencil,
     minimize_laplace,
     stage_one,
     theta_states,
@@ -43,9 +45,37 @@ from .engine import (
 from .laplace_gradient import laplace_gradient
 from .pirls import GlmmModel, laplace_deviance, pirls
 
-__all__ = ["fit_laplace_ml", "model_at"]
+__all__ = [
+    "estimated_log_parameter",
+    "fit_laplace_ml",
+    "fits_ml",
+    "laplace_ml_function",
+    "model_at",
+    "ml_lower",
+    "ml_stencil",
+    "ml_vcov",
+    "refit_laplace_ml",
+]
 
 PARAMETER_BOUNDS = (1e-8, 1e8)  # the family's parameter is kept inside these (log phi finite)
+
+
+def fits_ml(fam: Family) -> bool:
+    """Whether a fit with this family is fitted here: the family estimates a parameter, or
+    takes the observed information."""
+    return fam.estimates_parameter or fam.observed_information
+
+
+def estimated_log_parameter(fam: Family) -> np.ndarray:
+    """``[log phi]`` of a family whose parameter a fit estimates (empty otherwise)."""
+    value = fam.parameter
+    return np.log([value]) if fam.estimates_parameter and value is not None else np.empty(0)
+
+
+def ml_lower(model: GlmmModel) -> np.ndarray:
+    """The lower bounds of ``x = (theta, beta[, log phi])``."""
+    extra = 1 if model.fam.estimates_parameter else 0
+    return np.concatenate([model.layout.lower(), np.full(model.p + extra, -np.inf)])
 
 
 def model_at(model: GlmmModel, log_phi: float | None) -> GlmmModel:
@@ -115,10 +145,9 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     start = model.with_family(_starting_family(model, mustart))
     glm, beta0 = glm_start(start, mustart)
     stage1, st1 = stage_one(start, beta0)
-    phi = start.fam.parameter
-    extra = [np.log(phi)] if model.fam.estimates_parameter and phi is not None else []
+    extra = estimated_log_parameter(start.fam).tolist() if model.fam.estimates_parameter else []
     x0 = np.concatenate([stage1.theta, st1.beta, extra])
-    lower = np.concatenate([model.layout.lower(), np.full(len(x0) - model.layout.ntheta, -np.inf)])
+    lower = ml_lower(model)
     fg, memo = laplace_ml_function(model if extra else start, st1.u)
     opt = minimize_laplace(fg, x0, lower)
     fmin, gradient = fg(opt.theta)
@@ -126,23 +155,44 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     if state is None:
         raise np.linalg.LinAlgError("PIRLS found no conditional mode at the optimum")
     opt = replace(opt, fmin=fmin)
-    H, V, notes = _vcov(model if extra else start, opt.theta, state.u)
+    H, V, notes = ml_vcov(model if extra else start, opt.theta, state.u)
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes, gradient), at
 
 
-def _vcov(model: GlmmModel, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def refit_laplace_ml(
+    model: GlmmModel, x0: np.ndarray, u0: np.ndarray, H0: np.ndarray | None = None
+) -> tuple[OptSummary, np.ndarray | None]:
+    """The optimum of :func:`fit_laplace_ml`'s criterion for ``model`` (a new response, the
+    family at any value of its parameter) from ``x0 = (theta, beta[, log phi])`` and the modes
+    ``u0`` (a warm start: a replicate from the estimate), ``H0`` the Hessian to start the
+    quasi-Newton steps from; and the conditional modes there (None where PIRLS failed there)."""
+    fg, memo = laplace_ml_function(model, u0)
+    opt = minimize_laplace(fg, x0, ml_lower(model), H0=H0)
+    fmin, _ = fg(opt.theta)
+    state = memo["state"]
+    return replace(opt, fmin=fmin), None if state is None or not np.isfinite(fmin) else state.u
+
+
+def ml_stencil(model: GlmmModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points where :func:`ml_vcov` differences the gradient, and the steps."""
+    nt, p = model.layout.ntheta, model.p
+    scale = np.concatenate([parameter_scales(model)[: nt + p], np.ones(len(x) - nt - p)])
+    return hessian_stencil(x, scale=scale, richardson=False)
+
+
+def ml_vcov(
+    model: GlmmModel, x: np.ndarray, u: np.ndarray, gradients: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """The Hessian over ``x`` from the gradient, ``vcov(beta)`` (its ``beta`` block of ``2 H^{-1}``)
     and the notes: where the Hessian is not usable, the fixed effects' information at fixed
-    ``theta`` and ``phi``, named."""
+    ``theta`` and ``phi``, named. ``gradients``: those at the points of :func:`ml_stencil`,
+    evaluated elsewhere (many replicates' at once); evaluated here when None."""
     nt, p = model.layout.ntheta, model.p
-    fg, _ = laplace_ml_function(model, u)
-
-    def grad_many(points: np.ndarray) -> np.ndarray:
-        out = np.array([fg(pt)[1] for pt in points])
-        return out
-
-    scale = np.concatenate([parameter_scales(model)[: nt + p], np.ones(len(x) - nt - p)])
-    gh = gradient_hessian(grad_many, x, scale=scale, richardson=False)
+    points, h = ml_stencil(model, x)
+    if gradients is None:
+        fg, _ = laplace_ml_function(model, u)
+        gradients = np.array([fg(pt)[1] for pt in points])
+    gh = hessian_from_gradients(gradients, h)
     H = gh.hessian
     problem = None
     if not (gh.asymmetry <= FALLBACK_TOL and gh.step_disagreement <= FALLBACK_TOL):

@@ -20,6 +20,15 @@ is recorded, ``crit_p(p)`` the minimum with ``p`` held.
 - A fixed effect ``beta_j`` held: ``theta`` (its diagonal bounded below by 0) and the other
   fixed effects free.
 
+A fit by maximum likelihood over ``x = (theta, beta[, log phi])`` (glmmTMB's: a family with a
+parameter ``phi`` beyond the mean, or the observed information; :mod:`mixedmodels.glmm.laplace_ml`)
+is profiled on its own criterion, ``f(x)`` of that module, with ``log phi`` free in every
+problem, and the family's parameter is profiled too, as ``sigma`` (glmmTMB's ``sigma()``,
+between the variance parameters and the fixed effects, lmer's order): held at a value, ``phi``
+is where the family's ``sigma`` is that value and ``theta`` and ``beta`` are free. These
+problems take the criterion's gradient in closed form where their free coordinates are
+coordinates of ``x`` (every problem but a variance parameter's of a model with more than one).
+
 Each minimization starts from the best of the optima found at the nearest held values and their
 linear interpolation (extrapolation past the last one), and takes projected Newton steps on
 central differences (:func:`mixedmodels.numerics.newton.minimize_one`): from such a start one or two
@@ -42,12 +51,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import interpolate, stats
+from scipy import interpolate, optimize, stats
 
 from ..base.blas import single_threaded_blas
 from ..base.progress import progress_bar
 from ..covariance.layout import sdcor_from_theta
 from ..glmm.engine import SMALL_SCHUR, criterion_function
+from ..glmm.laplace_ml import PARAMETER_BOUNDS, estimated_log_parameter, fits_ml, laplace_ml_function
 from ..lmm.ranef import varpar_names
 from ..numerics.newton import line_search_one, minimize_one
 from ..numerics.optimize import minimize_theta
@@ -83,6 +93,7 @@ class _Problem:
     lower: np.ndarray
     upper: np.ndarray
     newton_lower: np.ndarray
+    grad: Callable[[np.ndarray], np.ndarray] | None = None  # in closed form, where there is one
 
 
 class GlmmProfiler(ZetaTracer):
@@ -105,14 +116,28 @@ class GlmmProfiler(ZetaTracer):
         self.beta_hat = np.asarray(fit.beta, dtype=float)
         self.se = fit.se.to_numpy()
         self.dev_min = fit.objective
-        self._criterion = criterion_function(fit.model, fit.nagq, self.beta_hat)[0]
+        self.family = fit.family
+        self.ml = fits_ml(fit.family)
+        self.nsig = 1 if fit.family.estimates_parameter else 0  # sigma profiled: the family's
+        # the fixed effects, then log phi where estimated: the coordinates after theta
+        self.rest_hat = np.append(self.beta_hat, estimated_log_parameter(fit.family))
+        if self.ml:
+            fg = laplace_ml_function(fit.model, fit.optimum.state.u)[0]
+            self._criterion = lambda x: fg(x)[0]
+            self._gradient: Callable | None = lambda x: fg(x)[1]
+        else:
+            self._criterion = criterion_function(fit.model, fit.nagq, self.beta_hat)[0]
+            self._gradient = None
         self.psi_hat = sdcor_from_theta(self.layout, self.theta_hat[None], np.ones(1))[0]
-        self.names = [*varpar_names(fit.design.reterms), *fit.fixef_names]
-        self.estimates = np.append(self.psi_hat, self.beta_hat)
+        sigma = ["sigma"] if self.nsig else []
+        self.names = [*varpar_names(fit.design.reterms), *sigma, *fit.fixef_names]
+        self.estimates = np.concatenate([self.psi_hat, [fit.family.sigma] * self.nsig, self.beta_hat])
         diag = self.layout.diagonal_mask()
         p = len(self.beta_hat)
-        self._lower = np.append(np.where(diag, 0.0, -1.0), np.full(p, -math.inf))
-        self._upper = np.append(np.where(diag, math.inf, 1.0), np.full(p, math.inf))
+        self._lower = np.concatenate([np.where(diag, 0.0, -1.0), [0.0] * self.nsig, np.full(p, -math.inf)])
+        self._upper = np.concatenate(
+            [np.where(diag, math.inf, 1.0), [math.inf] * self.nsig, np.full(p, math.inf)]
+        )
         self.optima: dict[int, list[Optimum]] = {}
         self.failures: dict[int, int] = {}
         self._zetas: dict[tuple[int, float], float] = {}
@@ -128,7 +153,9 @@ class GlmmProfiler(ZetaTracer):
         """The criterion with parameter ``index`` held at ``value``, of the free coordinates."""
         if index < self.nvar:
             return self._var_problem(index, value)
-        return self._beta_problem(index - self.nvar, value)
+        if index < self.nvar + self.nsig:
+            return self._sigma_problem(value)
+        return self._beta_problem(index - self.nvar - self.nsig, value)
 
     def _var_problem(self, j: int, value: float) -> _Problem:
         coords = self._coordinates[j]
@@ -140,25 +167,54 @@ class GlmmProfiler(ZetaTracer):
             return math.inf if theta is None else criterion(np.concatenate([theta, x[m:]]))
 
         lower, upper = coords.bounds(1.0)
-        p = len(self.beta_hat)
-        lower = np.append(lower[:m], np.full(p, -math.inf))
-        upper = np.append(upper[:m], np.full(p, math.inf))
-        estimate = np.append(coords.coordinates(np.append(self.psi_hat, 1.0))[:m], self.beta_hat)
+        r = len(self.rest_hat)
+        lower = np.append(lower[:m], np.full(r, -math.inf))
+        upper = np.append(upper[:m], np.full(r, math.inf))
+        estimate = np.append(coords.coordinates(np.append(self.psi_hat, 1.0))[:m], self.rest_hat)
         newton_lower = np.where(np.isfinite(upper), -math.inf, lower)
-        return _Problem(fn, estimate, lower, upper, newton_lower)
+        grad = None
+        if self._gradient is not None and m == 0:  # theta is the held standard deviation
+            gradient = self._gradient
+
+            def grad(x: np.ndarray) -> np.ndarray:
+                return gradient(np.concatenate([[value], x]))[1:]
+
+        return _Problem(fn, estimate, lower, upper, newton_lower, grad)
+
+    def _sigma_problem(self, value: float) -> _Problem:
+        """The family's ``sigma`` held: ``theta`` and ``beta`` free."""
+        criterion, gradient = self._criterion, self._gradient
+        assert gradient is not None
+        log_phi = _log_parameter(self.family, value)
+
+        def fn(x: np.ndarray) -> float:
+            return math.inf if log_phi is None else criterion(np.append(x, [log_phi]))
+
+        def grad(x: np.ndarray) -> np.ndarray:
+            return gradient(np.append(x, [log_phi]))[:-1]
+
+        lower = np.append(self.layout.lower(), np.full(len(self.beta_hat), -math.inf))
+        upper = np.full(len(lower), math.inf)
+        estimate = np.append(self.theta_hat, self.beta_hat)
+        return _Problem(fn, estimate, lower, upper, lower, None if log_phi is None else grad)
 
     def _beta_problem(self, j: int, value: float) -> _Problem:
         nt = self.nvar
-        criterion = self._criterion
+        criterion, gradient = self._criterion, self._gradient
 
         def fn(x: np.ndarray) -> float:
             return criterion(np.concatenate([x[:nt], np.insert(x[nt:], j, value)]))
 
-        p = len(self.beta_hat)
-        lower = np.append(self.layout.lower(), np.full(p - 1, -math.inf))
+        grad = None
+        if gradient is not None:
+
+            def grad(x: np.ndarray) -> np.ndarray:
+                return np.delete(gradient(np.concatenate([x[:nt], np.insert(x[nt:], j, value)])), nt + j)
+
+        lower = np.append(self.layout.lower(), np.full(len(self.rest_hat) - 1, -math.inf))
         upper = np.full(len(lower), math.inf)
-        estimate = np.append(self.theta_hat, np.delete(self.beta_hat, j))
-        return _Problem(fn, estimate, lower, upper, lower)
+        estimate = np.append(self.theta_hat, np.delete(self.rest_hat, j))
+        return _Problem(fn, estimate, lower, upper, lower, grad)
 
     # ------------------------------------------------------------ criterion
     def deviance(self, index: int, value: float) -> float:
@@ -217,10 +273,26 @@ class GlmmProfiler(ZetaTracer):
 
     def scale(self, index: int) -> float:
         """A first step: the standard error of a fixed effect, a tenth of a variance parameter."""
-        if index >= self.nvar:
-            return float(self.se[index - self.nvar])
+        if index >= self.nvar + self.nsig:
+            return float(self.se[index - self.nvar - self.nsig])
         est = abs(self.estimates[index])
         return 0.1 * est if est > 0 else 0.1
+
+
+def _log_parameter(family, sigma: float) -> float | None:
+    """``log phi`` where the family's ``sigma`` is ``sigma`` (None outside the parameter's
+    bounds): the family's ``sigma`` is monotone in its parameter, solved for in ``log phi``."""
+    if not (sigma > 0 and math.isfinite(sigma)):
+        return None
+
+    def gap(log_phi: float) -> float:
+        return math.log(family.with_parameter(math.exp(log_phi)).sigma) - math.log(sigma)
+
+    lo, hi = np.log(PARAMETER_BOUNDS)
+    g_lo, g_hi = gap(lo), gap(hi)
+    if g_lo * g_hi > 0:
+        return None
+    return float(optimize.brentq(gap, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps))
 
 
 def _starts(known: list[Optimum], value: float, problem: _Problem) -> list[np.ndarray]:
@@ -260,7 +332,7 @@ def _minimize(
     x, value = np.asarray(starts[best], dtype=float), float(values[best])
     if not math.isfinite(value):
         return (*_bobyqa(problem, x, value), None)
-    xq, fq, Hq, ok = _quasi_newton(fn, x, value, H, problem.newton_lower)
+    xq, fq, Hq, ok = _quasi_newton(fn, x, value, H, problem.newton_lower, problem.grad)
     if ok and not np.any(_near_bound(xq, problem.newton_lower)):
         return xq, fq, True, Hq
     if fq <= value:
@@ -286,9 +358,15 @@ def _snap(x: np.ndarray, lower: np.ndarray) -> np.ndarray:
 
 
 def _quasi_newton(
-    fn: Callable[[np.ndarray], float], x: np.ndarray, f: float, H: np.ndarray | None, lower: np.ndarray
+    fn: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    f: float,
+    H: np.ndarray | None,
+    lower: np.ndarray,
+    grad: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, float, np.ndarray, bool]:
-    """BFGS steps on central-difference gradients, from Hessian ``H`` (by differences if None).
+    """BFGS steps on central-difference gradients (``grad``'s, where given), from Hessian ``H``
+    (by differences if None: of ``grad`` where given).
 
     Done when the step's predicted decrease ``-g's / 2`` is below ``PREDICTED_TOL`` and ``H`` is
     positive definite there; gives up (not converged) where a step would cross ``lower`` or does
@@ -299,10 +377,11 @@ def _quasi_newton(
     the point to BOBYQA), where a positive-definite ``H`` is what the stopping rule reads, while
     SR1 follows the indefinite curvature the escape from a bound needs there.
     """
+    gradient = (lambda z: _gradient(fn, z)) if grad is None else grad
     if H is None:
-        g, H = _derivatives(fn, x, f)
+        g, H = _derivatives(fn, x, f) if grad is None else _gradient_derivatives(grad, x)
     else:
-        g = _gradient(fn, x)
+        g = gradient(x)
     for _ in range(QN_MAX_ITER):
         s = _descent(g, H)
         if -0.5 * float(g @ s) <= PREDICTED_TOL:
@@ -312,7 +391,7 @@ def _quasi_newton(
         x_new, f_new, moved = line_search_one(fn, x, f, s, lower, MAX_HALVINGS)
         if not moved:
             break
-        g_new = _gradient(fn, x_new)
+        g_new = gradient(x_new)
         H = _bfgs(H, x_new - x, g_new - g)
         x, f, g = x_new, f_new, g_new
     return x, f, H, False
@@ -344,6 +423,16 @@ def _derivatives(fn: Callable[[np.ndarray], float], x: np.ndarray, f: float) -> 
         for k in range(j):
             H[j, k] = H[k, j] = (fn(x + eye[j] + eye[k]) - fp[j] - fp[k] + f) / (h[j] * h[k])
     return (fp - fm) / (2 * h), H
+
+
+def _gradient_derivatives(
+    grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The gradient and the Hessian by central differences of the gradient (symmetrized)."""
+    h = _steps(x)
+    eye = np.diag(h)
+    H = np.column_stack([(grad(x + eye[j]) - grad(x - eye[j])) / (2 * h[j]) for j in range(len(x))])
+    return grad(x), (H + H.T) / 2
 
 
 def _descent(g: np.ndarray, H: np.ndarray) -> np.ndarray:
@@ -431,9 +520,9 @@ class GlmerProfile(ProfileResult):
         return float(roots[0]) if roots else 0.5 * (inner + outer)
 
 
-def _select(names: list[str], which, nvar: int) -> list[int]:
+def _select(names: list[str], which, nvar: int, nsig: int = 0) -> list[int]:
     """Indices of the parameters named in ``which`` ("theta_": the variance parameters,
-    "beta_": the fixed effects); all by default."""
+    "beta_": the fixed effects, after the ``nsig`` family's parameter); all by default."""
     if which is None:
         return list(range(len(names)))
     out: list[int] = []
@@ -441,7 +530,7 @@ def _select(names: list[str], which, nvar: int) -> list[int]:
         if w == "theta_":
             out += range(nvar)
         elif w == "beta_":
-            out += range(nvar, len(names))
+            out += range(nvar + nsig, len(names))
         elif w in names:
             out.append(names.index(w))
         else:
@@ -459,7 +548,7 @@ def _profile(
 ) -> GlmerProfile:
     """The traces of the parameters in ``which`` out to ``|zeta| >= cutoff`` (see ``ZetaTracer.trace``)."""
     prof = GlmmProfiler(fit)
-    indices = _select(prof.names, which, prof.nvar)
+    indices = _select(prof.names, which, prof.nvar, prof.nsig)
     bar = progress_bar(len(indices), progress, "profile", "param")
     traces = []
     try:
@@ -495,7 +584,8 @@ def profile(fit: GlmerFit, which=None, alpha_max: float = 0.01, progress: bool =
     -------
     GlmerProfile
     """
-    cutoff = math.sqrt(stats.chi2.ppf(1 - alpha_max, len(fit.varpar_names) + len(fit.fixef_names)))
+    npar = len(fit.varpar_names) + len(fit.fixef_names) + (1 if fit.family.estimates_parameter else 0)
+    cutoff = math.sqrt(stats.chi2.ppf(1 - alpha_max, npar))
     return _profile(fit, which, cutoff, None, progress)
 
 

@@ -51,7 +51,7 @@ from ..numerics.newton import minimize_batch
 from ..numerics.separation import SeparationCheck, separated_mask
 from ..report.rformat import html_block, html_frame, html_lines
 from .driver import CHUNK, LARGE_CHUNK, Refits, run_replicates
-from .glmm_bootstrap import GlmerRefits, glmer_statistic
+from .glmm_bootstrap import GlmerRefits, glmer_original, glmer_statistic_names
 
 __all__ = ["BootstrapResult", "LmerRefits", "bootstrap"]
 
@@ -279,8 +279,8 @@ _KINDS: dict[str, _Kind] = {
     ),
     "glmer": _Kind(
         _glmer_engine,
-        lambda fit: [*fit.varpar_names, *fit.fixef_names],
-        lambda fit: glmer_statistic(fit, fit.theta[None], fit.beta[None])[0],
+        glmer_statistic_names,
+        glmer_original,
     ),
     "lm": _Kind(
         lambda fit, statistic: _LmChunk(fit, statistic),
@@ -550,8 +550,9 @@ def bootstrap(
     ----------
     fit : LmerFit, LmFit, GlmFit or GlmerFit
         The fitted model to simulate from and refit (a glm fit: binomial, Poisson or Gaussian,
-        refitted by IRLS from its estimate; a glmer fit: binomial with its trials or Poisson,
-        refitted by the criterion it used, see :mod:`mixedmodels.replicates.glmm_bootstrap`).
+        refitted by IRLS from its estimate; a glmer fit: binomial with its trials, Poisson, or
+        a family fitted as glmmTMB fits it (``nbinom2``, ``laplace="observed"``), refitted by
+        the criterion it used, see :mod:`mixedmodels.replicates.glmm_bootstrap`).
     nsim : int
         Number of replicates.
     statistic : callable, optional
@@ -560,7 +561,8 @@ def bootstrap(
         random effects, ``sigma`` and the fixed effects (lme4's ``confint`` names and order);
         for an lm fit the coefficients and ``sigma``; for a glm fit the coefficients (and the
         dispersion of a Gaussian); for a glmer fit the standard deviations and correlations of
-        the random effects and the fixed effects.
+        the random effects, the family's ``sigma`` where the fit estimates its parameter
+        (glmmTMB's ``sigma()``: a negative binomial's size) and the fixed effects.
     use_u : bool
         Hold the random effects at their conditional modes (True) or draw new ones (False).
     seed : int, SeedSequence or None

@@ -15,6 +15,17 @@ Refits (:class:`GlmerRefits`), each from the estimate, of the criterion the fit 
   estimate, or (nAGQ other than 1, a custom statistic, or where those steps do not converge)
   the fit's two stages from the start.
 
+A fit by maximum likelihood over ``(theta, beta[, log phi])`` (glmmTMB's: a family with a
+parameter beyond the mean, or the observed information; :mod:`~mixedmodels.glmm.laplace_ml`) is
+refitted by the same quasi-Newton steps over all of ``x`` with the closed-form gradient, from
+the estimate, its modes and its Hessian: with a single random-effects term all replicates of a
+chunk at once (:class:`~mixedmodels.glmm.laplace_ml_batch.MlBatch`, where the family takes an
+array of parameters, :meth:`~mixedmodels.glmm.laplace_ml_batch.MlBatch.suitable`), else one at a
+time (:func:`~mixedmodels.glmm.laplace_ml.refit_laplace_ml`), and from the start, as ``refit``
+fits, where those steps do not converge or stop near a variance's bound; its default statistic
+has the family's ``sigma`` after the random effects' standard deviations and correlations
+(lmer's order).
+
 A replicate whose refit fails is counted as failed; one whose fixed effects are separated
 (:mod:`mixedmodels.numerics.separation`: the linear program on ``X`` with the replicate's response, run
 only where the replicate's two-sided rows leave a direction free) as separated, its separated
@@ -32,6 +43,15 @@ import numpy as np
 from ..covariance.layout import sdcor_from_theta
 from ..glmm.engine import fit_glmm, laplace_function
 from ..glmm.fit import GlmerFit
+from ..glmm.laplace_ml import (
+    estimated_log_parameter,
+    fit_laplace_ml,
+    fits_ml,
+    laplace_ml_function,
+    ml_lower,
+    refit_laplace_ml,
+)
+from ..glmm.laplace_ml_batch import MlBatch
 from ..glmm.pirls import GlmmModel
 from ..glmm.pirls_batch import SingleTermBatch
 from ..glmm.prior import fit_glmm_prior
@@ -40,11 +60,20 @@ from ..numerics.irls import IrlsError
 from ..numerics.quasi_newton import minimize_gradient, minimize_gradient_batch
 from ..numerics.separation import Separation, SeparationCheck, separated_mask
 
-__all__ = ["GlmerRefits", "glmer_blocks", "glmer_statistic"]
+__all__ = [
+    "GlmerRefits",
+    "family_sigma",
+    "glmer_blocks",
+    "glmer_original",
+    "glmer_statistic",
+    "glmer_statistic_names",
+]
 
 BATCH_ROWS = 40_000  # replicates x rows of data refitted together
 REFIT_FTOL = 1e-11  # a replicate's optimum: the criterion within about this (relative) of it
 REFIT_PIRLS = 1e-10  # PIRLS's tolerance in a replicate's evaluations
+ML_CHUNK = 100  # replicates per random stream of a batched fit by maximum likelihood
+BOUNDARY_NEAR = 1e-3  # a batched ML refit with a standard deviation below this: refitted alone
 
 
 def _trials(model: GlmmModel) -> np.ndarray:
@@ -78,11 +107,38 @@ def glmer_blocks(
         yield m.fam.draws_as_response(m.fam.draw(mu, trials, rng), trials).T
 
 
-def glmer_statistic(fit: GlmerFit, theta: np.ndarray, beta: np.ndarray) -> np.ndarray:
+def glmer_statistic(
+    fit: GlmerFit, theta: np.ndarray, beta: np.ndarray, log_phi: np.ndarray | None = None
+) -> np.ndarray:
     """The default statistic of replicates (R, ntheta) and (R, p): the random effects' standard
-    deviations and correlations, then the fixed effects (lme4's ``confint`` order)."""
+    deviations and correlations, then the fixed effects (lme4's ``confint`` order); for a
+    family with an estimated parameter, its ``sigma`` (glmmTMB's ``sigma()``) at ``log_phi``
+    (R,) between the two (lmer's order)."""
     sdcor = sdcor_from_theta(fit.model.layout, theta, np.ones(len(theta)))
-    return np.column_stack([sdcor, beta])
+    if not fit.family.estimates_parameter:
+        return np.column_stack([sdcor, beta])
+    assert log_phi is not None
+    return np.column_stack([sdcor, family_sigma(fit, log_phi), beta])
+
+
+def glmer_statistic_names(fit: GlmerFit) -> list[str]:
+    """The names of :func:`glmer_statistic`'s columns."""
+    sigma = ["sigma"] if fit.family.estimates_parameter else []
+    return [*fit.varpar_names, *sigma, *fit.fixef_names]
+
+
+def glmer_original(fit: GlmerFit) -> np.ndarray:
+    """:func:`glmer_statistic` of the fit itself."""
+    log_phi = estimated_log_parameter(fit.family) if fit.family.estimates_parameter else None
+    return glmer_statistic(fit, fit.theta[None], fit.beta[None], log_phi)[0]
+
+
+def family_sigma(fit: GlmerFit, log_phi: np.ndarray) -> np.ndarray:
+    """The family's ``sigma`` at each ``phi = exp(log_phi)`` (NaN where ``log_phi`` is)."""
+    fam = fit.family
+    return np.array(
+        [fam.with_parameter(float(np.exp(v))).sigma if np.isfinite(v) else np.nan for v in log_phi]
+    )
 
 
 class GlmerRefits:
@@ -95,13 +151,20 @@ class GlmerRefits:
         self.chunks = (chunk, large_chunk)
         model = fit.model
         self.nt = model.layout.ntheta
-        self.lower = np.concatenate([model.layout.lower(), np.full(model.p, -np.inf)])
+        self.ml = fits_ml(fit.family)  # fitted glmmTMB's way: x = (theta, beta[, log phi])
+        self.lower = (
+            ml_lower(model) if self.ml else np.concatenate([model.layout.lower(), np.full(model.p, -np.inf)])
+        )
         self.diag = model.layout.diagonal_mask()
         single = len(model.reterms) == 1 and fit.nagq == 1 and statistic is None and fit.fixef_prior is None
-        self.batch = SingleTermBatch(model) if single else None
+        batchable = single and self.ml and MlBatch.suitable(model, fit.optimum.state.mu)
+        self.ml_batch = MlBatch(model) if batchable else None
+        self.batch = SingleTermBatch(model) if single and not self.ml else None
 
     def chunk_size(self) -> int:
         """Replicates per random stream: small chunks for one replicate at a time."""
+        if self.ml_batch is not None:  # a unit of work of this size is seconds: n_jobs shares them
+            return ML_CHUNK
         return self.chunks[0] if self.batch is not None else self.chunks[1]
 
     def bytes_per_replicate(self) -> float:
@@ -113,7 +176,8 @@ class GlmerRefits:
         """The estimate, a variance at 0 moved off its bound (a replicate need not be singular)."""
         theta = self.fit.theta.copy()
         theta[self.diag & (theta <= 0)] = 0.5
-        return np.concatenate([theta, self.fit.beta])
+        extra = estimated_log_parameter(self.fit.family)
+        return np.concatenate([theta, self.fit.beta, extra])
 
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Statistics (m, s) of the replicates ``Y`` (n, m), their status and their ``theta``."""
@@ -127,21 +191,19 @@ class GlmerRefits:
         :mod:`mixedmodels.numerics.separation`; a failed refit of such a replicate is fitted again with
         the separated coefficients at the stated point), "singular" or "ok".
         """
-        fits: list = []  # refits as fits: only for a custom statistic, which is never batched
-        if self.batch is not None:
-            x, failed = self._batch(Y.T)
-        else:
-            x, failed, fits = self._one_by_one(Y.T)
+        x, failed, fits = self.refit_points(Y)
         seps = self.separations(Y)
-        if self.statistic is None:
+        if self.statistic is None and not self.ml:  # (a separated ML refit has no stated point)
             for i in np.flatnonzero(failed):
                 sep = seps[i]
                 again = None if sep is None else self._refit_separated(Y[:, i], sep)
                 if again is not None:
                     x[i], failed[i] = again, False
         theta = x[:, : self.nt]
+        p = self.fit.model.p
         if self.statistic is None:
-            values = glmer_statistic(self.fit, theta, x[:, self.nt :])
+            log_phi = x[:, self.nt + p] if x.shape[1] > self.nt + p else None
+            values = glmer_statistic(self.fit, theta, x[:, self.nt : self.nt + p], log_phi)
         else:
             values = self._custom(fits)
         values[failed] = np.nan
@@ -150,9 +212,29 @@ class GlmerRefits:
         status = np.where(
             failed, "failed", np.where(separated, "separated", np.where(singular, "singular", "ok"))
         )
-        names = list(self.fit.fixef_names)
-        column = None if self.statistic is not None else (lambda name: self.nt + names.index(name))
+        names = glmer_statistic_names(self.fit)
+        column = None if self.statistic is not None else names.index
         return values, status, theta, separated_mask(seps, separated, values.shape[1], column)
+
+    def refit_points(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
+        """Each replicate's (a column of ``Y``) optimum ``x = (theta, beta[, log phi])`` (the
+        start where it failed), which failed, and the refits as fits (for a custom statistic)."""
+        if self.batch is not None or self.ml_batch is not None:
+            x, failed = self._batch(Y.T)
+            return x, failed, []
+        return self._one_by_one(Y.T)
+
+    def criteria(self, x: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """The criterion (``-2 log L``, Laplace, with its constant) of each replicate (a column of
+        ``Y``) at ``x``, for a fit by maximum likelihood over every parameter."""
+        if self.ml_batch is not None:
+            u0 = np.tile(self.fit.optimum.state.u.reshape(1, -1, self.ml_batch.base.k), (len(x), 1, 1))
+            return self.ml_batch.laplace(x, Y.T, u0)[0]
+        out = np.empty(len(x))
+        for i in range(len(x)):
+            fg, _ = laplace_ml_function(self.fit.model.with_response(Y[:, i]), self.fit.optimum.state.u)
+            out[i] = fg(x[i])[0]
+        return out
 
     def separations(self, Y: np.ndarray) -> list[Separation | None]:
         """The separation of each replicate (a column of ``Y``) on the fixed-effects design: the
@@ -183,7 +265,8 @@ class GlmerRefits:
         """Replicates by batched quasi-Newton steps, ``BATCH_ROWS`` rows of data at a time (the
         arrays of a step then stay in cache); one by one where those steps fail."""
         size = max(1, BATCH_ROWS // self.fit.model.n)
-        parts = [self._batch_part(Y[lo : lo + size]) for lo in range(0, len(Y), size)]
+        part = self._batch_part if self.ml_batch is None else self._ml_batch_part
+        parts = [part(Y[lo : lo + size]) for lo in range(0, len(Y), size)]
         x = np.vstack([p[0] for p in parts])
         failed = np.concatenate([p[1] for p in parts])
         for i in np.flatnonzero(failed):
@@ -211,6 +294,31 @@ class GlmerRefits:
         res = minimize_gradient_batch(fg, np.tile(self.start(), (m, 1)), self.lower, H0=H0, ftol=REFIT_FTOL)
         return res.x, ~res.converged
 
+    def _ml_batch_part(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Replicates of a fit by maximum likelihood over ``x = (theta, beta[, log phi])``, all
+        at once (:class:`~mixedmodels.glmm.laplace_ml_batch.MlBatch`); those that stop near
+        ``theta``'s bound, where the fit's steps end with lme4's boundary check, are left to
+        :meth:`_refit` (as failed here)."""
+        batch = self.ml_batch
+        assert batch is not None
+        m = len(Y)
+        modes = np.tile(self.fit.optimum.state.u.reshape(1, batch.base.n1, batch.base.k), (m, 1, 1))
+        best = np.full(m, np.inf)
+        const = None if batch.estimates else batch.constants(Y, None)
+
+        def fg(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            c = None if const is None else const[rows]
+            f, g, u = batch.laplace(X, Y[rows], modes[rows], c)
+            better = f < best[rows]  # warm starts from each replicate's lowest point so far
+            best[rows[better]], modes[rows[better]] = f[better], u[better]
+            return f, g
+
+        H0 = self.fit.optimum.hessian
+        H0 = H0 if H0 is not None and np.all(np.isfinite(H0)) else None
+        res = minimize_gradient_batch(fg, np.tile(self.start(), (m, 1)), self.lower, H0=H0)
+        near = np.any((res.x[:, : self.nt] < BOUNDARY_NEAR) & self.diag, axis=1)
+        return res.x, ~res.converged | near
+
     # ------------------------------------------------------------ one by one
     def _one_by_one(self, Y: np.ndarray):
         m = len(Y)
@@ -230,6 +338,8 @@ class GlmerRefits:
         """One replicate's ``(theta, beta)`` (None where the refit fails) and, where it was fitted
         in full, its optimum."""
         model = self.fit.model.with_response(y)
+        if self.ml:
+            return self._refit_ml(model)
         if self.fit.fixef_prior is not None:  # the penalized fit (no separation to hold)
             try:
                 with np.errstate(all="ignore"):
@@ -252,7 +362,34 @@ class GlmerRefits:
             return None, None
         return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta]), optimum
 
+    def _refit_ml(self, model: GlmmModel):
+        """:meth:`_refit` of a fit by maximum likelihood over ``x = (theta, beta[, log phi])``:
+        from the estimate (the default statistic), else (or where those steps do not converge)
+        from the start as the fit; the optimum is ``(optimum, model at it)`` there."""
+        fit = self.fit
+        if self.statistic is None:
+            H0 = fit.optimum.hessian
+            H0 = H0 if H0 is not None and np.all(np.isfinite(H0)) else None
+            try:
+                with np.errstate(all="ignore"):
+                    opt, u = refit_laplace_ml(model, self.start(), fit.optimum.state.u, H0)
+                if opt.converged and u is not None:
+                    return opt.theta, None
+            except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+                pass
+        try:
+            with np.errstate(all="ignore"):
+                optimum, at = fit_laplace_ml(model)
+        except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+            return None, None
+        if not optimum.opt.converged:
+            return None, None
+        return optimum.opt.theta, (optimum, at)
+
     def _as_fit(self, y: np.ndarray, optimum) -> GlmerFit:
+        if self.ml:  # (optimum, the model at it)
+            optimum, at = optimum
+            return replace(self.fit, family=at.fam, model=at, optimum=optimum, messages=())
         return replace(self.fit, model=self.fit.model.with_response(y), optimum=optimum, messages=())
 
     def _custom(self, fits: list) -> np.ndarray:

@@ -20,6 +20,14 @@ single-term Laplace fit for a whole batch of replicates at once) and ``beta_j`` 
   without column ``j`` of ``X`` and of the full model, both refitted to each replicate;
   ``p = P(chi2_1 > chi2)``.
 
+A fit by maximum likelihood over every parameter (glmmTMB's: ``nbinom2`` and the other families
+with a parameter, or ``laplace="observed"``; :mod:`mixedmodels.glmm.laplace_ml`) is refitted by
+that criterion (batched for a single term, the family's parameter re-estimated); its z test's
+``se_j^2`` is ``[2 H^{-1}]_jj`` with ``H`` the Hessian over all of ``(theta, beta, log phi)`` at
+the replicate's optimum (:func:`~mixedmodels.glmm.laplace_ml.ml_vcov`, the gradients of all the
+replicates' difference stencils evaluated at once), its likelihood-ratio test that criterion's
+difference, the reduced model refitted the same way.
+
 A replicate's refit is the full :func:`mixedmodels.glmer` fit of its response (the same
 estimates, standard errors and criterion). Power, its Clopper-Pearson interval, the failed
 refits and ``along``/``sizes`` (simr's ``extend``) are as for lmer fits (:mod:`mixedmodels.replicates.power`).
@@ -37,9 +45,10 @@ from scipy import stats
 from ..base.protocols import fit_of
 from ..glmm.engine import criterion_function, fit_glmm, laplace_vcov, stage_one
 from ..glmm.fit import GlmerFit
+from ..glmm.laplace_ml import fit_laplace_ml, fits_ml, ml_stencil, ml_vcov
 from ..numerics.irls import IrlsError
 from .driver import CHUNK, LARGE_CHUNK
-from .glmm_bootstrap import GlmerRefits, glmer_blocks
+from .glmm_bootstrap import BATCH_ROWS, GlmerRefits, glmer_blocks
 from .power_results import (
     LrtRefits,
     PowerCurve,
@@ -75,6 +84,8 @@ class _ZRefits:
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
         m = Y.shape[1]
         p = np.full(m, np.nan)
+        if self.refits.ml:
+            return self._ml_run(Y)
         if self.fit.nagq == 1:
             values, status, theta = self.refits.run(Y)
             nt = self.fit.ntheta
@@ -86,6 +97,47 @@ class _ZRefits:
             np.array([s is not None for s in self.refits.separations(Y)], dtype=bool), "separated", "ok"
         )
         return p[:, None], np.where(np.isnan(p), "failed", status), None
+
+    def _ml_run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        """A fit by maximum likelihood over ``x = (theta, beta[, log phi])``: the refit's Wald
+        test, its ``vcov`` that of the fit (:func:`~mixedmodels.glmm.laplace_ml.ml_vcov`, the
+        Hessian over all of ``x`` at the replicate's optimum)."""
+        x, failed, _ = self.refits.refit_points(Y)
+        p = np.full(len(x), np.nan)
+        nt, u0 = self.fit.ntheta, self.fit.optimum.state.u
+        rows = np.flatnonzero(~failed)
+        gradients = self._stencil_gradients(x[rows], Y[:, rows])
+        for i, g in zip(rows, gradients):
+            try:
+                with np.errstate(all="ignore"):
+                    _, V, _ = ml_vcov(self.fit.model.with_response(Y[:, i]), x[i], u0, g)
+            except FAILURES:
+                continue
+            p[i] = _wald_p(x[i, nt + self.j], V[self.j, self.j])
+        singular = self.fit.model.layout.singular_rows(x[:, :nt])
+        status = np.where(np.isnan(p), "failed", np.where(singular, "singular", "ok"))
+        return p[:, None], status, None
+
+    def _stencil_gradients(self, x: np.ndarray, Y: np.ndarray) -> list[np.ndarray | None]:
+        """The gradients at each replicate's difference stencil (:func:`ml_stencil`): all at once
+        for a batched model (BATCH_ROWS rows of data at a time), else None (``ml_vcov``'s own)."""
+        batch = self.refits.ml_batch
+        if batch is None:
+            return [None] * len(x)
+        model = self.fit.model
+        stencils = [ml_stencil(model, xi)[0] for xi in x]
+        points = np.concatenate(stencils) if stencils else np.zeros((0, x.shape[1]))
+        responses = np.repeat(Y.T, [len(st) for st in stencils], axis=0)
+        size = max(1, BATCH_ROWS // model.n)
+        u_fit = np.tile(self.fit.optimum.state.u.reshape(1, -1, batch.base.k), (len(x), 1, 1))
+        with np.errstate(all="ignore"):  # each stencil's PIRLS from the modes at its centre
+            modes = np.repeat(batch.laplace(x, Y.T, u_fit)[2], [len(st) for st in stencils], axis=0)
+        out = np.empty_like(points)
+        for lo in range(0, len(points), size):
+            hi = min(lo + size, len(points))
+            with np.errstate(all="ignore"):
+                out[lo:hi] = batch.laplace(points[lo:hi], responses[lo:hi], modes[lo:hi])[1]
+        return list(np.split(out, np.cumsum([len(st) for st in stencils])[:-1])) if stencils else []
 
     def _laplace_pvalue(self, y: np.ndarray, x: np.ndarray) -> float:
         """The z test at a Laplace refit ``x = (theta, beta)``: stage 1 of the replicate (from its
@@ -130,6 +182,13 @@ class _LrtRefits(LrtRefits):
         super().__init__(tuple(GlmerRefits(f, None, CHUNK, LARGE_CHUNK) for f in (fit, reduced)), len(cols))
 
     def criterion(self, model: GlmerRefits, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if model.ml:  # the criterion at each refit's x = (theta, beta[, log phi])
+            x, failed, _ = model.refit_points(Y)
+            if model is self.models[0]:
+                singular = model.fit.model.layout.singular_rows(x[:, : model.nt])
+                self._status = np.where(failed, "failed", np.where(singular, "singular", "ok"))
+            with np.errstate(all="ignore"):
+                return model.criteria(x, Y), failed
         values, status, theta = model.run(Y)
         if model is self.models[0]:  # the full model's status is the replicate's
             self._status = status
@@ -166,6 +225,9 @@ def _without_columns(fit: GlmerFit, cols: list[int]) -> GlmerFit:
     model = replace(fit.model, X=np.delete(fit.model.X, cols, axis=1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if fits_ml(fit.family):
+            optimum, at = fit_laplace_ml(model)
+            return replace(fit, design=design, family=at.fam, model=at, optimum=optimum, messages=())
         optimum = fit_glmm(model, fit.nagq)
     return replace(fit, design=design, model=model, optimum=optimum, messages=())
 
