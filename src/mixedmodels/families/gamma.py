@@ -116,7 +116,7 @@ class Gamma(ParameterFamily):
     @staticmethod
     def _logp(y, mu, k: float) -> Array:
         with np.errstate(divide="ignore"):
-            return k * math.log(k) - special.gammaln(k) - k * np.log(mu) + (k - 1.0) * np.log(y) - k * y / mu
+            return k * np.log(k) - special.gammaln(k) - k * np.log(mu) + (k - 1.0) * np.log(y) - k * y / mu
 
     def deviance_mu_derivatives(self, y, mu, wt) -> tuple[Array, Array, Array]:
         """The ``mu``-derivatives of :meth:`dev_resids` (``k = 1`` without a shape)."""
@@ -127,7 +127,7 @@ class Gamma(ParameterFamily):
     def parameter_derivatives(self, y, mu, wt) -> tuple[Array, Array, Array]:
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
         k = self._known
-        dlogp = k * (math.log(k) + 1.0 - special.digamma(k) + np.log(y / mu) - y / mu)
+        dlogp = k * (np.log(k) + 1.0 - special.digamma(k) + np.log(y / mu) - y / mu)
         c = -2.0 * wt * k
         return -2.0 * wt * dlogp, c * (y - mu) / mu**2, c * (mu - 2.0 * y) / mu**3
 

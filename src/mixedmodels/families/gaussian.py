@@ -92,7 +92,7 @@ class Gaussian(ParameterFamily):
             nobs = len(y)
             return float(nobs * (math.log(2 * math.pi * dev / nobs) + 1) + 2 - np.sum(np.log(wt[wt > 0])))
         s2 = self._value
-        return float(np.sum(wt * math.log(2.0 * math.pi * s2)) + np.sum(self.dev_resids(y, mu, wt)))
+        return float(np.sum(wt * np.log(2.0 * math.pi * s2)) + np.sum(self.dev_resids(y, mu, wt)))
 
     def deviance_mu_derivatives(self, y, mu, wt) -> tuple[Array, Array, Array]:
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)

@@ -10,7 +10,6 @@ observed information by default, identity and printing. Each family (:mod:`.nbin
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
 import numpy as np
@@ -21,12 +20,13 @@ from .links import Link
 __all__ = ["ParameterFamily", "clip_start", "positive_parameter", "row_list"]
 
 
-def positive_parameter(value: float | None, what: str) -> float | None:
-    """``value`` as a float, checked positive and finite (None passes)."""
+def positive_parameter(value, what: str):
+    """``value`` as a float (or, for one value per problem of a batch, a float array such as (B,
+    1): the families' arithmetic is elementwise), checked positive and finite (None passes)."""
     if value is None:
         return None
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
+    value = float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(value) & (np.asarray(value) > 0)):
         raise ValueError(f"{what} must be positive and finite, not {value}")
     return value
 

@@ -296,7 +296,7 @@ class TruncatedNegativeBinomial2(_ZeroTruncated, NegativeBinomial):
         t = self._theta
         term = (
             (y + t) * np.log(mu + t) - special.xlogy(y, mu) + special.gammaln(y + 1.0)
-            - t * math.log(t) + special.gammaln(t) - special.gammaln(t + y)
+            - t * np.log(t) + special.gammaln(t) - special.gammaln(t + y)
         )  # fmt: skip
         return 2.0 * wt * term
 
