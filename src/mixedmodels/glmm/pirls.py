@@ -625,9 +625,10 @@ def pirls(
         if change < tol * (1.0 + abs(pdev)):
             converged = True
             break
-    fac = WeightedFactor(ts, model.weights * fam.laplace_weights(model.y, eta, mu), joint)
+    laplace_weights = fam.laplace_weights(model.y, eta, mu)
+    fac = WeightedFactor(ts, model.weights * laplace_weights, joint)
     state = PirlsState(ts.theta, beta, u, eta, mu, pdev, fac, it, converged)
-    if converged and fam.observed_information and not np.all(fam.laplace_weights(model.y, eta, mu) > 0):
+    if converged and fam.observed_information and not np.all(laplace_weights > 0):
         return _newton_polish(model, state)  # PIRLS replaced some of the information: not Newton's
     return state
 
