@@ -43,7 +43,8 @@ from .engine import (
     theta_states,
 )
 from .laplace_gradient import laplace_gradient
-from .pirls import GlmmModel, laplace_deviance, pirls
+from .laplace_ml_batch import MlBatch
+from .pirls import GlmmModel, PirlsState, laplace_deviance, pirls
 
 __all__ = [
     "estimated_log_parameter",
@@ -155,7 +156,8 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     if state is None:
         raise np.linalg.LinAlgError("PIRLS found no conditional mode at the optimum")
     opt = replace(opt, fmin=fmin)
-    H, V, notes = ml_vcov(model if extra else start, opt.theta, state.u)
+    fitted = model if extra else start
+    H, V, notes = ml_vcov(fitted, opt.theta, state.u, _stencil_gradients(fitted, opt.theta, state))
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes, gradient), at
 
 
@@ -171,6 +173,23 @@ def refit_laplace_ml(
     fmin, _ = fg(opt.theta)
     state = memo["state"]
     return replace(opt, fmin=fmin), None if state is None or not np.isfinite(fmin) else state.u
+
+
+def _stencil_gradients(model: GlmmModel, x: np.ndarray, state: PirlsState) -> np.ndarray | None:
+    """The gradients at :func:`ml_stencil`'s points in one batched evaluation for a model with a
+    single random-effects term whose family takes a parameter array
+    (:class:`~mixedmodels.glmm.laplace_ml_batch.MlBatch`), each PIRLS from the optimum's modes;
+    None otherwise (:func:`ml_vcov` evaluates them one by one)."""
+    if not MlBatch.suitable(model, state.mu):
+        return None
+    batch = MlBatch(model)
+    points = ml_stencil(model, x)[0]
+    Y = np.broadcast_to(model.y, (len(points), model.n))
+    u0 = np.broadcast_to(
+        state.u.reshape(1, batch.base.n1, batch.base.k), (len(points), batch.base.n1, batch.base.k)
+    )
+    with np.errstate(all="ignore"):
+        return batch.laplace(points, np.array(Y), np.array(u0))[1]
 
 
 def ml_stencil(model: GlmmModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
