@@ -182,3 +182,21 @@ def test_glmmtmb_on_other_data(case, family, link, laplace):
         assert np.all(fit.predict() > 0)
     np.testing.assert_allclose(fit.fixef.to_numpy(), want, rtol=1e-4, atol=1e-6)
     assert fit.sigma == pytest.approx(ref["sigma"], rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    "name", ["nbinom2", "nbinom1", "beta", "Gamma", "poisson", "binomial", "truncated_poisson"]
+)
+def test_curvature_is_the_first_two_derivatives(name):
+    """A family's own Newton pieces (no third derivative) equal those of the full set."""
+    rng = np.random.default_rng(0)
+    mu = rng.uniform(0.1, 0.9, 50) if name in ("beta", "binomial") else rng.uniform(0.5, 5.0, 50)
+    y = rng.uniform(0.05, 0.95, 50) if name == "beta" else rng.integers(1, 6, 50).astype(float)
+    if name == "binomial":
+        y = rng.uniform(0, 1, 50).round(1)
+    fam = family(name)
+    if fam.estimates_parameter:
+        fam = fam.with_parameter(1.7)
+    w = rng.uniform(0.5, 2.0, 50)
+    full = fam.deviance_mu_derivatives(y, mu, w)
+    np.testing.assert_allclose(fam.deviance_mu_curvature(y, mu, w), full[:2], rtol=1e-13)

@@ -102,6 +102,14 @@ class Beta(ParameterFamily):
         p2a, p2b = special.polygamma(2, a), special.polygamma(2, b)
         return phi, a, b, G, p1a, p1b, p2a, p2b
 
+    def deviance_mu_curvature(self, y, mu, wt) -> tuple[Array, Array]:
+        y, mu, wt = as_array(y), as_array(mu), as_array(wt)
+        phi = self._known
+        a, b = mu * phi, (1.0 - mu) * phi
+        G = np.log(y) - np.log1p(-y) - special.digamma(a) + special.digamma(b)
+        c = -2.0 * wt
+        return c * phi * G, -c * phi**2 * (special.polygamma(1, a) + special.polygamma(1, b))
+
     def deviance_mu_derivatives(self, y, mu, wt) -> tuple[Array, Array, Array]:
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
         phi, _, _, G, p1a, p1b, p2a, p2b = self._pieces(y, mu)

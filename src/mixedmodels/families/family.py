@@ -250,11 +250,20 @@ class Family:
         d = self.mu_eta(eta)
         if not self.observed_information:
             return (y - mu) / d, d * d / self.variance(mu)
-        d1, D, _ = self.observed_derivatives(y, 1.0, eta, mu)
+        d1, D = self.observed_information_eta(y, 1.0, eta, mu)
         with np.errstate(divide="ignore", invalid="ignore"):
             floor = 1e-8 * d * d / self.variance(mu)
         W = np.where(D > 0, D, np.maximum(-D, floor))
         return -d1 / (2.0 * W), W
+
+    def observed_information_eta(self, y, w, eta, mu) -> tuple[Array, Array]:
+        """``d'`` and ``D = d''/2`` of :meth:`observed_derivatives` without ``D'``."""
+        link = self.link
+        if link.mu_eta_deriv is None:
+            raise NotImplementedError(f"the link {link.name!r} has no second derivative")
+        m1, m2 = self.mu_eta(eta), link.mu_eta_deriv(eta)
+        n1, n2 = self.deviance_mu_curvature(y, mu, w)
+        return n1 * m1, (n2 * m1 * m1 + n1 * m2) / 2.0
 
     def observed_derivatives(self, y, w, eta, mu) -> tuple[Array, Array, Array]:
         """``d'``, ``D = d''/2`` and ``D'`` of the unit deviances in ``eta`` (prior weights ``w``):
@@ -303,12 +312,18 @@ class Family:
         derivative are made of (:mod:`mixedmodels.families.observed`)."""
         raise NotImplementedError(f"the {self.name} family has no observed information")
 
+    def deviance_mu_curvature(self, y, mu, wt) -> tuple[Array, Array]:
+        """The first two of :meth:`deviance_mu_derivatives` (what a Newton step needs; a family
+        whose third derivative costs more computes these alone)."""
+        d_mu, d_mumu, _ = self.deviance_mu_derivatives(y, mu, wt)
+        return d_mu, d_mumu
+
     def laplace_weights(self, y, eta, mu) -> Array:
         """The weights per prior weight whose penalized system's log determinant enters the
         Laplace approximation: the working weights (the expected information, lme4's), or the
         observed information ``D`` itself (glmmTMB's; :meth:`working` may have replaced some)."""
         if self.observed_information:
-            return self.observed_derivatives(y, 1.0, eta, mu)[1]
+            return self.observed_information_eta(y, 1.0, eta, mu)[1]
         return self.working(y, eta, mu)[1]
 
     # ------------------------------------------------------------------ an estimated parameter

@@ -98,6 +98,14 @@ class NegativeBinomial1(ParameterFamily, Poisson):
         B2 = special.polygamma(2, y + s) - special.polygamma(2, s)
         return s, A, B1, B2
 
+    def deviance_mu_curvature(self, y, mu, wt) -> tuple[Array, Array]:
+        y, mu, wt = as_array(y), as_array(mu), as_array(wt)
+        phi = self._known
+        s = mu / phi
+        A = special.digamma(y + s) - special.digamma(s) - np.log1p(phi)
+        B1 = special.polygamma(1, y + s) - special.polygamma(1, s)
+        return -2.0 * wt * A / phi, -2.0 * wt * B1 / phi**2
+
     def deviance_mu_derivatives(self, y, mu, wt) -> tuple[Array, Array, Array]:
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
         phi = self._known

@@ -100,7 +100,7 @@ class MlEstimate:
             R = np.linalg.cholesky(self.hessian[:p, :p] / 2.0).T
         except np.linalg.LinAlgError:
             R = np.full((p, p), np.nan)
-        D = fam.observed_derivatives(y, w, self.eta, self.mu)[1]
+        D = fam.observed_information_eta(y, w, self.eta, self.mu)[1]
         deviance = float(np.sum(fam.dev_resids(y, self.mu, w)))
         return IrlsFit(self.beta, self.eta, self.mu, deviance, self.iterations, self.converged, False, D, R)
 
@@ -144,7 +144,7 @@ class _Problem:
         X, y, w = self.X, self.y, self.w
         eta, mu = self.means(beta)
         fam = self.at(tau)
-        d1, D, _ = fam.observed_derivatives(y, w, eta, mu)
+        d1, D = fam.observed_information_eta(y, w, eta, mu)
         dn_mu = fam.parameter_derivatives(y, mu, w)[1]
         p = X.shape[1]
         g = np.empty(p + 1)

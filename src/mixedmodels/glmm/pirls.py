@@ -676,7 +676,7 @@ def _newton_polish(model: GlmmModel, state: PirlsState, steps: int = 3) -> Pirls
 def _half_gradient(model: GlmmModel, state: PirlsState) -> tuple[tuple[np.ndarray, np.ndarray], float]:
     """The gradient of ``pdev / 2`` in ``u`` (and ``beta`` when joint), split as a factor's
     right-hand side, and its largest entry."""
-    d1 = model.fam.observed_derivatives(model.y, model.weights, state.eta, state.mu)[0]
+    d1 = model.fam.observed_information_eta(model.y, model.weights, state.eta, state.mu)[0]
     fac = state.factor
     r1, rr = fac.rhs(d1 / 2.0)
     q1 = len(r1)
