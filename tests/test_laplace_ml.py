@@ -200,3 +200,11 @@ def test_curvature_is_the_first_two_derivatives(name):
     w = rng.uniform(0.5, 2.0, 50)
     full = fam.deviance_mu_derivatives(y, mu, w)
     np.testing.assert_allclose(fam.deviance_mu_curvature(y, mu, w), full[:2], rtol=1e-13)
+
+
+def test_non_integer_counts_warn_where_the_size_is_estimated(salamanders):
+    half = salamanders.assign(count=salamanders["count"] + 0.5)
+    with pytest.warns(mm.MixedModelsWarning, match="non-integer counts in a nbinom2 model"):
+        mm.glmer("count ~ mined + (1 | site)", half, family="nbinom2")
+    with pytest.warns(mm.MixedModelsWarning, match="non-integer counts in a nbinom2 model"):
+        mm.glm("count ~ mined", half, family="nbinom2")

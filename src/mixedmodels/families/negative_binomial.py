@@ -222,6 +222,11 @@ class NegativeBinomial(Poisson):
     batch_dev_resids = Family.batch_dev_resids
 
     def non_integer_warning(self, response, init: Initialized) -> str | None:
+        """glmmTMB's warning for non-integer counts where the size is estimated (R's ``glm.nb``
+        and ``glmer.nb`` warn too, from their first Poisson fit); none at a given size, as MASS's
+        ``negative.binomial(theta)``."""
+        if self._estimate and np.any(np.abs(init.y - np.round(init.y)) > 1e-8):
+            return f"non-integer counts in a {self.name} model"
         return None
 
     @property
