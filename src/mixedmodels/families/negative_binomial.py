@@ -125,7 +125,7 @@ class NegativeBinomial(Poisson):
             -2.0 * wt * t * (mu - t - 2.0 * y) / mt**3,
         )
 
-    def alternation_start(self) -> Family:
+    def alternation_start(self) -> Family | None:
         """lme4's ``glmer.nb`` starts from a Poisson fit (the limit as ``theta`` grows)."""
         return Poisson(self.link)
 
@@ -221,6 +221,11 @@ class NegativeBinomial(Poisson):
     batch_dev_resids = Family.batch_dev_resids
 
     def non_integer_warning(self, response, init: Initialized) -> str | None:
+        """glmmTMB's warning for non-integer counts (the density, with the gamma function, still
+        has a value: MASS's ``glm.nb`` and lme4's ``glmer.nb`` fit them too, with ``dnbinom``'s
+        warnings)."""
+        if np.any(np.abs(init.y - np.round(init.y)) > 1e-8):
+            return "non-integer counts in a nbinom2 model"
         return None
 
     @property
