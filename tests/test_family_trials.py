@@ -117,3 +117,18 @@ def test_misspelled_families_and_arguments_say_what_there_is(salamanders):
         mm.glm("count ~ mined", salamanders, family="negbin")
     with pytest.raises(TypeError, match="glmer_nb\\(\\) fits the negative binomial"):
         mm.glmer_nb("count ~ mined + (1 | site)", salamanders, family="poisson")
+
+
+def test_deviance_residuals_are_r_s_without_the_dispersion_parameter(salamanders):
+    """lme4's (and R's family$dev.resids): the Gamma's ``2 (-log(y / mu) + (y - mu) / mu)`` and the
+    Gaussian's ``(y - mu)^2``, not scaled by the estimated shape or variance (they were ``sqrt(k)``
+    and ``1 / sigma`` times these)."""
+    data = salamanders.assign(y=salamanders["count"] + 0.5)
+    gamma = mm.glmer("y ~ mined + (1 | site)", data, family="Gamma", link="log")
+    y, mu = gamma.model.y, gamma.mu
+    unit = 2.0 * (-np.log(y / mu) + (y - mu) / mu)
+    want = np.sign(y - mu) * np.sqrt(unit)
+    np.testing.assert_allclose(gamma.resid("deviance").to_numpy(), want, rtol=1e-10)
+    assert abs(gamma.sigma - 1.0) > 0.1  # a shape away from 1: the old residuals differed
+    gauss = mm.glmer("y ~ mined + (1 | site)", data, family="gaussian", link="log")
+    np.testing.assert_allclose(gauss.resid("deviance").to_numpy(), gauss.model.y - gauss.mu, rtol=1e-10)
