@@ -132,3 +132,27 @@ def test_deviance_residuals_are_r_s_without_the_dispersion_parameter(salamanders
     assert abs(gamma.sigma - 1.0) > 0.1  # a shape away from 1: the old residuals differed
     gauss = mm.glmer("y ~ mined + (1 | site)", data, family="gaussian", link="log")
     np.testing.assert_allclose(gauss.resid("deviance").to_numpy(), gauss.model.y - gauss.mu, rtol=1e-10)
+
+
+def test_glm_truncated_means_and_residuals_are_glmmtmbs(salamanders):
+    """The response's mean of a truncated family is ``mu / (1 - p0)``: predict(type="response"),
+    fitted, response and Pearson residuals were those of the untruncated mean ``mu``."""
+    ref = REFERENCE["glm_truncated_nbinom2"]
+    data = salamanders[salamanders["count"] > 0]
+    fit = mm.glm(ref["formula"], data, family="truncated_nbinom2")
+    np.testing.assert_allclose(fit.predict(type="response").to_numpy()[:10], ref["response_head"], rtol=1e-5)
+    np.testing.assert_allclose(
+        fit.predict(data.head(10), type="response").to_numpy(), ref["response_head"], rtol=1e-5
+    )
+    np.testing.assert_allclose(fit.fitted.to_numpy()[:10], ref["fitted_head"], rtol=1e-5)
+    np.testing.assert_allclose(fit.resid("pearson").to_numpy()[:10], ref["pearson_head"], rtol=1e-5)
+    np.testing.assert_allclose(fit.resid("response").to_numpy()[:10], ref["resid_response_head"], rtol=1e-5)
+    se = fit.predict(data.head(3), type="response", se_fit=True)["se_fit"].to_numpy()
+    eta = fit.predict(data.head(3), se_fit=True)
+    h = 1e-5
+    mean = fit.family.response_mean
+    slope = (mean(np.exp(eta["fit"] + h)) - mean(np.exp(eta["fit"] - h))) / (2 * h)
+    np.testing.assert_allclose(se, eta["se_fit"].to_numpy() * slope, rtol=1e-6)
+    with pytest.raises(ValueError, match="no unit deviance"):
+        fit.resid("deviance")
+    assert "Pearson Residuals:" in str(fit) and "Deviance Residuals:" not in str(fit)

@@ -15,6 +15,11 @@ cbpp <- read_data("cbpp.csv", c("herd", "period"))
 cbpp$p <- (cbpp$prop * (cbpp$size - 1) + 0.5) / cbpp$size  # squeezed into (0, 1)
 sal$y <- sal$count + 0.3
 
+tnb2 <- glmmTMB(count ~ mined, data = subset(sal, count > 0), family = truncated_nbinom2)
+per_row <- function(m) list(response_head = head10(predict(m, type = "response")),
+  fitted_head = head10(fitted(m)), pearson_head = head10(residuals(m, type = "pearson")),
+  resid_response_head = head10(residuals(m, type = "response")))
+
 wjson(list(
   glm_nb_positive = c(formula = "TICKS ~ YEAR + cHEIGHT", note = "grouseticks, TICKS > 0",
     nb(glm.nb(TICKS ~ YEAR + cHEIGHT, data = subset(grouse, TICKS > 0)))),
@@ -23,5 +28,5 @@ wjson(list(
   glm_nbinom1 = c(formula = "count ~ mined", tmb(glmmTMB(count ~ mined, data = sal, family = nbinom1))),
   glm_beta = c(formula = "p ~ period", tmb(glmmTMB(p ~ period, data = cbpp, family = beta_family()))),
   glm_truncated_nbinom2 = c(formula = "count ~ mined", note = "salamanders, count > 0",
-    tmb(glmmTMB(count ~ mined, data = subset(sal, count > 0), family = truncated_nbinom2)))
+    tmb(tnb2), per_row(tnb2))
 ), "family_trials.json")
