@@ -114,13 +114,11 @@ def checked_glmm(
 
 
 def named_check(check: ConvergenceCheck, model, fixef_names: Sequence[str]) -> ConvergenceCheck:
-    """The check with the fixed effects named as the design names them (the family's parameter,
-    estimated with the rest, keeps its name after them)."""
+    """The check with the fixed effects named as the design names them."""
     nt = model.layout.ntheta
     if len(check.names) == nt or not fixef_names:
         return check
-    rest = tuple(check.names[nt + len(fixef_names) :])
-    return replace(check, names=tuple(check.names[:nt]) + tuple(fixef_names) + rest)
+    return replace(check, names=tuple(check.names[:nt]) + tuple(fixef_names))
 
 
 def _attach(optimum, check: ConvergenceCheck):
