@@ -156,3 +156,11 @@ def test_glm_truncated_means_and_residuals_are_glmmtmbs(salamanders):
     with pytest.raises(ValueError, match="no unit deviance"):
         fit.resid("deviance")
     assert "Pearson Residuals:" in str(fit) and "Deviance Residuals:" not in str(fit)
+
+
+def test_glmer_nb_with_quadrature_says_the_size_is_not_estimated(salamanders):
+    """lme4 1.1-31's glmer.nb(nAGQ = 5) runs the size to 0.0343 (logLik -47.34, both reproduced):
+    its quadrature deviance lacks the size's terms of the likelihood (lme4 issue #868)."""
+    with pytest.warns(mm.MixedModelsWarning, match="lme4 issue #868"):
+        fit = mm.glmer_nb("count ~ mined + (1 | site)", salamanders, nagq=5)
+    assert fit.sigma == pytest.approx(0.0343, abs=1e-3)  # lme4's number, not the MLE (0.639)
