@@ -158,6 +158,7 @@ def test_glm_truncated_means_and_residuals_are_glmmtmbs(salamanders):
     assert "Pearson Residuals:" in str(fit) and "Deviance Residuals:" not in str(fit)
 
 
+@pytest.mark.filterwarnings("ignore::mixedmodels.MixedModelsWarning")  # its boundary notes
 def test_glmer_nb_with_quadrature_says_the_size_is_not_estimated(salamanders):
     """lme4 1.1-31's glmer.nb(nAGQ = 5) runs the size to 0.0343 (logLik -47.34, both reproduced):
     its quadrature deviance lacks the size's terms of the likelihood (lme4 issue #868)."""
