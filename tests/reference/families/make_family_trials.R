@@ -20,6 +20,9 @@ per_row <- function(m) list(response_head = head10(predict(m, type = "response")
   fitted_head = head10(fitted(m)), pearson_head = head10(residuals(m, type = "pearson")),
   resid_response_head = head10(residuals(m, type = "response")))
 
+anova_rows <- function(a, b) { t <- anova(a, b)
+  list(npar = num(t$npar), loglik = num(t$logLik), chisq = t$Chisq[2], df = t$Df[2]) }
+
 wjson(list(
   glm_nb_positive = c(formula = "TICKS ~ YEAR + cHEIGHT", note = "grouseticks, TICKS > 0",
     nb(glm.nb(TICKS ~ YEAR + cHEIGHT, data = subset(grouse, TICKS > 0)))),
@@ -28,5 +31,8 @@ wjson(list(
   glm_nbinom1 = c(formula = "count ~ mined", tmb(glmmTMB(count ~ mined, data = sal, family = nbinom1))),
   glm_beta = c(formula = "p ~ period", tmb(glmmTMB(p ~ period, data = cbpp, family = beta_family()))),
   glm_truncated_nbinom2 = c(formula = "count ~ mined", note = "salamanders, count > 0",
-    tmb(tnb2), per_row(tnb2))
+    tmb(tnb2), per_row(tnb2)),
+  anova_poisson_glmer_nb = c(formula = "count ~ mined + (1 | site)", anova_rows(
+    glmer(count ~ mined + (1 | site), data = sal, family = poisson),
+    glmer.nb(count ~ mined + (1 | site), data = sal)))
 ), "family_trials.json")
