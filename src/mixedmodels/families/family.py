@@ -407,6 +407,12 @@ class Family:
     """Whether :meth:`dev_resids` is a unit deviance (zero where ``mu = y``), so that deviance
     residuals are defined; False for a family whose ``dev_resids`` is ``-2 w log p`` itself."""
 
+    def residual_deviances(self, y, mu, wt) -> Array | None:
+        """The unit deviances of deviance residuals where they are not :meth:`dev_resids`: R's
+        ``family$dev.resids``, without a dispersion parameter that :meth:`dev_resids` scales by
+        (the Gamma's shape, the Gaussian's variance); None: :meth:`dev_resids` themselves."""
+        return None
+
     alternates_in_glm: ClassVar[bool] = False  # the parameter of mm.glm as MASS's glm.nb estimates it
 
     def parameter_given_means(

@@ -104,6 +104,10 @@ class Gamma(ParameterFamily):
         d = _unit_deviance(y, mu, wt)
         return d if self._value is None else self._value * d
 
+    def residual_deviances(self, y, mu, wt) -> Array:
+        """R's ``Gamma()$dev.resids``, ``d_i`` without the shape (lme4's deviance residuals)."""
+        return _unit_deviance(as_array(y), as_array(mu), as_array(wt))
+
     def aic(self, y, n, mu, wt, dev) -> float:
         """Without a shape R's ``Gamma()$aic``, ``-2 sum w log p`` at the dispersion ``dev / sum w``
         plus 2; with one ``-2 sum w log p`` at that shape (see the module)."""

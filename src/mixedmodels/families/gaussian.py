@@ -85,6 +85,10 @@ class Gaussian(ParameterFamily):
         d = np.asarray(wt, dtype=float) * (np.asarray(y, dtype=float) - np.asarray(mu, dtype=float)) ** 2
         return d if self._value is None else d / self._value
 
+    def residual_deviances(self, y, mu, wt) -> Array:
+        """R's ``gaussian()$dev.resids``, ``w (y - mu)^2`` without the variance (lme4's)."""
+        return as_array(wt) * (as_array(y) - as_array(mu)) ** 2
+
     def aic(self, y, n, mu, wt, dev) -> float:
         """R's ``gaussian()$aic`` without a variance; ``-2 sum w log p`` with one (the module)."""
         wt = np.asarray(wt, dtype=float)

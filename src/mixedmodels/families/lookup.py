@@ -135,9 +135,8 @@ def glm_family(name: str | Family, link: str | None = None) -> Family:
         return family(key, link).glm_form()
     except ValueError as exc:
         if "unknown family" in str(exc):
-            raise ValueError(
-                f"unknown family {name!r}: one of binomial, poisson, quasibinomial, quasipoisson, gaussian"
-            ) from None
+            names = ", ".join(sorted(set(_FAMILIES) | set(_GLM_ONLY)))
+            raise ValueError(f"unknown family {name!r}: one of {names}") from None
         raise
 
 

@@ -109,8 +109,14 @@ class Poisson(Family):
         return 2.0 * wt * (mu - Y * np.log(mu))
 
     def response_problem(self, response, weights, name: str) -> str | None:
-        if np.any(np.asarray(response) < 0):
-            return f"the response {name!r} has negative counts: a {self.name} response is counts"
+        from .parametric import row_list
+
+        negative = np.flatnonzero(np.asarray(response) < 0)
+        if len(negative):
+            return (
+                f"the response {name!r} has negative counts ({len(negative)} rows: {row_list(negative)}; "
+                f"first {np.asarray(response)[negative[0]]:g}): a {self.name} response is counts"
+            )
         return None
 
     def non_integer_warning(self, response, init: Initialized) -> str | None:

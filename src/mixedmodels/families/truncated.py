@@ -98,8 +98,9 @@ class _ZeroTruncated:
             return f"the response {name!r} has negative counts: a {self.name} response is counts >= 1"
         zeros = np.flatnonzero(response < 1)
         if len(zeros):
+            what = "zeros" if np.all(response[zeros] == 0) else "zeros or values below 1"
             return (
-                f"{name!r} contains zeros ({len(zeros)} rows: {row_list(zeros)}): a {self.name} "
+                f"{name!r} contains {what} ({len(zeros)} rows: {row_list(zeros)}): a {self.name} "
                 "response is positive counts (zeros are compatible with a truncated distribution only "
                 "when zero-inflation is added, as glmmTMB says)"
             )
@@ -244,11 +245,17 @@ class TruncatedNegativeBinomial2(_ZeroTruncated, NegativeBinomial):
 
     links: ClassVar[tuple[str, ...]] = ("log",)
     bounded_links: ClassVar[tuple[str, ...]] = ()
+    # theta.ml and lme4's glmer.nb are the untruncated NB2's: mm.glm fits theta jointly (glmmTMB's)
+    alternates_in_glm = False
 
     def __init__(
         self, theta: float | None = None, link: Link | str | None = None, estimate: bool | None = None
     ) -> None:
         super().__init__(theta, link, estimate)
+
+    def alternation_start(self) -> Family | None:
+        """None: lme4 has no fit of the truncated family (its alternation is the NB2's)."""
+        return None
 
     @property
     def name(self) -> str:  # type: ignore[override]

@@ -430,8 +430,9 @@ class GlmFit(Fit):
 
     @cached_property
     def fitted(self) -> pd.Series:
-        """Fitted means ``mu`` (the response scale)."""
-        return self._series(self.result.mu, "fitted")
+        """Fitted means of the response: ``mu``, or the family's mean of the response at ``mu``
+        where that differs (a zero-truncated family's ``mu / (1 - p0)``, glmmTMB's ``fitted``)."""
+        return self._series(self.family.response_mean(self.result.mu), "fitted")
 
     @cached_property
     def linear_predictor(self) -> pd.Series:
@@ -443,12 +444,17 @@ class GlmFit(Fit):
         the name every fit type shares; a method here, as R's ``residuals(fit, type)``)."""
         fam, y, mu, w = self.family, self.y, self.result.mu, self.prior_weights
         if type == "deviance":
-            d = np.maximum(fam.dev_resids(y, mu, w), 0.0)
+            if not fam.unit_deviance:
+                raise ValueError(
+                    f"deviance residuals are not defined: the {fam.name} family has no unit deviance"
+                )
+            d = fam.residual_deviances(y, mu, w)
+            d = np.maximum(fam.dev_resids(y, mu, w) if d is None else d, 0.0)
             return np.sign(y - mu) * np.sqrt(d)
-        if type == "pearson":
-            return (y - mu) * np.sqrt(w) / np.sqrt(fam.variance(mu))
+        if type == "pearson":  # glmmTMB's for a family whose response mean is not mu (truncated)
+            return (y - fam.response_mean(mu)) * np.sqrt(w) / np.sqrt(fam.pearson_variance(mu))
         if type == "response":
-            return y - mu
+            return y - fam.response_mean(mu)
         if type == "working":
             return (y - mu) / fam.mu_eta(self.result.eta)
         raise ValueError(f"type must be 'deviance', 'pearson', 'response' or 'working', not {type!r}")

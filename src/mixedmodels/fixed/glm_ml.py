@@ -189,7 +189,8 @@ def newton_ml(
     eta0 = fam.linkfun(mustart) if etastart is None else etastart
     value = fam.parameter
     if value is None:
-        value = fam.parameter_start(y, fam.linkinv(eta0), weights)
+        # a provisional value: a truncated family's moments need one
+        value = fam.with_parameter(1.0).parameter_start(y, fam.linkinv(eta0), weights)
     start = irls(
         X,
         y,
@@ -216,7 +217,8 @@ def newton_ml(
         t = 1.0
         while t > 1e-10:
             new_beta, new_tau = beta + t * step[:-1], tau + t * step[-1]
-            new_f = problem.f(new_beta, new_tau)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a step too long: halved
+                new_f = problem.f(new_beta, new_tau)
             if new_f <= f + 1e-4 * t * float(g @ step) or (new_f <= f and t < 1.0):
                 break
             t /= 2.0

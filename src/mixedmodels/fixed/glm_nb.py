@@ -82,10 +82,10 @@ def alternate(
     if mustart is None:
         mustart = fam.initialize(y, weights).mustart
     eta = fam.linkfun(mustart) if etastart is None else etastart
-    mu = fam.linkinv(eta)
     value = fam.parameter
     if value is None:
-        value = _given_means(fam, y, mu, weights, THETA_TOLERANCE)[0]
+        eta = _limit_fit(X, y, fam, weights, offset, eta)
+        value = _given_means(fam, y, fam.linkinv(eta), weights, THETA_TOLERANCE)[0]
     warning, count = None, 0
     while True:
         count += 1
@@ -104,6 +104,21 @@ def alternate(
     final = irls(X, y, held, weights, offset, etastart=eta)
     _, se, note = _given_means(fam, y, final.mu, weights, None)
     return final, held, ParameterEstimate(value, se, count, warning or note)
+
+
+def _limit_fit(X, y, fam: Family, weights, offset, eta: np.ndarray) -> np.ndarray:
+    """The linear predictor that starts the alternation, as ``glm.nb`` starts it: the fit of the
+    family's limit (:meth:`~mixedmodels.families.Family.alternation_start`, the Poisson) from
+    ``eta``; ``eta`` itself where there is none or it fails. (The starting means themselves,
+    ``y + (y == 0) / 6``, equal ``y`` where no count is 0, and give ``theta.ml`` no excess
+    variance to start from.)"""
+    limit = fam.alternation_start()
+    if limit is None:
+        return eta
+    try:
+        return irls(X, y, limit, weights, offset, etastart=eta, warn=False).eta
+    except IrlsError:
+        return eta
 
 
 def _given_means(fam: Family, y, mu, weights, tolerance: float | None) -> tuple[float, float, str | None]:

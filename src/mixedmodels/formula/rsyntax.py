@@ -410,6 +410,8 @@ def _normalized(key: str) -> str:
 
 def _keyword_error(name: str, key: str, accepted: list[str]) -> Exception:
     hint = _ARGUMENT_HINTS.get(key)
+    if key == "family" and name == "glmer_nb":
+        hint = "glmer_nb() fits the negative binomial (lme4's glmer.nb): for another family= use mm.glmer"
     if hint:
         return TypeError(hint.format(name=name))
     same = [a for a in accepted if _normalized(a) == _normalized(key)]

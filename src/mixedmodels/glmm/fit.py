@@ -306,7 +306,8 @@ class GlmerFit(MixedFit):
             if not m.fam.unit_deviance:
                 why = f"the {m.fam.name} family has no unit deviance"
                 raise ValueError(f"deviance residuals are not defined: {why}")
-            r = np.sign(y - mu) * np.sqrt(np.maximum(m.dev_resids(mu), 0.0))
+            d = m.fam.residual_deviances(y, mu, m.weights)  # R's, without a dispersion parameter
+            r = np.sign(y - mu) * np.sqrt(np.maximum(m.dev_resids(mu) if d is None else d, 0.0))
         elif type == "pearson":
             r = (y - m.fam.response_mean(mu)) * np.sqrt(m.weights) / np.sqrt(m.fam.pearson_variance(mu))
         elif type == "response":

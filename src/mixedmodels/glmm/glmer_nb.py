@@ -208,6 +208,14 @@ def fit_alternating(
         raise ValueError(f"tol must be positive, not {tol}")
     data = glmer_frame(data)
     nagq = check_nagq(nagq)
+    notes: list[str] = []
+    if nagq > 1 and template.estimates_parameter:
+        notes.append(
+            f"nagq = {nagq}: lme4's quadrature deviance leaves out the terms of the likelihood that "
+            "depend on the size (lme4 issue #868, fixed after lme4 1.1-31, which gives these numbers), "
+            "so the size is not its maximum-likelihood estimate: fit the size with nagq=1, or give "
+            "it (family=NegativeBinomial(theta)) for a fit with quadrature"
+        )
     fam = template.with_parameter(1.0 if template.parameter is None else template.parameter)
     fam = fam.fixed_parameter().with_information("expected")
     if fam.glmm_refusal is not None:
@@ -216,7 +224,6 @@ def fit_alternating(
         formula, data, fam, nagq, weights, offset, contrasts, na_action, memory_limit
     )
     names = design.fixef_names
-    notes: list[str] = []
     with single_threaded_blas(model.q - model.reterms[0].q + model.p < SMALL_SCHUR):
         poisson = model.with_family(start_family)
         optimum0, _, sep0, _ = glmer_optimum(

@@ -511,8 +511,8 @@ def _check_fits(fits: Sequence[Comparable]) -> None:
 
 
 def _check_glmer_fits(fits: Sequence[Comparable]) -> None:
-    """glmer fits are compared only with glmer fits of the same family (their likelihoods differ
-    from a Gaussian model's in kind, not only in value)."""
+    """glmer fits are compared only with glmer fits (their likelihoods differ from a Gaussian
+    model's in kind, not only in value), fits of different families only of one response."""
     glmer = [cast(GlmerFit, f) for f in fits if f.is_generalized]  # lmer, lm and glmer fits here
     if not glmer:
         return
@@ -521,10 +521,8 @@ def _check_glmer_fits(fits: Sequence[Comparable]) -> None:
     families = {f.family.name for f in glmer}
     if len(families) == 1:
         return
-    if not any(f.glmmtmb_style for f in glmer):
-        raise ValueError(f"the glmer fits are of different families: {sorted(families)}")
-    # glmmTMB compares fits of any families (complete likelihoods: a Poisson against a negative
-    # binomial, its limit), of one response
+    # lme4 and glmmTMB compare fits of any families (complete likelihoods: a Poisson against a
+    # negative binomial, its limit, as glmer against glmer.nb), of one response
     if any(not np.array_equal(f.model.y, glmer[0].model.y) for f in glmer[1:]):
         raise ValueError(
             f"the glmer fits of different families ({sorted(families)}) are of different responses"

@@ -211,6 +211,16 @@ def _fixed_part(
     return xspec.matrix(frame)[:, kept], fit.design.new_offset(frame), _row_index(newdata)
 
 
+def _response_slope(fam, eta: np.ndarray, response: np.ndarray) -> np.ndarray:
+    """``d E[y] / d eta`` for the delta method: ``mu_eta``, or where the response's mean is not
+    ``mu`` (a zero-truncated family) a central difference of it."""
+    mu = fam.linkinv(eta)
+    if np.array_equal(response, mu):
+        return fam.mu_eta(eta)
+    h = 1e-6 * np.maximum(1.0, np.abs(eta))
+    return (fam.response_mean(fam.linkinv(eta + h)) - fam.response_mean(fam.linkinv(eta - h))) / (2.0 * h)
+
+
 def predict_glm(fit: GlmFit, newdata, type: str, se_fit: bool) -> pd.Series | pd.DataFrame:
     if type not in ("link", "response"):
         raise ValueError(f"type must be 'link' or 'response', not {type!r}")
@@ -219,13 +229,14 @@ def predict_glm(fit: GlmFit, newdata, type: str, se_fit: bool) -> pd.Series | pd
     eta = X @ fit.coef.to_numpy()[kept]
     if offset is not None:
         eta = eta + offset
-    values = eta if type == "link" else fit.family.linkinv(eta)
+    fam = fit.family
+    values = eta if type == "link" else fam.response_mean(fam.linkinv(eta))  # a truncated family's E[y]
     if not se_fit:
         return pd.Series(values, index=index, name="predicted")
     V = fit.vcov.to_numpy()[np.ix_(kept, kept)]
     se = np.sqrt(np.einsum("ni,ij,nj->n", X, V, X))
     if type == "response":
-        se = se * np.abs(fit.family.mu_eta(eta))
+        se = se * np.abs(_response_slope(fam, eta, values))
     out = pd.DataFrame({"fit": values, "se_fit": se}, index=index)
     out.attrs["residual_scale"] = float(np.sqrt(fit.dispersion))
     return out

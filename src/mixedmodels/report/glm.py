@@ -63,9 +63,15 @@ def _row_labels(fit: GlmFit) -> list[str]:
     return [str(i) for i in index]
 
 
+def _residual_heading(fit: GlmFit) -> str:
+    """R's "Deviance Residuals:"; "Pearson Residuals:" for a family without a unit deviance."""
+    return "Deviance Residuals:" if fit.family.unit_deviance else "Pearson Residuals:"
+
+
 def _deviance_residual_cells(fit: GlmFit) -> dict[str, str]:
-    """Quartiles of the deviance residuals (all of them when df_residual <= 5), as R prints them."""
-    resid = fit.residuals("deviance")
+    """Quartiles of the deviance residuals (all of them when df_residual <= 5), as R prints them;
+    the Pearson residuals' for a family without a unit deviance (nbinom1, beta, truncated)."""
+    resid = fit.residuals("deviance" if fit.family.unit_deviance else "pearson")
     if fit.df_residual > 5:
         q = np.quantile(resid, [0, 0.25, 0.5, 0.75, 1])
         return dict(zip(["Min", "1Q", "Median", "3Q", "Max"], r_format(zapsmall(q, 5), 4)))
@@ -114,7 +120,7 @@ def glm_summary(fit: GlmFit, call: list[str] | None = None) -> str:
     """The summary of a glm fit in R 4.2's ``summary.glm`` layout (``call``: its lines, if not
     ``glm``'s)."""
     title, header, cells, stars = _coefficient_cells(fit)
-    lines = ["", "Call:", *(glm_call(fit) if call is None else call), "", "Deviance Residuals: "]
+    lines = ["", "Call:", *(glm_call(fit) if call is None else call), "", f"{_residual_heading(fit)} "]
     lines += named_vector_lines(_deviance_residual_cells(fit))
     lines += ["", title, format_table(cells, header, fit.names)]
     if stars:
@@ -128,7 +134,7 @@ def glm_summary_html(fit: GlmFit, call: list[str] | None = None, extra: Sequence
     parts = [
         html_heading("Call:"),
         html_lines([" ".join(line.strip() for line in (glm_call(fit) if call is None else call))]),
-        html_heading("Deviance Residuals:"),
+        html_heading(_residual_heading(fit)),
         vector_html(_deviance_residual_cells(fit)),
         html_heading(title),
         html_table(cells, header, fit.names),
