@@ -208,3 +208,19 @@ def test_non_integer_counts_warn_where_the_size_is_estimated(salamanders):
         mm.glmer("count ~ mined + (1 | site)", half, family="nbinom2")
     with pytest.warns(mm.MixedModelsWarning, match="non-integer counts in a nbinom2 model"):
         mm.glm("count ~ mined", half, family="nbinom2")
+
+
+def test_emmeans_takes_the_offset_at_its_variables_mean():
+    """emmeans holds an offset's variable at its mean: offset(log(BroodSize)) at log(mean)."""
+    ref = json.loads((REF / "emmeans_offset.json").read_text())
+    owls = _load("owls.csv", ["Nest", "FoodTreatment"])
+    fit = mm.glmer(ref["formula"], owls, family="nbinom2")
+    assert fit.loglik == pytest.approx(ref["loglik"], abs=1e-5)
+    link = mm.emmeans(fit, "FoodTreatment").table
+    np.testing.assert_allclose(link["emmean"], ref["emmean_link"], rtol=2e-5)
+    np.testing.assert_allclose(link["SE"], ref["SE_link"], rtol=2e-4)
+    resp = mm.emmeans(fit, "FoodTreatment", type="response").table
+    np.testing.assert_allclose(resp["response"], ref["response"], rtol=2e-5)
+    np.testing.assert_allclose(
+        resp[["lower.CL", "upper.CL"]].to_numpy().T, [ref["lower"], ref["upper"]], rtol=2e-4
+    )

@@ -49,7 +49,7 @@ from scipy import stats
 
 from ..base.protocols import fit_of
 from ..fixed.lm import LmFit
-from ..formula.design import formula_variables, level_label, model_frame, used_columns
+from ..formula.design import formula_variables, level_label, model_frame, offset_rhs, used_columns
 from ..formula.frames import as_pandas
 from ..glmm.fit import GlmerFit
 from ..lmm.fit import LmerFit
@@ -87,6 +87,10 @@ class ReferenceGrid:
         The columns the fit estimated (aliased ones left out).
     null_basis : ndarray or None
         An orthonormal basis of the null space of the fit's model matrix; None at full rank.
+    offset : ndarray, shape (grid points,)
+        The model's offset at the grid points: its expressions evaluated with their variables at
+        their means (emmeans' ``offset(log(n))`` at ``log(mean(n))``); the mean of the fit's
+        offset where it was given as an array; zeros without one.
     """
 
     frame: pd.DataFrame
@@ -96,10 +100,12 @@ class ReferenceGrid:
     columns: tuple[str, ...]
     estimated: np.ndarray
     null_basis: np.ndarray | None
+    offset: np.ndarray
 
-    def average(self, names: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    def average(self, names: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         """The combinations of the levels of ``names`` (the first varying fastest) and, for each,
-        the equal-weight average of the model-matrix rows of its grid points."""
+        the equal-weight average of the model-matrix rows of its grid points and of their
+        offsets."""
         codes = [pd.Categorical(self.frame[n]).codes for n in names]
         sizes = [len(pd.unique(self.frame[n])) for n in names]
         strides = np.cumprod([1, *sizes[:-1]])
@@ -107,10 +113,12 @@ class ReferenceGrid:
         count = int(np.prod(sizes))
         sums = np.zeros((count, self.X.shape[1]))
         np.add.at(sums, combo, self.X)
-        L = sums / np.bincount(combo, minlength=count)[:, None]
+        sizes_k = np.bincount(combo, minlength=count)
+        L = sums / sizes_k[:, None]
+        offset = np.bincount(combo, self.offset, minlength=count) / sizes_k
         first = np.array([np.flatnonzero(combo == k)[0] for k in range(count)])
         levels = self.frame.iloc[first][list(names)].reset_index(drop=True)
-        return levels, L
+        return levels, L, offset
 
     def estimable(self, L: np.ndarray) -> np.ndarray:
         """Which rows of ``L`` are estimable functions of the fit's coefficients."""
@@ -142,13 +150,42 @@ def reference_grid(fit: LmerFit | LmFit | GlmerFit) -> ReferenceGrid:
         else:
             covariates[name] = float(column.mean())
             values[name] = np.array([covariates[name]])
+    for name in _offset_variables(fit, rows):
+        if name not in values:  # held at its mean, as emmeans holds an offset's variables
+            covariates[name] = float(rows[name].mean())
+            values[name] = np.array([covariates[name]])
     _refuse_nesting(rows, [f for f in factors if len(values[f]) > 1], xspec.terms)
     frame = _expand(values, rows)
     X = xspec.matrix(frame)
     columns = tuple(xspec.names)
     estimated = np.array([columns.index(n) for n in _estimated_names(fit)], dtype=int)
     null_basis = None if len(estimated) == len(columns) else _null_basis(xspec.matrix(rows), len(estimated))
-    return ReferenceGrid(frame, tuple(factors), covariates, X, columns, estimated, null_basis)
+    offset = _grid_offset(fit, frame)
+    return ReferenceGrid(frame, tuple(factors), covariates, X, columns, estimated, null_basis, offset)
+
+
+def _offset_variables(fit: LmerFit | LmFit | GlmerFit, rows: pd.DataFrame) -> list[str]:
+    """The numeric variables of the model's offset expressions that are columns of ``rows``."""
+    names: list[str] = []
+    for expr in fit.design.offset_terms:
+        for name in sorted(formula_variables(offset_rhs(expr))):
+            if name in rows.columns and pd.api.types.is_numeric_dtype(rows[name]) and name not in names:
+                names.append(name)
+    return names
+
+
+def _grid_offset(fit: LmerFit | LmFit | GlmerFit, frame: pd.DataFrame) -> np.ndarray:
+    """The offset at each grid point (see :class:`ReferenceGrid`)."""
+    design = fit.design
+    if design.offset is None:
+        return np.zeros(len(frame))
+    if design.offset_given or not design.offset_terms:
+        return np.full(len(frame), float(np.mean(design.offset)))
+    try:
+        values = design.new_offset(frame)
+    except Exception:  # noqa: BLE001 - an offset's column outside the grid: its mean over the fit
+        return np.full(len(frame), float(np.mean(design.offset)))
+    return np.zeros(len(frame)) if values is None else np.asarray(values, dtype=float)
 
 
 def _fit_rows(fit: LmerFit | LmFit | GlmerFit) -> pd.DataFrame:
@@ -324,6 +361,7 @@ class Emmeans:
     level: float
     averaged_over: tuple[str, ...]
     family: Any = None
+    offset: np.ndarray | None = None  # the means' offsets (grid-averaged), added to their estimates
 
     @property
     def estimate_name(self) -> str:
@@ -365,6 +403,8 @@ class Emmeans:
         est = self._estimate(self.linfct)
         q = stats.t.ppf(0.5 + self.level / 2, est["df"].to_numpy())
         e, se = est["estimate"].to_numpy(), est["SE"].to_numpy()
+        if self.offset is not None:
+            e = e + self.offset
         lower, upper = e - q * se, e + q * se
         if self.family is not None:  # back-transformed: the SE by the delta method
             fam = self.family
@@ -562,10 +602,10 @@ def emmeans(
     both = sorted(set(specs_t) & set(by_t))
     if both:
         raise ValueError(f"{both[0]!r} is given both in specs and in by")
-    levels, L = grid.average(specs_t + by_t)
+    levels, L, offset = grid.average(specs_t + by_t)
     averaged = tuple(f for f in grid.factors if f not in specs_t + by_t)
     family = cast(GlmerFit, fit).family if type == "response" else None
-    return Emmeans(specs_t, by_t, levels, L, grid, inference, float(level), averaged, family)
+    return Emmeans(specs_t, by_t, levels, L, grid, inference, float(level), averaged, family, offset)
 
 
 def _names(value, what: str) -> tuple[str, ...]:
