@@ -224,3 +224,11 @@ def test_emmeans_takes_the_offset_at_its_variables_mean():
     np.testing.assert_allclose(
         resp[["lower.CL", "upper.CL"]].to_numpy().T, [ref["lower"], ref["upper"]], rtol=2e-4
     )
+
+
+def test_anova_warns_when_the_two_approximations_meet(salamanders):
+    f = "count ~ spp + mined + (1 | site)"
+    lme4_style = mm.glmer_nb(f, salamanders)
+    tmb_style = mm.glmer(f, salamanders, family="nbinom2")
+    with pytest.warns(mm.MixedModelsWarning, match="Laplace approximation"):
+        mm.anova(lme4_style, tmb_style)

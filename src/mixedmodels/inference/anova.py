@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import solve_triangular
 
+from ..base.messages import warn
 from ..base.protocols import fit_of
 from ..fixed.lm import LmFit
 from ..formula.contrasts import sum_coded_matrix
@@ -518,6 +519,13 @@ def _check_glmer_fits(fits: Sequence[Comparable]) -> None:
         return
     if len(glmer) != len(fits):
         raise TypeError("anova compares glmer fits with glmer fits only")
+    if len({f.family.observed_information for f in glmer}) > 1 and not all(f.family.canonical for f in glmer):
+        warn(
+            "anova compares fits with lme4's Laplace approximation (the expected information) and "
+            "glmmTMB's (the observed information): where the link is not canonical their "
+            "log-likelihoods differ by the approximation as well as by the models (give every fit "
+            "the same laplace=)"
+        )
     families = {f.family.name for f in glmer}
     if len(families) == 1:
         return
