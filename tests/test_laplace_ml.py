@@ -146,6 +146,17 @@ def test_observed_differs_from_expected_for_probit():
     assert abs(observed.loglik - expected.loglik) > 1e-4
 
 
+def test_update_keeps_the_laplace_approximation():
+    from mixedmodels import datasets
+
+    cbpp = datasets.load("cbpp")
+    f = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    observed = mm.glmer(f, cbpp, family="binomial", link="probit", laplace="observed")
+    again = observed.update(data=cbpp)
+    assert again.family.observed_information
+    assert again.loglik == pytest.approx(observed.loglik, abs=1e-8)
+
+
 def test_laplace_argument_checked(grouseticks):
     with pytest.raises(ValueError, match="laplace must be"):
         mm.glmer("TICKS ~ YEAR + (1 | BROOD)", grouseticks, family="nbinom2", laplace="exact")

@@ -577,7 +577,8 @@ class GlmerFit(MixedFit):
 
     def update(self, formula: str | None = None, data=None, nagq: int | None = None) -> GlmerFit:
         """The model refitted with a new formula, data or number of quadrature points (lme4's
-        ``update``); the family, link, weights, offset and contrasts are kept."""
+        ``update``); the family, link, Laplace approximation (``laplace``), weights, offset and
+        contrasts are kept."""
         from .glmer import glmer
 
         if data is None and self.data is None:
@@ -586,6 +587,7 @@ class GlmerFit(MixedFit):
             formula or self.formula,
             self.data if data is None else data,
             family=self.family,
+            laplace="observed" if self.family.observed_information else "expected",
             nagq=self.nagq if nagq is None else nagq,
             contrasts=self.contrasts,
             na_action=self.na_action,
