@@ -311,3 +311,10 @@ def test_to_dict(nb2, poisson_observed):
     assert d["df_residual"] == 628 and json.dumps(d)
     p = poisson_observed.to_dict()
     assert p["sigma"] == 1.0 and "parameter" not in p
+
+
+def test_convergence_check_names_the_family_parameter(nb2):
+    check = nb2.check_convergence()
+    assert check.names[-1] == "log(theta)"
+    assert len(check.names) == nb2.ntheta + len(nb2.fixef_names) + 1
+    assert "log(theta)" in str(check)
