@@ -146,6 +146,18 @@ def test_observed_differs_from_expected_for_probit():
     assert abs(observed.loglik - expected.loglik) > 1e-4
 
 
+def test_a_parameter_at_its_bound_is_noted():
+    """Binomial counts (less variable than a Poisson's): nbinom2's size runs to its bound."""
+    rng = np.random.default_rng(7)
+    g = np.repeat(np.arange(12), 50)
+    x = rng.normal(size=600)
+    y = rng.binomial(20, 1 / (1 + np.exp(0.5 - 0.3 * x - rng.normal(scale=0.3, size=12)[g])))
+    data = pd.DataFrame({"y": y, "x": x, "g": g.astype(str)})
+    with pytest.warns(UserWarning, match="theta = .* within a factor of 10 of the bound 1e"):
+        fit = mm.glmer("y ~ x + (1 | g)", data, family="nbinom2")
+    assert fit.family.parameter > 1e7 and any("not reliable" in m for m in fit.messages)
+
+
 def test_update_keeps_the_laplace_approximation():
     from mixedmodels import datasets
 

@@ -55,10 +55,12 @@ __all__ = [
     "ml_lower",
     "ml_stencil",
     "ml_vcov",
+    "parameter_bound_note",
     "refit_laplace_ml",
 ]
 
 PARAMETER_BOUNDS = (1e-8, 1e8)  # the family's parameter is kept inside these (log phi finite)
+BOUND_FACTOR = 10.0  # an estimate within this factor of a bound is noted (parameter_bound_note)
 
 
 def fits_ml(fam: Family) -> bool:
@@ -71,6 +73,25 @@ def estimated_log_parameter(fam: Family) -> np.ndarray:
     """``[log phi]`` of a family whose parameter a fit estimates (empty otherwise)."""
     value = fam.parameter
     return np.log([value]) if fam.estimates_parameter and value is not None else np.empty(0)
+
+
+def parameter_bound_note(fam: Family) -> str | None:
+    """The fit's note where the family's estimated parameter is within :data:`BOUND_FACTOR` of
+    :data:`PARAMETER_BOUNDS` (the criterion is infinite beyond them): there the likelihood is
+    nearly flat in it (a negative binomial's size running to infinity: no overdispersion), the
+    steps stopped at the bound or short of a maximum beyond it; None elsewhere."""
+    value = fam.parameter
+    if not fam.estimates_parameter or value is None:
+        return None
+    lo, hi = PARAMETER_BOUNDS
+    if lo * BOUND_FACTOR < value < hi / BOUND_FACTOR:
+        return None
+    bound = lo if value <= lo * BOUND_FACTOR else hi
+    return (
+        f"the {fam.name} family's {fam.parameter_name} = {value:.4g} is within a factor of "
+        f"{BOUND_FACTOR:g} of the bound {bound:g} its estimate is kept within: the likelihood is "
+        "nearly flat in it there, and its estimate and standard error are not reliable"
+    )
 
 
 def ml_lower(model: GlmmModel) -> np.ndarray:
