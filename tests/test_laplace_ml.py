@@ -223,3 +223,21 @@ def test_curvature_is_the_first_two_derivatives(name):
     w = rng.uniform(0.5, 2.0, 50)
     full = fam.deviance_mu_derivatives(y, mu, w)
     np.testing.assert_allclose(fam.deviance_mu_curvature(y, mu, w), full[:2], rtol=1e-13)
+
+
+def test_parameter_gradient_refused_with_the_expected_information():
+    """With the expected information the parameter's term of the gradient would be wrong (its
+    weights' dependence on the parameter is not the observed information's): refused."""
+    d = _crossed_counts()
+    nb1 = family("nbinom1").with_parameter(1.5)
+    model = _model("y ~ x + (1 | g)", d, nb1)
+    assert not model.fam.observed_information and model.fam.estimates_parameter
+    fg, _ = laplace_ml_function(model, np.zeros(model.q))
+    with pytest.raises(NotImplementedError, match="observed information"):
+        fg(np.array([0.4, 0.3, 0.3, np.log(1.5)]))
+    observed = _model("y ~ x + (1 | g)", d, nb1.with_information("observed"))
+    fg, _ = laplace_ml_function(observed, np.zeros(observed.q))
+    x = np.array([0.4, 0.3, 0.3, np.log(1.5)])
+    g, h = fg(x)[1], 1e-6
+    num = np.array([(fg(x + h * e)[0] - fg(x - h * e)[0]) / (2 * h) for e in np.eye(4)])
+    np.testing.assert_allclose(g, num, rtol=2e-5, atol=2e-5)
