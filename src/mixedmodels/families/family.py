@@ -500,6 +500,11 @@ class Family:
     no_events: ClassVar[str] = "no events (all 0s) in its rows"
 
     # ------------------------------------------------------------------ identity
+    def same_family(self, other: Family) -> bool:
+        """Whether ``other`` is of this family, whatever its link, information and the value of its
+        parameter (two ``glmer.nb`` fits, each at its own size, are of one family)."""
+        return type(self) is type(other)
+
     def __eq__(self, other) -> bool:
         return type(self) is type(other) and (self.link, self.observed_information) == (
             other.link,

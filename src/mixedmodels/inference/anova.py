@@ -512,15 +512,16 @@ def _check_fits(fits: Sequence[Comparable]) -> None:
 
 def _check_glmer_fits(fits: Sequence[Comparable]) -> None:
     """glmer fits are compared only with glmer fits of the same family (their likelihoods differ
-    from a Gaussian model's in kind, not only in value)."""
+    from a Gaussian model's in kind, not only in value), whatever its parameter (lme4 compares
+    ``glmer.nb`` fits, each at its own size)."""
     glmer = [cast(GlmerFit, f) for f in fits if f.is_generalized]  # lmer, lm and glmer fits here
     if not glmer:
         return
     if len(glmer) != len(fits):
         raise TypeError("anova compares glmer fits with glmer fits only")
-    families = {f.family.name for f in glmer}
-    if len(families) == 1:
+    if all(glmer[0].family.same_family(f.family) for f in glmer[1:]):
         return
+    families = {f.family.name for f in glmer}
     if not any(f.glmmtmb_style for f in glmer):
         raise ValueError(f"the glmer fits are of different families: {sorted(families)}")
     # glmmTMB compares fits of any families (complete likelihoods: a Poisson against a negative
