@@ -3,8 +3,12 @@
 The numbers follow lme4: ``loglik = -objective / 2`` with ``objective`` the criterion at the
 optimum (Laplace: ``aic + |u|^2 + log|L|^2``; quadrature: lme4's AGQ deviance), ``deviance``
 the sum of the deviance residuals at the conditional modes (lme4's ``deviance()``), AIC and BIC
-from ``loglik`` with ``ntheta + p`` parameters, Wald ``z`` tests, conditional variances of the
-random effects from ``(Lambda'Z'WZ Lambda + I)^{-1}`` at the modes' working weights.
+from ``loglik`` with ``ntheta + p`` parameters (and the family's, where the fit estimates it),
+Wald ``z`` tests, conditional variances of the random effects from ``(Lambda'Z'WZ Lambda +
+I)^{-1}`` at the modes' Laplace weights. A fit glmmTMB's way (:attr:`GlmerFit.glmmtmb_style`:
+the observed information, or the family's parameter estimated with the rest) follows glmmTMB
+instead where the two differ: its summary, ``sigma``, default residuals, Wald intervals and
+conditional variances (which add the estimates' uncertainty).
 """
 
 from __future__ import annotations
