@@ -126,7 +126,7 @@ class NegativeBinomial(Poisson):
             -2.0 * wt * t * (mu - t - 2.0 * y) / mt**3,
         )
 
-    def alternation_start(self) -> Family:
+    def alternation_start(self) -> Family | None:
         """lme4's ``glmer.nb`` starts from a Poisson fit (the limit as ``theta`` grows)."""
         return Poisson(self.link)
 

@@ -99,9 +99,13 @@ class ParameterFamily(Family):
         return self._rebuild(self._value, link, self._estimate)
 
     def glm_form(self) -> Family:
-        """The family as ``mm.glm`` takes it: the parameter not estimated by the likelihood (a GLM
-        estimates a dispersion its own way, or holds a given value)."""
-        return self._rebuild(self._value, self.link, False) if self._estimate else self
+        """The family as ``mm.glm`` takes it: a parameter that is the GLM's dispersion (the Gamma's,
+        the Gaussian's: :attr:`dispersion_fixed` False) not estimated by the likelihood (a GLM
+        estimates a dispersion its own way, or holds a given value); any other as it is (``mm.glm``
+        estimates it with the coefficients, ``method="ml"``)."""
+        if self._estimate and not self.dispersion_fixed:
+            return self._rebuild(self._value, self.link, False)
+        return self
 
     @property
     def glmm_refusal(self) -> str | None:

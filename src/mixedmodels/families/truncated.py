@@ -245,6 +245,12 @@ class TruncatedNegativeBinomial2(_ZeroTruncated, NegativeBinomial):
     links: ClassVar[tuple[str, ...]] = ("log",)
     bounded_links: ClassVar[tuple[str, ...]] = ()
 
+    # MASS's theta.ml and lme4's alternation are the untruncated NB2's: not this family's (its
+    # size is estimated with the coefficients, mm.glm's method="ml" and glmer's joint fit)
+    alternates_in_glm = False
+    parameter_given_means = Family.parameter_given_means
+    alternation_start = Family.alternation_start
+
     def __init__(
         self, theta: float | None = None, link: Link | str | None = None, estimate: bool | None = None
     ) -> None:
@@ -330,9 +336,11 @@ class TruncatedNegativeBinomial2(_ZeroTruncated, NegativeBinomial):
         return n + 2.0 * wt * T, n1 + 2.0 * wt * T1, n2 + 2.0 * wt * T2
 
     def parameter_start(self, y, mu, wt) -> float:
-        """The NB2's moment estimate with the truncated mean, within [0.01, 100]."""
+        """The NB2's moment estimate with the truncated mean (at this family's ``theta``, or at 1
+        while it is not known), within [0.01, 100]."""
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
-        m = self.response_mean(mu)
+        t = 1.0 if self.theta is None else self._theta
+        m = _truncated_moments(mu, -t * np.log1p(mu / t), 1.0 / t)[0]
         excess = float(np.sum(wt * ((y - m) ** 2 - m)))
         return clip_start(float(np.sum(wt * m * m)) / excess if excess > 0 else math.inf, 0.01, 100.0, 100.0)
 
