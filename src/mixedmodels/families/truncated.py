@@ -32,7 +32,7 @@ from typing import ClassVar
 import numpy as np
 from scipy import special, stats
 
-from .family import Family, Initialized
+from .family import Family, Initialized, parameter_text
 from .links import Array, Link, as_array
 from .negative_binomial import NegativeBinomial
 from .parametric import clip_start, row_list
@@ -368,15 +368,6 @@ class TruncatedNegativeBinomial2(_ZeroTruncated, NegativeBinomial):
     def glmm_refusal(self) -> str | None:
         return None
 
-    def _key(self) -> tuple:
-        return ("truncated", *super()._key())
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, TruncatedNegativeBinomial2) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash((TruncatedNegativeBinomial2, *self._key()))
-
     def __repr__(self) -> str:
-        theta = "estimated" if self.theta is None else f"{self.theta:g}"
+        theta = "estimated" if self.theta is None else parameter_text(self.theta)
         return f"TruncatedNegativeBinomial2(theta={theta}, link={self.link.name!r})"
