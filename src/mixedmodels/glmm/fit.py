@@ -38,7 +38,8 @@ from ..lmm.ranef import (
 from ..numerics.convergence import ConvergenceCheck
 from ..numerics.separation import Separation
 from .engine import GlmmOptimum
-from .pirls import GlmmModel, ThetaState, WeightedFactor
+from .laplace_ml import model_at
+from .pirls import GlmmModel, ThetaState, WeightedFactor, pirls
 
 __all__ = ["GlmerFit"]
 
@@ -241,9 +242,6 @@ class GlmerFit(MixedFit):
         glmmTMB's conditional variances (TMB's ``sdreport``) add ``J V J'`` (``V = 2 H^{-1}`` the
         covariance of ``x``) to the conditional variance at ``x``: the uncertainty of the modes
         from that of the estimates, which lme4's (at fixed ``theta``, ``beta``) leave out."""
-        from .laplace_ml import model_at
-        from .pirls import pirls
-
         m, x = self.model, np.asarray(self.optimum.opt.theta, dtype=float)
         nt, p = self.ntheta, m.p
 
