@@ -241,3 +241,16 @@ def test_parameter_gradient_refused_with_the_expected_information():
     g, h = fg(x)[1], 1e-6
     num = np.array([(fg(x + h * e)[0] - fg(x - h * e)[0]) / (2 * h) for e in np.eye(4)])
     np.testing.assert_allclose(g, num, rtol=2e-5, atol=2e-5)
+
+
+def test_a_start_outside_the_parameters_bounds_is_named():
+    """A Gaussian variance in large units starts past PARAMETER_BOUNDS: the error says so (it
+    said 'PIRLS found no conditional mode at the optimum'); the response rescaled fits."""
+    rng = np.random.default_rng(2)
+    g, x = np.repeat(np.arange(15), 20), rng.normal(size=300)
+    mu = np.exp(11 + 0.3 * x + rng.normal(scale=0.2, size=15)[g])
+    data = pd.DataFrame({"x": x, "g": g.astype(str), "y": mu + np.abs(rng.normal(scale=2e4, size=300))})
+    with pytest.raises(ValueError, match=r"variance starts at 2\.\d+e\+08, outside \[1e-08, 1e\+08\]"):
+        mm.glmer("y ~ x + (1 | g)", data, family="gaussian", link="log")
+    fit = mm.glmer("y ~ x + (1 | g)", data.assign(y=data["y"] / 1000), family="gaussian", link="log")
+    assert 10 < fit.sigma < 30

@@ -168,6 +168,7 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     glm, beta0 = glm_start(start, mustart)
     stage1, st1 = stage_one(start, beta0)
     extra = estimated_log_parameter(start.fam).tolist() if model.fam.estimates_parameter else []
+    _check_start(start.fam, extra)
     x0 = np.concatenate([stage1.theta, st1.beta, extra])
     lower = ml_lower(model)
     fg, memo = laplace_ml_function(model if extra else start, st1.u)
@@ -180,6 +181,17 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     fitted = model if extra else start
     H, V, notes = ml_vcov(fitted, opt.theta, state.u, _stencil_gradients(fitted, opt.theta, state))
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes, gradient), at
+
+
+def _check_start(fam: Family, extra: list[float]) -> None:
+    """Refuse a start outside :data:`PARAMETER_BOUNDS` (the criterion is infinite there), naming it."""
+    lo, hi = PARAMETER_BOUNDS
+    if extra and not np.log(lo) <= extra[0] <= np.log(hi):
+        raise ValueError(
+            f"the {fam.name} family's {fam.parameter_name} starts at {np.exp(extra[0]):.4g}, outside "
+            f"[{lo:g}, {hi:g}], where its estimate is kept: rescale the response (a Gaussian's "
+            "variance is in the response's units squared), or give the parameter a value"
+        )
 
 
 def refit_laplace_ml(
