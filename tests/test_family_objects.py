@@ -170,3 +170,19 @@ def test_a_link_is_canonical_only_where_the_family_says_so():
     builtin = mm.glmer(formula, cbpp, family=Binomial("cloglog"))
     assert own.loglik == builtin.loglik
     np.testing.assert_array_equal(own.fixef.to_numpy(), builtin.fixef.to_numpy())
+
+
+def test_identity_of_a_family_at_a_batch_of_parameters():
+    """A family taken at one parameter per problem of a batch (an array, as the batched bootstrap
+    takes it) compares, hashes and prints without asking an array for its truth value."""
+    import numpy as np
+
+    from mixedmodels.families import Beta, NegativeBinomial, TruncatedNegativeBinomial2
+
+    for fam in (NegativeBinomial(), Beta(), TruncatedNegativeBinomial2()):
+        many = fam.with_parameter(np.array([[1.0], [2.0]]))
+        same = fam.with_parameter(np.array([[1.0], [2.0]]))
+        assert many == same and hash(many) == hash(same) and "(2, 1)" in repr(many)
+        assert many != fam.with_parameter(np.array([[1.0], [3.0]])) and many != fam.with_parameter(1.0)
+    assert NegativeBinomial(2.0) != TruncatedNegativeBinomial2(2.0)
+    assert NegativeBinomial(2.0) == NegativeBinomial(2.0) and Beta(phi=3.0) == Beta(phi=3.0)

@@ -123,6 +123,8 @@ def test_glm_nb_spellings_and_output(nb_case):
         assert other.theta == pytest.approx(fit.theta, rel=1e-9)
     out = fit.to_dict()
     assert out["theta"] == fit.theta and out["se_theta"] == fit.theta_se and out["twologlik"] == fit.twologlik
+    assert out["sigma"] == fit.theta  # glmmTMB's sigma() of nbinom2
+    assert out["parameter"] == {"name": "theta", "estimate": fit.theta, "se": fit.theta_se}
     refit = fit.refit(fit.y)
     assert refit.theta == pytest.approx(fit.theta, rel=1e-9)
     sims = fit.simulate(2, seed=1)

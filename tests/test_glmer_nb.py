@@ -197,3 +197,15 @@ def test_search_options(ticks):
     assert fit.theta_nb == pytest.approx(3.30314, rel=1e-5)
     with pytest.raises(ValueError, match="interval"):
         mm.glmer_nb(SMALL, ticks, interval=(2.0, 1.0))
+
+
+def test_anova_compares_fits_each_at_its_own_size(small, ticks):
+    """lme4's anova of two glmer.nb fits: the likelihood-ratio test, each fit's size counted."""
+    null = mm.glmer_nb("TICKS ~ 1 + (1|BROOD)", ticks)
+    assert null.family.name != small.family.name  # "Negative Binomial(...)" carries the size
+    table = mm.anova(null, small).table
+    assert list(table["npar"]) == [null.npar, small.npar] == [3, 5]
+    assert table["Chisq"].iloc[1] == pytest.approx(2 * (small.loglik - null.loglik), rel=1e-10)
+    # a Poisson against glmer.nb, of one response: compared, as lme4 compares them
+    poisson = mm.glmer("TICKS ~ 1 + (1|BROOD)", ticks, family="poisson")
+    assert mm.anova(poisson, small).table["npar"].tolist() == [2, 5]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -311,3 +312,24 @@ def test_to_dict(nb2, poisson_observed):
     assert d["df_residual"] == 628 and json.dumps(d)
     p = poisson_observed.to_dict()
     assert p["sigma"] == 1.0 and "parameter" not in p
+
+
+def test_convergence_check_names_the_family_parameter(nb2):
+    check = nb2.check_convergence()
+    assert check.names[-1] == "log(theta)"
+    assert len(check.names) == nb2.ntheta + len(nb2.fixef_names) + 1
+    assert "log(theta)" in str(check)
+
+
+def test_lme4_html_summary_keeps_lme4s_correlation_columns(grouse, grouse_slope):
+    """glmmTMB's extra empty correlation column is its layout's only, not lme4's."""
+    from mixedmodels.report.lmm import random_effects_cells
+    from mixedmodels.report.rformat import html_table
+
+    with warnings.catch_warnings():  # a near-singular fit, as lme4's
+        warnings.simplefilter("ignore")
+        fit = mm.glmer("TICKS ~ YEAR + cHEIGHT + (1 + cHEIGHT | LOCATION)", grouse, family="poisson")
+    header, rows = random_effects_cells(fit)
+    assert "Corr" in header and html_table(rows, header) in fit._repr_html_()
+    header, rows = random_effects_cells(grouse_slope)
+    assert html_table([[*r, ""] for r in rows], [*header, ""]) in grouse_slope._repr_html_()

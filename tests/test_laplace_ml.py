@@ -146,6 +146,29 @@ def test_observed_differs_from_expected_for_probit():
     assert abs(observed.loglik - expected.loglik) > 1e-4
 
 
+def test_a_parameter_at_its_bound_is_noted():
+    """Binomial counts (less variable than a Poisson's): nbinom2's size runs to its bound."""
+    rng = np.random.default_rng(7)
+    g = np.repeat(np.arange(12), 50)
+    x = rng.normal(size=600)
+    y = rng.binomial(20, 1 / (1 + np.exp(0.5 - 0.3 * x - rng.normal(scale=0.3, size=12)[g])))
+    data = pd.DataFrame({"y": y, "x": x, "g": g.astype(str)})
+    with pytest.warns(UserWarning, match="theta = .* within a factor of 10 of the bound 1e"):
+        fit = mm.glmer("y ~ x + (1 | g)", data, family="nbinom2")
+    assert fit.family.parameter > 1e7 and any("not reliable" in m for m in fit.messages)
+
+
+def test_update_keeps_the_laplace_approximation():
+    from mixedmodels import datasets
+
+    cbpp = datasets.load("cbpp")
+    f = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    observed = mm.glmer(f, cbpp, family="binomial", link="probit", laplace="observed")
+    again = observed.update(data=cbpp)
+    assert again.family.observed_information
+    assert again.loglik == pytest.approx(observed.loglik, abs=1e-8)
+
+
 def test_laplace_argument_checked(grouseticks):
     with pytest.raises(ValueError, match="laplace must be"):
         mm.glmer("TICKS ~ YEAR + (1 | BROOD)", grouseticks, family="nbinom2", laplace="exact")
@@ -232,3 +255,34 @@ def test_anova_warns_when_the_two_approximations_meet(salamanders):
     tmb_style = mm.glmer(f, salamanders, family="nbinom2")
     with pytest.warns(mm.MixedModelsWarning, match="Laplace approximation"):
         mm.anova(lme4_style, tmb_style)
+
+
+def test_parameter_gradient_refused_with_the_expected_information():
+    """With the expected information the parameter's term of the gradient would be wrong (its
+    weights' dependence on the parameter is not the observed information's): refused."""
+    d = _crossed_counts()
+    nb1 = family("nbinom1").with_parameter(1.5)
+    model = _model("y ~ x + (1 | g)", d, nb1)
+    assert not model.fam.observed_information and model.fam.estimates_parameter
+    fg, _ = laplace_ml_function(model, np.zeros(model.q))
+    with pytest.raises(NotImplementedError, match="observed information"):
+        fg(np.array([0.4, 0.3, 0.3, np.log(1.5)]))
+    observed = _model("y ~ x + (1 | g)", d, nb1.with_information("observed"))
+    fg, _ = laplace_ml_function(observed, np.zeros(observed.q))
+    x = np.array([0.4, 0.3, 0.3, np.log(1.5)])
+    g, h = fg(x)[1], 1e-6
+    num = np.array([(fg(x + h * e)[0] - fg(x - h * e)[0]) / (2 * h) for e in np.eye(4)])
+    np.testing.assert_allclose(g, num, rtol=2e-5, atol=2e-5)
+
+
+def test_a_start_outside_the_parameters_bounds_is_named():
+    """A Gaussian variance in large units starts past PARAMETER_BOUNDS: the error says so (it
+    said 'PIRLS found no conditional mode at the optimum'); the response rescaled fits."""
+    rng = np.random.default_rng(2)
+    g, x = np.repeat(np.arange(15), 20), rng.normal(size=300)
+    mu = np.exp(11 + 0.3 * x + rng.normal(scale=0.2, size=15)[g])
+    data = pd.DataFrame({"x": x, "g": g.astype(str), "y": mu + np.abs(rng.normal(scale=2e4, size=300))})
+    with pytest.raises(ValueError, match=r"variance starts at 2\.\d+e\+08, outside \[1e-08, 1e\+08\]"):
+        mm.glmer("y ~ x + (1 | g)", data, family="gaussian", link="log")
+    fit = mm.glmer("y ~ x + (1 | g)", data.assign(y=data["y"] / 1000), family="gaussian", link="log")
+    assert 10 < fit.sigma < 30

@@ -24,7 +24,7 @@ import numpy as np
 
 from .links import EPS, LINKS, Array, ArrayFn, Link, as_array, make_link
 
-__all__ = ["EPS10", "Family", "Initialized", "xlogy_ratio"]
+__all__ = ["EPS10", "Family", "Initialized", "parameter_key", "parameter_text", "xlogy_ratio"]
 
 EPS10 = 10.0 * EPS  # R's glm.fit: fitted means within this of the boundary are warned of
 
@@ -44,6 +44,20 @@ class Initialized:
     trials: Array
     weights: Array
     mustart: Array
+
+
+def parameter_key(value) -> float | tuple | None:
+    """A family's parameter as a key of its identity: the value, or a batch's values (an array,
+    :meth:`Family.with_parameter`) as a tuple, so that equality and hashing never ask an array
+    for its truth value."""
+    if value is None or np.ndim(value) == 0:
+        return value
+    return (np.shape(value), tuple(np.ravel(value).tolist()))
+
+
+def parameter_text(value) -> str:
+    """A family's parameter for its ``repr``: the value, or a batch's shape."""
+    return f"{value:g}" if np.ndim(value) == 0 else f"<{np.shape(value)} values>"
 
 
 def xlogy_ratio(y: Array, mu: Array) -> Array:
@@ -506,14 +520,21 @@ class Family:
     no_events: ClassVar[str] = "no events (all 0s) in its rows"
 
     # ------------------------------------------------------------------ identity
+    def same_family(self, other: Family) -> bool:
+        """Whether ``other`` is of this family, whatever its link, information and the value of its
+        parameter (two ``glmer.nb`` fits, each at its own size, are of one family)."""
+        return type(self) is type(other)
+
+    def _key(self) -> tuple:
+        """What makes two families of one class equal: the link and the information (a family with
+        a parameter adds it, :func:`parameter_key`)."""
+        return (self.link, self.observed_information)
+
     def __eq__(self, other) -> bool:
-        return type(self) is type(other) and (self.link, self.observed_information) == (
-            other.link,
-            other.observed_information,
-        )
+        return type(self) is type(other) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((type(self), self.link, self.observed_information))
+        return hash((type(self), *self._key()))
 
     def __repr__(self) -> str:
         return f"Family({self.name!r}, link={self.link.name!r})"

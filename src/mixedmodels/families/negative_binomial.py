@@ -24,7 +24,7 @@ from typing import ClassVar, cast
 import numpy as np
 from scipy import special
 
-from .family import Family, Initialized
+from .family import Family, Initialized, parameter_key, parameter_text
 from .links import Array, Link, as_array
 from .poisson import Poisson
 
@@ -236,14 +236,8 @@ class NegativeBinomial(Poisson):
         return None
 
     def _key(self) -> tuple:
-        return (self.theta, self.link, self._estimate, self.observed_information)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, NegativeBinomial) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash((NegativeBinomial, *self._key()))
+        return (parameter_key(self.theta), self._estimate, *super()._key())
 
     def __repr__(self) -> str:
-        theta = "estimated" if self.theta is None else f"{self.theta:g}"
+        theta = "estimated" if self.theta is None else parameter_text(self.theta)
         return f"NegativeBinomial(theta={theta}, link={self.link.name!r})"

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .family import Family
+from .family import Family, parameter_key, parameter_text
 from .links import Link
 
 __all__ = ["ParameterFamily", "clip_start", "positive_parameter", "row_list"]
@@ -101,8 +101,8 @@ class ParameterFamily(Family):
     def glm_form(self) -> Family:
         """The family as ``mm.glm`` takes it: a parameter that is the GLM's dispersion (the Gamma's,
         the Gaussian's: :attr:`dispersion_fixed` False) not estimated by the likelihood (a GLM
-        estimates a dispersion its own way, or holds a given value); another (nbinom1's, the
-        beta's) estimated with the coefficients, as glmmTMB without random effects."""
+        estimates a dispersion its own way, or holds a given value); any other as it is (``mm.glm``
+        estimates it with the coefficients, ``method="ml"``)."""
         if self._estimate and not self.dispersion_fixed:
             return self._rebuild(self._value, self.link, False)
         return self
@@ -126,16 +126,13 @@ class ParameterFamily(Family):
 
     # ------------------------------------------------------------------ identity
     def _key(self) -> tuple:
-        return (self._value, self.link, self._estimate, self.observed_information)
-
-    def __eq__(self, other) -> bool:
-        return type(self) is type(other) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash((type(self), *self._key()))
+        return (parameter_key(self._value), self._estimate, *super()._key())
 
     def __repr__(self) -> str:
-        value = ("estimated" if self._estimate else "None") if self._value is None else f"{self._value:g}"
+        if self._value is None:
+            value = "estimated" if self._estimate else "None"
+        else:
+            value = parameter_text(self._value)
         if self._value is not None and self._estimate:
             value += " (estimated)"
         return f"{type(self).__name__}(link={self.link.name!r}, {self.parameter_name}={value})"

@@ -32,7 +32,7 @@ from typing import ClassVar
 import numpy as np
 from scipy import special, stats
 
-from .family import Family, Initialized
+from .family import Family, Initialized, parameter_text
 from .links import Array, Link, as_array
 from .negative_binomial import NegativeBinomial
 from .parametric import clip_start, row_list
@@ -245,17 +245,16 @@ class TruncatedNegativeBinomial2(_ZeroTruncated, NegativeBinomial):
 
     links: ClassVar[tuple[str, ...]] = ("log",)
     bounded_links: ClassVar[tuple[str, ...]] = ()
-    # theta.ml and lme4's glmer.nb are the untruncated NB2's: mm.glm fits theta jointly (glmmTMB's)
+    # MASS's theta.ml and lme4's alternation are the untruncated NB2's: not this family's (its
+    # size is estimated with the coefficients, mm.glm's method="ml" and glmer's joint fit)
     alternates_in_glm = False
+    parameter_given_means = Family.parameter_given_means
+    alternation_start = Family.alternation_start
 
     def __init__(
         self, theta: float | None = None, link: Link | str | None = None, estimate: bool | None = None
     ) -> None:
         super().__init__(theta, link, estimate)
-
-    def alternation_start(self) -> Family | None:
-        """None: lme4 has no fit of the truncated family (its alternation is the NB2's)."""
-        return None
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -337,9 +336,11 @@ class TruncatedNegativeBinomial2(_ZeroTruncated, NegativeBinomial):
         return n + 2.0 * wt * T, n1 + 2.0 * wt * T1, n2 + 2.0 * wt * T2
 
     def parameter_start(self, y, mu, wt) -> float:
-        """The NB2's moment estimate with the truncated mean, within [0.01, 100]."""
+        """The NB2's moment estimate with the truncated mean (at this family's ``theta``, or at 1
+        while it is not known), within [0.01, 100]."""
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
-        m = self.response_mean(mu)
+        t = 1.0 if self.theta is None else self._theta
+        m = _truncated_moments(mu, -t * np.log1p(mu / t), 1.0 / t)[0]
         excess = float(np.sum(wt * ((y - m) ** 2 - m)))
         return clip_start(float(np.sum(wt * m * m)) / excess if excess > 0 else math.inf, 0.01, 100.0, 100.0)
 
@@ -367,15 +368,6 @@ class TruncatedNegativeBinomial2(_ZeroTruncated, NegativeBinomial):
     def glmm_refusal(self) -> str | None:
         return None
 
-    def _key(self) -> tuple:
-        return ("truncated", *super()._key())
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, TruncatedNegativeBinomial2) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash((TruncatedNegativeBinomial2, *self._key()))
-
     def __repr__(self) -> str:
-        theta = "estimated" if self.theta is None else f"{self.theta:g}"
+        theta = "estimated" if self.theta is None else parameter_text(self.theta)
         return f"TruncatedNegativeBinomial2(theta={theta}, link={self.link.name!r})"

@@ -214,8 +214,13 @@ class GlmNbFit(GlmFit):
         return replace(self, y=y, result=result, family=held, estimate=estimate)
 
     def to_dict(self) -> dict:
+        """:meth:`GlmFit.to_dict` with ``glm.nb``'s numbers, and ``sigma`` and ``parameter``
+        (name, estimate, standard error) as :class:`~mixedmodels.fixed.glm_ml.GlmMlFit` has them."""
         out = super().to_dict()
+        name = self.family.parameter_name or "parameter"
         out.update(
+            sigma=self.sigma,
+            parameter={"name": name, "estimate": self.theta, "se": self.theta_se},
             theta=self.theta,
             se_theta=self.theta_se,
             twologlik=self.twologlik,

@@ -3,8 +3,12 @@
 The numbers follow lme4: ``loglik = -objective / 2`` with ``objective`` the criterion at the
 optimum (Laplace: ``aic + |u|^2 + log|L|^2``; quadrature: lme4's AGQ deviance), ``deviance``
 the sum of the deviance residuals at the conditional modes (lme4's ``deviance()``), AIC and BIC
-from ``loglik`` with ``ntheta + p`` parameters, Wald ``z`` tests, conditional variances of the
-random effects from ``(Lambda'Z'WZ Lambda + I)^{-1}`` at the modes' working weights.
+from ``loglik`` with ``ntheta + p`` parameters (and the family's, where the fit estimates it),
+Wald ``z`` tests, conditional variances of the random effects from ``(Lambda'Z'WZ Lambda +
+I)^{-1}`` at the modes' Laplace weights. A fit glmmTMB's way (:attr:`GlmerFit.glmmtmb_style`:
+the observed information, or the family's parameter estimated with the rest) follows glmmTMB
+instead where the two differ: its summary, ``sigma``, default residuals, Wald intervals and
+conditional variances (which add the estimates' uncertainty).
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from ..lmm.ranef import (
 from ..numerics.convergence import ConvergenceCheck
 from ..numerics.separation import Separation
 from .engine import GlmmOptimum
-from .pirls import GlmmModel, ThetaState, WeightedFactor
+from .laplace_ml import model_at
+from .pirls import GlmmModel, ThetaState, WeightedFactor, pirls
 
 __all__ = ["GlmerFit"]
 
@@ -237,9 +242,6 @@ class GlmerFit(MixedFit):
         glmmTMB's conditional variances (TMB's ``sdreport``) add ``J V J'`` (``V = 2 H^{-1}`` the
         covariance of ``x``) to the conditional variance at ``x``: the uncertainty of the modes
         from that of the estimates, which lme4's (at fixed ``theta``, ``beta``) leave out."""
-        from .laplace_ml import model_at
-        from .pirls import pirls
-
         m, x = self.model, np.asarray(self.optimum.opt.theta, dtype=float)
         nt, p = self.ntheta, m.p
 
@@ -578,7 +580,8 @@ class GlmerFit(MixedFit):
 
     def update(self, formula: str | None = None, data=None, nagq: int | None = None) -> GlmerFit:
         """The model refitted with a new formula, data or number of quadrature points (lme4's
-        ``update``); the family, link, weights, offset and contrasts are kept."""
+        ``update``); the family, link, Laplace approximation (``laplace``), weights, offset and
+        contrasts are kept."""
         from .glmer import glmer
 
         if data is None and self.data is None:
@@ -587,6 +590,7 @@ class GlmerFit(MixedFit):
             formula or self.formula,
             self.data if data is None else data,
             family=self.family,
+            laplace="observed" if self.family.observed_information else "expected",
             nagq=self.nagq if nagq is None else nagq,
             contrasts=self.contrasts,
             na_action=self.na_action,

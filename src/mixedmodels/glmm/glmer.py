@@ -58,11 +58,16 @@ def glmer(
     data : pandas.DataFrame
         Not modified. (A Dask DataFrame is refused for now.)
     family : str or Family
-        "binomial" or "poisson", or a :class:`~mixedmodels.families.Family` object (one's own
-        subclass too, with a fixed dispersion).
+        lme4's "binomial" or "poisson", or glmmTMB's "nbinom2" (also "negative_binomial"),
+        "nbinom1", "Gamma", "beta" (also "beta_family"), "truncated_poisson",
+        "truncated_nbinom2" or "gaussian" (with the log or inverse link), whose parameter beyond
+        the mean is estimated with the rest (:func:`mixedmodels.families.family`); or a
+        :class:`~mixedmodels.families.Family` object (one's own subclass too; a family with its
+        parameter given holds it).
     link : str, optional
-        binomial: logit (default), probit, cloglog, cauchit, log; poisson: log (default), sqrt
-        (the identity link is refused for now: NotImplementedError).
+        The family's links (:func:`mixedmodels.families.family`): binomial: logit (default),
+        probit, cloglog, cauchit, log; poisson: log (default), sqrt (the identity link is refused
+        for now: NotImplementedError); Gamma: inverse (default), log, identity; ...
     nagq : int
         1: the Laplace approximation; > 1: adaptive Gauss-Hermite quadrature with that many
         nodes (one scalar random-effects term only, as lme4); 0: the fixed effects estimated

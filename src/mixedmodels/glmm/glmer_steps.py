@@ -15,7 +15,7 @@ from ..formula.frames import as_pandas, check_frame, is_dask_frame
 from ..formula.terms import FormulaError, parse_formula
 from ..numerics.memory import check_glmm_memory
 from .engine import fit_glmm
-from .laplace_ml import fit_laplace_ml, fits_ml
+from .laplace_ml import fit_laplace_ml, fits_ml, parameter_bound_note
 from .pirls import GlmmModel
 from .prior import fit_glmm_prior
 from .restarts import checked_glmm
@@ -87,7 +87,8 @@ def glmer_optimum(
 ):
     """The optimum, the model there (its family at the estimated parameter), the separation of
     the fixed effects (or None) and its notes: for a family fitted as glmmTMB fits it, the
-    maximum of the Laplace likelihood over every parameter (:mod:`~mixedmodels.glmm.laplace_ml`);
+    maximum of the Laplace likelihood over every parameter (:mod:`~mixedmodels.glmm.laplace_ml`,
+    noted where the family's parameter ends near its bounds);
     with a prior, the penalized fit (:mod:`~mixedmodels.glmm.prior`); else separated
     coefficients held at the stated bound (:mod:`~mixedmodels.glmm.separated`); else the fit,
     with ``check`` its convergence check and the restarts it calls for
@@ -96,7 +97,8 @@ def glmer_optimum(
         if sd is not None:
             raise NotImplementedError(f"fixef_prior is not available for the {model.fam.name} family yet")
         optimum, at = fit_laplace_ml(model, mustart)
-        return optimum, at, None, []
+        note = parameter_bound_note(at.fam)
+        return optimum, at, None, [] if note is None else [note]
     optimum, sep, notes = _optimum_lme4(model, nagq, names, sd, mustart, check)
     return optimum, model, sep, notes
 

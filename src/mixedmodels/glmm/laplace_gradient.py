@@ -77,7 +77,14 @@ def _parameter_gradient(model: GlmmModel, state: PirlsState, h: np.ndarray, eta_
 
     ``d`` the derivative in ``log phi`` at fixed ``eta`` (``u*`` moves with ``phi`` through
     ``d'``: the adjoint ``s`` of the module takes it;
-    :meth:`~mixedmodels.families.Family.parameter_eta_derivatives`)."""
+    :meth:`~mixedmodels.families.Family.parameter_eta_derivatives`). Only for the observed
+    information: with the expected one the log determinant's weights depend on ``phi`` in
+    another way, which no family gives (glmer fits that case by lme4's alternation)."""
+    if not model.fam.observed_information:
+        raise NotImplementedError(
+            f"the Laplace gradient in the {model.fam.name} family's {model.fam.parameter_name} is "
+            "only available with the observed information (with_information('observed'))"
+        )
     n_p, d1_p, D_p = model.fam.parameter_eta_derivatives(model.y, model.weights, state.eta, state.mu)
     return float(np.sum(n_p) + h @ D_p - 0.5 * (eta_s @ d1_p))
 

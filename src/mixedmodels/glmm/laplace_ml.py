@@ -55,10 +55,12 @@ __all__ = [
     "ml_lower",
     "ml_stencil",
     "ml_vcov",
+    "parameter_bound_note",
     "refit_laplace_ml",
 ]
 
 PARAMETER_BOUNDS = (1e-8, 1e8)  # the family's parameter is kept inside these (log phi finite)
+BOUND_FACTOR = 10.0  # an estimate within this factor of a bound is noted (parameter_bound_note)
 
 
 def fits_ml(fam: Family) -> bool:
@@ -71,6 +73,25 @@ def estimated_log_parameter(fam: Family) -> np.ndarray:
     """``[log phi]`` of a family whose parameter a fit estimates (empty otherwise)."""
     value = fam.parameter
     return np.log([value]) if fam.estimates_parameter and value is not None else np.empty(0)
+
+
+def parameter_bound_note(fam: Family) -> str | None:
+    """The fit's note where the family's estimated parameter is within :data:`BOUND_FACTOR` of
+    :data:`PARAMETER_BOUNDS` (the criterion is infinite beyond them): there the likelihood is
+    nearly flat in it (a negative binomial's size running to infinity: no overdispersion), the
+    steps stopped at the bound or short of a maximum beyond it; None elsewhere."""
+    value = fam.parameter
+    if not fam.estimates_parameter or value is None:
+        return None
+    lo, hi = PARAMETER_BOUNDS
+    if lo * BOUND_FACTOR < value < hi / BOUND_FACTOR:
+        return None
+    bound = lo if value <= lo * BOUND_FACTOR else hi
+    return (
+        f"the {fam.name} family's {fam.parameter_name} = {value:.4g} is within a factor of "
+        f"{BOUND_FACTOR:g} of the bound {bound:g} its estimate is kept within: the likelihood is "
+        "nearly flat in it there, and its estimate and standard error are not reliable"
+    )
 
 
 def ml_lower(model: GlmmModel) -> np.ndarray:
@@ -147,6 +168,7 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     glm, beta0 = glm_start(start, mustart)
     stage1, st1 = stage_one(start, beta0)
     extra = estimated_log_parameter(start.fam).tolist() if model.fam.estimates_parameter else []
+    _check_start(start.fam, extra)
     x0 = np.concatenate([stage1.theta, st1.beta, extra])
     lower = ml_lower(model)
     fg, memo = laplace_ml_function(model if extra else start, st1.u)
@@ -159,6 +181,17 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     fitted = model if extra else start
     H, V, notes = ml_vcov(fitted, opt.theta, state.u, _stencil_gradients(fitted, opt.theta, state))
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes, gradient), at
+
+
+def _check_start(fam: Family, extra: list[float]) -> None:
+    """Refuse a start outside :data:`PARAMETER_BOUNDS` (the criterion is infinite there), naming it."""
+    lo, hi = PARAMETER_BOUNDS
+    if extra and not np.log(lo) <= extra[0] <= np.log(hi):
+        raise ValueError(
+            f"the {fam.name} family's {fam.parameter_name} starts at {np.exp(extra[0]):.4g}, outside "
+            f"[{lo:g}, {hi:g}], where its estimate is kept: rescale the response (a Gaussian's "
+            "variance is in the response's units squared), or give the parameter a value"
+        )
 
 
 def refit_laplace_ml(

@@ -210,10 +210,7 @@ class MlBatch:
         G = np.einsum("nj,bnc->bjc", base.z, Q)
         parts = [base.structure.stacked_theta_gradient(np.asarray(theta, dtype=float), G), r @ model.X]
         if self.estimates:
-            n_p, n1_p, n2_p = fam.parameter_derivatives(Y, mu, model.weights)
-            m1, m2 = fam.mu_eta(eta), fam.link.mu_eta_deriv(eta)
-            d1_p = n1_p * m1
-            D_p = (n2_p * m1 * m1 + n1_p * m2) / 2.0
+            n_p, d1_p, D_p = fam.parameter_eta_derivatives(Y, model.weights, eta, mu)
             parts.append(
                 (np.sum(n_p, axis=1) + np.sum(h * D_p, axis=1) - 0.5 * np.sum(eta_s * d1_p, axis=1))[:, None]
             )

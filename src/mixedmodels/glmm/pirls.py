@@ -90,16 +90,16 @@ class GlmmModel:
     def with_response(self, y: np.ndarray) -> GlmmModel:
         """The same model for another response (a simulated one): what depends only on ``X``,
         ``Z`` and the weights is shared, not rebuilt."""
-        other = replace(self, y=np.asarray(y, dtype=float))
-        for name in ("pattern", "_Z", "layout"):
-            if name in self.__dict__:
-                other.__dict__[name] = self.__dict__[name]
-        return other
+        return self._sharing(replace(self, y=np.asarray(y, dtype=float)))
 
     def with_family(self, fam: Family) -> GlmmModel:
         """The same model with another family (the same one at another value of its parameter):
         what depends only on ``X``, ``Z`` and the weights is shared, not rebuilt."""
-        other = replace(self, fam=fam)
+        return self._sharing(replace(self, fam=fam))
+
+    def _sharing(self, other: GlmmModel) -> GlmmModel:
+        """``other`` with this model's pieces that depend only on ``X``, ``Z`` and the weights
+        (never the family's or the response's: ``aic_constant`` and the deviance's terms)."""
         for name in ("pattern", "_Z", "layout"):
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]

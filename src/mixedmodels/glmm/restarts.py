@@ -114,11 +114,13 @@ def checked_glmm(
 
 
 def named_check(check: ConvergenceCheck, model, fixef_names: Sequence[str]) -> ConvergenceCheck:
-    """The check with the fixed effects named as the design names them."""
+    """The check with the fixed effects named as the design names them (the family's parameter,
+    estimated with the rest, keeps its name after them)."""
     nt = model.layout.ntheta
     if len(check.names) == nt or not fixef_names:
         return check
-    return replace(check, names=tuple(check.names[:nt]) + tuple(fixef_names))
+    rest = tuple(check.names[nt + len(fixef_names) :])
+    return replace(check, names=tuple(check.names[:nt]) + tuple(fixef_names) + rest)
 
 
 def _attach(optimum, check: ConvergenceCheck):

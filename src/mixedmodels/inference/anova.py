@@ -513,7 +513,8 @@ def _check_fits(fits: Sequence[Comparable]) -> None:
 
 def _check_glmer_fits(fits: Sequence[Comparable]) -> None:
     """glmer fits are compared only with glmer fits (their likelihoods differ from a Gaussian
-    model's in kind, not only in value), fits of different families only of one response."""
+    model's in kind, not only in value): of one family whatever its parameter (lme4 compares
+    ``glmer.nb`` fits, each at its own size), or of different families of one response."""
     glmer = [cast(GlmerFit, f) for f in fits if f.is_generalized]  # lmer, lm and glmer fits here
     if not glmer:
         return
@@ -526,9 +527,9 @@ def _check_glmer_fits(fits: Sequence[Comparable]) -> None:
             "log-likelihoods differ by the approximation as well as by the models (give every fit "
             "the same laplace=)"
         )
-    families = {f.family.name for f in glmer}
-    if len(families) == 1:
+    if all(glmer[0].family.same_family(f.family) for f in glmer[1:]):
         return
+    families = {f.family.name for f in glmer}
     # lme4 and glmmTMB compare fits of any families (complete likelihoods: a Poisson against a
     # negative binomial, its limit, as glmer against glmer.nb), of one response
     if any(not np.array_equal(f.model.y, glmer[0].model.y) for f in glmer[1:]):

@@ -116,7 +116,7 @@ def glmer_summary_html(fit: GlmerFit) -> str:
     out as :func:`~mixedmodels.report.lmm.lmer_summary_html` lays out an lmer fit's)."""
     heading = [line.strip() for line in _heading(fit)]
     res_title, res_cells = residual_cells(fit)
-    re_header, re_rows = _glmmtmb_random_effects_cells(fit)
+    re_header, re_rows = random_effects_cells(fit)
     fe_header, fe_rows, stars = _fixed_effects_cells(fit)
     parts = [
         html_title(f"{heading[0]} {heading[1]}"),
