@@ -67,3 +67,11 @@ def test_simulate_and_bootstrap_draw_from_it(cbpp):
     assert sims.shape == (len(cbpp), 3) and np.all(sims.to_numpy() >= 0)
     boot = mm.bootstrap(fit, nsim=5, seed=2, progress=False)
     assert boot.replicates.shape[0] == 5
+
+
+def test_glmer_counts_a_given_size_as_lme4(cbpp):
+    """lme4's logLik(glmer(incidence ~ period + (1 | herd), cbpp, negative.binomial(2))) has
+    df = 6 (4 fixed effects, 1 theta and the size) and AIC 193.6643."""
+    fit = mm.glmer("incidence ~ period + (1 | herd)", cbpp, family=NegativeBinomial(2))
+    assert fit.npar == 6
+    assert fit.aic == pytest.approx(193.6643, abs=1e-4)

@@ -355,6 +355,11 @@ class Family:
         """Whether a fit estimates :attr:`parameter` (jointly, by maximum likelihood)."""
         return False
 
+    lme4_counts_parameter: ClassVar[bool] = False
+    """Whether lme4 counts the family's parameter in a glmer fit's degrees of freedom even where
+    it is given (lme4 counts a negative binomial's size: ``glmer.nb``'s fit is a ``glmer`` at the
+    estimated size, ``logLik(glmer(..., negative.binomial(2)))`` has ``df = ntheta + p + 1``)."""
+
     def with_parameter(self, value: float) -> Family:
         """The same family at ``parameter = value`` (still estimated by a fit, if it was).
 

@@ -61,6 +61,7 @@ class NegativeBinomial(Poisson):
     canonical_link: ClassVar[str | None] = None
     extra_parameters = ("theta",)
     parameter_name = "theta"
+    lme4_counts_parameter = True
 
     def __init__(
         self, theta: float | None = None, link: Link | str | None = None, estimate: bool | None = None

@@ -138,7 +138,11 @@ class GlmerFit(MixedFit):
 
     @property
     def npar(self) -> int:
-        return self.ntheta + self.model.p + (1 if self.family.estimates_parameter else 0)
+        """``ntheta + p``, plus the family's parameter where it is estimated (glmmTMB's count) or
+        lme4 counts it though given (a negative binomial's size:
+        :attr:`~mixedmodels.families.Family.lme4_counts_parameter`)."""
+        fam = self.family
+        return self.ntheta + self.model.p + int(fam.estimates_parameter or fam.lme4_counts_parameter)
 
     @property
     def sigma(self) -> float:

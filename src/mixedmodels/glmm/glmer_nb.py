@@ -99,11 +99,6 @@ class GlmerNbFit(GlmerFit):
         also ``fit.family.theta``)."""
         return float(self.family.parameter)  # type: ignore[arg-type]
 
-    @property
-    def npar(self) -> int:
-        """``ntheta + p + 1``: the size counts (lme4's ``logLik`` df of a ``glmer.nb`` fit)."""
-        return super().npar + 1
-
     def to_dict(self) -> dict:
         """:meth:`GlmerFit.to_dict` with ``theta_nb`` (the estimated size) and the number of
         fits the search took."""
