@@ -307,7 +307,11 @@ def test_cli_fits_nbinom2(capsys):
 def test_to_dict(nb2, poisson_observed):
     d = nb2.to_dict()
     assert d["family"] == "nbinom2" and d["laplace"] == "observed"
-    assert d["parameter"] == {"name": "theta", "value": nb2.family.parameter}
+    assert d["parameter"]["estimate"] == nb2.family.parameter
+    # the size's SE by the delta method from log theta's (glmmTMB's disp SE)
+    assert d["parameter"]["se"] == pytest.approx(
+        nb2.family.parameter * d["disp"]["se"]["(Intercept)"], rel=1e-12
+    )
     assert d["disp"]["fixef"]["(Intercept)"] == pytest.approx(SAL["disp"]["estimate"][0], abs=1e-4)
     assert d["df_residual"] == 628 and json.dumps(d)
     p = poisson_observed.to_dict()

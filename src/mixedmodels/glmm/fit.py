@@ -377,7 +377,9 @@ class GlmerFit(MixedFit):
     def _tmb_dict(self) -> dict:
         """For a fit glmmTMB's way (the observed information, or a parameter estimated):
         ``sigma``, ``laplace``, the family's estimated parameter by name and value
-        (``{"parameter": {"name": "theta", "value": ...}}``) and as glmmTMB's dispersion model,
+        (``{"parameter": {"name": "theta", "estimate": ..., "se": ...}}``, the SE by the delta
+        method from that of ``log phi``, as the GLM fits give theirs) and as glmmTMB's dispersion
+        model,
         ``{"disp": {"fixef": {"(Intercept)": log phi}, "se": {...}}}``."""
         fam = self.family
         if not self.glmmtmb_style:
@@ -388,7 +390,8 @@ class GlmerFit(MixedFit):
         log_phi = float(np.log(fam.parameter or np.nan))
         H = self.optimum.hessian
         se = float(np.sqrt(2.0 * np.linalg.inv(H)[-1, -1])) if H is not None else float("nan")
-        parameter = {"name": fam.parameter_name, "value": fam.parameter}
+        phi = float(np.asarray(fam.parameter))
+        parameter = {"name": fam.parameter_name, "estimate": phi, "se": phi * se}
         return {
             **out,
             "parameter": parameter,
