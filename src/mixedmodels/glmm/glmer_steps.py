@@ -18,7 +18,7 @@ from .engine import fit_glmm
 from .laplace_ml import fit_laplace_ml, fits_ml, parameter_bound_note
 from .pirls import GlmmModel
 from .prior import fit_glmm_prior
-from .restarts import checked_glmm
+from .restarts import checked_glmm, checked_laplace_ml
 from .separated import fit_separated, model_separation
 
 __all__ = [
@@ -98,7 +98,11 @@ def glmer_optimum(
             raise NotImplementedError(f"fixef_prior is not available for the {model.fam.name} family yet")
         optimum, at = fit_laplace_ml(model, mustart)
         note = parameter_bound_note(at.fam)
-        return optimum, at, None, [] if note is None else [note]
+        notes = [] if note is None else [note]
+        if check:  # the check from the gradient and Hessian the fit took (no restarts)
+            optimum, check_notes = checked_laplace_ml(at, optimum, names)
+            notes += check_notes
+        return optimum, at, None, notes
     optimum, sep, notes = _optimum_lme4(model, nagq, names, sd, mustart, check)
     return optimum, model, sep, notes
 

@@ -22,6 +22,7 @@ from ..numerics.convergence import (
     ConvergenceCheck,
     Restart,
     bound_mask,
+    failed_note,
     make_check,
     parameter_scales,
     theta_scales,
@@ -111,6 +112,17 @@ def checked_glmm(
                 break
     opt, notes = with_restarts(best.opt, final, check, restarts)
     return replace(best, opt=opt), notes
+
+
+def checked_laplace_ml(
+    model, optimum: GlmmOptimum, fixef_names: Sequence[str] = ()
+) -> tuple[GlmmOptimum, list[str]]:
+    """A fit glmmTMB's way (:mod:`~mixedmodels.glmm.laplace_ml`) with its check attached (from
+    the gradient and Hessian its vcov took: no evaluation more) and, where the check finds no
+    optimum, the note that says so (no restarts: the quasi-Newton steps with the exact gradient
+    are the search)."""
+    check = named_check(glmm_check(model, 1, optimum), model, fixef_names)
+    return _attach(optimum, check), ([] if check.ok else [failed_note(check)])
 
 
 def named_check(check: ConvergenceCheck, model, fixef_names: Sequence[str]) -> ConvergenceCheck:
