@@ -115,7 +115,7 @@ def _exact_natural(ref: dict) -> pd.DataFrame:
     ex, nat = ref["confint_profile_exact"], ref["confint_profile_exact_natural"]
     rows = {n: (lo, hi) for n, lo, hi in zip(ex["names"], ex["lower"], ex["upper"]) if n in ref["fixef"]}
     for n, lo, hi in zip(nat["names"], nat["lower"], nat["upper"]):
-        rows["sigma" if n == "sigma" else "sd_(Intercept)|" + n.split("|")[1]] = (lo, hi)
+        rows["sigma" if n == "sigma" else "Std.Dev.(Intercept)|" + n.split("|")[1]] = (lo, hi)
     return pd.DataFrame(rows, index=["lower", "upper"]).T
 
 
@@ -136,8 +136,12 @@ def test_nb2_profile_intervals_match_glmmtmb(nb2):
     ref = json.loads((REF / "profile_salamanders_nb2.json").read_text())
     assert nb2.loglik == pytest.approx(ref["loglik"], abs=1e-6)
     ci = nb2.confint(method="profile", progress=False)
-    assert list(ci.index) == ["sd_(Intercept)|site", "sigma", *nb2.fixef_names]
+    # glmmTMB's names, as its Wald table (confint(full = TRUE)); lme4's are accepted in parm=
+    assert list(ci.index) == ["Std.Dev.(Intercept)|site", "sigma", *nb2.fixef_names]
     _check_profile(ci, ref)
+    one = nb2.confint(method="profile", parm=["sd_(Intercept)|site"], progress=False)
+    assert list(one.index) == ["Std.Dev.(Intercept)|site"]
+    np.testing.assert_allclose(one.to_numpy(), ci.loc[["Std.Dev.(Intercept)|site"]].to_numpy())
 
 
 def test_gamma_profile_intervals_match_glmmtmb():

@@ -44,6 +44,13 @@ from .pirls import GlmmModel, ThetaState, WeightedFactor, pirls
 __all__ = ["GlmerFit"]
 
 
+def tmb_varpar_name(name: str) -> str:
+    """glmmTMB's name of a variance parameter named as lme4 names it: ``sd_(Intercept)|site`` is
+    ``Std.Dev.(Intercept)|site``, ``cor_x.(Intercept)|g`` is ``Cor.x.(Intercept)|g``."""
+    kind, _, rest = name.partition("_")
+    return f"Std.Dev.{rest}" if kind == "sd" else f"Cor.{rest}"
+
+
 def _select(table: pd.DataFrame, parm) -> pd.DataFrame:
     """The rows ``parm`` of a confint table (all when None), unknown names refused."""
     if parm is None:
@@ -446,7 +453,9 @@ class GlmerFit(MixedFit):
         level : float
             Coverage.
         parm : list of str, optional
-            Parameters to include (lme4's names), all by default.
+            Parameters to include, all by default: lme4's names (``sd_(Intercept)|site``), or
+            for a fit glmmTMB's way glmmTMB's (``Std.Dev.(Intercept)|site``), which its tables
+            use by every method.
         nsim, seed, **kwargs
             For ``method="boot"``: replicates, seed, and further arguments of
             :func:`mixedmodels.bootstrap`; for ``"profile"``: ``progress``.
@@ -454,14 +463,18 @@ class GlmerFit(MixedFit):
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, not {level}")
         method = str(method).lower()  # lme4 spells it "Wald"
+        rename = {n: tmb_varpar_name(n) for n in self.varpar_names} if self.glmmtmb_style else {}
         if method == "wald" and self.glmmtmb_style:
-            return _select(self._tmb_wald_confint(level), parm)
+            return _select(
+                self._tmb_wald_confint(level), None if parm is None else [rename.get(p, p) for p in parm]
+            )
         names = [
             *self.varpar_names,
             *(["sigma"] if self.family.estimates_parameter else []),
             *self.fixef_names,
         ]
-        parm = names if parm is None else list(parm)
+        back = {tmb: lme4 for lme4, tmb in rename.items()}
+        parm = names if parm is None else [back.get(p, p) for p in parm]
         unknown = [p for p in parm if p not in names]
         if unknown:
             raise ValueError(f"unknown parameter {unknown[0]!r}; the parameters are: {', '.join(names)}")
@@ -483,7 +496,7 @@ class GlmerFit(MixedFit):
             out = bootstrap(self, nsim, seed=seed, **kwargs).confint("percentile", level)
         else:
             raise ValueError(f"method must be 'profile', 'wald' or 'boot', not {method!r}")
-        return out.loc[parm]
+        return out.loc[parm].rename(index=rename)
 
     def _wald_confint(self, names: list[str], level: float) -> pd.DataFrame:
         """``fixef -+ z se``; NaN for the variance parameters (as lme4's ``confint(method = "Wald")``)."""
@@ -547,11 +560,11 @@ class GlmerFit(MixedFit):
         terms = [i for i, s in enumerate(layout.structures) for _ in range(s.ntheta)]
         sds, cors = [], []
         for name, value, v, k, term in zip(self.varpar_names, est, var, columns, terms):
-            kind, _, rest = name.partition("_")
+            kind = name.partition("_")[0]
             if kind == "sd":
                 se = np.sqrt(v) / value if value > 0 else np.nan
                 sds.append(
-                    (term, (f"Std.Dev.{rest}", value * np.exp(-z * se), value * np.exp(z * se), value))
+                    (term, (tmb_varpar_name(name), value * np.exp(-z * se), value * np.exp(z * se), value))
                 )
                 continue
             lo = hi = np.nan
@@ -559,7 +572,7 @@ class GlmerFit(MixedFit):
                 l = value / np.sqrt(1 - value**2)
                 se = np.sqrt(v) / (1 - value**2) ** 1.5  # d l / d rho = (1 - rho^2)^(-3/2)
                 lo, hi = ((l + c * z * se) / np.sqrt(1 + (l + c * z * se) ** 2) for c in (-1, 1))
-            cors.append((term, (f"Cor.{rest}", lo, hi, value)))
+            cors.append((term, (tmb_varpar_name(name), lo, hi, value)))
         return [
             row
             for t in range(len(layout.structures))
