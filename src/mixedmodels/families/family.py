@@ -375,6 +375,11 @@ class Family:
         """The family with its parameter held at its value (a fit then does not estimate it)."""
         return self
 
+    def estimating(self) -> Family:
+        """The family with its parameter estimated by a fit (from its value, if it has one):
+        what a dispersion model asks of it. A family without a parameter is itself."""
+        return self
+
     def glm_form(self) -> Family:
         """The family as ``mm.glm`` takes it (:func:`~mixedmodels.families.glm_family`): itself,
         except that a family whose parameter is the GLM's dispersion (Gamma, Gaussian) is not
@@ -442,6 +447,35 @@ class Family:
         ``mu``, its standard error and a warning (or None), as its R counterpart computes them
         (MASS's ``theta.ml``); ``tolerance`` the last step's size (R's by default)."""
         raise ValueError(f"the {self.name} family's parameter is not estimated by alternation")
+
+    # ------------------------------------------------------------------ zero-inflation, auxiliary models
+    @property
+    def conditional(self) -> Family:
+        """The conditional family: itself, or a zero-inflated or hurdle family's count family
+        (:mod:`~mixedmodels.families.zero_inflated`)."""
+        return self
+
+    def log_prob_zero(self, mu, wt) -> Array:
+        """``log f(0 | mu)`` per observation (``wt`` a binomial's trials, else 1): here minus half
+        the unit deviance at ``y = 0``, which it is where the saturated model gives a zero
+        probability 1 (counts, successes); a family where it is not says otherwise."""
+        return -0.5 * self.dev_resids(np.zeros(np.shape(mu)), mu, wt)
+
+    def zero_augmented(self, zeta) -> Family:
+        """This family with glmmTMB's zero-inflation model at the linear predictor ``zeta``: a
+        zero-inflated family (a truncated one's is a hurdle model)."""
+        from .zero_inflated import ZeroInflated
+
+        return ZeroInflated(self, zeta)
+
+    def auxiliary_eta_derivatives(self, y, w, eta, mu) -> tuple[tuple[Array, Array, Array], ...]:
+        """Per auxiliary linear predictor of the family (its parameter's log where a fit estimates
+        it; a zero-inflation model's ``zeta``): the derivatives in it at fixed ``eta`` of ``n =
+        -2 w log p``, of ``d'`` and of ``D = d''/2``, per observation (what the Laplace gradient
+        takes, :mod:`mixedmodels.glmm.laplace_gradient`)."""
+        if not self.estimates_parameter:
+            return ()
+        return (self.parameter_eta_derivatives(y, w, eta, mu),)
 
     # ------------------------------------------------------------------ one response, many means
     def deviance_parts(self, y, wt) -> tuple:

@@ -98,6 +98,13 @@ class Gaussian(ParameterFamily):
         s2 = self._value
         return float(np.sum(wt * np.log(2.0 * math.pi * s2)) + np.sum(self.dev_resids(y, mu, wt)))
 
+    def log_prob_zero(self, mu, wt) -> Array:
+        """The log density at 0 (a zero-inflated Gaussian, as glmmTMB has it): ``-(mu^2 / s2 +
+        log(2 pi s2)) / 2``."""
+        mu = as_array(mu)
+        s2 = self._known
+        return -0.5 * (mu * mu / s2 + np.log(2.0 * math.pi * s2))
+
     def deviance_mu_derivatives(self, y, mu, wt) -> tuple[Array, Array, Array]:
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
         s2 = 1.0 if self._value is None else self._value

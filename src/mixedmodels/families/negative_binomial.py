@@ -110,6 +110,9 @@ class NegativeBinomial(Poisson):
     def fixed_parameter(self) -> Family:
         return self._same_information(NegativeBinomial(self._theta, self.link, False))
 
+    def estimating(self) -> Family:
+        return self._same_information(type(self)(self.theta, self.link, True))
+
     def parameter_start(self, y, mu, wt) -> float:
         """The moment estimate ``sum mu^2 / sum((y - mu)^2 - mu)``, within [0.01, 100]."""
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)

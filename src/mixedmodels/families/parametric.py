@@ -95,6 +95,9 @@ class ParameterFamily(Family):
     def fixed_parameter(self) -> Family:
         return self._rebuild(self._known, self.link, False)
 
+    def estimating(self) -> Family:
+        return self._rebuild(self._value, self.link, True)
+
     def with_link(self, link: Link | str) -> Family:
         return self._rebuild(self._value, link, self._estimate)
 

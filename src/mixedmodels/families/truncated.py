@@ -131,6 +131,12 @@ class _ZeroTruncated:
             return f"1 in {rows}", "the untruncated mean runs to 0 and the linear predictor to -infinity"
         return None
 
+    def zero_augmented(self, zeta) -> Family:
+        """With a zero-inflation model a truncated family is glmmTMB's hurdle model."""
+        from .zero_inflated import Hurdle
+
+        return Hurdle(self, zeta)  # type: ignore[arg-type]
+
     def with_information(self, information: str) -> Family:
         if information == "expected":
             raise ValueError(

@@ -27,6 +27,7 @@ from .glmer_steps import glmer_optimum as _optimum
 from .glmer_steps import optimum_notes as _notes
 from .glmer_steps import refuse_constant as _refuse_constant
 from .laplace_ml import fits_ml as _fits_ml
+from .auxiliary import any_auxiliary, auxiliary_model, auxiliary_rows
 from .prior import prior_sd
 
 __all__ = ["glmer"]
@@ -46,6 +47,8 @@ def glmer(
     memory_limit: float | None = None,
     fixef_prior=None,
     laplace: str | None = None,
+    ziformula: str | None = None,
+    dispformula: str | None = None,
 ) -> GlmerFit:
     """Fit a generalized linear mixed model by maximum likelihood, as lme4's ``glmer``.
 
@@ -100,6 +103,18 @@ def glmer(
         ``glmer.nb``: the parameter by a 1-D search, a fit at each value held fixed
         (:func:`mixedmodels.glmer_nb`, which this then returns); refused for a family lme4 has
         no such fit of.
+    ziformula : str, optional
+        glmmTMB's zero-inflation model, a one-sided formula of fixed effects (``"~1"``: one
+        probability; ``"~ x"``; ``"~0"`` or None: none): the probability ``pi`` of a structural
+        zero by a logit-linear model, so that ``p(0) = pi + (1 - pi) f(0)``; with a truncated
+        family (``"truncated_nbinom2"``, ``"truncated_poisson"``) a hurdle model, ``pi`` the
+        probability of a zero (:mod:`mixedmodels.families.zero_inflated`). Fitted glmmTMB's way
+        (the observed information). Its estimates are ``fit.zi``.
+    dispformula : str, optional
+        glmmTMB's dispersion model, a one-sided formula of fixed effects: the log of the family's
+        parameter per observation (a Gaussian's variance, as nlme's ``varIdent(form = ~1 | g)``
+        with ``"~ g"``; a negative binomial's size; ...). ``"~1"`` or None: one parameter. Its
+        estimates are ``fit.disp``.
 
     Returns
     -------
@@ -107,6 +122,12 @@ def glmer(
     """
     data = glmer_frame(data)
     fam = make_family(family, link)
+    formulas = {"zi": ziformula, "disp": dispformula}
+    if any_auxiliary(formulas):
+        return _glmer_auxiliary(
+            formula, data, fam, formulas, nagq=nagq, weights=weights, offset=offset, contrasts=contrasts,
+            na_action=na_action, memory_limit=memory_limit, fixef_prior=fixef_prior, laplace=laplace,
+        )  # fmt: skip
     if fam.glmm_refusal is not None:
         raise NotImplementedError(fam.glmm_refusal)
     if fam.estimates_parameter and (laplace or fam.default_information) == "expected":  # glmer.nb
@@ -138,6 +159,44 @@ def glmer(
     for note in notes:
         warn(note)
     return fit
+
+
+def _glmer_auxiliary(formula, data, fam, formulas, *, nagq, weights, offset, contrasts, na_action,
+                     memory_limit, fixef_prior, laplace) -> GlmerFit:
+    """:func:`glmer` with a zero-inflation or dispersion model (:mod:`~mixedmodels.glmm.auxiliary`),
+    fitted as glmmTMB fits it."""
+    if laplace == "expected":
+        raise ValueError("a model with ziformula or dispformula is fitted glmmTMB's way: laplace='observed'")
+    if _check_nagq(nagq) != 1:
+        raise ValueError("a model with ziformula or dispformula is fitted by the Laplace approximation (nagq = 1)")
+    if fixef_prior is not None:
+        raise NotImplementedError("fixef_prior is not available with ziformula or dispformula yet")
+    if formulas["disp"] is not None:
+        fam = fam.estimating()
+    if fam.glmm_refusal is not None:
+        raise NotImplementedError(fam.glmm_refusal)
+    fam = fam.with_information("observed")
+    data = auxiliary_rows(data if data.index.is_unique else data.reset_index(drop=True), formulas, na_action)
+    reading = fam.zero_augmented(0.0) if formulas["zi"] is not None and _rhs_given(formulas["zi"]) else fam
+    design, init, model = glmer_model(
+        formula, data, reading, 1, weights, offset, contrasts, na_action, memory_limit
+    )
+    aux = auxiliary_model(formulas["zi"], formulas["disp"], data, design.row_index, fam, contrasts)
+    model = replace(model, fam=fam, aux=aux)
+    optimum, model, sep, sep_notes = _optimum(model, 1, design.fixef_names, None, init.mustart, check=True)
+    notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
+    fit = GlmerFit(
+        formula=formula, family=model.fam, nagq=1, design=design, model=model, optimum=optimum,
+        messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset, **formulas},
+        contrasts=contrasts, na_action=na_action, separation=sep,
+    )  # fmt: skip
+    for note in notes:
+        warn(note)
+    return fit
+
+
+def _rhs_given(formula: str) -> bool:
+    return formula.replace(" ", "") not in ("~0", "~-1")
 
 
 def refit_glmer(fit: GlmerFit, newresponse) -> GlmerFit:

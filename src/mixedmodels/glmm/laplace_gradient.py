@@ -64,29 +64,40 @@ def laplace_gradient(model: GlmmModel, state: PirlsState) -> np.ndarray:
     )
     if joint:
         return grad_theta
-    if not model.fam.estimates_parameter:
-        return np.concatenate([grad_theta, model.X.T @ r])
-    return np.concatenate([grad_theta, model.X.T @ r, [_parameter_gradient(model, state, h, eta_s)]])
+    return np.concatenate([grad_theta, model.X.T @ r, _auxiliary_gradient(model, state, h, eta_s)])
 
 
-def _parameter_gradient(model: GlmmModel, state: PirlsState, h: np.ndarray, eta_s: np.ndarray) -> float:
-    """``df / d log(phi)`` for the family's parameter ``phi`` (observed information): with
-    ``n_i = -2 w_i log p(y_i | mu_i, phi)``, its derivative ``d'_i`` in ``eta`` and ``D_i = d''_i/2``,
+def _auxiliary_gradient(model: GlmmModel, state: PirlsState, h: np.ndarray, eta_s: np.ndarray) -> np.ndarray:
+    """``df / d x_a`` for the parameters after ``(theta, beta)`` (observed information): per
+    auxiliary linear predictor ``a`` (the family's parameter's ``log phi``, one per observation
+    with a dispersion model; a zero-inflation model's ``zeta``) with matrix ``X_a``,
 
-        df / d log phi = sum_i [dn_i + h_i dD_i - (Z Lambda s)_i dd'_i / 2],
+        df / d beta_a = X_a' t_a,    t_a,i = dn_i + h_i dD_i - (Z Lambda s)_i dd'_i / 2,
 
-    ``d`` the derivative in ``log phi`` at fixed ``eta`` (``u*`` moves with ``phi`` through
+    ``d`` the derivative in the predictor at fixed ``eta`` of ``n_i = -2 w_i log p(y_i)``, of its
+    derivative ``d'_i`` in ``eta`` and of ``D_i = d''_i/2`` (``u*`` moves with the predictor through
     ``d'``: the adjoint ``s`` of the module takes it;
-    :meth:`~mixedmodels.families.Family.parameter_eta_derivatives`). Only for the observed
+    :meth:`~mixedmodels.families.Family.auxiliary_eta_derivatives`); ``X_a`` a column of ones for
+    the one ``log phi`` of a family without a dispersion model. Only for the observed
     information: with the expected one the log determinant's weights depend on ``phi`` in
     another way, which no family gives (glmer fits that case by lme4's alternation)."""
-    if not model.fam.observed_information:
+    fam = model.fam
+    if not fam.estimates_parameter and model.aux is None:
+        return np.zeros(0)
+    if not fam.observed_information:
         raise NotImplementedError(
-            f"the Laplace gradient in the {model.fam.name} family's {model.fam.parameter_name} is "
+            f"the Laplace gradient in the {fam.name} family's {fam.parameter_name} is "
             "only available with the observed information (with_information('observed'))"
         )
-    n_p, d1_p, D_p = model.fam.parameter_eta_derivatives(model.y, model.weights, state.eta, state.mu)
-    return float(np.sum(n_p) + h @ D_p - 0.5 * (eta_s @ d1_p))
+    derivatives = fam.auxiliary_eta_derivatives(model.y, model.weights, state.eta, state.mu)
+    designs = model.aux.designs(fam) if model.aux is not None else [None]
+    out = []
+    for (n_a, d1_a, D_a), X_a in zip(derivatives, designs):
+        if X_a is None:
+            out.append([float(np.sum(n_a) + h @ D_a - 0.5 * (eta_s @ d1_a))])
+        else:
+            out.append(X_a.T @ (n_a + h * D_a - 0.5 * eta_s * d1_a))
+    return np.concatenate(out)
 
 
 def _theta_gradient(model, state_theta, u, s, r, twice_W, minus_half_d1, v1, vr) -> np.ndarray:

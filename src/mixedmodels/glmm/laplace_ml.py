@@ -48,6 +48,8 @@ from .pirls import GlmmModel, PirlsState, laplace_deviance, pirls
 
 __all__ = [
     "estimated_log_parameter",
+    "extra_names",
+    "extra_size",
     "fit_laplace_ml",
     "fits_ml",
     "laplace_ml_function",
@@ -94,18 +96,54 @@ def parameter_bound_note(fam: Family) -> str | None:
     )
 
 
+def extra_size(model: GlmmModel) -> int:
+    """The number of parameters after ``(theta, beta)``: ``log phi`` where the family estimates
+    it, or the dispersion and zero-inflation models' coefficients
+    (:class:`~mixedmodels.glmm.auxiliary.Auxiliary`)."""
+    if model.aux is not None:
+        return model.aux.size(model.fam)
+    return int(model.fam.estimates_parameter)
+
+
+def extra_names(model: GlmmModel) -> list[str]:
+    """Names of the parameters after ``(theta, beta)``: ``log(theta)`` (the family's parameter's
+    log), or ``disp.<column>`` and ``zi.<column>`` for the auxiliary models' coefficients."""
+    fam = model.fam
+    single = [f"log({fam.parameter_name or 'parameter'})"] if fam.conditional.estimates_parameter else []
+    aux = model.aux
+    if aux is None:
+        return single
+    disp = single if aux.disp is None else [f"disp.{n}" for n in aux.disp.names]
+    return disp + ([] if aux.zi is None else [f"zi.{n}" for n in aux.zi.names])
+
+
 def ml_lower(model: GlmmModel) -> np.ndarray:
-    """The lower bounds of ``x = (theta, beta[, log phi])``."""
-    extra = 1 if model.fam.estimates_parameter else 0
-    return np.concatenate([model.layout.lower(), np.full(model.p + extra, -np.inf)])
+    """The lower bounds of ``x = (theta, beta, extra)``."""
+    return np.concatenate([model.layout.lower(), np.full(model.p + extra_size(model), -np.inf)])
 
 
-def model_at(model: GlmmModel, log_phi: float | None) -> GlmmModel:
-    """The model with its family at ``phi = exp(log_phi)`` (itself where the family has no
-    parameter to estimate)."""
-    if log_phi is None or not model.fam.estimates_parameter:
+def model_at(model: GlmmModel, extra) -> GlmmModel:
+    """The model with its family at the parameters ``extra`` after ``(theta, beta)``: ``log phi``
+    (a float or a one-entry array; None or empty: itself where it has no auxiliary models), or
+    the auxiliary models' coefficients (:meth:`~mixedmodels.glmm.auxiliary.Auxiliary.family_at`)."""
+    if model.aux is not None:
+        return model.with_family(model.aux.family_at(model.fam, np.atleast_1d(np.asarray(extra, dtype=float))))
+    if extra is None or np.size(extra) == 0 or not model.fam.estimates_parameter:
         return model
+    log_phi = float(np.ravel(extra)[0])
     return model.with_family(model.fam.with_parameter(float(np.exp(log_phi))))
+
+
+def _within_bounds(model: GlmmModel, extra: np.ndarray) -> bool:
+    """Whether ``log phi`` (each observation's, with a dispersion model) is within the logs of
+    :data:`PARAMETER_BOUNDS` (the criterion is infinite outside)."""
+    if not len(extra):
+        return True
+    lo, hi = np.log(PARAMETER_BOUNDS)
+    if model.aux is None:
+        return bool(lo <= extra[0] <= hi)
+    log_phi = model.aux.log_parameter(model.fam, extra)
+    return log_phi is None or bool(np.all((lo <= log_phi) & (log_phi <= hi)))
 
 
 def _starting_family(model: GlmmModel, mustart: np.ndarray | None) -> Family:
@@ -129,13 +167,12 @@ def laplace_ml_function(model: GlmmModel, u0: np.ndarray) -> tuple[Callable, dic
     nt, p = model.layout.ntheta, model.p
     memo: dict = {"state": None, "model": model, "u": u0, "best": np.inf}
     states = theta_states(model)
-    lo, hi = np.log(PARAMETER_BOUNDS)
 
     def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
         extra = x[nt + p :]
-        if len(extra) and not lo <= extra[0] <= hi:
+        if not _within_bounds(model, extra):
             return np.inf, np.zeros_like(x)
-        m = model_at(model, extra[0] if len(extra) else None)
+        m = model_at(model, extra)
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 st = pirls(m, x[:nt], x[nt : nt + p], memo["u"], ts=states(x[:nt]), tol=TIGHT_PIRLS)
@@ -164,23 +201,49 @@ def fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None = None) -> tuple
 
 
 def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmOptimum, GlmmModel]:
-    start = model.with_family(_starting_family(model, mustart))
+    if model.aux is not None:
+        start, extra = _auxiliary_start(model, mustart)
+    else:
+        start = model.with_family(_starting_family(model, mustart))
+        extra = estimated_log_parameter(start.fam).tolist() if model.fam.estimates_parameter else []
+        _check_start(start.fam, extra)
     glm, beta0 = glm_start(start, mustart)
     stage1, st1 = stage_one(start, beta0)
-    extra = estimated_log_parameter(start.fam).tolist() if model.fam.estimates_parameter else []
-    _check_start(start.fam, extra)
     x0 = np.concatenate([stage1.theta, st1.beta, extra])
     lower = ml_lower(model)
-    fg, memo = laplace_ml_function(model if extra else start, st1.u)
+    fitted = model if len(extra) else start
+    fg, memo = laplace_ml_function(fitted, st1.u)
     opt = minimize_laplace(fg, x0, lower)
     fmin, gradient = fg(opt.theta)
     state, at = memo["state"], memo["model"]
     if state is None:
         raise np.linalg.LinAlgError("PIRLS found no conditional mode at the optimum")
     opt = replace(opt, fmin=fmin)
-    fitted = model if extra else start
     H, V, notes = ml_vcov(fitted, opt.theta, state.u, _stencil_gradients(fitted, opt.theta, state))
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes, gradient), at
+
+
+def _auxiliary_start(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmModel, np.ndarray]:
+    """For a model with dispersion or zero-inflation models: the model at the starting auxiliary
+    coefficients and those coefficients. The zero model starts at a constant probability (the
+    family's :meth:`~mixedmodels.families.zero_inflated.ZeroAugmented.zero_start`), the
+    dispersion at the conditional family's moments at the means of the GLM fitted with ``phi = 1``
+    and that zero model, each by least squares on its model's matrix."""
+    aux, fam = model.aux, model.fam
+    assert aux is not None
+    pi0 = fam.conditional.zero_augmented(0.0).zero_start(model.y, model.weights) if aux.zi is not None else 0.5
+    estimates = fam.conditional.estimates_parameter
+    unit = model_at(model, aux.start(fam, 0.0 if estimates else None, pi0)).fam
+    log_phi = None
+    if estimates:
+        try:
+            mu = irls(model.X, model.y, unit, model.weights, model.offset, mustart, warn=False).mu
+        except IrlsError:
+            mu = unit.initialize(model.y, model.weights).mustart
+        log_phi = float(np.log(unit.parameter_start(model.y, mu, model.weights)))
+        _check_start(fam, [log_phi])
+    extra = aux.start(fam, log_phi, pi0)
+    return model_at(model, extra), extra
 
 
 def _check_start(fam: Family, extra: list[float]) -> None:
@@ -259,6 +322,6 @@ def ml_vcov(
             problem = "is singular"
     if problem is None:
         return H, V, ()
-    at = model_at(model, x[nt + p] if len(x) > nt + p else None)
+    at = model_at(model, x[nt + p :])
     V, note = fallback_vcov(at, x[: nt + p], u, f"the Hessian of the Laplace criterion {problem}")
     return H, V, (note,)

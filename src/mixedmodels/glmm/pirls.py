@@ -60,6 +60,7 @@ from scipy.linalg import cho_solve, lapack, solve_triangular
 
 from ..covariance.layout import ThetaLayout
 from ..families import Family
+from .auxiliary import Auxiliary
 from ..formula.design import ReTerm
 from ..numerics.irls import working_response
 from ..numerics.memory import PAIR_COST
@@ -72,7 +73,10 @@ class GlmmModel:
     """The fixed parts of a GLMM: response, prior weights, offset, ``X`` and the random terms.
 
     ``y`` is the family's response (a binomial's proportions), ``weights`` the prior weights
-    (a binomial's trials times any given weights), ``trials`` the numbers of trials (for the AIC).
+    (a binomial's trials times any given weights), ``trials`` the numbers of trials (for the AIC),
+    ``aux`` the dispersion and zero-inflation models (:mod:`~mixedmodels.glmm.auxiliary`; the
+    family is then the conditional one, and a point's family that of
+    :func:`~mixedmodels.glmm.laplace_ml.model_at`).
     """
 
     fam: Family
@@ -82,6 +86,7 @@ class GlmmModel:
     weights: np.ndarray
     offset: np.ndarray
     trials: np.ndarray
+    aux: Auxiliary | None = None  # the dispersion and zero-inflation models (glmmTMB's)
 
     @cached_property
     def layout(self) -> ThetaLayout:

@@ -30,6 +30,7 @@ from ..numerics.convergence import (
 from ..numerics.optimize import OptSummary, minimize_theta, polish
 from ..numerics.restarts import DOUBLE, HALF, theta_names, with_restarts
 from .engine import GlmmOptimum, criterion_function, laplace_function, optimum_at
+from .laplace_ml import extra_names
 from .pirls import vcov_joint
 
 __all__ = ["checked_glmm", "glmm_check", "named_check"]
@@ -47,9 +48,10 @@ def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
     if nagq >= 1:
         names += _fixef_names(model)
         scale = parameter_scales(model)
-    if len(x) > len(names):  # the family's parameter, estimated with the rest (log scale)
-        names.append(f"log({model.fam.parameter_name or 'parameter'})")
-        scale = np.append(scale, 1.0)
+    if len(x) > len(names):  # the family's parameter or the auxiliary models', estimated with the rest
+        extra = extra_names(model)
+        names += extra
+        scale = np.append(scale, np.ones(len(extra)))
     H = opt.hessian if nagq == 0 else optimum.hessian
     hessian = "the quasi-Newton steps' Hessian" if nagq == 0 else "the Hessian behind vcov"
     if optimum.gradient is not None:
