@@ -157,6 +157,6 @@ class Gaussian(ParameterFamily):
 
     @property
     def glmm_refusal(self) -> str | None:
-        if self._link_is(("identity",)):
+        if self._link_is(("identity",)) and not self._estimate:
             return "a Gaussian model with the identity link is a linear mixed model: use mm.lmer"
         return super().glmm_refusal

@@ -677,13 +677,14 @@ def _lme4_laplace_many(model: GlmmModel, eta0: np.ndarray) -> Callable[[np.ndarr
 
 
 def minimize_laplace(
-    fg: Callable, x0: np.ndarray, lower: np.ndarray, H0: np.ndarray | None = None
+    fg: Callable, x0: np.ndarray, lower: np.ndarray, H0: np.ndarray | None = None, ftol: float | None = None
 ) -> OptSummary:
     """Quasi-Newton steps with the Laplace criterion's gradient
-    (:func:`~mixedmodels.numerics.quasi_newton.minimize_gradient`, from the Hessian ``H0`` when given),
-    then lme4's boundary check. The Hessian reached is kept as ``opt.hessian``, the gradient at
-    the point kept as ``opt.gradient`` (where the boundary check did not move it)."""
-    res = minimize_gradient(fg, x0, lower, H0=H0)
+    (:func:`~mixedmodels.numerics.quasi_newton.minimize_gradient`, from the Hessian ``H0`` when given,
+    to the relative tolerance ``ftol`` when given), then lme4's boundary check. The Hessian
+    reached is kept as ``opt.hessian``, the gradient at the point kept as ``opt.gradient`` (where
+    the boundary check did not move it)."""
+    res = minimize_gradient(fg, x0, lower, H0=H0, **({} if ftol is None else {"ftol": ftol}))
     x, fmin, extra = snap_to_boundary(lambda x: fg(x)[0], res.x[0], float(res.fun[0]), lower, BOUNDARY_TOL)
     ok = bool(res.converged[0])
     code = "CONVERGED" if ok else "NOT_CONVERGED"

@@ -38,7 +38,8 @@ from ..lmm.ranef import (
 from ..numerics.convergence import ConvergenceCheck
 from ..numerics.separation import Separation
 from .engine import GlmmOptimum
-from .laplace_ml import model_at
+from .laplace_ml import extra_size, model_at
+from .parts import ModelPart
 from .pirls import GlmmModel, ThetaState, WeightedFactor, pirls
 
 __all__ = ["GlmerFit"]
@@ -149,7 +150,51 @@ class GlmerFit(MixedFit):
         lme4 counts it though given (a negative binomial's size:
         :attr:`~mixedmodels.families.Family.lme4_counts_parameter`)."""
         fam = self.family
+        if self.model.aux is not None:
+            return self.ntheta + self.model.p + extra_size(self.model)
         return self.ntheta + self.model.p + int(fam.estimates_parameter or fam.lme4_counts_parameter)
+
+    @cached_property
+    def _covariance(self) -> np.ndarray | None:
+        """``2 H^{-1}`` over every parameter ``x = (theta, beta, ...)`` (None without a Hessian)."""
+        H = self.optimum.hessian
+        if H is None:
+            return None
+        try:
+            return 2.0 * np.linalg.inv(H)
+        except np.linalg.LinAlgError:
+            return None
+
+    def _part(self, kind: str, formula: str, names, at: slice) -> ModelPart:
+        x = np.asarray(self.optimum.opt.theta, dtype=float)
+        V = self._covariance
+        k = len(x[at])
+        cov = np.full((k, k), np.nan) if V is None else (V[at, at] + V[at, at].T) / 2.0
+        return ModelPart(kind, formula, tuple(names), x[at].copy(), cov)
+
+    @cached_property
+    def zi(self) -> ModelPart | None:
+        """The zero-inflation model (glmmTMB's ``ziformula``): its coefficients on the logit scale
+        of the structural-zero probability (a hurdle model's probability of a zero), their
+        covariance and Wald tests; None without one."""
+        aux = self.model.aux
+        if aux is None or aux.zi is None:
+            return None
+        start = self.ntheta + self.model.p + aux.disp_size(self.family)
+        return self._part("zi", aux.zi.formula, aux.zi.names, slice(start, start + aux.zi.size))
+
+    @cached_property
+    def disp(self) -> ModelPart | None:
+        """The dispersion model (glmmTMB's ``dispformula``): the log of the family's parameter
+        (``"~1"``: the one ``log phi``), the coefficients' covariance and Wald tests; None where
+        the fit estimates no parameter of the family."""
+        aux, fam = self.model.aux, self.family
+        if not fam.conditional.estimates_parameter:
+            return None
+        start = self.ntheta + self.model.p
+        if aux is None or aux.disp is None:
+            return self._part("disp", "~1", ("(Intercept)",), slice(start, start + 1))
+        return self._part("disp", aux.disp.formula, aux.disp.names, slice(start, start + aux.disp.size))
 
     @property
     def sigma(self) -> float:
@@ -257,7 +302,7 @@ class GlmerFit(MixedFit):
         nt, p = self.ntheta, m.p
 
         def modes(xx: np.ndarray) -> np.ndarray:
-            at = model_at(m, xx[nt + p] if len(xx) > nt + p else None)
+            at = model_at(m, xx[nt + p :])
             st = pirls(at, xx[:nt], xx[nt : nt + p], self.optimum.state.u, tol=1e-13, maxit=200)
             return m.lambda_matrix(xx[:nt]) @ st.u
 
@@ -385,25 +430,25 @@ class GlmerFit(MixedFit):
         """For a fit glmmTMB's way (the observed information, or a parameter estimated):
         ``sigma``, ``laplace``, the family's estimated parameter by name and value
         (``{"parameter": {"name": "theta", "estimate": ..., "se": ...}}``, the SE by the delta
-        method from that of ``log phi``, as the GLM fits give theirs) and as glmmTMB's dispersion
-        model,
-        ``{"disp": {"fixef": {"(Intercept)": log phi}, "se": {...}}}``."""
+        method from that of ``log phi``, as the GLM fits give theirs; a fit with a dispersion
+        model has none), and glmmTMB's dispersion and zero-inflation models,
+        ``{"disp": {"fixef": {"(Intercept)": log phi}, "se": {...}}, "zi": {...}}``."""
         fam = self.family
         if not self.glmmtmb_style:
             return {}
-        out: dict = {"sigma": self.sigma, "laplace": "observed" if fam.observed_information else "expected"}
-        if not fam.estimates_parameter:
-            return out
-        log_phi = float(np.log(fam.parameter or np.nan))
-        H = self.optimum.hessian
-        se = float(np.sqrt(2.0 * np.linalg.inv(H)[-1, -1])) if H is not None else float("nan")
-        phi = float(np.asarray(fam.parameter))
-        parameter = {"name": fam.parameter_name, "estimate": phi, "se": phi * se}
-        return {
-            **out,
-            "parameter": parameter,
-            "disp": {"fixef": {"(Intercept)": log_phi}, "se": {"(Intercept)": se}},
-        }
+        out: dict = {"laplace": "observed" if fam.observed_information else "expected"}
+        disp, zi = self.disp, self.zi
+        if disp is None or self.model.aux is None or self.model.aux.disp is None:
+            out["sigma"] = self.sigma
+        if disp is not None:
+            out["disp"] = disp.to_dict()
+            if self.model.aux is None or self.model.aux.disp is None:
+                phi = float(np.asarray(fam.parameter))
+                se = float(disp.se.iloc[0])
+                out["parameter"] = {"name": fam.parameter_name, "estimate": phi, "se": phi * se}
+        if zi is not None:
+            out["zi"] = zi.to_dict()
+        return out
 
     def summary(self) -> str:
         """The summary in lme4's glmer layout, or glmmTMB's for a fit glmmTMB's way

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..base.messages import warn
-from ..families import Family
+from ..families import Family, Gaussian
 from ..families import family as make_family
 from ..formula.rsyntax import r_keywords
 from ..formula.terms import cbind_arguments, parse_formula
@@ -121,13 +121,14 @@ def glmer(
     GlmerFit
     """
     data = glmer_frame(data)
-    fam = make_family(family, link)
     formulas = {"zi": ziformula, "disp": dispformula}
     if any_auxiliary(formulas):
+        fam = _auxiliary_family(family, link)
         return _glmer_auxiliary(
             formula, data, fam, formulas, nagq=nagq, weights=weights, offset=offset, contrasts=contrasts,
             na_action=na_action, memory_limit=memory_limit, fixef_prior=fixef_prior, laplace=laplace,
         )  # fmt: skip
+    fam = make_family(family, link)
     if fam.glmm_refusal is not None:
         raise NotImplementedError(fam.glmm_refusal)
     if fam.estimates_parameter and (laplace or fam.default_information) == "expected":  # glmer.nb
@@ -193,6 +194,14 @@ def _glmer_auxiliary(formula, data, fam, formulas, *, nagq, weights, offset, con
     for note in notes:
         warn(note)
     return fit
+
+
+def _auxiliary_family(family, link) -> Family:
+    """The family of a model with auxiliary models: the Gaussian with the identity link too
+    (glmmTMB's, its variance estimated with the rest: a dispersion model is not lmer's)."""
+    if isinstance(family, str) and family.strip().removesuffix("()").strip().lower() == "gaussian":
+        return Gaussian(link or "identity", estimate=True)
+    return make_family(family, link)
 
 
 def _rhs_given(formula: str) -> bool:
