@@ -203,7 +203,7 @@ def _glmer_auxiliary(
     notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
     fit = GlmerFit(
         formula=formula, family=model.fam, nagq=1, design=design, model=model, optimum=optimum,
-        messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset, **formulas},
+        messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset, "ziformula": formulas["zi"], "dispformula": formulas["disp"]},
         contrasts=contrasts, na_action=na_action, separation=sep,
     )  # fmt: skip
     for note in notes:
