@@ -203,7 +203,7 @@ def _glmer_auxiliary(
     notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
     fit = GlmerFit(
         formula=formula, family=model.fam, nagq=1, design=design, model=model, optimum=optimum,
-        messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset, "ziformula": formulas["zi"], "dispformula": formulas["disp"]},
+        messages=tuple(notes), data=data, model_args=_model_args(weights, offset, formulas),
         contrasts=contrasts, na_action=na_action, separation=sep,
     )  # fmt: skip
     for note in notes:
@@ -217,6 +217,12 @@ def _auxiliary_family(family, link) -> Family:
     if isinstance(family, str) and family.strip().removesuffix("()").strip().lower() == "gaussian":
         return Gaussian(link or "identity", estimate=True)
     return make_family(family, link)
+
+
+def _model_args(weights, offset, formulas) -> dict:
+    """What ``update`` passes back to :func:`glmer`: the weights, offset and auxiliary formulas."""
+    zi, disp = formulas["zi"], formulas["disp"]
+    return {"weights": weights, "offset": offset, "ziformula": zi, "dispformula": disp}
 
 
 def _rhs_given(formula: str) -> bool:
