@@ -461,12 +461,9 @@ class Family:
         probability 1 (counts, successes); a family where it is not says otherwise."""
         return -0.5 * self.dev_resids(np.zeros(np.shape(mu)), mu, wt)
 
-    def zero_augmented(self, zeta) -> Family:
-        """This family with glmmTMB's zero-inflation model at the linear predictor ``zeta``: a
-        zero-inflated family (a truncated one's is a hurdle model)."""
-        from .zero_inflated import ZeroInflated
-
-        return ZeroInflated(self, zeta)
+    zero_truncated: ClassVar[bool] = False
+    """Whether the family is zero-truncated: with a zero-inflation model it is then glmmTMB's
+    hurdle model (:func:`~mixedmodels.families.zero_inflated.zero_augmented`)."""
 
     def auxiliary_eta_derivatives(self, y, w, eta, mu) -> tuple[tuple[Array, Array, Array], ...]:
         """Per auxiliary linear predictor of the family (its parameter's log where a fit estimates

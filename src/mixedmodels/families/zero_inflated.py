@@ -49,7 +49,7 @@ from scipy import special
 from .family import Family, Initialized, parameter_key
 from .links import Array, as_array
 
-__all__ = ["Hurdle", "ZeroAugmented", "ZeroInflated"]
+__all__ = ["Hurdle", "ZeroAugmented", "ZeroInflated", "zero_augmented"]
 
 
 def _sigmoid_parts(zeta) -> tuple[Array, Array, Array]:
@@ -429,3 +429,10 @@ class Hurdle(ZeroAugmented):
         counts = self.base.draw(mu, weights, rng, dispersion)
         zero = rng.random(np.shape(counts)) < self.pi
         return np.where(zero, 0, counts)
+
+
+def zero_augmented(base: Family, zeta) -> ZeroAugmented:
+    """The family ``base`` with glmmTMB's zero-inflation model at the linear predictor ``zeta``:
+    zero-inflated, or a hurdle model where ``base`` is zero-truncated
+    (:attr:`~mixedmodels.families.Family.zero_truncated`)."""
+    return (Hurdle if base.zero_truncated else ZeroInflated)(base, zeta)

@@ -16,6 +16,7 @@ import pandas as pd
 from ..base.messages import warn
 from ..families import Family, Gaussian
 from ..families import family as make_family
+from ..families.zero_inflated import zero_augmented
 from ..formula.rsyntax import r_keywords
 from ..formula.terms import cbind_arguments, parse_formula
 from ..lmm.engine import aliased_notes
@@ -193,7 +194,7 @@ def _glmer_auxiliary(
         raise NotImplementedError(fam.glmm_refusal)
     fam = fam.with_information("observed")
     data = auxiliary_rows(data if data.index.is_unique else data.reset_index(drop=True), formulas, na_action)
-    reading = fam.zero_augmented(0.0) if formulas["zi"] is not None and _rhs_given(formulas["zi"]) else fam
+    reading = zero_augmented(fam, 0.0) if formulas["zi"] is not None and _rhs_given(formulas["zi"]) else fam
     design, init, model = glmer_model(
         formula, data, reading, 1, weights, offset, contrasts, na_action, memory_limit
     )
