@@ -164,8 +164,7 @@ class ZeroAugmented(Family):
     def with_information(self, information: str) -> Family:
         if information != "observed":
             raise ValueError(
-                f"a {self.kind} {self.base.name} family is fitted with the observed information "
-                "(glmmTMB's)"
+                f"a {self.kind} {self.base.name} family is fitted with the observed information (glmmTMB's)"
             )
         return self
 
@@ -328,7 +327,10 @@ class ZeroInflated(ZeroAugmented):
             zero_terms = (
                 outer * q * zn_s,
                 outer * (q * zd1_s - qq * z1 * zn_s / 2.0),
-                outer * (q * zD_s - qq * (zD * zn_s + z1 * zd1_s) / 2.0 + qq * (1.0 - 2.0 * q) * z1**2 * zn_s / 8.0),
+                outer
+                * (
+                    q * zD_s - qq * (zD * zn_s + z1 * zd1_s) / 2.0 + qq * (1.0 - 2.0 * q) * z1**2 * zn_s / 8.0
+                ),
             )
             out.append(tuple(np.where(zero, a, b) for a, b in zip(zero_terms, (n_s, d1_s, D_s))))
         pi = self.pi

@@ -472,8 +472,14 @@ class GlmerFit(MixedFit):
 
     def __repr__(self) -> str:
         aux = self.model.aux
-        models = "" if aux is None else "".join(
-            f" {kind}={part.formula!r}" for kind, part in (("zi", aux.zi), ("disp", aux.disp)) if part is not None
+        models = (
+            ""
+            if aux is None
+            else "".join(
+                f" {kind}={part.formula!r}"
+                for kind, part in (("zi", aux.zi), ("disp", aux.disp))
+                if part is not None
+            )
         )
         return f"<GlmerFit {self.formula!r} {self.family.name}({self.link}){models} nagq={self.nagq}>"
 
