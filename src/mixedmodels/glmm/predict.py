@@ -39,7 +39,7 @@ from ..families import Family
 from ..formula.design import formula_variables
 from ..formula.frames import as_pandas, check_frame
 from ..formula.terms import cbind_arguments, parse_formula
-from ..lmm.predict import _new_frame, predict_lmer
+from ..lmm.predict import new_frame, predict_lmer
 from .auxiliary import auxiliary_rows
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def _family_for(fit: GlmerFit, newdata) -> tuple[Family, np.ndarray | None]:
     for part in (aux.zi, aux.disp):
         if part is not None:
             variables |= formula_variables(part.formula.strip().lstrip("~"))
-    frame = _new_frame(fit, newdata, variables) if variables else pd.DataFrame(index=newdata.index)  # type: ignore[arg-type]
+    frame = new_frame(fit, newdata, variables) if variables else pd.DataFrame(index=newdata.index)  # type: ignore[arg-type]
     base = fit.family.conditional
     if aux.disp is not None and fit.disp is not None:
         base = base.with_parameter(np.exp(aux.disp.matrix(frame) @ fit.disp.estimates))
