@@ -4,7 +4,8 @@ new data with a level not in the fit, and the Pearson and response residuals.
 
 References: tests/reference/families/{salamanders_zinb2,owls_nb1_zi,salamanders_hurdle_nb2,
 gaussian_dispformula}.json (the shared fits) and zero_inflation_report.json (written by
-make_zero_inflation_report.R: summaries, predictions, residuals).
+make_zero_inflation_report.R: summaries, predictions, residuals; also of a zero-inflated Gaussian,
+whose summary has glmmTMB's "Residual" row).
 
 The zero-inflated salamanders model's zi coefficient ``sppGP`` runs to -infinity (glmmTMB stops at
 -15.9, ours elsewhere): its rows' ``zprob`` are ~1e-8 in both and their ``zlink`` differ, so those
@@ -236,3 +237,33 @@ def test_pearson_residual_quantiles_are_glmmtmbs(fits, case):
 def test_response_residuals_are_glmmtmbs(fits, case):
     r = fits[case].resid("response").to_numpy()[:6]
     np.testing.assert_allclose(r, REPORT[case]["resid_response_head"], rtol=1e-4, atol=5e-5)
+
+
+# ----------------------------------------------------------------------------- a zero-inflated Gaussian
+@pytest.fixture(scope="module")
+def gaussian_zi() -> mm.GlmerFit:
+    """The heteroscedastic data's responses below 1 set to 0, a zero-inflated Gaussian (the R
+    script's ``gaussian_zi``)."""
+    data = _categorical(pd.read_csv(HERE / "data" / "hetero_generated.csv"), ["g", "grp"])
+    data["y"] = np.where(data["y"] < 1, 0.0, data["y"])
+    return mm.glmer("y ~ x + (1 | g)", data, family="gaussian", ziformula="~1")
+
+
+def test_zero_inflated_gaussian_summary_has_glmmtmbs_residual_row(gaussian_zi):
+    ours, theirs = gaussian_zi.summary(), _r_summary("gaussian_zi")
+    assert _block(ours, "Conditional model", first=True) == _block(theirs, "Conditional model", first=True)
+    assert _block(ours, "Zero-inflation model") == _block(theirs, "Zero-inflation model")
+    line = "Dispersion estimate for gaussian family (sigma^2):  1.2 "
+    assert line in ours.splitlines() and line in theirs.splitlines()
+
+
+def test_zero_inflated_gaussian_predicts_and_its_pearson_residuals(gaussian_zi):
+    for kind in TYPES:
+        _close(
+            "gaussian_zi",
+            kind,
+            gaussian_zi.predict(type=kind).to_numpy()[:6],
+            REPORT["gaussian_zi"]["predict_head"][kind],
+        )
+    r = gaussian_zi.resid("pearson").to_numpy()[:6]
+    np.testing.assert_allclose(r, REPORT["gaussian_zi"]["resid_pearson_head"], rtol=1e-4, atol=1e-6)

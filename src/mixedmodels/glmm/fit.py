@@ -640,7 +640,9 @@ class GlmerFit(MixedFit):
 
     # ------------------------------------------------------------ prediction
     def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False):
-        """Predictions on the link or response scale (see :func:`mixedmodels.glmm.predict.predict_glmer`)."""
+        """Predictions: ``type`` "link" or "response" (lme4's), and for a fit glmmTMB's way with
+        zero-inflation or dispersion models also "conditional", "zprob", "zlink" and "disp"
+        (glmmTMB's; see :func:`mixedmodels.glmm.predict.predict_glmer`)."""
         from .predict import predict_glmer
 
         return predict_glmer(self, newdata, type, re_form, allow_new_levels)

@@ -12,6 +12,8 @@ load_csv <- function(name, factors) {
 sal <- load_csv("salamanders.csv", c("site", "mined", "spp"))
 owls <- load_csv("owls.csv", c("Nest", "FoodTreatment", "SexParent"))
 het <- load_csv("hetero_generated.csv", c("g", "grp"))
+het_zero <- het  # responses below 1 set to 0: a zero-inflated Gaussian (its summary's Residual row)
+het_zero$y <- ifelse(het_zero$y < 1, 0, het_zero$y)
 
 # a few rows of the data and one more with a new level of the grouping factor
 with_new_level <- function(d, rows, group, level) {
@@ -35,7 +37,10 @@ cases <- list(
     new = with_new_level(sal, c(1, 2, 300, 600), "site", "NEW"), group = "site"),
   gaussian_dispformula = list(
     fit = glmmTMB(y ~ x + (1 | g), het, family = gaussian, dispformula = ~grp),
-    new = with_new_level(het, c(1, 2, 150, 300), "g", "NEW"), group = "g")
+    new = with_new_level(het, c(1, 2, 150, 300), "g", "NEW"), group = "g"),
+  gaussian_zi = list(
+    fit = glmmTMB(y ~ x + (1 | g), het_zero, family = gaussian, ziformula = ~1),
+    new = with_new_level(het_zero, c(1, 2, 150, 300), "g", "NEW"), group = "g")
 )
 types <- c("link", "response", "conditional", "zprob", "zlink", "disp")
 out <- lapply(cases, function(case) {
