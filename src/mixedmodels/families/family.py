@@ -427,6 +427,10 @@ class Family:
     ... (sigma^2)": its classic dispersion families, the Gaussian and the Gamma) rather than as
     ``sigma`` ("Dispersion parameter for ... ()")."""
 
+    residual_row_shown: ClassVar[bool] = False
+    """Whether glmmTMB's random-effects table has a "Residual" row (its ``sigma()``: the Gaussian's
+    standard deviation, NA with a dispersion model)."""
+
     unit_deviance: ClassVar[bool] = True
     """Whether :meth:`dev_resids` is a unit deviance (zero where ``mu = y``), so that deviance
     residuals are defined; False for a family whose ``dev_resids`` is ``-2 w log p`` itself."""

@@ -137,6 +137,10 @@ class ZeroAugmented(Family):
         return self.base.sigma_squared_shown
 
     @property
+    def residual_row_shown(self) -> bool:  # type: ignore[override]
+        return self.base.residual_row_shown
+
+    @property
     def extra_parameters(self) -> tuple[str, ...]:  # type: ignore[override]
         return self.base.extra_parameters
 
@@ -217,7 +221,16 @@ class ZeroAugmented(Family):
         return keep * (v + m * m) - (keep * m) ** 2
 
     def pearson_variance(self, mu) -> Array:
-        return self.response_variance(mu)
+        """What glmmTMB 1.1.5's Pearson residuals divide by: ``(1 - pi) v + pi (1 - pi) m^2``, with
+        ``m`` the conditional family's mean of the response (glmmTMB's ``predict(type =
+        "conditional")``) and ``v`` its variance evaluated at ``m`` as if ``m`` were the link's
+        mean. That is :meth:`response_variance` where the response's mean is the link's (a
+        zero-inflated family); a hurdle's truncated variance is taken at the truncated mean, as
+        glmmTMB 1.1.5 does (as the truncated families' own
+        :meth:`~mixedmodels.families.Family.pearson_variance`)."""
+        m = self.base.response_mean(mu)
+        v = self.base.response_variance(m)
+        return (1.0 - self.pi) * v + self.pi * (1.0 - self.pi) * m * m
 
     def zero_probability(self) -> Array:
         """glmmTMB's ``predict(type = "zprob")``: ``pi``."""
