@@ -50,11 +50,12 @@ class MlBatch:
 
     @staticmethod
     def suitable(model: GlmmModel, mu: np.ndarray) -> bool:
-        """Whether the model can be batched: a single term, and a family whose methods take a
+        """Whether the model can be batched: a single term, no zero-inflation or dispersion model
+        (its gradient runs over their coefficients too), and a family whose methods take a
         parameter array (B, 1) against (B, n) arrays as they take one value per row (tried
         here at the means ``mu`` and the model's response, first rows; a family without a
         parameter to estimate passes)."""
-        if len(model.reterms) != 1:
+        if len(model.reterms) != 1 or model.aux is not None:
             return False
         fam = model.fam
         if not fam.estimates_parameter:
