@@ -53,6 +53,8 @@ tmb_case <- function(case, data_file, d, formula, family, ziformula = ~0, dispfo
     predict_zprob_head = head10(predict(m, type = "zprob")),
     predict_conditional_head = head10(predict(m, type = "conditional")),
     resid_pearson_quantiles = tryCatch(I(unname(quantile(residuals(m, type = "pearson")))), error = function(e) NULL),
+    resid_pearson_note = if (anyNA(residuals(m, type = "pearson")))
+      "glmmTMB 1.1.5 gives NA Pearson residuals for this model (a Gaussian dispersion model): no quantiles" else NULL,
     simulate_mean = mean(sims), simulate_zero_fraction = mean(sims == 0),
     simulate_note = "set.seed(29); simulate(fit, nsim = 200): mean and fraction of zeros over all draws (binomial: the successes)",
     glmmTMB_seconds = secs)
