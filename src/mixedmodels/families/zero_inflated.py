@@ -113,6 +113,11 @@ class ZeroAugmented(Family):
         return self.base.bounded_eta
 
     @property
+    def reference_mu(self) -> float:  # type: ignore[override]
+        """The conditional family's (a binomial's 0.5: at its default 1 the AIC is not finite)."""
+        return self.base.reference_mu
+
+    @property
     def newton(self) -> bool:
         return True
 

@@ -36,6 +36,7 @@ from scipy import special
 
 from ..base.seeds import as_generator
 from ..families import Family
+from ..families.zero_inflated import zero_augmented
 from ..formula.design import formula_variables
 from ..formula.frames import as_pandas, check_frame
 from ..formula.terms import cbind_arguments, parse_formula
@@ -108,7 +109,7 @@ def _family_for(fit: GlmerFit, newdata) -> tuple[Family, np.ndarray | None]:
     if aux.zi is None or fit.zi is None:
         return base, None
     zeta = aux.zi.matrix(frame) @ fit.zi.estimates
-    return base.zero_augmented(zeta), zeta
+    return zero_augmented(base, zeta), zeta
 
 
 def simulate_glmer(fit: GlmerFit, nsim: int, use_u: bool, seed) -> pd.DataFrame:
