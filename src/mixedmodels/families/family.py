@@ -461,9 +461,22 @@ class Family:
         probability 1 (counts, successes); a family where it is not says otherwise."""
         return -0.5 * self.dev_resids(np.zeros(np.shape(mu)), mu, wt)
 
+    zero_support: ClassVar[str | None] = None
+    """Where a family's response cannot be 0 (a positive or a (0, 1) response), what it is: a
+    zero-inflation model is then refused (:meth:`zero_augmented`); None: zeros are the family's."""
+
     def zero_augmented(self, zeta) -> Family:
         """This family with glmmTMB's zero-inflation model at the linear predictor ``zeta``: a
-        zero-inflated family (a truncated one's is a hurdle model)."""
+        zero-inflated family (a truncated one's is a hurdle model). Refused (ValueError) for a
+        family whose response is never 0 (:attr:`zero_support`)."""
+        if self.zero_support is not None:
+            raise ValueError(
+                f"ziformula is not available for the {self.name} family: its response is "
+                f"{self.zero_support}, so a zero cannot be a mixture of structural and sampling zeros "
+                "(glmmTMB makes such zeros a hurdle). Fit the two parts separately: a binomial glmer "
+                f"of (y > 0), and a {self.name} glmer of the rows with y > 0 (the hurdle's "
+                "log-likelihood is the sum of theirs when they share no parameters)"
+            )
         from .zero_inflated import ZeroInflated
 
         return ZeroInflated(self, zeta)

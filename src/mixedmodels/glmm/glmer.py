@@ -19,6 +19,7 @@ from ..families import family as make_family
 from ..formula.rsyntax import r_keywords
 from ..formula.terms import cbind_arguments, parse_formula
 from ..lmm.engine import aliased_notes
+from .auxiliary import any_auxiliary, auxiliary_model, auxiliary_rows
 from .fit import GlmerFit
 from .glmer_nb import fit_alternating
 from .glmer_steps import check_nagq as _check_nagq
@@ -27,7 +28,6 @@ from .glmer_steps import glmer_optimum as _optimum
 from .glmer_steps import optimum_notes as _notes
 from .glmer_steps import refuse_constant as _refuse_constant
 from .laplace_ml import fits_ml as _fits_ml
-from .auxiliary import any_auxiliary, auxiliary_model, auxiliary_rows
 from .prior import prior_sd
 
 __all__ = ["glmer"]
@@ -162,14 +162,33 @@ def glmer(
     return fit
 
 
-def _glmer_auxiliary(formula, data, fam, formulas, *, nagq, weights, offset, contrasts, na_action,
-                     memory_limit, fixef_prior, laplace) -> GlmerFit:
+def _glmer_auxiliary(
+    formula,
+    data,
+    fam,
+    formulas,
+    *,
+    nagq,
+    weights,
+    offset,
+    contrasts,
+    na_action,
+    memory_limit,
+    fixef_prior,
+    laplace,
+) -> GlmerFit:
     """:func:`glmer` with a zero-inflation or dispersion model (:mod:`~mixedmodels.glmm.auxiliary`),
     fitted as glmmTMB fits it."""
     if laplace == "expected":
-        raise ValueError("a model with ziformula or dispformula is fitted glmmTMB's way: laplace='observed'")
+        raise ValueError(
+            "laplace='expected' is not available with ziformula or dispformula: such a model is fitted "
+            "glmmTMB's way, with the observed information (laplace='observed', the default there)"
+        )
     if _check_nagq(nagq) != 1:
-        raise ValueError("a model with ziformula or dispformula is fitted by the Laplace approximation (nagq = 1)")
+        raise ValueError(
+            f"nagq={nagq} is not available with ziformula or dispformula: such a model is fitted by the "
+            "Laplace approximation (nagq=1), as glmmTMB fits it"
+        )
     if fixef_prior is not None:
         raise NotImplementedError("fixef_prior is not available with ziformula or dispformula yet")
     if formulas["disp"] is not None:
@@ -177,11 +196,14 @@ def _glmer_auxiliary(formula, data, fam, formulas, *, nagq, weights, offset, con
     if fam.glmm_refusal is not None:
         raise NotImplementedError(fam.glmm_refusal)
     fam = fam.with_information("observed")
-    data = auxiliary_rows(data if data.index.is_unique else data.reset_index(drop=True), formulas, na_action)
     reading = fam.zero_augmented(0.0) if formulas["zi"] is not None and _rhs_given(formulas["zi"]) else fam
+    given = len(data)
+    data = auxiliary_rows(data if data.index.is_unique else data.reset_index(drop=True), formulas, na_action)
     design, init, model = glmer_model(
         formula, data, reading, 1, weights, offset, contrasts, na_action, memory_limit
     )
+    if len(data) < given:  # the rows with missing values in the auxiliary models' variables
+        design = replace(design, dropped_rows=design.dropped_rows + given - len(data))
     aux = auxiliary_model(formulas["zi"], formulas["disp"], data, design.row_index, fam, contrasts)
     model = replace(model, fam=fam, aux=aux)
     optimum, model, sep, sep_notes = _optimum(model, 1, design.fixef_names, None, init.mustart, check=True)
