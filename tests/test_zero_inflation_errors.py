@@ -64,6 +64,13 @@ def test_random_effects_in_dispformula_are_not_available_yet(sal):
         fit(sal, family="nbinom2", dispformula="~ (1 | site)")
 
 
+def test_an_offset_in_ziformula_and_dispformula_zero_are_not_available(sal):
+    with pytest.raises(NotImplementedError, match="an offset in ziformula is not available yet"):
+        fit(sal, family="nbinom2", ziformula="~ spp + offset(log(cover + 2))")
+    with pytest.raises(NotImplementedError, match=r"dispformula='~0'.*not available"):
+        fit(sal, family="nbinom2", dispformula="~0")
+
+
 @pytest.mark.parametrize("kind", ["ziformula", "dispformula"])
 def test_a_column_that_does_not_exist_is_named(sal, kind):
     with pytest.raises(DataError, match=rf"{kind} '~ spp \+ habitat' uses 'habitat', not a column"):
