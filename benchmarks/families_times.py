@@ -1,14 +1,18 @@
-"""Times of the count and positive-data families: mm.glmer beside glmmTMB, mm.glmer_nb beside
-lme4's glmer.nb.
+"""Times of the count and positive-data families, with glmmTMB's zero-inflation, hurdle and
+dispersion models: mm.glmer beside glmmTMB, mm.glmer_nb beside lme4's glmer.nb.
 
-    PYTHONPATH=src python benchmarks/families_times.py [--repeat 5] [--nb-repeat 1] [--no-r] [--only NAME]
+    PYTHONPATH=src python benchmarks/families_times.py [--repeat 5] [--nb-repeat 1] [--no-r] [--only NAME,...]
 
 Each time is the median of ``--repeat`` fits after one warm-up fit (ours and glmmTMB's alike);
 R runs once, in one process, for every case. lme4's ``glmer.nb`` takes about a minute for
 Salamanders, so it is timed ``--nb-repeat`` times (1 by default: one fit, no warm-up). A "-"
 is a package that is not installed or a family or function that mixedmodels does not have yet.
 The data are the tests' copies (tests/data). The goals of issue 28: the NB fits at least 10x
-faster than glmmTMB's and 100x faster than ``glmer.nb``.
+faster than glmmTMB's and 100x faster than ``glmer.nb``; of issue 29: each ``ziformula`` /
+``dispformula`` reference case (tests/reference/families: the zero-inflated NB2 and the NB2
+hurdle on Salamanders, Owls' NB1 with constant zero-inflation and an offset, a Gaussian whose
+residual variance differs by group) at least 10x faster than glmmTMB. ``--only zi,hurdle,disp``
+times those four alone.
 """
 
 from __future__ import annotations
@@ -51,6 +55,21 @@ CASES = [
      "family": "Gamma", "link": "log", "tmb_family": 'Gamma(link = "log")', "nb": False},
     {"name": "beta_logit", "data": "beta_generated.csv", "formula": "y ~ x + (1 | g)", "factors": ["g"],
      "family": "beta", "link": "logit", "tmb_family": "beta_family()", "nb": False},
+    # issue 29: zero-inflation ("zi"), hurdles (a truncated family with "zi") and dispersion models ("disp")
+    {"name": "salamanders_zinb2", "data": "salamanders.csv", "formula": "count ~ spp * mined + (1 | site)",
+     "factors": ["site", "mined", "spp"], "family": "nbinom2", "link": "log",
+     "tmb_family": "nbinom2", "nb": False, "zi": "~spp"},
+    {"name": "owls_nb1_zi", "data": "owls.csv",
+     "formula": "SiblingNegotiation ~ FoodTreatment * SexParent + offset(log(BroodSize)) + (1 | Nest)",
+     "factors": ["Nest", "FoodTreatment", "SexParent"], "family": "nbinom1", "link": "log",
+     "tmb_family": "nbinom1", "nb": False, "zi": "~1"},
+    {"name": "salamanders_hurdle_nb2", "data": "salamanders.csv",
+     "formula": "count ~ spp + mined + (1 | site)", "factors": ["site", "mined", "spp"],
+     "family": "truncated_nbinom2", "link": "log",
+     "tmb_family": "truncated_nbinom2", "nb": False, "zi": "~spp + mined"},
+    {"name": "gaussian_dispformula", "data": "hetero_generated.csv", "formula": "y ~ x + (1 | g)",
+     "factors": ["g", "grp"], "family": "gaussian", "link": "identity",
+     "tmb_family": "gaussian", "nb": False, "disp": "~grp"},
 ]  # fmt: skip
 
 R_SCRIPT = r"""
@@ -69,8 +88,9 @@ for (cs in cases) {
   res <- list()
   if (has_tmb) {
     fam <- eval(parse(text = cs$tmb_family), envir = asNamespace("glmmTMB"))
-    res$glmmTMB <- median_time(function() suppressWarnings(glmmTMB::glmmTMB(f, data = d, family = fam)),
-                               cs$repeat_n, TRUE)
+    zi <- as.formula(cs$zi); disp <- as.formula(cs$disp)
+    res$glmmTMB <- median_time(function() suppressWarnings(glmmTMB::glmmTMB(
+      f, data = d, family = fam, ziformula = zi, dispformula = disp)), cs$repeat_n, TRUE)
   }
   if (isTRUE(cs$nb)) {
     res$glmer_nb <- median_time(function() suppressWarnings(glmer.nb(f, data = d)), cs$nb_repeat, FALSE)
@@ -108,8 +128,9 @@ def median_seconds(fit: Callable[[], object], repeat: int) -> float | None:
 def time_ours(case: dict, repeat: int) -> tuple[float | None, float | None]:
     """Medians of ``mm.glmer(family=...)`` and (NB cases) ``mm.glmer_nb``; None where missing."""
     df = load(case)
+    auxiliary = {"ziformula": case.get("zi"), "dispformula": case.get("disp")}
     glmer = median_seconds(
-        lambda: mm.glmer(case["formula"], df, family=case["family"], link=case["link"]), repeat
+        lambda: mm.glmer(case["formula"], df, family=case["family"], link=case["link"], **auxiliary), repeat
     )
     nb = None
     if case["nb"] and hasattr(mm, "glmer_nb"):
@@ -121,7 +142,8 @@ def time_r(cases: list[dict], repeat: int, nb_repeat: int) -> dict:
     """glmmTMB's (and glmer.nb's) medians per case, from one R process; {} without R."""
     spec = [
         {"name": c["name"], "formula": c["formula"], "factors": c["factors"], "tmb_family": c["tmb_family"],
-         "nb": c["nb"], "repeat_n": repeat, "nb_repeat": nb_repeat}
+         "zi": c.get("zi", "~0"), "disp": c.get("disp", "~1"), "nb": c["nb"], "repeat_n": repeat,
+         "nb_repeat": nb_repeat}
         for c in cases
     ]  # fmt: skip
     return run_r(R_SCRIPT, spec, frames={c["name"]: pd.read_csv(DATA / c["data"]) for c in cases})
@@ -146,21 +168,21 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--nb-repeat", type=int, default=1, help="fits of glmer.nb (about a minute each)")
     ap.add_argument("--no-r", action="store_true")
-    ap.add_argument("--only", default="", help="only the cases whose name contains this")
+    ap.add_argument("--only", default="", help="only the cases whose name contains one of these (commas)")
     ap.add_argument("--bootstrap", type=int, default=1000, help="replicates of the NB2 bootstrap (0: none)")
     args = ap.parse_args()
-    cases = [c for c in CASES if args.only in c["name"]]
+    cases = [c for c in CASES if any(part in c["name"] for part in args.only.split(","))]
     print(machine_state())
     r_times = {} if args.no_r else time_r(cases, args.repeat, args.nb_repeat)
     head = ("case", "mm.glmer", "glmmTMB", "TMB/ours", "glmer_nb", "glmer.nb", "nb/ours")
-    print("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}".format(*head))
+    print("{:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}".format(*head))
     for case in cases:
         ours, ours_nb = time_ours(case, args.repeat)
         theirs = r_times.get(case["name"], {})
         tmb, lme4_nb = theirs.get("glmmTMB"), theirs.get("glmer_nb")
         row = [cell(ours), cell(tmb), ratio(tmb, ours)]
         row += [cell(ours_nb), cell(lme4_nb), ratio(lme4_nb, ours_nb)] if case["nb"] else ["        -"] * 3
-        print(f"{case['name']:<16} " + " ".join(row), flush=True)
+        print(f"{case['name']:<22} " + " ".join(row), flush=True)
     print(
         f"\nmedians of {args.repeat} fits after a warm-up; glmer.nb: median of {args.nb_repeat} fit(s), "
         "no warm-up. nb/ours: glmer.nb over mm.glmer_nb."

@@ -63,6 +63,10 @@ QUOTED = {
     ),
     "howto/singular.md": ("2.08",),
     "howto/overdispersed-counts.md": ("ratio 2.19", "-815.6397", "-815.6785", "1.0026", "1645.5"),
+    "howto/zero-inflation.md": (
+        *("-810.1713", "11.014", "0.138", "1663.4", "1666.3", "-819.8076"),
+        *("-599.5638", "1.86408", "1.04027", "0.0790", "1.2455", "LRT 46.10"),
+    ),
     "coming-from-r.md": ("'gb'", "C(p, contr.sum)1", "'p1'", "factor(k)2", "did you mean reml="),
 }
 

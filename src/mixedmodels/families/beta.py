@@ -51,6 +51,7 @@ class Beta(ParameterFamily):
     canonical_link: ClassVar[str | None] = None
     extra_parameters = ("phi",)
     parameter_name = "phi"
+    zero_support = "a proportion strictly inside (0, 1)"
     reference_mu = 0.5
     mean_name = "mean proportion"
 

@@ -469,6 +469,11 @@ class Family:
     """Whether the family is zero-truncated: with a zero-inflation model it is then glmmTMB's
     hurdle model (:func:`~mixedmodels.families.zero_inflated.zero_augmented`)."""
 
+    zero_support: ClassVar[str | None] = None
+    """Where a family's response cannot be 0 (a positive or a (0, 1) response), what it is: a
+    zero-inflation model is then refused (:func:`~mixedmodels.families.zero_inflated.zero_augmented`);
+    None: zeros are the family's."""
+
     def auxiliary_eta_derivatives(self, y, w, eta, mu) -> tuple[tuple[Array, Array, Array], ...]:
         """Per auxiliary linear predictor of the family (its parameter's log where a fit estimates
         it; a zero-inflation model's ``zeta``): the derivatives in it at fixed ``eta`` of ``n =

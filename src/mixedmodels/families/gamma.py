@@ -75,6 +75,7 @@ class Gamma(ParameterFamily):
     dispersion_fixed = False
     extra_parameters = ()  # the shape is the dispersion (dispersion_fixed False), named by parameter_name
     parameter_name = "shape"
+    zero_support = "positive"
     mean_name = "mean"
 
     def __init__(

@@ -102,8 +102,9 @@ class _ZeroTruncated:
             what = "zeros" if np.all(response[zeros] == 0) else "zeros or values below 1"
             return (
                 f"{name!r} contains {what} ({len(zeros)} rows: {row_list(zeros)}): a {self.name} "
-                "response is positive counts (zeros are compatible with a truncated distribution only "
-                "when zero-inflation is added, as glmmTMB says)"
+                "response is positive counts. For counts with zeros, a hurdle model takes this family "
+                "for the positive counts and a model of the probability of a zero: mm.glmer(..., "
+                "ziformula='~1') (or '~ x'); or use the untruncated family"
             )
         return None
 

@@ -452,5 +452,14 @@ class Hurdle(ZeroAugmented):
 def zero_augmented(base: Family, zeta) -> ZeroAugmented:
     """The family ``base`` with glmmTMB's zero-inflation model at the linear predictor ``zeta``:
     zero-inflated, or a hurdle model where ``base`` is zero-truncated
-    (:attr:`~mixedmodels.families.Family.zero_truncated`)."""
+    (:attr:`~mixedmodels.families.Family.zero_truncated`); refused (ValueError) for a family whose
+    response is never 0 (:attr:`~mixedmodels.families.Family.zero_support`)."""
+    if base.zero_support is not None:
+        raise ValueError(
+            f"ziformula is not available for the {base.name} family: its response is "
+            f"{base.zero_support}, so a zero cannot be a mixture of structural and sampling zeros "
+            "(glmmTMB makes such zeros a hurdle). Fit the two parts separately: a binomial glmer "
+            f"of (y > 0), and a {base.name} glmer of the rows with y > 0 (the hurdle's "
+            "log-likelihood is the sum of theirs when they share no parameters)"
+        )
     return (Hurdle if base.zero_truncated else ZeroInflated)(base, zeta)

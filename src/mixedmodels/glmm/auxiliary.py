@@ -190,8 +190,18 @@ def _rhs(formula: str | None, kind: str) -> str | None:
     if not isinstance(formula, str):
         raise TypeError(f"{kind}formula must be a one-sided formula string such as '~ x', not {formula!r}")
     text = formula.strip()
+    if not text:
+        raise ValueError(f"{kind}formula is empty: a one-sided formula such as '~ x', or None for no model")
     if not text.startswith("~"):
-        raise ValueError(f"{kind}formula must be a one-sided formula such as '~ x', not {formula!r}")
+        if "~" in text:
+            raise ValueError(
+                f"{kind}formula {formula!r} has a left-hand side: it is one-sided, "
+                f"'~ {text.split('~', 1)[1].strip()}' (the response is the main formula's)"
+            )
+        raise ValueError(
+            f"{kind}formula must be a one-sided formula such as '~ x', not {formula!r} "
+            f"(did you mean '~ {text}'?)"
+        )
     rhs = text[1:].strip()
     if not rhs:
         raise ValueError(f"{kind}formula {formula!r} has no right-hand side: '~1' or '~0', or terms")
@@ -219,7 +229,10 @@ def any_auxiliary(formulas: Mapping[str, str | None]) -> bool:
 
 def auxiliary_rows(data: pd.DataFrame, formulas: Mapping[str, str | None], na_action: str) -> pd.DataFrame:
     """``data`` without the rows where a variable of the auxiliary models is missing (a new frame;
-    ``na_action="raise"`` refuses them), those variables checked to be columns."""
+    ``na_action="raise"`` refuses them), those variables checked to be columns. The rows it drops
+    are ``len(data) - len(result)``, counted with the main formula's in ``design.dropped_rows``."""
+    if na_action not in ("omit", "raise"):
+        raise ValueError(f"na_action must be 'omit' or 'raise', not {na_action!r}")
     columns: list[str] = []
     for kind, formula in formulas.items():
         rhs = _rhs(formula, kind)
@@ -241,7 +254,26 @@ def auxiliary_rows(data: pd.DataFrame, formulas: Mapping[str, str | None], na_ac
         counts = data[columns].isna().sum()
         where = ", ".join(f"{c!r} ({int(k)})" for c, k in counts.items() if k)
         raise DataError(f"missing values in {where}; na_action='omit' drops those rows")
+    if missing.all():
+        raise DataError(
+            "no rows left after removing the rows with missing values in the auxiliary models' variables"
+        )
     return data.loc[~missing]
+
+
+def _refuse_one_level(kind: str, formula: str | None, frame: pd.DataFrame, names: list[str]) -> None:
+    """A factor of an auxiliary model with one level in the fit's rows has no contrasts (R:
+    "contrasts can be applied only to factors with 2 or more levels"): refused by name."""
+    for name in names:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column.dtype) and not isinstance(column.dtype, pd.CategoricalDtype):
+            continue
+        levels = column.dropna().unique()
+        if len(levels) < 2:
+            raise DataError(
+                f"{kind}formula {formula!r}: the factor {name!r} has one level ({levels[0]!r}) in the "
+                "fit's rows, so it has no contrasts; drop it from the formula"
+            )
 
 
 def _part(kind: str, formula: str, rhs: str, frame: pd.DataFrame, contrasts) -> AuxiliaryPart:
@@ -288,6 +320,7 @@ def auxiliary_model(
             frame, _ = model_frame(data.loc[rows], names, "omit")
             if len(frame) != len(rows):  # auxiliary_rows dropped the incomplete rows first
                 raise DataError(f"{kind}formula {formula!r}: missing values in its variables")
+            _refuse_one_level(kind, formula, frame, names)
         else:
             frame = pd.DataFrame(index=pd.RangeIndex(len(rows)))
         parts[kind] = _part(kind, formula, rhs, frame, contrasts)  # type: ignore[arg-type]

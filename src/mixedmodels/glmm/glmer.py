@@ -181,10 +181,14 @@ def _glmer_auxiliary(
     """:func:`glmer` with a zero-inflation or dispersion model (:mod:`~mixedmodels.glmm.auxiliary`),
     fitted as glmmTMB fits it."""
     if laplace == "expected":
-        raise ValueError("a model with ziformula or dispformula is fitted glmmTMB's way: laplace='observed'")
+        raise ValueError(
+            "laplace='expected' is not available with ziformula or dispformula: such a model is fitted "
+            "glmmTMB's way, with the observed information (laplace='observed', the default there)"
+        )
     if _check_nagq(nagq) != 1:
         raise ValueError(
-            "a model with ziformula or dispformula is fitted by the Laplace approximation (nagq = 1)"
+            f"nagq={nagq} is not available with ziformula or dispformula: such a model is fitted by the "
+            "Laplace approximation (nagq=1), as glmmTMB fits it"
         )
     if fixef_prior is not None:
         raise NotImplementedError("fixef_prior is not available with ziformula or dispformula yet")
@@ -193,11 +197,14 @@ def _glmer_auxiliary(
     if fam.glmm_refusal is not None:
         raise NotImplementedError(fam.glmm_refusal)
     fam = fam.with_information("observed")
-    data = auxiliary_rows(data if data.index.is_unique else data.reset_index(drop=True), formulas, na_action)
     reading = zero_augmented(fam, 0.0) if formulas["zi"] is not None and _rhs_given(formulas["zi"]) else fam
+    given = len(data)
+    data = auxiliary_rows(data if data.index.is_unique else data.reset_index(drop=True), formulas, na_action)
     design, init, model = glmer_model(
         formula, data, reading, 1, weights, offset, contrasts, na_action, memory_limit
     )
+    if len(data) < given:  # the rows with missing values in the auxiliary models' variables
+        design = replace(design, dropped_rows=design.dropped_rows + given - len(data))
     aux = auxiliary_model(formulas["zi"], formulas["disp"], data, design.row_index, fam, contrasts)
     model = replace(model, fam=fam, aux=aux)
     optimum, model, sep, sep_notes = _optimum(model, 1, design.fixef_names, None, init.mustart, check=True)

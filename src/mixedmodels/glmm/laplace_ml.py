@@ -301,8 +301,7 @@ def _auxiliary_start(model: GlmmModel, mustart: np.ndarray | None) -> tuple[Glmm
     and that zero model, each by least squares on its model's matrix."""
     aux, fam = model.aux, model.fam
     assert aux is not None
-    zero = zero_augmented(fam.conditional, 0.0)
-    pi0 = zero.zero_start(model.y, model.weights) if aux.zi is not None else 0.5
+    pi0 = 0.5 if aux.zi is None else zero_augmented(fam.conditional, 0.0).zero_start(model.y, model.weights)
     estimates = fam.conditional.estimates_parameter
     unit = model_at(model, aux.start(fam, 0.0 if estimates else None, pi0)).fam
     log_phi = None
