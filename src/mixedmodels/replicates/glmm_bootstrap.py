@@ -44,7 +44,7 @@ from ..covariance.layout import sdcor_from_theta
 from ..glmm.engine import fit_glmm, laplace_function
 from ..glmm.fit import GlmerFit
 from ..glmm.laplace_ml import (
-    estimated_log_parameter,
+    extra_size,
     fit_laplace_ml,
     fits_ml,
     laplace_ml_function,
@@ -108,34 +108,53 @@ def glmer_blocks(
 
 
 def glmer_statistic(
-    fit: GlmerFit, theta: np.ndarray, beta: np.ndarray, log_phi: np.ndarray | None = None
+    fit: GlmerFit, theta: np.ndarray, beta: np.ndarray, extra: np.ndarray | None = None
 ) -> np.ndarray:
     """The default statistic of replicates (R, ntheta) and (R, p): the random effects' standard
     deviations and correlations, then the fixed effects (lme4's ``confint`` order); for a
-    family with an estimated parameter, its ``sigma`` (glmmTMB's ``sigma()``) at ``log_phi``
-    (R,) between the two (lmer's order)."""
+    family whose one parameter the fit estimates, its ``sigma`` (glmmTMB's ``sigma()``) at
+    ``log phi`` between the two (lmer's order); then the zero-inflation model's coefficients
+    and a dispersion model's (glmmTMB's order). ``extra`` (R, k): the parameters after
+    ``(theta, beta)``, ``(beta_d, beta_z)`` (:func:`~mixedmodels.glmm.laplace_ml.extra_size`)."""
     sdcor = sdcor_from_theta(fit.model.layout, theta, np.ones(len(theta)))
-    if not fit.family.estimates_parameter:
+    k = extra_size(fit.model)
+    if not k:
         return np.column_stack([sdcor, beta])
-    assert log_phi is not None
-    return np.column_stack([sdcor, family_sigma(fit, log_phi), beta])
+    assert extra is not None
+    aux = fit.model.aux
+    n_disp = 1 if aux is None else aux.disp_size(fit.family)
+    beta_d, beta_z = extra[:, :n_disp], extra[:, n_disp:]
+    if aux is None or aux.disp is None:  # the one log phi (or none): its sigma
+        sigma = family_sigma(fit, beta_d[:, 0]) if n_disp else np.empty((len(theta), 0))
+        return np.column_stack([sdcor, sigma, beta, beta_z])
+    return np.column_stack([sdcor, beta, beta_z, beta_d])
 
 
 def glmer_statistic_names(fit: GlmerFit) -> list[str]:
-    """The names of :func:`glmer_statistic`'s columns."""
-    sigma = ["sigma"] if fit.family.estimates_parameter else []
-    return [*fit.varpar_names, *sigma, *fit.fixef_names]
+    """The names of :func:`glmer_statistic`'s columns (``zi.<column>``, ``disp.<column>`` for
+    the auxiliary models' coefficients)."""
+    aux = fit.model.aux
+    one = fit.family.conditional.estimates_parameter and (aux is None or aux.disp is None)
+    zi = [] if aux is None or aux.zi is None else [f"zi.{n}" for n in aux.zi.names]
+    disp = [] if aux is None or aux.disp is None else [f"disp.{n}" for n in aux.disp.names]
+    return [*fit.varpar_names, *(["sigma"] if one else []), *fit.fixef_names, *zi, *disp]
 
 
 def glmer_original(fit: GlmerFit) -> np.ndarray:
     """:func:`glmer_statistic` of the fit itself."""
-    log_phi = estimated_log_parameter(fit.family) if fit.family.estimates_parameter else None
-    return glmer_statistic(fit, fit.theta[None], fit.beta[None], log_phi)[0]
+    extra = _fit_extra(fit)
+    return glmer_statistic(fit, fit.theta[None], fit.beta[None], extra[None])[0]
+
+
+def _fit_extra(fit: GlmerFit) -> np.ndarray:
+    """The fit's parameters after ``(theta, beta)`` (empty where there are none)."""
+    nt, p = fit.ntheta, fit.model.p
+    return np.array(fit.optimum.opt.theta[nt + p : nt + p + extra_size(fit.model)], dtype=float)
 
 
 def family_sigma(fit: GlmerFit, log_phi: np.ndarray) -> np.ndarray:
     """The family's ``sigma`` at each ``phi = exp(log_phi)`` (NaN where ``log_phi`` is)."""
-    fam = fit.family
+    fam = fit.family.conditional
     return np.array(
         [fam.with_parameter(float(np.exp(v))).sigma if np.isfinite(v) else np.nan for v in log_phi]
     )
@@ -157,7 +176,7 @@ class GlmerRefits:
         )
         self.diag = model.layout.diagonal_mask()
         single = len(model.reterms) == 1 and fit.nagq == 1 and statistic is None and fit.fixef_prior is None
-        batchable = single and self.ml and MlBatch.suitable(model, fit.optimum.state.mu)
+        batchable = single and self.ml and model.aux is None and MlBatch.suitable(model, fit.optimum.state.mu)
         self.ml_batch = MlBatch(model) if batchable else None
         self.batch = SingleTermBatch(model) if single and not self.ml else None
 
@@ -176,8 +195,7 @@ class GlmerRefits:
         """The estimate, a variance at 0 moved off its bound (a replicate need not be singular)."""
         theta = self.fit.theta.copy()
         theta[self.diag & (theta <= 0)] = 0.5
-        extra = estimated_log_parameter(self.fit.family)
-        return np.concatenate([theta, self.fit.beta, extra])
+        return np.concatenate([theta, self.fit.beta, _fit_extra(self.fit)])
 
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Statistics (m, s) of the replicates ``Y`` (n, m), their status and their ``theta``."""
@@ -202,8 +220,7 @@ class GlmerRefits:
         theta = x[:, : self.nt]
         p = self.fit.model.p
         if self.statistic is None:
-            log_phi = x[:, self.nt + p] if x.shape[1] > self.nt + p else None
-            values = glmer_statistic(self.fit, theta, x[:, self.nt : self.nt + p], log_phi)
+            values = glmer_statistic(self.fit, theta, x[:, self.nt : self.nt + p], x[:, self.nt + p :])
         else:
             values = self._custom(fits)
         values[failed] = np.nan
