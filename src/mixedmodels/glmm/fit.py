@@ -529,7 +529,7 @@ class GlmerFit(MixedFit):
         elif method == "profile":
             from ..profile.glmm import profile_confint
 
-            if self.model.aux is not None and (self.model.aux.zi is not None or self.model.aux.disp is not None):
+            if self._has_auxiliary_models:
                 raise NotImplementedError(
                     "profile intervals of a fit with a zero-inflation or dispersion model are not "
                     'implemented: use method="wald" or method="boot"'
@@ -570,7 +570,11 @@ class GlmerFit(MixedFit):
         for a dispersion model (glmmTMB's order)."""
         zi = [] if self.zi is None else [f"zi.{n}" for n in self.zi.names]
         aux = self.model.aux
-        disp = [] if self.disp is None or aux is None or aux.disp is None else [f"disp.{n}" for n in self.disp.names]
+        disp = (
+            []
+            if self.disp is None or aux is None or aux.disp is None
+            else [f"disp.{n}" for n in self.disp.names]
+        )
         return zi + disp
 
     def _tmb_row_names(self) -> dict[str, str]:
@@ -719,8 +723,9 @@ class GlmerFit(MixedFit):
         family = self.family
         if self.model.aux is not None or any(v is not None for v in formulas.values()):
             family = self.family.conditional  # the family at the optimum holds the fit's pi and phi
-            if family.estimates_parameter and np.ndim(family.parameter) > 0:  # a dispersion model's
-                family = family.with_parameter(float(np.exp(np.mean(np.log(family.parameter)))))
+            value = np.asarray(family.parameter if family.estimates_parameter else np.nan, dtype=float)
+            if value.ndim > 0:  # a dispersion model's parameter per row: a start of one value
+                family = family.with_parameter(float(np.exp(np.mean(np.log(value)))))
         return glmer(
             formula or self.formula,
             self.data if data is None else data,

@@ -566,7 +566,9 @@ def _check_same_observations(fits: Sequence[GlmerFit]) -> None:
                 "dispersion model drops the rows with missing values in its variables): fit them "
                 "to the same rows"
             )
-        if not np.array_equal(f.model.y, first.model.y) or not np.array_equal(f.model.weights, first.model.weights):
+        if not np.array_equal(f.model.y, first.model.y) or not np.array_equal(
+            f.model.weights, first.model.weights
+        ):
             raise ValueError("the glmer fits are of different responses (or weights)")
 
 

@@ -35,3 +35,13 @@ out$zip_fit <- list(cond = fixef(p2)$cond, zi = fixef(p2)$zi,
                     sd = attr(VarCorr(p2)$cond$g, "stddev"), loglik = as.numeric(logLik(p2)))
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            "tests/reference/families/zero_inflation_inference.json")
+
+# glmmTMB's confint(full = TRUE) of the zero-inflated nbinom1 fit of owls (its sigma row)
+owls <- read.csv("tests/data/owls.csv")
+for (v in c("Nest", "FoodTreatment", "SexParent")) owls[[v]] <- factor(owls[[v]])
+o <- glmmTMB(SiblingNegotiation ~ FoodTreatment * SexParent + offset(log(BroodSize)) + (1 | Nest),
+             owls, family = nbinom1, ziformula = ~1)
+ci <- confint(o, full = TRUE)
+out$owls_confint_full <- list(names = rownames(ci), lower = unname(ci[, 1]), upper = unname(ci[, 2]))
+writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),
+           "tests/reference/families/zero_inflation_inference.json")
