@@ -31,6 +31,7 @@ from .family import Initialized
 from .links import Array, Link, as_array
 from .parametric import ParameterFamily, clip_start
 from .poisson import Poisson
+from .special import polygamma_differences
 
 __all__ = ["NegativeBinomial1"]
 
@@ -94,8 +95,8 @@ class NegativeBinomial1(ParameterFamily, Poisson):
         phi = self._known
         s = mu / phi
         A = special.digamma(y + s) - special.digamma(s) - np.log1p(phi)
-        B1 = special.polygamma(1, y + s) - special.polygamma(1, s)
-        B2 = special.polygamma(2, y + s) - special.polygamma(2, s)
+        B1, B2 = polygamma_differences(y, s)
+        assert B2 is not None
         return s, A, B1, B2
 
     def deviance_mu_curvature(self, y, mu, wt) -> tuple[Array, Array]:
@@ -103,7 +104,7 @@ class NegativeBinomial1(ParameterFamily, Poisson):
         phi = self._known
         s = mu / phi
         A = special.digamma(y + s) - special.digamma(s) - np.log1p(phi)
-        B1 = special.polygamma(1, y + s) - special.polygamma(1, s)
+        B1, _ = polygamma_differences(y, s, second=False)
         return -2.0 * wt * A / phi, -2.0 * wt * B1 / phi**2
 
     def deviance_mu_derivatives(self, y, mu, wt) -> tuple[Array, Array, Array]:

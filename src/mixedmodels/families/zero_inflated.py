@@ -105,15 +105,15 @@ class ZeroAugmented(Family):
         return self.base.dispersion_fixed
 
     @property
-    def canonical(self) -> bool:  # type: ignore[override]
+    def canonical(self) -> bool:
         return False
 
     @property
-    def bounded_eta(self) -> bool:  # type: ignore[override]
+    def bounded_eta(self) -> bool:
         return self.base.bounded_eta
 
     @property
-    def newton(self) -> bool:  # type: ignore[override]
+    def newton(self) -> bool:
         return True
 
     @property
@@ -160,8 +160,7 @@ class ZeroAugmented(Family):
     def with_information(self, information: str) -> Family:
         if information != "observed":
             raise ValueError(
-                f"a {self.kind} {self.base.name} family is fitted with the observed information "
-                "(glmmTMB's)"
+                f"a {self.kind} {self.base.name} family is fitted with the observed information (glmmTMB's)"
             )
         return self
 
@@ -228,7 +227,7 @@ class ZeroAugmented(Family):
         return (self.base, parameter_key(self.zeta))
 
     def same_family(self, other: Family) -> bool:
-        return type(self) is type(other) and self.base.same_family(other.base)  # type: ignore[attr-defined]
+        return isinstance(other, type(self)) and self.base.same_family(other.base)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.base!r})"
@@ -294,8 +293,16 @@ class ZeroInflated(ZeroAugmented):
         return np.where(zero, n1, d1), np.where(zero, N, D), np.where(zero, dN, dD)
 
     def observed_information_eta(self, y, w, eta, mu) -> tuple[Array, Array]:
-        d1, D, _ = self.observed_derivatives(y, w, eta, mu)
-        return d1, D
+        """``n'`` and ``N`` of :meth:`observed_derivatives` (the conditional family's first two)."""
+        y = as_array(y)
+        d1, D = self.base.observed_information_eta(y, w, eta, mu)
+        outer, v = self._outer(w)
+        z1, zD = self.base.observed_information_eta(0.0 * y, v, eta, mu)
+        _, _, q, _ = self._zero_parts(w, eta, mu)
+        zero = y == 0
+        return np.where(zero, outer * q * z1, d1), np.where(
+            zero, outer * (q * zD - q * (1.0 - q) * z1 * z1 / 4.0), D
+        )
 
     def log_prob_zero(self, mu, wt) -> Array:
         return np.logaddexp(self._log_pi, self._log_1m_pi + self.base.log_prob_zero(mu, wt))
@@ -307,7 +314,7 @@ class ZeroInflated(ZeroAugmented):
         outer, v = self._outer(w)
         l, log_p0, q, _ = self._zero_parts(w, eta, mu)
         z1, zD, _ = self.base.observed_derivatives(0.0 * y, v, eta, mu)
-        out = []
+        out: list = []
         if self.base.estimates_parameter:
             n_s, d1_s, D_s = self.base.parameter_eta_derivatives(y, w, eta, mu)
             zn_s, zd1_s, zD_s = self.base.parameter_eta_derivatives(0.0 * y, v, eta, mu)
@@ -315,7 +322,10 @@ class ZeroInflated(ZeroAugmented):
             zero_terms = (
                 outer * q * zn_s,
                 outer * (q * zd1_s - qq * z1 * zn_s / 2.0),
-                outer * (q * zD_s - qq * (zD * zn_s + z1 * zd1_s) / 2.0 + qq * (1.0 - 2.0 * q) * z1**2 * zn_s / 8.0),
+                outer
+                * (
+                    q * zD_s - qq * (zD * zn_s + z1 * zd1_s) / 2.0 + qq * (1.0 - 2.0 * q) * z1**2 * zn_s / 8.0
+                ),
             )
             out.append(tuple(np.where(zero, a, b) for a, b in zip(zero_terms, (n_s, d1_s, D_s))))
         pi = self.pi
@@ -348,7 +358,7 @@ class Hurdle(ZeroAugmented):
     ``p(y) = (1 - pi) f_trunc(y)`` for ``y > 0`` (see the module)."""
 
     kind = "hurdle"
-    _zero_share = 1.0  # the fraction of zeros is the intercept-only estimate of pi
+    _zero_share = 1.0
     _safe_zero = 1.0  # a truncated family is not evaluated at zero
 
     def _count_rows(self, y: Array) -> Array:
@@ -380,7 +390,7 @@ class Hurdle(ZeroAugmented):
         y = as_array(y)
         zero = y == 0
         outer, _ = self._outer(w)
-        out = []
+        out: list = []
         if self.base.estimates_parameter:
             parts = self.base.parameter_eta_derivatives(np.where(zero, 1.0, y), w, eta, mu)
             out.append(tuple(np.where(zero, 0.0, a) for a in parts))

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ from ..base.blas import single_threaded_blas
 from ..numerics.convergence import parameter_scales
 from ..numerics.irls import IrlsError, IrlsFit, irls
 from ..numerics.optimize import BOUNDARY_TOL, OptSummary, minimize_theta, polish, snap_to_boundary
-from ..numerics.quasi_newton import minimize_gradient
+from ..numerics.quasi_newton import minimize_gradient, minimize_gradient_batch
 from .laplace_gradient import laplace_gradient
 from .pirls import (
     GlmmModel,
@@ -677,14 +678,32 @@ def _lme4_laplace_many(model: GlmmModel, eta0: np.ndarray) -> Callable[[np.ndarr
 
 
 def minimize_laplace(
-    fg: Callable, x0: np.ndarray, lower: np.ndarray, H0: np.ndarray | None = None, ftol: float | None = None
+    fg: Callable,
+    x0: np.ndarray,
+    lower: np.ndarray,
+    H0: np.ndarray | None = None,
+    ftol: float | None = None,
+    many: Callable | None = None,
 ) -> OptSummary:
     """Quasi-Newton steps with the Laplace criterion's gradient
     (:func:`~mixedmodels.numerics.quasi_newton.minimize_gradient`, from the Hessian ``H0`` when given,
     to the relative tolerance ``ftol`` when given), then lme4's boundary check. The Hessian
     reached is kept as ``opt.hessian``, the gradient at the point kept as ``opt.gradient`` (where
-    the boundary check did not move it)."""
-    res = minimize_gradient(fg, x0, lower, H0=H0, **({} if ftol is None else {"ftol": ftol}))
+    the boundary check did not move it). ``many``: points (m, d) -> values and gradients at once
+    (a batched evaluation), used where the steps ask for several points (the starting
+    Hessian's differences)."""
+    options: dict[str, Any] = {} if ftol is None else {"ftol": ftol}
+    if many is None:
+        res = minimize_gradient(fg, x0, lower, H0=H0, **options)
+    else:
+
+        def points(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            if len(X) > 1:
+                return many(X)
+            f, g = fg(X[0])
+            return np.array([f], dtype=float), np.array([g], dtype=float)
+
+        res = minimize_gradient_batch(points, np.atleast_2d(x0), lower, H0=H0, **options)
     x, fmin, extra = snap_to_boundary(lambda x: fg(x)[0], res.x[0], float(res.fun[0]), lower, BOUNDARY_TOL)
     ok = bool(res.converged[0])
     code = "CONVERGED" if ok else "NOT_CONVERGED"

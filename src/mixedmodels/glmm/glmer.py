@@ -19,6 +19,7 @@ from ..families import family as make_family
 from ..formula.rsyntax import r_keywords
 from ..formula.terms import cbind_arguments, parse_formula
 from ..lmm.engine import aliased_notes
+from .auxiliary import any_auxiliary, auxiliary_model, auxiliary_rows
 from .fit import GlmerFit
 from .glmer_nb import fit_alternating
 from .glmer_steps import check_nagq as _check_nagq
@@ -27,7 +28,6 @@ from .glmer_steps import glmer_optimum as _optimum
 from .glmer_steps import optimum_notes as _notes
 from .glmer_steps import refuse_constant as _refuse_constant
 from .laplace_ml import fits_ml as _fits_ml
-from .auxiliary import any_auxiliary, auxiliary_model, auxiliary_rows
 from .prior import prior_sd
 
 __all__ = ["glmer"]
@@ -162,14 +162,29 @@ def glmer(
     return fit
 
 
-def _glmer_auxiliary(formula, data, fam, formulas, *, nagq, weights, offset, contrasts, na_action,
-                     memory_limit, fixef_prior, laplace) -> GlmerFit:
+def _glmer_auxiliary(
+    formula,
+    data,
+    fam,
+    formulas,
+    *,
+    nagq,
+    weights,
+    offset,
+    contrasts,
+    na_action,
+    memory_limit,
+    fixef_prior,
+    laplace,
+) -> GlmerFit:
     """:func:`glmer` with a zero-inflation or dispersion model (:mod:`~mixedmodels.glmm.auxiliary`),
     fitted as glmmTMB fits it."""
     if laplace == "expected":
         raise ValueError("a model with ziformula or dispformula is fitted glmmTMB's way: laplace='observed'")
     if _check_nagq(nagq) != 1:
-        raise ValueError("a model with ziformula or dispformula is fitted by the Laplace approximation (nagq = 1)")
+        raise ValueError(
+            "a model with ziformula or dispformula is fitted by the Laplace approximation (nagq = 1)"
+        )
     if fixef_prior is not None:
         raise NotImplementedError("fixef_prior is not available with ziformula or dispformula yet")
     if formulas["disp"] is not None:
@@ -188,7 +203,7 @@ def _glmer_auxiliary(formula, data, fam, formulas, *, nagq, weights, offset, con
     notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
     fit = GlmerFit(
         formula=formula, family=model.fam, nagq=1, design=design, model=model, optimum=optimum,
-        messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset, **formulas},
+        messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset, "ziformula": formulas["zi"], "dispformula": formulas["disp"]},
         contrasts=contrasts, na_action=na_action, separation=sep,
     )  # fmt: skip
     for note in notes:

@@ -15,7 +15,7 @@ from ..formula.frames import as_pandas, check_frame, is_dask_frame
 from ..formula.terms import FormulaError, parse_formula
 from ..numerics.memory import check_glmm_memory
 from .engine import fit_glmm
-from .laplace_ml import fit_laplace_ml, fits_ml, parameter_bound_note
+from .laplace_ml import fit_laplace_ml, fits_ml, parameter_bound_note, runaway_zero_note
 from .pirls import GlmmModel
 from .prior import fit_glmm_prior
 from .restarts import checked_glmm, checked_laplace_ml
@@ -97,8 +97,7 @@ def glmer_optimum(
         if sd is not None:
             raise NotImplementedError(f"fixef_prior is not available for the {model.fam.name} family yet")
         optimum, at = fit_laplace_ml(model, mustart)
-        note = parameter_bound_note(at.fam)
-        notes = [] if note is None else [note]
+        notes = [n for n in (parameter_bound_note(at.fam), runaway_zero_note(at, optimum)) if n is not None]
         if check:  # the check from the gradient and Hessian the fit took (no restarts)
             optimum, check_notes = checked_laplace_ml(at, optimum, names)
             notes += check_notes

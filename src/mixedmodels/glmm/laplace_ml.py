@@ -21,14 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+from scipy import special
 
 from ..base.blas import single_threaded_blas
 from ..families import Family
 from ..numerics.convergence import parameter_scales
 from ..numerics.irls import IrlsError, irls
 from ..numerics.optimize import OptSummary
+from ..numerics.quasi_newton import minimize_gradient
 from .engine import (
     FALLBACK_TOL,
     SMALL_SCHUR,
@@ -46,6 +49,9 @@ from .laplace_gradient import laplace_gradient
 from .laplace_ml_batch import MlBatch
 from .pirls import GlmmModel, PirlsState, laplace_deviance, pirls
 
+if TYPE_CHECKING:
+    from ..families.zero_inflated import ZeroAugmented
+
 __all__ = [
     "estimated_log_parameter",
     "extra_names",
@@ -58,9 +64,12 @@ __all__ = [
     "ml_stencil",
     "ml_vcov",
     "parameter_bound_note",
+    "runaway_zero_coefficients",
+    "runaway_zero_note",
     "refit_laplace_ml",
 ]
 
+RUNAWAY_PI = 1e-6  # a structural-zero probability below this everywhere: its coefficient runs off
 ZERO_MODEL_FTOL = 1e-10  # the steps' relative tolerance with a zero-inflation model (see model_ftol)
 PARAMETER_BOUNDS = (1e-8, 1e8)  # the family's parameter is kept inside these (log phi finite)
 BOUND_FACTOR = 10.0  # an estimate within this factor of a bound is noted (parameter_bound_note)
@@ -141,7 +150,9 @@ def model_at(model: GlmmModel, extra) -> GlmmModel:
     (a float or a one-entry array; None or empty: itself where it has no auxiliary models), or
     the auxiliary models' coefficients (:meth:`~mixedmodels.glmm.auxiliary.Auxiliary.family_at`)."""
     if model.aux is not None:
-        return model.with_family(model.aux.family_at(model.fam, np.atleast_1d(np.asarray(extra, dtype=float))))
+        return model.with_family(
+            model.aux.family_at(model.fam, np.atleast_1d(np.asarray(extra, dtype=float)))
+        )
     if extra is None or np.size(extra) == 0 or not model.fam.estimates_parameter:
         return model
     log_phi = float(np.ravel(extra)[0])
@@ -223,11 +234,16 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
         _check_start(start.fam, extra)
     glm, beta0 = glm_start(start, mustart)
     stage1, st1 = stage_one(start, beta0)
+    if model.aux is not None:
+        extra = _auxiliary_given_means(model, st1.mu, np.asarray(extra, dtype=float))
     x0 = np.concatenate([stage1.theta, st1.beta, extra])
     lower = ml_lower(model)
     fitted = model if len(extra) else start
     fg, memo = laplace_ml_function(fitted, st1.u)
-    opt = minimize_laplace(fg, x0, lower, ftol=model_ftol(model))
+    many = _batched(fitted, memo, st1.mu)
+    opt = minimize_laplace(fg, x0, lower, ftol=model_ftol(model), many=many)
+    if model_ftol(model) is not None:
+        opt = _polished(fitted, fg, opt, lower, many)
     fmin, gradient = fg(opt.theta)
     state, at = memo["state"], memo["model"]
     if state is None:
@@ -235,6 +251,84 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     opt = replace(opt, fmin=fmin)
     H, V, notes = ml_vcov(fitted, opt.theta, state.u, _stencil_gradients(fitted, opt.theta, state))
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes, gradient), at
+
+
+def runaway_zero_coefficients(model: GlmmModel, x: np.ndarray, gradient: np.ndarray | None) -> list[int]:
+    """Positions in ``x`` of the zero-inflation coefficients running to -infinity: wherever the
+    coefficient's column is not 0, the structural-zero probability is below :data:`RUNAWAY_PI`,
+    and the criterion still falls as it decreases (no excess zeros there: its estimate is
+    -infinity, where glmmTMB's optimizer also stops at some large negative value)."""
+    aux = model.aux
+    if aux is None or aux.zi is None or gradient is None:
+        return []
+    start = model.layout.ntheta + model.p + aux.disp_size(model.fam)
+    pi = special.expit(aux.zi.X @ x[start : start + aux.zi.size])
+    out = []
+    for j in range(aux.zi.size):
+        rows = aux.zi.X[:, j] != 0
+        if rows.any() and np.max(pi[rows]) < RUNAWAY_PI and gradient[start + j] > 0:
+            out.append(start + j)
+    return out
+
+
+def runaway_zero_note(model: GlmmModel, optimum: GlmmOptimum) -> str | None:
+    """The fit's note naming the zero-inflation coefficients that run to -infinity
+    (:func:`runaway_zero_coefficients`), or None."""
+    x = np.asarray(optimum.opt.theta, dtype=float)
+    runaway = runaway_zero_coefficients(model, x, optimum.gradient)
+    if not runaway:
+        return None
+    names = extra_names(model)
+    start = model.layout.ntheta + model.p
+    shown = ", ".join(f"{names[j - start]} = {x[j]:.4g}" for j in runaway)
+    return (
+        f"zero-inflation coefficients at -infinity ({shown}): the structural-zero probability is "
+        f"below {RUNAWAY_PI:g} wherever they apply (no excess zeros there); their estimates are "
+        "where the steps stopped and their standard errors are not meaningful (glmmTMB reports "
+        "such a coefficient at some large negative value with a huge standard error): drop the "
+        "term from ziformula, or accept the probability 0"
+    )
+
+
+def _polished(model: GlmmModel, fg: Callable, opt: OptSummary, lower: np.ndarray, many) -> OptSummary:
+    """The steps continued to their own tolerance (1e-13) from an optimum reached at
+    :func:`model_ftol`'s, the zero-inflation coefficients that run to -infinity
+    (:func:`runaway_zero_coefficients`) held where they stopped (as lower bounds the gradient
+    pushes against); the first optimum where this finds none lower."""
+    x = np.asarray(opt.theta, dtype=float)
+    gradient = opt.gradient if opt.gradient is not None else fg(x)[1]
+    held = lower.copy()
+    runaway = runaway_zero_coefficients(model, x, gradient)
+    held[runaway] = x[runaway]
+    polish = minimize_laplace(fg, x, held, H0=opt.hessian, many=many)
+    if not (np.isfinite(polish.fmin) and polish.fmin <= opt.fmin):
+        return opt
+    return replace(polish, initial=opt.initial, feval=opt.feval + polish.feval)
+
+
+def _auxiliary_given_means(model: GlmmModel, mu: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """The auxiliary coefficients that maximize the likelihood with the conditional means held at
+    ``mu`` (the first stage's): a few quasi-Newton steps over a handful of coefficients, each
+    evaluation elementwise (no PIRLS), from ``extra``; ``extra`` itself where they fail. For a
+    hurdle model the zero model's are its estimates (the zeros do not depend on ``mu``)."""
+    aux = model.aux
+    assert aux is not None
+    y, w = model.y, model.weights
+    eta = model.fam.linkfun(mu)
+
+    def fg(b: np.ndarray) -> tuple[float, np.ndarray]:
+        if not _within_bounds(model, b):
+            return np.inf, np.zeros_like(b)
+        fam = aux.family_at(model.fam, b)
+        with np.errstate(all="ignore"):
+            value = fam.aic(y, model.trials, mu, w, 0.0)
+            terms = fam.auxiliary_eta_derivatives(y, w, eta, mu)
+        grad = [[float(np.sum(t[0]))] if X is None else X.T @ t[0] for t, X in zip(terms, aux.designs(fam))]
+        return float(value), np.concatenate(grad)
+
+    res = minimize_gradient(fg, extra, np.full(len(extra), -np.inf))
+    better = np.isfinite(res.fun[0]) and res.fun[0] < fg(extra)[0]
+    return res.x[0] if better else extra
 
 
 def _auxiliary_start(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmModel, np.ndarray]:
@@ -245,7 +339,8 @@ def _auxiliary_start(model: GlmmModel, mustart: np.ndarray | None) -> tuple[Glmm
     and that zero model, each by least squares on its model's matrix."""
     aux, fam = model.aux, model.fam
     assert aux is not None
-    pi0 = fam.conditional.zero_augmented(0.0).zero_start(model.y, model.weights) if aux.zi is not None else 0.5
+    zero = cast("ZeroAugmented", fam.conditional.zero_augmented(0.0))
+    pi0 = zero.zero_start(model.y, model.weights) if aux.zi is not None else 0.5
     estimates = fam.conditional.estimates_parameter
     unit = model_at(model, aux.start(fam, 0.0 if estimates else None, pi0)).fam
     log_phi = None
@@ -283,6 +378,28 @@ def refit_laplace_ml(
     fmin, _ = fg(opt.theta)
     state = memo["state"]
     return replace(opt, fmin=fmin), None if state is None or not np.isfinite(fmin) else state.u
+
+
+def _batched(model: GlmmModel, memo: dict, mu: np.ndarray) -> Callable | None:
+    """Points (m, d) -> the criterion and its gradients at once
+    (:class:`~mixedmodels.glmm.laplace_ml_batch.MlBatch`), each PIRLS from the modes of the
+    lowest point so far (``memo``, :func:`laplace_ml_function`'s); None where the model is not
+    batched (:meth:`~mixedmodels.glmm.laplace_ml_batch.MlBatch.suitable`)."""
+    if not MlBatch.suitable(model, mu):
+        return None
+    batch = MlBatch(model)
+    shape = (batch.base.n1, batch.base.k)
+
+    def many(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        Y = np.tile(model.y, (len(X), 1))
+        u0 = np.tile(np.asarray(memo["u"]).reshape(1, *shape), (len(X), 1, 1))
+        with np.errstate(all="ignore"):
+            f, g, _ = batch.laplace(X, Y, u0)
+        inside = np.array([_within_bounds(model, x[model.layout.ntheta + model.p :]) for x in X])
+        f[~inside], g[~inside] = np.inf, 0.0
+        return f, g
+
+    return many
 
 
 def _stencil_gradients(model: GlmmModel, x: np.ndarray, state: PirlsState) -> np.ndarray | None:

@@ -47,16 +47,20 @@ class MlBatch:
         self.fam = model.fam
         self.nt, self.p = model.layout.ntheta, model.p
         self.estimates = model.fam.estimates_parameter
+        self.aux = model.aux
 
     @staticmethod
     def suitable(model: GlmmModel, mu: np.ndarray) -> bool:
         """Whether the model can be batched: a single term, and a family whose methods take a
-        parameter array (B, 1) against (B, n) arrays as they take one value per row (tried
-        here at the means ``mu`` and the model's response, first rows; a family without a
-        parameter to estimate passes)."""
+        parameter array (B, 1) (with auxiliary models, (B, n) arrays of the parameter and of
+        ``zeta``) against (B, n) arrays as they take one value per row (tried here at the means
+        ``mu`` and the model's response, first rows; a family without a parameter to estimate
+        passes)."""
         if len(model.reterms) != 1:
             return False
         fam = model.fam
+        if model.aux is not None:
+            return MlBatch._auxiliary_suitable(model, mu)
         if not fam.estimates_parameter:
             return True
         if fam.parameter is None:
@@ -82,22 +86,101 @@ class MlBatch:
             return False
         return True
 
-    # ------------------------------------------------------------------ pieces
-    def family_at(self, log_phi: np.ndarray | None) -> Family:
-        """The family at each problem's ``phi`` (B, 1); itself without a parameter to estimate."""
-        if log_phi is None or not self.estimates:
-            return self.fam
-        return self.fam.with_parameter(_per_problem(np.exp(np.asarray(log_phi, dtype=float))))
+    @staticmethod
+    def _auxiliary_suitable(model: GlmmModel, mu: np.ndarray) -> bool:
+        """:meth:`suitable` for a model with auxiliary models: the family at two points of the
+        auxiliary coefficients at once equals it at each (every method the batch asks)."""
+        from .laplace_ml import model_at
 
-    def constants(self, Y: np.ndarray, log_phi: np.ndarray | None) -> np.ndarray:
-        """Each problem's ``aic - sum(dev_resids)`` (free of ``mu``) at its ``phi``."""
+        x = MlBatch._auxiliary_point(model)
+        points = np.array([x, x + 0.1])
+        mu = np.asarray(mu, dtype=float)
+        Y, M = np.tile(model.y, (2, 1)), np.tile(mu, (2, 1))
+        w = model.weights
+        try:
+            with np.errstate(all="ignore"):
+                many = MlBatch(model).family_at(points)
+                eta = many.linkfun(M)
+                batched = [many.dev_resids(Y, M, w), *many.observed_derivatives(Y, w, eta, M)]
+                batched += [*many.working(Y, eta, M)]
+                batched += [a for t in many.auxiliary_eta_derivatives(Y, w, eta, M) for a in t]
+                for b, point in enumerate(points):
+                    one = model_at(model, point).fam
+                    single = [
+                        one.dev_resids(model.y, mu, w),
+                        *one.observed_derivatives(model.y, w, eta[b], mu),
+                    ]
+                    single += [*one.working(model.y, eta[b], mu)]
+                    single += [a for t in one.auxiliary_eta_derivatives(model.y, w, eta[b], mu) for a in t]
+                    for got, want in zip(batched, single):
+                        if not np.allclose(np.asarray(got)[b], want, rtol=1e-12, atol=0.0, equal_nan=True):
+                            return False
+        except (TypeError, ValueError, IndexError):
+            return False
+        return True
+
+    @staticmethod
+    def _auxiliary_point(model: GlmmModel) -> np.ndarray:
+        """The auxiliary coefficients of the model's family (its start where it has none)."""
+        from .laplace_ml import extra_size
+
+        fam, aux = model.fam, model.aux
+        assert aux is not None
+        value = fam.conditional.parameter
+        log_phi = (
+            float(np.log(np.mean(value)))
+            if value is not None
+            else (0.0 if fam.conditional.estimates_parameter else None)
+        )
+        zeta = getattr(fam, "zeta", None)
+        pi = (
+            0.2
+            if zeta is None
+            else float(np.clip(np.mean(1.0 / (1.0 + np.exp(-np.asarray(zeta)))), 0.01, 0.99))
+        )
+        x = aux.start(fam, log_phi, pi)
+        assert len(x) == extra_size(model)
+        return x
+
+    # ------------------------------------------------------------------ pieces
+    def family_at(self, extra: np.ndarray | None) -> Family:
+        """The family at each problem's parameters after ``(theta, beta)`` (B, k): ``log phi``
+        as (B, 1), or with auxiliary models ``phi`` and ``zeta`` as (B, n); itself without
+        a parameter to estimate."""
+        if self.aux is not None:
+            return self._auxiliary_family(np.atleast_2d(np.asarray(extra, dtype=float)))
+        if extra is None or not self.estimates:
+            return self.fam
+        log_phi = np.asarray(extra, dtype=float)
+        log_phi = log_phi[:, 0] if log_phi.ndim == 2 else log_phi
+        return self.fam.with_parameter(_per_problem(np.exp(log_phi)))
+
+    def _auxiliary_family(self, extra: np.ndarray) -> Family:
+        """:meth:`family_at` with auxiliary models (:class:`~mixedmodels.glmm.auxiliary.Auxiliary`)."""
+        aux, fam = self.aux, self.fam
+        assert aux is not None
+        base = fam.conditional
+        k = aux.disp_size(fam)
+        b_d, b_z = extra[:, :k], extra[:, k:]
+        if k:
+            log_phi = b_d if aux.disp is None else b_d @ aux.disp.X.T  # (B, 1) or (B, n)
+            base = base.with_parameter(cast(float, np.exp(log_phi)))
+        if aux.zi is None:
+            return base
+        return base.zero_augmented(b_z @ aux.zi.X.T)
+
+    def constants(self, Y: np.ndarray, extra: np.ndarray | None) -> np.ndarray:
+        """Each problem's ``aic - sum(dev_resids)`` (free of ``mu``) at its parameters."""
         model = self.model
-        if log_phi is None or not self.estimates:
+        if extra is None or (not self.estimates and self.aux is None):
             return np.array([model.with_response(y).aic_constant for y in Y])
+        from .laplace_ml import model_at
+
+        extra = np.asarray(extra, dtype=float).reshape(len(Y), -1)
         mu = np.full(model.n, self.fam.reference_mu)  # as GlmmModel.aic_constant reads it
         out = np.empty(len(Y))
         for b in range(len(Y)):
-            fam = self.fam.with_parameter(float(np.exp(log_phi[b])))
+            fam = model_at(model, extra[b]).fam
             dev = fam.dev_resids(Y[b], mu, model.weights)
             out[b] = fam.aic(Y[b], model.trials, mu, model.weights, 0.0) - float(np.sum(dev))
         return out
@@ -122,7 +205,7 @@ class MlBatch:
             fa = self._take(fam, act)
             z, W = fa.working(Y[act], eta[act], mu[act])  # -d'/(2 D) and D (floored), per weight
             grad = base.level_sums(a[act] * (-w * W * z)[:, :, None]) + u[act]  # sum_i a_i d'_i / 2 + u
-            step, _ = base.solve(base.blocks(w * W, a[act]), grad)
+            step, _ = base.solve(self._newton_blocks(fa, Y[act], eta[act], mu[act], W, a[act]), grad)
             moved, u_c, eta_c, mu_c, p_c = self._halve(fa, Y[act], a[act], xb[act], u[act], step, pdev[act])
             change = pdev[act] - p_c
             u[act], eta[act], mu[act], pdev[act] = u_c, eta_c, mu_c, p_c
@@ -132,12 +215,32 @@ class MlBatch:
         ok[act] = False
         return u, eta, mu, pdev, ok
 
+    def _newton_blocks(self, fam: Family, Y, eta, mu, W, a) -> np.ndarray:
+        """The blocks of Newton's step: with the observed information ``D`` itself where every
+        block of a problem is positive definite with it (Newton's method, quadratic to the
+        mode), else with ``W`` (``|D|`` where ``D <= 0``: a descent step), as
+        :func:`~mixedmodels.glmm.pirls.pirls` ends with its polish."""
+        w = self.model.weights
+        M = self.base.blocks(w * W, a)
+        _, D = fam.observed_information_eta(Y, 1.0, eta, mu)
+        replaced = np.any(D != W, axis=1)
+        if replaced.any():
+            exact = self.base.blocks(w * D[replaced], a[replaced])
+            usable = self.base._positive(exact)
+            rows = np.flatnonzero(replaced)[usable]
+            M[rows] = exact[usable]
+        return M
+
     def _take(self, fam: Family, rows: np.ndarray) -> Family:
-        """The family of problems ``rows`` (its parameter's rows)."""
-        value = fam.parameter if self.estimates else None
-        if value is None or np.ndim(value) == 0:
-            return fam
-        return fam.with_parameter(cast(float, np.asarray(value)[rows]))
+        """The family of problems ``rows`` (its parameter's and ``zeta``'s rows)."""
+        base = fam.conditional
+        value = base.parameter if base.estimates_parameter else None
+        if value is not None and np.ndim(value) != 0:
+            base = base.with_parameter(cast(float, np.asarray(value)[rows]))
+        zeta = getattr(fam, "zeta", None)
+        if zeta is None:
+            return base
+        return base.zero_augmented(np.asarray(zeta)[rows] if np.ndim(zeta) == 2 else zeta)
 
     def _halve(self, fam, Y, a, xb, u, step, pdev, max_halvings: int = 30):
         """From ``u`` along ``-step``, halved until the penalized deviance does not rise."""
@@ -175,8 +278,8 @@ class MlBatch:
         nt, p = self.nt, self.p
         base, model, w = self.base, self.model, self.model.weights
         theta, beta = X[:, :nt], X[:, nt : nt + p]
-        log_phi = X[:, nt + p] if self.estimates else None
-        fam = self.family_at(log_phi)
+        extra = X[:, nt + p :] if X.shape[1] > nt + p else None
+        fam = self.family_at(extra)
         a = base.row_effects(theta)
         xb = model.offset + beta @ model.X.T
         with np.errstate(all="ignore"):
@@ -187,7 +290,7 @@ class MlBatch:
             ok &= positive
             M[~positive] = base.blocks(np.ones_like(D[~positive]), a[~positive])  # any invertible
             _, logdet = base.solve(M, np.zeros(M.shape[:3]))
-            c = self.constants(Y, log_phi) if const is None else const
+            c = self.constants(Y, extra) if const is None else const
             f = np.where(ok, pdev + c + logdet, np.inf)
             grad = self._gradient(fam, Y, theta, a, u, eta, mu, M, d1, D, dD)
         bad = ~(ok & np.isfinite(f) & np.all(np.isfinite(grad), axis=1))
@@ -209,9 +312,15 @@ class MlBatch:
         Q = r[:, :, None] * u[:, base.refs] + (2.0 * D)[:, :, None] * v - (0.5 * d1)[:, :, None] * s_rows
         G = np.einsum("nj,bnc->bjc", base.z, Q)
         parts = [base.structure.stacked_theta_gradient(np.asarray(theta, dtype=float), G), r @ model.X]
-        if self.estimates:
-            n_p, d1_p, D_p = fam.parameter_eta_derivatives(Y, model.weights, eta, mu)
-            parts.append(
-                (np.sum(n_p, axis=1) + np.sum(h * D_p, axis=1) - 0.5 * np.sum(eta_s * d1_p, axis=1))[:, None]
-            )
+        derivatives = fam.auxiliary_eta_derivatives(Y, model.weights, eta, mu)
+        designs = self.aux.designs(fam) if self.aux is not None else [None] * len(derivatives)
+        for (n_a, d1_a, D_a), X_a in zip(derivatives, designs):
+            if X_a is None:
+                parts.append(
+                    (np.sum(n_a, axis=1) + np.sum(h * D_a, axis=1) - 0.5 * np.sum(eta_s * d1_a, axis=1))[
+                        :, None
+                    ]
+                )
+            else:
+                parts.append((n_a + h * D_a - 0.5 * eta_s * d1_a) @ X_a)
         return np.concatenate(parts, axis=1)

@@ -60,10 +60,10 @@ from scipy.linalg import cho_solve, lapack, solve_triangular
 
 from ..covariance.layout import ThetaLayout
 from ..families import Family
-from .auxiliary import Auxiliary
 from ..formula.design import ReTerm
 from ..numerics.irls import working_response
 from ..numerics.memory import PAIR_COST
+from .auxiliary import Auxiliary
 
 __all__ = ["GlmmModel", "PirlsState", "ThetaState", "WeightedFactor", "agq_deviance", "pirls"]
 

@@ -30,7 +30,7 @@ from ..numerics.convergence import (
 from ..numerics.optimize import OptSummary, minimize_theta, polish
 from ..numerics.restarts import DOUBLE, HALF, theta_names, with_restarts
 from .engine import GlmmOptimum, criterion_function, laplace_function, optimum_at
-from .laplace_ml import extra_names
+from .laplace_ml import extra_names, runaway_zero_coefficients
 from .pirls import vcov_joint
 
 __all__ = ["checked_glmm", "glmm_check", "named_check"]
@@ -49,9 +49,9 @@ def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
         names += _fixef_names(model)
         scale = parameter_scales(model)
     if len(x) > len(names):  # the family's parameter or the auxiliary models', estimated with the rest
-        extra = extra_names(model)
-        names += extra
-        scale = np.append(scale, np.ones(len(extra)))
+        labels = extra_names(model)
+        names += labels
+        scale = np.append(scale, np.ones(len(labels)))
     H = opt.hessian if nagq == 0 else optimum.hessian
     hessian = "the quasi-Newton steps' Hessian" if nagq == 0 else "the Hessian behind vcov"
     if optimum.gradient is not None:
@@ -61,6 +61,7 @@ def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
     else:
         g, source = _glmm_gradient(model, nagq, optimum)
     extra = np.zeros(len(x) - layout.ntheta, dtype=bool)
+    extra[[j - layout.ntheta for j in runaway_zero_coefficients(model, x, g)]] = True  # held: at -infinity
     at, rotation = bound_mask(layout, x[: layout.ntheta], layout.lower())
     bounds = (np.concatenate([at, extra]), np.concatenate([rotation, extra]))
     source = f"{source}; {hessian}"
