@@ -157,7 +157,7 @@ def test_refit_and_update_keep_the_auxiliary_models(zip_fit, zip_data):
     np.testing.assert_allclose(again.zi.estimates, direct.zi.estimates, atol=2e-3)
     np.testing.assert_allclose(again.loglik, direct.loglik, rtol=1e-8)
     smaller = zip_fit.update("y ~ 1 + (1 | g)")
-    assert smaller.model_args["zi"] == "~w" and smaller.npar == 4
+    assert smaller.model_args["ziformula"] == "~w" and smaller.npar == 4
     assert zip_fit.update(ziformula="~1").zi.names == ("(Intercept)",)
     plain = zip_fit.update(ziformula="~0")
     assert plain.zi is None and plain.npar == 3

@@ -718,7 +718,7 @@ class GlmerFit(MixedFit):
         if unknown:
             raise TypeError(f"update takes ziformula= and dispformula=, not {sorted(unknown)[0]}=")
         args = dict(self.model_args)
-        formulas = {"ziformula": args.pop("zi", None), "dispformula": args.pop("disp", None)}
+        formulas = {"ziformula": args.pop("ziformula", None), "dispformula": args.pop("dispformula", None)}
         formulas.update(auxiliary)
         family = self.family
         if self.model.aux is not None or any(v is not None for v in formulas.values()):

@@ -406,9 +406,8 @@ def _stencil_gradients(model: GlmmModel, x: np.ndarray, state: PirlsState) -> np
     """The gradients at :func:`ml_stencil`'s points in one batched evaluation for a model with a
     single random-effects term whose family takes a parameter array
     (:class:`~mixedmodels.glmm.laplace_ml_batch.MlBatch`), each PIRLS from the optimum's modes;
-    None otherwise (:func:`ml_vcov` evaluates them one by one), and for a model with auxiliary
-    models (which the batch does not take: a zero-inflated Poisson passes its test)."""
-    if model.aux is not None or not MlBatch.suitable(model, state.mu):
+    None otherwise (:func:`ml_vcov` evaluates them one by one)."""
+    if not MlBatch.suitable(model, state.mu):
         return None
     batch = MlBatch(model)
     points = ml_stencil(model, x)[0]

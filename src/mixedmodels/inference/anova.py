@@ -501,12 +501,11 @@ def _labels(fits: Sequence[Comparable], names: Sequence[str] | None) -> tuple[li
 def _model_label(fit: Comparable) -> str:
     """A fit's formula, with its zero-inflation and dispersion models' (glmer's ``ziformula``,
     ``dispformula``) where it has them: ``y ~ x + (1 | g), zi ~w``."""
-    args = getattr(fit, "model_args", None) or {}
+    aux = getattr(getattr(fit, "model", None), "aux", None)
     parts = [fit.formula]
-    for key, name in (("zi", "zi"), ("disp", "disp")):
-        formula = args.get(key)
-        if formula is not None:
-            parts.append(f"{name} {formula.strip()}")
+    for part in () if aux is None else (aux.zi, aux.disp):
+        if part is not None:
+            parts.append(f"{part.kind} {part.formula.strip()}")
     return ", ".join(parts)
 
 
