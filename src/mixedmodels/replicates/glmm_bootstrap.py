@@ -15,8 +15,10 @@ Refits (:class:`GlmerRefits`), each from the estimate, of the criterion the fit 
   estimate, or (nAGQ other than 1, a custom statistic, or where those steps do not converge)
   the fit's two stages from the start.
 
-A fit by maximum likelihood over ``(theta, beta[, log phi])`` (glmmTMB's: a family with a
-parameter beyond the mean, or the observed information; :mod:`~mixedmodels.glmm.laplace_ml`) is
+A fit by maximum likelihood over ``x = (theta, beta, extra)`` (glmmTMB's: a family with a
+parameter beyond the mean, or the observed information; ``extra`` the family's ``log phi``, or
+the dispersion and zero-inflation models' coefficients ``(beta_d, beta_z)``, the whole tail
+``x[nt + p:]``; :mod:`~mixedmodels.glmm.laplace_ml`) is
 refitted by the same quasi-Newton steps over all of ``x`` with the closed-form gradient, from
 the estimate, its modes and its Hessian: with a single random-effects term all replicates of a
 chunk at once (:class:`~mixedmodels.glmm.laplace_ml_batch.MlBatch`, where the family takes an
@@ -24,7 +26,8 @@ array of parameters, :meth:`~mixedmodels.glmm.laplace_ml_batch.MlBatch.suitable`
 time (:func:`~mixedmodels.glmm.laplace_ml.refit_laplace_ml`), and from the start, as ``refit``
 fits, where those steps do not converge or stop near a variance's bound; its default statistic
 has the family's ``sigma`` after the random effects' standard deviations and correlations
-(lmer's order).
+(lmer's order), and after the fixed effects the zero-inflation model's coefficients
+(``zi.<column>``) and a dispersion model's (``disp.<column>``, in place of ``sigma``).
 
 A replicate whose refit fails is counted as failed; one whose fixed effects are separated
 (:mod:`mixedmodels.numerics.separation`: the linear program on ``X`` with the replicate's response, run
@@ -170,13 +173,13 @@ class GlmerRefits:
         self.chunks = (chunk, large_chunk)
         model = fit.model
         self.nt = model.layout.ntheta
-        self.ml = fits_ml(fit.family)  # fitted glmmTMB's way: x = (theta, beta[, log phi])
+        self.ml = fits_ml(fit.family)  # fitted glmmTMB's way: x = (theta, beta, extra)
         self.lower = (
             ml_lower(model) if self.ml else np.concatenate([model.layout.lower(), np.full(model.p, -np.inf)])
         )
         self.diag = model.layout.diagonal_mask()
         single = len(model.reterms) == 1 and fit.nagq == 1 and statistic is None and fit.fixef_prior is None
-        batchable = single and self.ml and model.aux is None and MlBatch.suitable(model, fit.optimum.state.mu)
+        batchable = single and self.ml and MlBatch.suitable(model, fit.optimum.state.mu)
         self.ml_batch = MlBatch(model) if batchable else None
         self.batch = SingleTermBatch(model) if single and not self.ml else None
 
@@ -234,7 +237,7 @@ class GlmerRefits:
         return values, status, theta, separated_mask(seps, separated, values.shape[1], column)
 
     def refit_points(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
-        """Each replicate's (a column of ``Y``) optimum ``x = (theta, beta[, log phi])`` (the
+        """Each replicate's (a column of ``Y``) optimum ``x = (theta, beta, extra)`` (the
         start where it failed), which failed, and the refits as fits (for a custom statistic)."""
         if self.batch is not None or self.ml_batch is not None:
             x, failed = self._batch(Y.T)
@@ -312,7 +315,7 @@ class GlmerRefits:
         return res.x, ~res.converged
 
     def _ml_batch_part(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Replicates of a fit by maximum likelihood over ``x = (theta, beta[, log phi])``, all
+        """Replicates of a fit by maximum likelihood over ``x = (theta, beta, extra)``, all
         at once (:class:`~mixedmodels.glmm.laplace_ml_batch.MlBatch`); those that stop near
         ``theta``'s bound, where the fit's steps end with lme4's boundary check, are left to
         :meth:`_refit` (as failed here)."""
@@ -380,7 +383,7 @@ class GlmerRefits:
         return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta]), optimum
 
     def _refit_ml(self, model: GlmmModel):
-        """:meth:`_refit` of a fit by maximum likelihood over ``x = (theta, beta[, log phi])``:
+        """:meth:`_refit` of a fit by maximum likelihood over ``x = (theta, beta, extra)``:
         from the estimate (the default statistic), else (or where those steps do not converge)
         from the start as the fit; the optimum is ``(optimum, model at it)`` there."""
         fit = self.fit
