@@ -427,6 +427,10 @@ class Family:
     ... (sigma^2)": its classic dispersion families, the Gaussian and the Gamma) rather than as
     ``sigma`` ("Dispersion parameter for ... ()")."""
 
+    residual_row_shown: ClassVar[bool] = False
+    """Whether glmmTMB's random-effects table has a "Residual" row (its ``sigma()``: the Gaussian's
+    standard deviation, NA with a dispersion model)."""
+
     unit_deviance: ClassVar[bool] = True
     """Whether :meth:`dev_resids` is a unit deviance (zero where ``mu = y``), so that deviance
     residuals are defined; False for a family whose ``dev_resids`` is ``-2 w log p`` itself."""
@@ -461,12 +465,9 @@ class Family:
         probability 1 (counts, successes); a family where it is not says otherwise."""
         return -0.5 * self.dev_resids(np.zeros(np.shape(mu)), mu, wt)
 
-    def zero_augmented(self, zeta) -> Family:
-        """This family with glmmTMB's zero-inflation model at the linear predictor ``zeta``: a
-        zero-inflated family (a truncated one's is a hurdle model)."""
-        from .zero_inflated import ZeroInflated
-
-        return ZeroInflated(self, zeta)
+    zero_truncated: ClassVar[bool] = False
+    """Whether the family is zero-truncated: with a zero-inflation model it is then glmmTMB's
+    hurdle model (:func:`~mixedmodels.families.zero_inflated.zero_augmented`)."""
 
     def auxiliary_eta_derivatives(self, y, w, eta, mu) -> tuple[tuple[Array, Array, Array], ...]:
         """Per auxiliary linear predictor of the family (its parameter's log where a fit estimates

@@ -48,6 +48,7 @@ class Gaussian(ParameterFamily):
     """
 
     sigma_squared_shown = True  # glmmTMB prints its dispersion as sigma^2
+    residual_row_shown = True  # and its random effects with a Residual row
 
     name = "gaussian"
     links = ("identity", "log", "inverse")
@@ -66,9 +67,11 @@ class Gaussian(ParameterFamily):
         return value is None and not self._link_is(("identity",))
 
     @property
-    def sigma(self) -> float:
-        """glmmTMB's ``sigma()`` of ``gaussian``: the residual standard deviation."""
-        return math.sqrt(self._known)
+    def sigma(self):
+        """glmmTMB's ``sigma()`` of ``gaussian``: the residual standard deviation (one per
+        observation where the variance is, with a dispersion model)."""
+        value = self._known
+        return math.sqrt(value) if np.ndim(value) == 0 else np.sqrt(value)
 
     def variance(self, mu) -> Array:
         return np.ones_like(np.asarray(mu, dtype=float))

@@ -31,7 +31,7 @@ from .family import Initialized
 from .links import Array, Link, as_array
 from .parametric import ParameterFamily, clip_start
 from .poisson import Poisson
-from .special import polygamma_differences
+from .special import digamma_difference, polygamma_differences
 
 __all__ = ["NegativeBinomial1"]
 
@@ -87,6 +87,10 @@ class NegativeBinomial1(ParameterFamily, Poisson):
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
         return -2.0 * wt * self._logp(y, mu)
 
+    def log_prob_zero(self, mu, wt) -> Array:
+        """``log p(0) = -(mu / phi) log(1 + phi)``."""
+        return -as_array(mu) / self._known * np.log1p(self._known)
+
     def aic(self, y, n, mu, wt, dev) -> float:
         """``-2 sum w log p``: the sum of :meth:`dev_resids`."""
         return float(np.sum(self.dev_resids(y, mu, wt)))
@@ -94,7 +98,7 @@ class NegativeBinomial1(ParameterFamily, Poisson):
     def _digammas(self, y, mu) -> tuple[Array, Array, Array, Array]:
         phi = self._known
         s = mu / phi
-        A = special.digamma(y + s) - special.digamma(s) - np.log1p(phi)
+        A = digamma_difference(y, s) - np.log1p(phi)
         B1, B2 = polygamma_differences(y, s)
         assert B2 is not None
         return s, A, B1, B2
@@ -103,7 +107,7 @@ class NegativeBinomial1(ParameterFamily, Poisson):
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
         phi = self._known
         s = mu / phi
-        A = special.digamma(y + s) - special.digamma(s) - np.log1p(phi)
+        A = digamma_difference(y, s) - np.log1p(phi)
         B1, _ = polygamma_differences(y, s, second=False)
         return -2.0 * wt * A / phi, -2.0 * wt * B1 / phi**2
 

@@ -7,8 +7,8 @@ element), which made the polygamma functions most of the time of a ``nbinom1`` f
 
     psi_1(x) = psi_1(x + 1) + 1 / x^2,    psi_2(x) = psi_2(x + 1) - 2 / x^3
 
-move the argument up by 10 (then at least 10), and there the asymptotic series in the
-Bernoulli numbers ``B_2k``,
+move the argument up (every entry by the steps the least needs to reach 10), and there the
+asymptotic series in the Bernoulli numbers ``B_2k``,
 
     psi_1(x) = 1/x + 1/(2 x^2) + sum_k B_2k / x^(2k+1),
     psi_2(x) = -1/x^2 - 1/x^3 - sum_k (2k + 1) B_2k / x^(2k+2),
@@ -20,23 +20,26 @@ checks them against scipy's).
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
-__all__ = ["polygamma_differences", "trigamma", "trigamma_tetragamma"]
+__all__ = ["digamma_difference", "polygamma_differences", "trigamma", "trigamma_tetragamma"]
 
 SHIFT_TO = 10.0
 _B2K = (1.0 / 6.0, -1.0 / 30.0, 1.0 / 42.0, -1.0 / 30.0, 5.0 / 66.0, -691.0 / 2730.0, 7.0 / 6.0)
 
 
 def _shifted(x: np.ndarray, second: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """``x`` moved up by :data:`SHIFT_TO` (every entry: fewer array passes than a shift per
-    entry) and the recurrences' sums for ``psi_1`` (and ``psi_2`` when ``second``)."""
+    """``x`` moved up until its least entry is at least :data:`SHIFT_TO` (every entry by the same
+    number of steps: fewer array passes than a shift per entry) and the recurrences' sums for
+    ``psi_1`` (and ``psi_2`` when ``second``)."""
     x = np.asarray(x, dtype=float)
     s1 = np.zeros_like(x)
     s2 = np.zeros_like(x) if second else None
     t = x.copy()
     inv = np.empty_like(x)
     inv2 = np.empty_like(x)
-    for _ in range(int(SHIFT_TO)):
+    steps = int(np.ceil(max(SHIFT_TO - float(np.min(x, initial=SHIFT_TO)), 0.0)))
+    for _ in range(steps):
         np.divide(1.0, t, out=inv)
         np.multiply(inv, inv, out=inv2)
         s1 += inv2
@@ -92,3 +95,14 @@ def polygamma_differences(y, s, second: bool = True) -> tuple[np.ndarray, np.nda
     else:
         B1[some] = trigamma(ys + ss) - trigamma(ss)
     return B1, B2
+
+
+def digamma_difference(y, s) -> np.ndarray:
+    """``psi(y + s) - psi(s)``, exactly 0 where ``y = 0``, computed on the other entries only."""
+    y, s = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(s, dtype=float))
+    out = np.zeros(y.shape)
+    some = y != 0
+    if some.any():
+        ys, ss = y[some], s[some]
+        out[some] = special.digamma(ys + ss) - special.digamma(ss)
+    return out

@@ -87,6 +87,7 @@ class _ZeroTruncated:
     response, glmmTMB's Pearson variance and its observed information only."""
 
     unit_deviance = False  # dev_resids is -2 w log p itself: no deviance residuals
+    zero_truncated = True  # with a zero-inflation model: a hurdle model
 
     name: ClassVar[str]
     default_information: ClassVar[str] = "observed"
@@ -130,12 +131,6 @@ class _ZeroTruncated:
         if np.all(y == 1):
             return f"1 in {rows}", "the untruncated mean runs to 0 and the linear predictor to -infinity"
         return None
-
-    def zero_augmented(self, zeta) -> Family:
-        """With a zero-inflation model a truncated family is glmmTMB's hurdle model."""
-        from .zero_inflated import Hurdle
-
-        return Hurdle(self, zeta)  # type: ignore[arg-type]
 
     def with_information(self, information: str) -> Family:
         if information == "expected":

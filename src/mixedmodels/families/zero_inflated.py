@@ -49,7 +49,7 @@ from scipy import special
 from .family import Family, Initialized, parameter_key
 from .links import Array, as_array
 
-__all__ = ["Hurdle", "ZeroAugmented", "ZeroInflated"]
+__all__ = ["Hurdle", "ZeroAugmented", "ZeroInflated", "zero_augmented"]
 
 
 def _sigmoid_parts(zeta) -> tuple[Array, Array, Array]:
@@ -113,6 +113,11 @@ class ZeroAugmented(Family):
         return self.base.bounded_eta
 
     @property
+    def reference_mu(self) -> float:  # type: ignore[override]
+        """The conditional family's (a binomial's 0.5: at its default 1 the AIC is not finite)."""
+        return self.base.reference_mu
+
+    @property
     def newton(self) -> bool:
         return True
 
@@ -135,6 +140,10 @@ class ZeroAugmented(Family):
     @property
     def sigma_squared_shown(self) -> bool:  # type: ignore[override]
         return self.base.sigma_squared_shown
+
+    @property
+    def residual_row_shown(self) -> bool:  # type: ignore[override]
+        return self.base.residual_row_shown
 
     @property
     def extra_parameters(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -217,7 +226,16 @@ class ZeroAugmented(Family):
         return keep * (v + m * m) - (keep * m) ** 2
 
     def pearson_variance(self, mu) -> Array:
-        return self.response_variance(mu)
+        """What glmmTMB 1.1.5's Pearson residuals divide by: ``(1 - pi) v + pi (1 - pi) m^2``, with
+        ``m`` the conditional family's mean of the response (glmmTMB's ``predict(type =
+        "conditional")``) and ``v`` its variance evaluated at ``m`` as if ``m`` were the link's
+        mean. That is :meth:`response_variance` where the response's mean is the link's (a
+        zero-inflated family); a hurdle's truncated variance is taken at the truncated mean, as
+        glmmTMB 1.1.5 does (as the truncated families' own
+        :meth:`~mixedmodels.families.Family.pearson_variance`)."""
+        m = self.base.response_mean(mu)
+        v = self.base.response_variance(m)
+        return (1.0 - self.pi) * v + self.pi * (1.0 - self.pi) * m * m
 
     def zero_probability(self) -> Array:
         """glmmTMB's ``predict(type = "zprob")``: ``pi``."""
@@ -429,3 +447,10 @@ class Hurdle(ZeroAugmented):
         counts = self.base.draw(mu, weights, rng, dispersion)
         zero = rng.random(np.shape(counts)) < self.pi
         return np.where(zero, 0, counts)
+
+
+def zero_augmented(base: Family, zeta) -> ZeroAugmented:
+    """The family ``base`` with glmmTMB's zero-inflation model at the linear predictor ``zeta``:
+    zero-inflated, or a hurdle model where ``base`` is zero-truncated
+    (:attr:`~mixedmodels.families.Family.zero_truncated`)."""
+    return (Hurdle if base.zero_truncated else ZeroInflated)(base, zeta)

@@ -21,17 +21,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
 from ..families import Family
+from ..families.zero_inflated import zero_augmented
 from ..formula.design import DataError, MatrixSpec, drop_aliased, formula_variables, materialize, model_frame
 
-__all__ = ["Auxiliary", "AuxiliaryPart", "any_auxiliary", "auxiliary_model", "auxiliary_rows"]
+if TYPE_CHECKING:
+    from .pirls import GlmmModel
+
+__all__ = [
+    "PARAMETER_BOUNDS",
+    "Auxiliary",
+    "AuxiliaryPart",
+    "any_auxiliary",
+    "auxiliary_model",
+    "auxiliary_rows",
+    "extra_size",
+    "model_at",
+    "within_bounds",
+]
 
 WHAT = {"zi": "zero-inflation", "disp": "dispersion"}
+PARAMETER_BOUNDS = (1e-8, 1e8)  # the family's parameter is kept inside these (log phi finite)
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,7 +116,7 @@ class Auxiliary:
         if log_phi is not None:
             base = base.with_parameter(np.exp(log_phi))
         zeta = self.zeta(fam, extra)
-        return base if zeta is None else base.zero_augmented(zeta)
+        return base if zeta is None else zero_augmented(base, zeta)
 
     def designs(self, fam: Family) -> list[np.ndarray | None]:
         """The matrices of the family's auxiliary linear predictors, in the order of its
@@ -127,6 +143,42 @@ class Auxiliary:
 def _constant(X: np.ndarray, value: float) -> np.ndarray:
     """The coefficients whose linear predictor is closest to ``value`` everywhere."""
     return np.linalg.lstsq(X, np.full(len(X), value), rcond=None)[0]
+
+
+# ----------------------------------------------------------------------------- a model's point
+def extra_size(model: GlmmModel) -> int:
+    """The number of parameters after ``(theta, beta)``: ``log phi`` where the family estimates
+    it, or the dispersion and zero-inflation models' coefficients
+    (:class:`~mixedmodels.glmm.auxiliary.Auxiliary`)."""
+    if model.aux is not None:
+        return model.aux.size(model.fam)
+    return int(model.fam.estimates_parameter)
+
+
+def model_at(model: GlmmModel, extra) -> GlmmModel:
+    """The model with its family at the parameters ``extra`` after ``(theta, beta)``: ``log phi``
+    (a float or a one-entry array; None or empty: itself where it has no auxiliary models), or
+    the auxiliary models' coefficients (:meth:`~mixedmodels.glmm.auxiliary.Auxiliary.family_at`)."""
+    if model.aux is not None:
+        return model.with_family(
+            model.aux.family_at(model.fam, np.atleast_1d(np.asarray(extra, dtype=float)))
+        )
+    if extra is None or np.size(extra) == 0 or not model.fam.estimates_parameter:
+        return model
+    log_phi = float(np.ravel(extra)[0])
+    return model.with_family(model.fam.with_parameter(float(np.exp(log_phi))))
+
+
+def within_bounds(model: GlmmModel, extra: np.ndarray) -> bool:
+    """Whether ``log phi`` (each observation's, with a dispersion model) is within the logs of
+    :data:`PARAMETER_BOUNDS` (the criterion is infinite outside)."""
+    if not len(extra):
+        return True
+    lo, hi = np.log(PARAMETER_BOUNDS)
+    if model.aux is None:
+        return bool(lo <= extra[0] <= hi)
+    log_phi = model.aux.log_parameter(model.fam, extra)
+    return log_phi is None or bool(np.all((lo <= log_phi) & (log_phi <= hi)))
 
 
 # ----------------------------------------------------------------------------- from formulas

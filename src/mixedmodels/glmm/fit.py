@@ -13,6 +13,7 @@ conditional variances (which add the estimates' uncertainty).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -200,7 +201,10 @@ class GlmerFit(MixedFit):
     def sigma(self) -> float:
         """glmmTMB's ``sigma()``: the family's dispersion parameter on glmmTMB's scale (the
         negative binomial's size, the Gamma's coefficient of variation, ...); 1 for the
-        binomial and the Poisson."""
+        binomial and the Poisson; NaN with a dispersion model (one per observation), as
+        glmmTMB's NA."""
+        if self.model.aux is not None and self.model.aux.disp is not None:
+            return math.nan
         return self.family.sigma
 
     @property
@@ -467,7 +471,17 @@ class GlmerFit(MixedFit):
         return glmmtmb_summary_html(self) if self.glmmtmb_style else glmer_summary_html(self)
 
     def __repr__(self) -> str:
-        return f"<GlmerFit {self.formula!r} {self.family.name}({self.link}) nagq={self.nagq}>"
+        aux = self.model.aux
+        models = (
+            ""
+            if aux is None
+            else "".join(
+                f" {kind}={part.formula!r}"
+                for kind, part in (("zi", aux.zi), ("disp", aux.disp))
+                if part is not None
+            )
+        )
+        return f"<GlmerFit {self.formula!r} {self.family.name}({self.link}){models} nagq={self.nagq}>"
 
     # ------------------------------------------------------------- inference
     def profile(self, which=None, alpha_max: float = 0.01, progress: bool = True):
@@ -686,7 +700,9 @@ class GlmerFit(MixedFit):
 
     # ------------------------------------------------------------ prediction
     def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False):
-        """Predictions on the link or response scale (see :func:`mixedmodels.glmm.predict.predict_glmer`)."""
+        """Predictions: ``type`` "link" or "response" (lme4's), and for a fit glmmTMB's way with
+        zero-inflation or dispersion models also "conditional", "zprob", "zlink" and "disp"
+        (glmmTMB's; see :func:`mixedmodels.glmm.predict.predict_glmer`)."""
         from .predict import predict_glmer
 
         return predict_glmer(self, newdata, type, re_form, allow_new_levels)

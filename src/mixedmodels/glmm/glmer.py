@@ -16,6 +16,7 @@ import pandas as pd
 from ..base.messages import warn
 from ..families import Family, Gaussian
 from ..families import family as make_family
+from ..families.zero_inflated import zero_augmented
 from ..formula.rsyntax import r_keywords
 from ..formula.terms import cbind_arguments, parse_formula
 from ..lmm.engine import aliased_notes
@@ -193,7 +194,7 @@ def _glmer_auxiliary(
         raise NotImplementedError(fam.glmm_refusal)
     fam = fam.with_information("observed")
     data = auxiliary_rows(data if data.index.is_unique else data.reset_index(drop=True), formulas, na_action)
-    reading = fam.zero_augmented(0.0) if formulas["zi"] is not None and _rhs_given(formulas["zi"]) else fam
+    reading = zero_augmented(fam, 0.0) if formulas["zi"] is not None and _rhs_given(formulas["zi"]) else fam
     design, init, model = glmer_model(
         formula, data, reading, 1, weights, offset, contrasts, na_action, memory_limit
     )
@@ -203,7 +204,7 @@ def _glmer_auxiliary(
     notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
     fit = GlmerFit(
         formula=formula, family=model.fam, nagq=1, design=design, model=model, optimum=optimum,
-        messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset, "ziformula": formulas["zi"], "dispformula": formulas["disp"]},
+        messages=tuple(notes), data=data, model_args=_model_args(weights, offset, formulas),
         contrasts=contrasts, na_action=na_action, separation=sep,
     )  # fmt: skip
     for note in notes:
@@ -217,6 +218,12 @@ def _auxiliary_family(family, link) -> Family:
     if isinstance(family, str) and family.strip().removesuffix("()").strip().lower() == "gaussian":
         return Gaussian(link or "identity", estimate=True)
     return make_family(family, link)
+
+
+def _model_args(weights, offset, formulas) -> dict:
+    """What ``update`` passes back to :func:`glmer`: the weights, offset and auxiliary formulas."""
+    zi, disp = formulas["zi"], formulas["disp"]
+    return {"weights": weights, "offset": offset, "ziformula": zi, "dispformula": disp}
 
 
 def _rhs_given(formula: str) -> bool:

@@ -21,17 +21,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from scipy import special
 
 from ..base.blas import single_threaded_blas
 from ..families import Family
+from ..families.zero_inflated import zero_augmented
 from ..numerics.convergence import parameter_scales
 from ..numerics.irls import IrlsError, irls
 from ..numerics.optimize import OptSummary
 from ..numerics.quasi_newton import minimize_gradient
+from .auxiliary import PARAMETER_BOUNDS, extra_size, model_at, within_bounds
 from .engine import (
     FALLBACK_TOL,
     SMALL_SCHUR,
@@ -48,9 +49,6 @@ from .engine import (
 from .laplace_gradient import laplace_gradient
 from .laplace_ml_batch import MlBatch
 from .pirls import GlmmModel, PirlsState, laplace_deviance, pirls
-
-if TYPE_CHECKING:
-    from ..families.zero_inflated import ZeroAugmented
 
 __all__ = [
     "estimated_log_parameter",
@@ -71,7 +69,6 @@ __all__ = [
 
 RUNAWAY_PI = 1e-6  # a structural-zero probability below this everywhere: its coefficient runs off
 ZERO_MODEL_FTOL = 1e-10  # the steps' relative tolerance with a zero-inflation model (see model_ftol)
-PARAMETER_BOUNDS = (1e-8, 1e8)  # the family's parameter is kept inside these (log phi finite)
 BOUND_FACTOR = 10.0  # an estimate within this factor of a bound is noted (parameter_bound_note)
 
 
@@ -108,15 +105,6 @@ def parameter_bound_note(fam: Family) -> str | None:
     )
 
 
-def extra_size(model: GlmmModel) -> int:
-    """The number of parameters after ``(theta, beta)``: ``log phi`` where the family estimates
-    it, or the dispersion and zero-inflation models' coefficients
-    (:class:`~mixedmodels.glmm.auxiliary.Auxiliary`)."""
-    if model.aux is not None:
-        return model.aux.size(model.fam)
-    return int(model.fam.estimates_parameter)
-
-
 def model_ftol(model: GlmmModel) -> float | None:
     """The quasi-Newton steps' relative tolerance on the criterion: :data:`ZERO_MODEL_FTOL` (the
     relative tolerance of glmmTMB's ``nlminb``) for a model with a zero-inflation model, the
@@ -145,32 +133,6 @@ def ml_lower(model: GlmmModel) -> np.ndarray:
     return np.concatenate([model.layout.lower(), np.full(model.p + extra_size(model), -np.inf)])
 
 
-def model_at(model: GlmmModel, extra) -> GlmmModel:
-    """The model with its family at the parameters ``extra`` after ``(theta, beta)``: ``log phi``
-    (a float or a one-entry array; None or empty: itself where it has no auxiliary models), or
-    the auxiliary models' coefficients (:meth:`~mixedmodels.glmm.auxiliary.Auxiliary.family_at`)."""
-    if model.aux is not None:
-        return model.with_family(
-            model.aux.family_at(model.fam, np.atleast_1d(np.asarray(extra, dtype=float)))
-        )
-    if extra is None or np.size(extra) == 0 or not model.fam.estimates_parameter:
-        return model
-    log_phi = float(np.ravel(extra)[0])
-    return model.with_family(model.fam.with_parameter(float(np.exp(log_phi))))
-
-
-def _within_bounds(model: GlmmModel, extra: np.ndarray) -> bool:
-    """Whether ``log phi`` (each observation's, with a dispersion model) is within the logs of
-    :data:`PARAMETER_BOUNDS` (the criterion is infinite outside)."""
-    if not len(extra):
-        return True
-    lo, hi = np.log(PARAMETER_BOUNDS)
-    if model.aux is None:
-        return bool(lo <= extra[0] <= hi)
-    log_phi = model.aux.log_parameter(model.fam, extra)
-    return log_phi is None or bool(np.all((lo <= log_phi) & (log_phi <= hi)))
-
-
 def _starting_family(model: GlmmModel, mustart: np.ndarray | None) -> Family:
     """The family at a starting value of its parameter: the moments of the GLM fitted at
     ``phi = 1`` (itself where the value is given or there is none to estimate)."""
@@ -195,7 +157,7 @@ def laplace_ml_function(model: GlmmModel, u0: np.ndarray) -> tuple[Callable, dic
 
     def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
         extra = x[nt + p :]
-        if not _within_bounds(model, extra):
+        if not within_bounds(model, extra):
             return np.inf, np.zeros_like(x)
         m = model_at(model, extra)
         try:
@@ -317,7 +279,7 @@ def _auxiliary_given_means(model: GlmmModel, mu: np.ndarray, extra: np.ndarray) 
     eta = model.fam.linkfun(mu)
 
     def fg(b: np.ndarray) -> tuple[float, np.ndarray]:
-        if not _within_bounds(model, b):
+        if not within_bounds(model, b):
             return np.inf, np.zeros_like(b)
         fam = aux.family_at(model.fam, b)
         with np.errstate(all="ignore"):
@@ -339,7 +301,7 @@ def _auxiliary_start(model: GlmmModel, mustart: np.ndarray | None) -> tuple[Glmm
     and that zero model, each by least squares on its model's matrix."""
     aux, fam = model.aux, model.fam
     assert aux is not None
-    zero = cast("ZeroAugmented", fam.conditional.zero_augmented(0.0))
+    zero = zero_augmented(fam.conditional, 0.0)
     pi0 = zero.zero_start(model.y, model.weights) if aux.zi is not None else 0.5
     estimates = fam.conditional.estimates_parameter
     unit = model_at(model, aux.start(fam, 0.0 if estimates else None, pi0)).fam
@@ -395,7 +357,7 @@ def _batched(model: GlmmModel, memo: dict, mu: np.ndarray) -> Callable | None:
         u0 = np.tile(np.asarray(memo["u"]).reshape(1, *shape), (len(X), 1, 1))
         with np.errstate(all="ignore"):
             f, g, _ = batch.laplace(X, Y, u0)
-        inside = np.array([_within_bounds(model, x[model.layout.ntheta + model.p :]) for x in X])
+        inside = np.array([within_bounds(model, x[model.layout.ntheta + model.p :]) for x in X])
         f[~inside], g[~inside] = np.inf, 0.0
         return f, g
 

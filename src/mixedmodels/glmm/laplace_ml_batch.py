@@ -25,6 +25,8 @@ from typing import cast
 import numpy as np
 
 from ..families import Family
+from ..families.zero_inflated import zero_augmented
+from .auxiliary import extra_size, model_at
 from .pirls import GlmmModel
 from .pirls_batch import SingleTermBatch
 
@@ -90,8 +92,6 @@ class MlBatch:
     def _auxiliary_suitable(model: GlmmModel, mu: np.ndarray) -> bool:
         """:meth:`suitable` for a model with auxiliary models: the family at two points of the
         auxiliary coefficients at once equals it at each (every method the batch asks)."""
-        from .laplace_ml import model_at
-
         x = MlBatch._auxiliary_point(model)
         points = np.array([x, x + 0.1])
         mu = np.asarray(mu, dtype=float)
@@ -122,8 +122,6 @@ class MlBatch:
     @staticmethod
     def _auxiliary_point(model: GlmmModel) -> np.ndarray:
         """The auxiliary coefficients of the model's family (its start where it has none)."""
-        from .laplace_ml import extra_size
-
         fam, aux = model.fam, model.aux
         assert aux is not None
         value = fam.conditional.parameter
@@ -167,15 +165,13 @@ class MlBatch:
             base = base.with_parameter(cast(float, np.exp(log_phi)))
         if aux.zi is None:
             return base
-        return base.zero_augmented(b_z @ aux.zi.X.T)
+        return zero_augmented(base, b_z @ aux.zi.X.T)
 
     def constants(self, Y: np.ndarray, extra: np.ndarray | None) -> np.ndarray:
         """Each problem's ``aic - sum(dev_resids)`` (free of ``mu``) at its parameters."""
         model = self.model
         if extra is None or (not self.estimates and self.aux is None):
             return np.array([model.with_response(y).aic_constant for y in Y])
-        from .laplace_ml import model_at
-
         extra = np.asarray(extra, dtype=float).reshape(len(Y), -1)
         mu = np.full(model.n, self.fam.reference_mu)  # as GlmmModel.aic_constant reads it
         out = np.empty(len(Y))
@@ -240,7 +236,7 @@ class MlBatch:
         zeta = getattr(fam, "zeta", None)
         if zeta is None:
             return base
-        return base.zero_augmented(np.asarray(zeta)[rows] if np.ndim(zeta) == 2 else zeta)
+        return zero_augmented(base, np.asarray(zeta)[rows] if np.ndim(zeta) == 2 else zeta)
 
     def _halve(self, fam, Y, a, xb, u, step, pdev, max_halvings: int = 30):
         """From ``u`` along ``-step``, halved until the penalized deviance does not rise."""

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ..fixed.lm import LmFit
     from .fit import LmerFit
 
-__all__ = ["predict_glm", "predict_lm", "predict_lmer"]
+__all__ = ["new_frame", "predict_glm", "predict_lm", "predict_lmer"]
 
 
 def _selected_terms(fit: LmerFit, re_form) -> list[tuple[int, list[int]]]:
@@ -73,7 +73,7 @@ def _column_names(expr: str) -> set[str]:
     return names
 
 
-def _new_frame(fit: LmerFit | LmFit | GlmFit, newdata, needed: set[str]) -> pd.DataFrame:
+def new_frame(fit: LmerFit | LmFit | GlmFit, newdata, needed: set[str]) -> pd.DataFrame:
     """The model's columns of newdata (pandas, or polars converted), categorical ones matched to
     the fit's levels by label."""
     missing = sorted(needed - set(newdata.columns))
@@ -125,7 +125,7 @@ def predict_lmer(fit: LmerFit, newdata, re_form, allow_new_levels: bool) -> pd.S
         needed |= formula_variables(rt.expr)
     needed |= _offset_columns(fit)
     needed -= {"1", "0"}
-    frame = _new_frame(fit, newdata, needed)
+    frame = new_frame(fit, newdata, needed)
     values = fit.design.fixed_matrix(frame) @ fit.fixef.to_numpy()
     offset = fit.design.new_offset(frame)
     if offset is not None:
@@ -176,7 +176,7 @@ def predict_lm(fit: LmFit, newdata, interval, level: float) -> pd.Series | pd.Da
         index = fit.design.row_index
     else:
         check_frame(newdata, "newdata")
-        frame = _new_frame(fit, newdata, _fixed_columns(fit) | _offset_columns(fit))
+        frame = new_frame(fit, newdata, _fixed_columns(fit) | _offset_columns(fit))
         xspec = fit.design.xspec
         assert xspec is not None  # the plan of X, kept by every design made from data
         X = xspec.matrix(frame)[:, kept]
@@ -205,7 +205,7 @@ def _fixed_part(
     if newdata is None:
         return fit.design.X[:, kept], fit.design.offset, fit.design.row_index
     check_frame(newdata, "newdata")
-    frame = _new_frame(fit, newdata, _fixed_columns(fit) | _offset_columns(fit))
+    frame = new_frame(fit, newdata, _fixed_columns(fit) | _offset_columns(fit))
     xspec = fit.design.xspec
     assert xspec is not None  # the plan of X, kept by every design made from data
     return xspec.matrix(frame)[:, kept], fit.design.new_offset(frame), _row_index(newdata)

@@ -3,9 +3,11 @@ from the numbers (:mod:`mixedmodels.glmm.fit`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from .deparse import deparse, parse_r
 from .lmm import (
@@ -37,6 +39,7 @@ from .rformat import (
 
 if TYPE_CHECKING:
     from ..glmm.fit import GlmerFit
+    from ..glmm.parts import ModelPart
 
 __all__ = ["glmer_summary", "glmer_summary_html", "glmmtmb_summary", "glmmtmb_summary_html"]
 
@@ -139,24 +142,46 @@ def glmer_summary_html(fit: GlmerFit) -> str:
 
 
 # ------------------------------------------------------------------ glmmTMB's layout
+def _auxiliary_formula_lines(fit: GlmerFit) -> list[str]:
+    """glmmTMB's "Zero inflation:" and "Dispersion:" lines (a model other than the default ``~0``,
+    ``~1``): its one-sided formula after 17 columns and two more spaces than the response's name
+    has characters."""
+    aux = fit.model.aux
+    if aux is None:
+        return []
+    response = parse_r(fit.formula).parts[0]
+    pad = " " * (len("".join(deparse(response))) + 2)
+    lines = []
+    for label, part in (("Zero inflation:  ", aux.zi), ("Dispersion:      ", aux.disp)):
+        if part is not None:
+            lines += cat_fill([f"{label}{pad}{''.join(deparse(parse_r(part.formula)))}"])
+    return lines
+
+
 def _glmmtmb_heading(fit: GlmerFit) -> list[str]:
-    """glmmTMB's " Family:", "Formula:" (the formula after 10 columns), "Data:" lines, and the
-    weights' and offset's."""
+    """glmmTMB's " Family:", "Formula:" (the formula after 10 columns), "Zero inflation:",
+    "Dispersion:" and "Data:" lines, and the weights' and offset's."""
     formula = cat_fill(["Formula:         ", *deparse(parse_r(fit.formula))])
     return [
         f" Family: {fit.family.name}  ( {fit.link} )",
         *formula,
+        *_auxiliary_formula_lines(fit),
         "Data: data",
         *argument_lines(fit.design.labels),
     ]
 
 
+def _trivial_dispersion(fit: GlmerFit) -> bool:
+    """Whether the family's parameter is one number (no dispersion model)."""
+    return fit.model.aux is None or fit.model.aux.disp is None
+
+
 def _dispersion_lines(fit: GlmerFit) -> list[str]:
-    """glmmTMB's line for the family's dispersion (none for the binomial and the Poisson): its
-    ``sigma()`` formatted as C's ``%4.3g`` (R's ``formatC(digits = 3)``), squared for its
-    classic dispersion families."""
+    """glmmTMB's line for the family's dispersion (none for the binomial and the Poisson, nor with
+    a dispersion model): its ``sigma()`` formatted as C's ``%4.3g`` (R's ``formatC(digits =
+    3)``), squared for its classic dispersion families."""
     fam = fit.family
-    if fam.parameter is None:
+    if fam.parameter is None or not _trivial_dispersion(fit):
         return []
     if fam.sigma_squared_shown:
         what, value = f"Dispersion estimate for {fam.name} family (sigma^2)", fit.sigma**2
@@ -165,21 +190,73 @@ def _dispersion_lines(fit: GlmerFit) -> list[str]:
     return ["", f"{what}: {value:4.3g} "]
 
 
+@dataclass(frozen=True)
+class _WithResidual:
+    """A fit's random-effects rows with glmmTMB's "Residual" row after them (its ``sigma()``: NA
+    with a dispersion model), for :func:`~mixedmodels.report.lmm.random_effects_cells`."""
+
+    fit: GlmerFit
+
+    @property
+    def design(self):
+        return self.fit.design
+
+    @property
+    def nobs(self) -> int:
+        return self.fit.nobs
+
+    @property
+    def ngroups(self) -> dict[str, int]:
+        return self.fit.ngroups
+
+    @property
+    def varcorr(self) -> pd.DataFrame:
+        sigma = float(self.fit.sigma)
+        row = {"group": "Residual", "var1": np.nan, "var2": np.nan, "vcov": sigma**2, "sdcor": sigma}
+        return pd.concat([self.fit.varcorr, pd.DataFrame([row])], ignore_index=True)
+
+    def scaled_residual_quantiles(self) -> tuple[np.ndarray, bool]:
+        return self.fit.scaled_residual_quantiles()
+
+
 def _glmmtmb_random_effects_cells(fit: GlmerFit) -> tuple[list[str], list[list[str]]]:
-    """lme4's random-effects cells, with glmmTMB's one more (empty) correlation column: its
-    correlations keep every column of the matrix, lme4's drop the last."""
-    header, rows = random_effects_cells(fit)
+    """lme4's random-effects cells (with glmmTMB's "Residual" row for the Gaussian), with
+    glmmTMB's one more (empty) correlation column: its correlations keep every column of the
+    matrix, lme4's drop the last."""
+    header, rows = random_effects_cells(_WithResidual(fit) if fit.family.residual_row_shown else fit)
     if "Corr" not in header:
         return header, rows
     return [*header, ""], [[*row, ""] for row in rows]
 
 
+def _part_cells(part: ModelPart) -> tuple[list[str], list[list[str]], bool]:
+    """Header and cells of an auxiliary model's table (Wald z tests), and whether it has stars."""
+    table = part.coef_table()
+    rows, stars = coefficient_cells(*(table[c].to_numpy() for c in table.columns))
+    header = ["Estimate", "Std. Error", "z value", "Pr(>|z|)"] + ([""] if stars else [])
+    return header, rows, stars
+
+
+def _model_parts(fit: GlmerFit) -> list[ModelPart]:
+    """The auxiliary models glmmTMB's summary shows: the zero-inflation model, and the
+    dispersion model where it is one (not the family's one parameter)."""
+    parts = [] if fit.zi is None else [fit.zi]
+    if fit.disp is not None and not _trivial_dispersion(fit):
+        parts.append(fit.disp)
+    return parts
+
+
+def _coefficient_block(title: str, header: list[str], rows: list[list[str]], names, stars: bool) -> list[str]:
+    table = format_table(rows, header, list(names))
+    return ["", f"{title}:", f"{table}\n---\n{SIGNIF_LEGEND}" if stars else table]
+
+
 def glmmtmb_summary(fit: GlmerFit) -> str:
     """The summary of a fit glmmTMB's way (the observed information, an estimated family
     parameter) in glmmTMB's layout (``print(summary(glmmTMB(...)))``): the criteria, the
-    random effects and the fixed effects as the "Conditional model"."""
+    random effects, the fixed effects as the "Conditional model", then the "Zero-inflation
+    model" and the "Dispersion model" where the fit has them."""
     header, rows, stars = _fixed_effects_cells(fit)
-    table = format_table(rows, header, list(fit.fixef_names))
     re_header, re_rows = _glmmtmb_random_effects_cells(fit)
     parts = [
         *_glmmtmb_heading(fit),
@@ -192,10 +269,11 @@ def glmmtmb_summary(fit: GlmerFit) -> str:
         format_table(re_rows, re_header, right=False),
         groups_line(fit),
         *_dispersion_lines(fit),
-        "",
-        "Conditional model:",
-        f"{table}\n---\n{SIGNIF_LEGEND}" if stars else table,
+        *_coefficient_block("Conditional model", header, rows, fit.fixef_names, stars),
     ]
+    for part in _model_parts(fit):
+        part_header, part_rows, part_stars = _part_cells(part)
+        parts += _coefficient_block(part.title, part_header, part_rows, part.names, part_stars)
     return "\n".join([*parts, *fit.messages])
 
 
@@ -214,6 +292,10 @@ def glmmtmb_summary_html(fit: GlmerFit) -> str:
         html_heading("Conditional model:"),
         html_table(fe_rows, fe_header, list(fit.fixef_names)),
     ]
+    for part in _model_parts(fit):
+        header, rows, part_stars = _part_cells(part)
+        parts += [html_heading(f"{part.title}:"), html_table(rows, header, list(part.names))]
+        stars = stars or part_stars
     if stars:
         parts.append(legend_html())
     if fit.messages:
