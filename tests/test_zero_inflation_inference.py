@@ -82,7 +82,20 @@ def owls():
 
 
 # ------------------------------------------------------------------ Wald intervals
-@pytest.mark.parametrize("case", ["owls_nb1_zi", "gaussian_dispformula", "salamanders_hurdle_nb2"])
+WALD_CASES = [
+    "owls_nb1_zi",
+    "gaussian_dispformula",
+    "salamanders_hurdle_nb2",
+    "zi_binary_zib",
+    "zi_gaussian_dispx",
+    "zi_owls_zinb2_food",
+    "zi_salamanders_hurdle_pois",
+    "zi_salamanders_nb2_dispmined",
+    "zi_salamanders_zip_mined",
+]
+
+
+@pytest.mark.parametrize("case", WALD_CASES)
 def test_wald_rows_match_glmmtmb(case):
     """Every row of glmmTMB's ``confint(fit)`` (``cond.x``, ``zi.x``, ``disp.x``,
     ``cond.Std.Dev.(Intercept)|site``) to 1e-3; a standard deviation's bounds on the log scale
@@ -292,3 +305,21 @@ def test_simulate_then_refit_recovers_a_zero_inflated_poisson_glmm():
     centre = truth.copy()
     centre[-1] += expected
     assert np.all(np.abs(mean - centre) < 3 * mcse + bias), (mean, centre, mcse)
+
+
+SIMULATE_CASES = [c for c in WALD_CASES if "simulate_mean" in json.loads((REF / f"{c}.json").read_text())]
+
+
+@pytest.mark.parametrize("case", SIMULATE_CASES)
+def test_simulate_matches_glmmtmb_moments(case):
+    """200 simulations with new random effects (glmmTMB's ``simulate`` draws them): their mean and
+    share of zeros within 4 Monte Carlo standard errors of glmmTMB's (each side's error, from the
+    spread of the 200 per-simulation values)."""
+    ref, fit = _reference_fit(case)
+    sims = fit.simulate(200, seed=29).to_numpy()
+    for values, key in (
+        (sims.mean(axis=0), "simulate_mean"),
+        ((sims == 0).mean(axis=0), "simulate_zero_fraction"),
+    ):
+        se = np.sqrt(2.0) * values.std(ddof=1) / np.sqrt(len(values))
+        assert abs(values.mean() - ref[key]) < 4 * se + 1e-9, (key, values.mean(), ref[key], se)
