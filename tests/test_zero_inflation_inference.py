@@ -286,7 +286,7 @@ def test_simulate_then_refit_recovers_a_zero_inflated_poisson_glmm():
     0.07 SD); for the random-effect SD the two first-order terms of its downward bias, that
     of the ML variance ``-sd^2 / G`` (G = 20 groups: ``sd (1 - sqrt(1 - 1/G))``) and the
     square root's ``-Var(sd_hat) / (2 sd)`` (Jensen's), ``Var(sd_hat)`` from the replicates.
-    About 25 s (the fits one at a time)."""
+    About 20 s (the fits one at a time)."""
     rng = np.random.default_rng(20261208)
     reps, groups = 300, 20
     rows = []
