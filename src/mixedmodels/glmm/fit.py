@@ -522,15 +522,16 @@ class GlmerFit(MixedFit):
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, not {level}")
         method = str(method).lower()  # lme4 spells it "Wald"
-        rename = {n: tmb_varpar_name(n) for n in self.varpar_names} if self.glmmtmb_style else {}
+        rename = self._tmb_row_names() if self.glmmtmb_style else {}
         if method == "wald" and self.glmmtmb_style:
             return _select(
                 self._tmb_wald_confint(level), None if parm is None else [rename.get(p, p) for p in parm]
             )
         names = [
             *self.varpar_names,
-            *(["sigma"] if self.family.estimates_parameter else []),
+            *(["sigma"] if self._sigma_row else []),
             *self.fixef_names,
+            *self._auxiliary_names,
         ]
         back = {tmb: lme4 for lme4, tmb in rename.items()}
         parm = names if parm is None else [back.get(p, p) for p in parm]
@@ -541,6 +542,12 @@ class GlmerFit(MixedFit):
             out = self._wald_confint(names, level)
         elif method == "profile":
             from ..profile.glmm import profile_confint
+
+            if self._has_auxiliary_models:
+                raise NotImplementedError(
+                    "profile intervals of a fit with a zero-inflation or dispersion model are not "
+                    'implemented: use method="wald" or method="boot"'
+                )
 
             out = profile_confint(self, level, which=parm, progress=kwargs.get("progress", True))
             if self.separation is not None:  # the run-off side of a separated coefficient: infinite
@@ -557,6 +564,42 @@ class GlmerFit(MixedFit):
             raise ValueError(f"method must be 'profile', 'wald' or 'boot', not {method!r}")
         return out.loc[parm].rename(index=rename)
 
+    @property
+    def _has_auxiliary_models(self) -> bool:
+        """Whether the fit has a zero-inflation or dispersion model (glmmTMB then prefixes its
+        conditional model's rows ``cond.``)."""
+        aux = self.model.aux
+        return aux is not None and (aux.zi is not None or aux.disp is not None)
+
+    @property
+    def _sigma_row(self) -> bool:
+        """Whether confint has a ``sigma`` row: the family estimates its one parameter (with a
+        dispersion model its coefficients have rows ``disp.<column>`` instead)."""
+        aux = self.model.aux
+        return bool(self.family.conditional.estimates_parameter and (aux is None or aux.disp is None))
+
+    @property
+    def _auxiliary_names(self) -> list[str]:
+        """The rows of the auxiliary models' coefficients: ``zi.<column>``, then ``disp.<column>``
+        for a dispersion model (glmmTMB's order)."""
+        zi = [] if self.zi is None else [f"zi.{n}" for n in self.zi.names]
+        aux = self.model.aux
+        disp = (
+            []
+            if self.disp is None or aux is None or aux.disp is None
+            else [f"disp.{n}" for n in self.disp.names]
+        )
+        return zi + disp
+
+    def _tmb_row_names(self) -> dict[str, str]:
+        """glmmTMB's row names of confint by our (lme4's) names: ``Std.Dev.(Intercept)|site`` for
+        ``sd_(Intercept)|site``; with a zero-inflation or dispersion model the conditional
+        model's rows prefixed ``cond.`` (``cond.x``, ``cond.Std.Dev.(Intercept)|site``)."""
+        names = {n: tmb_varpar_name(n) for n in self.varpar_names}
+        if not self._has_auxiliary_models:
+            return names
+        return {**{n: f"cond.{t}" for n, t in names.items()}, **{n: f"cond.{n}" for n in self.fixef_names}}
+
     def _wald_confint(self, names: list[str], level: float) -> pd.DataFrame:
         """``fixef -+ z se``; NaN for the variance parameters (as lme4's ``confint(method = "Wald")``)."""
         a = (1 - level) / 2
@@ -568,29 +611,46 @@ class GlmerFit(MixedFit):
         return out
 
     def _tmb_wald_confint(self, level: float) -> pd.DataFrame:
-        """glmmTMB's ``confint(fit, full = TRUE)`` by Wald: rows the fixed effects, the random
+        """glmmTMB's ``confint(fit, full = TRUE)`` by Wald: rows the fixed effects, the
+        zero-inflation and dispersion models' coefficients (``zi.x``, ``disp.x``), the random
         effects' standard deviations (``Std.Dev.(Intercept)|site``) and the family's ``sigma``
-        (when it has a parameter), columns the bounds and the estimate.
+        (when it estimates its one parameter), columns the bounds and the estimate; with a
+        zero-inflation or dispersion model the conditional model's rows are prefixed ``cond.``
+        (:meth:`_tmb_row_names`).
 
-        The covariance of ``x = (theta, beta, log phi)`` is ``2 H^{-1}`` (``H`` the Hessian of the
-        criterion ``-2 log L``). A standard deviation's interval is ``exp(log sd -+ z se)`` with the
-        standard error of ``log sd`` by the delta method over ``theta`` (glmmTMB's own coordinate
-        is ``log sd``, so the two agree at the optimum); ``sigma``'s is the family's ``sigma`` at
-        the bounds of ``log phi -+ z se`` (its row last; glmmTMB's ``full = TRUE`` puts it before
-        the SDs). For the correlations see :meth:`_tmb_sdcor_rows`."""
+        The covariance of ``x = (theta, beta, beta_d, beta_z)`` is ``2 H^{-1}`` (``H`` the Hessian
+        of the criterion ``-2 log L``). A coefficient's interval is ``b -+ z se`` on its own
+        scale (the auxiliary models' on the logit scale of the structural-zero probability and
+        the log scale of the family's parameter). A standard deviation's interval is ``exp(log
+        sd -+ z se)`` with the standard error of ``log sd`` by the delta method over ``theta``
+        (glmmTMB's own coordinate is ``log sd``, so the two agree at the optimum); ``sigma``'s is
+        the family's ``sigma`` at the bounds of ``log phi -+ z se`` (its row last; glmmTMB's
+        ``full = TRUE`` puts it before the SDs). For the correlations see
+        :meth:`_tmb_sdcor_rows`."""
         a = (1 - level) / 2
         z = stats.norm.ppf(1 - a)
-        cov = 2.0 * np.linalg.inv(self.optimum.hessian) if self.optimum.hessian is not None else None
+        cov = self._covariance
         rows = [(n, b - z * e, b + z * e, b) for n, b, e in zip(self.fixef_names, self.beta, self.se)]
+        aux = self.model.aux
+        for part in (self.zi, self.disp if aux is not None and aux.disp is not None else None):
+            if part is not None:
+                rows += [
+                    (f"{part.kind}.{n}", b - z * e, b + z * e, b)
+                    for n, b, e in zip(part.names, part.estimates, part.se.to_numpy())
+                ]
         rows += self._tmb_sdcor_rows(cov, z)
-        fam = self.family
-        if fam.estimates_parameter:
-            log_phi = float(np.log(fam.parameter))  # type: ignore[arg-type]
-            se = float(np.sqrt(cov[-1, -1])) if cov is not None else np.nan
-            ends = sorted(fam.with_parameter(float(np.exp(log_phi + k * z * se))).sigma for k in (-1, 1))
+        if self._sigma_row:
+            at = self.ntheta + self.model.p  # log phi, first after (theta, beta)
+            log_phi = float(self.optimum.opt.theta[at])
+            base = self.family.conditional
+            se = float(np.sqrt(cov[at, at])) if cov is not None else np.nan
+            ends = sorted(base.with_parameter(float(np.exp(log_phi + k * z * se))).sigma for k in (-1, 1))
             rows.append(("sigma", ends[0], ends[1], self.sigma))
         columns = [f"{100 * a:g} %", f"{100 * (1 - a):g} %", "Estimate"]
-        return pd.DataFrame([r[1:] for r in rows], index=[r[0] for r in rows], columns=columns)
+        cond = {*self.fixef_names, *(tmb_varpar_name(n) for n in self.varpar_names)}
+        prefix = "cond." if self._has_auxiliary_models else ""
+        index = [prefix + r[0] if r[0] in cond else r[0] for r in rows]
+        return pd.DataFrame([r[1:] for r in rows], index=index, columns=columns)
 
     def _tmb_sdcor_rows(self, cov: np.ndarray | None, z: float) -> list[tuple[str, float, float, float]]:
         """The random effects' rows of :meth:`_tmb_wald_confint`, per term its standard deviations
@@ -659,24 +719,40 @@ class GlmerFit(MixedFit):
 
         return refit_glmer(self, newresponse)
 
-    def update(self, formula: str | None = None, data=None, nagq: int | None = None) -> GlmerFit:
+    def update(
+        self, formula: str | None = None, data=None, nagq: int | None = None, **auxiliary: str | None
+    ) -> GlmerFit:
         """The model refitted with a new formula, data or number of quadrature points (lme4's
-        ``update``); the family, link, Laplace approximation (``laplace``), weights, offset and
-        contrasts are kept."""
+        ``update``); the family, link, Laplace approximation (``laplace``), weights, offset,
+        contrasts and the zero-inflation and dispersion models are kept (``ziformula=``,
+        ``dispformula=`` replace them: ``"~0"`` and ``"~1"`` drop them)."""
         from .glmer import glmer
 
         if data is None and self.data is None:
             raise ValueError("update needs the fit's data: give data=")
+        unknown = set(auxiliary) - {"ziformula", "dispformula"}
+        if unknown:
+            raise TypeError(f"update takes ziformula= and dispformula=, not {sorted(unknown)[0]}=")
+        args = dict(self.model_args)
+        formulas = {"ziformula": args.pop("ziformula", None), "dispformula": args.pop("dispformula", None)}
+        formulas.update(auxiliary)
+        family = self.family
+        if self.model.aux is not None or any(v is not None for v in formulas.values()):
+            family = self.family.conditional  # the family at the optimum holds the fit's pi and phi
+            value = np.asarray(family.parameter if family.estimates_parameter else np.nan, dtype=float)
+            if value.ndim > 0:  # a dispersion model's parameter per row: a start of one value
+                family = family.with_parameter(float(np.exp(np.mean(np.log(value)))))
         return glmer(
             formula or self.formula,
             self.data if data is None else data,
-            family=self.family,
+            family=family,
             laplace="observed" if self.family.observed_information else "expected",
             nagq=self.nagq if nagq is None else nagq,
             contrasts=self.contrasts,
             na_action=self.na_action,
             fixef_prior=None if self.fixef_prior is None or formula is not None else self.fixef_prior,
-            **self.model_args,
+            **args,
+            **{k: v for k, v in formulas.items() if v is not None},
         )
 
     def simulate(self, nsim: int = 1, use_u: bool = False, seed=None) -> pd.DataFrame:

@@ -105,11 +105,19 @@ class GlmerNbFit(GlmerFit):
         nevals = None if self.theta_search is None else self.theta_search.nevals
         return {**super().to_dict(), "theta_nb": self.theta_nb, "theta_nb_evaluations": nevals}
 
-    def update(self, formula: str | None = None, data=None, nagq: int | None = None) -> GlmerFit:
+    def update(
+        self, formula: str | None = None, data=None, nagq: int | None = None, **auxiliary: str | None
+    ) -> GlmerFit:
         """The model refitted with a new formula, data or number of quadrature points, its size
         estimated again (lme4's ``update`` of a ``glmer.nb`` fit keeps it fixed at this fit's
         estimate: for that fit, ``mm.glmer(formula, data, family=fit.family)``); the link,
-        weights, offset, contrasts and the search's tolerance (and an interval given) are kept."""
+        weights, offset, contrasts and the search's tolerance (and an interval given) are kept.
+        (``ziformula=``, ``dispformula=``: glmer.nb has none; fit them with ``mm.glmer``.)"""
+        if any(v is not None for v in auxiliary.values()):
+            raise NotImplementedError(
+                "a glmer.nb fit has no zero-inflation or dispersion model: fit one with "
+                "mm.glmer(..., family='nbinom2', ziformula=..., dispformula=...)"
+            )
         if data is None and self.data is None:
             raise ValueError("update needs the fit's data: give data=")
         search = self.theta_search

@@ -486,7 +486,7 @@ def _labels(fits: Sequence[Comparable], names: Sequence[str] | None) -> tuple[li
     call; when two formulas are the same, ``MODEL1``, ``MODEL2``, ... (lme4's fallback).
     """
     if names is None:
-        formulas = [f.formula for f in fits]
+        formulas = [_model_label(f) for f in fits]
         if len(set(formulas)) == len(formulas):
             return formulas, True
         return [f"MODEL{i + 1}" for i in range(len(fits))], False
@@ -496,6 +496,17 @@ def _labels(fits: Sequence[Comparable], names: Sequence[str] | None) -> tuple[li
     if len(set(names)) != len(names):
         raise ValueError(f"names must be distinct, not {names}")
     return names, False
+
+
+def _model_label(fit: Comparable) -> str:
+    """A fit's formula, with its zero-inflation and dispersion models' (glmer's ``ziformula``,
+    ``dispformula``) where it has them: ``y ~ x + (1 | g), zi ~w``."""
+    aux = getattr(getattr(fit, "model", None), "aux", None)
+    parts = [fit.formula]
+    for part in () if aux is None else (aux.zi, aux.disp):
+        if part is not None:
+            parts.append(f"{part.kind} {part.formula.strip()}")
+    return ", ".join(parts)
 
 
 def _check_fits(fits: Sequence[Comparable]) -> None:
@@ -520,13 +531,17 @@ def _check_glmer_fits(fits: Sequence[Comparable]) -> None:
         return
     if len(glmer) != len(fits):
         raise TypeError("anova compares glmer fits with glmer fits only")
-    if len({f.family.observed_information for f in glmer}) > 1 and not all(f.family.canonical for f in glmer):
+    # a fit with the expected information and the canonical link has the observed one's criterion
+    expected_apart = any(not (f.family.observed_information or f.family.canonical) for f in glmer)
+    if len({f.family.observed_information for f in glmer}) > 1 and expected_apart:
         warn(
             "anova compares fits with lme4's Laplace approximation (the expected information) and "
             "glmmTMB's (the observed information): where the link is not canonical their "
             "log-likelihoods differ by the approximation as well as by the models (give every fit "
             "the same laplace=)"
         )
+    if any(f.model.aux is not None for f in glmer):  # zero-inflation or dispersion models
+        _check_same_observations(glmer)
     if all(glmer[0].family.same_family(f.family) for f in glmer[1:]):
         return
     families = {f.family.name for f in glmer}
@@ -536,6 +551,24 @@ def _check_glmer_fits(fits: Sequence[Comparable]) -> None:
         raise ValueError(
             f"the glmer fits of different families ({sorted(families)}) are of different responses"
         )
+
+
+def _check_same_observations(fits: Sequence[GlmerFit]) -> None:
+    """glmer fits with zero-inflation or dispersion models are compared only on the same rows of
+    the data (whose missing values in the auxiliary models' variables each fit drops) and the
+    same response."""
+    first = fits[0]
+    for f in fits[1:]:
+        if f.nobs != first.nobs or not f.design.row_index.equals(first.design.row_index):
+            raise ValueError(
+                "the models were fitted to different rows of the data (a zero-inflation or "
+                "dispersion model drops the rows with missing values in its variables): fit them "
+                "to the same rows"
+            )
+        if not np.array_equal(f.model.y, first.model.y) or not np.array_equal(
+            f.model.weights, first.model.weights
+        ):
+            raise ValueError("the glmer fits are of different responses (or weights)")
 
 
 def _lrt_rows(fits: Sequence[Comparable]) -> list[dict]:

@@ -15,8 +15,10 @@ Refits (:class:`GlmerRefits`), each from the estimate, of the criterion the fit 
   estimate, or (nAGQ other than 1, a custom statistic, or where those steps do not converge)
   the fit's two stages from the start.
 
-A fit by maximum likelihood over ``(theta, beta[, log phi])`` (glmmTMB's: a family with a
-parameter beyond the mean, or the observed information; :mod:`~mixedmodels.glmm.laplace_ml`) is
+A fit by maximum likelihood over ``x = (theta, beta, extra)`` (glmmTMB's: a family with a
+parameter beyond the mean, or the observed information; ``extra`` the family's ``log phi``, or
+the dispersion and zero-inflation models' coefficients ``(beta_d, beta_z)``, the whole tail
+``x[nt + p:]``; :mod:`~mixedmodels.glmm.laplace_ml`) is
 refitted by the same quasi-Newton steps over all of ``x`` with the closed-form gradient, from
 the estimate, its modes and its Hessian: with a single random-effects term all replicates of a
 chunk at once (:class:`~mixedmodels.glmm.laplace_ml_batch.MlBatch`, where the family takes an
@@ -24,7 +26,8 @@ array of parameters, :meth:`~mixedmodels.glmm.laplace_ml_batch.MlBatch.suitable`
 time (:func:`~mixedmodels.glmm.laplace_ml.refit_laplace_ml`), and from the start, as ``refit``
 fits, where those steps do not converge or stop near a variance's bound; its default statistic
 has the family's ``sigma`` after the random effects' standard deviations and correlations
-(lmer's order).
+(lmer's order), and after the fixed effects the zero-inflation model's coefficients
+(``zi.<column>``) and a dispersion model's (``disp.<column>``, in place of ``sigma``).
 
 A replicate whose refit fails is counted as failed; one whose fixed effects are separated
 (:mod:`mixedmodels.numerics.separation`: the linear program on ``X`` with the replicate's response, run
@@ -44,7 +47,7 @@ from ..covariance.layout import sdcor_from_theta
 from ..glmm.engine import fit_glmm, laplace_function
 from ..glmm.fit import GlmerFit
 from ..glmm.laplace_ml import (
-    estimated_log_parameter,
+    extra_size,
     fit_laplace_ml,
     fits_ml,
     laplace_ml_function,
@@ -108,34 +111,53 @@ def glmer_blocks(
 
 
 def glmer_statistic(
-    fit: GlmerFit, theta: np.ndarray, beta: np.ndarray, log_phi: np.ndarray | None = None
+    fit: GlmerFit, theta: np.ndarray, beta: np.ndarray, extra: np.ndarray | None = None
 ) -> np.ndarray:
     """The default statistic of replicates (R, ntheta) and (R, p): the random effects' standard
     deviations and correlations, then the fixed effects (lme4's ``confint`` order); for a
-    family with an estimated parameter, its ``sigma`` (glmmTMB's ``sigma()``) at ``log_phi``
-    (R,) between the two (lmer's order)."""
+    family whose one parameter the fit estimates, its ``sigma`` (glmmTMB's ``sigma()``) at
+    ``log phi`` between the two (lmer's order); then the zero-inflation model's coefficients
+    and a dispersion model's (glmmTMB's order). ``extra`` (R, k): the parameters after
+    ``(theta, beta)``, ``(beta_d, beta_z)`` (:func:`~mixedmodels.glmm.laplace_ml.extra_size`)."""
     sdcor = sdcor_from_theta(fit.model.layout, theta, np.ones(len(theta)))
-    if not fit.family.estimates_parameter:
+    k = extra_size(fit.model)
+    if not k:
         return np.column_stack([sdcor, beta])
-    assert log_phi is not None
-    return np.column_stack([sdcor, family_sigma(fit, log_phi), beta])
+    assert extra is not None
+    aux = fit.model.aux
+    n_disp = 1 if aux is None else aux.disp_size(fit.family)
+    beta_d, beta_z = extra[:, :n_disp], extra[:, n_disp:]
+    if aux is None or aux.disp is None:  # the one log phi (or none): its sigma
+        sigma = family_sigma(fit, beta_d[:, 0]) if n_disp else np.empty((len(theta), 0))
+        return np.column_stack([sdcor, sigma, beta, beta_z])
+    return np.column_stack([sdcor, beta, beta_z, beta_d])
 
 
 def glmer_statistic_names(fit: GlmerFit) -> list[str]:
-    """The names of :func:`glmer_statistic`'s columns."""
-    sigma = ["sigma"] if fit.family.estimates_parameter else []
-    return [*fit.varpar_names, *sigma, *fit.fixef_names]
+    """The names of :func:`glmer_statistic`'s columns (``zi.<column>``, ``disp.<column>`` for
+    the auxiliary models' coefficients)."""
+    aux = fit.model.aux
+    one = fit.family.conditional.estimates_parameter and (aux is None or aux.disp is None)
+    zi = [] if aux is None or aux.zi is None else [f"zi.{n}" for n in aux.zi.names]
+    disp = [] if aux is None or aux.disp is None else [f"disp.{n}" for n in aux.disp.names]
+    return [*fit.varpar_names, *(["sigma"] if one else []), *fit.fixef_names, *zi, *disp]
 
 
 def glmer_original(fit: GlmerFit) -> np.ndarray:
     """:func:`glmer_statistic` of the fit itself."""
-    log_phi = estimated_log_parameter(fit.family) if fit.family.estimates_parameter else None
-    return glmer_statistic(fit, fit.theta[None], fit.beta[None], log_phi)[0]
+    extra = _fit_extra(fit)
+    return glmer_statistic(fit, fit.theta[None], fit.beta[None], extra[None])[0]
+
+
+def _fit_extra(fit: GlmerFit) -> np.ndarray:
+    """The fit's parameters after ``(theta, beta)`` (empty where there are none)."""
+    nt, p = fit.ntheta, fit.model.p
+    return np.array(fit.optimum.opt.theta[nt + p : nt + p + extra_size(fit.model)], dtype=float)
 
 
 def family_sigma(fit: GlmerFit, log_phi: np.ndarray) -> np.ndarray:
     """The family's ``sigma`` at each ``phi = exp(log_phi)`` (NaN where ``log_phi`` is)."""
-    fam = fit.family
+    fam = fit.family.conditional
     return np.array(
         [fam.with_parameter(float(np.exp(v))).sigma if np.isfinite(v) else np.nan for v in log_phi]
     )
@@ -151,7 +173,7 @@ class GlmerRefits:
         self.chunks = (chunk, large_chunk)
         model = fit.model
         self.nt = model.layout.ntheta
-        self.ml = fits_ml(fit.family)  # fitted glmmTMB's way: x = (theta, beta[, log phi])
+        self.ml = fits_ml(fit.family)  # fitted glmmTMB's way: x = (theta, beta, extra)
         self.lower = (
             ml_lower(model) if self.ml else np.concatenate([model.layout.lower(), np.full(model.p, -np.inf)])
         )
@@ -176,8 +198,7 @@ class GlmerRefits:
         """The estimate, a variance at 0 moved off its bound (a replicate need not be singular)."""
         theta = self.fit.theta.copy()
         theta[self.diag & (theta <= 0)] = 0.5
-        extra = estimated_log_parameter(self.fit.family)
-        return np.concatenate([theta, self.fit.beta, extra])
+        return np.concatenate([theta, self.fit.beta, _fit_extra(self.fit)])
 
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Statistics (m, s) of the replicates ``Y`` (n, m), their status and their ``theta``."""
@@ -202,8 +223,7 @@ class GlmerRefits:
         theta = x[:, : self.nt]
         p = self.fit.model.p
         if self.statistic is None:
-            log_phi = x[:, self.nt + p] if x.shape[1] > self.nt + p else None
-            values = glmer_statistic(self.fit, theta, x[:, self.nt : self.nt + p], log_phi)
+            values = glmer_statistic(self.fit, theta, x[:, self.nt : self.nt + p], x[:, self.nt + p :])
         else:
             values = self._custom(fits)
         values[failed] = np.nan
@@ -217,7 +237,7 @@ class GlmerRefits:
         return values, status, theta, separated_mask(seps, separated, values.shape[1], column)
 
     def refit_points(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
-        """Each replicate's (a column of ``Y``) optimum ``x = (theta, beta[, log phi])`` (the
+        """Each replicate's (a column of ``Y``) optimum ``x = (theta, beta, extra)`` (the
         start where it failed), which failed, and the refits as fits (for a custom statistic)."""
         if self.batch is not None or self.ml_batch is not None:
             x, failed = self._batch(Y.T)
@@ -295,7 +315,7 @@ class GlmerRefits:
         return res.x, ~res.converged
 
     def _ml_batch_part(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Replicates of a fit by maximum likelihood over ``x = (theta, beta[, log phi])``, all
+        """Replicates of a fit by maximum likelihood over ``x = (theta, beta, extra)``, all
         at once (:class:`~mixedmodels.glmm.laplace_ml_batch.MlBatch`); those that stop near
         ``theta``'s bound, where the fit's steps end with lme4's boundary check, are left to
         :meth:`_refit` (as failed here)."""
@@ -363,7 +383,7 @@ class GlmerRefits:
         return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta]), optimum
 
     def _refit_ml(self, model: GlmmModel):
-        """:meth:`_refit` of a fit by maximum likelihood over ``x = (theta, beta[, log phi])``:
+        """:meth:`_refit` of a fit by maximum likelihood over ``x = (theta, beta, extra)``:
         from the estimate (the default statistic), else (or where those steps do not converge)
         from the start as the fit; the optimum is ``(optimum, model at it)`` there."""
         fit = self.fit
