@@ -356,7 +356,17 @@ class ZeroInflated(ZeroAugmented):
         return tuple(out)
 
     def initialize(self, y, weights) -> Initialized:
-        return self.base.initialize(y, weights)
+        """The conditional family's start; refused for a binomial with trials other than 1 (or
+        weights other than 0 and 1): its zeros' ``-2 log p(0)`` is not linear in the trials, while
+        PIRLS and the log determinant take the working weights per prior weight
+        (:meth:`~mixedmodels.families.Family.laplace_weights`)."""
+        init = self.base.initialize(y, weights)
+        if self.base.takes_trials and not np.all((init.weights == 0) | (init.weights == 1)):
+            raise NotImplementedError(
+                f"a zero-inflated {self.base.name} model with trials other than 1 (a cbind response, "
+                "or weights) is not available yet: its response must be 0/1 with unit weights"
+            )
+        return init
 
     def response_problem(self, response, weights, name: str) -> str | None:
         return self.base.response_problem(response, weights, name)
