@@ -17,6 +17,7 @@ import pytest
 from scipy import optimize, special, stats
 
 import mixedmodels as mm
+from mixedmodels.families.zero_inflated import zero_augmented
 from mixedmodels.glmm.auxiliary import auxiliary_model
 from mixedmodels.glmm.glmer import _auxiliary_family
 from mixedmodels.glmm.glmer_steps import glmer_model
@@ -62,7 +63,7 @@ def _model(formula, data, family, zi, disp):
     if disp is not None:
         fam = fam.estimating()
     fam = fam.with_information("observed")
-    reading = fam.zero_augmented(0.0) if zi is not None else fam
+    reading = zero_augmented(fam, 0.0) if zi is not None else fam
     weights = data["w"].to_numpy(float)
     design, _, model = glmer_model(formula, data, reading, 1, weights, None, None, "omit", None)
     aux = auxiliary_model(zi, disp, data, design.row_index, fam, None)
