@@ -40,6 +40,10 @@ CASES = {
     "zinb2_disp_f": ("count", "nbinom2", "~z", "~f"),
     "zinb2_weights": ("count", "nbinom2", "~z", None),
     "hurdle_poisson_weights": ("count", "truncated_poisson", "~z", None),
+    "zigaussian": ("gauss0", "gaussian", "~z", None),
+    "zigaussian_disp_f": ("gauss0", "gaussian", "~z", "~f"),
+    "zinb1_disp_f": ("count", "nbinom1", "~z", "~f"),
+    "hurdle_nb2_disp_f": ("count", "truncated_nbinom2", "~z", "~f"),
 }
 WEIGHTED = {"zinb2_weights", "hurdle_poisson_weights"}  # prior weights: the column wt
 
@@ -87,6 +91,8 @@ GRADIENT_CASES = [(name, "y ~ x + (1 | g)") for name in CASES] + [
     ("zip", "y ~ x + (1 | g) + (1 | h)"),
     ("zinb2_disp_f", "y ~ x + (1 | g) + (1 | h)"),
     ("zinb2_weights", "y ~ x + (x | g)"),
+    ("zigaussian_disp_f", "y ~ x + (x | g)"),
+    ("hurdle_nb2_disp_f", "y ~ x + (1 | g) + (1 | h)"),
 ]
 
 
@@ -111,19 +117,21 @@ def _log_density(family: str, y, eta, phi, zeta) -> np.ndarray:
     them: ``pi = logistic(zeta)``; ``p(0) = pi + (1 - pi) f(0)``, ``p(y) = (1 - pi) f(y)``; a
     hurdle's ``p(0) = pi``, ``p(y) = (1 - pi) f(y) / (1 - f(0))``. ``phi``: a Gaussian's
     variance, an NB2's size (variance ``mu + mu^2 / phi``), an NB1's ``phi`` (variance
-    ``mu (1 + phi)``)."""
+    ``mu (1 + phi)``). A zero-inflated Gaussian's ``p(0)`` has the density ``f(0)`` (glmmTMB's)."""
     hurdle = family.startswith("truncated_")
     family = family.removeprefix("truncated_")
-    if family == "gaussian":
-        return stats.norm.logpdf(y, eta, np.sqrt(phi))
-    mu = special.expit(eta) if family == "binomial" else np.exp(eta)
-    dist = {
-        "poisson": lambda: stats.poisson(mu),
-        "nbinom2": lambda: stats.nbinom(phi, phi / (phi + mu)),
-        "nbinom1": lambda: stats.nbinom(mu / phi, 1.0 / (1.0 + phi)),
-        "binomial": lambda: stats.binom(1, mu),
-    }[family]()
-    log_f, log_f0 = dist.logpmf(y), dist.logpmf(0)
+    if family == "gaussian":  # a zero-inflated one mixes the density at 0 with the point mass
+        dist = stats.norm(eta, np.sqrt(phi))
+        log_f, log_f0 = dist.logpdf(y), dist.logpdf(0.0)
+    else:
+        mu = special.expit(eta) if family == "binomial" else np.exp(eta)
+        dist = {
+            "poisson": lambda: stats.poisson(mu),
+            "nbinom2": lambda: stats.nbinom(phi, phi / (phi + mu)),
+            "nbinom1": lambda: stats.nbinom(mu / phi, 1.0 / (1.0 + phi)),
+            "binomial": lambda: stats.binom(1, mu),
+        }[family]()
+        log_f, log_f0 = dist.logpmf(y), dist.logpmf(0)
     if zeta is None:
         return log_f
     pi = special.expit(zeta)
@@ -202,7 +210,7 @@ def test_criterion_is_the_laplace_approximation_of_glmmtmbs_likelihood(name, fra
         f, _ = fg(x)
         laplace, quadrature = _direct(name, data, x)
         assert f == pytest.approx(laplace, abs=1e-8, rel=1e-11)
-        if family == "gaussian":  # u enters linearly: the Laplace approximation is exact
+        if family == "gaussian" and zi is None:  # u enters linearly: the Laplace approximation is exact
             assert quadrature == pytest.approx(laplace, abs=1e-8)
         else:  # the approximation's error, a few hundredths per group of ten
             assert abs(quadrature - laplace) < 0.05 * data["g"].nunique()

@@ -2,7 +2,8 @@
 intercepts b_g ~ N(0, 0.6^2)), 5 groups ``h``, a factor ``f`` (a, b, c), covariates x, z ~ N(0, 1),
 eta = 0.5 + 0.4 x + b_g, and three responses: ``count`` (NB2 with size 2 and mean exp(eta), made
 zero with probability 0.3), ``binary`` (Bernoulli with logit p = eta - 0.5), ``gauss`` (eta plus
-normal noise of SD 0.5 where f = a, 1.5 elsewhere); prior weights ``wt`` (1, 2 or 3).
+normal noise of SD 0.5 where f = a, 1.5 elsewhere); prior weights ``wt`` (1, 2 or 3); ``gauss0``:
+``gauss`` made 0 where ``count`` is 0 (a zero-inflated Gaussian's response, negative values too).
 
 Usage: python tests/data/make_zi_numerics.py  (writes zi_numerics.csv beside it; fixed seed)
 """
@@ -29,6 +30,7 @@ def zi_numerics(seed: int = 1, n: int = 120, groups: int = 12) -> pd.DataFrame:
     return pd.DataFrame({
         "g": [f"g{i + 1:02d}" for i in g], "h": [f"h{i + 1}" for i in h], "f": f, "x": x, "z": z,
         "count": count, "binary": binary, "gauss": gauss, "wt": wt,
+        "gauss0": np.where(count == 0, 0.0, gauss),
     })  # fmt: skip
 
 

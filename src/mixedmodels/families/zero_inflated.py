@@ -188,7 +188,10 @@ class ZeroAugmented(Family):
 
     def parameter_start(self, y, mu, wt) -> float:
         rows = self._count_rows(as_array(y))
-        return self.base.parameter_start(as_array(y)[rows], as_array(mu)[rows], as_array(wt)[rows])
+        base, value = self.base, self.base.parameter
+        if value is not None and np.ndim(value):  # one per observation (a dispersion model): those rows'
+            base = base.with_parameter(np.asarray(value)[rows])
+        return base.parameter_start(as_array(y)[rows], as_array(mu)[rows], as_array(wt)[rows])
 
     def _count_rows(self, y: Array) -> Array:
         """The rows whose counts inform the conditional family's parameter."""
@@ -259,10 +262,12 @@ class ZeroAugmented(Family):
 
     def aic(self, y, n, mu, wt, dev) -> float:
         """``-2 sum w log p``: the sum of :meth:`dev_resids` and the conditional family's part of
-        ``-2 log f(y)`` free of ``mu`` (its ``aic`` less its deviances, over the positive counts)."""
+        ``-2 log f(y)`` free of ``mu`` (its ``aic`` less its deviances, over the nonzero responses:
+        a Gaussian's negative ones too)."""
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
-        pos_wt = np.where(y > 0, wt, 0.0)
-        ys = np.where(y > 0, y, self._safe_zero)
+        nonzero = y != 0
+        pos_wt = np.where(nonzero, wt, 0.0)
+        ys = np.where(nonzero, y, self._safe_zero)
         base = self.base.aic(ys, n, mu, pos_wt, 0.0) - float(np.sum(self.base.dev_resids(ys, mu, pos_wt)))
         return float(np.sum(self.dev_resids(y, mu, wt))) + base
 

@@ -17,7 +17,11 @@ cases <- list(
   nb2_disp_f = list("count", nbinom2(), ~0, ~f),
   zinb2_disp_f = list("count", nbinom2(), ~z, ~f),
   zinb2_weights = list("count", nbinom2(), ~z, ~1, "wt"),
-  hurdle_poisson_weights = list("count", truncated_poisson(), ~z, ~1, "wt")
+  hurdle_poisson_weights = list("count", truncated_poisson(), ~z, ~1, "wt"),
+  zigaussian = list("gauss0", gaussian(), ~z, ~1),
+  zigaussian_disp_f = list("gauss0", gaussian(), ~z, ~f),
+  zinb1_disp_f = list("count", nbinom1(), ~z, ~f),
+  hurdle_nb2_disp_f = list("count", truncated_nbinom2(), ~z, ~f)
 )
 out <- list()
 for (name in names(cases)) {
