@@ -2,7 +2,8 @@
 (issue 29): its closed-form gradient against central differences; its value against a Laplace
 approximation computed here group by group from scipy's densities mixed as glmmTMB mixes them
 (and against the exact marginal likelihood by quadrature); a fit's log-likelihood against both
-and against glmmTMB 1.1.5's (tests/reference/families/make_zi_numerics.R)."""
+and against glmmTMB 1.1.5's, with its estimates and standard errors
+(tests/reference/families/make_zi_numerics.R)."""
 
 from __future__ import annotations
 
@@ -219,6 +220,8 @@ def test_criterion_is_the_laplace_approximation_of_glmmtmbs_likelihood(name, fra
 # ----------------------------------------------------------------------------- 1c. fits
 @pytest.mark.parametrize("name", list(CASES))
 def test_fitted_loglik_is_half_the_criterion_and_glmmtmbs(name, frame):
+    """At the optimum: logLik = -criterion / 2 = the direct Laplace value; glmmTMB's logLik,
+    estimates and standard errors."""
     _, family, zi, disp = CASES[name]
     ref = REF[name]
     data = _data(frame, name)
@@ -235,10 +238,14 @@ def test_fitted_loglik_is_half_the_criterion_and_glmmtmbs(name, frame):
     assert fit.loglik >= ref["loglik"] - 1e-7
     assert fit.loglik == pytest.approx(ref["loglik"], abs=1e-6)
     np.testing.assert_allclose(fit.fixef.to_numpy(), ref["cond"], atol=2e-3)
+    np.testing.assert_allclose(fit.se.to_numpy(), ref["se"]["cond"], rtol=1e-4)
     if zi is not None:
         np.testing.assert_allclose(fit.zi.fixef.to_numpy(), ref["zi"], atol=2e-3)
+        np.testing.assert_allclose(fit.zi.se.to_numpy(), ref["se"]["zi"], rtol=1e-4)
     if fit.disp is not None:
         np.testing.assert_allclose(fit.disp.fixef.to_numpy(), ref["disp"], atol=2e-3)
+    if disp is not None:
+        np.testing.assert_allclose(fit.disp.se.to_numpy(), ref["se"]["disp"], rtol=1e-4)
 
 
 @pytest.mark.parametrize("response", ["cbind(k, n - k)", "k / n"])

@@ -1,7 +1,7 @@
 # glmmTMB 1.1.5's fits of tests/test_zero_inflation_numerics.py (issue 29) on tests/data/zi_numerics.csv
 # (made by tests/data/make_zi_numerics.py): y ~ x + (1 | g) with zero-inflation, hurdle and
 # dispersion models (two with prior weights). Stored per case: logLik, the conditional, zi and
-# disp coefficients, the RE SD.
+# disp coefficients with their standard errors, the RE SD.
 # Usage (repository root): Rscript tests/reference/families/make_zi_numerics.R  (a few seconds)
 source("tests/reference/families/ref_helpers.R")
 d <- read_data("zi_numerics.csv", c("g", "h", "f"))
@@ -34,6 +34,7 @@ for (name in names(cases)) {
     response = cc[[1]], family = cc[[2]]$family, ziformula = deparse(cc[[3]]), dispformula = deparse(cc[[4]]),
     loglik = as.numeric(logLik(m)), cond = I(unname(fixef(m)$cond)), zi = I(unname(fixef(m)$zi)),
     disp = I(unname(fixef(m)$disp)), sd = unname(attr(VarCorr(m)$cond$g, "stddev")),
+    se = lapply(vcov(m), function(V) I(unname(sqrt(diag(as.matrix(V)))))),
     convergence = m$fit$convergence, warnings = I(r$warnings))
 }
 wjson(out, "zi_numerics.json")
