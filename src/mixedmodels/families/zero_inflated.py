@@ -188,7 +188,10 @@ class ZeroAugmented(Family):
 
     def parameter_start(self, y, mu, wt) -> float:
         rows = self._count_rows(as_array(y))
-        return self.base.parameter_start(as_array(y)[rows], as_array(mu)[rows], as_array(wt)[rows])
+        base, value = self.base, self.base.parameter
+        if value is not None and np.ndim(value):  # one per observation (a dispersion model): those rows'
+            base = base.with_parameter(np.asarray(value)[rows])
+        return base.parameter_start(as_array(y)[rows], as_array(mu)[rows], as_array(wt)[rows])
 
     def _count_rows(self, y: Array) -> Array:
         """The rows whose counts inform the conditional family's parameter."""
@@ -259,10 +262,12 @@ class ZeroAugmented(Family):
 
     def aic(self, y, n, mu, wt, dev) -> float:
         """``-2 sum w log p``: the sum of :meth:`dev_resids` and the conditional family's part of
-        ``-2 log f(y)`` free of ``mu`` (its ``aic`` less its deviances, over the positive counts)."""
+        ``-2 log f(y)`` free of ``mu`` (its ``aic`` less its deviances, over the nonzero responses:
+        a Gaussian's negative ones too)."""
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
-        pos_wt = np.where(y > 0, wt, 0.0)
-        ys = np.where(y > 0, y, self._safe_zero)
+        nonzero = y != 0
+        pos_wt = np.where(nonzero, wt, 0.0)
+        ys = np.where(nonzero, y, self._safe_zero)
         base = self.base.aic(ys, n, mu, pos_wt, 0.0) - float(np.sum(self.base.dev_resids(ys, mu, pos_wt)))
         return float(np.sum(self.dev_resids(y, mu, wt))) + base
 
@@ -356,7 +361,17 @@ class ZeroInflated(ZeroAugmented):
         return tuple(out)
 
     def initialize(self, y, weights) -> Initialized:
-        return self.base.initialize(y, weights)
+        """The conditional family's start; refused for a binomial with trials other than 1 (or
+        weights other than 0 and 1): its zeros' ``-2 log p(0)`` is not linear in the trials, while
+        PIRLS and the log determinant take the working weights per prior weight
+        (:meth:`~mixedmodels.families.Family.laplace_weights`)."""
+        init = self.base.initialize(y, weights)
+        if self.base.takes_trials and not np.all((init.weights == 0) | (init.weights == 1)):
+            raise NotImplementedError(
+                f"a zero-inflated {self.base.name} model with trials other than 1 (a cbind response, "
+                "or weights) is not available yet: its response must be 0/1 with unit weights"
+            )
+        return init
 
     def response_problem(self, response, weights, name: str) -> str | None:
         return self.base.response_problem(response, weights, name)
