@@ -188,7 +188,9 @@ class ZeroAugmented(Family):
 
     def parameter_start(self, y, mu, wt) -> float:
         rows = self._count_rows(as_array(y))
-        return self.base.parameter_start(as_array(y)[rows], as_array(mu)[rows], as_array(wt)[rows])
+        value = self.base.parameter
+        base = self.base if np.ndim(value) == 0 else self.base.with_parameter(np.asarray(value)[rows])
+        return base.parameter_start(as_array(y)[rows], as_array(mu)[rows], as_array(wt)[rows])
 
     def _count_rows(self, y: Array) -> Array:
         """The rows whose counts inform the conditional family's parameter."""

@@ -206,6 +206,7 @@ def _glmer_auxiliary(
     if len(data) < given:  # the rows with missing values in the auxiliary models' variables
         design = replace(design, dropped_rows=design.dropped_rows + given - len(data))
     aux = auxiliary_model(formulas["zi"], formulas["disp"], data, design.row_index, fam, contrasts)
+    _refuse_zero_inflated_trials(aux, fam, model.weights)
     model = replace(model, fam=fam, aux=aux)
     optimum, model, sep, sep_notes = _optimum(model, 1, design.fixef_names, None, init.mustart, check=True)
     notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
@@ -217,6 +218,17 @@ def _glmer_auxiliary(
     for note in notes:
         warn(note)
     return fit
+
+
+def _refuse_zero_inflated_trials(aux, fam: Family, weights: np.ndarray) -> None:
+    """A zero-inflated binomial is fitted to single trials of weight 1 only: the probability of a
+    zero, ``pi + (1 - pi)(1 - mu)^m``, is not linear in the trials ``m``, which the fitting steps
+    take as weights multiplying a single trial's derivatives."""
+    if aux is not None and aux.zi is not None and fam.takes_trials and np.any(weights != 1.0):
+        raise NotImplementedError(
+            f"ziformula with a {fam.name} response of several trials (cbind or weights) is not "
+            "available yet: only a 0/1 response of weight 1"
+        )
 
 
 def _auxiliary_family(family, link) -> Family:
