@@ -105,3 +105,27 @@ def test_polygamma_differences_propagate_nan():
     assert np.isnan(B1[0]) and np.isnan(B2[0])  # type: ignore[index]
     assert B1[1] == pytest.approx(special.polygamma(1, 3.5) - special.polygamma(1, 1.5), rel=1e-13)
     assert np.isnan(digamma_difference(y, s)[0])
+
+
+def test_hurdle_with_a_dispersion_model_simulates_and_bootstraps(data):
+    """The truncated NB2's draw takes a size per row (a dispersion model's)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mm.glmer("cnt ~ x + (1|g)", data, family="truncated_nbinom2", ziformula="~z", dispformula="~z")
+        sims = fit.simulate(3, seed=1)
+        boot = mm.bootstrap(fit, nsim=2, seed=1, progress=False)
+    assert sims.shape == (len(data), 3)
+    assert np.all(sims.to_numpy() >= 0) and np.all(sims.to_numpy() == np.round(sims.to_numpy()))
+    assert list(boot.replicates.columns[-2:]) == ["disp.(Intercept)", "disp.z"]
+
+
+def test_gamma_dispersion_model_predicts_its_sigma_per_row(data):
+    """glmmTMB's ``predict(type = "disp")`` of a Gamma: ``1 / sqrt(shape)`` per row."""
+    rng = np.random.default_rng(1)
+    frame = data.assign(pos=np.exp(0.3 + 0.2 * data.x + rng.normal(size=len(data)) * np.exp(0.3 * data.z)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mm.glmer("pos ~ x + (1|g)", frame, family=mm.family("Gamma", "log"), dispformula="~z")
+    got = fit.predict(frame.head(4), type="disp").to_numpy()
+    shape = np.exp(fit.disp.fixef.iloc[0] + fit.disp.fixef.iloc[1] * frame.z.head(4).to_numpy())
+    np.testing.assert_allclose(got, 1.0 / np.sqrt(shape), rtol=1e-12)
