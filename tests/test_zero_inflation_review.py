@@ -129,3 +129,20 @@ def test_gamma_dispersion_model_predicts_its_sigma_per_row(data):
     got = fit.predict(frame.head(4), type="disp").to_numpy()
     shape = np.exp(fit.disp.fixef.iloc[0] + fit.disp.fixef.iloc[1] * frame.z.head(4).to_numpy())
     np.testing.assert_allclose(got, 1.0 / np.sqrt(shape), rtol=1e-12)
+
+
+def test_zero_inflated_gaussian_matches_glmmtmb():
+    """A zero-inflated Gaussian's negative responses keep their density's constant (the AIC's
+    rows are the nonzero ones, not the positive ones): glmmTMB's logLik -543.0362."""
+    data = pd.read_csv(Path(__file__).parent / "data" / "zi_gaussian_negative_generated.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mm.glmer("yz ~ x + (1 | g)", data, family="gaussian", ziformula="~1")
+        gaussian = mm.families.Gaussian("identity")
+        by_object = mm.glmer("yz ~ x + (1 | g)", data, family=gaussian, ziformula="~1")
+    assert fit.loglik == pytest.approx(-543.036181, abs=2e-5)
+    np.testing.assert_allclose(fit.beta, [1.63731735, 1.02624314], atol=2e-4)
+    np.testing.assert_allclose(fit.zi.fixef, [-1.91978638], atol=2e-4)
+    np.testing.assert_allclose(fit.disp.fixef, [0.54760036], atol=2e-4)  # log sigma^2
+    # family=Gaussian() (its variance neither given nor estimated) fits as "gaussian" does
+    assert by_object.loglik == pytest.approx(fit.loglik, abs=1e-8)

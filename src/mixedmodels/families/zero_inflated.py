@@ -7,7 +7,7 @@ and ``w`` the prior weight multiplying the log probability (1 for a binomial, wh
 its trials):
 
 - **zero-inflated** (:class:`ZeroInflated`): ``p(0) = pi + (1 - pi) f(0)``, ``p(y) = (1 - pi) f(y)``
-  for ``y > 0``;
+  for ``y != 0`` (a Gaussian's ``f`` a density, as glmmTMB has it);
 - **hurdle** (:class:`Hurdle`, the conditional family zero-truncated): ``p(0) = pi``,
   ``p(y) = (1 - pi) f_trunc(y)`` for ``y > 0`` (``pi`` is the probability of a zero).
 
@@ -261,10 +261,11 @@ class ZeroAugmented(Family):
 
     def aic(self, y, n, mu, wt, dev) -> float:
         """``-2 sum w log p``: the sum of :meth:`dev_resids` and the conditional family's part of
-        ``-2 log f(y)`` free of ``mu`` (its ``aic`` less its deviances, over the positive counts)."""
+        ``-2 log f(y)`` free of ``mu`` (its ``aic`` less its deviances, over the nonzero responses)."""
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
-        pos_wt = np.where(y > 0, wt, 0.0)
-        ys = np.where(y > 0, y, self._safe_zero)
+        nonzero = y != 0  # a zero-inflated Gaussian's response is also negative
+        pos_wt = np.where(nonzero, wt, 0.0)
+        ys = np.where(nonzero, y, self._safe_zero)
         base = self.base.aic(ys, n, mu, pos_wt, 0.0) - float(np.sum(self.base.dev_resids(ys, mu, pos_wt)))
         return float(np.sum(self.dev_resids(y, mu, wt))) + base
 

@@ -192,8 +192,8 @@ def _glmer_auxiliary(
         )
     if fixef_prior is not None:
         raise NotImplementedError("fixef_prior is not available with ziformula or dispformula yet")
-    if formulas["disp"] is not None:
-        fam = fam.estimating()
+    if formulas["disp"] is not None or (fam.parameter_name is not None and fam.parameter is None):
+        fam = fam.estimating()  # glmmTMB estimates a parameter that is not given
     if fam.glmm_refusal is not None:
         raise NotImplementedError(fam.glmm_refusal)
     fam = fam.with_information("observed")

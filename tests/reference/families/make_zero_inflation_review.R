@@ -13,3 +13,9 @@ show("zinb_two", glmmTMB(cnt ~ x + (1|g) + (1|h), d, family=nbinom2, ziformula=~
 show("zip_none", glmmTMB(pois ~ x + (1|g), d, family=poisson, ziformula=~1))
 show("zip_none_x", glmmTMB(pois ~ x + (1|g), d, family=poisson, ziformula=~x))
 show("binzi", glmmTMB(cbind(succ, fail) ~ x + (1|g), d, family=binomial, ziformula=~z))
+# tests/data/zi_gaussian_negative_generated.csv: tests/data/hetero_generated.csv with yz = y, set to 0
+# where numpy default_rng(1).random(300) < 0.2.
+g <- read.csv("tests/data/zi_gaussian_negative_generated.csv")
+f <- glmmTMB(yz ~ x + (1|g), g, family=gaussian, ziformula=~1)
+show("zi_gaussian", f)
+print(f$fit$par)
