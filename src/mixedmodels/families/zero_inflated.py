@@ -271,6 +271,13 @@ class ZeroAugmented(Family):
 
     _safe_zero = 0.0  # what stands for a zero where the conditional family is evaluated
 
+    def draw(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> Array:
+        """The conditional family's draw (a hurdle's: the truncated family's), made a zero with
+        probability ``pi``."""
+        counts = self.base.draw(mu, weights, rng, dispersion)
+        zero = rng.random(np.shape(counts)) < self.pi
+        return np.where(zero, 0, counts)
+
     kind = "zero-augmented"
 
 
@@ -367,12 +374,6 @@ class ZeroInflated(ZeroAugmented):
     def new_response(self, y, weights, cbind: bool) -> Array:
         return self.base.new_response(y, weights, cbind)
 
-    def draw(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> Array:
-        """The conditional family's draw, made a zero with probability ``pi``."""
-        counts = self.base.draw(mu, weights, rng, dispersion)
-        structural = rng.random(np.shape(counts)) < self.pi
-        return np.where(structural, 0, counts)
-
 
 class Hurdle(ZeroAugmented):
     """glmmTMB's hurdle models (a truncated family with a ``ziformula``): ``p(0) = pi``,
@@ -444,12 +445,6 @@ class Hurdle(ZeroAugmented):
 
     def degenerate(self, y, rows: str) -> tuple[str, str] | None:
         return None
-
-    def draw(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> Array:
-        """A zero with probability ``pi``, else the truncated family's draw."""
-        counts = self.base.draw(mu, weights, rng, dispersion)
-        zero = rng.random(np.shape(counts)) < self.pi
-        return np.where(zero, 0, counts)
 
 
 def zero_augmented(base: Family, zeta) -> ZeroAugmented:
