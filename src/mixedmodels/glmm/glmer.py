@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..base.messages import warn
-from ..families import Family, Gaussian
+from ..families import Family, glmmtmb_family
 from ..families import family as make_family
 from ..families.zero_inflated import zero_augmented
 from ..formula.rsyntax import r_keywords
@@ -124,7 +124,7 @@ def glmer(
     data = glmer_frame(data)
     formulas = {"zi": ziformula, "disp": dispformula}
     if any_auxiliary(formulas):
-        fam = _auxiliary_family(family, link)
+        fam = glmmtmb_family(family, link)
         return _glmer_auxiliary(
             formula, data, fam, formulas, nagq=nagq, weights=weights, offset=offset, contrasts=contrasts,
             na_action=na_action, memory_limit=memory_limit, fixef_prior=fixef_prior, laplace=laplace,
@@ -229,14 +229,6 @@ def _refuse_zero_inflated_trials(aux, fam: Family, weights: np.ndarray) -> None:
             f"ziformula with a {fam.name} response of several trials (cbind or weights) is not "
             "available yet: only a 0/1 response of weight 1"
         )
-
-
-def _auxiliary_family(family, link) -> Family:
-    """The family of a model with auxiliary models: the Gaussian with the identity link too
-    (glmmTMB's, its variance estimated with the rest: a dispersion model is not lmer's)."""
-    if isinstance(family, str) and family.strip().removesuffix("()").strip().lower() == "gaussian":
-        return Gaussian(link or "identity", estimate=True)
-    return make_family(family, link)
 
 
 def _model_args(weights, offset, formulas) -> dict:
