@@ -189,7 +189,8 @@ class ZeroAugmented(Family):
     def parameter_start(self, y, mu, wt) -> float:
         rows = self._count_rows(as_array(y))
         value = self.base.parameter
-        base = self.base if np.ndim(value) == 0 else self.base.with_parameter(np.asarray(value)[rows])
+        per_row = value is not None and np.ndim(value) != 0  # a dispersion model's
+        base = self.base.with_parameter(np.asarray(value)[rows]) if per_row else self.base
         return base.parameter_start(as_array(y)[rows], as_array(mu)[rows], as_array(wt)[rows])
 
     def _count_rows(self, y: Array) -> Array:
