@@ -167,6 +167,8 @@ class GlmerFit(MixedFit):
             return None
 
     def _part(self, kind: str, formula: str, names, at: slice) -> ModelPart:
+        """The auxiliary model whose coefficients are ``x[at]``, with their block of
+        :attr:`_covariance` (NaN without one)."""
         x = np.asarray(self.optimum.opt.theta, dtype=float)
         V = self._covariance
         k = len(x[at])

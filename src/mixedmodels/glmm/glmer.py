@@ -197,7 +197,7 @@ def _glmer_auxiliary(
     if fam.glmm_refusal is not None:
         raise NotImplementedError(fam.glmm_refusal)
     fam = fam.with_information("observed")
-    reading = zero_augmented(fam, 0.0) if formulas["zi"] is not None and _rhs_given(formulas["zi"]) else fam
+    reading = zero_augmented(fam, 0.0) if any_auxiliary({"zi": formulas["zi"]}) else fam
     given = len(data)
     data = auxiliary_rows(data if data.index.is_unique else data.reset_index(drop=True), formulas, na_action)
     design, init, model = glmer_model(
@@ -235,10 +235,6 @@ def _model_args(weights, offset, formulas) -> dict:
     """What ``update`` passes back to :func:`glmer`: the weights, offset and auxiliary formulas."""
     zi, disp = formulas["zi"], formulas["disp"]
     return {"weights": weights, "offset": offset, "ziformula": zi, "dispformula": disp}
-
-
-def _rhs_given(formula: str) -> bool:
-    return formula.replace(" ", "") not in ("~0", "~-1")
 
 
 def refit_glmer(fit: GlmerFit, newresponse) -> GlmerFit:
