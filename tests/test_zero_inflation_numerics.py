@@ -18,9 +18,9 @@ import pytest
 from scipy import optimize, special, stats
 
 import mixedmodels as mm
+from mixedmodels.families.lookup import glmmtmb_family
 from mixedmodels.families.zero_inflated import zero_augmented
 from mixedmodels.glmm.auxiliary import auxiliary_model
-from mixedmodels.glmm.glmer import _auxiliary_family
 from mixedmodels.glmm.glmer_steps import glmer_model
 from mixedmodels.glmm.laplace_ml import extra_size, laplace_ml_function
 
@@ -64,7 +64,7 @@ def _data(frame: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def _model(formula, data, family, zi, disp):
     """The model ``glmer`` fits (its steps without the fit)."""
-    fam = _auxiliary_family(family, None)
+    fam = glmmtmb_family(family, None)
     if disp is not None:
         fam = fam.estimating()
     fam = fam.with_information("observed")

@@ -15,7 +15,7 @@ from .family import Family, Initialized
 from .gamma import Gamma
 from .gaussian import Gaussian
 from .links import Link, make_link
-from .lookup import family, glm_family, has_dispersion
+from .lookup import family, glm_family, glmmtmb_family, has_dispersion
 from .nbinom1 import NegativeBinomial1
 from .negative_binomial import NegativeBinomial
 from .parametric import ParameterFamily
@@ -41,6 +41,7 @@ __all__ = [
     "TruncatedPoisson",
     "family",
     "glm_family",
+    "glmmtmb_family",
     "has_dispersion",
     "make_link",
 ]

@@ -85,8 +85,10 @@ class Gamma(ParameterFamily):
 
     @property
     def sigma(self) -> float:
-        """glmmTMB's ``sigma()`` of ``Gamma``: ``1 / sqrt(shape)``."""
-        return 1.0 / math.sqrt(self._known)
+        """glmmTMB's ``sigma()`` of ``Gamma``: ``1 / sqrt(shape)`` (one per observation with a
+        dispersion model)."""
+        value = self._known
+        return 1.0 / math.sqrt(value) if np.ndim(value) == 0 else 1.0 / np.sqrt(value)
 
     def variance(self, mu) -> Array:
         mu = as_array(mu)

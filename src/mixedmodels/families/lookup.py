@@ -22,7 +22,7 @@ from .poisson import Poisson
 from .quasi import QuasiBinomial, QuasiPoisson
 from .truncated import TruncatedNegativeBinomial2, TruncatedPoisson
 
-__all__ = ["family", "glm_family", "has_dispersion"]
+__all__ = ["family", "glm_family", "glmmtmb_family", "has_dispersion"]
 
 _FAMILIES: dict[str, type[Family]] = {
     "binomial": Binomial,
@@ -76,7 +76,7 @@ def family(name: str | Family = "binomial", link: str | None = None) -> Family:
         return name if link is None or link == name.link.name else name.with_link(link)
     if not isinstance(name, str):
         raise TypeError(f"family must be a name such as 'binomial' or a Family, not {type(name).__name__}")
-    key = name.strip().removesuffix("()").strip().lower()
+    key = _key(name)
     if key == "gaussian" and link in (None, "identity"):
         raise ValueError(
             f"family {name!r}: a Gaussian model with the identity link is a linear mixed model: use "
@@ -91,6 +91,20 @@ def family(name: str | Family = "binomial", link: str | None = None) -> Family:
         allowed = ", ".join(cls.links)
         raise ValueError(f"link {link!r} is not available for the {key} family: one of {allowed}")
     return cls(link=link)
+
+
+def _key(name: str) -> str:
+    """A family's name as the tables here spell it (``"Gamma()"`` -> ``"gamma"``)."""
+    return name.strip().removesuffix("()").strip().lower()
+
+
+def glmmtmb_family(name: str | Family, link: str | None = None) -> Family:
+    """The family ``name`` of a model with glmmTMB's zero-inflation or dispersion models: as
+    :func:`family`, and the Gaussian with the identity link too (its variance estimated with the
+    rest: such a model is not lmer's)."""
+    if isinstance(name, str) and _key(name) == "gaussian":
+        return Gaussian(link or "identity", estimate=True)
+    return family(name, link)
 
 
 _GLM_ONLY: dict[str, type[Family]] = {
@@ -128,7 +142,7 @@ def glm_family(name: str | Family, link: str | None = None) -> Family:
         return (name if link is None else name.with_link(link)).glm_form()
     if not isinstance(name, str):
         raise TypeError(f"family must be a name such as 'binomial', not {type(name).__name__}")
-    key = name.strip().removesuffix("()").strip().lower()
+    key = _key(name)
     if key in _GLM_ONLY:
         return _GLM_ONLY[key](link).glm_form()
     try:

@@ -38,7 +38,7 @@ def _shifted(x: np.ndarray, second: bool) -> tuple[np.ndarray, np.ndarray, np.nd
     t = x.copy()
     inv = np.empty_like(x)
     inv2 = np.empty_like(x)
-    steps = int(np.ceil(max(SHIFT_TO - float(np.min(x, initial=SHIFT_TO)), 0.0)))
+    steps = int(np.ceil(max(SHIFT_TO - float(np.nanmin(x, initial=SHIFT_TO)), 0.0)))  # NaN stays NaN
     for _ in range(steps):
         np.divide(1.0, t, out=inv)
         np.multiply(inv, inv, out=inv2)

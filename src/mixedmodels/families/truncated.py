@@ -350,7 +350,7 @@ class TruncatedNegativeBinomial2(_ZeroTruncated, NegativeBinomial):
         """An NB2 count conditioned on ``y >= 1``: NB2 draws with the zeros drawn again (where
         ``1 - p0 >= 0.05``, at most 100 rounds), else the inverse CDF at ``p0 + U (1 - p0)``."""
         mu = np.broadcast_to(as_array(mu), np.shape(mu)).astype(float)
-        t = self._theta
+        t = np.broadcast_to(self._theta, mu.shape)  # one per row with a dispersion model
         prob = t / (t + mu)
         l0 = self._l0(mu)
         out = np.zeros(mu.shape)
@@ -359,11 +359,11 @@ class TruncatedNegativeBinomial2(_ZeroTruncated, NegativeBinomial):
             todo = redraw & (out < 1.0)
             if not todo.any():
                 break
-            out[todo] = rng.negative_binomial(t, prob[todo])
+            out[todo] = rng.negative_binomial(t[todo], prob[todo])
         rest = out < 1.0
         if rest.any():
             u = np.exp(l0[rest]) + rng.random(int(rest.sum())) * -np.expm1(l0[rest])
-            out[rest] = np.maximum(stats.nbinom.ppf(u, t, prob[rest]), 1.0)
+            out[rest] = np.maximum(stats.nbinom.ppf(u, t[rest], prob[rest]), 1.0)
         return out
 
     @property

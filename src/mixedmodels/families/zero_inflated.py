@@ -7,7 +7,7 @@ and ``w`` the prior weight multiplying the log probability (1 for a binomial, wh
 its trials):
 
 - **zero-inflated** (:class:`ZeroInflated`): ``p(0) = pi + (1 - pi) f(0)``, ``p(y) = (1 - pi) f(y)``
-  for ``y > 0``;
+  for ``y != 0`` (a Gaussian's ``f`` a density, as glmmTMB has it);
 - **hurdle** (:class:`Hurdle`, the conditional family zero-truncated): ``p(0) = pi``,
   ``p(y) = (1 - pi) f_trunc(y)`` for ``y > 0`` (``pi`` is the probability of a zero).
 
@@ -188,9 +188,9 @@ class ZeroAugmented(Family):
 
     def parameter_start(self, y, mu, wt) -> float:
         rows = self._count_rows(as_array(y))
-        base, value = self.base, self.base.parameter
-        if value is not None and np.ndim(value):  # one per observation (a dispersion model): those rows'
-            base = base.with_parameter(np.asarray(value)[rows])
+        value = self.base.parameter
+        per_row = value is not None and np.ndim(value) != 0  # a dispersion model's
+        base = self.base.with_parameter(np.asarray(value)[rows]) if per_row else self.base
         return base.parameter_start(as_array(y)[rows], as_array(mu)[rows], as_array(wt)[rows])
 
     def _count_rows(self, y: Array) -> Array:
@@ -262,16 +262,22 @@ class ZeroAugmented(Family):
 
     def aic(self, y, n, mu, wt, dev) -> float:
         """``-2 sum w log p``: the sum of :meth:`dev_resids` and the conditional family's part of
-        ``-2 log f(y)`` free of ``mu`` (its ``aic`` less its deviances, over the nonzero responses:
-        a Gaussian's negative ones too)."""
+        ``-2 log f(y)`` free of ``mu`` (its ``aic`` less its deviances, over the nonzero responses)."""
         y, mu, wt = as_array(y), as_array(mu), as_array(wt)
-        nonzero = y != 0
+        nonzero = y != 0  # a zero-inflated Gaussian's response is also negative
         pos_wt = np.where(nonzero, wt, 0.0)
         ys = np.where(nonzero, y, self._safe_zero)
         base = self.base.aic(ys, n, mu, pos_wt, 0.0) - float(np.sum(self.base.dev_resids(ys, mu, pos_wt)))
         return float(np.sum(self.dev_resids(y, mu, wt))) + base
 
     _safe_zero = 0.0  # what stands for a zero where the conditional family is evaluated
+
+    def draw(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> Array:
+        """The conditional family's draw (a hurdle's: the truncated family's), made a zero with
+        probability ``pi``."""
+        counts = self.base.draw(mu, weights, rng, dispersion)
+        zero = rng.random(np.shape(counts)) < self.pi
+        return np.where(zero, 0, counts)
 
     kind = "zero-augmented"
 
@@ -379,12 +385,6 @@ class ZeroInflated(ZeroAugmented):
     def new_response(self, y, weights, cbind: bool) -> Array:
         return self.base.new_response(y, weights, cbind)
 
-    def draw(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> Array:
-        """The conditional family's draw, made a zero with probability ``pi``."""
-        counts = self.base.draw(mu, weights, rng, dispersion)
-        structural = rng.random(np.shape(counts)) < self.pi
-        return np.where(structural, 0, counts)
-
 
 class Hurdle(ZeroAugmented):
     """glmmTMB's hurdle models (a truncated family with a ``ziformula``): ``p(0) = pi``,
@@ -456,12 +456,6 @@ class Hurdle(ZeroAugmented):
 
     def degenerate(self, y, rows: str) -> tuple[str, str] | None:
         return None
-
-    def draw(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> Array:
-        """A zero with probability ``pi``, else the truncated family's draw."""
-        counts = self.base.draw(mu, weights, rng, dispersion)
-        zero = rng.random(np.shape(counts)) < self.pi
-        return np.where(zero, 0, counts)
 
 
 def zero_augmented(base: Family, zeta) -> ZeroAugmented:

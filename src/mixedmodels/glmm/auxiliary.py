@@ -63,6 +63,7 @@ class AuxiliaryPart:
 
     @property
     def size(self) -> int:
+        """The number of coefficients (the matrix's columns)."""
         return self.X.shape[1]
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
@@ -88,6 +89,7 @@ class Auxiliary:
         return int(fam.conditional.estimates_parameter)
 
     def size(self, fam: Family) -> int:
+        """The number of auxiliary coefficients: the dispersion's, then the zero model's."""
         return self.disp_size(fam) + (0 if self.zi is None else self.zi.size)
 
     def split(self, fam: Family, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -277,6 +279,7 @@ def _refuse_one_level(kind: str, formula: str | None, frame: pd.DataFrame, names
 
 
 def _part(kind: str, formula: str, rhs: str, frame: pd.DataFrame, contrasts) -> AuxiliaryPart:
+    """The model of the right-hand side ``rhs`` on ``frame``: aliased columns refused by name."""
     X, spec = materialize(rhs, frame, contrasts, f"{WHAT[kind]} model")
     X, names, aliased = drop_aliased(X, spec.names)
     if aliased:

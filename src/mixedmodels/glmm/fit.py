@@ -167,6 +167,8 @@ class GlmerFit(MixedFit):
             return None
 
     def _part(self, kind: str, formula: str, names, at: slice) -> ModelPart:
+        """The auxiliary model whose coefficients are ``x[at]``, with their block of
+        :attr:`_covariance` (NaN without one)."""
         x = np.asarray(self.optimum.opt.theta, dtype=float)
         V = self._covariance
         k = len(x[at])
@@ -491,7 +493,16 @@ class GlmerFit(MixedFit):
         """
         from ..profile.glmm import profile
 
+        self._refuse_profile()
         return profile(self, which=which, alpha_max=alpha_max, progress=progress)
+
+    def _refuse_profile(self) -> None:
+        """Profiles of a fit with a zero-inflation or dispersion model are not implemented."""
+        if self._has_auxiliary_models:
+            raise NotImplementedError(
+                "profiles of a fit with a zero-inflation or dispersion model are not implemented: "
+                'use confint(method="wald") or confint(method="boot")'
+            )
 
     def confint(
         self, method: str = "profile", level: float = 0.95, parm=None, nsim: int = 1000, seed=None, **kwargs
@@ -543,12 +554,7 @@ class GlmerFit(MixedFit):
         elif method == "profile":
             from ..profile.glmm import profile_confint
 
-            if self._has_auxiliary_models:
-                raise NotImplementedError(
-                    "profile intervals of a fit with a zero-inflation or dispersion model are not "
-                    'implemented: use method="wald" or method="boot"'
-                )
-
+            self._refuse_profile()
             out = profile_confint(self, level, which=parm, progress=kwargs.get("progress", True))
             if self.separation is not None:  # the run-off side of a separated coefficient: infinite
                 for name, runs in self.separation.signs().items():

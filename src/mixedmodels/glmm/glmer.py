@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..base.messages import warn
-from ..families import Family, Gaussian
+from ..families import Family, glmmtmb_family
 from ..families import family as make_family
 from ..families.zero_inflated import zero_augmented
 from ..formula.rsyntax import r_keywords
@@ -124,7 +124,7 @@ def glmer(
     data = glmer_frame(data)
     formulas = {"zi": ziformula, "disp": dispformula}
     if any_auxiliary(formulas):
-        fam = _auxiliary_family(family, link)
+        fam = glmmtmb_family(family, link)
         return _glmer_auxiliary(
             formula, data, fam, formulas, nagq=nagq, weights=weights, offset=offset, contrasts=contrasts,
             na_action=na_action, memory_limit=memory_limit, fixef_prior=fixef_prior, laplace=laplace,
@@ -192,12 +192,12 @@ def _glmer_auxiliary(
         )
     if fixef_prior is not None:
         raise NotImplementedError("fixef_prior is not available with ziformula or dispformula yet")
-    if formulas["disp"] is not None:
-        fam = fam.estimating()
+    if formulas["disp"] is not None or (fam.parameter_name is not None and fam.parameter is None):
+        fam = fam.estimating()  # glmmTMB estimates a parameter that is not given
     if fam.glmm_refusal is not None:
         raise NotImplementedError(fam.glmm_refusal)
     fam = fam.with_information("observed")
-    reading = zero_augmented(fam, 0.0) if formulas["zi"] is not None and _rhs_given(formulas["zi"]) else fam
+    reading = zero_augmented(fam, 0.0) if any_auxiliary({"zi": formulas["zi"]}) else fam
     given = len(data)
     data = auxiliary_rows(data if data.index.is_unique else data.reset_index(drop=True), formulas, na_action)
     design, init, model = glmer_model(
@@ -219,22 +219,10 @@ def _glmer_auxiliary(
     return fit
 
 
-def _auxiliary_family(family, link) -> Family:
-    """The family of a model with auxiliary models: the Gaussian with the identity link too
-    (glmmTMB's, its variance estimated with the rest: a dispersion model is not lmer's)."""
-    if isinstance(family, str) and family.strip().removesuffix("()").strip().lower() == "gaussian":
-        return Gaussian(link or "identity", estimate=True)
-    return make_family(family, link)
-
-
 def _model_args(weights, offset, formulas) -> dict:
     """What ``update`` passes back to :func:`glmer`: the weights, offset and auxiliary formulas."""
     zi, disp = formulas["zi"], formulas["disp"]
     return {"weights": weights, "offset": offset, "ziformula": zi, "dispformula": disp}
-
-
-def _rhs_given(formula: str) -> bool:
-    return formula.replace(" ", "") not in ("~0", "~-1")
 
 
 def refit_glmer(fit: GlmerFit, newresponse) -> GlmerFit:

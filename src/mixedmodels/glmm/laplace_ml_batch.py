@@ -33,6 +33,23 @@ from .pirls_batch import SingleTermBatch
 __all__ = ["MlBatch"]
 
 
+def _pieces(fam: Family, y, w, eta, mu, auxiliary: bool) -> list:
+    """What the batch asks of a family: the deviances, the observed derivatives, the working
+    values, and the parameter's derivatives (the auxiliary predictors' where ``auxiliary``)."""
+    out = [fam.dev_resids(y, mu, w), *fam.observed_derivatives(y, w, eta, mu), *fam.working(y, eta, mu)]
+    if auxiliary:
+        return out + [a for t in fam.auxiliary_eta_derivatives(y, w, eta, mu) for a in t]
+    return out + [*fam.parameter_derivatives(y, mu, w)]
+
+
+def _agree(batched: list, single: list, b: int) -> bool:
+    """Whether the batched arrays' row ``b`` equal the one problem's (to 1e-12, NaN where NaN)."""
+    return all(
+        np.allclose(np.asarray(got)[b], want, rtol=1e-12, atol=0.0, equal_nan=True)
+        for got, want in zip(batched, single)
+    )
+
+
 def _per_problem(values: np.ndarray) -> float:
     """A family's parameter for problems ``values`` (B,): the array (B, 1) that its methods
     broadcast as one value per row (typed as the one value it stands for)."""
@@ -75,15 +92,11 @@ class MlBatch:
         try:
             with np.errstate(all="ignore"):
                 many = fam.with_parameter(_per_problem(values))
-                batched = [many.dev_resids(Y, M, w), *many.observed_derivatives(Y, w, eta, M)]
-                batched += [*many.working(Y, eta, M), *many.parameter_derivatives(Y, M, w)]
+                batched = _pieces(many, Y, w, eta, M, auxiliary=False)
                 for b, v in enumerate(values):
-                    one = fam.with_parameter(float(v))
-                    single = [one.dev_resids(y, mu, w), *one.observed_derivatives(y, w, eta[b], mu)]
-                    single += [*one.working(y, eta[b], mu), *one.parameter_derivatives(y, mu, w)]
-                    for got, want in zip(batched, single):
-                        if not np.allclose(np.asarray(got)[b], want, rtol=1e-12, atol=0.0, equal_nan=True):
-                            return False
+                    single = _pieces(fam.with_parameter(float(v)), y, w, eta[b], mu, auxiliary=False)
+                    if not _agree(batched, single, b):
+                        return False
         except (TypeError, ValueError, IndexError):
             return False
         return True
@@ -101,20 +114,11 @@ class MlBatch:
             with np.errstate(all="ignore"):
                 many = MlBatch(model).family_at(points)
                 eta = many.linkfun(M)
-                batched = [many.dev_resids(Y, M, w), *many.observed_derivatives(Y, w, eta, M)]
-                batched += [*many.working(Y, eta, M)]
-                batched += [a for t in many.auxiliary_eta_derivatives(Y, w, eta, M) for a in t]
+                batched = _pieces(many, Y, w, eta, M, auxiliary=True)
                 for b, point in enumerate(points):
-                    one = model_at(model, point).fam
-                    single = [
-                        one.dev_resids(model.y, mu, w),
-                        *one.observed_derivatives(model.y, w, eta[b], mu),
-                    ]
-                    single += [*one.working(model.y, eta[b], mu)]
-                    single += [a for t in one.auxiliary_eta_derivatives(model.y, w, eta[b], mu) for a in t]
-                    for got, want in zip(batched, single):
-                        if not np.allclose(np.asarray(got)[b], want, rtol=1e-12, atol=0.0, equal_nan=True):
-                            return False
+                    single = _pieces(model_at(model, point).fam, model.y, w, eta[b], mu, auxiliary=True)
+                    if not _agree(batched, single, b):
+                        return False
         except (TypeError, ValueError, IndexError):
             return False
         return True

@@ -44,27 +44,33 @@ class ModelPart:
 
     @property
     def title(self) -> str:
+        """glmmTMB's heading of the model's table in the summary."""
         return TITLES[self.kind]
 
     @cached_property
     def fixef(self) -> pd.Series:
+        """The coefficients by name."""
         return pd.Series(self.estimates, index=list(self.names), name="Estimate")
 
     @cached_property
     def vcov(self) -> pd.DataFrame:
+        """Their covariance by name."""
         return pd.DataFrame(self.covariance, index=list(self.names), columns=list(self.names))
 
     @cached_property
     def se(self) -> pd.Series:
+        """Their standard errors (NaN where the covariance is)."""
         with np.errstate(invalid="ignore"):
             return pd.Series(np.sqrt(np.diag(self.covariance)), index=list(self.names), name="Std. Error")
 
     @cached_property
     def zvalues(self) -> pd.Series:
+        """Wald's ``z = estimate / se``."""
         return pd.Series(self.estimates / self.se.to_numpy(), index=list(self.names), name="z value")
 
     @cached_property
     def pvalues(self) -> pd.Series:
+        """Two-sided p-values of the ``z`` tests (the standard normal's)."""
         p = 2.0 * stats.norm.sf(np.abs(self.zvalues.to_numpy()))
         return pd.Series(p, index=list(self.names), name="Pr(>|z|)")
 
@@ -74,7 +80,7 @@ class ModelPart:
         return pd.concat([self.fixef, self.se, self.zvalues, self.pvalues], axis=1)
 
     def to_dict(self) -> dict:
-        """``{"fixef": {name: value}, "se": {name: value}}``."""
+        """``{"formula": ..., "fixef": {name: value}, "se": {name: value}}``."""
         names = list(self.names)
         return {
             "formula": self.formula,

@@ -77,6 +77,7 @@ def predict_glmer(fit: GlmerFit, newdata, type: str, re_form, allow_new_levels: 
 
 
 def _auxiliary_formulas(fit: GlmerFit) -> dict[str, str]:
+    """``{"zi": ziformula, "disp": dispformula}`` of the fit's auxiliary models."""
     aux = fit.model.aux
     parts = [] if aux is None else [aux.zi, aux.disp]
     return {part.kind: part.formula for part in parts if part is not None}

@@ -247,6 +247,7 @@ def _model_parts(fit: GlmerFit) -> list[ModelPart]:
 
 
 def _coefficient_block(title: str, header: list[str], rows: list[list[str]], names, stars: bool) -> list[str]:
+    """A titled coefficient table (with the significance legend where it has stars)."""
     table = format_table(rows, header, list(names))
     return ["", f"{title}:", f"{table}\n---\n{SIGNIF_LEGEND}" if stars else table]
 
