@@ -16,5 +16,8 @@ def test_zero_inflated_binomial_with_trials_is_refused_clearly():
     cbpp = datasets.load("cbpp")
     with pytest.raises(NotImplementedError, match="one trial per row"):
         mm.glmer(
-            "cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="binomial", ziformula="~1"
+            "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+            cbpp,
+            family="binomial",
+            ziformula="~1",
         )
