@@ -206,7 +206,8 @@ def _glmer_auxiliary(
     if len(data) < given:  # the rows with missing values in the auxiliary models' variables
         design = replace(design, dropped_rows=design.dropped_rows + given - len(data))
     aux = auxiliary_model(formulas["zi"], formulas["disp"], data, design.row_index, fam, contrasts)
-    _refuse_zero_inflated_trials(aux, fam, model.trials)
+    if aux is not None and aux.zi is not None and fam.takes_trials:
+        aux = replace(aux, trials=_zero_inflated_trials(model.trials, model.weights))
     model = replace(model, fam=fam, aux=aux)
     optimum, model, sep, sep_notes = _optimum(model, 1, design.fixef_names, None, init.mustart, check=True)
     notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
@@ -220,21 +221,12 @@ def _glmer_auxiliary(
     return fit
 
 
-def _refuse_zero_inflated_trials(aux, fam: Family, trials: np.ndarray | None) -> None:
-    """Refuse a zero-inflation model of a family with trials (a binomial) where some row has more
-    than one trial (``cbind(k, n - k)``, or proportions with their trials as weights): its
-    probability of a zero, ``pi + (1 - pi)(1 - mu)^n``, is not a multiple of one trial's, which
-    the fit's working weights assume (NotImplementedError rather than a failed fit)."""
-    if aux is None or aux.zi is None or not fam.takes_trials or trials is None:
-        return
-    many = np.asarray(trials) != 1
-    if np.any(many):
-        raise NotImplementedError(
-            f"ziformula with the {fam.name} family is available for one trial per row only; "
-            f"{int(np.sum(many))} rows have more (cbind(successes, failures), or proportions with "
-            "their trials as weights): a zero-inflated binomial of several trials is not "
-            "available yet"
-        )
+def _zero_inflated_trials(trials: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The trials of a zero-inflated binomial's rows, in ``p(0) = pi + (1 - pi)(1 - mu)^n``: those
+    of ``cbind(k, n - k)``; for a proportion or 0/1 response, its weights (glmmTMB's and lme4's
+    reading of a binomial's weights: the trials)."""
+    trials = np.asarray(trials, dtype=float)
+    return trials if np.any(trials != 1.0) else np.asarray(weights, dtype=float)
 
 
 def _auxiliary_family(family, link) -> Family:
