@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+import pandas as pd
 import pytest
 
 import mixedmodels as mm
@@ -66,3 +67,23 @@ def test_dispersion_covariate_in_large_units_reaches_the_optimum():
     assert big.disp.fixef["DaysBig"] * 1e4 == pytest.approx(small.disp.fixef["Days"], rel=1e-4)
     assert big.disp.fixef["DaysBig"] == pytest.approx(1.663804e-05, rel=1e-3)
     assert big.disp.se["DaysBig"] * 1e4 == pytest.approx(small.disp.se["Days"], rel=1e-3)
+
+
+def test_hurdle_with_a_dispersion_model():
+    """A hurdle (truncated_nbinom2) with a dispformula stopped in a broadcasting ValueError from
+    numpy: the starting size was taken on the positive counts' rows while the family held a size
+    for every row. glmmTMB 1.1.5 (R: ``glmmTMB(count ~ spp + mined + (1 | site), Salamanders,
+    family = truncated_nbinom2, ziformula = ~mined, dispformula = ~mined)``)."""
+    sal = datasets.load("salamanders")
+    sal["mined"] = pd.Categorical(sal["mined"].astype(str), ["yes", "no"])  # R's level order
+    fit = mm.glmer(
+        "count ~ spp + mined + (1 | site)",
+        sal,
+        family="truncated_nbinom2",
+        ziformula="~mined",
+        dispformula="~mined",
+    )
+    assert fit.loglik == pytest.approx(-854.146729411, abs=1e-6)
+    assert fit.disp.fixef.to_numpy() == pytest.approx([-1.035552990, 1.518124896], rel=1e-4)
+    assert fit.disp.se.to_numpy() == pytest.approx([2.01038204, 2.03100669], rel=1e-3)
+    assert fit.zi.fixef.to_numpy() == pytest.approx([1.665007683, -2.150515035], rel=1e-4)

@@ -193,8 +193,14 @@ class ZeroAugmented(Family):
         return self.base.valid_eta
 
     def parameter_start(self, y, mu, wt) -> float:
-        rows = self._count_rows(as_array(y))
-        return self.base.parameter_start(as_array(y)[rows], as_array(mu)[rows], as_array(wt)[rows])
+        """The conditional family's, from the rows whose counts inform it (its parameter taken
+        at those rows too where it is one per observation: a dispersion model's)."""
+        y = as_array(y)
+        rows = self._count_rows(y)
+        base, value = self.base, self.base.parameter
+        if value is not None and np.ndim(value) != 0 and np.shape(value)[-1] == len(y):
+            base = base.with_parameter(np.asarray(value)[..., rows])
+        return base.parameter_start(y[rows], as_array(mu)[rows], as_array(wt)[rows])
 
     def _count_rows(self, y: Array) -> Array:
         """The rows whose counts inform the conditional family's parameter."""
