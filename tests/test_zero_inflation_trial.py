@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pandas as pd
 import pytest
 
 import mixedmodels as mm
 from mixedmodels import datasets
-from mixedmodels.formula.frames import DataError
 
 
 def test_zero_inflated_binomial_with_trials_matches_glmmtmb():
@@ -89,16 +87,3 @@ def test_hurdle_with_a_dispersion_model():
     assert fit.disp.fixef.to_numpy() == pytest.approx([-1.035552990, 1.518124896], rel=1e-4)
     assert fit.disp.se.to_numpy() == pytest.approx([2.01038204, 2.03100669], rel=1e-3)
     assert fit.zi.fixef.to_numpy() == pytest.approx([1.665007683, -2.150515035], rel=1e-4)
-
-
-def test_predict_refuses_newdata_missing_a_zero_inflation_variable():
-    """A row of newdata missing a variable of the ziformula was dropped from the predictions
-    (two values for three rows, where a missing main-formula variable is refused)."""
-    sal = datasets.load("salamanders")
-    fit = mm.glmer("count ~ mined + (1 | site)", sal, family="poisson", ziformula="~ spp")
-    new = sal.iloc[:3].copy()
-    new["spp"] = new["spp"].astype(object)
-    new.loc[new.index[0], "spp"] = np.nan
-    with pytest.raises(DataError, match="missing values in 'spp'"):
-        fit.predict(new, type="response")
-    assert len(fit.predict(sal.iloc[:3], type="response")) == 3

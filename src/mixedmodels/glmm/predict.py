@@ -83,10 +83,9 @@ def _auxiliary_formulas(fit: GlmerFit) -> dict[str, str]:
 
 
 def _complete_rows(fit: GlmerFit, newdata) -> pd.DataFrame:
-    """``newdata`` (pandas), refused (DataError) where a row misses a variable of an auxiliary
-    model, as where it misses one of the main formula's (a prediction for every row given)."""
+    """``newdata`` (pandas) without the rows missing a variable of an auxiliary model."""
     check_frame(newdata, "newdata")
-    return auxiliary_rows(as_pandas(newdata, what="newdata"), _auxiliary_formulas(fit), "raise")
+    return auxiliary_rows(as_pandas(newdata, what="newdata"), _auxiliary_formulas(fit), "omit")
 
 
 def _family_for(fit: GlmerFit, newdata) -> tuple[Family, np.ndarray | None]:
