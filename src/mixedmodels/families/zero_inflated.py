@@ -198,8 +198,8 @@ class ZeroAugmented(Family):
         y = as_array(y)
         rows = self._count_rows(y)
         base, value = self.base, self.base.parameter
-        if value is not None and np.ndim(value) != 0 and np.shape(value)[-1] == len(y):
-            base = base.with_parameter(np.asarray(value)[..., rows])
+        if value is not None and np.ndim(value) != 0 and np.size(value) == len(y):
+            base = base.with_parameter(np.asarray(value).reshape(-1)[rows])
         return base.parameter_start(y[rows], as_array(mu)[rows], as_array(wt)[rows])
 
     def _count_rows(self, y: Array) -> Array:
