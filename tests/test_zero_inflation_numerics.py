@@ -248,11 +248,20 @@ def test_fitted_loglik_is_half_the_criterion_and_glmmtmbs(name, frame):
         np.testing.assert_allclose(fit.disp.se.to_numpy(), ref["se"]["disp"], rtol=1e-4)
 
 
-@pytest.mark.parametrize("response", ["cbind(k, n - k)", "k / n"])
-def test_zero_inflated_binomial_with_trials_is_refused(response, frame):
-    """Its zeros' -2 log p(0) is not linear in the trials, and PIRLS takes the working weights per
-    trial (the criterion's log determinant was wrong and PIRLS failed): refused until done."""
+def test_zero_inflated_binomial_with_trials_reads_cbind_and_weighted_proportions_alike(frame):
+    """Its zeros' -2 log p(0) = -2 log(pi + (1 - pi)(1 - mu)^n) is not linear in the trials ``n``
+    (the family takes them, not the prior weights): a cbind response and the proportions with
+    the trials as weights are one model, whose criterion's gradient is its own."""
     d = frame.assign(n=3, k=np.minimum(frame["count"], 3))
-    weights = d["n"].to_numpy(float) if "/" in response else None
-    with pytest.raises(NotImplementedError, match="trials other than 1"):
-        mm.glmer(f"{response} ~ x + (1 | g)", d, family="binomial", ziformula="~z", weights=weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = mm.glmer("cbind(k, n - k) ~ x + (1 | g)", d, family="binomial", ziformula="~z")
+        n = d["n"].to_numpy(float)
+        b = mm.glmer("k / n ~ x + (1 | g)", d, family="binomial", ziformula="~z", weights=n)
+    assert abs(a.loglik - b.loglik) < 1e-8
+    np.testing.assert_allclose(a.zi.fixef.to_numpy(), b.zi.fixef.to_numpy(), rtol=1e-6, atol=1e-8)
+    fg, _ = laplace_ml_function(a.model, a.optimum.state.u)
+    x = np.asarray(a.optimum.opt.theta, dtype=float) + 0.05
+    g, h = fg(x)[1], 1e-6
+    num = np.array([(fg(x + h * e)[0] - fg(x - h * e)[0]) / (2 * h) for e in np.eye(len(x))])
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-5)

@@ -78,11 +78,13 @@ def test_no_excess_zeros_runs_off_with_a_note(data):
     assert fit.predict(type="zprob").max() < 1e-6
 
 
-def test_zero_inflated_binomial_with_trials_is_refused(data):
+def test_zero_inflated_binomial_with_trials_matches_glmmtmb(data):
     """p(0) = pi + (1 - pi)(1 - mu)^m is not linear in the trials m, which the fitting steps
-    take as weights (glmmTMB: logLik -393.425881); refused rather than failing in PIRLS."""
-    with pytest.raises(NotImplementedError, match="trials other than 1"):
-        mm.glmer("cbind(succ, fail) ~ x + (1|g)", data, family="binomial", ziformula="~z")
+    took as weights (it failed in PIRLS): the family takes the trials (glmmTMB: logLik -393.425881)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trials = mm.glmer("cbind(succ, fail) ~ x + (1|g)", data, family="binomial", ziformula="~z")
+    assert abs(trials.loglik - (-393.425881)) < 1e-5
     bernoulli = data.assign(any=(data.succ > 0).astype(float))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

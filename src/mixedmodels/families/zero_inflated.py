@@ -68,14 +68,20 @@ class ZeroAugmented(Family):
         The conditional family (with its parameter, or an array of it, one per observation).
     zeta : array
         The zero-inflation model's linear predictor, one per observation (or a scalar).
+    trials : array, optional
+        For a conditional family with trials (a binomial): each row's number of trials ``n``,
+        where ``f(0) = (1 - mu)^n``; the prior weights passed to the methods are then ``n`` times
+        the weight of the row's log probability (lme4's binomial weights). None: the weights are
+        the trials themselves.
     """
 
     unit_deviance = False  # dev_resids is -2 w log p itself
     observed_information: bool = True  # glmmTMB's; the expected information is not defined here
     default_information = "observed"
 
-    def __init__(self, base: Family, zeta) -> None:  # no super().__init__: the link is the base's
+    def __init__(self, base: Family, zeta, trials=None) -> None:  # no super().__init__: the base's link
         self.base = base
+        self.trials = None if trials is None else np.asarray(trials, dtype=float)
         self.zeta = np.asarray(zeta, dtype=float) if np.ndim(zeta) else float(zeta)
         self.pi, self._log_pi, self._log_1m_pi = _sigmoid_parts(self.zeta)
 
@@ -151,11 +157,11 @@ class ZeroAugmented(Family):
 
     def with_zeta(self, zeta) -> ZeroAugmented:
         """The same family with another zero-inflation linear predictor."""
-        return type(self)(self.base, zeta)
+        return type(self)(self.base, zeta, self.trials)
 
     def with_base(self, base: Family) -> ZeroAugmented:
         """The same zero model over another conditional family (another value of its parameter)."""
-        return type(self)(base, self.zeta)
+        return type(self)(base, self.zeta, self.trials)
 
     def with_parameter(self, value) -> Family:
         return self.with_base(self.base.with_parameter(value))
@@ -187,11 +193,14 @@ class ZeroAugmented(Family):
         return self.base.valid_eta
 
     def parameter_start(self, y, mu, wt) -> float:
-        rows = self._count_rows(as_array(y))
-        value = self.base.parameter
-        per_row = value is not None and np.ndim(value) != 0  # a dispersion model's
-        base = self.base.with_parameter(np.asarray(value)[rows]) if per_row else self.base
-        return base.parameter_start(as_array(y)[rows], as_array(mu)[rows], as_array(wt)[rows])
+        """The conditional family's, from the rows whose counts inform it (its parameter taken
+        at those rows too where it is one per observation: a dispersion model's)."""
+        y = as_array(y)
+        rows = self._count_rows(y)
+        base, value = self.base, self.base.parameter
+        if value is not None and np.ndim(value) != 0 and np.size(value) == len(y):
+            base = base.with_parameter(np.asarray(value).reshape(-1)[rows])
+        return base.parameter_start(y[rows], as_array(mu)[rows], as_array(wt)[rows])
 
     def _count_rows(self, y: Array) -> Array:
         """The rows whose counts inform the conditional family's parameter."""
@@ -209,10 +218,19 @@ class ZeroAugmented(Family):
     # ------------------------------------------------------------------ weights
     def _outer(self, wt) -> tuple[Array, Array]:
         """``(w, v)``: the weight of the log probability and the conditional family's own weight
-        in it (a binomial's trials: ``(1, wt)``; any other ``(wt, 1)``)."""
+        in it (a binomial's trials ``n``: ``(wt / n, n)``, ``(1, wt)`` where they are not given;
+        any other ``(wt, 1)``). With the trials given, the methods are linear in ``wt`` (a row's
+        information at ``wt = 1`` is its own divided by ``n``), as the fits' working weights
+        assume: ``p(0) = pi + (1 - pi)(1 - mu)^n`` is not a power of one trial's."""
         wt = as_array(wt)
         one = np.ones_like(wt)
-        return (one, wt) if self.base.takes_trials else (wt, one)
+        if not self.base.takes_trials:
+            return wt, one
+        if self.trials is None:
+            return one, wt
+        n = self.trials
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(n > 0, wt / n, 0.0), n * one
 
     # ------------------------------------------------------------------ the response's mean
     def response_mean(self, mu) -> Array:
@@ -240,12 +258,16 @@ class ZeroAugmented(Family):
         v = self.base.response_variance(m)
         return (1.0 - self.pi) * v + self.pi * (1.0 - self.pi) * m * m
 
+    def draws_as_response(self, draws, weights, empty: float = 0.0) -> Array:
+        """The conditional family's (a binomial's proportions of its trials)."""
+        return self.base.draws_as_response(draws, weights, empty)
+
     def zero_probability(self) -> Array:
         """glmmTMB's ``predict(type = "zprob")``: ``pi``."""
         return np.broadcast_to(self.pi, np.shape(self.pi)).copy() if np.ndim(self.pi) else self.pi
 
     def _key(self) -> tuple:
-        return (self.base, parameter_key(self.zeta))
+        return (self.base, parameter_key(self.zeta), parameter_key(self.trials))
 
     def same_family(self, other: Family) -> bool:
         return isinstance(other, type(self)) and self.base.same_family(other.base)
@@ -367,17 +389,7 @@ class ZeroInflated(ZeroAugmented):
         return tuple(out)
 
     def initialize(self, y, weights) -> Initialized:
-        """The conditional family's start; refused for a binomial with trials other than 1 (or
-        weights other than 0 and 1): its zeros' ``-2 log p(0)`` is not linear in the trials, while
-        PIRLS and the log determinant take the working weights per prior weight
-        (:meth:`~mixedmodels.families.Family.laplace_weights`)."""
-        init = self.base.initialize(y, weights)
-        if self.base.takes_trials and not np.all((init.weights == 0) | (init.weights == 1)):
-            raise NotImplementedError(
-                f"a zero-inflated {self.base.name} model with trials other than 1 (a cbind response, "
-                "or weights) is not available yet: its response must be 0/1 with unit weights"
-            )
-        return init
+        return self.base.initialize(y, weights)
 
     def response_problem(self, response, weights, name: str) -> str | None:
         return self.base.response_problem(response, weights, name)
@@ -458,7 +470,7 @@ class Hurdle(ZeroAugmented):
         return None
 
 
-def zero_augmented(base: Family, zeta) -> ZeroAugmented:
+def zero_augmented(base: Family, zeta, trials=None) -> ZeroAugmented:
     """The family ``base`` with glmmTMB's zero-inflation model at the linear predictor ``zeta``:
     zero-inflated, or a hurdle model where ``base`` is zero-truncated
     (:attr:`~mixedmodels.families.Family.zero_truncated`); refused (ValueError) for a family whose
@@ -471,4 +483,4 @@ def zero_augmented(base: Family, zeta) -> ZeroAugmented:
             f"of (y > 0), and a {base.name} glmer of the rows with y > 0 (the hurdle's "
             "log-likelihood is the sum of theirs when they share no parameters)"
         )
-    return (Hurdle if base.zero_truncated else ZeroInflated)(base, zeta)
+    return (Hurdle if base.zero_truncated else ZeroInflated)(base, zeta, trials)

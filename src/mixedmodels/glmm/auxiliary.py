@@ -81,6 +81,7 @@ class Auxiliary:
 
     disp: AuxiliaryPart | None = None
     zi: AuxiliaryPart | None = None
+    trials: np.ndarray | None = None  # a binomial's trials per row, where zero-inflated
 
     def disp_size(self, fam: Family) -> int:
         """The dispersion coefficients: the model's columns, or the family's one ``log phi``."""
@@ -118,7 +119,7 @@ class Auxiliary:
         if log_phi is not None:
             base = base.with_parameter(np.exp(log_phi))
         zeta = self.zeta(fam, extra)
-        return base if zeta is None else zero_augmented(base, zeta)
+        return base if zeta is None else zero_augmented(base, zeta, self.trials)
 
     def designs(self, fam: Family) -> list[np.ndarray | None]:
         """The matrices of the family's auxiliary linear predictors, in the order of its

@@ -206,6 +206,8 @@ def _glmer_auxiliary(
     if len(data) < given:  # the rows with missing values in the auxiliary models' variables
         design = replace(design, dropped_rows=design.dropped_rows + given - len(data))
     aux = auxiliary_model(formulas["zi"], formulas["disp"], data, design.row_index, fam, contrasts)
+    if aux is not None and aux.zi is not None and fam.takes_trials:
+        aux = replace(aux, trials=_zero_inflated_trials(model.trials, model.weights))
     model = replace(model, fam=fam, aux=aux)
     optimum, model, sep, sep_notes = _optimum(model, 1, design.fixef_names, None, init.mustart, check=True)
     notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
@@ -217,6 +219,14 @@ def _glmer_auxiliary(
     for note in notes:
         warn(note)
     return fit
+
+
+def _zero_inflated_trials(trials: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The trials of a zero-inflated binomial's rows, in ``p(0) = pi + (1 - pi)(1 - mu)^n``: those
+    of ``cbind(k, n - k)``; for a proportion or 0/1 response, its weights (glmmTMB's and lme4's
+    reading of a binomial's weights: the trials)."""
+    trials = np.asarray(trials, dtype=float)
+    return trials if np.any(trials != 1.0) else np.asarray(weights, dtype=float)
 
 
 def _model_args(weights, offset, formulas) -> dict:

@@ -203,7 +203,7 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     fitted = model if len(extra) else start
     fg, memo = laplace_ml_function(fitted, st1.u)
     many = _batched(fitted, memo, st1.mu)
-    opt = minimize_laplace(fg, x0, lower, ftol=model_ftol(model), many=many)
+    opt = _scaled_minimize(fg, x0, lower, model_ftol(model), many, auxiliary_scales(fitted))
     if model_ftol(model) is not None:
         opt = _polished(fitted, fg, opt, lower, many)
     fmin, gradient = fg(opt.theta)
@@ -213,6 +213,45 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     opt = replace(opt, fmin=fmin)
     H, V, notes = ml_vcov(fitted, opt.theta, state.u, _stencil_gradients(fitted, opt.theta, state))
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes, gradient), at
+
+
+def auxiliary_scales(model: GlmmModel) -> np.ndarray:
+    """The scale of each parameter's column: 1 for ``theta``, ``beta`` and the one ``log phi``;
+    for a dispersion or zero-inflation model's coefficient, the largest absolute value of its
+    column where that exceeds 1 (a covariate in large units, whose coefficient is tiny)."""
+    scales = [np.ones(model.layout.ntheta + model.p)]
+    if model.aux is not None:
+        for X in model.aux.designs(model.fam):
+            scales.append(np.ones(1) if X is None else np.maximum(1.0, np.max(np.abs(X), axis=0)))
+    return np.concatenate(scales)
+
+
+def _scaled_minimize(
+    fg: Callable, x0: np.ndarray, lower: np.ndarray, ftol: float | None, many, scales: np.ndarray
+) -> OptSummary:
+    """:func:`minimize_laplace` over ``x * scales`` (``x`` itself where every scale is 1), the
+    optimum returned on the scale of ``x`` (its Hessian ``S H S``, its gradient ``S g``). The steps'
+    starting Hessian is made of differences of a fixed relative size, too large for the
+    coefficient of a covariate in large units (its ``log phi`` or ``zeta`` leaves the domain): on
+    the scaled coordinates the differences are of the linear predictors' size."""
+    if np.all(scales == 1.0):
+        return minimize_laplace(fg, x0, lower, ftol=ftol, many=many)
+
+    def fg_scaled(y: np.ndarray) -> tuple[float, np.ndarray]:
+        f, g = fg(y / scales)
+        return f, g / scales
+
+    many_scaled = None
+    if many is not None:
+
+        def many_scaled(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            f, G = many(Y / scales)
+            return f, G / scales
+
+    opt = minimize_laplace(fg_scaled, x0 * scales, lower * scales, ftol=ftol, many=many_scaled)
+    hessian = None if opt.hessian is None else opt.hessian * np.outer(scales, scales)
+    gradient = None if opt.gradient is None else opt.gradient * scales
+    return replace(opt, initial=x0, theta=opt.theta / scales, hessian=hessian, gradient=gradient)
 
 
 def runaway_zero_coefficients(model: GlmmModel, x: np.ndarray, gradient: np.ndarray | None) -> list[int]:
@@ -383,7 +422,9 @@ def _stencil_gradients(model: GlmmModel, x: np.ndarray, state: PirlsState) -> np
 def ml_stencil(model: GlmmModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The points where :func:`ml_vcov` differences the gradient, and the steps."""
     nt, p = model.layout.ntheta, model.p
-    scale = np.concatenate([parameter_scales(model)[: nt + p], np.ones(len(x) - nt - p)])
+    columns = auxiliary_scales(model)[nt + p :]  # a covariate's coefficient: its column's units
+    extra = np.ones(len(x) - nt - p) if len(columns) != len(x) - nt - p else columns
+    scale = np.concatenate([parameter_scales(model)[: nt + p], extra])
     return hessian_stencil(x, scale=scale, richardson=False)
 
 

@@ -169,7 +169,7 @@ class MlBatch:
             base = base.with_parameter(cast(float, np.exp(log_phi)))
         if aux.zi is None:
             return base
-        return zero_augmented(base, b_z @ aux.zi.X.T)
+        return zero_augmented(base, b_z @ aux.zi.X.T, aux.trials)
 
     def constants(self, Y: np.ndarray, extra: np.ndarray | None) -> np.ndarray:
         """Each problem's ``aic - sum(dev_resids)`` (free of ``mu``) at its parameters."""
@@ -240,7 +240,8 @@ class MlBatch:
         zeta = getattr(fam, "zeta", None)
         if zeta is None:
             return base
-        return zero_augmented(base, np.asarray(zeta)[rows] if np.ndim(zeta) == 2 else zeta)
+        zeta = np.asarray(zeta)[rows] if np.ndim(zeta) == 2 else zeta
+        return zero_augmented(base, zeta, getattr(fam, "trials", None))
 
     def _halve(self, fam, Y, a, xb, u, step, pdev, max_halvings: int = 30):
         """From ``u`` along ``-step``, halved until the penalized deviance does not rise."""

@@ -30,7 +30,7 @@ from ..numerics.convergence import (
 from ..numerics.optimize import OptSummary, minimize_theta, polish
 from ..numerics.restarts import DOUBLE, HALF, theta_names, with_restarts
 from .engine import GlmmOptimum, criterion_function, laplace_function, optimum_at
-from .laplace_ml import extra_names, runaway_zero_coefficients
+from .laplace_ml import auxiliary_scales, extra_names, runaway_zero_coefficients
 from .pirls import vcov_joint
 
 __all__ = ["checked_glmm", "glmm_check", "named_check"]
@@ -51,7 +51,8 @@ def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
     if len(x) > len(names):  # the family's parameter or the auxiliary models', estimated with the rest
         labels = extra_names(model)
         names += labels
-        scale = np.append(scale, np.ones(len(labels)))
+        columns = auxiliary_scales(model)[len(scale) :]  # a covariate's coefficient: its column's units
+        scale = np.append(scale, columns if len(columns) == len(labels) else np.ones(len(labels)))
     H = opt.hessian if nagq == 0 else optimum.hessian
     hessian = "the quasi-Newton steps' Hessian" if nagq == 0 else "the Hessian behind vcov"
     if optimum.gradient is not None:
