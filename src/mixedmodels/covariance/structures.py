@@ -444,3 +444,290 @@ def with_structures(design, covariance: Mapping[str, StructureSpec] | None):
         term = terms[found[0]]
         terms[found[0]] = replace(term, covariance=structure_for(spec, term.k, f" of {group!r}"))
     return replace(design, reterms=tuple(terms))
+
+
+# ----------------------------------------------------------------------------- structured terms
+def _unit_interval(a) -> np.ndarray:
+    """``a / sqrt(1 + a^2)``: the real line onto (-1, 1) (glmmTMB's map of a correlation)."""
+    a = np.asarray(a, dtype=float)
+    return a / np.sqrt(1.0 + a * a)
+
+
+def _from_unit_interval(r) -> np.ndarray:
+    """The inverse of :func:`_unit_interval`."""
+    r = np.clip(np.asarray(r, dtype=float), -1.0 + 1e-15, 1.0 - 1e-15)
+    return r / np.sqrt(1.0 - r * r)
+
+
+def _factor_of(R: np.ndarray) -> np.ndarray:
+    """The lower Cholesky factor of a correlation matrix (semi-definite at a boundary)."""
+    try:
+        return np.linalg.cholesky(R)
+    except np.linalg.LinAlgError:
+        L = psd_cholesky(R)
+        if L is None:
+            raise
+        return L
+
+
+class Structured(CovStructure):
+    """A structure of scales and correlation parameters: ``theta_t = (s, a)``, the template
+    ``T = diag(s) L(a)`` with ``L`` the Cholesky factor of the correlation matrix ``R(a)``, so
+    that the random effects' covariance is ``sigma^2 diag(s) R diag(s)``.
+
+    The scales ``s`` (one per column, or one for all: :attr:`homogeneous`) are the standard
+    deviations relative to ``sigma``, bounded below by 0 and starting at 1; the correlation
+    parameters ``a`` are unbounded and start where ``R = I``. A subclass says how ``a`` makes
+    ``R`` (:meth:`correlation`) and back (:meth:`correlation_parameters`), how many there are,
+    and what its correlations are called. ``dT / dtheta`` is by central differences of the
+    template (steps 1e-6 relative: an error of order 1e-12).
+    """
+
+    homogeneous = False
+    label = ""  # glmmTMB's name of the structure: VarCorr shows it after the correlations
+
+    @property
+    def nscale(self) -> int:
+        return 1 if self.homogeneous else self.k
+
+    @property
+    def ncorrelation(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def ntheta(self) -> int:
+        return self.nscale + self.ncorrelation
+
+    def correlation(self, a: np.ndarray) -> np.ndarray:
+        """The correlation matrix ``R(a)``."""
+        raise NotImplementedError
+
+    def correlation_parameters(self, R: np.ndarray) -> np.ndarray:
+        """The parameters ``a`` of a correlation matrix of this structure."""
+        raise NotImplementedError
+
+    def correlation_values(self, a: np.ndarray) -> np.ndarray:
+        """The structure's own correlations (one per parameter: a ``rho``, or one per lag)."""
+        raise NotImplementedError
+
+    def correlation_start(self) -> np.ndarray:
+        return np.zeros(self.ncorrelation)
+
+    def _scales(self, theta: np.ndarray) -> np.ndarray:
+        s = np.asarray(theta, dtype=float)[: self.nscale]
+        return np.repeat(s, self.k) if self.homogeneous else s
+
+    def factor(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.asarray(theta, dtype=float)
+        L = _factor_of(self.correlation(theta[self.nscale :])) if self.ncorrelation else np.eye(self.k)
+        return self._scales(theta)[:, None] * L
+
+    def dfactor(self, theta: np.ndarray) -> list[np.ndarray]:
+        theta = np.asarray(theta, dtype=float)
+        out = []
+        for j in range(self.ntheta):
+            h = 1e-6 * max(1.0, abs(theta[j]))
+            e = np.zeros(self.ntheta)
+            e[j] = h
+            out.append((self.factor(theta + e) - self.factor(theta - e)) / (2.0 * h))
+        return out
+
+    def theta_of(self, T: np.ndarray) -> np.ndarray:
+        T = np.asarray(T, dtype=float)
+        cov = T @ T.T
+        s = np.sqrt(np.diag(cov))
+        scales = np.array([float(np.mean(s))]) if self.homogeneous else s
+        if not self.ncorrelation:
+            return scales
+        with np.errstate(invalid="ignore", divide="ignore"):
+            R = cov / np.outer(s, s)
+        R = np.where(np.isfinite(R), R, np.eye(self.k))
+        return np.concatenate([scales, self.correlation_parameters(R)])
+
+    def start(self) -> np.ndarray:
+        return np.concatenate([np.ones(self.nscale), self.correlation_start()])
+
+    def lower(self) -> np.ndarray:
+        return np.concatenate([np.zeros(self.nscale), np.full(self.ncorrelation, -np.inf)])
+
+    def _correlation_names(self) -> list[str]:
+        return ["rho"] if self.ncorrelation == 1 else [f"rho{j + 1}" for j in range(self.ncorrelation)]
+
+    def _scale_names(self, cnames: Sequence[str]) -> list[str]:
+        return [self.label or "sd"] if self.homogeneous else list(cnames)
+
+    def names(self, group: str, cnames: Sequence[str]) -> list[str]:
+        return [f"{group}.{n}" for n in self._scale_names(cnames) + self._correlation_names()]
+
+    def sdcor(self, theta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """The standard deviations (one per scale parameter) and the structure's own
+        correlations (:meth:`correlation_values`)."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        sd = np.abs(theta[:, : self.nscale]) * np.asarray(sigma, dtype=float)[:, None]
+        if not self.ncorrelation:
+            return sd
+        rho = np.array([self.correlation_values(t[self.nscale :]) for t in theta])
+        return np.concatenate([sd, rho], axis=1)
+
+    def sdcor_names(self, group: str, cnames: Sequence[str]) -> list[str]:
+        sds = [f"sd_({self.label})|{group}"] if self.homogeneous else [f"sd_{c}|{group}" for c in cnames]
+        return sds + [f"{n}_({self.label})|{group}" for n in self._correlation_names()]
+
+    def key(self) -> tuple:
+        return (self.k,)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.k})"
+
+
+class Ar1(Structured):
+    """glmmTMB's ``ar1``: one standard deviation, correlation ``rho^|i - j|`` between the term's
+    columns ``i``, ``j`` (the levels of a factor of equally spaced times), ``rho = a / sqrt(1 +
+    a^2)``. The factor of ``R`` is in closed form: column 0 is ``rho^i``, column ``j > 0`` is
+    ``rho^(i - j) sqrt(1 - rho^2)`` below the diagonal."""
+
+    homogeneous = True
+    label = "ar1"
+
+    @property
+    def ncorrelation(self) -> int:
+        return 1 if self.k > 1 else 0
+
+    def correlation(self, a: np.ndarray) -> np.ndarray:
+        rho = float(_unit_interval(a[0]))
+        lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
+        return rho**lags
+
+    def factor(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.asarray(theta, dtype=float)
+        if not self.ncorrelation:
+            return np.array([[theta[0]]])
+        rho = float(_unit_interval(theta[1]))
+        i, j = np.tril_indices(self.k)
+        L = np.zeros((self.k, self.k))
+        L[i, j] = rho ** (i - j) * np.where(j == 0, 1.0, np.sqrt(1.0 - rho * rho))
+        return theta[0] * L
+
+    def correlation_parameters(self, R: np.ndarray) -> np.ndarray:
+        return _from_unit_interval([R[1, 0]])
+
+    def correlation_values(self, a: np.ndarray) -> np.ndarray:
+        return _unit_interval(a[:1])
+
+
+class CompoundSymmetry(Structured):
+    """glmmTMB's ``cs``: a standard deviation per column and one correlation ``rho`` between
+    every two, ``rho`` in ``(-1 / (k - 1), 1)`` (where ``R`` is positive definite):
+    ``rho = lo + (1 - lo) logistic(a)``, ``lo = -1 / (k - 1)``."""
+
+    label = "cs"
+
+    @property
+    def ncorrelation(self) -> int:
+        return 1 if self.k > 1 else 0
+
+    @property
+    def _lo(self) -> float:
+        return -1.0 / (self.k - 1)
+
+    def _rho(self, a: np.ndarray) -> float:
+        lo = self._lo
+        return float(lo + (1.0 - lo) / (1.0 + np.exp(-float(a[0]))))
+
+    def correlation(self, a: np.ndarray) -> np.ndarray:
+        rho = self._rho(a)
+        return np.full((self.k, self.k), rho) + (1.0 - rho) * np.eye(self.k)
+
+    def correlation_parameters(self, R: np.ndarray) -> np.ndarray:
+        i, j = np.tril_indices(self.k, -1)
+        lo = self._lo
+        u = np.clip((float(np.mean(R[i, j])) - lo) / (1.0 - lo), 1e-15, 1.0 - 1e-15)
+        return np.array([np.log(u / (1.0 - u))])
+
+    def correlation_start(self) -> np.ndarray:
+        lo = self._lo
+        u = -lo / (1.0 - lo)
+        return np.array([np.log(u / (1.0 - u))])
+
+    def correlation_values(self, a: np.ndarray) -> np.ndarray:
+        return np.array([self._rho(a)])
+
+
+class HomCompoundSymmetry(CompoundSymmetry):
+    """glmmTMB's ``homcs``: :class:`CompoundSymmetry` with one standard deviation."""
+
+    homogeneous = True
+    label = "homcs"
+
+
+class Toeplitz(Structured):
+    """glmmTMB's ``toep``: a standard deviation per column and a correlation per lag, ``R`` the
+    Toeplitz matrix of the autocorrelations of the partial autocorrelations ``phi_j = a_j /
+    sqrt(1 + a_j^2)`` (Durbin-Levinson: every ``a`` gives a positive definite ``R``, and every
+    such ``R`` has its ``a``)."""
+
+    label = "toep"
+
+    @property
+    def ncorrelation(self) -> int:
+        return self.k - 1
+
+    def _autocorrelations(self, a: np.ndarray) -> np.ndarray:
+        """``rho_1 .. rho_(k-1)`` of the partial autocorrelations (Durbin-Levinson)."""
+        phi = _unit_interval(a)
+        rho = np.zeros(len(phi))
+        coef = np.zeros(0)
+        for m, p in enumerate(phi):
+            rho[m] = p if m == 0 else coef @ rho[m - 1 :: -1][:m] + p * (1.0 - coef @ rho[:m])
+            coef = np.concatenate([coef - p * coef[::-1], [p]])
+        return rho
+
+    def correlation(self, a: np.ndarray) -> np.ndarray:
+        rho = np.concatenate([[1.0], self._autocorrelations(np.asarray(a, dtype=float))])
+        lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
+        return rho[lags]
+
+    def correlation_parameters(self, R: np.ndarray) -> np.ndarray:
+        rho = np.array([np.mean(np.diagonal(R, -lag)) for lag in range(1, self.k)])
+        phi = np.zeros(len(rho))
+        coef = np.zeros(0)
+        for m in range(len(rho)):
+            past = rho[:m][::-1]
+            phi[m] = (rho[m] - coef @ past) / (1.0 - coef @ rho[:m]) if m else rho[0]
+            coef = np.concatenate([coef - phi[m] * coef[::-1], [phi[m]]])
+        return _from_unit_interval(phi)
+
+    def correlation_values(self, a: np.ndarray) -> np.ndarray:
+        return self._autocorrelations(np.asarray(a, dtype=float))
+
+
+class HomDiagonal(Structured):
+    """glmmTMB's ``homdiag``: independent columns of one standard deviation."""
+
+    homogeneous = True
+    correlated = False
+    label = "homdiag"
+
+    @property
+    def ncorrelation(self) -> int:
+        return 0
+
+    @functools.cached_property
+    def support(self) -> np.ndarray:
+        rows, cols = tril_colmajor(self.k)
+        return _read_only(rows == cols)
+
+
+STRUCTURES: dict[str, type[CovStructure]] = {
+    "us": Unstructured,
+    "diag": Diagonal,
+    "cs": CompoundSymmetry,
+    "homcs": HomCompoundSymmetry,
+    "ar1": Ar1,
+    "toep": Toeplitz,
+    "homdiag": HomDiagonal,
+}
+"""glmmTMB's (and lme4 2.0's) spellings of a random-effects term's structure."""
+
+UNAVAILABLE = ("ou", "exp", "gau", "mat", "rr", "propto", "equalto")
+"""glmmTMB's structures that are refused by name."""

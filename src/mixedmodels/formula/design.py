@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from formulaic import Formula, model_matrix
 
-from ..covariance.structures import CovStructure, unstructured
+from ..covariance.structures import STRUCTURES, CovStructure, unstructured
 from .contrasts import CONTRASTS, contrast_object, r_column_name, unknown_level_message
 from .direct import additive_matrix, column_array, simple_terms
 from .frames import DataError, as_pandas, model_columns
@@ -651,7 +651,10 @@ def _split_term(
 
     ``residual=False`` (a GLMM, which has no residual variance) allows as many levels and as
     many random effects as observations (an observation-level random effect, as lme4's glmer
-    allows), not more."""
+    allows), not more. A structured term (``ar1``, ``cs``, ``toep``, ...) may have as many
+    random effects as observations, as glmmTMB allows: its few parameters are identifiable
+    beside the residual variance (a random effect per observation of an ``ar1`` term is the
+    longitudinal model)."""
     n = len(refs)
     if len(levels) < 2:
         raise DataError(f"grouping factor {term.group!r} must have more than one level, it has {len(levels)}")
@@ -660,7 +663,8 @@ def _split_term(
             f"grouping factor {term.group!r} has {len(levels)} levels for {n} observations; "
             "a grouping factor needs fewer levels than observations"
         )
-    if residual and len(levels) * z.shape[1] >= n:
+    free = term.structure in ("us", "diag")  # a structured term's random effects are not free parameters
+    if residual and free and len(levels) * z.shape[1] >= n:
         raise DataError(
             f"the term ({term.expr} | {term.group}) has {len(levels) * z.shape[1]} random effects "
             f"for {n} observations; its variance parameters and the residual variance are not identifiable"
@@ -673,7 +677,10 @@ def _split_term(
         )
     cnames = zspec.names
     if term.correlated:
-        return [ReTerm(term.group, levels, refs, z, tuple(cnames), zspec, tuple(range(len(cnames))))]
+        structure = None if term.structure == "us" else STRUCTURES[term.structure](len(cnames))
+        return [
+            ReTerm(term.group, levels, refs, z, tuple(cnames), zspec, tuple(range(len(cnames))), structure)
+        ]
     return [ReTerm(term.group, levels, refs, z[:, [j]], (c,), zspec, (j,)) for j, c in enumerate(cnames)]
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..covariance.structures import STRUCTURES, UNAVAILABLE
+
 __all__ = [
     "FormulaError",
     "ParsedFormula",
@@ -47,11 +49,16 @@ class RandomTerm:
         The grouping columns; several mean their interaction.
     correlated : bool
         False for a term that came from ``||`` (to be split per column).
+    structure : str
+        The covariance structure's name as glmmTMB (and lme4 2.0) write it around the term:
+        ``"us"`` (the default), ``"diag"``, ``"cs"``, ``"homcs"``, ``"ar1"``, ``"toep"``,
+        ``"homdiag"`` (:data:`mixedmodels.covariance.structures.STRUCTURES`).
     """
 
     expr: str
     factors: tuple[str, ...]
     correlated: bool = True
+    structure: str = "us"  # glmmTMB's spelling of its covariance structure: ar1(x | g), cs(...), ...
 
     @property
     def group(self) -> str:
@@ -141,7 +148,11 @@ def _check_joined(formula: str, tilde: int, spans: list[tuple[int, int]]) -> Non
     previous, last = None, tilde + 1
     for open_pos, close_pos in spans:
         term = formula[open_pos : close_pos + 1]
-        between = formula[last:open_pos].strip()
+        between = formula[last:open_pos]
+        named = _NAME_BEFORE.search(between)
+        if named is not None and (named.group(1) in STRUCTURES or named.group(1) in UNAVAILABLE):
+            between = between[: named.start()]  # ar1(x | g): the structure's name is the term's
+        between = between.strip()
         if previous is not None and between and between[0] not in "+-":
             right = _first_term(between.lstrip(_OPERATORS))
             _refuse_join(formula, formula.index(between, last), previous, right, between[0])
@@ -225,7 +236,8 @@ def parse_formula(formula: str) -> ParsedFormula:
     spans = _bar_groups(formula, tilde + 1)
     _check_joined(formula, tilde, spans)
     for open_pos, close_pos in spans:
-        pieces.append(formula[last:open_pos])
+        before, structure = _structure_name(formula, formula[last:open_pos], open_pos)
+        pieces.append(before)
         last = close_pos + 1
         inner = formula[open_pos + 1 : close_pos]
         double = "||" in inner
@@ -236,12 +248,39 @@ def parse_formula(formula: str) -> ParsedFormula:
         rhs = inner[bar + (2 if double else 1) :]
         if not rhs.strip():
             raise FormulaError(formula, close_pos, "no grouping factor on the right of '|'")
+        if double and structure != "us":
+            raise FormulaError(formula, open_pos, f"{structure}(...) takes a single '|', not '||'")
         for factors in _group_factors(formula, rhs, open_pos + bar + 2):
-            random.append(RandomTerm(expr=expr, factors=factors, correlated=not double))
+            random.append(RandomTerm(expr=expr, factors=factors, correlated=not double, structure=structure))
     pieces.append(formula[last:])
     fixed, offsets = _split_offsets("".join(pieces), formula)
     fixed = _clean_fixed(fixed, formula)
     return ParsedFormula(response=response, fixed=fixed, random=tuple(random), text=formula, offsets=offsets)
+
+
+_NAME_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\s*$")
+
+
+def _structure_name(formula: str, before: str, open_pos: int) -> tuple[str, str]:
+    """The text before a bar term without the name of a covariance structure written around it
+    (``ar1(times + 0 | id)``), and that name (``"us"`` where there is none); glmmTMB's structures
+    that are not available are refused by name."""
+    match = _NAME_BEFORE.search(before)
+    if match is None:
+        return before, "us"
+    name = match.group(1)
+    if name in STRUCTURES:
+        return before[: match.start()], name
+    if name in UNAVAILABLE:
+        raise FormulaError(
+            formula,
+            open_pos - len(name),
+            f"the covariance structure {name}(...) is not available; available: "
+            + ", ".join(f"{k}(...)" for k in STRUCTURES),
+        )
+    raise FormulaError(
+        formula, open_pos - len(name), f"unknown covariance structure {name!r} around a random-effects term"
+    )
 
 
 _OFFSET = re.compile(r"^offset\s*\((?P<expr>.*)\)$", re.DOTALL)
