@@ -160,9 +160,11 @@ class KenwardRoger:
         parameters of unstructured terms: a term with another covariance structure
         (:mod:`mixedmodels.covariance.structures`) is refused for now."""
         if not self.fit.pls.layout.identity:
+            names = sorted({type(s).__name__ for s in self.fit.pls.layout.structures if not s.identity})
             raise NotImplementedError(
-                "Kenward-Roger for a term with a covariance structure other than unstructured "
-                "is not available yet"
+                f"Kenward-Roger for a term with a {', '.join(names)} covariance structure is not "
+                "available (pbkrtest's covariance is linear in its parameters, a structure's is "
+                "not); use ddf='Satterthwaite'"
             )
         params = []
         for t, term in enumerate(self.fit.pls.reterms):

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-
 from scipy.optimize import brentq
 
 from ..covariance.layout import ThetaLayout, angles_of, psd_cholesky, tril_colmajor, unit_rows
@@ -122,6 +121,7 @@ class HeldCoordinates:
                     f"profiling the variance parameters of a term with a {type(s).__name__} "
                     "covariance structure is not available; use confint(method='boot')"
                 )
+
     @cached_property
     def _index(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Where each term's parameters are in its template (unstructured: its lower triangle)."""
@@ -131,7 +131,9 @@ class HeldCoordinates:
     def _located(self) -> tuple[list[_Term], int]:
         """The terms, and the position of the held parameter in the full coordinates."""
         terms, coord, position = [], 0, None
-        for k, lo, (rows, cols), s in zip(self.layout.ks, self.layout.offsets, self._index, self.layout.structures):
+        for k, lo, (rows, cols), s in zip(
+            self.layout.ks, self.layout.offsets, self._index, self.layout.structures
+        ):
             perm = np.arange(k)
             local = self.held - lo
             if not s.identity:

@@ -1,0 +1,115 @@
+"""What a user does with a structured fit after fitting (issue 30): VarCorr, profile intervals,
+bootstrap, simulate, predict, Satterthwaite and Kenward-Roger, anova.
+
+glmmTMB 1.1.5 numbers from tests/data/make_covstruct_downstream.R.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mixedmodels as mm
+from mixedmodels.covariance.structures import Toeplitz
+from mixedmodels.datasets import load
+from mixedmodels.profile.varpar import correlation_parameter
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def long_ar1() -> pd.DataFrame:
+    return pd.read_csv(DATA / "long_ar1.csv", dtype={"times": str})
+
+
+@pytest.fixture(scope="module")
+def ar1_fit(long_ar1):
+    return mm.lmer("y ~ time + ar1(times + 0 | id)", long_ar1, reml=False)
+
+
+def test_varcorr_rows_give_every_sd_and_the_ar1_correlations(ar1_fit):
+    vc = ar1_fit.varcorr
+    sds = vc[(vc.group == "id") & vc.var2.isna()]
+    assert len(sds) == 6
+    np.testing.assert_allclose(sds.sdcor, 0.9515582041, atol=2e-6)  # glmmTMB's Std.Dev.
+    corr = vc[(vc.group == "id") & vc.var2.notna()]
+    lag = corr.var2.str[-1].astype(int) - corr.var1.str[-1].astype(int)
+    rho = 0.620178
+    np.testing.assert_allclose(corr.sdcor, rho**lag, atol=2e-5)
+    text = str(ar1_fit.summary())
+    assert "0.9516" in text and "0.62" in text
+
+
+def test_ar1_profile_matches_glmmtmb(ar1_fit):
+    ci = ar1_fit.confint(method="profile")
+    # glmmTMB confint(method = "profile"): exp of the log-SD limits; rho's upper limit from
+    # its parameter a = 1.17512184293 (its lower limit, a = -12, is a failed profile there:
+    # glmmTMB's deviance at our lower limit 0.50539 is 3.8465 above the minimum)
+    np.testing.assert_allclose(ci.loc["sd_(ar1)|id"], [0.81283919, 1.07952834], atol=2e-5)
+    assert abs(ci.loc["rho_(ar1)|id"].iloc[1] - 0.7615725581) < 2e-4
+    assert 0.503 < ci.loc["rho_(ar1)|id"].iloc[0] < 0.507
+
+
+def test_cs_profile_brackets_the_estimates():
+    data = pd.read_csv(DATA / "cs_generated.csv")
+    fit = mm.lmer("y ~ f + cs(f + 0 | g)", data, reml=False)
+    ci = fit.confint(method="profile", parm=["rho_(cs)|g", "sd_fA|g"])
+    est = fit.varcorr
+    rho = est[(est.group == "g") & est.var2.notna()].sdcor.iloc[0]
+    lo, hi = ci.loc["rho_(cs)|g"]
+    assert -0.5 < lo < rho < hi < 1.0
+    lo, hi = ci.loc["sd_fA|g"]
+    assert 0 < lo < 0.8134 < hi
+
+
+def test_toeplitz_longer_lags_are_refused_by_name():
+    with pytest.raises(NotImplementedError, match="toep"):
+        correlation_parameter(Toeplitz(4), 1, 0.3)
+    a = correlation_parameter(Toeplitz(4), 0, 0.3)  # lag 1: the first partial autocorrelation
+    assert abs(a / np.sqrt(1 + a * a) - 0.3) < 1e-12
+
+
+def test_kenward_roger_refuses_ar1_and_us_equals_default(long_ar1):
+    fit = mm.lmer("y ~ time + ar1(times + 0 | id)", long_ar1)
+    with pytest.raises(NotImplementedError, match="Ar1.*Satterthwaite"):
+        fit.coef_table("Kenward-Roger")
+    df = fit.satterthwaite_df
+    assert np.all(np.isfinite(df)) and np.all(df > 1)
+    s = load("sleepstudy")
+    a = mm.lmer("Reaction ~ Days + (Days | Subject)", s)
+    b = mm.lmer("Reaction ~ Days + us(Days | Subject)", s)
+    np.testing.assert_allclose(b.satterthwaite_df, a.satterthwaite_df, rtol=1e-6)
+    np.testing.assert_allclose(b.coef_table("Kenward-Roger"), a.coef_table("Kenward-Roger"), rtol=1e-6)
+
+
+def test_simulate_draws_the_ar1_covariance(ar1_fit):
+    y = np.asarray(ar1_fit.simulate(nsim=300, seed=3))
+    r = y - np.asarray(ar1_fit.predict(re_form="NA"))[:, None]
+    cov = np.cov(r.reshape(60, 6, 300).transpose(0, 2, 1).reshape(-1, 6).T)
+    sd2, rho, s2 = 0.9515582041**2, 0.620178, 0.21919**2
+    lags = np.abs(np.subtract.outer(np.arange(6), np.arange(6)))
+    np.testing.assert_allclose(cov, sd2 * rho**lags + s2 * np.eye(6), atol=0.06)
+
+
+def test_bootstrap_predict_anova_keep_the_structure(ar1_fit, long_ar1):
+    boot = mm.bootstrap(ar1_fit, nsim=4, seed=1)
+    assert "rho_(ar1)|id" in str(boot)
+    new = long_ar1.iloc[:6].assign(id="new")
+    pred = ar1_fit.predict(new, allow_new_levels=True)
+    np.testing.assert_allclose(pred, ar1_fit.predict(new, re_form="NA"))
+    plain = mm.lmer("y ~ time + (1 | id)", long_ar1, reml=False)
+    table = mm.anova(plain, ar1_fit)
+    assert "ar1(times + 0 | id)" in str(table)
+    assert abs(float(np.asarray(table.table["Chisq"])[-1]) - 2 * (ar1_fit.loglik - plain.loglik)) < 1e-6
+
+
+def test_glmer_ar1_profile_brackets_the_sd(long_ar1):
+    data = long_ar1.assign(yb=(long_ar1.y > long_ar1.y.median()).astype(int))
+    fit = mm.glmer("yb ~ time + ar1(times + 0 | id)", data, family="binomial")
+    ci = fit.confint(method="profile", parm=["sd_(ar1)|id"])
+    sd = fit.varcorr.sdcor.iloc[0]
+    lo, hi = ci.loc["sd_(ar1)|id"]
+    assert 0 < lo < sd < hi
