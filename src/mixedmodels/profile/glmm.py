@@ -62,7 +62,7 @@ from ..lmm.ranef import varpar_names
 from ..numerics.newton import line_search_one, minimize_one
 from ..numerics.optimize import minimize_theta
 from .lmm import Optimum, ProfileResult, ZetaTracer, trace_table
-from .varpar import HeldCoordinates
+from .varpar import HeldCoordinates, psi_bounds
 
 if TYPE_CHECKING:
     from ..glmm.fit import GlmerFit
@@ -132,12 +132,10 @@ class GlmmProfiler(ZetaTracer):
         sigma = ["sigma"] if self.nsig else []
         self.names = [*varpar_names(fit.design.reterms), *sigma, *fit.fixef_names]
         self.estimates = np.concatenate([self.psi_hat, [fit.family.sigma] * self.nsig, self.beta_hat])
-        diag = self.layout.diagonal_mask()
+        lower, upper = psi_bounds(self.layout)
         p = len(self.beta_hat)
-        self._lower = np.concatenate([np.where(diag, 0.0, -1.0), [0.0] * self.nsig, np.full(p, -math.inf)])
-        self._upper = np.concatenate(
-            [np.where(diag, math.inf, 1.0), [math.inf] * self.nsig, np.full(p, math.inf)]
-        )
+        self._lower = np.concatenate([lower, [0.0] * self.nsig, np.full(p, -math.inf)])
+        self._upper = np.concatenate([upper, [math.inf] * self.nsig, np.full(p, math.inf)])
         self.optima: dict[int, list[Optimum]] = {}
         self.failures: dict[int, int] = {}
         self._zetas: dict[tuple[int, float], float] = {}

@@ -49,7 +49,7 @@ from ..numerics.objective import criterion_function
 from ..numerics.optimize import minimize_theta
 from ..numerics.pls import PLS
 from ..report.diagnostics import profile_html
-from .varpar import HeldCoordinates
+from .varpar import HeldCoordinates, psi_bounds
 
 if TYPE_CHECKING:
     from ..lmm.fit import LmerFit
@@ -147,9 +147,9 @@ class _Profiler(ZetaTracer):
         self.psi_hat = np.append(sdcor, ml.sigma)
         self.names = [*ml.varpar_names, "sigma", *ml.fixef_names]
         self.estimates = np.append(self.psi_hat, ml.fixef.to_numpy())
-        diag = self.layout.diagonal_mask()
-        self.lower = np.append(np.where(diag, 0.0, -1.0), 0.0)
-        self.upper = np.append(np.where(diag, np.inf, 1.0), np.inf)
+        lower, upper = psi_bounds(self.layout)
+        self.lower = np.append(lower, 0.0)
+        self.upper = np.append(upper, np.inf)
         self.optima: dict[int, list[Optimum]] = {}
         self.failures: dict[int, int] = {}
         self._zero_sd: dict[int, Optimum] = {}
@@ -346,6 +346,8 @@ class Profiler(Protocol):
 
     def flat_values(self, index: int) -> list[float]: ...
 
+    def bounds(self, index: int) -> tuple[float, float]: ...
+
 
 @dataclass(frozen=True, eq=False)
 class ProfileResult:
@@ -448,7 +450,9 @@ class ProfileResult:
         """
         flat = self._profiler.flat_values(self._profiler.names.index(name))
         est = self.estimates[name]
-        side = [v for v in flat if (v < est and lower == -1.0) or (v > est and upper == 1.0)]
+        index = self._profiler.names.index(name)
+        low, high = self._profiler.bounds(index) if flat else (-1.0, 1.0)
+        side = [v for v in flat if (v < est and lower == low) or (v > est and upper == high)]
         if side:
             warn(
                 f"non-monotonic profile for {name}: flat from {min(side):.4g} to {max(side):.4g}, where a "
@@ -456,11 +460,12 @@ class ProfileResult:
             )
 
     def _at_bound(self, name: str, v: np.ndarray, target: float) -> bool:
-        if target < 0 and (name.startswith("sd_") or name == "sigma"):
-            return v[0] <= 0.0
-        if name.startswith("cor_"):
-            return v[0] <= -1.0 if target < 0 else v[-1] >= 1.0
-        return False
+        """Whether the trace ends at the parameter's bound on that side (a standard deviation
+        or ``sigma`` at 0, a correlation at its limit)."""
+        lower, upper = self._profiler.bounds(self._profiler.names.index(name))
+        if target < 0:
+            return bool(v[0] <= lower) if math.isfinite(lower) else False
+        return bool(v[-1] >= upper) if math.isfinite(upper) else False
 
     def _repr_html_(self) -> str:
         return profile_html(self)

@@ -39,7 +39,7 @@ from ..covariance.structures import CovStructure, Structured
 
 _FAR = 40.0  # |a| beyond which a structure's correlation is within 1e-3 of its limit
 
-__all__ = ["HeldCoordinates"]
+__all__ = ["HeldCoordinates", "correlation_limits", "correlation_parameter", "psi_bounds"]
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,28 @@ class _Term:
 
 
 def correlation_limits(structure: Structured, m: int) -> tuple[float, float]:
-    """The range of correlation ``m`` of a structure (cs: ``(-1 / (k - 1), 1)``)."""
+    """The range of correlation ``m`` of a structure that its profile goes over (cs's lower end
+    is ``-1 / (k - 1)``): the correlation at ``a_m = -+40``, the others at 0."""
     a = np.zeros(structure.ncorrelation)
     out = []
-    for end in (-1.0, 1.0):
-        a[m] = end * 1e6
+    for end in (-_FAR, _FAR):
+        a[m] = end
         out.append(float(structure.correlation_values(a)[m]))
     return out[0], out[1]
+
+
+def psi_bounds(layout: ThetaLayout) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of the standard deviations and correlations (theta order):
+    ``[0, inf)`` for a standard deviation, ``[-1, 1]`` for an unstructured term's correlation,
+    :func:`correlation_limits` for a structure's own."""
+    diag = layout.diagonal_mask()
+    lower = np.where(diag, 0.0, -1.0)
+    upper = np.where(diag, math.inf, 1.0)
+    for s, lo in zip(layout.structures, layout.offsets):
+        if isinstance(s, Structured):
+            for m in range(s.ncorrelation):
+                lower[lo + s.nscale + m], upper[lo + s.nscale + m] = correlation_limits(s, m)
+    return lower, upper
 
 
 def correlation_parameter(structure: Structured, m: int, value: float) -> float:
@@ -85,7 +100,8 @@ def correlation_parameter(structure: Structured, m: int, value: float) -> float:
         raise NotImplementedError(
             f"profiling correlation {m + 1} of a {structure.label} term (a correlation at lag "
             f"{m + 1}) is not available: it is no parameter of the structure (glmmTMB's are the "
-            "partial autocorrelations); use confint(method='boot') for it"
+            "partial autocorrelations); leave it out with confint(parm=...), or use "
+            "confint(method='boot')"
         )
     a = np.zeros(structure.ncorrelation)
 
@@ -251,6 +267,7 @@ class HeldCoordinates:
             return math.acos(min(max(value, -1.0), 1.0))
         if self._held_structured is not None:
             t, m = self._held_structured
+            assert isinstance(t.structure, Structured)
             return correlation_parameter(t.structure, m, value)
         return value
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import pandas as pd
 
+from ..covariance.structures import Structured
 from .deparse import deparse, parse_r
 from .rformat import (
     SIGNIF_LEGEND,
@@ -110,24 +111,52 @@ def random_effects_cells(fit: MixedFitText) -> tuple[list[str], list[list[str]]]
     sds = vc[vc.var2.isna()]
     variance = r_format(sds.vcov.to_numpy(), 4)
     stddev = r_format(sds.sdcor.to_numpy(), 4)
-    kmax = max(t.k for t in fit.design.reterms)
+    kmax = 1 + max(_corr_columns(t.covariance, t.k) for t in fit.design.reterms)
     rows, last_group = [], None
     corr: dict = {}
     corrs = vc[vc.var2.notna()]
     shown = r_format(np.round(corrs.sdcor.to_numpy(), 2), 7, nsmall=2) if len(corrs) else []
     for r, text in zip(corrs.itertuples(), shown):
         corr.setdefault((r.group, r.var2), []).append(text)
+        corr.setdefault((r.group, None), []).append(text)  # row by row: a structure's own
+    owners = [(term, j) for term in fit.design.reterms for j in range(term.k)]
     for i, r in enumerate(sds.itertuples()):
         group = "" if r.group == last_group else r.group
         last_group = r.group
         name = r.var1 if isinstance(r.var1, str) else ""
         row = [group, name, variance[i], stddev[i]]
         if kmax > 1:
-            cells = corr.get((r.group, name), [])
+            if i < len(owners) and isinstance(owners[i][0].covariance, Structured):
+                cells = _structured_cells(
+                    owners[i][0].covariance, owners[i][1], corr.get((r.group, None), [])
+                )
+            else:
+                cells = corr.get((r.group, name), [])
             row += cells + [""] * (kmax - 1 - len(cells))
         rows.append(row)
     header = ["Groups", "Name", "Variance", "Std.Dev."] + (["Corr"] + [""] * (kmax - 2) if kmax > 1 else [])
     return header, rows
+
+
+def _corr_columns(structure, k: int) -> int:
+    """How many Corr cells a term's rows take (a structure's own: one per correlation)."""
+    if isinstance(structure, Structured):
+        return structure.ncorrelation
+    return k - 1 if structure is None or structure.correlated else 0
+
+
+def _structured_cells(structure: Structured, column: int, shown: list[str]) -> list[str]:
+    """The Corr cells of a structured term's row, as glmmTMB prints them: the structure's own
+    correlations on its first row (ar1, cs: ``rho``; toep: one per lag, the correlations of the
+    first column with the others), its name after them, nothing on the other rows.
+
+    ``shown`` are the term's correlations as printed, pairs in VarCorr's order (column 0 with
+    columns 1, 2, ... first)."""
+    if column or not structure.ncorrelation or not shown:
+        return []
+    cells = list(shown[: structure.ncorrelation if structure.ncorrelation > 1 else 1])
+    cells[-1] = f"{cells[-1].strip()} ({structure.label})"
+    return cells
 
 
 def random_effects_block(fit: MixedFitText) -> str:
