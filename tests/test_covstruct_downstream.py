@@ -113,3 +113,33 @@ def test_glmer_ar1_profile_brackets_the_sd(long_ar1):
     sd = fit.varcorr.sdcor.iloc[0]
     lo, hi = ci.loc["sd_(ar1)|id"]
     assert 0 < lo < sd < hi
+
+
+def test_cs_of_two_columns_is_unstructured_downstream():
+    """cs over two columns is the unstructured 2 x 2 covariance in other coordinates: its
+    profile intervals and Satterthwaite df are those of lme4's default term."""
+    data = pd.read_csv(DATA / "cs_generated.csv")
+    data = data[data.f != "C"].iloc[::3].reset_index(drop=True)  # unbalanced
+    a = mm.lmer("y ~ f + (f + 0 | g)", data)
+    b = mm.lmer("y ~ f + cs(f + 0 | g)", data)
+    assert abs(a.loglik - b.loglik) < 1e-7
+    np.testing.assert_allclose(b.satterthwaite_df, a.satterthwaite_df, rtol=1e-5)
+    pa = a.confint(method="profile", parm=["sd_fA|g", "cor_fB.fA|g"])
+    pb = b.confint(method="profile", parm=["sd_fA|g", "rho_(cs)|g"])
+    np.testing.assert_allclose(pb.to_numpy(), pa.to_numpy(), atol=2e-5)
+
+
+def test_random_effects_table_shows_the_structure(ar1_fit):
+    from mixedmodels.report.lmm import random_effects_block
+
+    lines = random_effects_block(ar1_fit).splitlines()
+    assert lines[1].split() == ["Groups", "Name", "Variance", "Std.Dev.", "Corr"]
+    assert lines[2].split() == ["id", "times0", "0.90546", "0.9516", "0.62", "(ar1)"]  # glmmTMB's
+    assert lines[3].split() == ["times1", "0.90546", "0.9516"]
+    data = pd.read_csv(DATA / "cs_generated.csv")
+    fit = mm.lmer("y ~ f + cs(f + 0 | g)", data, reml=False)
+    lines = random_effects_block(fit).splitlines()
+    # glmmTMB: fA 0.6616 0.8134 0.41 (cs); fB 0.7079 0.8413; fC 0.5149 0.7176; Residual 0.2593 0.5092
+    assert lines[2].split() == ["g", "fA", "0.6616", "0.8134", "0.41", "(cs)"]
+    assert lines[4].split() == ["fC", "0.5149", "0.7176"]
+    assert lines[5].split() == ["Residual", "0.2593", "0.5092"]

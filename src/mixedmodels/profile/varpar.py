@@ -275,6 +275,8 @@ class HeldCoordinates:
         """``theta`` and ``sigma`` at free coordinates ``x`` with the held parameter at ``value``."""
         full = np.insert(x, self.position, self._held_coordinate(value))
         sigma = full[-1]
+        if not sigma > 0.0:  # no model there (the criterion is infinite)
+            return None, sigma
         theta = np.empty(self.layout.ntheta)
         for t, (rows, cols) in zip(self.terms, self._index):
             if not t.structure.identity:
