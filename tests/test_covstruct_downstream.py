@@ -143,3 +143,13 @@ def test_random_effects_table_shows_the_structure(ar1_fit):
     assert lines[2].split() == ["g", "fA", "0.6616", "0.8134", "0.41", "(cs)"]
     assert lines[4].split() == ["fC", "0.5149", "0.7176"]
     assert lines[5].split() == ["Residual", "0.2593", "0.5092"]
+
+
+def test_ranova_keeps_the_structures_of_the_other_terms(long_ar1):
+    data = long_ar1.assign(g=(long_ar1.index % 7).astype(str))
+    fit = mm.lmer("y ~ time + ar1(times + 0 | id) + (1 | g)", data, reml=False)
+    table = mm.ranova(fit).table
+    assert list(table.index) == ["<none>", "ar1(times + 0 | id)", "(1 | g)"]
+    without_g = mm.lmer("y ~ time + ar1(times + 0 | id)", data, reml=False)
+    assert abs(table.logLik.iloc[2] - without_g.loglik) < 1e-6
+    assert table.Df.iloc[1] == 2  # the ar1 term's SD and rho

@@ -616,6 +616,18 @@ def anova(*fits, names: list[str] | None = None) -> AnovaTable | DevianceTable:
     AnovaTable or DevianceTable
         Prints as R does; ``.table`` holds the numbers. REML fits are refitted by maximum
         likelihood first, as lme4 does, and the printout says so on its first line.
+
+    Notes
+    -----
+    Random-effects terms with covariance structures (``ar1(times + 0 | id)``, ``cs(...)``) are
+    compared like any others, by their log-likelihoods and parameter counts. The chi-square
+    reference needs the smaller model nested in the larger: ``ar1``, ``cs``, ``homcs``,
+    ``toep``, ``diag`` and ``homdiag`` are each an unstructured term with constraints, ``ar1``
+    and ``homcs`` are ``homdiag`` with a correlation, ``ar1`` is not nested in ``cs`` (nor ``cs``
+    in ``ar1``): for non-nested pairs read the AIC and BIC columns only. Where the smaller model
+    lies on the boundary of the larger (a term taken out: its standard deviations at 0) the
+    p-value is conservative, as for lme4's terms; correlations held at 0 (``diag`` or
+    ``homdiag`` against ``us`` or ``ar1``) are inside their range, no boundary.
     """
     if any(fit_of(f, "glm") for f in fits):
         if not all(fit_of(f, "glm") for f in fits):

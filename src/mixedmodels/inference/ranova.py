@@ -9,8 +9,9 @@ criterion (REML or ML), and the two compared:
 With ``reduce_terms`` (lmerTest's default) a term with an intercept and other columns,
 ``(1 + x | g)``, is reduced to ``(1 | g)`` (the row "x in (1 + x | g)"); an intercept-only term,
 or a term without an intercept, is dropped. A ``||`` term counts as lme4 expands it: ``(x || g)``
-is ``(1 | g) + (0 + x | g)``. A model left without random effects is the linear model, its
-log-likelihood the REML one for a REML fit (R's ``logLik(lm, REML = TRUE)``,
+is ``(1 | g) + (0 + x | g)``. A term with a covariance structure (``ar1(times + 0 | id)``) is
+taken out whole, and keeps its structure in the other rows' models. A model left without
+random effects is the linear model, its log-likelihood the REML one for a REML fit (R's ``logLik(lm, REML = TRUE)``,
 :attr:`LmFit.reml_loglik <mixedmodels.fixed.lm.LmFit.reml_loglik>`).
 """
 
@@ -64,11 +65,13 @@ class _Piece:
     terms: tuple[str, ...]
     group: str
     written: str | None = None  # the left side as the formula has it
+    structure: str = "us"  # its covariance structure, written around it unless lme4's default
 
     @property
     def text(self) -> str:
         left = " + ".join(("1" if self.intercept else "0", *self.terms)) if self.terms else "1"
-        return f"({self.written or left} | {self.group})"
+        name = "" if self.structure == "us" else self.structure
+        return f"{name}({self.written or left} | {self.group})"
 
 
 def _split(expr: str) -> tuple[bool, list[str]]:
@@ -96,7 +99,7 @@ def _pieces(term: RandomTerm) -> list[_Piece]:
     intercept, terms = _split(term.expr)
     group = ":".join(term.factors)
     if term.correlated:
-        return [_Piece(intercept, tuple(terms), group, term.expr)]
+        return [_Piece(intercept, tuple(terms), group, term.expr, getattr(term, "structure", "us"))]
     return ([_Piece(True, (), group)] if intercept else []) + [_Piece(False, (t,), group) for t in terms]
 
 
@@ -104,7 +107,7 @@ def _reduced(pieces: list[_Piece], i: int, reduce_terms: bool) -> tuple[str, lis
     """The row's label and the random terms of the model without (or with a reduced) piece ``i``."""
     piece = pieces[i]
     rest = pieces[:i] + pieces[i + 1 :]
-    if not reduce_terms or not piece.terms:
+    if not reduce_terms or not piece.terms or piece.structure != "us":  # a structure: the whole term
         return piece.text, rest
     label = f"{' + '.join(piece.terms)} in {piece.text}"
     if piece.intercept:
