@@ -11,7 +11,8 @@ With ``reduce_terms`` (lmerTest's default) a term with an intercept and other co
 or a term without an intercept, is dropped. A ``||`` term counts as lme4 expands it: ``(x || g)``
 is ``(1 | g) + (0 + x | g)``. A term with a covariance structure (``ar1(times + 0 | id)``) is
 taken out whole, and keeps its structure in the other rows' models. A model left without
-random effects is the linear model, its log-likelihood the REML one for a REML fit (R's ``logLik(lm, REML = TRUE)``,
+random effects is the linear model, its log-likelihood the REML one for a REML fit (R's
+``logLik(lm, REML = TRUE)``,
 :attr:`LmFit.reml_loglik <mixedmodels.fixed.lm.LmFit.reml_loglik>`).
 """
 
