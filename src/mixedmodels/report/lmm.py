@@ -126,10 +126,9 @@ def random_effects_cells(fit: MixedFitText) -> tuple[list[str], list[list[str]]]
         name = r.var1 if isinstance(r.var1, str) else ""
         row = [group, name, variance[i], stddev[i]]
         if kmax > 1:
-            if i < len(owners) and isinstance(owners[i][0].covariance, Structured):
-                cells = _structured_cells(
-                    owners[i][0].covariance, owners[i][1], corr.get((r.group, None), [])
-                )
+            structure = owners[i][0].covariance if i < len(owners) else None
+            if isinstance(structure, Structured):
+                cells = _structured_cells(structure, owners[i][1], corr.get((r.group, None), []))
             else:
                 cells = corr.get((r.group, name), [])
             row += cells + [""] * (kmax - 1 - len(cells))
