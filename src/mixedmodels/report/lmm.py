@@ -114,11 +114,12 @@ def random_effects_cells(fit: MixedFitText) -> tuple[list[str], list[list[str]]]
     kmax = 1 + max(_corr_columns(t.covariance, t.k) for t in fit.design.reterms)
     rows, last_group = [], None
     corr: dict = {}
+    pairs: dict = {}  # each correlation by its group and columns
     corrs = vc[vc.var2.notna()]
     shown = r_format(np.round(corrs.sdcor.to_numpy(), 2), 7, nsmall=2) if len(corrs) else []
     for r, text in zip(corrs.itertuples(), shown):
         corr.setdefault((r.group, r.var2), []).append(text)
-        corr.setdefault((r.group, None), []).append(text)  # row by row: a structure's own
+        pairs[(r.group, r.var1, r.var2)] = text
     owners = [(term, j) for term in fit.design.reterms for j in range(term.k)]
     for i, r in enumerate(sds.itertuples()):
         group = "" if r.group == last_group else r.group
@@ -128,7 +129,9 @@ def random_effects_cells(fit: MixedFitText) -> tuple[list[str], list[list[str]]]
         if kmax > 1:
             structure = owners[i][0].covariance if i < len(owners) else None
             if isinstance(structure, Structured):
-                cells = _structured_cells(structure, owners[i][1], corr.get((r.group, None), []))
+                names = list(sds.var1.iloc[i : i + structure.k])
+                own = [pairs.get((r.group, names[0], c), "") for c in names[1:]]
+                cells = _structured_cells(structure, owners[i][1], own)
             else:
                 cells = corr.get((r.group, name), [])
             row += cells + [""] * (kmax - 1 - len(cells))
@@ -149,8 +152,7 @@ def _structured_cells(structure: Structured, column: int, shown: list[str]) -> l
     correlations on its first row (ar1, cs: ``rho``; toep: one per lag, the correlations of the
     first column with the others), its name after them, nothing on the other rows.
 
-    ``shown`` are the term's correlations as printed, pairs in VarCorr's order (column 0 with
-    columns 1, 2, ... first)."""
+    ``shown`` are the correlations of the term's first column with columns 1, 2, ... as printed."""
     if column or not structure.ncorrelation or not shown:
         return []
     cells = list(shown[: structure.ncorrelation if structure.ncorrelation > 1 else 1])
