@@ -153,3 +153,20 @@ def test_ranova_keeps_the_structures_of_the_other_terms(long_ar1):
     without_g = mm.lmer("y ~ time + ar1(times + 0 | id)", data, reml=False)
     assert abs(table.logLik.iloc[2] - without_g.loglik) < 1e-6
     assert table.Df.iloc[1] == 2  # the ar1 term's SD and rho
+
+
+@pytest.mark.parametrize("structure", ["cs", "ar1"])
+def test_batched_bootstrap_refits_equal_single_refits(structure, long_ar1):
+    from mixedmodels.replicates.bootstrap import LmerRefits, refit_lmer
+
+    if structure == "cs":
+        fit = mm.lmer("y ~ f + cs(f + 0 | g)", pd.read_csv(DATA / "cs_generated.csv"), reml=False)
+    else:
+        fit = mm.lmer("y ~ time + ar1(times + 0 | id)", long_ar1.iloc[:120], reml=False)
+    refits = LmerRefits(fit, None)
+    assert refits.batch is not None
+    Y = np.asarray(fit.simulate(nsim=3, seed=3))
+    _, status, theta = refits.run(Y)
+    assert (status == "ok").sum() >= 2
+    for i in np.flatnonzero(status == "ok"):
+        np.testing.assert_allclose(theta[i], refit_lmer(fit, Y[:, i]).opt.theta, rtol=1e-4, atol=1e-5)
