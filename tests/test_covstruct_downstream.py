@@ -170,3 +170,15 @@ def test_batched_bootstrap_refits_equal_single_refits(structure, long_ar1):
     assert (status == "ok").sum() >= 2
     for i in np.flatnonzero(status == "ok"):
         np.testing.assert_allclose(theta[i], refit_lmer(fit, Y[:, i]).opt.theta, rtol=1e-4, atol=1e-5)
+
+
+def test_refit_keeps_the_structure():
+    data = pd.read_csv(DATA / "cs_generated.csv")
+    fit = mm.lmer("y ~ f + cs(f + 0 | g)", data, reml=False)
+    y = data.y.to_numpy() + 0.3 * np.sin(np.arange(len(data)))
+    again = fit.refit(y)
+    fresh = mm.lmer("y ~ f + cs(f + 0 | g)", data.assign(y=y), reml=False)
+    assert again.loglik == pytest.approx(fresh.loglik, abs=1e-6)
+    np.testing.assert_allclose(again.varcorr.sdcor, fresh.varcorr.sdcor, atol=1e-4)
+    table = fit.anova()
+    assert np.all(np.isfinite(table["DenDF"].to_numpy(dtype=float)))
