@@ -182,3 +182,12 @@ def test_refit_keeps_the_structure():
     np.testing.assert_allclose(again.varcorr.sdcor, fresh.varcorr.sdcor, atol=1e-4)
     table = fit.anova()
     assert np.all(np.isfinite(table["DenDF"].to_numpy(dtype=float)))
+
+
+def test_diag_profile_is_the_split_terms():
+    s = load("sleepstudy")
+    a = mm.lmer("Reaction ~ Days + (Days || Subject)", s, reml=False)
+    b = mm.lmer("Reaction ~ Days + diag(Days | Subject)", s, reml=False)
+    pa = a.confint(method="profile", parm=[n for n in a.varpar_names if n.startswith("sd_")])
+    pb = b.confint(method="profile", parm=[n for n in b.varpar_names if n.startswith("sd_")])
+    np.testing.assert_allclose(pb.to_numpy(), pa.to_numpy(), atol=2e-5)

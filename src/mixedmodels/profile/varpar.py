@@ -35,7 +35,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from ..covariance.layout import ThetaLayout, angles_of, psd_cholesky, tril_colmajor, unit_rows
-from ..covariance.structures import CovStructure, Structured
+from ..covariance.structures import CovStructure, Diagonal, Structured
 
 _FAR = 40.0  # |a| beyond which a structure's correlation is within 1e-3 of its limit
 
@@ -132,7 +132,7 @@ class HeldCoordinates:
 
     def __post_init__(self) -> None:
         for s in self.layout.structures:
-            if not (s.identity or isinstance(s, Structured) or not s.correlated):
+            if not (s.identity or isinstance(s, (Structured, Diagonal))):  # theta = SDs / sigma
                 raise NotImplementedError(
                     f"profiling the variance parameters of a term with a {type(s).__name__} "
                     "covariance structure is not available; use confint(method='boot')"
