@@ -470,6 +470,22 @@ def _factor_of(R: np.ndarray) -> np.ndarray:
         return L
 
 
+def _unit_interval_slope(a) -> np.ndarray:
+    """``d/da a / sqrt(1 + a^2) = (1 + a^2)^(-3/2)``."""
+    a = np.asarray(a, dtype=float)
+    return (1.0 + a * a) ** -1.5
+
+
+def _cholesky_derivative(L: np.ndarray, dR: np.ndarray) -> np.ndarray:
+    """``dL`` of the Cholesky factor ``L`` of ``R`` along ``dR`` (symmetric):
+    ``dL = L Phi(L^-1 dR L^-T)``, ``Phi`` the lower triangle with the diagonal halved
+    (from ``dR = dL L' + L dL'`` with ``L^-1 dL`` lower triangular)."""
+    inner = np.linalg.solve(L, np.linalg.solve(L, dR).T)  # L^-1 dR L^-T (symmetric)
+    phi = np.tril(inner)
+    phi[np.diag_indices_from(phi)] *= 0.5
+    return L @ phi
+
+
 class Structured(CovStructure):
     """A structure of scales and correlation parameters: ``theta_t = (s, a)``, the template
     ``T = diag(s) L(a)`` with ``L`` the Cholesky factor of the correlation matrix ``R(a)``, so
@@ -479,8 +495,11 @@ class Structured(CovStructure):
     deviations relative to ``sigma``, bounded below by 0 and starting at 1; the correlation
     parameters ``a`` are unbounded and start where ``R = I``. A subclass says how ``a`` makes
     ``R`` (:meth:`correlation`) and back (:meth:`correlation_parameters`), how many there are,
-    and what its correlations are called. ``dT / dtheta`` is by central differences of the
-    template (steps 1e-6 relative: an error of order 1e-12).
+    and what its correlations are called, and the derivatives of ``R`` (:meth:`dcorrelation`);
+    ``dT / dtheta`` is analytic: ``dT / ds_j`` is row ``j`` of ``L`` (all of ``L`` for one
+    scale), ``dT / da_m = diag(s) dL / da_m`` with ``dL`` from ``dR / da_m``
+    (:func:`_cholesky_derivative`) unless a subclass has ``dL`` in closed form
+    (:meth:`dcorrelation_factor`).
     """
 
     homogeneous = False
@@ -522,15 +541,48 @@ class Structured(CovStructure):
         L = _factor_of(self.correlation(theta[self.nscale :])) if self.ncorrelation else np.eye(self.k)
         return self._scales(theta)[:, None] * L
 
+    def dcorrelation(self, a: np.ndarray) -> list[np.ndarray]:
+        """``dR / da_m`` for each correlation parameter (k x k symmetric arrays)."""
+        raise NotImplementedError
+
+    def dcorrelation_factor(self, a: np.ndarray, L: np.ndarray) -> list[np.ndarray]:
+        """``dL / da_m``, ``L`` the Cholesky factor of ``R(a)``; by default from
+        :meth:`dcorrelation` (a positive definite ``R``)."""
+        return [_cholesky_derivative(L, dR) for dR in self.dcorrelation(a)]
+
     def dfactor(self, theta: np.ndarray) -> list[np.ndarray]:
         theta = np.asarray(theta, dtype=float)
-        out = []
-        for j in range(self.ntheta):
-            h = 1e-6 * max(1.0, abs(theta[j]))
-            e = np.zeros(self.ntheta)
-            e[j] = h
-            out.append((self.factor(theta + e) - self.factor(theta - e)) / (2.0 * h))
+        a = theta[self.nscale :]
+        L = self.factor(np.concatenate([np.ones(self.nscale), a]))
+        if self.homogeneous:
+            out = [L]
+        else:
+            out = []
+            for j in range(self.k):
+                D = np.zeros((self.k, self.k))
+                D[j] = L[j]
+                out.append(D)
+        if self.ncorrelation:
+            s = self._scales(theta)[:, None]
+            out += [s * dL for dL in self.dcorrelation_factor(a, L)]
         return out
+
+    def stacked_correlation_factor(self, a: np.ndarray) -> np.ndarray:
+        """The Cholesky factors of ``R`` for each row of ``a`` (R, ncorrelation): (R, k, k)."""
+        R = np.array([self.correlation(x) for x in a]).reshape(-1, self.k, self.k)
+        try:
+            return np.linalg.cholesky(R)
+        except np.linalg.LinAlgError:
+            return np.array([_factor_of(r) for r in R]).reshape(-1, self.k, self.k)
+
+    def stacked_factor(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        s = np.repeat(theta[:, :1], self.k, axis=1) if self.homogeneous else theta[:, : self.nscale]
+        if not self.ncorrelation:
+            L = np.broadcast_to(np.eye(self.k), (len(theta), self.k, self.k))
+        else:
+            L = self.stacked_correlation_factor(theta[:, self.nscale :])
+        return s[:, :, None] * L
 
     def theta_of(self, T: np.ndarray) -> np.ndarray:
         T = np.asarray(T, dtype=float)
@@ -608,6 +660,34 @@ class Ar1(Structured):
         L[i, j] = rho ** (i - j) * np.where(j == 0, 1.0, np.sqrt(1.0 - rho * rho))
         return theta[0] * L
 
+    def stacked_correlation_factor(self, a: np.ndarray) -> np.ndarray:
+        rho = _unit_interval(a[:, 0])[:, None]
+        i, j = np.tril_indices(self.k)
+        L = np.zeros((len(a), self.k, self.k))
+        L[:, i, j] = rho ** (i - j) * np.where(j == 0, 1.0, np.sqrt(1.0 - rho * rho))
+        return L
+
+    def dcorrelation(self, a: np.ndarray) -> list[np.ndarray]:
+        rho = float(_unit_interval(a[0]))
+        lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.where(lags > 0, lags * rho ** np.maximum(lags - 1, 0), 0.0)
+        return [d * float(_unit_interval_slope(a[0]))]
+
+    def dcorrelation_factor(self, a: np.ndarray, L: np.ndarray) -> list[np.ndarray]:
+        """Closed form: ``L[i, j] = rho^(i - j) c_j`` (``c_0 = 1``, else ``sqrt(1 - rho^2)``), so
+        ``dL[i, j] / drho = (i - j) rho^(i - j - 1) c_j + rho^(i - j) dc_j``."""
+        rho = float(_unit_interval(a[0]))
+        i, j = np.tril_indices(self.k)
+        lag = i - j
+        c = np.sqrt(1.0 - rho * rho)
+        power = rho ** np.maximum(lag - 1, 0)  # rho^(lag - 1), used only where lag > 0
+        dpower = np.where(lag > 0, lag * power, 0.0)
+        value = np.where(j == 0, dpower, dpower * c - rho**lag * rho / c)
+        D = np.zeros((self.k, self.k))
+        D[i, j] = value * float(_unit_interval_slope(a[0]))
+        return [D]
+
     def correlation_parameters(self, R: np.ndarray) -> np.ndarray:
         return _from_unit_interval([R[1, 0]])
 
@@ -637,6 +717,20 @@ class CompoundSymmetry(Structured):
     def correlation(self, a: np.ndarray) -> np.ndarray:
         rho = self._rho(a)
         return np.full((self.k, self.k), rho) + (1.0 - rho) * np.eye(self.k)
+
+    def dcorrelation(self, a: np.ndarray) -> list[np.ndarray]:
+        """``dR / da = (1 - lo) u (1 - u) (J - I)``, ``u = logistic(a)``."""
+        u = 1.0 / (1.0 + np.exp(-float(a[0])))
+        return [(1.0 - self._lo) * u * (1.0 - u) * (np.ones((self.k, self.k)) - np.eye(self.k))]
+
+    def stacked_correlation_factor(self, a: np.ndarray) -> np.ndarray:
+        lo = self._lo
+        rho = lo + (1.0 - lo) / (1.0 + np.exp(-a[:, 0]))
+        R = rho[:, None, None] * np.ones((self.k, self.k)) + (1.0 - rho)[:, None, None] * np.eye(self.k)
+        try:
+            return np.linalg.cholesky(R)
+        except np.linalg.LinAlgError:
+            return np.array([_factor_of(r) for r in R]).reshape(-1, self.k, self.k)
 
     def correlation_parameters(self, R: np.ndarray) -> np.ndarray:
         i, j = np.tril_indices(self.k, -1)
@@ -673,10 +767,11 @@ class Toeplitz(Structured):
         return self.k - 1
 
     def _autocorrelations(self, a: np.ndarray) -> np.ndarray:
-        """``rho_1 .. rho_(k-1)`` of the partial autocorrelations (Durbin-Levinson)."""
-        phi = _unit_interval(a)
-        rho = np.zeros(len(phi))
-        coef = np.zeros(0)
+        """``rho_1 .. rho_(k-1)`` of the partial autocorrelations (Durbin-Levinson; real or
+        complex ``a``: the recursion is analytic, so a complex step differentiates it)."""
+        phi = a / np.sqrt(1.0 + a * a)
+        rho = np.zeros(len(phi), dtype=phi.dtype)
+        coef = np.zeros(0, dtype=phi.dtype)
         for m, p in enumerate(phi):
             rho[m] = p if m == 0 else coef @ rho[m - 1 :: -1][:m] + p * (1.0 - coef @ rho[:m])
             coef = np.concatenate([coef - p * coef[::-1], [p]])
@@ -686,6 +781,19 @@ class Toeplitz(Structured):
         rho = np.concatenate([[1.0], self._autocorrelations(np.asarray(a, dtype=float))])
         lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
         return rho[lags]
+
+    def dcorrelation(self, a: np.ndarray) -> list[np.ndarray]:
+        """``dR / da_m`` by a complex step through the Durbin-Levinson recursion (exact to
+        rounding: ``Im f(a + i h e_m) / h`` with ``h = 1e-30`` has no subtraction)."""
+        a = np.asarray(a, dtype=float)
+        lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
+        out = []
+        for m in range(self.ncorrelation):
+            step = a.astype(complex)
+            step[m] += 1e-30j
+            drho = np.concatenate([[0.0], self._autocorrelations(step).imag / 1e-30])
+            out.append(drho[lags])
+        return out
 
     def correlation_parameters(self, R: np.ndarray) -> np.ndarray:
         rho = np.array([np.mean(np.diagonal(R, -lag)) for lag in range(1, self.k)])
