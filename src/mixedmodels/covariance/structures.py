@@ -739,6 +739,8 @@ class CompoundSymmetry(Structured):
         return np.array([np.log(u / (1.0 - u))])
 
     def correlation_start(self) -> np.ndarray:
+        if not self.ncorrelation:
+            return np.zeros(0)  # one column: no correlation (and no lower limit of one)
         lo = self._lo
         u = -lo / (1.0 - lo)
         return np.array([np.log(u / (1.0 - u))])
