@@ -650,21 +650,42 @@ class Ar1(Structured):
         lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
         return rho**lags
 
+    @functools.cached_property
+    def _lags(self) -> tuple[np.ndarray, np.ndarray]:
+        """The lag ``i - j`` of each lower-triangle entry (column by column) and whether it is
+        in column 0 (read-only)."""
+        rows, cols = tril_colmajor(self.k)
+        return _read_only(rows - cols), _read_only(cols == 0)
+
+    def _stacked_correlation_entries(self, a: np.ndarray) -> np.ndarray:
+        """The lower triangle of ``L`` column by column for each entry of ``a`` (R,): (R, nentries)."""
+        lag, first = self._lags
+        rho = _unit_interval(a)[:, None]
+        return rho**lag * np.where(first, 1.0, np.sqrt(1.0 - rho * rho))
+
     def factor(self, theta: np.ndarray) -> np.ndarray:
-        theta = np.asarray(theta, dtype=float)
+        return self.stacked_factor(theta)[0]
+
+    def entries(self, theta: np.ndarray) -> np.ndarray:
+        return self.stacked_entries(theta)[0]
+
+    def stacked_entries(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
         if not self.ncorrelation:
-            return np.array([[theta[0]]])
-        rho = float(_unit_interval(theta[1]))
-        i, j = np.tril_indices(self.k)
-        L = np.zeros((self.k, self.k))
-        L[i, j] = rho ** (i - j) * np.where(j == 0, 1.0, np.sqrt(1.0 - rho * rho))
-        return theta[0] * L
+            return theta[:, :1].copy()
+        return theta[:, :1] * self._stacked_correlation_entries(theta[:, 1])
+
+    def stacked_factor(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        rows, cols = tril_colmajor(self.k)
+        T = np.zeros((len(theta), self.k, self.k))
+        T[:, rows, cols] = self.stacked_entries(theta)
+        return T
 
     def stacked_correlation_factor(self, a: np.ndarray) -> np.ndarray:
-        rho = _unit_interval(a[:, 0])[:, None]
-        i, j = np.tril_indices(self.k)
+        rows, cols = tril_colmajor(self.k)
         L = np.zeros((len(a), self.k, self.k))
-        L[:, i, j] = rho ** (i - j) * np.where(j == 0, 1.0, np.sqrt(1.0 - rho * rho))
+        L[:, rows, cols] = self._stacked_correlation_entries(np.asarray(a, dtype=float)[:, 0])
         return L
 
     def dcorrelation(self, a: np.ndarray) -> list[np.ndarray]:
