@@ -9,15 +9,21 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import optimize
 
 import mixedmodels as mm
 from mixedmodels.covariance import structures as cs
+from mixedmodels.formula.design import build_design
+from mixedmodels.formula.terms import parse_formula
 from mixedmodels.glmm.laplace_gradient import laplace_gradient
 from mixedmodels.glmm.pirls import laplace_deviance, pirls
+from mixedmodels.lmm.engine import model_pls
+from mixedmodels.numerics.objective import criterion_function
 
 STRUCTURED = [cs.Ar1, cs.CompoundSymmetry, cs.HomCompoundSymmetry, cs.Toeplitz, cs.HomDiagonal]
 SPELLINGS = ["ar1", "cs", "homcs", "toep", "homdiag", "diag", "us"]
@@ -174,3 +180,83 @@ def test_glmer_laplace_gradient_matches_central_differences(spelling):
         central[j] = (_laplace(model, x + e)[0] - _laplace(model, x - e)[0]) / 2e-5
     assert np.max(np.abs(g)) > 0.1  # away from the optimum: something to check
     np.testing.assert_allclose(g, central, rtol=1e-5, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- toep vs glmmTMB
+# glmmTMB 1.1.5's fit of y ~ time + toep(times + 0 | id) to tests/data/long_ar1.csv (ML):
+TMB_LOGLIK = -440.49398711622
+TMB_BETA = np.array([1.1395155094425, 0.284817351058113])
+TMB_SIGMA = 0.586806196055121
+TMB_SD = np.array([0.707363146795547, 0.772769012030281, 0.885449383729705])
+TMB_SD = np.concatenate([TMB_SD, [0.911323615634118, 1.00796886659335, 1.0603777456914]])
+TMB_RHO = np.array([0.816979321022828, 0.53884819467877, 0.365876176056714, 0.129354757671618])
+TMB_RHO = np.append(TMB_RHO, -0.0167230679581113)
+
+
+def _toep_parts():
+    data = pd.read_csv(Path(__file__).parent / "data" / "long_ar1.csv")
+    data["times"] = data["times"].astype(str)
+    design = build_design(parse_formula("y ~ time + toep(times + 0 | id)"), data)
+    return data, design, criterion_function(model_pls(design), False)
+
+
+def _subject_loglik(data: pd.DataFrame, beta: np.ndarray, Sigma: np.ndarray, sigma: float) -> float:
+    """The Gaussian log-likelihood, every subject seen at all six times: ``y_i ~ N(X_i beta,
+    Sigma + sigma^2 I)``."""
+    data = data.sort_values(["id", "time"])
+    Y = data["y"].to_numpy(float).reshape(-1, 6)
+    mu = (beta[0] + beta[1] * data["time"].to_numpy(float)).reshape(-1, 6)
+    C = np.linalg.cholesky(Sigma + sigma**2 * np.eye(6))
+    W = np.linalg.solve(C, (Y - mu).T)
+    return float(-0.5 * np.sum(W * W) - len(Y) * (np.sum(np.log(np.diag(C))) + 3 * np.log(2 * np.pi)))
+
+
+def test_glmmtmb_toep_optimum_is_on_the_positive_definite_wall_not_a_maximum():
+    """glmmTMB 1.1.5 maps each of toep's parameters to one lag's autocorrelation, which does
+    not keep ``R`` positive definite: its reported optimum has an eigenvalue of ``R`` of 5e-9
+    (a partial autocorrelation of 0.9999997) and is not a maximum: from it the profiled
+    criterion rises by more than 5 log-likelihood units (toward the residual variance's 0)."""
+    data, design, fn = _toep_parts()
+    structure = design.reterms[0].structure
+    R = structure.correlation(structure.correlation_parameters(_toeplitz(TMB_RHO)))
+    np.testing.assert_allclose(R, _toeplitz(TMB_RHO), atol=1e-6)
+    assert np.linalg.eigvalsh(_toeplitz(TMB_RHO))[0] < 1e-7  # on the wall
+    Sigma = np.outer(TMB_SD, TMB_SD) * _toeplitz(TMB_RHO)
+    assert _subject_loglik(data, TMB_BETA, Sigma, TMB_SIGMA) == pytest.approx(TMB_LOGLIK, abs=1e-6)
+    theta = np.concatenate([TMB_SD / TMB_SIGMA, structure.correlation_parameters(_toeplitz(TMB_RHO))])
+    assert -fn(theta) / 2 >= TMB_LOGLIK - 1e-6  # beta and sigma profiled: no lower
+    theta[6:] = np.clip(theta[6:], -5, 5)  # off the wall
+    best = optimize.minimize(fn, theta, method="L-BFGS-B", bounds=[(0, None)] * 6 + [(None, None)] * 5,
+        options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 2000},
+    )  # fmt: skip
+    assert -best.fun / 2 > TMB_LOGLIK + 5.5
+
+
+def test_toep_likelihood_is_highest_as_the_residual_variance_vanishes():
+    """The dense likelihood, the residual standard deviation fixed and the rest maximized: it
+    rises as sigma falls to 0 (the supremum, -434.7847, is not attained with sigma > 0)."""
+    data, design, _ = _toep_parts()
+    structure = design.reterms[0].structure
+
+    def best_at(sigma: float, x0: np.ndarray) -> optimize.OptimizeResult:
+        def minus(x):
+            Sigma = np.outer(np.exp(x[:6]), np.exp(x[:6])) * structure.correlation(x[6:11])
+            return -_subject_loglik(data, x[11:], Sigma, sigma)
+
+        return optimize.minimize(minus, x0, method="BFGS", options={"gtol": 1e-7})
+
+    x = np.concatenate([np.log(TMB_SD), np.zeros(5), TMB_BETA])
+    values = []
+    for sigma in (0.5, 0.2, 0.05, 1e-3):
+        res = best_at(sigma, x)
+        x = res.x
+        values.append(-res.fun)
+    assert np.all(np.diff(values) > 0)
+    assert values[-1] == pytest.approx(-434.7847, abs=1e-3)
+    assert values[0] > TMB_LOGLIK  # even at sigma = 0.5 above glmmTMB's optimum
+
+
+def _toeplitz(rho: np.ndarray) -> np.ndarray:
+    r = np.concatenate([[1.0], rho])
+    lags = np.abs(np.subtract.outer(np.arange(len(r)), np.arange(len(r))))
+    return r[lags]
