@@ -791,14 +791,30 @@ class Toeplitz(Structured):
 
     def _autocorrelations(self, a: np.ndarray) -> np.ndarray:
         """``rho_1 .. rho_(k-1)`` of the partial autocorrelations (Durbin-Levinson; real or
-        complex ``a``: the recursion is analytic, so a complex step differentiates it)."""
+        complex ``a``: the recursion is analytic, so a complex step differentiates it); ``a``
+        of shape (..., k - 1), each row its own recursion."""
         phi = a / np.sqrt(1.0 + a * a)
-        rho = np.zeros(len(phi), dtype=phi.dtype)
-        coef = np.zeros(0, dtype=phi.dtype)
-        for m, p in enumerate(phi):
-            rho[m] = p if m == 0 else coef @ rho[m - 1 :: -1][:m] + p * (1.0 - coef @ rho[:m])
-            coef = np.concatenate([coef - p * coef[::-1], [p]])
+        rho = np.zeros_like(phi)
+        coef = np.zeros(phi.shape[:-1] + (0,), dtype=phi.dtype)
+        for m in range(phi.shape[-1]):
+            p = phi[..., m]
+            if m == 0:
+                rho[..., 0] = p
+            else:
+                past = rho[..., m - 1 :: -1][..., :m]
+                rho[..., m] = np.sum(coef * past, axis=-1) + p * (1.0 - np.sum(coef * rho[..., :m], axis=-1))
+            coef = np.concatenate([coef - p[..., None] * coef[..., ::-1], p[..., None]], axis=-1)
         return rho
+
+    def stacked_correlation_factor(self, a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, dtype=float)
+        rho = np.concatenate([np.ones((len(a), 1)), self._autocorrelations(a)], axis=1)
+        lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
+        R = rho[:, lags]
+        try:
+            return np.linalg.cholesky(R)
+        except np.linalg.LinAlgError:
+            return np.array([_factor_of(r) for r in R]).reshape(-1, self.k, self.k)
 
     def correlation(self, a: np.ndarray) -> np.ndarray:
         rho = np.concatenate([[1.0], self._autocorrelations(np.asarray(a, dtype=float))])
