@@ -796,6 +796,11 @@ class Toeplitz(Structured):
         phi = a / np.sqrt(1.0 + a * a)
         rho = np.zeros_like(phi)
         coef = np.zeros(phi.shape[:-1] + (0,), dtype=phi.dtype)
+        if phi.ndim == 1:  # one row (the fit's evaluations): dot products, less overhead
+            for m, p in enumerate(phi):
+                rho[m] = p if m == 0 else coef @ rho[m - 1 :: -1] + p * (1.0 - coef @ rho[:m])
+                coef = np.concatenate([coef - p * coef[::-1], [p]])
+            return rho
         for m in range(phi.shape[-1]):
             p = phi[..., m]
             if m == 0:
