@@ -260,3 +260,17 @@ def _toeplitz(rho: np.ndarray) -> np.ndarray:
     r = np.concatenate([[1.0], rho])
     lags = np.abs(np.subtract.outer(np.arange(len(r)), np.arange(len(r))))
     return r[lags]
+
+
+@pytest.mark.parametrize("cls", STRUCTURED, ids=lambda c: c.__name__)
+def test_singular_on_a_zero_scale_or_a_correlation_of_one(cls):
+    structure = cls(4)
+    theta = structure.start()
+    assert not structure.singular(theta[None])[0]
+    zero = theta.copy()
+    zero[0] = 0.0
+    assert structure.singular(np.array([theta, zero])).tolist() == [False, True]
+    if structure.ncorrelation:  # a correlation parameter run off to +infinity: R singular
+        edge = theta.copy()
+        edge[-1] = 1e9
+        assert structure.singular(edge[None])[0]

@@ -584,6 +584,13 @@ class Structured(CovStructure):
             L = self.stacked_correlation_factor(theta[:, self.nscale :])
         return s[:, :, None] * L
 
+    def singular(self, theta: np.ndarray) -> np.ndarray:
+        """lme4's ``isSingular`` read on the template's diagonal, as for an unstructured term: a
+        diagonal entry of ``T = diag(s) L`` within ``SINGULAR_TOL`` of 0 (a scale of 0, or a
+        correlation matrix on its boundary: ``rho = +-1``, a partial autocorrelation of +-1)."""
+        T = self.stacked_factor(np.atleast_2d(theta))
+        return np.asarray((np.diagonal(T, axis1=1, axis2=2) < SINGULAR_TOL).any(axis=1))
+
     def theta_of(self, T: np.ndarray) -> np.ndarray:
         T = np.asarray(T, dtype=float)
         cov = T @ T.T
