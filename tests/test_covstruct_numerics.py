@@ -72,8 +72,9 @@ def test_theta_gradient_is_the_chain_rule(cls):
     got = structure.theta_gradient(theta, G)
     want = [float(np.sum(G * C)) for C in _central_dfactor(structure, theta)]
     np.testing.assert_allclose(got, want, atol=1e-8)
-    stacked = structure.stacked_theta_gradient(np.array([theta, theta]), np.array([G, G]))
-    np.testing.assert_allclose(stacked, [got, got], atol=1e-14)
+    other, G2 = _random_theta(structure, rng), np.tril(rng.normal(size=(5, 5)))
+    stacked = structure.stacked_theta_gradient(np.array([theta, other]), np.array([G, G2]))
+    np.testing.assert_allclose(stacked, [got, structure.theta_gradient(other, G2)], atol=1e-12)
 
 
 @pytest.mark.parametrize("cls", STRUCTURED, ids=lambda c: c.__name__)

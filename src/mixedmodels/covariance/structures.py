@@ -567,6 +567,32 @@ class Structured(CovStructure):
             out += [s * dL for dL in self.dcorrelation_factor(a, L)]
         return out
 
+    def stacked_dcorrelation(self, a: np.ndarray) -> np.ndarray:
+        """:meth:`dcorrelation` for each row of ``a`` (R, ncorrelation): (R, ncorrelation, k, k)."""
+        return np.array([self.dcorrelation(x) for x in a]).reshape(len(a), self.ncorrelation, self.k, self.k)
+
+    def stacked_theta_gradient(self, theta: np.ndarray, G: np.ndarray) -> np.ndarray:
+        """:meth:`theta_gradient` for each row at once: ``dT / ds`` from the rows of ``L``,
+        ``dT / da_m = diag(s) L Phi(L^-1 dR_m L^-T)`` by batched solves."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        G = np.asarray(G, dtype=float).reshape(len(theta), self.k, self.k)
+        a = theta[:, self.nscale :]
+        L = self.stacked_factor(np.concatenate([np.ones((len(theta), self.nscale)), a], axis=1))
+        GL = np.sum(G * L, axis=2)  # (R, k): the gradient over each row's scale
+        parts = [GL.sum(axis=1, keepdims=True) if self.homogeneous else GL]
+        if self.ncorrelation:
+            s = np.repeat(theta[:, :1], self.k, axis=1) if self.homogeneous else theta[:, : self.nscale]
+            dR = self.stacked_dcorrelation(a)  # (R, m, k, k)
+            Lm = np.broadcast_to(L[:, None], dR.shape)
+            half = np.linalg.solve(Lm, dR)  # L^-1 dR
+            inner = np.linalg.solve(Lm, np.swapaxes(half, 2, 3))  # L^-1 dR L^-T (symmetric)
+            phi = np.tril(inner)
+            idx = np.arange(self.k)
+            phi[..., idx, idx] *= 0.5
+            dL = Lm @ phi
+            parts.append(np.einsum("rij,rmij->rm", s[:, :, None] * G, dL))
+        return np.concatenate(parts, axis=1)
+
     def stacked_correlation_factor(self, a: np.ndarray) -> np.ndarray:
         """The Cholesky factors of ``R`` for each row of ``a`` (R, ncorrelation): (R, k, k)."""
         R = np.array([self.correlation(x) for x in a]).reshape(-1, self.k, self.k)
@@ -844,6 +870,17 @@ class Toeplitz(Structured):
             step[m] += 1e-30j
             drho = np.concatenate([[0.0], self._autocorrelations(step).imag / 1e-30])
             out.append(drho[lags])
+        return out
+
+    def stacked_dcorrelation(self, a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, dtype=float)
+        lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
+        out = np.zeros((len(a), self.ncorrelation, self.k, self.k))
+        for m in range(self.ncorrelation):
+            step = a.astype(complex)
+            step[:, m] += 1e-30j
+            drho = np.concatenate([np.zeros((len(a), 1)), self._autocorrelations(step).imag / 1e-30], axis=1)
+            out[:, m] = drho[:, lags]
         return out
 
     def correlation_parameters(self, R: np.ndarray) -> np.ndarray:
