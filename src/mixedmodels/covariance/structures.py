@@ -470,6 +470,22 @@ def _factor_of(R: np.ndarray) -> np.ndarray:
         return L
 
 
+def _unit_interval_slope(a) -> np.ndarray:
+    """``d/da a / sqrt(1 + a^2) = (1 + a^2)^(-3/2)``."""
+    a = np.asarray(a, dtype=float)
+    return (1.0 + a * a) ** -1.5
+
+
+def _cholesky_derivative(L: np.ndarray, dR: np.ndarray) -> np.ndarray:
+    """``dL`` of the Cholesky factor ``L`` of ``R`` along ``dR`` (symmetric):
+    ``dL = L Phi(L^-1 dR L^-T)``, ``Phi`` the lower triangle with the diagonal halved
+    (from ``dR = dL L' + L dL'`` with ``L^-1 dL`` lower triangular)."""
+    inner = np.linalg.solve(L, np.linalg.solve(L, dR).T)  # L^-1 dR L^-T (symmetric)
+    phi = np.tril(inner)
+    phi[np.diag_indices_from(phi)] *= 0.5
+    return L @ phi
+
+
 class Structured(CovStructure):
     """A structure of scales and correlation parameters: ``theta_t = (s, a)``, the template
     ``T = diag(s) L(a)`` with ``L`` the Cholesky factor of the correlation matrix ``R(a)``, so
@@ -479,8 +495,11 @@ class Structured(CovStructure):
     deviations relative to ``sigma``, bounded below by 0 and starting at 1; the correlation
     parameters ``a`` are unbounded and start where ``R = I``. A subclass says how ``a`` makes
     ``R`` (:meth:`correlation`) and back (:meth:`correlation_parameters`), how many there are,
-    and what its correlations are called. ``dT / dtheta`` is by central differences of the
-    template (steps 1e-6 relative: an error of order 1e-12).
+    and what its correlations are called, and the derivatives of ``R`` (:meth:`dcorrelation`);
+    ``dT / dtheta`` is analytic: ``dT / ds_j`` is row ``j`` of ``L`` (all of ``L`` for one
+    scale), ``dT / da_m = diag(s) dL / da_m`` with ``dL`` from ``dR / da_m``
+    (:func:`_cholesky_derivative`) unless a subclass has ``dL`` in closed form
+    (:meth:`dcorrelation_factor`).
     """
 
     homogeneous = False
@@ -522,15 +541,81 @@ class Structured(CovStructure):
         L = _factor_of(self.correlation(theta[self.nscale :])) if self.ncorrelation else np.eye(self.k)
         return self._scales(theta)[:, None] * L
 
+    def dcorrelation(self, a: np.ndarray) -> list[np.ndarray]:
+        """``dR / da_m`` for each correlation parameter (k x k symmetric arrays)."""
+        raise NotImplementedError
+
+    def dcorrelation_factor(self, a: np.ndarray, L: np.ndarray) -> list[np.ndarray]:
+        """``dL / da_m``, ``L`` the Cholesky factor of ``R(a)``; by default from
+        :meth:`dcorrelation` (a positive definite ``R``)."""
+        return [_cholesky_derivative(L, dR) for dR in self.dcorrelation(a)]
+
     def dfactor(self, theta: np.ndarray) -> list[np.ndarray]:
         theta = np.asarray(theta, dtype=float)
-        out = []
-        for j in range(self.ntheta):
-            h = 1e-6 * max(1.0, abs(theta[j]))
-            e = np.zeros(self.ntheta)
-            e[j] = h
-            out.append((self.factor(theta + e) - self.factor(theta - e)) / (2.0 * h))
+        a = theta[self.nscale :]
+        L = self.factor(np.concatenate([np.ones(self.nscale), a]))
+        if self.homogeneous:
+            out = [L]
+        else:
+            out = []
+            for j in range(self.k):
+                D = np.zeros((self.k, self.k))
+                D[j] = L[j]
+                out.append(D)
+        if self.ncorrelation:
+            s = self._scales(theta)[:, None]
+            out += [s * dL for dL in self.dcorrelation_factor(a, L)]
         return out
+
+    def stacked_dcorrelation(self, a: np.ndarray) -> np.ndarray:
+        """:meth:`dcorrelation` for each row of ``a`` (R, ncorrelation): (R, ncorrelation, k, k)."""
+        return np.array([self.dcorrelation(x) for x in a]).reshape(len(a), self.ncorrelation, self.k, self.k)
+
+    def stacked_theta_gradient(self, theta: np.ndarray, G: np.ndarray) -> np.ndarray:
+        """:meth:`theta_gradient` for each row at once: ``dT / ds`` from the rows of ``L``,
+        ``dT / da_m = diag(s) L Phi(L^-1 dR_m L^-T)`` by batched solves."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        G = np.asarray(G, dtype=float).reshape(len(theta), self.k, self.k)
+        a = theta[:, self.nscale :]
+        L = self.stacked_factor(np.concatenate([np.ones((len(theta), self.nscale)), a], axis=1))
+        GL = np.sum(G * L, axis=2)  # (R, k): the gradient over each row's scale
+        parts = [GL.sum(axis=1, keepdims=True) if self.homogeneous else GL]
+        if self.ncorrelation:
+            s = np.repeat(theta[:, :1], self.k, axis=1) if self.homogeneous else theta[:, : self.nscale]
+            dR = self.stacked_dcorrelation(a)  # (R, m, k, k)
+            Lm = np.broadcast_to(L[:, None], dR.shape)
+            half = np.linalg.solve(Lm, dR)  # L^-1 dR
+            inner = np.linalg.solve(Lm, np.swapaxes(half, 2, 3))  # L^-1 dR L^-T (symmetric)
+            phi = np.tril(inner)
+            idx = np.arange(self.k)
+            phi[..., idx, idx] *= 0.5
+            dL = Lm @ phi
+            parts.append(np.einsum("rij,rmij->rm", s[:, :, None] * G, dL))
+        return np.concatenate(parts, axis=1)
+
+    def stacked_correlation_factor(self, a: np.ndarray) -> np.ndarray:
+        """The Cholesky factors of ``R`` for each row of ``a`` (R, ncorrelation): (R, k, k)."""
+        R = np.array([self.correlation(x) for x in a]).reshape(-1, self.k, self.k)
+        try:
+            return np.linalg.cholesky(R)
+        except np.linalg.LinAlgError:
+            return np.array([_factor_of(r) for r in R]).reshape(-1, self.k, self.k)
+
+    def stacked_factor(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        s = np.repeat(theta[:, :1], self.k, axis=1) if self.homogeneous else theta[:, : self.nscale]
+        if not self.ncorrelation:
+            L = np.broadcast_to(np.eye(self.k), (len(theta), self.k, self.k))
+        else:
+            L = self.stacked_correlation_factor(theta[:, self.nscale :])
+        return s[:, :, None] * L
+
+    def singular(self, theta: np.ndarray) -> np.ndarray:
+        """lme4's ``isSingular`` read on the template's diagonal, as for an unstructured term: a
+        diagonal entry of ``T = diag(s) L`` within ``SINGULAR_TOL`` of 0 (a scale of 0, or a
+        correlation matrix on its boundary: ``rho = +-1``, a partial autocorrelation of +-1)."""
+        T = self.stacked_factor(np.atleast_2d(theta))
+        return np.asarray((np.diagonal(T, axis1=1, axis2=2) < SINGULAR_TOL).any(axis=1))
 
     def theta_of(self, T: np.ndarray) -> np.ndarray:
         T = np.asarray(T, dtype=float)
@@ -598,15 +683,64 @@ class Ar1(Structured):
         lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
         return rho**lags
 
+    @functools.cached_property
+    def _lags(self) -> tuple[np.ndarray, np.ndarray]:
+        """The lag ``i - j`` of each lower-triangle entry (column by column) and whether it is
+        in column 0 (read-only)."""
+        rows, cols = tril_colmajor(self.k)
+        return _read_only(rows - cols), _read_only(cols == 0)
+
+    def _stacked_correlation_entries(self, a: np.ndarray) -> np.ndarray:
+        """The lower triangle of ``L`` column by column for each entry of ``a`` (R,): (R, nentries)."""
+        lag, first = self._lags
+        rho = _unit_interval(a)[:, None]
+        return rho**lag * np.where(first, 1.0, np.sqrt(1.0 - rho * rho))
+
     def factor(self, theta: np.ndarray) -> np.ndarray:
-        theta = np.asarray(theta, dtype=float)
+        return self.stacked_factor(theta)[0]
+
+    def entries(self, theta: np.ndarray) -> np.ndarray:
+        return self.stacked_entries(theta)[0]
+
+    def stacked_entries(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
         if not self.ncorrelation:
-            return np.array([[theta[0]]])
-        rho = float(_unit_interval(theta[1]))
+            return theta[:, :1].copy()
+        return theta[:, :1] * self._stacked_correlation_entries(theta[:, 1])
+
+    def stacked_factor(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        rows, cols = tril_colmajor(self.k)
+        T = np.zeros((len(theta), self.k, self.k))
+        T[:, rows, cols] = self.stacked_entries(theta)
+        return T
+
+    def stacked_correlation_factor(self, a: np.ndarray) -> np.ndarray:
+        rows, cols = tril_colmajor(self.k)
+        L = np.zeros((len(a), self.k, self.k))
+        L[:, rows, cols] = self._stacked_correlation_entries(np.asarray(a, dtype=float)[:, 0])
+        return L
+
+    def dcorrelation(self, a: np.ndarray) -> list[np.ndarray]:
+        rho = float(_unit_interval(a[0]))
+        lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.where(lags > 0, lags * rho ** np.maximum(lags - 1, 0), 0.0)
+        return [d * float(_unit_interval_slope(a[0]))]
+
+    def dcorrelation_factor(self, a: np.ndarray, L: np.ndarray) -> list[np.ndarray]:
+        """Closed form: ``L[i, j] = rho^(i - j) c_j`` (``c_0 = 1``, else ``sqrt(1 - rho^2)``), so
+        ``dL[i, j] / drho = (i - j) rho^(i - j - 1) c_j + rho^(i - j) dc_j``."""
+        rho = float(_unit_interval(a[0]))
         i, j = np.tril_indices(self.k)
-        L = np.zeros((self.k, self.k))
-        L[i, j] = rho ** (i - j) * np.where(j == 0, 1.0, np.sqrt(1.0 - rho * rho))
-        return theta[0] * L
+        lag = i - j
+        c = np.sqrt(1.0 - rho * rho)
+        power = rho ** np.maximum(lag - 1, 0)  # rho^(lag - 1), used only where lag > 0
+        dpower = np.where(lag > 0, lag * power, 0.0)
+        value = np.where(j == 0, dpower, dpower * c - rho**lag * rho / c)
+        D = np.zeros((self.k, self.k))
+        D[i, j] = value * float(_unit_interval_slope(a[0]))
+        return [D]
 
     def correlation_parameters(self, R: np.ndarray) -> np.ndarray:
         return _from_unit_interval([R[1, 0]])
@@ -638,6 +772,20 @@ class CompoundSymmetry(Structured):
         rho = self._rho(a)
         return np.full((self.k, self.k), rho) + (1.0 - rho) * np.eye(self.k)
 
+    def dcorrelation(self, a: np.ndarray) -> list[np.ndarray]:
+        """``dR / da = (1 - lo) u (1 - u) (J - I)``, ``u = logistic(a)``."""
+        u = 1.0 / (1.0 + np.exp(-float(a[0])))
+        return [(1.0 - self._lo) * u * (1.0 - u) * (np.ones((self.k, self.k)) - np.eye(self.k))]
+
+    def stacked_correlation_factor(self, a: np.ndarray) -> np.ndarray:
+        lo = self._lo
+        rho = lo + (1.0 - lo) / (1.0 + np.exp(-a[:, 0]))
+        R = rho[:, None, None] * np.ones((self.k, self.k)) + (1.0 - rho)[:, None, None] * np.eye(self.k)
+        try:
+            return np.linalg.cholesky(R)
+        except np.linalg.LinAlgError:
+            return np.array([_factor_of(r) for r in R]).reshape(-1, self.k, self.k)
+
     def correlation_parameters(self, R: np.ndarray) -> np.ndarray:
         i, j = np.tril_indices(self.k, -1)
         lo = self._lo
@@ -645,6 +793,8 @@ class CompoundSymmetry(Structured):
         return np.array([np.log(u / (1.0 - u))])
 
     def correlation_start(self) -> np.ndarray:
+        if not self.ncorrelation:
+            return np.zeros(0)  # one column: no correlation (and no lower limit of one)
         lo = self._lo
         u = -lo / (1.0 - lo)
         return np.array([np.log(u / (1.0 - u))])
@@ -673,19 +823,65 @@ class Toeplitz(Structured):
         return self.k - 1
 
     def _autocorrelations(self, a: np.ndarray) -> np.ndarray:
-        """``rho_1 .. rho_(k-1)`` of the partial autocorrelations (Durbin-Levinson)."""
-        phi = _unit_interval(a)
-        rho = np.zeros(len(phi))
-        coef = np.zeros(0)
-        for m, p in enumerate(phi):
-            rho[m] = p if m == 0 else coef @ rho[m - 1 :: -1][:m] + p * (1.0 - coef @ rho[:m])
-            coef = np.concatenate([coef - p * coef[::-1], [p]])
+        """``rho_1 .. rho_(k-1)`` of the partial autocorrelations (Durbin-Levinson; real or
+        complex ``a``: the recursion is analytic, so a complex step differentiates it); ``a``
+        of shape (..., k - 1), each row its own recursion."""
+        phi = a / np.sqrt(1.0 + a * a)
+        rho = np.zeros_like(phi)
+        coef = np.zeros(phi.shape[:-1] + (0,), dtype=phi.dtype)
+        if phi.ndim == 1:  # one row (the fit's evaluations): dot products, less overhead
+            for m, p in enumerate(phi):
+                rho[m] = p if m == 0 else coef @ rho[m - 1 :: -1] + p * (1.0 - coef @ rho[:m])
+                coef = np.concatenate([coef - p * coef[::-1], [p]])
+            return rho
+        for m in range(phi.shape[-1]):
+            p = phi[..., m]
+            if m == 0:
+                rho[..., 0] = p
+            else:
+                past = rho[..., m - 1 :: -1][..., :m]
+                rho[..., m] = np.sum(coef * past, axis=-1) + p * (1.0 - np.sum(coef * rho[..., :m], axis=-1))
+            coef = np.concatenate([coef - p[..., None] * coef[..., ::-1], p[..., None]], axis=-1)
         return rho
+
+    def stacked_correlation_factor(self, a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, dtype=float)
+        rho = np.concatenate([np.ones((len(a), 1)), self._autocorrelations(a)], axis=1)
+        lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
+        R = rho[:, lags]
+        try:
+            return np.linalg.cholesky(R)
+        except np.linalg.LinAlgError:
+            return np.array([_factor_of(r) for r in R]).reshape(-1, self.k, self.k)
 
     def correlation(self, a: np.ndarray) -> np.ndarray:
         rho = np.concatenate([[1.0], self._autocorrelations(np.asarray(a, dtype=float))])
         lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
         return rho[lags]
+
+    def dcorrelation(self, a: np.ndarray) -> list[np.ndarray]:
+        """``dR / da_m`` by a complex step through the Durbin-Levinson recursion (exact to
+        rounding: ``Im f(a + i h e_m) / h`` with ``h = 1e-30`` has no subtraction)."""
+        a = np.asarray(a, dtype=float)
+        lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
+        out = []
+        for m in range(self.ncorrelation):
+            step = a.astype(complex)
+            step[m] += 1e-30j
+            drho = np.concatenate([[0.0], self._autocorrelations(step).imag / 1e-30])
+            out.append(drho[lags])
+        return out
+
+    def stacked_dcorrelation(self, a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, dtype=float)
+        lags = np.abs(np.subtract.outer(np.arange(self.k), np.arange(self.k)))
+        out = np.zeros((len(a), self.ncorrelation, self.k, self.k))
+        for m in range(self.ncorrelation):
+            step = a.astype(complex)
+            step[:, m] += 1e-30j
+            drho = np.concatenate([np.zeros((len(a), 1)), self._autocorrelations(step).imag / 1e-30], axis=1)
+            out[:, m] = drho[:, lags]
+        return out
 
     def correlation_parameters(self, R: np.ndarray) -> np.ndarray:
         rho = np.array([np.mean(np.diagonal(R, -lag)) for lag in range(1, self.k)])
