@@ -35,7 +35,7 @@ write_case <- function(case, data_file, df, formula, family = "gaussian", link =
   ll <- logLik(fit)
   ref <- list(
     case = case, data = data_file, engine = "glmmTMB 1.1.5", formula = formula,
-    family = family, link = link, note = note, factors = factors,
+    family = family, link = link, note = note, factors = I(factors),
     cond = list(names = rownames(sm), estimate = unname(sm[, 1]), se = unname(sm[, 2])),
     sigma = if (family == "gaussian") sigma(fit) else NULL,
     varcorr_cond = varcorr_block(fit),
@@ -53,7 +53,10 @@ write_case <- function(case, data_file, df, formula, family = "gaussian", link =
     ref$confint_profile <- list(
       note = "glmmTMB confint(fit, method='profile', parm='theta_'): rows are the SD (exp of log-SD) and rho of ar1",
       names = c("sd_(ar1)|id", "rho_(ar1)|id"),
-      glmmTMB_names = rownames(ci), lower = unname(ci[, 1]), upper = unname(ci[, 2]))
+      glmmTMB_names = rownames(ci), theta_lower = unname(ci[, 1]), theta_upper = unname(ci[, 2]),
+      lower = c(exp(ci[1, 1]), ci[2, 1] / sqrt(1 + ci[2, 1]^2)),
+      upper = c(exp(ci[1, 2]), ci[2, 2] / sqrt(1 + ci[2, 2]^2)),
+      scale = "lower/upper: SD = exp(theta_1); rho = theta_2 / sqrt(1 + theta_2^2)")
   }
   if (!is.null(lme4_formula)) {
     lf <- function() lmer(as.formula(lme4_formula), data = df, REML = REML)
@@ -131,7 +134,7 @@ write_equiv <- function(case, formula, lme4_formula, note) {
   ci <- ci[!is.na(ci[, 1]), , drop = FALSE]
   ref <- list(
     case = case, data = "cs_generated.csv", engine = "lme4 (equivalent model)", formula = formula,
-    family = "gaussian", link = "identity", note = note, factors = c("f", "g"),
+    family = "gaussian", link = "identity", note = note, factors = I(c("f", "g")),
     cond = list(names = rownames(sm), estimate = unname(sm[, 1]), se = unname(sm[, 2])),
     sigma = sigma(fit),
     varcorr_cond = list(list(group = "g", terms = paste0("f", levels(csd$f)), sd = rep(sd, k),
