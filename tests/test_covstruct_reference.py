@@ -39,6 +39,14 @@ TOL = {"fixef": 1e-3, "sigma": 1e-3, "se": 2e-3, "sd": 2e-3, "corr": 5e-3}
 LOGLIK_BELOW = 1e-6
 LOGLIK_ABOVE = 1e-4
 SLOW_CASES = {"toep_gaussian"}
+# glmmTMB stopped short of the maximum for toep (its logLik is 5.7 below ours; test_loglik checks
+# both densely), so its estimates are not the ML estimates: those comparisons must fail.
+NOT_AT_OPTIMUM = {"toep_gaussian"}
+# cs_poisson is a boundary fit (the SD of times1 is 0). The Hessian of the Laplace criterion in
+# (theta, beta) is not positive definite there, so our glmer falls back to the fixed effects'
+# information at fixed theta (0.0895 for the intercept); glmmTMB's full-Hessian SE is 0.1084 and
+# its SE at theta fixed 0.0901 (se_theta_fixed): three definitions, none comparable to 2e-3.
+SE_UNDEFINED = {"cs_poisson"}
 
 CASES = sorted(p.stem for p in REF_DIR.glob("*.json"))
 
@@ -73,23 +81,42 @@ def _rel(got, want) -> float:
     return float(np.max(np.abs(got - want) / np.maximum(np.abs(want), floor)))
 
 
+ZERO_SD = 1e-6  # relative to the largest SD: a correlation with such an effect is undefined
+
+
 def _ref_varcorr(ref: dict) -> tuple[list[float], list[float]]:
-    """Sorted SDs and sorted nonzero off-diagonal correlations of the reference."""
+    """Sorted SDs and sorted nonzero, defined off-diagonal correlations of the reference.
+
+    A correlation of an effect whose SD is zero is undefined: glmmTMB reports the structure's
+    correlation there, we report 0; such pairs are left out on both sides.
+    """
     sds: list[float] = []
     cors: list[float] = []
     for block in ref["varcorr_cond"]:
-        sds += list(np.atleast_1d(block["sd"]))
+        sd = np.atleast_1d(np.asarray(block["sd"], dtype=float))
+        sds += list(sd)
         if block.get("cor") is not None:
             c = np.atleast_2d(np.asarray(block["cor"], dtype=float))
-            cors += [v for v in c[np.tril_indices(c.shape[0], -1)] if v != 0.0]
+            live = sd > ZERO_SD * sd.max()
+            i, j = np.tril_indices(c.shape[0], -1)
+            cors += [c[a, b] for a, b in zip(i, j) if c[a, b] != 0.0 and live[a] and live[b]]
     return sorted(sds), sorted(cors)
 
 
 def _our_varcorr(got: dict) -> tuple[list[float], list[float]]:
     rows = [r for r in got["varcorr"] if r["group"] != "Residual"]
-    sds = sorted(r["sd"] for r in rows if r["var2"] is None)
-    cors = sorted(r["corr"] for r in rows if r["var2"] is not None and r["corr"] != 0.0)
-    return sds, cors
+    sd = {(r["group"], r["var1"]): r["sd"] for r in rows if r["var2"] is None}
+    top = max(sd.values())
+    live = {k for k, v in sd.items() if v > ZERO_SD * top}
+    cors = [
+        r["corr"]
+        for r in rows
+        if r["var2"] is not None
+        and r["corr"] != 0.0
+        and (r["group"], r["var1"]) in live
+        and (r["group"], r["var2"]) in live
+    ]
+    return sorted(sd.values()), sorted(cors)
 
 
 # --- a dense Gaussian likelihood, for fits above the reference -------------------------------
@@ -178,8 +205,17 @@ def _fixed_matrix(fit, got: dict) -> np.ndarray:
 # --- the tests --------------------------------------------------------------------------------
 
 
-def _params(cases):
-    return [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_CASES else c for c in cases]
+def _params(cases, xfail=frozenset(), reason=""):
+    out = []
+    for c in cases:
+        marks = [pytest.mark.slow] if c in SLOW_CASES else []
+        if c in xfail:
+            marks.append(pytest.mark.xfail(strict=True, reason=reason))
+        out.append(pytest.param(c, marks=marks))
+    return out
+
+
+_OFF = "glmmTMB's toep fit is not at the maximum (see test_loglik)"
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +233,7 @@ def _fitted(case: str, fits: dict):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize("case", _params(CASES))
+@pytest.mark.parametrize("case", _params(CASES, NOT_AT_OPTIMUM, _OFF))
 def test_fixed_effects_and_sigma(case: str, fits: dict) -> None:
     ref, _, _, got = _fitted(case, fits)
     assert list(got["fixef"]) == ref["cond"]["names"]
@@ -207,17 +243,23 @@ def test_fixed_effects_and_sigma(case: str, fits: dict) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize("case", _params(CASES))
+@pytest.mark.parametrize(
+    "case", _params(CASES, NOT_AT_OPTIMUM | SE_UNDEFINED, _OFF + "; cs_poisson: SE at a boundary")
+)
 def test_standard_errors(case: str, fits: dict) -> None:
+    """Against glmmTMB's full-Hessian SEs at 2e-3; for lmer at theta fixed (ours, lme4's) at 1e-4."""
     ref, _, _, got = _fitted(case, fits)
-    assert _rel(list(got["se"].values()), ref["cond"]["se"]) <= TOL["se"]
+    ours = list(got["se"].values())
+    assert _rel(ours, ref["cond"]["se"]) <= TOL["se"]
+    if ref["family"] == "gaussian" and ref["cond"].get("se_theta_fixed") is not None:
+        assert _rel(ours, ref["cond"]["se_theta_fixed"]) <= 1e-4
     if "lme4" in ref and "se" in ref["lme4"]:
         want = [ref["lme4"]["se"][k] for k in got["se"]]
         assert _rel(list(got["se"].values()), want) <= 1e-4
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize("case", _params(CASES))
+@pytest.mark.parametrize("case", _params(CASES, NOT_AT_OPTIMUM, _OFF))
 def test_variance_components(case: str, fits: dict) -> None:
     ref, _, _, got = _fitted(case, fits)
     want_sd, want_cor = _ref_varcorr(ref)

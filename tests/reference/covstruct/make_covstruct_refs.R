@@ -1,5 +1,6 @@
 ## Reference fits of structured covariances (issue 30): glmmTMB 1.1.5, lme4 for us/diag.
 ## Run from the repository root:  Rscript tests/reference/covstruct/make_covstruct_refs.R
+## sleepstudy is lme4::sleepstudy (the package dataset mixedmodels.datasets.load("sleepstudy")).
 ## Writes tests/reference/covstruct/<case>.json (the schema of the shared ML references) and
 ## tests/data/pois_ar1_generated.csv (simulated Poisson counts with an ar1 random effect).
 suppressPackageStartupMessages({library(glmmTMB); library(lme4); library(jsonlite)})
@@ -46,6 +47,11 @@ write_case <- function(case, data_file, df, formula, family = "gaussian", link =
     confint_wald = wald_block(fit),
     pdHess = fit$sdr$pdHess
   )
+  ## standard errors at fixed theta (lme4's and ours for lmer): refit with theta mapped to its estimate
+  th <- fit$fit$par[names(fit$fit$par) == "theta"]
+  fit0 <- glmmTMB(as.formula(formula), data = df, family = fam, REML = REML,
+                  start = list(theta = unname(th)), map = list(theta = factor(rep(NA, length(th)))))
+  ref$cond$se_theta_fixed <- unname(summary(fit0)$coefficients$cond[, 2])
   if (profile) {
     ## profile intervals of the SD and rho (theta rows); glmmTMB names them theta_<term>.<k>
     npar <- length(fixef(fit)$cond)
@@ -56,7 +62,10 @@ write_case <- function(case, data_file, df, formula, family = "gaussian", link =
       glmmTMB_names = rownames(ci), theta_lower = unname(ci[, 1]), theta_upper = unname(ci[, 2]),
       lower = c(exp(ci[1, 1]), ci[2, 1] / sqrt(1 + ci[2, 1]^2)),
       upper = c(exp(ci[1, 2]), ci[2, 2] / sqrt(1 + ci[2, 2]^2)),
-      scale = "lower/upper: SD = exp(theta_1); rho = theta_2 / sqrt(1 + theta_2^2)")
+      scale = "lower/upper: SD = exp(theta_1); rho = theta_2 / sqrt(1 + theta_2^2)",
+      caution = paste("glmmTMB's lower limit for rho (theta_2 = -12, rho = -0.9965) is not credible",
+                      "(Wald interval 0.417..0.747): its profile of theta_2 did not find the crossing below",
+                      "the estimate; check the lower rho limit independently before using it"))
   }
   if (!is.null(lme4_formula)) {
     lf <- function() lmer(as.formula(lme4_formula), data = df, REML = REML)
@@ -79,16 +88,15 @@ long$times <- factor(long$times); long$id <- factor(long$id)
 csd <- read.csv(file.path(data_dir, "cs_generated.csv"))
 csd$f <- factor(csd$f); csd$g <- factor(csd$g)
 sleep <- lme4::sleepstudy
-write.csv(sleep, file.path(data_dir, "sleepstudy_lme4.csv"), row.names = FALSE)
 
 ## (a) REML fits of the shared ML cases, plus (d) the profile intervals of the ML ar1 case
 write_case("ar1_gaussian_reml", "long_ar1.csv", long, "y ~ time + ar1(times + 0 | id)",
            REML = TRUE, factors = c("times", "id"))
 write_case("cs_gaussian_reml", "cs_generated.csv", csd, "y ~ f + cs(f + 0 | g)",
            REML = TRUE, factors = c("f", "g"))
-write_case("diag_sleepstudy_reml", "sleepstudy_lme4.csv", sleep, "Reaction ~ Days + diag(Days | Subject)",
+write_case("diag_sleepstudy_reml", "sleepstudy.csv", sleep, "Reaction ~ Days + diag(Days | Subject)",
            REML = TRUE, factors = c("Subject"), lme4_formula = "Reaction ~ Days + (Days || Subject)")
-write_case("us_sleepstudy_reml", "sleepstudy_lme4.csv", sleep, "Reaction ~ Days + us(Days | Subject)",
+write_case("us_sleepstudy_reml", "sleepstudy.csv", sleep, "Reaction ~ Days + us(Days | Subject)",
            REML = TRUE, factors = c("Subject"), lme4_formula = "Reaction ~ Days + (Days | Subject)")
 write_case("ar1_gaussian_profile", "long_ar1.csv", long, "y ~ time + ar1(times + 0 | id)",
            REML = FALSE, factors = c("times", "id"), profile = TRUE,
