@@ -277,6 +277,8 @@ def test_loglik(case: str, fits: dict) -> None:
     ref, df, fit, got = _fitted(case, fits)
     diff = got["loglik"] - ref["loglik"]
     assert diff >= -LOGLIK_BELOW
+    if "lme4" in ref:
+        assert abs(got["loglik"] - ref["lme4"]["loglik"]) <= LOGLIK_ABOVE
     if diff <= LOGLIK_ABOVE:
         return
     # ours is higher: both numbers by the dense likelihood, at our estimates and at glmmTMB's

@@ -63,9 +63,20 @@ write_case <- function(case, data_file, df, formula, family = "gaussian", link =
       lower = c(exp(ci[1, 1]), ci[2, 1] / sqrt(1 + ci[2, 1]^2)),
       upper = c(exp(ci[1, 2]), ci[2, 2] / sqrt(1 + ci[2, 2]^2)),
       scale = "lower/upper: SD = exp(theta_1); rho = theta_2 / sqrt(1 + theta_2^2)",
-      caution = paste("glmmTMB's lower limit for rho (theta_2 = -12, rho = -0.9965) is not credible",
-                      "(Wald interval 0.417..0.747): its profile of theta_2 did not find the crossing below",
-                      "the estimate; check the lower rho limit independently before using it"))
+      caution = paste("glmmTMB's lower limit for rho (theta_2 = -12, rho = -0.9965) is wrong:",
+                      "the profile deviance at rho = 0.45 is already 9.96 > 3.84; rho_by_refits holds",
+                      "the limits found by refitting with rho fixed (theta_2 mapped) and uniroot"))
+    ll0 <- as.numeric(ll)
+    dev_at <- function(r) {
+      f <- glmmTMB(as.formula(formula), data = df, family = fam, REML = REML,
+                   start = list(theta = c(th[1], r / sqrt(1 - r^2))),
+                   map = list(theta = factor(c(1, NA))))
+      2 * (ll0 - as.numeric(logLik(f))) - qchisq(0.95, 1)
+    }
+    rho_hat <- th[2] / sqrt(1 + th[2]^2)
+    ref$confint_profile$rho_by_refits <- c(
+      uniroot(dev_at, c(0.2, rho_hat), tol = 1e-8)$root,
+      uniroot(dev_at, c(rho_hat, 0.95), tol = 1e-8)$root)
   }
   if (!is.null(lme4_formula)) {
     lf <- function() lmer(as.formula(lme4_formula), data = df, REML = REML)
