@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -691,7 +691,7 @@ _CORRELATED = ("cs", "homcs", "ar1", "toep")
 """The structures with correlation parameters: they need two columns or more."""
 
 
-def _check_structure(term: RandomTerm, cnames: list[str]) -> None:
+def _check_structure(term: RandomTerm, cnames: Sequence[str]) -> None:
     """A structure with correlations (``ar1``, ``cs``, ``homcs``, ``toep``) around one column is
     refused: it has no correlation to estimate (glmmTMB refuses ``ar1`` of a numeric column and
     cannot fit ``cs(1 | g)``). An intercept in such a term is warned about, as glmmTMB warns:
