@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 from formulaic import Formula, model_matrix
 
+from ..base.messages import MixedModelsWarning
 from ..covariance.structures import STRUCTURES, CovStructure, unstructured
 from .contrasts import CONTRASTS, contrast_object, r_column_name, unknown_level_message
 from .direct import additive_matrix, column_array, simple_terms
@@ -676,12 +678,42 @@ def _split_term(
             "parameters are not identifiable"
         )
     cnames = zspec.names
+    _check_structure(term, cnames)
     if term.correlated:
         structure = None if term.structure == "us" else STRUCTURES[term.structure](len(cnames))
         return [
             ReTerm(term.group, levels, refs, z, tuple(cnames), zspec, tuple(range(len(cnames))), structure)
         ]
     return [ReTerm(term.group, levels, refs, z[:, [j]], (c,), zspec, (j,)) for j, c in enumerate(cnames)]
+
+
+_CORRELATED = ("cs", "homcs", "ar1", "toep")
+"""The structures with correlation parameters: they need two columns or more."""
+
+
+def _check_structure(term: RandomTerm, cnames: Sequence[str]) -> None:
+    """A structure with correlations (``ar1``, ``cs``, ``homcs``, ``toep``) around one column is
+    refused: it has no correlation to estimate (glmmTMB refuses ``ar1`` of a numeric column and
+    cannot fit ``cs(1 | g)``). An intercept in such a term is warned about, as glmmTMB warns:
+    the correlations are meant between the columns of a factor (one per time or block)."""
+    name = term.structure
+    if name not in _CORRELATED:
+        return
+    written = f"{name}({term.expr} | {term.group})"
+    if len(cnames) < 2:
+        raise DataError(
+            f"{written} has one column ({cnames[0]}), so no correlation to estimate: {name}(...) "
+            f"correlates the columns of a factor, one per time or block ({name}(times + 0 | {term.group}) "
+            f"with times a factor); for one random effect per group write ({term.expr} | {term.group})"
+        )
+    if "(Intercept)" in cnames:
+        warnings.warn(
+            f"{written} has an intercept beside the factor's columns, so its first column is not a "
+            f"time or block of its own and the {name} correlations are not meaningful: write "
+            f"{name}({term.expr} + 0 | {term.group})",
+            MixedModelsWarning,
+            stacklevel=2,
+        )
 
 
 def build_design(

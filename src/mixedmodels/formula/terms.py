@@ -12,6 +12,7 @@ reads, and bar terms in parentheses that lme4 reads as random effects:
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -152,6 +153,8 @@ def _check_joined(formula: str, tilde: int, spans: list[tuple[int, int]]) -> Non
         named = _NAME_BEFORE.search(between)
         if named is not None and (named.group(1) in STRUCTURES or named.group(1) in UNAVAILABLE):
             between = between[: named.start()]  # ar1(x | g): the structure's name is the term's
+        elif named is not None and named.end() == len(between) and named.group(0) == named.group(1):
+            _structure_name(formula, between, open_pos)  # arl(x | g): a name against '(' is no structure
         between = between.strip()
         if previous is not None and between and between[0] not in "+-":
             right = _first_term(between.lstrip(_OPERATORS))
@@ -249,7 +252,12 @@ def parse_formula(formula: str) -> ParsedFormula:
         if not rhs.strip():
             raise FormulaError(formula, close_pos, "no grouping factor on the right of '|'")
         if double and structure != "us":
-            raise FormulaError(formula, open_pos, f"{structure}(...) takes a single '|', not '||'")
+            raise FormulaError(
+                formula,
+                open_pos,
+                f"{structure}(...) takes a single '|', not '||': the structure sets the correlations "
+                f"(diag(...) is lme4's '||'); write {structure}({expr} | {rhs.strip()})",
+            )
         for factors in _group_factors(formula, rhs, open_pos + bar + 2):
             random.append(RandomTerm(expr=expr, factors=factors, correlated=not double, structure=structure))
     pieces.append(formula[last:])
@@ -278,8 +286,14 @@ def _structure_name(formula: str, before: str, open_pos: int) -> tuple[str, str]
             f"the covariance structure {name}(...) is not available; available: "
             + ", ".join(f"{k}(...)" for k in STRUCTURES),
         )
+    close = difflib.get_close_matches(name, [*STRUCTURES, *UNAVAILABLE], n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}(...)?" if close and close[0] in STRUCTURES else ""
     raise FormulaError(
-        formula, open_pos - len(name), f"unknown covariance structure {name!r} around a random-effects term"
+        formula,
+        open_pos - len(name),
+        f"unknown covariance structure {name!r} around a random-effects term; available: "
+        + ", ".join(f"{k}(...)" for k in STRUCTURES)
+        + hint,
     )
 
 
