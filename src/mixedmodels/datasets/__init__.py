@@ -28,6 +28,11 @@ DESCRIPTIONS = {
     "of 7 species or life stages (spp) in 4 surveys of 23 streams (site), some below mountaintop-removal "
     "coal mining (mined); cover and DOY (day of year) standardized. "
     "glmmTMB(count ~ spp * mined + (1 | site), family = nbinom2).",
+    "long_ar1": "Simulated longitudinal data: 60 subjects (id) at 6 equally spaced visits (time, a number; "
+    "times, the same visit as a factor), y with an AR(1) random effect per subject and visit "
+    "(rho 0.6) and noise; lmer(y ~ time + ar1(times + 0 | id)).",
+    "blocks": "Simulated blocked data: 30 blocks (g) with observations under three treatments (f), "
+    "treatment effects correlated within a block; lmer(y ~ f + cs(f + 0 | g)).",
 }
 _FACTORS = {
     "seed": ["p"],
@@ -40,6 +45,8 @@ _FACTORS = {
     "cbpp": ["herd", "period"],
     "insteval": ["s", "d", "dept"],
     "salamanders": ["site", "mined", "spp"],
+    "long_ar1": ["id", "times"],
+    "blocks": ["g", "f"],
 }
 
 
