@@ -151,12 +151,18 @@ def glmer(
         formula, data, fam, nagq, weights, offset, contrasts, na_action, memory_limit
     )
     sd = prior_sd(fixef_prior, design.fixef_names)
-    optimum, model, sep, sep_notes = _optimum(model, nagq, design.fixef_names, sd, init.mustart, check=True)
+    model_args = {"weights": weights, "offset": offset}
+    return _fitted(formula, data, design, model, init.mustart, nagq, sd, model_args, contrasts, na_action)
+
+
+def _fitted(formula, data, design, model, mustart, nagq, sd, model_args, contrasts, na_action) -> GlmerFit:
+    """The fit of ``model`` at its optimum, with the notes of the optimum (warned)."""
+    optimum, model, sep, sep_notes = _optimum(model, nagq, design.fixef_names, sd, mustart, check=True)
     notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
     fit = GlmerFit(
         formula=formula, family=model.fam, nagq=nagq, design=design, model=model, optimum=optimum,
-        messages=tuple(notes), data=data, model_args={"weights": weights, "offset": offset},
-        contrasts=contrasts, na_action=na_action, separation=sep, fixef_prior=sd,
+        messages=tuple(notes), data=data, model_args=model_args, contrasts=contrasts,
+        na_action=na_action, separation=sep, fixef_prior=sd,
     )  # fmt: skip
     for note in notes:
         warn(note)
@@ -209,16 +215,8 @@ def _glmer_auxiliary(
     if aux is not None and aux.zi is not None and fam.takes_trials:
         aux = replace(aux, trials=_zero_inflated_trials(model.trials, model.weights))
     model = replace(model, fam=fam, aux=aux)
-    optimum, model, sep, sep_notes = _optimum(model, 1, design.fixef_names, None, init.mustart, check=True)
-    notes = aliased_notes(design.aliased) + sep_notes + _notes(model, optimum, sep is not None)
-    fit = GlmerFit(
-        formula=formula, family=model.fam, nagq=1, design=design, model=model, optimum=optimum,
-        messages=tuple(notes), data=data, model_args=_model_args(weights, offset, formulas),
-        contrasts=contrasts, na_action=na_action, separation=sep,
-    )  # fmt: skip
-    for note in notes:
-        warn(note)
-    return fit
+    model_args = _model_args(weights, offset, formulas)
+    return _fitted(formula, data, design, model, init.mustart, 1, None, model_args, contrasts, na_action)
 
 
 def _zero_inflated_trials(trials: np.ndarray, weights: np.ndarray) -> np.ndarray:
