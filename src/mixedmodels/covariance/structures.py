@@ -658,12 +658,6 @@ class Structured(CovStructure):
         sds = [f"sd_({self.label})|{group}"] if self.homogeneous else [f"sd_{c}|{group}" for c in cnames]
         return sds + [f"{n}_({self.label})|{group}" for n in self._correlation_names()]
 
-    def key(self) -> tuple:
-        return (self.k,)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.k})"
-
 
 class Ar1(Structured):
     """glmmTMB's ``ar1``: one standard deviation, correlation ``rho^|i - j|`` between the term's

@@ -264,7 +264,7 @@ class ZeroAugmented(Family):
 
     def zero_probability(self) -> Array:
         """glmmTMB's ``predict(type = "zprob")``: ``pi``."""
-        return np.broadcast_to(self.pi, np.shape(self.pi)).copy() if np.ndim(self.pi) else self.pi
+        return np.array(self.pi) if np.ndim(self.pi) else self.pi
 
     def _key(self) -> tuple:
         return (self.base, parameter_key(self.zeta), parameter_key(self.trials))
