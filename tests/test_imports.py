@@ -32,6 +32,7 @@ LAYERS = [
     "inference",
     "profile",
     "replicates",
+    "checks",
     "app",
 ]
 TOP_LEVEL = {"__init__", "__main__", "plotting"}  # the public entry points, above every layer
