@@ -275,3 +275,64 @@ def test_singular_on_a_zero_scale_or_a_correlation_of_one(cls):
         edge = theta.copy()
         edge[-1] = 1e9
         assert structure.singular(edge[None])[0]
+
+
+# ----------------------------------------------------------------------------- sigma -> 0
+SUPREMUM_LOGLIK = -434.7847217790  # dense maximization without a residual (test above)
+
+
+def test_toep_fit_lands_on_the_boundary_without_a_residual():
+    """The fit reaches the supremum (no "stopped short", no restarts): the model without a
+    residual, reported at sigma = 1/1000 of the largest SD, its check an optimum."""
+    data, _, _ = _toep_parts()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = mm.lmer("y ~ time + toep(times + 0 | id)", data, reml=False)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1 and "residual standard deviation goes to 0" in messages[0]
+    assert fit.opt.check.ok
+    assert fit.loglik == pytest.approx(SUPREMUM_LOGLIK, abs=1e-5)
+    assert fit.loglik <= SUPREMUM_LOGLIK + 1e-8
+    sd = fit.varcorr.query("group == 'id' and var2 != var2")["sdcor"].to_numpy()
+    assert fit.sigma == pytest.approx(sd.max() / 1000, rel=1e-6)
+    # the dense optimum without a residual: SDs of the first two times, the first lag
+    np.testing.assert_allclose(sd[:2], [0.8355, 0.8992], atol=2e-4)
+    lag1 = fit.varcorr.query("var1 == 'times0' and var2 == 'times1'")["sdcor"].item()
+    assert lag1 == pytest.approx(0.6019, abs=3e-4)
+
+
+@pytest.mark.parametrize("reml", [False, True])
+@pytest.mark.parametrize("drop", [0, 7])
+def test_boundary_criterion_is_the_limit_of_the_profiled_one(reml, drop):
+    """The criterion without a residual equals the profiled criterion far out on the ray ``c
+    theta`` (to O(c^-2)), with every group complete or some rows missing (padded groups)."""
+    from mixedmodels.lmm.residual_boundary import BoundaryModel
+
+    data, _, _ = _toep_parts()
+    data = data.drop(index=data.index[::53][:drop])
+    design = build_design(parse_formula("y ~ time + toep(times + 0 | id)"), data)
+    fn = criterion_function(model_pls(design), reml)
+    model = BoundaryModel.of(design, reml)
+    theta = np.concatenate([np.linspace(0.7, 1.1, 6), [0.9, -0.2, 0.3, 0.1, -0.1]])
+    gaps = []
+    for c in (100.0, 1000.0):
+        far = theta.copy()
+        far[:6] *= c
+        gaps.append(fn(far) - model.criterion(theta))
+    assert abs(gaps[1]) < 1e-3
+    assert abs(gaps[1]) < abs(gaps[0]) / 50  # O(c^-2)
+    assert abs(model.criterion(theta) - fn(theta)) > 1.0  # not the criterion near the start
+
+
+def test_boundary_needs_one_saturating_term():
+    from mixedmodels.lmm.residual_boundary import BoundaryModel
+
+    data, design, _ = _toep_parts()
+    assert BoundaryModel.of(design, False) is not None
+    fewer = build_design(parse_formula("y ~ time + toep(times + 0 | id)"), data[data["times"] != "5"])
+    assert BoundaryModel.of(fewer, False) is not None
+    data = data.assign(g=np.arange(len(data)) % 4)
+    two = build_design(parse_formula("y ~ time + toep(times + 0 | id) + (1 | g)"), data)
+    assert BoundaryModel.of(two, False) is None
+    slopes = build_design(parse_formula("y ~ time + ar1(times + 0 | id)"), pd.concat([data, data]))
+    assert BoundaryModel.of(slopes, False) is None  # twice the rows per level: not saturated

@@ -28,6 +28,7 @@ from ..numerics.optimize import OptSummary, minimize_theta, newton, polish
 from ..numerics.pls import PLS
 from ..numerics.restarts import checked_lmer
 from .fit import LmerFit
+from .residual_boundary import boundary_optimum
 
 EXACT = (1e-12, 1e-15)  # the polish's xtol and ftol: the optimum to the criterion's rounding
 
@@ -73,7 +74,8 @@ def fit_model(
         opt = polish(fn, opt, layout.lower(), EXACT)
     if not np.isfinite(opt.fmin):
         raise ValueError("the model could not be fitted: the criterion is not finite at any theta tried")
-    opt, restart_notes = checked_lmer(fn, opt, layout, design.reterms)
+    boundary = boundary_optimum(fn, opt, layout, design, reml)
+    opt, restart_notes = boundary if boundary is not None else checked_lmer(fn, opt, layout, design.reterms)
     factor = pls.factor(opt.theta)
     if factor is None:
         raise ValueError("the model could not be fitted: the criterion is not finite at any theta tried")

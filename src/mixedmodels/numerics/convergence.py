@@ -340,7 +340,7 @@ def _curvature_reasons(
         )
     elif eigenvalues[0] < FLAT_TOL * scale:
         span = f"{eigenvalues[0]:.3g} to {eigenvalues[-1]:.3g}"
-        flat = f"nearly flat: the scaled Hessian's eigenvalues run from {span}"
+        flat = f"the scaled Hessian's eigenvalues run from {span}"
     return eigenvalues, reasons, flat
 
 
