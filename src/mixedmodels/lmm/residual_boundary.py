@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..covariance.structures import CovStructure
 from ..numerics.convergence import IMPROVE_TOL, make_check, scaled_derivatives
 from ..numerics.optimize import OptSummary, minimize_theta, polish
 from ..numerics.restarts import theta_names
@@ -53,7 +54,7 @@ class BoundaryModel:
     term's ``k`` rows: ``Z`` (G, k, k), ``X`` (G, k, p), ``y`` (G, k), ``pad`` (G, k) true on the
     padding, whose rows get a unit variance and no data."""
 
-    structure: object
+    structure: CovStructure
     Z: np.ndarray
     X: np.ndarray
     y: np.ndarray
