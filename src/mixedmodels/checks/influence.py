@@ -86,9 +86,5 @@ def glm_influence(fit: Any) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         cooksd = (pearson / (1 - hat)) ** 2 * hat / (phi * fit.rank)
         std = dev / np.sqrt(phi * (1 - hat))
-    return {
-        ".hat": hat,
-        ".sigma": _leave_one_out(dev, hat, fit.df_residual),
-        ".cooksd": cooksd,
-        ".std.resid": std,
-    }
+    sigma = _leave_one_out(dev, hat, fit.df_residual)
+    return {".std.resid": std, ".hat": hat, ".sigma": sigma, ".cooksd": cooksd}  # broom's glm order

@@ -23,6 +23,7 @@ them by name (columns a fit type lacks are left missing, as ``dplyr::bind_rows``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -443,7 +444,8 @@ def augment(fit: Any) -> pd.DataFrame:
 
 
 def _model_frame(fit: Any) -> pd.DataFrame:
-    """The data's columns the model uses, at the rows the fit used (empty without the data)."""
+    """The data's columns the model uses, at the rows the fit used, in the order the formula
+    names them (empty without the data)."""
     from ..formula.design import formula_variables, offset_rhs
 
     index = fit.design.row_index
@@ -461,7 +463,14 @@ def _model_frame(fit: Any) -> pd.DataFrame:
         needed |= formula_variables(offset_rhs(expr), parsed)
     for term in getattr(parsed, "random", ()):
         needed |= formula_variables(term.expr, parsed) | set(term.factors)
-    return data.loc[index, [c for c in data.columns if c in needed]].copy()
+    columns = sorted(needed & set(data.columns), key=lambda c: _position(fit.formula, c))
+    return data.loc[index, columns].copy()
+
+
+def _position(formula: str, name: str) -> int:
+    """Where a variable first appears in the formula (R's model frame orders its columns so)."""
+    found = re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", formula)
+    return found.start() if found else len(formula)
 
 
 def _lmer_columns(fit: Any, hat: np.ndarray) -> dict[str, np.ndarray]:
