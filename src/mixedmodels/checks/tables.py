@@ -199,7 +199,7 @@ def _fixed_rows(fit: Any, kind: str, ddf: str | None, confint: _ConfintCache | N
         estimate, se = fit.fixef.to_numpy(), fit.se.to_numpy()
         statistic = fit.zvalues.to_numpy()
         p = fit.pvalues.to_numpy()
-    rows = pd.DataFrame({"effect": "fixed", "group": None, "term": names, "estimate": estimate})
+    rows = pd.DataFrame({"effect": "fixed", "group": np.nan, "term": names, "estimate": estimate})
     rows["std.error"], rows["statistic"] = se, statistic
     if kind == "lmer" and df is None:
         pass  # lme4's table: no df, no p-value
@@ -225,7 +225,7 @@ def _fixed_rows(fit: Any, kind: str, ddf: str | None, confint: _ConfintCache | N
 def _zi_rows(zi: Any, confint: _ConfintCache | None) -> pd.DataFrame:
     """The zero-inflation model's coefficients (component ``zi``; Wald z tests)."""
     table = zi.coef_table()
-    rows = pd.DataFrame({"effect": "fixed", "component": "zi", "group": None, "term": list(zi.names)})
+    rows = pd.DataFrame({"effect": "fixed", "component": "zi", "group": np.nan, "term": list(zi.names)})
     rows["estimate"] = table.iloc[:, 0].to_numpy()
     rows["std.error"], rows["statistic"] = table.iloc[:, 1].to_numpy(), table.iloc[:, 2].to_numpy()
     rows["p.value"] = table.iloc[:, 3].to_numpy()
