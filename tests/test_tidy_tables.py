@@ -104,7 +104,6 @@ def test_lmer_augment_hat_and_cooks_distance():
     np.testing.assert_allclose(table[".hat"], r["augment"][".hat"], rtol=1e-4)
 
 
-@pytest.mark.slow
 def test_lmer_profile_intervals():
     table = mm.tidy(fits()["lmer"], conf_int=True, conf_method="profile", progress=False)
     # lme4's confint(profile) (broom.mixed's conf.method = "profile") for sleepstudy
@@ -150,6 +149,23 @@ def test_glmmtmb_nb2_random_effect_interval_and_sigma():
     r = ref("tidy_salamanders_nb2")
     same_table(mm.tidy(fits()["nb2"], conf_int=True), r["tidy_conf"], rtol=1e-5, atol=1e-8)
     same_table(mm.glance(fits()["nb2"]), r["glance"], rtol=1e-6)
+
+
+def test_glmmtmb_gaussian_has_residual_row_and_glmmtmb_order():
+    # glmmTMB's order within a group: the standard deviations, then the correlations; its
+    # Gaussian's sigma() as sd__Observation. (Values are not compared: this fit's optimum is
+    # a singular one, logLik -889.9 against glmmTMB's -876.4.)
+    r = ref("tidy_sleepstudy_tmb_gaussian_log")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mm.glmer(SLEEP, datasets.load("sleepstudy"), family="gaussian", link="log")
+    table = mm.tidy(fit)
+    want = pd.DataFrame(r["tidy"])
+    assert list(table.columns) == list(want.columns)
+    assert _strings(table["group"]) == _strings(want["group"])
+    assert table["term"].to_list() == want["term"].to_list()
+    assert table["estimate"].iloc[-1] == pytest.approx(mm.glance(fit)["sigma"].iloc[0])
+    assert list(mm.glance(fit).columns) == list(r["glance"])
 
 
 @pytest.mark.parametrize(

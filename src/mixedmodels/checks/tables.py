@@ -240,11 +240,13 @@ def _zi_rows(zi: Any, confint: _ConfintCache | None) -> pd.DataFrame:
     return rows
 
 
-def ran_pars_terms(varcorr: pd.DataFrame) -> list[tuple[str, str, float, list[str]]]:
+def ran_pars_terms(varcorr: pd.DataFrame, lme4_order: bool = True) -> list[tuple[str, str, float, list[str]]]:
     """broom.mixed's rows of the random-effect parameters from lme4's ``as.data.frame(VarCorr)``:
-    ``(group, term, estimate, confint names)`` per group in its order, each standard deviation
-    followed by its correlations with the later columns (``sd__a``, ``cor__a.b``, ``sd__b``); the
-    residual ``sd__Observation`` last. The confint names are lme4's (and glmmTMB's) row names."""
+    ``(group, term, estimate, confint names)``, the groups in their order, the residual
+    ``sd__Observation`` last. For an lme4 fit (``lme4_order``) each standard deviation is
+    followed by its correlations with the later columns (``sd__a``, ``cor__a.b``, ``sd__b``); for
+    a glmmTMB fit broom.mixed keeps VarCorr's order (the standard deviations, then the
+    correlations). The confint names are lme4's (and glmmTMB's) row names."""
     out = []
     for group, rows in varcorr.groupby("group", sort=False):
         group = str(group)
@@ -253,14 +255,21 @@ def ran_pars_terms(varcorr: pd.DataFrame) -> list[tuple[str, str, float, list[st
             continue
         sds = rows[rows["var2"].isna()]
         cors = rows[rows["var2"].notna()]
+        sd_rows, cor_rows = [], []
         for _, sd in sds.iterrows():
             a = sd["var1"]
             name = f"sd_{a}|{group}"
-            out.append((group, f"sd__{a}", float(sd["sdcor"]), [name, *_tmb_names(name)]))
+            sd_rows.append((group, f"sd__{a}", float(sd["sdcor"]), [name, *_tmb_names(name)]))
+            mine = []
             for _, cor in cors[cors["var1"] == a].iterrows():
                 b = cor["var2"]
                 names = [f"cor_{b}.{a}|{group}", f"cor_{a}.{b}|{group}"]
-                out.append((group, f"cor__{a}.{b}", float(cor["sdcor"]), [*names, *_tmb_names(names[0])]))
+                mine.append((group, f"cor__{a}.{b}", float(cor["sdcor"]), [*names, *_tmb_names(names[0])]))
+            if lme4_order:
+                sd_rows += mine
+            else:
+                cor_rows += mine
+        out += sd_rows + cor_rows
     return out
 
 
@@ -275,7 +284,9 @@ def _tmb_names(name: str) -> list[str]:
 
 def _ran_pars_rows(fit: Any, kind: str, confint: _ConfintCache | None) -> pd.DataFrame:
     """The random effects' standard deviations and correlations (and lmer's residual SD)."""
-    terms = ran_pars_terms(fit.varcorr)
+    terms = ran_pars_terms(fit.varcorr, lme4_order=not _tmb(fit))
+    if _tmb(fit) and fit.family.residual_row_shown:  # glmmTMB's Gaussian: its sigma()
+        terms.append(("Residual", "sd__Observation", float(fit.sigma), ["sigma"]))
     rows = pd.DataFrame(
         {
             "effect": "ran_pars",
@@ -427,6 +438,8 @@ def augment(fit: Any) -> pd.DataFrame:
     from .influence import glm_influence, lm_influence, lmer_hat
 
     kind = _kind(fit)
+    if hasattr(fit, "require_rows"):
+        fit.require_rows("augment")
     frame = _model_frame(fit)
     if kind == "lmer":
         cols = _lmer_columns(fit, lmer_hat(fit))

@@ -46,6 +46,9 @@ wjson(list(formula = "count ~ mined + (1 | site)", ziformula = "~mined", family 
 n2 <- glmmTMB(count ~ mined + (1 | site), sal, family = nbinom2)
 wjson(list(formula = "count ~ mined + (1 | site)", family = "nbinom2", tidy_conf = tab(tidy(n2, conf.int = TRUE)),
   glance = tab(glance(n2))), "tidy_salamanders_nb2")
+gg <- glmmTMB(Reaction ~ Days + (Days | Subject), ss, family = gaussian(link = "log"))
+wjson(list(formula = "Reaction ~ Days + (Days | Subject)", family = "gaussian", link = "log", tidy = tab(tidy(gg)),
+  glance = tab(glance(gg))), "tidy_sleepstudy_tmb_gaussian_log")
 
 l <- lm(Reaction ~ Days, ss)
 wjson(list(formula = "Reaction ~ Days", tidy_conf = tab(tidy(l, conf.int = TRUE)), glance = tab(glance(l)),
