@@ -3,6 +3,7 @@
 from .app.compare import Comparison, compare
 from .base.messages import MixedModelsWarning
 from .base.options import options
+from .checks.tables import augment, glance, tidy
 from .families import Family, family
 from .fixed.glm import GlmFit, glm
 from .fixed.lm import LmFit, lm
@@ -28,6 +29,7 @@ from .replicates.power_results import PowerCurve, PowerResult
 __all__ = [
     "AllFit",
     "allfit",
+    "augment",
     "BootstrapResult",
     "anova",
     "bootstrap",
@@ -42,6 +44,7 @@ __all__ = [
     "Family",
     "family",
     "FormulaError",
+    "glance",
     "GlmFit",
     "glm",
     "GlmerFit",
@@ -61,5 +64,6 @@ __all__ = [
     "PowerResult",
     "RanovaTable",
     "ranova",
+    "tidy",
 ]
 __version__ = "0.1.0"

@@ -141,6 +141,20 @@ class GlmerFit(MixedFit):
     def pvalues(self) -> pd.Series:
         return pd.Series(2 * stats.norm.sf(np.abs(self.zvalues.to_numpy())), index=list(self.fixef_names))
 
+    def coef_table(self) -> pd.DataFrame:
+        """The fixed-effects table of the summary: Estimate, Std. Error, z value and Pr(>|z|)
+        (Wald tests), one row per coefficient, as lme4's ``coef(summary(fit))`` (the conditional
+        model's; the auxiliary models' are ``fit.zi.coef_table()`` and ``fit.disp.coef_table()``)."""
+        return pd.DataFrame(
+            {
+                "Estimate": self.fixef.to_numpy(),
+                "Std. Error": self.se.to_numpy(),
+                "z value": self.zvalues.to_numpy(),
+                "Pr(>|z|)": self.pvalues.to_numpy(),
+            },
+            index=list(self.fixef_names),
+        )
+
     @property
     def nobs(self) -> int:
         return self.model.n
