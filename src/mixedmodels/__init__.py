@@ -3,6 +3,7 @@
 from .app.compare import Comparison, compare
 from .base.messages import MixedModelsWarning
 from .base.options import options
+from .checks.model_check import binned_residuals, check_collinearity, cooks_distance, hatvalues
 from .families import Family, family
 from .fixed.glm import GlmFit, glm
 from .fixed.lm import LmFit, lm
@@ -19,6 +20,7 @@ from .lmm.dask import DaskLmerFit
 from .lmm.fit import LmerFit
 from .lmm.lmer import lmer
 from .numerics.convergence import ConvergenceCheck
+from .plotting import check_model
 from .replicates.allfit import AllFit, allfit
 from .replicates.bootstrap import BootstrapResult, bootstrap
 from .replicates.many import ManyResult, lmer_many
@@ -30,10 +32,14 @@ __all__ = [
     "allfit",
     "BootstrapResult",
     "anova",
+    "binned_residuals",
     "bootstrap",
+    "check_collinearity",
+    "check_model",
     "Comparison",
     "compare",
     "ConvergenceCheck",
+    "cooks_distance",
     "DaskLmerFit",
     "DataError",
     "DevianceTable",
@@ -48,6 +54,7 @@ __all__ = [
     "glmer",
     "glmer_nb",
     "GlmerNbFit",
+    "hatvalues",
     "LmFit",
     "LmerFit",
     "MixedModelsWarning",
