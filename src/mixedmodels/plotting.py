@@ -522,7 +522,7 @@ def _ppc_counts(ax, check) -> None:
     simulated medians with their 95% ranges."""
     y, sims = check.observed, check.simulated
     top = int(max(y.max(), np.quantile(sims, 0.995)))
-    width = max(1, math.ceil((top + 1) / 30))
+    width = max(1, math.ceil((top + 1) / 40))
     edges = np.arange(0, top + width + 1, width) - 0.5
     observed, _ = np.histogram(y, bins=edges)
     simulated = np.stack([np.histogram(sims[:, j], bins=edges)[0] for j in range(sims.shape[1])])
@@ -599,7 +599,7 @@ def _influence_panel(ax, check) -> None:
     flagged = np.nan_to_num(cook) >= check.cook_level
     ax.scatter(h[~flagged], d[~flagged], s=8, color="0.35", alpha=0.6)
     ax.scatter(h[flagged], d[flagged], s=14, color=_ALARM)
-    for i in np.flatnonzero(flagged)[:10]:
+    for i in np.argsort(-np.nan_to_num(cook))[: min(int(flagged.sum()), 6)]:  # the largest six
         ax.annotate(
             str(i + 1), (h[i], d[i]), fontsize=7, color=_ALARM, xytext=(3, 2), textcoords="offset points"
         )

@@ -511,7 +511,11 @@ def _title(fit) -> str:
     formula = " ".join(str(fit.formula).split())
     if fit.is_generalized:
         fam = _family(fit)
-        return f"{fit.kind}: {formula}, {fam.name}({fam.link.name})"
+        parts = [f"{fit.kind}: {formula}, {fam.name}({fam.link.name})"]
+        for label, part in (("zi", getattr(fit, "zi", None)), ("disp", getattr(fit, "disp", None))):
+            if part is not None:
+                parts.append(f"{label} {' '.join(str(part.formula).split())}")
+        return ", ".join(parts)
     return f"{fit.kind}: {formula}"
 
 
