@@ -25,6 +25,9 @@ TOL = 1e-6
 def _fit(case: str):
     if case == "lmer_sleepstudy":
         return mm.lmer("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    if case == "lmer_weighted":
+        weights = np.linspace(0.5, 2, 180)
+        return mm.lmer("Reaction ~ Days + (1 | Subject)", datasets.load("sleepstudy"), weights=weights)
     if case == "lmer_quadratic":
         return mm.lmer("Reaction ~ Days + I(Days**2) + (Days | Subject)", datasets.load("sleepstudy"))
     if case == "lmer_cake":

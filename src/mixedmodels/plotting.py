@@ -599,9 +599,11 @@ def _influence_panel(ax, check) -> None:
     flagged = np.nan_to_num(cook) >= check.cook_level
     ax.scatter(h[~flagged], d[~flagged], s=8, color="0.35", alpha=0.6)
     ax.scatter(h[flagged], d[flagged], s=14, color=_ALARM)
-    for i in np.argsort(-np.nan_to_num(cook))[: min(int(flagged.sum()), 6)]:  # the largest six
+    largest = np.argsort(-np.nan_to_num(cook))[: min(int(flagged.sum()), 6)]
+    for k, i in enumerate(largest):  # neighbours' labels alternate above and below their points
+        offset = (3, 2) if k % 2 == 0 else (3, -9)
         ax.annotate(
-            str(i + 1), (h[i], d[i]), fontsize=7, color=_ALARM, xytext=(3, 2), textcoords="offset points"
+            str(i + 1), (h[i], d[i]), fontsize=7, color=_ALARM, xytext=offset, textcoords="offset points"
         )
     right = float(np.nanmax(h)) * 1.05 if np.isfinite(h).any() else 1.0
     grid = np.linspace(right / 200, min(right, 0.999), 200)

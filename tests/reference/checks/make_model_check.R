@@ -53,6 +53,14 @@ stopifnot(max(abs(case$cooks_distance - cooks.distance(m))) < 1e-10)
 out$lmer_sleepstudy <- c(case, list(lme4_hatvalues = unname(hatvalues(m)),
                                     lme4_cooks_distance = unname(cooks.distance(m))))
 
+w <- seq(0.5, 2, length.out = 180)  # prior weights: lme4's hatvalues weigh by them
+m <- lmer(Reaction ~ Days + (1 | Subject), sleepstudy, weights = w, start = list(theta = 1.1371500325005517),
+          control = lmerControl(optimizer = NULL))
+case <- mixed_case(m, w)
+stopifnot(max(abs(case$hat - hatvalues(m))) < 1e-10)
+stopifnot(max(abs(case$cooks_distance - cooks.distance(m))) < 1e-10)
+out$lmer_weighted <- case
+
 m <- lmer_at(Reaction ~ Days + I(Days^2) + (Days | Subject), sleepstudy,
              c(0.9697430736113701, 0.014934689761420036, 0.23157147814686235))
 out$lmer_quadratic <- c(mixed_case(m, rep(1, nobs(m))), list(vif = vif_table(m)))
