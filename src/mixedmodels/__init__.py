@@ -3,6 +3,7 @@
 from .app.compare import Comparison, compare
 from .base.messages import MixedModelsWarning
 from .base.options import options
+from .checks.model_check import binned_residuals, check_collinearity, cooks_distance, hatvalues
 from .checks.tables import augment, glance, tidy
 from .families import Family, family
 from .fixed.glm import GlmFit, glm
@@ -20,6 +21,7 @@ from .lmm.dask import DaskLmerFit
 from .lmm.fit import LmerFit
 from .lmm.lmer import lmer
 from .numerics.convergence import ConvergenceCheck
+from .plotting import check_model
 from .replicates.allfit import AllFit, allfit
 from .replicates.bootstrap import BootstrapResult, bootstrap
 from .replicates.many import ManyResult, lmer_many
@@ -32,10 +34,14 @@ __all__ = [
     "augment",
     "BootstrapResult",
     "anova",
+    "binned_residuals",
     "bootstrap",
+    "check_collinearity",
+    "check_model",
     "Comparison",
     "compare",
     "ConvergenceCheck",
+    "cooks_distance",
     "DaskLmerFit",
     "DataError",
     "DevianceTable",
@@ -51,6 +57,7 @@ __all__ = [
     "glmer",
     "glmer_nb",
     "GlmerNbFit",
+    "hatvalues",
     "LmFit",
     "LmerFit",
     "MixedModelsWarning",

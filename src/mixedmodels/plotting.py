@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from .checks.model_check import ModelCheck
     from .fixed.glm import GlmFit
     from .fixed.lm import LmFit
     from .glmm.fit import GlmerFit
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = [
     "bootstrap_figure",
     "caterpillar",
+    "check_model",
+    "check_model_figure",
     "comparison_figure",
     "emmeans_figure",
     "profile_figure",
@@ -363,3 +367,325 @@ def emmeans_figure(result):
     fig.suptitle(f"Estimated marginal means, {100 * result.level:g}% confidence intervals")
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------ check_model
+_OBSERVED, _MODEL, _ALARM = "#3aaf85", "#1b6ca8", "#cd201f"  # performance's colours
+
+
+def check_model(fit, nsim: int = 50, seed=None) -> Figure:
+    """One figure of the checks of performance's ``check_model`` that apply to ``fit``.
+
+    Panels: the posterior predictive check (the response's density, or a count's frequencies,
+    against ``nsim`` simulations from the fit); for linear models linearity (residuals against
+    fitted values); homogeneity of variance (``sqrt|residual|`` against fitted values); for count
+    models overdispersion (squared residuals against the model's variance), for binomial models
+    binned residuals; influential observations (standardized residuals against leverage, with
+    Cook's distance contours); collinearity (VIFs, with two terms or more); normality of the
+    residuals (QQ plot); and for mixed models the normality of the random effects (a QQ plot
+    per grouping factor and term). The numbers are :func:`mixedmodels.checks.model_check.model_check`'s.
+
+    Parameters
+    ----------
+    fit : LmerFit, GlmerFit, LmFit or GlmFit
+    nsim : int
+        Responses simulated for the posterior predictive check (new random effects each, as
+        ``simulate``'s default).
+    seed : int or Generator, optional
+        Seed of the simulations.
+
+    Returns
+    -------
+    Figure
+        Two panels a row; save it with ``fig.savefig(path)``.
+    """
+    from .checks.model_check import model_check
+
+    return check_model_figure(model_check(fit, nsim=nsim, seed=seed))
+
+
+def check_model_figure(check: ModelCheck) -> Figure:
+    """The figure of :func:`check_model` from its numbers (a
+    :class:`~mixedmodels.checks.model_check.ModelCheck`)."""
+    panels: list[tuple[str, str, Callable[..., None]]] = [
+        ("Posterior predictive check", "Simulated data should look like the observed data", _ppc_panel)
+    ]
+    if check.linear:
+        panels.append(("Linearity", "Reference line should be flat and horizontal", _linearity_panel))
+    panels.append(
+        ("Homogeneity of variance", "Reference line should be flat and horizontal", _homogeneity_panel)
+    )
+    if check.dispersion is not None:
+        panels.append(
+            ("Overdispersion", "Observed residual variance should follow the predicted", _dispersion_panel)
+        )
+    if check.binned is not None:
+        panels.append(("Binned residuals", "Points should be within the error bounds", _binned_panel))
+    panels.append(("Influential observations", "Points should be inside the contour lines", _influence_panel))
+    if check.collinearity is not None:
+        panels.append(("Collinearity", "High VIFs may inflate parameter uncertainty", _collinearity_panel))
+    panels.append(("Normality of residuals", "Dots should fall along the line", _qq_panel))
+    for group, term, table in check.ranef:
+
+        def draw(ax, check, table=table):
+            _ranef_panel(ax, table)
+
+        panels.append(
+            (f"Normality of random effects ({group}: {term})", "Dots should fall along the line", draw)
+        )
+    ncol = 2
+    nrow = math.ceil(len(panels) / ncol)
+    fig, axes = _figure(nrow, ncol, figsize=(11, 3.7 * nrow), squeeze=False)
+    for ax, (title, hint, draw) in zip(axes.ravel(), panels):
+        draw(ax, check)
+        ax.set_title(f"{title}\n{hint}", fontsize=9.5, loc="left")
+        ax.tick_params(labelsize=8)
+    for ax in axes.ravel()[len(panels) :]:
+        ax.set_visible(False)
+    fig.suptitle(_shorten(check.title, 110), fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _smooth(
+    x: np.ndarray, y: np.ndarray, points: int = 80, span: float = 0.75
+) -> tuple[np.ndarray, np.ndarray]:
+    """A local linear smooth of ``y`` on ``x`` (tricube weights on the nearest ``span`` of the
+    points, as loess's degree 1), evaluated on a grid across ``x``."""
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    grid = np.linspace(x.min(), x.max(), points) if len(x) else np.array([])
+    k = max(min(len(x), int(math.ceil(span * len(x)))), 1)
+    fitted = np.full(len(grid), np.nan)
+    for i, g in enumerate(grid):
+        distance = np.abs(x - g)
+        near = np.argpartition(distance, k - 1)[:k]
+        radius = distance[near].max() * 1.0001 or 1.0
+        w = (1 - (distance[near] / radius) ** 3) ** 3
+        xs, ys = x[near] - g, y[near]
+        sw, swx, swxx = w.sum(), (w * xs).sum(), (w * xs * xs).sum()
+        det = sw * swxx - swx**2
+        swy, swxy = (w * ys).sum(), (w * xs * ys).sum()
+        fitted[i] = (swxx * swy - swx * swxy) / det if det > 1e-12 * sw * max(swxx, 1e-300) else swy / sw
+    return grid, fitted
+
+
+def _density(values: np.ndarray, grid: np.ndarray, bandwidth: float) -> np.ndarray:
+    """A Gaussian kernel density of ``values`` on an evenly spaced ``grid`` (the values binned
+    to the grid, then smoothed)."""
+    step = grid[1] - grid[0]
+    counts, _ = np.histogram(values, bins=len(grid), range=(grid[0] - step / 2, grid[-1] + step / 2))
+    half = int(math.ceil(4 * bandwidth / step))
+    offsets = np.arange(-half, half + 1) * step
+    kernel = np.exp(-0.5 * (offsets / bandwidth) ** 2)
+    smoothed = (
+        np.convolve(counts, kernel, mode="same") if half < len(grid) else np.full(len(grid), counts.sum())
+    )
+    return smoothed / (len(values) * bandwidth * math.sqrt(2 * math.pi))
+
+
+def _bandwidth(values: np.ndarray) -> float:
+    """R's ``bw.nrd0``: ``0.9 min(sd, IQR / 1.34) n^(-1/5)``."""
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    q75, q25 = np.percentile(values, [75, 25])
+    spread = min(sd, (q75 - q25) / 1.34) or sd or abs(float(values[0])) or 1.0
+    return 0.9 * spread * len(values) ** -0.2
+
+
+def _ppc_panel(ax, check) -> None:
+    if check.discrete:
+        _ppc_counts(ax, check)
+    else:
+        _ppc_density(ax, check)
+    ax.set_xlabel(check.response)
+
+
+def _ppc_density(ax, check) -> None:
+    y, sims = check.observed, check.simulated
+    lo, hi = float(min(y.min(), sims.min())), float(max(y.max(), sims.max()))
+    bandwidth = _bandwidth(y)
+    grid = np.linspace(lo - 2 * bandwidth, hi + 2 * bandwidth, 512)
+    for j in range(sims.shape[1]):
+        ax.plot(grid, _density(sims[:, j], grid, bandwidth), color=_MODEL, lw=0.6, alpha=0.25)
+    ax.plot([], [], color=_MODEL, lw=1, label=f"simulated ({sims.shape[1]})")
+    ax.plot(grid, _density(y, grid, bandwidth), color=_OBSERVED, lw=2, label="observed")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=8, frameon=False)
+
+
+def _ppc_counts(ax, check) -> None:
+    """Frequencies of each value (or of bins of values, for large counts): observed bars,
+    simulated medians with their 95% ranges."""
+    y, sims = check.observed, check.simulated
+    top = int(max(y.max(), np.quantile(sims, 0.995)))
+    width = max(1, math.ceil((top + 1) / 40))
+    edges = np.arange(0, top + width + 1, width) - 0.5
+    observed, _ = np.histogram(y, bins=edges)
+    simulated = np.stack([np.histogram(sims[:, j], bins=edges)[0] for j in range(sims.shape[1])])
+    centers = (edges[:-1] + edges[1:]) / 2
+    ax.bar(centers, observed, width=0.9 * width, color=_OBSERVED, alpha=0.6, label="observed")
+    low, mid, high = np.quantile(simulated, [0.025, 0.5, 0.975], axis=0)
+    ax.errorbar(
+        centers,
+        mid,
+        yerr=[mid - low, high - mid],
+        fmt="o",
+        ms=3,
+        color=_MODEL,
+        lw=1,
+        label=f"simulated ({sims.shape[1]}): median, 95% range",
+    )
+    ax.set_ylabel("count of rows")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8, frameon=False)
+
+
+def _smooth_line(ax, x, y) -> None:
+    grid, fitted = _smooth(np.asarray(x, float), np.asarray(y, float))
+    ax.plot(grid, fitted, color=_OBSERVED, lw=1.8)
+
+
+def _linearity_panel(ax, check) -> None:
+    ax.scatter(check.fitted, check.residuals, s=8, color="0.35", alpha=0.6)
+    ax.axhline(0, color="0.5", lw=0.8, ls="--")
+    _smooth_line(ax, check.fitted, check.residuals)
+    ax.set_xlabel("fitted values")
+    ax.set_ylabel("residual")
+
+
+def _homogeneity_panel(ax, check) -> None:
+    root = np.sqrt(np.abs(check.scaled_residuals))
+    ax.scatter(check.fitted, root, s=8, color="0.35", alpha=0.6)
+    _smooth_line(ax, check.fitted, root)
+    ax.set_xlabel("fitted values")
+    ax.set_ylabel(f"sqrt(|{check.residual_label}|)")
+
+
+def _dispersion_panel(ax, check) -> None:
+    table = check.dispersion.sort_values("predicted")
+    grid, observed = _smooth(table.predicted.to_numpy(), table.squared_residual.to_numpy())
+    ax.plot(grid, observed, color=_OBSERVED, lw=2, label="observed (smoothed squared residuals)")
+    ax.plot(table.predicted, table.variance, color=_MODEL, lw=2, label="predicted by the model")
+    ax.set_xlabel("fitted mean")
+    ax.set_ylabel("residual variance")
+    ax.legend(fontsize=8, frameon=False)
+
+
+def _binned_panel(ax, check) -> None:
+    table = check.binned
+    order = np.argsort(table.xbar.to_numpy())
+    x, bound = table.xbar.to_numpy()[order], table.se.to_numpy()[order]
+    ax.fill_between(x, -bound, bound, color="0.85", label="±1.96 SE")
+    ax.axhline(0, color="0.5", lw=0.8)
+    inside = table.group.to_numpy()[order] == "yes"
+    ybar = table.ybar.to_numpy()[order]
+    ax.scatter(x[inside], ybar[inside], s=16, color=_OBSERVED, label="inside")
+    ax.scatter(x[~inside], ybar[~inside], s=16, color=_ALARM, label="outside")
+    share = inside.mean() if len(inside) else float("nan")
+    ax.set_xlabel(f"fitted probability ({100 * share:.0f}% of the bins inside)")
+    ax.set_ylabel("average residual")
+    ax.legend(fontsize=8, frameon=False)
+
+
+def _influence_panel(ax, check) -> None:
+    table = check.influence
+    h, d, cook = (table[c].to_numpy() for c in ("hat", "std_resid", "cooks_distance"))
+    flagged = np.nan_to_num(cook) >= check.cook_level
+    ax.scatter(h[~flagged], d[~flagged], s=8, color="0.35", alpha=0.6)
+    ax.scatter(h[flagged], d[flagged], s=14, color=_ALARM)
+    largest = np.argsort(-np.nan_to_num(cook))[: min(int(flagged.sum()), 6)]
+    for k, i in enumerate(largest):  # neighbours' labels alternate above and below their points
+        offset = (3, 2) if k % 2 == 0 else (3, -9)
+        ax.annotate(
+            str(i + 1), (h[i], d[i]), fontsize=7, color=_ALARM, xytext=offset, textcoords="offset points"
+        )
+    right = float(np.nanmax(h)) * 1.05 if np.isfinite(h).any() else 1.0
+    grid = np.linspace(right / 200, min(right, 0.999), 200)
+    bound = np.sqrt(check.cook_level * check.npar * (1 - grid) / grid)
+    limit = float(np.nanmax(np.abs(d))) * 1.15 if np.isfinite(d).any() else 1.0
+    for sign in (1, -1):
+        ax.plot(grid, sign * bound, color=_OBSERVED, ls="--", lw=1)
+    ax.plot([], [], color=_OBSERVED, ls="--", lw=1, label=f"Cook's distance {check.cook_level:.2f}")
+    ax.set_ylim(-limit, limit)
+    ax.set_xlim(0, right)
+    ax.axhline(0, color="0.7", lw=0.6)
+    ax.set_xlabel("leverage (hat value)")
+    ax.set_ylabel("standardized Pearson residual")
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+
+
+def _collinearity_panel(ax, check) -> None:
+    table = check.collinearity
+    x = np.arange(len(table))
+    vif = table.VIF.to_numpy()
+    top = max(float(np.nanmax(table.VIF_CI_high.replace(np.inf, np.nan).fillna(table.VIF))), 12.0)
+    ax.axhspan(1, 5, color=_OBSERVED, alpha=0.12)
+    ax.axhspan(5, 10, color="#f2b134", alpha=0.15)
+    ax.axhspan(10, top * 1.5, color=_ALARM, alpha=0.1)
+    colors = [_OBSERVED if v < 5 else "#e08a00" if v < 10 else _ALARM for v in vif]
+    low, high = table.VIF_CI_low.to_numpy(), table.VIF_CI_high.to_numpy()
+    shown = np.isfinite(low) & np.isfinite(high)  # an uncorrelated term's interval is undefined
+    ax.vlines(x[shown], low[shown], high[shown], color="0.5", lw=1, label="95% interval")
+    ax.scatter(x, vif, s=30, color=colors, zorder=3)
+    ax.set_yscale("log")
+    ax.set_ylim(0.9, top * 1.5)
+    ax.set_xlim(-0.6, len(x) - 0.4)
+    tilt = len(x) > 3
+    ax.set_xticks(
+        x, [_shorten(t, 18) for t in table.Term], rotation=30 if tilt else 0, ha="right" if tilt else "center"
+    )
+    ax.set_ylabel("variance inflation factor (log)")
+    for level, text in ((1.0, "low"), (5.0, "moderate"), (10.0, "high")):
+        ax.text(
+            0.99,
+            level * 1.08,
+            text,
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="0.4",
+        )
+
+
+def _qq_line(ax, q: np.ndarray, values: np.ndarray) -> None:
+    """R's ``qqline``: through the quartiles."""
+    from scipy.stats import norm
+
+    y1, y2 = np.quantile(values, [0.25, 0.75])
+    x1, x2 = norm.ppf([0.25, 0.75])
+    slope = (y2 - y1) / (x2 - x1)
+    ax.plot(q, y1 + slope * (q - x1), color=_OBSERVED, lw=1.5)
+
+
+def _qq_panel(ax, check) -> None:
+    from scipy.stats import norm
+
+    values = np.sort(check.scaled_residuals[np.isfinite(check.scaled_residuals)])
+    q = norm.ppf((np.arange(1, len(values) + 1) - 0.5) / len(values))
+    ax.scatter(q, values, s=8, color="0.35", alpha=0.7)
+    _qq_line(ax, q, values)
+    ax.set_xlabel("standard normal quantiles")
+    ax.set_ylabel(check.residual_label)
+
+
+def _ranef_panel(ax, table) -> None:
+    ax.errorbar(
+        table.x,
+        table.y,
+        yerr=[table.y - table.low, table.high - table.y],
+        fmt="o",
+        ms=3,
+        color="0.3",
+        ecolor="0.75",
+        lw=1,
+    )
+    _qq_line(ax, table.x.to_numpy(), table.y.to_numpy())
+    ax.set_xlabel("standard normal quantiles")
+    ax.set_ylabel("conditional mode (95% interval)")

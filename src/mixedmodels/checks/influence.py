@@ -1,10 +1,5 @@
-"""Leverages (hat values) and the leave-one-out statistics built on them, for augment's tables.
-
-lmer: the fitted values are ``H y`` with ``H = A M^{-1} A'``, ``A = W^{1/2} [Z Lambda, X]`` and
-``M = A'A + diag(1_q, 0_p)`` (the penalized least-squares system at the optimum), so the
-leverage of row ``i`` is ``a_i' M^{-1} a_i`` (lme4's ``hatvalues``); Cook's distance is
-``(r_i / (1 - h_i))^2 h_i / (sigma^2 p)`` with ``r`` the weighted residuals (lme4's
-``cooks.distance``).
+"""Leverages (hat values) of fixed-effects models and R's leave-one-out statistics built on them,
+for augment's tables (a mixed model's leverages: :func:`mixedmodels.checks.model_check.hatvalues`).
 
 lm and glm: ``h`` the diagonal of ``Q Q'`` from the QR of ``W^{1/2} X`` (prior weights for lm, the
 IRLS working weights for glm), and R's ``influence``: the leave-one-out ``sigma_(i) =
@@ -18,35 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import splu
 
-__all__ = ["glm_influence", "lm_influence", "lmer_hat"]
-
-CHUNK = 2048  # rows of A' solved at once
+__all__ = ["glm_influence", "lm_influence", "weighted_leverages"]
 
 
-def lmer_hat(fit: Any) -> np.ndarray:
-    """The leverages of an lmer fit's rows (see the module)."""
-    from ..numerics.pls import term_matrix
-
-    design = fit.design
-    sw = np.sqrt(np.asarray(fit.weights, dtype=float))
-    Z = sp.hstack([term_matrix(t) for t in design.reterms], format="csc")
-    ZL = Z @ fit.pls.lambda_matrix(fit.theta)
-    A = sp.diags(sw) @ sp.hstack([ZL, sp.csc_matrix(design.X)], format="csc")
-    q = ZL.shape[1]
-    penalty = sp.diags(np.r_[np.ones(q), np.zeros(A.shape[1] - q)])
-    lu = splu((A.T @ A + penalty).tocsc())
-    At = A.T.tocsc()
-    hat = np.empty(A.shape[0])
-    for lo in range(0, A.shape[0], CHUNK):
-        block = At[:, lo : lo + CHUNK].toarray()
-        hat[lo : lo + CHUNK] = np.einsum("ij,ij->j", block, lu.solve(block))
-    return hat
-
-
-def _hat_qr(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+def weighted_leverages(X: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``diag(Q Q')`` of the QR of ``W^{1/2} X`` (zero-weight rows get 0)."""
     Q, _ = np.linalg.qr(np.sqrt(w)[:, None] * X)
     return np.einsum("ij,ij->i", Q, Q)
@@ -62,7 +33,7 @@ def lm_influence(fit: Any) -> dict[str, np.ndarray]:
     """``.hat``, ``.sigma``, ``.cooksd`` and ``.std.resid`` of an lm fit (broom's ``augment.lm``)."""
     kept = fit.qr[0]
     w = np.asarray(fit.weights, dtype=float)
-    hat = _hat_qr(fit.design.X[:, kept], w)
+    hat = weighted_leverages(fit.design.X[:, kept], w)
     e = np.sqrt(w) * fit.resid("response").to_numpy()
     s = float(fit.sigma)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -79,7 +50,9 @@ def lm_influence(fit: Any) -> dict[str, np.ndarray]:
 def glm_influence(fit: Any) -> dict[str, np.ndarray]:
     """``.hat``, ``.sigma``, ``.cooksd`` and ``.std.resid`` of a glm fit (broom's ``augment.glm``:
     R's ``influence``, ``cooks.distance`` and ``rstandard`` of a glm)."""
-    hat = _hat_qr(fit.design.X[:, list(fit.kept)], np.asarray(fit.result.working_weights, dtype=float))
+    hat = weighted_leverages(
+        fit.design.X[:, list(fit.kept)], np.asarray(fit.result.working_weights, dtype=float)
+    )
     dev = fit.resid("deviance").to_numpy()
     pearson = fit.resid("pearson").to_numpy()
     phi = float(fit.dispersion)

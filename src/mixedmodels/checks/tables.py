@@ -435,14 +435,15 @@ def augment(fit: Any) -> pd.DataFrame:
     one matrix column of a ``cbind(...)`` response; here its columns stay as they are), none
     for a fit made without keeping its data.
     """
-    from .influence import glm_influence, lm_influence, lmer_hat
+    from .influence import glm_influence, lm_influence
+    from .model_check import hatvalues
 
     kind = _kind(fit)
     if hasattr(fit, "require_rows"):
         fit.require_rows("augment")
     frame = _model_frame(fit)
     if kind == "lmer":
-        cols = _lmer_columns(fit, lmer_hat(fit))
+        cols = _lmer_columns(fit, hatvalues(fit).to_numpy())
     elif kind == "glmer":
         cols = _glmer_columns(fit)
     elif kind == "lm":
