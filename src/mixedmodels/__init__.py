@@ -1,6 +1,8 @@
 """Linear mixed-effects models in the style of R's lme4, with the fixed-effects linear model beside them."""
 
 from .app.compare import Comparison, compare
+from .checks.dharma_tests import ResidualTest
+from .checks.simulated import SimulatedResiduals, simulate_residuals
 from .base.messages import MixedModelsWarning
 from .base.options import options
 from .families import Family, family
@@ -61,5 +63,8 @@ __all__ = [
     "PowerResult",
     "RanovaTable",
     "ranova",
+    "ResidualTest",
+    "SimulatedResiduals",
+    "simulate_residuals",
 ]
 __version__ = "0.1.0"
