@@ -1,10 +1,10 @@
 """Linear mixed-effects models in the style of R's lme4, with the fixed-effects linear model beside them."""
 
 from .app.compare import Comparison, compare
-from .checks.dharma_tests import ResidualTest
-from .checks.simulated import SimulatedResiduals, simulate_residuals
 from .base.messages import MixedModelsWarning
 from .base.options import options
+from .checks.dharma_tests import ResidualTest
+from .checks.simulated import SimulatedResiduals, simulate_residuals
 from .families import Family, family
 from .fixed.glm import GlmFit, glm
 from .fixed.lm import LmFit, lm

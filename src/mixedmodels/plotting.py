@@ -382,6 +382,7 @@ def _test_legend(ax, label: str, test, loc: str) -> None:
         va={"upper left": "top", "center": "center", "lower right": "bottom"}[loc],
         color=colour,
         fontsize=8,
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
     )
 
 
