@@ -221,6 +221,18 @@ def test_count_families(family, response):
         assert 0 <= test.p <= 1
 
 
+def test_glmer_nb_and_a_dispersion_model():
+    sal = load("salamanders")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nb = mm.glmer_nb("count ~ mined + (1 | site)", sal)
+        disp = mm.glmer("count ~ mined + (1 | site)", sal, family="nbinom2", dispformula="~ mined")
+    assert isinstance(nb, mm.GlmerNbFit)
+    for fit in (nb, disp):
+        res = mm.simulate_residuals(fit, n=100, seed=1)
+        assert res.test_dispersion().p > 0.05 and res.test_zeroinflation().p > 0.05
+
+
 def test_zero_inflated_family_simulates_its_zeros():
     sal = load("salamanders")
     fit = mm.glmer("count ~ mined + (1 | site)", sal, family="poisson", ziformula="~ mined")
