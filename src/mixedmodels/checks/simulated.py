@@ -90,10 +90,21 @@ class SimulatedResiduals:
         """:attr:`fitted` (DHARMa's name)."""
         return self.fitted
 
+    @cached_property
+    def _tests(self) -> dict:
+        """The tests already run, by name and arguments (each is computed once)."""
+        return {}
+
+    def _cached(self, key: tuple, run: Callable[[], ResidualTest]) -> ResidualTest:
+        if key not in self._tests:
+            self._tests[key] = run()
+        return self._tests[key]
+
     def test_uniformity(self, alternative: str = "two.sided") -> ResidualTest:
         """Kolmogorov-Smirnov test of the scaled residuals against Uniform(0, 1)
         (DHARMa's ``testUniformity``)."""
-        return uniformity_test(self.scaled_values, alternative)
+        r = self.scaled_values
+        return self._cached(("uniformity", alternative), lambda: uniformity_test(r, alternative))
 
     def test_dispersion(self, alternative: str = "two.sided", centre: str = "fitted") -> ResidualTest:
         """DHARMa's default ``testDispersion`` (``type = "DHARMa"``, ``refit = FALSE``): the
@@ -116,18 +127,20 @@ class SimulatedResiduals:
             with an observation-level random effect nearly always): use it with
             ``alternative="greater"``.
         """
-        if centre == "fitted":
-            middle = self.centre
-        elif centre == "simulated":
-            middle = self.simulated.mean(axis=1)
-        else:
+        if centre not in ("fitted", "simulated"):
             raise ValueError(f"centre must be 'fitted' or 'simulated', not {centre!r}")
-        return dispersion_test(self.observed, self.simulated, middle, alternative)
+
+        def run() -> ResidualTest:
+            middle = self.centre if centre == "fitted" else self.simulated.mean(axis=1)
+            return dispersion_test(self.observed, self.simulated, middle, alternative)
+
+        return self._cached(("dispersion", alternative, centre), run)
 
     def test_zeroinflation(self, alternative: str = "two.sided") -> ResidualTest:
         """DHARMa's ``testZeroInflation``: the observed zeros over the mean of the simulated
         zeros (above 1: more zeros than the model expects), p from the simulations."""
-        return zero_inflation_test(self.observed, self.simulated, alternative)
+        y, sims = self.observed, self.simulated
+        return self._cached(("zeroinflation", alternative), lambda: zero_inflation_test(y, sims, alternative))
 
     def test_outliers(self, alternative: str = "two.sided") -> ResidualTest:
         """DHARMa's ``testOutliers`` with ``type = "binomial"``: residuals outside every
@@ -136,7 +149,8 @@ class SimulatedResiduals:
         DHARMa's default for an integer response with at most 500 observations is a bootstrap
         instead; the binomial test is only approximate for discrete responses (it tends to reject
         too often there), so read a small p-value for counts with that in mind."""
-        return outlier_test(self.scaled_values, self.n, alternative)
+        r, n = self.scaled_values, self.n
+        return self._cached(("outliers", alternative), lambda: outlier_test(r, n, alternative))
 
     def plot(self):
         """DHARMa's two panels (a matplotlib Figure): the QQ plot of the scaled residuals
