@@ -127,7 +127,7 @@ def test_outlier_test_is_rs_binom_test():
     r = np.r_[np.zeros(3), np.ones(2), np.linspace(0.1, 0.9, 95)]
     t = outlier_test(r, nsim=99)
     assert t.statistic == 5 and t.expected == pytest.approx(2.0)
-    # R 4.2.2: binom.test(5, 100, p = 2/100)$p.value
+    # R 4.2.2 (tests/reference/checks/simulated_residuals.R): binom.test(5, 100, p = 2/100)$p.value
     assert t.p == pytest.approx(0.05083044537, rel=1e-9)
 
 
