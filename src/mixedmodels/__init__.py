@@ -3,7 +3,9 @@
 from .app.compare import Comparison, compare
 from .base.messages import MixedModelsWarning
 from .base.options import options
+from .checks.dharma_tests import ResidualTest
 from .checks.model_check import binned_residuals, check_collinearity, cooks_distance, hatvalues
+from .checks.simulated import SimulatedResiduals, simulate_residuals
 from .checks.tables import augment, glance, tidy
 from .families import Family, family
 from .fixed.glm import GlmFit, glm
@@ -72,5 +74,8 @@ __all__ = [
     "RanovaTable",
     "ranova",
     "tidy",
+    "ResidualTest",
+    "SimulatedResiduals",
+    "simulate_residuals",
 ]
 __version__ = "0.1.0"

@@ -34,6 +34,7 @@ __all__ = [
     "profile_figure",
     "qq_ranef",
     "residual_plot",
+    "simulated_residuals_figure",
 ]
 
 
@@ -689,3 +690,96 @@ def _ranef_panel(ax, table) -> None:
     _qq_line(ax, table.x.to_numpy(), table.y.to_numpy())
     ax.set_xlabel("standard normal quantiles")
     ax.set_ylabel("conditional mode (95% interval)")
+
+
+_SIGNAL = "#d62728"
+_QR_POINTS = 2000  # at most this many (rank-spread) points enter each quantile regression
+
+
+def _test_legend(ax, label: str, test, loc: str) -> None:
+    """A DHARMa-style annotation: the test's p-value and whether it deviates."""
+    colour = _SIGNAL if test.significant else "black"
+    verdict = "significant" if test.significant else "n.s."
+    ax.text(
+        *{"upper left": (0.03, 0.97), "center": (0.5, 0.5), "lower right": (0.97, 0.03)}[loc],
+        f"{label}: p = {test.p:.4g}\nDeviation {verdict}",
+        transform=ax.transAxes,
+        ha={"upper left": "left", "center": "center", "lower right": "right"}[loc],
+        va={"upper left": "top", "center": "center", "lower right": "bottom"}[loc],
+        color=colour,
+        fontsize=8,
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+    )
+
+
+def _rank_transform(x: np.ndarray) -> np.ndarray:
+    """Average ranks divided by the largest (DHARMa's ``rankTransform``)."""
+    from scipy.stats import rankdata
+
+    r = rankdata(x, method="average")
+    return r / r.max()
+
+
+def simulated_residuals_figure(res) -> Figure:
+    """DHARMa's ``plot`` of simulated residuals: two panels.
+
+    Left: the scaled residuals' quantiles against Uniform(0, 1) quantiles, with the
+    Kolmogorov-Smirnov (uniformity), dispersion and outlier tests' p-values (red where
+    ``p < 0.05``). Right: the residuals against the rank-transformed population-level predictions,
+    with dashed reference lines at 0.25, 0.5 and 0.75 and the fitted 0.25, 0.5 and 0.75 quantiles
+    (residuals outside all simulations, at 0 or 1, as stars; red when the outlier test rejects).
+
+    The quantile lines are *linear* quantile regressions (check-loss minima solved as linear
+    programs by HiGHS, on at most 2,000 points spread over the ranks), where DHARMa fits smooth
+    quantile GAMs (``qgam``) and tests each against its reference line: a line that tilts away
+    from its reference shows a trend of the residuals with the predictions; curvature is not shown.
+
+    Parameters
+    ----------
+    res : SimulatedResiduals
+        From :func:`mixedmodels.simulate_residuals`.
+    """
+    from .checks.dharma_tests import linear_quantile_regression
+
+    r = np.asarray(res.scaled_values, dtype=float)
+    n = len(r)
+    fig, (qq, rp) = _figure(1, 2, figsize=(10, 4.6))
+
+    expected = (np.arange(1, n + 1) - 0.5) / n
+    qq.scatter(expected, np.sort(r), s=8, marker="^", facecolors="none", edgecolors="0.2", linewidths=0.6)
+    qq.plot([0, 1], [0, 1], color=_SIGNAL, lw=1)
+    qq.set_xlim(0, 1)
+    qq.set_ylim(0, 1)
+    qq.set_xlabel("Expected")
+    qq.set_ylabel("Observed")
+    qq.set_title("QQ plot residuals", fontsize=10)
+    outliers = res.test_outliers()
+    _test_legend(qq, "KS test", res.test_uniformity(), "upper left")
+    _test_legend(qq, "Dispersion test", res.test_dispersion(), "center")
+    _test_legend(qq, "Outlier test", outliers, "lower right")
+
+    x = _rank_transform(np.asarray(res.fitted, dtype=float))
+    edge = (r == 0) | (r == 1)
+    alpha = max(0.1, 1 - 3 * n / 10000)
+    rp.scatter(x[~edge], r[~edge], s=8, facecolors="none", edgecolors="black", alpha=alpha, linewidths=0.6)
+    rp.scatter(x[edge], r[edge], s=20, marker="*", color=_SIGNAL if outliers.significant else "black")
+    order = np.argsort(x, kind="stable")
+    pick = order[np.unique(np.linspace(0, n - 1, min(n, _QR_POINTS)).astype(int))]
+    grid = np.array([x.min(), x.max()])
+    for tau in (0.25, 0.5, 0.75):
+        rp.axhline(tau, color="0.3", lw=0.6, ls="--")
+        if len(np.unique(x)) > 1:
+            a, b = linear_quantile_regression(x[pick], r[pick], tau)
+            rp.plot(grid, a + b * grid, color="C0", lw=2)
+    rp.set_xlim(0, 1.02)
+    rp.set_ylim(-0.02, 1.02)
+    rp.set_yticks([0, 0.25, 0.5, 0.75, 1])
+    rp.set_xlabel("Model predictions (rank transformed)")
+    rp.set_ylabel("Scaled residual")
+    rp.set_title(
+        "Residual vs. predicted\n(lines: linear quantile regressions at 0.25, 0.5, 0.75)", fontsize=9
+    )
+    kind = "conditional" if res.conditional else "unconditional"
+    fig.suptitle(f"Simulated residuals ({res.n} {kind} simulations)", fontsize=11)
+    fig.tight_layout()
+    return fig

@@ -31,6 +31,14 @@ DESCRIPTIONS = {
     "long_ar1": "Simulated longitudinal data: 60 subjects (id) at 6 equally spaced visits (time, a number; "
     "times, the same visit as a factor), y with an AR(1) random effect per subject and visit "
     "(rho 0.6) and noise; lmer(y ~ time + ar1(times + 0 | id)).",
+    "grouseticks": "lme4's grouseticks (Elston et al. 2001, Parasitology 122): ticks (TICKS) counted on "
+    "403 red grouse chicks (INDEX) in 118 broods (BROOD) at 63 locations (LOCATION) in three years (YEAR), "
+    "with the location's altitude (HEIGHT; cHEIGHT centred); glmer(TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + "
+    "(1 | INDEX) + (1 | LOCATION), family = poisson).",
+    "verbagg": "lme4's VerbAgg: 316 subjects' (id) responses to 24 items (item) on verbal aggression; "
+    "r2 (Y/N) the dichotomized response, Anger the trait anger score, Gender, btype (curse, scold, "
+    "shout), situ (other, self), mode (want, do). glmer(r2 ~ Anger + Gender + btype + situ + "
+    "(1 | id) + (1 | item), family = binomial).",
     "blocks": "Simulated blocked data: 30 blocks (g) with observations under three treatments (f), "
     "treatment effects correlated within a block; lmer(y ~ f + cs(f + 0 | g)).",
 }
@@ -47,6 +55,8 @@ _FACTORS = {
     "salamanders": ["site", "mined", "spp"],
     "long_ar1": ["id", "times"],
     "blocks": ["g", "f"],
+    "grouseticks": ["INDEX", "BROOD", "YEAR", "LOCATION"],
+    "verbagg": ["id", "item", "Gender", "btype", "situ", "mode", "r2"],
 }
 
 

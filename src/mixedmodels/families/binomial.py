@@ -123,6 +123,12 @@ class Binomial(Family):
         draws = np.asarray(draws)
         return np.divide(draws, weights, out=np.full(draws.shape, empty), where=np.asarray(weights) > 0)
 
+    def response_as_draws(self, values, weights, means: bool = False) -> Array:
+        """Successes: the proportions times the trials, rounded (expected successes, not
+        rounded, for ``means``)."""
+        counts = np.asarray(values, dtype=float) * np.asarray(weights, dtype=float)
+        return counts if means else np.rint(counts)
+
     def deviance_parts(self, y, wt) -> tuple:
         """For each ``y log(y / mu)`` term its ``y``, where ``y != 0`` and ``y`` with its zeros
         made 1; for a 0/1 response ``2 w`` and where ``y = 1`` (one of the two terms is 0)."""

@@ -235,6 +235,13 @@ class Family:
         ``empty`` where a row has none)."""
         return np.asarray(draws, dtype=float)
 
+    def response_as_draws(self, values, weights, means: bool = False) -> Array:
+        """The inverse of :meth:`draws_as_response`: responses on the model's scale as the
+        :meth:`draw` scale has them (a binomial's successes, rounded to whole numbers so that
+        ties between observed and simulated values are exact; ``means``: the values are means,
+        not responses, and are not rounded)."""
+        return np.asarray(values, dtype=float)
+
     # ------------------------------------------------------------------ working weights
     observed_information: bool = False
     default_information: ClassVar[str] = "expected"  # lme4's, for the families glmer has

@@ -262,6 +262,10 @@ class ZeroAugmented(Family):
         """The conditional family's (a binomial's proportions of its trials)."""
         return self.base.draws_as_response(draws, weights, empty)
 
+    def response_as_draws(self, values, weights, means: bool = False) -> Array:
+        """The conditional family's (a binomial's successes)."""
+        return self.base.response_as_draws(values, weights, means)
+
     def zero_probability(self) -> Array:
         """glmmTMB's ``predict(type = "zprob")``: ``pi``."""
         return np.array(self.pi) if np.ndim(self.pi) else self.pi

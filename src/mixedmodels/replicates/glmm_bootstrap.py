@@ -65,6 +65,7 @@ from ..numerics.separation import Separation, SeparationCheck, separated_mask
 
 __all__ = [
     "GlmerRefits",
+    "draw_trials",
     "family_sigma",
     "glmer_blocks",
     "glmer_original",
@@ -79,7 +80,7 @@ ML_CHUNK = 100  # replicates per random stream of a batched fit by maximum likel
 BOUNDARY_NEAR = 1e-3  # a batched ML refit with a standard deviation below this: refitted alone
 
 
-def _trials(model: GlmmModel) -> np.ndarray:
+def draw_trials(model: GlmmModel) -> np.ndarray:
     """The number of trials of each row to draw a binomial from (ones for a 0/1 response); a
     family without trials ignores them."""
     w = model.weights
@@ -102,7 +103,7 @@ def glmer_blocks(
     fixed = m.offset + m.X @ beta
     ZL = m.z_matrix() @ m.lambda_matrix(theta)
     U = None if use_u else rng.standard_normal((nsim, ZL.shape[1]))
-    trials = _trials(m)
+    trials = draw_trials(m)
     for lo in range(0, nsim, block):
         hi = min(lo + block, nsim)
         random = ZL @ (np.repeat(fit.optimum.state.u[:, None], hi - lo, axis=1) if U is None else U[lo:hi].T)
