@@ -3,6 +3,10 @@
 from .app.compare import Comparison, compare
 from .base.messages import MixedModelsWarning
 from .base.options import options
+from .checks.icc import Icc, icc
+from .checks.overdispersion import Overdispersion, check_overdispersion
+from .checks.performance import Singularity, check_singularity, compare_performance
+from .checks.r2 import LinearR2, NakagawaR2, VarianceComponents, r2
 from .families import Family, family
 from .fixed.glm import GlmFit, glm
 from .fixed.lm import LmFit, lm
@@ -31,6 +35,9 @@ __all__ = [
     "BootstrapResult",
     "anova",
     "bootstrap",
+    "check_overdispersion",
+    "check_singularity",
+    "compare_performance",
     "Comparison",
     "compare",
     "ConvergenceCheck",
@@ -48,18 +55,26 @@ __all__ = [
     "glmer",
     "glmer_nb",
     "GlmerNbFit",
+    "Icc",
+    "icc",
+    "LinearR2",
     "LmFit",
     "LmerFit",
     "MixedModelsWarning",
+    "NakagawaR2",
+    "Overdispersion",
     "lm",
     "lmer",
     "lmer_many",
     "ManyResult",
     "options",
     "power",
+    "r2",
     "PowerCurve",
     "PowerResult",
     "RanovaTable",
     "ranova",
+    "Singularity",
+    "VarianceComponents",
 ]
 __version__ = "0.1.0"

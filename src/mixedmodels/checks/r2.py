@@ -1,0 +1,308 @@
+"""R-squared of a fit: Nakagawa's marginal and conditional R^2 of a mixed model, as performance
+0.10.2's ``r2_nakagawa`` computes them (with insight 0.19.0's ``get_variance``), and the
+ordinary R^2 of a linear model.
+
+The variance of a mixed model's linear predictor is split into four parts (Nakagawa,
+Johnson & Schielzeth 2017):
+
+- the fixed effects, ``var_f``: the sample variance (``n - 1``) of ``X beta`` (no offset);
+- the random effects, ``var_r``: for each random-effects term whose grouping factor does not
+  have one level per row, ``mean_i z_i' Sigma z_i`` with ``Sigma`` the term's covariance and
+  ``z_i`` the row of the fixed-effects model matrix at the term's columns (an intercept column
+  added where the model matrix has none; a column the model matrix lacks is left out), summed
+  over the terms. Of several terms on one grouping factor (``(x || g)``) only the first counts,
+  as insight 0.19.0 indexes the variance components by the factor's name;
+- the distribution, ``var_d``: the Gaussian residual variance ``sigma^2`` of an ``lmer`` fit,
+  otherwise the family's approximation
+  (:meth:`~mixedmodels.families.Family.distribution_variance`: ``pi^2/3`` for the logit link,
+  1 for probit, ``pi^2/6`` for cloglog; the lognormal ``log(1 + V(mu0) / mu0^2)`` for counts on
+  the log link, ``mu0 = exp`` of the intercept of the null model, the response on the
+  random-effects terms alone, refitted);
+- the dispersion, ``var_e``: for a generalized model, the random-effects terms whose factor has
+  one level per row (observation-level effects), computed as ``var_r``.
+
+Then, with the residual ``var_res = var_d + var_e``,
+
+    R2_marginal = var_f / (var_f + var_r + var_res),
+    R2_conditional = (var_f + var_r) / (var_f + var_r + var_res).
+
+Where a random-effects standard deviation is at zero (``|theta| < 1e-5`` for a diagonal
+entry; glmmTMB's variance below 1e-5), performance drops the random variance: the marginal
+R^2 is then ``var_f / (var_f + var_res)`` and the conditional is missing (NaN).
+
+performance's later releases changed some of this (how the null model's mean enters the count
+families' variance, a choice of approximations such as the trigamma one, the treatment of
+singular fits): the numbers here are 0.10.2's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..base.protocols import fit_of
+
+__all__ = ["LinearR2", "NakagawaR2", "VarianceComponents", "r2", "variance_components"]
+
+SINGULAR_TOLERANCE = 1e-5  # insight 0.19.0's tolerance for a random-effect variance at zero
+SMALL_MEAN = 6.0  # insight's warning: a null-model mean below this makes the count variance unreliable
+
+
+@dataclass(frozen=True)
+class VarianceComponents:
+    """The variances of a mixed model's linear predictor that R^2 and the ICC divide
+    (:mod:`mixedmodels.checks.r2`; insight's ``get_variance``).
+
+    Attributes
+    ----------
+    fixed, random, distribution, dispersion : float
+        ``var_f``, ``var_r`` (NaN where a variance is at zero: singular), ``var_d``, ``var_e``.
+    approximation : str
+        How ``var_d`` was computed (the family's approximation).
+    notes : tuple of str
+        Warnings performance would give (a singular fit, a small null-model mean).
+    """
+
+    fixed: float
+    random: float
+    distribution: float
+    dispersion: float
+    approximation: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def residual(self) -> float:
+        """``var_d + var_e``."""
+        return self.distribution + self.dispersion
+
+    @property
+    def has_random(self) -> bool:
+        """Whether the random variance was computed (False for a singular fit)."""
+        return not math.isnan(self.random)
+
+
+@dataclass(frozen=True)
+class NakagawaR2:
+    """Nakagawa's R^2 of a mixed model (see the module): ``conditional`` (fixed and random
+    effects), ``marginal`` (fixed effects alone) and the ``variances`` they come from."""
+
+    conditional: float
+    marginal: float
+    variances: VarianceComponents
+
+    @property
+    def approximation(self) -> str:
+        """How the distribution-specific variance was approximated."""
+        return self.variances.approximation
+
+    def __str__(self) -> str:
+        from ..report.checks_perf import r2_text
+
+        return r2_text(self)
+
+    def _repr_html_(self) -> str:
+        from ..report.checks_perf import r2_html
+
+        return r2_html(self)
+
+
+@dataclass(frozen=True)
+class LinearR2:
+    """The R^2 of a linear model and its adjusted form (R's ``summary.lm``; performance's
+    ``r2`` of an ``lm`` fit)."""
+
+    r2: float
+    adjusted: float
+
+    def __str__(self) -> str:
+        from ..report.checks_perf import linear_r2_text
+
+        return linear_r2_text(self)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{self}</pre>"
+
+
+def r2(fit) -> NakagawaR2 | LinearR2:
+    """R-squared of a fit, as performance 0.10.2's ``r2``.
+
+    Parameters
+    ----------
+    fit : LmerFit, GlmerFit, GlmerNbFit or LmFit
+        A mixed model (Gaussian, binomial, Poisson, negative binomial: lme4's ``glmer.nb`` and
+        glmmTMB's ``nbinom2``, ``nbinom1``) or a linear model.
+
+    Returns
+    -------
+    NakagawaR2 or LinearR2
+        For a mixed model Nakagawa's ``conditional`` and ``marginal`` R^2 with the variance
+        components (see :mod:`mixedmodels.checks.r2`); for an ``lm`` fit the ordinary ``r2``
+        and ``adjusted``.
+
+    Raises
+    ------
+    TypeError
+        For a fit that is neither (a ``glm`` fit: performance gives pseudo-R^2 there, not
+        computed here).
+    ValueError
+        For a family or model part without performance 0.10.2's approximation (zero-inflation,
+        a dispersion model, a Gamma or beta family, ...).
+    """
+    if fit_of(fit, "lm"):
+        return LinearR2(float(fit.r_squared), float(fit.adj_r_squared))
+    v = variance_components(fit)
+    total = v.fixed + (v.random if v.has_random else 0.0) + v.residual
+    if not v.has_random:
+        return NakagawaR2(math.nan, v.fixed / total, v)
+    return NakagawaR2((v.fixed + v.random) / total, v.fixed / total, v)
+
+
+def variance_components(fit, tolerance: float = SINGULAR_TOLERANCE) -> VarianceComponents:
+    """The variance components of a mixed model's linear predictor (see the module).
+
+    Parameters
+    ----------
+    fit : LmerFit, GlmerFit or GlmerNbFit
+    tolerance : float
+        A random-effect standard deviation (lme4's diagonal ``theta``; glmmTMB's variance)
+        below this counts as zero: the random variance is then not computed (NaN).
+    """
+    _require_mixed(fit, "R^2 and the ICC")
+    covariances = _term_covariances(fit)
+    X, beta, names = _fixed_part(fit)
+    notes: list[str] = []
+    singular = _variance_at_zero(fit, covariances, tolerance)
+    n = fit.nobs
+    observation_level = [term.nlevels == n for term in fit.design.reterms]
+    first = _first_of_each_factor(fit.design.reterms)
+    random = math.nan
+    if singular:
+        notes.append(
+            "a random-effect variance is at zero (singular fit): the random variance is not "
+            "computed, the conditional R^2 and the ICC are missing"
+        )
+    else:
+        random = sum(
+            _term_variance(X, names, term.cnames, cov)
+            for term, cov, obs, keep in zip(fit.design.reterms, covariances, observation_level, first)
+            if keep and not obs
+        )
+    fixed = float(np.var(X @ beta, ddof=1))
+    if fit_of(fit, "lmer"):
+        return VarianceComponents(
+            fixed, random, float(fit.sigma) ** 2, 0.0, "Gaussian residual variance sigma^2", tuple(notes)
+        )
+    dispersion = sum(
+        _term_variance(X, names, term.cnames, cov)
+        for term, cov, obs, keep in zip(fit.design.reterms, covariances, observation_level, first)
+        if keep and obs
+    )
+    null_means: list[float] = []
+
+    def null_mean() -> float:
+        null_means.append(_null_model_mean(fit))
+        return null_means[-1]
+
+    distribution, approximation = fit.family.distribution_variance(null_mean)
+    if null_means and null_means[-1] < SMALL_MEAN:
+        notes.append(
+            f"the null model's mean {null_means[-1]:.3g} is below {SMALL_MEAN:g}: the lognormal "
+            "approximation of the distribution variance may be unreliable (performance warns)"
+        )
+    return VarianceComponents(
+        fixed, random, float(distribution), float(dispersion), approximation, tuple(notes)
+    )
+
+
+# ------------------------------------------------------------------ pieces of the fit
+def _require_mixed(fit, what: str) -> None:
+    if not fit_of(fit, "lmer", "glmer"):
+        raise TypeError(
+            f"{what} need a mixed model fit (mm.lmer, mm.glmer, mm.glmer_nb), not {type(fit).__name__}"
+        )
+    if fit_of(fit, "glmer") and fit.model.aux is not None:
+        raise ValueError(
+            f"{what}: the fit has a zero-inflation or dispersion model; performance 0.10.2's "
+            "variance decomposition used here covers the conditional model of a fit without them"
+        )
+
+
+def _term_covariances(fit) -> list[np.ndarray]:
+    """Each random-effects term's covariance matrix (lme4's ``VarCorr``)."""
+    if fit_of(fit, "lmer"):
+        templates, scale = fit.pls.layout.templates(fit.theta), float(fit.sigma) ** 2
+    else:
+        templates, scale = fit.model.layout.templates(fit.theta), 1.0
+    return [scale * (T @ T.T) for T in templates]
+
+
+def _fixed_part(fit) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The model matrix, the estimates and the column names (aliased columns left out)."""
+    beta = fit.fixef.to_numpy(dtype=float)
+    keep = ~np.isnan(beta)
+    names = [c for c, k in zip(fit.fixef.index, keep) if k]
+    return np.asarray(fit.design.X)[:, keep], beta[keep], names
+
+
+def _term_variance(X: np.ndarray, names: list[str], cnames, cov: np.ndarray) -> float:
+    """``mean_i z_i' Sigma z_i`` over the rows, ``z_i`` the model matrix at the term's columns."""
+    columns = {c: X[:, j] for j, c in enumerate(names)}
+    if not any(c.startswith("(Intercept)") for c in names):
+        columns["(Intercept)"] = np.ones(X.shape[0])
+    keep = [j for j, c in enumerate(cnames) if c in columns]
+    if not keep:
+        return 0.0
+    Z = np.column_stack([columns[cnames[j]] for j in keep])
+    S = cov[np.ix_(keep, keep)]
+    return float(np.einsum("ij,jk,ik->", Z, S, Z) / X.shape[0])
+
+
+def _first_of_each_factor(reterms) -> list[bool]:
+    """True for the first term on each grouping factor (insight's VarCorr lookup by name)."""
+    seen: set[str] = set()
+    out = []
+    for term in reterms:
+        out.append(term.group not in seen)
+        seen.add(term.group)
+    return out
+
+
+def _variance_at_zero(fit, covariances: list[np.ndarray], tolerance: float) -> bool:
+    """insight's ``.is_singular``: a diagonal ``theta`` below ``tolerance`` (lme4's fits), a
+    variance below it (glmmTMB's)."""
+    if fit_of(fit, "glmer") and fit.glmmtmb_style:
+        return any(bool(np.any(np.abs(np.diag(c)) < tolerance)) for c in covariances)
+    layout = fit.pls.layout if fit_of(fit, "lmer") else fit.model.layout
+    theta = np.asarray(fit.theta)[: layout.ntheta]
+    return bool(np.any(np.abs(theta[layout.diagonal_mask()]) < tolerance))
+
+
+def null_formula(fit) -> str:
+    """The null model's formula: the response on the random-effects terms alone (and the
+    formula's offsets), as insight's ``null_model``."""
+    parsed = fit.parsed
+    parts = []
+    for term in parsed.random:
+        bar = "|" if term.correlated else "||"
+        text = f"{term.expr} {bar} {term.group}"
+        parts.append(f"({text})" if term.structure == "us" else f"{term.structure}({text})")
+    parts += [f"offset({o})" for o in parsed.offsets]
+    return f"{parsed.response} ~ {' + '.join(parts)}"
+
+
+def _null_model_mean(fit) -> float:
+    """``exp`` of the intercept of the null model, refitted as insight refits it: with the
+    fit's family (a ``glmer.nb`` fit's size held, as lme4's ``update`` of it; glmmTMB's
+    parameter estimated again), weights, offset and quadrature."""
+    from ..glmm.fit import GlmerFit
+
+    formula = null_formula(fit)
+    try:
+        null = GlmerFit.update(fit, formula)  # GlmerFit's update: a glmer.nb fit's size is held
+    except Exception as exc:  # the refit's own error, said in the context of R^2
+        raise ValueError(
+            f"the null model {formula!r} (for the distribution variance) could not be fitted: {exc}"
+        ) from exc
+    return float(np.exp(null.fixef.iloc[0]))
