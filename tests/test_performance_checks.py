@@ -342,3 +342,14 @@ def test_results_are_frozen_and_print():
     assert "<div" in r._repr_html_()
     od = mm.check_overdispersion(fit("checks_cbpp_glm_binomial"))
     assert "Overdispersion detected" in str(od) and od.overdispersed
+
+
+def test_dask_fit_matches_the_fit_in_memory():
+    dd = pytest.importorskip("dask.dataframe")
+    ss = data("sleepstudy.csv")
+    lazy = mm.lmer(SS_SLOPES, dd.from_pandas(ss, npartitions=3))
+    here = fit("sleepstudy_slopes")
+    assert mm.r2(lazy).conditional == pytest.approx(mm.r2(here).conditional, rel=1e-9)
+    assert mm.r2(lazy).marginal == pytest.approx(mm.r2(here).marginal, rel=1e-9)
+    assert mm.icc(lazy).adjusted == pytest.approx(mm.icc(here).adjusted, rel=1e-9)
+    assert not mm.check_singularity(lazy)

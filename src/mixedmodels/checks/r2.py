@@ -171,11 +171,10 @@ def variance_components(fit, tolerance: float = SINGULAR_TOLERANCE) -> VarianceC
     """
     _require_mixed(fit, "R^2 and the ICC")
     covariances = _term_covariances(fit)
-    X, beta, names = _fixed_part(fit)
+    moments = _Moments.of(fit)
     notes: list[str] = []
     singular = _variance_at_zero(fit, covariances, tolerance)
-    n = fit.nobs
-    observation_level = [term.nlevels == n for term in fit.design.reterms]
+    observation_level = [term.nlevels == moments.n for term in fit.design.reterms]
     first = _first_of_each_factor(fit.design.reterms)
     random = math.nan
     if singular:
@@ -185,17 +184,18 @@ def variance_components(fit, tolerance: float = SINGULAR_TOLERANCE) -> VarianceC
         )
     else:
         random = sum(
-            _term_variance(X, names, term.cnames, cov)
+            moments.term_variance(term.cnames, cov)
             for term, cov, obs, keep in zip(fit.design.reterms, covariances, observation_level, first)
             if keep and not obs
         )
-    fixed = float(np.var(X @ beta, ddof=1))
+    fixed = moments.fixed_variance()
     if fit_of(fit, "lmer"):
+        sigma2 = float(fit.sigma) ** 2
         return VarianceComponents(
-            fixed, random, float(fit.sigma) ** 2, 0.0, "Gaussian residual variance sigma^2", tuple(notes)
+            fixed, random, sigma2, 0.0, "Gaussian residual variance sigma^2", tuple(notes)
         )
     dispersion = sum(
-        _term_variance(X, names, term.cnames, cov)
+        moments.term_variance(term.cnames, cov)
         for term, cov, obs, keep in zip(fit.design.reterms, covariances, observation_level, first)
         if keep and obs
     )
@@ -238,25 +238,58 @@ def _term_covariances(fit) -> list[np.ndarray]:
     return [scale * (T @ T.T) for T in templates]
 
 
-def _fixed_part(fit) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The model matrix, the estimates and the column names (aliased columns left out)."""
-    beta = fit.fixef.to_numpy(dtype=float)
-    keep = ~np.isnan(beta)
-    names = [c for c, k in zip(fit.fixef.index, keep) if k]
-    return np.asarray(fit.design.X)[:, keep], beta[keep], names
+@dataclass(frozen=True)
+class _Moments:
+    """What the variances need of the fixed-effects model matrix ``X`` (aliased columns left
+    out), with a column of ones in front: the rows ``n``, the column means ``m`` and the second
+    moments ``M = [1 X]'[1 X] / n``; ``beta`` the estimates (0 for the column of ones)."""
 
+    n: int
+    names: tuple[str, ...]
+    m: np.ndarray
+    M: np.ndarray
+    beta: np.ndarray
+    direct_fixed_variance: float | None = None  # var(X beta) from X itself where it is in memory
 
-def _term_variance(X: np.ndarray, names: list[str], cnames, cov: np.ndarray) -> float:
-    """``mean_i z_i' Sigma z_i`` over the rows, ``z_i`` the model matrix at the term's columns."""
-    columns = {c: X[:, j] for j, c in enumerate(names)}
-    if not any(c.startswith("(Intercept)") for c in names):
-        columns["(Intercept)"] = np.ones(X.shape[0])
-    keep = [j for j, c in enumerate(cnames) if c in columns]
-    if not keep:
-        return 0.0
-    Z = np.column_stack([columns[cnames[j]] for j in keep])
-    S = cov[np.ix_(keep, keep)]
-    return float(np.einsum("ij,jk,ik->", Z, S, Z) / X.shape[0])
+    @classmethod
+    def of(cls, fit) -> _Moments:
+        beta = fit.fixef.to_numpy(dtype=float)
+        keep = ~np.isnan(beta)
+        X = getattr(fit.design, "X", None)
+        if isinstance(X, np.ndarray) and X.ndim == 2:
+            X = X[:, keep]
+            n, sums, cross = X.shape[0], X.sum(axis=0), X.T @ X
+            direct = float(np.var(X @ beta[keep], ddof=1))
+        else:  # a fit whose rows are not in memory (Dask): one pass over the data
+            n, sums, cross = fit.model_matrix_moments()
+            sums, cross = np.asarray(sums)[keep], np.asarray(cross)[np.ix_(keep, keep)]
+            direct = None
+        p = int(keep.sum())
+        M = np.empty((p + 1, p + 1))
+        M[0, 0], M[0, 1:], M[1:, 0], M[1:, 1:] = n, sums, sums, cross
+        names = ("(ones)", *(c for c, k in zip(fit.fixef.index, keep) if k))
+        return cls(n, names, M[0] / n, M / n, np.concatenate([[0.0], beta[keep]]), direct)
+
+    def fixed_variance(self) -> float:
+        """The sample variance (``n - 1``) of ``X beta`` (from the moments where ``X`` is not in
+        memory)."""
+        if self.direct_fixed_variance is not None:
+            return self.direct_fixed_variance
+        mean = float(self.m @ self.beta)
+        return (float(self.beta @ self.M @ self.beta) - mean**2) * self.n / (self.n - 1)
+
+    def term_variance(self, cnames, cov: np.ndarray) -> float:
+        """``mean_i z_i' Sigma z_i = trace(Sigma M_zz)``, ``z_i`` the row of ``X`` at the term's
+        columns (the column of ones for an intercept the model matrix lacks; a column it lacks
+        otherwise left out, as insight)."""
+        index = {c: j for j, c in enumerate(self.names)}
+        if not any(c.startswith("(Intercept)") for c in self.names):
+            index["(Intercept)"] = 0
+        keep = [j for j, c in enumerate(cnames) if c in index]
+        if not keep:
+            return 0.0
+        cols = [index[cnames[j]] for j in keep]
+        return float(np.sum(cov[np.ix_(keep, keep)] * self.M[np.ix_(cols, cols)]))
 
 
 def _first_of_each_factor(reterms) -> list[bool]:
