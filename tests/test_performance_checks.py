@@ -67,6 +67,8 @@ def fit(case: str):
     makers = {
         "sleepstudy_slopes": lambda: mm.lmer(SS_SLOPES, ss),
         "checks_sleepstudy_intercept": lambda: mm.lmer(SS_INT, ss),
+        "checks_sleepstudy_uncorrelated": lambda: mm.lmer("Reaction ~ Days + (Days || Subject)", ss),
+        "checks_sleepstudy_slope_not_fixed": lambda: mm.lmer("Reaction ~ 1 + (Days | Subject)", ss),
         "checks_slopes_crossed": lambda: mm.lmer("y ~ x + (x | g) + (1 | h)", data("slopes_crossed.csv")),
         "cbpp_binomial": lambda: mm.glmer(CBPP, cb),
         "checks_cbpp_probit": lambda: mm.glmer(CBPP, cb, link="probit"),
@@ -112,6 +114,8 @@ FAST = [
     "sleepstudy_slopes",
     "checks_sleepstudy_intercept",
     "checks_slopes_crossed",
+    "checks_sleepstudy_uncorrelated",
+    "checks_sleepstudy_slope_not_fixed",
     "cbpp_binomial",
     "checks_cbpp_probit",
     "checks_probit_bernoulli",
@@ -353,3 +357,11 @@ def test_dask_fit_matches_the_fit_in_memory():
     assert mm.r2(lazy).marginal == pytest.approx(mm.r2(here).marginal, rel=1e-9)
     assert mm.icc(lazy).adjusted == pytest.approx(mm.icc(here).adjusted, rel=1e-9)
     assert not mm.check_singularity(lazy)
+
+
+def test_slope_not_in_fixed_part_is_noted():
+    assert any(
+        "random slopes not present" in n
+        for n in mm.r2(fit("checks_sleepstudy_slope_not_fixed")).variances.notes
+    )
+    assert not mm.r2(fit("sleepstudy_slopes")).variances.notes

@@ -177,6 +177,14 @@ def variance_components(fit, tolerance: float = SINGULAR_TOLERANCE) -> VarianceC
     observation_level = [term.nlevels == moments.n for term in fit.design.reterms]
     first = _first_of_each_factor(fit.design.reterms)
     random = math.nan
+    fixed_names = set(moments.names)
+    if any(
+        c not in fixed_names and not c.startswith("(Intercept)") for t in fit.design.reterms for c in t.cnames
+    ):
+        notes.append(
+            "random slopes not present as fixed effects: left out of the random variance "
+            "(performance warns that this distorts the conditional R^2)"
+        )
     if singular:
         notes.append(
             "a random-effect variance is at zero (singular fit): the random variance is not "

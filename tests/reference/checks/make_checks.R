@@ -66,6 +66,10 @@ case("cbpp_glm_binomial", m_gb, "cbpp.csv", "cbind(incidence, size - incidence) 
 m_lm <- lm(Reaction ~ Days, ss)
 case("sleepstudy_lm", m_lm, "sleepstudy.csv", "Reaction ~ Days", "gaussian", "lm")
 m_ss <- lmer(Reaction ~ Days + (Days | Subject), ss)
+case("sleepstudy_uncorrelated", lmer(Reaction ~ Days + (Days || Subject), ss), "sleepstudy.csv", "Reaction ~ Days + (Days || Subject)", "gaussian", "lmer",
+     extra = list(note = "insight 0.19.0 reads VarCorr by the factor's name: of Subject and Subject.1 only the first (the intercept) counts"))
+case("sleepstudy_slope_not_fixed", lmer(Reaction ~ 1 + (Days | Subject), ss), "sleepstudy.csv", "Reaction ~ 1 + (Days | Subject)", "gaussian", "lmer",
+     extra = list(note = "Days is not a column of X: insight leaves the slope out of the random variance"))
 
 # singular fits: which terms are at the boundary (no group effect in the simulated data)
 set.seed(1)
