@@ -38,6 +38,7 @@ singular fits): the numbers here are 0.10.2's.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +48,7 @@ from ..base.protocols import fit_of
 __all__ = ["LinearR2", "NakagawaR2", "VarianceComponents", "r2", "variance_components"]
 
 SINGULAR_TOLERANCE = 1e-5  # insight 0.19.0's tolerance for a random-effect variance at zero
+_NULL_MEANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # fit -> its null model's mean
 SMALL_MEAN = 6.0  # insight's warning: a null-model mean below this makes the count variance unreliable
 
 
@@ -339,6 +341,8 @@ def _null_model_mean(fit) -> float:
     parameter estimated again), weights, offset and quadrature."""
     from ..glmm.fit import GlmerFit
 
+    if fit in _NULL_MEANS:  # r2 and icc (and compare_performance) of one fit refit it once
+        return _NULL_MEANS[fit]
     formula = null_formula(fit)
     try:
         null = GlmerFit.update(fit, formula)  # GlmerFit's update: a glmer.nb fit's size is held
@@ -346,4 +350,5 @@ def _null_model_mean(fit) -> float:
         raise ValueError(
             f"the null model {formula!r} (for the distribution variance) could not be fitted: {exc}"
         ) from exc
-    return float(np.exp(null.fixef.iloc[0]))
+    _NULL_MEANS[fit] = mean = float(np.exp(null.fixef.iloc[0]))
+    return mean
