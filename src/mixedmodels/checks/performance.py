@@ -67,7 +67,9 @@ class Singularity:
         return singularity_text(self)
 
     def _repr_html_(self) -> str:
-        return f"<pre>{self}</pre>"
+        from ..report.checks_perf import singularity_html
+
+        return singularity_html(self)
 
 
 def check_singularity(fit, tolerance: float = LME4_TOLERANCE) -> Singularity:

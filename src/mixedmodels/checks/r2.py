@@ -124,7 +124,9 @@ class LinearR2:
         return linear_r2_text(self)
 
     def _repr_html_(self) -> str:
-        return f"<pre>{self}</pre>"
+        from ..report.checks_perf import linear_r2_html
+
+        return linear_r2_html(self)
 
 
 def r2(fit) -> NakagawaR2 | LinearR2:

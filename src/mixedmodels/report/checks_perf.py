@@ -10,11 +10,13 @@ from .rformat import html_block, html_lines
 __all__ = [
     "icc_html",
     "icc_text",
+    "linear_r2_html",
     "linear_r2_text",
     "overdispersion_html",
     "overdispersion_text",
     "r2_html",
     "r2_text",
+    "singularity_html",
     "singularity_text",
 ]
 
@@ -110,3 +112,11 @@ def singularity_text(result) -> str:
         return f"Not singular (no random-effects column at the boundary, tolerance {result.tolerance:g})."
     where = ", ".join(f"{column} | {group}" for group, column in result.terms)
     return f"Singular fit: at the boundary (tolerance {result.tolerance:g}): {where}"
+
+
+def singularity_html(result) -> str:
+    return html_block([html_lines(singularity_text(result).splitlines())])
+
+
+def linear_r2_html(result) -> str:
+    return html_block([html_lines(linear_r2_text(result).splitlines())])
