@@ -4,7 +4,11 @@ from .app.compare import Comparison, compare
 from .base.messages import MixedModelsWarning
 from .base.options import options
 from .checks.dharma_tests import ResidualTest
+from .checks.icc import Icc, icc
 from .checks.model_check import binned_residuals, check_collinearity, cooks_distance, hatvalues
+from .checks.overdispersion import Overdispersion, check_overdispersion
+from .checks.performance import Singularity, check_singularity, compare_performance
+from .checks.r2 import LinearR2, NakagawaR2, VarianceComponents, r2
 from .checks.simulated import SimulatedResiduals, simulate_residuals
 from .checks.tables import augment, glance, tidy
 from .families import Family, family
@@ -40,6 +44,9 @@ __all__ = [
     "bootstrap",
     "check_collinearity",
     "check_model",
+    "check_overdispersion",
+    "check_singularity",
+    "compare_performance",
     "Comparison",
     "compare",
     "ConvergenceCheck",
@@ -60,15 +67,21 @@ __all__ = [
     "glmer_nb",
     "GlmerNbFit",
     "hatvalues",
+    "Icc",
+    "icc",
+    "LinearR2",
     "LmFit",
     "LmerFit",
     "MixedModelsWarning",
+    "NakagawaR2",
+    "Overdispersion",
     "lm",
     "lmer",
     "lmer_many",
     "ManyResult",
     "options",
     "power",
+    "r2",
     "PowerCurve",
     "PowerResult",
     "RanovaTable",
@@ -77,5 +90,7 @@ __all__ = [
     "ResidualTest",
     "SimulatedResiduals",
     "simulate_residuals",
+    "Singularity",
+    "VarianceComponents",
 ]
 __version__ = "0.1.0"

@@ -8,6 +8,8 @@ and ``phi = 1``.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
@@ -87,6 +89,30 @@ class Binomial(Family):
 
     def variance_deriv(self, mu) -> Array:
         return 1.0 - 2.0 * as_array(mu)
+
+    def distribution_variance(self, null_mean: Callable[[], float]) -> tuple[float, str]:
+        """The variance of the latent residual of the link: ``pi^2 / 3`` (logit, the standard
+        logistic), 1 (probit, the standard normal), ``pi^2 / 6`` (cloglog, the standard Gumbel),
+        as performance 0.10.2 and since; the null model is not needed."""
+        latent = {
+            "logit": (math.pi**2 / 3.0, "logistic"),
+            "probit": (1.0, "normal"),
+            "cloglog": (math.pi**2 / 6.0, "Gumbel"),
+        }
+        for name, (value, law) in latent.items():
+            if self._link_is((name,)):
+                return value, f"latent {law} residual of the {name} link: {value:.6g}"
+        return super().distribution_variance(null_mean)
+
+    def overdispersion_problem(self, trials) -> str | None:
+        """A Bernoulli (0/1) response has no overdispersion to test: its Pearson chi-square
+        depends on the means alone (performance refuses Bernoulli models)."""
+        if np.all(np.asarray(trials) <= 1):
+            return (
+                "a Bernoulli (0/1) response: its Pearson chi-square depends on the fitted "
+                "probabilities alone, so it cannot show overdispersion (use binomial trials > 1)"
+            )
+        return None
 
     def dev_resids(self, y, mu, wt) -> Array:
         """R's: ``2 w [y log(y / mu) + (1 - y) log((1 - y) / (1 - mu))]`` (see the class)."""

@@ -558,6 +558,31 @@ class Family:
         """A value of the response on the model's scale, in words."""
         return f"{value:g}"
 
+    # ------------------------------------------------------------------ model checks (performance's)
+    def distribution_variance(self, null_mean: Callable[[], float]) -> tuple[float, str]:
+        """Nakagawa's distribution-specific variance on the link scale, as performance 0.10.2
+        (insight 0.19.0) computes it for R^2 and the ICC (:mod:`mixedmodels.checks.r2`), and the
+        approximation's name.
+
+        ``null_mean`` gives, when called, ``exp`` of the intercept of the null model (the
+        response on the random-effects terms alone, refitted): the mean count of a family
+        whose variance needs it. A family without an approximation in performance 0.10.2
+        refuses with ``ValueError`` (here: every family that does not say otherwise)."""
+        raise ValueError(
+            f"no distribution-specific variance for the {self.name} family with the "
+            f"{self.link.name} link: R^2 and the ICC (performance 0.10.2's) are computed for "
+            "Gaussian, binomial, Poisson and negative binomial models"
+        )
+
+    def overdispersion_problem(self, trials) -> str | None:
+        """Why Pearson's chi-square test of overdispersion (performance's
+        ``check_overdispersion``) does not apply to a response of this family with ``trials``
+        per row, or None where it does (counts; a binomial with more than one trial)."""
+        return (
+            f"the {self.name} family: the test of overdispersion is for count responses and "
+            "binomial responses with more than one trial"
+        )
+
     # ------------------------------------------------------------------ separation
     @property
     def separable(self) -> bool:

@@ -255,6 +255,15 @@ def _partition_fitted(part: pd.DataFrame, plan: _Plan, beta, b_terms, kind: str)
     return plan.fitted(part, beta, b_terms, kind)
 
 
+def _partition_moments(part: pd.DataFrame, plan: _Plan) -> tuple[int, np.ndarray, np.ndarray]:
+    X = plan.rows(part)[2]
+    return X.shape[0], X.sum(axis=0), X.T @ X
+
+
+def _add_moments(a: tuple, b: tuple) -> tuple:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
+
 def _add(a: CrossProducts, b: CrossProducts) -> CrossProducts:
     assert a.Ar1 is not None and b.Ar1 is not None  # cross_products makes A_r1 sparse
     Ar1 = (a.Ar1 + b.Ar1).tocsc()
@@ -585,6 +594,17 @@ class DaskLmerFit(LmerFit):
             raise ValueError(f"type must be 'response' or 'pearson', not {type!r}")
         r = self.residuals if type == "response" else self._lazy("pearson")
         return r / self.sigma if scaled else r
+
+    def model_matrix_moments(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """The rows used, the column sums of the fixed-effects model matrix ``X`` and its
+        cross-product ``X'X`` (without the prior weights), in one pass over the data: what
+        :func:`mixedmodels.r2` and :func:`mixedmodels.icc` need of ``X``."""
+        import dask
+
+        assert self.data is not None and self.plan is not None  # kept by every Dask fit
+        parts = [dask.delayed(_partition_moments, pure=True)(p, self.plan) for p in self.data.to_delayed()]
+        n, sums, cross = dask.compute(_tree(parts, _add_moments))[0]
+        return int(n), sums, cross
 
     def scaled_residual_quantiles(self) -> tuple[np.ndarray, bool]:
         """Min, quartiles and max of the scaled Pearson residuals (Dask's approximate quartiles)."""

@@ -1,0 +1,105 @@
+"""Pearson's chi-square test of overdispersion, as performance 0.10.2's ``check_overdispersion``.
+
+For a count model or a binomial model with more than one trial per row, the Pearson
+chi-square ``X^2 = sum_i r_i^2`` (``r_i`` the Pearson residuals: ``(y_i - E[y_i])`` over the
+square root of the family's variance at the fitted mean, with the prior weights) is compared
+with a chi-square on the residual degrees of freedom: ``nobs - npar`` for a mixed model (lme4's
+and glmmTMB's ``df.residual``: every parameter of the likelihood counted), ``nobs - rank`` for
+a ``glm`` (R's). The ratio ``X^2 / rdf`` is near 1 for a model whose variance fits the data;
+above 1 is overdispersion, and ``p = P(chi^2_rdf > X^2)``.
+
+Where it does not apply, it is refused: a Gaussian model (``lmer``, ``lm``) estimates its
+residual variance, so the ratio is that estimate's scale, not a test; a Bernoulli (0/1)
+response's Pearson chi-square depends on the fitted probabilities alone (performance 0.10.2
+means to refuse Bernoulli models, though its check misses 0/1 ``glmer`` fits and gives a
+number); a model with a zero-inflation or dispersion model has no Pearson residuals in
+glmmTMB 1.1.5, where performance gives no test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from ..base.protocols import fit_of
+
+__all__ = ["Overdispersion", "check_overdispersion"]
+
+
+@dataclass(frozen=True)
+class Overdispersion:
+    """Pearson's test of overdispersion (see the module): ``chisq`` (Pearson's chi-square),
+    ``ratio`` (``chisq / rdf``), ``rdf`` (residual degrees of freedom) and ``p`` (upper tail)."""
+
+    chisq: float
+    ratio: float
+    rdf: int
+    p: float
+
+    @property
+    def overdispersed(self) -> bool:
+        """performance's verdict: overdispersion detected where ``p < 0.05`` and ``ratio > 1``."""
+        return bool(self.p < 0.05 and self.ratio > 1.0)
+
+    def __str__(self) -> str:
+        from ..report.checks_perf import overdispersion_text
+
+        return overdispersion_text(self)
+
+    def _repr_html_(self) -> str:
+        from ..report.checks_perf import overdispersion_html
+
+        return overdispersion_html(self)
+
+
+def check_overdispersion(fit) -> Overdispersion:
+    """Pearson's chi-square test of overdispersion, as performance 0.10.2's
+    ``check_overdispersion``.
+
+    Parameters
+    ----------
+    fit : GlmerFit, GlmerNbFit or GlmFit
+        A Poisson, negative binomial (lme4's ``glmer.nb``, glmmTMB's ``nbinom2``, ``nbinom1``),
+        other count or binomial (trials > 1) model.
+
+    Returns
+    -------
+    Overdispersion
+        ``chisq``, ``ratio``, ``rdf``, ``p``.
+
+    Raises
+    ------
+    TypeError
+        For a Gaussian linear (mixed) model, whose residual variance is estimated.
+    ValueError
+        For a family or response the test does not apply to (see the module).
+    """
+    if fit_of(fit, "lmer", "lm"):
+        raise TypeError(
+            f"check_overdispersion does not apply to a Gaussian linear model ({type(fit).__name__}): "
+            "its residual variance sigma^2 is estimated, so the Pearson chi-square over the "
+            "residual df is that estimate's scale, not a test of overdispersion; the test is for "
+            "count and binomial models (mm.glmer, mm.glmer_nb, mm.glm)"
+        )
+    if not fit_of(fit, "glmer", "glm"):
+        raise TypeError(
+            f"check_overdispersion needs a fit of mm.glmer, mm.glmer_nb or mm.glm, not {type(fit).__name__}"
+        )
+    if fit_of(fit, "glmer"):
+        if fit.model.aux is not None:
+            raise ValueError(
+                "check_overdispersion: the fit has a zero-inflation or dispersion model, which has no "
+                "Pearson residuals to test (glmmTMB 1.1.5; performance gives no test): use "
+                "mm.simulate_residuals(fit).test_dispersion()"
+            )
+        family, trials, rdf = fit.family, fit.model.trials, int(fit.nobs - fit.npar)
+    else:
+        family, trials, rdf = fit.family, fit.trials, int(fit.df_residual)
+    problem = family.overdispersion_problem(trials)
+    if problem is not None:
+        raise ValueError(f"check_overdispersion does not apply: {problem}")
+    residuals = np.asarray(fit.resid("pearson"), dtype=float)
+    chisq = float(np.sum(residuals**2))
+    return Overdispersion(chisq, chisq / rdf, rdf, float(stats.chi2.sf(chisq, rdf)))
