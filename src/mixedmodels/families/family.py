@@ -116,6 +116,9 @@ class Family:
     takes_trials: ClassVar[bool] = False
     reference_mu: ClassVar[float] = 1.0
     mean_name: ClassVar[str] = "mean"
+    # emmeans' name of a back-transformed mean: "prob" (binomial families), "rate" (Poisson
+    # families), "response" (the others)
+    emmeans_label: ClassVar[str] = "response"
 
     def __init__(self, link: Link | str | None = None) -> None:
         if link is None:
