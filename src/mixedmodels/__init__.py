@@ -15,6 +15,7 @@ from .inference.anova import anova
 from .inference.deviance import DevianceTable
 from .inference.emmeans import Emmeans, emmeans
 from .inference.ranova import RanovaTable, ranova
+from .inference.wald_anova import Drop1Table, WaldAnovaTable, drop1, wald_anova
 from .lmm.dask import DaskLmerFit
 from .lmm.fit import LmerFit
 from .lmm.lmer import lmer
@@ -37,6 +38,8 @@ __all__ = [
     "DaskLmerFit",
     "DataError",
     "DevianceTable",
+    "Drop1Table",
+    "drop1",
     "Emmeans",
     "emmeans",
     "Family",
@@ -61,5 +64,7 @@ __all__ = [
     "PowerResult",
     "RanovaTable",
     "ranova",
+    "WaldAnovaTable",
+    "wald_anova",
 ]
 __version__ = "0.1.0"
