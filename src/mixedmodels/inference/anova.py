@@ -353,7 +353,7 @@ def _split_term(term: str) -> list[str]:
     return [*parts, current]
 
 
-_FACTOR_CALLS = ("factor(", "as.factor(", "ordered(", "C(", "poly(", "ns(", "bs(", "interaction(")
+_FACTOR_CALLS = ("factor(", "as.factor(", "ordered(", "relevel(", "C(", "poly(", "ns(", "bs(", "interaction(")
 
 
 def _is_numeric(variable: str, frame: pd.DataFrame) -> bool:
