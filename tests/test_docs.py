@@ -70,7 +70,11 @@ QUOTED = {
     "howto/covariance-structures.md": (
         *("0.9516", "0.62 ", "-438.26", "0.414665", "54.535", "11.396", "-876.00"),
     ),
-    "coming-from-r.md": ("'gb'", "C(p, contr.sum)1", "'p1'", "factor(k)2", "did you mean reml="),
+    "coming-from-r.md": (
+        *("'gb'", "C(p, contr.sum)1", "'p1'", "factor(k)2", "did you mean reml="),
+        'relevel(g, "c")a',
+    ),
+    "howto/checking-models.md": ("2.70",),
 }
 
 
