@@ -156,6 +156,15 @@ def test_nbinom2_ratios(sal):
     _printed(em.pairs_summary(), "nb2_pairs")
 
 
+def test_zero_inflated_means_are_the_conditional_models(sal):
+    """emmeans of a glmmTMB fit with zero inflation: the conditional model's means (its
+    family's label), as emmeans' default component "cond"."""
+    fit = mm.glmer("count ~ spp + mined + (1 | site)", sal, family="poisson", ziformula="~ mined")
+    em = mm.emmeans(fit, "mined", type="response")
+    _check(em.table, "zip_response", rtol=2e-3)
+    _printed(str(em), "zip_response")
+
+
 def test_glm_fits(cbpp, sal):
     g1 = mm.glm("cbind(incidence, size - incidence) ~ period", cbpp, family="binomial")
     em = mm.emmeans(g1, "period", type="response")

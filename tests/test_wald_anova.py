@@ -146,6 +146,7 @@ def test_wald_anova_refuses_other_fits_and_types(sal, glmers):
         (SAL, "poisson", "glm_drop1"),
         ("count ~ spp + mined + cover", "poisson", "glm_main_drop1"),
         ("count + 1 ~ spp + mined + cover", "Gamma", "glm_gamma_drop1"),
+        ("count ~ spp + mined", "quasipoisson", "glm_quasi_drop1"),
     ],
 )
 def test_glm_drop1_is_rs(sal, formula, family, key):

@@ -26,8 +26,8 @@ its chi-square p-value on ``npar`` degrees of freedom. A glm fit is refitted wit
 columns of the model matrix (R's ``drop1.glm``): ``Df`` the columns fewer, ``Deviance`` the
 refit's, and with ``D`` the deviance over the dispersion (the Gaussian family: ``n log(D / n)``,
 the family's :meth:`~mixedmodels.families.Family.drop1_scale`) ``AIC = D + 2 rank``, shifted to
-give the full model its own AIC, and ``LRT = D_dropped - D_full`` (named "scaled dev." when
-the dispersion is estimated).
+give the full model its own AIC (left out for a quasi family, which has none), and ``LRT =
+D_dropped - D_full`` (named "scaled dev." when the dispersion is estimated).
 """
 
 from __future__ import annotations
@@ -308,4 +308,6 @@ def _glm_drop1(fit: GlmFit, scope: list[str]) -> pd.DataFrame:
     table = pd.DataFrame(
         {"Df": df, "Deviance": dev, "AIC": aic, name: lrt, "Pr(>Chi)": p}, index=["<none>", *scope]
     )
+    if np.isnan(aic).all():  # a quasi family has no likelihood: R leaves the column out
+        table = table.drop(columns="AIC")
     return table.astype({"Df": "Int64"})

@@ -35,6 +35,8 @@ g3 <- glm(cbind(incidence, size - incidence) ~ period, cbpp, family = binomial)
 out$glm_cbpp_drop1 <- tab(drop1(g3, test = "Chisq"))
 g4 <- glm(count + 1 ~ spp + mined + cover, sal, family = Gamma(link = "log"))
 out$glm_gamma_drop1 <- tab(drop1(g4, test = "Chisq"))
+g5 <- glm(count ~ spp + mined, sal, family = quasipoisson)
+out$glm_quasi_drop1 <- tab(drop1(g5, test = "Chisq"))
 out$glm_gamma_II <- tab(Anova(g4, test.statistic = "Wald"))
 # lme4's estimates and vcov (the Hessian-based one car uses), to check the Wald tables at R's
 # estimates, apart from the small differences between our optimum and lme4's
