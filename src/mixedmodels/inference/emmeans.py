@@ -19,6 +19,20 @@ method and for lm fits. The degrees of freedom are the method's for the contrast
 (residual degrees of freedom for an lm fit), and the interval is
 ``emmean -+ t_{(1 + level) / 2, df} SE``.
 
+glmer and glm fits. The means are on the link scale, ``V = vcov(fit)``, with infinitely many
+degrees of freedom (z intervals: lme4's glmer, the binomial and Poisson glm), the residual ones
+of a glm whose dispersion is estimated, or ``n - npar`` for a fit glmmTMB's way (as emmeans
+treats glmmTMB fits). On the response scale (``type="response"``) a mean ``eta`` with standard
+error ``s`` becomes ``g^{-1}(eta)`` with ``s |d mu / d eta|`` (the delta method) and its
+interval's ends ``g^{-1}(eta -+ q s)`` (the link's ``back_transform``). A pairwise contrast
+``d = eta_i - eta_j`` of a log or logit link becomes a ratio of means or an odds ratio,
+``exp(d)`` with standard error ``exp(d) SE(d)``, tested (``z = d / SE(d)``) on the link scale;
+the contrasts of the other links stay on it, as emmeans' ``regrid`` leaves them.
+
+``at``. A covariate named in ``at`` takes the values given instead of its mean (several make it
+a dimension of the grid, averaged over unless ``specs`` or ``by`` name it); a factor named in
+``at`` keeps the levels given, in that order.
+
 Estimability. When the fixed-effects model matrix ``X`` is rank deficient (an empty cell), a
 function ``l`` is estimable when it lies in the row space of ``X``: with ``N`` an orthonormal
 basis of the null space of ``X``, when ``|N' l|^2 < 1e-8 |l|^2`` (the test of R's estimability
