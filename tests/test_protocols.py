@@ -194,8 +194,8 @@ def test_glmer_html_summary(fits):
 def test_the_type_errors_still_name_the_functions(fits):
     with pytest.raises(TypeError, match="bootstrap needs a fit from mm.lmer, mm.glmer, mm.lm or mm.glm"):
         mm.bootstrap("fit", 10)
-    with pytest.raises(TypeError, match="emmeans needs a fit from mm.lmer, mm.lm or mm.glmer"):
-        mm.emmeans(fits["glm"], "period")
+    with pytest.raises(TypeError, match="emmeans needs a fit from mm.lmer, mm.lm, mm.glmer or mm.glm"):
+        mm.emmeans("fit", "period")
     with pytest.raises(TypeError, match="allfit takes an lmer or glmer fit"):
         mm.allfit(fits["lm"])
     with pytest.raises(TypeError, match="anova compares glm fits with glm fits only"):

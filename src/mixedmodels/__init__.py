@@ -23,6 +23,7 @@ from .inference.anova import anova
 from .inference.deviance import DevianceTable
 from .inference.emmeans import Emmeans, emmeans
 from .inference.ranova import RanovaTable, ranova
+from .inference.wald_anova import Drop1Table, WaldAnovaTable, drop1, wald_anova
 from .lmm.dask import DaskLmerFit
 from .lmm.fit import LmerFit
 from .lmm.lmer import lmer
@@ -54,6 +55,8 @@ __all__ = [
     "DaskLmerFit",
     "DataError",
     "DevianceTable",
+    "Drop1Table",
+    "drop1",
     "Emmeans",
     "emmeans",
     "Family",
@@ -92,5 +95,7 @@ __all__ = [
     "simulate_residuals",
     "Singularity",
     "VarianceComponents",
+    "WaldAnovaTable",
+    "wald_anova",
 ]
 __version__ = "0.1.0"

@@ -82,6 +82,7 @@ class Binomial(Family):
     takes_trials = True
     reference_mu = 0.5
     mean_name = "probability"
+    emmeans_label = "prob"
 
     def variance(self, mu) -> Array:
         mu = as_array(mu)

@@ -116,6 +116,9 @@ class Family:
     takes_trials: ClassVar[bool] = False
     reference_mu: ClassVar[float] = 1.0
     mean_name: ClassVar[str] = "mean"
+    # emmeans' name of a back-transformed mean: "prob" (binomial families), "rate" (Poisson
+    # families), "response" (the others)
+    emmeans_label: ClassVar[str] = "response"
 
     def __init__(self, link: Link | str | None = None) -> None:
         if link is None:
@@ -194,6 +197,12 @@ class Family:
     def aic(self, y, n, mu, wt, dev) -> float:
         """``-2 log p(y | mu)``, R's ``family$aic`` (without ``2 p``)."""
         raise NotImplementedError
+
+    def drop1_scale(self, deviance, n: int, dispersion: float) -> Array:
+        """R's ``drop1.glm`` criterion of fits with residual deviance ``deviance`` (its AIC is
+        this plus ``2 rank``, its test statistic the difference): the deviance over the
+        full model's dispersion (a Gaussian family: ``n log(deviance / n)``)."""
+        return np.asarray(deviance, dtype=float) / dispersion
 
     def initialize(self, y, weights) -> Initialized:
         """The response as the family reads it and the starting means (R's ``mustart``)."""

@@ -35,7 +35,13 @@ class Link:
     every ``eta`` has a mirror image with the same mean and PIRLS must not cross 0 where the deviance has a
     barrier there. ``valid_eta`` says which linear predictors the link maps to valid means (all
     finite ones by default); a link that covers only part of the line (a mirrored link: ``eta
-    >= 0``) must say so, or the fit may step to the mirror image, another model."""
+    >= 0``) must say so, or the fit may step to the mirror image, another model.
+
+    ``ratio`` and ``ratio_scale``: for a link whose differences are logs of ratios of
+    back-transformed quantities (the log: ratios of means; the logit: odds ratios), emmeans'
+    name of the back-transformed contrast ("ratio", "odds.ratio") and of the scale of the
+    differences ("log", "log odds ratio"); None for the other links, whose contrasts stay on
+    the link scale."""
 
     name: str
     linkfun: ArrayFn
@@ -45,6 +51,19 @@ class Link:
     mu_eta_deriv: ArrayFn | None = None
     mirrored: bool = False
     mu_eta_deriv2: ArrayFn | None = None
+    ratio: str | None = None
+    ratio_scale: str | None = None
+
+    @property
+    def transforms(self) -> bool:
+        """Whether the link changes the scale (every link but the identity)."""
+        return self.name != "identity"
+
+    def back_transform(self, eta, se) -> tuple[Array, Array]:
+        """Means ``mu = g^{-1}(eta)`` of linear predictors ``eta`` with standard errors ``se``,
+        and the delta-method standard errors of the means, ``se |d mu / d eta|``."""
+        eta = as_array(eta)
+        return self.linkinv(eta), as_array(se) * np.abs(self.mu_eta(eta))
 
     def __repr__(self) -> str:
         return f"Link({self.name!r})"
@@ -184,6 +203,8 @@ LINKS: dict[str, Link] = {
         _logit_mu_eta,
         mu_eta_deriv=_logit_mu_eta_deriv,
         mu_eta_deriv2=_logit_mu_eta_deriv2,
+        ratio="odds.ratio",
+        ratio_scale="log odds ratio",
     ),
     "probit": Link(
         "probit",
@@ -216,6 +237,8 @@ LINKS: dict[str, Link] = {
         _log_inv,
         mu_eta_deriv=_log_mu_eta_deriv,
         mu_eta_deriv2=_log_mu_eta_deriv,
+        ratio="ratio",
+        ratio_scale="log",
     ),
     "sqrt": Link(
         "sqrt",

@@ -56,6 +56,7 @@ class NegativeBinomial1(ParameterFamily, Poisson):
     canonical_link: ClassVar[str | None] = None
     extra_parameters = ("phi",)
     parameter_name = "phi"
+    emmeans_label = "response"  # not a Poisson family for emmeans
 
     def __init__(
         self, link: Link | str | None = None, phi: float | None = None, estimate: bool | None = None

@@ -62,6 +62,7 @@ class NegativeBinomial(Poisson):
     extra_parameters = ("theta",)
     parameter_name = "theta"
     lme4_counts_parameter = True
+    emmeans_label = "response"  # not a Poisson family for emmeans
 
     def __init__(
         self, theta: float | None = None, link: Link | str | None = None, estimate: bool | None = None

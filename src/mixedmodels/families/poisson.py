@@ -55,6 +55,7 @@ class Poisson(Family):
     bounded_links: ClassVar[tuple[str, ...]] = ("sqrt", "identity")
     reference_mu = 1.0
     mean_name = "mean count"
+    emmeans_label = "rate"
     no_events = "its rows have no events (all counts 0)"
 
     def variance(self, mu) -> Array:

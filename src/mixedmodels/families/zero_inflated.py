@@ -103,6 +103,11 @@ class ZeroAugmented(Family):
         return self.base
 
     @property
+    def emmeans_label(self) -> str:  # type: ignore[override]
+        """The conditional family's (emmeans' means of the conditional model)."""
+        return self.base.emmeans_label
+
+    @property
     def takes_trials(self) -> bool:  # type: ignore[override]
         return self.base.takes_trials
 

@@ -8,6 +8,9 @@ This module makes formulaic do the same, and reads R's spellings:
 - ``factor(x)``, ``as.factor(x)``, ``ordered(x)`` (and ``as.ordered``) become a categorical
   copy of column ``x`` (levels sorted, numbers numerically, as R's ``factor()``; ordered ones
   get R's polynomial contrasts), named in the model matrix as R names it: ``factor(period)2``;
+- ``relevel(x, "b")`` (or ``ref = "b"``; a number is the level's position, from 1, as in R)
+  is the factor ``x`` with level ``b`` moved first, the reference of treatment contrasts, named
+  as R names it: ``relevel(trt, "placebo")drugA``; an unknown level is refused by name;
 - a column whose name is also used as a function, a namespace (``np.log``) or a contrast in the
   same formula is renamed for the evaluation and its R name restored in the column names;
 - R's mathematical functions without a formulaic spelling (``sqrt``, ``abs``, ``log1p`` ...)
@@ -41,6 +44,7 @@ __all__ = [
     "Derived",
     "Prepared",
     "add_derived",
+    "call_column",
     "check_supported",
     "expression_names",
     "prepare",
@@ -49,8 +53,8 @@ __all__ = [
     "variables",
 ]
 
-FACTOR_CALLS = ("as.factor", "as.ordered", "factor", "ordered")
-_FACTOR_CALL = re.compile(r"(?<![\w.])(as\.factor|as\.ordered|factor|ordered)\s*\(")
+FACTOR_CALLS = ("as.factor", "as.ordered", "factor", "ordered", "relevel")
+_FACTOR_CALL = re.compile(r"(?<![\w.])(as\.factor|as\.ordered|factor|ordered|relevel)\s*\(")
 _BACKTICK = re.compile(r"`([^`]+)`")
 _ALIAS = re.compile(r"__mm_[vb]\d+__")
 
@@ -147,7 +151,58 @@ def factor_calls(text: str) -> list[tuple[int, int, str, str]]:
     return found
 
 
+def call_column(function: str, argument: str) -> str:
+    """The column argument of a ``factor()``-like call: ``relevel``'s first argument, the
+    others' only one (as written, backticks kept)."""
+    if function != "relevel":
+        return argument
+    depth = 0
+    for pos, ch in enumerate(argument):
+        depth += (ch in "([{") - (ch in ")]}")
+        if ch == "," and depth == 0:
+            return argument[:pos].strip()
+    return argument.strip()
+
+
+def _relevel_reference(text: str, begin: int, argument: str) -> str | int | float:
+    """The reference of ``relevel(x, ref)``: a level (a string) or its position (a number)."""
+    column = call_column("relevel", argument)
+    rest = argument[len(column) :].strip().lstrip(",").strip()
+    rest = re.sub(r"^ref\s*=\s*", "", rest)
+    try:
+        value = ast.literal_eval(rest) if rest else None
+    except (ValueError, SyntaxError):
+        value = None
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise FormulaError(
+            text, begin, f'cannot read relevel({argument}): it takes a column and a level, relevel(x, "b")'
+        )
+    return value
+
+
+def _relevel(text: str, begin: int, argument: str, source: str, levels: list) -> list:
+    """The levels with ``relevel``'s reference first (R's ``relevel``)."""
+    ref = _relevel_reference(text, begin, argument)
+    shown = ", ".join(map(str, levels))
+    if isinstance(ref, str):
+        found = [level for level in levels if str(level) == ref]
+        if not found:
+            message = f"relevel({argument}): {ref!r} is not a level of {source!r}; its levels are: {shown}"
+            raise FormulaError(text, begin, message)
+        first = found[0]
+    else:
+        if ref != int(ref) or not 1 <= int(ref) <= len(levels):
+            message = (
+                f"relevel({argument}): {source!r} has no level at position {ref!r} (1 to {len(levels)}); "
+                f"its levels are: {shown}"
+            )
+            raise FormulaError(text, begin, message)
+        first = levels[int(ref) - 1]
+    return [first, *(level for level in levels if level is not first and level != first)]
+
+
 def _column_argument(text: str, begin: int, function: str, argument: str, columns) -> str:
+    argument = call_column(function, argument)
     name = argument[1:-1] if argument.startswith("`") and argument.endswith("`") else argument
     if name not in columns:
         what = f"column {name!r} is not in the data" if _is_name(name) else "it takes a column name here"
@@ -178,7 +233,10 @@ def _substitute_factor_calls(text: str, frame: pd.DataFrame, start: int) -> tupl
         alias = f"__mm_v{start + len(derived)}__"
         kind = "ordered" if "ordered" in function else "factor"
         label = f"{function}({argument})"
-        derived.append(Derived(alias, source, kind, label, tuple(r_levels(frame[source]))))
+        levels = r_levels(frame[source])
+        if function == "relevel":
+            levels = _relevel(text, begin, argument, source, levels)
+        derived.append(Derived(alias, source, kind, label, tuple(levels)))
         out += [text[pos:begin], alias]
         pos = end
     out.append(text[pos:])
@@ -254,12 +312,16 @@ def _factor_names(factor: Factor) -> tuple[set[str], set[str]]:
 def variables(text: str) -> set[str]:
     """The names ``text`` (a right-hand side, R's spellings allowed) uses as variables."""
     names = set()
-    for begin, _, function, argument in factor_calls(text):
-        if not _is_name(argument.strip("`")):
+    pieces, pos = [], 0
+    for begin, end, function, argument in factor_calls(text):
+        column = call_column(function, argument)
+        if not _is_name(column.strip("`")):
             message = f"cannot read {function}({argument}): it takes a column name here"
             raise FormulaError(text, begin, message)
-        names.add(argument.strip("`"))
-    stripped = _FACTOR_CALL.sub("(", text)  # factor(x) -> (x): x is found as a variable
+        names.add(column.strip("`"))
+        pieces += [text[pos:begin], f"({column})"]  # factor(x) -> (x): x is found as a variable
+        pos = end
+    stripped = "".join([*pieces, text[pos:]])
     for term in _factors(stripped):
         for factor in term:
             names |= _factor_names(factor)[0]

@@ -40,7 +40,7 @@ import pandas as pd
 from formulaic.parser import DefaultFormulaParser
 
 from ..base.options import options
-from .rsyntax import CONTRAST_NAMES, FUNCTION_NAMES, factor_calls, translate_powers
+from .rsyntax import CONTRAST_NAMES, FUNCTION_NAMES, call_column, factor_calls, translate_powers
 from .terms import FormulaError, ParsedFormula, cbind_arguments
 
 __all__ = ["SAFE_FUNCTIONS", "Slot", "admit", "check_safe", "expression_slots", "failure", "guard"]
@@ -286,7 +286,8 @@ def _without_factor_calls(part: str, columns, fail: Fail) -> tuple[str, set[str]
     placeholders: set[str] = set()
     pos = 0
     for begin, end, function, argument in factor_calls(part):
-        name = argument[1:-1] if argument.startswith("`") and argument.endswith("`") else argument
+        column = call_column(function, argument)
+        name = column[1:-1] if column.startswith("`") and column.endswith("`") else column
         if name not in columns:
             fail(begin, f"{function}() of {argument!r}: it takes a column of the data")
         alias = f"__mm_f{len(placeholders)}__"

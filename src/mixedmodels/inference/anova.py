@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,9 @@ from ..numerics.objective import criterion_function
 from ..numerics.pls import symmetric
 from ..report.anova import anova_html, anova_text
 from .deviance import DevianceTable, analysis_of_deviance, analysis_of_variance
+
+if TYPE_CHECKING:
+    from .wald_anova import WaldAnovaTable
 
 __all__ = [
     "AnovaTable",
@@ -350,7 +353,7 @@ def _split_term(term: str) -> list[str]:
     return [*parts, current]
 
 
-_FACTOR_CALLS = ("factor(", "as.factor(", "ordered(", "C(", "poly(", "ns(", "bs(", "interaction(")
+_FACTOR_CALLS = ("factor(", "as.factor(", "ordered(", "relevel(", "C(", "poly(", "ns(", "bs(", "interaction(")
 
 
 def _is_numeric(variable: str, frame: pd.DataFrame) -> bool:
@@ -591,8 +594,17 @@ def _lrt_rows(fits: Sequence[Comparable]) -> list[dict]:
     return rows
 
 
-def anova(*fits, names: list[str] | None = None) -> AnovaTable | DevianceTable:
-    """Likelihood-ratio tests of nested models, ordered by number of parameters (lme4's ``anova``).
+def anova(
+    *fits, names: list[str] | None = None, type: int | str | None = None
+) -> AnovaTable | DevianceTable | WaldAnovaTable:
+    """Likelihood-ratio tests of nested models, ordered by number of parameters (lme4's
+    ``anova``); with one glmer or glm fit, Wald chi-square tests of its terms (car's ``Anova``).
+
+    ``mm.anova(fit)`` of a single glmer or glm fit gives car's ``Anova(fit)`` table: type II
+    Wald chi-square tests by default, ``type=3`` for type III (see
+    :func:`mixedmodels.inference.wald_anova.wald_anova`). An lmer fit's F tests of its terms
+    are its method ``fit.anova(type)``. :func:`mixedmodels.drop1` gives the likelihood-ratio
+    tests of dropping each term of one glmer or glm fit.
 
     Parameters
     ----------
@@ -610,10 +622,12 @@ def anova(*fits, names: list[str] | None = None) -> AnovaTable | DevianceTable:
         A label per model, in the order given (R labels models by their variable names, which
         Python cannot see): ``mm.anova(m0, m1, names=["m0", "m1"])``. By default the formulas
         label the rows.
+    type : {2, 3, "II", "III"}, optional
+        For a single fit only: the type of its tests (see above).
 
     Returns
     -------
-    AnovaTable or DevianceTable
+    AnovaTable, DevianceTable or WaldAnovaTable
         Prints as R does; ``.table`` holds the numbers. REML fits are refitted by maximum
         likelihood first, as lme4 does, and the printout says so on its first line.
 
@@ -629,6 +643,12 @@ def anova(*fits, names: list[str] | None = None) -> AnovaTable | DevianceTable:
     p-value is conservative, as for lme4's terms; correlations held at 0 (``diag`` or
     ``homdiag`` against ``us`` or ``ar1``) are inside their range, no boundary.
     """
+    if len(fits) == 1:
+        return _single_fit_anova(fits[0], type)
+    if type is not None:
+        raise ValueError(
+            "type= is for the tests of one fit's terms; models are compared by likelihood ratios"
+        )
     if any(fit_of(f, "glm") for f in fits):
         if not all(fit_of(f, "glm") for f in fits):
             raise TypeError("anova compares glm fits with glm fits only (an analysis of deviance)")
@@ -643,3 +663,13 @@ def anova(*fits, names: list[str] | None = None) -> AnovaTable | DevianceTable:
     table = table.astype({"npar": "int64", "Df": "Int64"})
     models = () if are_formulas else tuple((labels[i], fits[i].formula) for i in order)
     return AnovaTable(table, refitted, models)
+
+
+def _single_fit_anova(fit, type: int | str | None):
+    """The tests of one fit's terms: car's Wald chi-square table for a glmer or glm fit."""
+    if fit_of(fit, "glmer", "glm"):
+        from .wald_anova import wald_anova
+
+        return wald_anova(fit, 2 if type is None else type)
+    hint = "; an lmer fit's F tests of its terms are fit.anova(type)" if fit_of(fit, "lmer") else ""
+    raise ValueError(f"anova needs at least two fitted models to compare{hint}")

@@ -19,6 +19,20 @@ method and for lm fits. The degrees of freedom are the method's for the contrast
 (residual degrees of freedom for an lm fit), and the interval is
 ``emmean -+ t_{(1 + level) / 2, df} SE``.
 
+glmer and glm fits. The means are on the link scale, ``V = vcov(fit)``, with infinitely many
+degrees of freedom (z intervals: lme4's glmer, the binomial and Poisson glm), the residual ones
+of a glm whose dispersion is estimated, or ``n - npar`` for a fit glmmTMB's way (as emmeans
+treats glmmTMB fits). On the response scale (``type="response"``) a mean ``eta`` with standard
+error ``s`` becomes ``g^{-1}(eta)`` with ``s |d mu / d eta|`` (the delta method) and its
+interval's ends ``g^{-1}(eta -+ q s)`` (the link's ``back_transform``). A pairwise contrast
+``d = eta_i - eta_j`` of a log or logit link becomes a ratio of means or an odds ratio,
+``exp(d)`` with standard error ``exp(d) SE(d)``, tested (``z = d / SE(d)``) on the link scale;
+the contrasts of the other links stay on it, as emmeans' ``regrid`` leaves them.
+
+``at``. A covariate named in ``at`` takes the values given instead of its mean (several make it
+a dimension of the grid, averaged over unless ``specs`` or ``by`` name it); a factor named in
+``at`` keeps the levels given, in that order.
+
 Estimability. When the fixed-effects model matrix ``X`` is rank deficient (an empty cell), a
 function ``l`` is estimable when it lies in the row space of ``X``: with ``N`` an orthonormal
 basis of the null space of ``X``, when ``|N' l|^2 < 1e-8 |l|^2`` (the test of R's estimability
@@ -35,6 +49,7 @@ emmeans counts them). A family of one contrast is not adjusted.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -48,9 +63,12 @@ import pandas as pd
 from scipy import stats
 
 from ..base.protocols import fit_of
+from ..families.links import Link
+from ..fixed.glm import GlmFit
 from ..fixed.lm import LmFit
 from ..formula.design import formula_variables, level_label, model_frame, offset_rhs, used_columns
 from ..formula.frames import as_pandas
+from ..formula.terms import cbind_arguments
 from ..glmm.fit import GlmerFit
 from ..lmm.fit import LmerFit
 from ..report.rformat import format_table, html_block, html_lines, html_table, r_format
@@ -59,6 +77,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["Emmeans", "ReferenceGrid", "emmeans", "reference_grid"]
+
+AnyFit = LmerFit | LmFit | GlmerFit | GlmFit
 
 ESTIMABILITY_TOL = 1e-8
 ADJUSTMENTS = ("tukey", "sidak", "bonferroni", "holm", "none")
@@ -106,7 +126,7 @@ class ReferenceGrid:
         """The combinations of the levels of ``names`` (the first varying fastest) and, for each,
         the equal-weight average of the model-matrix rows of its grid points and of their
         offsets."""
-        codes = [pd.Categorical(self.frame[n]).codes for n in names]
+        codes = [pd.factorize(self.frame[n], sort=False)[0] for n in names]  # the grid's order
         sizes = [len(pd.unique(self.frame[n])) for n in names]
         strides = np.cumprod([1, *sizes[:-1]])
         combo = sum((c * s for c, s in zip(codes, strides)), np.zeros(len(self.frame), dtype=np.int64))
@@ -130,9 +150,11 @@ class ReferenceGrid:
         return np.sum(check * check, axis=1) < ESTIMABILITY_TOL * size
 
 
-def reference_grid(fit: LmerFit | LmFit | GlmerFit) -> ReferenceGrid:
-    """emmeans' reference grid of an lmer or lm fit (see the module docstring)."""
+def reference_grid(fit: AnyFit, at: dict[str, Any] | None = None) -> ReferenceGrid:
+    """emmeans' reference grid of a fit (see the module docstring); ``at`` replaces the values
+    of some variables (see :func:`emmeans`)."""
     rows = _fit_rows(fit)
+    at = _check_at(fit, rows, at)
     xspec = fit.design.xspec
     if xspec is None:
         raise ValueError("this fit keeps no specification of its model matrix, which the grid needs")
@@ -141,7 +163,13 @@ def reference_grid(fit: LmerFit | LmFit | GlmerFit) -> ReferenceGrid:
     factors, covariates = [], {}
     for name in _variables_in_order(fit.parsed.fixed):
         column = rows[name]
-        if name in coerced or _is_factor(column):
+        if name in at:
+            values[name] = at[name]
+            if name in coerced or _is_factor(column) or len(at[name]) > 1:
+                factors.append(name)
+            else:
+                covariates[name] = float(at[name][0])
+        elif name in coerced or _is_factor(column):
             values[name] = _levels(column)
             factors.append(name)
         elif column.nunique() <= 2:
@@ -151,7 +179,10 @@ def reference_grid(fit: LmerFit | LmFit | GlmerFit) -> ReferenceGrid:
             covariates[name] = float(column.mean())
             values[name] = np.array([covariates[name]])
     for name in _offset_variables(fit, rows):
-        if name not in values:  # held at its mean, as emmeans holds an offset's variables
+        if name in at and name not in values:
+            values[name] = at[name]
+            factors.append(name) if len(at[name]) > 1 else covariates.update({name: float(at[name][0])})
+        elif name not in values:  # held at its mean, as emmeans holds an offset's variables
             covariates[name] = float(rows[name].mean())
             values[name] = np.array([covariates[name]])
     _refuse_nesting(rows, [f for f in factors if len(values[f]) > 1], xspec.terms)
@@ -164,7 +195,47 @@ def reference_grid(fit: LmerFit | LmFit | GlmerFit) -> ReferenceGrid:
     return ReferenceGrid(frame, tuple(factors), covariates, X, columns, estimated, null_basis, offset)
 
 
-def _offset_variables(fit: LmerFit | LmFit | GlmerFit, rows: pd.DataFrame) -> list[str]:
+def _check_at(fit: AnyFit, rows: pd.DataFrame, at: dict[str, Any] | None) -> dict[str, np.ndarray]:
+    """``at`` with each variable's values as an array: a covariate's numbers, a factor's levels
+    (each one of the factor's levels in the rows used, in the order given)."""
+    if at is None:
+        return {}
+    if not isinstance(at, dict):
+        raise TypeError(f"at must be a dict of variable names to values, not {type(at).__name__}")
+    known = set(_variables_in_order(fit.parsed.fixed)) | set(_offset_variables(fit, rows))
+    out: dict[str, np.ndarray] = {}
+    for name, value in at.items():
+        if name not in known:
+            raise ValueError(
+                f"at names {name!r}, which is not a variable of the model's fixed part; its variables "
+                f"are: {', '.join(sorted(known))}"
+            )
+        values = np.atleast_1d(
+            np.asarray(value if not isinstance(value, (set, frozenset)) else sorted(value))
+        )
+        if values.size == 0:
+            raise ValueError(f"at gives no values for {name!r}")
+        column = rows[name]
+        if _is_factor(column) or _coerced(fit, name):
+            levels = list(_levels(column))
+            unknown = [v for v in values.tolist() if v not in levels]
+            if unknown:
+                raise ValueError(
+                    f"at gives {name!r} the value(s) {unknown}, which are not among its levels: "
+                    f"{', '.join(map(str, levels))}"
+                )
+            out[name] = np.array([levels[levels.index(v)] for v in values.tolist()], dtype=object)
+        else:
+            try:
+                out[name] = values.astype(float)
+            except ValueError:
+                raise ValueError(
+                    f"at gives the numeric covariate {name!r} non-numeric values {list(values)}"
+                ) from None
+    return out
+
+
+def _offset_variables(fit: AnyFit, rows: pd.DataFrame) -> list[str]:
     """The numeric variables of the model's offset expressions that are columns of ``rows``."""
     names: list[str] = []
     for expr in fit.design.offset_terms:
@@ -174,7 +245,7 @@ def _offset_variables(fit: LmerFit | LmFit | GlmerFit, rows: pd.DataFrame) -> li
     return names
 
 
-def _grid_offset(fit: LmerFit | LmFit | GlmerFit, frame: pd.DataFrame) -> np.ndarray:
+def _grid_offset(fit: AnyFit, frame: pd.DataFrame) -> np.ndarray:
     """The offset at each grid point (see :class:`ReferenceGrid`)."""
     design = fit.design
     if design.offset is None:
@@ -188,12 +259,15 @@ def _grid_offset(fit: LmerFit | LmFit | GlmerFit, frame: pd.DataFrame) -> np.nda
     return np.zeros(len(frame)) if values is None else np.asarray(values, dtype=float)
 
 
-def _fit_rows(fit: LmerFit | LmFit | GlmerFit) -> pd.DataFrame:
+def _fit_rows(fit: AnyFit) -> pd.DataFrame:
     """The model's columns over the rows used in the fit (unused factor levels dropped)."""
     if fit.data is None:
         raise ValueError("emmeans needs the fit's data (for the factor levels and covariate means)")
     fit.require_rows("emmeans")
     parsed = fit.parsed
+    sides = cbind_arguments(parsed.response)
+    if sides is not None:  # cbind(successes, failures): the variables of both sides
+        parsed = dataclasses.replace(parsed, response=" + ".join(f"({side})" for side in sides))
     data = as_pandas(fit.data, lambda schema: used_columns(parsed, schema))
     columns = used_columns(parsed, data)
     rows, _ = model_frame(data, columns, "omit")
@@ -261,7 +335,7 @@ def _expand(values: dict[str, np.ndarray], rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _estimated_names(fit: LmerFit | LmFit | GlmerFit) -> list[str]:
+def _estimated_names(fit: AnyFit) -> list[str]:
     """The columns with an estimate (all but an lm fit's aliased ones), in their order."""
     aliased = set(fit.aliased)
     return [str(n) for n in fit.fixef.index if n not in aliased]
@@ -282,10 +356,12 @@ class _Inference:
     V: np.ndarray
     df: Callable[[np.ndarray], float]
     method: str | None  # None for an lm fit (residual degrees of freedom, no footer line)
-    link: str | None = None  # a glmer fit's link (the scale of the means)
+    link: Link | None = None  # a glmer or glm fit's link (the scale of the means)
 
 
-def _inference(fit: LmerFit | LmFit | GlmerFit, ddf: str | None) -> _Inference:
+def _inference(fit: AnyFit, ddf: str | None) -> _Inference:
+    if fit_of(fit, "glm"):
+        return _glm_inference(cast(GlmFit, fit), ddf)
     if fit.is_generalized:
         return _glmer_inference(cast(GlmerFit, fit), ddf)
     if not fit.is_mixed:
@@ -314,7 +390,21 @@ def _glmer_inference(fit: GlmerFit, ddf: str | None) -> _Inference:
     if ddf is not None:
         raise ValueError(f"ddf={ddf!r} applies to lmer fits; a glmer fit's means are asymptotic")
     df = float(fit.nobs - fit.npar) if fit.glmmtmb_style else math.inf
-    return _Inference(fit.fixef.to_numpy(), fit.vcov.to_numpy(), lambda l: df, None, fit.link)
+    return _Inference(fit.fixef.to_numpy(), fit.vcov.to_numpy(), lambda l: df, None, fit.family.link)
+
+
+def _glm_inference(fit: GlmFit, ddf: str | None) -> _Inference:
+    """A glm fit's means: ``vcov(fit)`` of the estimated coefficients, with the residual degrees
+    of freedom for a family with an estimated dispersion (t intervals) and infinitely many for
+    one whose dispersion is fixed at 1 (the binomial, the Poisson: z intervals), as emmeans."""
+    if ddf is not None:
+        raise ValueError(
+            f"ddf={ddf!r} applies to lmer fits; a glm fit's means use its own degrees of freedom"
+        )
+    kept = list(fit.kept)
+    V = fit.vcov.to_numpy()[np.ix_(kept, kept)]
+    df = float(fit.df_residual) if fit.estimates_dispersion else math.inf
+    return _Inference(fit.coef.to_numpy()[kept], V, lambda l: df, None, fit.family.link)
 
 
 def _ddf_method(ddf: str | None) -> str:
@@ -365,8 +455,16 @@ class Emmeans:
 
     @property
     def estimate_name(self) -> str:
-        """The means' column: "emmean" (the link scale), "response" (back-transformed)."""
-        return "emmean" if self.family is None else "response"
+        """The means' column: "emmean" (the link scale); back-transformed, emmeans' name for
+        the family's mean: "prob" (binomial), "rate" (Poisson), else "response"."""
+        return "emmean" if self.family is None else str(self.family.emmeans_label)
+
+    @property
+    def ratio_contrasts(self) -> bool:
+        """Whether the pairwise contrasts are back-transformed to ratios of means (a log link)
+        or odds ratios (a logit link), as emmeans' contrasts of means on the response scale."""
+        link = self.inference.link
+        return self.family is not None and link is not None and link.ratio is not None
 
     @property
     def bound_names(self) -> tuple[str, str]:
@@ -407,10 +505,10 @@ class Emmeans:
             e = e + self.offset
         lower, upper = e - q * se, e + q * se
         if self.family is not None:  # back-transformed: the SE by the delta method
-            fam = self.family
-            se = se * np.abs(fam.mu_eta(e))
-            ends = np.sort(np.column_stack([fam.linkinv(lower), fam.linkinv(upper)]), axis=1)
-            e, lower, upper = fam.linkinv(e), ends[:, 0], ends[:, 1]
+            link = self.family.link
+            ends = np.sort(np.column_stack([link.linkinv(lower), link.linkinv(upper)]), axis=1)
+            e, se = link.back_transform(e, se)
+            lower, upper = ends[:, 0], ends[:, 1]
         out = self.levels.copy()
         out[self.estimate_name] = e
         out["SE"] = se
@@ -440,10 +538,11 @@ class Emmeans:
         """Pairwise contrasts: labels, by group, coefficients, family sizes (means, contrasts)."""
         labels = self._labels()
         names, group, rows, means, count = [], [], [], [], []
+        sign = " / " if self.ratio_contrasts else " - "
         for g, members in enumerate(self._by_groups()):
             pairs = list(itertools.combinations(members, 2))
             for i, j in pairs:
-                names.append(f"{labels[i]} - {labels[j]}")
+                names.append(f"{labels[i]}{sign}{labels[j]}")
                 group.append(g)
                 rows.append(self.linfct[i] - self.linfct[j])
                 means.append(len(members))
@@ -464,7 +563,10 @@ class Emmeans:
         DataFrame
             ``contrast`` ("A - B"), the ``by`` levels, ``estimate``, ``SE``, ``df``,
             ``t.ratio`` and ``p.value`` (``z.ratio`` when no contrast has finite degrees of
-            freedom, as emmeans names it).
+            freedom, as emmeans names it). For means on the response scale of a fit with a log
+            or logit link, the contrasts are ratios of means ("A / B", column ``ratio``) or odds
+            ratios (``odds.ratio``): ``exp(d)`` of the link-scale difference ``d``, with SE
+            ``exp(d) SE(d)`` and a ``null`` column of 1; the tests stay those of ``d = 0``.
         """
         adjust = _check_adjust(adjust)
         names, group, L, means, count = self._contrasts()
@@ -476,12 +578,37 @@ class Emmeans:
         groups = self._by_groups()
         for name in self.by:
             out[name] = self.levels[name].iloc[[groups[g][0] for g in group]].to_numpy()
-        out["estimate"] = est["estimate"]
-        out["SE"] = est["SE"]
+        estimate, se = est["estimate"].to_numpy(), est["SE"].to_numpy()
+        if self.ratio_contrasts:
+            estimate = np.exp(estimate)
+            se = estimate * se
+        out[self.contrast_name] = estimate
+        out["SE"] = se
         out["df"] = df
+        if self.ratio_contrasts:
+            out["null"] = 1.0
         out[_statistic_name(df)] = t
         out["p.value"] = p
         return out
+
+    @property
+    def contrast_name(self) -> str:
+        """The contrasts' column: "estimate", or emmeans' "ratio" / "odds.ratio" for
+        back-transformed ones (:attr:`ratio_contrasts`)."""
+        link = self.inference.link
+        return str(link.ratio) if self.ratio_contrasts and link is not None else "estimate"
+
+    def _contrast_scale_lines(self) -> tuple[list[str], list[str]]:
+        """emmeans' footer lines on the scale of the contrasts: those before the p-value
+        adjustment's line and those after it."""
+        link = self.inference.link
+        if link is None or not link.transforms:
+            return [], []
+        if link.ratio is None:
+            return [f"Note: contrasts are still on the {link.name} scale"], []
+        if self.family is None:
+            return [f"Results are given on the {link.ratio_scale} (not the response) scale."], []
+        return [], [f"Tests are performed on the {link.ratio_scale} scale"]
 
     # ------------------------------------------------------------ output
     def _footer(self) -> list[str]:
@@ -496,11 +623,12 @@ class Emmeans:
         """The footer of the means' table: emmeans' lines on the scale and the level."""
         lines = self._footer()
         link = self.inference.link
-        if link is not None and self.family is None:
-            lines.append(f"Results are given on the {link} (not the response) scale.")
+        scale = link.name if link is not None and link.transforms else None
+        if scale and self.family is None:
+            lines.append(f"Results are given on the {scale} (not the response) scale.")
         lines.append(f"Confidence level used: {_r_number(self.level)}")
-        if self.family is not None:
-            lines.append(f"Intervals are back-transformed from the {link} scale")
+        if scale and self.family is not None:
+            lines.append(f"Intervals are back-transformed from the {scale} scale")
         return lines
 
     def summary(self) -> str:
@@ -512,9 +640,10 @@ class Emmeans:
         adjust = _check_adjust(adjust)
         table = self.pairs(adjust)
         _, _, _, means, count = self._contrasts()
-        footer = self._footer()
+        before, after = self._contrast_scale_lines()
         line = _adjust_line(adjust, means, count)
-        return _summary_text(table, "estimate", self.by, footer + ([line] if line else []))
+        footer = self._footer() + before + ([line] if line else []) + after
+        return _summary_text(table, self.contrast_name, self.by, footer)
 
     def figure(self) -> Figure:
         """The means with their confidence intervals (one panel per ``by`` group)."""
@@ -541,22 +670,25 @@ class Emmeans:
 
 
 def emmeans(
-    fit: LmerFit | LmFit | GlmerFit,
+    fit: AnyFit,
     specs: str | Sequence[str],
     by: str | Sequence[str] | None = None,
     ddf: str | None = None,
     level: float = 0.95,
     type: str = "link",
+    at: dict[str, Any] | None = None,
 ) -> Emmeans:
     """Estimated marginal means of a fitted model, as R's ``emmeans(fit, specs, by)``.
 
     Parameters
     ----------
-    fit : LmerFit, LmFit or GlmerFit
-        A model fitted by :func:`mixedmodels.lmer`, :func:`mixedmodels.lm` or
-        :func:`mixedmodels.glmer`, with its data. A glmer fit's means are on the link scale with
-        ``vcov(fit)``; their degrees of freedom are ``n - npar`` for a fit glmmTMB's way
-        (emmeans' for glmmTMB) and infinite for lme4's (z intervals).
+    fit : LmerFit, LmFit, GlmerFit or GlmFit
+        A model fitted by :func:`mixedmodels.lmer`, :func:`mixedmodels.lm`,
+        :func:`mixedmodels.glmer` or :func:`mixedmodels.glm`, with its data. A glmer or glm
+        fit's means are on the link scale with ``vcov(fit)``; their degrees of freedom are
+        ``n - npar`` for a glmer fit glmmTMB's way (emmeans' for glmmTMB), the residual ones
+        for a glm whose dispersion is estimated, and infinite otherwise (z intervals, as for
+        lme4's glmer and the binomial and Poisson glm).
     specs : str or list of str
         The factor(s) whose levels get a mean each (a list: every combination of levels).
     by : str or list of str, optional
@@ -570,7 +702,15 @@ def emmeans(
     type : {"link", "response"}
         For a glmer fit, "response" back-transforms the means and the bounds of their intervals
         through the inverse link, the SE by the delta method (``SE |dmu/deta|``), as emmeans'
-        ``type = "response"``; the pairwise contrasts stay on the link scale.
+        ``type = "response"``. The column of the means is named as emmeans names it: "prob"
+        (binomial), "rate" (Poisson), "response" (other families). Pairwise contrasts of a log
+        or logit link become ratios or odds ratios (see :meth:`Emmeans.pairs`); those of other
+        links stay on the link scale.
+    at : dict, optional
+        Values of the reference grid's variables, as emmeans' ``at``: for a numeric covariate,
+        the value(s) it takes instead of its mean (with several, it becomes a dimension of the
+        grid that the means average over, or that ``specs`` or ``by`` may name); for a factor,
+        the levels to keep, in the order given.
 
     Returns
     -------
@@ -580,31 +720,35 @@ def emmeans(
     Raises
     ------
     ValueError
-        For a name that is not a factor of the model's fixed part, an unknown ``ddf`` or a
-        ``level`` outside (0, 1).
+        For a name that is not a factor of the model's fixed part, an unknown ``ddf``, a
+        ``level`` outside (0, 1), or ``at`` values that are not the variable's.
     """
-    if not fit_of(fit, "lmer", "lm", "glmer"):
-        raise TypeError(f"emmeans needs a fit from mm.lmer, mm.lm or mm.glmer, not {fit.__class__.__name__}")
+    if not fit_of(fit, "lmer", "lm", "glmer", "glm"):
+        raise TypeError(
+            f"emmeans needs a fit from mm.lmer, mm.lm, mm.glmer or mm.glm, not {fit.__class__.__name__}"
+        )
     if type not in ("link", "response"):
         raise ValueError(f"type must be 'link' or 'response', not {type!r}")
     if type == "response" and not fit.is_generalized:
         raise ValueError(
-            "type='response' is for a glmer fit (an lmer or lm fit's means are on the response scale)"
+            "type='response' is for a glmer or glm fit (an lmer or lm fit's means are on the response scale)"
         )
     if not (isinstance(level, (int, float)) and 0 < level < 1):
         raise ValueError(f"level must be between 0 and 1, not {level!r}")
     specs_t = _names(specs, "specs")
     by_t = _names(by, "by") if by is not None else ()
     inference = _inference(fit, ddf)
-    grid = reference_grid(fit)
+    grid = reference_grid(fit, at)
     for name in specs_t + by_t:
-        _check_factor(fit, grid, name, "specs" if name in specs_t else "by")
+        _check_factor(fit, grid, name, "specs" if name in specs_t else "by", at or {})
     both = sorted(set(specs_t) & set(by_t))
     if both:
         raise ValueError(f"{both[0]!r} is given both in specs and in by")
     levels, L, offset = grid.average(specs_t + by_t)
     averaged = tuple(f for f in grid.factors if f not in specs_t + by_t)
-    family = cast(GlmerFit, fit).family if type == "response" else None
+    link = inference.link
+    response = type == "response" and link is not None and link.transforms
+    family = cast("GlmerFit | GlmFit", fit).family if response else None
     return Emmeans(specs_t, by_t, levels, L, grid, inference, float(level), averaged, family, offset)
 
 
@@ -617,9 +761,9 @@ def _names(value, what: str) -> tuple[str, ...]:
     return names
 
 
-def _check_factor(fit: LmerFit | LmFit | GlmerFit, grid: ReferenceGrid, name: str, what: str) -> None:
+def _check_factor(fit: AnyFit, grid: ReferenceGrid, name: str, what: str, at: dict[str, Any]) -> None:
     if name in grid.factors:
-        if pd.api.types.is_numeric_dtype(grid.frame[name]) and not _coerced(fit, name):
+        if pd.api.types.is_numeric_dtype(grid.frame[name]) and not _coerced(fit, name) and name not in at:
             raise ValueError(
                 f"{what} names {name!r}, a numeric covariate with two values; emmeans are for factors"
             )
@@ -639,7 +783,7 @@ def _check_factor(fit: LmerFit | LmFit | GlmerFit, grid: ReferenceGrid, name: st
     raise ValueError(f"{what} names {name!r}, which is not a factor of the model; its factors are: {shown}")
 
 
-def _coerced(fit: LmerFit | LmFit | GlmerFit, name: str) -> bool:
+def _coerced(fit: AnyFit, name: str) -> bool:
     """Whether the formula makes a factor of numeric column ``name`` (``factor(name)``)."""
     xspec = fit.design.xspec
     return xspec is not None and any(d.source == name and d.kind != "copy" for d in xspec.derived)

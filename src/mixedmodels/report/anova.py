@@ -27,6 +27,8 @@ __all__ = [
     "REFIT_NOTE",
     "RANOVA_TITLE",
     "anova_cells",
+    "finite_format",
+    "with_pvalues",
     "anova_html",
     "anova_text",
     "ranova_cells",
@@ -37,7 +39,7 @@ __all__ = [
 REFIT_NOTE = "refitting model(s) with ML (instead of REML)"
 
 
-def _finite_format(values: np.ndarray, digits: int, zap: bool = False) -> list[str]:
+def finite_format(values: np.ndarray, digits: int, zap: bool = False) -> list[str]:
     """``format`` of the finite entries (zapped as ``zapsmall`` first), "" for the missing ones."""
     out = [""] * len(values)
     ok = np.flatnonzero(np.isfinite(values))
@@ -56,14 +58,14 @@ def anova_cells(table: pd.DataFrame, digits: int = 5) -> tuple[list[str], list[l
     digits, followed by significance stars when any p-value is below 0.1.
     """
     dig_tst = max(1, min(5, digits - 1))
-    columns = [_finite_format(table[c].to_numpy(dtype=float), digits, zap=True) for c in table.columns[:5]]
+    columns = [finite_format(table[c].to_numpy(dtype=float), digits, zap=True) for c in table.columns[:5]]
     chisq = table["Chisq"].to_numpy(dtype=float)
-    columns.append(_finite_format(np.round(chisq, dig_tst), digits))
-    columns.append(_finite_format(table["Df"].to_numpy(dtype=float, na_value=np.nan), digits))
-    return _with_pvalues(table, columns, dig_tst)
+    columns.append(finite_format(np.round(chisq, dig_tst), digits))
+    columns.append(finite_format(table["Df"].to_numpy(dtype=float, na_value=np.nan), digits))
+    return with_pvalues(table, columns, dig_tst)
 
 
-def _with_pvalues(table: pd.DataFrame, columns: list[list[str]], digits: int):
+def with_pvalues(table: pd.DataFrame, columns: list[list[str]], digits: int):
     """Header, cells and stars: ``columns`` then the table's last column, its p-values (blank
     where missing), formatted by ``format.pval`` to ``digits``, and stars when any is below 0.1."""
     p = table[table.columns[-1]].to_numpy(dtype=float)
@@ -126,9 +128,9 @@ RANOVA_TITLE = "ANOVA-like table for random-effects: Single term deletions"
 def ranova_cells(table: pd.DataFrame, digits: int = 5) -> tuple[list[str], list[list[str]], bool]:
     """Header, cells and stars of lmerTest's ``ranova`` table, as ``print.anova`` formats it:
     npar to LRT zapped and formatted to ``digits``, p-values to ``digits - 1``."""
-    columns = [_finite_format(table[c].to_numpy(dtype=float), digits, zap=True) for c in table.columns[:4]]
-    columns.append(_finite_format(table["Df"].to_numpy(dtype=float), digits))
-    return _with_pvalues(table, columns, digits - 1)
+    columns = [finite_format(table[c].to_numpy(dtype=float), digits, zap=True) for c in table.columns[:4]]
+    columns.append(finite_format(table["Df"].to_numpy(dtype=float), digits))
+    return with_pvalues(table, columns, digits - 1)
 
 
 def ranova_text(table: pd.DataFrame, formula: str) -> str:

@@ -1,0 +1,83 @@
+"""car's ``Anova`` Wald chi-square table and R's ``drop1`` table, as R's ``print.anova`` shows
+them, and their HTML for notebooks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .anova import finite_format, with_pvalues
+from .deparse import formula_text
+from .rformat import (
+    SIGNIF_LEGEND,
+    format_table,
+    html_block,
+    html_heading,
+    html_lines,
+    html_table,
+    legend_html,
+)
+
+__all__ = ["drop1_html", "drop1_text", "wald_anova_html", "wald_anova_text"]
+
+DROP1_TITLE = "Single term deletions"
+
+
+def _cells(table: pd.DataFrame, digits: int = 5) -> tuple[list[str], list[list[str]], bool]:
+    """Header, cells and stars as ``print.anova`` formats them: a ``Chisq`` column rounded to
+    ``digits - 1`` decimals and formatted to ``digits``, a column ending in "Df" formatted, the
+    others zapped (``zapsmall``) and formatted, the p-values by ``format.pval`` to ``digits - 1``
+    digits; missing cells blank."""
+    dig_tst = max(1, min(5, digits - 1))
+    columns = []
+    for name in table.columns[:-1]:
+        values = table[name].to_numpy(dtype=float, na_value=np.nan)
+        if name == "Chisq":
+            columns.append(finite_format(np.round(values, dig_tst), digits))
+        else:
+            columns.append(finite_format(values, digits, zap=not str(name).endswith("Df")))
+    header, cells, stars = with_pvalues(table, columns, dig_tst)
+    if stars:  # R's format() of the stars pads them on the right
+        width = max(len(row[-1]) for row in cells)
+        cells = [[*row[:-1], row[-1].ljust(width)] for row in cells]
+    return header, cells, stars
+
+
+def wald_anova_text(table: pd.DataFrame, title: str, response: str) -> str:
+    """car's ``Anova`` table as it prints."""
+    header, cells, stars = _cells(table)
+    lines = [title, "", f"Response: {response}"]
+    lines.append(format_table(cells, header, [str(i) for i in table.index]))
+    if stars:
+        lines += ["---", SIGNIF_LEGEND]
+    return "\n".join(lines)
+
+
+def wald_anova_html(table: pd.DataFrame, title: str, response: str) -> str:
+    """car's ``Anova`` table as HTML, with the cells of :func:`wald_anova_text`."""
+    header, cells, stars = _cells(table)
+    parts = [html_heading(title), html_lines([f"Response: {response}"])]
+    parts.append(html_table(cells, header, [str(i) for i in table.index]))
+    if stars:
+        parts.append(legend_html())
+    return html_block(parts)
+
+
+def drop1_text(table: pd.DataFrame, formula: str) -> str:
+    """R's ``drop1`` table as it prints."""
+    header, cells, stars = _cells(table)
+    lines = [DROP1_TITLE, "", "Model:", formula_text(formula)]
+    lines.append(format_table(cells, header, [str(i) for i in table.index]))
+    if stars:
+        lines += ["---", SIGNIF_LEGEND]
+    return "\n".join(lines)
+
+
+def drop1_html(table: pd.DataFrame, formula: str) -> str:
+    """R's ``drop1`` table as HTML, with the cells of :func:`drop1_text`."""
+    header, cells, stars = _cells(table)
+    parts = [html_heading(DROP1_TITLE), html_lines(["Model:", formula_text(formula)])]
+    parts.append(html_table(cells, header, [str(i) for i in table.index]))
+    if stars:
+        parts.append(legend_html())
+    return html_block(parts)
