@@ -188,6 +188,12 @@ class MixedFit(Fit):
 
     @property
     @abstractmethod
+    def layout(self) -> Any:
+        """The :class:`~mixedmodels.covariance.layout.ThetaLayout` of ``theta``: each term's
+        covariance structure, its templates and its boundary."""
+
+    @property
+    @abstractmethod
     def varcorr(self) -> pd.DataFrame:
         """The variance components, as lme4's ``as.data.frame(VarCorr(fit))``."""
 

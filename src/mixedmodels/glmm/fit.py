@@ -268,6 +268,10 @@ class GlmerFit(MixedFit):
 
         return named_check(glmm_check(self.model, self.nagq, self.optimum), self.model, self.fixef_names)
 
+    @property
+    def layout(self):
+        return self.model.layout
+
     @cached_property
     def singular(self) -> bool:
         return self.model.layout.singular(self.theta)

@@ -175,6 +175,10 @@ class LmerFit(InformationCriteria, GaussianResiduals, MixedFit):
         fn = criterion_function(self.pls, self.reml)
         return lmer_check(fn, self.opt, self.pls.layout, self.design.reterms)
 
+    @property
+    def layout(self):
+        return self.pls.layout
+
     @cached_property
     def singular(self) -> bool:
         """True for a fit on the boundary: a template diagonal entry below 1e-4 (lme4's isSingular)."""
