@@ -286,3 +286,108 @@ def test_a_start_outside_the_parameters_bounds_is_named():
         mm.glmer("y ~ x + (1 | g)", data, family="gaussian", link="log")
     fit = mm.glmer("y ~ x + (1 | g)", data.assign(y=data["y"] / 1000), family="gaussian", link="log")
     assert 10 < fit.sigma < 30
+
+
+# ------------------------------------------------------------------ a singular first optimum
+# tests/reference/families/make_gaussian_log_sleepstudy.R wrote the glmmTMB 1.1.5 fits.
+SLEEP_LOG = json.loads((REF / "tmb_sleepstudy_gaussian_log.json").read_text())
+SINGULAR_STARTS = json.loads((REF / "tmb_singular_starts.json").read_text())["cases"]
+
+
+@pytest.fixture(scope="module")
+def sleep_log():
+    import warnings
+
+    from mixedmodels import datasets
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = mm.glmer(SLEEP_LOG["formula"], datasets.load("sleepstudy"), family="gaussian", link="log")
+    return fit, [str(w.message) for w in caught]
+
+
+def _sleep_point(ref) -> np.ndarray:
+    """glmmTMB's (Days | Subject) estimates as our x = (theta, beta, log sigma^2): theta the lower
+    Cholesky factor of the covariance, column by column."""
+    (vc,) = ref["varcorr_cond"]
+    s1, s2 = vc["sd"]
+    r = vc["cor"][0][1]
+    theta = [s1, r * s2, s2 * np.sqrt(1.0 - r * r)]
+    return np.concatenate([theta, ref["cond"]["estimate"], [2.0 * np.log(ref["sigma"])]])
+
+
+def test_gaussian_log_reaches_glmmtmbs_maximum_past_a_singular_one(sleep_log):
+    fit, caught = sleep_log
+    ref = SLEEP_LOG
+    assert fit.loglik > ref["loglik"] - 1e-4
+    np.testing.assert_allclose(fit.fixef.to_numpy(), ref["cond"]["estimate"], rtol=1e-5)
+    np.testing.assert_allclose(np.sqrt(np.diag(fit.vcov)), ref["cond"]["se"], rtol=2e-3)
+    (vc,) = ref["varcorr_cond"]
+    np.testing.assert_allclose(fit.varcorr.sdcor.to_numpy(), [*vc["sd"], vc["cor"][0][1]], rtol=2e-3)
+    assert fit.family.sigma == pytest.approx(ref["sigma"], rel=1e-5)
+    assert not fit.singular and fit.converged
+    check = fit.check_convergence()
+    assert check.verdict == "optimum" and check.initial_verdict == "a singular optimum"
+    assert -check.initial_criterion / 2 == pytest.approx(-889.9172, abs=1e-3)  # the first optimum
+    assert [r.start for r in check.restarts] == ["the first stage at the estimated parameters"]
+    assert any("a restart from the first stage" in m for m in fit.messages)
+    assert any("lowered the criterion by 27.02" in m for m in caught)
+
+
+def test_the_singular_optimum_is_a_local_one_of_the_right_criterion(sleep_log):
+    """The criterion is glmmTMB's at glmmTMB's estimates; at the singular first optimum its
+    gradient points out of the bound (a Karush-Kuhn-Tucker point): the start, not the criterion,
+    made the difference."""
+    fit, _ = sleep_log
+    fg, _ = laplace_ml_function(fit.model, fit.optimum.state.u)
+    assert -fg(_sleep_point(SLEEP_LOG))[0] / 2 == pytest.approx(SLEEP_LOG["loglik"], abs=1e-5)
+    first = fit.check_convergence().initial_criterion
+    singular = np.array([0.0, -0.0224962538, 1.59791327e-06, 5.54165711, 0.0323285264, 6.7579918])
+    value, gradient = fg(singular)
+    assert value == pytest.approx(first, abs=1e-5)
+    assert gradient[0] > 100 and np.max(np.abs(gradient[1:])) < 1e-2
+
+
+def test_refit_restarts_too(sleep_log):
+    fit, _ = sleep_log
+    with pytest.warns(mm.MixedModelsWarning, match="a restart from the first stage"):
+        again = fit.refit(fit.model.y)
+    assert again.loglik == pytest.approx(fit.loglik, abs=1e-6)
+
+
+def _singular_case(name):
+    import warnings
+
+    from mixedmodels import datasets
+
+    c = SINGULAR_STARTS[name]
+    if c["data"] == "sleepstudy":
+        d = datasets.load("sleepstudy")
+    else:
+        d = pd.read_csv(HERE / "data" / c["data"])
+        for f in c["factors"]:
+            d[f] = d[f].astype(str)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return c, mm.glmer(c["formula"], d, family=c["family"], link=c["link"])
+
+
+@pytest.mark.parametrize("name", list(SINGULAR_STARTS))
+def test_gaussian_and_gamma_log_fits_reach_glmmtmbs_optimum_or_higher(name):
+    c, fit = _singular_case(name)
+    assert fit.loglik > c["objective_loglik"] - 1e-4
+    if not c["pdHess"]:  # glmmTMB stopped at a point with no positive definite Hessian
+        return
+    np.testing.assert_allclose(fit.fixef.to_numpy(), c["fixef"], rtol=1e-4)
+    (vc,) = c["varcorr_cond"]
+    np.testing.assert_allclose(fit.varcorr.sdcor.to_numpy()[: len(vc["sd"])], vc["sd"], rtol=2e-3, atol=1e-6)
+    assert fit.family.sigma == pytest.approx(c["sigma"], rel=1e-4)
+    restarted = fit.check_convergence().improved
+    assert restarted == (name in ("chickweight_gaussian_log_slopes", "orthodont_gaussian_log_slopes"))
+
+
+def test_a_truly_singular_fit_costs_no_second_search():
+    """chickweight's Gamma (Time | Chick): singular for glmmTMB too; the first stage at the
+    estimated shape is singular as well, so no second search is run."""
+    _, fit = _singular_case("chickweight_gamma_log_slopes")
+    assert fit.singular and fit.check_convergence().restarts == ()

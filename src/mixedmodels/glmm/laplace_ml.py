@@ -15,6 +15,12 @@ starting ``phi`` (``theta`` with ``beta`` inside PIRLS). ``vcov(beta)`` is the `
 (relative steps of 1e-4: an error of order 1e-8)
 (glmmTMB's ``sdreport``: the inverse Hessian of the outer parameters); the whole ``2 H^{-1}``
 is kept for the Wald intervals of ``theta`` and ``phi``.
+
+The first stage runs at the starting ``phi``, which takes in the random effects' variation; its
+``theta`` may be singular, and the steps from it may end at a singular local optimum below an
+interior maximum. Where the optimum is singular, the steps run once more from the first stage at
+the estimated ``phi`` (:func:`singular_restart`), and the lower of the two is kept
+(:func:`~mixedmodels.glmm.restarts.checked_laplace_ml`).
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ __all__ = [
     "runaway_zero_coefficients",
     "runaway_zero_note",
     "refit_laplace_ml",
+    "singular_restart",
 ]
 
 RUNAWAY_PI = 1e-6  # a structural-zero probability below this everywhere: its coefficient runs off
@@ -199,12 +206,20 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     if model.aux is not None:
         extra = _auxiliary_given_means(model, st1.mu, np.asarray(extra, dtype=float))
     x0 = np.concatenate([stage1.theta, st1.beta, extra])
-    lower = ml_lower(model)
     fitted = model if len(extra) else start
+    return _optimum_from(fitted, x0, st1, glm, stage1)
+
+
+def _optimum_from(
+    fitted: GlmmModel, x0: np.ndarray, st1: PirlsState, glm, stage1: OptSummary
+) -> tuple[GlmmOptimum, GlmmModel]:
+    """The optimum of the criterion for ``fitted`` (its family estimating its parameter or at its
+    given value) by the steps from ``x0``, PIRLS starting from the modes ``st1.u``; its ``vcov``."""
+    lower = ml_lower(fitted)
     fg, memo = laplace_ml_function(fitted, st1.u)
     many = _batched(fitted, memo, st1.mu)
-    opt = _scaled_minimize(fg, x0, lower, model_ftol(model), many, auxiliary_scales(fitted))
-    if model_ftol(model) is not None:
+    opt = _scaled_minimize(fg, x0, lower, model_ftol(fitted), many, auxiliary_scales(fitted))
+    if model_ftol(fitted) is not None:
         opt = _polished(fitted, fg, opt, lower, many)
     fmin, gradient = fg(opt.theta)
     state, at = memo["state"], memo["model"]
@@ -213,6 +228,36 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     opt = replace(opt, fmin=fmin)
     H, V, notes = ml_vcov(fitted, opt.theta, state.u, _stencil_gradients(fitted, opt.theta, state))
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes, gradient), at
+
+
+def singular_restart(at: GlmmModel, optimum: GlmmOptimum) -> tuple[GlmmOptimum, GlmmModel] | None:
+    """The optimum reached from a second start where the first optimum is singular (see the
+    module), and the model there; None where no second start is tried: the optimum is not
+    singular, the fit estimates no parameters after ``(theta, beta)`` (the first stage there
+    would be the first's), or the first stage at the estimated parameters is singular too.
+
+    The first stage ran at the starting ``phi``, the GLM's, which takes in the random effects'
+    variation (a Gaussian's variance: several times the residual one); its ``theta`` can then be
+    singular and the steps end at a singular local optimum, a Karush-Kuhn-Tucker point whose
+    gradient points out of the bound, below an interior maximum (sleepstudy's ``(Days | Subject)``
+    with the log link: logLik -889.92 against -876.41). The second start is the first stage at
+    the estimated parameters ``at`` holds."""
+    nt, p = at.layout.ntheta, at.p
+    x = np.asarray(optimum.opt.theta, dtype=float)
+    if len(x) == nt + p or not at.layout.singular(x[:nt]):
+        return None
+    held = model_at(at, x[nt + p :])
+    try:
+        stage1, st1 = stage_one(held, x[nt : nt + p])
+    except (np.linalg.LinAlgError, IrlsError):
+        return None
+    if at.layout.singular(stage1.theta):
+        return None
+    x0 = np.concatenate([stage1.theta, st1.beta, x[nt + p :]])
+    try:
+        return _optimum_from(at, x0, st1, optimum.glm, stage1)
+    except np.linalg.LinAlgError:
+        return None
 
 
 def auxiliary_scales(model: GlmmModel) -> np.ndarray:
