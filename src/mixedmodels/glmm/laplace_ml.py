@@ -230,11 +230,17 @@ def _optimum_from(
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes, gradient), at
 
 
+SAME_COVARIANCE = 0.1  # singular_restart: a first stage this close (relative) adds nothing
+
+
 def singular_restart(at: GlmmModel, optimum: GlmmOptimum) -> tuple[GlmmOptimum, GlmmModel] | None:
     """The optimum reached from a second start where the first optimum is singular (see the
     module), and the model there; None where no second start is tried: the optimum is not
-    singular, the fit estimates no parameters after ``(theta, beta)`` (the first stage there
-    would be the first's), or the first stage at the estimated parameters is singular too.
+    singular (neither lme4's ``isSingular`` nor a ``theta`` entry on its bound), the fit
+    estimates no parameters after ``(theta, beta)`` (the first stage there would be the first's),
+    or the first stage at the estimated parameters ends at the optimum's covariances (within
+    :data:`SAME_COVARIANCE`, :func:`same_covariances`: a truly singular fit costs that first
+    stage only).
 
     The first stage ran at the starting ``phi``, the GLM's, which takes in the random effects'
     variation (a Gaussian's variance: several times the residual one); its ``theta`` can then be
@@ -244,20 +250,33 @@ def singular_restart(at: GlmmModel, optimum: GlmmOptimum) -> tuple[GlmmOptimum, 
     the estimated parameters ``at`` holds."""
     nt, p = at.layout.ntheta, at.p
     x = np.asarray(optimum.opt.theta, dtype=float)
-    if len(x) == nt + p or not at.layout.singular(x[:nt]):
+    theta = x[:nt]
+    boundary = at.layout.singular(theta) or bool(np.any(theta <= at.layout.lower()))
+    if len(x) == nt + p or not boundary:
         return None
     held = model_at(at, x[nt + p :])
     try:
         stage1, st1 = stage_one(held, x[nt : nt + p])
     except (np.linalg.LinAlgError, IrlsError):
         return None
-    if at.layout.singular(stage1.theta):
+    if same_covariances(at.layout, stage1.theta, theta):
         return None
     x0 = np.concatenate([stage1.theta, st1.beta, x[nt + p :]])
     try:
         return _optimum_from(at, x0, st1, optimum.glm, stage1)
     except np.linalg.LinAlgError:
         return None
+
+
+def same_covariances(layout, a: np.ndarray, b: np.ndarray, rtol: float = SAME_COVARIANCE) -> bool:
+    """Whether every term's covariance ``T T'`` at ``theta = a`` is within ``rtol`` of that at
+    ``b`` (Frobenius norms, relative to the larger; free of the link scale's units)."""
+    for Ta, Tb in zip(layout.templates(a), layout.templates(b)):
+        Sa, Sb = Ta @ Ta.T, Tb @ Tb.T
+        size = max(np.linalg.norm(Sa), np.linalg.norm(Sb))
+        if np.linalg.norm(Sa - Sb) > rtol * size:
+            return False
+    return True
 
 
 def auxiliary_scales(model: GlmmModel) -> np.ndarray:
