@@ -19,7 +19,8 @@ is kept for the Wald intervals of ``theta`` and ``phi``.
 The first stage runs at the starting ``phi``, which takes in the random effects' variation; its
 ``theta`` may be singular, and the steps from it may end at a singular local optimum below an
 interior maximum. Where the optimum is singular, the steps run once more from the first stage at
-the estimated ``phi`` (:func:`singular_restart`), and the lower of the two is kept
+the estimated ``phi`` started at random effects the size of the link scale's working residuals
+(:func:`singular_restart`, :func:`spread_start`), and the lower of the two is kept
 (:func:`~mixedmodels.glmm.restarts.checked_laplace_ml`).
 """
 
@@ -34,7 +35,7 @@ from scipy import special
 from ..base.blas import single_threaded_blas
 from ..families import Family
 from ..families.zero_inflated import zero_augmented
-from ..numerics.convergence import parameter_scales
+from ..numerics.convergence import parameter_scales, theta_scales
 from ..numerics.irls import IrlsError, irls
 from ..numerics.optimize import OptSummary
 from ..numerics.quasi_newton import minimize_gradient
@@ -72,6 +73,7 @@ __all__ = [
     "runaway_zero_note",
     "refit_laplace_ml",
     "singular_restart",
+    "spread_start",
 ]
 
 RUNAWAY_PI = 1e-6  # a structural-zero probability below this everywhere: its coefficient runs off
@@ -247,7 +249,9 @@ def singular_restart(at: GlmmModel, optimum: GlmmOptimum) -> tuple[GlmmOptimum, 
     singular and the steps end at a singular local optimum, a Karush-Kuhn-Tucker point whose
     gradient points out of the bound, below an interior maximum (sleepstudy's ``(Days | Subject)``
     with the log link: logLik -889.92 against -876.41). The second start is the first stage at
-    the estimated parameters ``at`` holds."""
+    the estimated parameters ``at`` holds, from :func:`spread_start` (from lme4's identity
+    templates, a standard deviation of 1 on the link scale, its steps end singular there too:
+    the first stage's criterion has its own singular local optima)."""
     nt, p = at.layout.ntheta, at.p
     x = np.asarray(optimum.opt.theta, dtype=float)
     theta = x[:nt]
@@ -256,7 +260,7 @@ def singular_restart(at: GlmmModel, optimum: GlmmOptimum) -> tuple[GlmmOptimum, 
         return None
     held = model_at(at, x[nt + p :])
     try:
-        stage1, st1 = stage_one(held, x[nt : nt + p])
+        stage1, st1 = stage_one(held, x[nt : nt + p], spread_start(held, x[nt : nt + p]))
     except (np.linalg.LinAlgError, IrlsError):
         return None
     if same_covariances(at.layout, stage1.theta, theta):
@@ -266,6 +270,28 @@ def singular_restart(at: GlmmModel, optimum: GlmmOptimum) -> tuple[GlmmOptimum, 
         return _optimum_from(at, x0, st1, optimum.glm, stage1)
     except np.linalg.LinAlgError:
         return None
+
+
+def spread_start(model: GlmmModel, beta: np.ndarray) -> np.ndarray | None:
+    """lme4's identity templates with each scale (a template's diagonal entry) at the spread of
+    the fixed part's working residuals ``(y - mu) / mu_eta`` on the link scale (their weighted
+    root mean square, ``mu`` from ``X beta``) over its covariate's scale
+    (:func:`~mixedmodels.numerics.convergence.theta_scales`): random effects the size of what
+    the fixed part leaves, in the link's units; None where that spread is not positive and
+    finite (lme4's start then)."""
+    layout = model.layout
+    eta = model.X @ beta + model.offset
+    with np.errstate(all="ignore"):
+        mu = model.fam.linkinv(eta)
+        r = (model.y - mu) / model.fam.mu_eta(eta)
+        w = model.weights
+        spread = float(np.sqrt(np.sum(w * r * r) / np.sum(w)))
+    if not (np.isfinite(spread) and spread > 0):
+        return None
+    start = layout.start()
+    scales = layout.lower() == 0.0
+    start[scales] *= spread / theta_scales(layout, model.reterms)[scales]
+    return start
 
 
 def same_covariances(layout, a: np.ndarray, b: np.ndarray, rtol: float = SAME_COVARIANCE) -> bool:
