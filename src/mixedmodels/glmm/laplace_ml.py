@@ -275,10 +275,11 @@ def singular_restart(at: GlmmModel, optimum: GlmmOptimum) -> tuple[GlmmOptimum, 
 def spread_start(model: GlmmModel, beta: np.ndarray) -> np.ndarray | None:
     """lme4's identity templates with each scale (a template's diagonal entry) at the spread of
     the fixed part's working residuals ``(y - mu) / mu_eta`` on the link scale (their weighted
-    root mean square, ``mu`` from ``X beta``) over its covariate's scale
+    root mean square, ``mu`` from ``X beta``; at most 1, lme4's) over its covariate's scale
     (:func:`~mixedmodels.numerics.convergence.theta_scales`): random effects the size of what
     the fixed part leaves, in the link's units; None where that spread is not positive and
-    finite (lme4's start then)."""
+    finite (lme4's start then). (Counts with many zeros spread by more than 1 on the log scale:
+    a larger start only costs the steps more evaluations.)"""
     layout = model.layout
     eta = model.X @ beta + model.offset
     with np.errstate(all="ignore"):
@@ -290,7 +291,7 @@ def spread_start(model: GlmmModel, beta: np.ndarray) -> np.ndarray | None:
         return None
     start = layout.start()
     scales = layout.lower() == 0.0
-    start[scales] *= spread / theta_scales(layout, model.reterms)[scales]
+    start[scales] *= min(spread, 1.0) / theta_scales(layout, model.reterms)[scales]
     return start
 
 
