@@ -73,6 +73,7 @@ __all__ = [
     "runaway_zero_note",
     "refit_laplace_ml",
     "singular_restart",
+    "same_covariances",
     "spread_start",
 ]
 
