@@ -286,3 +286,187 @@ def test_a_start_outside_the_parameters_bounds_is_named():
         mm.glmer("y ~ x + (1 | g)", data, family="gaussian", link="log")
     fit = mm.glmer("y ~ x + (1 | g)", data.assign(y=data["y"] / 1000), family="gaussian", link="log")
     assert 10 < fit.sigma < 30
+
+
+# ------------------------------------------------------------------ a singular first optimum
+# tests/reference/families/make_gaussian_log_sleepstudy.R wrote the glmmTMB 1.1.5 fits.
+SLEEP_LOG = json.loads((REF / "tmb_sleepstudy_gaussian_log.json").read_text())
+SINGULAR_STARTS = json.loads((REF / "tmb_singular_starts.json").read_text())["cases"]
+
+
+@pytest.fixture(scope="module")
+def sleep_log():
+    import warnings
+
+    from mixedmodels import datasets
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = mm.glmer(SLEEP_LOG["formula"], datasets.load("sleepstudy"), family="gaussian", link="log")
+    return fit, [str(w.message) for w in caught]
+
+
+def _sleep_point(ref) -> np.ndarray:
+    """glmmTMB's (Days | Subject) estimates as our x = (theta, beta, log sigma^2): theta the lower
+    Cholesky factor of the covariance, column by column."""
+    (vc,) = ref["varcorr_cond"]
+    s1, s2 = vc["sd"]
+    r = vc["cor"][0][1]
+    theta = [s1, r * s2, s2 * np.sqrt(1.0 - r * r)]
+    return np.concatenate([theta, ref["cond"]["estimate"], [2.0 * np.log(ref["sigma"])]])
+
+
+def test_gaussian_log_reaches_glmmtmbs_maximum_past_a_singular_one(sleep_log):
+    fit, caught = sleep_log
+    ref = SLEEP_LOG
+    assert fit.loglik > ref["loglik"] - 1e-4
+    np.testing.assert_allclose(fit.fixef.to_numpy(), ref["cond"]["estimate"], rtol=1e-5)
+    np.testing.assert_allclose(np.sqrt(np.diag(fit.vcov)), ref["cond"]["se"], rtol=2e-3)
+    (vc,) = ref["varcorr_cond"]
+    np.testing.assert_allclose(fit.varcorr.sdcor.to_numpy(), [*vc["sd"], vc["cor"][0][1]], rtol=2e-3)
+    assert fit.family.sigma == pytest.approx(ref["sigma"], rel=1e-5)
+    assert not fit.singular and fit.converged
+    check = fit.check_convergence()
+    assert check.verdict == "optimum" and check.initial_verdict == "a singular optimum"
+    assert -check.initial_criterion / 2 == pytest.approx(-889.9172, abs=1e-3)  # the first optimum
+    assert [r.start for r in check.restarts] == ["the first stage at the estimated parameters"]
+    assert any("a restart from the first stage" in m for m in fit.messages)
+    assert any("lowered the criterion by 27.02" in m for m in caught)
+
+
+def test_the_singular_optimum_is_a_local_one_of_the_right_criterion(sleep_log):
+    """The criterion is glmmTMB's at glmmTMB's estimates; at the singular first optimum its
+    gradient points out of the bound (a Karush-Kuhn-Tucker point): the start, not the criterion,
+    made the difference."""
+    fit, _ = sleep_log
+    fg, _ = laplace_ml_function(fit.model, fit.optimum.state.u)
+    assert -fg(_sleep_point(SLEEP_LOG))[0] / 2 == pytest.approx(SLEEP_LOG["loglik"], abs=1e-5)
+    first = fit.check_convergence().initial_criterion
+    singular = np.array([0.0, -0.0224962538, 1.59791327e-06, 5.54165711, 0.0323285264, 6.7579918])
+    value, gradient = fg(singular)
+    assert value == pytest.approx(first, abs=1e-5)
+    assert gradient[0] > 100 and np.max(np.abs(gradient[1:])) < 1e-2
+
+
+def test_refit_restarts_too(sleep_log):
+    fit, _ = sleep_log
+    with pytest.warns(mm.MixedModelsWarning, match="a restart from the first stage"):
+        again = fit.refit(fit.model.y)
+    assert again.loglik == pytest.approx(fit.loglik, abs=1e-6)
+
+
+def _singular_case(name):
+    import warnings
+
+    from mixedmodels import datasets
+
+    c = SINGULAR_STARTS[name]
+    if c["data"] == "sleepstudy":
+        d = datasets.load("sleepstudy")
+    else:
+        d = pd.read_csv(HERE / "data" / c["data"])
+        for f in c["factors"]:
+            d[f] = d[f].astype(str)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return c, mm.glmer(c["formula"], d, family=c["family"], link=c["link"])
+
+
+RESTARTED = {  # the fits whose first optimum is singular below an interior maximum
+    "chickweight_gaussian_log_slopes",
+    "orthodont_gaussian_log_slopes",
+    "chickweight_gamma_log_slopes",
+    "chickweight_gamma_log_slopes_started",
+}
+
+
+@pytest.mark.parametrize("name", list(SINGULAR_STARTS))
+def test_gaussian_and_gamma_log_fits_reach_glmmtmbs_optimum_or_higher(name):
+    c, fit = _singular_case(name)
+    assert fit.loglik > c["objective_loglik"] - 1e-4
+    assert fit.check_convergence().improved == (name in RESTARTED)
+    if not c["pdHess"]:  # glmmTMB stopped at a point with no positive definite Hessian
+        return
+    np.testing.assert_allclose(fit.fixef.to_numpy(), c["fixef"], rtol=1e-4)
+    (vc,) = c["varcorr_cond"]
+    np.testing.assert_allclose(fit.varcorr.sdcor.to_numpy()[: len(vc["sd"])], vc["sd"], rtol=2e-3, atol=2e-4)
+    assert fit.family.sigma == pytest.approx(c["sigma"], rel=1e-4)
+
+
+def test_gamma_fits_above_glmmtmbs_default_start():
+    """chickweight's Gamma (Time | Chick): glmmTMB's default start stops at a singular point
+    (no positive definite Hessian, logLik -2332.765); the restart reaches -2325.122, where
+    glmmTMB started at these estimates stays (its Hessian positive definite)."""
+    c, fit = _singular_case("chickweight_gamma_log_slopes")
+    assert fit.loglik > c["objective_loglik"] + 7.6 and not fit.singular
+    started = SINGULAR_STARTS["chickweight_gamma_log_slopes_started"]
+    assert fit.loglik == pytest.approx(started["objective_loglik"], abs=1e-5)
+
+
+def test_a_truly_singular_fit_costs_no_second_search():
+    """cbpp's nbinom2 (1 | herd): singular for glmmTMB too; the first stage at the estimated
+    size ends at the optimum's covariance, so no second search is run."""
+    _, fit = _singular_case("cbpp_nbinom2_intercept")
+    assert fit.singular and fit.check_convergence().restarts == ()
+
+
+def _subject_laplace(yy, Zl, a, s2, inverse_link) -> float:
+    """One subject's Laplace log-likelihood in u-space (b = L u, ``Zl = Z L``, ``a = X beta``):
+    Newton's steps to the mode, halved until the log joint density rises."""
+
+    def h(u):
+        mu = 1.0 / (a + Zl @ u) if inverse_link else np.exp(a + Zl @ u)
+        return np.sum(-0.5 * np.log(2 * np.pi * s2) - (yy - mu) ** 2 / (2 * s2)) - u @ u / 2
+
+    def derivatives(u):
+        eta = a + Zl @ u
+        mu = 1.0 / eta if inverse_link else np.exp(eta)
+        dmu = -(mu**2) if inverse_link else mu  # d mu / d eta
+        d2mu = 2.0 * mu**3 if inverse_link else mu
+        score = Zl.T @ ((yy - mu) * dmu / s2) - u
+        w = (dmu**2 - (yy - mu) * d2mu) / s2  # minus the second derivative in eta
+        return score, np.eye(2) + Zl.T @ (w[:, None] * Zl)
+
+    u = np.zeros(2)
+    for _ in range(100):
+        score, A = derivatives(u)
+        step = np.linalg.solve(A, score) if np.all(np.linalg.eigvalsh(A) > 0) else score
+        while h(u + step) < h(u) and np.max(np.abs(step)) > 1e-14:
+            step = step / 2
+        u = u + step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    return float(h(u) - 0.5 * np.linalg.slogdet(derivatives(u)[1])[1])
+
+
+def _independent_laplace(y, X, groups, theta, beta, s2, inverse_link) -> float:
+    """The Laplace log-likelihood of a Gaussian GLMM with one (1 + x | g) term, computed
+    subject by subject apart from the package."""
+    L = np.array([[theta[0], 0.0], [theta[1], theta[2]]])
+    parts = [
+        _subject_laplace(y[rows], X[rows] @ L, X[rows] @ beta, s2, inverse_link)
+        for rows in (groups == level for level in np.unique(groups))
+    ]
+    return float(np.sum(parts))
+
+
+@pytest.mark.parametrize("link, loglik", [("log", -876.4056), ("inverse", -878.6634)])
+def test_the_restarted_optimum_is_the_laplace_likelihood_computed_apart(link, loglik):
+    """The inverse link's fit ended at a singular local optimum too (logLik -894.917); glmmTMB
+    1.1.5 does not fit it (from its default start or glm's coefficients: no positive definite
+    Hessian, its evaluation limit reached), so its reference is this independent Laplace."""
+    import warnings
+
+    from mixedmodels import datasets
+
+    d = datasets.load("sleepstudy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mm.glmer("Reaction ~ Days + (Days | Subject)", d, family="gaussian", link=link)
+    assert fit.loglik == pytest.approx(loglik, abs=1e-4)
+    assert fit.check_convergence().improved
+    x = fit.optimum.opt.theta
+    X = np.column_stack([np.ones(len(d)), d["Days"].to_numpy(float)])
+    y, groups = d["Reaction"].to_numpy(float), d["Subject"].astype(str).to_numpy()
+    ours = _independent_laplace(y, X, groups, x[:3], x[3:5], np.exp(x[5]), link == "inverse")
+    assert ours == pytest.approx(fit.loglik, abs=1e-6)

@@ -153,8 +153,8 @@ def test_glmmtmb_nb2_random_effect_interval_and_sigma():
 
 def test_glmmtmb_gaussian_has_residual_row_and_glmmtmb_order():
     # glmmTMB's order within a group: the standard deviations, then the correlations; its
-    # Gaussian's sigma() as sd__Observation. (Values are not compared: this fit's optimum is
-    # a singular one, logLik -889.9 against glmmTMB's -876.4.)
+    # Gaussian's sigma() as sd__Observation. (The fit reaches glmmTMB's optimum through the
+    # restart from a singular one, logLik -889.9 against -876.4: tests/test_laplace_ml.py.)
     r = ref("tidy_sleepstudy_tmb_gaussian_log")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -166,6 +166,8 @@ def test_glmmtmb_gaussian_has_residual_row_and_glmmtmb_order():
     assert table["term"].to_list() == want["term"].to_list()
     assert table["estimate"].iloc[-1] == pytest.approx(mm.glance(fit)["sigma"].iloc[0])
     assert list(mm.glance(fit).columns) == list(r["glance"])
+    same_table(table, r["tidy"], rtol=2e-4, atol=1e-8)
+    same_table(mm.glance(fit), r["glance"], rtol=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,7 @@ def glmer_optimum(
     """The optimum, the model there (its family at the estimated parameter), the separation of
     the fixed effects (or None) and its notes: for a family fitted as glmmTMB fits it, the
     maximum of the Laplace likelihood over every parameter (:mod:`~mixedmodels.glmm.laplace_ml`,
+    restarted where it is singular, :func:`~mixedmodels.glmm.restarts.checked_laplace_ml`;
     noted where the family's parameter ends near its bounds);
     with a prior, the penalized fit (:mod:`~mixedmodels.glmm.prior`); else separated
     coefficients held at the stated bound (:mod:`~mixedmodels.glmm.separated`); else the fit,
@@ -97,11 +98,9 @@ def glmer_optimum(
         if sd is not None:
             raise NotImplementedError(f"fixef_prior is not available for the {model.fam.name} family yet")
         optimum, at = fit_laplace_ml(model, mustart)
+        optimum, at, check_notes = checked_laplace_ml(at, optimum, names, check)
         notes = [n for n in (parameter_bound_note(at.fam), runaway_zero_note(at, optimum)) if n is not None]
-        if check:  # the check from the gradient and Hessian the fit took (no restarts)
-            optimum, check_notes = checked_laplace_ml(at, optimum, names)
-            notes += check_notes
-        return optimum, at, None, notes
+        return optimum, at, None, notes + check_notes
     optimum, sep, notes = _optimum_lme4(model, nagq, names, sd, mustart, check)
     return optimum, model, sep, notes
 

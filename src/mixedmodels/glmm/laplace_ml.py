@@ -15,6 +15,13 @@ starting ``phi`` (``theta`` with ``beta`` inside PIRLS). ``vcov(beta)`` is the `
 (relative steps of 1e-4: an error of order 1e-8)
 (glmmTMB's ``sdreport``: the inverse Hessian of the outer parameters); the whole ``2 H^{-1}``
 is kept for the Wald intervals of ``theta`` and ``phi``.
+
+The first stage runs at the starting ``phi``, which takes in the random effects' variation; its
+``theta`` may be singular, and the steps from it may end at a singular local optimum below an
+interior maximum. Where the optimum is singular, the steps run once more from the first stage at
+the estimated ``phi`` started at random effects the size of the link scale's working residuals
+(:func:`singular_restart`, :func:`spread_start`), and the lower of the two is kept
+(:func:`~mixedmodels.glmm.restarts.checked_laplace_ml`).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from scipy import special
 from ..base.blas import single_threaded_blas
 from ..families import Family
 from ..families.zero_inflated import zero_augmented
-from ..numerics.convergence import parameter_scales
+from ..numerics.convergence import parameter_scales, theta_scales
 from ..numerics.irls import IrlsError, irls
 from ..numerics.optimize import OptSummary
 from ..numerics.quasi_newton import minimize_gradient
@@ -65,6 +72,9 @@ __all__ = [
     "runaway_zero_coefficients",
     "runaway_zero_note",
     "refit_laplace_ml",
+    "singular_restart",
+    "same_covariances",
+    "spread_start",
 ]
 
 RUNAWAY_PI = 1e-6  # a structural-zero probability below this everywhere: its coefficient runs off
@@ -199,12 +209,20 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     if model.aux is not None:
         extra = _auxiliary_given_means(model, st1.mu, np.asarray(extra, dtype=float))
     x0 = np.concatenate([stage1.theta, st1.beta, extra])
-    lower = ml_lower(model)
     fitted = model if len(extra) else start
+    return _optimum_from(fitted, x0, st1, glm, stage1)
+
+
+def _optimum_from(
+    fitted: GlmmModel, x0: np.ndarray, st1: PirlsState, glm, stage1: OptSummary
+) -> tuple[GlmmOptimum, GlmmModel]:
+    """The optimum of the criterion for ``fitted`` (its family estimating its parameter or at its
+    given value) by the steps from ``x0``, PIRLS starting from the modes ``st1.u``; its ``vcov``."""
+    lower = ml_lower(fitted)
     fg, memo = laplace_ml_function(fitted, st1.u)
     many = _batched(fitted, memo, st1.mu)
-    opt = _scaled_minimize(fg, x0, lower, model_ftol(model), many, auxiliary_scales(fitted))
-    if model_ftol(model) is not None:
+    opt = _scaled_minimize(fg, x0, lower, model_ftol(fitted), many, auxiliary_scales(fitted))
+    if model_ftol(fitted) is not None:
         opt = _polished(fitted, fg, opt, lower, many)
     fmin, gradient = fg(opt.theta)
     state, at = memo["state"], memo["model"]
@@ -213,6 +231,80 @@ def _fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None) -> tuple[GlmmO
     opt = replace(opt, fmin=fmin)
     H, V, notes = ml_vcov(fitted, opt.theta, state.u, _stencil_gradients(fitted, opt.theta, state))
     return GlmmOptimum(opt, state, fmin, V, glm, stage1, H, notes, gradient), at
+
+
+SAME_COVARIANCE = 0.1  # singular_restart: a first stage this close (relative) adds nothing
+
+
+def singular_restart(at: GlmmModel, optimum: GlmmOptimum) -> tuple[GlmmOptimum, GlmmModel] | None:
+    """The optimum reached from a second start where the first optimum is singular (see the
+    module), and the model there; None where no second start is tried: the optimum is not
+    singular (neither lme4's ``isSingular`` nor a ``theta`` entry on its bound), the fit
+    estimates no parameters after ``(theta, beta)`` (the first stage there would be the first's),
+    or the first stage at the estimated parameters ends at the optimum's covariances (within
+    :data:`SAME_COVARIANCE`, :func:`same_covariances`: a truly singular fit costs that first
+    stage only).
+
+    The first stage ran at the starting ``phi``, the GLM's, which takes in the random effects'
+    variation (a Gaussian's variance: several times the residual one); its ``theta`` can then be
+    singular and the steps end at a singular local optimum, a Karush-Kuhn-Tucker point whose
+    gradient points out of the bound, below an interior maximum (sleepstudy's ``(Days | Subject)``
+    with the log link: logLik -889.92 against -876.41). The second start is the first stage at
+    the estimated parameters ``at`` holds, from :func:`spread_start` (from lme4's identity
+    templates, a standard deviation of 1 on the link scale, its steps end singular there too:
+    the first stage's criterion has its own singular local optima)."""
+    nt, p = at.layout.ntheta, at.p
+    x = np.asarray(optimum.opt.theta, dtype=float)
+    theta = x[:nt]
+    boundary = at.layout.singular(theta) or bool(np.any(theta <= at.layout.lower()))
+    if len(x) == nt + p or not boundary:
+        return None
+    held = model_at(at, x[nt + p :])
+    try:
+        stage1, st1 = stage_one(held, x[nt : nt + p], spread_start(held, x[nt : nt + p]))
+    except (np.linalg.LinAlgError, IrlsError):
+        return None
+    if same_covariances(at.layout, stage1.theta, theta):
+        return None
+    x0 = np.concatenate([stage1.theta, st1.beta, x[nt + p :]])
+    try:
+        return _optimum_from(at, x0, st1, optimum.glm, stage1)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def spread_start(model: GlmmModel, beta: np.ndarray) -> np.ndarray | None:
+    """lme4's identity templates with each scale (a template's diagonal entry) at the spread of
+    the fixed part's working residuals ``(y - mu) / mu_eta`` on the link scale (their weighted
+    root mean square, ``mu`` from ``X beta``; at most 1, lme4's) over its covariate's scale
+    (:func:`~mixedmodels.numerics.convergence.theta_scales`): random effects the size of what
+    the fixed part leaves, in the link's units; None where that spread is not positive and
+    finite (lme4's start then). (Counts with many zeros spread by more than 1 on the log scale:
+    a larger start only costs the steps more evaluations.)"""
+    layout = model.layout
+    eta = model.X @ beta + model.offset
+    with np.errstate(all="ignore"):
+        mu = model.fam.linkinv(eta)
+        r = (model.y - mu) / model.fam.mu_eta(eta)
+        w = model.weights
+        spread = float(np.sqrt(np.sum(w * r * r) / np.sum(w)))
+    if not (np.isfinite(spread) and spread > 0):
+        return None
+    start = layout.start()
+    scales = layout.lower() == 0.0
+    start[scales] *= min(spread, 1.0) / theta_scales(layout, model.reterms)[scales]
+    return start
+
+
+def same_covariances(layout, a: np.ndarray, b: np.ndarray, rtol: float = SAME_COVARIANCE) -> bool:
+    """Whether every term's covariance ``T T'`` at ``theta = a`` is within ``rtol`` of that at
+    ``b`` (Frobenius norms, relative to the larger; free of the link scale's units)."""
+    for Ta, Tb in zip(layout.templates(a), layout.templates(b)):
+        Sa, Sb = Ta @ Ta.T, Tb @ Tb.T
+        size = max(np.linalg.norm(Sa), np.linalg.norm(Sb))
+        if np.linalg.norm(Sa - Sb) > rtol * size:
+            return False
+    return True
 
 
 def auxiliary_scales(model: GlmmModel) -> np.ndarray:

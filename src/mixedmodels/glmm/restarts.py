@@ -30,10 +30,14 @@ from ..numerics.convergence import (
 from ..numerics.optimize import OptSummary, minimize_theta, polish
 from ..numerics.restarts import DOUBLE, HALF, theta_names, with_restarts
 from .engine import GlmmOptimum, criterion_function, laplace_function, optimum_at
-from .laplace_ml import auxiliary_scales, extra_names, runaway_zero_coefficients
-from .pirls import vcov_joint
+from .laplace_ml import auxiliary_scales, extra_names, runaway_zero_coefficients, singular_restart
+from .pirls import GlmmModel, vcov_joint
 
-__all__ = ["checked_glmm", "glmm_check", "named_check"]
+__all__ = ["checked_glmm", "checked_laplace_ml", "glmm_check", "named_check"]
+
+SINGULAR_START = "the first stage at the estimated parameters"  # checked_laplace_ml's restart
+SINGULAR_VERDICT = "a singular optimum"
+SINGULAR_REASON = "a random-effect variance or correlation on its boundary, the gradient pointing out of it"
 
 
 def glmm_check(model, nagq: int, optimum) -> ConvergenceCheck:
@@ -119,14 +123,36 @@ def checked_glmm(
 
 
 def checked_laplace_ml(
-    model, optimum: GlmmOptimum, fixef_names: Sequence[str] = ()
-) -> tuple[GlmmOptimum, list[str]]:
-    """A fit glmmTMB's way (:mod:`~mixedmodels.glmm.laplace_ml`) with its check attached (from
-    the gradient and Hessian its vcov took: no evaluation more) and, where the check finds no
-    optimum, the note that says so (no restarts: the quasi-Newton steps with the exact gradient
-    are the search)."""
-    check = named_check(glmm_check(model, 1, optimum), model, fixef_names)
-    return _attach(optimum, check), ([] if check.ok else [failed_note(check)])
+    model: GlmmModel, optimum: GlmmOptimum, fixef_names: Sequence[str] = (), check: bool = True
+) -> tuple[GlmmOptimum, GlmmModel, list[str]]:
+    """A fit glmmTMB's way (:mod:`~mixedmodels.glmm.laplace_ml`): the optimum kept, the model
+    there and the notes. The quasi-Newton steps with the exact gradient are the search; the one
+    restart is from the first stage at the estimated parameters where the optimum is singular
+    (:func:`~mixedmodels.glmm.laplace_ml.singular_restart`), kept where it lowers the criterion
+    by more than ``IMPROVE_TOL`` (noted). With ``check``, the check attached (from the gradient
+    and Hessian its vcov took: no evaluation more), recording the restart, and its note where it
+    finds no optimum (a refit, ``check`` False, is checked when asked)."""
+    second = singular_restart(model, optimum)
+    if second is None:
+        if not check:
+            return optimum, model, []
+        first = named_check(glmm_check(model, 1, optimum), model, fixef_names)
+        return _attach(optimum, first), model, ([] if first.ok else [failed_note(first)])
+    best, at = optimum, model
+    if second[0].criterion < optimum.criterion - IMPROVE_TOL:
+        best, at = second
+        message = f"restart from {SINGULAR_START}"
+        best = replace(
+            best, opt=replace(best.opt, initial=optimum.opt.initial, return_value="restart", message=message)
+        )
+    first = named_check(glmm_check(model, 1, optimum), model, fixef_names)
+    final = first if best is optimum else named_check(glmm_check(at, 1, best), at, fixef_names)
+    first = replace(first, verdict=SINGULAR_VERDICT, reasons=(SINGULAR_REASON,))
+    restart = Restart(SINGULAR_START, second[0].criterion, second[0].opt.converged)
+    opt, notes = with_restarts(best.opt, final, first, [restart])
+    if not check:
+        return best, at, notes[: int(best is not optimum)]  # the restart's note only
+    return replace(best, opt=opt), at, notes
 
 
 def named_check(check: ConvergenceCheck, model, fixef_names: Sequence[str]) -> ConvergenceCheck:

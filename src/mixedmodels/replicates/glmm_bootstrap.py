@@ -58,6 +58,7 @@ from ..glmm.laplace_ml_batch import MlBatch
 from ..glmm.pirls import GlmmModel
 from ..glmm.pirls_batch import SingleTermBatch
 from ..glmm.prior import fit_glmm_prior
+from ..glmm.restarts import checked_laplace_ml
 from ..glmm.separated import fit_separated
 from ..numerics.irls import IrlsError
 from ..numerics.quasi_newton import minimize_gradient, minimize_gradient_batch
@@ -401,6 +402,7 @@ class GlmerRefits:
         try:
             with np.errstate(all="ignore"):
                 optimum, at = fit_laplace_ml(model)
+                optimum, at, _ = checked_laplace_ml(at, optimum, check=False)  # a singular one restarted
         except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
             return None, None
         if not optimum.opt.converged:

@@ -46,6 +46,7 @@ from ..base.protocols import fit_of
 from ..glmm.engine import criterion_function, fit_glmm, laplace_vcov, stage_one
 from ..glmm.fit import GlmerFit
 from ..glmm.laplace_ml import fit_laplace_ml, fits_ml, ml_stencil, ml_vcov
+from ..glmm.restarts import checked_laplace_ml
 from ..numerics.irls import IrlsError
 from .driver import CHUNK, LARGE_CHUNK
 from .glmm_bootstrap import BATCH_ROWS, GlmerRefits, glmer_blocks
@@ -227,6 +228,7 @@ def _without_columns(fit: GlmerFit, cols: list[int]) -> GlmerFit:
         warnings.simplefilter("ignore")
         if fits_ml(fit.family):
             optimum, at = fit_laplace_ml(model)
+            optimum, at, _ = checked_laplace_ml(at, optimum, check=False)  # a singular one restarted
             return replace(fit, design=design, family=at.fam, model=at, optimum=optimum, messages=())
         optimum = fit_glmm(model, fit.nagq)
     return replace(fit, design=design, model=model, optimum=optimum, messages=())
