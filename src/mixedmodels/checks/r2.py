@@ -341,16 +341,11 @@ def _null_model_mean(fit) -> float:
     """``exp`` of the intercept of the null model, refitted as insight refits it: with the
     fit's family (a ``glmer.nb`` fit's size held, as lme4's ``update`` of it; glmmTMB's
     parameter estimated again), weights, offset and quadrature."""
-    from ..glmm.fit import GlmerFit
-
-    if fit in _NULL_MEANS:  # r2 and icc (and compare_performance) of one fit refit it once
-        return _NULL_MEANS[fit]
     formula = null_formula(fit)
     try:
-        null = GlmerFit.update(fit, formula)  # GlmerFit's update: a glmer.nb fit's size is held
+        null = fit.update_formula(formula)  # as R's update: a glmer.nb fit's size is held
     except Exception as exc:  # the refit's own error, said in the context of R^2
         raise ValueError(
             f"the null model {formula!r} (for the distribution variance) could not be fitted: {exc}"
         ) from exc
-    _NULL_MEANS[fit] = mean = float(np.exp(null.fixef.iloc[0]))
-    return mean
+    return float(np.exp(null.fixef.iloc[0]))
