@@ -231,6 +231,9 @@ def test_overdispersion_refusals():
         mm.check_overdispersion(fit("checks_logit_bernoulli"))
     with pytest.raises(TypeError, match="needs a fit"):
         mm.check_overdispersion("not a fit")
+    saturated = mm.glm("y ~ x + I(x**2)", pd.DataFrame({"y": [1, 3, 2], "x": [0, 1, 2]}), family="poisson")
+    with pytest.raises(ValueError, match="residual degrees of freedom: the model has 0"):
+        mm.check_overdispersion(saturated)
 
 
 def test_r2_refusals():
