@@ -257,6 +257,7 @@ def test_singularity_names_the_boundary_terms():
     assert bool(a) and a.terms == (("g", "(Intercept)"),)
     assert bool(b) and b.terms == (("g", "x"),)  # lme4's theta "g.x" (a diagonal) is 0
     assert not mm.check_singularity(fit("sleepstudy_slopes"))
+    assert bool(a) == intercept.singular and bool(b) == slopes.singular  # one test: the layout's
     assert "x | g" in str(b)
     with pytest.raises(ValueError, match="tolerance"):
         mm.check_singularity(intercept, tolerance=0)

@@ -94,13 +94,14 @@ def check_singularity(fit, tolerance: float = LME4_TOLERANCE) -> Singularity:
         )
     if not tolerance > 0:
         raise ValueError(f"tolerance must be positive, not {tolerance!r}")
-    layout = fit.pls.layout if fit_of(fit, "lmer") else fit.model.layout
-    at_zero = []
-    for term, T in zip(fit.design.reterms, layout.templates(np.asarray(fit.theta)[: layout.ntheta])):
-        for j, column in enumerate(term.cnames):
-            if abs(T[j, j]) < tolerance:
-                at_zero.append((term.group, column))
-    return Singularity(bool(at_zero), tuple(at_zero), float(tolerance))
+    columns = fit.layout.singular_columns(fit.theta, tolerance)
+    at_zero = tuple(
+        (term.group, column)
+        for term, at in zip(fit.design.reterms, columns)
+        for column, zero in zip(term.cnames, at)
+        if zero
+    )
+    return Singularity(bool(at_zero), at_zero, float(tolerance))
 
 
 def compare_performance(*fits: Fit, names: Sequence[str] | None = None) -> pd.DataFrame:

@@ -243,11 +243,8 @@ def _require_mixed(fit, what: str) -> None:
 
 def _term_covariances(fit) -> list[np.ndarray]:
     """Each random-effects term's covariance matrix (lme4's ``VarCorr``)."""
-    if fit_of(fit, "lmer"):
-        templates, scale = fit.pls.layout.templates(fit.theta), float(fit.sigma) ** 2
-    else:
-        templates, scale = fit.model.layout.templates(fit.theta), 1.0
-    return [scale * (T @ T.T) for T in templates]
+    scale = float(fit.sigma) ** 2 if fit_of(fit, "lmer") else 1.0
+    return [scale * (T @ T.T) for T in fit.layout.templates(fit.theta)]
 
 
 @dataclass(frozen=True)
@@ -315,13 +312,12 @@ def _first_of_each_factor(reterms) -> list[bool]:
 
 
 def _variance_at_zero(fit, covariances: list[np.ndarray], tolerance: float) -> bool:
-    """insight's ``.is_singular``: a diagonal ``theta`` below ``tolerance`` (lme4's fits), a
-    variance below it (glmmTMB's)."""
+    """insight's ``.is_singular``: lme4's ``isSingular`` at ``tolerance`` (a template's diagonal
+    entry below it: the layout's test) for lme4's fits, a variance of ``VarCorr`` below it for
+    glmmTMB's."""
     if fit_of(fit, "glmer") and fit.glmmtmb_style:
-        return any(bool(np.any(np.abs(np.diag(c)) < tolerance)) for c in covariances)
-    layout = fit.pls.layout if fit_of(fit, "lmer") else fit.model.layout
-    theta = np.asarray(fit.theta)[: layout.ntheta]
-    return bool(np.any(np.abs(theta[layout.diagonal_mask()]) < tolerance))
+        return any(bool(np.any(np.diag(c) < tolerance)) for c in covariances)
+    return fit.layout.singular(fit.theta, tolerance)
 
 
 def null_formula(fit) -> str:
