@@ -38,7 +38,6 @@ singular fits): the numbers here are 0.10.2's.
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +47,6 @@ from ..base.protocols import fit_of
 __all__ = ["LinearR2", "NakagawaR2", "VarianceComponents", "r2", "variance_components"]
 
 SINGULAR_TOLERANCE = 1e-5  # insight 0.19.0's tolerance for a random-effect variance at zero
-_NULL_MEANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # fit -> its null model's mean
 SMALL_MEAN = 6.0  # insight's warning: a null-model mean below this makes the count variance unreliable
 
 
@@ -93,6 +91,14 @@ class NakagawaR2:
     conditional: float
     marginal: float
     variances: VarianceComponents
+
+    @classmethod
+    def of(cls, v: VarianceComponents) -> NakagawaR2:
+        """The R^2 of the variance components ``v`` (the conditional one NaN without a random
+        variance: a singular fit)."""
+        total = v.fixed + (v.random if v.has_random else 0.0) + v.residual
+        conditional = (v.fixed + v.random) / total if v.has_random else math.nan
+        return cls(conditional, v.fixed / total, v)
 
     @property
     def approximation(self) -> str:
@@ -156,15 +162,16 @@ def r2(fit) -> NakagawaR2 | LinearR2:
     """
     if fit_of(fit, "lm"):
         return LinearR2(float(fit.r_squared), float(fit.adj_r_squared))
-    v = variance_components(fit)
-    total = v.fixed + (v.random if v.has_random else 0.0) + v.residual
-    if not v.has_random:
-        return NakagawaR2(math.nan, v.fixed / total, v)
-    return NakagawaR2((v.fixed + v.random) / total, v.fixed / total, v)
+    return NakagawaR2.of(variance_components(fit))
 
 
 def variance_components(fit, tolerance: float = SINGULAR_TOLERANCE) -> VarianceComponents:
     """The variance components of a mixed model's linear predictor (see the module).
+
+    A generalized model's count families refit the null model each call (a fit is not
+    changed: nothing is cached; ``r2`` and ``icc`` of one fit refit it each, as performance's
+    do; :func:`~mixedmodels.checks.performance.compare_performance` computes the components
+    once for both).
 
     Parameters
     ----------
