@@ -340,7 +340,9 @@ def test_compare_performance_refusals():
     with pytest.raises(TypeError, match="takes fits"):
         mm.compare_performance(fit("checks_sleepstudy_lm"), 3)
     with pytest.raises(TypeError, match="not the string 'abc'"):
-        mm.compare_performance(fit("checks_sleepstudy_lm"), fit("checks_sleepstudy_lm"), fit("sleepstudy_slopes"), names="abc")
+        mm.compare_performance(
+            fit("checks_sleepstudy_lm"), fit("checks_sleepstudy_lm"), fit("sleepstudy_slopes"), names="abc"
+        )
 
 
 def test_compare_performance_says_why_an_r2_is_missing_and_weighs_the_fits_with_an_aic():
@@ -349,7 +351,9 @@ def test_compare_performance_says_why_an_r2_is_missing_and_weighs_the_fits_with_
     cb = data("cbpp.csv")
     quasi = mm.glm("cbind(incidence, size - incidence) ~ period", cb, family="quasibinomial")
     cauchit = mm.glmer(CBPP, cb, link="cauchit")
-    with pytest.warns(mm.MixedModelsWarning, match="no R2 or ICC for 'Model 3'.*no distribution-specific variance"):
+    with pytest.warns(
+        mm.MixedModelsWarning, match="no R2 or ICC for 'Model 3'.*no distribution-specific variance"
+    ):
         got = mm.compare_performance(fit("cbpp_binomial"), quasi, cauchit)
     assert math.isnan(got["AIC"][1]) and math.isnan(got["AIC_wt"][1])
     assert math.isnan(got["R2_marginal"][2]) and not math.isnan(got["R2_marginal"][0])

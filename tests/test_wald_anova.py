@@ -186,7 +186,9 @@ def _check_more(table: pd.DataFrame, key: str, rtol: float) -> None:
     assert list(table.index) == ref["terms"] and list(table.columns) == ref["columns"]
     for name in ref["columns"]:
         want = np.array([np.nan if v is None else v for v in ref["values"][name]], dtype=float)
-        np.testing.assert_allclose(table[name].to_numpy(dtype=float, na_value=np.nan), want, rtol=rtol, err_msg=name)
+        np.testing.assert_allclose(
+            table[name].to_numpy(dtype=float, na_value=np.nan), want, rtol=rtol, err_msg=name
+        )
 
 
 def test_glmer_drop1_refits_on_the_fits_rows(sal):

@@ -43,6 +43,7 @@ from ..numerics.objective import criterion_function
 from ..numerics.pls import symmetric
 from ..report.anova import anova_html, anova_text
 from .deviance import DevianceTable, analysis_of_deviance, analysis_of_variance
+from .terms import anova_type, column_terms, term_columns, term_variables
 
 if TYPE_CHECKING:
     from .wald_anova import WaldAnovaTable
@@ -193,7 +194,6 @@ _METHODS = {
     "kenwardroger": "Kenward-Roger",
     "kr": "Kenward-Roger",
 }
-_TYPES = {"1": 1, "i": 1, "2": 2, "ii": 2, "3": 3, "iii": 3}
 F_COLUMNS = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
 
 
@@ -204,14 +204,6 @@ def ddf_method(ddf) -> str:
     if key not in _METHODS:
         raise ValueError(f"ddf must be 'Satterthwaite' or 'Kenward-Roger' ('KR'), not {ddf!r}")
     return _METHODS[key]
-
-
-def anova_type(type) -> int:
-    """The ANOVA type named by ``type``: 1, 2 or 3 (also "I", "II", "III", as lmerTest)."""
-    key = None if isinstance(type, bool) else str(type).strip().lower()
-    if key not in _TYPES:
-        raise ValueError(f"type must be 1, 2 or 3 (or 'I', 'II', 'III'), not {type!r}")
-    return _TYPES[key]
 
 
 def _approximation(fit: LmerFit, method: str):
@@ -292,25 +284,6 @@ def anova_type3(fit: LmerFit) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ hypotheses of each type
-def column_terms(fit, names: Sequence[str] | None = None) -> list[str]:
-    """The formula term of each column of the fit's ``X`` (``"(Intercept)"`` for the
-    intercept), or of the columns ``names``."""
-    xspec = fit.design.xspec
-    if xspec is None:
-        raise ValueError("the tests of terms need the specification of the model matrix; this fit has none")
-    return [xspec.term_of(n) for n in (fit.fixef_names if names is None else names)]
-
-
-def term_columns(terms: Sequence[str], intercept: bool = False) -> dict[str, list[int]]:
-    """The columns of each term (``terms`` the term of each column), terms in the order of
-    ``X``; the intercept's only with ``intercept=True``."""
-    out: dict[str, list[int]] = {}
-    for j, term in enumerate(terms):
-        if intercept or term != "(Intercept)":
-            out.setdefault(term, []).append(j)
-    return out
-
-
 def _sequential_rows(xtx: np.ndarray, order: list[int], zap: float = 1e-6) -> np.ndarray:
     """Sequential hypotheses with the columns of ``X`` taken in ``order``, in the original
     column order: row ``j`` tests column ``order[j]`` adjusted for the columns before it.
@@ -340,20 +313,6 @@ def type1_hypotheses(fit: LmerFit) -> dict[str, np.ndarray]:
     rows = term_columns(column_terms(fit))
     R = _sequential_rows(_xtx(fit), list(range(len(fit.fixef_names))))
     return {term: R[cols] for term, cols in rows.items()}
-
-
-def term_variables(term: str) -> list[str]:
-    """The variables of an interaction term, split at the colons outside parentheses:
-    ``"a:log(b)"`` -> ``["a", "log(b)"]`` (the rows of R's factors matrix that the term has)."""
-    parts, depth, current = [], 0, ""
-    for ch in term:
-        depth += (ch == "(") - (ch == ")")
-        if ch == ":" and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    return [p.strip() for p in [*parts, current]]
 
 
 _FACTOR_CALLS = ("factor(", "as.factor(", "ordered(", "relevel(", "C(", "poly(", "ns(", "bs(", "interaction(")

@@ -50,7 +50,7 @@ from ..formula.design import drop_aliased
 from ..formula.frames import as_pandas
 from ..glmm.fit import GlmerFit
 from ..numerics.irls import irls
-from .anova import anova_type, column_terms, term_columns, term_variables
+from .terms import anova_type, column_terms, term_columns, term_variables
 
 __all__ = ["Drop1Table", "WaldAnovaTable", "drop1", "droppable", "relatives", "wald_anova", "wald_table"]
 
