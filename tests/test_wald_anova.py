@@ -72,8 +72,7 @@ def test_wald_tables_at_lme4s_estimates_are_cars(glmers, model, key, kind):
     """At lme4's estimates and covariance, the tables are car's to 1e-6."""
     est = REF["estimates"][model]
     fit = glmers[model]
-    xspec = fit.design.xspec
-    terms = [xspec.terms[xspec.names.index(n)] for n in fit.fixef.index]
+    terms = [fit.design.xspec.term_of(n) for n in fit.fixef.index]
     assert len(terms) == len(est["names"])
     table = wald_table(np.array(est["beta"]), np.array(est["vcov"]), terms, kind)
     _check(table, key, rtol=1e-6)
@@ -118,6 +117,14 @@ def test_type_ii_of_a_main_effect_is_the_type_iii_test_with_sum_contrasts_withou
     fit = mm.glm("count ~ spp + mined + cover", sal, family="poisson", contrasts=SUM)
     two, three = mm.wald_anova(fit, 2).table, mm.wald_anova(fit, 3).table
     np.testing.assert_allclose(two["Chisq"], three.loc[two.index, "Chisq"], rtol=1e-10)
+
+
+def test_term_of_a_column(glmers):
+    xspec = glmers["sal"].design.xspec
+    assert xspec.term_of("(Intercept)") == "(Intercept)" and xspec.term_of("minedyes") == "mined"
+    assert xspec.term_of("sppDM:minedyes") == "spp:mined"
+    with pytest.raises(KeyError, match="'nope' is not a column"):
+        xspec.term_of("nope")
 
 
 def test_relatives_and_scope():
