@@ -26,8 +26,9 @@ Then, with the residual ``var_res = var_d + var_e``,
     R2_marginal = var_f / (var_f + var_r + var_res),
     R2_conditional = (var_f + var_r) / (var_f + var_r + var_res).
 
-Where a random-effects standard deviation is at zero (``|theta| < 1e-5`` for a diagonal
-entry; glmmTMB's variance below 1e-5), performance drops the random variance: the marginal
+Where a random-effects standard deviation is at zero (lme4's ``isSingular`` at 1e-5: a
+template's diagonal entry below it, the covariance layout's test; glmmTMB's variance below
+1e-5), performance drops the random variance: the marginal
 R^2 is then ``var_f / (var_f + var_res)`` and the conditional is missing (NaN).
 
 performance's later releases changed some of this (how the null model's mean enters the count
@@ -177,8 +178,8 @@ def variance_components(fit, tolerance: float = SINGULAR_TOLERANCE) -> VarianceC
     ----------
     fit : LmerFit, GlmerFit or GlmerNbFit
     tolerance : float
-        A random-effect standard deviation (lme4's diagonal ``theta``; glmmTMB's variance)
-        below this counts as zero: the random variance is then not computed (NaN).
+        A random-effect standard deviation (a template's diagonal entry, lme4's diagonal
+        ``theta``; glmmTMB's variance) below this counts as zero: the random variance is then not computed (NaN).
     """
     _require_mixed(fit, "R^2 and the ICC")
     covariances = _term_covariances(fit)
