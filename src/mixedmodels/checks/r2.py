@@ -179,7 +179,8 @@ def variance_components(fit, tolerance: float = SINGULAR_TOLERANCE) -> VarianceC
     fit : LmerFit, GlmerFit or GlmerNbFit
     tolerance : float
         A random-effect standard deviation (a template's diagonal entry, lme4's diagonal
-        ``theta``; glmmTMB's variance) below this counts as zero: the random variance is then not computed (NaN).
+        ``theta``; glmmTMB's variance) below this counts as zero: the random variance is then
+        not computed (NaN).
     """
     _require_mixed(fit, "R^2 and the ICC")
     covariances = _term_covariances(fit)
