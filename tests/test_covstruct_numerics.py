@@ -336,3 +336,20 @@ def test_boundary_needs_one_saturating_term():
     assert BoundaryModel.of(two, False) is None
     slopes = build_design(parse_formula("y ~ time + ar1(times + 0 | id)"), pd.concat([data, data]))
     assert BoundaryModel.of(slopes, False) is None  # twice the rows per level: not saturated
+
+
+def test_singular_columns_are_the_one_singular_test():
+    """The per-column form of lme4's isSingular: a template diagonal entry below the tolerance,
+    for every structure (an unstructured scale, a correlation at its bound); the term is
+    singular where a column is."""
+    from mixedmodels.covariance.structures import STRUCTURES
+
+    us = STRUCTURES["us"](2)
+    theta = np.array([[1.0, 0.5, 5e-5], [1.0, 0.5, 1.0]])  # T[1, 1] = 5e-5 in the first row
+    np.testing.assert_array_equal(us.singular_columns(theta), [[False, True], [False, False]])
+    np.testing.assert_array_equal(us.singular_columns(theta, tol=1e-5), [[False, False], [False, False]])
+    np.testing.assert_array_equal(us.singular(theta), [True, False])
+    cs = STRUCTURES["cs"](2)
+    at_one = cs.theta_of(np.array([[1.0, 0.0], [2.0, 1e-7]]))  # rho = 1: column 2 a copy of column 1
+    assert cs.singular_columns(at_one[None])[0].tolist() == [False, True]
+    assert not cs.singular(cs.theta_of(np.array([[1.0, 0.0], [0.5, 1.0]]))[None])[0]

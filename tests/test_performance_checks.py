@@ -231,6 +231,9 @@ def test_overdispersion_refusals():
         mm.check_overdispersion(fit("checks_logit_bernoulli"))
     with pytest.raises(TypeError, match="needs a fit"):
         mm.check_overdispersion("not a fit")
+    saturated = mm.glm("y ~ x + I(x**2)", pd.DataFrame({"y": [1, 3, 2], "x": [0, 1, 2]}), family="poisson")
+    with pytest.raises(ValueError, match="residual degrees of freedom: the model has 0"):
+        mm.check_overdispersion(saturated)
 
 
 def test_r2_refusals():
@@ -254,6 +257,7 @@ def test_singularity_names_the_boundary_terms():
     assert bool(a) and a.terms == (("g", "(Intercept)"),)
     assert bool(b) and b.terms == (("g", "x"),)  # lme4's theta "g.x" (a diagonal) is 0
     assert not mm.check_singularity(fit("sleepstudy_slopes"))
+    assert bool(a) == intercept.singular and bool(b) == slopes.singular  # one test: the layout's
     assert "x | g" in str(b)
     with pytest.raises(ValueError, match="tolerance"):
         mm.check_singularity(intercept, tolerance=0)
@@ -335,6 +339,27 @@ def test_compare_performance_refusals():
         mm.compare_performance(fit("checks_sleepstudy_lm"), names=["a", "b"])
     with pytest.raises(TypeError, match="takes fits"):
         mm.compare_performance(fit("checks_sleepstudy_lm"), 3)
+    with pytest.raises(TypeError, match="not the string 'abc'"):
+        mm.compare_performance(
+            fit("checks_sleepstudy_lm"), fit("checks_sleepstudy_lm"), fit("sleepstudy_slopes"), names="abc"
+        )
+
+
+def test_compare_performance_says_why_an_r2_is_missing_and_weighs_the_fits_with_an_aic():
+    """A family without performance's approximation: no R2, with the reason in a warning; a
+    quasi family's fit has no AIC: the others' weights are over the others."""
+    cb = data("cbpp.csv")
+    quasi = mm.glm("cbind(incidence, size - incidence) ~ period", cb, family="quasibinomial")
+    cauchit = mm.glmer(CBPP, cb, link="cauchit")
+    with pytest.warns(
+        mm.MixedModelsWarning, match="no R2 or ICC for 'Model 3'.*no distribution-specific variance"
+    ):
+        got = mm.compare_performance(fit("cbpp_binomial"), quasi, cauchit)
+    assert math.isnan(got["AIC"][1]) and math.isnan(got["AIC_wt"][1])
+    assert math.isnan(got["R2_marginal"][2]) and not math.isnan(got["R2_marginal"][0])
+    aic = got["AIC"].to_numpy(float)[[0, 2]]
+    want = np.exp(-(aic - aic.min()) / 2) / np.exp(-(aic - aic.min()) / 2).sum()
+    np.testing.assert_allclose(got["AIC_wt"].to_numpy(float)[[0, 2]], want, rtol=1e-12)
 
 
 def test_results_are_frozen_and_print():

@@ -72,8 +72,7 @@ def test_wald_tables_at_lme4s_estimates_are_cars(glmers, model, key, kind):
     """At lme4's estimates and covariance, the tables are car's to 1e-6."""
     est = REF["estimates"][model]
     fit = glmers[model]
-    xspec = fit.design.xspec
-    terms = [xspec.terms[xspec.names.index(n)] for n in fit.fixef.index]
+    terms = [fit.design.xspec.term_of(n) for n in fit.fixef.index]
     assert len(terms) == len(est["names"])
     table = wald_table(np.array(est["beta"]), np.array(est["vcov"]), terms, kind)
     _check(table, key, rtol=1e-6)
@@ -118,6 +117,14 @@ def test_type_ii_of_a_main_effect_is_the_type_iii_test_with_sum_contrasts_withou
     fit = mm.glm("count ~ spp + mined + cover", sal, family="poisson", contrasts=SUM)
     two, three = mm.wald_anova(fit, 2).table, mm.wald_anova(fit, 3).table
     np.testing.assert_allclose(two["Chisq"], three.loc[two.index, "Chisq"], rtol=1e-10)
+
+
+def test_term_of_a_column(glmers):
+    xspec = glmers["sal"].design.xspec
+    assert xspec.term_of("(Intercept)") == "(Intercept)" and xspec.term_of("minedyes") == "mined"
+    assert xspec.term_of("sppDM:minedyes") == "spp:mined"
+    with pytest.raises(KeyError, match="'nope' is not a column"):
+        xspec.term_of("nope")
 
 
 def test_relatives_and_scope():
@@ -176,3 +183,49 @@ def test_drop1_of_an_intercept_only_model(cbpp):
     fit = mm.glm("cbind(incidence, size - incidence) ~ 1", cbpp, family="binomial")
     with pytest.raises(ValueError, match="no term to drop"):
         mm.drop1(fit)
+
+
+MORE = json.loads((HERE / "reference" / "wald_anova" / "drop1_more.json").read_text())
+
+
+def _check_more(table: pd.DataFrame, key: str, rtol: float) -> None:
+    ref = MORE[key]
+    assert list(table.index) == ref["terms"] and list(table.columns) == ref["columns"]
+    for name in ref["columns"]:
+        want = np.array([np.nan if v is None else v for v in ref["values"][name]], dtype=float)
+        np.testing.assert_allclose(
+            table[name].to_numpy(dtype=float, na_value=np.nan), want, rtol=rtol, err_msg=name
+        )
+
+
+def test_glmer_drop1_refits_on_the_fits_rows(sal):
+    """Missing values in a dropped variable: lme4 stops ("number of rows in use has changed");
+    the refits here use the fit's rows, which is R's drop1 on the data without those rows."""
+    assert "number of rows in use has changed" in MORE["na_error"][0]
+    na = sal.copy()
+    na.loc[[0, 5, 9, 40], "cover"] = np.nan
+    fit = mm.glmer("count ~ mined + cover + (1 | site)", na, family="poisson")
+    assert fit.nobs == 640
+    _check_more(mm.drop1(fit).table, "na_drop1", rtol=1e-3)
+    dup = na.set_axis([0] * len(na))  # rows cannot be picked by label: refused, not refitted on more rows
+    with pytest.raises(ValueError, match="duplicate labels"):
+        mm.drop1(mm.glmer("count ~ mined + cover + (1 | site)", dup, family="poisson"))
+
+
+def test_glmer_nb_drop1_holds_the_size(sal):
+    """lme4's update of a glmer.nb fit is a glmer at the fit's size: drop1's refits hold it (R's
+    drop1 of the glmer at our size), unlike GlmerNbFit.update, which estimates it again."""
+    nb = mm.glmer_nb("count ~ mined + cover + (1 | site)", sal)
+    table = mm.drop1(nb).table
+    _check_more(table, "nb_drop1", rtol=1e-3)  # R's glmer optimum at the size
+    held = nb.update_formula("count ~ mined + cover + (1 | site) - cover")
+    assert held.family.parameter == nb.theta_nb
+    assert table.loc["cover", "AIC"] == held.aic
+    assert nb.update("count ~ mined + (1 | site)").family.parameter != nb.theta_nb
+
+
+def test_gaussian_glm_drop1_is_rs(sal):
+    """The Gaussian family's criterion is n log(deviance / n) (Family.drop1_criterion)."""
+    result = mm.drop1(mm.glm("cover ~ spp + mined + DOY", sal, family="gaussian"))
+    _check_more(result.table, "gaussian_drop1", rtol=1e-7)
+    assert str(result).split("\n") == MORE["gaussian_drop1"]["printed"]

@@ -30,6 +30,14 @@ class Icc:
     unadjusted: float
     variances: VarianceComponents
 
+    @classmethod
+    def of(cls, v: VarianceComponents) -> Icc:
+        """The ICC of the variance components ``v`` (NaN without a random variance: a singular
+        fit)."""
+        if not v.has_random:
+            return cls(math.nan, math.nan, v)
+        return cls(v.random / (v.random + v.residual), v.random / (v.fixed + v.random + v.residual), v)
+
     @property
     def approximation(self) -> str:
         """How the distribution-specific variance was approximated."""
@@ -68,7 +76,4 @@ def icc(fit) -> Icc:
     ValueError
         For a family or model part without performance 0.10.2's approximation.
     """
-    v = variance_components(fit)
-    if not v.has_random:
-        return Icc(math.nan, math.nan, v)
-    return Icc(v.random / (v.random + v.residual), v.random / (v.fixed + v.random + v.residual), v)
+    return Icc.of(variance_components(fit))

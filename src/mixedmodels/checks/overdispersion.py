@@ -74,7 +74,8 @@ def check_overdispersion(fit) -> Overdispersion:
     TypeError
         For a Gaussian linear (mixed) model, whose residual variance is estimated.
     ValueError
-        For a family or response the test does not apply to (see the module).
+        For a family or response the test does not apply to (see the module), or a model
+        without residual degrees of freedom.
     """
     if fit_of(fit, "lmer", "lm"):
         raise TypeError(
@@ -100,6 +101,12 @@ def check_overdispersion(fit) -> Overdispersion:
     problem = family.overdispersion_problem(trials)
     if problem is not None:
         raise ValueError(f"check_overdispersion does not apply: {problem}")
+    if rdf <= 0:
+        raise ValueError(
+            f"check_overdispersion needs residual degrees of freedom: the model has {rdf} "
+            f"({fit.nobs} observations, as many parameters or more), so the Pearson chi-square "
+            "has no reference distribution"
+        )
     residuals = np.asarray(fit.resid("pearson"), dtype=float)
     chisq = float(np.sum(residuals**2))
     return Overdispersion(chisq, chisq / rdf, rdf, float(stats.chi2.sf(chisq, rdf)))

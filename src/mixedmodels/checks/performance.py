@@ -28,16 +28,16 @@ for a ``glm``). performance's scoring rules and log-loss columns, and its pseudo
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from ..base.messages import warn
 from ..base.protocols import Fit, fit_of
-from .icc import icc
-from .r2 import LinearR2, r2
+from .icc import Icc
+from .r2 import LinearR2, NakagawaR2, r2, variance_components
 
 __all__ = ["COMPARE_COLUMNS", "Singularity", "check_singularity", "compare_performance"]
 
@@ -94,13 +94,14 @@ def check_singularity(fit, tolerance: float = LME4_TOLERANCE) -> Singularity:
         )
     if not tolerance > 0:
         raise ValueError(f"tolerance must be positive, not {tolerance!r}")
-    layout = fit.pls.layout if fit_of(fit, "lmer") else fit.model.layout
-    at_zero = []
-    for term, T in zip(fit.design.reterms, layout.templates(np.asarray(fit.theta)[: layout.ntheta])):
-        for j, column in enumerate(term.cnames):
-            if abs(T[j, j]) < tolerance:
-                at_zero.append((term.group, column))
-    return Singularity(bool(at_zero), tuple(at_zero), float(tolerance))
+    columns = fit.layout.singular_columns(fit.theta, tolerance)
+    at_zero = tuple(
+        (term.group, column)
+        for term, at in zip(fit.design.reterms, columns)
+        for column, zero in zip(term.cnames, at)
+        if zero
+    )
+    return Singularity(bool(at_zero), at_zero, float(tolerance))
 
 
 def compare_performance(*fits: Fit, names: Sequence[str] | None = None) -> pd.DataFrame:
@@ -118,7 +119,18 @@ def compare_performance(*fits: Fit, names: Sequence[str] | None = None) -> pd.Da
     -------
     pandas.DataFrame
         Columns as performance names them (:data:`COMPARE_COLUMNS`; a column that is missing
-        for every fit, such as ``R2`` without a linear model, is left out).
+        for every fit, such as ``R2`` without a linear model, is left out). A mixed model
+        without performance's R^2 (a family without its approximation, a zero-inflation model)
+        has none, with a warning that says why; a singular one has no conditional R^2 or ICC
+        (its ``mm.r2`` notes it). The weights are over the fits that have the criterion (a
+        quasi family's fit has no AIC, and no weight).
+
+    Raises
+    ------
+    TypeError
+        For an argument that is not a fit, or ``names`` given as one string.
+    ValueError
+        For no fits, or a number of names other than the number of fits.
     """
     if not fits:
         raise ValueError("compare_performance needs at least one fit")
@@ -127,6 +139,8 @@ def compare_performance(*fits: Fit, names: Sequence[str] | None = None) -> pd.Da
             raise TypeError(f"compare_performance takes fits, not {type(f).__name__}")
     if names is None:
         names = [f"Model {i + 1}" for i in range(len(fits))]
+    elif isinstance(names, str):
+        raise TypeError(f"names must be a sequence of names, one per fit, not the string {names!r}")
     elif len(names) != len(fits):
         raise ValueError(f"{len(names)} names for {len(fits)} fits")
     rows = [_performance_row(f, str(name)) for f, name in zip(fits, names)]
@@ -138,9 +152,14 @@ def compare_performance(*fits: Fit, names: Sequence[str] | None = None) -> pd.Da
 
 
 def _ic_weights(values: np.ndarray) -> np.ndarray:
-    """Akaike weights of information criteria (smaller is better)."""
-    e = np.exp(-0.5 * (values - np.min(values)))
-    return e / np.sum(e)
+    """Akaike weights of information criteria (smaller is better), over the fits that have one
+    (a quasi family's fit has none: its weight is NaN)."""
+    out = np.full(len(values), math.nan)
+    have = np.isfinite(values)
+    if have.any():
+        e = np.exp(-0.5 * (values[have] - np.min(values[have])))
+        out[have] = e / np.sum(e)
+    return out
 
 
 def _performance_row(fit: Fit, name: str) -> dict:
@@ -156,17 +175,17 @@ def _performance_row(fit: Fit, name: str) -> dict:
         "Sigma": _sigma(fit),
     }
     if fit.is_mixed:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                rsq, intraclass = r2(fit), icc(fit)
-            except ValueError:  # a family without performance's approximation: missing, as R's NA
-                return row
-        if not isinstance(rsq, LinearR2):
-            row.update(R2_conditional=rsq.conditional, R2_marginal=rsq.marginal, ICC=intraclass.adjusted)
+        try:
+            v = variance_components(fit)  # once for both: a count family refits its null model
+        except ValueError as exc:  # a family without performance's approximation: missing, as R's NA
+            warn(f"compare_performance: no R2 or ICC for {name!r}: {exc}")
+            return row
+        rsq, intraclass = NakagawaR2.of(v), Icc.of(v)
+        row.update(R2_conditional=rsq.conditional, R2_marginal=rsq.marginal, ICC=intraclass.adjusted)
     elif fit_of(fit, "lm"):
-        rsq = r2(fit)
-        row.update(R2=rsq.r2, R2_adjusted=rsq.adjusted)  # type: ignore[union-attr]
+        linear = r2(fit)
+        assert isinstance(linear, LinearR2)
+        row.update(R2=linear.r2, R2_adjusted=linear.adjusted)
     return row
 
 

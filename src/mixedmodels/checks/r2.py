@@ -26,8 +26,9 @@ Then, with the residual ``var_res = var_d + var_e``,
     R2_marginal = var_f / (var_f + var_r + var_res),
     R2_conditional = (var_f + var_r) / (var_f + var_r + var_res).
 
-Where a random-effects standard deviation is at zero (``|theta| < 1e-5`` for a diagonal
-entry; glmmTMB's variance below 1e-5), performance drops the random variance: the marginal
+Where a random-effects standard deviation is at zero (lme4's ``isSingular`` at 1e-5: a
+template's diagonal entry below it, the covariance layout's test; glmmTMB's variance below
+1e-5), performance drops the random variance: the marginal
 R^2 is then ``var_f / (var_f + var_res)`` and the conditional is missing (NaN).
 
 performance's later releases changed some of this (how the null model's mean enters the count
@@ -38,7 +39,6 @@ singular fits): the numbers here are 0.10.2's.
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +48,6 @@ from ..base.protocols import fit_of
 __all__ = ["LinearR2", "NakagawaR2", "VarianceComponents", "r2", "variance_components"]
 
 SINGULAR_TOLERANCE = 1e-5  # insight 0.19.0's tolerance for a random-effect variance at zero
-_NULL_MEANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # fit -> its null model's mean
 SMALL_MEAN = 6.0  # insight's warning: a null-model mean below this makes the count variance unreliable
 
 
@@ -93,6 +92,14 @@ class NakagawaR2:
     conditional: float
     marginal: float
     variances: VarianceComponents
+
+    @classmethod
+    def of(cls, v: VarianceComponents) -> NakagawaR2:
+        """The R^2 of the variance components ``v`` (the conditional one NaN without a random
+        variance: a singular fit)."""
+        total = v.fixed + (v.random if v.has_random else 0.0) + v.residual
+        conditional = (v.fixed + v.random) / total if v.has_random else math.nan
+        return cls(conditional, v.fixed / total, v)
 
     @property
     def approximation(self) -> str:
@@ -156,22 +163,24 @@ def r2(fit) -> NakagawaR2 | LinearR2:
     """
     if fit_of(fit, "lm"):
         return LinearR2(float(fit.r_squared), float(fit.adj_r_squared))
-    v = variance_components(fit)
-    total = v.fixed + (v.random if v.has_random else 0.0) + v.residual
-    if not v.has_random:
-        return NakagawaR2(math.nan, v.fixed / total, v)
-    return NakagawaR2((v.fixed + v.random) / total, v.fixed / total, v)
+    return NakagawaR2.of(variance_components(fit))
 
 
 def variance_components(fit, tolerance: float = SINGULAR_TOLERANCE) -> VarianceComponents:
     """The variance components of a mixed model's linear predictor (see the module).
 
+    A generalized model's count families refit the null model each call (a fit is not
+    changed: nothing is cached; ``r2`` and ``icc`` of one fit refit it each, as performance's
+    do; :func:`~mixedmodels.checks.performance.compare_performance` computes the components
+    once for both).
+
     Parameters
     ----------
     fit : LmerFit, GlmerFit or GlmerNbFit
     tolerance : float
-        A random-effect standard deviation (lme4's diagonal ``theta``; glmmTMB's variance)
-        below this counts as zero: the random variance is then not computed (NaN).
+        A random-effect standard deviation (a template's diagonal entry, lme4's diagonal
+        ``theta``; glmmTMB's variance) below this counts as zero: the random variance is then
+        not computed (NaN).
     """
     _require_mixed(fit, "R^2 and the ICC")
     covariances = _term_covariances(fit)
@@ -243,11 +252,8 @@ def _require_mixed(fit, what: str) -> None:
 
 def _term_covariances(fit) -> list[np.ndarray]:
     """Each random-effects term's covariance matrix (lme4's ``VarCorr``)."""
-    if fit_of(fit, "lmer"):
-        templates, scale = fit.pls.layout.templates(fit.theta), float(fit.sigma) ** 2
-    else:
-        templates, scale = fit.model.layout.templates(fit.theta), 1.0
-    return [scale * (T @ T.T) for T in templates]
+    scale = float(fit.sigma) ** 2 if fit_of(fit, "lmer") else 1.0
+    return [scale * (T @ T.T) for T in fit.layout.templates(fit.theta)]
 
 
 @dataclass(frozen=True)
@@ -315,13 +321,12 @@ def _first_of_each_factor(reterms) -> list[bool]:
 
 
 def _variance_at_zero(fit, covariances: list[np.ndarray], tolerance: float) -> bool:
-    """insight's ``.is_singular``: a diagonal ``theta`` below ``tolerance`` (lme4's fits), a
-    variance below it (glmmTMB's)."""
+    """insight's ``.is_singular``: lme4's ``isSingular`` at ``tolerance`` (a template's diagonal
+    entry below it: the layout's test) for lme4's fits, a variance of ``VarCorr`` below it for
+    glmmTMB's."""
     if fit_of(fit, "glmer") and fit.glmmtmb_style:
-        return any(bool(np.any(np.abs(np.diag(c)) < tolerance)) for c in covariances)
-    layout = fit.pls.layout if fit_of(fit, "lmer") else fit.model.layout
-    theta = np.asarray(fit.theta)[: layout.ntheta]
-    return bool(np.any(np.abs(theta[layout.diagonal_mask()]) < tolerance))
+        return any(bool(np.any(np.diag(c) < tolerance)) for c in covariances)
+    return fit.layout.singular(fit.theta, tolerance)
 
 
 def null_formula(fit) -> str:
@@ -341,16 +346,11 @@ def _null_model_mean(fit) -> float:
     """``exp`` of the intercept of the null model, refitted as insight refits it: with the
     fit's family (a ``glmer.nb`` fit's size held, as lme4's ``update`` of it; glmmTMB's
     parameter estimated again), weights, offset and quadrature."""
-    from ..glmm.fit import GlmerFit
-
-    if fit in _NULL_MEANS:  # r2 and icc (and compare_performance) of one fit refit it once
-        return _NULL_MEANS[fit]
     formula = null_formula(fit)
     try:
-        null = GlmerFit.update(fit, formula)  # GlmerFit's update: a glmer.nb fit's size is held
+        null = fit.update_formula(formula)  # as R's update: a glmer.nb fit's size is held
     except Exception as exc:  # the refit's own error, said in the context of R^2
         raise ValueError(
             f"the null model {formula!r} (for the distribution variance) could not be fitted: {exc}"
         ) from exc
-    _NULL_MEANS[fit] = mean = float(np.exp(null.fixef.iloc[0]))
-    return mean
+    return float(np.exp(null.fixef.iloc[0]))

@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .structures import CovStructure, psd_cholesky, tril_colmajor, unstructured
+from .structures import SINGULAR_TOL, CovStructure, psd_cholesky, tril_colmajor, unstructured
 
 __all__ = [
     "ThetaLayout",
@@ -136,17 +136,24 @@ class ThetaLayout:
     def _variance_mask(self) -> np.ndarray:
         return self._lower == 0.0
 
-    def singular(self, theta: np.ndarray) -> bool:
-        """lme4's ``isSingular`` of one ``theta``: some term's structure says it is singular."""
-        return bool(self.singular_rows(np.asarray(theta)[None, : self.ntheta])[0])
+    def singular(self, theta: np.ndarray, tol: float = SINGULAR_TOL) -> bool:
+        """lme4's ``isSingular`` of one ``theta``: some term's structure says it is singular
+        (a template diagonal entry below ``tol``)."""
+        return bool(self.singular_rows(np.asarray(theta)[None, : self.ntheta], tol)[0])
 
-    def singular_rows(self, theta: np.ndarray) -> np.ndarray:
+    def singular_rows(self, theta: np.ndarray, tol: float = SINGULAR_TOL) -> np.ndarray:
         """:meth:`singular` for each row of ``theta`` (R, ntheta)."""
         theta = np.atleast_2d(theta)
         out = np.zeros(len(theta), dtype=bool)
         for s, t in self.slices(theta):
-            out |= s.singular(t)
+            out |= s.singular(t, tol)
         return out
+
+    def singular_columns(self, theta: np.ndarray, tol: float = SINGULAR_TOL) -> list[np.ndarray]:
+        """Which columns of each term are at the boundary at one ``theta``: a boolean array of
+        the term's columns each (:meth:`CovStructure.singular_columns`)."""
+        theta = np.asarray(theta)[None, : self.ntheta]
+        return [s.singular_columns(t, tol)[0] for s, t in self.slices(theta)]
 
     @cached_property
     def rotation_mask(self) -> np.ndarray:

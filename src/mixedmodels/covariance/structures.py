@@ -164,10 +164,20 @@ class CovStructure:
         """True where a parameter is bounded below by 0 (a scale: an entry on the template's diagonal)."""
         return self.lower() == 0.0
 
-    def singular(self, theta: np.ndarray) -> np.ndarray:
-        """lme4's ``isSingular`` for each row of ``theta`` (R, ntheta): a scale within
-        ``SINGULAR_TOL`` of 0. The one place of the test for structures that do not override it."""
-        return np.asarray((theta[:, self.variance_mask] < SINGULAR_TOL).any(axis=1))
+    def singular_columns(self, theta: np.ndarray, tol: float = SINGULAR_TOL) -> np.ndarray:
+        """Which columns of the term are at the boundary for each row of ``theta`` (R, ntheta):
+        (R, k), True where the template's diagonal entry ``T[j, j]`` is below ``tol`` (a
+        standard deviation of 0, or column ``j`` a combination of the earlier ones: a
+        correlation of +-1). The one place of lme4's ``isSingular`` test (``theta`` below
+        ``tol`` where its lower bound is 0, an unstructured template's diagonal), read on the
+        template for every structure."""
+        T = self.stacked_factor(np.atleast_2d(theta))
+        return np.asarray(np.diagonal(T, axis1=1, axis2=2) < tol)
+
+    def singular(self, theta: np.ndarray, tol: float = SINGULAR_TOL) -> np.ndarray:
+        """lme4's ``isSingular`` for each row of ``theta`` (R, ntheta): some column at the
+        boundary (:meth:`singular_columns`)."""
+        return np.asarray(self.singular_columns(theta, tol).any(axis=1))
 
     def stacked_factor(self, theta: np.ndarray) -> np.ndarray:
         """The templates of each row of ``theta`` (R, ntheta): (R, k, k)."""
@@ -609,13 +619,6 @@ class Structured(CovStructure):
         else:
             L = self.stacked_correlation_factor(theta[:, self.nscale :])
         return s[:, :, None] * L
-
-    def singular(self, theta: np.ndarray) -> np.ndarray:
-        """lme4's ``isSingular`` read on the template's diagonal, as for an unstructured term: a
-        diagonal entry of ``T = diag(s) L`` within ``SINGULAR_TOL`` of 0 (a scale of 0, or a
-        correlation matrix on its boundary: ``rho = +-1``, a partial autocorrelation of +-1)."""
-        T = self.stacked_factor(np.atleast_2d(theta))
-        return np.asarray((np.diagonal(T, axis1=1, axis2=2) < SINGULAR_TOL).any(axis=1))
 
     def theta_of(self, T: np.ndarray) -> np.ndarray:
         T = np.asarray(T, dtype=float)

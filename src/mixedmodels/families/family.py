@@ -198,7 +198,7 @@ class Family:
         """``-2 log p(y | mu)``, R's ``family$aic`` (without ``2 p``)."""
         raise NotImplementedError
 
-    def drop1_scale(self, deviance, n: int, dispersion: float) -> Array:
+    def drop1_criterion(self, deviance, n: int, dispersion: float) -> Array:
         """R's ``drop1.glm`` criterion of fits with residual deviance ``deviance`` (its AIC is
         this plus ``2 rank``, its test statistic the difference): the deviance over the
         full model's dispersion (a Gaussian family: ``n log(deviance / n)``)."""

@@ -92,7 +92,7 @@ class Gaussian(ParameterFamily):
         """R's ``gaussian()$dev.resids``, ``w (y - mu)^2`` without the variance (lme4's)."""
         return as_array(wt) * (as_array(y) - as_array(mu)) ** 2
 
-    def drop1_scale(self, deviance, n: int, dispersion: float) -> Array:
+    def drop1_criterion(self, deviance, n: int, dispersion: float) -> Array:
         """R's ``drop1.glm`` criterion of a Gaussian fit: ``n log(deviance / n)``."""
         return n * np.log(np.asarray(deviance, dtype=float) / n)
 

@@ -379,6 +379,23 @@ class MatrixSpec:
     source: str = ""  # the right-hand side formulaic evaluates, as the formula writes it
 
     @cached_property
+    def _term_of_name(self) -> dict[str, str]:
+        return dict(zip(self.names, self.terms))
+
+    def term_of(self, name: str) -> str:
+        """The formula term of the column ``name`` (``"recipe:temp"`` of ``"recipe1:temp"``).
+
+        Raises
+        ------
+        KeyError
+            For a name that is not a column of the matrix.
+        """
+        try:
+            return self._term_of_name[name]
+        except KeyError:
+            raise KeyError(f"{name!r} is not a column of the model matrix {list(self.names)}") from None
+
+    @cached_property
     def formulaic_spec(self) -> MatrixSpec:
         """formulaic's specification of a matrix made directly from the training frame."""
         assert self.training is not None

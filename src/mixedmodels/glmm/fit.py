@@ -779,6 +779,15 @@ class GlmerFit(MixedFit):
             **{k: v for k, v in formulas.items() if v is not None},
         )
 
+    def update_formula(self, formula: str, data=None) -> GlmerFit:
+        """The model with a new formula refitted as R's ``update(fit, formula)`` refits it: the
+        family as the fit's call holds it (a ``glmer.nb`` fit's size at its estimate, lme4's
+        ``update`` of a ``glmer`` call with that size; a glmmTMB family's parameter estimated
+        again), the rest as :meth:`GlmerFit.update` keeps it. R^2's null model and ``drop1``
+        refit this way (a :class:`~mixedmodels.glmm.glmer_nb.GlmerNbFit`'s own ``update``
+        estimates the size again)."""
+        return GlmerFit.update(self, formula, data)
+
     def simulate(self, nsim: int = 1, use_u: bool = False, seed=None) -> pd.DataFrame:
         """Responses simulated from the fitted model (see :func:`mixedmodels.glmm.predict.simulate_glmer`)."""
         from .predict import simulate_glmer

@@ -43,6 +43,7 @@ from ..numerics.objective import criterion_function
 from ..numerics.pls import symmetric
 from ..report.anova import anova_html, anova_text
 from .deviance import DevianceTable, analysis_of_deviance, analysis_of_variance
+from .terms import anova_type, column_terms, term_columns, term_variables
 
 if TYPE_CHECKING:
     from .wald_anova import WaldAnovaTable
@@ -193,7 +194,6 @@ _METHODS = {
     "kenwardroger": "Kenward-Roger",
     "kr": "Kenward-Roger",
 }
-_TYPES = {"1": 1, "i": 1, "2": 2, "ii": 2, "3": 3, "iii": 3}
 F_COLUMNS = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
 
 
@@ -204,14 +204,6 @@ def ddf_method(ddf) -> str:
     if key not in _METHODS:
         raise ValueError(f"ddf must be 'Satterthwaite' or 'Kenward-Roger' ('KR'), not {ddf!r}")
     return _METHODS[key]
-
-
-def anova_type(type) -> int:
-    """The ANOVA type named by ``type``: 1, 2 or 3 (also "I", "II", "III", as lmerTest)."""
-    key = None if isinstance(type, bool) else str(type).strip().lower()
-    if key not in _TYPES:
-        raise ValueError(f"type must be 1, 2 or 3 (or 'I', 'II', 'III'), not {type!r}")
-    return _TYPES[key]
 
 
 def _approximation(fit: LmerFit, method: str):
@@ -292,23 +284,6 @@ def anova_type3(fit: LmerFit) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ hypotheses of each type
-def _column_terms(fit: LmerFit) -> list[str]:
-    """The formula term of each column of ``X`` (``"(Intercept)"`` for the intercept)."""
-    xspec = fit.design.xspec
-    if xspec is None:
-        raise ValueError("an ANOVA table needs the specification of X; this fit has none")
-    return [xspec.terms[xspec.names.index(n)] for n in fit.fixef_names]
-
-
-def _term_rows(terms: Sequence[str]) -> dict[str, list[int]]:
-    """Columns of each term other than the intercept, terms in the order of ``X``."""
-    out: dict[str, list[int]] = {}
-    for j, term in enumerate(terms):
-        if term != "(Intercept)":
-            out.setdefault(term, []).append(j)
-    return out
-
-
 def _sequential_rows(xtx: np.ndarray, order: list[int], zap: float = 1e-6) -> np.ndarray:
     """Sequential hypotheses with the columns of ``X`` taken in ``order``, in the original
     column order: row ``j`` tests column ``order[j]`` adjusted for the columns before it.
@@ -335,22 +310,9 @@ def _xtx(fit: LmerFit) -> np.ndarray:
 def type1_hypotheses(fit: LmerFit) -> dict[str, np.ndarray]:
     """Sequential hypotheses: each term adjusted for the terms before it (rows of the Cholesky
     factor of ``X'X``, lmerTest's Doolittle rows up to scale)."""
-    rows = _term_rows(_column_terms(fit))
+    rows = term_columns(column_terms(fit))
     R = _sequential_rows(_xtx(fit), list(range(len(fit.fixef_names))))
     return {term: R[cols] for term, cols in rows.items()}
-
-
-def _split_term(term: str) -> list[str]:
-    """The variables of an interaction term: ``"a:log(b)"`` -> ``["a", "log(b)"]``."""
-    parts, depth, current = [], 0, ""
-    for ch in term:
-        depth += (ch == "(") - (ch == ")")
-        if ch == ":" and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    return [*parts, current]
 
 
 _FACTOR_CALLS = ("factor(", "as.factor(", "ordered(", "relevel(", "C(", "poly(", "ns(", "bs(", "interaction(")
@@ -367,19 +329,19 @@ def _is_numeric(variable: str, frame: pd.DataFrame) -> bool:
 def containment(terms: Sequence[str], frame: pd.DataFrame) -> dict[str, list[str]]:
     """For each term, the terms containing it (lmerTest's rule): all its variables and more,
     with the same numeric variables."""
-    variables = {t: set(_split_term(t)) for t in terms}
+    variables = {t: set(term_variables(t)) for t in terms}
     numeric = {t: {v for v in variables[t] if _is_numeric(v, frame)} for t in terms}
     return {t: [u for u in terms if variables[t] < variables[u] and numeric[t] == numeric[u]] for t in terms}
 
 
 def type2_hypotheses(fit: LmerFit) -> dict[str, np.ndarray]:
     """Each term adjusted for every term that does not contain it (lmerTest's type II)."""
-    column_terms = _column_terms(fit)
-    rows = _term_rows(column_terms)
+    terms = column_terms(fit)
+    rows = term_columns(terms)
     if len(rows) <= 1:
         return type1_hypotheses(fit)
     contains = containment(list(rows), _frame(fit))
-    xtx, p = _xtx(fit), len(column_terms)
+    xtx, p = _xtx(fit), len(terms)
     out = {}
     for term, cols in rows.items():
         if not contains[term]:  # marginal: its coefficients themselves, as lmerTest
@@ -418,7 +380,7 @@ def _sum_coded(fit: LmerFit) -> tuple[np.ndarray, list[str]]:
         raise ValueError("an ANOVA table needs the specification of X; this fit has none")
     spec = xspec.formulaic_spec if xspec.training is not None else xspec
     if spec.model_spec is None:  # numeric columns only: nothing to recode
-        return fit.design.X, _column_terms(fit)
+        return fit.design.X, column_terms(fit)
     frame = add_derived(_training_frame(fit), spec.derived)
     Xs, term_index = sum_coded_matrix(spec.model_spec, frame, spec.context)
     slices = list(spec.model_spec.term_slices.values())
@@ -433,7 +395,7 @@ def type3_hypotheses(fit: LmerFit) -> dict[str, np.ndarray]:
     sum-coded (the coding in which type III hypotheses are the coefficients), mapped back to
     the model's own coding, so the table depends neither on the contrasts used nor on how a
     factor was spelled (a string column, ``factor(x)``, ``C(x)``, ``C(x, contr.treatment)``)."""
-    if len(_term_rows(_column_terms(fit))) <= 1:
+    if len(term_columns(column_terms(fit))) <= 1:
         return type1_hypotheses(fit)
     Xs, terms = _sum_coded(fit)
     X = fit.design.X
@@ -441,7 +403,7 @@ def type3_hypotheses(fit: LmerFit) -> dict[str, np.ndarray]:
         raise RuntimeError(f"the sum-coded model matrix has {Xs.shape[1]} columns, the model {X.shape[1]}")
     T = np.linalg.lstsq(X, Xs, rcond=None)[0]  # Xs = X T, so beta_s = T^{-1} beta
     Tinv = np.linalg.inv(T)
-    return {term: np.eye(len(terms))[cols] @ Tinv for term, cols in _term_rows(terms).items()}
+    return {term: np.eye(len(terms))[cols] @ Tinv for term, cols in term_columns(terms).items()}
 
 
 # ------------------------------------------------------------------ likelihood-ratio tests

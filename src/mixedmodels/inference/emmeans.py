@@ -181,7 +181,10 @@ def reference_grid(fit: AnyFit, at: dict[str, Any] | None = None) -> ReferenceGr
     for name in _offset_variables(fit, rows):
         if name in at and name not in values:
             values[name] = at[name]
-            factors.append(name) if len(at[name]) > 1 else covariates.update({name: float(at[name][0])})
+            if len(at[name]) > 1:
+                factors.append(name)
+            else:
+                covariates[name] = float(at[name][0])
         elif name not in values:  # held at its mean, as emmeans holds an offset's variables
             covariates[name] = float(rows[name].mean())
             values[name] = np.array([covariates[name]])
@@ -700,7 +703,7 @@ def emmeans(
     level : float
         Confidence level of the intervals, in (0, 1).
     type : {"link", "response"}
-        For a glmer fit, "response" back-transforms the means and the bounds of their intervals
+        For a glmer or glm fit, "response" back-transforms the means and the bounds of their intervals
         through the inverse link, the SE by the delta method (``SE |dmu/deta|``), as emmeans'
         ``type = "response"``. The column of the means is named as emmeans names it: "prob"
         (binomial), "rate" (Poisson), "response" (other families). Pairwise contrasts of a log

@@ -20,13 +20,17 @@ of the conjugate complement of the span of ``R`` in that of ``R + T`` in the inn
 Terms without relatives test their own coefficients. The intercept is not tested.
 
 Dropping terms. The terms that may be dropped are those no other term contains (R's
-``drop.scope``). A glmer fit is refitted without each (lme4's ``drop1``): ``npar`` the number
-of parameters fewer, ``AIC`` the refit's, ``LRT`` the increase in deviance ``-2 logLik`` and
+``drop.scope``). A glmer fit is refitted without each (lme4's ``drop1``), as lme4's ``update``
+refits (:meth:`~mixedmodels.glmm.fit.GlmerFit.update_formula`: a ``glmer.nb`` fit's size held)
+on the rows the fit used (where a dropped variable has missing values lme4 stops, "number of
+rows in use has changed"; the refits here are R's on the data without those rows): ``npar``
+the number of parameters fewer, ``AIC`` the refit's, ``LRT`` the increase in deviance ``-2 logLik`` and
 its chi-square p-value on ``npar`` degrees of freedom. A glm fit is refitted without the term's
 columns of the model matrix (R's ``drop1.glm``): ``Df`` the columns fewer, ``Deviance`` the
-refit's, and with ``D`` the deviance over the dispersion (the Gaussian family: ``n log(D / n)``,
-the family's :meth:`~mixedmodels.families.Family.drop1_scale`) ``AIC = D + 2 rank``, shifted to
-give the full model its own AIC (left out for a quasi family, which has none), and ``LRT =
+refit's, and with ``D`` R's criterion (the family's
+:meth:`~mixedmodels.families.Family.drop1_criterion`: the deviance over the dispersion; the
+Gaussian family's ``n log(deviance / n)``) ``AIC = D + 2 rank``, shifted to give the full model
+its own AIC (left out for a quasi family, which has none), and ``LRT =
 D_dropped - D_full`` (named "scaled dev." when the dispersion is estimated).
 """
 
@@ -43,9 +47,10 @@ from scipy import stats
 from ..base.protocols import fit_of
 from ..fixed.glm import GlmFit
 from ..formula.design import drop_aliased
+from ..formula.frames import as_pandas
 from ..glmm.fit import GlmerFit
 from ..numerics.irls import irls
-from ..report.wald_anova import drop1_html, drop1_text, wald_anova_html, wald_anova_text
+from .terms import anova_type, column_terms, term_columns, term_variables
 
 __all__ = ["Drop1Table", "WaldAnovaTable", "drop1", "droppable", "relatives", "wald_anova", "wald_table"]
 
@@ -53,34 +58,9 @@ __all__ = ["Drop1Table", "WaldAnovaTable", "drop1", "droppable", "relatives", "w
 # ------------------------------------------------------------------ the terms of a fit
 def _terms(fit: GlmerFit | GlmFit) -> tuple[list[str], list[str]]:
     """The names of the estimated coefficients and each one's formula term."""
-    xspec = fit.design.xspec
-    if xspec is None:
-        raise ValueError("the tests of terms need the specification of the model matrix; this fit has none")
     aliased = set(fit.aliased)
     names = [str(n) for n in fit.fixef.index if n not in aliased]
-    return names, [xspec.terms[xspec.names.index(n)] for n in names]
-
-
-def _term_columns(column_terms: Sequence[str]) -> dict[str, list[int]]:
-    """The columns of each term, terms in the order of the model matrix."""
-    out: dict[str, list[int]] = {}
-    for j, term in enumerate(column_terms):
-        out.setdefault(term, []).append(j)
-    return out
-
-
-def _variables(term: str) -> frozenset[str]:
-    """The variables of a term, split at the colons outside parentheses: ``"a:log(b)"`` ->
-    ``{"a", "log(b)"}`` (the rows of R's factors matrix that the term has)."""
-    parts, depth, current = [], 0, ""
-    for ch in term:
-        depth += (ch == "(") - (ch == ")")
-        if ch == ":" and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    return frozenset(p.strip() for p in [*parts, current])
+    return names, column_terms(fit, names)
 
 
 def relatives(term: str, terms: Sequence[str]) -> list[str]:
@@ -88,8 +68,8 @@ def relatives(term: str, terms: Sequence[str]) -> list[str]:
     ``relatives``: ``a:b`` of ``a``); none for the intercept."""
     if term == "(Intercept)":
         return []
-    own = _variables(term)
-    return [t for t in terms if t not in (term, "(Intercept)") and own <= _variables(t)]
+    own = set(term_variables(term))
+    return [t for t in terms if t not in (term, "(Intercept)") and own <= set(term_variables(t))]
 
 
 def _wald(beta: np.ndarray, V: np.ndarray, cols: Sequence[int]) -> float:
@@ -112,8 +92,8 @@ class WaldAnovaTable:
         One row per term: ``Chisq``, ``Df`` and ``Pr(>Chisq)`` (a glmer fit's columns in car's
         order for lme4 fits; ``Df`` first for a glm fit, as car prints ``Anova(glm, test.statistic
         = "Wald")``).
-    type : int
-        2 or 3.
+    anova_type : int
+        2 or 3 (car's ``type``).
     response : str
         The model's response, as the printout's "Response:" line shows it.
     mixed : bool
@@ -121,21 +101,25 @@ class WaldAnovaTable:
     """
 
     table: pd.DataFrame
-    type: int
+    anova_type: int
     response: str
     mixed: bool
 
     @property
     def title(self) -> str:
         """car's heading."""
-        kind = "II" if self.type == 2 else "III"
+        kind = "II" if self.anova_type == 2 else "III"
         what = "Wald chisquare tests" if self.mixed else "tests"
         return f"Analysis of Deviance Table (Type {kind} {what})"
 
     def __str__(self) -> str:
+        from ..report.wald_anova import wald_anova_text
+
         return wald_anova_text(self.table, self.title, self.response)
 
     def _repr_html_(self) -> str:
+        from ..report.wald_anova import wald_anova_html
+
         return wald_anova_html(self.table, self.title, self.response)
 
 
@@ -163,7 +147,9 @@ def wald_anova(fit: GlmerFit | GlmFit, type: int | str = 2) -> WaldAnovaTable:
         ``.table`` with ``Chisq``, ``Df``, ``Pr(>Chisq)``; prints as car does.
     """
     _check_fit(fit, "a Wald chi-square table")
-    kind = _anova_type(type)
+    kind = anova_type(type)
+    if kind == 1:
+        raise ValueError(f"type must be 2 or 3 ('II' or 'III'), not {type!r}")
     names, column_terms = _terms(fit)
     beta = fit.fixef.loc[names].to_numpy(dtype=float)
     V = fit.vcov.loc[names, names].to_numpy(dtype=float)
@@ -177,7 +163,7 @@ def wald_table(beta: np.ndarray, V: np.ndarray, column_terms: Sequence[str], kin
     """The Wald chi-square tests of type ``kind`` (2 or 3) of the terms of coefficients
     ``beta`` with covariance ``V``, ``column_terms`` the term of each coefficient (see the
     module): ``Chisq``, ``Df``, ``Pr(>Chisq)``, one row per term."""
-    columns = _term_columns(column_terms)
+    columns = term_columns(column_terms, intercept=True)
     terms = list(columns) if kind == 3 else [t for t in columns if t != "(Intercept)"]
     chisq, df = [], []
     for term in terms:
@@ -189,15 +175,6 @@ def wald_table(beta: np.ndarray, V: np.ndarray, column_terms: Sequence[str], kin
     return pd.DataFrame(
         {"Chisq": chisq_a, "Df": df_a, "Pr(>Chisq)": stats.chi2.sf(chisq_a, df_a)}, index=terms
     )
-
-
-def _anova_type(type) -> int:
-    key = str(type).strip().upper()
-    if key in ("2", "II"):
-        return 2
-    if key in ("3", "III"):
-        return 3
-    raise ValueError(f"type must be 2 or 3 ('II' or 'III'), not {type!r}")
 
 
 # ------------------------------------------------------------------ drop1
@@ -219,9 +196,13 @@ class Drop1Table:
     formula: str
 
     def __str__(self) -> str:
+        from ..report.wald_anova import drop1_text
+
         return drop1_text(self.table, self.formula)
 
     def _repr_html_(self) -> str:
+        from ..report.wald_anova import drop1_html
+
         return drop1_html(self.table, self.formula)
 
 
@@ -246,8 +227,7 @@ def drop1(fit: GlmerFit | GlmFit) -> Drop1Table:
         ``.table``; prints as R does.
     """
     _check_fit(fit, "drop1")
-    _, column_terms = _terms(fit)
-    scope = droppable(list(_term_columns(column_terms)))
+    scope = droppable(list(term_columns(_terms(fit)[1])))
     if not scope:
         raise ValueError("the model has no term to drop (only an intercept)")
     if fit_of(fit, "glm"):
@@ -256,10 +236,12 @@ def drop1(fit: GlmerFit | GlmFit) -> Drop1Table:
 
 
 def _glmer_drop1(fit: GlmerFit, scope: list[str]) -> pd.DataFrame:
-    """lme4's ``drop1``: a refit without each term."""
-    if fit.data is None:
-        raise ValueError("drop1 refits the model without each term and needs the fit's data")
-    refits = [fit.update(f"{fit.formula} - {term}") for term in scope]
+    """lme4's ``drop1``: a refit without each term, as lme4's ``update`` refits (the family's
+    parameters held as the fit's call holds them: a ``glmer.nb`` fit's size), on the fit's rows."""
+    rows = _rows_of(fit)
+    refits = [fit.update_formula(f"{fit.formula} - {term}", rows) for term in scope]
+    if any(r.nobs != fit.nobs for r in refits):
+        raise ValueError("drop1: the number of rows in use has changed in a refit: remove the missing values")
     npar = np.array([np.nan] + [fit.npar - r.npar for r in refits])
     aic = np.array([fit.aic] + [r.aic for r in refits])
     deviance = -2 * np.array([fit.loglik] + [r.loglik for r in refits])
@@ -271,6 +253,24 @@ def _glmer_drop1(fit: GlmerFit, scope: list[str]) -> pd.DataFrame:
     return table.astype({"npar": "Int64"})
 
 
+def _rows_of(fit: GlmerFit) -> pd.DataFrame:
+    """The rows of the fit's data that the fit used (lme4's ``drop1`` stops where a refit
+    would use more: rows with a missing value only in the dropped variable; here every refit
+    uses the fit's rows, as R's on the data with those rows removed)."""
+    if fit.data is None:
+        raise ValueError("drop1 refits the model without each term and needs the fit's data")
+    data, used = as_pandas(fit.data), fit.design.row_index
+    if len(used) == len(data):
+        return data
+    if not data.index.is_unique:
+        raise ValueError(
+            "drop1: the fit dropped rows with missing values and the data's index has duplicate "
+            "labels, so the refits cannot be restricted to the fit's rows: remove the missing "
+            "values (or reset the index) and fit again"
+        )
+    return data.loc[used]
+
+
 def _glm_drop1(fit: GlmFit, scope: list[str]) -> pd.DataFrame:
     """R's ``drop1.glm``: a fit without each term's columns of the model matrix."""
     if type(fit) is not GlmFit:
@@ -279,9 +279,7 @@ def _glm_drop1(fit: GlmFit, scope: list[str]) -> pd.DataFrame:
             "is not supported; compare refits with mm.anova"
         )
     X, names = fit.design.X, tuple(fit.names)
-    xspec = fit.design.xspec
-    assert xspec is not None  # _terms checked it
-    term_of = [xspec.terms[xspec.names.index(n)] for n in names]
+    term_of = column_terms(fit, names)
     good = fit.prior_weights > 0
     deviance, rank = [fit.deviance], [fit.rank]
     for term in scope:
@@ -295,10 +293,10 @@ def _glm_drop1(fit: GlmFit, scope: list[str]) -> pd.DataFrame:
         rank.append(len(cols))
     dev, ranks = np.array(deviance), np.array(rank, dtype=float)
     dispersion = float(fit.dispersion)
-    scaled = np.asarray(fit.family.drop1_scale(dev, fit.nobs, dispersion), dtype=float)
-    aic = scaled + 2 * ranks
+    criterion = np.asarray(fit.family.drop1_criterion(dev, fit.nobs, dispersion), dtype=float)
+    aic = criterion + 2 * ranks
     aic = aic + (fit.aic - aic[0])
-    lrt = np.maximum(0.0, scaled - scaled[0])
+    lrt = np.maximum(0.0, criterion - criterion[0])
     lrt[0] = np.nan
     df = ranks[0] - ranks
     df[0] = np.nan

@@ -34,6 +34,10 @@ __all__ = [
     "ranova_cells",
     "ranova_html",
     "ranova_text",
+    "table_html",
+    "table_text",
+    "deletions_html",
+    "deletions_text",
 ]
 
 REFIT_NOTE = "refitting model(s) with ML (instead of REML)"
@@ -82,6 +86,40 @@ def with_pvalues(table: pd.DataFrame, columns: list[list[str]], digits: int):
     return header, [list(row) for row in zip(*columns)], stars
 
 
+Cells = tuple[list[str], list[list[str]], bool]  # header, cells, stars (as with_pvalues)
+
+
+def table_text(heading: Sequence[str], table: pd.DataFrame, cells: Cells) -> str:
+    """An anova-style table as ``print.anova`` prints it: the ``heading`` lines, the table of
+    ``cells`` (rows named by the table's index) and the significance legend where there are
+    stars."""
+    header, body, stars = cells
+    lines = [*heading, format_table(body, header, [str(i) for i in table.index])]
+    if stars:
+        lines += ["---", SIGNIF_LEGEND]
+    return "\n".join(lines)
+
+
+def table_html(title: str, heading: Sequence[str], table: pd.DataFrame, cells: Cells) -> str:
+    """:func:`table_text` as HTML: the ``title``, the ``heading`` lines, the table and the legend."""
+    header, body, stars = cells
+    parts = [html_heading(title), html_lines(list(heading))]
+    parts.append(html_table(body, header, [str(i) for i in table.index]))
+    if stars:
+        parts.append(legend_html())
+    return html_block(parts)
+
+
+def deletions_text(title: str, formula: str, table: pd.DataFrame, cells: Cells) -> str:
+    """A table of single-term deletions (lmerTest's ``ranova``, R's ``drop1``) as it prints."""
+    return table_text([title, "", "Model:", formula_text(formula)], table, cells)
+
+
+def deletions_html(title: str, formula: str, table: pd.DataFrame, cells: Cells) -> str:
+    """:func:`deletions_text` as HTML."""
+    return table_html(title, ["Model:", formula_text(formula)], table, cells)
+
+
 def _anova_heading(refitted: bool, models: Sequence[tuple[str, str]]) -> list[str]:
     lines = [REFIT_NOTE] if refitted else []
     lines.append("Data: data")
@@ -102,12 +140,7 @@ def anova_text(table: pd.DataFrame, refitted: bool, models: Sequence[tuple[str, 
     models : sequence of (label, formula)
         The "Models:" block; none when the labels are the formulas themselves.
     """
-    header, cells, stars = anova_cells(table)
-    lines = _anova_heading(refitted, models)
-    lines.append(format_table(cells, header, [str(i) for i in table.index]))
-    if stars:
-        lines += ["---", SIGNIF_LEGEND]
-    return "\n".join(lines)
+    return table_text(_anova_heading(refitted, models), table, anova_cells(table))
 
 
 def anova_html(table: pd.DataFrame, refitted: bool, models: Sequence[tuple[str, str]] = ()) -> str:
@@ -135,19 +168,9 @@ def ranova_cells(table: pd.DataFrame, digits: int = 5) -> tuple[list[str], list[
 
 def ranova_text(table: pd.DataFrame, formula: str) -> str:
     """lmerTest's ``ranova`` table as it prints."""
-    header, cells, stars = ranova_cells(table)
-    lines = [RANOVA_TITLE, "", "Model:", formula_text(formula)]
-    lines.append(format_table(cells, header, [str(i) for i in table.index]))
-    if stars:
-        lines += ["---", SIGNIF_LEGEND]
-    return "\n".join(lines)
+    return deletions_text(RANOVA_TITLE, formula, table, ranova_cells(table))
 
 
 def ranova_html(table: pd.DataFrame, formula: str) -> str:
     """The ``ranova`` table as HTML, with the cells of :func:`ranova_text`."""
-    header, cells, stars = ranova_cells(table)
-    parts = [html_heading(RANOVA_TITLE), html_lines(["Model:", formula_text(formula)])]
-    parts.append(html_table(cells, header, [str(i) for i in table.index]))
-    if stars:
-        parts.append(legend_html())
-    return html_block(parts)
+    return deletions_html(RANOVA_TITLE, formula, table, ranova_cells(table))

@@ -21,6 +21,11 @@ __all__ = [
 ]
 
 
+def _html(lines: list[str]) -> str:
+    """The HTML of a check's printed lines (every check's ``_repr_html_``)."""
+    return html_block([html_lines(lines)])
+
+
 def _number(x: float) -> str:
     return "NA" if math.isnan(x) else f"{x:.3f}"
 
@@ -54,7 +59,7 @@ def r2_text(result) -> str:
 
 
 def r2_html(result) -> str:
-    return html_block([html_lines(_r2_lines(result))])
+    return _html(_r2_lines(result))
 
 
 def linear_r2_text(result) -> str:
@@ -79,7 +84,7 @@ def icc_text(result) -> str:
 
 
 def icc_html(result) -> str:
-    return html_block([html_lines(_icc_lines(result))])
+    return _html(_icc_lines(result))
 
 
 def _overdispersion_lines(result) -> list[str]:
@@ -103,7 +108,7 @@ def overdispersion_text(result) -> str:
 
 
 def overdispersion_html(result) -> str:
-    return html_block([html_lines(_overdispersion_lines(result))])
+    return _html(_overdispersion_lines(result))
 
 
 def singularity_text(result) -> str:
@@ -115,8 +120,8 @@ def singularity_text(result) -> str:
 
 
 def singularity_html(result) -> str:
-    return html_block([html_lines(singularity_text(result).splitlines())])
+    return _html(singularity_text(result).splitlines())
 
 
 def linear_r2_html(result) -> str:
-    return html_block([html_lines(linear_r2_text(result).splitlines())])
+    return _html(linear_r2_text(result).splitlines())

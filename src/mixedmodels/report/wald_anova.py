@@ -6,17 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .anova import finite_format, with_pvalues
-from .deparse import formula_text
-from .rformat import (
-    SIGNIF_LEGEND,
-    format_table,
-    html_block,
-    html_heading,
-    html_lines,
-    html_table,
-    legend_html,
-)
+from .anova import deletions_html, deletions_text, finite_format, table_html, table_text, with_pvalues
 
 __all__ = ["drop1_html", "drop1_text", "wald_anova_html", "wald_anova_text"]
 
@@ -45,39 +35,19 @@ def _cells(table: pd.DataFrame, digits: int = 5) -> tuple[list[str], list[list[s
 
 def wald_anova_text(table: pd.DataFrame, title: str, response: str) -> str:
     """car's ``Anova`` table as it prints."""
-    header, cells, stars = _cells(table)
-    lines = [title, "", f"Response: {response}"]
-    lines.append(format_table(cells, header, [str(i) for i in table.index]))
-    if stars:
-        lines += ["---", SIGNIF_LEGEND]
-    return "\n".join(lines)
+    return table_text([title, "", f"Response: {response}"], table, _cells(table))
 
 
 def wald_anova_html(table: pd.DataFrame, title: str, response: str) -> str:
     """car's ``Anova`` table as HTML, with the cells of :func:`wald_anova_text`."""
-    header, cells, stars = _cells(table)
-    parts = [html_heading(title), html_lines([f"Response: {response}"])]
-    parts.append(html_table(cells, header, [str(i) for i in table.index]))
-    if stars:
-        parts.append(legend_html())
-    return html_block(parts)
+    return table_html(title, [f"Response: {response}"], table, _cells(table))
 
 
 def drop1_text(table: pd.DataFrame, formula: str) -> str:
     """R's ``drop1`` table as it prints."""
-    header, cells, stars = _cells(table)
-    lines = [DROP1_TITLE, "", "Model:", formula_text(formula)]
-    lines.append(format_table(cells, header, [str(i) for i in table.index]))
-    if stars:
-        lines += ["---", SIGNIF_LEGEND]
-    return "\n".join(lines)
+    return deletions_text(DROP1_TITLE, formula, table, _cells(table))
 
 
 def drop1_html(table: pd.DataFrame, formula: str) -> str:
     """R's ``drop1`` table as HTML, with the cells of :func:`drop1_text`."""
-    header, cells, stars = _cells(table)
-    parts = [html_heading(DROP1_TITLE), html_lines(["Model:", formula_text(formula)])]
-    parts.append(html_table(cells, header, [str(i) for i in table.index]))
-    if stars:
-        parts.append(legend_html())
-    return html_block(parts)
+    return deletions_html(DROP1_TITLE, formula, table, _cells(table))
