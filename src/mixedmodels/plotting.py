@@ -727,7 +727,8 @@ def simulated_residuals_figure(res) -> Figure:
     Kolmogorov-Smirnov (uniformity), dispersion and outlier tests' p-values (red where
     ``p < 0.05``). Right: the residuals against the rank-transformed population-level predictions,
     with dashed reference lines at 0.25, 0.5 and 0.75 and the fitted 0.25, 0.5 and 0.75 quantiles
-    (residuals outside all simulations, at 0 or 1, as stars; red when the outlier test rejects).
+    (the outliers, :attr:`~mixedmodels.checks.simulated.SimulatedResiduals.outliers`, as stars;
+    red when the outlier test rejects).
 
     The quantile lines are *linear* quantile regressions (check-loss minima solved as linear
     programs by HiGHS, on at most 2,000 points spread over the ranks), where DHARMa fits smooth
@@ -759,7 +760,7 @@ def simulated_residuals_figure(res) -> Figure:
     _test_legend(qq, "Outlier test", outliers, "lower right")
 
     x = _rank_transform(np.asarray(res.fitted, dtype=float))
-    edge = (r == 0) | (r == 1)
+    edge = res.outliers
     alpha = max(0.1, 1 - 3 * n / 10000)
     rp.scatter(x[~edge], r[~edge], s=8, facecolors="none", edgecolors="black", alpha=alpha, linewidths=0.6)
     rp.scatter(x[edge], r[edge], s=20, marker="*", color=_SIGNAL if outliers.significant else "black")

@@ -402,6 +402,11 @@ class LmerFit(InformationCriteria, GaussianResiduals, MixedFit):
 
         return ranova(self, reduce_terms)
 
+    @property
+    def population_fitted(self) -> np.ndarray:
+        """``X beta`` plus the offset (``predict(re_form="~0")``)."""
+        return self.predict(re_form="~0").to_numpy(dtype=float)
+
     def predict(
         self, newdata: pd.DataFrame | None = None, re_form=None, allow_new_levels: bool = False
     ) -> pd.Series:
@@ -544,9 +549,9 @@ class LmerFit(InformationCriteria, GaussianResiduals, MixedFit):
         ValueError
             For any other value, or Kenward-Roger for a maximum-likelihood fit.
         """
-        return lmer_summary(self, ddf=self._summary_ddf(ddf))
+        return lmer_summary(self, ddf=self.summary_ddf(ddf))
 
-    def _summary_ddf(self, ddf: str | None) -> str | None:
+    def summary_ddf(self, ddf: str | None) -> str | None:
         """The checked ``ddf`` of a summary: "Satterthwaite", "Kenward-Roger" or None (lme4's layout)."""
         ddf = check_ddf(ddf)
         if ddf == "auto":
@@ -559,7 +564,7 @@ class LmerFit(InformationCriteria, GaussianResiduals, MixedFit):
         return self.summary()
 
     def _repr_html_(self) -> str:
-        return lmer_summary_html(self, ddf=self._summary_ddf("auto"))
+        return lmer_summary_html(self, ddf=self.summary_ddf("auto"))
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"
