@@ -151,6 +151,12 @@ class Fit(ABC):
         a GLM's dispersion, the family's ``Var(y) / V(mu)`` for a GLMM: see each fit type)."""
         raise NotImplementedError(f"a {type(self).__name__} does not give its Pearson dispersion")
 
+    @property
+    def response_variance(self) -> np.ndarray:
+        """The model's variance of each response at its fitted mean, ``phi_i V(mu_i) / w_i``
+        (:attr:`pearson_dispersion` times the variance function over the prior weight)."""
+        raise NotImplementedError(f"a {type(self).__name__} does not give its response variance")
+
     def response_as_draws(self, values: Any, means: bool = False) -> np.ndarray:
         """Responses on the model's scale (rows, or rows x replicates) on the scale the simulator
         draws them (a binomial's successes out of the trials it draws with, rounded; ``means``:
@@ -209,6 +215,11 @@ class GaussianResiduals:
     def pearson_dispersion(self) -> np.ndarray:
         """``sigma^2`` for every row."""
         return np.full(len(self.design.y), float(self.sigma) ** 2)  # type: ignore[attr-defined]
+
+    @property
+    def response_variance(self) -> np.ndarray:
+        """``sigma^2 / w``."""
+        return float(self.sigma) ** 2 / self.working_weights  # type: ignore[attr-defined]
 
     def _residual_values(self, type: str) -> np.ndarray:
         """The residuals of ``type`` (one of :attr:`RESIDUAL_TYPES`) as an array."""

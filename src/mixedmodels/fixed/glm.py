@@ -522,6 +522,12 @@ class GlmFit(Fit):
         """:attr:`dispersion` for every row (R's ``summary(fit)$dispersion``)."""
         return np.full(len(self.y), float(self.dispersion))
 
+    @property
+    def response_variance(self) -> np.ndarray:
+        """``phi V(mu) / w`` at the fitted means (infinite for a row of prior weight 0)."""
+        with np.errstate(divide="ignore"):
+            return self.dispersion * np.asarray(self.family.variance(self.result.mu)) / self.prior_weights
+
     def response_as_draws(self, values: Any, means: bool = False) -> np.ndarray:
         """The family's :meth:`~mixedmodels.families.Family.response_as_draws` with the prior
         weights, the trials the simulator draws a binomial's successes out of (R's

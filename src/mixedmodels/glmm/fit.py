@@ -430,6 +430,11 @@ class GlmerFit(MixedFit):
         return np.broadcast_to(ratio, mu.shape).astype(float)
 
     @property
+    def response_variance(self) -> np.ndarray:
+        """The family's ``Var(y)`` at the fitted means over the prior weights."""
+        return np.asarray(self.family.response_variance(self.mu), dtype=float) / self.model.weights
+
+    @property
     def simulation_trials(self) -> np.ndarray:
         """The trials a binomial's successes are drawn out of in simulations (the prior weights:
         trials times given weights; ones for a 0/1 response); ignored by other families."""
