@@ -304,20 +304,21 @@ def residual_plot(fit: LmerFit | LmFit | GlmerFit | GlmFit) -> Figure:
 
 
 def _residuals_and_fitted(fit) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """What :func:`residual_plot` shows of ``fit``: x, residuals and the axes' labels."""
-    from .base.protocols import fit_of
+    """What :func:`residual_plot` shows of ``fit``: x, residuals and the axes' labels (lme4's
+    ``plot.merMod`` for mixed fits, R's ``plot.lm`` and ``plot.glm`` for the others)."""
+    from .base.protocols import Fit
 
-    if fit_of(fit, "glmer"):
+    if not isinstance(fit, Fit):
+        raise TypeError(
+            "residual_plot takes a fit of mm.lmer, mm.lm, mm.glmer or mm.glm, "
+            f"not {type(fit).__module__}.{type(fit).__name__}"
+        )
+    if fit.is_generalized and fit.is_mixed:
         return _values(fit.fitted), _values(fit.resid("pearson")), "fitted", "Pearson residual"
-    if fit_of(fit, "glm"):
-        eta = _values(fit.linear_predictor)
+    if fit.is_generalized:
+        eta = _values(fit.linear_predictor)  # type: ignore[attr-defined]
         return eta, _values(fit.resid("deviance")), "linear predictor", "deviance residual"
-    if fit_of(fit, "lmer", "lm"):
-        return _values(fit.fitted), _values(fit.resid("response")), "fitted", "residual"
-    raise TypeError(
-        "residual_plot takes a fit of mm.lmer, mm.lm, mm.glmer or mm.glm, "
-        f"not {type(fit).__module__}.{type(fit).__name__}"
-    )
+    return _values(fit.fitted), _values(fit.resid("response")), "fitted", "residual"
 
 
 def _values(series) -> np.ndarray:

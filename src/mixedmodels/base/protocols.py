@@ -48,6 +48,8 @@ class Fit(ABC):
     kind: ClassVar[str]  # the R function that makes this kind of fit
     is_mixed: ClassVar[bool] = False  # random effects (lme4's isLMM or isGLMM)
     is_generalized: ClassVar[bool] = False  # a family and link (glmer, glm), not least squares
+    # the methods of confint (lower case), the first what R's confint does by default
+    confint_methods: ClassVar[tuple[str, ...]] = ("wald",)
     # the separated fixed effects (infinite estimates) of a glmer or glm fit; None when there
     # are none, as always for lmer and lm fits (mixedmodels.numerics.separation)
     separation: Separation | None = None

@@ -432,7 +432,7 @@ def model_check(fit, nsim: int = 50, seed=None) -> ModelCheck:
         raise ValueError(f"nsim must be at least 1, not {nsim!r}")
     y, sims = fit.simulate_draws(int(nsim), as_generator(seed), use_u=False)
     generalized = fit.is_generalized
-    takes_trials = generalized and bool(fit.family.takes_trials)  # type: ignore[attr-defined]
+    takes_trials = generalized and bool(fit.family.takes_trials)
     discrete = generalized and _whole(y) and _whole(sims)
     if discrete:
         y, sims = np.round(y), np.round(sims)

@@ -316,6 +316,6 @@ def simulate_residuals(fit, n: int = 250, seed=None, re_form=None) -> SimulatedR
         fitted=fitted,
         centre=fit.response_as_draws(fitted, means=True),
         scaled_values=scaled_residuals(observed, simulated, rng),
-        index=fit.design.row_index,  # type: ignore[attr-defined]
+        index=fit.design.row_index,
         conditional=use_u and fit.is_mixed,
     )

@@ -40,7 +40,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -282,6 +282,7 @@ class GlmFit(Fit):
 
     kind = "glm"
     is_generalized = True
+    confint_methods: ClassVar[tuple[str, ...]] = ("profile", "wald")  # MASS's profile first: R's confint.glm
 
     # ----------------------------------------------------------------- coefficients
     @property

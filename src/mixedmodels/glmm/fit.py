@@ -72,6 +72,7 @@ class GlmerFit(MixedFit):
 
     kind = "glmer"
     is_generalized = True
+    confint_methods = ("profile", "wald", "boot")
 
     formula: str
     family: Family

@@ -53,6 +53,7 @@ class LmerFit(InformationCriteria, GaussianResiduals, MixedFit):
     """
 
     kind = "lmer"
+    confint_methods = ("profile", "wald", "boot")
 
     formula: str
     reml: bool
@@ -142,6 +143,11 @@ class LmerFit(InformationCriteria, GaussianResiduals, MixedFit):
     def npar(self) -> int:
         """Number of parameters: fixed effects, theta, and sigma."""
         return self.pls.p + len(self.opt.theta) + 1
+
+    @property
+    def df_residual(self) -> int:
+        """``nobs - npar`` (lme4's ``df.residual``)."""
+        return self.nobs - self.npar
 
     @cached_property
     def loglik(self) -> float:

@@ -9,6 +9,7 @@ from .rformat import format_pvalues, format_table, html_block, html_lines, html_
 
 __all__ = ["residual_test_text", "simulated_residuals_html", "simulated_residuals_text"]
 
+
 def residual_test_text(test) -> str:
     """One test as R prints an ``htest``: its method, statistic and p-value, the alternative."""
     p = format_pvalues([test.p], digits=4)[0]
