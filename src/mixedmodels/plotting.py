@@ -177,7 +177,7 @@ def _glmm_data_panel(ax, fit) -> None:
     the binomial trials)."""
     term = fit.design.reterms[0]
     x, levels, xlabel = _first_variable(fit)
-    y, mu, trials = fit.model.y, fit.mu, fit.model.weights
+    y, mu, trials = fit.observed_response, fit.mu, fit.model.weights
     size = 6 + 40 * trials / trials.max() if np.ptp(trials) > 0 else np.full(len(y), 14.0)
     for level_index, label, rows, color in _groups(term):
         dodge = 0.4 * (level_index / max(term.nlevels - 1, 1) - 0.5) if levels is not None else 0.0
