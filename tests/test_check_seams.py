@@ -89,6 +89,18 @@ def test_beta_glmm_residuals_are_standardized_by_its_precision(beta_fit):
     np.testing.assert_allclose(table["cooks_distance"], cook, rtol=1e-10)
 
 
+def test_gamma_glmm_residuals_are_standardized_by_its_coefficient_of_variation():
+    data = pd.read_csv(HERE / "data" / "gamma_generated.csv")
+    fit = mm.glmer("y ~ x + (1 | g)", data, family="Gamma", link="log")
+    cv, mu = fit.sigma, fit.mu  # glmmTMB's sigma() of a Gamma: 1 / sqrt(shape)
+    np.testing.assert_allclose(fit.pearson_dispersion, cv**2, rtol=1e-12)
+    table = mc.influence_table(fit)
+    standardized = (data["y"].to_numpy() - mu) / (cv * mu)  # Var(y) = cv^2 mu^2
+    h = table["hat"].to_numpy()
+    np.testing.assert_allclose(table["std_resid"], standardized / np.sqrt(1 - h), rtol=1e-10)
+    assert 0.8 < np.std(standardized) < 1.2
+
+
 def test_gaussian_fits_keep_sigma_squared():
     sleep = load("sleepstudy")
     fit = mm.lmer("Reaction ~ Days + (1 | Subject)", sleep)
