@@ -52,6 +52,30 @@ def grouse_fit(grouseticks):
     return mm.glmer("TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION)", grouseticks, family="poisson")
 
 
+def _replay(fit, res, n: int, seed: int, use_u: bool = True) -> None:
+    """The residuals recomputed from the fit's own draws with the same seed: the simulations
+    equal, and each residual the fraction of simulations below the observed value, drawn
+    uniformly up to the fraction at or below it with the next uniform of the stream."""
+    rng = np.random.default_rng(seed)
+    observed, simulated = fit.simulate_draws(n, rng, use_u=use_u)
+    np.testing.assert_array_equal(res.observed, observed)
+    np.testing.assert_array_equal(res.simulated, simulated)
+    below = (simulated < observed[:, None]).mean(axis=1)
+    at = (simulated <= observed[:, None]).mean(axis=1)
+    np.testing.assert_allclose(res.scaled_values, below + rng.random(len(below)) * (at - below), atol=1e-15)
+
+
+def _draws_follow_the_model(fit, res, tolerance: float = 0.1) -> None:
+    """Conditional draws have the fit's conditional means and the model's variances: the pooled
+    mean deviation within 4 standard errors, the pooled variance ratio within ``tolerance``."""
+    scale = fit.response_as_draws(np.ones(fit.nobs), means=True)  # a binomial's trials, else 1
+    mean, variance = scale * fit.fitted.to_numpy(), scale**2 * fit.response_variance
+    deviations = res.simulated - mean[:, None]
+    se = np.sqrt(variance.sum() * res.n) / deviations.size
+    assert abs(deviations.mean()) < 4 * se
+    assert abs(np.mean(deviations**2 / variance[:, None]) - 1) < tolerance
+
+
 def _grouped(seed: int, groups: int = 20, per: int = 15) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     d = pd.DataFrame(
@@ -217,8 +241,23 @@ def test_count_families(family, response):
     assert np.all(res.simulated == np.round(res.simulated))
     if family.startswith("truncated"):
         assert res.simulated.min() >= 1
-    for test in (res.test_uniformity(), res.test_dispersion(), res.test_zeroinflation(), res.test_outliers()):
-        assert 0 <= test.p <= 1
+    _replay(fit, res, 60, 1)
+    _draws_follow_the_model(fit, res)
+    # the dispersion test's centre: the population-level means exp(X beta) (E[y] if truncated)
+    eta = fit.design.X @ fit.fixef.to_numpy()
+    np.testing.assert_allclose(res.centre, fit.family.response_mean(np.exp(eta)), rtol=1e-10)
+    # its statistic, from the definitions, and the zero-inflation test's
+    var_sim = np.var(res.simulated - res.centre[:, None], axis=0, ddof=1)
+    dispersion = res.test_dispersion()
+    assert dispersion.statistic == pytest.approx(np.var(res.observed - res.centre, ddof=1) / var_sim.mean())
+    assert dispersion.p == pytest.approx(
+        2 * min(np.mean(var_sim <= dispersion.observed), np.mean(var_sim >= dispersion.observed))
+    )
+    zeros = np.count_nonzero(res.simulated == 0, axis=0)
+    if family.startswith("truncated"):
+        assert zeros.max() == 0 and np.isnan(res.test_zeroinflation().statistic)
+        return
+    assert res.test_zeroinflation().statistic == pytest.approx(np.sum(res.observed == 0) / zeros.mean())
 
 
 def test_glmer_nb_and_a_dispersion_model():
@@ -230,7 +269,13 @@ def test_glmer_nb_and_a_dispersion_model():
     assert isinstance(nb, mm.GlmerNbFit)
     for fit in (nb, disp):
         res = mm.simulate_residuals(fit, n=100, seed=1)
-        assert res.test_dispersion().p > 0.05 and res.test_zeroinflation().p > 0.05
+        _replay(fit, res, 100, 1)
+        # the draws' variance is the NB2's mu + mu^2 / theta (theta per row with the dispersion
+        # model): a theta taken as 1 / theta would be off by far more than 10%
+        _draws_follow_the_model(fit, res)
+        dispersion, zeros = res.test_dispersion(), res.test_zeroinflation()
+        assert 0.8 < dispersion.statistic < 1.25 and dispersion.p > 0.05
+        assert 0.8 < zeros.statistic < 1.25 and zeros.p > 0.05
 
 
 def test_zero_inflated_family_simulates_its_zeros():
@@ -258,11 +303,19 @@ def test_lm_and_glm(cbpp):
     lm_fit = mm.lm("Reaction ~ Days", load("sleepstudy"))
     res = mm.simulate_residuals(lm_fit, n=100, seed=1)
     np.testing.assert_allclose(res.fitted, lm_fit.fitted.to_numpy())
+    np.testing.assert_array_equal(res.observed, load("sleepstudy")["Reaction"].to_numpy())
     assert not res.conditional
+    _replay(lm_fit, res, 100, 1)
+    _draws_follow_the_model(lm_fit, res, tolerance=0.03)  # N(fitted, sigma^2): 18,000 draws
     glm_fit = mm.glm("cbind(incidence, size - incidence) ~ period", cbpp, family="binomial")
     g = mm.simulate_residuals(glm_fit, n=100, seed=1)
     np.testing.assert_array_equal(g.observed, cbpp.incidence.to_numpy())
-    assert g.test_dispersion().statistic > 1  # cbpp's herd variation, without its random effect
+    assert np.all((g.simulated >= 0) & (g.simulated <= cbpp["size"].to_numpy()[:, None]))
+    np.testing.assert_allclose(g.centre, glm_fit.fitted.to_numpy() * cbpp["size"].to_numpy())
+    _replay(glm_fit, g, 100, 1)
+    _draws_follow_the_model(glm_fit, g)
+    # cbpp's herd variation, without its random effect: a variance ratio well above 1
+    assert 1.5 < g.test_dispersion().statistic < 3.5 and g.test_dispersion().p < 0.05
 
 
 def test_text_html_and_plot(cbpp_fit):

@@ -177,7 +177,7 @@ def _glmm_data_panel(ax, fit) -> None:
     the binomial trials)."""
     term = fit.design.reterms[0]
     x, levels, xlabel = _first_variable(fit)
-    y, mu, trials = fit.model.y, fit.mu, fit.model.weights
+    y, mu, trials = fit.observed_response, fit.mu, fit.model.weights
     size = 6 + 40 * trials / trials.max() if np.ptp(trials) > 0 else np.full(len(y), 14.0)
     for level_index, label, rows, color in _groups(term):
         dodge = 0.4 * (level_index / max(term.nlevels - 1, 1) - 0.5) if levels is not None else 0.0
@@ -304,20 +304,21 @@ def residual_plot(fit: LmerFit | LmFit | GlmerFit | GlmFit) -> Figure:
 
 
 def _residuals_and_fitted(fit) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """What :func:`residual_plot` shows of ``fit``: x, residuals and the axes' labels."""
-    from .base.protocols import fit_of
+    """What :func:`residual_plot` shows of ``fit``: x, residuals and the axes' labels (lme4's
+    ``plot.merMod`` for mixed fits, R's ``plot.lm`` and ``plot.glm`` for the others)."""
+    from .base.protocols import Fit
 
-    if fit_of(fit, "glmer"):
+    if not isinstance(fit, Fit):
+        raise TypeError(
+            "residual_plot takes a fit of mm.lmer, mm.lm, mm.glmer or mm.glm, "
+            f"not {type(fit).__module__}.{type(fit).__name__}"
+        )
+    if fit.is_generalized and fit.is_mixed:
         return _values(fit.fitted), _values(fit.resid("pearson")), "fitted", "Pearson residual"
-    if fit_of(fit, "glm"):
-        eta = _values(fit.linear_predictor)
+    if fit.is_generalized:
+        eta = _values(fit.linear_predictor)  # type: ignore[attr-defined]
         return eta, _values(fit.resid("deviance")), "linear predictor", "deviance residual"
-    if fit_of(fit, "lmer", "lm"):
-        return _values(fit.fitted), _values(fit.resid("response")), "fitted", "residual"
-    raise TypeError(
-        "residual_plot takes a fit of mm.lmer, mm.lm, mm.glmer or mm.glm, "
-        f"not {type(fit).__module__}.{type(fit).__name__}"
-    )
+    return _values(fit.fitted), _values(fit.resid("response")), "fitted", "residual"
 
 
 def _values(series) -> np.ndarray:
@@ -727,7 +728,8 @@ def simulated_residuals_figure(res) -> Figure:
     Kolmogorov-Smirnov (uniformity), dispersion and outlier tests' p-values (red where
     ``p < 0.05``). Right: the residuals against the rank-transformed population-level predictions,
     with dashed reference lines at 0.25, 0.5 and 0.75 and the fitted 0.25, 0.5 and 0.75 quantiles
-    (residuals outside all simulations, at 0 or 1, as stars; red when the outlier test rejects).
+    (the outliers, :attr:`~mixedmodels.checks.simulated.SimulatedResiduals.outliers`, as stars;
+    red when the outlier test rejects).
 
     The quantile lines are *linear* quantile regressions (check-loss minima solved as linear
     programs by HiGHS, on at most 2,000 points spread over the ranks), where DHARMa fits smooth
@@ -759,7 +761,7 @@ def simulated_residuals_figure(res) -> Figure:
     _test_legend(qq, "Outlier test", outliers, "lower right")
 
     x = _rank_transform(np.asarray(res.fitted, dtype=float))
-    edge = (r == 0) | (r == 1)
+    edge = res.outliers
     alpha = max(0.1, 1 - 3 * n / 10000)
     rp.scatter(x[~edge], r[~edge], s=8, facecolors="none", edgecolors="black", alpha=alpha, linewidths=0.6)
     rp.scatter(x[edge], r[edge], s=20, marker="*", color=_SIGNAL if outliers.significant else "black")

@@ -48,6 +48,8 @@ class Fit(ABC):
     kind: ClassVar[str]  # the R function that makes this kind of fit
     is_mixed: ClassVar[bool] = False  # random effects (lme4's isLMM or isGLMM)
     is_generalized: ClassVar[bool] = False  # a family and link (glmer, glm), not least squares
+    # the methods of confint (lower case), the first what R's confint does by default
+    confint_methods: ClassVar[tuple[str, ...]] = ("wald",)
     # the separated fixed effects (infinite estimates) of a glmer or glm fit; None when there
     # are none, as always for lmer and lm fits (mixedmodels.numerics.separation)
     separation: Separation | None = None
@@ -126,6 +128,54 @@ class Fit(ABC):
         bootstrap refits. ``use_u`` holds the random effects at their conditional modes (mixed
         models; the others have none and ignore it)."""
 
+    # -------------------------------------------------------- what the checks read
+    @property
+    def observed_response(self) -> np.ndarray:
+        """The response of the rows used, on the model's scale (a binomial's proportions)."""
+        raise NotImplementedError(f"a {type(self).__name__} does not give its response")
+
+    @property
+    def population_fitted(self) -> np.ndarray:
+        """The fitted means without random effects (lme4's ``predict(fit, re.form = NA, type =
+        "response")``): the fitted values of a fit without random effects."""
+        return np.asarray(self.fitted, dtype=float)
+
+    @property
+    def working_weights(self) -> np.ndarray:
+        """R's ``weights(fit, type = "working")``: the prior weights of a least-squares fit, the
+        working weights ``w mu_eta^2 / V(mu)`` of a GLM or GLMM at its fitted means."""
+        raise NotImplementedError(f"a {type(self).__name__} does not give its working weights")
+
+    @property
+    def pearson_dispersion(self) -> np.ndarray:
+        """The dispersion of each Pearson residual: ``phi_i`` with ``Var(y_i) = phi_i V(mu_i) / w_i``,
+        so that ``r_i / sqrt(phi_i)`` has variance 1 under the model (``sigma^2`` of a linear model,
+        a GLM's dispersion, the family's ``Var(y) / V(mu)`` for a GLMM: see each fit type)."""
+        raise NotImplementedError(f"a {type(self).__name__} does not give its Pearson dispersion")
+
+    @property
+    def response_variance(self) -> np.ndarray:
+        """The model's variance of each response at its fitted mean, ``phi_i V(mu_i) / w_i``
+        (:attr:`pearson_dispersion` times the variance function over the prior weight)."""
+        raise NotImplementedError(f"a {type(self).__name__} does not give its response variance")
+
+    def response_as_draws(self, values: Any, means: bool = False) -> np.ndarray:
+        """Responses on the model's scale (rows, or rows x replicates) on the scale the simulator
+        draws them (a binomial's successes out of the trials it draws with, rounded; ``means``:
+        means, not rounded); the values themselves for a fit without a family."""
+        return np.asarray(values, dtype=float)
+
+    def simulate_draws(
+        self, nsim: int, rng: np.random.Generator, use_u: bool = False, block: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The observed response and ``nsim`` simulated ones (rows x nsim) on the scale the
+        simulator draws them (:meth:`response_as_draws`: a binomial's successes with the trials the
+        simulator uses, prior weights included), from :meth:`simulate_blocks` (``block``
+        replicates at a time; all at once by default)."""
+        blocks = list(self.simulate_blocks(nsim, rng, block or nsim, use_u=use_u))
+        simulated = blocks[0] if len(blocks) == 1 else np.hstack(blocks)
+        return self.response_as_draws(self.observed_response), self.response_as_draws(simulated)
+
     # ------------------------------------------------------------------- output
     @abstractmethod
     def to_dict(self) -> dict:
@@ -152,6 +202,26 @@ class GaussianResiduals:
         design = self.design  # type: ignore[attr-defined]
         fitted = self.fitted.to_numpy()  # type: ignore[attr-defined]
         return pd.Series(design.y - fitted, index=design.row_index, name="residuals")
+
+    @property
+    def observed_response(self) -> np.ndarray:
+        """The response of the rows used."""
+        return np.asarray(self.design.y, dtype=float)  # type: ignore[attr-defined]
+
+    @property
+    def working_weights(self) -> np.ndarray:
+        """The prior weights (ones without)."""
+        return np.asarray(self.weights, dtype=float)  # type: ignore[attr-defined]
+
+    @property
+    def pearson_dispersion(self) -> np.ndarray:
+        """``sigma^2`` for every row."""
+        return np.full(len(self.design.y), float(self.sigma) ** 2)  # type: ignore[attr-defined]
+
+    @property
+    def response_variance(self) -> np.ndarray:
+        """``sigma^2 / w``."""
+        return float(self.sigma) ** 2 / self.working_weights  # type: ignore[attr-defined]
 
     def _residual_values(self, type: str) -> np.ndarray:
         """The residuals of ``type`` (one of :attr:`RESIDUAL_TYPES`) as an array."""

@@ -20,8 +20,10 @@ The tests (DHARMa's defaults):
 - dispersion: ``D(x) = var(x - f)`` with ``f`` the fitted (population-level) predictions;
   statistic ``D(y) / mean_j D(s_.j)``, p the two-sided simulation p-value;
 - zero-inflation: ``Z(x) = #{x_i = 0}``, statistic ``Z(y) / mean_j Z(s_.j)``, the same p;
-- outliers: ``k = #{r_i < 1/(n+1)} + #{r_i > 1 - 1/(n+1)}`` (residuals outside every
-  simulated value), an exact binomial test of ``k`` out of the observations at ``2/(n+1)``.
+- outliers: ``k = #{r_i < 1/(n+1)} + #{r_i > 1 - 1/(n+1)}``, the residuals at the margins
+  (for a continuous response the ones outside every simulated value, ``r_i`` 0 or 1; a discrete
+  response's randomized ``r_i`` can land inside a margin without being outside its simulations),
+  an exact binomial test of ``k`` out of the observations at ``2/(n+1)``.
 
 A simulation p-value (DHARMa's ``getP``) compares a statistic ``t`` with its simulated values
 ``t_j``: ``min(1, 2 min(mean(t_j <= t), mean(t_j >= t)))`` two-sided, ``mean(t_j >= t)``
@@ -39,7 +41,9 @@ __all__ = [
     "ALTERNATIVES",
     "ResidualTest",
     "dispersion_test",
+    "check_alternative",
     "linear_quantile_regression",
+    "outlier_flags",
     "outlier_test",
     "scaled_residuals",
     "simulation_p",
@@ -94,7 +98,8 @@ class ResidualTest:
         return residual_test_text(self)
 
 
-def _check_alternative(alternative: str) -> str:
+def check_alternative(alternative: str) -> str:
+    """``alternative``, checked: one of :data:`ALTERNATIVES`."""
     if alternative not in ALTERNATIVES:
         allowed = ", ".join(repr(a) for a in ALTERNATIVES)
         raise ValueError(f"alternative must be one of {allowed}, not {alternative!r}")
@@ -144,7 +149,7 @@ def _simulation_test(
 
 def uniformity_test(scaled: np.ndarray, alternative: str = "two.sided") -> ResidualTest:
     """Kolmogorov-Smirnov test of the scaled residuals against Uniform(0, 1) (R's ``ks.test``)."""
-    _check_alternative(alternative)
+    check_alternative(alternative)
     r = np.asarray(scaled, dtype=float)
     exact = len(r) < 100 and len(np.unique(r)) == len(r)
     side = {"two.sided": "two-sided", "greater": "greater", "less": "less"}[alternative]
@@ -166,7 +171,7 @@ def dispersion_test(
 ) -> ResidualTest:
     """DHARMa's default dispersion test: the variance of the observed response around the
     fitted values against the variances of the simulations around them (see the module)."""
-    _check_alternative(alternative)
+    check_alternative(alternative)
     f = np.asarray(fitted, dtype=float)
     obs = float(np.var(np.asarray(observed, dtype=float) - f, ddof=1))
     sims = np.var(simulated - f[:, None], axis=0, ddof=1)
@@ -183,7 +188,7 @@ def zero_inflation_test(
     observed: np.ndarray, simulated: np.ndarray, alternative: str = "two.sided"
 ) -> ResidualTest:
     """DHARMa's zero-inflation test: observed zeros against the zeros of each simulation."""
-    _check_alternative(alternative)
+    check_alternative(alternative)
     obs = float(np.count_nonzero(np.asarray(observed) == 0))
     sims = np.count_nonzero(simulated == 0, axis=0).astype(float)
     return _simulation_test(
@@ -195,14 +200,21 @@ def zero_inflation_test(
     )
 
 
-def outlier_test(scaled: np.ndarray, nsim: int, alternative: str = "two.sided") -> ResidualTest:
-    """DHARMa's outlier test (``type = "binomial"``, both margins): the number of residuals
-    outside all simulated values, an exact binomial test at ``2 / (nsim + 1)``."""
-    _check_alternative(alternative)
+def outlier_flags(scaled: np.ndarray, nsim: int) -> np.ndarray:
+    """Which scaled residuals are outliers: ``r < 1/(nsim+1)`` or ``r > 1 - 1/(nsim+1)`` (see the
+    module; for a continuous response exactly the residuals at 0 or 1)."""
     r = np.asarray(scaled, dtype=float)
     edge = 1.0 / (nsim + 1)
-    k = int(np.count_nonzero(r < edge) + np.count_nonzero(r > 1.0 - edge))
-    res = stats.binomtest(k, len(r), p=2.0 * edge, alternative=alternative.replace(".", "-"))
+    return (r < edge) | (r > 1.0 - edge)
+
+
+def outlier_test(scaled: np.ndarray, nsim: int, alternative: str = "two.sided") -> ResidualTest:
+    """DHARMa's outlier test (``type = "binomial"``, both margins): the number of
+    :func:`outlier_flags`, an exact binomial test at ``2 / (nsim + 1)``."""
+    check_alternative(alternative)
+    flags = outlier_flags(scaled, nsim)
+    k, edge = int(np.count_nonzero(flags)), 1.0 / (nsim + 1)
+    res = stats.binomtest(k, len(flags), p=2.0 * edge, alternative=alternative.replace(".", "-"))
     return ResidualTest(
         method="DHARMa outlier test based on exact binomial test with approximate expectations",
         statistic_name="outliers at both margin(s)",
@@ -210,7 +222,7 @@ def outlier_test(scaled: np.ndarray, nsim: int, alternative: str = "two.sided") 
         p=float(res.pvalue),
         alternative=alternative,
         observed=float(k),
-        expected=2.0 * edge * len(r),
+        expected=2.0 * edge * len(flags),
     )
 
 

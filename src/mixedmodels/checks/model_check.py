@@ -13,10 +13,12 @@ working-weighted system (it warns that "the hat matrix may not make sense for GL
 binomial with trials gets leverages above 1); ours weighs both sides with the working weights,
 so that the leverages lie in [0, 1] and sum to the effective number of parameters.
 
-**Cook's distance and standardized residuals.** With ``r_i`` the Pearson residual, ``phi`` the
-dispersion (``sigma^2``; 1 for the binomial and the Poisson) and ``p`` the rank of ``X``:
+**Cook's distance and standardized residuals.** With ``r_i`` the Pearson residual, ``phi_i``
+its dispersion (the fit's ``pearson_dispersion``: ``sigma^2`` of a linear model, a glm's
+dispersion, 1 for the binomial, Poisson and negative binomials, the family's ``Var(y) / V(mu)``
+of a GLMM otherwise) and ``p`` the rank of ``X``:
 
-    d_i = r_i / sqrt(phi (1 - h_i)),            D_i = d_i^2 h_i / (p (1 - h_i)),
+    d_i = r_i / sqrt(phi_i (1 - h_i)),          D_i = d_i^2 h_i / (p (1 - h_i)),
 
 R's ``rstandard(type = "pearson")`` and ``cooks.distance`` for ``lm`` and ``glm``, and lme4's
 ``cooks.distance`` for ``lmer`` (for ``glmer`` with the leverages above).
@@ -46,7 +48,7 @@ import scipy.sparse as sp
 from scipy import stats
 from scipy.sparse.linalg import splu
 
-from ..base.protocols import Fit, fit_of
+from ..base.protocols import Fit
 from ..base.seeds import as_generator
 from .influence import weighted_leverages
 
@@ -77,21 +79,22 @@ COLLINEARITY_COLUMNS = [
 BINNED_COLUMNS = ["xbar", "ybar", "n", "x.lo", "x.hi", "se", "ci_range", "CI_low", "CI_high", "group"]
 
 
-def _require_fit(fit: object, what: str) -> Fit:
-    if not fit_of(fit, "lmer", "glmer", "lm", "glm"):
+def _require_fit(fit: object, what: str, rows: bool = True) -> Fit:
+    """``fit``, checked: a fit (with its rows in memory, unless ``rows`` is False)."""
+    if not isinstance(fit, Fit):
         raise TypeError(
             f"{what} takes a fit of mm.lmer, mm.glmer, mm.lm or mm.glm, "
             f"not {type(fit).__module__}.{type(fit).__name__}"
         )
-    assert isinstance(fit, Fit)
-    fit.require_rows(what)
+    if rows:
+        fit.require_rows(what)
     return fit
 
 
 # ------------------------------------------------------------------ the parts of each fit type
 def _fixed_matrix(fit) -> np.ndarray:
     """The columns of ``X`` that were estimated (aliased ones left out)."""
-    X = fit.model.X if fit_of(fit, "glmer") else fit.design.X
+    X = fit.design.X
     names = list(fit.design.fixef_names)
     kept = [names.index(n) for n in _estimated_names(fit) if n in names]
     return X if X.shape[1] == len(kept) else X[:, kept]
@@ -102,40 +105,19 @@ def _estimated_names(fit) -> list[str]:
     return [str(n) for n, v in beta.items() if np.isfinite(v)]
 
 
-def _weights(fit) -> np.ndarray:
-    """The weights of the hat matrix: prior weights (lm, lmer) or working weights (glm, glmer)."""
-    if fit_of(fit, "glm"):
-        return np.asarray(fit.result.working_weights, dtype=float)
-    if fit_of(fit, "glmer"):
-        m = fit.model
-        _, wz = m.fam.working(m.y, fit.eta, fit.mu)
-        return np.maximum(m.weights * wz, 0.0)
-    return np.asarray(fit.weights, dtype=float)
-
-
 def _z_lambda(fit) -> sp.csr_matrix | None:
     """``Z Lambda`` at the fit's ``theta`` (None without random effects); the columns of each
     level of a term are ``z_i T`` for its template ``T``."""
     if not fit.is_mixed:
         return None
-    layout = fit.model.layout if fit_of(fit, "glmer") else fit.pls.layout
     blocks = []
-    for term, T in zip(fit.design.reterms, layout.templates(fit.theta)):
+    for term, T in zip(fit.design.reterms, fit.layout.templates(fit.theta)):
         zt = np.asarray(term.z, dtype=float) @ T  # (n, k)
         n, k = zt.shape
         cols = term.refs[:, None] * k + np.arange(k)[None, :]
         rows = np.repeat(np.arange(n), k)
         blocks.append(sp.csr_matrix((zt.ravel(), (rows, cols.ravel())), shape=(n, term.nlevels * k)))
     return sp.hstack(blocks, format="csr")
-
-
-def _dispersion(fit) -> float:
-    """``phi``: sigma^2 of a linear model, the dispersion of a glm, sigma^2 of a glmer (1 for
-    the binomial and Poisson)."""
-    if fit_of(fit, "glm"):
-        return float(fit.dispersion)
-    sigma = float(fit.sigma)
-    return sigma**2 if math.isfinite(sigma) else 1.0
 
 
 def _pearson(fit) -> np.ndarray:
@@ -157,7 +139,7 @@ def hatvalues(fit) -> pd.Series:
     """
     fit = _require_fit(fit, "hatvalues")
     X = _fixed_matrix(fit)
-    sw = np.sqrt(_weights(fit))
+    sw = np.sqrt(fit.working_weights)
     ZL = _z_lambda(fit)
     if ZL is None:
         h = weighted_leverages(X, sw * sw)
@@ -194,7 +176,7 @@ def influence_table(fit) -> pd.DataFrame:
         Columns ``hat``, ``cooks_distance``, ``std_resid``, indexed as the fit's rows.
     """
     h = hatvalues(fit).to_numpy()
-    phi = _dispersion(fit)
+    phi = fit.pearson_dispersion
     p = _fixed_matrix(fit).shape[1]
     with np.errstate(divide="ignore", invalid="ignore"):
         d = _pearson(fit) / np.sqrt(phi * (1.0 - h))
@@ -246,7 +228,7 @@ def check_collinearity(fit, ci: float = 0.95) -> pd.DataFrame:
         intercept (a term of several columns, a factor's, gets the generalized VIF). Empty when
         the model has fewer than two terms besides the intercept.
     """
-    fit = _require_fit(fit, "check_collinearity")
+    fit = _require_fit(fit, "check_collinearity", rows=False)  # vcov and the terms suffice
     if not 0 < ci < 1:
         raise ValueError(f"ci must be between 0 and 1, not {ci!r}")
     names = _estimated_names(fit)
@@ -299,16 +281,6 @@ def _vif_interval(vif: np.ndarray, n: int, p: int, ci: float) -> tuple[np.ndarra
 
 
 # ------------------------------------------------------------------ binned residuals
-def _response(fit) -> tuple[np.ndarray, np.ndarray]:
-    """The response on the model's scale (a binomial's proportion) and the trials per row."""
-    if fit_of(fit, "glmer"):
-        return np.asarray(fit.model.y, dtype=float), np.asarray(fit.model.trials, dtype=float)
-    if fit_of(fit, "glm"):
-        return np.asarray(fit.y, dtype=float), np.asarray(fit.trials, dtype=float)
-    y = np.asarray(fit.design.y, dtype=float)
-    return y, np.ones_like(y)
-
-
 def binned_residuals(fit, n_bins: int | None = None) -> pd.DataFrame:
     """Binned residuals of a binomial model, as performance's ``binned_residuals`` (see the module).
 
@@ -330,13 +302,12 @@ def binned_residuals(fit, n_bins: int | None = None) -> pd.DataFrame:
     """
     fit = _require_fit(fit, "binned_residuals")
     pred = np.asarray(fit.fitted, dtype=float)
-    y, _ = _response(fit)
-    resid = y - pred
+    resid = fit.observed_response - pred
     n = len(pred)
     if n_bins is None:
         n_bins = int(np.round(np.sqrt(n)))
-    if n_bins < 1:
-        raise ValueError(f"n_bins must be at least 1, not {n_bins}")
+    if not 1 <= n_bins <= n:
+        raise ValueError(f"n_bins must be between 1 and the number of observations ({n}), not {n_bins}")
     cuts = np.sort(pred)[np.floor(n * np.arange(1, n_bins) / n_bins).astype(int) - 1]
     breaks = np.unique(np.concatenate([[-np.inf], cuts, [np.inf]]))
     bins = np.searchsorted(breaks, pred, side="left")  # intervals (b[i-1], b[i]]
@@ -382,8 +353,9 @@ class ModelCheck:
     response : str
         The response's name.
     observed, simulated : ndarray
-        The response (a binomial's successes) and ``nsim`` responses simulated from the fit
-        (new random effects), one column each.
+        The response and ``nsim`` responses simulated from the fit (new random effects), one
+        column each, on the simulator's scale (the fit's ``simulate_draws``: a binomial's
+        successes out of the trials it draws from).
     discrete : bool
         Whether the responses are whole numbers (counts, successes): the predictive check is
         then drawn as frequencies of values.
@@ -391,7 +363,7 @@ class ModelCheck:
         Fitted values and ``y - fitted``.
     scaled_residuals : ndarray
         The residuals of the homogeneity and QQ panels: standardized Pearson residuals (``lm``,
-        ``glm``) or Pearson residuals over ``sigma`` (mixed models).
+        ``glm``) or Pearson residuals over the square root of their dispersion (mixed models).
     residual_label : str
         What :attr:`scaled_residuals` are, for the axes.
     influence : DataFrame
@@ -407,7 +379,7 @@ class ModelCheck:
     dispersion : DataFrame or None
         For a count model: ``predicted`` (fitted mean), ``squared_residual`` and ``variance``
         (the model's variance of the response at the fitted mean).
-    ranef : list of (str, str, DataFrame)
+    ranef : tuple of (str, str, DataFrame)
         For a mixed model, per grouping factor and term: the normal quantiles ``x``, the sorted
         conditional modes ``y`` and their 95% intervals ``low``, ``high``.
     """
@@ -428,7 +400,14 @@ class ModelCheck:
     collinearity: pd.DataFrame | None
     binned: pd.DataFrame | None
     dispersion: pd.DataFrame | None
-    ranef: list
+    ranef: tuple
+
+    def __post_init__(self) -> None:
+        for name in ("observed", "simulated", "fitted", "residuals", "scaled_residuals"):
+            values = np.array(getattr(self, name), dtype=float)
+            values.flags.writeable = False
+            object.__setattr__(self, name, values)
+        object.__setattr__(self, "ranef", tuple(self.ranef))
 
     def plot(self) -> Figure:
         """The figure (:func:`mixedmodels.plotting.check_model_figure`)."""
@@ -451,12 +430,9 @@ def model_check(fit, nsim: int = 50, seed=None) -> ModelCheck:
     fit = _require_fit(fit, "check_model")
     if int(nsim) < 1:
         raise ValueError(f"nsim must be at least 1, not {nsim!r}")
-    y, trials = _response(fit)
-    sims = np.column_stack(list(fit.simulate_blocks(int(nsim), as_generator(seed), int(nsim), use_u=False)))
+    y, sims = fit.simulate_draws(int(nsim), as_generator(seed), use_u=False)
     generalized = fit.is_generalized
-    takes_trials = generalized and bool(_family(fit).takes_trials)
-    if takes_trials:
-        y, sims = y * trials, sims * trials[:, None]
+    takes_trials = generalized and bool(fit.family.takes_trials)
     discrete = generalized and _whole(y) and _whole(sims)
     if discrete:
         y, sims = np.round(y), np.round(sims)
@@ -464,8 +440,8 @@ def model_check(fit, nsim: int = 50, seed=None) -> ModelCheck:
     influence = influence_table(fit)
     linear = not generalized
     if fit.is_mixed:
-        scaled = _pearson(fit) / math.sqrt(_dispersion(fit))
-        label = "Pearson residual / sigma" if linear else "Pearson residual"
+        scaled = _pearson(fit) / np.sqrt(fit.pearson_dispersion)
+        label = "Pearson residual / sigma" if linear else "Pearson residual / sqrt(dispersion)"
     else:
         scaled = influence["std_resid"].to_numpy()
         label = "standardized residual" if linear else "standardized Pearson residual"
@@ -478,7 +454,7 @@ def model_check(fit, nsim: int = 50, seed=None) -> ModelCheck:
         simulated=sims,
         discrete=discrete,
         fitted=fitted,
-        residuals=_response(fit)[0] - fitted,
+        residuals=fit.observed_response - fitted,
         scaled_residuals=scaled,
         residual_label=label,
         influence=influence,
@@ -487,12 +463,8 @@ def model_check(fit, nsim: int = 50, seed=None) -> ModelCheck:
         collinearity=collinearity if len(collinearity) else None,
         binned=binned_residuals(fit) if takes_trials else None,
         dispersion=_dispersion_table(fit) if discrete and not takes_trials else None,
-        ranef=_ranef_quantiles(fit) if fit.is_mixed else [],
+        ranef=_ranef_quantiles(fit) if fit.is_mixed else (),
     )
-
-
-def _family(fit):
-    return fit.model.fam if fit_of(fit, "glmer") else fit.family
 
 
 def _whole(values: np.ndarray) -> bool:
@@ -510,7 +482,7 @@ def _response_name(fit) -> str:
 def _title(fit) -> str:
     formula = " ".join(str(fit.formula).split())
     if fit.is_generalized:
-        fam = _family(fit)
+        fam = fit.family
         parts = [f"{fit.kind}: {formula}, {fam.name}({fam.link.name})"]
         for label, part in (("zi", getattr(fit, "zi", None)), ("disp", getattr(fit, "disp", None))):
             if part is not None:
@@ -522,18 +494,12 @@ def _title(fit) -> str:
 def _dispersion_table(fit) -> pd.DataFrame:
     """performance's overdispersion panel: squared residuals and the model's variance of the
     response, against the fitted mean."""
-    fam = _family(fit)
-    if fit_of(fit, "glmer"):
-        mu, w = fit.mu, fit.model.weights
-    else:
-        mu, w = fit.result.mu, fit.prior_weights
-    y, _ = _response(fit)
-    mean = np.asarray(fam.response_mean(mu), dtype=float)
+    mean = np.asarray(fit.fitted, dtype=float)
     return pd.DataFrame(
         {
             "predicted": mean,
-            "squared_residual": (y - mean) ** 2,
-            "variance": np.asarray(fam.response_variance(mu), dtype=float) / w,
+            "squared_residual": (fit.observed_response - mean) ** 2,
+            "variance": fit.response_variance,
         }
     )
 
@@ -544,7 +510,7 @@ def ppoints(n: int) -> np.ndarray:
     return (np.arange(1, n + 1) - a) / (n + 1 - 2 * a)
 
 
-def _ranef_quantiles(fit) -> list:
+def _ranef_quantiles(fit) -> tuple:
     table = fit.ranef(condvar=True)
     z = stats.norm.ppf(0.975)
     out = []
@@ -556,4 +522,4 @@ def _ranef_quantiles(fit) -> list:
             {"x": stats.norm.ppf(ppoints(len(y))), "y": y, "low": y - z * sd, "high": y + z * sd}
         )
         out.append((str(group), str(term), frame))
-    return out
+    return tuple(out)

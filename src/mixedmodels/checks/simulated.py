@@ -6,25 +6,31 @@ value into its PIT among them (:mod:`mixedmodels.checks.dharma_tests`). Under a 
 scaled residuals are Uniform(0, 1) whatever the family, so one plot and a few tests check any
 fit: :class:`SimulatedResiduals` holds them with the simulations and runs DHARMa's tests.
 
-Scales: a binomial response is compared as successes (the proportions times the trials, as
-DHARMa compares a ``cbind`` or weighted binomial), every other response as it is.
+Scales: a binomial response is compared as successes out of the trials the simulator draws
+from (the prior weights: a ``cbind`` response's trials times any given weights, as R's
+``simulate`` of a weighted binomial draws; the fit's ``simulate_draws``), every other response
+as it is.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
-from ..base.protocols import fit_of
+from ..base.protocols import Fit
 from ..base.seeds import as_generator
 from .dharma_tests import (
+    ALTERNATIVES,
     ResidualTest,
+    check_alternative,
     dispersion_test,
+    outlier_flags,
     outlier_test,
     scaled_residuals,
     uniformity_test,
@@ -38,14 +44,22 @@ _UNCONDITIONAL = ("~0", "~ 0", "NA", "unconditional")
 _BLOCK_CELLS = 4_000_000  # simulated values drawn per block
 
 
+def _read_only(values) -> np.ndarray:
+    """A read-only float copy of ``values`` (a result's arrays cannot be changed in place)."""
+    out = np.array(values, dtype=float)
+    out.flags.writeable = False
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class SimulatedResiduals:
-    """Scaled residuals from simulations of a fitted model (:func:`simulate_residuals`).
+    """Scaled residuals from simulations of a fitted model (:func:`simulate_residuals`). Its
+    arrays are read-only and each test is computed once, when first asked for.
 
     Attributes
     ----------
     observed : numpy.ndarray
-        The response (a binomial's successes), one per row of the fit.
+        The response on the simulator's scale (a binomial's successes), one per row of the fit.
     simulated : numpy.ndarray
         The simulated responses on the same scale, ``n_obs x n``.
     fitted : numpy.ndarray
@@ -70,6 +84,10 @@ class SimulatedResiduals:
     index: pd.Index
     conditional: bool
 
+    def __post_init__(self) -> None:
+        for name in ("observed", "simulated", "fitted", "centre", "scaled_values"):
+            object.__setattr__(self, name, _read_only(getattr(self, name)))
+
     @property
     def n(self) -> int:
         """The number of simulations per observation."""
@@ -91,20 +109,45 @@ class SimulatedResiduals:
         return self.fitted
 
     @cached_property
-    def _tests(self) -> dict:
-        """The tests already run, by name and arguments (each is computed once)."""
-        return {}
+    def outliers(self) -> np.ndarray:
+        """Which residuals are outliers, at the margins ``r < 1/(n+1)`` or ``r > n/(n+1)``
+        (:func:`~mixedmodels.checks.dharma_tests.outlier_flags`; for a continuous response the
+        ones outside every simulated value, at 0 or 1): what :meth:`test_outliers` counts and
+        the plot marks."""
+        flags = outlier_flags(self.scaled_values, self.n)
+        flags.flags.writeable = False
+        return flags
 
-    def _cached(self, key: tuple, run: Callable[[], ResidualTest]) -> ResidualTest:
-        if key not in self._tests:
-            self._tests[key] = run()
-        return self._tests[key]
+    @cached_property
+    def _uniformity_tests(self) -> Mapping[str, ResidualTest]:
+        r = self.scaled_values
+        return MappingProxyType({a: uniformity_test(r, a) for a in ALTERNATIVES})
+
+    @cached_property
+    def _dispersion_tests(self) -> Mapping[tuple[str, str], ResidualTest]:
+        middles = {"fitted": self.centre, "simulated": self.simulated.mean(axis=1)}
+        return MappingProxyType(
+            {
+                (a, c): dispersion_test(self.observed, self.simulated, middle, a)
+                for c, middle in middles.items()
+                for a in ALTERNATIVES
+            }
+        )
+
+    @cached_property
+    def _zeroinflation_tests(self) -> Mapping[str, ResidualTest]:
+        y, sims = self.observed, self.simulated
+        return MappingProxyType({a: zero_inflation_test(y, sims, a) for a in ALTERNATIVES})
+
+    @cached_property
+    def _outlier_tests(self) -> Mapping[str, ResidualTest]:
+        r, n = self.scaled_values, self.n
+        return MappingProxyType({a: outlier_test(r, n, a) for a in ALTERNATIVES})
 
     def test_uniformity(self, alternative: str = "two.sided") -> ResidualTest:
         """Kolmogorov-Smirnov test of the scaled residuals against Uniform(0, 1)
         (DHARMa's ``testUniformity``)."""
-        r = self.scaled_values
-        return self._cached(("uniformity", alternative), lambda: uniformity_test(r, alternative))
+        return self._uniformity_tests[check_alternative(alternative)]
 
     def test_dispersion(self, alternative: str = "two.sided", centre: str = "fitted") -> ResidualTest:
         """DHARMa's default ``testDispersion`` (``type = "DHARMa"``, ``refit = FALSE``): the
@@ -129,28 +172,21 @@ class SimulatedResiduals:
         """
         if centre not in ("fitted", "simulated"):
             raise ValueError(f"centre must be 'fitted' or 'simulated', not {centre!r}")
-
-        def run() -> ResidualTest:
-            middle = self.centre if centre == "fitted" else self.simulated.mean(axis=1)
-            return dispersion_test(self.observed, self.simulated, middle, alternative)
-
-        return self._cached(("dispersion", alternative, centre), run)
+        return self._dispersion_tests[(check_alternative(alternative), centre)]
 
     def test_zeroinflation(self, alternative: str = "two.sided") -> ResidualTest:
         """DHARMa's ``testZeroInflation``: the observed zeros over the mean of the simulated
         zeros (above 1: more zeros than the model expects), p from the simulations."""
-        y, sims = self.observed, self.simulated
-        return self._cached(("zeroinflation", alternative), lambda: zero_inflation_test(y, sims, alternative))
+        return self._zeroinflation_tests[check_alternative(alternative)]
 
     def test_outliers(self, alternative: str = "two.sided") -> ResidualTest:
-        """DHARMa's ``testOutliers`` with ``type = "binomial"``: residuals outside every
-        simulated value (at 0 or 1) against their expected frequency ``2 / (n + 1)``.
+        """DHARMa's ``testOutliers`` with ``type = "binomial"``: the :attr:`outliers` counted
+        against their expected frequency ``2 / (n + 1)``.
 
         DHARMa's default for an integer response with at most 500 observations is a bootstrap
         instead; the binomial test is only approximate for discrete responses (it tends to reject
         too often there), so read a small p-value for counts with that in mind."""
-        r, n = self.scaled_values, self.n
-        return self._cached(("outliers", alternative), lambda: outlier_test(r, n, alternative))
+        return self._outlier_tests[check_alternative(alternative)]
 
     def plot(self):
         """DHARMa's two panels (a matplotlib Figure): the QQ plot of the scaled residuals
@@ -202,52 +238,21 @@ def _sample_count(n) -> int:
     return int(n)
 
 
-def _identity(values, means: bool = False) -> np.ndarray:
-    return np.asarray(values, dtype=float)
-
-
-def _response_scale(fit) -> tuple[np.ndarray, np.ndarray, Callable[..., np.ndarray]]:
-    """The observed response, the population-level predictions (both on the model's scale,
-    a binomial's proportions) and the map from the model's scale to the draws' (a binomial's
-    successes; ``means=True`` for means, which are not rounded)."""
-    from ..replicates.glmm_bootstrap import draw_trials
-
-    if fit_of(fit, "glmer"):
-        fam, trials = fit.model.fam, draw_trials(fit.model)
-        fitted = fit.predict(type="response", re_form="~0").to_numpy()
-        y = fit.model.y
-    elif fit_of(fit, "glm"):
-        fam, trials = fit.family, fit.prior_weights
-        fitted, y = fit.fitted.to_numpy(), fit.y
-    elif fit_of(fit, "lmer"):
-        fit.require_rows("simulate_residuals")
-        return fit.design.y, fit.predict(re_form="~0").to_numpy(), _identity
-    elif fit_of(fit, "lm"):
-        return fit.design.y, fit.fitted.to_numpy(), _identity
-    else:
+def _simulating_fit(fit) -> Fit:
+    """``fit``, checked: a fit whose family can be simulated from, with its rows."""
+    if not isinstance(fit, Fit):
         raise TypeError(
             "simulate_residuals needs a fit from mm.lmer, mm.glmer, mm.glmer_nb, mm.lm or mm.glm "
             f"(one that can simulate), not {type(fit).__name__}"
         )
-    if not fam.simulates:
+    fit.require_rows("simulate_residuals")
+    family = getattr(fit, "family", None)
+    if fit.is_generalized and family is not None and not family.simulates:
         raise ValueError(
-            f"simulate_residuals cannot simulate from the {fam.name} family: it has no distribution "
+            f"simulate_residuals cannot simulate from the {family.name} family: it has no distribution "
             "to draw from (a quasi family?); fit a family with a likelihood"
         )
-    weights = np.asarray(trials, dtype=float)
-
-    def to_draws(values, means: bool = False) -> np.ndarray:
-        w = weights[:, None] if np.ndim(values) == 2 else weights
-        return np.asarray(fam.response_as_draws(values, w, means), dtype=float)
-
-    return y, fitted, to_draws
-
-
-def _simulations(fit, n: int, use_u: bool, rng: np.random.Generator) -> np.ndarray:
-    """``n`` simulated responses per row (n_obs x n) from the fit's ``simulate_blocks``."""
-    block = max(1, min(n, _BLOCK_CELLS // max(1, len(fit.design.y))))
-    blocks = list(fit.simulate_blocks(n, rng, block, use_u=use_u))
-    return blocks[0] if len(blocks) == 1 else np.hstack(blocks)
+    return fit
 
 
 def simulate_residuals(fit, n: int = 250, seed=None, re_form=None) -> SimulatedResiduals:
@@ -300,16 +305,17 @@ def simulate_residuals(fit, n: int = 250, seed=None, re_form=None) -> SimulatedR
     """
     count = _sample_count(n)
     use_u = _use_u(re_form)
-    y, fitted, to_draws = _response_scale(fit)
+    fit = _simulating_fit(fit)
     rng = as_generator(seed)
-    simulated = to_draws(_simulations(fit, count, use_u, rng))
-    observed = to_draws(y)
+    block = max(1, min(count, _BLOCK_CELLS // max(1, fit.nobs)))
+    observed, simulated = fit.simulate_draws(count, rng, use_u=use_u, block=block)
+    fitted = fit.population_fitted
     return SimulatedResiduals(
         observed=observed,
         simulated=simulated,
-        fitted=np.asarray(fitted, dtype=float),
-        centre=to_draws(fitted, means=True),
+        fitted=fitted,
+        centre=fit.response_as_draws(fitted, means=True),
         scaled_values=scaled_residuals(observed, simulated, rng),
         index=fit.design.row_index,
-        conditional=use_u and fit_of(fit, "lmer", "glmer"),
+        conditional=use_u and fit.is_mixed,
     )

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..base.protocols import Fit
+
 __all__ = ["augment", "glance", "tidy"]
 
 EFFECTS = ("fixed", "ran_pars", "ran_vals")
@@ -38,20 +40,14 @@ CONF_METHODS = {"wald": "wald", "profile": "profile", "boot": "boot"}
 
 
 # --------------------------------------------------------------------------- fit types
-def _kind(fit: Any) -> str:
-    """ "lmer", "glmer", "lm" or "glm"; anything else refused by name."""
-    from ..fixed.glm import GlmFit
-    from ..fixed.lm import LmFit
-    from ..glmm.fit import GlmerFit
-    from ..lmm.fit import LmerFit
-
-    for cls, kind in ((LmerFit, "lmer"), (GlmerFit, "glmer"), (LmFit, "lm"), (GlmFit, "glm")):
-        if isinstance(fit, cls):
-            return kind
-    raise TypeError(
-        f"tidy, glance and augment need a fit from mm.lmer, mm.glmer, mm.glmer_nb, mm.lm or mm.glm, "
-        f"not {type(fit).__name__}"
-    )
+def _check_fit(fit: Any) -> Fit:
+    """``fit``, checked: a fitted model (anything else refused by name)."""
+    if not isinstance(fit, Fit):
+        raise TypeError(
+            f"tidy, glance and augment need a fit from mm.lmer, mm.glmer, mm.glmer_nb, mm.lm or mm.glm, "
+            f"not {type(fit).__name__}"
+        )
+    return fit
 
 
 def _tmb(fit: Any) -> bool:
@@ -69,11 +65,26 @@ def _effects(effects: str | Iterable[str]) -> list[str]:
     return [e for e in EFFECTS if e in asked]
 
 
-def _conf_method(method: str) -> str:
-    key = str(method).lower()
-    if key not in CONF_METHODS:
-        raise ValueError(f"conf_method must be 'Wald', 'profile' or 'boot', not {method!r}")
-    return CONF_METHODS[key]
+def _conf_method(fit: Fit, method: str | None, confint_args: dict) -> str:
+    """The interval method asked for, checked against what the fit's ``confint`` offers; None:
+    broom's default for the fit type (broom.mixed's Wald for a mixed fit, R's ``confint`` of an lm
+    or glm fit: its t intervals, MASS's profile)."""
+    if method is None:
+        key = "wald" if fit.is_mixed else fit.confint_methods[0]
+    else:
+        key = str(method).lower()
+        if key not in CONF_METHODS:
+            raise ValueError(f"conf_method must be 'Wald', 'profile' or 'boot', not {method!r}")
+        if key not in fit.confint_methods:
+            offered = ", ".join(repr(m) for m in fit.confint_methods)
+            name = type(fit).__name__
+            raise ValueError(f"a {name} has no {method!r} intervals; its confint offers {offered}")
+    if confint_args and key == "wald":
+        raise ValueError(
+            f"confint arguments ({', '.join(confint_args)}) are for conf_method 'profile' or 'boot'; "
+            "Wald intervals take none"
+        )
+    return key
 
 
 def _check_level(level: float) -> float:
@@ -88,7 +99,7 @@ def tidy(
     effects: str | Iterable[str] = ("ran_pars", "fixed"),
     conf_int: bool = False,
     conf_level: float = 0.95,
-    conf_method: str = "Wald",
+    conf_method: str | None = None,
     ddf: str | None = "auto",
     **confint_args: Any,
 ) -> pd.DataFrame:
@@ -105,16 +116,18 @@ def tidy(
         Add ``conf.low`` and ``conf.high``.
     conf_level : float
         Their coverage.
-    conf_method : {"Wald", "profile", "boot"}
-        How the intervals are made (see the module); profile and boot are the fit's ``confint``
-        (for a glm fit broom's default is the profile, which ``conf_method="Wald"`` keeps).
+    conf_method : {"Wald", "profile", "boot"}, optional
+        How the intervals are made (see the module); profile and boot are the fit's ``confint``.
+        None: broom's default for the fit type, Wald for a mixed fit (broom.mixed's), R's
+        ``confint`` for lm (t intervals, named "Wald" here) and glm (MASS's profile). A method
+        the fit's ``confint`` lacks (``fit.confint_methods``) is refused.
     ddf : {"auto", "Satterthwaite", "Kenward-Roger", None}
         lmer fits: the fixed effects' ``df`` and ``p.value`` as lmerTest's (broom.mixed gives
         them for an lmerTest fit); None leaves them out, as broom.mixed does for an lme4 fit;
         "auto" is Satterthwaite unless the model is too large for it (as ``fit.summary()``).
     **confint_args
         Passed to the fit's ``confint`` for "profile" and "boot" (``nsim``, ``seed``,
-        ``progress``, ...).
+        ``progress``, ...; refused with Wald intervals).
 
     Returns
     -------
@@ -124,18 +137,18 @@ def tidy(
         ran_vals also ``level``. lm and glm fits: ``term``, ``estimate``, ``std.error``,
         ``statistic``, ``p.value``, (``conf.low``, ``conf.high``).
     """
-    kind = _kind(fit)
+    fit = _check_fit(fit)
     level = _check_level(conf_level)
-    method = _conf_method(conf_method)
-    if kind in ("lm", "glm"):
-        return _tidy_fixed_fit(fit, kind, conf_int, level, method)
+    method = _conf_method(fit, conf_method, confint_args)
+    if not fit.is_mixed:
+        return _tidy_fixed_fit(fit, conf_int, level, method, confint_args)
     parts = []
     wanted = _effects(effects)
     confint = _ConfintCache(fit, level, method, confint_args) if conf_int else None
     if "fixed" in wanted:
-        parts.append(_fixed_rows(fit, kind, ddf, confint))
+        parts.append(_fixed_rows(fit, ddf, confint))
     if "ran_pars" in wanted:
-        parts.append(_ran_pars_rows(fit, kind, confint))
+        parts.append(_ran_pars_rows(fit, confint))
     if "ran_vals" in wanted:
         parts.append(_ran_vals_rows(fit, level if conf_int else None))
     table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -184,12 +197,13 @@ def _wald_bounds(estimate: np.ndarray, se: np.ndarray, level: float, df: np.ndar
     return np.column_stack([estimate - q * se, estimate + q * se])
 
 
-def _fixed_rows(fit: Any, kind: str, ddf: str | None, confint: _ConfintCache | None) -> pd.DataFrame:
+def _fixed_rows(fit: Any, ddf: str | None, confint: _ConfintCache | None) -> pd.DataFrame:
     """The fixed effects (and a glmmTMB-style fit's zero-inflation coefficients)."""
     names = list(fit.fixef_names)
     df = None
-    if kind == "lmer":
-        checked = fit._summary_ddf(ddf)
+    linear = not fit.is_generalized  # an lmer fit: lmerTest's t tests
+    if linear:
+        checked = fit.summary_ddf(ddf)
         table = fit.coef_table(checked)
         estimate, se = table["Estimate"].to_numpy(), table["Std. Error"].to_numpy()
         statistic = table["t value"].to_numpy()
@@ -201,7 +215,7 @@ def _fixed_rows(fit: Any, kind: str, ddf: str | None, confint: _ConfintCache | N
         p = fit.pvalues.to_numpy()
     rows = pd.DataFrame({"effect": "fixed", "group": np.nan, "term": names, "estimate": estimate})
     rows["std.error"], rows["statistic"] = se, statistic
-    if kind == "lmer" and df is None:
+    if linear and df is None:
         pass  # lme4's table: no df, no p-value
     else:
         if df is not None:
@@ -213,7 +227,7 @@ def _fixed_rows(fit: Any, kind: str, ddf: str | None, confint: _ConfintCache | N
         if confint.method == "wald":
             bounds = _wald_bounds(estimate, se, confint.level, df)
         else:
-            prefix = "cond." if getattr(fit, "_has_auxiliary_models", False) else ""
+            prefix = "cond." if getattr(fit, "has_auxiliary_models", False) else ""
             bounds = confint.bounds([[n, prefix + n] for n in names])
         rows["conf.low"], rows["conf.high"] = bounds[:, 0], bounds[:, 1]
     zi = getattr(fit, "zi", None)
@@ -282,7 +296,7 @@ def _tmb_names(name: str) -> list[str]:
     return [tmb, f"cond.{tmb}"]
 
 
-def _ran_pars_rows(fit: Any, kind: str, confint: _ConfintCache | None) -> pd.DataFrame:
+def _ran_pars_rows(fit: Any, confint: _ConfintCache | None) -> pd.DataFrame:
     """The random effects' standard deviations and correlations (and lmer's residual SD)."""
     terms = ran_pars_terms(fit.varcorr, lme4_order=not _tmb(fit))
     if _tmb(fit) and fit.family.residual_row_shown:  # glmmTMB's Gaussian: its sigma()
@@ -329,9 +343,10 @@ def _ran_vals_rows(fit: Any, level: float | None) -> pd.DataFrame:
     return rows
 
 
-def _tidy_fixed_fit(fit: Any, kind: str, conf_int: bool, level: float, method: str) -> pd.DataFrame:
+def _tidy_fixed_fit(fit: Any, conf_int: bool, level: float, method: str, confint_args: dict) -> pd.DataFrame:
     """broom's ``tidy.lm`` / ``tidy.glm``: one row per coefficient (aliased ones NaN)."""
-    statistic = fit.tvalues if kind == "lm" or fit.estimates_dispersion else fit.zvalues
+    t_tests = not fit.is_generalized or fit.estimates_dispersion
+    statistic = fit.tvalues if t_tests else fit.zvalues
     rows = pd.DataFrame(
         {
             "term": list(fit.fixef.index),
@@ -342,11 +357,7 @@ def _tidy_fixed_fit(fit: Any, kind: str, conf_int: bool, level: float, method: s
         }
     )
     if conf_int:
-        if kind == "lm":
-            ci = fit.confint(level=level)
-        else:  # broom's default for a glm: the profile (MASS's confint)
-            ci = fit.confint(method="profile" if method == "wald" else method, level=level)
-        ci = ci.reindex(rows["term"])
+        ci = fit.confint(method=method, level=level, **confint_args).reindex(rows["term"])
         rows["conf.low"], rows["conf.high"] = ci.iloc[:, 0].to_numpy(), ci.iloc[:, 1].to_numpy()
     return rows
 
@@ -363,9 +374,9 @@ def glance(fit: Any) -> pd.DataFrame:
     ``df.residual``, ``nobs``. glm: ``null.deviance``, ``df.null``, ``logLik``, ``AIC``,
     ``BIC``, ``deviance``, ``df.residual``, ``nobs``.
     """
-    kind = _kind(fit)
+    fit = _check_fit(fit)
     row: dict[str, Any]
-    if kind == "lm":
+    if not fit.is_mixed and not fit.is_generalized:  # lm
         f, num, den = fit.fstatistic
         row = {
             "r.squared": fit.r_squared,
@@ -381,7 +392,7 @@ def glance(fit: Any) -> pd.DataFrame:
             "df.residual": fit.df_residual,
             "nobs": fit.nobs,
         }
-    elif kind == "glm":
+    elif not fit.is_mixed:  # glm
         row = {
             "null.deviance": fit.null_deviance,
             "df.null": fit.df_null,
@@ -400,11 +411,11 @@ def glance(fit: Any) -> pd.DataFrame:
             "AIC": fit.aic,
             "BIC": fit.bic,
         }
-        if kind == "lmer":
-            row["REMLcrit" if fit.reml else "deviance"] = fit.objective
+        if not fit.is_generalized:  # lmer: its criterion
+            row["REMLcrit" if fit.is_reml else "deviance"] = fit.objective
         elif not _tmb(fit):
             row["deviance"] = fit.deviance
-        row["df.residual"] = fit.nobs - fit.npar
+        row["df.residual"] = fit.df_residual
     return pd.DataFrame([row])
 
 
@@ -435,23 +446,15 @@ def augment(fit: Any) -> pd.DataFrame:
     one matrix column of a ``cbind(...)`` response; here its columns stay as they are), none
     for a fit made without keeping its data.
     """
-    from .influence import glm_influence, lm_influence
-    from .model_check import hatvalues
+    from .model_check import influence_table
 
-    kind = _kind(fit)
-    if hasattr(fit, "require_rows"):
-        fit.require_rows("augment")
+    fit = _check_fit(fit)
+    fit.require_rows("augment")
     frame = _model_frame(fit)
-    if kind == "lmer":
-        cols = _lmer_columns(fit, hatvalues(fit).to_numpy())
-    elif kind == "glmer":
+    if fit.is_mixed and fit.is_generalized:
         cols = _glmer_columns(fit)
-    elif kind == "lm":
-        cols = {".fitted": fit.fitted.to_numpy(), ".resid": fit.resid("response").to_numpy()}
-        cols.update(lm_influence(fit))
-    else:
-        cols = {".fitted": fit.linear_predictor.to_numpy(), ".resid": fit.resid("deviance").to_numpy()}
-        cols.update(glm_influence(fit))
+    else:  # leverages and Cook's distances: model_check's
+        cols = _AUGMENT_COLUMNS[fit.is_generalized](fit, influence_table(fit))
     for name, values in cols.items():
         frame[name] = np.asarray(values, dtype=float)
     return frame.reset_index(drop=True)
@@ -478,7 +481,23 @@ def _model_frame(fit: Any) -> pd.DataFrame:
     for term in getattr(parsed, "random", ()):
         needed |= formula_variables(term.expr, parsed) | set(term.factors)
     columns = sorted(needed & set(data.columns), key=lambda c: _position(fit.formula, c))
-    return data.loc[index, columns].copy()
+    at = [data.columns.get_loc(c) for c in columns]
+    return data.iloc[_row_positions(data, index, columns), at].set_axis(index, axis=0).copy()
+
+
+def _row_positions(data: pd.DataFrame, index: pd.Index, columns: list[str]) -> np.ndarray:
+    """The positions in ``data`` of the fit's rows (labelled ``index``): by label where the data's
+    labels are unique; else the rows without missing values in the model's ``columns`` (the
+    rows the fit kept), checked against the labels."""
+    if data.index.is_unique:
+        return data.index.get_indexer(index)
+    complete = np.flatnonzero(data[columns].notna().all(axis=1).to_numpy())
+    if len(complete) != len(index) or not data.index[complete].equals(index):
+        raise ValueError(
+            "augment cannot tell which rows the fit used: the data's index has duplicate labels and "
+            "rows were dropped; give the data a unique index (data.reset_index(drop=True))"
+        )
+    return complete
 
 
 def _position(formula: str, name: str) -> int:
@@ -487,23 +506,33 @@ def _position(formula: str, name: str) -> int:
     return found.start() if found else len(formula)
 
 
-def _lmer_columns(fit: Any, hat: np.ndarray) -> dict[str, np.ndarray]:
-    """lme4's per-observation quantities of an lmer fit (``.hat`` and ``.cooksd`` included)."""
-    w = np.asarray(fit.weights, dtype=float)
+def _linear_columns(fit: Any, influence: pd.DataFrame) -> dict[str, np.ndarray]:
+    """broom's columns of an lm fit, broom.mixed's (lme4's per-observation quantities) of an lmer
+    fit; ``influence`` is :func:`~mixedmodels.checks.model_check.influence_table`."""
+    from .influence import leave_one_out_sigma
+
+    hat, cooksd = influence["hat"].to_numpy(), influence["cooks_distance"].to_numpy()
+    if not fit.is_mixed:
+        e = fit.resid("pearson").to_numpy()  # sqrt(w) (y - fitted)
+        return {
+            ".fitted": fit.fitted.to_numpy(),
+            ".resid": fit.resid("response").to_numpy(),
+            ".hat": hat,
+            ".sigma": leave_one_out_sigma(e, hat, fit.df_residual),
+            ".cooksd": cooksd,
+            ".std.resid": influence["std_resid"].to_numpy(),
+        }
+    w = fit.working_weights
     sw = np.sqrt(w)
     offset = _offset(fit)
     mu = fit.fitted.to_numpy()
-    wtres = sw * (fit.design.y - mu)
-    p = fit.design.X.shape[1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cooksd = (wtres / (1 - hat)) ** 2 * hat / (fit.sigma**2 * p)
-    cooksd[np.isinf(cooksd)] = np.nan
+    wtres = sw * (fit.observed_response - mu)
     return {
         ".fitted": mu,
         ".resid": fit.resid("response").to_numpy(),
         ".hat": hat,
         ".cooksd": cooksd,
-        ".fixed": fit.design.X @ fit._solution[0] + offset,
+        ".fixed": fit.design.X @ fit.fixef.to_numpy() + offset,
         ".mu": mu,
         ".offset": offset,
         ".sqrtXwt": sw,
@@ -518,22 +547,44 @@ def _offset(fit: Any) -> np.ndarray:
     return np.zeros(fit.design.X.shape[0]) if off is None else np.asarray(off, dtype=float)
 
 
+def _glm_columns(fit: Any, influence: pd.DataFrame) -> dict[str, np.ndarray]:
+    """broom's columns of a glm fit (its order): R's ``rstandard`` (deviance residuals) and
+    ``influence()$sigma``; ``influence`` is :func:`~mixedmodels.checks.model_check.influence_table`."""
+    from .influence import leave_one_out_sigma
+
+    hat = influence["hat"].to_numpy()
+    dev = fit.resid("deviance").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        std = dev / np.sqrt(fit.dispersion * (1 - hat))
+    return {
+        ".fitted": fit.linear_predictor.to_numpy(),
+        ".resid": dev,
+        ".std.resid": std,
+        ".hat": hat,
+        ".sigma": leave_one_out_sigma(dev, hat, fit.df_residual),
+        ".cooksd": influence["cooks_distance"].to_numpy(),
+    }
+
+
+_AUGMENT_COLUMNS = {False: _linear_columns, True: _glm_columns}  # by is_generalized
+
+
 def _glmer_columns(fit: Any) -> dict[str, np.ndarray]:
     """lme4's per-observation quantities of a glmer fit at the conditional modes (glmmTMB's two
     for a fit its way)."""
     eta = np.asarray(fit.eta, dtype=float)
     if _tmb(fit):
         return {".fitted": eta, ".resid": fit.resid().to_numpy()}
-    m = fit.model
+    m, fam = fit.model, fit.family
     mu, w = np.asarray(fit.mu, dtype=float), np.asarray(m.weights, dtype=float)
-    sqrtrwt = np.sqrt(w / m.fam.variance(mu))
+    sqrtrwt = np.sqrt(w / fam.variance(mu))
     return {
         ".fitted": eta,
         ".resid": fit.resid("deviance").to_numpy(),
         ".fixed": m.X @ fit.beta + np.asarray(m.offset, dtype=float),
         ".mu": mu,
         ".offset": np.asarray(m.offset, dtype=float) * np.ones_like(mu),
-        ".sqrtXwt": sqrtrwt * m.fam.mu_eta(eta),
+        ".sqrtXwt": sqrtrwt * fam.mu_eta(eta),
         ".sqrtrwt": sqrtrwt,
         ".weights": w,
         ".wtres": sqrtrwt * (m.y - mu),

@@ -40,6 +40,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -281,6 +282,7 @@ class GlmFit(Fit):
 
     kind = "glm"
     is_generalized = True
+    confint_methods: ClassVar[tuple[str, ...]] = ("profile", "wald")  # MASS's profile first: R's confint.glm
 
     # ----------------------------------------------------------------- coefficients
     @property
@@ -505,6 +507,34 @@ class GlmFit(Fit):
         return pd.DataFrame(
             Y, index=self.design.row_index, columns=[f"sim_{i + 1}" for i in range(Y.shape[1])]
         )
+
+    @property
+    def observed_response(self) -> np.ndarray:
+        """:attr:`y`, the response as the family reads it (a binomial's proportions)."""
+        return np.asarray(self.y, dtype=float)
+
+    @property
+    def working_weights(self) -> np.ndarray:
+        """The IRLS working weights at the fitted means (R's ``weights(fit, "working")``)."""
+        return np.asarray(self.result.working_weights, dtype=float)
+
+    @property
+    def pearson_dispersion(self) -> np.ndarray:
+        """:attr:`dispersion` for every row (R's ``summary(fit)$dispersion``)."""
+        return np.full(len(self.y), float(self.dispersion))
+
+    @property
+    def response_variance(self) -> np.ndarray:
+        """``phi V(mu) / w`` at the fitted means (infinite for a row of prior weight 0)."""
+        with np.errstate(divide="ignore"):
+            return self.dispersion * np.asarray(self.family.variance(self.result.mu)) / self.prior_weights
+
+    def response_as_draws(self, values: Any, means: bool = False) -> np.ndarray:
+        """The family's :meth:`~mixedmodels.families.Family.response_as_draws` with the prior
+        weights, the trials the simulator draws a binomial's successes out of (R's
+        ``simulate``; see :meth:`mixedmodels.base.protocols.Fit.response_as_draws`)."""
+        w = self.prior_weights[:, None] if np.ndim(values) == 2 else self.prior_weights
+        return np.asarray(self.family.response_as_draws(values, w, means), dtype=float)
 
     def simulate_blocks(
         self, nsim: int, rng: np.random.Generator, block: int, use_u: bool = False

@@ -33,6 +33,7 @@ import math
 import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -248,6 +249,7 @@ class GlmMlFit(GlmFit):
     ml : MlEstimate
     """
 
+    confint_methods: ClassVar[tuple[str, ...]] = ("wald",)
     ml: MlEstimate | None = None
 
     @property

@@ -266,8 +266,11 @@ class LmFit(InformationCriteria, GaussianResiduals, Fit):
         """Estimated parameters: coefficients and sigma."""
         return self.rank + 1
 
-    def confint(self, level: float = 0.95) -> pd.DataFrame:
-        """Confidence intervals for the coefficients from the t distribution, as R's ``confint.lm``."""
+    def confint(self, level: float = 0.95, method: str = "wald") -> pd.DataFrame:
+        """Confidence intervals for the coefficients from the t distribution, as R's ``confint.lm``
+        (``method``: "wald", the only one, for a call that names it as other fits' confint do)."""
+        if str(method).lower() != "wald":
+            raise ValueError(f"an lm fit has only Wald (t) intervals, not method={method!r}")
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, not {level}")
         q = stats.t.ppf(0.5 + level / 2, self.df_residual)

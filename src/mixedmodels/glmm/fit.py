@@ -72,6 +72,7 @@ class GlmerFit(MixedFit):
 
     kind = "glmer"
     is_generalized = True
+    confint_methods = ("profile", "wald", "boot")
 
     formula: str
     family: Family
@@ -168,6 +169,11 @@ class GlmerFit(MixedFit):
         if self.model.aux is not None:
             return self.ntheta + self.model.p + extra_size(self.model)
         return self.ntheta + self.model.p + int(fam.estimates_parameter or fam.lme4_counts_parameter)
+
+    @property
+    def df_residual(self) -> int:
+        """``nobs - npar`` (lme4's and glmmTMB's ``df.residual``)."""
+        return self.nobs - self.npar
 
     @cached_property
     def _covariance(self) -> np.ndarray | None:
@@ -400,6 +406,50 @@ class GlmerFit(MixedFit):
             raise ValueError(f"type must be 'deviance', 'pearson', 'response' or 'working', not {type!r}")
         return pd.Series(r, index=self.design.row_index, name="residuals")
 
+    @property
+    def observed_response(self) -> np.ndarray:
+        """The response as the family reads it (a binomial's proportions)."""
+        return np.asarray(self.model.y, dtype=float)
+
+    @property
+    def working_weights(self) -> np.ndarray:
+        """``w mu_eta^2 / V(mu)`` at the conditional modes (the family's working weights times
+        the prior weights; the observed information's for a fit glmmTMB's way, clipped at 0)."""
+        m = self.model
+        _, wz = m.fam.working(m.y, self.eta, self.mu)
+        return np.maximum(m.weights * wz, 0.0)
+
+    @property
+    def pearson_dispersion(self) -> np.ndarray:
+        """The family's ``Var(y) / v`` at the fitted means, ``v`` what the Pearson residuals divide
+        by (:meth:`~mixedmodels.families.Family.pearson_variance`): 1 for the binomial, Poisson
+        and negative binomials (their variance function is the response's variance), ``sigma^2``
+        of a Gaussian, ``1 / shape`` of a Gamma, ``1 / (1 + phi)`` of a beta, per row with a
+        dispersion model or a truncated family."""
+        fam, mu = self.family, self.mu
+        ratio = np.asarray(fam.response_variance(mu), dtype=float) / np.asarray(fam.pearson_variance(mu))
+        return np.broadcast_to(ratio, mu.shape).astype(float)
+
+    @property
+    def response_variance(self) -> np.ndarray:
+        """The family's ``Var(y)`` at the fitted means over the prior weights."""
+        return np.asarray(self.family.response_variance(self.mu), dtype=float) / self.model.weights
+
+    @property
+    def simulation_trials(self) -> np.ndarray:
+        """The trials a binomial's successes are drawn out of in simulations (the prior weights:
+        trials times given weights; ones for a 0/1 response); ignored by other families."""
+        from ..replicates.glmm_bootstrap import draw_trials
+
+        return draw_trials(self.model).astype(float)
+
+    def response_as_draws(self, values: Any, means: bool = False) -> np.ndarray:
+        """The family's :meth:`~mixedmodels.families.Family.response_as_draws` with
+        :attr:`simulation_trials` (see :meth:`mixedmodels.base.protocols.Fit.response_as_draws`)."""
+        w = self.simulation_trials
+        w = w[:, None] if np.ndim(values) == 2 else w
+        return np.asarray(self.family.response_as_draws(values, w, means), dtype=float)
+
     def scaled_residual_quantiles(self) -> tuple[np.ndarray, bool]:
         """Min, quartiles and max of the Pearson residuals (the summary's)."""
         r = self.resid("pearson").to_numpy()
@@ -516,7 +566,7 @@ class GlmerFit(MixedFit):
 
     def _refuse_profile(self) -> None:
         """Profiles of a fit with a zero-inflation or dispersion model are not implemented."""
-        if self._has_auxiliary_models:
+        if self.has_auxiliary_models:
             raise NotImplementedError(
                 "profiles of a fit with a zero-inflation or dispersion model are not implemented: "
                 'use confint(method="wald") or confint(method="boot")'
@@ -589,7 +639,7 @@ class GlmerFit(MixedFit):
         return out.loc[parm].rename(index=rename)
 
     @property
-    def _has_auxiliary_models(self) -> bool:
+    def has_auxiliary_models(self) -> bool:
         """Whether the fit has a zero-inflation or dispersion model (glmmTMB then prefixes its
         conditional model's rows ``cond.``)."""
         aux = self.model.aux
@@ -620,7 +670,7 @@ class GlmerFit(MixedFit):
         ``sd_(Intercept)|site``; with a zero-inflation or dispersion model the conditional
         model's rows prefixed ``cond.`` (``cond.x``, ``cond.Std.Dev.(Intercept)|site``)."""
         names = {n: tmb_varpar_name(n) for n in self.varpar_names}
-        if not self._has_auxiliary_models:
+        if not self.has_auxiliary_models:
             return names
         return {**{n: f"cond.{t}" for n, t in names.items()}, **{n: f"cond.{n}" for n in self.fixef_names}}
 
@@ -672,7 +722,7 @@ class GlmerFit(MixedFit):
             rows.append(("sigma", ends[0], ends[1], self.sigma))
         columns = [f"{100 * a:g} %", f"{100 * (1 - a):g} %", "Estimate"]
         cond = {*self.fixef_names, *(tmb_varpar_name(n) for n in self.varpar_names)}
-        prefix = "cond." if self._has_auxiliary_models else ""
+        prefix = "cond." if self.has_auxiliary_models else ""
         index = [prefix + r[0] if r[0] in cond else r[0] for r in rows]
         return pd.DataFrame([r[1:] for r in rows], index=index, columns=columns)
 
@@ -723,6 +773,11 @@ class GlmerFit(MixedFit):
         ]
 
     # ------------------------------------------------------------ prediction
+    @property
+    def population_fitted(self) -> np.ndarray:
+        """The mean response without random effects (``predict(type="response", re_form="~0")``)."""
+        return self.predict(type="response", re_form="~0").to_numpy(dtype=float)
+
     def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False):
         """Predictions: ``type`` "link" or "response" (lme4's), and for a fit glmmTMB's way with
         zero-inflation or dispersion models also "conditional", "zprob", "zlink" and "disp"

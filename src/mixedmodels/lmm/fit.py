@@ -53,6 +53,7 @@ class LmerFit(InformationCriteria, GaussianResiduals, MixedFit):
     """
 
     kind = "lmer"
+    confint_methods = ("profile", "wald", "boot")
 
     formula: str
     reml: bool
@@ -142,6 +143,11 @@ class LmerFit(InformationCriteria, GaussianResiduals, MixedFit):
     def npar(self) -> int:
         """Number of parameters: fixed effects, theta, and sigma."""
         return self.pls.p + len(self.opt.theta) + 1
+
+    @property
+    def df_residual(self) -> int:
+        """``nobs - npar`` (lme4's ``df.residual``)."""
+        return self.nobs - self.npar
 
     @cached_property
     def loglik(self) -> float:
@@ -402,6 +408,11 @@ class LmerFit(InformationCriteria, GaussianResiduals, MixedFit):
 
         return ranova(self, reduce_terms)
 
+    @property
+    def population_fitted(self) -> np.ndarray:
+        """``X beta`` plus the offset (``predict(re_form="~0")``)."""
+        return self.predict(re_form="~0").to_numpy(dtype=float)
+
     def predict(
         self, newdata: pd.DataFrame | None = None, re_form=None, allow_new_levels: bool = False
     ) -> pd.Series:
@@ -544,9 +555,9 @@ class LmerFit(InformationCriteria, GaussianResiduals, MixedFit):
         ValueError
             For any other value, or Kenward-Roger for a maximum-likelihood fit.
         """
-        return lmer_summary(self, ddf=self._summary_ddf(ddf))
+        return lmer_summary(self, ddf=self.summary_ddf(ddf))
 
-    def _summary_ddf(self, ddf: str | None) -> str | None:
+    def summary_ddf(self, ddf: str | None) -> str | None:
         """The checked ``ddf`` of a summary: "Satterthwaite", "Kenward-Roger" or None (lme4's layout)."""
         ddf = check_ddf(ddf)
         if ddf == "auto":
@@ -559,7 +570,7 @@ class LmerFit(InformationCriteria, GaussianResiduals, MixedFit):
         return self.summary()
 
     def _repr_html_(self) -> str:
-        return lmer_summary_html(self, ddf=self._summary_ddf("auto"))
+        return lmer_summary_html(self, ddf=self.summary_ddf("auto"))
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"

@@ -5,15 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rformat import format_pvalues, html_block, html_lines, html_table, html_title, significant
+from .rformat import format_pvalues, format_table, html_block, html_lines, html_table, html_title, significant
 
 __all__ = ["residual_test_text", "simulated_residuals_html", "simulated_residuals_text"]
-
-_ALTERNATIVE = {
-    "two.sided": "two.sided",
-    "greater": "greater",
-    "less": "less",
-}
 
 
 def residual_test_text(test) -> str:
@@ -25,7 +19,7 @@ def residual_test_text(test) -> str:
             f"\t{test.method}",
             "",
             f"{test.statistic_name} = {significant(test.statistic, 5)}, {p_text}",
-            f"alternative hypothesis: {_ALTERNATIVE[test.alternative]}",
+            f"alternative hypothesis: {test.alternative}",
         ]
     )
 
@@ -55,16 +49,9 @@ def _header(res) -> list[str]:
 
 def simulated_residuals_text(res) -> str:
     """The residuals' summary and DHARMa's four tests (statistic and p-value each)."""
-    rows = _summary_rows(res)
-    widths = [max(len(r[i]) for r in rows + [("test", "statistic", "value", "p")]) for i in range(4)]
-    head = ("test", "statistic", "value", "p")
-    lines = _header(res) + [""]
-    lines.append("  ".join(h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths))))
-    for r in rows:
-        lines.append(
-            "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-        )
-    return "\n".join(lines)
+    summary = _summary_rows(res)
+    table = format_table([r[1:] for r in summary], ["statistic", "value", "p"], [r[0] for r in summary])
+    return "\n".join([*_header(res), "", table])
 
 
 def simulated_residuals_html(res) -> str:
