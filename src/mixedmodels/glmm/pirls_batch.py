@@ -163,6 +163,14 @@ class SingleTermBatch:
             fisher = ~self._positive(M)
             if fisher.any():
                 M[fisher] = self.blocks(W[fisher], a[act][fisher])
+                lost = np.flatnonzero(fisher)[~self._positive(M[fisher])]
+                if lost.size:  # weights overflowed (a trial point far off): no modes there
+                    keep = np.setdiff1d(np.arange(len(act)), lost)
+                    ok[act[lost]] = False
+                    act, ya, M = act[keep], ya.take(keep), M[keep]
+                    half_d1 = half_d1[keep]
+                    if not act.size:
+                        break
             grad = self.level_sums(a[act] * half_d1[:, :, None]) + u[act]
             step, _ = self.solve(M, grad)
             moved, u_c, eta_c, mu_c, p_c = self._scoring_step(
@@ -175,7 +183,10 @@ class SingleTermBatch:
             act = act[~done]
         ok[act] = False  # not converged in maxit steps
         W = w * self.fam.mu_eta(eta) ** 2 / self.fam.variance(mu)
-        return BatchModes(a, u, eta, mu, pdev, self.blocks(W, a), ok)
+        M = self.blocks(W, a)
+        ok &= self._positive(M)
+        M[~ok] = np.eye(self.k)  # (their criterion is inf: the blocks only keep the solves finite)
+        return BatchModes(a, u, eta, mu, pdev, M, ok)
 
     def _newton_weights(self, y: np.ndarray, eta: np.ndarray, mu: np.ndarray):
         """``W``, ``d'/2`` and ``d''/2`` (:mod:`mixedmodels.glmm.laplace_gradient`), the last ``W``
@@ -213,10 +224,15 @@ class SingleTermBatch:
         return np.where(md.ok, value, np.inf)
 
     def _positive(self, M: np.ndarray) -> np.ndarray:
-        """Problems whose every block is positive definite."""
+        """Problems whose every block is finite and positive definite (the smallest eigenvalue
+        positive; overflowed working weights make a block infinite or, in rounding, indefinite)."""
+        finite = np.all(np.isfinite(M), axis=(1, 2, 3))
+        out = np.zeros(len(M), dtype=bool)
         if self.k == 1:
-            return np.all(M[:, :, 0, 0] > 0, axis=1)
-        return np.all(np.linalg.eigvalsh(M)[..., 0] > 0, axis=1)
+            out[finite] = np.all(M[finite, :, 0, 0] > 0, axis=1)
+        else:
+            out[finite] = np.all(np.linalg.eigvalsh(M[finite])[..., 0] > 0, axis=1)
+        return out
 
     def _scoring_step(self, y, a, xb, u, u_new, pdev, max_halvings: int = 30):
         """From ``u`` towards ``u_new``, halved until the penalized deviance does not rise:
@@ -250,6 +266,10 @@ class SingleTermBatch:
         """The criterion (less its constant) and its gradient over ``(theta, beta)`` for each
         problem (:mod:`mixedmodels.glmm.laplace_gradient` with a block-diagonal ``A``); ``inf`` where
         PIRLS does not converge."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # far off: inf
+            return self._laplace(theta, beta, y, u0, tol)
+
+    def _laplace(self, theta, beta, y: BatchResponse, u0, tol: float) -> tuple[np.ndarray, np.ndarray, BatchModes]:
         md = self.modes(theta, beta, y, u0, tol=tol)
         _, logdet = self.solve(md.M, np.zeros(md.M.shape[:3]))
         f = np.where(md.ok, md.pdev + logdet, np.inf)

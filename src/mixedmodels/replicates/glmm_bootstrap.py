@@ -195,10 +195,39 @@ class GlmerRefits:
         return 8.0 * self.fit.model.n * (12 + 4 * (d + 1))
 
     def start(self) -> np.ndarray:
-        """The estimate, a variance at 0 moved off its bound (a replicate need not be singular)."""
+        """The estimate, a variance at 0 moved off its bound (a replicate need not be singular),
+        and a singular term with correlations at its structure's start (identity templates).
+
+        A singular term's correlations are no start: where a standard deviation is 0 an
+        unstructured template's entries below it only rotate it, so a replicate can stop on
+        that face with the wrong sign below, and a correlation parameter at ``rho = +-1``
+        (``a`` large) sits on a plateau of the criterion that the steps do not leave."""
         theta = self.fit.theta.copy()
         theta[self.diag & (theta <= 0)] = 0.5
+        for term, lo in zip(self.fit.model.layout.structures, self.fit.model.layout.offsets):
+            part = slice(lo, lo + term.ntheta)
+            if self.reset[part].any():
+                theta[part] = term.start()
         return np.concatenate([theta, self.fit.beta, _fit_extra(self.fit)])
+
+    @cached_property
+    def reset(self) -> np.ndarray:
+        """True at the ``theta`` entries of singular terms with correlations (see :meth:`start`)."""
+        layout, theta = self.fit.model.layout, self.fit.theta
+        out = np.zeros(layout.ntheta, dtype=bool)
+        for term, lo in zip(layout.structures, layout.offsets):
+            part = slice(lo, lo + term.ntheta)
+            if not term.variance_mask.all() and term.singular(theta[part][None])[0]:
+                out[part] = True
+        return out
+
+    def start_hessian(self) -> np.ndarray | None:
+        """The fit's Hessian as the steps' first estimate, unless :meth:`start` moved a term to
+        its start (or it is not finite): then differences at the start."""
+        H0 = self.fit.optimum.hessian
+        if H0 is None or not np.all(np.isfinite(H0)) or self.reset.any():
+            return None
+        return H0
 
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Statistics (m, s) of the replicates ``Y`` (n, m), their status and their ``theta``."""
@@ -309,8 +338,7 @@ class GlmerRefits:
             best[rows[better]], modes[rows[better]] = f[better], md.u[better]
             return f, g
 
-        H0 = self.fit.optimum.hessian
-        H0 = H0 if H0 is not None and np.all(np.isfinite(H0)) else None
+        H0 = self.start_hessian()
         res = minimize_gradient_batch(fg, np.tile(self.start(), (m, 1)), self.lower, H0=H0, ftol=REFIT_FTOL)
         return res.x, ~res.converged
 
@@ -333,8 +361,7 @@ class GlmerRefits:
             best[rows[better]], modes[rows[better]] = f[better], u[better]
             return f, g
 
-        H0 = self.fit.optimum.hessian
-        H0 = H0 if H0 is not None and np.all(np.isfinite(H0)) else None
+        H0 = self.start_hessian()
         res = minimize_gradient_batch(fg, np.tile(self.start(), (m, 1)), self.lower, H0=H0)
         near = np.any((res.x[:, : self.nt] < BOUNDARY_NEAR) & self.diag, axis=1)
         return res.x, ~res.converged | near
@@ -388,8 +415,7 @@ class GlmerRefits:
         from the start as the fit; the optimum is ``(optimum, model at it)`` there."""
         fit = self.fit
         if self.statistic is None:
-            H0 = fit.optimum.hessian
-            H0 = H0 if H0 is not None and np.all(np.isfinite(H0)) else None
+            H0 = self.start_hessian()
             try:
                 with np.errstate(all="ignore"):
                     opt, u = refit_laplace_ml(model, self.start(), fit.optimum.state.u, H0)
