@@ -269,7 +269,9 @@ class SingleTermBatch:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # far off: inf
             return self._laplace(theta, beta, y, u0, tol)
 
-    def _laplace(self, theta, beta, y: BatchResponse, u0, tol: float) -> tuple[np.ndarray, np.ndarray, BatchModes]:
+    def _laplace(
+        self, theta, beta, y: BatchResponse, u0, tol: float
+    ) -> tuple[np.ndarray, np.ndarray, BatchModes]:
         md = self.modes(theta, beta, y, u0, tol=tol)
         _, logdet = self.solve(md.M, np.zeros(md.M.shape[:3]))
         f = np.where(md.ok, md.pdev + logdet, np.inf)

@@ -77,6 +77,7 @@ REFIT_FTOL = 1e-11  # a replicate's optimum: the criterion within about this (re
 REFIT_PIRLS = 1e-10  # PIRLS's tolerance in a replicate's evaluations
 ML_CHUNK = 100  # replicates per random stream of a batched fit by maximum likelihood
 BOUNDARY_NEAR = 1e-3  # a batched ML refit with a standard deviation below this: refitted alone
+PLATEAU = 1e-3  # an estimate's correlation this close to +-1: replicates start from the structure's start
 
 
 def _trials(model: GlmmModel) -> np.ndarray:
@@ -155,6 +156,29 @@ def _fit_extra(fit: GlmerFit) -> np.ndarray:
     return np.array(fit.optimum.opt.theta[nt + p : nt + p + extra_size(fit.model)], dtype=float)
 
 
+def _mirrored(x: np.ndarray, diagonal: int, below: list[int]) -> np.ndarray:
+    """Points ``x`` (m, d) stopped with a template's diagonal entry at 0, moved off that face:
+    the entry at the length of the entries below it (0.1 at least) and those entries negated.
+
+    On the face the entries below the zero only rotate the template (their sign is no
+    parameter of the covariance), but the way off it depends on their sign: steps that stopped
+    there with the sign that makes leaving cost are restarted on the other side."""
+    out = np.array(x, dtype=float)
+    out[:, below] = -x[:, below]
+    out[:, diagonal] = np.maximum(0.1, np.linalg.norm(x[:, below], axis=1))
+    return out
+
+
+def _extreme_correlation(cov: np.ndarray) -> bool:
+    """Whether a covariance matrix has a correlation within ``PLATEAU`` of +-1 (between
+    effects with a positive variance)."""
+    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    pos = sd > 0
+    corr = cov[np.ix_(pos, pos)] / np.outer(sd[pos], sd[pos])
+    off = ~np.eye(int(pos.sum()), dtype=bool)
+    return bool(np.any(np.abs(corr[off]) > 1.0 - PLATEAU))
+
+
 def family_sigma(fit: GlmerFit, log_phi: np.ndarray) -> np.ndarray:
     """The family's ``sigma`` at each ``phi = exp(log_phi)`` (NaN where ``log_phi`` is)."""
     fam = fit.family.conditional
@@ -212,13 +236,16 @@ class GlmerRefits:
 
     @cached_property
     def reset(self) -> np.ndarray:
-        """True at the ``theta`` entries of singular terms with correlations (see :meth:`start`)."""
+        """True at the ``theta`` entries of terms with correlations that are singular or have a
+        correlation within ``PLATEAU`` of +-1 (see :meth:`start`)."""
         layout, theta = self.fit.model.layout, self.fit.theta
         out = np.zeros(layout.ntheta, dtype=bool)
         for term, lo in zip(layout.structures, layout.offsets):
             part = slice(lo, lo + term.ntheta)
-            if not term.variance_mask.all() and term.singular(theta[part][None])[0]:
-                out[part] = True
+            if term.variance_mask.all():
+                continue
+            T = term.factor(theta[part])
+            out[part] = term.singular(theta[part][None])[0] or _extreme_correlation(T @ T.T)
         return out
 
     def start_hessian(self) -> np.ndarray | None:
@@ -340,7 +367,54 @@ class GlmerRefits:
 
         H0 = self.start_hessian()
         res = minimize_gradient_batch(fg, np.tile(self.start(), (m, 1)), self.lower, H0=H0, ftol=REFIT_FTOL)
-        return res.x, ~res.converged
+        x, f, converged = res.x, res.fun, res.converged
+        near = converged & np.any((x[:, :nt] < BOUNDARY_NEAR) & self.diag, axis=1)
+        self._again(fg, x, f, np.flatnonzero(near), x.copy())
+        for diagonal, below in self.fit.model.layout.rotation_columns():
+            stuck = np.flatnonzero(converged & (x[:, diagonal] < BOUNDARY_NEAR))
+            self._again(fg, x, f, stuck, _mirrored(x, diagonal, list(below)))
+        for i in np.flatnonzero(converged & np.any((x[:, :nt] < BOUNDARY_NEAR) & self.correlated, axis=1)):
+            full = self._full_fit(Y[i])  # a term with correlations on its bound: the fit's own way too
+            if full is not None:
+                f_full = fg(full[None], np.array([i]))[0][0]
+                if f_full < f[i]:
+                    x[i], f[i] = full, f_full
+        return x, ~converged
+
+    @cached_property
+    def correlated(self) -> np.ndarray:
+        """True at the scales (``theta`` entries bounded by 0) of terms that have correlations."""
+        layout = self.fit.model.layout
+        out = np.zeros(layout.ntheta, dtype=bool)
+        for term, lo in zip(layout.structures, layout.offsets):
+            if not term.variance_mask.all():
+                out[lo : lo + term.ntheta] = term.variance_mask
+        return out
+
+    def _full_fit(self, y: np.ndarray) -> np.ndarray | None:
+        """One replicate fitted from the start as the fit was (None where that fails)."""
+        try:
+            with np.errstate(all="ignore"):
+                optimum = fit_glmm(self.fit.model.with_response(y), self.fit.nagq)
+        except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+            return None
+        if not optimum.opt.converged:
+            return None
+        return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta])
+
+    def _again(self, fg, x: np.ndarray, f: np.ndarray, rows: np.ndarray, starts: np.ndarray) -> None:
+        """Problems ``rows`` stopped at or near a variance's bound minimized again from
+        ``starts[rows]`` with a new Hessian of differences (the rank-one updates that led there
+        can stop short of the optimum on the bound); kept where clearly lower (in place)."""
+        if not rows.size:
+            return
+
+        def fg_rows(X: np.ndarray, sub: np.ndarray):
+            return fg(X, rows[sub])
+
+        again = minimize_gradient_batch(fg_rows, starts[rows], self.lower, ftol=REFIT_FTOL)
+        better = again.converged & (again.fun < f[rows] - 1e-8 * np.maximum(1.0, np.abs(f[rows])))
+        x[rows[better]], f[rows[better]] = again.x[better], again.fun[better]
 
     def _ml_batch_part(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Replicates of a fit by maximum likelihood over ``x = (theta, beta, extra)``, all
