@@ -557,7 +557,10 @@ def _laplace_vcov(
     if not free.all():  # a boundary fit: the variances at 0 held there
         nt_free = int(free[:nt].sum())
         block = exact.hessian[np.ix_(free, free)]
-        if hessian_problem(block, steps[free], np.ones(len(block), dtype=bool), nt_free, FALLBACK_TOL) is None:
+        if (
+            hessian_problem(block, steps[free], np.ones(len(block), dtype=bool), nt_free, FALLBACK_TOL)
+            is None
+        ):
             note = (
                 f"{what}: standard errors from its Hessian over the parameters off their bounds "
                 "(the variances at 0 held there)"
