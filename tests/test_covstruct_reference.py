@@ -244,8 +244,7 @@ def test_fixed_effects_and_sigma(case: str, fits: dict) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize(
-    "case", _params(CASES, NOT_AT_OPTIMUM | SE_UNDEFINED, _OFF))
+@pytest.mark.parametrize("case", _params(CASES, NOT_AT_OPTIMUM | SE_UNDEFINED, _OFF))
 def test_standard_errors(case: str, fits: dict) -> None:
     """Against glmmTMB's full-Hessian SEs at 2e-3; for lmer at theta fixed (ours, lme4's) at 1e-4."""
     ref, _, _, got = _fitted(case, fits)

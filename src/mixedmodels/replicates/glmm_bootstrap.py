@@ -368,44 +368,14 @@ class GlmerRefits:
         H0 = self.start_hessian()
         res = minimize_gradient_batch(fg, np.tile(self.start(), (m, 1)), self.lower, H0=H0, ftol=REFIT_FTOL)
         x, f, converged = res.x, res.fun, res.converged
-        near = converged & np.any((x[:, :nt] < BOUNDARY_NEAR) & self.diag, axis=1)
-        self._again(fg, x, f, np.flatnonzero(near), x.copy())
         for diagonal, below in self.fit.model.layout.rotation_columns():
             stuck = np.flatnonzero(converged & (x[:, diagonal] < BOUNDARY_NEAR))
             self._again(fg, x, f, stuck, _mirrored(x, diagonal, list(below)))
-        for i in np.flatnonzero(converged & np.any((x[:, :nt] < BOUNDARY_NEAR) & self.correlated, axis=1)):
-            full = self._full_fit(Y[i])  # a term with correlations on its bound: the fit's own way too
-            if full is not None:
-                f_full = fg(full[None], np.array([i]))[0][0]
-                if f_full < f[i]:
-                    x[i], f[i] = full, f_full
         return x, ~converged
 
-    @cached_property
-    def correlated(self) -> np.ndarray:
-        """True at the scales (``theta`` entries bounded by 0) of terms that have correlations."""
-        layout = self.fit.model.layout
-        out = np.zeros(layout.ntheta, dtype=bool)
-        for term, lo in zip(layout.structures, layout.offsets):
-            if not term.variance_mask.all():
-                out[lo : lo + term.ntheta] = term.variance_mask
-        return out
-
-    def _full_fit(self, y: np.ndarray) -> np.ndarray | None:
-        """One replicate fitted from the start as the fit was (None where that fails)."""
-        try:
-            with np.errstate(all="ignore"):
-                optimum = fit_glmm(self.fit.model.with_response(y), self.fit.nagq)
-        except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
-            return None
-        if not optimum.opt.converged:
-            return None
-        return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta])
-
     def _again(self, fg, x: np.ndarray, f: np.ndarray, rows: np.ndarray, starts: np.ndarray) -> None:
-        """Problems ``rows`` stopped at or near a variance's bound minimized again from
-        ``starts[rows]`` with a new Hessian of differences (the rank-one updates that led there
-        can stop short of the optimum on the bound); kept where clearly lower (in place)."""
+        """Problems ``rows`` minimized again from ``starts[rows]`` with a new Hessian of
+        differences; kept where clearly lower (in place)."""
         if not rows.size:
             return
 
