@@ -15,6 +15,16 @@ Refits (:class:`GlmerRefits`), each from the estimate, of the criterion the fit 
   estimate, or (nAGQ other than 1, a custom statistic, or where those steps do not converge)
   the fit's two stages from the start.
 
+The estimate is the start with two changes (:meth:`GlmerRefits.start`): a variance at 0 is
+moved off its bound, and a term with correlations that is singular or has a correlation near
++-1 starts from its structure's start (its correlations there are no start: an unbounded
+correlation parameter at ``rho`` near 1 sits on a plateau of the criterion), with a Hessian of
+differences in place of the fit's. A batched replicate that stops with a diagonal entry of an
+unstructured template at 0 is minimized again from the other side of that face
+(:func:`_mirrored`): the entries below the zero only rotate the template, but their sign decides
+whether leaving the face lowers the criterion. A trial point whose working weights overflow
+(far off) has an infinite criterion, and the steps shorten.
+
 A fit by maximum likelihood over ``x = (theta, beta, extra)`` (glmmTMB's: a family with a
 parameter beyond the mean, or the observed information; ``extra`` the family's ``log phi``, or
 the dispersion and zero-inflation models' coefficients ``(beta_d, beta_z)``, the whole tail
