@@ -280,18 +280,38 @@ class SingleTermBatch:
         v = np.einsum("bnij,bnj->bni", Minv[:, self.refs], md.a)  # A^{-1} a_i at the row's level
         h = np.einsum("bni,bni->bn", md.a, v)
         g_u = self.level_sums(md.a * (dW * h)[:, :, None])
+        ok = md.ok.copy()
         if self.fam.canonical:
             s = np.einsum("blij,blj->bli", Minv, g_u)
         else:
-            s, _ = self.solve(self.blocks(half_d2, md.a), g_u)
+            H2 = self.blocks(half_d2, md.a)
+            ok &= self._positive(H2)
+            H2[~ok] = np.eye(self.k)
+            s, _ = self.solve(H2, g_u)
         s_rows = s[:, self.refs]
         r = d1 + dW * h - half_d2 * np.einsum("bni,bni->bn", md.a, s_rows)
         Q = r[:, :, None] * md.u[:, self.refs] + (2.0 * W)[:, :, None] * v - (0.5 * d1)[:, :, None] * s_rows
         G = np.einsum("nj,bnc->bjc", self.z, Q)
-        grad_theta = self.structure.stacked_theta_gradient(np.asarray(theta, dtype=float), G)
+        grad_theta = self._theta_gradient(np.asarray(theta, dtype=float), G, ok)
         grad = np.concatenate([grad_theta, r @ self.model.X], axis=1)
-        grad[~md.ok] = 0.0
+        f[~ok] = np.inf
+        grad[~ok] = 0.0
         return f, grad, md
+
+    def _theta_gradient(self, theta: np.ndarray, G: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """The structure's gradient over ``theta`` from ``dL/dT`` (``G``) for each problem; a
+        problem where it fails (a correlation matrix singular in rounding: ``rho = 1`` far out
+        on an unbounded parameter) is no longer ``ok`` (in place)."""
+        try:
+            return self.structure.stacked_theta_gradient(theta, G)
+        except np.linalg.LinAlgError:
+            out = np.zeros(theta.shape)
+            for b in range(len(theta)):
+                try:
+                    out[b] = self.structure.stacked_theta_gradient(theta[b : b + 1], G[b : b + 1])[0]
+                except np.linalg.LinAlgError:
+                    ok[b] = False
+            return out
 
 
 @dataclass(frozen=True)

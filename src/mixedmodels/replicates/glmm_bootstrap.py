@@ -54,6 +54,7 @@ from functools import cached_property
 import numpy as np
 
 from ..covariance.layout import sdcor_from_theta
+from ..covariance.structures import Structured
 from ..glmm.engine import fit_glmm, laplace_function
 from ..glmm.fit import GlmerFit
 from ..glmm.laplace_ml import (
@@ -88,6 +89,8 @@ REFIT_PIRLS = 1e-10  # PIRLS's tolerance in a replicate's evaluations
 ML_CHUNK = 100  # replicates per random stream of a batched fit by maximum likelihood
 BOUNDARY_NEAR = 1e-3  # a batched ML refit with a standard deviation below this: refitted alone
 PLATEAU = 1e-3  # an estimate's correlation this close to +-1: replicates start from the structure's start
+PLATEAU_GAIN = 1e-8  # a replicate held on a plateau of correlations: the most going on may gain (relative)
+PLATEAU_MOVE = 1e-6  # ... and how far its correlations would move at most
 
 
 def _trials(model: GlmmModel) -> np.ndarray:
@@ -381,7 +384,66 @@ class GlmerRefits:
         for diagonal, below in self.fit.model.layout.rotation_columns():
             stuck = np.flatnonzero(converged & (x[:, diagonal] < BOUNDARY_NEAR))
             self._again(fg, x, f, stuck, _mirrored(x, diagonal, list(below)))
+        self._plateaus(fg, x, f, converged)
         return x, ~converged
+
+    def _plateaus(self, fg, x: np.ndarray, f: np.ndarray, converged: np.ndarray) -> None:
+        """Unconverged problems whose correlation parameters ran out onto a plateau (a
+        correlation matrix within ``PLATEAU`` of singular: ``rho -> 1`` as ``a -> inf``, the
+        supremum at no finite ``a``): the other parameters minimized with those held, and the
+        point taken (converged, in place) where doubling them lowers the criterion by less than
+        ``PLATEAU_GAIN`` (relative) and moves no correlation by ``PLATEAU_MOVE``: its statistics
+        are then those of the supremum; the rest are left to the one-by-one refits."""
+        held = self._plateau_mask(x[:, : self.nt])
+        todo = np.flatnonzero(~converged & held.any(axis=1))
+        for pattern in np.unique(held[todo], axis=0):
+            rows = todo[np.all(held[todo] == pattern, axis=1)]
+            hold = np.concatenate([pattern, np.zeros(x.shape[1] - self.nt, dtype=bool)])
+            base = x[rows].copy()
+
+            def fg_free(X: np.ndarray, sub: np.ndarray, rows=rows, base=base, hold=hold):
+                full = base[sub].copy()
+                full[:, ~hold] = X
+                fx, gx = fg(full, rows[sub])
+                return fx, gx[:, ~hold]
+
+            res = minimize_gradient_batch(fg_free, base[:, ~hold], self.lower[~hold], ftol=REFIT_FTOL)
+            point = base.copy()
+            point[:, ~hold] = res.x
+            further = point.copy()
+            further[:, hold] *= 2.0
+            f_further = fg(further, rows)[0]
+            small = f_further >= res.fun - PLATEAU_GAIN * np.maximum(1.0, np.abs(res.fun))
+            moved = self._correlation_change(point[:, : self.nt], further[:, : self.nt])
+            flat = res.converged & small & (moved < PLATEAU_MOVE)
+            x[rows[flat]], f[rows[flat]], converged[rows[flat]] = point[flat], res.fun[flat], True
+
+    def _correlation_change(self, theta: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """The largest change of a correlation of a structured term between rows of ``theta``
+        and of ``other``."""
+        layout = self.fit.model.layout
+        out = np.zeros(len(theta))
+        for term, lo in zip(layout.structures, layout.offsets):
+            if not isinstance(term, Structured) or not term.ncorrelation:
+                continue
+            part = slice(lo + term.nscale, lo + term.ntheta)
+            for b in range(len(theta)):
+                change = term.correlation(theta[b, part]) - term.correlation(other[b, part])
+                out[b] = max(out[b], float(np.max(np.abs(change))))
+        return out
+
+    def _plateau_mask(self, theta: np.ndarray) -> np.ndarray:
+        """True at the correlation parameters of structured terms whose correlation matrix is
+        within ``PLATEAU`` of singular (smallest eigenvalue), for each row of ``theta``."""
+        layout = self.fit.model.layout
+        out = np.zeros(theta.shape, dtype=bool)
+        for term, lo in zip(layout.structures, layout.offsets):
+            if not isinstance(term, Structured) or not term.ncorrelation:
+                continue
+            part = slice(lo + term.nscale, lo + term.ntheta)
+            for b in range(len(theta)):
+                out[b, part] = np.linalg.eigvalsh(term.correlation(theta[b, part]))[0] < PLATEAU
+        return out
 
     def _again(self, fg, x: np.ndarray, f: np.ndarray, rows: np.ndarray, starts: np.ndarray) -> None:
         """Problems ``rows`` minimized again from ``starts[rows]`` with a new Hessian of
