@@ -77,3 +77,27 @@ def test_batched_replicates_are_full_refits(counts, term):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=5e-5)
         matched += 1
     assert matched >= Y.shape[1] - 2
+
+
+def test_batched_laplace_is_inf_where_the_structure_fails():
+    """A cs correlation parameter far out makes R singular in rounding (rho = 1): the batch's
+    criterion there is inf (the steps shorten), the other problems' values unchanged."""
+    from pathlib import Path
+
+    from mixedmodels.glmm.pirls_batch import SingleTermBatch
+
+    data = pd.read_csv(Path(__file__).parent / "data" / "pois_ar1_generated.csv")
+    data = data.assign(times=data.times.astype(str), id=data.id.astype(str))
+    fit = _fit("y ~ time + x + cs(times + 0 | id)", data)
+    batch = SingleTermBatch(fit.model)
+    theta = np.tile(fit.theta, (2, 1))
+    theta[1, -1] = 60.0  # rho = 1 exactly: the gradient's solves with L raised LinAlgError
+    beta = np.tile(fit.beta, (2, 1))
+    resp = batch.responses(np.tile(fit.model.y, (2, 1)))
+    u0 = np.zeros((2, batch.n1, batch.k))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        f, g, _ = batch.laplace(theta, beta, resp, u0)
+    alone, _, _ = batch.laplace(theta[:1], beta[:1], resp.take(np.array([0])), u0[:1])
+    assert np.isfinite(f[0]) and f[0] == pytest.approx(alone[0], rel=1e-12)
+    assert np.isinf(f[1]) and not g[1].any()
