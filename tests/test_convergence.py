@@ -95,14 +95,17 @@ def test_glmer_check_uses_the_closed_form_gradient():
 
 @pytest.mark.slow
 def test_lme4s_test_predict_model_reaches_the_optimum():
-    """lme4's tests/predict.R binomial model: the quasi-Newton steps stop at a saddle (366.53);
-    lme4 with bobyqa, rhoend 1e-9 and tolPwrss 1e-12 reaches 362.2277 (our criterion there)."""
+    """lme4's tests/predict.R binomial model: lme4 with bobyqa, rhoend 1e-9 and tolPwrss 1e-12
+    reaches 362.2277 (our criterion there). The quasi-Newton steps stopped at 366.53 with a
+    variance within rounding of 0, whose bound shortened every step to nothing, and needed a
+    restart; since such a coordinate is clipped onto its bound they reach it directly."""
     d = pd.read_csv(DATA / "lme4_test_predict.csv")
-    with pytest.warns(mm.MixedModelsWarning, match="a restart from"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", mm.MixedModelsWarning)
         fit = mm.glmer("yx ~ xx1 + xx2 + xx3 + Rank + (Rank | School)", d, family="binomial")
+    assert not any("a restart from" in str(w.message) for w in caught)
     assert fit.objective <= 362.2277 + 1e-4
-    check = fit.check_convergence()
-    assert check.initial_verdict == "not an optimum" and check.improvement > 1.0
+    assert fit.check_convergence().initial_verdict == "optimum"
 
 
 def test_allfit_of_an_lmer_fit(sleepstudy):

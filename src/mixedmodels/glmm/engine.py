@@ -27,8 +27,11 @@ twice the step (noise in the criterion shows as a disagreement), finite, and ``v
 definite (lme4's rule).
 Where it fails, the Hessian of the converged criterion from central differences of its
 closed-form gradient (:func:`laplace_hessian`, Richardson-extrapolated, checked for symmetry and
-two steps) stands in; where that fails too, the fixed-theta information (as nAGQ = 0). Either
-replacement is named in a warning (``GlmmOptimum.notes``). The quadrature criterion's Hessian is
+two steps) stands in; where that fails too on a boundary fit, that Hessian over the parameters
+off their bounds (a variance at 0 held there: glmmTMB's Hessian in its log-SD parameterisation,
+whose row of a log SD near -inf vanishes, gives the same ``vcov``), and failing that the
+fixed-theta information (as nAGQ = 0). Each replacement is named in a warning
+(``GlmmOptimum.notes``). The quadrature criterion's Hessian is
 checked the same way.
 
 Cost: every evaluation warm-starts PIRLS from an earlier mode, the points of a finite-difference
@@ -549,7 +552,21 @@ def _laplace_vcov(
     if exact_problem is None:
         note = f"{what}: standard errors from the Hessian of the converged criterion (from its gradient)"
         return beta_block(exact.hessian, nt), exact.hessian, (note,)
-    V, note = fallback_vcov(model, x, u, f"{what}; the one from its gradient {exact_problem}")
+    what = f"{what}; the one from its gradient {exact_problem}"
+    free = _free(model, x)
+    if not free.all():  # a boundary fit: the variances at 0 held there
+        nt_free = int(free[:nt].sum())
+        block = exact.hessian[np.ix_(free, free)]
+        if (
+            hessian_problem(block, steps[free], np.ones(len(block), dtype=bool), nt_free, FALLBACK_TOL)
+            is None
+        ):
+            note = (
+                f"{what}: standard errors from its Hessian over the parameters off their bounds "
+                "(the variances at 0 held there)"
+            )
+            return beta_block(block, nt_free), exact.hessian, (note,)
+    V, note = fallback_vcov(model, x, u, what)
     return V, H, (note,)
 
 

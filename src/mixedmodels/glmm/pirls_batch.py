@@ -163,6 +163,14 @@ class SingleTermBatch:
             fisher = ~self._positive(M)
             if fisher.any():
                 M[fisher] = self.blocks(W[fisher], a[act][fisher])
+                lost = np.flatnonzero(fisher)[~self._positive(M[fisher])]
+                if lost.size:  # weights overflowed (a trial point far off): no modes there
+                    keep = np.setdiff1d(np.arange(len(act)), lost)
+                    ok[act[lost]] = False
+                    act, ya, M = act[keep], ya.take(keep), M[keep]
+                    half_d1 = half_d1[keep]
+                    if not act.size:
+                        break
             grad = self.level_sums(a[act] * half_d1[:, :, None]) + u[act]
             step, _ = self.solve(M, grad)
             moved, u_c, eta_c, mu_c, p_c = self._scoring_step(
@@ -175,7 +183,10 @@ class SingleTermBatch:
             act = act[~done]
         ok[act] = False  # not converged in maxit steps
         W = w * self.fam.mu_eta(eta) ** 2 / self.fam.variance(mu)
-        return BatchModes(a, u, eta, mu, pdev, self.blocks(W, a), ok)
+        M = self.blocks(W, a)
+        ok &= self._positive(M)
+        M[~ok] = np.eye(self.k)  # (their criterion is inf: the blocks only keep the solves finite)
+        return BatchModes(a, u, eta, mu, pdev, M, ok)
 
     def _newton_weights(self, y: np.ndarray, eta: np.ndarray, mu: np.ndarray):
         """``W``, ``d'/2`` and ``d''/2`` (:mod:`mixedmodels.glmm.laplace_gradient`), the last ``W``
@@ -213,10 +224,15 @@ class SingleTermBatch:
         return np.where(md.ok, value, np.inf)
 
     def _positive(self, M: np.ndarray) -> np.ndarray:
-        """Problems whose every block is positive definite."""
+        """Problems whose every block is finite and positive definite (the smallest eigenvalue
+        positive; overflowed working weights make a block infinite or, in rounding, indefinite)."""
+        finite = np.all(np.isfinite(M), axis=(1, 2, 3))
+        out = np.zeros(len(M), dtype=bool)
         if self.k == 1:
-            return np.all(M[:, :, 0, 0] > 0, axis=1)
-        return np.all(np.linalg.eigvalsh(M)[..., 0] > 0, axis=1)
+            out[finite] = np.all(M[finite, :, 0, 0] > 0, axis=1)
+        else:
+            out[finite] = np.all(np.linalg.eigvalsh(M[finite])[..., 0] > 0, axis=1)
+        return out
 
     def _scoring_step(self, y, a, xb, u, u_new, pdev, max_halvings: int = 30):
         """From ``u`` towards ``u_new``, halved until the penalized deviance does not rise:
@@ -250,6 +266,12 @@ class SingleTermBatch:
         """The criterion (less its constant) and its gradient over ``(theta, beta)`` for each
         problem (:mod:`mixedmodels.glmm.laplace_gradient` with a block-diagonal ``A``); ``inf`` where
         PIRLS does not converge."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # far off: inf
+            return self._laplace(theta, beta, y, u0, tol)
+
+    def _laplace(
+        self, theta, beta, y: BatchResponse, u0, tol: float
+    ) -> tuple[np.ndarray, np.ndarray, BatchModes]:
         md = self.modes(theta, beta, y, u0, tol=tol)
         _, logdet = self.solve(md.M, np.zeros(md.M.shape[:3]))
         f = np.where(md.ok, md.pdev + logdet, np.inf)
@@ -258,18 +280,38 @@ class SingleTermBatch:
         v = np.einsum("bnij,bnj->bni", Minv[:, self.refs], md.a)  # A^{-1} a_i at the row's level
         h = np.einsum("bni,bni->bn", md.a, v)
         g_u = self.level_sums(md.a * (dW * h)[:, :, None])
+        ok = md.ok.copy()
         if self.fam.canonical:
             s = np.einsum("blij,blj->bli", Minv, g_u)
         else:
-            s, _ = self.solve(self.blocks(half_d2, md.a), g_u)
+            H2 = self.blocks(half_d2, md.a)
+            ok &= self._positive(H2)
+            H2[~ok] = np.eye(self.k)
+            s, _ = self.solve(H2, g_u)
         s_rows = s[:, self.refs]
         r = d1 + dW * h - half_d2 * np.einsum("bni,bni->bn", md.a, s_rows)
         Q = r[:, :, None] * md.u[:, self.refs] + (2.0 * W)[:, :, None] * v - (0.5 * d1)[:, :, None] * s_rows
         G = np.einsum("nj,bnc->bjc", self.z, Q)
-        grad_theta = self.structure.stacked_theta_gradient(np.asarray(theta, dtype=float), G)
+        grad_theta = self._theta_gradient(np.asarray(theta, dtype=float), G, ok)
         grad = np.concatenate([grad_theta, r @ self.model.X], axis=1)
-        grad[~md.ok] = 0.0
+        f[~ok] = np.inf
+        grad[~ok] = 0.0
         return f, grad, md
+
+    def _theta_gradient(self, theta: np.ndarray, G: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """The structure's gradient over ``theta`` from ``dL/dT`` (``G``) for each problem; a
+        problem where it fails (a correlation matrix singular in rounding: ``rho = 1`` far out
+        on an unbounded parameter) is no longer ``ok`` (in place)."""
+        try:
+            return self.structure.stacked_theta_gradient(theta, G)
+        except np.linalg.LinAlgError:
+            out = np.zeros(theta.shape)
+            for b in range(len(theta)):
+                try:
+                    out[b] = self.structure.stacked_theta_gradient(theta[b : b + 1], G[b : b + 1])[0]
+                except np.linalg.LinAlgError:
+                    ok[b] = False
+            return out
 
 
 @dataclass(frozen=True)

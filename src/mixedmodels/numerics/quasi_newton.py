@@ -7,7 +7,9 @@ step ``s`` and the change ``y`` of the gradient by the symmetric rank-one formul
 an estimate of the Hessian where the function is not convex.
 Each step solves ``|H| s = -g`` on the coordinates not held at their lower bound (one at its
 bound with a positive gradient is held), ``|H|`` the Hessian with its eigenvalues made positive;
-the step is shortened to stop at the first bound it meets and halved until the function
+the step is shortened to stop at the first bound it meets (a coordinate within ``NEAR_BOUND``
+of its bound, where such a step leaves it, is clipped onto it instead: it would shorten every
+step to nothing, and the problem would stop there as converged) and halved until the function
 decreases by at least a small fraction of what the gradient predicts (points where it is not
 finite are halved away from). ``fg(X, rows)`` evaluates the points ``X`` (m, d) of problems
 ``rows`` in one call: a batch of problems is one batched computation per step.
@@ -187,8 +189,11 @@ def _line_search(fg, x, f, g, s, rows, lower, max_halvings: int = 40):
     """
     m = len(rows)
     s = np.where((x <= lower) & (s < 0), 0.0, s)  # a coordinate on its bound cannot go down
+    # one within rounding of its bound (where a shortened step left it) would shorten the whole
+    # step to nothing, and the problem stop there as converged: the clip puts it on the bound
+    rounding = x - lower < NEAR_BOUND
     with np.errstate(divide="ignore", invalid="ignore"):
-        room = np.where(s < 0, (lower - x) / s, np.inf)
+        room = np.where((s < 0) & ~rounding, (lower - x) / s, np.inf)
     t0 = np.minimum(1.0, np.min(room, axis=1))
     t = t0.copy()
     ok = np.zeros(m, dtype=bool)

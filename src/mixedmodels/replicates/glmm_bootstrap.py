@@ -15,6 +15,16 @@ Refits (:class:`GlmerRefits`), each from the estimate, of the criterion the fit 
   estimate, or (nAGQ other than 1, a custom statistic, or where those steps do not converge)
   the fit's two stages from the start.
 
+The estimate is the start with two changes (:meth:`GlmerRefits.start`): a variance at 0 is
+moved off its bound, and a term with correlations that is singular or has a correlation near
++-1 starts from its structure's start (its correlations there are no start: an unbounded
+correlation parameter at ``rho`` near 1 sits on a plateau of the criterion), with a Hessian of
+differences in place of the fit's. A batched replicate that stops with a diagonal entry of an
+unstructured template at 0 is minimized again from the other side of that face
+(:func:`_mirrored`): the entries below the zero only rotate the template, but their sign decides
+whether leaving the face lowers the criterion. A trial point whose working weights overflow
+(far off) has an infinite criterion, and the steps shorten.
+
 A fit by maximum likelihood over ``x = (theta, beta, extra)`` (glmmTMB's: a family with a
 parameter beyond the mean, or the observed information; ``extra`` the family's ``log phi``, or
 the dispersion and zero-inflation models' coefficients ``(beta_d, beta_z)``, the whole tail
@@ -44,6 +54,7 @@ from functools import cached_property
 import numpy as np
 
 from ..covariance.layout import sdcor_from_theta
+from ..covariance.structures import Structured
 from ..glmm.engine import fit_glmm, laplace_function
 from ..glmm.fit import GlmerFit
 from ..glmm.laplace_ml import (
@@ -79,6 +90,9 @@ REFIT_FTOL = 1e-11  # a replicate's optimum: the criterion within about this (re
 REFIT_PIRLS = 1e-10  # PIRLS's tolerance in a replicate's evaluations
 ML_CHUNK = 100  # replicates per random stream of a batched fit by maximum likelihood
 BOUNDARY_NEAR = 1e-3  # a batched ML refit with a standard deviation below this: refitted alone
+PLATEAU = 1e-3  # an estimate's correlation this close to +-1: replicates start from the structure's start
+PLATEAU_GAIN = 1e-8  # a replicate held on a plateau of correlations: the most going on may gain (relative)
+PLATEAU_MOVE = 1e-6  # ... and how far its correlations would move at most
 
 
 def draw_trials(model: GlmmModel) -> np.ndarray:
@@ -157,6 +171,29 @@ def _fit_extra(fit: GlmerFit) -> np.ndarray:
     return np.array(fit.optimum.opt.theta[nt + p : nt + p + extra_size(fit.model)], dtype=float)
 
 
+def _mirrored(x: np.ndarray, diagonal: int, below: list[int]) -> np.ndarray:
+    """Points ``x`` (m, d) stopped with a template's diagonal entry at 0, moved off that face:
+    the entry at the length of the entries below it (0.1 at least) and those entries negated.
+
+    On the face the entries below the zero only rotate the template (their sign is no
+    parameter of the covariance), but the way off it depends on their sign: steps that stopped
+    there with the sign that makes leaving cost are restarted on the other side."""
+    out = np.array(x, dtype=float)
+    out[:, below] = -x[:, below]
+    out[:, diagonal] = np.maximum(0.1, np.linalg.norm(x[:, below], axis=1))
+    return out
+
+
+def _extreme_correlation(cov: np.ndarray) -> bool:
+    """Whether a covariance matrix has a correlation within ``PLATEAU`` of +-1 (between
+    effects with a positive variance)."""
+    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    pos = sd > 0
+    corr = cov[np.ix_(pos, pos)] / np.outer(sd[pos], sd[pos])
+    off = ~np.eye(int(pos.sum()), dtype=bool)
+    return bool(np.any(np.abs(corr[off]) > 1.0 - PLATEAU))
+
+
 def family_sigma(fit: GlmerFit, log_phi: np.ndarray) -> np.ndarray:
     """The family's ``sigma`` at each ``phi = exp(log_phi)`` (NaN where ``log_phi`` is)."""
     fam = fit.family.conditional
@@ -197,10 +234,42 @@ class GlmerRefits:
         return 8.0 * self.fit.model.n * (12 + 4 * (d + 1))
 
     def start(self) -> np.ndarray:
-        """The estimate, a variance at 0 moved off its bound (a replicate need not be singular)."""
+        """The estimate, a variance at 0 moved off its bound (a replicate need not be singular),
+        and a singular term with correlations at its structure's start (identity templates).
+
+        A singular term's correlations are no start: where a standard deviation is 0 an
+        unstructured template's entries below it only rotate it, so a replicate can stop on
+        that face with the wrong sign below, and a correlation parameter at ``rho = +-1``
+        (``a`` large) sits on a plateau of the criterion that the steps do not leave."""
         theta = self.fit.theta.copy()
         theta[self.diag & (theta <= 0)] = 0.5
+        for term, lo in zip(self.fit.model.layout.structures, self.fit.model.layout.offsets):
+            part = slice(lo, lo + term.ntheta)
+            if self.reset[part].any():
+                theta[part] = term.start()
         return np.concatenate([theta, self.fit.beta, _fit_extra(self.fit)])
+
+    @cached_property
+    def reset(self) -> np.ndarray:
+        """True at the ``theta`` entries of terms with correlations that are singular or have a
+        correlation within ``PLATEAU`` of +-1 (see :meth:`start`)."""
+        layout, theta = self.fit.model.layout, self.fit.theta
+        out = np.zeros(layout.ntheta, dtype=bool)
+        for term, lo in zip(layout.structures, layout.offsets):
+            part = slice(lo, lo + term.ntheta)
+            if term.variance_mask.all():
+                continue
+            T = term.factor(theta[part])
+            out[part] = term.singular(theta[part][None])[0] or _extreme_correlation(T @ T.T)
+        return out
+
+    def start_hessian(self) -> np.ndarray | None:
+        """The fit's Hessian as the steps' first estimate, unless :meth:`start` moved a term to
+        its start (or it is not finite): then differences at the start."""
+        H0 = self.fit.optimum.hessian
+        if H0 is None or not np.all(np.isfinite(H0)) or self.reset.any():
+            return None
+        return H0
 
     def run(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Statistics (m, s) of the replicates ``Y`` (n, m), their status and their ``theta``."""
@@ -311,10 +380,85 @@ class GlmerRefits:
             best[rows[better]], modes[rows[better]] = f[better], md.u[better]
             return f, g
 
-        H0 = self.fit.optimum.hessian
-        H0 = H0 if H0 is not None and np.all(np.isfinite(H0)) else None
+        H0 = self.start_hessian()
         res = minimize_gradient_batch(fg, np.tile(self.start(), (m, 1)), self.lower, H0=H0, ftol=REFIT_FTOL)
-        return res.x, ~res.converged
+        x, f, converged = res.x, res.fun, res.converged
+        for diagonal, below in self.fit.model.layout.rotation_columns():
+            stuck = np.flatnonzero(converged & (x[:, diagonal] < BOUNDARY_NEAR))
+            self._again(fg, x, f, stuck, _mirrored(x, diagonal, list(below)))
+        self._plateaus(fg, x, f, converged)
+        return x, ~converged
+
+    def _plateaus(self, fg, x: np.ndarray, f: np.ndarray, converged: np.ndarray) -> None:
+        """Unconverged problems whose correlation parameters ran out onto a plateau (a
+        correlation matrix within ``PLATEAU`` of singular: ``rho -> 1`` as ``a -> inf``, the
+        supremum at no finite ``a``): the other parameters minimized with those held, and the
+        point taken (converged, in place) where doubling them lowers the criterion by less than
+        ``PLATEAU_GAIN`` (relative) and moves no correlation by ``PLATEAU_MOVE``: its statistics
+        are then those of the supremum; the rest are left to the one-by-one refits."""
+        held = self._plateau_mask(x[:, : self.nt])
+        todo = np.flatnonzero(~converged & held.any(axis=1))
+        for pattern in np.unique(held[todo], axis=0):
+            rows = todo[np.all(held[todo] == pattern, axis=1)]
+            hold = np.concatenate([pattern, np.zeros(x.shape[1] - self.nt, dtype=bool)])
+            base = x[rows].copy()
+
+            def fg_free(X: np.ndarray, sub: np.ndarray, rows=rows, base=base, hold=hold):
+                full = base[sub].copy()
+                full[:, ~hold] = X
+                fx, gx = fg(full, rows[sub])
+                return fx, gx[:, ~hold]
+
+            res = minimize_gradient_batch(fg_free, base[:, ~hold], self.lower[~hold], ftol=REFIT_FTOL)
+            point = base.copy()
+            point[:, ~hold] = res.x
+            further = point.copy()
+            further[:, hold] *= 2.0
+            f_further = fg(further, rows)[0]
+            small = f_further >= res.fun - PLATEAU_GAIN * np.maximum(1.0, np.abs(res.fun))
+            moved = self._correlation_change(point[:, : self.nt], further[:, : self.nt])
+            flat = res.converged & small & (moved < PLATEAU_MOVE)
+            x[rows[flat]], f[rows[flat]], converged[rows[flat]] = point[flat], res.fun[flat], True
+
+    def _correlation_change(self, theta: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """The largest change of a correlation of a structured term between rows of ``theta``
+        and of ``other``."""
+        layout = self.fit.model.layout
+        out = np.zeros(len(theta))
+        for term, lo in zip(layout.structures, layout.offsets):
+            if not isinstance(term, Structured) or not term.ncorrelation:
+                continue
+            part = slice(lo + term.nscale, lo + term.ntheta)
+            for b in range(len(theta)):
+                change = term.correlation(theta[b, part]) - term.correlation(other[b, part])
+                out[b] = max(out[b], float(np.max(np.abs(change))))
+        return out
+
+    def _plateau_mask(self, theta: np.ndarray) -> np.ndarray:
+        """True at the correlation parameters of structured terms whose correlation matrix is
+        within ``PLATEAU`` of singular (smallest eigenvalue), for each row of ``theta``."""
+        layout = self.fit.model.layout
+        out = np.zeros(theta.shape, dtype=bool)
+        for term, lo in zip(layout.structures, layout.offsets):
+            if not isinstance(term, Structured) or not term.ncorrelation:
+                continue
+            part = slice(lo + term.nscale, lo + term.ntheta)
+            for b in range(len(theta)):
+                out[b, part] = np.linalg.eigvalsh(term.correlation(theta[b, part]))[0] < PLATEAU
+        return out
+
+    def _again(self, fg, x: np.ndarray, f: np.ndarray, rows: np.ndarray, starts: np.ndarray) -> None:
+        """Problems ``rows`` minimized again from ``starts[rows]`` with a new Hessian of
+        differences; kept where clearly lower (in place)."""
+        if not rows.size:
+            return
+
+        def fg_rows(X: np.ndarray, sub: np.ndarray):
+            return fg(X, rows[sub])
+
+        again = minimize_gradient_batch(fg_rows, starts[rows], self.lower, ftol=REFIT_FTOL)
+        better = again.converged & (again.fun < f[rows] - 1e-8 * np.maximum(1.0, np.abs(f[rows])))
+        x[rows[better]], f[rows[better]] = again.x[better], again.fun[better]
 
     def _ml_batch_part(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Replicates of a fit by maximum likelihood over ``x = (theta, beta, extra)``, all
@@ -335,8 +479,7 @@ class GlmerRefits:
             best[rows[better]], modes[rows[better]] = f[better], u[better]
             return f, g
 
-        H0 = self.fit.optimum.hessian
-        H0 = H0 if H0 is not None and np.all(np.isfinite(H0)) else None
+        H0 = self.start_hessian()
         res = minimize_gradient_batch(fg, np.tile(self.start(), (m, 1)), self.lower, H0=H0)
         near = np.any((res.x[:, : self.nt] < BOUNDARY_NEAR) & self.diag, axis=1)
         return res.x, ~res.converged | near
@@ -390,8 +533,7 @@ class GlmerRefits:
         from the start as the fit; the optimum is ``(optimum, model at it)`` there."""
         fit = self.fit
         if self.statistic is None:
-            H0 = fit.optimum.hessian
-            H0 = H0 if H0 is not None and np.all(np.isfinite(H0)) else None
+            H0 = self.start_hessian()
             try:
                 with np.errstate(all="ignore"):
                     opt, u = refit_laplace_ml(model, self.start(), fit.optimum.state.u, H0)
