@@ -311,8 +311,9 @@ def test_boundary_criterion_is_the_limit_of_the_profiled_one(reml, drop):
     data, _, _ = _toep_parts()
     data = data.drop(index=data.index[::53][:drop])
     design = build_design(parse_formula("y ~ time + toep(times + 0 | id)"), data)
-    fn = criterion_function(model_pls(design), reml)
-    model = BoundaryModel.of(design, reml)
+    pls = model_pls(design)
+    fn = criterion_function(pls, reml)
+    model = BoundaryModel.of(design, reml, pls.layout)
     theta = np.concatenate([np.linspace(0.7, 1.1, 6), [0.9, -0.2, 0.3, 0.1, -0.1]])
     gaps = []
     for c in (100.0, 1000.0):
@@ -327,15 +328,35 @@ def test_boundary_criterion_is_the_limit_of_the_profiled_one(reml, drop):
 def test_boundary_needs_one_saturating_term():
     from mixedmodels.lmm.residual_boundary import BoundaryModel
 
-    data, design, _ = _toep_parts()
-    assert BoundaryModel.of(design, False) is not None
-    fewer = build_design(parse_formula("y ~ time + toep(times + 0 | id)"), data[data["times"] != "5"])
-    assert BoundaryModel.of(fewer, False) is not None
+    data, _, _ = _toep_parts()
     data = data.assign(g=np.arange(len(data)) % 4)
-    two = build_design(parse_formula("y ~ time + toep(times + 0 | id) + (1 | g)"), data)
-    assert BoundaryModel.of(two, False) is None
-    slopes = build_design(parse_formula("y ~ time + ar1(times + 0 | id)"), pd.concat([data, data]))
-    assert BoundaryModel.of(slopes, False) is None  # twice the rows per level: not saturated
+
+    def boundary(formula: str, frame: pd.DataFrame):
+        design = build_design(parse_formula(formula), frame)
+        return BoundaryModel.of(design, False, model_pls(design).layout)
+
+    assert boundary("y ~ time + toep(times + 0 | id)", data) is not None
+    assert boundary("y ~ time + toep(times + 0 | id)", data[data["times"] != "5"]) is not None
+    assert boundary("y ~ time + (1 | id) + toep(times + 0 | id)", data).saturating == 1
+    assert boundary("y ~ time + toep(times + 0 | id) + (1 | g)", data) is None  # another grouping
+    assert boundary("y ~ time + ar1(times + 0 | id)", pd.concat([data, data])) is None  # not saturated
+
+
+def test_a_larger_model_is_not_fitted_below_its_nested_one():
+    """nlme's Oxboys: ``(1 | Subject) + ar1(occf + 0 | Subject)`` contains the ar1 model (an
+    intercept SD of 0), whose likelihood is highest without a residual (-341.116). The larger
+    model's optimizer stops at -470.28 (the ar1 SD at 0, as glmmTMB 1.1.5 does); the boundary
+    model, searched from the identity templates too, reaches the nested model's supremum."""
+    data = pd.read_csv(Path(__file__).parent / "data" / "oxboys.csv")
+    data["Subject"] = data["Subject"].astype(str)
+    data["occf"] = pd.Categorical(data["Occasion"].astype(str), categories=[str(i) for i in range(1, 10)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nested = mm.lmer("height ~ age + ar1(occf + 0 | Subject)", data, reml=False)
+        larger = mm.lmer("height ~ age + (1 | Subject) + ar1(occf + 0 | Subject)", data, reml=False)
+    assert nested.loglik == pytest.approx(-341.116124, abs=1e-5)
+    assert larger.loglik >= nested.loglik - 1e-6
+    assert any("residual standard deviation goes to 0" in m for m in larger.messages)
 
 
 def test_singular_columns_are_the_one_singular_test():

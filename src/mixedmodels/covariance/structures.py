@@ -164,6 +164,13 @@ class CovStructure:
         """True where a parameter is bounded below by 0 (a scale: an entry on the template's diagonal)."""
         return self.lower() == 0.0
 
+    @property
+    def scale_mask(self) -> np.ndarray:
+        """True where a parameter scales the template: ``T`` at ``theta`` with these entries
+        times ``c`` is ``c T(theta)`` (the scales of a structure; every entry of an
+        unstructured template)."""
+        return np.ones(self.ntheta, dtype=bool) if self.identity else self.variance_mask
+
     def singular_columns(self, theta: np.ndarray, tol: float = SINGULAR_TOL) -> np.ndarray:
         """Which columns of the term are at the boundary for each row of ``theta`` (R, ntheta):
         (R, k), True where the template's diagonal entry ``T[j, j]`` is below ``tol`` (a

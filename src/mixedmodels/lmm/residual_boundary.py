@@ -21,13 +21,14 @@ residual, and its likelihood can be higher: the supremum is then on the boundary
 which ``theta`` never reaches (BOBYQA walks out along the ray and stops short; glmmTMB stops
 elsewhere).
 
-For a model whose one random-effects term is such a term, the boundary model is fitted here
-(its groups' ``W_g`` are small and dense, padded to the term's size to be handled at once) and
-kept where its criterion is lower than the optimizer's. The fit reports it at ``theta = SCALE_CAP
-theta_0``, so ``sigma`` is ``1 / SCALE_CAP`` of the term's largest standard deviation and the
-criterion is within ``O(SCALE_CAP^-2)`` of the boundary's (3e-6 on the long_ar1 data set's
-Toeplitz model); larger ``theta`` lose more than that to rounding in the penalized residual sum
-of squares.
+For a model whose random-effects terms all share the grouping factor of such a term (``(1 | id)
++ ar1(times + 0 | id)`` too), the boundary model is fitted here (its groups' ``W_g`` are small
+and dense, padded to the largest group to be handled at once), from the optimizer's point and
+from the identity templates, and kept where its criterion is lower than the optimizer's. The
+fit reports it at ``theta = SCALE_CAP theta_0``, so ``sigma`` is ``1 / SCALE_CAP`` of the
+term's largest standard deviation and the criterion is within ``O(SCALE_CAP^-2)`` of the
+boundary's (3e-6 on the long_ar1 data set's Toeplitz model); larger ``theta`` lose more than
+that to rounding in the penalized residual sum of squares.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..covariance.structures import CovStructure
+from ..covariance.layout import ThetaLayout
 from ..numerics.convergence import IMPROVE_TOL, make_check, scaled_derivatives
 from ..numerics.optimize import OptSummary, minimize_theta, polish
 from ..numerics.restarts import theta_names
@@ -50,12 +51,15 @@ EXACT = (1e-12, 1e-15)  # the polish's xtol and ftol
 
 @dataclass(frozen=True)
 class BoundaryModel:
-    """The model without a residual of a saturating term (module docs), its groups padded to the
-    term's ``k`` rows: ``Z`` (G, k, k), ``X`` (G, k, p), ``y`` (G, k), ``pad`` (G, k) true on the
-    padding, whose rows get a unit variance and no data."""
+    """The model without a residual (module docs) of random-effects terms on one grouping
+    factor, one of them saturating, its groups padded to ``m`` rows (the most a group has):
+    ``Z`` one (G, m, k_t) array per term, ``X`` (G, m, p), ``y`` (G, m), ``pad`` (G, m) true on
+    the padding, whose rows get a unit variance and no data. With several terms, ``W_g`` is
+    the sum of their ``Z_g T T' Z_g'``."""
 
-    structure: CovStructure
-    Z: np.ndarray
+    layout: ThetaLayout
+    saturating: int  # the index of the saturating term
+    Z: tuple[np.ndarray, ...]
     X: np.ndarray
     y: np.ndarray
     pad: np.ndarray
@@ -63,33 +67,40 @@ class BoundaryModel:
     reml: bool
 
     @classmethod
-    def of(cls, design, reml: bool) -> BoundaryModel | None:
-        """The boundary model of ``design``; None unless it has one random-effects term with at
-        least as many random effects per level as the level has rows."""
-        if len(design.reterms) != 1:
+    def of(cls, design, reml: bool, layout: ThetaLayout) -> BoundaryModel | None:
+        """The boundary model of ``design``; None unless its random-effects terms share one
+        grouping factor and one of them, a structured term, has at least as many random
+        effects per level as the level has rows."""
+        terms = design.reterms
+        if not terms or any(not np.array_equal(t.refs, terms[0].refs) for t in terms[1:]):
             return None
-        term = design.reterms[0]
-        k = term.z.shape[1]
-        refs = np.asarray(term.refs)
-        rows = np.bincount(refs, minlength=len(term.levels))
-        if term.covariance is None or rows.max() > k or rows.min() == 0:
+        refs = np.asarray(terms[0].refs)
+        rows = np.bincount(refs, minlength=len(terms[0].levels))
+        saturated = [t.covariance is not None and rows.max() <= t.z.shape[1] for t in terms]
+        if not any(saturated) or rows.min() == 0:
             return None
         order = np.argsort(refs, kind="stable")
         slot = np.arange(len(refs)) - np.repeat(np.cumsum(rows) - rows, rows)
         g = refs[order]
+        G, m = len(rows), int(rows.max())
         y = design.y if design.offset is None else design.y - design.offset
-        G, p = len(rows), design.X.shape[1]
-        Z, X, Y = np.zeros((G, k, k)), np.zeros((G, k, p)), np.zeros((G, k))
-        Z[g, slot], X[g, slot], Y[g, slot] = term.z[order], design.X[order], y[order]
-        pad = np.ones((G, k), dtype=bool)
+        X, Y = np.zeros((G, m, design.X.shape[1])), np.zeros((G, m))
+        X[g, slot], Y[g, slot] = design.X[order], y[order]
+        Z = []
+        for t in terms:
+            Zt = np.zeros((G, m, t.z.shape[1]))
+            Zt[g, slot] = t.z[order]
+            Z.append(Zt)
+        pad = np.ones((G, m), dtype=bool)
         pad[g, slot] = False
-        return cls(term.covariance, Z, X, Y, pad, len(refs), reml)
+        return cls(layout, saturated.index(True), tuple(Z), X, Y, pad, len(refs), reml)
 
     def criterion(self, theta: np.ndarray) -> float:
-        """The profiled criterion of the model without a residual at the template ``T(theta)``."""
-        T = self.structure.factor(theta)
-        ZT = self.Z @ T
-        W = ZT @ np.swapaxes(ZT, 1, 2)
+        """The profiled criterion of the model without a residual at the templates of ``theta``."""
+        W = np.zeros(self.pad.shape + self.pad.shape[-1:])
+        for Z, T in zip(self.Z, self.layout.templates(theta)):
+            ZT = Z @ T
+            W += ZT @ np.swapaxes(ZT, 1, 2)
         idx = np.arange(W.shape[1])
         W[:, idx, idx] += self.pad
         try:
@@ -119,26 +130,21 @@ def boundary_optimum(
 ) -> tuple[OptSummary, list[str]] | None:
     """The optimum on the boundary ``sigma = 0`` (module docs), checked, and the fit's note;
     None where the model has no such boundary or the boundary is not lower than ``opt``."""
-    model = BoundaryModel.of(design, reml)
+    model = BoundaryModel.of(design, reml, layout)
     if model is None:
         return None
-    scales = np.flatnonzero(layout.structures[0].variance_mask)
-    theta0 = np.where(np.isfinite(opt.theta), opt.theta, layout.start())
-    j = int(scales[np.argmax(theta0[scales])])
-    if not theta0[j] > 0:
-        return None
-    start = _normalized(theta0, scales, j)
-    free = np.arange(len(start)) != j
-
-    def fixed(x: np.ndarray) -> float:
-        theta = start.copy()
-        theta[free] = x
-        return model.criterion(theta)
-
-    lower = layout.lower()[free]
-    sub = polish(fixed, minimize_theta(fixed, start[free], lower), lower, EXACT)
-    direction = start.copy()
-    direction[free] = sub.theta
+    scales = np.flatnonzero(np.concatenate([s.scale_mask for s in layout.structures]))
+    lo = layout.offsets[model.saturating]
+    own = np.flatnonzero(layout.structures[model.saturating].variance_mask) + lo
+    best = None
+    for theta0 in _starts(opt.theta, layout, model.saturating):
+        j = int(own[np.argmax(theta0[own])])
+        start = _normalized(theta0, scales, j)
+        sub = _fixed_minimum(model.criterion, start, j, layout.lower())
+        if best is None or sub.fmin < best[0].fmin:
+            best = (sub, j)
+    sub, j = best
+    direction = sub.theta
     theta = direction.copy()
     theta[scales] *= SCALE_CAP
     fmin = fn(theta)
@@ -146,7 +152,7 @@ def boundary_optimum(
         return None
     reached = OptSummary(opt.initial, theta, fmin, opt.feval + sub.feval, "sigma -> 0", sub.converged)
     check = _check(model, direction, sub.fmin, layout, design.reterms, j)
-    term = design.reterms[0]
+    term = design.reterms[model.saturating]
     note = (
         f"the residual standard deviation goes to 0 (a boundary): the {term.covariance.label} term "
         f"on {term.group!r} has as many random effects per group as observations, and the "
@@ -154,6 +160,33 @@ def boundary_optimum(
         f"1/{SCALE_CAP:g} of the term's largest standard deviation"
     )
     return replace(reached, check=check), [note]
+
+
+def _starts(theta: np.ndarray, layout, saturating: int) -> list[np.ndarray]:
+    """Where the boundary model's search starts: the optimizer's point (where the saturating
+    term's scales are not all 0) and the identity templates."""
+    lo, hi = layout.offsets[saturating], layout.offsets[saturating + 1]
+    own = layout.structures[saturating].variance_mask
+    starts = [layout.start()]
+    if np.all(np.isfinite(theta)) and np.any(theta[lo:hi][own] > 0):
+        starts.insert(0, np.asarray(theta, dtype=float))
+    return starts
+
+
+def _fixed_minimum(criterion: Callable, start: np.ndarray, j: int, lower: np.ndarray) -> OptSummary:
+    """The minimum of ``criterion`` over every coordinate but ``j`` (held at ``start[j]``),
+    as an OptSummary of the whole vector."""
+    free = np.arange(len(start)) != j
+
+    def fixed(x: np.ndarray) -> float:
+        theta = start.copy()
+        theta[free] = x
+        return criterion(theta)
+
+    sub = polish(fixed, minimize_theta(fixed, start[free], lower[free]), lower[free], EXACT)
+    theta = start.copy()
+    theta[free] = sub.theta
+    return replace(sub, initial=start, theta=theta)
 
 
 def _normalized(theta: np.ndarray, scales: np.ndarray, j: int) -> np.ndarray:
