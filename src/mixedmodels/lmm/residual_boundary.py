@@ -97,11 +97,12 @@ class BoundaryModel:
 
     def criterion(self, theta: np.ndarray) -> float:
         """The profiled criterion of the model without a residual at the templates of ``theta``."""
-        W = np.zeros(self.pad.shape + self.pad.shape[-1:])
+        G, m = self.pad.shape
+        W = np.zeros((G, m, m))
         for Z, T in zip(self.Z, self.layout.templates(theta)):
             ZT = Z @ T
             W += ZT @ np.swapaxes(ZT, 1, 2)
-        idx = np.arange(W.shape[1])
+        idx = np.arange(m)
         W[:, idx, idx] += self.pad
         try:
             L = np.linalg.cholesky(W)
@@ -136,14 +137,12 @@ def boundary_optimum(
     scales = np.flatnonzero(np.concatenate([s.scale_mask for s in layout.structures]))
     lo = layout.offsets[model.saturating]
     own = np.flatnonzero(layout.structures[model.saturating].variance_mask) + lo
-    best = None
+    searches = []
     for theta0 in _starts(opt.theta, layout, model.saturating):
         j = int(own[np.argmax(theta0[own])])
         start = _normalized(theta0, scales, j)
-        sub = _fixed_minimum(model.criterion, start, j, layout.lower())
-        if best is None or sub.fmin < best[0].fmin:
-            best = (sub, j)
-    sub, j = best
+        searches.append((_fixed_minimum(model.criterion, start, j, layout.lower()), j))
+    sub, j = min(searches, key=lambda found: found[0].fmin)
     direction = sub.theta
     theta = direction.copy()
     theta[scales] *= SCALE_CAP
