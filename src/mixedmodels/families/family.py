@@ -119,6 +119,10 @@ class Family:
     # emmeans' name of a back-transformed mean: "prob" (binomial families), "rate" (Poisson
     # families), "response" (the others)
     emmeans_label: ClassVar[str] = "response"
+    # whether emmeans 1.8.4-1 gives a glm of the family its residual degrees of freedom (t
+    # intervals): the Gaussian and the Gamma; every other family, quasi ones included, gets
+    # infinitely many (z intervals)
+    emmeans_residual_df: ClassVar[bool] = False
 
     def __init__(self, link: Link | str | None = None) -> None:
         if link is None:
