@@ -390,3 +390,47 @@ def test_slope_not_in_fixed_part_is_noted():
         for n in mm.r2(fit("checks_sleepstudy_slope_not_fixed")).variances.notes
     )
     assert not mm.r2(fit("sleepstudy_slopes")).variances.notes
+
+
+# ------------------------------------------------------------------ binomial proportions, zi models
+FIXC = json.loads((HERE / "checks_fixc_overdispersion.json").read_text())
+
+
+def _assert_overdispersion(od, ref: dict) -> None:
+    assert od.rdf == ref["rdf"]
+    assert od.chisq == pytest.approx(ref["chisq"], rel=TOL)
+    assert od.ratio == pytest.approx(ref["ratio"], rel=TOL)
+    assert od.p == pytest.approx(ref["p"], rel=1e-3, abs=1e-12)
+
+
+def test_overdispersion_of_proportions_with_weights_equals_the_cbind_spelling():
+    """A binomial's trials are its prior weights in either spelling (R: one test for both)."""
+    cb = data("cbpp.csv").assign(p=lambda d: d["incidence"] / d["size"])
+    for maker, key in ((mm.glmer, "glmer"), (mm.glm, "glm")):
+        rhs = "period + (1 | herd)" if key == "glmer" else "period"
+        cbind = mm.check_overdispersion(maker(f"cbind(incidence, size - incidence) ~ {rhs}", cb, family="binomial"))
+        prop = mm.check_overdispersion(maker(f"p ~ {rhs}", cb, family="binomial", weights="size"))
+        _assert_overdispersion(cbind, FIXC[f"cbpp_{key}_cbind"])
+        _assert_overdispersion(prop, FIXC[f"cbpp_{key}_proportion"])
+        assert prop.chisq == pytest.approx(cbind.chisq, rel=1e-5) and prop.rdf == cbind.rdf
+
+
+@pytest.mark.parametrize(
+    "key, formula, kwargs",
+    [
+        ("owls_zi_nbinom1", "FoodTreatment * SexParent", dict(family="nbinom1", ziformula="~ FoodTreatment")),
+        ("owls_zi_poisson", "FoodTreatment", dict(family="poisson", ziformula="~ 1")),
+        ("owls_disp_nbinom1", "FoodTreatment", dict(family="nbinom1", dispformula="~ FoodTreatment")),
+    ],
+)
+def test_overdispersion_of_zero_inflated_and_dispersion_models(key, formula, kwargs):
+    """glmmTMB 1.1.5's Pearson residuals of the zero-inflated (or row-dispersion) model on
+    nobs - npar, every parameter counted, as performance 0.10.2 (Owls: ratio 0.924)."""
+    owls = pd.read_csv(Path(__file__).parent / "data" / "owls.csv")
+    f = f"SiblingNegotiation ~ {formula} + offset(log(BroodSize)) + (1 | Nest)"
+    od = mm.check_overdispersion(mm.glmer(f, owls, **kwargs))
+    ref = FIXC[key]
+    assert od.rdf == ref["rdf"]
+    assert od.chisq == pytest.approx(ref["chisq"], rel=1e-4)  # the fits agree with glmmTMB's to ~1e-5
+    assert od.ratio == pytest.approx(ref["ratio"], rel=1e-4)
+    assert od.p == pytest.approx(ref["p"], rel=1e-3, abs=1e-12)

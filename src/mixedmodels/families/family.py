@@ -590,7 +590,8 @@ class Family:
     def overdispersion_problem(self, trials) -> str | None:
         """Why Pearson's chi-square test of overdispersion (performance's
         ``check_overdispersion``) does not apply to a response of this family with ``trials``
-        per row, or None where it does (counts; a binomial with more than one trial)."""
+        per row (the prior weights: a binomial's numbers of trials in either spelling), or None
+        where it does (counts; a binomial with more than one trial)."""
         return (
             f"the {self.name} family: the test of overdispersion is for count responses and "
             "binomial responses with more than one trial"
