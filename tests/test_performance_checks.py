@@ -408,7 +408,8 @@ def test_overdispersion_of_proportions_with_weights_equals_the_cbind_spelling():
     cb = data("cbpp.csv").assign(p=lambda d: d["incidence"] / d["size"])
     for maker, key in ((mm.glmer, "glmer"), (mm.glm, "glm")):
         rhs = "period + (1 | herd)" if key == "glmer" else "period"
-        cbind = mm.check_overdispersion(maker(f"cbind(incidence, size - incidence) ~ {rhs}", cb, family="binomial"))
+        cbind_fit = maker(f"cbind(incidence, size - incidence) ~ {rhs}", cb, family="binomial")
+        cbind = mm.check_overdispersion(cbind_fit)
         prop = mm.check_overdispersion(maker(f"p ~ {rhs}", cb, family="binomial", weights="size"))
         _assert_overdispersion(cbind, FIXC[f"cbpp_{key}_cbind"])
         _assert_overdispersion(prop, FIXC[f"cbpp_{key}_proportion"])
