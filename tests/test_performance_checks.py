@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -435,3 +436,15 @@ def test_overdispersion_of_zero_inflated_and_dispersion_models(key, formula, kwa
     assert od.chisq == pytest.approx(ref["chisq"], rel=1e-4)  # the fits agree with glmmTMB's to ~1e-5
     assert od.ratio == pytest.approx(ref["ratio"], rel=1e-4)
     assert od.p == pytest.approx(ref["p"], rel=1e-3, abs=1e-12)
+
+
+def test_compare_performance_warns_about_fits_on_different_rows():
+    """performance warns "probably not all models were fit from same data"; ours names the
+    fits and their rows. Fits on the same rows compare without a warning."""
+    ss = data("sleepstudy.csv")
+    fewer = mm.lmer(SS_INT, ss[ss["Days"] < 8])
+    with pytest.warns(mm.MixedModelsWarning, match=r"same rows.*'all' 180, 'first8' 144"):
+        mm.compare_performance(fit("checks_sleepstudy_intercept"), fewer, names=["all", "first8"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mm.MixedModelsWarning)
+        mm.compare_performance(fit("checks_sleepstudy_intercept"), fit("sleepstudy_slopes"))

@@ -111,7 +111,9 @@ def compare_performance(*fits: Fit, names: Sequence[str] | None = None) -> pd.Da
     Parameters
     ----------
     *fits : fits of mm.lmer, mm.glmer, mm.glmer_nb, mm.lm or mm.glm
-        The fits compared (the weights assume one response: performance warns otherwise).
+        The fits compared (the weights assume one response and one set of rows: fits on
+        different numbers of rows are compared with a warning that names them, as
+        performance warns).
     names : sequence of str, optional
         The ``Name`` of each fit ("Model 1", "Model 2", ... when None).
 
@@ -143,12 +145,26 @@ def compare_performance(*fits: Fit, names: Sequence[str] | None = None) -> pd.Da
         raise TypeError(f"names must be a sequence of names, one per fit, not the string {names!r}")
     elif len(names) != len(fits):
         raise ValueError(f"{len(names)} names for {len(fits)} fits")
+    _warn_different_rows(fits, [str(n) for n in names])
     rows = [_performance_row(f, str(name)) for f, name in zip(fits, names)]
     table = pd.DataFrame(rows)
     for ic in ("AIC", "AICc", "BIC"):
         table[f"{ic}_wt"] = _ic_weights(table[ic].to_numpy(dtype=float))
     columns = [c for c in COMPARE_COLUMNS if c in table and not table[c].isna().all()]
     return table[columns]
+
+
+def _warn_different_rows(fits: Sequence[Fit], names: Sequence[str]) -> None:
+    """Warn, as performance does ("probably not all models were fit from same data"), where the
+    fits use different numbers of rows: their information criteria and weights then compare
+    likelihoods of different data."""
+    counts = [int(f.nobs) for f in fits]  # type: ignore[attr-defined]
+    if len(set(counts)) > 1:
+        each = ", ".join(f"{name!r} {n}" for name, n in zip(names, counts))
+        warn(
+            "compare_performance: the fits were not all fitted to the same rows (observations: "
+            f"{each}); their AIC, BIC and weights compare likelihoods of different data"
+        )
 
 
 def _ic_weights(values: np.ndarray) -> np.ndarray:
