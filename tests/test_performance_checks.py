@@ -448,3 +448,58 @@ def test_compare_performance_warns_about_fits_on_different_rows():
     with warnings.catch_warnings():
         warnings.simplefilter("error", mm.MixedModelsWarning)
         mm.compare_performance(fit("checks_sleepstudy_intercept"), fit("sleepstudy_slopes"))
+
+
+# ------------------------------------------------------------------ structured covariances
+@cache
+def orthodont_fit(structure: str):
+    o = pd.read_csv(Path(__file__).parent / "data" / "orthodont.csv")
+    o["agef"] = pd.Categorical(o["age"].astype(str), categories=["8", "10", "12", "14"])
+    with warnings.catch_warnings():  # cs reaches its boundary: the fit says so
+        warnings.simplefilter("ignore", mm.MixedModelsWarning)
+        return mm.lmer(f"distance ~ age + Sex + {structure}(agef + 0 | Subject)", o, reml=False)
+
+
+@pytest.mark.parametrize("structure", ["ar1", "cs"])
+def test_r2_and_icc_refuse_structured_covariances(structure):
+    """performance 0.10.2 gives Orthodont's ar1 fit R2c = R2m = 0.684 and an ICC of 0: the
+    structured term's columns are not covariates of X. Refused by name, here and in
+    compare_performance (its R2 and ICC missing, with the reason)."""
+    f = orthodont_fit(structure)
+    for fn in (mm.r2, mm.icc):
+        with pytest.raises(ValueError, match=rf"structured random-effects covariance \({structure}\(agef8"):
+            fn(f)
+    with pytest.warns(mm.MixedModelsWarning, match="structured random-effects covariance"):
+        table = mm.compare_performance(f, fit("checks_sleepstudy_intercept"))
+    assert "R2_conditional" not in table or np.isnan(table["R2_conditional"][0])
+
+
+def test_singularity_of_cs_at_correlation_one_names_the_correlation():
+    """Orthodont's cs fit reaches rho = 1 with standard deviations 1.4 to 2.1: the boundary is
+    the correlation, not the columns."""
+    f = orthodont_fit("cs")
+    sd = f.layout.structures[0].sdcor(f.theta[None], np.array([f.sigma]))[0]
+    assert np.all(sd[:4] > 1.0) and sd[4] > 1 - 1e-6
+    got = mm.check_singularity(f)
+    assert got.singular and got.terms == (("Subject", "rho (cs)"),)
+    assert "rho (cs) | Subject" in str(got)
+
+
+def test_boundary_names_per_structure():
+    """A zero standard deviation names its column, a correlation at its limit the correlation
+    parameter; lme4's unstructured term names the columns of its zero diagonal entries."""
+    from mixedmodels.covariance.structures import STRUCTURES
+
+    cnames = ["a", "b", "c"]
+    cs = STRUCTURES["cs"](3)
+    assert cs.boundary_names(np.array([1.0, 0.0, 2.0, 0.0]), cnames) == ["b"]  # rho = 0, sd_b = 0
+    assert cs.boundary_names(np.array([1.0, 1.5, 2.0, 40.0]), cnames) == ["rho (cs)"]  # rho -> 1
+    assert cs.boundary_names(np.array([1.0, 1.5, 2.0, -40.0]), cnames) == ["rho (cs)"]  # rho -> -1/2
+    assert cs.boundary_names(np.array([1.0, 1.5, 2.0, 0.0]), cnames) == []
+    ar1 = STRUCTURES["ar1"](3)
+    assert ar1.boundary_names(np.array([1.0, -1e6]), cnames) == ["rho (ar1)"]
+    assert ar1.boundary_names(np.array([0.0, 0.5]), cnames) == cnames  # the common sd at zero
+    toep = STRUCTURES["toep"](3)
+    assert toep.boundary_names(np.array([1.0, 1.0, 1.0, 0.3, 1e6]), cnames) == ["rho2 (toep)"]
+    us = STRUCTURES["us"](2)
+    assert us.boundary_names(np.array([1.0, 0.5, 0.0]), ["(Intercept)", "Days"]) == ["Days"]
