@@ -51,6 +51,8 @@ def test_glmer_offset_is_averaged_over_the_data(epil):
     fit = mm.glmer("y ~ trt + offset(log(base)) + (1 | subject)", epil, family="poisson")
     _check(mm.emmeans(fit, "trt", type="response").table, "glmer_offset", rtol=2e-3)
     _check(mm.emmeans(fit, "trt").table, "glmer_offset_link", rtol=2e-3)
+    nb = mm.glmer_nb("y ~ trt + offset(log(base)) + (1 | subject)", epil)  # lme4's glmer.nb
+    _check(mm.emmeans(nb, "trt", type="response").table, "glmer_nb_offset", rtol=2e-3)
 
 
 def test_glmmtmb_way_offset_is_evaluated_at_the_mean_of_its_variable(epil):
