@@ -1,7 +1,8 @@
 """mm.r2, mm.icc, mm.check_overdispersion, mm.check_singularity and mm.compare_performance
 against performance 0.10.2 (insight 0.19.0), lme4 1.1-31 and glmmTMB 1.1.5.
 
-References: tests/reference/checks/ (made by make_checks.R there; the four files without the
+References: tests/reference/checks/ (made by make_checks.R there, and make_checks_fixc.R for
+checks_fixc_overdispersion.json; the four files without the
 ``checks_`` prefix are copies of the shared references of issue 31).
 """
 
