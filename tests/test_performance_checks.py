@@ -1,7 +1,8 @@
 """mm.r2, mm.icc, mm.check_overdispersion, mm.check_singularity and mm.compare_performance
 against performance 0.10.2 (insight 0.19.0), lme4 1.1-31 and glmmTMB 1.1.5.
 
-References: tests/reference/checks/ (made by make_checks.R there; the four files without the
+References: tests/reference/checks/ (made by make_checks.R there, and make_checks_fixc.R for
+checks_fixc_overdispersion.json; the four files without the
 ``checks_`` prefix are copies of the shared references of issue 31).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -390,3 +392,115 @@ def test_slope_not_in_fixed_part_is_noted():
         for n in mm.r2(fit("checks_sleepstudy_slope_not_fixed")).variances.notes
     )
     assert not mm.r2(fit("sleepstudy_slopes")).variances.notes
+
+
+# ------------------------------------------------------------------ binomial proportions, zi models
+FIXC = json.loads((HERE / "checks_fixc_overdispersion.json").read_text())
+
+
+def _assert_overdispersion(od, ref: dict) -> None:
+    assert od.rdf == ref["rdf"]
+    assert od.chisq == pytest.approx(ref["chisq"], rel=TOL)
+    assert od.ratio == pytest.approx(ref["ratio"], rel=TOL)
+    assert od.p == pytest.approx(ref["p"], rel=1e-3, abs=1e-12)
+
+
+def test_overdispersion_of_proportions_with_weights_equals_the_cbind_spelling():
+    """A binomial's trials are its prior weights in either spelling (R: one test for both)."""
+    cb = data("cbpp.csv").assign(p=lambda d: d["incidence"] / d["size"])
+    for maker, key in ((mm.glmer, "glmer"), (mm.glm, "glm")):
+        rhs = "period + (1 | herd)" if key == "glmer" else "period"
+        cbind_fit = maker(f"cbind(incidence, size - incidence) ~ {rhs}", cb, family="binomial")
+        cbind = mm.check_overdispersion(cbind_fit)
+        prop = mm.check_overdispersion(maker(f"p ~ {rhs}", cb, family="binomial", weights="size"))
+        _assert_overdispersion(cbind, FIXC[f"cbpp_{key}_cbind"])
+        _assert_overdispersion(prop, FIXC[f"cbpp_{key}_proportion"])
+        assert prop.chisq == pytest.approx(cbind.chisq, rel=1e-5) and prop.rdf == cbind.rdf
+
+
+@pytest.mark.parametrize(
+    "key, formula, kwargs",
+    [
+        ("owls_zi_nbinom1", "FoodTreatment * SexParent", dict(family="nbinom1", ziformula="~ FoodTreatment")),
+        ("owls_zi_poisson", "FoodTreatment", dict(family="poisson", ziformula="~ 1")),
+        ("owls_disp_nbinom1", "FoodTreatment", dict(family="nbinom1", dispformula="~ FoodTreatment")),
+    ],
+)
+def test_overdispersion_of_zero_inflated_and_dispersion_models(key, formula, kwargs):
+    """glmmTMB 1.1.5's Pearson residuals of the zero-inflated (or row-dispersion) model on
+    nobs - npar, every parameter counted, as performance 0.10.2 (Owls: ratio 0.924)."""
+    owls = pd.read_csv(Path(__file__).parent / "data" / "owls.csv")
+    f = f"SiblingNegotiation ~ {formula} + offset(log(BroodSize)) + (1 | Nest)"
+    od = mm.check_overdispersion(mm.glmer(f, owls, **kwargs))
+    ref = FIXC[key]
+    assert od.rdf == ref["rdf"]
+    assert od.chisq == pytest.approx(ref["chisq"], rel=1e-4)  # the fits agree with glmmTMB's to ~1e-5
+    assert od.ratio == pytest.approx(ref["ratio"], rel=1e-4)
+    assert od.p == pytest.approx(ref["p"], rel=1e-3, abs=1e-12)
+
+
+def test_compare_performance_warns_about_fits_on_different_rows():
+    """performance warns "probably not all models were fit from same data"; ours names the
+    fits and their rows. Fits on the same rows compare without a warning."""
+    ss = data("sleepstudy.csv")
+    fewer = mm.lmer(SS_INT, ss[ss["Days"] < 8])
+    with pytest.warns(mm.MixedModelsWarning, match=r"same rows.*'all' 180, 'first8' 144"):
+        mm.compare_performance(fit("checks_sleepstudy_intercept"), fewer, names=["all", "first8"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mm.MixedModelsWarning)
+        mm.compare_performance(fit("checks_sleepstudy_intercept"), fit("sleepstudy_slopes"))
+
+
+# ------------------------------------------------------------------ structured covariances
+@cache
+def orthodont_fit(structure: str):
+    o = pd.read_csv(Path(__file__).parent / "data" / "orthodont.csv")
+    o["agef"] = pd.Categorical(o["age"].astype(str), categories=["8", "10", "12", "14"])
+    with warnings.catch_warnings():  # cs reaches its boundary: the fit says so
+        warnings.simplefilter("ignore", mm.MixedModelsWarning)
+        return mm.lmer(f"distance ~ age + Sex + {structure}(agef + 0 | Subject)", o, reml=False)
+
+
+@pytest.mark.parametrize("structure", ["ar1", "cs"])
+def test_r2_and_icc_refuse_structured_covariances(structure):
+    """performance 0.10.2 gives Orthodont's ar1 fit R2c = R2m = 0.684 and an ICC of 0: the
+    structured term's columns are not covariates of X. Refused by name, here and in
+    compare_performance (its R2 and ICC missing, with the reason)."""
+    f = orthodont_fit(structure)
+    for fn in (mm.r2, mm.icc):
+        with pytest.raises(ValueError, match=rf"structured random-effects covariance \({structure}\(agef8"):
+            fn(f)
+    with pytest.warns(mm.MixedModelsWarning, match="structured random-effects covariance"):
+        table = mm.compare_performance(f, fit("checks_sleepstudy_intercept"))
+    assert "R2_conditional" not in table or np.isnan(table["R2_conditional"][0])
+
+
+def test_singularity_of_cs_at_correlation_one_names_the_correlation():
+    """Orthodont's cs fit reaches rho = 1 with standard deviations 1.4 to 2.1: the boundary is
+    the correlation, not the columns."""
+    f = orthodont_fit("cs")
+    sd = f.layout.structures[0].sdcor(f.theta[None], np.array([f.sigma]))[0]
+    assert np.all(sd[:4] > 1.0) and sd[4] > 1 - 1e-6
+    got = mm.check_singularity(f)
+    assert got.singular and got.terms == (("Subject", "rho (cs)"),)
+    assert "rho (cs) | Subject" in str(got)
+
+
+def test_boundary_names_per_structure():
+    """A zero standard deviation names its column, a correlation at its limit the correlation
+    parameter; lme4's unstructured term names the columns of its zero diagonal entries."""
+    from mixedmodels.covariance.structures import STRUCTURES
+
+    cnames = ["a", "b", "c"]
+    cs = STRUCTURES["cs"](3)
+    assert cs.boundary_names(np.array([1.0, 0.0, 2.0, 0.0]), cnames) == ["b"]  # rho = 0, sd_b = 0
+    assert cs.boundary_names(np.array([1.0, 1.5, 2.0, 40.0]), cnames) == ["rho (cs)"]  # rho -> 1
+    assert cs.boundary_names(np.array([1.0, 1.5, 2.0, -40.0]), cnames) == ["rho (cs)"]  # rho -> -1/2
+    assert cs.boundary_names(np.array([1.0, 1.5, 2.0, 0.0]), cnames) == []
+    ar1 = STRUCTURES["ar1"](3)
+    assert ar1.boundary_names(np.array([1.0, -1e6]), cnames) == ["rho (ar1)"]
+    assert ar1.boundary_names(np.array([0.0, 0.5]), cnames) == cnames  # the common sd at zero
+    toep = STRUCTURES["toep"](3)
+    assert toep.boundary_names(np.array([1.0, 1.0, 1.0, 0.3, 1e6]), cnames) == ["rho2 (toep)"]
+    us = STRUCTURES["us"](2)
+    assert us.boundary_names(np.array([1.0, 0.5, 0.0]), ["(Intercept)", "Days"]) == ["Days"]

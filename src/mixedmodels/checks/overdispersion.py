@@ -8,12 +8,19 @@ and glmmTMB's ``df.residual``: every parameter of the likelihood counted), ``nob
 a ``glm`` (R's). The ratio ``X^2 / rdf`` is near 1 for a model whose variance fits the data;
 above 1 is overdispersion, and ``p = P(chi^2_rdf > X^2)``.
 
+A binomial's number of trials in a row is its prior weight, as in R: the ``n`` of
+``cbind(s, n - s)``, or the ``weights=`` of a response given as proportions (the two spellings
+give one test). A model with a zero-inflation or dispersion model (glmmTMB's way) is tested as
+performance tests it: glmmTMB 1.1.5's Pearson residuals (``(y - E[y]) / sqrt(Var[y])``, the
+mean and variance of the zero-inflated distribution, the dispersion of each row) on
+glmmTMB's ``df.residual``, ``nobs - npar``, every parameter counted (those of the
+zero-inflation and dispersion models too).
+
 Where it does not apply, it is refused: a Gaussian model (``lmer``, ``lm``) estimates its
-residual variance, so the ratio is that estimate's scale, not a test; a Bernoulli (0/1)
-response's Pearson chi-square depends on the fitted probabilities alone (performance 0.10.2
-means to refuse Bernoulli models, though its check misses 0/1 ``glmer`` fits and gives a
-number); a model with a zero-inflation or dispersion model has no Pearson residuals in
-glmmTMB 1.1.5, where performance gives no test.
+residual variance, so the ratio is that estimate's scale, not a test; a Bernoulli response
+(every row one trial) has a Pearson chi-square that depends on the fitted probabilities alone
+(performance 0.10.2 means to refuse Bernoulli models, though its check misses 0/1 ``glmer``
+fits and gives a number).
 """
 
 from __future__ import annotations
@@ -62,7 +69,8 @@ def check_overdispersion(fit) -> Overdispersion:
     ----------
     fit : GlmerFit, GlmerNbFit or GlmFit
         A Poisson, negative binomial (lme4's ``glmer.nb``, glmmTMB's ``nbinom2``, ``nbinom1``),
-        other count or binomial (trials > 1) model.
+        other count or binomial (trials > 1: ``cbind`` or proportions with ``weights=``)
+        model, with or without zero inflation or a dispersion model.
 
     Returns
     -------
@@ -88,17 +96,11 @@ def check_overdispersion(fit) -> Overdispersion:
         raise TypeError(
             f"check_overdispersion needs a fit of mm.glmer, mm.glmer_nb or mm.glm, not {type(fit).__name__}"
         )
-    if fit_of(fit, "glmer"):
-        if fit.model.aux is not None:
-            raise ValueError(
-                "check_overdispersion: the fit has a zero-inflation or dispersion model, which has no "
-                "Pearson residuals to test (glmmTMB 1.1.5; performance gives no test): use "
-                "mm.simulate_residuals(fit).test_dispersion()"
-            )
-        family, trials, rdf = fit.family, fit.model.trials, int(fit.nobs - fit.npar)
+    if fit_of(fit, "glmer"):  # the prior weights: a binomial's trials in either spelling
+        family, trials, rdf = fit.family, fit.model.weights, int(fit.nobs - fit.npar)
     else:
-        family, trials, rdf = fit.family, fit.trials, int(fit.df_residual)
-    problem = family.overdispersion_problem(trials)
+        family, trials, rdf = fit.family, fit.prior_weights, int(fit.df_residual)
+    problem = family.overdispersion_problem(np.asarray(trials, dtype=float))
     if problem is not None:
         raise ValueError(f"check_overdispersion does not apply: {problem}")
     if rdf <= 0:

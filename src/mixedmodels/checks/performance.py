@@ -6,7 +6,12 @@ a diagonal entry of a term's relative covariance factor (lme4's ``theta`` on a d
 lower bound is 0) below the tolerance (lme4's ``isSingular``, 1e-4; performance's own default
 is 1e-5). A zero diagonal in column ``j`` of a term means that column's random effect is a
 linear combination of the earlier ones (or is zero): the term's covariance has lost a
-dimension there; the boundary terms are reported as (grouping factor, column).
+dimension there. What is at the boundary is named as the term's structure reads it
+(:meth:`~mixedmodels.covariance.structures.CovStructure.boundary_names`), as (grouping factor,
+name) pairs: for an unstructured or diagonal term (lme4's) the column; for a structured one
+(``cs``, ``ar1``, ``toep``, ...) the column whose standard deviation is at zero, or the
+correlation parameter at its limit (``rho (cs)`` for compound symmetry at correlation 1),
+whose columns' standard deviations are not at zero.
 
 ``compare_performance`` puts one row per fit: the information criteria on the ML
 log-likelihood (performance's ``estimator = "ML"``: for a REML fit the ML log-likelihood at
@@ -51,8 +56,9 @@ COMPARE_COLUMNS = (
 @dataclass(frozen=True)
 class Singularity:
     """Whether a mixed model is singular (``singular``; also the truth value of the result)
-    and which random-effects columns are at the boundary (``terms``: (grouping factor,
-    column) pairs), at ``tolerance``."""
+    and what is at the boundary (``terms``: (grouping factor, name) pairs, the name a column
+    whose standard deviation is at zero or a structure's correlation parameter at its limit:
+    see the module), at ``tolerance``."""
 
     singular: bool
     terms: tuple[tuple[str, str], ...]
@@ -86,7 +92,8 @@ def check_singularity(fit, tolerance: float = LME4_TOLERANCE) -> Singularity:
     Returns
     -------
     Singularity
-        ``singular`` and the boundary ``terms`` as (grouping factor, column).
+        ``singular`` and the boundary ``terms`` as (grouping factor, column or correlation
+        parameter).
     """
     if not fit_of(fit, "lmer", "glmer"):
         raise TypeError(
@@ -94,13 +101,9 @@ def check_singularity(fit, tolerance: float = LME4_TOLERANCE) -> Singularity:
         )
     if not tolerance > 0:
         raise ValueError(f"tolerance must be positive, not {tolerance!r}")
-    columns = fit.layout.singular_columns(fit.theta, tolerance)
-    at_zero = tuple(
-        (term.group, column)
-        for term, at in zip(fit.design.reterms, columns)
-        for column, zero in zip(term.cnames, at)
-        if zero
-    )
+    reterms = fit.design.reterms
+    named = fit.layout.boundary_names(fit.theta, [term.cnames for term in reterms], tolerance)
+    at_zero = tuple((term.group, name) for term, names in zip(reterms, named) for name in names)
     return Singularity(bool(at_zero), at_zero, float(tolerance))
 
 
@@ -111,7 +114,9 @@ def compare_performance(*fits: Fit, names: Sequence[str] | None = None) -> pd.Da
     Parameters
     ----------
     *fits : fits of mm.lmer, mm.glmer, mm.glmer_nb, mm.lm or mm.glm
-        The fits compared (the weights assume one response: performance warns otherwise).
+        The fits compared (the weights assume one response and one set of rows: fits on
+        different numbers of rows are compared with a warning that names them, as
+        performance warns).
     names : sequence of str, optional
         The ``Name`` of each fit ("Model 1", "Model 2", ... when None).
 
@@ -143,12 +148,26 @@ def compare_performance(*fits: Fit, names: Sequence[str] | None = None) -> pd.Da
         raise TypeError(f"names must be a sequence of names, one per fit, not the string {names!r}")
     elif len(names) != len(fits):
         raise ValueError(f"{len(names)} names for {len(fits)} fits")
+    _warn_different_rows(fits, [str(n) for n in names])
     rows = [_performance_row(f, str(name)) for f, name in zip(fits, names)]
     table = pd.DataFrame(rows)
     for ic in ("AIC", "AICc", "BIC"):
         table[f"{ic}_wt"] = _ic_weights(table[ic].to_numpy(dtype=float))
     columns = [c for c in COMPARE_COLUMNS if c in table and not table[c].isna().all()]
     return table[columns]
+
+
+def _warn_different_rows(fits: Sequence[Fit], names: Sequence[str]) -> None:
+    """Warn, as performance does ("probably not all models were fit from same data"), where the
+    fits use different numbers of rows: their information criteria and weights then compare
+    likelihoods of different data."""
+    counts = [int(f.nobs) for f in fits]
+    if len(set(counts)) > 1:
+        each = ", ".join(f"{name!r} {n}" for name, n in zip(names, counts))
+        warn(
+            "compare_performance: the fits were not all fitted to the same rows (observations: "
+            f"{each}); their AIC, BIC and weights compare likelihoods of different data"
+        )
 
 
 def _ic_weights(values: np.ndarray) -> np.ndarray:

@@ -26,6 +26,11 @@ Then, with the residual ``var_res = var_d + var_e``,
     R2_marginal = var_f / (var_f + var_r + var_res),
     R2_conditional = (var_f + var_r) / (var_f + var_r + var_res).
 
+A model with a structured random-effects covariance (glmmTMB's ``cs``, ``ar1``, ``toep``,
+``homcs``, ``homdiag``: :attr:`~mixedmodels.covariance.structures.CovStructure.variance_decomposition`
+False) is refused: its term's columns are a factor's levels, not covariates of ``X``, so the
+decomposition would leave its variance out (performance 0.10.2's numbers for it mean nothing).
+
 Where a random-effects standard deviation is at zero (lme4's ``isSingular`` at 1e-5: a
 template's diagonal entry below it, the covariance layout's test; glmmTMB's variance below
 1e-5), performance drops the random variance: the marginal
@@ -248,6 +253,25 @@ def _require_mixed(fit, what: str) -> None:
             f"{what}: the fit has a zero-inflation or dispersion model; performance 0.10.2's "
             "variance decomposition used here covers the conditional model of a fit without them"
         )
+    structured = [t for t in fit.design.reterms if not t.structure.variance_decomposition]
+    if structured:
+        names = ", ".join(_term_label(t) for t in structured)
+        raise ValueError(
+            f"{what} are not defined for a structured random-effects covariance ({names}): "
+            "Nakagawa's decomposition reads each term's variance at the columns of the "
+            "fixed-effects model matrix, which a structured term's columns (the levels of a "
+            "factor, correlated by a pattern) are not, so its random variance would be left out "
+            "(performance 0.10.2 gives R2 conditional = marginal and an ICC of 0); compare such "
+            "models by their likelihood (mm.anova, AIC) instead"
+        )
+
+
+def _term_label(term) -> str:
+    """A structured term as the formula writes it, e.g. ``cs(agef8 + ... | Subject)``."""
+    cnames = list(term.cnames)
+    shown = " + ".join(cnames if len(cnames) <= 3 else [cnames[0], "...", cnames[-1]])
+    label = getattr(term.structure, "label", "") or type(term.structure).__name__
+    return f"{label}({shown} | {term.group})"
 
 
 def _term_covariances(fit) -> list[np.ndarray]:

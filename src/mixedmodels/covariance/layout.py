@@ -155,6 +155,15 @@ class ThetaLayout:
         theta = np.asarray(theta)[None, : self.ntheta]
         return [s.singular_columns(t, tol)[0] for s, t in self.slices(theta)]
 
+    def boundary_names(
+        self, theta: np.ndarray, cnames: Sequence[Sequence[str]], tol: float = SINGULAR_TOL
+    ) -> list[list[str]]:
+        """What is at the boundary in each term at one ``theta``, by name: a column whose
+        standard deviation is at zero, or a structure's correlation parameter at its limit
+        (:meth:`CovStructure.boundary_names`); ``cnames`` the columns of each term."""
+        theta = np.asarray(theta, dtype=float)[: self.ntheta]
+        return [s.boundary_names(t, c, tol) for (s, t), c in zip(self.slices(theta), cnames)]
+
     @cached_property
     def rotation_mask(self) -> np.ndarray:
         """True at the diagonal entries of templates whose entries below a zero diagonal only

@@ -98,6 +98,11 @@ class CovStructure:
     """
 
     identity = False  # True where the entries of the template are theta itself (Unstructured)
+    # whether Nakagawa's variance decomposition (R^2, ICC: performance's) reads the term: its
+    # columns are covariates whose variance enters at the fixed-effects model matrix's values
+    # (lme4's unstructured and diagonal terms); a structured term's columns (a factor's levels
+    # with a correlation pattern) have no such meaning
+    variance_decomposition = True
     correlated = True  # whether VarCorr lists the term's correlations
     rotations = False  # whether entries below a zero diagonal entry only rotate the template
 
@@ -185,6 +190,16 @@ class CovStructure:
         """lme4's ``isSingular`` for each row of ``theta`` (R, ntheta): some column at the
         boundary (:meth:`singular_columns`)."""
         return np.asarray(self.singular_columns(theta, tol).any(axis=1))
+
+    def boundary_names(
+        self, theta: np.ndarray, cnames: Sequence[str], tol: float = SINGULAR_TOL
+    ) -> list[str]:
+        """What is at the boundary at one ``theta``, by name: here (lme4's reading of an
+        unstructured or diagonal template) each column ``j`` whose diagonal entry ``T[j, j]``
+        is below ``tol`` (:meth:`singular_columns`: its standard deviation is 0, or it is a
+        combination of the earlier columns)."""
+        at = self.singular_columns(np.asarray(theta, dtype=float), tol)[0]
+        return [str(c) for c, zero in zip(cnames, at) if zero]
 
     def stacked_factor(self, theta: np.ndarray) -> np.ndarray:
         """The templates of each row of ``theta`` (R, ntheta): (R, k, k)."""
@@ -521,6 +536,7 @@ class Structured(CovStructure):
 
     homogeneous = False
     label = ""  # glmmTMB's name of the structure: VarCorr shows it after the correlations
+    variance_decomposition = False  # see CovStructure
 
     @property
     def nscale(self) -> int:
@@ -653,6 +669,30 @@ class Structured(CovStructure):
 
     def names(self, group: str, cnames: Sequence[str]) -> list[str]:
         return [f"{group}.{n}" for n in self._scale_names(cnames) + self._correlation_names()]
+
+    def boundary_names(
+        self, theta: np.ndarray, cnames: Sequence[str], tol: float = SINGULAR_TOL
+    ) -> list[str]:
+        """What is at the boundary at one ``theta``, by name, for each column ``j`` with
+        ``T[j, j] = s_j L[j, j]`` below ``tol``: the column where its standard deviation
+        ``s_j`` is below ``tol`` (every column for a zero common one), else the correlation
+        parameter that put ``L[j, j]`` at zero (a correlation at +-1, or ``cs``'s at its lower
+        limit ``-1 / (k - 1)``: the correlation matrix singular), named as VarCorr names it
+        with the structure's label (``rho (cs)``; ``rho<j> (toep)``, the lag whose partial
+        autocorrelation reached +-1)."""
+        theta = np.asarray(theta, dtype=float)
+        at = self.singular_columns(theta, tol)[0]
+        scales = np.abs(self._scales(theta))
+        correlations = self._correlation_names() if self.ncorrelation else []
+        names: list[str] = []
+        for j in np.flatnonzero(at):
+            if scales[j] < tol or not correlations:
+                name = str(cnames[int(j)])
+            else:
+                name = f"{correlations[min(int(j), len(correlations)) - 1]} ({self.label})"
+            if name not in names:
+                names.append(name)
+        return names
 
     def sdcor(self, theta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
         """The standard deviations (one per scale parameter) and the structure's own

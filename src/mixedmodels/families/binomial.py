@@ -106,12 +106,15 @@ class Binomial(Family):
         return super().distribution_variance(null_mean)
 
     def overdispersion_problem(self, trials) -> str | None:
-        """A Bernoulli (0/1) response has no overdispersion to test: its Pearson chi-square
-        depends on the means alone (performance refuses Bernoulli models)."""
+        """A Bernoulli response (one trial in every row: ``trials``, the prior weights, R's
+        binomial sizes in either spelling) has no overdispersion to test: its Pearson
+        chi-square depends on the means alone (performance refuses Bernoulli models)."""
         if np.all(np.asarray(trials) <= 1):
             return (
-                "a Bernoulli (0/1) response: its Pearson chi-square depends on the fitted "
-                "probabilities alone, so it cannot show overdispersion (use binomial trials > 1)"
+                "a Bernoulli response (one trial in every row): its Pearson chi-square depends on "
+                "the fitted probabilities alone, so it cannot show overdispersion (the test needs "
+                "binomial trials > 1: cbind(successes, failures), or proportions with weights= "
+                "the trials)"
             )
         return None
 

@@ -119,6 +119,10 @@ class Family:
     # emmeans' name of a back-transformed mean: "prob" (binomial families), "rate" (Poisson
     # families), "response" (the others)
     emmeans_label: ClassVar[str] = "response"
+    # whether emmeans 1.8.4-1 gives a glm of the family its residual degrees of freedom (t
+    # intervals): the Gaussian and the Gamma; every other family, quasi ones included, gets
+    # infinitely many (z intervals)
+    emmeans_residual_df: ClassVar[bool] = False
 
     def __init__(self, link: Link | str | None = None) -> None:
         if link is None:
@@ -586,7 +590,8 @@ class Family:
     def overdispersion_problem(self, trials) -> str | None:
         """Why Pearson's chi-square test of overdispersion (performance's
         ``check_overdispersion``) does not apply to a response of this family with ``trials``
-        per row, or None where it does (counts; a binomial with more than one trial)."""
+        per row (the prior weights: a binomial's numbers of trials in either spelling), or None
+        where it does (counts; a binomial with more than one trial)."""
         return (
             f"the {self.name} family: the test of overdispersion is for count responses and "
             "binomial responses with more than one trial"

@@ -67,6 +67,7 @@ class Gamma(ParameterFamily):
     """
 
     sigma_squared_shown = True  # glmmTMB prints its dispersion as sigma^2
+    emmeans_residual_df = True  # emmeans: t intervals on a glm's residual df
 
     name = "Gamma"
     links = ("inverse", "log", "identity")

@@ -56,6 +56,7 @@ class Gaussian(ParameterFamily):
     dispersion_fixed = False
     extra_parameters = ()  # the variance is the dispersion (dispersion_fixed False), named by parameter_name
     parameter_name = "variance"
+    emmeans_residual_df = True  # emmeans: t intervals on a glm's residual df
     default_information: ClassVar[str] = "observed"
 
     def __init__(

@@ -291,6 +291,11 @@ class ZeroAugmented(Family):
     def glmm_refusal(self) -> str | None:
         return self.base.glmm_refusal
 
+    def overdispersion_problem(self, trials) -> str | None:
+        """The conditional family's (a zero-inflated count is tested as performance tests it,
+        on glmmTMB's Pearson residuals of the zero-inflated distribution)."""
+        return self.base.overdispersion_problem(trials)
+
     def aic(self, y, n, mu, wt, dev) -> float:
         """``-2 sum w log p``: the sum of :meth:`dev_resids` and the conditional family's part of
         ``-2 log f(y)`` free of ``mu`` (its ``aic`` less its deviances, over the nonzero responses)."""

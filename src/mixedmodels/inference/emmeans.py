@@ -20,14 +20,28 @@ method and for lm fits. The degrees of freedom are the method's for the contrast
 ``emmean -+ t_{(1 + level) / 2, df} SE``.
 
 glmer and glm fits. The means are on the link scale, ``V = vcov(fit)``, with infinitely many
-degrees of freedom (z intervals: lme4's glmer, the binomial and Poisson glm), the residual ones
-of a glm whose dispersion is estimated, or ``n - npar`` for a fit glmmTMB's way (as emmeans
+degrees of freedom (z intervals: lme4's glmer, and a glm of every family but two), the residual
+ones of a Gaussian or Gamma glm (emmeans 1.8.4-1's rule: a quasi-Poisson glm gets z intervals
+though its dispersion is estimated), or ``n - npar`` for a fit glmmTMB's way (as emmeans
 treats glmmTMB fits). On the response scale (``type="response"``) a mean ``eta`` with standard
 error ``s`` becomes ``g^{-1}(eta)`` with ``s |d mu / d eta|`` (the delta method) and its
 interval's ends ``g^{-1}(eta -+ q s)`` (the link's ``back_transform``). A pairwise contrast
 ``d = eta_i - eta_j`` of a log or logit link becomes a ratio of means or an odds ratio,
 ``exp(d)`` with standard error ``exp(d) SE(d)``, tested (``z = d / SE(d)``) on the link scale;
 the contrasts of the other links stay on it, as emmeans' ``regrid`` leaves them.
+
+Offsets. A model with an offset has it added to each mean on the link scale. emmeans 1.8.4-1
+treats lm, glm and lme4 fits (lmer, glmer) one way and glmmTMB fits another: for the former
+the offset of every grid point is the mean over the fit's rows of the offset's value (for
+``offset(log(n))``, ``mean(log(n))``, as a covariate would be averaged), for the latter the
+offset expression is evaluated at the grid's values of its variables, held at their means
+(``log(mean(n))``). Each fit here follows R's treatment of its own kind: a glmer fit glmmTMB's
+way (``glmmtmb_style``) the latter, every other fit the former, so that each matches the R
+fit it reproduces (a Poisson glmer of the epil data: rates 6.07 and 4.35 lme4's way, 8.09 and
+5.80 glmmTMB's way, as R). An offset given as an array (``offset=``) is averaged over the rows
+in both. Where ``at`` names an offset's variable, the offset is evaluated at the values given
+for every fit (emmeans 1.8.4-1 ignores such values for lm, glm and lme4 fits, whose offset
+stays at its mean: a deliberate difference, so that ``at`` is never silently without effect).
 
 ``at``. A covariate named in ``at`` takes the values given instead of its mean (several make it
 a dimension of the grid, averaged over unless ``specs`` or ``by`` name it); a factor named in
@@ -108,9 +122,12 @@ class ReferenceGrid:
     null_basis : ndarray or None
         An orthonormal basis of the null space of the fit's model matrix; None at full rank.
     offset : ndarray, shape (grid points,)
-        The model's offset at the grid points: its expressions evaluated with their variables at
-        their means (emmeans' ``offset(log(n))`` at ``log(mean(n))``); the mean of the fit's
-        offset where it was given as an array; zeros without one.
+        The model's offset at the grid points (zeros without one): the mean of the fit's offset
+        over its rows (emmeans 1.8.4-1's for lm, glm and lme4 fits: ``offset(log(n))`` at
+        ``mean(log(n))``), or its expressions evaluated at the grid's values of their variables
+        (held at their means unless ``at`` names them: ``log(mean(n))``) for a fit glmmTMB's way
+        (as emmeans treats glmmTMB fits) and for any fit whose ``at`` names an offset's
+        variable. See the module docstring.
     """
 
     frame: pd.DataFrame
@@ -194,7 +211,7 @@ def reference_grid(fit: AnyFit, at: dict[str, Any] | None = None) -> ReferenceGr
     columns = tuple(xspec.names)
     estimated = np.array([columns.index(n) for n in _estimated_names(fit)], dtype=int)
     null_basis = None if len(estimated) == len(columns) else _null_basis(xspec.matrix(rows), len(estimated))
-    offset = _grid_offset(fit, frame)
+    offset = _grid_offset(fit, frame, any(name in at for name in _offset_variables(fit, rows)))
     return ReferenceGrid(frame, tuple(factors), covariates, X, columns, estimated, null_basis, offset)
 
 
@@ -248,12 +265,14 @@ def _offset_variables(fit: AnyFit, rows: pd.DataFrame) -> list[str]:
     return names
 
 
-def _grid_offset(fit: AnyFit, frame: pd.DataFrame) -> np.ndarray:
-    """The offset at each grid point (see :class:`ReferenceGrid`)."""
+def _grid_offset(fit: AnyFit, frame: pd.DataFrame, at_offset: bool) -> np.ndarray:
+    """The offset at each grid point (see :class:`ReferenceGrid`); ``at_offset``: whether
+    ``at`` names a variable of an offset expression."""
     design = fit.design
     if design.offset is None:
         return np.zeros(len(frame))
-    if design.offset_given or not design.offset_terms:
+    evaluated = at_offset or bool(getattr(fit, "glmmtmb_style", False))
+    if design.offset_given or not design.offset_terms or not evaluated:
         return np.full(len(frame), float(np.mean(design.offset)))
     try:
         values = design.new_offset(frame)
@@ -398,15 +417,17 @@ def _glmer_inference(fit: GlmerFit, ddf: str | None) -> _Inference:
 
 def _glm_inference(fit: GlmFit, ddf: str | None) -> _Inference:
     """A glm fit's means: ``vcov(fit)`` of the estimated coefficients, with the residual degrees
-    of freedom for a family with an estimated dispersion (t intervals) and infinitely many for
-    one whose dispersion is fixed at 1 (the binomial, the Poisson: z intervals), as emmeans."""
+    of freedom for the families emmeans 1.8.4-1 gives them (the Gaussian and the Gamma: t
+    intervals, :attr:`~mixedmodels.families.Family.emmeans_residual_df`) and infinitely many for
+    every other (z intervals: the binomial, the Poisson, and the quasi families too, whose
+    dispersion is estimated)."""
     if ddf is not None:
         raise ValueError(
             f"ddf={ddf!r} applies to lmer fits; a glm fit's means use its own degrees of freedom"
         )
     kept = list(fit.kept)
     V = fit.vcov.to_numpy()[np.ix_(kept, kept)]
-    df = float(fit.df_residual) if fit.estimates_dispersion else math.inf
+    df = float(fit.df_residual) if fit.family.emmeans_residual_df else math.inf
     return _Inference(fit.coef.to_numpy()[kept], V, lambda l: df, None, fit.family.link)
 
 
@@ -690,8 +711,9 @@ def emmeans(
         :func:`mixedmodels.glmer` or :func:`mixedmodels.glm`, with its data. A glmer or glm
         fit's means are on the link scale with ``vcov(fit)``; their degrees of freedom are
         ``n - npar`` for a glmer fit glmmTMB's way (emmeans' for glmmTMB), the residual ones
-        for a glm whose dispersion is estimated, and infinite otherwise (z intervals, as for
-        lme4's glmer and the binomial and Poisson glm).
+        for a Gaussian or Gamma glm, and infinite otherwise (z intervals, as emmeans 1.8.4-1
+        for lme4's glmer and for the glm of every other family, quasi ones included). An
+        offset enters as the module docstring says (emmeans' rule for each kind of fit).
     specs : str or list of str
         The factor(s) whose levels get a mean each (a list: every combination of levels).
     by : str or list of str, optional

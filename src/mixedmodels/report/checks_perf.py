@@ -115,7 +115,7 @@ def singularity_text(result) -> str:
     """A :class:`~mixedmodels.checks.performance.Singularity` as text."""
     if not result.singular:
         return f"Not singular (no random-effects column at the boundary, tolerance {result.tolerance:g})."
-    where = ", ".join(f"{column} | {group}" for group, column in result.terms)
+    where = ", ".join(f"{name} | {group}" for group, name in result.terms)
     return f"Singular fit: at the boundary (tolerance {result.tolerance:g}): {where}"
 
 
