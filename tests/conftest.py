@@ -38,3 +38,15 @@ def reference_data(ref: dict) -> pd.DataFrame:
 @pytest.fixture
 def seed():
     return datasets.load("seed")
+
+
+@pytest.fixture(scope="module")
+def cbpp() -> pd.DataFrame:
+    """lme4's cbpp, herd and period as strings (tests/data/cbpp.csv)."""
+    return pd.read_csv(Path(__file__).parent / "data" / "cbpp.csv", dtype={"herd": str, "period": str})
+
+
+@pytest.fixture(scope="module")
+def sal() -> pd.DataFrame:
+    """glmmTMB's Salamanders (tests/data/salamanders.csv)."""
+    return pd.read_csv(Path(__file__).parent / "data" / "salamanders.csv")

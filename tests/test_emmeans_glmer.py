@@ -20,16 +20,6 @@ CBPP = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
 
 
 @pytest.fixture(scope="module")
-def cbpp():
-    return pd.read_csv(HERE / "data" / "cbpp.csv", dtype={"herd": str, "period": str})
-
-
-@pytest.fixture(scope="module")
-def sal():
-    return pd.read_csv(HERE / "data" / "salamanders.csv")
-
-
-@pytest.fixture(scope="module")
 def cbpp_fit(cbpp):
     return mm.glmer(CBPP, cbpp, family="binomial")
 

@@ -16,16 +16,6 @@ HERE = Path(__file__).parent
 REF = json.loads((HERE / "reference" / "relevel" / "relevel.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def cbpp():
-    return pd.read_csv(HERE / "data" / "cbpp.csv", dtype={"herd": str, "period": str})
-
-
-@pytest.fixture(scope="module")
-def sal():
-    return pd.read_csv(HERE / "data" / "salamanders.csv")
-
-
 def _same(coef: pd.Series, key: str, rtol: float = 1e-7) -> None:
     assert coef.index.tolist() == REF[key]["names"]
     np.testing.assert_allclose(coef.to_numpy(), REF[key]["values"], rtol=rtol, atol=1e-8)

@@ -22,16 +22,6 @@ SAL = "count ~ spp * mined + cover"
 
 
 @pytest.fixture(scope="module")
-def cbpp():
-    return pd.read_csv(HERE / "data" / "cbpp.csv", dtype={"herd": str, "period": str})
-
-
-@pytest.fixture(scope="module")
-def sal():
-    return pd.read_csv(HERE / "data" / "salamanders.csv")
-
-
-@pytest.fixture(scope="module")
 def glmers(cbpp, sal):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mm.MixedModelsWarning)

@@ -42,15 +42,20 @@ def _variance_lines(v) -> list[str]:
     return ["Variance components:", *lines, *[f"Note: {n}" for n in v.notes]]
 
 
+def _pair_lines(title: str, names: tuple[str, str], values: tuple[float, float], variances) -> list[str]:
+    """A title, two aligned values and the variance components (R2's and the ICC's layout)."""
+    width = max(len(n) for n in names)
+    rows = [f"  {n:>{width}}: {_number(v)}" for n, v in zip(names, values)]
+    return [title, "", *rows, "", *_variance_lines(variances)]
+
+
 def _r2_lines(result) -> list[str]:
-    return [
+    return _pair_lines(
         "# R2 for Mixed Models (Nakagawa; performance 0.10.2)",
-        "",
-        f"  Conditional R2: {_number(result.conditional)}",
-        f"     Marginal R2: {_number(result.marginal)}",
-        "",
-        *_variance_lines(result.variances),
-    ]
+        ("Conditional R2", "Marginal R2"),
+        (result.conditional, result.marginal),
+        result.variances,
+    )
 
 
 def r2_text(result) -> str:
@@ -68,14 +73,12 @@ def linear_r2_text(result) -> str:
 
 
 def _icc_lines(result) -> list[str]:
-    return [
+    return _pair_lines(
         "# Intraclass Correlation Coefficient (performance 0.10.2)",
-        "",
-        f"    Adjusted ICC: {_number(result.adjusted)}",
-        f"  Unadjusted ICC: {_number(result.unadjusted)}",
-        "",
-        *_variance_lines(result.variances),
-    ]
+        ("Adjusted ICC", "Unadjusted ICC"),
+        (result.adjusted, result.unadjusted),
+        result.variances,
+    )
 
 
 def icc_text(result) -> str:
