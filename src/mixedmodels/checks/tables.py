@@ -109,9 +109,9 @@ def _confint_keywords(fit: Any) -> list[str]:
     from ..replicates.bootstrap import bootstrap
 
     own = [
-        p.name
-        for p in inspect.signature(fit.confint).parameters.values()
-        if p.kind is not inspect.Parameter.VAR_KEYWORD and p.name not in ("method", "level")
+        key
+        for key, p in inspect.signature(fit.confint).parameters.items()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD and key not in ("method", "level")
     ]
     passed_on = [p for p in inspect.signature(bootstrap).parameters if p not in ("fit", "statistic")]
     return list(dict.fromkeys([*own, "parm", *passed_on, "progress", "client"]))
