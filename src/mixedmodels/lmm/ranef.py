@@ -116,9 +116,8 @@ def varcorr_rows(
         sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
         for j, c in enumerate(term.cnames):
             rows.append((name, c, None, cov[j, j], sd[j]))
-        pairs = term.structure.correlation_pairs()  # none for independent components
-        corr = term.structure.correlation_matrix(theta) if pairs else None
-        for i, j in pairs:
+        corr = term.structure.correlation_matrix(theta)
+        for i, j in term.structure.correlation_pairs():  # none for independent components
             rows.append((name, term.cnames[j], term.cnames[i], cov[i, j], corr[i, j]))
     return rows
 
