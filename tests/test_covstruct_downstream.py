@@ -191,3 +191,45 @@ def test_diag_profile_is_the_split_terms():
     pa = a.confint(method="profile", parm=[n for n in a.varpar_names if n.startswith("sd_")])
     pb = b.confint(method="profile", parm=[n for n in b.varpar_names if n.startswith("sd_")])
     np.testing.assert_allclose(pb.to_numpy(), pa.to_numpy(), atol=2e-5)
+
+
+# ------------------------------------------------------------------ a zero standard deviation
+def test_varcorr_gives_a_structures_correlation_where_an_sd_is_zero():
+    """VarCorr once showed 0 (0/0) for the correlations of a column whose SD is 0, while the
+    fit's other tables gave the structure's rho; glmmTMB shows rho, the covariance 0."""
+    data = pd.read_csv(DATA / "pois_ar1_generated.csv", dtype={"times": str})
+    with pytest.warns(mm.MixedModelsWarning):
+        fit = mm.glmer("y ~ x + cs(times + 0 | id)", data, family="poisson")
+    structure = fit.design.reterms[0].structure
+    rho = float(structure.correlation_values(fit.theta[structure.nscale :])[0])
+    vc = fit.varcorr
+    sds = vc[vc.var2.isna()].set_index("var1").sdcor
+    assert sds["times0"] == 0 and sds["times1"] == 0 and sds["times2"] > 0.1  # two zero SDs here
+    corr = vc[vc.var2.notna()]
+    np.testing.assert_allclose(corr.sdcor, rho, rtol=1e-12)
+    zero = corr.var1.isin(["times0", "times1"])
+    assert zero.sum() == 9 and np.all(corr.vcov[zero] == 0) and np.all(corr.vcov[~zero] > 0)
+    assert f"{rho:.2f} (cs)" in str(fit.summary())
+    tidy = mm.tidy(fit, "ran_pars")
+    np.testing.assert_allclose(tidy[tidy.term.str.startswith("cor__")].estimate, rho, rtol=1e-12)
+
+
+def test_varcorr_of_an_unstructured_term_with_a_zero_sd_is_nan_as_lme4():
+    """lme4 1.1-31 at theta (0, 0, 0.2), sigma 29.728694 (tests/data/varcorr_zero_sd.R, its
+    output in comments): as.data.frame(VarCorr) gives the correlation NaN (0/0) with covariance
+    0, and print(VarCorr) shows NaN."""
+    import dataclasses
+
+    from mixedmodels.lmm.ranef import varcorr_rows
+    from mixedmodels.report.lmm import random_effects_block
+
+    fit = mm.lmer("Reaction ~ Days + (Days | Subject)", load("sleepstudy"))
+    rows = varcorr_rows(fit.design.reterms, [np.array([0.0, 0.0, 0.2])], 29.728694**2)
+    np.testing.assert_allclose([r[4] for r in rows[:2]], [0.0, 5.945739], rtol=1e-6)
+    assert rows[2][3] == 0 and np.isnan(rows[2][4])
+    rows = varcorr_rows(fit.design.reterms, [np.array([0.9, 0.1, 0.0])], 28.377688**2)
+    np.testing.assert_allclose([r[4] for r in rows], [25.539919, 2.837769, 1.0], rtol=1e-6)  # lme4's
+    zero = dataclasses.replace(fit, opt=dataclasses.replace(fit.opt, theta=np.array([0.0, 0.0, 0.2])))
+    assert np.isnan(zero.varcorr.sdcor.iloc[2])
+    days = [line for line in random_effects_block(zero).splitlines() if "Days" in line][0]
+    assert days.split()[-1] == "NaN"

@@ -223,3 +223,34 @@ def test_check_model_is_reproducible_and_refuses_bad_input():
         mm.check_model(fit, nsim=0)
     with pytest.raises(TypeError, match="check_model takes a fit"):
         mm.check_model(mm.check_collinearity(fit))
+
+
+@pytest.mark.parametrize("largest", [5.7, 1e6])
+def test_collinearity_panel_cuts_long_intervals_and_keeps_its_labels_apart(largest):
+    """A VIF near one can have an upper bound of 2e5 or 8e10 (Exam's standLRT, Arabidopsis'
+    rack): the log axis once reached it, squashing the others and the band labels together."""
+    from types import SimpleNamespace
+
+    from matplotlib.figure import Figure
+
+    from mixedmodels import plotting
+
+    table = pd.DataFrame(
+        {
+            "Term": ["a", "b", "c"],
+            "VIF": [1.0, 1.01, largest],
+            "VIF_CI_low": [1.0, 1.0, largest * 0.8],
+            "VIF_CI_high": [8e10, 2e5, largest * 1.3],
+        }
+    )
+    ax = Figure().subplots()
+    plotting._collinearity_panel(ax, SimpleNamespace(collinearity=table))
+    top = max(15.0, 3 * largest)
+    assert ax.get_ylim()[1] == pytest.approx(top)
+    segments = ax.collections[0].get_segments()
+    assert max(seg[:, 1].max() for seg in segments) < top  # cut at the axis' top
+    cut = int(np.sum(table["VIF_CI_high"] > top))
+    assert len(ax.collections[1].get_offsets()) == cut == (2 if largest < 10 else 1)  # arrowheads
+    heights = [t.get_position()[1] for t in ax.texts]
+    assert [t.get_text() for t in ax.texts] == ["low", "moderate", "high"]
+    assert np.all(np.diff(heights) >= 0.07 - 1e-12) and heights[0] > 0 and heights[-1] < 1

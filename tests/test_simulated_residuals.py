@@ -441,3 +441,42 @@ def test_tests_do_not_reject_too_often_after_refitting(kind):
             pd_.append(res.test_dispersion().p)
     limit = 0.05 + 3 * np.sqrt(0.05 * 0.95 / datasets)
     assert _rejections(np.array(pu)) <= limit and _rejections(np.array(pd_)) <= limit
+
+
+def _covered_points(fig) -> int:
+    """How many QQ points lie under the test annotations (display coordinates)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    qq = fig.axes[0]
+    points = qq.transData.transform(qq.collections[0].get_offsets())
+    covered = 0
+    for text in qq.texts:
+        box = text.get_bbox_patch().get_window_extent(renderer)
+        covered += int(
+            np.sum(
+                (points[:, 0] >= box.x0)
+                & (points[:, 0] <= box.x1)
+                & (points[:, 1] >= box.y0)
+                & (points[:, 1] <= box.y1)
+            )
+        )
+    return covered
+
+
+def test_plot_annotations_leave_the_qq_points_free(cbpp_fit):
+    """The dispersion test's text once sat in the middle of the QQ panel, on the points of a
+    curve through the centre (an overdispersed Poisson fit: Arabidopsis)."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=300)
+    y = rng.negative_binomial(0.8, 0.8 / (0.8 + np.exp(1 + 0.5 * x)))
+    over = mm.glm("y ~ x", pd.DataFrame({"x": x, "y": y}), family="poisson")
+    for fit in (cbpp_fit, over):
+        fig = mm.simulate_residuals(fit, n=100, seed=1).plot()
+        assert len(fig.axes[0].texts) == 3
+        assert _covered_points(fig) == 0
+    r = np.sort(mm.simulate_residuals(over, n=100, seed=1).scaled_values)
+    expected = (np.arange(1, len(r) + 1) - 0.5) / len(r)
+    centre = (np.abs(expected - 0.5) < 0.2) & (np.abs(r - 0.5) < 0.1)
+    assert centre.sum() > 5  # its curve passes the panel's centre, where the text once was

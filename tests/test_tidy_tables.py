@@ -258,3 +258,44 @@ def test_glmer_coef_table_and_html():
     np.testing.assert_allclose(table["Pr(>|z|)"], want["p.value"], rtol=5e-3)
     html = fit._repr_html_()
     assert html.count("<table") >= 2 and "period2" in html
+
+
+@pytest.mark.parametrize("kind", ["lmer", "glmer", "lm", "glm"])
+def test_augment_keeps_the_datas_index_for_a_join(kind):
+    """On shuffled data with a dropped row, data.join(augment(fit)) pairs each row with its own
+    values (augment once numbered its rows 0..n-1, and the join paired rows wrongly)."""
+    warnings.simplefilter("ignore")
+    if kind in ("lmer", "lm"):
+        data, formula = datasets.load("sleepstudy"), SLEEP if kind == "lmer" else "Reaction ~ Days"
+        response = "Reaction"
+    else:
+        data, formula = datasets.load("cbpp"), CBPP if kind == "glmer" else CBPP.replace(" + (1 | herd)", "")
+        response = "incidence"
+    shuffled = data.sample(frac=1.0, random_state=3)
+    shuffled.iloc[5, shuffled.columns.get_loc(response)] = np.nan
+    if kind in ("lmer", "lm"):
+        fit = (mm.lmer if kind == "lmer" else mm.lm)(formula, shuffled)
+    else:
+        fit = (mm.glmer if kind == "glmer" else mm.glm)(formula, shuffled, family="binomial")
+    table = mm.augment(fit)
+    fitted = fit.fitted() if callable(fit.fitted) else fit.fitted
+    assert table.index.equals(fitted.index)
+    assert not table.index.equals(pd.RangeIndex(len(table)))
+    joined = shuffled.join(table[[".fitted", ".resid"]]).dropna(subset=[response])
+    assert len(joined) == len(shuffled) - 1
+    np.testing.assert_array_equal(joined[".resid"], table.loc[joined.index, ".resid"])
+    pd.testing.assert_series_equal(table[response], shuffled[response].dropna(), check_names=False)
+    assert np.isnan(shuffled.join(table[[".fitted"]]).iloc[5][".fitted"])
+
+
+def test_tidy_refuses_a_misspelled_keyword():
+    for fit in (fits()["lmer"], fits()["lm"], fits()["glm"]):
+        with pytest.raises(TypeError, match=r"'confint'; did you mean conf_int="):
+            mm.tidy(fit, confint=True)
+        with pytest.raises(TypeError, match=r"'conf_ints'; did you mean conf_int="):
+            mm.tidy(fit, conf_ints=True)
+    with pytest.raises(TypeError, match=r"'conf.level'; did you mean conf_level="):
+        mm.tidy(fits()["glmer"], **{"conf.level": 0.9})
+    # the fit's confint's own keywords still pass: refused only because Wald takes none
+    with pytest.raises(ValueError, match="Wald intervals take none"):
+        mm.tidy(fits()["lmer"], conf_int=True, nsim=10)

@@ -1,6 +1,8 @@
 """Clear refusals and the rules for unusual inputs (issue 26): memory limits for every model
 kind, all-zero weights, missing offsets and weights, the Gaussian family's links."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -200,3 +202,28 @@ def test_dask_frames_follow_the_same_weights_rules(sleepstudy):
     assert fit.objective == pytest.approx(same.objective, rel=1e-10)
     with pytest.raises(mm.DataError, match="weights .*are zero: no observation informs the fit"):
         mm.lmer("Reaction ~ Days + (1 | Subject)", frame, weights="w0")
+
+
+# ------------------------------------------------------------------ an infinite response
+@pytest.mark.parametrize(
+    "fit, formula, kwargs",
+    [
+        (mm.lmer, "y ~ Days + (1 | Subject)", {}),
+        (mm.lm, "y ~ Days", {}),
+        (mm.glmer, "y ~ Days + (1 | Subject)", {"family": "poisson"}),
+        (mm.glmer, "y ~ Days + (1 | Subject)", {"family": "nbinom2"}),
+        (mm.glmer_nb, "y ~ Days + (1 | Subject)", {}),
+        (mm.glm, "y ~ Days", {"family": "poisson"}),
+        (mm.glm, "cbind(y, 5) ~ Days", {"family": "binomial"}),
+    ],
+)
+def test_an_infinite_response_is_named_alike_by_every_model(sleepstudy, fit, formula, kwargs):
+    """glmer and glm once failed later (no conditional mode; no starting values, with a
+    RuntimeWarning); every model names the column as lmer's and lm's model frame does."""
+    data = sleepstudy.assign(y=np.round(sleepstudy["Reaction"] / 100))
+    data.loc[7, "y"] = np.inf
+    data.loc[3, "y"] = np.nan  # missing values still just drop their rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(mm.DataError, match="column 'y' has infinite values"):
+            fit(formula, data, **kwargs)

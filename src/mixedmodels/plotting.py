@@ -383,7 +383,9 @@ def check_model(fit, nsim: int = 50, seed=None) -> Figure:
     fitted values); homogeneity of variance (``sqrt|residual|`` against fitted values); for count
     models overdispersion (squared residuals against the model's variance), for binomial models
     binned residuals; influential observations (standardized residuals against leverage, with
-    Cook's distance contours); collinearity (VIFs, with two terms or more); normality of the
+    Cook's distance contours); collinearity (VIFs, with two terms or more, on a log axis up to
+    three times the largest VIF and at least 15: a longer interval ends in an arrowhead at the
+    top); normality of the
     residuals (QQ plot); and for mixed models the normality of the random effects (a QQ plot
     per grouping factor and term). The numbers are :func:`mixedmodels.checks.model_check.model_check`'s.
 
@@ -623,37 +625,54 @@ def _influence_panel(ax, check) -> None:
 
 
 def _collinearity_panel(ax, check) -> None:
+    """VIFs on a log axis up to :func:`_vif_ceiling`; an interval reaching past it (a VIF near
+    one can have an upper bound of 1e5 or more) is cut there and ends in an arrowhead."""
     table = check.collinearity
     x = np.arange(len(table))
     vif = table.VIF.to_numpy()
-    top = max(float(np.nanmax(table.VIF_CI_high.replace(np.inf, np.nan).fillna(table.VIF))), 12.0)
+    top = _vif_ceiling(vif)
     ax.axhspan(1, 5, color=_OBSERVED, alpha=0.12)
     ax.axhspan(5, 10, color="#f2b134", alpha=0.15)
-    ax.axhspan(10, top * 1.5, color=_ALARM, alpha=0.1)
+    ax.axhspan(10, top, color=_ALARM, alpha=0.1)
     colors = [_OBSERVED if v < 5 else "#e08a00" if v < 10 else _ALARM for v in vif]
     low, high = table.VIF_CI_low.to_numpy(), table.VIF_CI_high.to_numpy()
     shown = np.isfinite(low) & np.isfinite(high)  # an uncorrelated term's interval is undefined
-    ax.vlines(x[shown], low[shown], high[shown], color="0.5", lw=1, label="95% interval")
+    cut = shown & (high > top)
+    end = top / 1.12  # the arrowhead's centre, inside the axes
+    ax.vlines(x[shown], low[shown], np.where(cut, end, high)[shown], color="0.5", lw=1, label="95% interval")
+    ax.scatter(x[cut], np.full(cut.sum(), end), marker="^", s=22, color="0.5", zorder=3)
     ax.scatter(x, vif, s=30, color=colors, zorder=3)
     ax.set_yscale("log")
-    ax.set_ylim(0.9, top * 1.5)
-    ax.set_xlim(-0.6, len(x) - 0.4)
+    ax.set_ylim(_VIF_FLOOR, top)
+    ax.set_xlim(-0.6, len(x) - 0.4 + 0.18 * (len(x) + 0.2))  # room on the right for the band labels
     tilt = len(x) > 3
     ax.set_xticks(
         x, [_shorten(t, 18) for t in table.Term], rotation=30 if tilt else 0, ha="right" if tilt else "center"
     )
     ax.set_ylabel("variance inflation factor (log)")
-    for level, text in ((1.0, "low"), (5.0, "moderate"), (10.0, "high")):
-        ax.text(
-            0.99,
-            level * 1.08,
-            text,
-            transform=ax.get_yaxis_transform(),
-            ha="right",
-            va="bottom",
-            fontsize=7,
-            color="0.4",
-        )
+    for where, text in zip(_band_label_heights(top), ("low", "moderate", "high")):
+        ax.text(0.99, where, text, transform=ax.transAxes, ha="right", va="center", fontsize=7, color="0.4")
+
+
+_VIF_FLOOR = 0.9
+
+
+def _vif_ceiling(vif: np.ndarray) -> float:
+    """The collinearity panel's top: three times the largest VIF, and at least 15 (the
+    "high" band from 10 always shows); interval bounds above it are cut."""
+    largest = float(np.nanmax(vif)) if np.isfinite(vif).any() else 1.0
+    return max(15.0, 3.0 * largest)
+
+
+def _band_label_heights(top: float, gap: float = 0.07) -> list[float]:
+    """Where (axes fraction) the labels of the VIF bands 1-5, 5-10 and 10-``top`` go: each in its
+    band's middle on the log axis, pushed apart to at least ``gap`` where a tall axis squeezes
+    the 5-10 band."""
+    span = np.log(top / _VIF_FLOOR)
+    low, mid, high = (float(np.log(v / _VIF_FLOOR) / span) for v in (5**0.5, 50**0.5, (10 * top) ** 0.5))
+    low = max(0.03, min(low, mid - gap))
+    high = min(0.97, max(high, mid + gap))
+    return [low, mid, high]
 
 
 def _qq_line(ax, q: np.ndarray, values: np.ndarray) -> None:
@@ -697,20 +716,30 @@ _SIGNAL = "#d62728"
 _QR_POINTS = 2000  # at most this many (rank-spread) points enter each quantile regression
 
 
-def _test_legend(ax, label: str, test, loc: str) -> None:
-    """A DHARMa-style annotation: the test's p-value and whether it deviates."""
-    colour = _SIGNAL if test.significant else "black"
-    verdict = "significant" if test.significant else "n.s."
-    ax.text(
-        *{"upper left": (0.03, 0.97), "center": (0.5, 0.5), "lower right": (0.97, 0.03)}[loc],
-        f"{label}: p = {test.p:.4g}\nDeviation {verdict}",
-        transform=ax.transAxes,
-        ha={"upper left": "left", "center": "center", "lower right": "right"}[loc],
-        va={"upper left": "top", "center": "center", "lower right": "bottom"}[loc],
-        color=colour,
-        fontsize=8,
-        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
-    )
+def _test_legends(ax, tests: list, x: np.ndarray, y: np.ndarray) -> None:
+    """DHARMa-style annotations (each test's p-value and whether it deviates, red where it does),
+    stacked in the corner off the diagonal, upper left or lower right, that holds fewer of the QQ
+    points ``(x, y)``. A QQ curve rises, so it cannot fill both corners: reaching the upper left
+    corner takes residuals near one from the smallest on, and then none is near zero."""
+    upper_left = int(np.sum((x < 0.5) & (y > 0.6)))
+    lower_right = int(np.sum((x > 0.5) & (y < 0.4)))
+    top = upper_left <= lower_right
+    for k, (label, test) in enumerate(tests):
+        colour = _SIGNAL if test.significant else "black"
+        verdict = "significant" if test.significant else "n.s."
+        step = k if top else len(tests) - 1 - k
+        ax.annotate(
+            f"{label}: p = {test.p:.3g}\nDeviation {verdict}",
+            xy=(0.02, 0.98) if top else (0.98, 0.02),
+            xycoords="axes fraction",
+            xytext=(0, -27 * step if top else 27 * step),
+            textcoords="offset points",
+            ha="left" if top else "right",
+            va="top" if top else "bottom",
+            color=colour,
+            fontsize=8,
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5},
+        )
 
 
 def _rank_transform(x: np.ndarray) -> np.ndarray:
@@ -726,7 +755,8 @@ def simulated_residuals_figure(res) -> Figure:
 
     Left: the scaled residuals' quantiles against Uniform(0, 1) quantiles, with the
     Kolmogorov-Smirnov (uniformity), dispersion and outlier tests' p-values (red where
-    ``p < 0.05``). Right: the residuals against the rank-transformed population-level predictions,
+    ``p < 0.05``) stacked in the upper left or lower right corner, whichever the points leave
+    free. Right: the residuals against the rank-transformed population-level predictions,
     with dashed reference lines at 0.25, 0.5 and 0.75 and the fitted 0.25, 0.5 and 0.75 quantiles
     (the outliers, :attr:`~mixedmodels.checks.simulated.SimulatedResiduals.outliers`, as stars;
     red when the outlier test rejects).
@@ -756,9 +786,8 @@ def simulated_residuals_figure(res) -> Figure:
     qq.set_ylabel("Observed")
     qq.set_title("QQ plot residuals", fontsize=10)
     outliers = res.test_outliers()
-    _test_legend(qq, "KS test", res.test_uniformity(), "upper left")
-    _test_legend(qq, "Dispersion test", res.test_dispersion(), "center")
-    _test_legend(qq, "Outlier test", outliers, "lower right")
+    tests = [("KS test", res.test_uniformity()), ("Dispersion test", res.test_dispersion())]
+    _test_legends(qq, [*tests, ("Outlier test", outliers)], expected, np.sort(r))
 
     x = _rank_transform(np.asarray(res.fitted, dtype=float))
     edge = res.outliers

@@ -23,6 +23,7 @@ them by name (columns a fit type lacks are left missing, as ``dplyr::bind_rows``
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -32,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from ..base.protocols import Fit
+from ..formula.rsyntax import unexpected_keyword
 
 __all__ = ["augment", "glance", "tidy"]
 
@@ -87,6 +89,34 @@ def _conf_method(fit: Fit, method: str | None, confint_args: dict) -> str:
     return key
 
 
+_TIDY_KEYWORDS = ("effects", "conf_int", "conf_level", "conf_method", "ddf")
+
+
+def _check_confint_keywords(fit: Any, confint_args: dict) -> None:
+    """Refuse a keyword that neither tidy nor the fit's ``confint`` takes (a misspelled
+    ``conf_int`` would otherwise pass into ``confint_args`` unnoticed), naming the closest."""
+    accepted = _confint_keywords(fit)
+    for key in confint_args:
+        if key not in accepted:
+            raise unexpected_keyword("tidy", key, [*_TIDY_KEYWORDS, *accepted])
+
+
+def _confint_keywords(fit: Any) -> list[str]:
+    """The keywords a ``confint`` takes besides its method and level: the fit's own, and those
+    that a mixed fit's passes on to the bootstrap and the profile (a fit type or interval method
+    that takes none of them is refused later, by :func:`_conf_method` and the fit's ``confint``,
+    with its own message)."""
+    from ..replicates.bootstrap import bootstrap
+
+    own = [
+        key
+        for key, p in inspect.signature(fit.confint).parameters.items()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD and key not in ("method", "level")
+    ]
+    passed_on = [p for p in inspect.signature(bootstrap).parameters if p not in ("fit", "statistic")]
+    return list(dict.fromkeys([*own, "parm", *passed_on, "progress", "client"]))
+
+
 def _check_level(level: float) -> float:
     if not 0 < level < 1:
         raise ValueError(f"conf_level must be between 0 and 1, not {level}")
@@ -138,6 +168,7 @@ def tidy(
         ``statistic``, ``p.value``, (``conf.low``, ``conf.high``).
     """
     fit = _check_fit(fit)
+    _check_confint_keywords(fit, confint_args)
     level = _check_level(conf_level)
     method = _conf_method(fit, conf_method, confint_args)
     if not fit.is_mixed:
@@ -445,6 +476,12 @@ def augment(fit: Any) -> pd.DataFrame:
     The data columns are the fit's data's columns that the formula uses (R's model frame makes
     one matrix column of a ``cbind(...)`` response; here its columns stay as they are), none
     for a fit made without keeping its data.
+
+    The rows keep the data's index labels (those of the rows the fit used, in the fit's order),
+    as ``fit.fitted()`` and ``simulate_residuals(fit).scaled`` do, so that
+    ``data.join(augment(fit))`` pairs each row with its own values even on shuffled data or
+    with rows dropped for missing values (broom's tibbles have no row names; a pandas table
+    aligns by its index). ``augment(fit).reset_index(drop=True)`` numbers them 0..n-1.
     """
     from .model_check import influence_table
 
@@ -457,7 +494,7 @@ def augment(fit: Any) -> pd.DataFrame:
         cols = _AUGMENT_COLUMNS[fit.is_generalized](fit, influence_table(fit))
     for name, values in cols.items():
         frame[name] = np.asarray(values, dtype=float)
-    return frame.reset_index(drop=True)
+    return frame
 
 
 def _model_frame(fit: Any) -> pd.DataFrame:

@@ -243,6 +243,19 @@ class CovStructure:
         """The scale of each parameter given the scales of the term's columns (1 by default)."""
         return np.ones(self.ntheta)
 
+    def correlation_matrix(self, theta: np.ndarray) -> np.ndarray:
+        """The correlation matrix of the term's columns (k x k), for VarCorr's correlations: by
+        default that of the covariance ``T T'``, NaN where a column's standard deviation is 0
+        (0/0, as lme4's ``VarCorr`` gives it; the diagonal is 1). A structure of its own
+        correlations gives them whatever the scales (:class:`Structured`)."""
+        T = self.factor(theta)
+        cov = T @ T.T
+        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.clip(cov / np.outer(sd, sd), -1.0, 1.0)
+        np.fill_diagonal(corr, 1.0)
+        return corr
+
     def correlation_pairs(self) -> list[tuple[int, int]]:
         """The (row, column) pairs, row > column, of the correlations VarCorr lists."""
         if not self.correlated:
@@ -561,6 +574,12 @@ class Structured(CovStructure):
     def correlation_values(self, a: np.ndarray) -> np.ndarray:
         """The structure's own correlations (one per parameter: a ``rho``, or one per lag)."""
         raise NotImplementedError
+
+    def correlation_matrix(self, theta: np.ndarray) -> np.ndarray:
+        """``R(a)``, also where a scale is 0 (glmmTMB's VarCorr shows the structure's
+        correlations then; the covariances are 0)."""
+        theta = np.asarray(theta, dtype=float)
+        return self.correlation(theta[self.nscale :]) if self.ncorrelation else np.eye(self.k)
 
     def correlation_start(self) -> np.ndarray:
         return np.zeros(self.ncorrelation)

@@ -35,6 +35,7 @@ from ..formula.design import (
     build_design,
     factor_codes,
     formula_variables,
+    refuse_infinite,
     response_values,
     unique_columns,
 )
@@ -199,6 +200,7 @@ def response_design(
     unique_columns(data, response_columns(parsed))
     used = [parsed.response] if parsed.response in data.columns else response_columns(parsed)
     data = model_columns(data, used, ())
+    refuse_infinite(data, [c for c in used if c in data.columns])  # as lmer's and lm's model frame
     Y = read_response(parsed, data, fam)
     missing = np.isnan(Y).any(axis=1) if Y.ndim == 2 else np.isnan(Y)
     if missing.any() and na_action == "raise":

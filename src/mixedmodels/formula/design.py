@@ -45,6 +45,7 @@ __all__ = [
     "model_frame",
     "offset_rhs",
     "offset_values",
+    "refuse_infinite",
     "response_values",
     "unique_columns",
     "used_columns",
@@ -263,9 +264,33 @@ def model_frame(data: pd.DataFrame, columns: list[str], na_action: str) -> tuple
                 frame[col] = frame[col].cat.remove_unused_categories()
         elif pd.api.types.is_bool_dtype(dtype):
             frame[col] = pd.Categorical(frame[col].map({False: "FALSE", True: "TRUE"}), ["FALSE", "TRUE"])
-        elif pd.api.types.is_numeric_dtype(dtype) and not np.isfinite(np.asarray(values, dtype=float)).all():
-            raise DataError(f"column {col!r} has infinite values")
+        elif pd.api.types.is_numeric_dtype(dtype):
+            _refuse_infinite(col, values)
     return frame, kept
+
+
+def refuse_infinite(data: pd.DataFrame, columns: list[str]) -> None:
+    """Refuse infinite values in the numeric ``columns`` of ``data`` (missing values pass), with
+    the message :func:`model_frame` gives: for a response that a family reads before the model
+    frame is built (glm, glmer), which would otherwise fail later in the fitting.
+
+    Raises
+    ------
+    DataError
+        Naming the first column with an infinite value.
+    """
+    for col in columns:
+        values = column_array(data, col)
+        if values is None:  # a duplicated column name: as pandas gives it
+            values = data[col]
+        dtype = values.dtype
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            _refuse_infinite(col, pd.Series(values).to_numpy(dtype=float, na_value=np.nan))
+
+
+def _refuse_infinite(col: str, values) -> None:
+    if np.isinf(np.asarray(values, dtype=float)).any():
+        raise DataError(f"column {col!r} has infinite values")
 
 
 def _select(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

@@ -476,6 +476,13 @@ def _keyword_error(name: str, key: str, accepted: list[str]) -> Exception:
         hint = "glmer_nb() fits the negative binomial (lme4's glmer.nb): for another family= use mm.glmer"
     if hint:
         return TypeError(hint.format(name=name))
+    return unexpected_keyword(name, key, accepted)
+
+
+def unexpected_keyword(name: str, key: str, accepted: list[str]) -> TypeError:
+    """The error for a keyword ``key`` that function ``name`` does not take: it suggests the
+    closest of the ``accepted`` names (R's dotted spelling counts as the underscored one), or
+    lists them all."""
     same = [a for a in accepted if _normalized(a) == _normalized(key)]
     close = same or difflib.get_close_matches(_normalized(key), accepted, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]}=?" if close else f"; it takes {', '.join(accepted)}"

@@ -357,7 +357,8 @@ class GlmerFit(MixedFit):
     @cached_property
     def varcorr(self) -> pd.DataFrame:
         """Variance components as lme4's ``as.data.frame(VarCorr(fit))`` (no residual row)."""
-        rows = varcorr_rows(self.design.reterms, self.model.layout.templates(self.theta))
+        thetas = [t for _, t in self.model.layout.slices(np.asarray(self.theta))]
+        rows = varcorr_rows(self.design.reterms, thetas)
         return pd.DataFrame(rows, columns=VARCORR_COLUMNS)
 
     # ------------------------------------------------------ fitted, residuals

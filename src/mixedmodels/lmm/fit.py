@@ -246,8 +246,8 @@ class LmerFit(InformationCriteria, GaussianResiduals, MixedFit):
         deviation (``var2`` missing) and per correlation, then the residual. Separate terms on
         one grouping factor are named ``g``, ``g.1``, ... as lme4 names them.
         """
-        templates = self.pls.layout.templates(self.opt.theta)
-        rows = varcorr_rows(self.design.reterms, templates, self.sigma**2)
+        thetas = [t for _, t in self.pls.layout.slices(np.asarray(self.opt.theta))]
+        rows = varcorr_rows(self.design.reterms, thetas, self.sigma**2)
         rows.append(("Residual", None, None, self.sigma**2, self.sigma))
         return pd.DataFrame(rows, columns=VARCORR_COLUMNS)
 

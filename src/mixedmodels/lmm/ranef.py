@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..covariance.layout import cov_to_sdcorr
 from ..formula.design import ReTerm
 
 __all__ = [
@@ -96,23 +95,28 @@ def coef_tables(fixef: pd.Series, ranef: dict[str, pd.DataFrame]) -> dict[str, p
 
 
 def varcorr_rows(
-    terms: Sequence[ReTerm], templates: Sequence[np.ndarray], scale: float = 1.0
+    terms: Sequence[ReTerm], thetas: Sequence[np.ndarray], scale: float = 1.0
 ) -> list[tuple[str, str | None, str | None, float, float]]:
-    """Rows of lme4's ``as.data.frame(VarCorr(fit))`` for the random-effects terms: a standard
-    deviation per column (``var2`` None), then the correlations; separate terms on one grouping
-    factor are named ``g``, ``g.1``, ... as lme4 names them. The correlations are those the
-    term's covariance structure lists
-    (:meth:`~mixedmodels.covariance.structures.CovStructure.correlation_pairs`)."""
+    """Rows of lme4's ``as.data.frame(VarCorr(fit))`` for the random-effects terms (``thetas``:
+    each term's slice of theta): a standard deviation per column (``var2`` None), then the
+    correlations; separate terms on one grouping factor are named ``g``, ``g.1``, ... as lme4
+    names them. The correlations are those the term's covariance structure lists
+    (:meth:`~mixedmodels.covariance.structures.CovStructure.correlation_pairs`), with its
+    :meth:`~mixedmodels.covariance.structures.CovStructure.correlation_matrix`: where a
+    standard deviation is 0, NaN for an unstructured term (as lme4) and the structure's own
+    correlation for a structured one (as glmmTMB), the covariance 0 either way."""
     rows: list[tuple[str, str | None, str | None, float, float]] = []
     seen: dict[str, int] = {}
-    for term, T in zip(terms, templates):
+    for term, theta in zip(terms, thetas):
         count = seen.get(term.group, 0)
         seen[term.group] = count + 1
         name = term.group if count == 0 else f"{term.group}.{count}"
+        T = term.structure.factor(theta)
         cov = scale * (T @ T.T)
-        sd, corr = cov_to_sdcorr(cov)
+        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
         for j, c in enumerate(term.cnames):
             rows.append((name, c, None, cov[j, j], sd[j]))
+        corr = term.structure.correlation_matrix(theta)
         for i, j in term.structure.correlation_pairs():  # none for independent components
             rows.append((name, term.cnames[j], term.cnames[i], cov[i, j], corr[i, j]))
     return rows

@@ -116,7 +116,10 @@ def random_effects_cells(fit: MixedFitText) -> tuple[list[str], list[list[str]]]
     corr: dict = {}
     pairs: dict = {}  # each correlation by its group and columns
     corrs = vc[vc.var2.notna()]
-    shown = r_format(np.round(corrs.sdcor.to_numpy(), 2), 7, nsmall=2) if len(corrs) else []
+    rounded = np.round(corrs.sdcor.to_numpy(dtype=float), 2)
+    shown = r_format(rounded, 7, nsmall=2) if len(corrs) else []
+    # a correlation with a zero standard deviation (an unstructured term's 0/0): R prints NaN
+    shown = ["NaN".rjust(len(t)) if np.isnan(v) else t for v, t in zip(rounded, shown)]
     for r, text in zip(corrs.itertuples(), shown):
         corr.setdefault((r.group, r.var2), []).append(text)
         pairs[(r.group, r.var1, r.var2)] = text
