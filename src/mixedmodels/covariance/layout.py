@@ -20,7 +20,6 @@ from .structures import SINGULAR_TOL, CovStructure, psd_cholesky, tril_colmajor,
 __all__ = [
     "ThetaLayout",
     "angles_of",
-    "cov_to_sdcorr",
     "psd_cholesky",
     "sdcor_from_theta",
     "unit_rows",
@@ -249,16 +248,6 @@ def _lambda_pattern(
 def _read_only(a: np.ndarray) -> np.ndarray:
     a.setflags(write=False)
     return a
-
-
-def cov_to_sdcorr(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Standard deviations and correlation matrix of a covariance matrix (0/0 correlations are 0)."""
-    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        corr = cov / np.outer(sd, sd)
-    corr = np.where(np.isfinite(corr), corr, 0.0)
-    np.fill_diagonal(corr, 1.0)
-    return sd, corr
 
 
 def sdcor_from_theta(layout: ThetaLayout, theta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
