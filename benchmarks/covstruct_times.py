@@ -6,7 +6,8 @@ glmmTMB reference cases (ar1, cs, diag, toep and us), both by maximum likelihood
 Each time is the median of ``--repeat`` fits after one warm-up fit (ours and glmmTMB's alike);
 R runs once, in one process, for every case. The data are the tests' copies (tests/data) and
 the shipped sleepstudy. The last columns are each fit's logLik, ours and glmmTMB's, so a fast
-fit that lands elsewhere shows (toep: glmmTMB stops at a boundary, 5.7 below the supremum at sigma = 0 that our fit reaches).
+fit that lands elsewhere shows (toep: glmmTMB stops at a boundary, 5.7 below the supremum at
+sigma = 0 that our fit reaches).
 """
 
 from __future__ import annotations
