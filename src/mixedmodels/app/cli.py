@@ -11,11 +11,13 @@ import sys
 import time
 import warnings
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .. import datasets
-from .compare import NSIM
+from .defaults import NSIM
+
+if TYPE_CHECKING:  # pandas, numpy and the models are imported inside the commands: --help is quick
+    import pandas as pd
 
 EXAMPLES = """examples:
   mixedmodels demo                                 the seed question, answered in one run
@@ -44,6 +46,8 @@ class CliError(Exception):
 
 def read_data(source: str, factors: list[str]) -> pd.DataFrame:
     """A shipped data set by name, or a CSV, Parquet or Feather file."""
+    import pandas as pd
+
     path = Path(source)
     if source.lower() in datasets.DESCRIPTIONS and not path.exists():
         data = datasets.load(source)
@@ -75,6 +79,8 @@ def read_data(source: str, factors: list[str]) -> pd.DataFrame:
 
 
 def _fit(args) -> str:
+    import pandas as pd
+
     from .. import lmer
 
     if args.family is not None:
@@ -93,6 +99,8 @@ def _fit(args) -> str:
 def _fit_glmer(args) -> str:
     """``fit --family``: a generalized linear mixed model (lme4's glmer), always by maximum
     likelihood (Laplace, or quadrature with ``--nagq``)."""
+    import pandas as pd
+
     from .. import glmer
 
     if args.ml:
@@ -168,6 +176,8 @@ def _add_glmer_options(p: argparse.ArgumentParser, any_family: bool = False) -> 
 
 
 def _bootstrap(args) -> str:
+    import pandas as pd
+
     from .. import bootstrap, lmer
 
     fit = lmer(args.formula, read_data(args.data, args.factor), reml=not args.ml)
@@ -362,6 +372,8 @@ def _matched_responses(data: pd.DataFrame, responses: pd.DataFrame, id_column: s
 
 def _require_numbers(responses: pd.DataFrame, hint: str) -> None:
     """Every column of RESPONSES is a response, so every one must hold numbers."""
+    import pandas as pd
+
     text = [str(c) for c in responses.columns if not pd.api.types.is_numeric_dtype(responses[c])]
     if text:
         shown = ", ".join(repr(c) for c in text[:5])
@@ -614,9 +626,9 @@ USER_ERRORS = (
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # --help and a usage error exit here, before any import
     from ..base.options import options
 
-    args = build_parser().parse_args(argv)
     # a formula given on the command line is read in safe mode, never run as arbitrary code
     safe, options.safe_formulas = options.safe_formulas, True
     try:

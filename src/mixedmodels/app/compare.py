@@ -32,10 +32,10 @@ from ..lmm.fit import LmerFit
 from ..lmm.lmer import lmer
 from ..replicates.bootstrap import BootstrapResult, bootstrap
 from ..report.rformat import html_block, html_frame, html_heading, html_lines
+from .defaults import NSIM
 
 __all__ = ["Comparison", "compare"]
 
-NSIM = {"lmer": 10_000, "glmer": 2_000}  # default bootstrap replicates each way
 FAMILIES = ("binomial", "poisson")
 FAR_OUT = 10  # a replicate this many standard errors from the estimate is far out in a tail
 

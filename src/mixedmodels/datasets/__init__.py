@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DESCRIPTIONS", "load", "names"]
 
@@ -67,6 +69,8 @@ def names() -> list[str]:
 
 def load(name: str) -> pd.DataFrame:
     """Load a shipped data set by name (see :data:`DESCRIPTIONS`)."""
+    import pandas as pd  # here, not at the top: the command line lists the names without pandas
+
     key = name.lower()
     if key not in DESCRIPTIONS:
         raise KeyError(f"no data set {name!r}; the shipped ones are: {', '.join(names())}")
