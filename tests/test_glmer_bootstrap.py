@@ -83,6 +83,47 @@ def test_one_by_one_refits_of_a_crossed_model_are_the_full_fits():
         np.testing.assert_allclose(np.concatenate([theta[i], values[i, 2:]]), want, rtol=1e-5, atol=1e-6)
 
 
+def test_one_by_one_refits_of_three_terms_start_from_the_fits_hessian(monkeypatch):
+    """A model with several terms is refitted a replicate at a time from the estimate, with the
+    fit's Hessian as the steps' first estimate (no differences per replicate), and each
+    replicate's optimum is ``refit``'s: parameters within 1e-5, criterion within 1e-8."""
+    from mixedmodels.glmm.engine import laplace_function
+    from mixedmodels.replicates import glmm_bootstrap
+
+    rng = np.random.default_rng(4)
+    n = 200
+    g, h, k, x = rng.integers(0, 12, n), rng.integers(0, 8, n), rng.integers(0, 5, n), rng.normal(size=n)
+    eta = 0.4 + 0.5 * x + rng.normal(scale=0.6, size=12)[g] + rng.normal(scale=0.4, size=8)[h]
+    eta = eta + rng.normal(scale=0.5, size=5)[k]
+    data = pd.DataFrame(
+        {"g": g.astype(str), "h": h.astype(str), "k": k.astype(str), "x": x, "y": rng.poisson(np.exp(eta))}
+    )
+    fit = _fit("y ~ x + (1 | g) + (1 | h) + (1 | k)", data, family="poisson")
+    assert fit.optimum.hessian is not None
+    starts = []
+    original = glmm_bootstrap.minimize_gradient
+
+    def spy(fg, x0, lower, **options):
+        starts.append(options.get("H0"))
+        return original(fg, x0, lower, **options)
+
+    monkeypatch.setattr(glmm_bootstrap, "minimize_gradient", spy)
+    Y = next(glmer_blocks(fit, 3, False, np.random.default_rng(6), 3))
+    engine = GlmerRefits(fit, None, 100, 10)
+    assert engine.batch is None
+    x, failed, _ = engine.refit_points(Y)
+    assert not failed.any() and len(starts) == 3
+    for H0 in starts:
+        np.testing.assert_array_equal(H0, fit.optimum.hessian)
+    for i in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", mm.MixedModelsWarning)
+            want = fit.refit(Y[:, i])
+        np.testing.assert_allclose(x[i], np.concatenate([want.theta, want.beta]), atol=1e-5)
+        fg, _ = laplace_function(fit.model.with_response(Y[:, i]), False, fit.beta, None)
+        assert abs(fg(x[i])[0] - want.optimum.criterion) < 1e-8 * max(1.0, abs(want.optimum.criterion))
+
+
 def test_bootstrap_names_status_and_the_same_replicates_for_any_n_jobs(cbpp):
     one = mm.bootstrap(cbpp, 30, seed=3, progress=False)
     assert list(one.replicates.columns) == [

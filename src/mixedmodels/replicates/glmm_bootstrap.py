@@ -12,8 +12,10 @@ Refits (:class:`GlmerRefits`), each from the estimate, of the criterion the fit 
   (:func:`~mixedmodels.numerics.quasi_newton.minimize_gradient_batch`, starting from the fit's Hessian),
   each step's PIRLS batched (:class:`~mixedmodels.glmm.pirls_batch.SingleTermBatch`);
 - otherwise one replicate at a time: the Laplace criterion's quasi-Newton steps from the
-  estimate, or (nAGQ other than 1, a custom statistic, or where those steps do not converge)
-  the fit's two stages from the start.
+  estimate, starting from the fit's Hessian as the batched steps do (no differences per
+  replicate; one that stops near a variance's bound is minimized again with differences, the
+  lower kept), or (nAGQ other than 1, a custom statistic, or where those steps do not
+  converge) the fit's two stages from the start.
 
 The estimate is the start with two changes (:meth:`GlmerRefits.start`): a variance at 0 is
 moved off its bound, and a term with correlations that is singular or has a correlation near
@@ -515,10 +517,9 @@ class GlmerRefits:
                 return None, None
             return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta]), optimum
         if self.fit.nagq == 1 and self.statistic is None:
-            fg, memo = laplace_function(model, False, self.fit.beta, None)
-            res = minimize_gradient(fg, self.start(), self.lower)
-            if res.converged[0]:
-                return res.x[0], None
+            x = self._laplace_steps(model)
+            if x is not None:
+                return x, None
         try:
             optimum = fit_glmm(model, self.fit.nagq)
         except (IrlsError, np.linalg.LinAlgError, ValueError, FloatingPointError):
@@ -526,6 +527,28 @@ class GlmerRefits:
         if not optimum.opt.converged:
             return None, None
         return np.concatenate([optimum.opt.theta[: self.nt], optimum.state.beta]), optimum
+
+    def _laplace_steps(self, model: GlmmModel) -> np.ndarray | None:
+        """One replicate's optimum ``(theta, beta)`` by the Laplace criterion's quasi-Newton steps
+        from the estimate (None where they do not converge).
+
+        The steps start from the fit's Hessian (:meth:`start_hessian`). Near a variance's bound
+        that Hessian can be far off: the criterion is even in a diagonal entry of ``theta``, so its
+        gradient vanishes as the entry goes to 0, and steps whose Hessian has the wrong curvature
+        there can stop just off the bound (beyond the escape's reach) below a lower interior
+        point. A replicate that stops with a diagonal entry below ``BOUNDARY_NEAR`` is minimized
+        again from the estimate with a Hessian of differences, and the lower of the two kept."""
+        H0 = self.start_hessian()
+        best = None
+        for hessian in (H0, None) if H0 is not None else (None,):
+            fg, _ = laplace_function(model, False, self.fit.beta, None)
+            res = minimize_gradient(fg, self.start(), self.lower, H0=hessian)
+            if res.converged[0] and (best is None or res.fun[0] < best[1]):
+                best = (res.x[0], res.fun[0])
+            near = np.any(self.diag & (res.x[0, : self.nt] < BOUNDARY_NEAR))
+            if res.converged[0] and not near:
+                break
+        return None if best is None else best[0]
 
     def _refit_ml(self, model: GlmmModel):
         """:meth:`_refit` of a fit by maximum likelihood over ``x = (theta, beta, extra)``:
