@@ -409,9 +409,15 @@ def _one_by_one(fn: Callable[[np.ndarray], float]) -> Callable[[np.ndarray], np.
     return lambda points: np.array([fn(p) for p in points])
 
 
+def one_blas_thread(model: GlmmModel) -> bool:
+    """Whether the model's Schur complement (the random effects past the first term's, and the
+    fixed effects) is small enough to be factored faster by one BLAS thread."""
+    return model.q - model.reterms[0].q + model.p < SMALL_SCHUR
+
+
 def fit_glmm(model: GlmmModel, nagq: int = 1, mustart: np.ndarray | None = None) -> GlmmOptimum:
     """The optimum of the model's criterion (see the module)."""
-    with single_threaded_blas(model.q - model.reterms[0].q + model.p < SMALL_SCHUR):
+    with single_threaded_blas(one_blas_thread(model)):
         return _fit_glmm(model, nagq, mustart)
 
 

@@ -42,7 +42,6 @@ from ..numerics.quasi_newton import minimize_gradient
 from .auxiliary import PARAMETER_BOUNDS, extra_size, model_at, within_bounds
 from .engine import (
     FALLBACK_TOL,
-    SMALL_SCHUR,
     TIGHT_PIRLS,
     GlmmOptimum,
     fallback_vcov,
@@ -50,6 +49,7 @@ from .engine import (
     hessian_from_gradients,
     hessian_stencil,
     minimize_laplace,
+    one_blas_thread,
     stage_one,
     theta_states,
 )
@@ -193,7 +193,7 @@ def fit_laplace_ml(model: GlmmModel, mustart: np.ndarray | None = None) -> tuple
     ``model.fam`` estimates its parameter (:attr:`~mixedmodels.families.Family.estimates_parameter`)
     or takes the observed information, or both. A small Schur complement is factored with one
     BLAS thread, as :func:`~mixedmodels.glmm.engine.fit_glmm` does."""
-    with single_threaded_blas(model.q - model.reterms[0].q + model.p < SMALL_SCHUR):
+    with single_threaded_blas(one_blas_thread(model)):
         return _fit_laplace_ml(model, mustart)
 
 

@@ -34,7 +34,6 @@ import numpy as np
 from ..base.blas import single_threaded_blas
 from ..numerics.optimize import minimize_theta, polish
 from .engine import (
-    SMALL_SCHUR,
     GlmmOptimum,
     agq_derivatives,
     beta_block,
@@ -45,6 +44,7 @@ from .engine import (
     laplace_function,
     laplace_vcov,
     minimize_laplace,
+    one_blas_thread,
     stage2_function,
     stage_one,
 )
@@ -110,7 +110,7 @@ def fit_glmm_prior(
         raise NotImplementedError(
             "fixef_prior needs nagq >= 1: with nagq = 0 the fixed effects are estimated inside PIRLS"
         )
-    with single_threaded_blas(model.q - model.reterms[0].q + model.p < SMALL_SCHUR):
+    with single_threaded_blas(one_blas_thread(model)):
         return _fit(model, nagq, sd, mustart)
 
 

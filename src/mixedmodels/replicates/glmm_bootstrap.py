@@ -55,9 +55,10 @@ from functools import cached_property
 
 import numpy as np
 
+from ..base.blas import single_threaded_blas
 from ..covariance.layout import sdcor_from_theta
 from ..covariance.structures import Structured
-from ..glmm.engine import fit_glmm, laplace_function
+from ..glmm.engine import fit_glmm, laplace_function, one_blas_thread
 from ..glmm.fit import GlmerFit
 from ..glmm.laplace_ml import (
     extra_size,
@@ -493,7 +494,8 @@ class GlmerRefits:
         failed = np.zeros(m, dtype=bool)
         fits: list[GlmerFit | None] = []
         for i in range(m):
-            xi, optimum = self._refit(Y[i])
+            with single_threaded_blas(one_blas_thread(self.fit.model)):
+                xi, optimum = self._refit(Y[i])
             failed[i] = xi is None
             if xi is not None:
                 x[i] = xi
