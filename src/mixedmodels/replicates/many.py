@@ -494,12 +494,13 @@ def _frames(
     fractions = np.full((len(names), len(fit.design.reterms) + 1), np.nan)
     ok = est.converged
     fractions[ok] = variance_fractions(fit, est.theta[ok], est.sigma[ok])
+    index, coefs = pd.Index(names), pd.Index(list(fit.fixef_names))  # built once, shared
     return {
-        "fixef": pd.DataFrame(est.beta, index=names, columns=list(fit.fixef_names)),
-        "se": pd.DataFrame(est.se, index=names, columns=list(fit.fixef_names)),
-        "df": pd.DataFrame(est.df, index=names, columns=list(fit.fixef_names)),
-        "theta": pd.DataFrame(est.theta, index=names, columns=theta_names(fit)),
-        "varpart": pd.DataFrame(fractions, index=names, columns=term_names(fit)),
+        "fixef": pd.DataFrame(est.beta, index=index, columns=coefs),
+        "se": pd.DataFrame(est.se, index=index, columns=coefs),
+        "df": pd.DataFrame(est.df, index=index, columns=coefs),
+        "theta": pd.DataFrame(est.theta, index=index, columns=theta_names(fit)),
+        "varpart": pd.DataFrame(fractions, index=index, columns=term_names(fit)),
         "stats": pd.DataFrame(
             {
                 "sigma": est.sigma,
@@ -508,7 +509,7 @@ def _frames(
                 "converged": est.converged,
                 "singular": singular & est.converged,
             },
-            index=names,
+            index=index,
         ),
     }
 
@@ -602,18 +603,31 @@ def lmer_many(
     return _result(formula, reml, [p for p in parts if "not_fitted" not in p], notes, names)
 
 
+def _in_order(frames: list[pd.DataFrame], index: pd.Index) -> pd.DataFrame:
+    """The pieces' frames of one kind as one, its rows in the order of ``index`` (NaN for
+    the responses in no piece); one piece already in that order is taken as it is."""
+    out = frames[0] if len(frames) == 1 else pd.concat(frames)
+    return out if out.index.equals(index) else out.reindex(index)
+
+
 def _result(formula: str, reml: bool, parts: list, notes: pd.DataFrame, names: list[str]) -> ManyResult:
     """The pieces' numbers as one result in the order of ``names``; the responses not fitted
     (``notes``: why) get NaN, ``converged`` False and their reason in ``stats["message"]``,
     and a warning names them."""
-    notes = notes.loc[[n for n in names if n in notes.index]]
+    if len(notes):
+        notes = notes.loc[[n for n in names if n in notes.index]]
     if not parts:
         raise ValueError(f"no response could be fitted: {_reasons(notes)}")
-    frames = {k: pd.concat([p[k] for p in parts]).reindex(names) for k in parts[0]}
+    index = pd.Index(names)
+    frames = {k: _in_order([p[k] for p in parts], index) for k in parts[0]}
     stats = frames["stats"]
-    stats["converged"] = stats["converged"].fillna(False).astype(bool)
-    stats["singular"] = stats["singular"].fillna(False).astype(bool)
-    stats["message"] = notes["message"].astype(object).reindex(names).fillna("")
+    if not stats["converged"].dtype == bool:  # rows of responses not fitted: NaN
+        stats["converged"] = stats["converged"].fillna(False).astype(bool)
+        stats["singular"] = stats["singular"].fillna(False).astype(bool)
+    if len(notes):
+        stats["message"] = notes["message"].astype(object).reindex(index).fillna("")
+    else:
+        stats["message"] = pd.Series([""] * len(index), index=index, dtype=object)
     if len(notes):
         warn(f"{len(notes)} of {len(names)} responses not fitted: {_reasons(notes)}")
     return ManyResult(formula=formula, reml=reml, **frames)
