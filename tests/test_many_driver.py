@@ -155,3 +155,17 @@ def test_a_missing_column_is_named_without_internal_columns(sleep):
     data, Y = sleep
     with pytest.raises(mm.DataError, match=r"'Dayz' .* the data has: Reaction, Days, Subject$"):
         mm.lmer_many("~ Dayz + (1 | Subject)", data, Y, progress=False)
+
+
+def test_all_fitted_one_piece_and_several_pieces_give_the_same_frames(sleep, monkeypatch):
+    """The result of one piece in order (taken as it is) equals that of pieces joined again."""
+    data, Y = sleep
+    Y = Y[[f"gene{i}" for i in (0, 1, 2, 4, 5)]]  # one pattern: no missing value
+    one = mm.lmer_many(RHS, data, Y, progress=False)
+    assert list(one.stats.index) == list(Y.columns) and one.stats["converged"].dtype == bool
+    assert one.stats["message"].dtype == object and (one.stats["message"] == "").all()
+    monkeypatch.setattr(many, "PIECE", 2)
+    split = mm.lmer_many(RHS, data, Y, progress=False)
+    for name in (*FRAMES, "df"):
+        a, b = getattr(one, name), getattr(split, name)
+        assert a.index.equals(b.index) and a.columns.equals(b.columns) and (a.dtypes == b.dtypes).all()

@@ -621,7 +621,7 @@ def _result(formula: str, reml: bool, parts: list, notes: pd.DataFrame, names: l
     index = pd.Index(names)
     frames = {k: _in_order([p[k] for p in parts], index) for k in parts[0]}
     stats = frames["stats"]
-    if not stats["converged"].dtype == bool:  # rows of responses not fitted: NaN
+    if stats["converged"].dtype != bool:  # rows of responses not fitted: NaN
         stats["converged"] = stats["converged"].fillna(False).astype(bool)
         stats["singular"] = stats["singular"].fillna(False).astype(bool)
     if len(notes):
