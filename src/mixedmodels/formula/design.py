@@ -657,9 +657,10 @@ _SMALL_UNIQUE = 400  # integer codes of up to this many rows: np.unique sorts fa
 
 def _value_codes(values: np.ndarray, dtype) -> tuple[np.ndarray, tuple[str, ...]]:
     """Codes and labels of plain values: numbers sorted numerically, anything else as text."""
-    if dtype.kind in "iu" and len(values) <= _SMALL_UNIQUE:  # np.unique's result: faster when few
+    if values.dtype.kind in "iu" and len(values) <= _SMALL_UNIQUE:  # np.unique's result: faster when few
         uniq, codes = np.unique(values, return_inverse=True)
-    elif dtype.kind in "iu" or (
+        return codes.astype(np.int64), tuple(map(str, uniq.tolist()))  # level_label of an integer
+    if dtype.kind in "iu" or (
         dtype.kind not in "fb" and pd.api.types.infer_dtype(values, skipna=False) == "string"
     ):
         codes, uniq = pd.factorize(values, sort=True)  # np.unique's result, by hashing: much faster
