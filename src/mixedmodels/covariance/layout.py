@@ -147,9 +147,12 @@ class ThetaLayout:
     def _unstructured_diagonal(self) -> np.ndarray | None:
         """Where every term is unstructured: True at the ``theta`` entries that are a template's
         diagonal (:meth:`singular` compares those without making the templates); else None."""
-        if not self.ks or any(type(s) is not Unstructured for s in self.structures):
+        diagonals = [
+            s._diagonal for s in self.structures if isinstance(s, Unstructured) and type(s) is Unstructured
+        ]
+        if not self.ks or len(diagonals) < len(self.structures):
             return None
-        return np.concatenate([s._diagonal for s in self.structures])
+        return np.concatenate(diagonals)
 
     def singular_rows(self, theta: np.ndarray, tol: float = SINGULAR_TOL) -> np.ndarray:
         """:meth:`singular` for each row of ``theta`` (R, ntheta)."""
