@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .structures import SINGULAR_TOL, CovStructure, psd_cholesky, tril_colmajor, unstructured
+from .structures import SINGULAR_TOL, CovStructure, Unstructured, psd_cholesky, tril_colmajor, unstructured
 
 __all__ = [
     "ThetaLayout",
@@ -138,7 +138,21 @@ class ThetaLayout:
     def singular(self, theta: np.ndarray, tol: float = SINGULAR_TOL) -> bool:
         """lme4's ``isSingular`` of one ``theta``: some term's structure says it is singular
         (a template diagonal entry below ``tol``)."""
+        diagonal = self._unstructured_diagonal
+        if diagonal is not None:  # the templates' diagonal entries are theta's own: read them there
+            return bool(np.any(np.asarray(theta)[: self.ntheta][diagonal] < tol))
         return bool(self.singular_rows(np.asarray(theta)[None, : self.ntheta], tol)[0])
+
+    @cached_property
+    def _unstructured_diagonal(self) -> np.ndarray | None:
+        """Where every term is unstructured: True at the ``theta`` entries that are a template's
+        diagonal (:meth:`singular` compares those without making the templates); else None."""
+        diagonals = [
+            s._diagonal for s in self.structures if isinstance(s, Unstructured) and type(s) is Unstructured
+        ]
+        if not self.ks or len(diagonals) < len(self.structures):
+            return None
+        return np.concatenate(diagonals)
 
     def singular_rows(self, theta: np.ndarray, tol: float = SINGULAR_TOL) -> np.ndarray:
         """:meth:`singular` for each row of ``theta`` (R, ntheta)."""

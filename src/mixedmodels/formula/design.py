@@ -191,7 +191,8 @@ def used_columns(parsed: ParsedFormula, data: pd.DataFrame, *, contrasts=None) -
         needed |= formula_variables(offset_rhs(expr), parsed)
     for term in parsed.random:
         needed |= formula_variables(term.expr, parsed) | set(term.factors)
-    missing = sorted(needed - set(map(str, data.columns)))
+    names = data.columns.tolist()  # once: iterating an Arrow-backed Index is slow
+    missing = sorted(needed - set(map(str, names)))
     if missing:
         users = [str(c) for c in data.columns if not str(c).startswith(INTERNAL_PREFIX)]
         shown = ", ".join(users[:30])
@@ -202,7 +203,7 @@ def used_columns(parsed: ParsedFormula, data: pd.DataFrame, *, contrasts=None) -
             + f"; the data has: {shown}{more}"
         )
     unique_columns(data, needed)
-    return [c for c in data.columns if c in needed]
+    return [c for c in names if c in needed]
 
 
 def _grouping_only(parsed: ParsedFormula) -> set[str]:
@@ -651,8 +652,14 @@ def _categorical_codes(values: pd.Categorical) -> tuple[np.ndarray, tuple[str, .
     return position[codes], tuple(level_label(labels[i]) for i in used)
 
 
+_SMALL_UNIQUE = 400  # integer codes of up to this many rows: np.unique sorts faster than factorize hashes
+
+
 def _value_codes(values: np.ndarray, dtype) -> tuple[np.ndarray, tuple[str, ...]]:
     """Codes and labels of plain values: numbers sorted numerically, anything else as text."""
+    if values.dtype.kind in "iu" and len(values) <= _SMALL_UNIQUE:  # np.unique's result: faster when few
+        uniq, codes = np.unique(values, return_inverse=True)
+        return codes.astype(np.int64), tuple(map(str, uniq.tolist()))  # level_label of an integer
     if dtype.kind in "iu" or (
         dtype.kind not in "fb" and pd.api.types.infer_dtype(values, skipna=False) == "string"
     ):

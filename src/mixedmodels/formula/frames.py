@@ -60,6 +60,8 @@ def is_polars_frame(obj) -> bool:
 
 def is_dask_frame(obj) -> bool:
     """Whether ``obj`` is a Dask DataFrame: by its methods, without importing Dask."""
+    if type(obj) is pd.DataFrame:  # the common case, without pandas' slow attribute lookups
+        return False
     return all(hasattr(obj, name) for name in ("npartitions", "map_partitions", "to_delayed"))
 
 

@@ -13,6 +13,7 @@ reads, and bar terms in parentheses that lme4 reads as random effects:
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 
@@ -223,6 +224,14 @@ def parse_formula(formula: str) -> ParsedFormula:
     """
     if not isinstance(formula, str):
         raise TypeError(f"formula must be a string, not {type(formula).__name__}")
+    return _parse(formula)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(formula: str) -> ParsedFormula:
+    """:func:`parse_formula` of a string, cached: the result is immutable and a session fits
+    the same few formulas again and again (a refit, a bootstrap, a benchmark); an error is
+    raised again on each call (exceptions are not cached)."""
     tilde = formula.find("~")
     if tilde < 0:
         raise FormulaError(formula, len(formula), "the formula has no '~' between response and terms")

@@ -140,6 +140,18 @@ def _capped(s: np.ndarray, x: np.ndarray) -> np.ndarray:
     return s * factor[:, None]
 
 
+def _capped_one(s: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """:func:`_capped` of one problem (d,), on Python floats: the same operations (a maximum is
+    exact; a step not shortened is ``s`` itself, as ``s * 1.0``); a step that is not finite
+    goes through :func:`_capped`."""
+    steps, xs = s.tolist(), x.tolist()
+    if not steps or not all(map(math.isfinite, steps + xs)):
+        return _capped(s[None, :], x[None, :])[0]
+    limit = MAX_STEP * (1.0 + max(map(abs, xs)))
+    longest = max(map(abs, steps))
+    return s * (limit / longest) if longest > limit else s
+
+
 def _stalled(f_old, f_new, predicted):
     """Steps that changed the function by rounding only, where the model predicted no more than
     the rounding of the criterion either (``NOISE |f|``): a tolerance below what the
@@ -412,7 +424,7 @@ def _newton_one(fn, theta0, lower, xtol, ftol, max_iter, rel_step, f0, record=No
         held = [v <= b and d >= 0 for v, b, d in zip(xs, low, gs)]
         inward = [h_ and H[j, j] < 0 for j, h_ in enumerate(held)]
         free = np.array([not h_ or i for h_, i in zip(held, inward)])
-        s = _capped(_newton_step_one(g, H, free)[None, :], x[None, :])[0]
+        s = _capped_one(_newton_step_one(g, H, free), x)
         leaving = any(inward)
         if leaving:  # as _step: inward from a bound where the curvature is negative
             s = np.where(inward, ESCAPE_STEPS[0] * (0.1 + float(np.max(np.abs(x)))), s)

@@ -72,6 +72,7 @@ def criterion_function(pls: PLS, reml: bool):
     """The criterion of the model ``pls`` as a function of ``theta`` (and ``sigma``, if given)."""
     parts = pls.parts_function()
     n, p, log_weights = pls.n, pls.p, pls.log_weights
+    nu, log, two_pi = dof(n, p, reml), math.log, 2.0 * math.pi
 
     def fn(theta: np.ndarray, sigma: float | None = None) -> float:
         if theta is None:
@@ -79,6 +80,10 @@ def criterion_function(pls: PLS, reml: bool):
         got = parts(theta)
         if got is None or not got[2] > 0.0 or (sigma is not None and not sigma > 0.0):
             return math.inf
+        if sigma is None:  # from_parts' profiled criterion, its operations in its order, inline
+            logdet_L, logdet_RX, r2 = got
+            value = logdet_L + nu * (1.0 + log(two_pi * r2 / nu)) - log_weights
+            return float(value + logdet_RX if reml else value)
         return float(from_parts(got[0], got[1], got[2], n, p, reml, sigma, log_weights))
 
     return fn
