@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -50,3 +51,18 @@ def cbpp() -> pd.DataFrame:
 def sal() -> pd.DataFrame:
     """glmmTMB's Salamanders (tests/data/salamanders.csv)."""
     return pd.read_csv(Path(__file__).parent / "data" / "salamanders.csv")
+
+
+def dense_profiled_criterion(V: np.ndarray, X: np.ndarray, y: np.ndarray, reml: bool) -> float:
+    """-2 log-likelihood (ML) or the REML criterion of ``y ~ N(X beta, sigma^2 V)`` from the
+    dense ``V``, ``beta`` and ``sigma`` profiled out: what the blocked factor must reproduce."""
+    n, p = X.shape
+    C = np.linalg.cholesky(V)
+    Xw, yw = np.linalg.solve(C, X), np.linalg.solve(C, y)
+    beta = np.linalg.lstsq(Xw, yw, rcond=None)[0]
+    rss = float(np.sum((yw - Xw @ beta) ** 2))
+    logdet_V = 2.0 * np.sum(np.log(np.diag(C)))
+    if not reml:
+        return n * np.log(2 * np.pi * rss / n) + logdet_V + n
+    nu = n - p
+    return nu * np.log(2 * np.pi * rss / nu) + logdet_V + np.linalg.slogdet(Xw.T @ Xw)[1] + nu

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import dense_profiled_criterion
 from scipy import optimize
 
 import mixedmodels as mm
@@ -123,18 +124,9 @@ def _dense_parts(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def _dense_criterion(T: np.ndarray, y, X, Z, groups: int, reml: bool) -> float:
-    """-2 log-likelihood (ML) or the REML criterion, ``beta`` and ``sigma`` profiled out."""
-    n, p = X.shape
-    V = Z @ np.kron(np.eye(groups), T @ T.T) @ Z.T + np.eye(n)
-    C = np.linalg.cholesky(V)
-    Xw, yw = np.linalg.solve(C, X), np.linalg.solve(C, y)
-    beta = np.linalg.lstsq(Xw, yw, rcond=None)[0]
-    rss = float(np.sum((yw - Xw @ beta) ** 2))
-    logdet_V = 2.0 * np.sum(np.log(np.diag(C)))
-    if not reml:
-        return n * np.log(2 * np.pi * rss / n) + logdet_V + n
-    nu = n - p
-    return nu * np.log(2 * np.pi * rss / nu) + logdet_V + np.linalg.slogdet(Xw.T @ Xw)[1] + nu
+    """The criterion from the dense ``V / sigma^2 = Z (I (x) T T') Z' + I``."""
+    V = Z @ np.kron(np.eye(groups), T @ T.T) @ Z.T + np.eye(X.shape[0])
+    return dense_profiled_criterion(V, X, y, reml)
 
 
 def _quiet(fn, *args, **kw):

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import dense_profiled_criterion
 from scipy import optimize
 
 import mixedmodels as mm
@@ -82,20 +83,8 @@ def structured_fit(data, formula, reml, covariance):
 
 
 def dense_criterion(t: float, y, X, Z, reml: bool) -> float:
-    """-2 log-likelihood (ML) or the REML criterion at ``Lambda = t I``, ``beta`` and ``sigma``
-    profiled out, from the dense ``V / sigma^2 = t^2 Z Z' + I``."""
-    n, p = X.shape
-    V = t * t * (Z @ Z.T) + np.eye(n)
-    C = np.linalg.cholesky(V)
-    Xw, yw = np.linalg.solve(C, X), np.linalg.solve(C, y)
-    beta = np.linalg.lstsq(Xw, yw, rcond=None)[0]
-    rss = float(np.sum((yw - Xw @ beta) ** 2))
-    logdet_V = 2.0 * np.sum(np.log(np.diag(C)))
-    if not reml:
-        return n * np.log(2 * np.pi * rss / n) + logdet_V + n
-    nu = n - p
-    logdet_X = np.linalg.slogdet(Xw.T @ Xw)[1]
-    return nu * np.log(2 * np.pi * rss / nu) + logdet_V + logdet_X + nu
+    """The criterion at ``Lambda = t I`` from the dense ``V / sigma^2 = t^2 Z Z' + I``."""
+    return dense_profiled_criterion(t * t * (Z @ Z.T) + np.eye(X.shape[0]), X, y, reml)
 
 
 def dense_parts(data):

@@ -41,12 +41,11 @@ import numpy as np
 from ..covariance.layout import ThetaLayout
 from ..numerics.convergence import IMPROVE_TOL, make_check, scaled_derivatives
 from ..numerics.optimize import OptSummary, minimize_theta, polish
-from ..numerics.restarts import theta_names
+from ..numerics.restarts import EXACT, theta_names
 
 __all__ = ["SCALE_CAP", "BoundaryModel", "boundary_optimum"]
 
 SCALE_CAP = 1e3  # theta's largest scale on the boundary: sigma at 1/1000 of the term's largest SD
-EXACT = (1e-12, 1e-15)  # the polish's xtol and ftol
 
 
 @dataclass(frozen=True)

@@ -493,14 +493,14 @@ class GlmerRefits:
         x = np.tile(self.start(), (m, 1))
         failed = np.zeros(m, dtype=bool)
         fits: list[GlmerFit | None] = []
-        for i in range(m):
-            with single_threaded_blas(one_blas_thread(self.fit.model)):
+        with single_threaded_blas(one_blas_thread(self.fit.model)):
+            for i in range(m):
                 xi, optimum = self._refit(Y[i])
-            failed[i] = xi is None
-            if xi is not None:
-                x[i] = xi
-            custom = optimum is not None and self.statistic is not None
-            fits.append(self._as_fit(Y[i], optimum) if custom else None)
+                failed[i] = xi is None
+                if xi is not None:
+                    x[i] = xi
+                custom = optimum is not None and self.statistic is not None
+                fits.append(self._as_fit(Y[i], optimum) if custom else None)
         return x, failed, fits
 
     def _refit(self, y: np.ndarray):
