@@ -23,6 +23,7 @@ only some kinds refuses the others with its own message).
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from functools import cached_property
@@ -154,6 +155,13 @@ class Fit(ABC):
         raise NotImplementedError(f"a {type(self).__name__} does not give its Pearson dispersion")
 
     @property
+    def r_sigma(self) -> float:
+        """R's ``sigma()`` of the fit as R's function for it gives it (broom's glance and
+        performance read it): ``sqrt(deviance / df.residual)`` (``sigma.default``) unless the
+        fit type says otherwise."""
+        return math.sqrt(float(self.deviance) / self.df_residual)  # type: ignore[attr-defined]
+
+    @property
     def response_variance(self) -> np.ndarray:
         """The model's variance of each response at its fitted mean, ``phi_i V(mu_i) / w_i``
         (:attr:`pearson_dispersion` times the variance function over the prior weight)."""
@@ -212,6 +220,11 @@ class GaussianResiduals:
     def working_weights(self) -> np.ndarray:
         """The prior weights (ones without)."""
         return np.asarray(self.weights, dtype=float)  # type: ignore[attr-defined]
+
+    @property
+    def r_sigma(self) -> float:
+        """R's ``sigma()``: the residual standard deviation."""
+        return float(self.sigma)  # type: ignore[attr-defined]
 
     @property
     def pearson_dispersion(self) -> np.ndarray:

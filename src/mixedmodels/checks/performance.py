@@ -191,7 +191,7 @@ def _performance_row(fit: Fit, name: str) -> dict:
         "AICc": -2.0 * ml_loglik + 2.0 * k * n / (n - k - 1) if n - k - 1 > 0 else math.nan,
         "BIC": -2.0 * ml_loglik + k * math.log(n),
         "RMSE": float(np.sqrt(np.mean(np.asarray(fit.resid("response"), dtype=float) ** 2))),
-        "Sigma": _sigma(fit),
+        "Sigma": fit.r_sigma,
     }
     if fit.is_mixed:
         try:
@@ -215,12 +215,3 @@ def _r_class(fit: Fit) -> str:
     if fit_of(fit, "glmer"):
         return "glmmTMB" if fit.glmmtmb_style else "glmerMod"  # type: ignore[attr-defined]
     return fit.kind
-
-
-def _sigma(fit: Fit) -> float:
-    """R's ``sigma()`` of the fit (see the module)."""
-    if fit_of(fit, "lmer", "lm"):
-        return float(fit.sigma)  # type: ignore[attr-defined]
-    if fit_of(fit, "glmer"):
-        return float(fit.sigma) if fit.glmmtmb_style else 1.0  # type: ignore[attr-defined]
-    return math.sqrt(float(fit.deviance) / fit.df_residual)  # type: ignore[attr-defined]

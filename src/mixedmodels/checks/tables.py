@@ -437,7 +437,7 @@ def glance(fit: Any) -> pd.DataFrame:
     else:
         row = {
             "nobs": fit.nobs,
-            "sigma": _glance_sigma(fit),
+            "sigma": fit.r_sigma,
             "logLik": fit.loglik,
             "AIC": fit.aic,
             "BIC": fit.bic,
@@ -448,14 +448,6 @@ def glance(fit: Any) -> pd.DataFrame:
             row["deviance"] = fit.deviance
         row["df.residual"] = fit.df_residual
     return pd.DataFrame([row])
-
-
-def _glance_sigma(fit: Any) -> float:
-    """lme4's ``sigma()`` (1 for a glmer fit: lme4 fits only families without a scale, glmer.nb's
-    included) or glmmTMB's for a fit its way (NaN with a dispersion model)."""
-    if _tmb(fit) or not getattr(fit, "is_generalized", False):
-        return float(fit.sigma)
-    return 1.0
 
 
 # --------------------------------------------------------------------------- augment

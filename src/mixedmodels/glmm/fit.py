@@ -230,6 +230,12 @@ class GlmerFit(MixedFit):
         return self.family.sigma
 
     @property
+    def r_sigma(self) -> float:
+        """R's ``sigma()``: glmmTMB's (:attr:`sigma`) for a fit its way, lme4's 1 otherwise (lme4's
+        glmer fits families without a scale, glmer.nb's included)."""
+        return float(self.sigma) if self.glmmtmb_style else 1.0
+
+    @property
     def glmmtmb_style(self) -> bool:
         """Whether the fit is glmmTMB's (the observed information in the Laplace approximation, or
         a family parameter estimated with the rest): its summary, residuals, confint and
